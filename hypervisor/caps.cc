@@ -1,0 +1,34 @@
+#include "hypervisor/caps.h"
+
+namespace hv {
+
+const char* HypervisorCapName(HypervisorCap cap) {
+  switch (cap) {
+    case HypervisorCap::kUserMemory: return "user_memory";
+    case HypervisorCap::kImmediateExit: return "immediate_exit";
+    case HypervisorCap::kReadOnlyMemory: return "read_only_memory";
+    case HypervisorCap::kDirtyLog: return "dirty_log";
+    case HypervisorCap::kIrqfd: return "irqfd";
+    case HypervisorCap::kIoEventfd: return "ioeventfd";
+    case HypervisorCap::kIrqChip: return "irqchip";
+    case HypervisorCap::kSplitIrqChip: return "split_irqchip";
+    case HypervisorCap::kXcrs: return "xcrs";
+    case HypervisorCap::kTscControl: return "tsc_control";
+    case HypervisorCap::kSyncRegs: return "sync_regs";
+  }
+  return "unknown";
+}
+
+const char* VmCapName(VmCap cap) {
+  switch (cap) {
+    case VmCap::kDirtyLog: return "dirty_log";
+    case VmCap::kReadOnlyMemoryRegion: return "read_only_memory_region";
+    case VmCap::kMemNoncoherentDma: return "mem_noncoherent_dma";
+    case VmCap::kPvClock: return "pvclock";
+    case VmCap::kIrqfd: return "irqfd";
+    case VmCap::kIoEventfd: return "ioeventfd";
+  }
+  return "unknown";
+}
+
+}  // namespace hv

@@ -1,0 +1,43 @@
+// Capabilities a backend is asked about, never assumed.
+//
+// Example:
+//   if (!vm->CheckCapability(hv::VmCap::kMemNoncoherentDma)) {
+//     // Keep the device's shared memory coherent.
+//   }
+#ifndef HV_HYPERVISOR_CAPS_H_
+#define HV_HYPERVISOR_CAPS_H_
+
+namespace hv {
+
+// HypervisorCap: what the hypervisor as a whole offers.
+enum class HypervisorCap {
+  kUserMemory,      // guest memory from host user space mappings
+  kImmediateExit,   // Vcpu::SetImmediateExit / Vcpu::Kick without a race
+  kReadOnlyMemory,  // MemoryRegionOptions::read_only
+  kDirtyLog,        // MemoryRegionOptions::log_dirty_pages
+  kIrqfd,           // Vm::RegisterIrqfd
+  kIoEventfd,       // Vm::RegisterIoEvent
+  kIrqChip,         // in-kernel interrupt controller
+  kSplitIrqChip,    // x86: local APICs in kernel, IOAPIC/PIC in user space
+  kXcrs,            // x86: VcpuX86_64::GetXcrs / SetXcrs
+  kTscControl,      // x86: VcpuX86_64::SetTscOffset
+  kSyncRegs,        // registers exchanged through the shared run page
+};
+
+// VmCap: what one VM offers (may differ by VM type).
+enum class VmCap {
+  kDirtyLog,
+  kReadOnlyMemoryRegion,
+  // MemCacheType::kCacheNonCoherent is honoured for memory regions.
+  kMemNoncoherentDma,
+  kPvClock,
+  kIrqfd,
+  kIoEventfd,
+};
+
+const char* HypervisorCapName(HypervisorCap cap);
+const char* VmCapName(VmCap cap);
+
+}  // namespace hv
+
+#endif  // HV_HYPERVISOR_CAPS_H_

@@ -1,0 +1,85 @@
+// MemorySlotTable: a VM's memory regions, by slot and by guest address.
+//
+// The one place that checks a new region (alignment, size, address limit,
+// overlap) and picks its slot: the lowest free number below the
+// hypervisor's limit. Backends call Check() before they ask the hypervisor
+// and Insert() only once it has agreed, so a failure leaves nothing behind.
+// Lookups by slot and overlap checks are O(log n). Not thread safe: the
+// owning Vm serialises access.
+//
+// Example:
+//   ASSIGN_OR_RETURN(hv::MemSlot slot, table.Check(gpa, region->size()));
+//   RETURN_IF_ERROR(SetUserMemoryRegion(slot, ...));
+//   table.Insert(slot, gpa, std::move(region), options);
+#ifndef HV_HYPERVISOR_MEMORY_SLOT_TABLE_H_
+#define HV_HYPERVISOR_MEMORY_SLOT_TABLE_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "hypervisor/memory.h"
+#include "hypervisor/memory_region.h"
+#include "hypervisor/vm.h"
+
+namespace hv {
+
+class MemorySlotTable {
+ public:
+  struct Entry {
+    GuestAddress guest_address = 0;
+    std::unique_ptr<MemoryRegion> region;
+    MemoryRegionOptions options;
+  };
+
+  // `max_slots` slot numbers (0 .. max_slots - 1); regions must end at or
+  // below `address_limit`; addresses and sizes are multiples of `alignment`.
+  MemorySlotTable(uint32_t max_slots, uint64_t address_limit,
+                  uint64_t alignment);
+  MemorySlotTable(const MemorySlotTable&) = delete;
+  MemorySlotTable& operator=(const MemorySlotTable&) = delete;
+
+  // MemorySlotTable::Check(): the slot a region of `size` bytes at
+  // `guest_address` would get, or why it cannot be added.
+  absl::StatusOr<MemSlot> Check(GuestAddress guest_address,
+                                uint64_t size) const;
+
+  // MemorySlotTable::Insert(): records a region that Check() accepted.
+  void Insert(MemSlot slot, GuestAddress guest_address,
+              std::unique_ptr<MemoryRegion> region,
+              const MemoryRegionOptions& options);
+
+  // MemorySlotTable::Find(): the entry in `slot`, or NOT_FOUND naming it.
+  absl::StatusOr<Entry*> Find(MemSlot slot);
+
+  // MemorySlotTable::Remove(): takes the entry out; its slot becomes free.
+  absl::StatusOr<Entry> Remove(MemSlot slot);
+
+  // MemorySlotTable::FindByAddress(): the slot whose region contains
+  // `guest_address`, if any.
+  absl::StatusOr<MemSlot> FindByAddress(GuestAddress guest_address) const;
+
+  std::vector<MemoryRegionInfo> List() const;
+  size_t size() const { return by_slot_.size(); }
+  uint32_t max_slots() const { return max_slots_; }
+  uint64_t address_limit() const { return address_limit_; }
+
+ private:
+  MemSlot LowestFreeSlot() const;
+
+  const uint32_t max_slots_;
+  const uint64_t address_limit_;
+  const uint64_t alignment_;
+  std::map<MemSlot, Entry> by_slot_;
+  std::map<GuestAddress, MemSlot> by_address_;  // region start -> slot
+  std::set<MemSlot> freed_;  // removed slot numbers below next_unused_
+  MemSlot next_unused_ = 0;  // every slot >= this has never been used
+};
+
+}  // namespace hv
+
+#endif  // HV_HYPERVISOR_MEMORY_SLOT_TABLE_H_

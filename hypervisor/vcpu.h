@@ -1,0 +1,69 @@
+// Vcpu: one virtual CPU of a Vm.
+//
+// A Vcpu is used by one thread at a time (the thread that calls Run());
+// Kick() is the one method any thread may call at any time.
+//
+// Example (a run loop):
+//   for (;;) {
+//     ASSIGN_OR_RETURN(hv::VcpuExit exit, vcpu->Run());
+//     if (exit.kind == hv::VcpuExitKind::kIo) {
+//       RETURN_IF_ERROR(vcpu->HandleIo([&](hv::IoRequest& io) {
+//         if (io.is_write && io.address == 0x3f8) putchar(io.data[0]);
+//       }));
+//     } else if (exit.kind == hv::VcpuExitKind::kHlt) {
+//       break;
+//     }
+//   }
+#ifndef HV_HYPERVISOR_VCPU_H_
+#define HV_HYPERVISOR_VCPU_H_
+
+#include <cstdint>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "hypervisor/vcpu_exit.h"
+
+namespace hv {
+
+class VcpuX86_64;
+class VcpuAArch64;
+
+class Vcpu {
+ public:
+  virtual ~Vcpu() = default;
+
+  // Vcpu::id(): the index given to Vm::CreateVcpu.
+  virtual uint32_t id() const = 0;
+
+  // Vcpu::Run(): runs the guest until it exits to user space. Returns
+  // kInterrupted when the immediate-exit flag was set or Kick() interrupted
+  // the run (the flag is then cleared). A hypervisor failure is an error
+  // Status naming the call ("KVM_RUN: Bad address").
+  virtual absl::StatusOr<VcpuExit> Run() = 0;
+
+  // Vcpu::HandleIo(): after a kIo exit, calls `handler` once per access (a
+  // string instruction makes `count` accesses) and hands read results back
+  // to the guest. FAILED_PRECONDITION when the last exit was not kIo.
+  virtual absl::Status HandleIo(absl::FunctionRef<void(IoRequest&)> handler) = 0;
+
+  // Vcpu::HandleMmio(): the same after a kMmio exit.
+  virtual absl::Status HandleMmio(
+      absl::FunctionRef<void(IoRequest&)> handler) = 0;
+
+  // Vcpu::SetImmediateExit(): when set, the next Run() returns kInterrupted
+  // without entering the guest. Only from the thread that calls Run().
+  virtual void SetImmediateExit(bool exit) = 0;
+
+  // Vcpu::Kick(): thread safe. Makes the current Run() (or, if none is in
+  // progress, the next one) return kInterrupted promptly.
+  virtual absl::Status Kick() = 0;
+
+  // Per-architecture views; nullptr when the vCPU is not of that kind.
+  virtual VcpuX86_64* AsX86_64() { return nullptr; }
+  virtual VcpuAArch64* AsAArch64() { return nullptr; }
+};
+
+}  // namespace hv
+
+#endif  // HV_HYPERVISOR_VCPU_H_

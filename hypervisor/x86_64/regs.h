@@ -1,0 +1,104 @@
+// x86_64 vCPU and VM state in hv's own types (not any hypervisor's ABI).
+// Backends convert at their edge. Field meanings follow the Intel SDM,
+// Volume 3 (e.g. segment descriptors: Section 3.4.5).
+#ifndef HV_HYPERVISOR_X86_64_REGS_H_
+#define HV_HYPERVISOR_X86_64_REGS_H_
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+namespace hv {
+
+// General purpose registers, rip and rflags.
+struct Regs {
+  uint64_t rax = 0, rbx = 0, rcx = 0, rdx = 0, rsi = 0, rdi = 0, rsp = 0,
+           rbp = 0;
+  uint64_t r8 = 0, r9 = 0, r10 = 0, r11 = 0, r12 = 0, r13 = 0, r14 = 0,
+           r15 = 0;
+  uint64_t rip = 0;
+  uint64_t rflags = 0x2;  // bit 1 is reserved and always set
+};
+
+// A segment register with its hidden descriptor cache.
+struct Segment {
+  uint64_t base = 0;
+  uint32_t limit = 0;
+  uint16_t selector = 0;
+  uint8_t type = 0;  // 4-bit type field
+  bool present = false;
+  uint8_t dpl = 0;
+  bool db = false;  // default operation size
+  bool s = false;   // code/data (true) or system (false)
+  bool l = false;   // 64-bit code
+  bool g = false;   // granularity
+  bool avl = false;
+  bool unusable = false;
+};
+
+struct DescriptorTable {
+  uint64_t base = 0;
+  uint16_t limit = 0;
+};
+
+// Segment and control registers.
+struct Sregs {
+  Segment cs, ds, es, fs, gs, ss, tr, ldt;
+  DescriptorTable gdt, idt;
+  uint64_t cr0 = 0, cr2 = 0, cr3 = 0, cr4 = 0, cr8 = 0;
+  uint64_t efer = 0;
+  uint64_t apic_base = 0;
+};
+
+// x87/SSE state (FXSAVE layout fields).
+struct Fpu {
+  std::array<std::array<uint8_t, 16>, 8> fpr{};  // ST0-7 / MM0-7 (80 bits used)
+  uint16_t fcw = 0x37f;
+  uint16_t fsw = 0;
+  uint8_t ftwx = 0;  // abridged tag word
+  uint16_t last_opcode = 0;
+  uint64_t last_ip = 0;
+  uint64_t last_dp = 0;
+  std::array<std::array<uint8_t, 16>, 16> xmm{};
+  uint32_t mxcsr = 0x1f80;
+};
+
+struct DebugRegs {
+  std::array<uint64_t, 4> db{};
+  uint64_t dr6 = 0;
+  uint64_t dr7 = 0;
+};
+
+// An extended control register (XCR0 is index 0).
+struct Xcr {
+  uint32_t index = 0;
+  uint64_t value = 0;
+};
+
+struct MsrEntry {
+  uint32_t index = 0;
+  uint64_t value = 0;
+};
+
+// One CPUID leaf/subleaf result.
+struct CpuidEntry {
+  uint32_t function = 0;
+  uint32_t index = 0;
+  bool significant_index = false;  // subleaf (index) selects the result
+  uint32_t eax = 0, ebx = 0, ecx = 0, edx = 0;
+};
+
+// The local APIC's 1 KiB register page (Intel SDM Vol. 3, Section 10.4.1).
+struct LapicState {
+  std::array<uint8_t, 1024> regs{};
+};
+
+// The VM's paravirtual clock (ns) and whether it is stable across hosts.
+struct ClockState {
+  uint64_t clock_ns = 0;
+  bool stable = false;
+};
+
+}  // namespace hv
+
+#endif  // HV_HYPERVISOR_X86_64_REGS_H_

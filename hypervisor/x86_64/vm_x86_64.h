@@ -1,0 +1,55 @@
+// VmX86_64: the x86_64 part of a VM: the in-kernel irqchip, the clock and
+// the addresses x86 hypervisors reserve.
+//
+// Example:
+//   hv::VmX86_64* vm86 = vm->AsX86_64();
+//   RETURN_IF_ERROR(vm86->CreateIrqChip(hv::IrqChipKind::kKernel));
+//   ASSIGN_OR_RETURN(auto vcpu, vm86->CreateVcpuX86_64(0));
+#ifndef HV_HYPERVISOR_X86_64_VM_X86_64_H_
+#define HV_HYPERVISOR_X86_64_VM_X86_64_H_
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "hypervisor/vm.h"
+#include "hypervisor/x86_64/regs.h"
+#include "hypervisor/x86_64/vcpu_x86_64.h"
+
+namespace hv {
+
+enum class IrqChipKind {
+  kKernel,  // PIC, IOAPIC and local APICs in the kernel
+  kSplit,   // local APICs in the kernel; PIC and IOAPIC in user space
+};
+
+class VmX86_64 : public Vm {
+ public:
+  VmX86_64* AsX86_64() override { return this; }
+
+  // VmX86_64::CreateIrqChip(): before any vCPU is created. For kSplit,
+  // `ioapic_pins` routes that many GSIs to user space.
+  virtual absl::Status CreateIrqChip(IrqChipKind kind,
+                                     uint32_t ioapic_pins = 24) = 0;
+
+  // VmX86_64::CreateVcpuX86_64(): CreateVcpu with the x86_64 type.
+  virtual absl::StatusOr<std::unique_ptr<VcpuX86_64>> CreateVcpuX86_64(
+      uint32_t id) = 0;
+
+  // CPUID results the hypervisor supports; a start for SetCpuid.
+  virtual absl::StatusOr<std::vector<CpuidEntry>> GetSupportedCpuid() = 0;
+
+  // VmX86_64::SetTssAddress(): three pages the hypervisor may use (VMX).
+  virtual absl::Status SetTssAddress(GuestAddress address) = 0;
+  virtual absl::Status SetIdentityMapAddress(GuestAddress address) = 0;
+
+  // The kvmclock-style VM clock.
+  virtual absl::StatusOr<ClockState> GetClock() = 0;
+  virtual absl::Status SetClock(const ClockState& state) = 0;
+};
+
+}  // namespace hv
+
+#endif  // HV_HYPERVISOR_X86_64_VM_X86_64_H_
