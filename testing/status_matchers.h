@@ -49,6 +49,16 @@ MATCHER_P2(StatusIs, code, message_matcher,
          ::testing::Matches(message_matcher)(std::string(status.message()));
 }
 
+// IsOkAndHolds(value_matcher): matches an OK absl::StatusOr whose value
+// matches `value_matcher`.
+MATCHER_P(IsOkAndHolds, value_matcher, "is OK and holds a matching value") {
+  if (!arg.ok()) {
+    *result_listener << "which is " << arg.status();
+    return false;
+  }
+  return ::testing::ExplainMatchResult(value_matcher, *arg, result_listener);
+}
+
 inline auto StatusIs(absl::StatusCode code) {
   return StatusIs(code, ::testing::_);
 }
