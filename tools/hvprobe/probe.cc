@@ -1,0 +1,140 @@
+#include "tools/hvprobe/probe.h"
+
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "hypervisor/hypervisor.h"
+#include "hypervisor/registry.h"
+
+namespace hv {
+namespace {
+
+constexpr HypervisorCap kHypervisorCaps[] = {
+    HypervisorCap::kUserMemory,    HypervisorCap::kImmediateExit,
+    HypervisorCap::kReadOnlyMemory, HypervisorCap::kDirtyLog,
+    HypervisorCap::kIrqfd,         HypervisorCap::kIoEventfd,
+    HypervisorCap::kIrqChip,       HypervisorCap::kSplitIrqChip,
+    HypervisorCap::kXcrs,          HypervisorCap::kTscControl,
+    HypervisorCap::kSyncRegs,
+};
+
+constexpr VmCap kVmCaps[] = {
+    VmCap::kDirtyLog,          VmCap::kReadOnlyMemoryRegion,
+    VmCap::kMemNoncoherentDma, VmCap::kPvClock,
+    VmCap::kIrqfd,             VmCap::kIoEventfd,
+};
+
+BackendReport Probe(const BackendInfo& info) {
+  BackendReport report;
+  report.kind = info.kind;
+  report.options = info.options;
+  absl::StatusOr<std::unique_ptr<Hypervisor>> hypervisor =
+      CreateHypervisor(info.kind);
+  if (!hypervisor.ok()) {
+    report.usable = hypervisor.status();
+    return report;
+  }
+  report.max_vcpus = (*hypervisor)->MaxVcpus();
+  for (HypervisorCap cap : kHypervisorCaps) {
+    report.hypervisor_caps.emplace_back(HypervisorCapName(cap),
+                                        (*hypervisor)->CheckCapability(cap));
+  }
+  absl::StatusOr<std::unique_ptr<Vm>> vm = (*hypervisor)->CreateVm();
+  if (!vm.ok()) {
+    report.usable = vm.status();
+    return report;
+  }
+  report.memory_slots = (*vm)->MaxMemorySlots();
+  report.guest_address_limit = (*vm)->GuestAddressLimit();
+  for (VmCap cap : kVmCaps) {
+    report.vm_caps.emplace_back(VmCapName(cap), (*vm)->CheckCapability(cap));
+  }
+  return report;
+}
+
+// JSON string literal for `text` (RFC 8259 section 7).
+std::string JsonString(absl::string_view text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          absl::StrAppendFormat(&out, "\\u%04x", c);
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+std::string JsonCaps(const std::vector<std::pair<std::string, bool>>& caps) {
+  std::vector<std::string> fields;
+  for (const auto& [name, offered] : caps) {
+    fields.push_back(absl::StrCat(JsonString(name), ": ", offered ? "true" : "false"));
+  }
+  return absl::StrCat("{", absl::StrJoin(fields, ", "), "}");
+}
+
+}  // namespace
+
+std::vector<BackendReport> ProbeBackends() {
+  std::vector<BackendReport> reports;
+  for (const BackendInfo& info : LinkedBackends()) reports.push_back(Probe(info));
+  return reports;
+}
+
+std::string FormatReportsText(const std::vector<BackendReport>& reports) {
+  if (reports.empty()) return "no hypervisor backend is linked into this build\n";
+  std::string out;
+  for (const BackendReport& r : reports) {
+    absl::StrAppend(&out, r.kind, " [options: ",
+                    r.options.empty() ? "none" : absl::StrJoin(r.options, ", "),
+                    "]\n");
+    if (!r.usable.ok()) {
+      absl::StrAppend(&out, "  not usable here: ", r.usable.message(), "\n");
+      if (r.hypervisor_caps.empty()) continue;
+    } else {
+      absl::StrAppend(&out, "  usable\n");
+    }
+    absl::StrAppendFormat(&out, "  max vcpus: %u\n", r.max_vcpus);
+    if (r.usable.ok()) {
+      absl::StrAppendFormat(&out, "  memory slots: %u\n", r.memory_slots);
+      absl::StrAppendFormat(&out, "  guest address limit: %#x\n",
+                            r.guest_address_limit);
+    }
+    for (const auto* caps : {&r.hypervisor_caps, &r.vm_caps}) {
+      for (const auto& [name, offered] : *caps) {
+        absl::StrAppendFormat(&out, "  %-24s %s\n", name, offered ? "yes" : "no");
+      }
+    }
+  }
+  return out;
+}
+
+std::string FormatReportsJson(const std::vector<BackendReport>& reports) {
+  std::vector<std::string> items;
+  for (const BackendReport& r : reports) {
+    std::vector<std::string> options;
+    for (const std::string& o : r.options) options.push_back(JsonString(o));
+    items.push_back(absl::StrCat(
+        "{\"kind\": ", JsonString(r.kind),
+        ", \"options\": [", absl::StrJoin(options, ", "), "]",
+        ", \"usable\": ", r.usable.ok() ? "true" : "false",
+        ", \"error\": ", r.usable.ok() ? "null" : JsonString(r.usable.ToString()),
+        ", \"max_vcpus\": ", r.max_vcpus,
+        ", \"memory_slots\": ", r.memory_slots,
+        ", \"guest_address_limit\": ", r.guest_address_limit,
+        ", \"hypervisor_caps\": ", JsonCaps(r.hypervisor_caps),
+        ", \"vm_caps\": ", JsonCaps(r.vm_caps), "}"));
+  }
+  return absl::StrCat("{\"backends\": [", absl::StrJoin(items, ", "), "]}\n");
+}
+
+}  // namespace hv
