@@ -1,0 +1,41 @@
+// hvrun's built-in demo: a guest that finds a virtio device on a PCI bus,
+// locates the device's shared-memory BAR through the virtio shared-memory
+// capability, and prints a blob the host mapped there.
+//
+// The host side: a Machine in 32-bit protected mode running
+// demo_guest.S, a PCI bus on ports 0xcf8-0xcff with one virtio device that
+// declares a shared-memory region (prepared SingleMappingOnFirst, coherent),
+// and a memfd holding the blob text mapped at offset 0 of that region.
+//
+// Example:
+//   ASSIGN_OR_RETURN(hv::DemoResult demo, hv::RunDemo("kvm", std::cout));
+#ifndef HV_TOOLS_HVRUN_DEMO_H_
+#define HV_TOOLS_HVRUN_DEMO_H_
+
+#include <ostream>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace hv {
+
+// The text the host maps into the shared-memory BAR.
+inline constexpr absl::string_view kDemoBlobText =
+    "greetings from the host, read through the virtio shared-memory BAR";
+
+struct DemoResult {
+  int exit_code = 0;
+  std::string stats;  // ExitStats::Format() of the run
+};
+
+// RunDemo(): runs the demo on the backend `hypervisor_spec`, with the
+// guest's serial output and hvrun's own narration going to `out`.
+absl::StatusOr<DemoResult> RunDemo(absl::string_view hypervisor_spec,
+                                   std::ostream& out,
+                                   absl::Duration timeout = absl::Seconds(30));
+
+}  // namespace hv
+
+#endif  // HV_TOOLS_HVRUN_DEMO_H_

@@ -1,0 +1,48 @@
+// ExitStats: per-exit-kind counts and times of a run, in the spirit of
+// `perf kvm stat`: how often the guest exited for each reason, the time
+// spent inside Run() (guest plus hypervisor) before those exits, and the
+// time hvrun spent handling them.
+//
+// Example:
+//   hv::ExitStats stats;
+//   stats.Record(exit.kind, run_time, handle_time);
+//   std::cout << stats.Format();
+#ifndef HV_TOOLS_HVRUN_EXIT_STATS_H_
+#define HV_TOOLS_HVRUN_EXIT_STATS_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "hypervisor/vcpu_exit.h"
+
+namespace hv {
+
+class ExitStats {
+ public:
+  struct Entry {
+    uint64_t count = 0;
+    absl::Duration run_time;     // total time inside Run() ending in this kind
+    absl::Duration handle_time;  // total time handling these exits
+    absl::Duration max_run_time;
+  };
+
+  // ExitStats::Record(): thread safe.
+  void Record(VcpuExitKind kind, absl::Duration run_time,
+              absl::Duration handle_time);
+  std::map<VcpuExitKind, Entry> Snapshot() const;
+  // ExitStats::Format(): a table, one line per exit kind, most frequent
+  // first, with a total line.
+  std::string Format() const;
+
+ private:
+  mutable absl::Mutex mutex_;
+  std::map<VcpuExitKind, Entry> entries_ ABSL_GUARDED_BY(mutex_);
+};
+
+}  // namespace hv
+
+#endif  // HV_TOOLS_HVRUN_EXIT_STATS_H_
