@@ -1,0 +1,442 @@
+#include "virtio/fake_vm.h"
+
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_format.h"
+#include "hypervisor/os/mmap_region.h"
+#include "hypervisor/os/status_macros.h"
+
+namespace hv::virtio {
+
+const char* FakeVmMethodName(FakeVm::Method method) {
+  switch (method) {
+    case FakeVm::Method::kAddMemoryRegion: return "AddMemoryRegion";
+    case FakeVm::Method::kRemoveMemoryRegion: return "RemoveMemoryRegion";
+    case FakeVm::Method::kAddFdMapping: return "AddFdMapping";
+    case FakeVm::Method::kRemoveMapping: return "RemoveMapping";
+    case FakeVm::Method::kGetDirtyLog: return "GetDirtyLog";
+    case FakeVm::Method::kRegisterIoEvent: return "RegisterIoEvent";
+    case FakeVm::Method::kUnregisterIoEvent: return "UnregisterIoEvent";
+    case FakeVm::Method::kRegisterIrqfd: return "RegisterIrqfd";
+    case FakeVm::Method::kUnregisterIrqfd: return "UnregisterIrqfd";
+    case FakeVm::Method::kSetIrqLine: return "SetIrqLine";
+    case FakeVm::Method::kCreateVcpu: return "CreateVcpu";
+  }
+  return "?";
+}
+
+std::string FakeVm::Call::ToString() const {
+  return absl::StrFormat(
+      "%s(slot=%u gpa=%#x offset=%#x size=%#x fd=%d fd_offset=%#x prot=%s "
+      "read_only=%d cache=%s value=%u) -> %s",
+      FakeVmMethodName(method), slot, guest_address, offset, size, fd,
+      fd_offset, ProtectionName(prot), options.read_only,
+      MemCacheTypeName(options.cache), value, result.ToString());
+}
+
+FakeVm::FakeVm(const Options& options)
+    : max_slots_(options.max_slots),
+      address_limit_(options.address_limit),
+      capabilities_(options.capabilities),
+      table_(options.max_slots, options.address_limit, HostPageSize()) {}
+
+absl::StatusOr<std::unique_ptr<FakeVm>> FakeVm::Create(const Options& options) {
+  if (options.max_slots == 0) {
+    return absl::InvalidArgumentError("FakeVm needs at least one slot");
+  }
+  if (options.address_limit == 0 || options.address_limit % HostPageSize()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "FakeVm address limit %#x is not a non-zero page multiple",
+        options.address_limit));
+  }
+  return std::unique_ptr<FakeVm>(new FakeVm(options));
+}
+
+void FakeVm::SetCapability(VmCap cap, bool offered) {
+  absl::MutexLock lock(&mu_);
+  if (offered) {
+    capabilities_.insert(cap);
+  } else {
+    capabilities_.erase(cap);
+  }
+}
+
+void FakeVm::FailNext(Method method, absl::Status status, int skip) {
+  absl::MutexLock lock(&mu_);
+  if (status.ok()) status = absl::InternalError("FailNext given OK");
+  injected_[method].push_back(Injected{skip < 0 ? 0 : skip, std::move(status)});
+}
+
+std::vector<FakeVm::Call> FakeVm::Calls() const {
+  absl::MutexLock lock(&mu_);
+  return calls_;
+}
+
+std::vector<FakeVm::Call> FakeVm::CallsOf(Method method) const {
+  absl::MutexLock lock(&mu_);
+  std::vector<Call> result;
+  for (const Call& call : calls_) {
+    if (call.method == method) result.push_back(call);
+  }
+  return result;
+}
+
+void FakeVm::ClearCalls() {
+  absl::MutexLock lock(&mu_);
+  calls_.clear();
+}
+
+void FakeVm::set_recording(bool recording) {
+  absl::MutexLock lock(&mu_);
+  recording_ = recording;
+}
+
+std::optional<absl::Status> FakeVm::TakeInjected(Method method) {
+  auto it = injected_.find(method);
+  if (it == injected_.end() || it->second.empty()) return std::nullopt;
+  Injected& next = it->second.front();
+  if (next.skip > 0) {
+    --next.skip;
+    return std::nullopt;
+  }
+  absl::Status status = std::move(next.status);
+  it->second.pop_front();
+  return status;
+}
+
+absl::Status FakeVm::Record(Call call, absl::Status result) {
+  if (recording_) {
+    call.result = result;
+    calls_.push_back(std::move(call));
+  }
+  return result;
+}
+
+absl::StatusOr<std::vector<uint8_t>> FakeVm::ReadGuest(GuestAddress address,
+                                                       uint64_t size) const {
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<MemSlot> slot = table_.FindByAddress(address);
+  if (!slot.ok()) {
+    return absl::NotFoundError(absl::StrFormat(
+        "no memory region at guest address %#x (an MMIO exit)", address));
+  }
+  ASSIGN_OR_RETURN(MemorySlotTable::Entry * entry, table_.Find(*slot));
+  const MemoryRegion& region = *entry->region;
+  const uint64_t offset = address - entry->guest_address;
+  if (size > region.size() - offset) {
+    return absl::NotFoundError(absl::StrFormat(
+        "guest range [%#x, %#x) runs past the region in slot %u", address,
+        address + size, *slot));
+  }
+  // Every page of the range must be readable in the host mapping, or the
+  // copy below would fault: an arena's empty pages are PROT_READ, its fd
+  // mappings and whole fd regions carry their own protection.
+  if (!region.is_arena() && !region.protection().read) {
+    return absl::PermissionDeniedError(absl::StrFormat(
+        "slot %u is mapped without read permission", *slot));
+  }
+  if (region.is_arena()) {
+    auto mappings = arena_mappings_.find(*slot);
+    if (mappings != arena_mappings_.end()) {
+      for (const auto& [start, mapping] : mappings->second) {
+        if (start < offset + size && offset < start + mapping.first &&
+            !mapping.second.read) {
+          return absl::PermissionDeniedError(absl::StrFormat(
+              "arena offset %#x of slot %u is mapped without read permission",
+              start, *slot));
+        }
+      }
+    }
+  }
+  std::vector<uint8_t> bytes(size);
+  std::memcpy(bytes.data(), region.data() + offset, size);
+  return bytes;
+}
+
+bool FakeVm::CheckCapability(VmCap cap) const {
+  absl::MutexLock lock(&mu_);
+  return capabilities_.count(cap) != 0;
+}
+
+uint32_t FakeVm::MaxMemorySlots() const { return max_slots_; }
+
+uint64_t FakeVm::GuestAddressLimit() const { return address_limit_; }
+
+absl::StatusOr<MemSlot> FakeVm::AddMemoryRegionLocked(
+    GuestAddress guest_address, std::unique_ptr<MemoryRegion> region,
+    const MemoryRegionOptions& options) {
+  if (std::optional<absl::Status> injected =
+          TakeInjected(Method::kAddMemoryRegion)) {
+    return *injected;
+  }
+  if (region == nullptr) {
+    return absl::InvalidArgumentError("AddMemoryRegion: null region");
+  }
+  if (options.cache == MemCacheType::kCacheNonCoherent &&
+      capabilities_.count(VmCap::kMemNoncoherentDma) == 0) {
+    return absl::UnimplementedError(
+        "AddMemoryRegion: kCacheNonCoherent needs VmCap::kMemNoncoherentDma, "
+        "which this VM does not offer");
+  }
+  if (options.read_only &&
+      capabilities_.count(VmCap::kReadOnlyMemoryRegion) == 0) {
+    return absl::UnimplementedError(
+        "AddMemoryRegion: read-only regions need "
+        "VmCap::kReadOnlyMemoryRegion");
+  }
+  if (options.log_dirty_pages && capabilities_.count(VmCap::kDirtyLog) == 0) {
+    return absl::UnimplementedError(
+        "AddMemoryRegion: dirty logging needs VmCap::kDirtyLog");
+  }
+  ASSIGN_OR_RETURN(MemSlot slot, table_.Check(guest_address, region->size()));
+  table_.Insert(slot, guest_address, std::move(region), options);
+  return slot;
+}
+
+absl::StatusOr<MemSlot> FakeVm::AddMemoryRegion(
+    GuestAddress guest_address, std::unique_ptr<MemoryRegion> region,
+    const MemoryRegionOptions& options) {
+  absl::MutexLock lock(&mu_);
+  Call call;
+  call.method = Method::kAddMemoryRegion;
+  call.guest_address = guest_address;
+  call.size = region == nullptr ? 0 : region->size();
+  call.fd = region == nullptr ? -1 : region->fd();
+  call.options = options;
+  absl::StatusOr<MemSlot> slot =
+      AddMemoryRegionLocked(guest_address, std::move(region), options);
+  if (slot.ok()) call.slot = *slot;
+  absl::Status status = Record(std::move(call), slot.status());
+  if (!status.ok()) return status;
+  return slot;
+}
+
+absl::StatusOr<std::unique_ptr<MemoryRegion>> FakeVm::RemoveMemoryRegion(
+    MemSlot slot) {
+  absl::MutexLock lock(&mu_);
+  Call call;
+  call.method = Method::kRemoveMemoryRegion;
+  call.slot = slot;
+  if (std::optional<absl::Status> injected =
+          TakeInjected(Method::kRemoveMemoryRegion)) {
+    return Record(std::move(call), *injected);
+  }
+  absl::StatusOr<MemorySlotTable::Entry> entry = table_.Remove(slot);
+  if (!entry.ok()) return Record(std::move(call), entry.status());
+  call.guest_address = entry->guest_address;
+  call.size = entry->region->size();
+  call.options = entry->options;
+  arena_mappings_.erase(slot);
+  Record(std::move(call), absl::OkStatus());
+  return std::move(entry->region);
+}
+
+std::vector<MemoryRegionInfo> FakeVm::MemoryRegions() const {
+  absl::MutexLock lock(&mu_);
+  return table_.List();
+}
+
+absl::Status FakeVm::AddFdMapping(MemSlot slot, uint64_t offset,
+                                  uint64_t size, int fd, uint64_t fd_offset,
+                                  Protection prot) {
+  absl::MutexLock lock(&mu_);
+  Call call;
+  call.method = Method::kAddFdMapping;
+  call.slot = slot;
+  call.offset = offset;
+  call.size = size;
+  call.fd = fd;
+  call.fd_offset = fd_offset;
+  call.prot = prot;
+  if (std::optional<absl::Status> injected =
+          TakeInjected(Method::kAddFdMapping)) {
+    return Record(std::move(call), *injected);
+  }
+  absl::StatusOr<MemorySlotTable::Entry*> entry = table_.Find(slot);
+  if (!entry.ok()) return Record(std::move(call), entry.status());
+  call.guest_address = (*entry)->guest_address + offset;
+  if (!(*entry)->region->is_arena()) {
+    return Record(std::move(call),
+                  absl::FailedPreconditionError(absl::StrFormat(
+                      "AddFdMapping: the region in slot %u is not an arena",
+                      slot)));
+  }
+  absl::Status mapped =
+      (*entry)->region->MapFd(offset, size, fd, fd_offset, prot);
+  if (mapped.ok()) arena_mappings_[slot][offset] = {size, prot};
+  return Record(std::move(call), mapped);
+}
+
+absl::Status FakeVm::RemoveMapping(MemSlot slot, uint64_t offset,
+                                   uint64_t size) {
+  absl::MutexLock lock(&mu_);
+  Call call;
+  call.method = Method::kRemoveMapping;
+  call.slot = slot;
+  call.offset = offset;
+  call.size = size;
+  if (std::optional<absl::Status> injected =
+          TakeInjected(Method::kRemoveMapping)) {
+    return Record(std::move(call), *injected);
+  }
+  absl::StatusOr<MemorySlotTable::Entry*> entry = table_.Find(slot);
+  if (!entry.ok()) return Record(std::move(call), entry.status());
+  call.guest_address = (*entry)->guest_address + offset;
+  if (!(*entry)->region->is_arena()) {
+    return Record(std::move(call),
+                  absl::FailedPreconditionError(absl::StrFormat(
+                      "RemoveMapping: the region in slot %u is not an arena",
+                      slot)));
+  }
+  absl::Status unmapped = (*entry)->region->Unmap(offset, size);
+  if (unmapped.ok()) {
+    auto& mappings = arena_mappings_[slot];
+    for (auto it = mappings.lower_bound(offset);
+         it != mappings.end() && it->first < offset + size;) {
+      it = mappings.erase(it);
+    }
+  }
+  return Record(std::move(call), unmapped);
+}
+
+absl::StatusOr<std::vector<uint64_t>> FakeVm::GetDirtyLog(MemSlot slot) {
+  absl::MutexLock lock(&mu_);
+  Call call;
+  call.method = Method::kGetDirtyLog;
+  call.slot = slot;
+  if (std::optional<absl::Status> injected =
+          TakeInjected(Method::kGetDirtyLog)) {
+    return Record(std::move(call), *injected);
+  }
+  absl::StatusOr<MemorySlotTable::Entry*> entry = table_.Find(slot);
+  if (!entry.ok()) return Record(std::move(call), entry.status());
+  if (!(*entry)->options.log_dirty_pages) {
+    return Record(std::move(call),
+                  absl::FailedPreconditionError(absl::StrFormat(
+                      "GetDirtyLog: slot %u does not log dirty pages", slot)));
+  }
+  // No guest runs in the fake, so no page is ever dirty.
+  const uint64_t pages = (*entry)->region->size() / HostPageSize();
+  Record(std::move(call), absl::OkStatus());
+  return std::vector<uint64_t>((pages + 63) / 64, 0);
+}
+
+FakeVm::IoEventKey FakeVm::KeyOf(const EventFd& event,
+                                 const IoEventAddress& address) {
+  return IoEventKey(event.fd(), static_cast<int>(address.space),
+                    address.address, address.length,
+                    address.datamatch.has_value(),
+                    address.datamatch.value_or(0));
+}
+
+absl::Status FakeVm::RegisterIoEvent(const EventFd& event,
+                                     const IoEventAddress& address) {
+  absl::MutexLock lock(&mu_);
+  Call call;
+  call.method = Method::kRegisterIoEvent;
+  call.fd = event.fd();
+  call.guest_address = address.address;
+  call.size = address.length;
+  if (std::optional<absl::Status> injected =
+          TakeInjected(Method::kRegisterIoEvent)) {
+    return Record(std::move(call), *injected);
+  }
+  if (!io_events_.insert(KeyOf(event, address)).second) {
+    return Record(std::move(call),
+                  absl::AlreadyExistsError(absl::StrFormat(
+                      "RegisterIoEvent: fd %d is already registered at %#x",
+                      event.fd(), address.address)));
+  }
+  return Record(std::move(call), absl::OkStatus());
+}
+
+absl::Status FakeVm::UnregisterIoEvent(const EventFd& event,
+                                       const IoEventAddress& address) {
+  absl::MutexLock lock(&mu_);
+  Call call;
+  call.method = Method::kUnregisterIoEvent;
+  call.fd = event.fd();
+  call.guest_address = address.address;
+  call.size = address.length;
+  if (std::optional<absl::Status> injected =
+          TakeInjected(Method::kUnregisterIoEvent)) {
+    return Record(std::move(call), *injected);
+  }
+  if (io_events_.erase(KeyOf(event, address)) == 0) {
+    return Record(std::move(call),
+                  absl::NotFoundError(absl::StrFormat(
+                      "UnregisterIoEvent: fd %d is not registered at %#x",
+                      event.fd(), address.address)));
+  }
+  return Record(std::move(call), absl::OkStatus());
+}
+
+absl::Status FakeVm::RegisterIrqfd(const EventFd& event, uint32_t gsi) {
+  absl::MutexLock lock(&mu_);
+  Call call;
+  call.method = Method::kRegisterIrqfd;
+  call.fd = event.fd();
+  call.value = gsi;
+  if (std::optional<absl::Status> injected =
+          TakeInjected(Method::kRegisterIrqfd)) {
+    return Record(std::move(call), *injected);
+  }
+  if (!irqfds_.insert({event.fd(), gsi}).second) {
+    return Record(std::move(call),
+                  absl::AlreadyExistsError(absl::StrFormat(
+                      "RegisterIrqfd: fd %d already drives gsi %u",
+                      event.fd(), gsi)));
+  }
+  return Record(std::move(call), absl::OkStatus());
+}
+
+absl::Status FakeVm::UnregisterIrqfd(const EventFd& event, uint32_t gsi) {
+  absl::MutexLock lock(&mu_);
+  Call call;
+  call.method = Method::kUnregisterIrqfd;
+  call.fd = event.fd();
+  call.value = gsi;
+  if (std::optional<absl::Status> injected =
+          TakeInjected(Method::kUnregisterIrqfd)) {
+    return Record(std::move(call), *injected);
+  }
+  if (irqfds_.erase({event.fd(), gsi}) == 0) {
+    return Record(std::move(call),
+                  absl::NotFoundError(absl::StrFormat(
+                      "UnregisterIrqfd: fd %d does not drive gsi %u",
+                      event.fd(), gsi)));
+  }
+  return Record(std::move(call), absl::OkStatus());
+}
+
+absl::Status FakeVm::SetIrqLine(uint32_t irq, bool level) {
+  absl::MutexLock lock(&mu_);
+  Call call;
+  call.method = Method::kSetIrqLine;
+  call.value = irq;
+  call.size = level ? 1 : 0;
+  if (std::optional<absl::Status> injected =
+          TakeInjected(Method::kSetIrqLine)) {
+    return Record(std::move(call), *injected);
+  }
+  irq_lines_[irq] = level;
+  return Record(std::move(call), absl::OkStatus());
+}
+
+absl::StatusOr<std::unique_ptr<Vcpu>> FakeVm::CreateVcpu(uint32_t id) {
+  absl::MutexLock lock(&mu_);
+  Call call;
+  call.method = Method::kCreateVcpu;
+  call.value = id;
+  if (std::optional<absl::Status> injected =
+          TakeInjected(Method::kCreateVcpu)) {
+    return Record(std::move(call), *injected);
+  }
+  return Record(std::move(call),
+                absl::UnimplementedError(
+                    "FakeVm runs no guest code and has no vCPUs; use a real "
+                    "backend (e.g. kvm) for guest execution"));
+}
+
+}  // namespace hv::virtio
