@@ -14,7 +14,7 @@ expect_line() { grep -qF -- "$1" "$2" || fail "missing \"$1\""; }
 "$hvrun" >"$out" 2>"$err"; rc=$?
 ((rc == 0)) || fail "demo exited $rc"
 expect_line "hv demo: guest running in 32-bit protected mode" "$out"
-expect_line "hv demo: found virtio PCI device 0x1040" "$out"
+expect_line "hv demo: found virtio PCI device 0x1050 in slot 0x0003" "$out"
 expect_line "hv demo: shared memory at 0x" "$out"
 expect_line "hv demo: the host's blob says: greetings from the host, read through the virtio shared-memory BAR" "$out"
 
