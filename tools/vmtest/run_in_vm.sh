@@ -1,0 +1,361 @@
+#!/usr/bin/env bash
+# tools/vmtest/run_in_vm.sh: runs one static Linux test binary inside a
+# throwaway QEMU (TCG) virtual machine whose Debian kernel provides a
+# standard, in-tree KVM at /dev/kvm, streams the VM's console to stdout and
+# exits with the test's exit code.
+#
+#   tools/vmtest/run_in_vm.sh x86_64 bazel-bin/tools/vmtest/kvm_smoke_test --gtest_filter='Kvm*'
+#   HV_VMTEST_TIMEOUT=60 tools/vmtest/run_in_vm.sh x86_64 ./my_static_test arg1 arg2
+#
+# Usually reached through Bazel: `tools/bazel test --config=x86-svm-kvm ...`
+# makes //tools/vmtest:run_in_svm_vm (which calls this with "x86_64") the
+# --run_under wrapper of every test. See tools/vmtest/README.md.
+#
+# ARCH is x86_64 (AMD SVM + NPT KVM, kvm_amd, under `-cpu max`) or aarch64
+# (arm64 KVM at emulated EL2, `-M virt,virtualization=on`; its host set-up
+# -- dpkg --add-architecture arm64, qemu-system-arm -- is not automated yet).
+#
+# On first use per kernel/busybox version it downloads, with `apt-get download`
+# (no root needed), the kernel that the cloud kernel metapackage currently
+# depends on and busybox-static, and builds a base initramfs in the cache
+# ($HV_VMTEST_CACHE, default ${XDG_CACHE_HOME:-$HOME/.cache}/hv/vmtest); a
+# flock makes concurrent runs share one build. Each run then appends one
+# uncompressed cpio member with the test binary (and its runfiles tree, when
+# run by Bazel) and boots it.
+#
+# Exit status: the test's own exit status when the guest reported one; 124 if
+# the VM ran out of time; 125 if the VM could not be set up, booted, or ended
+# (kernel panic, crash) without the guest's result marker. Never 0 unless the
+# test itself returned 0.
+#
+# Environment:
+#   HV_VMTEST_TIMEOUT    seconds before the VM is killed (default 600; capped
+#                        at Bazel's TEST_TIMEOUT minus a margin when set)
+#   HV_VMTEST_CACHE      cache directory (see above)
+#   HV_VMTEST_MEM        guest RAM in MiB (default per ARCH)
+#   HV_VMTEST_QEMU_ARGS  extra QEMU arguments (split on spaces)
+#   HV_VMTEST_CMDLINE    extra kernel command line
+#   HV_VMTEST_MAX_RUNFILES_MB  larger runfiles trees are not copied (default 256)
+# Forwarded into the guest: GTEST_COLOR=no (the console is a log), GTEST_*
+# (except GTEST_OUTPUT, GTEST_TMP_DIR and GTEST_COLOR), HV_* (except
+# HV_VMTEST_*), TEST_SRCDIR/RUNFILES_DIR/
+# TEST_WORKSPACE/TEST_TARGET/TEST_BINARY (same paths inside the guest),
+# TEST_TMPDIR and GTEST_TMP_DIR (a fresh guest directory). When Bazel asks for
+# XML_OUTPUT_FILE, the guest's gtest XML comes back through the console.
+set -euo pipefail
+
+readonly prog=vmtest
+readonly exit_timeout=124
+readonly exit_infra=125
+
+log() { echo "$prog: $*" >&2; }
+die() { log "error: $*"; exit "$exit_infra"; }
+
+usage() {
+  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2
+  exit 2
+}
+
+(($# >= 2)) || usage
+arch=$1; shift
+test_binary=$1; shift
+
+# ---- per-architecture settings ---------------------------------------------
+case "$arch" in
+  x86_64)
+    dpkg_arch=amd64
+    kernel_meta=linux-image-cloud-amd64
+    qemu=qemu-system-x86_64
+    # -smp 2 hung once in four runs in the prototype; one vCPU is also faster.
+    qemu_machine=(-accel tcg -cpu max -smp 1)
+    default_mem=1024
+    console=ttyS0
+    kvm_modules=(kvm-amd)   # loaded with their dependencies (irqbypass, kvm)
+    ;;
+  aarch64)
+    dpkg_arch=arm64
+    kernel_meta=linux-image-cloud-arm64:arm64
+    qemu=qemu-system-aarch64
+    # pauth-impdef: the architected pointer-auth algorithm is ~3x slower in TCG.
+    qemu_machine=(-M virt,virtualization=on,gic-version=3 -cpu max,pauth-impdef=on
+                  -accel tcg,thread=multi -smp 2)
+    default_mem=2048
+    console=ttyAMA0
+    kvm_modules=()          # KVM is built into the arm64 cloud kernel
+    ;;
+  *) die "unknown architecture '$arch' (x86_64 or aarch64)" ;;
+esac
+busybox_pkg=busybox-static
+[[ "$dpkg_arch" == "$(dpkg --print-architecture)" ]] || busybox_pkg+=":$dpkg_arch"
+
+for tool in "$qemu" cpio gzip flock dpkg-deb apt-get apt-cache timeout base64; do
+  command -v "$tool" >/dev/null ||
+    die "'$tool' not found; tools/bazel installs it for --config=x86-svm-kvm"
+done
+[[ -f "$test_binary" && -x "$test_binary" ]] || die "test binary '$test_binary' is not an executable file"
+if LC_ALL=C grep -qa 'ld-linux' <(head -c 4096 "$test_binary"); then
+  # PT_INTERP sits in the first page of an ELF file; the guest has no libc.
+  die "'$test_binary' is dynamically linked; the guest has no shared libraries (build with --config=x86-svm-kvm)"
+fi
+
+# init.sh sits beside this script (in the source tree or in runfiles).
+here=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
+[[ -f "$here/init.sh" ]] || die "no init.sh beside $(readlink -f "${BASH_SOURCE[0]}")"
+
+cache_root=${HV_VMTEST_CACHE:-${XDG_CACHE_HOME:-${HOME:?neither HV_VMTEST_CACHE nor HOME is set}/.cache}/hv/vmtest}
+cache=$cache_root/$arch
+mkdir -p "$cache"
+
+# ---- the base image: kernel + initramfs, cached per package version -------
+
+# candidate_version PKG: the version `apt-get download PKG` would fetch.
+candidate_version() {
+  apt-cache policy "$1" 2>/dev/null | awk '$1 == "Candidate:" { print $2; exit }'
+}
+
+# resolve_key: sets kernel_pkg, kernel_ver, busybox_ver and key from the
+# package lists. Fails (returns 1) when apt knows nothing about them.
+resolve_key() {
+  kernel_pkg=$(apt-cache depends --no-recommends --no-suggests "$kernel_meta" 2>/dev/null |
+               awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }')
+  [[ -n "$kernel_pkg" ]] || return 1
+  [[ "$kernel_meta" == *:* ]] && kernel_pkg+=":${kernel_meta#*:}"
+  kernel_ver=$(candidate_version "$kernel_pkg")
+  busybox_ver=$(candidate_version "$busybox_pkg")
+  [[ -n "$kernel_ver" && "$kernel_ver" != "(none)" && -n "$busybox_ver" && "$busybox_ver" != "(none)" ]] || return 1
+  # The guest's /init is part of the base image, so a change to it makes a
+  # new entry too.
+  local init_hash
+  init_hash=$(sha256sum "$here/init.sh" | head -c 12)
+  key="${kernel_pkg%%:*}_${kernel_ver}+busybox_${busybox_ver}+init_${init_hash}"
+  key=${key//:/_}
+}
+
+# module_depends KO: the comma-separated module names in KO's .modinfo.
+module_depends() {
+  tr '\0' '\n' <"$1" | sed -n 's/^depends=//p' | head -n 1
+}
+
+# build_base DIR: downloads the packages and writes DIR/{vmlinuz,base.cpio.gz,info}.
+build_base() {
+  local dir=$1 work=$1/work
+  mkdir -p "$work/debs" "$work/kernel" "$work/busybox" "$work/root"/{bin,dev,proc,sys,tmp,etc/vmtest,lib/modules}
+  log "first use of ${kernel_pkg} ${kernel_ver} + busybox ${busybox_ver}: downloading (one-time)"
+  local download=(apt-get download -q "${kernel_pkg}=${kernel_ver}" "${busybox_pkg}=${busybox_ver}")
+  if ! (cd "$work/debs" && "${download[@]}") >"$work/download.log" 2>&1; then
+    # Stale package lists name files the mirror no longer has; root can
+    # refresh them (the key is then resolved again on the next run).
+    if ((EUID == 0)) && apt-get update -qq >>"$work/download.log" 2>&1 &&
+       (cd "$work/debs" && "${download[@]}") >>"$work/download.log" 2>&1; then
+      :
+    else
+      cat "$work/download.log" >&2
+      die "apt-get download failed (try 'sudo apt-get update')"
+    fi
+  fi
+  dpkg-deb -x "$work"/debs/linux-image-*.deb "$work/kernel"
+  dpkg-deb -x "$work"/debs/busybox-static_*.deb "$work/busybox"
+
+  local kver vmlinuz
+  kver=$(ls "$work/kernel/lib/modules")
+  [[ "$kver" != *$'\n'* && -n "$kver" ]] || die "expected exactly one kernel version in $kernel_pkg, found: $kver"
+  vmlinuz=$work/kernel/boot/vmlinuz-$kver
+  [[ -f "$vmlinuz" ]] || die "no $vmlinuz in $kernel_pkg"
+  cp "$work/busybox/bin/busybox" "$work/root/bin/busybox"
+
+  # Modules, dependencies first. The .deb has no modules.dep (depmod runs at
+  # install time), so the order comes from each module's depends= field.
+  local -A ko_path=() loaded=()
+  local ko name
+  while IFS= read -r ko; do
+    name=$(basename "$ko" .ko); ko_path[${name//-/_}]=$ko
+  done < <(find "$work/kernel/lib/modules/$kver" -name '*.ko')
+  local order=()
+  add_module() {
+    local mod=${1//-/_} dep deps
+    [[ -n "${loaded[$mod]:-}" ]] && return 0
+    [[ -n "${ko_path[$mod]:-}" ]] || die "module $mod not found in $kernel_pkg (compressed or built in?)"
+    deps=$(module_depends "${ko_path[$mod]}")
+    for dep in ${deps//,/ }; do add_module "$dep"; done
+    loaded[$mod]=1
+    order+=("$mod")
+  }
+  local m
+  for m in "${kvm_modules[@]}"; do add_module "$m"; done
+  for m in "${order[@]}"; do
+    cp "${ko_path[$m]}" "$work/root/lib/modules/$m.ko"
+    echo "$m.ko" >>"$work/root/etc/vmtest/modules"
+  done
+  touch "$work/root/etc/vmtest/modules"
+
+  install -m 0755 "$here/init.sh" "$work/root/init"
+  {
+    echo "kernel=$kernel_pkg $kernel_ver ($kver)"
+    echo "busybox=$busybox_pkg $busybox_ver"
+    echo "modules=${order[*]:-}"
+  } >"$work/root/etc/vmtest/info"
+
+  (cd "$work/root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -1 >"$dir/base.cpio.gz"
+  # The test's member is appended uncompressed; the kernel finds the next
+  # cpio magic only at a 4-byte boundary, and zero padding is skipped.
+  truncate -s %512 "$dir/base.cpio.gz"
+  cp "$vmlinuz" "$dir/vmlinuz"
+  cp "$work/root/etc/vmtest/info" "$dir/info"
+  rm -rf "$work"
+}
+
+# ensure_base: sets base_dir to a complete cache entry, building it if needed.
+ensure_base() {
+  local key kernel_pkg kernel_ver busybox_ver
+  if resolve_key; then
+    base_dir=$cache/$key
+    if [[ -f "$base_dir/ready" ]]; then
+      touch "$base_dir/ready"   # last use, for pruning
+      return 0
+    fi
+    exec {lock_fd}>"$cache/.lock"
+    flock "$lock_fd"
+    if [[ ! -f "$base_dir/ready" ]]; then
+      local tmp
+      tmp=$(mktemp -d "$cache/.build.XXXXXX")
+      # On failure the half-built directory goes away (and the lock with us).
+      trap 'rm -rf "$tmp"; cleanup' EXIT
+      local started=$SECONDS
+      build_base "$tmp"
+      touch "$tmp/ready"
+      rm -rf "$base_dir"
+      mv -T "$tmp" "$base_dir"
+      trap cleanup EXIT
+      # Entries nobody used for a week (older kernels, older init.sh) go.
+      find "$cache" -mindepth 2 -maxdepth 2 -name ready -mtime +7 -printf '%h\0' |
+        xargs -0 -r rm -rf
+      log "cached kernel and initramfs in $base_dir ($((SECONDS - started)) s)"
+    fi
+    exec {lock_fd}>&-
+    return 0
+  fi
+  # No package lists (offline, or `apt-get update` never ran): use the newest
+  # complete entry.
+  local entry
+  entry=$(ls -td "$cache"/*/ready 2>/dev/null | head -n 1 || true)
+  [[ -n "$entry" ]] ||
+    die "apt does not know $kernel_meta / $busybox_pkg and nothing is cached; run 'sudo apt-get update' once"
+  base_dir=$(dirname "$entry")
+  log "apt cannot resolve $kernel_meta; using cached $(basename "$base_dir")"
+}
+
+# ---- the test's initramfs member -------------------------------------------
+
+# shell_quote ARG: ARG as one single-quoted word for the guest's busybox sh.
+shell_quote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
+
+run_dir=$(mktemp -d "${TEST_TMPDIR:-${TMPDIR:-/tmp}}/vmtest.XXXXXX")
+cleanup() { rm -rf "$run_dir"; }
+trap cleanup EXIT
+
+ensure_base
+
+stage=$run_dir/member
+mkdir -p "$stage/hv/bin" "$stage/hv/out"
+binary_abs=$(cd "$(dirname "$test_binary")" && pwd)/$(basename "$test_binary")
+
+# The runfiles tree goes to the same absolute path in the guest so that
+# TEST_SRCDIR, the working directory and data files resolve as on the host.
+runfiles=${TEST_SRCDIR:-${RUNFILES_DIR:-}}
+guest_binary=/hv/bin/$(basename "$test_binary")
+guest_cwd=/
+if [[ -n "$runfiles" && -d "$runfiles" ]]; then
+  max_mb=${HV_VMTEST_MAX_RUNFILES_MB:-256}
+  size_mb=$(du -sLm "$runfiles" 2>/dev/null | awk '{ print $1 }')
+  if ((size_mb <= max_mb)); then
+    mkdir -p "$stage$runfiles"
+    cp -rL "$runfiles/." "$stage$runfiles/"
+    [[ "$binary_abs" == "$runfiles"/* && -f "$stage$binary_abs" ]] && guest_binary=$binary_abs
+    [[ "$PWD" == "$runfiles"* ]] && guest_cwd=$PWD
+  else
+    log "runfiles tree is ${size_mb} MiB (> HV_VMTEST_MAX_RUNFILES_MB=$max_mb); copying only the binary"
+  fi
+fi
+[[ "$guest_binary" == /hv/bin/* ]] && cp -L "$test_binary" "$stage$guest_binary"
+
+nonce=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+echo "$nonce" >"$stage/hv/nonce"
+echo "$guest_cwd" >"$stage/hv/cwd"
+
+{
+  while IFS='=' read -r -d '' name value; do
+    case "$name" in
+      GTEST_OUTPUT | GTEST_TMP_DIR | GTEST_COLOR | HV_VMTEST_*) ;;
+      GTEST_* | HV_* | TEST_SRCDIR | RUNFILES_DIR | TEST_WORKSPACE | TEST_TARGET | TEST_BINARY)
+        printf 'export %s=%s\n' "$name" "$(shell_quote "$value")" ;;
+    esac
+  done < <(env -0)
+  # The serial console is a log, not a terminal: same as --gtest_color=no.
+  echo "export GTEST_COLOR=no TEST_TMPDIR=/tmp/test_tmpdir GTEST_TMP_DIR=/tmp/test_tmpdir"
+  [[ -n "${XML_OUTPUT_FILE:-}" ]] && echo "export GTEST_OUTPUT=xml:/hv/out/test.xml"
+} >"$stage/hv/env"
+
+{
+  printf 'exec %s' "$(shell_quote "$guest_binary")"
+  for arg in "$@"; do printf ' %s' "$(shell_quote "$arg")"; done
+  echo
+} >"$stage/hv/cmd"
+
+initrd=$run_dir/initrd
+cp "$base_dir/base.cpio.gz" "$initrd"
+(cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >>"$initrd"
+
+# ---- boot ------------------------------------------------------------------
+timeout_s=${HV_VMTEST_TIMEOUT:-600}
+if [[ -n "${TEST_TIMEOUT:-}" ]] && ((TEST_TIMEOUT - 15 < timeout_s)); then
+  # End before Bazel kills us, so the console log and the reason survive.
+  timeout_s=$((TEST_TIMEOUT > 30 ? TEST_TIMEOUT - 15 : TEST_TIMEOUT * 3 / 4))
+fi
+read -r -a extra_qemu <<<"${HV_VMTEST_QEMU_ARGS:-}"
+
+log "booting $(sed -n 's/^kernel=//p' "$base_dir/info") in $qemu ${qemu_machine[*]} (timeout ${timeout_s} s)"
+console_log=$run_dir/console.log
+started=$SECONDS
+set +e
+timeout -k 5 "$timeout_s" "$qemu" "${qemu_machine[@]}" -m "${HV_VMTEST_MEM:-$default_mem}" \
+    -nographic -nodefaults -no-reboot -serial stdio -monitor none \
+    -kernel "$base_dir/vmlinuz" -initrd "$initrd" \
+    -append "console=$console panic=-1 quiet ${HV_VMTEST_CMDLINE:-}" \
+    "${extra_qemu[@]}" </dev/null 2>&1 |
+  awk -v log_file="$console_log" -v nonce="$nonce" '
+    # SeaBIOS clears the screen with escape sequences; drop them and the CRs.
+    { gsub(/\033(c|\[[0-9;?]*[A-Za-z])|\r/, ""); print > log_file }
+    $0 == "@@HV_XML_BEGIN run=" nonce "@@" { hide = 1 }
+    !hide { print; fflush() }
+    $0 == "@@HV_XML_END run=" nonce "@@" { hide = 0 }'
+statuses=("${PIPESTATUS[@]}")
+set -e
+qemu_rc=${statuses[0]}
+elapsed=$((SECONDS - started))
+
+rc_line=$(grep -a "^@@TEST_EXIT_CODE=[0-9]*@@ run=$nonce\$" "$console_log" | tail -n 1 || true)
+if [[ -n "$rc_line" ]]; then
+  rc=${rc_line#@@TEST_EXIT_CODE=}; rc=${rc%%@@*}
+  if [[ -n "${XML_OUTPUT_FILE:-}" ]]; then
+    xml=$run_dir/test.xml
+    if sed -n "/^@@HV_XML_BEGIN run=$nonce@@\$/,/^@@HV_XML_END run=$nonce@@\$/p" "$console_log" |
+         sed '1d;$d' | base64 -d >"$xml" 2>/dev/null && [[ -s "$xml" ]]; then
+      cp "$xml" "$XML_OUTPUT_FILE"
+    fi
+  fi
+  log "test exited with $rc after ${elapsed} s in the VM"
+  exit "$rc"
+fi
+
+if ((qemu_rc == 124 || qemu_rc == 137)); then
+  log "FAILED: the VM did not finish within ${timeout_s} s (HV_VMTEST_TIMEOUT); killed"
+  exit "$exit_timeout"
+fi
+if grep -qa 'Kernel panic' "$console_log"; then
+  log "FAILED: kernel panic in the VM (see the console output above)"
+elif grep -qa '^@@VMTEST_SETUP_FAILED@@' "$console_log"; then
+  log "FAILED: the guest could not set up KVM (see the console output above)"
+else
+  log "FAILED: the VM ended (QEMU status $qemu_rc) without reporting the test's exit code"
+fi
+exit "$exit_infra"
