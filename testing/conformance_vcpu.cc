@@ -211,11 +211,12 @@ TEST_P(Conformance, XcrsRoundTrip) {
 
 TEST_P(Conformance, MsrsRoundTrip) {
   // Intel SDM Vol. 4, Table 2-2: SYSENTER_CS/ESP/EIP, STAR, LSTAR, CSTAR,
-  // FMASK, KERNEL_GS_BASE.
+  // FMASK, KERNEL_GS_BASE. The SYSENTER values fit in 32 bits: AMD CPUs
+  // keep only those (AMD APM Vol. 2, Section 6.1.1).
   const std::vector<MsrEntry> msrs = {
       {0x174, 0x10},
-      {0x175, 0xffff800000001000ull},
-      {0x176, 0xffff800000002000ull},
+      {0x175, 0x00801000},
+      {0x176, 0x00802000},
       {0xc0000081, 0x0023001000000000ull},
       {0xc0000082, 0xffffffff81000000ull},
       {0xc0000083, 0xffffffff81000100ull},
