@@ -54,7 +54,7 @@ absl::StatusOr<std::unique_ptr<FakeVm>> FakeVm::Create(const Options& options) {
 }
 
 void FakeVm::SetCapability(VmCap cap, bool offered) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (offered) {
     capabilities_.insert(cap);
   } else {
@@ -63,18 +63,18 @@ void FakeVm::SetCapability(VmCap cap, bool offered) {
 }
 
 void FakeVm::FailNext(Method method, absl::Status status, int skip) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (status.ok()) status = absl::InternalError("FailNext given OK");
   injected_[method].push_back(Injected{skip < 0 ? 0 : skip, std::move(status)});
 }
 
 std::vector<FakeVm::Call> FakeVm::Calls() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return calls_;
 }
 
 std::vector<FakeVm::Call> FakeVm::CallsOf(Method method) const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   std::vector<Call> result;
   for (const Call& call : calls_) {
     if (call.method == method) result.push_back(call);
@@ -83,12 +83,12 @@ std::vector<FakeVm::Call> FakeVm::CallsOf(Method method) const {
 }
 
 void FakeVm::ClearCalls() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   calls_.clear();
 }
 
 void FakeVm::set_recording(bool recording) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   recording_ = recording;
 }
 
@@ -115,7 +115,7 @@ absl::Status FakeVm::Record(Call call, absl::Status result) {
 
 absl::StatusOr<std::vector<uint8_t>> FakeVm::ReadGuest(GuestAddress address,
                                                        uint64_t size) const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   absl::StatusOr<MemSlot> slot = table_.FindByAddress(address);
   if (!slot.ok()) {
     return absl::NotFoundError(absl::StrFormat(
@@ -155,7 +155,7 @@ absl::StatusOr<std::vector<uint8_t>> FakeVm::ReadGuest(GuestAddress address,
 }
 
 bool FakeVm::CheckCapability(VmCap cap) const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return capabilities_.count(cap) != 0;
 }
 
@@ -197,7 +197,7 @@ absl::StatusOr<MemSlot> FakeVm::AddMemoryRegionLocked(
 absl::StatusOr<MemSlot> FakeVm::AddMemoryRegion(
     GuestAddress guest_address, std::unique_ptr<MemoryRegion> region,
     const MemoryRegionOptions& options) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   Call call;
   call.method = Method::kAddMemoryRegion;
   call.guest_address = guest_address;
@@ -214,7 +214,7 @@ absl::StatusOr<MemSlot> FakeVm::AddMemoryRegion(
 
 absl::StatusOr<std::unique_ptr<MemoryRegion>> FakeVm::RemoveMemoryRegion(
     MemSlot slot) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   Call call;
   call.method = Method::kRemoveMemoryRegion;
   call.slot = slot;
@@ -233,14 +233,14 @@ absl::StatusOr<std::unique_ptr<MemoryRegion>> FakeVm::RemoveMemoryRegion(
 }
 
 std::vector<MemoryRegionInfo> FakeVm::MemoryRegions() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return table_.List();
 }
 
 absl::Status FakeVm::AddFdMapping(MemSlot slot, uint64_t offset,
                                   uint64_t size, int fd, uint64_t fd_offset,
                                   Protection prot) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   Call call;
   call.method = Method::kAddFdMapping;
   call.slot = slot;
@@ -270,7 +270,7 @@ absl::Status FakeVm::AddFdMapping(MemSlot slot, uint64_t offset,
 
 absl::Status FakeVm::RemoveMapping(MemSlot slot, uint64_t offset,
                                    uint64_t size) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   Call call;
   call.method = Method::kRemoveMapping;
   call.slot = slot;
@@ -301,7 +301,7 @@ absl::Status FakeVm::RemoveMapping(MemSlot slot, uint64_t offset,
 }
 
 absl::StatusOr<std::vector<uint64_t>> FakeVm::GetDirtyLog(MemSlot slot) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   Call call;
   call.method = Method::kGetDirtyLog;
   call.slot = slot;
@@ -332,7 +332,7 @@ FakeVm::IoEventKey FakeVm::KeyOf(const EventFd& event,
 
 absl::Status FakeVm::RegisterIoEvent(const EventFd& event,
                                      const IoEventAddress& address) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   Call call;
   call.method = Method::kRegisterIoEvent;
   call.fd = event.fd();
@@ -353,7 +353,7 @@ absl::Status FakeVm::RegisterIoEvent(const EventFd& event,
 
 absl::Status FakeVm::UnregisterIoEvent(const EventFd& event,
                                        const IoEventAddress& address) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   Call call;
   call.method = Method::kUnregisterIoEvent;
   call.fd = event.fd();
@@ -373,7 +373,7 @@ absl::Status FakeVm::UnregisterIoEvent(const EventFd& event,
 }
 
 absl::Status FakeVm::RegisterIrqfd(const EventFd& event, uint32_t gsi) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   Call call;
   call.method = Method::kRegisterIrqfd;
   call.fd = event.fd();
@@ -392,7 +392,7 @@ absl::Status FakeVm::RegisterIrqfd(const EventFd& event, uint32_t gsi) {
 }
 
 absl::Status FakeVm::UnregisterIrqfd(const EventFd& event, uint32_t gsi) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   Call call;
   call.method = Method::kUnregisterIrqfd;
   call.fd = event.fd();
@@ -411,7 +411,7 @@ absl::Status FakeVm::UnregisterIrqfd(const EventFd& event, uint32_t gsi) {
 }
 
 absl::Status FakeVm::SetIrqLine(uint32_t irq, bool level) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   Call call;
   call.method = Method::kSetIrqLine;
   call.value = irq;
@@ -425,7 +425,7 @@ absl::Status FakeVm::SetIrqLine(uint32_t irq, bool level) {
 }
 
 absl::StatusOr<std::unique_ptr<Vcpu>> FakeVm::CreateVcpu(uint32_t id) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   Call call;
   call.method = Method::kCreateVcpu;
   call.value = id;

@@ -27,6 +27,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <ostream>
 #include <set>
@@ -37,7 +38,6 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "hypervisor/memory.h"
 #include "hypervisor/memory_region.h"
 #include "hypervisor/memory_slot_table.h"
@@ -156,7 +156,9 @@ class FakeVm : public Vm {
 
   const uint32_t max_slots_;
   const uint64_t address_limit_;
-  mutable absl::Mutex mu_;
+  // std::mutex rather than absl::Mutex: Debian's Abseil is not built with
+  // TSan, which then cannot see absl::Mutex's synchronisation.
+  mutable std::mutex mu_;
   std::set<VmCap> capabilities_ ABSL_GUARDED_BY(mu_);
   // mutable: ReadGuest() looks regions up through MemorySlotTable::Find.
   mutable MemorySlotTable table_ ABSL_GUARDED_BY(mu_);

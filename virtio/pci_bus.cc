@@ -32,7 +32,7 @@ absl::Status PciBus::AddDevice(uint8_t device_number, uint8_t function,
         "PCI device %u function %u: device 0..31, function 0..7, non-null",
         device_number, function));
   }
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   const uint8_t key = static_cast<uint8_t>(device_number << 3 | function);
   if (!devices_.emplace(key, device).second) {
     return absl::AlreadyExistsError(absl::StrFormat(
@@ -56,7 +56,7 @@ bool PciBus::Read(uint16_t port, absl::Span<uint8_t> data) {
   if (port < kPciConfigAddressPort || port > kPciConfigDataPort + 3) {
     return false;
   }
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (port < kPciConfigDataPort) {
     // Only a dword access at 0xCF8 is CONFIG_ADDRESS; other accesses in
     // 0xCF8-0xCFB are not decoded as configuration (§3.2.2.3.2).
@@ -82,7 +82,7 @@ bool PciBus::Write(uint16_t port, absl::Span<const uint8_t> data) {
   if (port < kPciConfigAddressPort || port > kPciConfigDataPort + 3) {
     return false;
   }
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (port < kPciConfigDataPort) {
     if (port == kPciConfigAddressPort && data.size() == 4) {
       // Bits 30:24 are reserved and bits 1:0 read as zero.

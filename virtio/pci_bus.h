@@ -24,11 +24,11 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
 #include "hypervisor/vcpu_exit.h"
 #include "virtio/pci_device.h"
@@ -78,7 +78,9 @@ class PciBus {
   PciDevice* Selected(uint32_t* register_offset) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  mutable absl::Mutex mu_;
+  // std::mutex rather than absl::Mutex: Debian's Abseil is not built with
+  // TSan, which then cannot see absl::Mutex's synchronisation.
+  mutable std::mutex mu_;
   uint32_t config_address_ ABSL_GUARDED_BY(mu_) = 0;
   // (device << 3 | function) -> device.
   std::map<uint8_t, PciDevice*> devices_ ABSL_GUARDED_BY(mu_);

@@ -78,13 +78,13 @@ VirtioPciDevice::~VirtioPciDevice() {
 }
 
 uint32_t VirtioPciDevice::ReadConfigRegister(uint32_t index) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return config_->ReadRegister(index);
 }
 
 void VirtioPciDevice::WriteConfig(uint32_t offset, uint32_t size,
                                   uint32_t value) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   config_->Write(offset, size, value);
   if (!region_id_ || !config_->MemorySpaceEnabled()) return;
   const std::optional<uint64_t> programmed =
@@ -95,12 +95,12 @@ void VirtioPciDevice::WriteConfig(uint32_t offset, uint32_t size,
 }
 
 uint64_t VirtioPciDevice::shared_memory_address() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return placed_address_;
 }
 
 absl::Status VirtioPciDevice::last_move_status() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return last_move_status_;
 }
 

@@ -25,12 +25,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "virtio/bar_allocator.h"
 #include "virtio/pci_config_space.h"
 #include "virtio/pci_device.h"
@@ -99,7 +99,9 @@ class VirtioPciDevice : public PciDevice {
   const PrepareType prepare_;
   const uint64_t allocated_address_;
   const uint64_t bar_size_;
-  mutable absl::Mutex mu_;
+  // std::mutex rather than absl::Mutex: Debian's Abseil is not built with
+  // TSan, which then cannot see absl::Mutex's synchronisation.
+  mutable std::mutex mu_;
   const std::unique_ptr<PciConfigSpace> config_ ABSL_PT_GUARDED_BY(mu_);
   uint64_t placed_address_ ABSL_GUARDED_BY(mu_);
   absl::Status last_move_status_ ABSL_GUARDED_BY(mu_);

@@ -120,7 +120,7 @@ absl::Status VmMemoryService::CheckPlacement(RegionId id, GuestAddress address,
 
 absl::StatusOr<VmMemoryService::RegionId> VmMemoryService::RegisterRegion(
     GuestAddress guest_address, uint64_t size, PrepareType prepare) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   const RegionId id = next_id_;
   RETURN_IF_ERROR(CheckPlacement(id, guest_address, size));
   Region region;
@@ -133,7 +133,7 @@ absl::StatusOr<VmMemoryService::RegionId> VmMemoryService::RegisterRegion(
 }
 
 absl::Status VmMemoryService::UnregisterRegion(RegionId id) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(Region * region, FindRegion(id));
   if (region->prepared_slot) {
     // Removing the arena removes every mapping inside it at once.
@@ -152,7 +152,7 @@ absl::Status VmMemoryService::UnregisterRegion(RegionId id) {
 
 absl::StatusOr<std::unique_ptr<SharedMemoryMapper>>
 VmMemoryService::CreateMapper(RegionId id) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   RETURN_IF_ERROR(FindRegion(id).status());
   return std::unique_ptr<SharedMemoryMapper>(new ServiceMapper(this, id));
 }
@@ -215,7 +215,7 @@ absl::Status VmMemoryService::CheckNewMapping(RegionId id,
 absl::Status VmMemoryService::AddMapping(RegionId id, MappingSource source,
                                          uint64_t offset, Protection prot,
                                          MemCacheType cache) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(Region * region, FindRegion(id));
   RETURN_IF_ERROR(CheckNewMapping(id, *region, source, offset));
   if (region->prepare.kind() == PrepareType::Kind::kDynamicPerMapping) {
@@ -325,7 +325,7 @@ absl::Status VmMemoryService::AddDynamicMapping(Region& region,
 }
 
 absl::Status VmMemoryService::RemoveMapping(RegionId id, uint64_t offset) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(Region * region, FindRegion(id));
   auto it = region->mappings.find(offset);
   if (it == region->mappings.end()) {
@@ -345,7 +345,7 @@ absl::Status VmMemoryService::RemoveMapping(RegionId id, uint64_t offset) {
 
 absl::Status VmMemoryService::MoveRegion(RegionId id,
                                          GuestAddress new_address) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(Region * region, FindRegion(id));
   if (new_address == region->guest_address) return absl::OkStatus();
   RETURN_IF_ERROR(CheckPlacement(id, new_address, region->size));
@@ -443,7 +443,7 @@ absl::Status VmMemoryService::MoveDynamic(RegionId id, Region& region,
 
 absl::StatusOr<VmMemoryService::RegionStatus> VmMemoryService::GetRegionStatus(
     RegionId id) const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   auto it = regions_.find(id);
   if (it == regions_.end()) {
     return absl::NotFoundError(
@@ -460,7 +460,7 @@ absl::StatusOr<VmMemoryService::RegionStatus> VmMemoryService::GetRegionStatus(
 
 absl::StatusOr<std::vector<VmMemoryService::MappingStatus>>
 VmMemoryService::GetMappings(RegionId id) const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   auto it = regions_.find(id);
   if (it == regions_.end()) {
     return absl::NotFoundError(

@@ -34,13 +34,13 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "hypervisor/memory.h"
 #include "hypervisor/memory_region.h"
 #include "hypervisor/vm.h"
@@ -170,7 +170,9 @@ class VmMemoryService {
                                   bool* lost) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Vm* const vm_;
-  mutable absl::Mutex mu_;
+  // std::mutex rather than absl::Mutex: Debian's Abseil is not built with
+  // TSan, which then cannot see absl::Mutex's synchronisation.
+  mutable std::mutex mu_;
   std::map<RegionId, Region> regions_ ABSL_GUARDED_BY(mu_);
   RegionId next_id_ ABSL_GUARDED_BY(mu_) = 0;
 };
