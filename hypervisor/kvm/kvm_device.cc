@@ -1,0 +1,141 @@
+#include "hypervisor/kvm/kvm_device.h"
+
+#include <fcntl.h>
+
+#include <cerrno>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "hypervisor/kvm/kvm_abi.h"
+#include "hypervisor/kvm/kvm_ioctl.h"
+#include "hypervisor/os/errno_status.h"
+#include "hypervisor/os/status_macros.h"
+
+namespace hv {
+namespace {
+
+// api.rst: "If the KVM_CAP_NR_VCPUS does not exist, you should assume that
+// max_vcpus is 4 cpus max."
+constexpr uint32_t kDefaultMaxVcpus = 4;
+// Intel SDM Vol. 3A, Section 4.1.4: without CPUID leaf 0x80000008,
+// MAXPHYADDR is 36.
+constexpr uint32_t kDefaultPhysAddressBits = 36;
+
+absl::StatusOr<KvmDeviceCaps> QueryCaps(KvmSys* sys, int fd) {
+  KvmDeviceCaps caps;
+  ASSIGN_OR_RETURN(caps.user_memory,
+                   HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_USER_MEMORY));
+  ASSIGN_OR_RETURN(caps.immediate_exit,
+                   HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_IMMEDIATE_EXIT));
+  ASSIGN_OR_RETURN(caps.readonly_mem,
+                   HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_READONLY_MEM));
+  ASSIGN_OR_RETURN(caps.irqfd, HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_IRQFD));
+  ASSIGN_OR_RETURN(caps.ioeventfd,
+                   HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_IOEVENTFD));
+  ASSIGN_OR_RETURN(caps.irqchip,
+                   HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_IRQCHIP));
+  ASSIGN_OR_RETURN(caps.split_irqchip,
+                   HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_SPLIT_IRQCHIP));
+  ASSIGN_OR_RETURN(caps.pit2, HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_PIT2));
+  ASSIGN_OR_RETURN(caps.xcrs, HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_XCRS));
+  ASSIGN_OR_RETURN(caps.vcpu_attributes,
+                   HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_VCPU_ATTRIBUTES));
+  ASSIGN_OR_RETURN(caps.sync_regs,
+                   HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_SYNC_REGS));
+  ASSIGN_OR_RETURN(caps.check_extension_vm,
+                   HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_CHECK_EXTENSION_VM));
+  ASSIGN_OR_RETURN(caps.adjust_clock,
+                   HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_ADJUST_CLOCK));
+  ASSIGN_OR_RETURN(caps.nr_memslots,
+                   HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_NR_MEMSLOTS));
+  ASSIGN_OR_RETURN(caps.nr_vcpus,
+                   HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_NR_VCPUS));
+  ASSIGN_OR_RETURN(caps.max_vcpus,
+                   HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_MAX_VCPUS));
+  return caps;
+}
+
+CpuidEntry FromKvm(const kvm_cpuid_entry2& e) {
+  CpuidEntry entry;
+  entry.function = e.function;
+  entry.index = e.index;
+  entry.significant_index = (e.flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) != 0;
+  entry.eax = e.eax;
+  entry.ebx = e.ebx;
+  entry.ecx = e.ecx;
+  entry.edx = e.edx;
+  return entry;
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<const KvmDevice>> KvmDevice::Open(
+    KvmSys* sys, absl::string_view path) {
+  auto device = std::make_shared<KvmDevice>();
+  device->sys = sys;
+  std::string path_string(path);
+  device->fd = KvmFd(sys, sys->Open(path_string.c_str(), O_RDWR | O_CLOEXEC));
+  if (!device->fd.valid()) return ErrnoStatus(absl::StrCat("open ", path));
+  const int fd = device->fd.get();
+
+  ASSIGN_OR_RETURN(int version, KvmIoctlValue(sys, fd, KVM_GET_API_VERSION, 0,
+                                              "KVM_GET_API_VERSION"));
+  if (version != kvm_abi::kApiVersion) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "KVM_GET_API_VERSION: %s speaks KVM API version %d; hv needs %d",
+        path, version, kvm_abi::kApiVersion));
+  }
+  ASSIGN_OR_RETURN(device->caps, QueryCaps(sys, fd));
+  if (device->caps.user_memory == 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        path, " lacks KVM_CAP_USER_MEMORY, which hv needs for guest memory"));
+  }
+  const KvmDeviceCaps& caps = device->caps;
+  device->max_vcpus = caps.max_vcpus > 0   ? caps.max_vcpus
+                      : caps.nr_vcpus > 0 ? caps.nr_vcpus
+                                          : kDefaultMaxVcpus;
+  ASSIGN_OR_RETURN(int mmap_size, KvmIoctlValue(sys, fd, KVM_GET_VCPU_MMAP_SIZE,
+                                                0, "KVM_GET_VCPU_MMAP_SIZE"));
+  if (static_cast<size_t>(mmap_size) < sizeof(kvm_run)) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "KVM_GET_VCPU_MMAP_SIZE: %d bytes is smaller than struct kvm_run (%d)",
+        mmap_size, sizeof(kvm_run)));
+  }
+  device->vcpu_mmap_size = static_cast<uint64_t>(mmap_size);
+
+  ASSIGN_OR_RETURN(std::vector<CpuidEntry> cpuid, device->GetSupportedCpuid());
+  uint32_t phys_bits = kDefaultPhysAddressBits;
+  for (const CpuidEntry& entry : cpuid) {
+    if (entry.function == 0x80000008 && (entry.eax & 0xff) != 0) {
+      phys_bits = entry.eax & 0xff;
+    }
+  }
+  device->guest_address_limit = phys_bits >= 64 ? ~0ull : 1ull << phys_bits;
+  return std::shared_ptr<const KvmDevice>(std::move(device));
+}
+
+absl::StatusOr<std::vector<CpuidEntry>> KvmDevice::GetSupportedCpuid() const {
+  for (uint32_t capacity = kvm_abi::kInitialCpuidEntries;
+       capacity <= kvm_abi::kMaxCpuidEntries; capacity *= 2) {
+    kvm_abi::FlexBuffer<kvm_abi::Cpuid2Header, kvm_cpuid_entry2> buffer(
+        capacity);
+    buffer.header()->nent = capacity;
+    if (sys->IoctlPtr(fd.get(), KVM_GET_SUPPORTED_CPUID, buffer.data()) < 0) {
+      if (errno == E2BIG) continue;
+      return ErrnoStatus("KVM_GET_SUPPORTED_CPUID");
+    }
+    const uint32_t count = buffer.header()->nent;
+    std::vector<CpuidEntry> result;
+    result.reserve(count);
+    for (uint32_t i = 0; i < count && i < capacity; ++i) {
+      result.push_back(FromKvm(buffer.entries()[i]));
+    }
+    return result;
+  }
+  return absl::ResourceExhaustedError(absl::StrFormat(
+      "KVM_GET_SUPPORTED_CPUID: more than %d entries", kvm_abi::kMaxCpuidEntries));
+}
+
+}  // namespace hv

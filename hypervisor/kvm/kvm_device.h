@@ -1,0 +1,68 @@
+// KvmDevice: an open /dev/kvm and what the kernel said about it when it was
+// opened: capabilities, limits, the kvm_run mapping size and the guest
+// physical address width. Shared (read-only) by the hypervisor and its VMs.
+//
+// Example:
+//   ASSIGN_OR_RETURN(std::shared_ptr<const hv::KvmDevice> device,
+//                    hv::KvmDevice::Open(sys, "/dev/kvm"));
+//   if (device->caps.readonly_mem) { ... }
+#ifndef HV_HYPERVISOR_KVM_KVM_DEVICE_H_
+#define HV_HYPERVISOR_KVM_KVM_DEVICE_H_
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "hypervisor/kvm/kvm_fd.h"
+#include "hypervisor/kvm/kvm_sys.h"
+#include "hypervisor/x86_64/regs.h"
+
+namespace hv {
+
+// KvmDeviceCaps: KVM_CHECK_EXTENSION results on the device fd (0: absent).
+struct KvmDeviceCaps {
+  int user_memory = 0;
+  int immediate_exit = 0;
+  int readonly_mem = 0;
+  int irqfd = 0;
+  int ioeventfd = 0;
+  int irqchip = 0;
+  int split_irqchip = 0;
+  int pit2 = 0;
+  int xcrs = 0;
+  int vcpu_attributes = 0;
+  int sync_regs = 0;
+  int check_extension_vm = 0;
+  int adjust_clock = 0;
+  int nr_memslots = 0;
+  int nr_vcpus = 0;
+  int max_vcpus = 0;
+};
+
+struct KvmDevice {
+  // KvmDevice::Open(): opens `path`, checks KVM_GET_API_VERSION == 12 and
+  // queries the capabilities and limits below.
+  static absl::StatusOr<std::shared_ptr<const KvmDevice>> Open(
+      KvmSys* sys, absl::string_view path);
+
+  // KvmDevice::GetSupportedCpuid(): KVM_GET_SUPPORTED_CPUID, retried with a
+  // doubled buffer while the kernel answers E2BIG.
+  absl::StatusOr<std::vector<CpuidEntry>> GetSupportedCpuid() const;
+
+  KvmSys* sys = nullptr;
+  KvmFd fd;
+  KvmDeviceCaps caps;
+  // KVM_CAP_MAX_VCPUS, else KVM_CAP_NR_VCPUS, else 4 (api.rst's default).
+  uint32_t max_vcpus = 0;
+  // KVM_GET_VCPU_MMAP_SIZE: bytes of the per-vCPU kvm_run mapping.
+  uint64_t vcpu_mmap_size = 0;
+  // 1 << MAXPHYADDR from the supported CPUID leaf 0x80000008 (EAX[7:0]);
+  // 1 << 36 when the leaf is missing (the SDM's value for CPUs without it).
+  uint64_t guest_address_limit = 0;
+};
+
+}  // namespace hv
+
+#endif  // HV_HYPERVISOR_KVM_KVM_DEVICE_H_

@@ -1,0 +1,55 @@
+#include "hypervisor/kvm/kvm_hypervisor.h"
+
+#include <utility>
+
+#include "hypervisor/kvm/kvm_vm.h"
+#include "hypervisor/os/status_macros.h"
+#include "hypervisor/registry.h"
+
+namespace hv {
+
+absl::StatusOr<std::unique_ptr<KvmHypervisor>> KvmHypervisor::Create(
+    absl::string_view device_path, KvmSys* sys) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const KvmDevice> device,
+                   KvmDevice::Open(sys, device_path));
+  return std::unique_ptr<KvmHypervisor>(new KvmHypervisor(std::move(device)));
+}
+
+bool KvmHypervisor::CheckCapability(HypervisorCap cap) const {
+  const KvmDeviceCaps& caps = device_->caps;
+  switch (cap) {
+    case HypervisorCap::kUserMemory:
+      return caps.user_memory > 0;
+    case HypervisorCap::kImmediateExit:
+      return caps.immediate_exit > 0;
+    case HypervisorCap::kReadOnlyMemory:
+      return caps.readonly_mem > 0;
+    case HypervisorCap::kDirtyLog:
+      // KVM_GET_DIRTY_LOG is part of the base API (version 12) for any
+      // user-memory slot; no capability announces it separately.
+      return caps.user_memory > 0;
+    case HypervisorCap::kIrqfd:
+      return caps.irqfd > 0;
+    case HypervisorCap::kIoEventfd:
+      return caps.ioeventfd > 0;
+    case HypervisorCap::kIrqChip:
+      return caps.irqchip > 0;
+    case HypervisorCap::kSplitIrqChip:
+      return caps.split_irqchip > 0;
+    case HypervisorCap::kXcrs:
+      return caps.xcrs > 0;
+    case HypervisorCap::kTscControl:
+      // SetTscOffset uses the KVM_VCPU_TSC_CTRL vCPU attribute group.
+      return caps.vcpu_attributes > 0;
+    case HypervisorCap::kSyncRegs:
+      return caps.sync_regs > 0;
+  }
+  return false;
+}
+
+absl::StatusOr<std::unique_ptr<Vm>> KvmHypervisor::CreateVm() {
+  ASSIGN_OR_RETURN(std::unique_ptr<KvmVm> vm, KvmVm::Create(device_));
+  return std::unique_ptr<Vm>(std::move(vm));
+}
+
+}  // namespace hv

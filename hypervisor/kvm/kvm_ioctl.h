@@ -1,0 +1,58 @@
+// Helpers for issuing KVM ioctls through a KvmSys and turning failures into
+// a Status that names the ioctl (and, for KVM_CHECK_EXTENSION, the cap).
+// Internal to hypervisor/kvm.
+//
+// Example:
+//   RETURN_IF_ERROR(hv::KvmIoctl(sys, vm_fd, KVM_IRQ_LINE, &level, "KVM_IRQ_LINE"));
+//   ASSIGN_OR_RETURN(int slots, hv::KvmCheckExtension(sys, fd, KVM_CAP_NR_MEMSLOTS,
+//                                                      "KVM_CAP_NR_MEMSLOTS"));
+#ifndef HV_HYPERVISOR_KVM_KVM_IOCTL_H_
+#define HV_HYPERVISOR_KVM_KVM_IOCTL_H_
+
+#include <cerrno>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "hypervisor/kvm/kvm_abi.h"
+#include "hypervisor/kvm/kvm_sys.h"
+#include "hypervisor/os/errno_status.h"
+
+namespace hv {
+
+// KvmIoctl(): issues `request` with a pointer argument; an error names
+// `operation`.
+inline absl::Status KvmIoctl(KvmSys* sys, int fd, unsigned long request,
+                             const void* arg, absl::string_view operation) {
+  if (sys->IoctlPtr(fd, request, arg) < 0) return ErrnoStatus(operation);
+  return absl::OkStatus();
+}
+
+// KvmIoctlValue(): issues `request` with an integer argument and returns the
+// (non-negative) result.
+inline absl::StatusOr<int> KvmIoctlValue(KvmSys* sys, int fd,
+                                         unsigned long request, uintptr_t arg,
+                                         absl::string_view operation) {
+  int result = sys->Ioctl(fd, request, arg);
+  if (result < 0) return ErrnoStatus(operation);
+  return result;
+}
+
+// KvmCheckExtension(): KVM_CHECK_EXTENSION for `cap` (0: absent).
+inline absl::StatusOr<int> KvmCheckExtension(KvmSys* sys, int fd, int cap,
+                                             absl::string_view cap_name) {
+  int result = sys->Ioctl(fd, KVM_CHECK_EXTENSION, cap);
+  if (result < 0) {
+    return ErrnoStatus(absl::StrCat("KVM_CHECK_EXTENSION(", cap_name, ")"));
+  }
+  return result;
+}
+
+// HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_X): KvmCheckExtension naming the cap.
+#define HV_KVM_CHECK_EXTENSION(sys, fd, cap) \
+  ::hv::KvmCheckExtension((sys), (fd), (cap), #cap)
+
+}  // namespace hv
+
+#endif  // HV_HYPERVISOR_KVM_KVM_IOCTL_H_

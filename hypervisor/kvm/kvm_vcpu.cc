@@ -1,0 +1,258 @@
+#include "hypervisor/kvm/kvm_vcpu.h"
+
+#include <signal.h>
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_format.h"
+#include "hypervisor/kvm/kvm_abi.h"
+#include "hypervisor/os/errno_status.h"
+#include "hypervisor/os/signals.h"
+#include "hypervisor/os/status_macros.h"
+
+namespace hv {
+namespace {
+
+SystemEventKind ToSystemEventKind(uint32_t type) {
+  switch (type) {
+    case KVM_SYSTEM_EVENT_SHUTDOWN:
+      return SystemEventKind::kShutdown;
+    case KVM_SYSTEM_EVENT_RESET:
+      return SystemEventKind::kReset;
+    case KVM_SYSTEM_EVENT_CRASH:
+      return SystemEventKind::kCrash;
+    case KVM_SYSTEM_EVENT_WAKEUP:
+      return SystemEventKind::kWakeup;
+    default:
+      return SystemEventKind::kOther;
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<KvmVcpu>> KvmVcpu::Create(
+    std::shared_ptr<const KvmDevice> device, int vm_fd, uint32_t id) {
+  // Before anything that needs undoing: a kick must find a handler.
+  RETURN_IF_ERROR(InstallKickSignalHandler());
+  KvmSys* sys = device->sys;
+  KvmFd fd(sys, sys->Ioctl(vm_fd, KVM_CREATE_VCPU, id));
+  if (!fd.valid()) {
+    return ErrnoStatus(absl::StrFormat("KVM_CREATE_VCPU (id %u)", id));
+  }
+  const uint64_t size = device->vcpu_mmap_size;
+  void* run = sys->Mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED,
+                        fd.get(), 0);
+  if (run == MAP_FAILED) {
+    return ErrnoStatus(absl::StrFormat("mmap kvm_run (vCPU %u)", id));
+  }
+  // SAFETY: the vCPU fd's mapping at offset 0 is the kernel's struct
+  // kvm_run followed by its data area; KvmDevice checked that `size` is at
+  // least sizeof(kvm_run), and mmap returns page-aligned memory.
+  auto* run_page = static_cast<kvm_run*>(run);
+  return std::unique_ptr<KvmVcpu>(
+      new KvmVcpu(std::move(device), std::move(fd), id, run_page, size));
+}
+
+KvmVcpu::~KvmVcpu() { sys_->Munmap(run_, run_size_); }
+
+absl::StatusOr<VcpuExit> KvmVcpu::Run() {
+  pending_ = VcpuExitKind::kUnknown;
+  {
+    absl::MutexLock lock(&kick_mutex_);
+    running_ = true;
+    run_thread_ = pthread_self();
+  }
+  const int result = sys_->Ioctl(fd_.get(), KVM_RUN, 0);
+  const int error = errno;
+  {
+    absl::MutexLock lock(&kick_mutex_);
+    running_ = false;
+  }
+  VcpuExit exit;
+  if (result < 0) {
+    if (error == EINTR || error == EAGAIN) {
+      // SAFETY: immediate_exit is one byte of the kvm_run page, which stays
+      // mapped for the vCPU's life; Kick() writes it from other threads,
+      // so both sides use atomic byte stores.
+      __atomic_store_n(&run_->immediate_exit, 0, __ATOMIC_SEQ_CST);
+      exit.kind = VcpuExitKind::kInterrupted;
+      exit.raw_reason = KVM_EXIT_INTR;
+      return exit;
+    }
+    return ErrnoStatus("KVM_RUN", error);
+  }
+  DecodeExit(exit);
+  if (exit.kind == VcpuExitKind::kIo || exit.kind == VcpuExitKind::kMmio) {
+    pending_ = exit.kind;
+  }
+  return exit;
+}
+
+void KvmVcpu::DecodeExit(VcpuExit& exit) const {
+  // SAFETY: KVM_RUN returned, so the kernel has finished writing the exit
+  // fields of kvm_run and will not touch them until the next KVM_RUN from
+  // this (the only Run()) thread; each union member read below is the one
+  // exit_reason selects, as api.rst documents.
+  const kvm_run& run = *run_;
+  exit.raw_reason = run.exit_reason;
+  switch (run.exit_reason) {
+    case KVM_EXIT_IO:
+      exit.kind = VcpuExitKind::kIo;
+      exit.io.port = run.io.port;
+      exit.io.size = run.io.size;
+      exit.io.is_write = run.io.direction == KVM_EXIT_IO_OUT;
+      exit.io.count = run.io.count;
+      break;
+    case KVM_EXIT_MMIO:
+      exit.kind = VcpuExitKind::kMmio;
+      exit.mmio.address = run.mmio.phys_addr;
+      exit.mmio.size = static_cast<uint8_t>(run.mmio.len);
+      exit.mmio.is_write = run.mmio.is_write != 0;
+      break;
+    case KVM_EXIT_HLT:
+      exit.kind = VcpuExitKind::kHlt;
+      break;
+    case KVM_EXIT_SHUTDOWN:
+      exit.kind = VcpuExitKind::kShutdown;
+      break;
+    case KVM_EXIT_SYSTEM_EVENT:
+      exit.kind = VcpuExitKind::kSystemEvent;
+      exit.system_event.kind = ToSystemEventKind(run.system_event.type);
+      exit.system_event.flags = run.system_event.flags;
+      exit.code = run.system_event.type;
+      break;
+    case KVM_EXIT_HYPERCALL:
+      exit.kind = VcpuExitKind::kHypercall;
+      exit.hypercall.nr = run.hypercall.nr;
+      for (int i = 0; i < 6; ++i) exit.hypercall.args[i] = run.hypercall.args[i];
+      break;
+    case KVM_EXIT_IOAPIC_EOI:
+      exit.kind = VcpuExitKind::kIoapicEoi;
+      exit.code = run.eoi.vector;
+      break;
+    case KVM_EXIT_DEBUG:
+      exit.kind = VcpuExitKind::kDebug;
+      exit.code = run.debug.arch.exception;
+      exit.data = run.debug.arch.pc;
+      break;
+    case KVM_EXIT_EXCEPTION:
+      exit.kind = VcpuExitKind::kException;
+      exit.code = run.ex.exception;
+      exit.data = run.ex.error_code;
+      break;
+    case KVM_EXIT_IRQ_WINDOW_OPEN:
+      exit.kind = VcpuExitKind::kIrqWindowOpen;
+      break;
+    case KVM_EXIT_INTR:
+      exit.kind = VcpuExitKind::kInterrupted;
+      break;
+    case KVM_EXIT_FAIL_ENTRY:
+      exit.kind = VcpuExitKind::kFailEntry;
+      exit.code = run.fail_entry.hardware_entry_failure_reason;
+      exit.data = run.fail_entry.cpu;
+      break;
+    case KVM_EXIT_INTERNAL_ERROR:
+      exit.kind = VcpuExitKind::kInternalError;
+      exit.code = run.internal.suberror;
+      break;
+    case KVM_EXIT_X86_RDMSR:
+      exit.kind = VcpuExitKind::kRdMsr;
+      exit.code = run.msr.index;
+      break;
+    case KVM_EXIT_X86_WRMSR:
+      exit.kind = VcpuExitKind::kWrMsr;
+      exit.code = run.msr.index;
+      exit.data = run.msr.data;
+      break;
+    case KVM_EXIT_TPR_ACCESS:
+      exit.kind = VcpuExitKind::kTprAccess;
+      exit.code = run.tpr_access.is_write;
+      exit.data = run.tpr_access.rip;
+      break;
+    case KVM_EXIT_X86_BUS_LOCK:
+      exit.kind = VcpuExitKind::kBusLock;
+      break;
+    default:
+      exit.kind = VcpuExitKind::kUnknown;
+      exit.code = run.hw.hardware_exit_reason;
+      break;
+  }
+}
+
+absl::Status KvmVcpu::HandleIo(absl::FunctionRef<void(IoRequest&)> handler) {
+  if (pending_ != VcpuExitKind::kIo) {
+    return absl::FailedPreconditionError(
+        "HandleIo: the last Run() did not return an unhandled kIo exit");
+  }
+  pending_ = VcpuExitKind::kUnknown;
+  // SAFETY: the last KVM_RUN ended with KVM_EXIT_IO, so run_->io is the
+  // live union member; its data area (count accesses of size bytes at
+  // data_offset) lies inside the run_size_-byte mapping, which is checked
+  // here before any byte is touched.
+  const auto& io = run_->io;
+  const uint64_t bytes = static_cast<uint64_t>(io.size) * io.count;
+  if (io.size == 0 || io.size > 8 || io.data_offset > run_size_ ||
+      bytes > run_size_ - io.data_offset) {
+    return absl::InternalError(absl::StrFormat(
+        "HandleIo: kvm_run io data (offset %#x, %u x %u bytes) lies outside "
+        "the %#x-byte run page",
+        io.data_offset, io.count, io.size, run_size_));
+  }
+  uint8_t* data = reinterpret_cast<uint8_t*>(run_) + io.data_offset;
+  const bool is_write = io.direction == KVM_EXIT_IO_OUT;
+  for (uint32_t i = 0; i < io.count; ++i) {
+    uint8_t* access = data + static_cast<uint64_t>(i) * io.size;
+    if (!is_write) std::memset(access, 0, io.size);
+    IoRequest request;
+    request.address = io.port;
+    request.is_write = is_write;
+    request.data = absl::Span<uint8_t>(access, io.size);
+    handler(request);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status KvmVcpu::HandleMmio(
+    absl::FunctionRef<void(IoRequest&)> handler) {
+  if (pending_ != VcpuExitKind::kMmio) {
+    return absl::FailedPreconditionError(
+        "HandleMmio: the last Run() did not return an unhandled kMmio exit");
+  }
+  pending_ = VcpuExitKind::kUnknown;
+  // SAFETY: the last KVM_RUN ended with KVM_EXIT_MMIO, so run_->mmio is the
+  // live union member; its data is an 8-byte array inside kvm_run and len
+  // is checked against it.
+  auto& mmio = run_->mmio;
+  if (mmio.len == 0 || mmio.len > sizeof(mmio.data)) {
+    return absl::InternalError(absl::StrFormat(
+        "HandleMmio: kvm_run mmio length %u is not 1..8", mmio.len));
+  }
+  IoRequest request;
+  request.address = mmio.phys_addr;
+  request.is_write = mmio.is_write != 0;
+  if (!request.is_write) std::memset(mmio.data, 0, mmio.len);
+  request.data = absl::Span<uint8_t>(mmio.data, mmio.len);
+  handler(request);
+  return absl::OkStatus();
+}
+
+void KvmVcpu::SetImmediateExit(bool exit) {
+  // SAFETY: see Run(); atomic because Kick() stores the same byte.
+  __atomic_store_n(&run_->immediate_exit, exit ? 1 : 0, __ATOMIC_SEQ_CST);
+}
+
+absl::Status KvmVcpu::Kick() {
+  absl::MutexLock lock(&kick_mutex_);
+  // SAFETY: immediate_exit is a byte of the kvm_run page, mapped for the
+  // vCPU's life; the Run() thread and the kernel read it concurrently, so
+  // it is stored atomically. Set before the signal, so a KVM_RUN entered
+  // after this point returns at once.
+  __atomic_store_n(&run_->immediate_exit, 1, __ATOMIC_SEQ_CST);
+  if (!running_) return absl::OkStatus();
+  // run_thread_ is inside Run() and cannot leave it before we unlock.
+  return KickThread(run_thread_);
+}
+
+}  // namespace hv

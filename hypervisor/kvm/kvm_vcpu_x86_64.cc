@@ -1,0 +1,373 @@
+// The x86_64 half of KvmVcpu: register state, MSRs, CPUID, the local APIC,
+// interrupt injection and the TSC. Conversions between hv's state types
+// (hypervisor/x86_64/regs.h) and the kernel's structs happen only here.
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_format.h"
+#include "hypervisor/kvm/kvm_abi.h"
+#include "hypervisor/kvm/kvm_ioctl.h"
+#include "hypervisor/kvm/kvm_vcpu.h"
+#include "hypervisor/os/errno_status.h"
+#include "hypervisor/os/status_macros.h"
+
+namespace hv {
+namespace {
+
+Segment FromKvm(const kvm_segment& s) {
+  Segment out;
+  out.base = s.base;
+  out.limit = s.limit;
+  out.selector = s.selector;
+  out.type = s.type;
+  out.present = s.present != 0;
+  out.dpl = s.dpl;
+  out.db = s.db != 0;
+  out.s = s.s != 0;
+  out.l = s.l != 0;
+  out.g = s.g != 0;
+  out.avl = s.avl != 0;
+  out.unusable = s.unusable != 0;
+  return out;
+}
+
+kvm_segment ToKvm(const Segment& s) {
+  kvm_segment out = {};
+  out.base = s.base;
+  out.limit = s.limit;
+  out.selector = s.selector;
+  out.type = s.type;
+  out.present = s.present;
+  out.dpl = s.dpl;
+  out.db = s.db;
+  out.s = s.s;
+  out.l = s.l;
+  out.g = s.g;
+  out.avl = s.avl;
+  out.unusable = s.unusable;
+  return out;
+}
+
+DescriptorTable FromKvm(const kvm_dtable& t) { return {t.base, t.limit}; }
+
+kvm_dtable ToKvm(const DescriptorTable& t) {
+  kvm_dtable out = {};
+  out.base = t.base;
+  out.limit = t.limit;
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<Regs> KvmVcpu::GetRegs() {
+  kvm_regs r = {};
+  RETURN_IF_ERROR(KvmIoctl(sys_, fd_.get(), KVM_GET_REGS, &r, "KVM_GET_REGS"));
+  Regs regs;
+  regs.rax = r.rax;
+  regs.rbx = r.rbx;
+  regs.rcx = r.rcx;
+  regs.rdx = r.rdx;
+  regs.rsi = r.rsi;
+  regs.rdi = r.rdi;
+  regs.rsp = r.rsp;
+  regs.rbp = r.rbp;
+  regs.r8 = r.r8;
+  regs.r9 = r.r9;
+  regs.r10 = r.r10;
+  regs.r11 = r.r11;
+  regs.r12 = r.r12;
+  regs.r13 = r.r13;
+  regs.r14 = r.r14;
+  regs.r15 = r.r15;
+  regs.rip = r.rip;
+  regs.rflags = r.rflags;
+  return regs;
+}
+
+absl::Status KvmVcpu::SetRegs(const Regs& regs) {
+  kvm_regs r = {};
+  r.rax = regs.rax;
+  r.rbx = regs.rbx;
+  r.rcx = regs.rcx;
+  r.rdx = regs.rdx;
+  r.rsi = regs.rsi;
+  r.rdi = regs.rdi;
+  r.rsp = regs.rsp;
+  r.rbp = regs.rbp;
+  r.r8 = regs.r8;
+  r.r9 = regs.r9;
+  r.r10 = regs.r10;
+  r.r11 = regs.r11;
+  r.r12 = regs.r12;
+  r.r13 = regs.r13;
+  r.r14 = regs.r14;
+  r.r15 = regs.r15;
+  r.rip = regs.rip;
+  r.rflags = regs.rflags;
+  return KvmIoctl(sys_, fd_.get(), KVM_SET_REGS, &r, "KVM_SET_REGS");
+}
+
+absl::StatusOr<Sregs> KvmVcpu::GetSregs() {
+  kvm_sregs s = {};
+  RETURN_IF_ERROR(
+      KvmIoctl(sys_, fd_.get(), KVM_GET_SREGS, &s, "KVM_GET_SREGS"));
+  Sregs sregs;
+  sregs.cs = FromKvm(s.cs);
+  sregs.ds = FromKvm(s.ds);
+  sregs.es = FromKvm(s.es);
+  sregs.fs = FromKvm(s.fs);
+  sregs.gs = FromKvm(s.gs);
+  sregs.ss = FromKvm(s.ss);
+  sregs.tr = FromKvm(s.tr);
+  sregs.ldt = FromKvm(s.ldt);
+  sregs.gdt = FromKvm(s.gdt);
+  sregs.idt = FromKvm(s.idt);
+  sregs.cr0 = s.cr0;
+  sregs.cr2 = s.cr2;
+  sregs.cr3 = s.cr3;
+  sregs.cr4 = s.cr4;
+  sregs.cr8 = s.cr8;
+  sregs.efer = s.efer;
+  sregs.apic_base = s.apic_base;
+  return sregs;
+}
+
+absl::Status KvmVcpu::SetSregs(const Sregs& sregs) {
+  // KVM_SET_SREGS also sets the pending-interrupt bitmap (without an
+  // in-kernel irqchip), which hv's Sregs does not carry: read it first so a
+  // queued interrupt survives. Costs one extra vCPU ioctl.
+  kvm_sregs s = {};
+  RETURN_IF_ERROR(
+      KvmIoctl(sys_, fd_.get(), KVM_GET_SREGS, &s, "KVM_GET_SREGS"));
+  s.cs = ToKvm(sregs.cs);
+  s.ds = ToKvm(sregs.ds);
+  s.es = ToKvm(sregs.es);
+  s.fs = ToKvm(sregs.fs);
+  s.gs = ToKvm(sregs.gs);
+  s.ss = ToKvm(sregs.ss);
+  s.tr = ToKvm(sregs.tr);
+  s.ldt = ToKvm(sregs.ldt);
+  s.gdt = ToKvm(sregs.gdt);
+  s.idt = ToKvm(sregs.idt);
+  s.cr0 = sregs.cr0;
+  s.cr2 = sregs.cr2;
+  s.cr3 = sregs.cr3;
+  s.cr4 = sregs.cr4;
+  s.cr8 = sregs.cr8;
+  s.efer = sregs.efer;
+  s.apic_base = sregs.apic_base;
+  return KvmIoctl(sys_, fd_.get(), KVM_SET_SREGS, &s, "KVM_SET_SREGS");
+}
+
+absl::StatusOr<Fpu> KvmVcpu::GetFpu() {
+  kvm_fpu f = {};
+  RETURN_IF_ERROR(KvmIoctl(sys_, fd_.get(), KVM_GET_FPU, &f, "KVM_GET_FPU"));
+  Fpu fpu;
+  for (int i = 0; i < 8; ++i) std::memcpy(fpu.fpr[i].data(), f.fpr[i], 16);
+  fpu.fcw = f.fcw;
+  fpu.fsw = f.fsw;
+  fpu.ftwx = f.ftwx;
+  fpu.last_opcode = f.last_opcode;
+  fpu.last_ip = f.last_ip;
+  fpu.last_dp = f.last_dp;
+  for (int i = 0; i < 16; ++i) std::memcpy(fpu.xmm[i].data(), f.xmm[i], 16);
+  fpu.mxcsr = f.mxcsr;
+  return fpu;
+}
+
+absl::Status KvmVcpu::SetFpu(const Fpu& fpu) {
+  kvm_fpu f = {};
+  for (int i = 0; i < 8; ++i) std::memcpy(f.fpr[i], fpu.fpr[i].data(), 16);
+  f.fcw = fpu.fcw;
+  f.fsw = fpu.fsw;
+  f.ftwx = fpu.ftwx;
+  f.last_opcode = fpu.last_opcode;
+  f.last_ip = fpu.last_ip;
+  f.last_dp = fpu.last_dp;
+  for (int i = 0; i < 16; ++i) std::memcpy(f.xmm[i], fpu.xmm[i].data(), 16);
+  f.mxcsr = fpu.mxcsr;
+  return KvmIoctl(sys_, fd_.get(), KVM_SET_FPU, &f, "KVM_SET_FPU");
+}
+
+absl::StatusOr<DebugRegs> KvmVcpu::GetDebugRegs() {
+  kvm_debugregs d = {};
+  RETURN_IF_ERROR(
+      KvmIoctl(sys_, fd_.get(), KVM_GET_DEBUGREGS, &d, "KVM_GET_DEBUGREGS"));
+  DebugRegs regs;
+  for (int i = 0; i < 4; ++i) regs.db[i] = d.db[i];
+  regs.dr6 = d.dr6;
+  regs.dr7 = d.dr7;
+  return regs;
+}
+
+absl::Status KvmVcpu::SetDebugRegs(const DebugRegs& regs) {
+  kvm_debugregs d = {};
+  for (int i = 0; i < 4; ++i) d.db[i] = regs.db[i];
+  d.dr6 = regs.dr6;
+  d.dr7 = regs.dr7;
+  return KvmIoctl(sys_, fd_.get(), KVM_SET_DEBUGREGS, &d, "KVM_SET_DEBUGREGS");
+}
+
+absl::StatusOr<std::vector<Xcr>> KvmVcpu::GetXcrs() {
+  if (device_->caps.xcrs == 0) {
+    return absl::UnimplementedError("get xcrs: this KVM lacks KVM_CAP_XCRS");
+  }
+  kvm_xcrs x = {};
+  RETURN_IF_ERROR(KvmIoctl(sys_, fd_.get(), KVM_GET_XCRS, &x, "KVM_GET_XCRS"));
+  std::vector<Xcr> xcrs;
+  for (uint32_t i = 0; i < x.nr_xcrs && i < KVM_MAX_XCRS; ++i) {
+    xcrs.push_back(Xcr{x.xcrs[i].xcr, x.xcrs[i].value});
+  }
+  return xcrs;
+}
+
+absl::Status KvmVcpu::SetXcrs(absl::Span<const Xcr> xcrs) {
+  if (device_->caps.xcrs == 0) {
+    return absl::UnimplementedError("set xcrs: this KVM lacks KVM_CAP_XCRS");
+  }
+  if (xcrs.size() > KVM_MAX_XCRS) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "set xcrs: %d registers, at most %d", xcrs.size(), KVM_MAX_XCRS));
+  }
+  kvm_xcrs x = {};
+  x.nr_xcrs = static_cast<uint32_t>(xcrs.size());
+  for (size_t i = 0; i < xcrs.size(); ++i) {
+    x.xcrs[i].xcr = xcrs[i].index;
+    x.xcrs[i].value = xcrs[i].value;
+  }
+  return KvmIoctl(sys_, fd_.get(), KVM_SET_XCRS, &x, "KVM_SET_XCRS");
+}
+
+absl::StatusOr<std::vector<MsrEntry>> KvmVcpu::GetMsrs(
+    absl::Span<const uint32_t> indices) {
+  kvm_abi::FlexBuffer<kvm_abi::MsrsHeader, kvm_msr_entry> buffer(
+      indices.size());
+  buffer.header()->nmsrs = static_cast<uint32_t>(indices.size());
+  kvm_msr_entry* msrs = buffer.entries();
+  for (size_t i = 0; i < indices.size(); ++i) msrs[i].index = indices[i];
+  // KVM_GET_MSRS returns how many MSRs it read, stopping at the first it
+  // cannot.
+  ASSIGN_OR_RETURN(int read, KvmIoctlValue(sys_, fd_.get(), KVM_GET_MSRS,
+                                           reinterpret_cast<uintptr_t>(buffer.data()),
+                                           "KVM_GET_MSRS"));
+  if (static_cast<size_t>(read) < indices.size()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "KVM_GET_MSRS: MSR %#x cannot be read (read %d of %d)",
+        indices[read], read, indices.size()));
+  }
+  std::vector<MsrEntry> result;
+  result.reserve(indices.size());
+  for (size_t i = 0; i < indices.size(); ++i) {
+    result.push_back(MsrEntry{msrs[i].index, msrs[i].data});
+  }
+  return result;
+}
+
+absl::Status KvmVcpu::SetMsrs(absl::Span<const MsrEntry> entries) {
+  kvm_abi::FlexBuffer<kvm_abi::MsrsHeader, kvm_msr_entry> buffer(
+      entries.size());
+  buffer.header()->nmsrs = static_cast<uint32_t>(entries.size());
+  kvm_msr_entry* msrs = buffer.entries();
+  for (size_t i = 0; i < entries.size(); ++i) {
+    msrs[i].index = entries[i].index;
+    msrs[i].data = entries[i].value;
+  }
+  ASSIGN_OR_RETURN(int written, KvmIoctlValue(sys_, fd_.get(), KVM_SET_MSRS,
+                                              reinterpret_cast<uintptr_t>(buffer.data()),
+                                              "KVM_SET_MSRS"));
+  if (static_cast<size_t>(written) < entries.size()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "KVM_SET_MSRS: MSR %#x cannot be written (wrote %d of %d)",
+        entries[written].index, written, entries.size()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status KvmVcpu::SetCpuid(absl::Span<const CpuidEntry> entries) {
+  if (entries.size() > kvm_abi::kMaxCpuidEntries) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "set cpuid: %d entries, at most %d", entries.size(),
+        kvm_abi::kMaxCpuidEntries));
+  }
+  kvm_abi::FlexBuffer<kvm_abi::Cpuid2Header, kvm_cpuid_entry2> buffer(
+      entries.size());
+  buffer.header()->nent = static_cast<uint32_t>(entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    kvm_cpuid_entry2& e = buffer.entries()[i];
+    e.function = entries[i].function;
+    e.index = entries[i].index;
+    e.flags = entries[i].significant_index ? KVM_CPUID_FLAG_SIGNIFCANT_INDEX : 0;
+    e.eax = entries[i].eax;
+    e.ebx = entries[i].ebx;
+    e.ecx = entries[i].ecx;
+    e.edx = entries[i].edx;
+  }
+  return KvmIoctl(sys_, fd_.get(), KVM_SET_CPUID2, buffer.data(),
+                  "KVM_SET_CPUID2");
+}
+
+absl::StatusOr<LapicState> KvmVcpu::GetLapic() {
+  kvm_lapic_state l = {};
+  RETURN_IF_ERROR(
+      KvmIoctl(sys_, fd_.get(), KVM_GET_LAPIC, &l, "KVM_GET_LAPIC"));
+  LapicState state;
+  std::memcpy(state.regs.data(), l.regs, sizeof(l.regs));
+  return state;
+}
+
+absl::Status KvmVcpu::SetLapic(const LapicState& state) {
+  kvm_lapic_state l = {};
+  std::memcpy(l.regs, state.regs.data(), sizeof(l.regs));
+  return KvmIoctl(sys_, fd_.get(), KVM_SET_LAPIC, &l, "KVM_SET_LAPIC");
+}
+
+absl::Status KvmVcpu::InjectInterrupt(uint8_t vector) {
+  kvm_interrupt interrupt = {};
+  interrupt.irq = vector;
+  return KvmIoctl(sys_, fd_.get(), KVM_INTERRUPT, &interrupt,
+                  absl::StrFormat("KVM_INTERRUPT (vector %#x)", vector));
+}
+
+absl::Status KvmVcpu::InjectNmi() {
+  return KvmIoctlValue(sys_, fd_.get(), KVM_NMI, 0, "KVM_NMI").status();
+}
+
+bool KvmVcpu::ReadyForInterrupt() const {
+  // SAFETY: these kvm_run bytes are written by the kernel during KVM_RUN
+  // only, which runs on the calling thread (Vcpu's one-thread contract).
+  return run_->ready_for_interrupt_injection != 0 && run_->if_flag != 0;
+}
+
+void KvmVcpu::SetInterruptWindowRequested(bool requested) {
+  // SAFETY: an input byte of kvm_run, read by the kernel at the next
+  // KVM_RUN on this thread; no other thread writes it.
+  run_->request_interrupt_window = requested ? 1 : 0;
+}
+
+absl::Status KvmVcpu::SetTscOffset(uint64_t offset) {
+  if (device_->caps.vcpu_attributes == 0) {
+    return absl::UnimplementedError(
+        "set TSC offset: this KVM lacks KVM_CAP_VCPU_ATTRIBUTES");
+  }
+  kvm_device_attr attr = {};
+  attr.group = KVM_VCPU_TSC_CTRL;
+  attr.attr = KVM_VCPU_TSC_OFFSET;
+  attr.addr = reinterpret_cast<uintptr_t>(&offset);
+  if (sys_->IoctlPtr(fd_.get(), KVM_HAS_DEVICE_ATTR, &attr) < 0) {
+    if (errno == ENXIO) {
+      return absl::UnimplementedError(
+          "set TSC offset: the vCPU has no KVM_VCPU_TSC_OFFSET attribute");
+    }
+    return ErrnoStatus("KVM_HAS_DEVICE_ATTR (KVM_VCPU_TSC_OFFSET)");
+  }
+  return KvmIoctl(sys_, fd_.get(), KVM_SET_DEVICE_ATTR, &attr,
+                  "KVM_SET_DEVICE_ATTR (KVM_VCPU_TSC_OFFSET)");
+}
+
+absl::StatusOr<uint32_t> KvmVcpu::GetTscKhz() {
+  ASSIGN_OR_RETURN(int khz, KvmIoctlValue(sys_, fd_.get(), KVM_GET_TSC_KHZ, 0,
+                                          "KVM_GET_TSC_KHZ"));
+  return static_cast<uint32_t>(khz);
+}
+
+}  // namespace hv

@@ -1,0 +1,373 @@
+#include "hypervisor/kvm/kvm_vm.h"
+
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "hypervisor/kvm/kvm_abi.h"
+#include "hypervisor/kvm/kvm_ioctl.h"
+#include "hypervisor/kvm/kvm_vcpu.h"
+#include "hypervisor/os/errno_status.h"
+#include "hypervisor/os/mmap_region.h"
+#include "hypervisor/os/status_macros.h"
+
+namespace hv {
+namespace {
+
+// Asks the kernel whether it honours KVM_MEM_NON_COHERENT_DMA: registers
+// one page with the flag in slot 0 at guest address 0 (the new VM has no
+// slots yet) and deletes it again. Only called when cap 236 is non-zero.
+absl::StatusOr<bool> ProbeNonCoherentFlag(KvmSys* sys, int vm_fd) {
+  const size_t page = HostPageSize();
+  void* memory = sys->Mmap(nullptr, page, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (memory == MAP_FAILED) return ErrnoStatus("mmap non-coherent probe page");
+  kvm_userspace_memory_region region = {};
+  region.slot = 0;
+  region.flags = kvm_abi::kMemNonCoherentDma;
+  region.guest_phys_addr = 0;
+  region.memory_size = page;
+  region.userspace_addr = reinterpret_cast<uintptr_t>(memory);
+  absl::StatusOr<bool> result = true;
+  if (sys->IoctlPtr(vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+    // An unknown flag is EINVAL: the capability number meant something else.
+    result = errno == EINVAL
+                 ? absl::StatusOr<bool>(false)
+                 : ErrnoStatus("KVM_SET_USER_MEMORY_REGION (non-coherent probe)");
+  } else {
+    region.memory_size = 0;
+    if (sys->IoctlPtr(vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+      result = ErrnoStatus("KVM_SET_USER_MEMORY_REGION (delete probe slot)");
+    }
+  }
+  sys->Munmap(memory, page);
+  return result;
+}
+
+absl::StatusOr<KvmVmCaps> QueryVmCaps(KvmSys* sys, const KvmDevice& device,
+                                      int vm_fd) {
+  // Ask the VM where the kernel allows it (caps may differ by VM type).
+  const int fd = device.caps.check_extension_vm > 0 ? vm_fd : device.fd.get();
+  KvmVmCaps caps;
+  ASSIGN_OR_RETURN(caps.readonly_mem,
+                   HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_READONLY_MEM));
+  ASSIGN_OR_RETURN(caps.irqfd, HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_IRQFD));
+  ASSIGN_OR_RETURN(caps.ioeventfd,
+                   HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_IOEVENTFD));
+  ASSIGN_OR_RETURN(caps.adjust_clock,
+                   HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_ADJUST_CLOCK));
+  ASSIGN_OR_RETURN(caps.nr_memslots,
+                   HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_NR_MEMSLOTS));
+  ASSIGN_OR_RETURN(int noncoherent,
+                   KvmCheckExtension(sys, fd,
+                                     kvm_abi::kCapUserConfigureNoncoherentDma,
+                                     "KVM_CAP_USER_CONFIGURE_NONCOHERENT_DMA"));
+  if (noncoherent > 0) {
+    ASSIGN_OR_RETURN(caps.noncoherent_dma, ProbeNonCoherentFlag(sys, vm_fd));
+  }
+  return caps;
+}
+
+// api.rst: without KVM_CAP_NR_MEMSLOTS, "you should assume that you have
+// 32 slots" (KVM_MEMORY_SLOTS of early kernels).
+constexpr uint32_t kDefaultMemSlots = 32;
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<KvmVm>> KvmVm::Create(
+    std::shared_ptr<const KvmDevice> device) {
+  KvmSys* sys = device->sys;
+  // Machine type 0: the default VM type.
+  KvmFd vm_fd(sys, sys->Ioctl(device->fd.get(), KVM_CREATE_VM, 0));
+  if (!vm_fd.valid()) return ErrnoStatus("KVM_CREATE_VM");
+  ASSIGN_OR_RETURN(KvmVmCaps caps, QueryVmCaps(sys, *device, vm_fd.get()));
+  return std::unique_ptr<KvmVm>(
+      new KvmVm(std::move(device), std::move(vm_fd), caps));
+}
+
+KvmVm::KvmVm(std::shared_ptr<const KvmDevice> device, KvmFd vm_fd,
+             KvmVmCaps caps)
+    : sys_(device->sys),
+      device_(std::move(device)),
+      vm_fd_(std::move(vm_fd)),
+      caps_(caps),
+      slots_(caps.nr_memslots > 0 ? caps.nr_memslots : kDefaultMemSlots,
+             device_->guest_address_limit, HostPageSize()) {}
+
+// Regions are unmapped (slots_) before the VM fd closes; the kernel drops
+// the memslots with the VM.
+KvmVm::~KvmVm() = default;
+
+bool KvmVm::CheckCapability(VmCap cap) const {
+  switch (cap) {
+    case VmCap::kDirtyLog:
+      return true;  // base API: KVM_MEM_LOG_DIRTY_PAGES + KVM_GET_DIRTY_LOG
+    case VmCap::kReadOnlyMemoryRegion:
+      return caps_.readonly_mem > 0;
+    case VmCap::kMemNoncoherentDma:
+      return caps_.noncoherent_dma;
+    case VmCap::kPvClock:
+      return caps_.adjust_clock > 0;
+    case VmCap::kIrqfd:
+      return caps_.irqfd > 0;
+    case VmCap::kIoEventfd:
+      return caps_.ioeventfd > 0;
+  }
+  return false;
+}
+
+uint32_t KvmVm::MaxMemorySlots() const {
+  absl::MutexLock lock(&mutex_);
+  return slots_.max_slots();
+}
+
+uint64_t KvmVm::GuestAddressLimit() const {
+  return device_->guest_address_limit;
+}
+
+absl::Status KvmVm::SetUserMemoryRegion(MemSlot slot, uint32_t flags,
+                                        GuestAddress guest_address,
+                                        uint64_t size, void* host_address) {
+  kvm_userspace_memory_region region = {};
+  region.slot = slot;
+  region.flags = flags;
+  region.guest_phys_addr = guest_address;
+  region.memory_size = size;
+  region.userspace_addr = reinterpret_cast<uintptr_t>(host_address);
+  if (sys_->IoctlPtr(vm_fd_.get(), KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+    return ErrnoStatus(absl::StrFormat(
+        "KVM_SET_USER_MEMORY_REGION (slot %u, [%#x, %#x), flags %#x)", slot,
+        guest_address, guest_address + size, flags));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<MemSlot> KvmVm::AddMemoryRegion(
+    GuestAddress guest_address, std::unique_ptr<MemoryRegion> region,
+    const MemoryRegionOptions& options) {
+  if (region == nullptr) {
+    return absl::InvalidArgumentError("add memory region: region is null");
+  }
+  absl::MutexLock lock(&mutex_);
+  ASSIGN_OR_RETURN(MemSlot slot, slots_.Check(guest_address, region->size()));
+  uint32_t flags = 0;
+  if (options.read_only) {
+    if (caps_.readonly_mem == 0) {
+      return absl::UnimplementedError(
+          "add memory region: read-only regions need KVM_CAP_READONLY_MEM, "
+          "which this KVM lacks");
+    }
+    flags |= KVM_MEM_READONLY;
+  }
+  if (options.log_dirty_pages) flags |= KVM_MEM_LOG_DIRTY_PAGES;
+  if (options.cache == MemCacheType::kCacheNonCoherent) {
+    if (!caps_.noncoherent_dma) {
+      return absl::UnimplementedError(absl::StrFormat(
+          "add memory region at %#x: this KVM cannot honour non-coherent DMA "
+          "(no KVM_CAP_USER_CONFIGURE_NONCOHERENT_DMA slot flag); refusing "
+          "to map the region coherent",
+          guest_address));
+    }
+    flags |= kvm_abi::kMemNonCoherentDma;
+  }
+  RETURN_IF_ERROR(SetUserMemoryRegion(slot, flags, guest_address,
+                                      region->size(), region->data()));
+  slots_.Insert(slot, guest_address, std::move(region), options);
+  return slot;
+}
+
+absl::StatusOr<std::unique_ptr<MemoryRegion>> KvmVm::RemoveMemoryRegion(
+    MemSlot slot) {
+  absl::MutexLock lock(&mutex_);
+  ASSIGN_OR_RETURN(MemorySlotTable::Entry * entry, slots_.Find(slot));
+  RETURN_IF_ERROR(SetUserMemoryRegion(slot, 0, entry->guest_address, 0,
+                                      entry->region->data()));
+  ASSIGN_OR_RETURN(MemorySlotTable::Entry removed, slots_.Remove(slot));
+  return std::move(removed.region);
+}
+
+std::vector<MemoryRegionInfo> KvmVm::MemoryRegions() const {
+  absl::MutexLock lock(&mutex_);
+  return slots_.List();
+}
+
+absl::StatusOr<MemorySlotTable::Entry*> KvmVm::FindRange(
+    const char* operation, MemSlot slot, uint64_t offset, uint64_t size) {
+  auto entry = slots_.Find(slot);
+  if (!entry.ok()) {
+    return absl::NotFoundError(
+        absl::StrCat(operation, ": ", entry.status().message()));
+  }
+  const uint64_t page = HostPageSize();
+  if (size == 0 || size % page != 0 || offset % page != 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: offset %#x and size %#x must be page aligned (%#x) and the size "
+        "non-zero",
+        operation, offset, size, page));
+  }
+  const uint64_t region_size = (*entry)->region->size();
+  if (offset > region_size || size > region_size - offset) {
+    return absl::OutOfRangeError(absl::StrFormat(
+        "%s: range [%#x, %#x) is outside slot %u's region of %#x bytes",
+        operation, offset, offset + size, slot, region_size));
+  }
+  return *entry;
+}
+
+absl::Status KvmVm::AddFdMapping(MemSlot slot, uint64_t offset, uint64_t size,
+                                 int fd, uint64_t fd_offset, Protection prot) {
+  absl::MutexLock lock(&mutex_);
+  ASSIGN_OR_RETURN(MemorySlotTable::Entry * entry,
+                   FindRange("add fd mapping", slot, offset, size));
+  if (fd < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("add fd mapping: fd %d is not a file descriptor", fd));
+  }
+  if (fd_offset % HostPageSize() != 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "add fd mapping: fd offset %#x is not page aligned", fd_offset));
+  }
+  // MAP_FIXED swaps the pages in one step; the kernel resolves the fd and
+  // checks its mode before it touches the old mapping, so a failure leaves
+  // the range as it was.
+  void* host = entry->region->data() + offset;
+  if (sys_->Mmap(host, size, ToMmapProt(prot), MAP_SHARED | MAP_FIXED, fd,
+                 static_cast<off_t>(fd_offset)) == MAP_FAILED) {
+    const int error = errno;
+    absl::Status status = ErrnoStatus(
+        absl::StrFormat("mmap fd %d into slot %u at offset %#x size %#x", fd,
+                        slot, offset, size),
+        error);
+    if (error == EBADF) return absl::InvalidArgumentError(status.message());
+    return status;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status KvmVm::RemoveMapping(MemSlot slot, uint64_t offset,
+                                  uint64_t size) {
+  absl::MutexLock lock(&mutex_);
+  ASSIGN_OR_RETURN(MemorySlotTable::Entry * entry,
+                   FindRange("remove mapping", slot, offset, size));
+  const MemoryRegion& region = *entry->region;
+  void* host = region.data() + offset;
+  void* result;
+  if (region.fd() < 0) {
+    // An arena's empty state: private read-only zero pages.
+    result = sys_->Mmap(host, size, PROT_READ,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
+                        -1, 0);
+  } else {
+    // A file-backed region's empty state: its own file, as first mapped.
+    result = sys_->Mmap(host, size, ToMmapProt(region.protection()),
+                        MAP_SHARED | MAP_FIXED, region.fd(),
+                        static_cast<off_t>(region.fd_offset() + offset));
+  }
+  if (result == MAP_FAILED) {
+    return ErrnoStatus(absl::StrFormat(
+        "mmap (remove mapping) slot %u offset %#x size %#x", slot, offset,
+        size));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<uint64_t>> KvmVm::GetDirtyLog(MemSlot slot) {
+  absl::MutexLock lock(&mutex_);
+  auto entry = slots_.Find(slot);
+  if (!entry.ok()) {
+    return absl::NotFoundError(
+        absl::StrCat("get dirty log: ", entry.status().message()));
+  }
+  if (!(*entry)->options.log_dirty_pages) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "get dirty log: slot %u was added without log_dirty_pages", slot));
+  }
+  const uint64_t pages = (*entry)->region->size() / HostPageSize();
+  std::vector<uint64_t> bitmap((pages + 63) / 64, 0);
+  kvm_dirty_log log = {};
+  log.slot = slot;
+  log.dirty_bitmap = bitmap.data();
+  RETURN_IF_ERROR(KvmIoctl(sys_, vm_fd_.get(), KVM_GET_DIRTY_LOG, &log,
+                           absl::StrFormat("KVM_GET_DIRTY_LOG (slot %u)", slot)));
+  return bitmap;
+}
+
+absl::Status KvmVm::IoEvent(const EventFd& event,
+                            const IoEventAddress& address, bool assign) {
+  const uint32_t length = address.length;
+  if (length != 0 && length != 1 && length != 2 && length != 4 &&
+      length != 8) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("ioeventfd: length %u is not 0, 1, 2, 4 or 8", length));
+  }
+  if (length == 0 && (address.space == IoEventAddress::Space::kPio ||
+                      address.datamatch.has_value())) {
+    return absl::InvalidArgumentError(
+        "ioeventfd: length 0 (any) is only for MMIO without a datamatch");
+  }
+  kvm_ioeventfd request = {};
+  request.addr = address.address;
+  request.len = length;
+  request.fd = event.fd();
+  if (address.space == IoEventAddress::Space::kPio) {
+    request.flags |= KVM_IOEVENTFD_FLAG_PIO;
+  }
+  if (address.datamatch.has_value()) {
+    request.flags |= KVM_IOEVENTFD_FLAG_DATAMATCH;
+    request.datamatch = *address.datamatch;
+  }
+  if (!assign) request.flags |= KVM_IOEVENTFD_FLAG_DEASSIGN;
+  return KvmIoctl(
+      sys_, vm_fd_.get(), KVM_IOEVENTFD, &request,
+      absl::StrFormat("KVM_IOEVENTFD (%s %s %#x len %u)",
+                      assign ? "assign" : "deassign",
+                      address.space == IoEventAddress::Space::kPio ? "pio"
+                                                                   : "mmio",
+                      address.address, length));
+}
+
+absl::Status KvmVm::RegisterIoEvent(const EventFd& event,
+                                    const IoEventAddress& address) {
+  return IoEvent(event, address, true);
+}
+
+absl::Status KvmVm::UnregisterIoEvent(const EventFd& event,
+                                      const IoEventAddress& address) {
+  return IoEvent(event, address, false);
+}
+
+absl::Status KvmVm::Irqfd(const EventFd& event, uint32_t gsi, bool assign) {
+  kvm_irqfd request = {};
+  request.fd = static_cast<uint32_t>(event.fd());
+  request.gsi = gsi;
+  request.flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN;
+  return KvmIoctl(sys_, vm_fd_.get(), KVM_IRQFD, &request,
+                  absl::StrFormat("KVM_IRQFD (%s gsi %u)",
+                                  assign ? "assign" : "deassign", gsi));
+}
+
+absl::Status KvmVm::RegisterIrqfd(const EventFd& event, uint32_t gsi) {
+  return Irqfd(event, gsi, true);
+}
+
+absl::Status KvmVm::UnregisterIrqfd(const EventFd& event, uint32_t gsi) {
+  return Irqfd(event, gsi, false);
+}
+
+absl::Status KvmVm::SetIrqLine(uint32_t irq, bool level) {
+  kvm_irq_level request = {};
+  request.irq = irq;
+  request.level = level ? 1 : 0;
+  return KvmIoctl(sys_, vm_fd_.get(), KVM_IRQ_LINE, &request,
+                  absl::StrFormat("KVM_IRQ_LINE (irq %u)", irq));
+}
+
+absl::StatusOr<std::unique_ptr<Vcpu>> KvmVm::CreateVcpu(uint32_t id) {
+  ASSIGN_OR_RETURN(std::unique_ptr<VcpuX86_64> vcpu, CreateVcpuX86_64(id));
+  return std::unique_ptr<Vcpu>(std::move(vcpu));
+}
+
+}  // namespace hv

@@ -1,0 +1,405 @@
+// KvmVm against the real /dev/kvm: the bad-input table (each case leaves
+// the VM unchanged), slot reuse and exhaustion, fd mappings, capabilities.
+#include "hypervisor/kvm/kvm_vm.h"
+
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "hypervisor/kvm/kvm_hypervisor.h"
+#include "hypervisor/kvm/kvm_test_env.h"
+#include "hypervisor/os/eventfd.h"
+#include "hypervisor/os/memfd.h"
+#include "hypervisor/x86_64/vm_x86_64.h"
+#include "testing/kvm_fault_injection.h"
+#include "testing/status_matchers.h"
+
+namespace hv {
+
+// Lets EXPECT_EQ compare MemoryRegions() snapshots.
+bool operator==(const MemoryRegionInfo& a, const MemoryRegionInfo& b) {
+  return a.slot == b.slot && a.guest_address == b.guest_address &&
+         a.size == b.size && a.options.read_only == b.options.read_only &&
+         a.options.log_dirty_pages == b.options.log_dirty_pages &&
+         a.options.cache == b.options.cache;
+}
+
+namespace {
+
+using ::hv::testing::IsOk;
+using ::hv::testing::StatusIs;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+
+constexpr uint64_t kPage = 0x1000;
+
+class KvmVmTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    HV_REQUIRE_KVM();
+    ASSERT_OK_AND_ASSIGN(kvm_, KvmHypervisor::Create("/dev/kvm"));
+    ASSERT_OK_AND_ASSIGN(vm_, kvm_->CreateVm());
+  }
+
+  // Adds a shared region of `size` bytes at `gpa`.
+  absl::StatusOr<MemSlot> Add(GuestAddress gpa, uint64_t size,
+                              MemoryRegionOptions options = {}) {
+    auto region = MemoryRegion::CreateShared("test", size);
+    if (!region.ok()) return region.status();
+    return vm_->AddMemoryRegion(gpa, std::move(region).value(), options);
+  }
+
+  std::unique_ptr<KvmHypervisor> kvm_;
+  std::unique_ptr<Vm> vm_;
+};
+
+TEST_F(KvmVmTest, RejectsOverlapNamingBothRanges) {
+  ASSERT_OK(Add(0x10000, 0x10000));
+  const auto before = vm_->MemoryRegions();
+  EXPECT_THAT(Add(0x18000, 0x10000),
+              StatusIs(absl::StatusCode::kAlreadyExists,
+                       AllOf(HasSubstr("[0x18000, 0x28000)"),
+                             HasSubstr("[0x10000, 0x20000)"))));
+  EXPECT_EQ(vm_->MemoryRegions(), before);
+}
+
+TEST_F(KvmVmTest, RejectsUnalignedAddress) {
+  ASSERT_OK(Add(0, kPage));
+  const auto before = vm_->MemoryRegions();
+  EXPECT_THAT(Add(0x10800, kPage),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("multiples of 0x1000")));
+  EXPECT_EQ(vm_->MemoryRegions(), before);
+}
+
+// A MemoryRegion's size is always a non-zero multiple of the page size (the
+// region refuses anything else), so neither an unaligned nor an empty
+// region can reach AddMemoryRegion; the VM sees only a null region.
+TEST_F(KvmVmTest, UnalignedSizeNeverReachesTheVm) {
+  ASSERT_OK(Add(0, kPage));
+  const auto before = vm_->MemoryRegions();
+  EXPECT_THAT(Add(0x10000, 0x1800),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("multiple of the page size")));
+  EXPECT_EQ(vm_->MemoryRegions(), before);
+}
+
+TEST_F(KvmVmTest, RejectsEmptyAndNullRegions) {
+  ASSERT_OK(Add(0, kPage));
+  const auto before = vm_->MemoryRegions();
+  EXPECT_THAT(Add(0x10000, 0), StatusIs(absl::StatusCode::kInvalidArgument,
+                                        HasSubstr("size 0")));
+  EXPECT_THAT(vm_->AddMemoryRegion(0x10000, nullptr, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("null")));
+  EXPECT_EQ(vm_->MemoryRegions(), before);
+}
+
+TEST_F(KvmVmTest, RejectsRegionPastGuestAddressLimit) {
+  const uint64_t limit = vm_->GuestAddressLimit();
+  const auto before = vm_->MemoryRegions();
+  EXPECT_THAT(Add(limit - kPage, 2 * kPage),
+              StatusIs(absl::StatusCode::kOutOfRange,
+                       HasSubstr("guest address limit")));
+  EXPECT_THAT(Add(limit, kPage), StatusIs(absl::StatusCode::kOutOfRange));
+  EXPECT_EQ(vm_->MemoryRegions(), before);
+  // The last page below the limit is fine.
+  EXPECT_OK(Add(limit - kPage, kPage));
+}
+
+TEST_F(KvmVmTest, RemoveUnknownSlotIsNotFound) {
+  ASSERT_OK(Add(0, kPage));
+  const auto before = vm_->MemoryRegions();
+  EXPECT_THAT(vm_->RemoveMemoryRegion(7),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("slot 7")));
+  EXPECT_EQ(vm_->MemoryRegions(), before);
+}
+
+TEST_F(KvmVmTest, DoubleRemoveIsNotFound) {
+  ASSERT_OK_AND_ASSIGN(MemSlot slot, Add(0, kPage));
+  ASSERT_OK(Add(0x10000, kPage));
+  ASSERT_OK_AND_ASSIGN(auto region, vm_->RemoveMemoryRegion(slot));
+  EXPECT_EQ(region->size(), kPage);
+  const auto before = vm_->MemoryRegions();
+  EXPECT_THAT(vm_->RemoveMemoryRegion(slot),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_EQ(vm_->MemoryRegions(), before);
+}
+
+TEST_F(KvmVmTest, FreedSlotsAreReusedLowestFirst) {
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_THAT(Add(i * 0x10000, kPage), testing::IsOkAndHolds(i));
+  }
+  ASSERT_OK(vm_->RemoveMemoryRegion(2));
+  ASSERT_OK(vm_->RemoveMemoryRegion(1));
+  EXPECT_THAT(Add(0x100000, kPage), testing::IsOkAndHolds(1));
+  EXPECT_THAT(Add(0x110000, kPage), testing::IsOkAndHolds(2));
+  EXPECT_THAT(Add(0x120000, kPage), testing::IsOkAndHolds(4));
+}
+
+// Fills every slot the kernel reports (32764 on the build machines).
+TEST_F(KvmVmTest, ExhaustsEverySlotTheKernelReports) {
+  const uint32_t max_slots = vm_->MaxMemorySlots();
+  const auto start = std::chrono::steady_clock::now();
+  for (uint32_t i = 0; i < max_slots; ++i) {
+    ASSERT_OK_AND_ASSIGN(auto arena, MemoryRegion::CreateArena(kPage));
+    ASSERT_THAT(vm_->AddMemoryRegion(uint64_t{i} * 2 * kPage, std::move(arena),
+                                     {}),
+                testing::IsOkAndHolds(i));
+  }
+  const auto before = vm_->MemoryRegions();
+  ASSERT_OK_AND_ASSIGN(auto arena, MemoryRegion::CreateArena(kPage));
+  EXPECT_THAT(vm_->AddMemoryRegion(0x100000000, std::move(arena), {}),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       HasSubstr("slots are in use")));
+  EXPECT_EQ(vm_->MemoryRegions(), before);
+  const auto seconds = std::chrono::duration<double>(
+      std::chrono::steady_clock::now() - start).count();
+  std::printf("filled %u slots in %.2f s\n", max_slots, seconds);
+}
+
+TEST(KvmVmLimits, HonoursASmallSlotCountFromTheKernel) {
+  HV_REQUIRE_KVM();
+  testing::FaultInjectingKvmSys sys;
+  sys.OverrideExtension(KVM_CAP_NR_MEMSLOTS, 3);
+  ASSERT_OK_AND_ASSIGN(auto kvm, KvmHypervisor::Create("/dev/kvm", &sys));
+  ASSERT_OK_AND_ASSIGN(auto vm, kvm->CreateVm());
+  EXPECT_EQ(vm->MaxMemorySlots(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_OK_AND_ASSIGN(auto region, MemoryRegion::CreateShared("r", kPage));
+    ASSERT_OK(vm->AddMemoryRegion(i * kPage, std::move(region), {}));
+  }
+  ASSERT_OK_AND_ASSIGN(auto region, MemoryRegion::CreateShared("r", kPage));
+  EXPECT_THAT(vm->AddMemoryRegion(0x10000, std::move(region), {}),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+}
+
+class KvmFdMappingTest : public KvmVmTest {
+ protected:
+  void SetUp() override {
+    KvmVmTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    ASSERT_OK_AND_ASSIGN(auto arena, MemoryRegion::CreateArena(16 * kPage));
+    arena_ = arena.get();
+    ASSERT_OK_AND_ASSIGN(slot_, vm_->AddMemoryRegion(0x100000, std::move(arena), {}));
+    ASSERT_OK_AND_ASSIGN(blob_, CreateMemfd("blob", 4 * kPage));
+    ASSERT_EQ(::pwrite(blob_.get(), "hv", 2, 0), 2);
+  }
+
+  // The arena is still all zeros and the slot table as it was.
+  void ExpectUnchanged(const std::vector<MemoryRegionInfo>& before) {
+    EXPECT_EQ(vm_->MemoryRegions(), before);
+    for (uint64_t i = 0; i < arena_->size(); ++i) {
+      ASSERT_EQ(arena_->data()[i], 0) << "arena byte " << i;
+    }
+  }
+
+  MemoryRegion* arena_ = nullptr;
+  MemSlot slot_ = 0;
+  UniqueFd blob_;
+};
+
+TEST_F(KvmFdMappingTest, MapsAndUnmapsWithoutASlot) {
+  const auto before = vm_->MemoryRegions();
+  ASSERT_OK(vm_->AddFdMapping(slot_, 4 * kPage, 4 * kPage, blob_.get(), 0,
+                              Protection::ReadWrite()));
+  EXPECT_EQ(std::memcmp(arena_->data() + 4 * kPage, "hv", 2), 0);
+  EXPECT_EQ(vm_->MemoryRegions(), before);
+  ASSERT_OK(vm_->RemoveMapping(slot_, 4 * kPage, 4 * kPage));
+  ExpectUnchanged(before);
+}
+
+TEST_F(KvmFdMappingTest, RejectsRangePastTheRegion) {
+  const auto before = vm_->MemoryRegions();
+  EXPECT_THAT(vm_->AddFdMapping(slot_, 14 * kPage, 4 * kPage, blob_.get(), 0,
+                                Protection::Read()),
+              StatusIs(absl::StatusCode::kOutOfRange,
+                       HasSubstr("outside slot")));
+  ExpectUnchanged(before);
+}
+
+TEST_F(KvmFdMappingTest, RejectsBadFd) {
+  const auto before = vm_->MemoryRegions();
+  EXPECT_THAT(vm_->AddFdMapping(slot_, 0, kPage, -1, 0, Protection::Read()),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("not a file descriptor")));
+  // A number that is not an open descriptor: the kernel says EBADF.
+  int closed = ::dup(blob_.get());
+  ASSERT_GE(closed, 0);
+  ::close(closed);
+  EXPECT_THAT(vm_->AddFdMapping(slot_, 0, kPage, closed, 0, Protection::Read()),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("Bad file descriptor")));
+  ExpectUnchanged(before);
+}
+
+TEST_F(KvmFdMappingTest, RejectsUnalignedRanges) {
+  const auto before = vm_->MemoryRegions();
+  EXPECT_THAT(vm_->AddFdMapping(slot_, 0x800, kPage, blob_.get(), 0,
+                                Protection::Read()),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("page aligned")));
+  EXPECT_THAT(vm_->AddFdMapping(slot_, 0, 0x800, blob_.get(), 0,
+                                Protection::Read()),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(vm_->AddFdMapping(slot_, 0, kPage, blob_.get(), 0x800,
+                                Protection::Read()),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("fd offset")));
+  EXPECT_THAT(vm_->RemoveMapping(slot_, 0x800, kPage),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  ExpectUnchanged(before);
+}
+
+TEST_F(KvmFdMappingTest, RejectsUnknownSlot) {
+  const auto before = vm_->MemoryRegions();
+  EXPECT_THAT(vm_->AddFdMapping(slot_ + 5, 0, kPage, blob_.get(), 0,
+                                Protection::Read()),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("slot")));
+  EXPECT_THAT(vm_->RemoveMapping(slot_ + 5, 0, kPage),
+              StatusIs(absl::StatusCode::kNotFound));
+  ExpectUnchanged(before);
+}
+
+TEST_F(KvmVmTest, NonCoherentFailsWhereUnsupported) {
+  ASSERT_FALSE(vm_->CheckCapability(VmCap::kMemNoncoherentDma));
+  const auto before = vm_->MemoryRegions();
+  MemoryRegionOptions options;
+  options.cache = MemCacheType::kCacheNonCoherent;
+  EXPECT_THAT(Add(0, kPage, options),
+              StatusIs(absl::StatusCode::kUnimplemented,
+                       HasSubstr("cannot honour non-coherent DMA")));
+  EXPECT_EQ(vm_->MemoryRegions(), before);
+}
+
+// Upstream reuses capability 236 (KVM_CAP_PRE_FAULT_MEMORY): a kernel that
+// reports it but rejects the slot flag must not be taken for ChromeOS's
+// non-coherent DMA support.
+TEST(KvmVmNonCoherent, CapabilityNumberAloneIsNotTrusted) {
+  HV_REQUIRE_KVM();
+  testing::FaultInjectingKvmSys sys;
+  sys.OverrideExtension(236, 1);
+  ASSERT_OK_AND_ASSIGN(auto kvm, KvmHypervisor::Create("/dev/kvm", &sys));
+  ASSERT_OK_AND_ASSIGN(auto vm, kvm->CreateVm());
+  EXPECT_FALSE(vm->CheckCapability(VmCap::kMemNoncoherentDma));
+  ASSERT_OK_AND_ASSIGN(auto region, MemoryRegion::CreateShared("r", kPage));
+  MemoryRegionOptions options;
+  options.cache = MemCacheType::kCacheNonCoherent;
+  EXPECT_THAT(vm->AddMemoryRegion(0, std::move(region), options),
+              StatusIs(absl::StatusCode::kUnimplemented));
+  EXPECT_TRUE(vm->MemoryRegions().empty());
+}
+
+TEST_F(KvmVmTest, CapabilitiesMatchTheKernel) {
+  const int kvm_fd = ::open("/dev/kvm", O_RDWR | O_CLOEXEC);
+  ASSERT_GE(kvm_fd, 0);
+  auto cap = [&](int number) {
+    return ::ioctl(kvm_fd, KVM_CHECK_EXTENSION, number);
+  };
+  EXPECT_EQ(vm_->MaxMemorySlots(),
+            static_cast<uint32_t>(cap(KVM_CAP_NR_MEMSLOTS)));
+  EXPECT_EQ(vm_->CheckCapability(VmCap::kReadOnlyMemoryRegion),
+            cap(KVM_CAP_READONLY_MEM) > 0);
+  EXPECT_EQ(vm_->CheckCapability(VmCap::kIrqfd), cap(KVM_CAP_IRQFD) > 0);
+  EXPECT_EQ(vm_->CheckCapability(VmCap::kIoEventfd),
+            cap(KVM_CAP_IOEVENTFD) > 0);
+  EXPECT_EQ(vm_->CheckCapability(VmCap::kPvClock),
+            cap(KVM_CAP_ADJUST_CLOCK) > 0);
+  EXPECT_EQ(kvm_->MaxVcpus(), static_cast<uint32_t>(cap(KVM_CAP_MAX_VCPUS)));
+  EXPECT_EQ(kvm_->CheckCapability(HypervisorCap::kImmediateExit),
+            cap(KVM_CAP_IMMEDIATE_EXIT) > 0);
+  EXPECT_EQ(kvm_->CheckCapability(HypervisorCap::kXcrs), cap(KVM_CAP_XCRS) > 0);
+  EXPECT_EQ(kvm_->CheckCapability(HypervisorCap::kSplitIrqChip),
+            cap(KVM_CAP_SPLIT_IRQCHIP) > 0);
+  EXPECT_EQ(kvm_->CheckCapability(HypervisorCap::kTscControl),
+            cap(KVM_CAP_VCPU_ATTRIBUTES) > 0);
+  ::close(kvm_fd);
+  // The limit is 1 << MAXPHYADDR: a power of two of at least 32 bits.
+  const uint64_t limit = vm_->GuestAddressLimit();
+  EXPECT_EQ(limit & (limit - 1), 0u);
+  EXPECT_GE(limit, uint64_t{1} << 32);
+}
+
+TEST_F(KvmVmTest, ReadOnlyAndDirtyLogRegions) {
+  MemoryRegionOptions read_only;
+  read_only.read_only = true;
+  if (vm_->CheckCapability(VmCap::kReadOnlyMemoryRegion)) {
+    EXPECT_OK(Add(0, kPage, read_only));
+  }
+  MemoryRegionOptions logged;
+  logged.log_dirty_pages = true;
+  ASSERT_OK_AND_ASSIGN(MemSlot slot, Add(0x100000, 128 * kPage, logged));
+  ASSERT_OK_AND_ASSIGN(std::vector<uint64_t> bitmap, vm_->GetDirtyLog(slot));
+  EXPECT_EQ(bitmap.size(), 2u);
+  ASSERT_OK_AND_ASSIGN(MemSlot plain, Add(0x200000, kPage));
+  EXPECT_THAT(vm_->GetDirtyLog(plain),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("log_dirty_pages")));
+}
+
+TEST_F(KvmVmTest, IoEventsAndIrqfds) {
+  ASSERT_OK_AND_ASSIGN(EventFd event, EventFd::Create());
+  IoEventAddress pio;
+  pio.address = 0x20;
+  pio.length = 1;
+  ASSERT_OK(vm_->RegisterIoEvent(event, pio));
+  EXPECT_OK(vm_->UnregisterIoEvent(event, pio));
+  EXPECT_THAT(vm_->UnregisterIoEvent(event, pio),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("KVM_IOEVENTFD")));
+  IoEventAddress mmio;
+  mmio.space = IoEventAddress::Space::kMmio;
+  mmio.address = 0xd0000000;
+  mmio.length = 4;
+  mmio.datamatch = 7;
+  EXPECT_OK(vm_->RegisterIoEvent(event, mmio));
+  pio.length = 3;
+  EXPECT_THAT(vm_->RegisterIoEvent(event, pio),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+
+  VmX86_64* vm86 = vm_->AsX86_64();
+  ASSERT_NE(vm86, nullptr);
+  ASSERT_OK(vm86->CreateIrqChip(IrqChipKind::kKernel));
+  EXPECT_THAT(vm86->CreateIrqChip(IrqChipKind::kKernel),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+  ASSERT_OK(vm_->RegisterIrqfd(event, 5));
+  EXPECT_OK(vm_->UnregisterIrqfd(event, 5));
+  EXPECT_OK(vm_->SetIrqLine(4, true));
+  EXPECT_OK(vm_->SetIrqLine(4, false));
+}
+
+TEST_F(KvmVmTest, IrqChipMustPrecedeVcpus) {
+  ASSERT_OK(vm_->CreateVcpu(0));
+  EXPECT_THAT(vm_->AsX86_64()->CreateIrqChip(IrqChipKind::kKernel),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+TEST_F(KvmVmTest, SplitIrqChip) {
+  if (!kvm_->CheckCapability(HypervisorCap::kSplitIrqChip)) {
+    GTEST_SKIP() << "no KVM_CAP_SPLIT_IRQCHIP";
+  }
+  EXPECT_OK(vm_->AsX86_64()->CreateIrqChip(IrqChipKind::kSplit, 24));
+}
+
+TEST_F(KvmVmTest, X86VmState) {
+  VmX86_64* vm86 = vm_->AsX86_64();
+  EXPECT_OK(vm86->SetTssAddress(0xfffbd000));
+  EXPECT_OK(vm86->SetIdentityMapAddress(0xfffbc000));
+  ASSERT_OK_AND_ASSIGN(std::vector<CpuidEntry> cpuid, vm86->GetSupportedCpuid());
+  ASSERT_FALSE(cpuid.empty());
+  EXPECT_EQ(cpuid[0].function, 0u);
+  if (vm_->CheckCapability(VmCap::kPvClock)) {
+    ASSERT_OK_AND_ASSIGN(ClockState clock, vm86->GetClock());
+    clock.clock_ns += 1000000000;
+    ASSERT_OK(vm86->SetClock(clock));
+    ASSERT_OK_AND_ASSIGN(ClockState after, vm86->GetClock());
+    EXPECT_GE(after.clock_ns, clock.clock_ns);
+  }
+}
+
+}  // namespace
+}  // namespace hv

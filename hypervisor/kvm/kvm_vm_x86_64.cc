@@ -1,0 +1,108 @@
+// The x86_64 half of KvmVm: irqchip, vCPU creation, CPUID, reserved
+// addresses and the clock.
+#include <cstdint>
+
+#include "absl/strings/str_format.h"
+#include "hypervisor/kvm/kvm_abi.h"
+#include "hypervisor/kvm/kvm_ioctl.h"
+#include "hypervisor/kvm/kvm_vcpu.h"
+#include "hypervisor/kvm/kvm_vm.h"
+#include "hypervisor/os/status_macros.h"
+
+namespace hv {
+
+absl::Status KvmVm::CreateIrqChip(IrqChipKind kind, uint32_t ioapic_pins) {
+  absl::MutexLock lock(&mutex_);
+  if (vcpus_created_ > 0) {
+    return absl::FailedPreconditionError(
+        "create irqchip: must come before the first vCPU is created");
+  }
+  if (irqchip_created_) {
+    return absl::AlreadyExistsError("create irqchip: the VM already has one");
+  }
+  const KvmDeviceCaps& caps = device_->caps;
+  if (kind == IrqChipKind::kKernel) {
+    if (caps.irqchip == 0) {
+      return absl::UnimplementedError(
+          "create irqchip: this KVM lacks KVM_CAP_IRQCHIP");
+    }
+    RETURN_IF_ERROR(KvmIoctlValue(sys_, vm_fd_.get(), KVM_CREATE_IRQCHIP, 0,
+                                  "KVM_CREATE_IRQCHIP")
+                        .status());
+    // The irqchip cannot be taken back: from here the VM has one even if
+    // the PIT below fails.
+    irqchip_created_ = true;
+    if (caps.pit2 > 0) {
+      kvm_pit_config pit = {};
+      // Port 0x61's speaker bit reads as a dummy (no user-space speaker).
+      pit.flags = KVM_PIT_SPEAKER_DUMMY;
+      RETURN_IF_ERROR(
+          KvmIoctl(sys_, vm_fd_.get(), KVM_CREATE_PIT2, &pit, "KVM_CREATE_PIT2"));
+    }
+    return absl::OkStatus();
+  }
+  if (caps.split_irqchip == 0) {
+    return absl::UnimplementedError(
+        "create split irqchip: this KVM lacks KVM_CAP_SPLIT_IRQCHIP");
+  }
+  kvm_enable_cap enable = {};
+  enable.cap = KVM_CAP_SPLIT_IRQCHIP;
+  enable.args[0] = ioapic_pins;
+  RETURN_IF_ERROR(KvmIoctl(
+      sys_, vm_fd_.get(), KVM_ENABLE_CAP, &enable,
+      absl::StrFormat("KVM_ENABLE_CAP (KVM_CAP_SPLIT_IRQCHIP, %u pins)",
+                      ioapic_pins)));
+  irqchip_created_ = true;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<VcpuX86_64>> KvmVm::CreateVcpuX86_64(
+    uint32_t id) {
+  absl::MutexLock lock(&mutex_);
+  ASSIGN_OR_RETURN(std::unique_ptr<KvmVcpu> vcpu,
+                   KvmVcpu::Create(device_, vm_fd_.get(), id));
+  ++vcpus_created_;
+  return std::unique_ptr<VcpuX86_64>(std::move(vcpu));
+}
+
+absl::StatusOr<std::vector<CpuidEntry>> KvmVm::GetSupportedCpuid() {
+  return device_->GetSupportedCpuid();
+}
+
+absl::Status KvmVm::SetTssAddress(GuestAddress address) {
+  return KvmIoctlValue(sys_, vm_fd_.get(), KVM_SET_TSS_ADDR,
+                       static_cast<uintptr_t>(address),
+                       absl::StrFormat("KVM_SET_TSS_ADDR (%#x)", address))
+      .status();
+}
+
+absl::Status KvmVm::SetIdentityMapAddress(GuestAddress address) {
+  const uint64_t value = address;
+  return KvmIoctl(sys_, vm_fd_.get(), KVM_SET_IDENTITY_MAP_ADDR, &value,
+                  absl::StrFormat("KVM_SET_IDENTITY_MAP_ADDR (%#x)", address));
+}
+
+absl::StatusOr<ClockState> KvmVm::GetClock() {
+  if (caps_.adjust_clock == 0) {
+    return absl::UnimplementedError("get clock: this KVM lacks KVM_CAP_ADJUST_CLOCK");
+  }
+  kvm_clock_data data = {};
+  RETURN_IF_ERROR(
+      KvmIoctl(sys_, vm_fd_.get(), KVM_GET_CLOCK, &data, "KVM_GET_CLOCK"));
+  ClockState state;
+  state.clock_ns = data.clock;
+  state.stable = (data.flags & KVM_CLOCK_TSC_STABLE) != 0;
+  return state;
+}
+
+absl::Status KvmVm::SetClock(const ClockState& state) {
+  if (caps_.adjust_clock == 0) {
+    return absl::UnimplementedError("set clock: this KVM lacks KVM_CAP_ADJUST_CLOCK");
+  }
+  // Only the clock value is set; KVM_CLOCK_TSC_STABLE is an output flag.
+  kvm_clock_data data = {};
+  data.clock = state.clock_ns;
+  return KvmIoctl(sys_, vm_fd_.get(), KVM_SET_CLOCK, &data, "KVM_SET_CLOCK");
+}
+
+}  // namespace hv

@@ -1,0 +1,83 @@
+// FaultInjectingKvmSys: a KvmSys that forwards to another (normally
+// RealKvmSys()), counts every call, and fails chosen ones with a chosen
+// errno: the Nth call overall, or the next call of one ioctl request. It
+// can also override what KVM_CHECK_EXTENSION reports for a capability, to
+// exercise a backend's behaviour on kernels with other limits.
+//
+// A failed Close or Munmap is still forwarded first (Linux releases a
+// descriptor even when close reports an error), so an injected fault never
+// leaks a real descriptor or mapping. Every other injected fault is
+// returned without calling the kernel. Thread safe.
+//
+// Example:
+//   hv::testing::FaultInjectingKvmSys sys;
+//   sys.FailCall(/*index=*/7, EIO);
+//   auto kvm = hv::KvmHypervisor::Create("/dev/kvm", &sys);
+//   // ... whatever call number 7 was now reports "...: Input/output error".
+#ifndef HV_TESTING_KVM_FAULT_INJECTION_H_
+#define HV_TESTING_KVM_FAULT_INJECTION_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "hypervisor/kvm/kvm_sys.h"
+
+namespace hv::testing {
+
+class FaultInjectingKvmSys final : public KvmSys {
+ public:
+  explicit FaultInjectingKvmSys(KvmSys* next = RealKvmSys()) : next_(next) {}
+  FaultInjectingKvmSys(const FaultInjectingKvmSys&) = delete;
+  FaultInjectingKvmSys& operator=(const FaultInjectingKvmSys&) = delete;
+
+  // FaultInjectingKvmSys::FailCall(): the call with 0-based number `index`
+  // (counted since construction or ResetCount()) fails with `error`.
+  void FailCall(uint64_t index, int error);
+  // FaultInjectingKvmSys::FailIoctl(): the next ioctl with `request` fails
+  // with `error`, after `skip` matching calls succeeded.
+  void FailIoctl(unsigned long request, int error, int skip = 0);
+  // FaultInjectingKvmSys::OverrideExtension(): KVM_CHECK_EXTENSION(cap)
+  // returns `value` (without asking the kernel).
+  void OverrideExtension(int cap, int value);
+  // FaultInjectingKvmSys::ClearFaults(): no more faults or overrides.
+  void ClearFaults();
+  void ResetCount();
+
+  uint64_t calls() const;
+  uint64_t faults_injected() const;
+  // The name of the last call that was made to fail ("KVM_CREATE_VCPU",
+  // "mmap", "close", ...), or "" when none was.
+  std::string last_fault() const;
+
+  int Open(const char* path, int flags) override;
+  int Ioctl(int fd, unsigned long request, uintptr_t arg) override;
+  void* Mmap(void* addr, size_t length, int prot, int flags, int fd,
+             off_t offset) override;
+  int Munmap(void* addr, size_t length) override;
+  int Close(int fd) override;
+
+ private:
+  // Counts one call named `name`; the errno to fail it with, if any.
+  std::optional<int> Count(const std::string& name,
+                           std::optional<unsigned long> request);
+
+  KvmSys* const next_;
+  mutable absl::Mutex mutex_;
+  uint64_t calls_ ABSL_GUARDED_BY(mutex_) = 0;
+  uint64_t faults_ ABSL_GUARDED_BY(mutex_) = 0;
+  std::string last_fault_ ABSL_GUARDED_BY(mutex_);
+  std::optional<uint64_t> fail_index_ ABSL_GUARDED_BY(mutex_);
+  int fail_index_error_ ABSL_GUARDED_BY(mutex_) = 0;
+  std::optional<unsigned long> fail_request_ ABSL_GUARDED_BY(mutex_);
+  int fail_request_error_ ABSL_GUARDED_BY(mutex_) = 0;
+  int fail_request_skip_ ABSL_GUARDED_BY(mutex_) = 0;
+  std::map<int, int> extensions_ ABSL_GUARDED_BY(mutex_);
+};
+
+}  // namespace hv::testing
+
+#endif  // HV_TESTING_KVM_FAULT_INJECTION_H_
