@@ -1,12 +1,13 @@
 #include "hypervisor/registry.h"
 
+#include <mutex>
 #include <utility>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "absl/synchronization/mutex.h"
 #include "hypervisor/hypervisor.h"
 #include "hypervisor/os/status_macros.h"
 #include "re2/re2.h"
@@ -19,8 +20,10 @@ struct Backend {
   BackendFactory factory;
 };
 
+// std::mutex rather than absl::Mutex: Debian's Abseil is not built with
+// TSan, which then cannot see absl::Mutex's synchronisation.
 struct Registry {
-  absl::Mutex mutex;
+  std::mutex mutex;
   std::map<std::string, Backend> backends ABSL_GUARDED_BY(mutex);
 };
 
@@ -71,7 +74,7 @@ BackendRegistration::BackendRegistration(absl::string_view kind,
                                          std::vector<std::string> options,
                                          BackendFactory factory) {
   Registry& registry = GetRegistry();
-  absl::MutexLock lock(&registry.mutex);
+  std::lock_guard<std::mutex> lock(registry.mutex);
   registry.backends[std::string(kind)] =
       Backend{BackendInfo{std::string(kind), std::move(options)},
               std::move(factory)};
@@ -79,7 +82,7 @@ BackendRegistration::BackendRegistration(absl::string_view kind,
 
 std::vector<BackendInfo> LinkedBackends() {
   Registry& registry = GetRegistry();
-  absl::MutexLock lock(&registry.mutex);
+  std::lock_guard<std::mutex> lock(registry.mutex);
   std::vector<BackendInfo> result;
   for (const auto& [kind, backend] : registry.backends) {
     result.push_back(backend.info);
@@ -93,7 +96,7 @@ absl::StatusOr<std::unique_ptr<Hypervisor>> CreateHypervisor(
   BackendFactory factory;
   {
     Registry& registry = GetRegistry();
-    absl::MutexLock lock(&registry.mutex);
+    std::lock_guard<std::mutex> lock(registry.mutex);
     auto it = registry.backends.find(parsed.kind);
     if (it == registry.backends.end()) {
       std::vector<std::string> kinds;

@@ -9,7 +9,7 @@ namespace hv {
 
 void ExitStats::Record(VcpuExitKind kind, absl::Duration run_time,
                        absl::Duration handle_time) {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   Entry& e = entries_[kind];
   ++e.count;
   e.run_time += run_time;
@@ -18,7 +18,7 @@ void ExitStats::Record(VcpuExitKind kind, absl::Duration run_time,
 }
 
 std::map<VcpuExitKind, ExitStats::Entry> ExitStats::Snapshot() const {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   return entries_;
 }
 

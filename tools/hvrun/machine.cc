@@ -104,18 +104,19 @@ void Machine::KickAll() {
 
 void Machine::EndRun(absl::StatusOr<RunResult> result) {
   {
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
     if (ended_) return;
     ended_ = true;
     result_ = std::move(result);
   }
+  ended_changed_.notify_all();
   ending_ = true;
   KickAll();
 }
 
 void Machine::HandlePort(IoRequest& io, std::ostream& serial, bool* debug_exit) {
   if (io.address == kSerialPort && io.is_write) {
-    absl::MutexLock lock(&serial_mutex_);
+    std::lock_guard<std::mutex> lock(serial_mutex_);
     serial.write(reinterpret_cast<const char*>(io.data.data()), 1);
     if (io.data[0] == '\n') serial.flush();
     return;
@@ -198,19 +199,22 @@ absl::StatusOr<RunResult> Machine::Run(std::ostream& serial,
   for (const auto& vcpu : vcpus_) {
     threads.emplace_back([this, &vcpu, &serial] { RunVcpu(*vcpu, serial); });
   }
-  absl::Notification done;
+  // The watchdog ends the run at the timeout unless it has ended by then.
   std::thread watchdog([&] {
-    if (!done.WaitForNotificationWithTimeout(timeout)) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    bool ended = ended_changed_.wait_for(
+        lock, absl::ToChronoNanoseconds(timeout), [this] { return ended_; });
+    lock.unlock();
+    if (!ended) {
       EndRun(absl::DeadlineExceededError(absl::StrFormat(
           "the guest did not finish within %s", absl::FormatDuration(timeout))));
     }
   });
   for (std::thread& t : threads) t.join();
-  done.Notify();
+  EndRun(RunResult{0, "all vCPUs halted"});  // no-op if the run ended already
   watchdog.join();
-  EndRun(RunResult{0, "all vCPUs halted"});
   serial.flush();
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   return result_;
 }
 

@@ -25,15 +25,15 @@
 
 #include <atomic>
 #include <cstdint>
+#include <condition_variable>
 #include <functional>
+#include <mutex>
 #include <memory>
 #include <ostream>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "hypervisor/hypervisor.h"
 #include "hypervisor/vm.h"
@@ -112,11 +112,14 @@ class Machine {
   std::vector<IoHandler> mmio_handlers_;
   ExitStats stats_;
 
-  absl::Mutex mutex_;
+  // std::mutex rather than absl::Mutex: Debian's Abseil is not built with
+  // TSan, which then cannot see absl::Mutex's synchronisation.
+  std::mutex mutex_;
+  std::condition_variable ended_changed_;
   std::atomic<bool> ending_{false};
   bool ended_ ABSL_GUARDED_BY(mutex_) = false;
   absl::StatusOr<RunResult> result_ ABSL_GUARDED_BY(mutex_);
-  absl::Mutex serial_mutex_;
+  std::mutex serial_mutex_;
 };
 
 // ParseMemorySize(): "64M", "2G", "4096K" or a byte count; must be a

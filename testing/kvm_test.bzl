@@ -1,0 +1,36 @@
+"""hv_kvm_test: a C++ test that needs a real /dev/kvm, wherever it runs.
+
+    hv_kvm_test(
+        name = "kvm_vm_test",
+        srcs = ["kvm_vm_test.cc"],
+        deps = ["//hypervisor/kvm", "@debian//:gmock_main"],
+    )
+
+The test binary runs directly where the host has a usable /dev/kvm. Where it
+has none (a machine that is itself a nested PVM guest, for one), it runs on
+the standard KVM of a throwaway QEMU VM instead (tools/vmtest), and says so
+on stderr: the test still exercises a real KVM, never a fake, and it fails if
+neither is available. Tagged `requires_kvm`.
+"""
+
+def hv_kvm_test(name, srcs, deps = [], data = [], size = "medium", tags = [], args = [], **kwargs):
+    native.cc_binary(
+        name = name + "_bin",
+        testonly = True,
+        srcs = srcs,
+        deps = deps,
+        data = data,
+        tags = ["manual"],
+        **kwargs
+    )
+    native.sh_test(
+        name = name,
+        size = size,
+        srcs = ["//testing:run_with_kvm.sh"],
+        args = ["$(rootpath :%s_bin)" % name] + args,
+        data = [
+            ":" + name + "_bin",
+            "//tools/vmtest:run_in_vm",
+        ],
+        tags = tags + ["requires_kvm"],
+    )

@@ -1,0 +1,104 @@
+// Runs the hvrun binary as a user would: the demo, flat payloads in real and
+// long mode, several vCPUs, --stats, the timeout, and bad flags.
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "testing/status_matchers.h"
+#include "testing/subprocess.h"
+
+namespace hv {
+namespace {
+
+using ::hv::testing::RunfilePath;
+using ::hv::testing::RunSubprocess;
+using ::hv::testing::SubprocessResult;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+SubprocessResult Hvrun(std::vector<std::string> args) {
+  args.insert(args.begin(), RunfilePath("tools/hvrun/hvrun"));
+  absl::StatusOr<SubprocessResult> result = RunSubprocess(args);
+  EXPECT_THAT(result, hv::testing::IsOk());
+  return result.ok() ? *result : SubprocessResult{-1, "", ""};
+}
+
+std::string Payload(const char* name) {
+  return "--payload=" + RunfilePath(std::string("tools/hvrun/testdata/") + name);
+}
+
+TEST(Hvrun, DemoFindsTheVirtioDeviceAndReadsTheHostBlob) {
+  SubprocessResult r = Hvrun({});
+  EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
+  EXPECT_THAT(r.stdout_text, HasSubstr("hv demo: guest running in 32-bit protected mode\n"));
+  EXPECT_THAT(r.stdout_text,
+              HasSubstr("hv demo: found virtio PCI device 0x1050 in slot 0x0003\n"));
+  EXPECT_THAT(r.stdout_text, HasSubstr("hv demo: shared memory at 0xc"));
+  EXPECT_THAT(r.stdout_text, HasSubstr(", length 0x01000000\n"));
+  EXPECT_THAT(r.stdout_text,
+              HasSubstr("hv demo: the host's blob says: greetings from the host, "
+                        "read through the virtio shared-memory BAR"));
+  EXPECT_THAT(r.stdout_text, HasSubstr("guest finished (debug exit) with exit code 0"));
+}
+
+TEST(Hvrun, DemoStatsListExitKinds) {
+  SubprocessResult r = Hvrun({"--stats"});
+  EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
+  EXPECT_THAT(r.stderr_text, HasSubstr("count%"));
+  EXPECT_THAT(r.stderr_text, HasSubstr("\nio "));
+  EXPECT_THAT(r.stderr_text, HasSubstr("\ntotal "));
+}
+
+TEST(Hvrun, RealModePayloadPrintsAndSetsExitCode) {
+  SubprocessResult r = Hvrun({Payload("hello_real.bin"), "--mode=real"});
+  EXPECT_EQ(r.exit_code, 7) << r.stderr_text;
+  EXPECT_EQ(r.stdout_text, "hello from a real-mode payload\n");
+}
+
+TEST(Hvrun, LongModePayloadRunsOnEveryVcpu) {
+  SubprocessResult r = Hvrun({Payload("hello_long.bin"), "--mode=long",
+                              "--vcpus=3", "--mem=32M"});
+  EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
+  for (const char* line : {"vcpu 0\n", "vcpu 1\n", "vcpu 2\n"}) {
+    EXPECT_THAT(r.stdout_text, HasSubstr(line));
+  }
+}
+
+TEST(Hvrun, SpinningGuestHitsTheTimeout) {
+  SubprocessResult r = Hvrun({Payload("spin_real.bin"), "--timeout=1s"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.stderr_text, HasSubstr("the guest did not finish within 1s"));
+}
+
+struct BadFlags {
+  std::vector<std::string> args;
+  std::string message;
+};
+
+TEST(Hvrun, BadFlagsGiveOneClearLineAndNonZeroExit) {
+  const std::string real = Payload("hello_real.bin");
+  const std::vector<BadFlags> cases = {
+      {{real, "--mode=virtual8086"}, "x86 mode \"virtual8086\": expected real, protected or long"},
+      {{real, "--mem=lots"}, "memory size \"lots\""},
+      {{real, "--load_addr=zero"}, "--load_addr=zero: expected a number"},
+      {{"--hypervisor=nosuch"}, "hypervisor \"nosuch\" is not linked into this build; linked: kvm"},
+      {{"--hypervisor=kvm[speed=9]"}, "hypervisor \"kvm\" has no option \"speed\"; it accepts: device"},
+      {{"--hypervisor=kvm[device=/nonexistent/kvm]"}, "open /nonexistent/kvm"},
+      {{"--payload=/nonexistent.bin"}, "--payload=/nonexistent.bin: cannot open it"},
+      {{real, "--mem=64K"}, "does not fit"},
+      {{real, "--vcpus=0"}, "--vcpus must be at least 1"},
+      {{"extra"}, "unexpected argument \"extra\""},
+      {{"--no_such_flag"}, "no_such_flag"},
+  };
+  for (const BadFlags& c : cases) {
+    SubprocessResult r = Hvrun(c.args);
+    EXPECT_NE(r.exit_code, 0) << c.message;
+    EXPECT_LT(r.exit_code, 128) << c.message << ": crashed\n" << r.stderr_text;
+    EXPECT_THAT(r.stderr_text, HasSubstr(c.message));
+    EXPECT_THAT(r.stderr_text, Not(HasSubstr("Check failed")));
+  }
+}
+
+}  // namespace
+}  // namespace hv
