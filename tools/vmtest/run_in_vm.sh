@@ -218,6 +218,7 @@ ensure_base() {
     if [[ ! -f "$base_dir/ready" ]]; then
       local tmp
       tmp=$(mktemp -d "$cache/.build.XXXXXX")
+      chmod 755 "$tmp"
       # On failure the half-built directory goes away (and the lock with us).
       trap 'rm -rf "$tmp"; cleanup' EXIT
       local started=$SECONDS
