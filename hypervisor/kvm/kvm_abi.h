@@ -54,6 +54,20 @@ struct Cpuid2Header {
 };
 static_assert(sizeof(MsrsHeader) == 8 && sizeof(Cpuid2Header) == 8);
 
+// The same mistake reaches the ioctl numbers, which encode the struct size:
+// under g++ KVM_GET_MSRS & co. come out with 16 or 12 where the kernel
+// expects 8, and the kernel rejects them (EINVAL). hv uses these instead.
+inline constexpr unsigned long kGetSupportedCpuid =
+    _IOWR(KVMIO, 0x05, Cpuid2Header);
+inline constexpr unsigned long kGetMsrs = _IOWR(KVMIO, 0x88, MsrsHeader);
+inline constexpr unsigned long kSetMsrs = _IOW(KVMIO, 0x89, MsrsHeader);
+inline constexpr unsigned long kSetCpuid2 = _IOW(KVMIO, 0x90, Cpuid2Header);
+// The kernel's values (as a C compiler computes them).
+static_assert(kGetSupportedCpuid == 0xc008ae05);
+static_assert(kGetMsrs == 0xc008ae88);
+static_assert(kSetMsrs == 0x4008ae89);
+static_assert(kSetCpuid2 == 0x4008ae90);
+
 // FlexBuffer<Header, Entry>: zeroed, 8-byte aligned storage for a header
 // followed by `count` entries, as the kernel expects it.
 template <typename Header, typename Entry>

@@ -122,7 +122,7 @@ absl::StatusOr<std::vector<CpuidEntry>> KvmDevice::GetSupportedCpuid() const {
     kvm_abi::FlexBuffer<kvm_abi::Cpuid2Header, kvm_cpuid_entry2> buffer(
         capacity);
     buffer.header()->nent = capacity;
-    if (sys->IoctlPtr(fd.get(), KVM_GET_SUPPORTED_CPUID, buffer.data()) < 0) {
+    if (sys->IoctlPtr(fd.get(), kvm_abi::kGetSupportedCpuid, buffer.data()) < 0) {
       if (errno == E2BIG) continue;
       return ErrnoStatus("KVM_GET_SUPPORTED_CPUID");
     }

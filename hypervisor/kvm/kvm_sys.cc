@@ -45,7 +45,6 @@ std::string KvmIoctlName(unsigned long request) {
     HV_KVM_IOCTL_NAME(KVM_CREATE_VM)
     HV_KVM_IOCTL_NAME(KVM_CHECK_EXTENSION)
     HV_KVM_IOCTL_NAME(KVM_GET_VCPU_MMAP_SIZE)
-    HV_KVM_IOCTL_NAME(KVM_GET_SUPPORTED_CPUID)
     HV_KVM_IOCTL_NAME(KVM_SET_USER_MEMORY_REGION)
     HV_KVM_IOCTL_NAME(KVM_GET_DIRTY_LOG)
     HV_KVM_IOCTL_NAME(KVM_CREATE_VCPU)
@@ -70,9 +69,6 @@ std::string KvmIoctlName(unsigned long request) {
     HV_KVM_IOCTL_NAME(KVM_SET_DEBUGREGS)
     HV_KVM_IOCTL_NAME(KVM_GET_XCRS)
     HV_KVM_IOCTL_NAME(KVM_SET_XCRS)
-    HV_KVM_IOCTL_NAME(KVM_GET_MSRS)
-    HV_KVM_IOCTL_NAME(KVM_SET_MSRS)
-    HV_KVM_IOCTL_NAME(KVM_SET_CPUID2)
     HV_KVM_IOCTL_NAME(KVM_GET_LAPIC)
     HV_KVM_IOCTL_NAME(KVM_SET_LAPIC)
     HV_KVM_IOCTL_NAME(KVM_INTERRUPT)
@@ -81,6 +77,15 @@ std::string KvmIoctlName(unsigned long request) {
     HV_KVM_IOCTL_NAME(KVM_SET_DEVICE_ATTR)
     HV_KVM_IOCTL_NAME(KVM_GET_TSC_KHZ)
 #undef HV_KVM_IOCTL_NAME
+    // Flexible-array structs: see kvm_abi.h for why these are hv's own.
+    case kvm_abi::kGetSupportedCpuid:
+      return "KVM_GET_SUPPORTED_CPUID";
+    case kvm_abi::kGetMsrs:
+      return "KVM_GET_MSRS";
+    case kvm_abi::kSetMsrs:
+      return "KVM_SET_MSRS";
+    case kvm_abi::kSetCpuid2:
+      return "KVM_SET_CPUID2";
     default:
       return absl::StrFormat("ioctl %#x", request);
   }

@@ -247,7 +247,7 @@ absl::StatusOr<std::vector<MsrEntry>> KvmVcpu::GetMsrs(
   for (size_t i = 0; i < indices.size(); ++i) msrs[i].index = indices[i];
   // KVM_GET_MSRS returns how many MSRs it read, stopping at the first it
   // cannot.
-  ASSIGN_OR_RETURN(int read, KvmIoctlValue(sys_, fd_.get(), KVM_GET_MSRS,
+  ASSIGN_OR_RETURN(int read, KvmIoctlValue(sys_, fd_.get(), kvm_abi::kGetMsrs,
                                            reinterpret_cast<uintptr_t>(buffer.data()),
                                            "KVM_GET_MSRS"));
   if (static_cast<size_t>(read) < indices.size()) {
@@ -272,7 +272,7 @@ absl::Status KvmVcpu::SetMsrs(absl::Span<const MsrEntry> entries) {
     msrs[i].index = entries[i].index;
     msrs[i].data = entries[i].value;
   }
-  ASSIGN_OR_RETURN(int written, KvmIoctlValue(sys_, fd_.get(), KVM_SET_MSRS,
+  ASSIGN_OR_RETURN(int written, KvmIoctlValue(sys_, fd_.get(), kvm_abi::kSetMsrs,
                                               reinterpret_cast<uintptr_t>(buffer.data()),
                                               "KVM_SET_MSRS"));
   if (static_cast<size_t>(written) < entries.size()) {
@@ -302,7 +302,7 @@ absl::Status KvmVcpu::SetCpuid(absl::Span<const CpuidEntry> entries) {
     e.ecx = entries[i].ecx;
     e.edx = entries[i].edx;
   }
-  return KvmIoctl(sys_, fd_.get(), KVM_SET_CPUID2, buffer.data(),
+  return KvmIoctl(sys_, fd_.get(), kvm_abi::kSetCpuid2, buffer.data(),
                   "KVM_SET_CPUID2");
 }
 
