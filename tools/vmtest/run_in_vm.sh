@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# tools/vmtest/run_in_vm.sh: runs one static Linux test binary inside a
+# tools/vmtest/run_in_vm.sh: runs one Linux test binary (static, or dynamic
+# with its shared libraries copied along) inside a
 # throwaway QEMU (TCG) virtual machine whose Debian kernel provides a
 # standard, in-tree KVM at /dev/kvm, streams the VM's console to stdout and
 # exits with the test's exit code.
@@ -93,10 +94,6 @@ for tool in "$qemu" cpio gzip flock dpkg-deb apt-get apt-cache timeout base64; d
     die "'$tool' not found; tools/bazel installs it for --config=x86-svm-kvm"
 done
 [[ -f "$test_binary" && -x "$test_binary" ]] || die "test binary '$test_binary' is not an executable file"
-if LC_ALL=C grep -qa 'ld-linux' <(head -c 4096 "$test_binary"); then
-  # PT_INTERP sits in the first page of an ELF file; the guest has no libc.
-  die "'$test_binary' is dynamically linked; the guest has no shared libraries (build with --config=x86-svm-kvm)"
-fi
 
 # init.sh sits beside this script (in the source tree or in runfiles).
 here=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
@@ -254,6 +251,25 @@ run_dir=$(mktemp -d "${TEST_TMPDIR:-${TMPDIR:-/tmp}}/vmtest.XXXXXX")
 cleanup() { rm -rf "$run_dir"; }
 trap cleanup EXIT
 
+# stage_shared_libraries STAGE ELF...: copies the shared libraries the ELF
+# files need (their `ldd` closure, the dynamic loader included) into STAGE
+# at the same absolute paths, so dynamically linked tests run in the guest.
+stage_shared_libraries() {
+  local stage=$1; shift
+  local elf lib
+  for elf in "$@"; do
+    LC_ALL=C grep -qa 'ld-linux' <(head -c 4096 "$elf") || continue
+    while read -r lib; do
+      # Libraries found inside the staged tree are already there.
+      [[ "$lib" == "$stage"/* || -e "$stage$lib" ]] && continue
+      mkdir -p "$stage$(dirname "$lib")"
+      cp -L "$lib" "$stage$lib"
+    done < <(ldd "$elf" 2>/dev/null | awk '
+      $2 == "=>" && $3 ~ /^\// { print $3 }
+      $1 ~ /^\// { print $1 }')
+  done
+}
+
 ensure_base
 
 stage=$run_dir/member
@@ -278,6 +294,12 @@ if [[ -n "$runfiles" && -d "$runfiles" ]]; then
   fi
 fi
 [[ "$guest_binary" == /hv/bin/* ]] && cp -L "$test_binary" "$stage$guest_binary"
+
+# Dynamically linked binaries (the default build, sanitizer builds) bring
+# their shared libraries along: every ELF file staged for the guest gets its
+# ldd closure copied to the same absolute paths.
+mapfile -d '' staged_files < <(find "$stage" -type f -perm -u+x -print0)
+stage_shared_libraries "$stage" "${staged_files[@]}"
 
 nonce=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
 echo "$nonce" >"$stage/hv/nonce"
