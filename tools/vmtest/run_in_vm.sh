@@ -116,7 +116,8 @@ resolve_key() {
   kernel_pkg=$(apt-cache depends --no-recommends --no-suggests "$kernel_meta" 2>/dev/null |
                awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }')
   [[ -n "$kernel_pkg" ]] || return 1
-  [[ "$kernel_meta" == *:* ]] && kernel_pkg+=":${kernel_meta#*:}"
+  # apt-cache names a foreign-architecture dependency with its ":arch".
+  [[ "$kernel_meta" == *:* && "$kernel_pkg" != *:* ]] && kernel_pkg+=":${kernel_meta#*:}"
   kernel_ver=$(candidate_version "$kernel_pkg")
   busybox_ver=$(candidate_version "$busybox_pkg")
   [[ -n "$kernel_ver" && "$kernel_ver" != "(none)" && -n "$busybox_ver" && "$busybox_ver" != "(none)" ]] || return 1
