@@ -32,5 +32,8 @@ def hv_kvm_test(name, srcs, deps = [], data = [], size = "medium", tags = [], ar
             ":" + name + "_bin",
             "//tools/vmtest:run_in_vm",
         ],
-        tags = tags + ["requires_kvm"],
+        # Unsandboxed: where the test goes to a VM, QEMU and the runner's
+        # kernel cache (HV_VMTEST_CACHE, set by tools/bazel) live outside
+        # the sandbox.
+        tags = tags + ["requires_kvm", "no-sandbox"],
     )

@@ -1,5 +1,6 @@
 // Runs the hvrun binary as a user would: the demo, flat payloads in real and
 // long mode, several vCPUs, --stats, the timeout, and bad flags.
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -60,9 +61,10 @@ TEST(Hvrun, LongModePayloadRunsOnEveryVcpu) {
   SubprocessResult r = Hvrun({Payload("hello_long.bin"), "--mode=long",
                               "--vcpus=3", "--mem=32M"});
   EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
-  for (const char* line : {"vcpu 0\n", "vcpu 1\n", "vcpu 2\n"}) {
-    EXPECT_THAT(r.stdout_text, HasSubstr(line));
-  }
+  // Each vCPU writes its index once; the order is the scheduler's.
+  std::string digits = r.stdout_text;
+  std::sort(digits.begin(), digits.end());
+  EXPECT_EQ(digits, "012");
 }
 
 TEST(Hvrun, SpinningGuestHitsTheTimeout) {
