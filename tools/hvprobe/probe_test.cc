@@ -1,0 +1,62 @@
+// Probes the real KVM (on a VM's KVM where this host has none) and checks
+// the report hvprobe prints from it.
+#include "tools/hvprobe/probe.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "testing/status_matchers.h"
+
+namespace hv {
+namespace {
+
+using ::testing::Contains;
+using ::testing::HasSubstr;
+using ::testing::Pair;
+
+const BackendReport* FindKvm(const std::vector<BackendReport>& reports) {
+  for (const BackendReport& r : reports) {
+    if (r.kind == "kvm") return &r;
+  }
+  return nullptr;
+}
+
+TEST(ProbeBackends, KvmIsUsableWithItsLimitsAndCapabilities) {
+  std::vector<BackendReport> reports = ProbeBackends();
+  const BackendReport* kvm = FindKvm(reports);
+  ASSERT_NE(kvm, nullptr);
+  EXPECT_THAT(kvm->usable, hv::testing::IsOk());
+  EXPECT_GT(kvm->memory_slots, 0u);
+  EXPECT_GT(kvm->max_vcpus, 0u);
+  EXPECT_GT(kvm->guest_address_limit, 1ull << 32);
+  EXPECT_THAT(kvm->hypervisor_caps, Contains(Pair("immediate_exit", true)));
+  EXPECT_THAT(kvm->hypervisor_caps, Contains(Pair("user_memory", true)));
+  EXPECT_THAT(kvm->vm_caps, Contains(Pair("ioeventfd", true)));
+  // Upstream KVM has no per-slot non-coherent DMA flag.
+  EXPECT_THAT(kvm->vm_caps, Contains(Pair("mem_noncoherent_dma", false)));
+}
+
+TEST(FormatReports, TextAndJsonCarryTheFigures) {
+  std::vector<BackendReport> reports = ProbeBackends();
+  const BackendReport* kvm = FindKvm(reports);
+  ASSERT_NE(kvm, nullptr);
+  std::string text = FormatReportsText(reports);
+  EXPECT_THAT(text, HasSubstr("kvm [options: device]\n  usable\n"));
+  EXPECT_THAT(text, HasSubstr(absl::StrCat("memory slots: ", kvm->memory_slots)));
+  std::string json = FormatReportsJson(reports);
+  EXPECT_THAT(json, HasSubstr("{\"backends\": [{\"kind\": \"kvm\""));
+  EXPECT_THAT(json, HasSubstr(absl::StrCat("\"memory_slots\": ", kvm->memory_slots)));
+  EXPECT_THAT(json, HasSubstr("\"usable\": true, \"error\": null"));
+}
+
+TEST(FormatReports, JsonEscapesErrorText) {
+  BackendReport broken;
+  broken.kind = "fake";
+  broken.usable = absl::NotFoundError("open \"/dev/x\"\n\ttab");
+  std::string json = FormatReportsJson({broken});
+  EXPECT_THAT(json, HasSubstr(R"("error": "NOT_FOUND: open \"/dev/x\"\n\ttab")"));
+  EXPECT_THAT(FormatReportsText({broken}),
+              HasSubstr("not usable here: open \"/dev/x\"\n\ttab"));
+}
+
+}  // namespace
+}  // namespace hv
