@@ -109,7 +109,7 @@ class FakeVm : public Vm {
   // FakeVm::ReadGuest(): the bytes the guest would read at `address`, or
   // NOT_FOUND when no region covers the whole range (the guest would see an
   // MMIO exit), or PERMISSION_DENIED for an fd-backed region mapped without
-  // read permission.
+  // read permission or any page the host mapping cannot read.
   absl::StatusOr<std::vector<uint8_t>> ReadGuest(GuestAddress address,
                                                  uint64_t size) const;
 

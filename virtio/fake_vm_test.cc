@@ -101,6 +101,29 @@ TEST(FakeVm, FdMappingsGoIntoArenasOnly) {
   EXPECT_THAT(vm->CallsOf(Method::kAddFdMapping), SizeIs(4));
 }
 
+// Found by memory_service_fuzzer: after an arena holding a PROT_NONE fd
+// mapping was removed and re-added (a BAR move), the fake had forgotten the
+// mapping's protection and ReadGuest() crashed copying it.
+TEST(FakeVm, UnreadablePagesFailReadGuestAfterTheArenaMoves) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<FakeVm> vm, FakeVm::Create());
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<MemoryRegion> arena,
+                       MemoryRegion::CreateArena(2 * Page()));
+  ASSERT_OK_AND_ASSIGN(MemSlot slot,
+                       vm->AddMemoryRegion(0, std::move(arena), {}));
+  ASSERT_OK_AND_ASSIGN(UniqueFd blob, CreateMemfd("blob", Page()));
+  ASSERT_OK(vm->AddFdMapping(slot, 0, Page(), blob.get(), 0,
+                             Protection::None()));
+  EXPECT_THAT(vm->ReadGuest(0, Page()),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<MemoryRegion> moved,
+                       vm->RemoveMemoryRegion(slot));
+  ASSERT_OK(vm->AddMemoryRegion(4 * Page(), std::move(moved), {}).status());
+  EXPECT_THAT(vm->ReadGuest(4 * Page(), 2 * Page()),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(vm->ReadGuest(5 * Page(), Page()),
+              IsOkAndHolds(std::vector<uint8_t>(Page(), 0)));
+}
+
 TEST(FakeVm, InjectedFailuresChangeNothing) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<FakeVm> vm, FakeVm::Create());
   vm->FailNext(Method::kAddMemoryRegion, absl::ResourceExhaustedError("one"));

@@ -1,5 +1,9 @@
 #include "virtio/vm_memory_service.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
 #include <set>
 #include <utility>
 
@@ -27,6 +31,31 @@ bool Overlaps(uint64_t a, uint64_t a_size, uint64_t b, uint64_t b_size) {
 absl::Status Annotate(const absl::Status& status, absl::string_view context) {
   return absl::Status(status.code(),
                       absl::StrCat(context, ": ", status.message()));
+}
+
+// Checks that `size` bytes of `fd` from `fd_offset` lie inside the file when
+// it is a regular file (a memfd, a file on disk). Past its end a shared
+// mapping has no pages: the guest's access faults, and so does the VMM's
+// through the host mapping of the arena (SIGBUS). Other files (dma-bufs,
+// devices) have sizes of their own that fstat does not report; mmap checks
+// them.
+absl::Status CheckFileRange(int fd, uint64_t fd_offset, uint64_t size,
+                            uint64_t offset) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("mapping at offset %#x: fd %d: fstat: %s", offset, fd,
+                        std::strerror(errno)));
+  }
+  if (!S_ISREG(st.st_mode)) return absl::OkStatus();
+  const uint64_t file_size = static_cast<uint64_t>(st.st_size);
+  if (fd_offset > file_size || size > file_size - fd_offset) {
+    return absl::OutOfRangeError(absl::StrFormat(
+        "mapping %s: file range [%#x, +%#x) of fd %d ends past the file's "
+        "size %#x",
+        Range(offset, size), fd_offset, size, fd, file_size));
+  }
+  return absl::OkStatus();
 }
 
 // SharedMemoryMapper for one region of a VmMemoryService.
@@ -208,6 +237,14 @@ absl::Status VmMemoryService::CheckNewMapping(RegionId id,
           "mapping %s overlaps the mapping at %s in shared memory region %u",
           Range(offset, size), Range(prev->first, prev->second.size), id));
     }
+  }
+  if (source.is_fd()) {
+    return CheckFileRange(source.fd_range().fd, source.fd_range().offset, size,
+                          offset);
+  }
+  if (source.host_allocation()->fd() >= 0) {
+    return CheckFileRange(source.host_allocation()->fd(),
+                          source.host_allocation()->fd_offset(), size, offset);
   }
   return absl::OkStatus();
 }

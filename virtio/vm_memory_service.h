@@ -101,7 +101,9 @@ class VmMemoryService {
   // contract, for region `id`. Errors: NOT_FOUND (unknown region; no mapping
   // starts at `offset`), INVALID_ARGUMENT (zero size, unaligned offset, size
   // or file offset, bad fd or null allocation), OUT_OF_RANGE (past the
-  // region's end), ALREADY_EXISTS (overlap, naming both ranges),
+  // region's end, or past the end of the source's file when that is a
+  // regular file: the guest and the VMM would fault there), ALREADY_EXISTS
+  // (overlap, naming both ranges),
   // FAILED_PRECONDITION (kCacheNonCoherent into a coherent region; an
   // anonymous host allocation into a prepared region), or the Vm's error.
   absl::Status AddMapping(RegionId id, MappingSource source, uint64_t offset,

@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -444,6 +445,45 @@ TEST(VmMemoryService, HostAllocationSources) {
       Protection::ReadWrite(), kCoherent));
   EXPECT_THAT(dynamic.vm->ReadGuest(kBar + 4 * Page(), 2 * Page()),
               ::hv::testing::IsOkAndHolds(Bytes(0x6d, 2 * Page())));
+}
+
+// Found by memory_service_fuzzer: a file range past the end of a memfd was
+// mapped, and the first access to it, by the guest or by the VMM through the
+// arena's host mapping, faulted (SIGBUS) instead of the request failing.
+TEST(VmMemoryService, FileRangePastTheEndOfTheFileIsOutOfRange) {
+  for (PrepareType prepare :
+       {PrepareType(), PrepareType::DynamicPerMapping()}) {
+    SCOPED_TRACE(prepare.ToString());
+    Env s = Make(prepare);
+    UniqueFd blob = Blob(0xaa, 2 * Page());
+    const uint64_t huge = ~uint64_t{0} - Page() + 1;
+    for (const auto& [fd_offset, size] :
+         std::vector<std::pair<uint64_t, uint64_t>>{
+             {Page(), 2 * Page()}, {3 * Page(), Page()}, {huge, Page()}}) {
+      EXPECT_THAT(s.service->AddMapping(
+                      s.id, MappingSource::Fd(blob.get(), fd_offset, size), 0,
+                      Protection::ReadWrite(), kCoherent),
+                  StatusIs(absl::StatusCode::kOutOfRange,
+                           HasSubstr("past the file's size")));
+    }
+    // A host allocation whose mapping runs past its file, likewise.
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<MemoryRegion> past,
+                         MemoryRegion::FromFd(blob.get(), Page(), 2 * Page(),
+                                              Protection::ReadWrite()));
+    EXPECT_THAT(s.service->AddMapping(
+                    s.id, MappingSource::HostAllocation(std::move(past)), 0,
+                    Protection::ReadWrite(), kCoherent),
+                StatusIs(absl::StatusCode::kOutOfRange));
+    EXPECT_THAT(s.vm->MemoryRegions(), IsEmpty());
+    EXPECT_THAT(s.vm->CallsOf(Method::kAddMemoryRegion), IsEmpty());
+    EXPECT_THAT(Offsets(s), IsEmpty());
+    // The file's last page, exactly, is fine.
+    ASSERT_OK(s.service->AddMapping(
+        s.id, MappingSource::Fd(blob.get(), Page(), Page()), 0,
+        Protection::ReadWrite(), kCoherent));
+    EXPECT_THAT(s.vm->ReadGuest(kBar, Page()),
+                ::hv::testing::IsOkAndHolds(Bytes(0xaa)));
+  }
 }
 
 TEST(VmMemoryService, MapperForwardsToTheRegion) {

@@ -24,7 +24,9 @@
 //     contract names when an injected Vm failure hits a move, an unregister,
 //     or the undo of a preparation.
 //
-// Any disagreement aborts with a message naming the rule that broke.
+// Any disagreement aborts with a message naming the rule that broke. With
+// HV_FUZZ_TRACE set in the environment every request's expected and actual
+// result is printed (for reading a crash input).
 //
 // Input format (all integers little endian; bytes past the end read as 0):
 //   byte 0: bit 0 offers VmCap::kMemNoncoherentDma, bit 1 offers
@@ -329,6 +331,10 @@ class Run {
 
   void RequireOutcome(const char* op, const Expectation& expected,
                       const absl::Status& status) {
+    if (std::getenv("HV_FUZZ_TRACE") != nullptr) {
+      std::fprintf(stderr, "%s%s: expected %s, got %s\n", Where().c_str(), op,
+                   expected.ToString().c_str(), status.ToString().c_str());
+    }
     bool matches = expected.succeeds() ? status.ok() : !status.ok();
     if (matches && !status.ok() && !expected.any_error) {
       matches = expected.codes.count(status.code()) != 0;
