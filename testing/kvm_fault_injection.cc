@@ -14,54 +14,54 @@ constexpr unsigned long kCheckExtension = (0xAEul << 8) | 0x03;
 }  // namespace
 
 void FaultInjectingKvmSys::FailCall(uint64_t index, int error) {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   fail_index_ = index;
   fail_index_error_ = error;
 }
 
 void FaultInjectingKvmSys::FailIoctl(unsigned long request, int error,
                                      int skip) {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   fail_request_ = request;
   fail_request_error_ = error;
   fail_request_skip_ = skip;
 }
 
 void FaultInjectingKvmSys::OverrideExtension(int cap, int value) {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   extensions_[cap] = value;
 }
 
 void FaultInjectingKvmSys::ClearFaults() {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   fail_index_.reset();
   fail_request_.reset();
   extensions_.clear();
 }
 
 void FaultInjectingKvmSys::ResetCount() {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   calls_ = 0;
 }
 
 uint64_t FaultInjectingKvmSys::calls() const {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   return calls_;
 }
 
 uint64_t FaultInjectingKvmSys::faults_injected() const {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   return faults_;
 }
 
 std::string FaultInjectingKvmSys::last_fault() const {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   return last_fault_;
 }
 
 std::optional<int> FaultInjectingKvmSys::Count(
     const std::string& name, std::optional<unsigned long> request) {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   const uint64_t index = calls_++;
   std::optional<int> error;
   if (fail_index_.has_value() && *fail_index_ == index) {
@@ -97,7 +97,7 @@ int FaultInjectingKvmSys::Ioctl(int fd, unsigned long request,
     return -1;
   }
   if (request == kCheckExtension) {
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
     auto it = extensions_.find(static_cast<int>(arg));
     if (it != extensions_.end()) return it->second;
   }

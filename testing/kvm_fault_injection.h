@@ -23,7 +23,7 @@
 #include <string>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include <mutex>
 #include "hypervisor/kvm/kvm_sys.h"
 
 namespace hv::testing {
@@ -66,7 +66,7 @@ class FaultInjectingKvmSys final : public KvmSys {
                            std::optional<unsigned long> request);
 
   KvmSys* const next_;
-  mutable absl::Mutex mutex_;
+  mutable std::mutex mutex_;
   uint64_t calls_ ABSL_GUARDED_BY(mutex_) = 0;
   uint64_t faults_ ABSL_GUARDED_BY(mutex_) = 0;
   std::string last_fault_ ABSL_GUARDED_BY(mutex_);

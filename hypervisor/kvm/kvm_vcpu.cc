@@ -60,14 +60,14 @@ KvmVcpu::~KvmVcpu() { sys_->Munmap(run_, run_size_); }
 absl::StatusOr<VcpuExit> KvmVcpu::Run() {
   pending_ = VcpuExitKind::kUnknown;
   {
-    absl::MutexLock lock(&kick_mutex_);
+    std::lock_guard<std::mutex> lock(kick_mutex_);
     running_ = true;
     run_thread_ = pthread_self();
   }
   const int result = sys_->Ioctl(fd_.get(), KVM_RUN, 0);
   const int error = errno;
   {
-    absl::MutexLock lock(&kick_mutex_);
+    std::lock_guard<std::mutex> lock(kick_mutex_);
     running_ = false;
   }
   VcpuExit exit;
@@ -244,7 +244,7 @@ void KvmVcpu::SetImmediateExit(bool exit) {
 }
 
 absl::Status KvmVcpu::Kick() {
-  absl::MutexLock lock(&kick_mutex_);
+  std::lock_guard<std::mutex> lock(kick_mutex_);
   // SAFETY: immediate_exit is a byte of the kvm_run page, mapped for the
   // vCPU's life; the Run() thread and the kernel read it concurrently, so
   // it is stored atomically. Set before the signal, so a KVM_RUN entered

@@ -23,7 +23,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include <mutex>
 #include "hypervisor/kvm/kvm_device.h"
 #include "hypervisor/kvm/kvm_fd.h"
 #include "hypervisor/x86_64/vcpu_x86_64.h"
@@ -100,10 +100,12 @@ class KvmVcpu final : public VcpuX86_64 {
   // (kUnknown when none). Only the Run() thread touches it.
   VcpuExitKind pending_ = VcpuExitKind::kUnknown;
 
-  // The thread inside Run(), for Kick(). Run() holds kick_mutex_ only to
+  // The thread inside Run(), for Kick(). std::mutex (not absl::Mutex) so
+  // TSan, which does not see inside the uninstrumented Debian Abseil,
+  // sees the ordering. Run() holds kick_mutex_ only to
   // publish and clear it, so Kick() never signals a thread that has left
   // Run() (and may have exited).
-  absl::Mutex kick_mutex_;
+  std::mutex kick_mutex_;
   bool running_ ABSL_GUARDED_BY(kick_mutex_) = false;
   pthread_t run_thread_ ABSL_GUARDED_BY(kick_mutex_) = {};
 };

@@ -120,7 +120,7 @@ bool KvmVm::CheckCapability(VmCap cap) const {
 }
 
 uint32_t KvmVm::MaxMemorySlots() const {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   return slots_.max_slots();
 }
 
@@ -151,7 +151,7 @@ absl::StatusOr<MemSlot> KvmVm::AddMemoryRegion(
   if (region == nullptr) {
     return absl::InvalidArgumentError("add memory region: region is null");
   }
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   ASSIGN_OR_RETURN(MemSlot slot, slots_.Check(guest_address, region->size()));
   uint32_t flags = 0;
   if (options.read_only) {
@@ -181,7 +181,7 @@ absl::StatusOr<MemSlot> KvmVm::AddMemoryRegion(
 
 absl::StatusOr<std::unique_ptr<MemoryRegion>> KvmVm::RemoveMemoryRegion(
     MemSlot slot) {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   ASSIGN_OR_RETURN(MemorySlotTable::Entry * entry, slots_.Find(slot));
   RETURN_IF_ERROR(SetUserMemoryRegion(slot, 0, entry->guest_address, 0,
                                       entry->region->data()));
@@ -190,7 +190,7 @@ absl::StatusOr<std::unique_ptr<MemoryRegion>> KvmVm::RemoveMemoryRegion(
 }
 
 std::vector<MemoryRegionInfo> KvmVm::MemoryRegions() const {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   return slots_.List();
 }
 
@@ -219,7 +219,7 @@ absl::StatusOr<MemorySlotTable::Entry*> KvmVm::FindRange(
 
 absl::Status KvmVm::AddFdMapping(MemSlot slot, uint64_t offset, uint64_t size,
                                  int fd, uint64_t fd_offset, Protection prot) {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   ASSIGN_OR_RETURN(MemorySlotTable::Entry * entry,
                    FindRange("add fd mapping", slot, offset, size));
   if (fd < 0) {
@@ -249,7 +249,7 @@ absl::Status KvmVm::AddFdMapping(MemSlot slot, uint64_t offset, uint64_t size,
 
 absl::Status KvmVm::RemoveMapping(MemSlot slot, uint64_t offset,
                                   uint64_t size) {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   ASSIGN_OR_RETURN(MemorySlotTable::Entry * entry,
                    FindRange("remove mapping", slot, offset, size));
   const MemoryRegion& region = *entry->region;
@@ -275,7 +275,7 @@ absl::Status KvmVm::RemoveMapping(MemSlot slot, uint64_t offset,
 }
 
 absl::StatusOr<std::vector<uint64_t>> KvmVm::GetDirtyLog(MemSlot slot) {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   auto entry = slots_.Find(slot);
   if (!entry.ok()) {
     return absl::NotFoundError(

@@ -21,7 +21,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include <mutex>
 #include "hypervisor/kvm/kvm_device.h"
 #include "hypervisor/kvm/kvm_fd.h"
 #include "hypervisor/memory_slot_table.h"
@@ -110,7 +110,7 @@ class KvmVm final : public VmX86_64 {
   const KvmFd vm_fd_;
   const KvmVmCaps caps_;
 
-  mutable absl::Mutex mutex_;
+  mutable std::mutex mutex_;
   MemorySlotTable slots_ ABSL_GUARDED_BY(mutex_);
   uint32_t vcpus_created_ ABSL_GUARDED_BY(mutex_) = 0;
   bool irqchip_created_ ABSL_GUARDED_BY(mutex_) = false;

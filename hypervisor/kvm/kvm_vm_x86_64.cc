@@ -12,7 +12,7 @@
 namespace hv {
 
 absl::Status KvmVm::CreateIrqChip(IrqChipKind kind, uint32_t ioapic_pins) {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   if (vcpus_created_ > 0) {
     return absl::FailedPreconditionError(
         "create irqchip: must come before the first vCPU is created");
@@ -58,7 +58,7 @@ absl::Status KvmVm::CreateIrqChip(IrqChipKind kind, uint32_t ioapic_pins) {
 
 absl::StatusOr<std::unique_ptr<VcpuX86_64>> KvmVm::CreateVcpuX86_64(
     uint32_t id) {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   ASSIGN_OR_RETURN(std::unique_ptr<KvmVcpu> vcpu,
                    KvmVcpu::Create(device_, vm_fd_.get(), id));
   ++vcpus_created_;
