@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <set>
@@ -443,30 +444,42 @@ absl::Status VmMemoryService::MoveDynamicMapping(Mapping& mapping,
 absl::Status VmMemoryService::MoveDynamic(RegionId id, Region& region,
                                           GuestAddress new_address) {
   const GuestAddress old_address = region.guest_address;
-  for (auto it = region.mappings.begin(); it != region.mappings.end(); ++it) {
+  // The order the mappings move in. The new range may overlap the old one;
+  // a mapping's new range must then only cover addresses that the mappings
+  // moved before it have left, or the Vm refuses it as an overlap (and the
+  // mapping is lost). Moving down, lowest offset first does that; moving up
+  // by less than the region's size, highest offset first. Moving back in the
+  // reverse order has the same property.
+  std::vector<uint64_t> order;
+  order.reserve(region.mappings.size());
+  for (const auto& [offset, mapping] : region.mappings) order.push_back(offset);
+  if (new_address > old_address && new_address - old_address < region.size) {
+    std::reverse(order.begin(), order.end());
+  }
+  for (size_t i = 0; i < order.size(); ++i) {
+    const uint64_t failed_offset = order[i];
+    auto it = region.mappings.find(failed_offset);
     bool lost = false;
     absl::Status moved =
-        MoveDynamicMapping(it->second, new_address + it->first, &lost);
+        MoveDynamicMapping(it->second, new_address + failed_offset, &lost);
     if (moved.ok()) continue;
-    // Put the mappings already moved back where they were.
-    const uint64_t failed_offset = it->first;
     size_t lost_count = 0;
     if (lost) {
-      it = region.mappings.erase(it);
+      region.mappings.erase(it);
       ++lost_count;
     }
-    for (auto back = region.mappings.begin();
-         back != region.mappings.end() && back->first < failed_offset;) {
+    // Put the mappings already moved back where they were, last moved
+    // first.
+    for (size_t j = i; j-- > 0;) {
+      auto back = region.mappings.find(order[j]);
       bool back_lost = false;
-      if (!MoveDynamicMapping(back->second, old_address + back->first,
+      if (!MoveDynamicMapping(back->second, old_address + order[j],
                               &back_lost)
                .ok() &&
           back_lost) {
-        back = region.mappings.erase(back);
+        region.mappings.erase(back);
         ++lost_count;
-        continue;
       }
-      ++back;
     }
     return Annotate(
         moved, absl::StrFormat("moving the mapping at offset %#x of shared "

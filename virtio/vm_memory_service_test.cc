@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "hypervisor/memory.h"
@@ -626,6 +627,34 @@ TEST(VmMemoryService, MoveThatLosesTheArenaSaysSoAndMatchesTheVm) {
   EXPECT_THAT(s.vm->MemoryRegions(), IsEmpty());
   // The region still works: the next mapping prepares it again.
   EXPECT_OK(Map(s, a, 0));
+}
+
+// Found by memory_service_fuzzer: moving a dynamic region to a range that
+// overlaps its old one moved the first mapping onto the second's old place;
+// the Vm refused the overlap and the first mapping was lost.
+TEST(VmMemoryService, OverlappingDynamicMoveKeepsEveryMapping) {
+  Env s = Make(PrepareType::DynamicPerMapping());
+  UniqueFd a = Blob(0xaa);
+  UniqueFd b = Blob(0xbb);
+  UniqueFd c = Blob(0xcc);
+  ASSERT_OK(Map(s, a, 0));
+  ASSERT_OK(Map(s, b, Page()));
+  ASSERT_OK(Map(s, c, 3 * Page()));
+  for (GuestAddress to : {kBar + Page(), kBar + 3 * Page(), kBar - Page(),
+                          kBar - kBarSize + Page()}) {
+    SCOPED_TRACE(absl::StrFormat("to %#x", to));
+    ASSERT_OK(s.service->MoveRegion(s.id, to));
+    EXPECT_THAT(Offsets(s), ElementsAre(0u, Page(), 3 * Page()));
+    EXPECT_THAT(s.vm->MemoryRegions(), SizeIs(3));
+    EXPECT_THAT(s.vm->ReadGuest(to, Page()),
+                ::hv::testing::IsOkAndHolds(Bytes(0xaa)));
+    EXPECT_THAT(s.vm->ReadGuest(to + Page(), Page()),
+                ::hv::testing::IsOkAndHolds(Bytes(0xbb)));
+    EXPECT_THAT(s.vm->ReadGuest(to + 2 * Page(), 1),
+                StatusIs(absl::StatusCode::kNotFound));
+    EXPECT_THAT(s.vm->ReadGuest(to + 3 * Page(), Page()),
+                ::hv::testing::IsOkAndHolds(Bytes(0xcc)));
+  }
 }
 
 TEST(VmMemoryService, FailedDynamicMoveMovesBackWhatItMoved) {
