@@ -1,0 +1,248 @@
+"""Runs hv's benchmark binaries and writes BENCHMARKS.md.
+
+  tools/bazel run --config=opt //tools/bench_report
+  tools/bazel run --config=opt //tools/bench_report -- --min_time=0.5 --repetitions=7
+
+Each benchmark binary is run once with --benchmark_format=json, repeated
+with random interleaving, and each benchmark's median over the repetitions is
+reported. Where this machine has no usable /dev/kvm the binaries run inside a
+QEMU VM with a standard KVM (--vm_runner, tools/vmtest/run_in_vm.sh), and the
+report says so: the times then describe that VM, not this machine.
+
+Benchmarks come in pairs named by suffix, measured in the same process:
+  <Name>_Hv / <Name>_Raw              hv's path vs the raw syscall path
+  <Name>_Prepared / <Name>_Dynamic    virtio BAR prepare modes
+(an argument suffix such as "/1000" is kept in the pair's name). The report
+gives each pair's times and ratio, checks them against the targets, and
+records the machine, the kernel and the date. It never fails on a missed
+target: benchmarks are measurements, not tests.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+
+# Targets: (pair kind, pair-name regex, limit on first/second, text).
+TARGETS = [
+    ("_Hv", r"^BM_FdMapping$", 1.10, "AddFdMapping pair <= 1.10x raw mmap pair"),
+    ("_Hv", r"^BM_(Pio|Mmio|Hlt|ImmediateExit)", 1.02,
+     "hv/raw <= 1.02 on the run path"),
+    ("_Hv", r"^BM_MemoryRegion", 1.02, "hv/raw <= 1.02 on the region path"),
+    ("_Prepared", r"^BM_BarMapUnmap", 0.10,
+     "prepared BAR mapping >= 10x faster than dynamic"),
+]
+PAIRS = [("_Hv", "_Raw", "hv", "raw"),
+         ("_Prepared", "_Dynamic", "prepared", "dynamic")]
+
+
+def kvm_usable():
+  try:
+    fd = os.open("/dev/kvm", os.O_RDWR)
+  except OSError:
+    return False
+  os.close(fd)
+  return True
+
+
+def extract_json(console):
+  """The benchmark's JSON object from a VM console log (other lines around)."""
+  lines = console.splitlines()
+  try:
+    start = lines.index("{")
+    end = len(lines) - 1 - lines[::-1].index("}")
+  except ValueError:
+    raise RuntimeError("no JSON object in the VM's output:\n" + console[-4000:])
+  # Kernel messages could land between JSON lines on the serial console.
+  body = [l for l in lines[start:end + 1] if not re.match(r"^\[\s*\d+\.\d+\] ", l)]
+  return json.loads("\n".join(body))
+
+
+def run_binary(path, args, vm_runner):
+  flags = [f"--benchmark_min_time={args.min_time}",
+           f"--benchmark_repetitions={args.repetitions}",
+           "--benchmark_enable_random_interleaving=true",
+           "--benchmark_format=json"]
+  if args.filter:
+    flags.append(f"--benchmark_filter={args.filter}")
+  if vm_runner is None:
+    out = subprocess.run([path] + flags, check=True, capture_output=True,
+                         text=True).stdout
+    return json.loads(out)
+  env = dict(os.environ)
+  # Copy only the binary (and its shared libraries) into the VM.
+  for name in ("RUNFILES_DIR", "RUNFILES_MANIFEST_FILE", "TEST_SRCDIR"):
+    env.pop(name, None)
+  env.setdefault("HV_VMTEST_TIMEOUT", "1800")
+  print(f"bench_report: running {os.path.basename(path)} in the VM", file=sys.stderr)
+  done = subprocess.run([vm_runner, "x86_64", os.path.abspath(path)] + flags,
+                        capture_output=True, text=True, env=env)
+  if done.returncode != 0:
+    sys.stderr.write(done.stdout[-4000:] + done.stderr[-4000:])
+    raise RuntimeError(f"{path} failed in the VM (exit {done.returncode})")
+  return extract_json(done.stdout)
+
+
+def split_name(name):
+  """'BM_PioOut_Hv/1000' -> ('BM_PioOut', '_Hv', '/1000')."""
+  base, slash, arg = name.partition("/")
+  for a, b, _, _ in PAIRS:
+    for suffix in (a, b):
+      if base.endswith(suffix):
+        return base[: -len(suffix)], suffix, slash + arg
+  return base, None, slash + arg
+
+
+def machine_facts():
+  model = "unknown"
+  try:
+    with open("/proc/cpuinfo") as f:
+      for line in f:
+        if line.startswith("model name"):
+          model = line.split(":", 1)[1].strip()
+          break
+  except OSError:
+    pass
+  kvm_module = "unknown"
+  try:
+    with open("/proc/modules") as f:
+      names = [l.split()[0] for l in f]
+    kvm_module = ", ".join(n for n in names if n.startswith("kvm")) or "none"
+  except OSError:
+    pass
+  return model, os.cpu_count(), platform.release(), kvm_module
+
+
+def fmt_ns(ns):
+  return f"{ns / 1000:.1f} µs" if ns >= 10000 else f"{ns:.0f} ns"
+
+
+def main():
+  parser = argparse.ArgumentParser()
+  parser.add_argument("--min_time", default="0.2")
+  parser.add_argument("--repetitions", type=int, default=5)
+  parser.add_argument("--filter", default=None)
+  parser.add_argument("--output", default=None)
+  parser.add_argument("--vm_runner", default=None,
+                      help="tools/vmtest/run_in_vm.sh, used when /dev/kvm is missing")
+  parser.add_argument("--force_vm", action="store_true",
+                      help="run in the VM even where /dev/kvm works")
+  parser.add_argument("binaries", nargs="+")
+  args = parser.parse_args()
+
+  in_vm = args.force_vm or not kvm_usable()
+  if in_vm and not args.vm_runner:
+    sys.exit("bench_report: no usable /dev/kvm here and no --vm_runner")
+  vm_runner = args.vm_runner if in_vm else None
+
+  times = {}      # (binary, base, arg) -> {suffix: [ns, ...]}
+  counters = {}   # (binary, base, arg) -> {suffix: syscalls_per_op}
+  singles = {}    # (binary, name) -> [ns, ...]
+  errors = []
+  contexts = {}
+  for path in args.binaries:
+    binary = os.path.basename(path)
+    data = run_binary(path, args, vm_runner)
+    contexts[binary] = data.get("context", {})
+    for b in data["benchmarks"]:
+      if b.get("run_type") == "aggregate":
+        continue
+      if b.get("error_occurred"):
+        errors.append(f"{binary} {b['name']}: {b.get('error_message')}")
+        continue
+      ns = b["real_time"] * {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[b["time_unit"]]
+      name = b.get("run_name", b["name"])
+      base, suffix, arg = split_name(name)
+      if suffix is None:
+        singles.setdefault((binary, name), []).append(ns)
+      else:
+        times.setdefault((binary, base, arg), {}).setdefault(suffix, []).append(ns)
+        if "syscalls_per_op" in b:
+          counters.setdefault((binary, base, arg), {})[suffix] = b["syscalls_per_op"]
+
+  model, cpus, kernel, kvm_module = machine_facts()
+  ctx = next(iter(contexts.values()), {})
+  where = (f"inside a QEMU (TCG, `-cpu max`, 1 vCPU) VM booted by "
+           f"tools/vmtest/run_in_vm.sh, whose KVM is standard AMD SVM + NPT "
+           f"(nested: the VM itself runs under TCG emulation)"
+           if in_vm else "directly on this machine")
+  lines = [
+      "# hv benchmarks",
+      "",
+      "Written by `tools/bazel run --config=opt //tools/bench_report`. Each pair",
+      "ran in one process with randomly interleaved repetitions; the times are",
+      "medians over the repetitions. The hv/raw ratio holds on a noisy machine",
+      "better than either time does. Benchmarks are measurements, never tests.",
+      "",
+      f"- date: {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC",
+      f"- host: {model}, {cpus} CPUs, kernel {kernel} (KVM modules: {kvm_module})",
+      f"- benchmarks ran {where}",
+  ]
+  if in_vm:
+    lines.append(f"- benchmark machine: {ctx.get('hv_kernel', 'unknown')}, "
+                 f"{ctx.get('num_cpus', '?')} CPU(s) at {ctx.get('mhz_per_cpu', '?')} MHz")
+  lines += [
+      f"- per benchmark: {args.repetitions} repetitions of at least "
+      f"{args.min_time} s each (`--benchmark_enable_random_interleaving`)",
+      f"- library build type: {ctx.get('library_build_type', 'unknown')} "
+      "(Debian's libbenchmark; only its own bookkeeping, not the timed code)",
+      "",
+  ]
+  results = []    # (kind, key, ratio)
+  for a, b, a_name, b_name in PAIRS:
+    rows = [(k, v) for k, v in sorted(times.items()) if a in v and b in v]
+    if not rows:
+      continue
+    header = f"| binary | benchmark | {a_name} | {b_name} | {a_name}/{b_name} | spread {a_name} / {b_name} |"
+    if a == "_Hv":
+      header += " syscalls/op hv / raw |"
+    lines += [f"## {a_name} vs {b_name}", "", header,
+              "|---|---|---:|---:|---:|---:|" + ("---:|" if a == "_Hv" else "")]
+    for key, v in rows:
+      binary, base, arg = key
+      ma, mb = statistics.median(v[a]), statistics.median(v[b])
+      ratio = ma / mb
+      spread = lambda xs: f"{(max(xs) - min(xs)) / statistics.median(xs) * 100:.0f}%"
+      row = (f"| {binary} | {base}{arg} | {fmt_ns(ma)} | {fmt_ns(mb)} | "
+             f"**{ratio:.3f}** | {spread(v[a])} / {spread(v[b])} |")
+      if a == "_Hv":
+        c = counters.get(key, {})
+        row += f" {c.get(a, '?'):g} / {c.get(b, '?'):g} |" if c else " ? |"
+      lines.append(row)
+      results.append((a, f"{base}{arg}", ratio))
+    lines.append("")
+  if singles:
+    lines += ["## Other measurements", "", "| binary | benchmark | time |", "|---|---|---:|"]
+    lines += [f"| {binary} | {name} | {fmt_ns(statistics.median(ns))} |"
+              for (binary, name), ns in sorted(singles.items())]
+    lines.append("")
+  lines += ["## Targets", ""]
+  for kind, pattern, limit, text in TARGETS:
+    hits = [(name, r) for k, name, r in results if k == kind and re.search(pattern, name)]
+    if not hits:
+      lines.append(f"- {text}: not measured")
+      continue
+    missed = [f"{name} ({r:.3f})" for name, r in hits if r > limit]
+    if missed:
+      lines.append(f"- {text}: **missed** by {', '.join(missed)}; met by "
+                   f"{len(hits) - len(missed)} of {len(hits)}")
+    else:
+      lines.append(f"- {text}: met by all {len(hits)}")
+  if errors:
+    lines += ["", "## Errors", ""] + [f"- {e}" for e in errors]
+  lines.append("")
+  text = "\n".join(lines)
+  output = args.output or os.path.join(
+      os.environ.get("BUILD_WORKSPACE_DIRECTORY", "."), "BENCHMARKS.md")
+  with open(output, "w") as f:
+    f.write(text)
+  sys.stdout.write(text)
+  print(f"\nwrote {output}")
+
+
+if __name__ == "__main__":
+  main()
