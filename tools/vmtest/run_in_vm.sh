@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # tools/vmtest/run_in_vm.sh: runs one Linux test binary (static, or dynamic
-# with its shared libraries copied along) inside a
-# throwaway QEMU (TCG) virtual machine whose Debian kernel provides a
-# standard, in-tree KVM at /dev/kvm, streams the VM's console to stdout and
-# exits with the test's exit code.
+# with its shared libraries copied along) inside a throwaway QEMU (TCG)
+# virtual machine whose Debian kernel provides a standard, in-tree KVM at
+# /dev/kvm, streams the VM's console to stdout and exits with the test's exit
+# code.
 #
 #   tools/vmtest/run_in_vm.sh x86_64 bazel-bin/tools/vmtest/kvm_smoke_test --gtest_filter='Kvm*'
 #   HV_VMTEST_TIMEOUT=60 tools/vmtest/run_in_vm.sh x86_64 ./my_static_test arg1 arg2
