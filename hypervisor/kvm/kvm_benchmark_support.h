@@ -17,10 +17,13 @@
 
 #include <linux/kvm.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -137,6 +140,43 @@ absl::StatusOr<std::unique_ptr<HvGuest>> CreateHvGuest(
 // CreateHvKvm(): hv's KVM backend on /dev/kvm over `sys`.
 absl::StatusOr<std::unique_ptr<Hypervisor>> CreateHvKvm(
     KvmSys* sys = RealKvmSys());
+
+// PairedTimes: per-operation medians from MeasurePaired().
+struct PairedTimes {
+  double hv_ns = 0;
+  double raw_ns = 0;
+};
+
+// MeasurePaired(): runs `hv_op` and `raw_op` (callables returning bool,
+// false on failure) alternately `rounds` times each, swapping which goes
+// first every round, times every call on its own and returns the median of
+// each side. On a shared, noisy machine (a TCG VM on two busy cores) the
+// two sides then see the same load, and the medians ignore the calls that
+// a host preemption stretched: the ratio is far steadier than that of two
+// benchmarks run one after the other.
+template <typename HvOp, typename RawOp>
+absl::StatusOr<PairedTimes> MeasurePaired(int rounds, HvOp hv_op,
+                                          RawOp raw_op) {
+  using Clock = std::chrono::steady_clock;
+  std::vector<double> hv(rounds), raw(rounds);
+  auto timed = [](auto& op, double& ns) {
+    const Clock::time_point start = Clock::now();
+    const bool ok = op();
+    ns = std::chrono::duration<double, std::nano>(Clock::now() - start).count();
+    return ok;
+  };
+  for (int i = 0; i < rounds; ++i) {
+    const bool ok = (i % 2 == 0)
+                        ? timed(hv_op, hv[i]) && timed(raw_op, raw[i])
+                        : timed(raw_op, raw[i]) && timed(hv_op, hv[i]);
+    if (!ok) return absl::InternalError("paired measurement: an operation failed");
+  }
+  auto median = [](std::vector<double>& v) {
+    std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+    return v[v.size() / 2];
+  };
+  return PairedTimes{median(hv), median(raw)};
+}
 
 // CountingSys(): a process-wide seam that forwards every call to the kernel
 // and counts it (FaultInjectingKvmSys with no faults). Benchmarks time hv
