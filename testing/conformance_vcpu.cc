@@ -24,7 +24,6 @@
 namespace hv::testing {
 namespace {
 
-using ::testing::ElementsAre;
 using ::testing::SizeIs;
 
 TEST_P(Conformance, KickInterruptsSpinningGuest) {
