@@ -68,6 +68,21 @@ static_assert(kGetMsrs == 0xc008ae88);
 static_assert(kSetMsrs == 0x4008ae89);
 static_assert(kSetCpuid2 == 0x4008ae90);
 
+// struct kvm_xsave ends in a flexible array too, so under g++ its size (and
+// with it KVM_GET_XSAVE & co.) is 4100 instead of 4096. XsaveImage is the
+// fixed 4 KiB image those ioctls move; KVM_GET_XSAVE2 moves as many bytes
+// as KVM_CAP_XSAVE2 reports, into a buffer at least that large.
+struct XsaveImage {
+  uint32_t region[1024];
+};
+static_assert(sizeof(XsaveImage) == 4096);
+inline constexpr unsigned long kGetXsave = _IOR(KVMIO, 0xa4, XsaveImage);
+inline constexpr unsigned long kSetXsave = _IOW(KVMIO, 0xa5, XsaveImage);
+inline constexpr unsigned long kGetXsave2 = _IOR(KVMIO, 0xcf, XsaveImage);
+static_assert(kGetXsave == 0x9000aea4);
+static_assert(kSetXsave == 0x5000aea5);
+static_assert(kGetXsave2 == 0x9000aecf);
+
 // FlexBuffer<Header, Entry>: zeroed, 8-byte aligned storage for a header
 // followed by `count` entries, as the kernel expects it.
 template <typename Header, typename Entry>

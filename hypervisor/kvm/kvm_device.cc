@@ -40,6 +40,8 @@ absl::StatusOr<KvmDeviceCaps> QueryCaps(KvmSys* sys, int fd) {
                    HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_SPLIT_IRQCHIP));
   ASSIGN_OR_RETURN(caps.pit2, HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_PIT2));
   ASSIGN_OR_RETURN(caps.xcrs, HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_XCRS));
+  ASSIGN_OR_RETURN(caps.xsave, HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_XSAVE));
+  ASSIGN_OR_RETURN(caps.xsave2, HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_XSAVE2));
   ASSIGN_OR_RETURN(caps.vcpu_attributes,
                    HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_VCPU_ATTRIBUTES));
   ASSIGN_OR_RETURN(caps.sync_regs,

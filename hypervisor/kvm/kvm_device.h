@@ -32,6 +32,8 @@ struct KvmDeviceCaps {
   int split_irqchip = 0;
   int pit2 = 0;
   int xcrs = 0;
+  int xsave = 0;
+  int xsave2 = 0;  // bytes of the XSAVE image (0: only struct kvm_xsave)
   int vcpu_attributes = 0;
   int sync_regs = 0;
   int check_extension_vm = 0;

@@ -88,6 +88,9 @@ class KvmVcpu final : public VcpuX86_64 {
   // Fills `exit` from kvm_run after a successful KVM_RUN.
   void DecodeExit(VcpuExit& exit) const;
 
+  // KVM_GET_XSAVE (or KVM_GET_XSAVE2): the vCPU's XSAVE image.
+  absl::StatusOr<std::vector<uint8_t>> GetXsave();
+
   KvmSys* const sys_;
   const std::shared_ptr<const KvmDevice> device_;
   const KvmFd fd_;

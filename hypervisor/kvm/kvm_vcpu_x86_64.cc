@@ -1,6 +1,7 @@
 // The x86_64 half of KvmVcpu: register state, MSRs, CPUID, the local APIC,
 // interrupt injection and the TSC. Conversions between hv's state types
 // (hypervisor/x86_64/regs.h) and the kernel's structs happen only here.
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -13,6 +14,31 @@
 
 namespace hv {
 namespace {
+
+// MXCSR sits at bytes 24..27 of the legacy FXSAVE area that starts every
+// XSAVE image (Intel SDM Vol. 1, Section 10.5.1, Table 10-2).
+constexpr size_t kXsaveMxcsrOffset = 24;
+
+// Writes `fpu` into the legacy FXSAVE area at the start of an XSAVE image
+// (Intel SDM Vol. 1, Table 10-2: FCW 0, FSW 2, abridged FTW 4, FOP 6, FIP 8,
+// FDP 16, MXCSR 24, ST0-7 from 32 in 16-byte slots, XMM0-15 from 160) and
+// marks x87 and SSE state present in the XSAVE header's XSTATE_BV at byte
+// 512 (Section 13.4.2), so the kernel loads what was written.
+void WriteLegacyArea(const Fpu& fpu, uint8_t* image) {
+  std::memcpy(image + 0, &fpu.fcw, 2);
+  std::memcpy(image + 2, &fpu.fsw, 2);
+  image[4] = fpu.ftwx;
+  std::memcpy(image + 6, &fpu.last_opcode, 2);
+  std::memcpy(image + 8, &fpu.last_ip, 8);
+  std::memcpy(image + 16, &fpu.last_dp, 8);
+  std::memcpy(image + kXsaveMxcsrOffset, &fpu.mxcsr, 4);
+  for (int i = 0; i < 8; ++i) std::memcpy(image + 32 + 16 * i, fpu.fpr[i].data(), 16);
+  for (int i = 0; i < 16; ++i) std::memcpy(image + 160 + 16 * i, fpu.xmm[i].data(), 16);
+  uint64_t xstate_bv;
+  std::memcpy(&xstate_bv, image + 512, 8);
+  xstate_bv |= 0x3;  // bit 0: x87, bit 1: SSE
+  std::memcpy(image + 512, &xstate_bv, 8);
+}
 
 Segment FromKvm(const kvm_segment& s) {
   Segment out;
@@ -172,10 +198,23 @@ absl::StatusOr<Fpu> KvmVcpu::GetFpu() {
   fpu.last_dp = f.last_dp;
   for (int i = 0; i < 16; ++i) std::memcpy(fpu.xmm[i].data(), f.xmm[i], 16);
   fpu.mxcsr = f.mxcsr;
+  if (device_->caps.xsave) {
+    // KVM_GET_FPU leaves mxcsr out; the XSAVE image has it.
+    ASSIGN_OR_RETURN(std::vector<uint8_t> xsave, GetXsave());
+    std::memcpy(&fpu.mxcsr, xsave.data() + kXsaveMxcsrOffset, sizeof(fpu.mxcsr));
+  }
   return fpu;
 }
 
 absl::Status KvmVcpu::SetFpu(const Fpu& fpu) {
+  if (device_->caps.xsave) {
+    // KVM_SET_FPU does not load mxcsr, so with XSAVE the whole legacy area
+    // goes through the XSAVE image instead.
+    ASSIGN_OR_RETURN(std::vector<uint8_t> xsave, GetXsave());
+    WriteLegacyArea(fpu, xsave.data());
+    return KvmIoctl(sys_, fd_.get(), kvm_abi::kSetXsave, xsave.data(),
+                    "KVM_SET_XSAVE");
+  }
   kvm_fpu f = {};
   for (int i = 0; i < 8; ++i) std::memcpy(f.fpr[i], fpu.fpr[i].data(), 16);
   f.fcw = fpu.fcw;
@@ -187,6 +226,21 @@ absl::Status KvmVcpu::SetFpu(const Fpu& fpu) {
   for (int i = 0; i < 16; ++i) std::memcpy(f.xmm[i], fpu.xmm[i].data(), 16);
   f.mxcsr = fpu.mxcsr;
   return KvmIoctl(sys_, fd_.get(), KVM_SET_FPU, &f, "KVM_SET_FPU");
+}
+
+absl::StatusOr<std::vector<uint8_t>> KvmVcpu::GetXsave() {
+  // KVM_CAP_XSAVE2 gives the image size when it exceeds 4 KiB
+  // (e.g. with AMX state); KVM_GET_XSAVE2 then fills the larger buffer.
+  const size_t size = std::max<size_t>(sizeof(kvm_abi::XsaveImage), device_->caps.xsave2);
+  std::vector<uint8_t> xsave(size);
+  if (size > sizeof(kvm_abi::XsaveImage)) {
+    RETURN_IF_ERROR(
+        KvmIoctl(sys_, fd_.get(), kvm_abi::kGetXsave2, xsave.data(), "KVM_GET_XSAVE2"));
+  } else {
+    RETURN_IF_ERROR(
+        KvmIoctl(sys_, fd_.get(), kvm_abi::kGetXsave, xsave.data(), "KVM_GET_XSAVE"));
+  }
+  return xsave;
 }
 
 absl::StatusOr<DebugRegs> KvmVcpu::GetDebugRegs() {
