@@ -16,6 +16,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
 
 namespace hv::virtio {
 
@@ -41,6 +44,16 @@ class FuzzInput {
   const size_t size_;
   size_t pos_ = 0;
 };
+
+// FuzzRuleBroken(): reports which rule `fuzzer` saw broken, and how, then
+// aborts so libFuzzer saves the input.
+[[noreturn]] inline void FuzzRuleBroken(const char* fuzzer, const char* rule,
+                                        const std::string& detail) {
+  std::fprintf(stderr, "%s: rule broken: %s\n  %s\n", fuzzer, rule,
+               detail.c_str());
+  std::fflush(stderr);
+  std::abort();
+}
 
 }  // namespace hv::virtio
 

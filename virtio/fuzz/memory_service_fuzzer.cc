@@ -98,10 +98,7 @@ constexpr VmMemoryService::RegionId kUnknownRegionOffset = 100000;
 uint64_t Page() { return HostPageSize(); }
 
 [[noreturn]] void Broken(const char* rule, const std::string& detail) {
-  std::fprintf(stderr, "memory_service_fuzzer: rule broken: %s\n  %s\n", rule,
-               detail.c_str());
-  std::fflush(stderr);
-  std::abort();
+  FuzzRuleBroken("memory_service_fuzzer", rule, detail);
 }
 
 void Require(bool holds, const char* rule, const std::string& detail) {

@@ -100,10 +100,7 @@ constexpr int kInterruptRegister = 15;
 uint64_t Page() { return HostPageSize(); }
 
 [[noreturn]] void Broken(const char* rule, const std::string& detail) {
-  std::fprintf(stderr, "pci_config_fuzzer: rule broken: %s\n  %s\n", rule,
-               detail.c_str());
-  std::fflush(stderr);
-  std::abort();
+  FuzzRuleBroken("pci_config_fuzzer", rule, detail);
 }
 
 void Require(bool holds, const char* rule, const std::string& detail) {
