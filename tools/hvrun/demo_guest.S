@@ -137,6 +137,8 @@ shm_cap:
         call    puts
         mov     %edi, %esi                  // the host's text, in the BAR
         call    puts
+        lea     (msg_newline - hv_demo_guest_start)(%ebp), %esi
+        call    puts
         xor     %eax, %eax
         jmp     finish
 

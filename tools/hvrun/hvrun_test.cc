@@ -19,7 +19,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 SubprocessResult Hvrun(std::vector<std::string> args) {
-  args.insert(args.begin(), RunfilePath("tools/hvrun/hvrun"));
+  args.insert(args.begin(), RunfilePath("tools/hvrun/hvrun_bin"));
   absl::StatusOr<SubprocessResult> result = RunSubprocess(args);
   EXPECT_THAT(result, hv::testing::IsOk());
   return result.ok() ? *result : SubprocessResult{-1, "", ""};
