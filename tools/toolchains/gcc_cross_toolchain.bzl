@@ -1,0 +1,148 @@
+"""gcc_cross_toolchain_config: a cc_toolchain_config for a Debian cross gcc.
+
+    gcc_cross_toolchain_config(
+        name = "aarch64_linux_gnu_config",
+        tool_prefix = "/usr/bin/aarch64-linux-gnu-",
+        target_cpu = "aarch64",
+        target_system_name = "aarch64-linux-gnu",
+        builtin_include_directories = [...],
+    )
+
+Debian's cross compilers are built with --with-sysroot=/ and multiarch, so
+they find the target architecture's -dev packages (libabsl-dev:arm64, ...)
+in /usr/include and /usr/lib/<triplet> with no sysroot flags; the flags here
+follow Bazel's autoconfigured unix toolchain (what the host build uses).
+Flags from .bazelrc (--copt, --cxxopt, --linkopt) come after these.
+"""
+
+load("@bazel_tools//tools/build_defs/cc:action_names.bzl", "ACTION_NAMES")
+load(
+    "@bazel_tools//tools/cpp:cc_toolchain_config_lib.bzl",
+    "feature",
+    "flag_group",
+    "flag_set",
+    "tool_path",
+    "with_feature_set",
+)
+
+_COMPILE_ACTIONS = [
+    ACTION_NAMES.assemble,
+    ACTION_NAMES.preprocess_assemble,
+    ACTION_NAMES.c_compile,
+    ACTION_NAMES.cpp_compile,
+    ACTION_NAMES.linkstamp_compile,
+    ACTION_NAMES.cpp_header_parsing,
+    ACTION_NAMES.cpp_module_compile,
+    ACTION_NAMES.cpp_module_codegen,
+]
+
+_LINK_ACTIONS = [
+    ACTION_NAMES.cpp_link_executable,
+    ACTION_NAMES.cpp_link_dynamic_library,
+    ACTION_NAMES.cpp_link_nodeps_dynamic_library,
+]
+
+def _flags(actions, flags, mode = None):
+    """A flag_set of `flags` for `actions`, only in compilation `mode` if given."""
+    return flag_set(
+        actions = actions,
+        flag_groups = [flag_group(flags = flags)],
+        with_features = [with_feature_set(features = [mode])] if mode else [],
+    )
+
+def _impl(ctx):
+    prefix = ctx.attr.tool_prefix
+    tool_paths = [
+        tool_path(name = name, path = prefix + name)
+        for name in ["gcc", "cpp", "ar", "ld", "nm", "objcopy", "objdump", "strip", "gcov", "dwp"]
+    ] + [tool_path(name = "llvm-cov", path = "/bin/false")]
+
+    features = [
+        feature(name = "supports_pic", enabled = True),
+        feature(name = "dbg"),
+        feature(name = "opt"),
+        feature(name = "fastbuild"),
+        feature(
+            name = "default_compile_flags",
+            enabled = True,
+            flag_sets = [
+                _flags(_COMPILE_ACTIONS, [
+                    "-U_FORTIFY_SOURCE",
+                    "-fstack-protector",
+                    "-Wall",
+                    "-Wunused-but-set-parameter",
+                    "-Wno-free-nonheap-object",
+                    "-fno-omit-frame-pointer",
+                ]),
+                _flags(_COMPILE_ACTIONS, ["-g"], mode = "dbg"),
+                _flags(_COMPILE_ACTIONS, [
+                    "-g0",
+                    "-O2",
+                    "-D_FORTIFY_SOURCE=1",
+                    "-DNDEBUG",
+                    "-ffunction-sections",
+                    "-fdata-sections",
+                ], mode = "opt"),
+            ],
+        ),
+        feature(
+            name = "default_link_flags",
+            enabled = True,
+            flag_sets = [
+                _flags(_LINK_ACTIONS, [
+                    "-Wl,-no-as-needed",
+                    "-Wl,-z,relro,-z,now",
+                    "-pass-exit-codes",
+                    "-lstdc++",
+                    "-lm",
+                ]),
+                _flags(_LINK_ACTIONS, ["-Wl,--gc-sections"], mode = "opt"),
+            ],
+        ),
+        # Last on the compile line, as in Bazel's own toolchains.
+        feature(
+            name = "unfiltered_compile_flags",
+            enabled = True,
+            flag_sets = [_flags(_COMPILE_ACTIONS, [
+                "-no-canonical-prefixes",
+                # Otherwise gcc names headers reached through a symlinked
+                # -isystem directory by their resolved path, which Bazel's
+                # inclusion check rejects as undeclared.
+                "-fno-canonical-system-headers",
+                "-Wno-builtin-macro-redefined",
+                "-D__DATE__=\"redacted\"",
+                "-D__TIMESTAMP__=\"redacted\"",
+                "-D__TIME__=\"redacted\"",
+            ])],
+        ),
+    ]
+
+    return cc_common.create_cc_toolchain_config_info(
+        ctx = ctx,
+        features = features,
+        cxx_builtin_include_directories = ctx.attr.builtin_include_directories,
+        toolchain_identifier = ctx.attr.toolchain_identifier,
+        host_system_name = "x86_64-unknown-linux-gnu",
+        target_system_name = ctx.attr.target_system_name,
+        target_cpu = ctx.attr.target_cpu,
+        target_libc = "glibc",
+        compiler = "gcc",
+        abi_version = "gcc",
+        abi_libc_version = "glibc",
+        tool_paths = tool_paths,
+    )
+
+gcc_cross_toolchain_config = rule(
+    implementation = _impl,
+    attrs = {
+        "toolchain_identifier": attr.string(mandatory = True),
+        # Directory and triplet the tools' names start with.
+        "tool_prefix": attr.string(mandatory = True),
+        "target_cpu": attr.string(mandatory = True),
+        "target_system_name": attr.string(mandatory = True),
+        # What `<prefix>g++ -E -v -xc++ /dev/null` searches, for Bazel's
+        # check that every included header is declared.
+        "builtin_include_directories": attr.string_list(mandatory = True),
+    },
+    provides = [CcToolchainConfigInfo],
+)
