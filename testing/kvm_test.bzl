@@ -13,7 +13,18 @@ on stderr: the test still exercises a real KVM, never a fake, and it fails if
 neither is available. Tagged `requires_kvm`.
 """
 
-def hv_kvm_test(name, srcs, deps = [], data = [], size = "medium", tags = [], args = [], **kwargs):
+def hv_kvm_test(
+        name,
+        srcs,
+        deps = [],
+        data = [],
+        size = "medium",
+        tags = [],
+        args = [],
+        # hv's KVM backend and its guest programs are x86_64 for now: other
+        # platforms (--config=aarch64) skip these tests as incompatible.
+        target_compatible_with = ["@platforms//cpu:x86_64"],
+        **kwargs):
     native.cc_binary(
         name = name + "_bin",
         testonly = True,
@@ -21,11 +32,13 @@ def hv_kvm_test(name, srcs, deps = [], data = [], size = "medium", tags = [], ar
         deps = deps,
         data = data,
         tags = ["manual"],
+        target_compatible_with = target_compatible_with,
         **kwargs
     )
     native.sh_test(
         name = name,
         size = size,
+        target_compatible_with = target_compatible_with,
         srcs = ["//testing:run_with_kvm.sh"],
         args = ["$(rootpath :%s_bin)" % name] + args,
         data = [
