@@ -1,8 +1,10 @@
 #include "virtio/fake_vm.h"
 
+#include <fcntl.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -12,6 +14,57 @@
 #include "hypervisor/os/status_macros.h"
 
 namespace hv::virtio {
+namespace {
+
+// Copies `size` bytes at `from` (this process's memory) to `to`, failing
+// with errno set instead of faulting where `from` is unreadable. The kernel
+// does the reading: process_vm_readv on this process, or where that is not
+// implemented (qemu-user, which runs the --config=aarch64 tests) a write
+// of each piece into a pipe, which fails with EFAULT on the same pages.
+bool CopyReadableMemory(uint8_t* to, const uint8_t* from, size_t size) {
+  struct iovec local = {to, size};
+  struct iovec remote = {const_cast<uint8_t*>(from), size};
+  const ssize_t copied = ::process_vm_readv(::getpid(), &local, 1, &remote, 1, 0);
+  if (copied == static_cast<ssize_t>(size)) return true;
+  if (copied >= 0) {
+    errno = EFAULT;
+    return false;
+  }
+  if (errno != ENOSYS) return false;
+
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return false;
+  bool ok = true;
+  // A pipe takes at least a page (PIPE_BUF) at once, so a piece written to
+  // an empty pipe either goes in whole or stops at an unreadable byte.
+  constexpr size_t kPiece = 4096;
+  for (size_t done = 0; ok && done < size;) {
+    const size_t piece = std::min(kPiece, size - done);
+    const ssize_t written = ::write(fds[1], from + done, piece);
+    if (written != static_cast<ssize_t>(piece)) {
+      if (written >= 0) errno = EFAULT;
+      ok = false;
+      break;
+    }
+    for (size_t got = 0; got < piece;) {
+      const ssize_t n = ::read(fds[0], to + done + got, piece - got);
+      if (n <= 0) {
+        if (n == 0) errno = EIO;
+        ok = false;
+        break;
+      }
+      got += static_cast<size_t>(n);
+    }
+    done += piece;
+  }
+  const int saved_errno = errno;
+  ::close(fds[0]);
+  ::close(fds[1]);
+  errno = saved_errno;
+  return ok;
+}
+
+}  // namespace
 
 const char* FakeVmMethodName(FakeVm::Method method) {
   switch (method) {
@@ -153,7 +206,7 @@ absl::StatusOr<std::vector<uint8_t>> FakeVm::ReadGuest(GuestAddress address,
       }
     }
   }
-  // Copy with process_vm_readv, not memcpy: a page the host mapping cannot
+  // Copy through the kernel, not with memcpy: a page the host mapping cannot
   // read (PROT_NONE, or a shared file mapping past the file's end) then
   // fails the read as it would fail the guest's access, instead of
   // crashing the test. The checks above do not see every such page: an
@@ -161,15 +214,11 @@ absl::StatusOr<std::vector<uint8_t>> FakeVm::ReadGuest(GuestAddress address,
   // is removed, though they stay in its host mapping across a re-add.
   std::vector<uint8_t> bytes(size);
   if (size == 0) return bytes;
-  struct iovec local = {bytes.data(), size};
-  struct iovec remote = {region.data() + offset, size};
-  const ssize_t copied = ::process_vm_readv(::getpid(), &local, 1, &remote, 1, 0);
-  if (copied != static_cast<ssize_t>(size)) {
+  if (!CopyReadableMemory(bytes.data(), region.data() + offset, size)) {
     return absl::PermissionDeniedError(absl::StrFormat(
         "guest range [%#x, %#x) in slot %u is not readable in the host "
         "mapping (%s)",
-        address, address + size, *slot,
-        copied < 0 ? std::strerror(errno) : "short read"));
+        address, address + size, *slot, std::strerror(errno)));
   }
   return bytes;
 }
