@@ -507,6 +507,11 @@ class Run {
     } else {
       // Rules every request is checked against first.
       if (is_fd && fd < 0) expected.Breaks(absl::StatusCode::kInvalidArgument);
+      // The service asks fstat about every descriptor up front, so a closed
+      // one is refused as an argument before any other rule is looked at.
+      if (is_fd && fd_kind == FdKind::kClosed) {
+        expected.Breaks(absl::StatusCode::kInvalidArgument);
+      }
       if (is_fd && fd_offset % Page() != 0) {
         expected.Breaks(absl::StatusCode::kInvalidArgument);
       }
