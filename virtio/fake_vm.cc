@@ -306,6 +306,19 @@ std::vector<MemoryRegionInfo> FakeVm::MemoryRegions() const {
   return table_.List();
 }
 
+absl::StatusOr<MemoryRegion*> FakeVm::FindArena(MemSlot slot, uint64_t offset,
+                                                const char* operation,
+                                                Call& call) {
+  absl::StatusOr<MemorySlotTable::Entry*> entry = table_.Find(slot);
+  if (!entry.ok()) return entry.status();
+  call.guest_address = (*entry)->guest_address + offset;
+  if (!(*entry)->region->is_arena()) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s: the region in slot %u is not an arena", operation, slot));
+  }
+  return (*entry)->region.get();
+}
+
 absl::Status FakeVm::AddFdMapping(MemSlot slot, uint64_t offset,
                                   uint64_t size, int fd, uint64_t fd_offset,
                                   Protection prot) {
@@ -322,17 +335,10 @@ absl::Status FakeVm::AddFdMapping(MemSlot slot, uint64_t offset,
           TakeInjected(Method::kAddFdMapping)) {
     return Record(std::move(call), *injected);
   }
-  absl::StatusOr<MemorySlotTable::Entry*> entry = table_.Find(slot);
-  if (!entry.ok()) return Record(std::move(call), entry.status());
-  call.guest_address = (*entry)->guest_address + offset;
-  if (!(*entry)->region->is_arena()) {
-    return Record(std::move(call),
-                  absl::FailedPreconditionError(absl::StrFormat(
-                      "AddFdMapping: the region in slot %u is not an arena",
-                      slot)));
-  }
+  absl::StatusOr<MemoryRegion*> arena = FindArena(slot, offset, "AddFdMapping", call);
+  if (!arena.ok()) return Record(std::move(call), arena.status());
   absl::Status mapped =
-      (*entry)->region->MapFd(offset, size, fd, fd_offset, prot);
+      (*arena)->MapFd(offset, size, fd, fd_offset, prot);
   if (mapped.ok()) arena_mappings_[slot][offset] = {size, prot};
   return Record(std::move(call), mapped);
 }
@@ -349,16 +355,9 @@ absl::Status FakeVm::RemoveMapping(MemSlot slot, uint64_t offset,
           TakeInjected(Method::kRemoveMapping)) {
     return Record(std::move(call), *injected);
   }
-  absl::StatusOr<MemorySlotTable::Entry*> entry = table_.Find(slot);
-  if (!entry.ok()) return Record(std::move(call), entry.status());
-  call.guest_address = (*entry)->guest_address + offset;
-  if (!(*entry)->region->is_arena()) {
-    return Record(std::move(call),
-                  absl::FailedPreconditionError(absl::StrFormat(
-                      "RemoveMapping: the region in slot %u is not an arena",
-                      slot)));
-  }
-  absl::Status unmapped = (*entry)->region->Unmap(offset, size);
+  absl::StatusOr<MemoryRegion*> arena = FindArena(slot, offset, "RemoveMapping", call);
+  if (!arena.ok()) return Record(std::move(call), arena.status());
+  absl::Status unmapped = (*arena)->Unmap(offset, size);
   if (unmapped.ok()) {
     auto& mappings = arena_mappings_[slot];
     for (auto it = mappings.lower_bound(offset);

@@ -149,6 +149,12 @@ class FakeVm : public Vm {
   // Records `call` with `result` and returns `result`.
   absl::Status Record(Call call, absl::Status result)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The arena in `slot` for an fd-mapping call named `operation`; sets
+  // `call`'s guest address. NOT_FOUND for an unknown slot,
+  // FAILED_PRECONDITION for a region that is not an arena.
+  absl::StatusOr<MemoryRegion*> FindArena(MemSlot slot, uint64_t offset,
+                                          const char* operation, Call& call)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<MemSlot> AddMemoryRegionLocked(
       GuestAddress guest_address, std::unique_ptr<MemoryRegion> region,
       const MemoryRegionOptions& options) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
