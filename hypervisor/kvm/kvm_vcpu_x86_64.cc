@@ -24,6 +24,22 @@ constexpr size_t kXsaveMxcsrOffset = 24;
 // FDP 16, MXCSR 24, ST0-7 from 32 in 16-byte slots, XMM0-15 from 160) and
 // marks x87 and SSE state present in the XSAVE header's XSTATE_BV at byte
 // 512 (Section 13.4.2), so the kernel loads what was written.
+// Reads the legacy FXSAVE area of an XSAVE image (layout as above; the
+// kernel fills components absent from XSTATE_BV with their init values).
+Fpu ReadLegacyArea(const uint8_t* image) {
+  Fpu fpu;
+  std::memcpy(&fpu.fcw, image + 0, 2);
+  std::memcpy(&fpu.fsw, image + 2, 2);
+  fpu.ftwx = image[4];
+  std::memcpy(&fpu.last_opcode, image + 6, 2);
+  std::memcpy(&fpu.last_ip, image + 8, 8);
+  std::memcpy(&fpu.last_dp, image + 16, 8);
+  std::memcpy(&fpu.mxcsr, image + kXsaveMxcsrOffset, 4);
+  for (int i = 0; i < 8; ++i) std::memcpy(fpu.fpr[i].data(), image + 32 + 16 * i, 16);
+  for (int i = 0; i < 16; ++i) std::memcpy(fpu.xmm[i].data(), image + 160 + 16 * i, 16);
+  return fpu;
+}
+
 void WriteLegacyArea(const Fpu& fpu, uint8_t* image) {
   std::memcpy(image + 0, &fpu.fcw, 2);
   std::memcpy(image + 2, &fpu.fsw, 2);
@@ -186,6 +202,12 @@ absl::Status KvmVcpu::SetSregs(const Sregs& sregs) {
 }
 
 absl::StatusOr<Fpu> KvmVcpu::GetFpu() {
+  if (device_->caps.xsave) {
+    // KVM_GET_FPU leaves mxcsr out; the XSAVE image has the whole legacy
+    // area, so one ioctl serves (the mirror of SetFpu).
+    ASSIGN_OR_RETURN(std::vector<uint8_t> xsave, GetXsave());
+    return ReadLegacyArea(xsave.data());
+  }
   kvm_fpu f = {};
   RETURN_IF_ERROR(KvmIoctl(sys_, fd_.get(), KVM_GET_FPU, &f, "KVM_GET_FPU"));
   Fpu fpu;
@@ -198,11 +220,6 @@ absl::StatusOr<Fpu> KvmVcpu::GetFpu() {
   fpu.last_dp = f.last_dp;
   for (int i = 0; i < 16; ++i) std::memcpy(fpu.xmm[i].data(), f.xmm[i], 16);
   fpu.mxcsr = f.mxcsr;
-  if (device_->caps.xsave) {
-    // KVM_GET_FPU leaves mxcsr out; the XSAVE image has it.
-    ASSIGN_OR_RETURN(std::vector<uint8_t> xsave, GetXsave());
-    std::memcpy(&fpu.mxcsr, xsave.data() + kXsaveMxcsrOffset, sizeof(fpu.mxcsr));
-  }
   return fpu;
 }
 
