@@ -55,6 +55,9 @@ std::string ApiBackendName(const ::testing::TestParamInfo<ApiBackend>& info);
 
 // ApiConformance: each test gets a fresh hypervisor (hypervisor_), a VM
 // (vm_) and the fake's script (script_, nullptr on real backends).
+//
+// Tests that need the script start with HV_REQUIRE_SCRIPT(), which skips
+// them (saying why) on real backends.
 class ApiConformance : public ::testing::TestWithParam<ApiBackend> {
  protected:
   void SetUp() override;
@@ -64,8 +67,11 @@ class ApiConformance : public ::testing::TestWithParam<ApiBackend> {
   // way its architecture needs before it may run (aarch64: Init with PSCI
   // 0.2).
   absl::StatusOr<std::unique_ptr<Vcpu>> NewRunnableVcpu(uint32_t id);
-  // Skips the test (naming the reason) when the backend has no script.
-  bool NeedsScript();
+  // ApiConformance::EnsureIrqChip(): gives vm_ the in-kernel interrupt
+  // controller its architecture needs for irqfds and irq lines (x86: the
+  // kernel PIC/IOAPIC; aarch64: a GICv3, else v2), where the backend has
+  // one to create; OK when it has none to create.
+  absl::Status EnsureIrqChip();
 
   std::unique_ptr<Hypervisor> hypervisor_;
   std::shared_ptr<ScriptedGuest> script_;
@@ -73,5 +79,10 @@ class ApiConformance : public ::testing::TestWithParam<ApiBackend> {
 };
 
 }  // namespace hv::testing
+
+#define HV_REQUIRE_SCRIPT()                                                \
+  if (script_ == nullptr)                                                  \
+  GTEST_SKIP() << GetParam().name                                          \
+               << " runs real guests: its guest-code suite covers this"
 
 #endif  // HV_TESTING_API_CONFORMANCE_H_

@@ -1,0 +1,83 @@
+#include "testing/api_conformance.h"
+
+#include <cstdlib>
+#include <utility>
+
+#include "hypervisor/aarch64/vm_aarch64.h"
+#include "hypervisor/os/status_macros.h"
+#include "hypervisor/x86_64/vm_x86_64.h"
+#include "testing/status_matchers.h"
+
+namespace hv::testing {
+
+void PrintTo(const ApiBackend& backend, std::ostream* os) {
+  *os << backend.name;
+}
+
+std::string ApiBackendName(const ::testing::TestParamInfo<ApiBackend>& info) {
+  return info.param.name;
+}
+
+void ApiConformance::SetUp() {
+  const ApiBackend& backend = GetParam();
+  absl::StatusOr<ApiBackendInstance> instance = backend.create();
+  if (!instance.ok()) {
+    const char* allow = backend.allow_missing_env.empty()
+                            ? nullptr
+                            : std::getenv(backend.allow_missing_env.c_str());
+    if (allow != nullptr && std::string(allow) == "1") {
+      GTEST_SKIP() << backend.name << " is unavailable (" << instance.status()
+                   << ") and " << backend.allow_missing_env
+                   << "=1 allows skipping";
+    }
+    FAIL() << "backend " << backend.name
+           << " is unavailable: " << instance.status();
+  }
+  hypervisor_ = std::move(instance->hypervisor);
+  script_ = std::move(instance->script);
+  ASSERT_NE(hypervisor_, nullptr);
+  ASSERT_OK_AND_ASSIGN(vm_, hypervisor_->CreateVm());
+}
+
+void ApiConformance::TearDown() {
+  vm_.reset();
+  hypervisor_.reset();
+  script_.reset();
+}
+
+absl::StatusOr<std::unique_ptr<Vcpu>> ApiConformance::NewRunnableVcpu(
+    uint32_t id) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Vcpu> vcpu, vm_->CreateVcpu(id));
+  if (VcpuAArch64* arm = vcpu->AsAArch64(); arm != nullptr) {
+    RETURN_IF_ERROR(arm->Init({VcpuFeature::kPsci0_2}));
+  }
+  return vcpu;
+}
+
+absl::Status ApiConformance::EnsureIrqChip() {
+  if (VmX86_64* x86 = vm_->AsX86_64(); x86 != nullptr) {
+    if (!hypervisor_->CheckCapability(HypervisorCap::kIrqChip)) {
+      return absl::OkStatus();
+    }
+    return x86->CreateIrqChip(IrqChipKind::kKernel);
+  }
+  if (VmAArch64* arm = vm_->AsAArch64(); arm != nullptr) {
+    // A GIC at the addresses of QEMU's virt board (any free range works).
+    GicConfig config;
+    config.distributor_base = 0x08000000;
+    config.redistributor_or_cpu_base = 0x080a0000;
+    config.num_irqs = 96;
+    if (arm->SupportsGic(GicConfig::Version::kV3)) {
+      config.version = GicConfig::Version::kV3;
+    } else if (arm->SupportsGic(GicConfig::Version::kV2)) {
+      config.version = GicConfig::Version::kV2;
+      config.redistributor_or_cpu_base = 0x08010000;
+    } else {
+      return absl::OkStatus();
+    }
+    return arm->CreateGic(config);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace hv::testing

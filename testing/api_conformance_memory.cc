@@ -1,0 +1,232 @@
+// ApiConformance: memory regions, fd mappings and dirty logs.
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "hypervisor/memory_region.h"
+#include "hypervisor/os/memfd.h"
+#include "testing/api_conformance.h"
+#include "testing/status_matchers.h"
+
+namespace hv::testing {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::Field;
+using ::testing::HasSubstr;
+using ::testing::SizeIs;
+
+constexpr uint64_t kRegionSize = 64 * 1024;
+constexpr GuestAddress kBase = 0x100000;
+
+uint64_t PageSize() { return static_cast<uint64_t>(sysconf(_SC_PAGESIZE)); }
+
+std::unique_ptr<MemoryRegion> NewRegion(uint64_t size = kRegionSize) {
+  auto region = MemoryRegion::CreateShared("api-conformance", size);
+  EXPECT_OK(region.status());
+  return region.ok() ? *std::move(region) : nullptr;
+}
+
+TEST_P(ApiConformance, SlotsAreLowestFreeAndReused) {
+  ASSERT_OK_AND_ASSIGN(MemSlot a, vm_->AddMemoryRegion(kBase, NewRegion(), {}));
+  ASSERT_OK_AND_ASSIGN(MemSlot b, vm_->AddMemoryRegion(kBase + kRegionSize,
+                                                       NewRegion(), {}));
+  ASSERT_OK_AND_ASSIGN(MemSlot c, vm_->AddMemoryRegion(kBase + 2 * kRegionSize,
+                                                       NewRegion(), {}));
+  EXPECT_LT(a, b);
+  EXPECT_LT(b, c);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<MemoryRegion> removed,
+                       vm_->RemoveMemoryRegion(b));
+  ASSERT_NE(removed, nullptr);
+  EXPECT_EQ(removed->size(), kRegionSize);
+  ASSERT_OK_AND_ASSIGN(MemSlot reused, vm_->AddMemoryRegion(
+                                           kBase + 8 * kRegionSize,
+                                           std::move(removed), {}));
+  EXPECT_EQ(reused, b);
+}
+
+TEST_P(ApiConformance, RegionsAreListedByAddress) {
+  ASSERT_OK_AND_ASSIGN(MemSlot high, vm_->AddMemoryRegion(
+                                         kBase + 4 * kRegionSize, NewRegion(),
+                                         {}));
+  ASSERT_OK_AND_ASSIGN(MemSlot low, vm_->AddMemoryRegion(kBase, NewRegion(), {}));
+  std::vector<MemoryRegionInfo> regions = vm_->MemoryRegions();
+  ASSERT_THAT(regions, SizeIs(2));
+  EXPECT_EQ(regions[0].slot, low);
+  EXPECT_EQ(regions[0].guest_address, kBase);
+  EXPECT_EQ(regions[0].size, kRegionSize);
+  EXPECT_EQ(regions[1].slot, high);
+  EXPECT_EQ(regions[1].guest_address, kBase + 4 * kRegionSize);
+}
+
+TEST_P(ApiConformance, OverlapNamesBothRangesAndChangesNothing) {
+  ASSERT_OK(vm_->AddMemoryRegion(kBase, NewRegion(), {}).status());
+  const std::vector<MemoryRegionInfo> before = vm_->MemoryRegions();
+  EXPECT_THAT(vm_->AddMemoryRegion(kBase + kRegionSize / 2, NewRegion(), {}),
+              StatusIs(absl::StatusCode::kAlreadyExists,
+                       AllOf(HasSubstr("0x100000"), HasSubstr("0x108000"))));
+  EXPECT_THAT(vm_->MemoryRegions(), SizeIs(before.size()));
+  // The range next to it is still free.
+  EXPECT_OK(vm_->AddMemoryRegion(kBase + kRegionSize, NewRegion(), {}).status());
+}
+
+TEST_P(ApiConformance, BadRegionArgumentsAreRejected) {
+  EXPECT_THAT(vm_->AddMemoryRegion(kBase, nullptr, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(vm_->AddMemoryRegion(kBase + 1, NewRegion(), {}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  const uint64_t limit = vm_->GuestAddressLimit();
+  ASSERT_GT(limit, kBase);
+  EXPECT_THAT(vm_->AddMemoryRegion(limit - PageSize(), NewRegion(), {}),
+              StatusIs(absl::StatusCode::kOutOfRange));
+  EXPECT_THAT(vm_->RemoveMemoryRegion(12345),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("12345")));
+  EXPECT_THAT(vm_->MemoryRegions(), SizeIs(0));
+}
+
+TEST_P(ApiConformance, ReadOnlyFollowsTheCapability) {
+  MemoryRegionOptions options;
+  options.read_only = true;
+  absl::StatusOr<MemSlot> slot = vm_->AddMemoryRegion(kBase, NewRegion(), options);
+  if (!vm_->CheckCapability(VmCap::kReadOnlyMemoryRegion)) {
+    EXPECT_THAT(slot, StatusIs(absl::StatusCode::kUnimplemented));
+    EXPECT_THAT(vm_->MemoryRegions(), SizeIs(0));
+    return;
+  }
+  ASSERT_OK(slot.status());
+  EXPECT_TRUE(vm_->MemoryRegions()[0].options.read_only);
+}
+
+TEST_P(ApiConformance, NonCoherentFollowsTheCapability) {
+  MemoryRegionOptions options;
+  options.cache = MemCacheType::kCacheNonCoherent;
+  absl::StatusOr<MemSlot> slot = vm_->AddMemoryRegion(kBase, NewRegion(), options);
+  if (!vm_->CheckCapability(VmCap::kMemNoncoherentDma)) {
+    EXPECT_THAT(slot, StatusIs(absl::StatusCode::kUnimplemented));
+    EXPECT_THAT(vm_->MemoryRegions(), SizeIs(0));
+  } else {
+    EXPECT_OK(slot.status());
+  }
+}
+
+TEST_P(ApiConformance, GuestAndHostShareRegionMemory) {
+  HV_REQUIRE_SCRIPT();
+  std::unique_ptr<MemoryRegion> region = NewRegion();
+  uint8_t* host = region->data();
+  std::memcpy(host + 0x20, "host", 4);
+  ASSERT_OK(vm_->AddMemoryRegion(kBase, std::move(region), {}).status());
+  EXPECT_THAT(script_->GuestRead(kBase + 0x20, 4),
+              IsOkAndHolds(ElementsAre('h', 'o', 's', 't')));
+  const uint8_t guest[] = {'g', 'u', 'e', 's', 't'};
+  ASSERT_OK(script_->GuestWrite(kBase + 0x100, guest));
+  EXPECT_EQ(std::memcmp(host + 0x100, "guest", 5), 0);
+  EXPECT_THAT(script_->GuestRead(kBase + kRegionSize, 1),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_P(ApiConformance, ReadOnlyMemoryRefusesGuestWrites) {
+  HV_REQUIRE_SCRIPT();
+  if (!vm_->CheckCapability(VmCap::kReadOnlyMemoryRegion)) {
+    GTEST_SKIP() << "no read-only regions (ReadOnlyFollowsTheCapability)";
+  }
+  std::unique_ptr<MemoryRegion> rom = NewRegion();
+  rom->data()[0] = 0xa5;
+  MemoryRegionOptions options;
+  options.read_only = true;
+  ASSERT_OK(vm_->AddMemoryRegion(kBase, std::move(rom), options).status());
+  const uint8_t byte[] = {0x11};
+  EXPECT_THAT(script_->GuestWrite(kBase, byte),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(script_->GuestRead(kBase, 1), IsOkAndHolds(ElementsAre(0xa5)));
+}
+
+TEST_P(ApiConformance, RemovedRegionIsGoneForTheGuest) {
+  HV_REQUIRE_SCRIPT();
+  ASSERT_OK_AND_ASSIGN(MemSlot slot, vm_->AddMemoryRegion(kBase, NewRegion(), {}));
+  ASSERT_OK(script_->GuestRead(kBase, 1).status());
+  ASSERT_OK(vm_->RemoveMemoryRegion(slot).status());
+  EXPECT_THAT(script_->GuestRead(kBase, 1), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_P(ApiConformance, FdMappingIsSeenAndRemoved) {
+  const uint64_t page = PageSize();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<MemoryRegion> arena,
+                       MemoryRegion::CreateArena(kRegionSize));
+  ASSERT_OK_AND_ASSIGN(MemSlot slot, vm_->AddMemoryRegion(kBase, std::move(arena), {}));
+  ASSERT_OK_AND_ASSIGN(UniqueFd blob, CreateMemfd("api-blob", 2 * page));
+  ASSERT_EQ(pwrite(blob.get(), "blob", 4, 0), 4);
+  ASSERT_OK(vm_->AddFdMapping(slot, page, page, blob.get(), 0,
+                              Protection::Read()));
+  if (script_ != nullptr) {
+    EXPECT_THAT(script_->GuestRead(kBase + page, 4),
+                IsOkAndHolds(ElementsAre('b', 'l', 'o', 'b')));
+  }
+  ASSERT_OK(vm_->RemoveMapping(slot, page, page));
+  if (script_ != nullptr) {
+    EXPECT_THAT(script_->GuestRead(kBase + page, 4),
+                IsOkAndHolds(ElementsAre(0, 0, 0, 0)));
+  }
+}
+
+TEST_P(ApiConformance, BadFdMappingsAreRejected) {
+  const uint64_t page = PageSize();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<MemoryRegion> arena,
+                       MemoryRegion::CreateArena(kRegionSize));
+  ASSERT_OK_AND_ASSIGN(MemSlot slot, vm_->AddMemoryRegion(kBase, std::move(arena), {}));
+  ASSERT_OK_AND_ASSIGN(UniqueFd blob, CreateMemfd("api-blob", page));
+  EXPECT_THAT(vm_->AddFdMapping(slot + 100, 0, page, blob.get(), 0,
+                                Protection::Read()),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(vm_->AddFdMapping(slot, 1, page, blob.get(), 0, Protection::Read()),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(vm_->AddFdMapping(slot, kRegionSize, page, blob.get(), 0,
+                                Protection::Read()),
+              StatusIs(absl::StatusCode::kOutOfRange));
+  EXPECT_THAT(vm_->AddFdMapping(slot, 0, page, -1, 0, Protection::Read()),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(vm_->RemoveMapping(slot + 100, 0, page),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_P(ApiConformance, DirtyLogFollowsTheCapability) {
+  const uint64_t page = PageSize();
+  MemoryRegionOptions options;
+  options.log_dirty_pages = true;
+  absl::StatusOr<MemSlot> slot = vm_->AddMemoryRegion(kBase, NewRegion(), options);
+  if (!vm_->CheckCapability(VmCap::kDirtyLog)) {
+    EXPECT_THAT(slot, StatusIs(absl::StatusCode::kUnimplemented));
+    EXPECT_THAT(vm_->MemoryRegions(), SizeIs(0));
+    return;
+  }
+  ASSERT_OK(slot.status());
+  ASSERT_OK_AND_ASSIGN(std::vector<uint64_t> first, vm_->GetDirtyLog(*slot));
+  EXPECT_THAT(first, SizeIs((kRegionSize / page + 63) / 64));
+  if (script_ != nullptr) {
+    const uint8_t byte[] = {1};
+    ASSERT_OK(script_->GuestWrite(kBase + 3 * page + 8, byte));
+    ASSERT_OK(script_->GuestWrite(kBase + 5 * page, byte));
+    ASSERT_OK_AND_ASSIGN(std::vector<uint64_t> log, vm_->GetDirtyLog(*slot));
+    EXPECT_EQ(log[0], (uint64_t{1} << 3) | (uint64_t{1} << 5));
+    ASSERT_OK_AND_ASSIGN(std::vector<uint64_t> again, vm_->GetDirtyLog(*slot));
+    EXPECT_EQ(again[0], 0u);
+  }
+}
+
+TEST_P(ApiConformance, DirtyLogNeedsALoggedSlot) {
+  ASSERT_OK_AND_ASSIGN(MemSlot slot, vm_->AddMemoryRegion(kBase, NewRegion(), {}));
+  EXPECT_THAT(vm_->GetDirtyLog(slot + 100), StatusIs(absl::StatusCode::kNotFound));
+  if (vm_->CheckCapability(VmCap::kDirtyLog)) {
+    EXPECT_THAT(vm_->GetDirtyLog(slot),
+                StatusIs(absl::StatusCode::kFailedPrecondition));
+  } else {
+    EXPECT_FALSE(vm_->GetDirtyLog(slot).ok());
+  }
+}
+
+}  // namespace
+}  // namespace hv::testing
