@@ -6,11 +6,19 @@
         deps = ["//hypervisor/kvm", "@debian//:gmock_main"],
     )
 
-The test binary runs directly where the host has a usable /dev/kvm. Where it
-has none (a machine that is itself a nested PVM guest, for one), it runs on
-the standard KVM of a throwaway QEMU VM instead (tools/vmtest), and says so
-on stderr: the test still exercises a real KVM, never a fake, and it fails if
-neither is available. Tagged `requires_kvm`.
+The test binary runs directly where the host has a usable /dev/kvm and can
+run it natively. Otherwise (a machine that is itself a nested PVM guest, for
+one, or an aarch64 binary cross-built on an x86_64 host) it runs on the
+standard KVM of a throwaway QEMU VM of the binary's own architecture, read
+from its ELF header (tools/vmtest; aarch64: a real arm64 KVM at emulated
+EL2), and says so on stderr: the test still exercises a real KVM, never a
+fake or qemu-user, and it fails if neither is available. Tagged
+`requires_kvm`.
+
+aarch64 tests pass `target_compatible_with = ["@platforms//cpu:aarch64"]`
+and run with `tools/bazel test --config=aarch64-kvm ...` (static build, one
+VM at a time) or under plain `--config=aarch64` (dynamic build: the runner
+copies the arm64 shared libraries into the VM).
 """
 
 def hv_kvm_test(

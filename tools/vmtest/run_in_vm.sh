@@ -10,11 +10,15 @@
 #
 # Usually reached through Bazel: `tools/bazel test --config=x86-svm-kvm ...`
 # makes //tools/vmtest:run_in_svm_vm (which calls this with "x86_64") the
-# --run_under wrapper of every test. See tools/vmtest/README.md.
+# --run_under wrapper of every test, `--config=aarch64-kvm` makes
+# //tools/vmtest:run_in_arm64_vm ("aarch64") it, and every hv_kvm_test's
+# driver (testing/run_with_kvm.sh) calls this with the test binary's own
+# architecture. See tools/vmtest/README.md.
 #
 # ARCH is x86_64 (AMD SVM + NPT KVM, kvm_amd, under `-cpu max`) or aarch64
-# (arm64 KVM at emulated EL2, `-M virt,virtualization=on`; its host set-up
-# -- dpkg --add-architecture arm64, qemu-system-arm -- is not automated yet).
+# (arm64 KVM at emulated EL2, `-M virt,virtualization=on`). tools/bazel
+# installs what each needs (for aarch64: qemu-system-arm, cpio, and the arm64
+# dpkg architecture the kernel and busybox are downloaded for).
 #
 # On first use per kernel/busybox version it downloads, with `apt-get download`
 # (no root needed), the kernel that the cloud kernel metapackage currently
@@ -89,11 +93,32 @@ esac
 busybox_pkg=busybox-static
 [[ "$dpkg_arch" == "$(dpkg --print-architecture)" ]] || busybox_pkg+=":$dpkg_arch"
 
-for tool in "$qemu" cpio gzip flock dpkg-deb apt-get apt-cache timeout base64; do
+for tool in "$qemu" cpio gzip flock dpkg-deb apt-get apt-cache timeout base64 od; do
   command -v "$tool" >/dev/null ||
-    die "'$tool' not found; tools/bazel installs it for --config=x86-svm-kvm"
+    die "'$tool' not found; tools/bazel installs it for --config=x86-svm-kvm and --config=aarch64-kvm"
 done
 [[ -f "$test_binary" && -x "$test_binary" ]] || die "test binary '$test_binary' is not an executable file"
+
+# elf_arch FILE: x86_64 or aarch64 from a 64-bit little-endian ELF header
+# (e_machine at byte 18: 62 EM_X86_64, 183 EM_AARCH64); "other" for any
+# other ELF file, nothing (status 1) for a file that is not ELF.
+elf_arch() {
+  local -a bytes
+  read -r -a bytes <<<"$(od -An -tu1 -N20 -v "$1" 2>/dev/null | tr -s ' \n' ' ')"
+  ((${#bytes[@]} == 20)) && [[ "${bytes[*]:0:4}" == "127 69 76 70" ]] || return 1
+  if [[ "${bytes[*]:4:2}" != "2 1" ]]; then echo other; return 0; fi
+  case $((bytes[18] | bytes[19] << 8)) in
+    62) echo x86_64 ;;
+    183) echo aarch64 ;;
+    *) echo other ;;
+  esac
+}
+# A binary of another architecture would only fail inside the guest with
+# "Exec format error"; say so here. (Scripts pass: the guest's busybox sh
+# may run them.)
+if binary_arch=$(elf_arch "$test_binary") && [[ "$binary_arch" != "$arch" ]]; then
+  die "'$test_binary' is an ELF file for $binary_arch, not $arch; build it for $arch"
+fi
 
 # init.sh sits beside this script (in the source tree or in runfiles).
 here=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
@@ -110,17 +135,41 @@ candidate_version() {
   apt-cache policy "$1" 2>/dev/null | awk '$1 == "Candidate:" { print $2; exit }'
 }
 
+# apt_state: a fingerprint of what decides apt's answers (the package lists,
+# sources, preferences, configuration and dpkg architectures).
+apt_state() {
+  stat -c '%n %Y %s' /var/lib/apt/lists /etc/apt /etc/apt/sources.list \
+      /etc/apt/sources.list.d /etc/apt/preferences.d /etc/apt/apt.conf.d \
+      /var/lib/dpkg/arch 2>/dev/null | sha256sum | head -c 16
+}
+
 # resolve_key: sets kernel_pkg, kernel_ver, busybox_ver and key from the
 # package lists. Fails (returns 1) when apt knows nothing about them.
+#
+# Each apt-cache call costs ~2-3 s where apt keeps no binary cache (Debian's
+# Docker images set Dir::Cache::pkgcache ""), ~7 s per run, so the answer is
+# memoised in $cache/.resolved against apt_state: it is asked again only
+# after `apt-get update` or a change to apt's configuration.
 resolve_key() {
-  kernel_pkg=$(apt-cache depends --no-recommends --no-suggests "$kernel_meta" 2>/dev/null |
-               awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }')
-  [[ -n "$kernel_pkg" ]] || return 1
-  # apt-cache names a foreign-architecture dependency with its ":arch".
-  [[ "$kernel_meta" == *:* && "$kernel_pkg" != *:* ]] && kernel_pkg+=":${kernel_meta#*:}"
-  kernel_ver=$(candidate_version "$kernel_pkg")
-  busybox_ver=$(candidate_version "$busybox_pkg")
-  [[ -n "$kernel_ver" && "$kernel_ver" != "(none)" && -n "$busybox_ver" && "$busybox_ver" != "(none)" ]] || return 1
+  local state memo=$cache/.resolved memo_state
+  state=$(apt_state)
+  if [[ -f "$memo" ]] && read -r memo_state kernel_pkg kernel_ver busybox_ver <"$memo" &&
+     [[ "$memo_state" == "$state" && -n "$busybox_ver" ]]; then
+    :
+  else
+    kernel_pkg=$(apt-cache depends --no-recommends --no-suggests "$kernel_meta" 2>/dev/null |
+                 awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }')
+    [[ -n "$kernel_pkg" ]] || return 1
+    # apt-cache names a foreign-architecture dependency with its ":arch".
+    [[ "$kernel_meta" == *:* && "$kernel_pkg" != *:* ]] && kernel_pkg+=":${kernel_meta#*:}"
+    kernel_ver=$(candidate_version "$kernel_pkg")
+    busybox_ver=$(candidate_version "$busybox_pkg")
+    [[ -n "$kernel_ver" && "$kernel_ver" != "(none)" && -n "$busybox_ver" && "$busybox_ver" != "(none)" ]] || return 1
+    local tmp_memo
+    tmp_memo=$(mktemp "$cache/.resolved.XXXXXX")
+    echo "$state $kernel_pkg $kernel_ver $busybox_ver" >"$tmp_memo"
+    mv -f "$tmp_memo" "$memo"
+  fi
   # The guest's /init is part of the base image, so a change to it makes a
   # new entry too.
   local init_hash
@@ -252,20 +301,42 @@ run_dir=$(mktemp -d "${TEST_TMPDIR:-${TMPDIR:-/tmp}}/vmtest.XXXXXX")
 cleanup() { rm -rf "$run_dir"; }
 trap cleanup EXIT
 
+# list_shared_libraries ELF: `ldd`-style lines for a dynamically linked ELF
+# of the VM's architecture. On a host of another architecture the target's
+# dynamic loader lists them under qemu-user (Debian's multiarch libc6:arm64
+# puts it and the libraries at the same paths as on an arm64 machine).
+list_shared_libraries() {
+  if [[ "$arch" == "$(uname -m)" ]]; then
+    ldd "$1"
+  else
+    qemu-aarch64-static /lib/ld-linux-aarch64.so.1 --list "$1"
+  fi
+}
+
 # stage_shared_libraries STAGE ELF...: copies the shared libraries the ELF
-# files need (their `ldd` closure, the dynamic loader included) into STAGE
-# at the same absolute paths, so dynamically linked tests run in the guest.
+# files of the VM's architecture need (their `ldd` closure, the dynamic
+# loader included) into STAGE at the same absolute paths, so dynamically
+# linked tests run in the guest. Files of other architectures are skipped:
+# the guest could not run them anyway.
 stage_shared_libraries() {
   local stage=$1; shift
   local elf lib
   for elf in "$@"; do
+    [[ "$(elf_arch "$elf" || true)" == "$arch" ]] || continue
     LC_ALL=C grep -qa 'ld-linux' <(head -c 4096 "$elf") || continue
+    if [[ "$arch" != "$(uname -m)" ]]; then
+      [[ "$arch" == aarch64 ]] || die "'$elf' is dynamically linked; no way to list its libraries on $(uname -m)"
+      command -v qemu-aarch64-static >/dev/null ||
+        die "'$elf' is dynamically linked: listing its libraries needs qemu-aarch64-static (qemu-user-static)"
+      [[ -x /lib/ld-linux-aarch64.so.1 ]] ||
+        die "'$elf' is dynamically linked: no /lib/ld-linux-aarch64.so.1 (libc6:arm64)"
+    fi
     while read -r lib; do
       # Libraries found inside the staged tree are already there.
       [[ "$lib" == "$stage"/* || -e "$stage$lib" ]] && continue
       mkdir -p "$stage$(dirname "$lib")"
       cp -L "$lib" "$stage$lib"
-    done < <(ldd "$elf" 2>/dev/null | awk '
+    done < <(list_shared_libraries "$elf" 2>/dev/null | awk '
       $2 == "=>" && $3 ~ /^\// { print $3 }
       $1 ~ /^\// { print $1 }')
   done

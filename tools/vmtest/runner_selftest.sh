@@ -2,15 +2,24 @@
 # tools/vmtest/runner_selftest.sh: checks that the vmtest runner returns the
 # test's exit status and never 0 for a failure: a passing binary gives 0, a
 # failing one its own status (also when dynamically linked), a hang the
-# timeout status, a guest kernel panic non-zero. Arguments are forwarded
-# intact.
+# timeout status, a guest kernel panic non-zero, and a VM that ends without
+# the run's result marker (powered off early, or after printing markers that
+# lack the run's nonce) non-zero. Arguments are forwarded intact.
+#
+#   runner_selftest.sh RUNNER EXIT_WITH [DYNAMIC_BINARY|-]
+#
+# RUNNER is the --run_under wrapper of one architecture and EXIT_WITH a
+# static build of exit_with.c for it; DYNAMIC_BINARY (default /bin/false, "-"
+# to skip) is a dynamically linked program of that architecture that exits 1.
 #
 #   tools/bazel test --config=x86-svm-kvm-static //tools/vmtest:runner_selftest
+#   tools/bazel test --config=aarch64-kvm //tools/vmtest:runner_selftest_aarch64
 #   tools/vmtest/runner_selftest.sh tools/vmtest/run_in_svm_vm.sh bazel-bin/tools/vmtest/exit_with
 set -euo pipefail
 
 runner=$1
 exit_with=$2
+dynamic=${3:-/bin/false}
 out=$(mktemp -d "${TEST_TMPDIR:-/tmp}/selftest.XXXXXX")
 failures=0
 
@@ -55,9 +64,18 @@ expect_output hang 'did not finish within 15 s'
 expect panic nonzero "$runner" "$exit_with" panic
 expect_output panic 'Kernel panic'
 
+# No marker of this run: the VM powers off before /init prints it, or the
+# test prints markers without the run's nonce first.
+expect poweroff 125 "$runner" "$exit_with" poweroff
+expect_output poweroff 'without reporting the test.s exit code'
+expect forge 125 "$runner" "$exit_with" forge
+expect_output forge 'without reporting the test.s exit code'
+
 # A dynamically linked binary brings its shared libraries along (ldd closure).
-expect dynamic 1 "$runner" /bin/false
-expect_output dynamic '^@@TEST_EXIT_CODE=1@@'
+if [[ "$dynamic" != - ]]; then
+  expect dynamic 1 "$runner" "$dynamic"
+  expect_output dynamic '^@@TEST_EXIT_CODE=1@@'
+fi
 
 ((failures == 0)) || { echo "$failures check(s) failed"; exit 1; }
 echo "all runner checks passed"
