@@ -1,0 +1,106 @@
+// GunyahVcpu: hv::VcpuAArch64 over a Gunyah vCPU fd (a GH_FN_VCPU function
+// of its VM) and its mapped struct gh_vcpu_run.
+//
+// Run() starts the VM first if it has not started (GH_VM_START; see
+// gunyah_vm_core.h), then is one GH_VCPU_RUN; the exit is decoded from the
+// shared run struct: MMIO accesses -> kMmio (HandleMmio() answers reads),
+// VM status exits -> kSystemEvent shutdown / reset / crash, a VM that
+// failed to load -> kFailEntry. Kick() may be called from any thread: it
+// sets immediate_exit and signals the thread inside Run() (hv::KickSignal()),
+// so GH_VCPU_RUN returns EINTR -> kInterrupted.
+//
+// Gunyah keeps a VM's registers from the host: only the boot vCPU's x0-x30
+// and pc can be set, before the VM starts (GH_VM_SET_BOOT_CONTEXT); every
+// other register operation is UNIMPLEMENTED, saying why.
+//
+// Example:
+//   ASSIGN_OR_RETURN(std::unique_ptr<hv::VcpuAArch64> vcpu, vm->CreateVcpuAArch64(0));
+//   RETURN_IF_ERROR(vcpu->Init({hv::VcpuFeature::kPsci0_2}));
+//   ASSIGN_OR_RETURN(hv::VcpuExit exit, vcpu->Run());
+#ifndef HV_HYPERVISOR_GUNYAH_GUNYAH_VCPU_H_
+#define HV_HYPERVISOR_GUNYAH_GUNYAH_VCPU_H_
+
+#include <pthread.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "hypervisor/aarch64/vcpu_aarch64.h"
+#include "hypervisor/gunyah/gunyah_abi.h"
+#include "hypervisor/gunyah/gunyah_fd.h"
+
+namespace hv {
+
+class GunyahVmCore;
+
+class GunyahVcpu final : public VcpuAArch64 {
+ public:
+  // GunyahVcpu::Create(): GH_VM_ADD_FUNCTION(GH_FN_VCPU, id), then
+  // GH_VCPU_MMAP_SIZE and the mapping of the run struct. On failure after
+  // the function was added it is removed again, so the id stays free.
+  static absl::StatusOr<std::unique_ptr<GunyahVcpu>> Create(
+      std::shared_ptr<GunyahVmCore> vm, uint32_t id);
+
+  GunyahVcpu(const GunyahVcpu&) = delete;
+  GunyahVcpu& operator=(const GunyahVcpu&) = delete;
+  ~GunyahVcpu() override;
+
+  // Vcpu (gunyah_vcpu.cc).
+  uint32_t id() const override { return id_; }
+  absl::StatusOr<VcpuExit> Run() override;
+  absl::Status HandleIo(absl::FunctionRef<void(IoRequest&)> handler) override;
+  absl::Status HandleMmio(absl::FunctionRef<void(IoRequest&)> handler) override;
+  void SetImmediateExit(bool exit) override;
+  absl::Status Kick() override;
+
+  // VcpuAArch64 (gunyah_vcpu_aarch64.cc).
+  absl::Status Init(absl::Span<const VcpuFeature> features) override;
+  bool SupportsFeature(VcpuFeature feature) const override;
+  absl::StatusOr<uint64_t> GetOneReg(AArch64Reg reg) override;
+  absl::Status SetOneReg(AArch64Reg reg, uint64_t value) override;
+  absl::StatusOr<absl::uint128> GetVectorReg(uint32_t n) override;
+  absl::Status SetVectorReg(uint32_t n, absl::uint128 value) override;
+  absl::StatusOr<std::vector<std::pair<AArch64Reg, uint64_t>>> GetSystemRegs()
+      override;
+  absl::StatusOr<uint64_t> GetMpidr() override;
+  absl::StatusOr<PsciVersion> GetPsciVersion() override;
+  absl::Status InitPmu(uint32_t irq) override;
+  bool HasPvtime() const override { return false; }
+  absl::Status InitPvtime(GuestAddress address) override;
+
+ private:
+  GunyahVcpu(std::shared_ptr<GunyahVmCore> vm, GunyahFd fd, uint32_t id,
+             gunyah_abi::VcpuRun* run, uint64_t run_size);
+
+  // Fills `exit` from the run struct after GH_VCPU_RUN returned 0.
+  void DecodeExit(VcpuExit& exit) const;
+  // Consumes a pending immediate exit: true (and clears it) when set.
+  bool TakeImmediateExit();
+
+  const std::shared_ptr<GunyahVmCore> vm_;
+  const GunyahFd fd_;
+  const uint32_t id_;
+  // The kernel-shared run struct (run_size_ bytes, MAP_SHARED).
+  gunyah_abi::VcpuRun* const run_;
+  const uint64_t run_size_;
+
+  // The kind of the last exit that still waits for HandleMmio (kUnknown
+  // when none) and whether Init() ran. Only the Run() thread touches them.
+  VcpuExitKind pending_ = VcpuExitKind::kUnknown;
+  bool initialized_ = false;
+
+  // The thread inside Run(), for Kick() (see KvmVcpu for why std::mutex).
+  std::mutex kick_mutex_;
+  bool running_ ABSL_GUARDED_BY(kick_mutex_) = false;
+  pthread_t run_thread_ ABSL_GUARDED_BY(kick_mutex_) = {};
+};
+
+}  // namespace hv
+
+#endif  // HV_HYPERVISOR_GUNYAH_GUNYAH_VCPU_H_

@@ -1,0 +1,284 @@
+#include "hypervisor/gunyah/gunyah_vm.h"
+
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "hypervisor/gunyah/gunyah_abi.h"
+#include "hypervisor/gunyah/gunyah_vm_core.h"
+#include "hypervisor/os/errno_status.h"
+#include "hypervisor/os/mmap_region.h"
+#include "hypervisor/os/status_macros.h"
+
+namespace hv {
+
+namespace abi = gunyah_abi;
+
+absl::StatusOr<std::unique_ptr<GunyahVm>> GunyahVm::Create(
+    std::shared_ptr<const GunyahDevice> device) {
+  GunyahSys* sys = device->sys;
+  // The argument is reserved: the kernel refuses anything but 0.
+  GunyahFd vm_fd(sys, sys->Ioctl(device->fd.get(), abi::kCreateVm, 0));
+  if (!vm_fd.valid()) return ErrnoStatus("GH_CREATE_VM");
+  auto core = std::make_shared<GunyahVmCore>(std::move(device),
+                                             std::move(vm_fd));
+  return std::unique_ptr<GunyahVm>(new GunyahVm(std::move(core)));
+}
+
+GunyahVm::GunyahVm(std::shared_ptr<GunyahVmCore> core)
+    : core_(std::move(core)),
+      slots_(kMaxMemorySlots, kGuestAddressLimit, HostPageSize()) {}
+
+// The kernel reclaims every region from the guest when the last reference
+// to the VM (this fd or a vCPU's) goes; regions are unmapped here first,
+// which is safe because the kernel holds its own pins on their pages.
+GunyahVm::~GunyahVm() = default;
+
+bool GunyahVm::CheckCapability(VmCap cap) const {
+  switch (cap) {
+    case VmCap::kIrqfd:
+    case VmCap::kIoEventfd:
+      return true;
+    case VmCap::kDirtyLog:              // no dirty-page log in the ABI
+    case VmCap::kReadOnlyMemoryRegion:  // writes are not promised as MMIO
+    case VmCap::kMemNoncoherentDma:     // no cache-type flag
+    case VmCap::kPvClock:               // Gunyah keeps the guest's time
+      return false;
+  }
+  return false;
+}
+
+bool GunyahVm::started() const { return core_->started(); }
+
+absl::Status GunyahVm::SetDtbConfig(GuestAddress guest_address,
+                                    uint64_t size) {
+  return core_->SetDtbConfig(guest_address, size);
+}
+
+absl::StatusOr<MemSlot> GunyahVm::AddMemoryRegion(
+    GuestAddress guest_address, std::unique_ptr<MemoryRegion> region,
+    const MemoryRegionOptions& options) {
+  if (region == nullptr) {
+    return absl::InvalidArgumentError("add memory region: region is null");
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  ASSIGN_OR_RETURN(MemSlot slot, slots_.Check(guest_address, region->size()));
+  if (options.read_only) {
+    return absl::UnimplementedError(absl::StrFormat(
+        "add memory region at %#x: Gunyah cannot promise that guest writes "
+        "to a region without GH_MEM_ALLOW_WRITE become MMIO exits, so "
+        "read-only regions are not offered",
+        guest_address));
+  }
+  if (options.log_dirty_pages) {
+    return absl::UnimplementedError(absl::StrFormat(
+        "add memory region at %#x: Gunyah has no dirty-page log",
+        guest_address));
+  }
+  if (options.cache == MemCacheType::kCacheNonCoherent) {
+    return absl::UnimplementedError(absl::StrFormat(
+        "add memory region at %#x: Gunyah has no memory-type flag, so it "
+        "cannot honour non-coherent DMA; refusing to map the region coherent",
+        guest_address));
+  }
+  std::lock_guard<std::mutex> lifecycle(core_->lifecycle_mutex());
+  if (core_->started_locked()) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "add memory region at %#x: the VM has started, and Gunyah shares a "
+        "VM's memory with the guest only at GH_VM_START",
+        guest_address));
+  }
+  abi::UserspaceMemoryRegion request = {};
+  request.label = slot;
+  request.flags = abi::kMemAllowAll;
+  request.guest_phys_addr = guest_address;
+  request.memory_size = region->size();
+  request.userspace_addr = reinterpret_cast<uintptr_t>(region->data());
+  if (core_->sys()->IoctlPtr(core_->fd(), abi::kVmSetUserMemRegion,
+                             &request) < 0) {
+    return ErrnoStatus(absl::StrFormat(
+        "GH_VM_SET_USER_MEM_REGION (label %u, [%#x, %#x), flags %#x)", slot,
+        guest_address, guest_address + region->size(), request.flags));
+  }
+  slots_.Insert(slot, guest_address, std::move(region), options);
+  return slot;
+}
+
+absl::StatusOr<std::unique_ptr<MemoryRegion>> GunyahVm::RemoveMemoryRegion(
+    MemSlot slot) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto entry = slots_.Find(slot);
+  if (!entry.ok()) {
+    return absl::NotFoundError(
+        absl::StrCat("remove memory region: ", entry.status().message()));
+  }
+  return absl::UnimplementedError(absl::StrFormat(
+      "remove memory region (slot %u at %#x): this Gunyah ABI cannot take a "
+      "region back (GH_VM_SET_USER_MEM_REGION has no delete; the kernel "
+      "reclaims regions only when the VM is destroyed); the region stays",
+      slot, (*entry)->guest_address));
+}
+
+std::vector<MemoryRegionInfo> GunyahVm::MemoryRegions() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return slots_.List();
+}
+
+absl::StatusOr<MemorySlotTable::Entry*> GunyahVm::FindRange(
+    const char* operation, MemSlot slot, uint64_t offset, uint64_t size) {
+  auto entry = slots_.Find(slot);
+  if (!entry.ok()) {
+    return absl::NotFoundError(
+        absl::StrCat(operation, ": ", entry.status().message()));
+  }
+  const uint64_t page = HostPageSize();
+  if (size == 0 || size % page != 0 || offset % page != 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: offset %#x and size %#x must be page aligned (%#x) and the size "
+        "non-zero",
+        operation, offset, size, page));
+  }
+  const uint64_t region_size = (*entry)->region->size();
+  if (offset > region_size || size > region_size - offset) {
+    return absl::OutOfRangeError(absl::StrFormat(
+        "%s: range [%#x, %#x) is outside slot %u's region of %#x bytes",
+        operation, offset, offset + size, slot, region_size));
+  }
+  return *entry;
+}
+
+absl::Status GunyahVm::AddFdMapping(MemSlot slot, uint64_t offset,
+                                    uint64_t size, int fd, uint64_t fd_offset,
+                                    Protection prot) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  RETURN_IF_ERROR(FindRange("add fd mapping", slot, offset, size).status());
+  if (fd < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("add fd mapping: fd %d is not a file descriptor", fd));
+  }
+  if (fd_offset % HostPageSize() != 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "add fd mapping: fd offset %#x is not page aligned", fd_offset));
+  }
+  (void)prot;
+  return absl::UnimplementedError(absl::StrFormat(
+      "add fd mapping into slot %u: Gunyah pins a region's pages when it is "
+      "added and gives the guest those pages, so mapping a file over the "
+      "host range would never reach the guest",
+      slot));
+}
+
+absl::Status GunyahVm::RemoveMapping(MemSlot slot, uint64_t offset,
+                                     uint64_t size) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  RETURN_IF_ERROR(FindRange("remove mapping", slot, offset, size).status());
+  return absl::UnimplementedError(absl::StrFormat(
+      "remove mapping in slot %u: Gunyah regions have no fd mappings (their "
+      "pages are pinned when the region is added)",
+      slot));
+}
+
+absl::StatusOr<std::vector<uint64_t>> GunyahVm::GetDirtyLog(MemSlot slot) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto entry = slots_.Find(slot);
+  if (!entry.ok()) {
+    return absl::NotFoundError(
+        absl::StrCat("get dirty log: ", entry.status().message()));
+  }
+  return absl::UnimplementedError(absl::StrFormat(
+      "get dirty log (slot %u): Gunyah has no dirty-page log", slot));
+}
+
+absl::StatusOr<int> GunyahVm::Function(bool add, uint32_t type,
+                                       const void* arg, uint32_t arg_size,
+                                       const std::string& what) {
+  abi::FnDesc desc = {};
+  desc.type = type;
+  desc.arg_size = arg_size;
+  desc.arg = reinterpret_cast<uintptr_t>(arg);
+  const unsigned long request =
+      add ? abi::kVmAddFunction : abi::kVmRemoveFunction;
+  const int result = core_->sys()->IoctlPtr(core_->fd(), request, &desc);
+  if (result < 0) {
+    return ErrnoStatus(absl::StrCat(GunyahIoctlName(request), " (", what, ")"));
+  }
+  return result;
+}
+
+absl::Status GunyahVm::IoEvent(const EventFd& event,
+                               const IoEventAddress& address, bool assign) {
+  if (address.space == IoEventAddress::Space::kPio) {
+    return absl::UnimplementedError(absl::StrFormat(
+        "ioeventfd at port %#x: Gunyah guests (aarch64) have no port I/O; "
+        "ioeventfds are MMIO only",
+        address.address));
+  }
+  const uint32_t length = address.length;
+  if (length != 0 && length != 1 && length != 2 && length != 4 &&
+      length != 8) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("ioeventfd: length %u is not 0, 1, 2, 4 or 8", length));
+  }
+  if (length == 0 && address.datamatch.has_value()) {
+    return absl::InvalidArgumentError(
+        "ioeventfd: length 0 (any) cannot have a datamatch");
+  }
+  abi::FnIoeventfdArg arg = {};
+  arg.addr = address.address;
+  arg.len = length;
+  arg.fd = event.fd();
+  if (address.datamatch.has_value()) {
+    arg.flags = abi::kIoeventfdDatamatch;
+    arg.datamatch = *address.datamatch;
+  }
+  return Function(assign, abi::kFnIoeventfd, &arg, sizeof(arg),
+                  absl::StrFormat("ioeventfd mmio %#x len %u", address.address,
+                                  length))
+      .status();
+}
+
+absl::Status GunyahVm::RegisterIoEvent(const EventFd& event,
+                                       const IoEventAddress& address) {
+  return IoEvent(event, address, true);
+}
+
+absl::Status GunyahVm::UnregisterIoEvent(const EventFd& event,
+                                         const IoEventAddress& address) {
+  return IoEvent(event, address, false);
+}
+
+absl::Status GunyahVm::Irqfd(const EventFd& event, uint32_t gsi,
+                             bool assign) {
+  // The doorbell's label is the interrupt number, as crosvm writes it into
+  // the VM's devicetree ("bell-<label>", interrupts = <SPI label edge>).
+  abi::FnIrqfdArg arg = {};
+  arg.fd = static_cast<uint32_t>(event.fd());
+  arg.label = gsi;
+  arg.flags = 0;  // edge
+  return Function(assign, abi::kFnIrqfd, &arg, sizeof(arg),
+                  absl::StrFormat("irqfd label %u", gsi))
+      .status();
+}
+
+absl::Status GunyahVm::RegisterIrqfd(const EventFd& event, uint32_t gsi) {
+  return Irqfd(event, gsi, true);
+}
+
+absl::Status GunyahVm::UnregisterIrqfd(const EventFd& event, uint32_t gsi) {
+  return Irqfd(event, gsi, false);
+}
+
+absl::Status GunyahVm::SetIrqLine(uint32_t irq, bool level) {
+  return absl::UnimplementedError(absl::StrFormat(
+      "set irq line %u to %d: Gunyah has no interrupt-line call; interrupts "
+      "reach the guest through irqfd doorbells (RegisterIrqfd)",
+      irq, level ? 1 : 0));
+}
+
+absl::StatusOr<std::unique_ptr<Vcpu>> GunyahVm::CreateVcpu(uint32_t id) {
+  ASSIGN_OR_RETURN(std::unique_ptr<VcpuAArch64> vcpu, CreateVcpuAArch64(id));
+  return std::unique_ptr<Vcpu>(std::move(vcpu));
+}
+
+}  // namespace hv

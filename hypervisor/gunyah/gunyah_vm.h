@@ -1,0 +1,126 @@
+// GunyahVm: hv::VmAArch64 over a Gunyah VM fd.
+//
+// Memory: each region is one GH_VM_SET_USER_MEM_REGION whose label is the
+// region's hv slot (hv::MemorySlotTable: Check() first, the ioctl, then
+// Insert() once the kernel agreed, so a failure changes nothing). The
+// kernel pins a region's pages when it is added and shares those pages with
+// the guest when the VM starts; this ABI revision can neither remove a
+// region nor add one that reaches a started guest, so RemoveMemoryRegion,
+// AddFdMapping and memory added after the start are refused (see
+// README.md). vCPUs, irqfds and ioeventfds are VM functions
+// (GH_VM_ADD_FUNCTION / GH_VM_REMOVE_FUNCTION). The VM starts (GH_VM_START)
+// on the first Run() of one of its vCPUs, after SetDtbConfig().
+//
+// Thread safe: one mutex guards the slot table; the start is ordered
+// against memory changes by GunyahVmCore's lock.
+//
+// Example:
+//   ASSIGN_OR_RETURN(std::unique_ptr<hv::GunyahVm> vm, gunyah->CreateGunyahVm());
+//   ASSIGN_OR_RETURN(auto ram, hv::MemoryRegion::CreateShared("ram", 16 << 20));
+//   ASSIGN_OR_RETURN(hv::MemSlot slot, vm->AddMemoryRegion(0x80000000, std::move(ram), {}));
+//   RETURN_IF_ERROR(vm->SetDtbConfig(0x80000000, 0x10000));
+//   ASSIGN_OR_RETURN(auto vcpu, vm->CreateVcpuAArch64(0));
+#ifndef HV_HYPERVISOR_GUNYAH_GUNYAH_VM_H_
+#define HV_HYPERVISOR_GUNYAH_GUNYAH_VM_H_
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "hypervisor/aarch64/vm_aarch64.h"
+#include "hypervisor/gunyah/gunyah_hypervisor.h"
+#include "hypervisor/memory_slot_table.h"
+
+namespace hv {
+
+class GunyahVmCore;
+
+class GunyahVm final : public VmAArch64 {
+ public:
+  // hv's bound on regions: labels are 32-bit and the kernel states no
+  // limit, so hv keeps the slot table to 256 regions.
+  static constexpr uint32_t kMaxMemorySlots = 256;
+  // Guest-physical addresses below 1 << 40, as crosvm's Gunyah backend
+  // assumes (get_guest_phys_addr_bits).
+  static constexpr uint64_t kGuestAddressLimit = uint64_t{1} << 40;
+
+  // GunyahVm::Create(): GH_CREATE_VM on `device`.
+  static absl::StatusOr<std::unique_ptr<GunyahVm>> Create(
+      std::shared_ptr<const GunyahDevice> device);
+
+  GunyahVm(const GunyahVm&) = delete;
+  GunyahVm& operator=(const GunyahVm&) = delete;
+  ~GunyahVm() override;
+
+  // Vm.
+  bool CheckCapability(VmCap cap) const override;
+  uint32_t MaxMemorySlots() const override { return kMaxMemorySlots; }
+  uint64_t GuestAddressLimit() const override { return kGuestAddressLimit; }
+  absl::StatusOr<MemSlot> AddMemoryRegion(
+      GuestAddress guest_address, std::unique_ptr<MemoryRegion> region,
+      const MemoryRegionOptions& options) override;
+  absl::StatusOr<std::unique_ptr<MemoryRegion>> RemoveMemoryRegion(
+      MemSlot slot) override;
+  std::vector<MemoryRegionInfo> MemoryRegions() const override;
+  absl::Status AddFdMapping(MemSlot slot, uint64_t offset, uint64_t size,
+                            int fd, uint64_t fd_offset,
+                            Protection prot) override;
+  absl::Status RemoveMapping(MemSlot slot, uint64_t offset,
+                             uint64_t size) override;
+  absl::StatusOr<std::vector<uint64_t>> GetDirtyLog(MemSlot slot) override;
+  absl::Status RegisterIoEvent(const EventFd& event,
+                               const IoEventAddress& address) override;
+  absl::Status UnregisterIoEvent(const EventFd& event,
+                                 const IoEventAddress& address) override;
+  absl::Status RegisterIrqfd(const EventFd& event, uint32_t gsi) override;
+  absl::Status UnregisterIrqfd(const EventFd& event, uint32_t gsi) override;
+  absl::Status SetIrqLine(uint32_t irq, bool level) override;
+  absl::StatusOr<std::unique_ptr<Vcpu>> CreateVcpu(uint32_t id) override;
+
+  // VmAArch64 (gunyah_vm_aarch64.cc).
+  absl::StatusOr<std::unique_ptr<VcpuAArch64>> CreateVcpuAArch64(
+      uint32_t id) override;
+  absl::Status CreateGic(const GicConfig& config) override;
+  bool SupportsGic(GicConfig::Version version) const override;
+  absl::Status FinalizeGic() override;
+  absl::Status SetCounterOffset(uint64_t offset) override;
+
+  // Gunyah only.
+  // GunyahVm::SetDtbConfig(): where the VM's devicetree lies in guest
+  // memory (GH_VM_SET_DTB_CONFIG); needed before the first Run(), and the
+  // range must lie inside an added region when the VM starts.
+  absl::Status SetDtbConfig(GuestAddress guest_address, uint64_t size);
+  // GunyahVm::started(): whether GH_VM_START has run.
+  bool started() const;
+
+ private:
+  explicit GunyahVm(std::shared_ptr<GunyahVmCore> core);
+
+  // The region in `slot`, after checking [offset, offset + size) lies in it
+  // at page granularity; `operation` names the caller in errors.
+  absl::StatusOr<MemorySlotTable::Entry*> FindRange(const char* operation,
+                                                    MemSlot slot,
+                                                    uint64_t offset,
+                                                    uint64_t size)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // GH_VM_ADD_FUNCTION / GH_VM_REMOVE_FUNCTION with `arg` of `arg_size`
+  // bytes; returns the ioctl's result.
+  absl::StatusOr<int> Function(bool add, uint32_t type, const void* arg,
+                               uint32_t arg_size, const std::string& what);
+  absl::Status IoEvent(const EventFd& event, const IoEventAddress& address,
+                       bool assign);
+  absl::Status Irqfd(const EventFd& event, uint32_t gsi, bool assign);
+
+  const std::shared_ptr<GunyahVmCore> core_;
+  mutable std::mutex mutex_;
+  // Declared after core_, so regions are unmapped before the VM fd closes.
+  MemorySlotTable slots_ ABSL_GUARDED_BY(mutex_);
+};
+
+}  // namespace hv
+
+#endif  // HV_HYPERVISOR_GUNYAH_GUNYAH_VM_H_
