@@ -1,0 +1,79 @@
+#include "hypervisor/geniezone/gzvm_hypervisor.h"
+
+#include <fcntl.h>
+
+#include <cerrno>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "hypervisor/geniezone/gzvm_abi.h"
+#include "hypervisor/geniezone/gzvm_vm.h"
+#include "hypervisor/os/errno_status.h"
+#include "hypervisor/os/status_macros.h"
+
+namespace hv {
+namespace {
+
+// GZVM_CHECK_EXTENSION(GZVM_CAP_VM_GPA_SIZE): the driver writes the width
+// into the __u64 that held the cap; -EOPNOTSUPP means it does not say, and
+// the backend assumes what crosvm assumes (40 bits).
+absl::StatusOr<uint32_t> QueryGpaBits(GzvmSys* sys, int fd) {
+  uint64_t value = gzvm_abi::kCapVmGpaSize;
+  if (sys->IoctlPtr(fd, gzvm_abi::kCheckExtension, &value) < 0) {
+    if (errno == EOPNOTSUPP) return gzvm_abi::kDefaultGpaBits;
+    return ErrnoStatus("GZVM_CHECK_EXTENSION(GZVM_CAP_VM_GPA_SIZE)");
+  }
+  if (value < 32 || value > 52) {
+    return absl::InternalError(absl::StrFormat(
+        "GZVM_CHECK_EXTENSION(GZVM_CAP_VM_GPA_SIZE) answered %u bits, not "
+        "an arm64 physical address width (32..52)",
+        value));
+  }
+  return static_cast<uint32_t>(value);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<GeniezoneHypervisor>>
+GeniezoneHypervisor::Create(absl::string_view device_path, GzvmSys* sys) {
+  auto device = std::make_shared<GzvmDevice>();
+  device->sys = sys;
+  device->path = std::string(device_path);
+  device->fd = GzvmFd(sys, sys->Open(device->path.c_str(), O_RDWR | O_CLOEXEC));
+  if (!device->fd.valid()) return ErrnoStatus(absl::StrCat("open ", device_path));
+  ASSIGN_OR_RETURN(device->gpa_bits, QueryGpaBits(sys, device->fd.get()));
+  device->guest_address_limit = uint64_t{1} << device->gpa_bits;
+  return std::unique_ptr<GeniezoneHypervisor>(
+      new GeniezoneHypervisor(std::move(device)));
+}
+
+bool GeniezoneHypervisor::CheckCapability(HypervisorCap cap) const {
+  switch (cap) {
+    case HypervisorCap::kUserMemory:
+      return true;  // GZVM_SET_USER_MEMORY_REGION is the only way in
+    case HypervisorCap::kImmediateExit:
+      return true;  // gzvm_vcpu_run.immediate_exit, checked on every GZVM_RUN
+    case HypervisorCap::kIrqfd:
+    case HypervisorCap::kIoEventfd:
+    case HypervisorCap::kIrqChip:  // the GICv3 of GZVM_CREATE_DEVICE
+      return true;
+    case HypervisorCap::kReadOnlyMemory:  // no read-only region flag
+    case HypervisorCap::kDirtyLog:        // no dirty-log ioctl
+    case HypervisorCap::kSplitIrqChip:    // x86 only
+    case HypervisorCap::kXcrs:
+    case HypervisorCap::kTscControl:
+    case HypervisorCap::kSyncRegs:
+      return false;
+  }
+  return false;
+}
+
+uint32_t GeniezoneHypervisor::MaxVcpus() const { return gzvm_abi::kMaxVcpus; }
+
+absl::StatusOr<std::unique_ptr<Vm>> GeniezoneHypervisor::CreateVm() {
+  ASSIGN_OR_RETURN(std::unique_ptr<GeniezoneVm> vm, GeniezoneVm::Create(device_));
+  return std::unique_ptr<Vm>(std::move(vm));
+}
+
+}  // namespace hv

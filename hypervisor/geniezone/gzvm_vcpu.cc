@@ -1,0 +1,214 @@
+#include "hypervisor/geniezone/gzvm_vcpu.h"
+
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_format.h"
+#include "hypervisor/geniezone/gzvm_abi.h"
+#include "hypervisor/os/errno_status.h"
+#include "hypervisor/os/mmap_region.h"
+#include "hypervisor/os/signals.h"
+#include "hypervisor/os/status_macros.h"
+
+namespace hv {
+namespace {
+
+SystemEventKind ToSystemEventKind(uint32_t type) {
+  switch (type) {
+    case gzvm_abi::kSystemEventShutdown:
+      return SystemEventKind::kShutdown;
+    case gzvm_abi::kSystemEventReset:
+      return SystemEventKind::kReset;
+    case gzvm_abi::kSystemEventCrash:
+      return SystemEventKind::kCrash;
+    case gzvm_abi::kSystemEventWakeup:
+      return SystemEventKind::kWakeup;
+    default:
+      return SystemEventKind::kOther;
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<GeniezoneVcpu>> GeniezoneVcpu::Create(
+    std::shared_ptr<const GzvmDevice> device, int vm_fd, uint32_t id) {
+  // Before anything that needs undoing: a kick must find a handler.
+  RETURN_IF_ERROR(InstallKickSignalHandler());
+  GzvmSys* sys = device->sys;
+  GzvmFd fd(sys, sys->Ioctl(vm_fd, gzvm_abi::kCreateVcpu, id));
+  if (!fd.valid()) {
+    return ErrnoStatus(absl::StrFormat("GZVM_CREATE_VCPU (id %u)", id));
+  }
+  // One page, zero filled (so padding1 and the union start zeroed); the
+  // struct needs 264 bytes.
+  const uint64_t size = HostPageSize();
+  void* run = sys->Mmap(nullptr, size, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (run == MAP_FAILED) {
+    return ErrnoStatus(absl::StrFormat("mmap gzvm_vcpu_run (vCPU %u)", id));
+  }
+  // SAFETY: `run` is a fresh, page-aligned, zero-filled read-write mapping
+  // of at least sizeof(VcpuRun) bytes (static_assert'ed 264 < any page), so
+  // it holds a valid VcpuRun (a trivially copyable struct) for the vCPU's
+  // life; only this vCPU and the driver, during GZVM_RUN, access it.
+  static_assert(sizeof(gzvm_abi::VcpuRun) <= 4096);
+  auto* run_struct = static_cast<gzvm_abi::VcpuRun*>(run);
+  return std::unique_ptr<GeniezoneVcpu>(new GeniezoneVcpu(
+      std::move(device), std::move(fd), id, run_struct, size));
+}
+
+GeniezoneVcpu::~GeniezoneVcpu() { sys_->Munmap(run_, run_size_); }
+
+void GeniezoneVcpu::StoreImmediateExitByte(bool value) {
+  // SAFETY: immediate_exit is one byte of the run struct, mapped for the
+  // vCPU's life; the Run() thread (and the driver, inside GZVM_RUN) read it
+  // while Kick() stores it from other threads, so every store is atomic.
+  __atomic_store_n(&run_->immediate_exit, value ? 1 : 0, __ATOMIC_SEQ_CST);
+}
+
+absl::StatusOr<VcpuExit> GeniezoneVcpu::Run() {
+  pending_ = VcpuExitKind::kUnknown;
+  {
+    std::lock_guard<std::mutex> lock(kick_mutex_);
+    running_ = true;
+    run_thread_ = pthread_self();
+    // A kick or SetImmediateExit(true) since the last kInterrupted: the
+    // driver's copy-in sees it and returns EINTR before entering the guest.
+    StoreImmediateExitByte(immediate_exit_.load());
+  }
+  const int result = sys_->IoctlPtr(fd_.get(), gzvm_abi::kRun, run_);
+  const int error = errno;
+  {
+    std::lock_guard<std::mutex> lock(kick_mutex_);
+    running_ = false;
+  }
+  VcpuExit exit;
+  if (result < 0) {
+    if (error == EINTR || error == EAGAIN) {
+      std::lock_guard<std::mutex> lock(kick_mutex_);
+      immediate_exit_ = false;
+      StoreImmediateExitByte(false);
+      exit.kind = VcpuExitKind::kInterrupted;
+      return exit;
+    }
+    return ErrnoStatus("GZVM_RUN", error);
+  }
+  DecodeExit(exit);
+  if (exit.kind == VcpuExitKind::kMmio) pending_ = exit.kind;
+  return exit;
+}
+
+void GeniezoneVcpu::DecodeExit(VcpuExit& exit) const {
+  // SAFETY: GZVM_RUN returned 0, so the driver has copied the whole struct
+  // out and will not touch it again until the next GZVM_RUN from this (the
+  // only Run()) thread; each union member read below is the one
+  // exit_reason selects, as the uapi documents. Kick() may store the
+  // immediate_exit byte meanwhile; no field read here overlaps it.
+  const gzvm_abi::VcpuRun& run = *run_;
+  exit.raw_reason = run.exit_reason;
+  switch (run.exit_reason) {
+    case gzvm_abi::kExitMmio:
+      exit.kind = VcpuExitKind::kMmio;
+      exit.mmio.address = run.mmio.phys_addr;
+      exit.mmio.size = static_cast<uint8_t>(run.mmio.size > 0xff ? 0xff : run.mmio.size);
+      exit.mmio.is_write = run.mmio.is_write != 0;
+      break;
+    case gzvm_abi::kExitHypercall:
+      // args[0] is x0, the SMCCC function id; x1-x6 are its arguments.
+      exit.kind = VcpuExitKind::kHypercall;
+      exit.hypercall.nr = run.hypercall.args[0];
+      for (int i = 0; i < 6; ++i) exit.hypercall.args[i] = run.hypercall.args[i + 1];
+      break;
+    case gzvm_abi::kExitSystemEvent:
+      exit.kind = VcpuExitKind::kSystemEvent;
+      exit.system_event.kind = ToSystemEventKind(run.system_event.type);
+      exit.system_event.flags =
+          run.system_event.ndata > 0 ? run.system_event.data[0] : 0;
+      exit.code = run.system_event.type;
+      break;
+    case gzvm_abi::kExitShutdown:
+      exit.kind = VcpuExitKind::kShutdown;
+      break;
+    case gzvm_abi::kExitException:
+      // code: the exception kind (GZVM_EXCEPTION_*); data: the faulting
+      // guest-physical address.
+      exit.kind = VcpuExitKind::kException;
+      exit.code = run.exception.exception;
+      exit.data = run.exception.fault_gpa;
+      break;
+    case gzvm_abi::kExitDebug:
+      exit.kind = VcpuExitKind::kDebug;
+      break;
+    case gzvm_abi::kExitFailEntry:
+      exit.kind = VcpuExitKind::kFailEntry;
+      exit.code = run.fail_entry.hardware_entry_failure_reason;
+      exit.data = run.fail_entry.cpu;
+      break;
+    case gzvm_abi::kExitInternalError:
+      exit.kind = VcpuExitKind::kInternalError;
+      exit.code = run.internal.suberror;
+      break;
+    case gzvm_abi::kExitIdle:
+      // A guest WFI, where a driver hands it to user space (the v13 driver
+      // waits in the kernel instead).
+      exit.kind = VcpuExitKind::kHlt;
+      break;
+    default:
+      // kExitUnknown, and kExitIrq / kExitGz / kExitIpi, which the driver
+      // handles itself and should never return.
+      exit.kind = VcpuExitKind::kUnknown;
+      break;
+  }
+}
+
+absl::Status GeniezoneVcpu::HandleIo(absl::FunctionRef<void(IoRequest&)>) {
+  return absl::FailedPreconditionError(
+      "HandleIo: a Geniezone (aarch64) vCPU never exits for port I/O");
+}
+
+absl::Status GeniezoneVcpu::HandleMmio(
+    absl::FunctionRef<void(IoRequest&)> handler) {
+  if (pending_ != VcpuExitKind::kMmio) {
+    return absl::FailedPreconditionError(
+        "HandleMmio: the last Run() did not return an unhandled kMmio exit");
+  }
+  pending_ = VcpuExitKind::kUnknown;
+  // SAFETY: the last GZVM_RUN ended with GZVM_EXIT_MMIO, so run_->mmio is
+  // the live union member; its data is an 8-byte array inside the struct
+  // and size is checked against it before any byte is touched. A read's
+  // answer stays there for the driver's copy-in at the next GZVM_RUN.
+  gzvm_abi::VcpuRunMmio& mmio = run_->mmio;
+  if (mmio.size == 0 || mmio.size > sizeof(mmio.data)) {
+    return absl::InternalError(absl::StrFormat(
+        "HandleMmio: gzvm_vcpu_run mmio size %u is not 1..8", mmio.size));
+  }
+  IoRequest request;
+  request.address = mmio.phys_addr;
+  request.is_write = mmio.is_write != 0;
+  if (!request.is_write) std::memset(mmio.data, 0, sizeof(mmio.data));
+  request.data = absl::Span<uint8_t>(mmio.data, mmio.size);
+  handler(request);
+  return absl::OkStatus();
+}
+
+void GeniezoneVcpu::SetImmediateExit(bool exit) {
+  std::lock_guard<std::mutex> lock(kick_mutex_);
+  immediate_exit_ = exit;
+  StoreImmediateExitByte(exit);
+}
+
+absl::Status GeniezoneVcpu::Kick() {
+  std::lock_guard<std::mutex> lock(kick_mutex_);
+  // Recorded before the signal, so a GZVM_RUN entered after this point
+  // returns at once, and a kick the driver's copy-out overwrites is not
+  // lost (Run() stores the byte again from immediate_exit_).
+  immediate_exit_ = true;
+  StoreImmediateExitByte(true);
+  if (!running_) return absl::OkStatus();
+  // run_thread_ is inside Run() and cannot leave it before we unlock.
+  return KickThread(run_thread_);
+}
+
+}  // namespace hv

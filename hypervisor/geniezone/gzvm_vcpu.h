@@ -1,0 +1,138 @@
+// GeniezoneVcpu: hv::VcpuAArch64 over a Geniezone vCPU file descriptor.
+//
+// GZVM_RUN takes a pointer to a struct gzvm_vcpu_run in user memory: the
+// driver copies it in (an MMIO read's completion travels that way), runs
+// the vCPU, and copies the exit back out. The backend keeps that struct in
+// a page of its own (mapped through the GzvmSys seam) for the vCPU's life.
+// Run() is one GZVM_RUN; the exit is decoded from the struct at once.
+// HandleMmio() hands the access to the caller and leaves a read's data in
+// the struct for the next GZVM_RUN. Kick() may be called from any thread:
+// it records the kick, sets the struct's immediate_exit byte (atomically)
+// and signals the thread inside Run() (hv::KickSignal()), so GZVM_RUN
+// returns EINTR -> kInterrupted; a kick that lands while GZVM_RUN is
+// returning an ordinary exit makes the next Run() return kInterrupted.
+//
+// Registers go through GZVM_SET_ONE_REG / GZVM_GET_ONE_REG with KVM's arm64
+// id encoding (gzvm_abi.h); the driver carries at most 64 bits per register,
+// so the 128-bit V registers are UNIMPLEMENTED, and the latest driver
+// answers every GZVM_GET_ONE_REG with EOPNOTSUPP (-> UNIMPLEMENTED).
+//
+// Example:
+//   ASSIGN_OR_RETURN(std::unique_ptr<hv::GeniezoneVcpu> vcpu,
+//                    hv::GeniezoneVcpu::Create(device, vm_fd, 0));
+//   RETURN_IF_ERROR(vcpu->Init({hv::VcpuFeature::kPsci0_2}));
+//   ASSIGN_OR_RETURN(hv::VcpuExit exit, vcpu->Run());
+#ifndef HV_HYPERVISOR_GENIEZONE_GZVM_VCPU_H_
+#define HV_HYPERVISOR_GENIEZONE_GZVM_VCPU_H_
+
+#include <pthread.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "hypervisor/aarch64/vcpu_aarch64.h"
+#include "hypervisor/geniezone/gzvm_fd.h"
+#include "hypervisor/geniezone/gzvm_hypervisor.h"
+
+namespace hv {
+
+namespace gzvm_abi {
+struct VcpuRun;
+}  // namespace gzvm_abi
+
+class GeniezoneVcpu final : public VcpuAArch64 {
+ public:
+  // GeniezoneVcpu::Create(): GZVM_CREATE_VCPU `id` on `vm_fd` and the page
+  // holding its gzvm_vcpu_run; installs the kick signal handler (once per
+  // process).
+  static absl::StatusOr<std::unique_ptr<GeniezoneVcpu>> Create(
+      std::shared_ptr<const GzvmDevice> device, int vm_fd, uint32_t id);
+
+  GeniezoneVcpu(const GeniezoneVcpu&) = delete;
+  GeniezoneVcpu& operator=(const GeniezoneVcpu&) = delete;
+  ~GeniezoneVcpu() override;
+
+  // Vcpu (gzvm_vcpu.cc).
+  uint32_t id() const override { return id_; }
+  absl::StatusOr<VcpuExit> Run() override;
+  // Always FAILED_PRECONDITION: aarch64 has no port I/O.
+  absl::Status HandleIo(absl::FunctionRef<void(IoRequest&)> handler) override;
+  absl::Status HandleMmio(absl::FunctionRef<void(IoRequest&)> handler) override;
+  void SetImmediateExit(bool exit) override;
+  absl::Status Kick() override;
+
+  // VcpuAArch64 (gzvm_vcpu_aarch64.cc).
+  // Geniezone creates vCPUs in their reset state and has no VCPU_INIT: the
+  // first Init() checks the features (only kPsci0_2 exists); a second one
+  // is UNIMPLEMENTED (no reset).
+  absl::Status Init(absl::Span<const VcpuFeature> features) override;
+  bool SupportsFeature(VcpuFeature feature) const override;
+  absl::StatusOr<uint64_t> GetOneReg(AArch64Reg reg) override;
+  absl::Status SetOneReg(AArch64Reg reg, uint64_t value) override;
+  absl::StatusOr<absl::uint128> GetVectorReg(uint32_t n) override;
+  absl::Status SetVectorReg(uint32_t n, absl::uint128 value) override;
+  absl::StatusOr<std::vector<std::pair<AArch64Reg, uint64_t>>> GetSystemRegs()
+      override;
+  absl::StatusOr<uint64_t> GetMpidr() override;
+  absl::StatusOr<PsciVersion> GetPsciVersion() override;
+  absl::Status InitPmu(uint32_t irq) override;
+  bool HasPvtime() const override { return false; }
+  absl::Status InitPvtime(GuestAddress address) override;
+
+ private:
+  GeniezoneVcpu(std::shared_ptr<const GzvmDevice> device, GzvmFd fd,
+                uint32_t id, gzvm_abi::VcpuRun* run, uint64_t run_size)
+      : sys_(device->sys),
+        device_(std::move(device)),
+        fd_(std::move(fd)),
+        id_(id),
+        run_(run),
+        run_size_(run_size) {}
+
+  // Fills `exit` from the run struct after a successful GZVM_RUN.
+  void DecodeExit(VcpuExit& exit) const;
+  // Stores `value` in the run struct's immediate_exit byte (atomically:
+  // Kick() stores it from other threads).
+  void StoreImmediateExitByte(bool value);
+  // The one-reg id for `reg` and its size in bytes (4 or 8), or
+  // INVALID_ARGUMENT naming the operation when Geniezone has none.
+  absl::StatusOr<std::pair<uint64_t, uint32_t>> RegId(const char* operation,
+                                                      AArch64Reg reg) const;
+  absl::Status CheckInitialized(const char* operation) const;
+
+  GzvmSys* const sys_;
+  const std::shared_ptr<const GzvmDevice> device_;
+  const GzvmFd fd_;
+  const uint32_t id_;
+  // The run struct GZVM_RUN reads and writes (run_size_ bytes of private
+  // anonymous memory, page aligned).
+  gzvm_abi::VcpuRun* const run_;
+  const uint64_t run_size_;
+
+  // Only the Run() thread touches these.
+  VcpuExitKind pending_ = VcpuExitKind::kUnknown;
+  bool initialized_ = false;
+
+  // Set by SetImmediateExit(true) and Kick(); cleared when a Run() returns
+  // kInterrupted (or by SetImmediateExit(false)).
+  std::atomic<bool> immediate_exit_{false};
+
+  // The thread inside Run(), for Kick(). std::mutex (not absl::Mutex) so
+  // TSan, which does not see inside the uninstrumented Debian Abseil, sees
+  // the ordering. Run() holds kick_mutex_ only to publish and clear it, so
+  // Kick() never signals a thread that has left Run().
+  std::mutex kick_mutex_;
+  bool running_ ABSL_GUARDED_BY(kick_mutex_) = false;
+  pthread_t run_thread_ ABSL_GUARDED_BY(kick_mutex_) = {};
+};
+
+}  // namespace hv
+
+#endif  // HV_HYPERVISOR_GENIEZONE_GZVM_VCPU_H_

@@ -1,0 +1,316 @@
+#include "hypervisor/geniezone/gzvm_vm.h"
+
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "hypervisor/geniezone/gzvm_abi.h"
+#include "hypervisor/geniezone/gzvm_vcpu.h"
+#include "hypervisor/os/errno_status.h"
+#include "hypervisor/os/mmap_region.h"
+#include "hypervisor/os/status_macros.h"
+
+namespace hv {
+
+absl::StatusOr<std::unique_ptr<GeniezoneVm>> GeniezoneVm::Create(
+    std::shared_ptr<const GzvmDevice> device) {
+  GzvmSys* sys = device->sys;
+  // VM type 0: the ordinary (non-protected) Linux VM the driver creates.
+  GzvmFd vm_fd(sys, sys->Ioctl(device->fd.get(), gzvm_abi::kCreateVm, 0));
+  if (!vm_fd.valid()) return ErrnoStatus("GZVM_CREATE_VM");
+  return std::unique_ptr<GeniezoneVm>(
+      new GeniezoneVm(std::move(device), std::move(vm_fd)));
+}
+
+GeniezoneVm::GeniezoneVm(std::shared_ptr<const GzvmDevice> device,
+                         GzvmFd vm_fd)
+    : sys_(device->sys),
+      device_(std::move(device)),
+      vm_fd_(std::move(vm_fd)),
+      slots_(gzvm_abi::kMaxMemRegions, device_->guest_address_limit,
+             HostPageSize()) {}
+
+// Regions are unmapped (slots_) before the VM fd closes; the driver drops
+// its memslots, vCPUs, irqfds and ioeventfds with the VM.
+GeniezoneVm::~GeniezoneVm() = default;
+
+bool GeniezoneVm::CheckCapability(VmCap cap) const {
+  switch (cap) {
+    case VmCap::kIrqfd:
+    case VmCap::kIoEventfd:
+      return true;
+    case VmCap::kDirtyLog:              // no dirty-log ioctl
+    case VmCap::kReadOnlyMemoryRegion:  // no read-only region flag
+    case VmCap::kMemNoncoherentDma:     // no cache-type region flag
+    case VmCap::kPvClock:               // x86 only
+      return false;
+  }
+  return false;
+}
+
+uint32_t GeniezoneVm::MaxMemorySlots() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return slots_.max_slots();
+}
+
+uint64_t GeniezoneVm::GuestAddressLimit() const {
+  return device_->guest_address_limit;
+}
+
+absl::StatusOr<MemSlot> GeniezoneVm::AddMemoryRegion(
+    GuestAddress guest_address, std::unique_ptr<MemoryRegion> region,
+    const MemoryRegionOptions& options) {
+  if (region == nullptr) {
+    return absl::InvalidArgumentError("add memory region: region is null");
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  ASSIGN_OR_RETURN(MemSlot slot, slots_.Check(guest_address, region->size()));
+  if (options.read_only) {
+    return absl::UnimplementedError(
+        "add memory region: Geniezone has no read-only memory regions "
+        "(gzvm_userspace_memory_region has no such flag)");
+  }
+  if (options.log_dirty_pages) {
+    return absl::UnimplementedError(
+        "add memory region: Geniezone has no dirty-page logging");
+  }
+  if (options.cache == MemCacheType::kCacheNonCoherent) {
+    return absl::UnimplementedError(absl::StrFormat(
+        "add memory region at %#x: Geniezone cannot honour non-coherent DMA "
+        "(no cache-type region flag); refusing to map the region coherent",
+        guest_address));
+  }
+  gzvm_abi::UserspaceMemoryRegion request = {};
+  request.slot = slot;
+  request.flags = gzvm_abi::kUserMemRegionGuestMem;
+  request.guest_phys_addr = guest_address;
+  request.memory_size = region->size();
+  request.userspace_addr = reinterpret_cast<uintptr_t>(region->data());
+  if (sys_->IoctlPtr(vm_fd_.get(), gzvm_abi::kSetUserMemoryRegion, &request) <
+      0) {
+    return ErrnoStatus(absl::StrFormat(
+        "GZVM_SET_USER_MEMORY_REGION (slot %u, [%#x, %#x))", slot,
+        guest_address, guest_address + region->size()));
+  }
+  slots_.Insert(slot, guest_address, std::move(region), options);
+  return slot;
+}
+
+absl::StatusOr<std::unique_ptr<MemoryRegion>> GeniezoneVm::RemoveMemoryRegion(
+    MemSlot slot) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto entry = slots_.Find(slot);
+  if (!entry.ok()) {
+    return absl::NotFoundError(
+        absl::StrCat("remove memory region: ", entry.status().message()));
+  }
+  return absl::UnimplementedError(absl::StrFormat(
+      "remove memory region (slot %u): Geniezone cannot delete a memory slot "
+      "(GZVM_SET_USER_MEMORY_REGION has no delete: memory_size must equal the "
+      "host mapping's size); the region stays mapped",
+      slot));
+}
+
+std::vector<MemoryRegionInfo> GeniezoneVm::MemoryRegions() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return slots_.List();
+}
+
+absl::StatusOr<MemorySlotTable::Entry*> GeniezoneVm::FindRange(
+    const char* operation, MemSlot slot, uint64_t offset, uint64_t size) {
+  auto entry = slots_.Find(slot);
+  if (!entry.ok()) {
+    return absl::NotFoundError(
+        absl::StrCat(operation, ": ", entry.status().message()));
+  }
+  const uint64_t page = HostPageSize();
+  if (size == 0 || size % page != 0 || offset % page != 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: offset %#x and size %#x must be page aligned (%#x) and the size "
+        "non-zero",
+        operation, offset, size, page));
+  }
+  const uint64_t region_size = (*entry)->region->size();
+  if (offset > region_size || size > region_size - offset) {
+    return absl::OutOfRangeError(absl::StrFormat(
+        "%s: range [%#x, %#x) is outside slot %u's region of %#x bytes",
+        operation, offset, offset + size, slot, region_size));
+  }
+  return *entry;
+}
+
+absl::Status GeniezoneVm::AddFdMapping(MemSlot slot, uint64_t offset,
+                                       uint64_t size, int fd,
+                                       uint64_t fd_offset, Protection prot) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ASSIGN_OR_RETURN(MemorySlotTable::Entry * entry,
+                   FindRange("add fd mapping", slot, offset, size));
+  if (fd < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("add fd mapping: fd %d is not a file descriptor", fd));
+  }
+  if (fd_offset % HostPageSize() != 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "add fd mapping: fd offset %#x is not page aligned", fd_offset));
+  }
+  // MAP_FIXED swaps the pages in one step; the kernel resolves the fd and
+  // checks its mode before it touches the old mapping, so a failure leaves
+  // the range as it was.
+  void* host = entry->region->data() + offset;
+  if (sys_->Mmap(host, size, ToMmapProt(prot), MAP_SHARED | MAP_FIXED, fd,
+                 static_cast<off_t>(fd_offset)) == MAP_FAILED) {
+    const int error = errno;
+    absl::Status status = ErrnoStatus(
+        absl::StrFormat("mmap fd %d into slot %u at offset %#x size %#x", fd,
+                        slot, offset, size),
+        error);
+    if (error == EBADF) return absl::InvalidArgumentError(status.message());
+    return status;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status GeniezoneVm::RemoveMapping(MemSlot slot, uint64_t offset,
+                                        uint64_t size) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ASSIGN_OR_RETURN(MemorySlotTable::Entry * entry,
+                   FindRange("remove mapping", slot, offset, size));
+  const MemoryRegion& region = *entry->region;
+  void* host = region.data() + offset;
+  void* result;
+  if (region.fd() < 0) {
+    // An arena's empty state: private read-only zero pages.
+    result = sys_->Mmap(host, size, PROT_READ,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
+                        -1, 0);
+  } else {
+    // A file-backed region's empty state: its own file, as first mapped.
+    result = sys_->Mmap(host, size, ToMmapProt(region.protection()),
+                        MAP_SHARED | MAP_FIXED, region.fd(),
+                        static_cast<off_t>(region.fd_offset() + offset));
+  }
+  if (result == MAP_FAILED) {
+    return ErrnoStatus(absl::StrFormat(
+        "mmap (remove mapping) slot %u offset %#x size %#x", slot, offset,
+        size));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<uint64_t>> GeniezoneVm::GetDirtyLog(MemSlot slot) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto entry = slots_.Find(slot);
+  if (!entry.ok()) {
+    return absl::NotFoundError(
+        absl::StrCat("get dirty log: ", entry.status().message()));
+  }
+  return absl::UnimplementedError(absl::StrFormat(
+      "get dirty log (slot %u): Geniezone has no dirty-page log", slot));
+}
+
+absl::Status GeniezoneVm::IoEvent(const EventFd& event,
+                                  const IoEventAddress& address, bool assign) {
+  const char* verb = assign ? "register ioevent" : "unregister ioevent";
+  const uint32_t length = address.length;
+  if (length != 0 && length != 1 && length != 2 && length != 4 &&
+      length != 8) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: length %u is not 0, 1, 2, 4 or 8", verb, length));
+  }
+  if (address.space == IoEventAddress::Space::kPio) {
+    return absl::UnimplementedError(absl::StrFormat(
+        "%s at port %#x: Geniezone (aarch64) has no port I/O; only MMIO "
+        "ioeventfds exist",
+        verb, address.address));
+  }
+  if (length == 0 && address.datamatch.has_value()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: length 0 (any) cannot have a datamatch", verb));
+  }
+  gzvm_abi::Ioeventfd request = {};
+  request.addr = address.address;
+  request.len = length;
+  request.fd = event.fd();
+  if (address.datamatch.has_value()) {
+    request.flags |= gzvm_abi::kIoeventfdFlagDatamatch;
+    request.datamatch = *address.datamatch;
+  }
+  if (!assign) request.flags |= gzvm_abi::kIoeventfdFlagDeassign;
+  if (sys_->IoctlPtr(vm_fd_.get(), gzvm_abi::kIoeventfd, &request) < 0) {
+    return ErrnoStatus(absl::StrFormat("GZVM_IOEVENTFD (%s mmio %#x len %u)",
+                                       assign ? "assign" : "deassign",
+                                       address.address, length));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status GeniezoneVm::RegisterIoEvent(const EventFd& event,
+                                          const IoEventAddress& address) {
+  return IoEvent(event, address, true);
+}
+
+absl::Status GeniezoneVm::UnregisterIoEvent(const EventFd& event,
+                                            const IoEventAddress& address) {
+  return IoEvent(event, address, false);
+}
+
+absl::Status GeniezoneVm::CheckSpi(const char* operation, uint32_t spi) const {
+  uint32_t limit = gzvm_abi::kIrqNumMask + 1;
+  if (gic_.has_value()) limit = gic_->num_irqs - 32;
+  if (spi >= limit) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: SPI %u is past the %u SPIs %s", operation, spi, limit,
+        gic_.has_value() ? "of the GIC" : "the irq field can name"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status GeniezoneVm::Irqfd(const EventFd& event, uint32_t gsi,
+                                bool assign) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    RETURN_IF_ERROR(CheckSpi(assign ? "register irqfd" : "unregister irqfd", gsi));
+  }
+  gzvm_abi::Irqfd request = {};
+  request.fd = static_cast<uint32_t>(event.fd());
+  request.gsi = gsi;
+  request.flags = assign ? 0 : gzvm_abi::kIrqfdFlagDeassign;
+  if (sys_->IoctlPtr(vm_fd_.get(), gzvm_abi::kIrqfd, &request) < 0) {
+    return ErrnoStatus(absl::StrFormat("GZVM_IRQFD (%s gsi %u)",
+                                       assign ? "assign" : "deassign", gsi));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status GeniezoneVm::RegisterIrqfd(const EventFd& event, uint32_t gsi) {
+  return Irqfd(event, gsi, true);
+}
+
+absl::Status GeniezoneVm::UnregisterIrqfd(const EventFd& event, uint32_t gsi) {
+  return Irqfd(event, gsi, false);
+}
+
+absl::Status GeniezoneVm::SetIrqLine(uint32_t irq, bool level) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    RETURN_IF_ERROR(CheckSpi("set irq line", irq));
+  }
+  gzvm_abi::IrqLevel request = {};
+  request.irq = gzvm_abi::IrqLineField(gzvm_abi::kIrqTypeSpi, 0, irq);
+  request.level = level ? 1 : 0;
+  if (sys_->IoctlPtr(vm_fd_.get(), gzvm_abi::kIrqLine, &request) < 0) {
+    return ErrnoStatus(absl::StrFormat("GZVM_IRQ_LINE (spi %u, level %d)", irq,
+                                       level ? 1 : 0));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Vcpu>> GeniezoneVm::CreateVcpu(uint32_t id) {
+  ASSIGN_OR_RETURN(std::unique_ptr<VcpuAArch64> vcpu, CreateVcpuAArch64(id));
+  return std::unique_ptr<Vcpu>(std::move(vcpu));
+}
+
+}  // namespace hv

@@ -1,0 +1,117 @@
+// GeniezoneVm: hv::VmAArch64 over a Geniezone VM file descriptor.
+//
+// Memory goes through hv::MemorySlotTable (GZVM_MAX_MEM_REGION = 10 slots):
+// Check() first, then GZVM_SET_USER_MEMORY_REGION, then Insert() only once
+// the driver agreed, so a failure leaves the VM as it was. Geniezone has no
+// way to delete a slot, no read-only or non-coherent regions and no dirty
+// log: those calls are UNIMPLEMENTED, naming the operation. Fd mappings
+// replace pages of a region's host mapping in place (MAP_FIXED) with no
+// Geniezone call. Interrupts go to the in-hypervisor GICv3 (CreateGic);
+// SetIrqLine and irqfds take SPI numbers. Thread safe: one mutex guards the
+// slot table and the VM's mutable state.
+//
+// Example:
+//   ASSIGN_OR_RETURN(std::unique_ptr<hv::GeniezoneVm> vm,
+//                    hv::GeniezoneVm::Create(device));
+//   ASSIGN_OR_RETURN(auto ram, hv::MemoryRegion::CreateShared("ram", 1 << 20));
+//   ASSIGN_OR_RETURN(hv::MemSlot slot,
+//                    vm->AddMemoryRegion(0x80000000, std::move(ram), {}));
+#ifndef HV_HYPERVISOR_GENIEZONE_GZVM_VM_H_
+#define HV_HYPERVISOR_GENIEZONE_GZVM_VM_H_
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "hypervisor/aarch64/vm_aarch64.h"
+#include "hypervisor/geniezone/gzvm_fd.h"
+#include "hypervisor/geniezone/gzvm_hypervisor.h"
+#include "hypervisor/memory_slot_table.h"
+
+namespace hv {
+
+class GeniezoneVm final : public VmAArch64 {
+ public:
+  // GeniezoneVm::Create(): GZVM_CREATE_VM (VM type 0) on `device`.
+  static absl::StatusOr<std::unique_ptr<GeniezoneVm>> Create(
+      std::shared_ptr<const GzvmDevice> device);
+
+  GeniezoneVm(const GeniezoneVm&) = delete;
+  GeniezoneVm& operator=(const GeniezoneVm&) = delete;
+  ~GeniezoneVm() override;
+
+  // Vm (gzvm_vm.cc).
+  bool CheckCapability(VmCap cap) const override;
+  uint32_t MaxMemorySlots() const override;
+  uint64_t GuestAddressLimit() const override;
+  absl::StatusOr<MemSlot> AddMemoryRegion(
+      GuestAddress guest_address, std::unique_ptr<MemoryRegion> region,
+      const MemoryRegionOptions& options) override;
+  // UNIMPLEMENTED for a known slot: GZVM_SET_USER_MEMORY_REGION has no
+  // delete (the driver requires memory_size to equal the host VMA's size).
+  absl::StatusOr<std::unique_ptr<MemoryRegion>> RemoveMemoryRegion(
+      MemSlot slot) override;
+  std::vector<MemoryRegionInfo> MemoryRegions() const override;
+  absl::Status AddFdMapping(MemSlot slot, uint64_t offset, uint64_t size,
+                            int fd, uint64_t fd_offset,
+                            Protection prot) override;
+  absl::Status RemoveMapping(MemSlot slot, uint64_t offset,
+                             uint64_t size) override;
+  absl::StatusOr<std::vector<uint64_t>> GetDirtyLog(MemSlot slot) override;
+  absl::Status RegisterIoEvent(const EventFd& event,
+                               const IoEventAddress& address) override;
+  absl::Status UnregisterIoEvent(const EventFd& event,
+                                 const IoEventAddress& address) override;
+  absl::Status RegisterIrqfd(const EventFd& event, uint32_t gsi) override;
+  absl::Status UnregisterIrqfd(const EventFd& event, uint32_t gsi) override;
+  absl::Status SetIrqLine(uint32_t irq, bool level) override;
+  absl::StatusOr<std::unique_ptr<Vcpu>> CreateVcpu(uint32_t id) override;
+
+  // VmAArch64 (gzvm_vm_aarch64.cc).
+  absl::StatusOr<std::unique_ptr<VcpuAArch64>> CreateVcpuAArch64(
+      uint32_t id) override;
+  absl::Status CreateGic(const GicConfig& config) override;
+  bool SupportsGic(GicConfig::Version version) const override;
+  absl::Status FinalizeGic() override;
+  absl::Status SetCounterOffset(uint64_t offset) override;
+
+ private:
+  GeniezoneVm(std::shared_ptr<const GzvmDevice> device, GzvmFd vm_fd);
+
+  // The region in `slot` after checking [offset, offset + size) lies inside
+  // it at page granularity; `operation` names the caller in errors.
+  absl::StatusOr<MemorySlotTable::Entry*> FindRange(const char* operation,
+                                                    MemSlot slot,
+                                                    uint64_t offset,
+                                                    uint64_t size)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // The SPI `spi` exists on the GIC (when one was created); `operation`
+  // names the caller.
+  absl::Status CheckSpi(const char* operation, uint32_t spi) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  absl::Status IoEvent(const EventFd& event, const IoEventAddress& address,
+                       bool assign);
+  absl::Status Irqfd(const EventFd& event, uint32_t gsi, bool assign);
+
+  GzvmSys* const sys_;
+  const std::shared_ptr<const GzvmDevice> device_;
+  const GzvmFd vm_fd_;
+
+  mutable std::mutex mutex_;
+  MemorySlotTable slots_ ABSL_GUARDED_BY(mutex_);
+  // vCPU ids created so far; the driver frees them only with the VM.
+  std::set<uint32_t> vcpu_ids_ ABSL_GUARDED_BY(mutex_);
+  enum class GicState { kNone, kDistributorOnly, kCreated };
+  GicState gic_state_ ABSL_GUARDED_BY(mutex_) = GicState::kNone;
+  std::optional<GicConfig> gic_ ABSL_GUARDED_BY(mutex_);
+};
+
+}  // namespace hv
+
+#endif  // HV_HYPERVISOR_GENIEZONE_GZVM_VM_H_
