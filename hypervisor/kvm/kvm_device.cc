@@ -19,10 +19,6 @@ namespace {
 // api.rst: "If the KVM_CAP_NR_VCPUS does not exist, you should assume that
 // max_vcpus is 4 cpus max."
 constexpr uint32_t kDefaultMaxVcpus = 4;
-// Intel SDM Vol. 3A, Section 4.1.4: without CPUID leaf 0x80000008,
-// MAXPHYADDR is 36.
-constexpr uint32_t kDefaultPhysAddressBits = 36;
-
 absl::StatusOr<KvmDeviceCaps> QueryCaps(KvmSys* sys, int fd) {
   KvmDeviceCaps caps;
   ASSIGN_OR_RETURN(caps.user_memory,
@@ -38,9 +34,12 @@ absl::StatusOr<KvmDeviceCaps> QueryCaps(KvmSys* sys, int fd) {
                    HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_IRQCHIP));
   ASSIGN_OR_RETURN(caps.split_irqchip,
                    HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_SPLIT_IRQCHIP));
-  ASSIGN_OR_RETURN(caps.pit2, HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_PIT2));
-  ASSIGN_OR_RETURN(caps.xcrs, HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_XCRS));
-  ASSIGN_OR_RETURN(caps.xsave, HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_XSAVE));
+  ASSIGN_OR_RETURN(caps.pit2,
+                   KvmCheckExtension(sys, fd, kvm_abi::kCapPit2, "KVM_CAP_PIT2"));
+  ASSIGN_OR_RETURN(caps.xcrs,
+                   KvmCheckExtension(sys, fd, kvm_abi::kCapXcrs, "KVM_CAP_XCRS"));
+  ASSIGN_OR_RETURN(caps.xsave,
+                   KvmCheckExtension(sys, fd, kvm_abi::kCapXsave, "KVM_CAP_XSAVE"));
   ASSIGN_OR_RETURN(caps.xsave2, HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_XSAVE2));
   ASSIGN_OR_RETURN(caps.vcpu_attributes,
                    HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_VCPU_ATTRIBUTES));
@@ -57,18 +56,6 @@ absl::StatusOr<KvmDeviceCaps> QueryCaps(KvmSys* sys, int fd) {
   ASSIGN_OR_RETURN(caps.max_vcpus,
                    HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_MAX_VCPUS));
   return caps;
-}
-
-CpuidEntry FromKvm(const kvm_cpuid_entry2& e) {
-  CpuidEntry entry;
-  entry.function = e.function;
-  entry.index = e.index;
-  entry.significant_index = (e.flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) != 0;
-  entry.eax = e.eax;
-  entry.ebx = e.ebx;
-  entry.ecx = e.ecx;
-  entry.edx = e.edx;
-  return entry;
 }
 
 }  // namespace
@@ -107,37 +94,8 @@ absl::StatusOr<std::shared_ptr<const KvmDevice>> KvmDevice::Open(
   }
   device->vcpu_mmap_size = static_cast<uint64_t>(mmap_size);
 
-  ASSIGN_OR_RETURN(std::vector<CpuidEntry> cpuid, device->GetSupportedCpuid());
-  uint32_t phys_bits = kDefaultPhysAddressBits;
-  for (const CpuidEntry& entry : cpuid) {
-    if (entry.function == 0x80000008 && (entry.eax & 0xff) != 0) {
-      phys_bits = entry.eax & 0xff;
-    }
-  }
-  device->guest_address_limit = phys_bits >= 64 ? ~0ull : 1ull << phys_bits;
+  RETURN_IF_ERROR(QueryArch(*device));
   return std::shared_ptr<const KvmDevice>(std::move(device));
-}
-
-absl::StatusOr<std::vector<CpuidEntry>> KvmDevice::GetSupportedCpuid() const {
-  for (uint32_t capacity = kvm_abi::kInitialCpuidEntries;
-       capacity <= kvm_abi::kMaxCpuidEntries; capacity *= 2) {
-    kvm_abi::FlexBuffer<kvm_abi::Cpuid2Header, kvm_cpuid_entry2> buffer(
-        capacity);
-    buffer.header()->nent = capacity;
-    if (sys->IoctlPtr(fd.get(), kvm_abi::kGetSupportedCpuid, buffer.data()) < 0) {
-      if (errno == E2BIG) continue;
-      return ErrnoStatus("KVM_GET_SUPPORTED_CPUID");
-    }
-    const uint32_t count = buffer.header()->nent;
-    std::vector<CpuidEntry> result;
-    result.reserve(count);
-    for (uint32_t i = 0; i < count && i < capacity; ++i) {
-      result.push_back(FromKvm(buffer.entries()[i]));
-    }
-    return result;
-  }
-  return absl::ResourceExhaustedError(absl::StrFormat(
-      "KVM_GET_SUPPORTED_CPUID: more than %d entries", kvm_abi::kMaxCpuidEntries));
 }
 
 }  // namespace hv

@@ -1,6 +1,8 @@
 // KvmDevice: an open /dev/kvm and what the kernel said about it when it was
 // opened: capabilities, limits, the kvm_run mapping size and the guest
 // physical address width. Shared (read-only) by the hypervisor and its VMs.
+// The architecture's part (guest address width, VM type, its own
+// capabilities) comes from kvm_device_<arch>.cc.
 //
 // Example:
 //   ASSIGN_OR_RETURN(std::shared_ptr<const hv::KvmDevice> device,
@@ -13,6 +15,7 @@
 #include <memory>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "hypervisor/kvm/kvm_fd.h"
@@ -41,6 +44,15 @@ struct KvmDeviceCaps {
   int nr_memslots = 0;
   int nr_vcpus = 0;
   int max_vcpus = 0;
+  // aarch64 only (kvm_device_aarch64.cc; 0 on x86_64).
+  int arm_vm_ipa_size = 0;  // bits of guest-physical address (0: 40)
+  int arm_psci_0_2 = 0;
+  int arm_pmu_v3 = 0;
+  int arm_sve = 0;
+  int arm_ptrauth_address = 0;
+  int arm_ptrauth_generic = 0;
+  int steal_time = 0;  // PVTIME (KVM_ARM_VCPU_PVTIME_CTRL)
+  int counter_offset = 0;  // KVM_ARM_SET_COUNTER_OFFSET
 };
 
 struct KvmDevice {
@@ -50,8 +62,13 @@ struct KvmDevice {
       KvmSys* sys, absl::string_view path);
 
   // KvmDevice::GetSupportedCpuid(): KVM_GET_SUPPORTED_CPUID, retried with a
-  // doubled buffer while the kernel answers E2BIG.
+  // doubled buffer while the kernel answers E2BIG. x86_64 builds only.
   absl::StatusOr<std::vector<CpuidEntry>> GetSupportedCpuid() const;
+
+  // KvmDevice::QueryArch(): the architecture's part of Open()
+  // (kvm_device_<arch>.cc): fills guest_address_limit, vm_type and the
+  // architecture's capabilities of a device whose common part is set.
+  static absl::Status QueryArch(KvmDevice& device);
 
   KvmSys* sys = nullptr;
   KvmFd fd;
@@ -60,9 +77,13 @@ struct KvmDevice {
   uint32_t max_vcpus = 0;
   // KVM_GET_VCPU_MMAP_SIZE: bytes of the per-vCPU kvm_run mapping.
   uint64_t vcpu_mmap_size = 0;
-  // 1 << MAXPHYADDR from the supported CPUID leaf 0x80000008 (EAX[7:0]);
-  // 1 << 36 when the leaf is missing (the SDM's value for CPUs without it).
+  // x86_64: 1 << MAXPHYADDR from the supported CPUID leaf 0x80000008
+  // (EAX[7:0]); 1 << 36 when the leaf is missing (the SDM's value for CPUs
+  // without it). aarch64: 1 << the IPA size the VMs are created with.
   uint64_t guest_address_limit = 0;
+  // The machine type KVM_CREATE_VM takes: 0 on x86_64; on aarch64 the IPA
+  // size (KVM_VM_TYPE_ARM_IPA_SIZE) when KVM_CAP_ARM_VM_IPA_SIZE offers one.
+  unsigned long vm_type = 0;
 };
 
 }  // namespace hv

@@ -51,44 +51,17 @@ std::string KvmIoctlName(unsigned long request) {
     HV_KVM_IOCTL_NAME(KVM_IOEVENTFD)
     HV_KVM_IOCTL_NAME(KVM_IRQFD)
     HV_KVM_IOCTL_NAME(KVM_IRQ_LINE)
-    HV_KVM_IOCTL_NAME(KVM_CREATE_IRQCHIP)
-    HV_KVM_IOCTL_NAME(KVM_CREATE_PIT2)
     HV_KVM_IOCTL_NAME(KVM_ENABLE_CAP)
-    HV_KVM_IOCTL_NAME(KVM_SET_TSS_ADDR)
-    HV_KVM_IOCTL_NAME(KVM_SET_IDENTITY_MAP_ADDR)
-    HV_KVM_IOCTL_NAME(KVM_GET_CLOCK)
-    HV_KVM_IOCTL_NAME(KVM_SET_CLOCK)
     HV_KVM_IOCTL_NAME(KVM_RUN)
-    HV_KVM_IOCTL_NAME(KVM_GET_REGS)
-    HV_KVM_IOCTL_NAME(KVM_SET_REGS)
-    HV_KVM_IOCTL_NAME(KVM_GET_SREGS)
-    HV_KVM_IOCTL_NAME(KVM_SET_SREGS)
-    HV_KVM_IOCTL_NAME(KVM_GET_FPU)
-    HV_KVM_IOCTL_NAME(KVM_SET_FPU)
-    HV_KVM_IOCTL_NAME(KVM_GET_DEBUGREGS)
-    HV_KVM_IOCTL_NAME(KVM_SET_DEBUGREGS)
-    HV_KVM_IOCTL_NAME(KVM_GET_XCRS)
-    HV_KVM_IOCTL_NAME(KVM_SET_XCRS)
-    HV_KVM_IOCTL_NAME(KVM_GET_LAPIC)
-    HV_KVM_IOCTL_NAME(KVM_SET_LAPIC)
-    HV_KVM_IOCTL_NAME(KVM_INTERRUPT)
-    HV_KVM_IOCTL_NAME(KVM_NMI)
     HV_KVM_IOCTL_NAME(KVM_HAS_DEVICE_ATTR)
     HV_KVM_IOCTL_NAME(KVM_SET_DEVICE_ATTR)
-    HV_KVM_IOCTL_NAME(KVM_GET_TSC_KHZ)
 #undef HV_KVM_IOCTL_NAME
-    // Flexible-array structs: see kvm_abi.h for why these are hv's own.
-    case kvm_abi::kGetSupportedCpuid:
-      return "KVM_GET_SUPPORTED_CPUID";
-    case kvm_abi::kGetMsrs:
-      return "KVM_GET_MSRS";
-    case kvm_abi::kSetMsrs:
-      return "KVM_SET_MSRS";
-    case kvm_abi::kSetCpuid2:
-      return "KVM_SET_CPUID2";
     default:
-      return absl::StrFormat("ioctl %#x", request);
+      break;
   }
+  // The architecture's own ioctls (kvm_sys_<arch>.cc).
+  if (const char* name = kvm_abi::ArchIoctlName(request)) return name;
+  return absl::StrFormat("ioctl %#x", request);
 }
 
 }  // namespace hv

@@ -58,6 +58,7 @@ absl::StatusOr<std::unique_ptr<KvmVcpu>> KvmVcpu::Create(
 KvmVcpu::~KvmVcpu() { sys_->Munmap(run_, run_size_); }
 
 absl::StatusOr<VcpuExit> KvmVcpu::Run() {
+  RETURN_IF_ERROR(CheckRunnable());
   pending_ = VcpuExitKind::kUnknown;
   {
     std::lock_guard<std::mutex> lock(kick_mutex_);
@@ -134,8 +135,7 @@ void KvmVcpu::DecodeExit(VcpuExit& exit) const {
       break;
     case KVM_EXIT_DEBUG:
       exit.kind = VcpuExitKind::kDebug;
-      exit.code = run.debug.arch.exception;
-      exit.data = run.debug.arch.pc;
+      DecodeDebugExit(run, exit);
       break;
     case KVM_EXIT_EXCEPTION:
       exit.kind = VcpuExitKind::kException;
@@ -173,6 +173,14 @@ void KvmVcpu::DecodeExit(VcpuExit& exit) const {
       break;
     case KVM_EXIT_X86_BUS_LOCK:
       exit.kind = VcpuExitKind::kBusLock;
+      break;
+    case KVM_EXIT_ARM_NISV:
+      // arm64: a data abort outside every memslot whose syndrome KVM could
+      // not decode (e.g. a load/store pair to MMIO); user space would have
+      // to decode the instruction itself.
+      exit.kind = VcpuExitKind::kUnknown;
+      exit.code = run.arm_nisv.esr_iss;
+      exit.data = run.arm_nisv.fault_ipa;
       break;
     default:
       exit.kind = VcpuExitKind::kUnknown;

@@ -6,7 +6,7 @@
 #include <cstring>
 
 #include "absl/strings/str_format.h"
-#include "hypervisor/kvm/kvm_abi.h"
+#include "hypervisor/kvm/kvm_abi_x86_64.h"
 #include "hypervisor/kvm/kvm_ioctl.h"
 #include "hypervisor/kvm/kvm_vcpu.h"
 #include "hypervisor/os/errno_status.h"
@@ -100,6 +100,14 @@ kvm_dtable ToKvm(const DescriptorTable& t) {
 }
 
 }  // namespace
+
+void KvmVcpu::DecodeDebugExit(const kvm_run& run, VcpuExit& exit) {
+  exit.code = run.debug.arch.exception;
+  exit.data = run.debug.arch.pc;
+}
+
+// An x86_64 vCPU can run as soon as it exists.
+absl::Status KvmVcpu::CheckRunnable() const { return absl::OkStatus(); }
 
 absl::StatusOr<Regs> KvmVcpu::GetRegs() {
   kvm_regs r = {};

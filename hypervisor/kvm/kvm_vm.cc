@@ -80,8 +80,8 @@ constexpr uint32_t kDefaultMemSlots = 32;
 absl::StatusOr<std::unique_ptr<KvmVm>> KvmVm::Create(
     std::shared_ptr<const KvmDevice> device) {
   KvmSys* sys = device->sys;
-  // Machine type 0: the default VM type.
-  KvmFd vm_fd(sys, sys->Ioctl(device->fd.get(), KVM_CREATE_VM, 0));
+  // x86_64: machine type 0, the default; aarch64: the IPA size (KvmDevice).
+  KvmFd vm_fd(sys, sys->Ioctl(device->fd.get(), KVM_CREATE_VM, device->vm_type));
   if (!vm_fd.valid()) return ErrnoStatus("KVM_CREATE_VM");
   ASSIGN_OR_RETURN(KvmVmCaps caps, QueryVmCaps(sys, *device, vm_fd.get()));
   return std::unique_ptr<KvmVm>(
@@ -347,27 +347,6 @@ absl::Status KvmVm::Irqfd(const EventFd& event, uint32_t gsi, bool assign) {
   return KvmIoctl(sys_, vm_fd_.get(), KVM_IRQFD, &request,
                   absl::StrFormat("KVM_IRQFD (%s gsi %u)",
                                   assign ? "assign" : "deassign", gsi));
-}
-
-absl::Status KvmVm::RegisterIrqfd(const EventFd& event, uint32_t gsi) {
-  return Irqfd(event, gsi, true);
-}
-
-absl::Status KvmVm::UnregisterIrqfd(const EventFd& event, uint32_t gsi) {
-  return Irqfd(event, gsi, false);
-}
-
-absl::Status KvmVm::SetIrqLine(uint32_t irq, bool level) {
-  kvm_irq_level request = {};
-  request.irq = irq;
-  request.level = level ? 1 : 0;
-  return KvmIoctl(sys_, vm_fd_.get(), KVM_IRQ_LINE, &request,
-                  absl::StrFormat("KVM_IRQ_LINE (irq %u)", irq));
-}
-
-absl::StatusOr<std::unique_ptr<Vcpu>> KvmVm::CreateVcpu(uint32_t id) {
-  ASSIGN_OR_RETURN(std::unique_ptr<VcpuX86_64> vcpu, CreateVcpuX86_64(id));
-  return std::unique_ptr<Vcpu>(std::move(vcpu));
 }
 
 }  // namespace hv

@@ -1,4 +1,5 @@
-// KvmVm: hv::VmX86_64 over a KVM VM file descriptor.
+// KvmVm: hv::VmX86_64 (x86_64 builds) or hv::VmAArch64 (aarch64 builds) over
+// a KVM VM file descriptor.
 //
 // Memory goes through hv::MemorySlotTable: Check() first, then
 // KVM_SET_USER_MEMORY_REGION, then Insert() only once the kernel agreed, so
@@ -6,6 +7,11 @@
 // region's host mapping in place (MAP_FIXED) with no KVM call; KVM's MMU
 // notifier makes the guest see the new pages. Thread safe: one mutex guards
 // the slot table and the VM's mutable state.
+//
+// One class per build: kvm_vm.cc holds what every architecture shares and
+// BUILD.bazel select()s kvm_vm_x86_64.cc or kvm_vm_aarch64.cc for the rest.
+// This internal header names the base class and the architecture's methods
+// by the target's predefined macro, since a class has one declaration.
 //
 // Example:
 //   ASSIGN_OR_RETURN(std::unique_ptr<hv::KvmVm> vm, hv::KvmVm::Create(device));
@@ -16,16 +22,23 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include <mutex>
 #include "hypervisor/kvm/kvm_device.h"
 #include "hypervisor/kvm/kvm_fd.h"
 #include "hypervisor/memory_slot_table.h"
+#if defined(__aarch64__)
+#include "hypervisor/aarch64/vm_aarch64.h"
+#elif defined(__x86_64__)
 #include "hypervisor/x86_64/vm_x86_64.h"
+#else
+#error "hv's KVM backend supports x86_64 and aarch64"
+#endif
 
 namespace hv {
 
@@ -40,7 +53,13 @@ struct KvmVmCaps {
   bool noncoherent_dma = false;
 };
 
-class KvmVm final : public VmX86_64 {
+#if defined(__aarch64__)
+using KvmVmBase = VmAArch64;
+#else
+using KvmVmBase = VmX86_64;
+#endif
+
+class KvmVm final : public KvmVmBase {
  public:
   // KvmVm::Create(): KVM_CREATE_VM on `device` and the VM's capabilities.
   static absl::StatusOr<std::unique_ptr<KvmVm>> Create(
@@ -75,6 +94,15 @@ class KvmVm final : public VmX86_64 {
   absl::Status SetIrqLine(uint32_t irq, bool level) override;
   absl::StatusOr<std::unique_ptr<Vcpu>> CreateVcpu(uint32_t id) override;
 
+#if defined(__aarch64__)
+  // VmAArch64 (kvm_vm_aarch64.cc).
+  absl::StatusOr<std::unique_ptr<VcpuAArch64>> CreateVcpuAArch64(
+      uint32_t id) override;
+  absl::Status CreateGic(const GicConfig& config) override;
+  bool SupportsGic(GicConfig::Version version) const override;
+  absl::Status FinalizeGic() override;
+  absl::Status SetCounterOffset(uint64_t offset) override;
+#else
   // VmX86_64 (kvm_vm_x86_64.cc).
   absl::Status CreateIrqChip(IrqChipKind kind, uint32_t ioapic_pins) override;
   absl::StatusOr<std::unique_ptr<VcpuX86_64>> CreateVcpuX86_64(
@@ -84,6 +112,7 @@ class KvmVm final : public VmX86_64 {
   absl::Status SetIdentityMapAddress(GuestAddress address) override;
   absl::StatusOr<ClockState> GetClock() override;
   absl::Status SetClock(const ClockState& state) override;
+#endif
 
   const KvmVmCaps& caps() const { return caps_; }
 
@@ -114,6 +143,13 @@ class KvmVm final : public VmX86_64 {
   MemorySlotTable slots_ ABSL_GUARDED_BY(mutex_);
   uint32_t vcpus_created_ ABSL_GUARDED_BY(mutex_) = 0;
   bool irqchip_created_ ABSL_GUARDED_BY(mutex_) = false;
+#if defined(__aarch64__)
+  // The vGIC device (KVM_CREATE_DEVICE), its configuration, and whether
+  // KVM_DEV_ARM_VGIC_CTRL_INIT succeeded.
+  KvmFd gic_fd_ ABSL_GUARDED_BY(mutex_);
+  std::optional<GicConfig> gic_config_ ABSL_GUARDED_BY(mutex_);
+  bool gic_finalized_ ABSL_GUARDED_BY(mutex_) = false;
+#endif
 };
 
 }  // namespace hv

@@ -1,9 +1,9 @@
-// The x86_64 half of KvmVm: irqchip, vCPU creation, CPUID, reserved
-// addresses and the clock.
+// The x86_64 half of KvmVm: irqchip, interrupt lines (GSIs), vCPU creation,
+// CPUID, reserved addresses and the clock.
 #include <cstdint>
 
 #include "absl/strings/str_format.h"
-#include "hypervisor/kvm/kvm_abi.h"
+#include "hypervisor/kvm/kvm_abi_x86_64.h"
 #include "hypervisor/kvm/kvm_ioctl.h"
 #include "hypervisor/kvm/kvm_vcpu.h"
 #include "hypervisor/kvm/kvm_vm.h"
@@ -103,6 +103,27 @@ absl::Status KvmVm::SetClock(const ClockState& state) {
   kvm_clock_data data = {};
   data.clock = state.clock_ns;
   return KvmIoctl(sys_, vm_fd_.get(), KVM_SET_CLOCK, &data, "KVM_SET_CLOCK");
+}
+
+absl::Status KvmVm::RegisterIrqfd(const EventFd& event, uint32_t gsi) {
+  return Irqfd(event, gsi, true);
+}
+
+absl::Status KvmVm::UnregisterIrqfd(const EventFd& event, uint32_t gsi) {
+  return Irqfd(event, gsi, false);
+}
+
+absl::Status KvmVm::SetIrqLine(uint32_t irq, bool level) {
+  kvm_irq_level request = {};
+  request.irq = irq;
+  request.level = level ? 1 : 0;
+  return KvmIoctl(sys_, vm_fd_.get(), KVM_IRQ_LINE, &request,
+                  absl::StrFormat("KVM_IRQ_LINE (irq %u)", irq));
+}
+
+absl::StatusOr<std::unique_ptr<Vcpu>> KvmVm::CreateVcpu(uint32_t id) {
+  ASSIGN_OR_RETURN(std::unique_ptr<VcpuX86_64> vcpu, CreateVcpuX86_64(id));
+  return std::unique_ptr<Vcpu>(std::move(vcpu));
 }
 
 }  // namespace hv

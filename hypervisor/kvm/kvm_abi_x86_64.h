@@ -1,0 +1,92 @@
+// The x86_64 part of the KVM ABI as the backend uses it: the structs and
+// ioctl numbers only x86_64 has, checked by static_asserts against
+// Documentation/virt/kvm/api.rst (and the flexible-array workarounds).
+//
+// Internal to hypervisor/kvm, x86_64 builds only (kvm_*_x86_64.cc).
+//
+// Example:
+//   hv::kvm_abi::FlexBuffer<hv::kvm_abi::MsrsHeader, kvm_msr_entry> msrs(2);
+//   sys->IoctlPtr(vcpu_fd, hv::kvm_abi::kGetMsrs, msrs.data());
+#ifndef HV_HYPERVISOR_KVM_KVM_ABI_X86_64_H_
+#define HV_HYPERVISOR_KVM_KVM_ABI_X86_64_H_
+
+#include "hypervisor/kvm/kvm_abi.h"
+
+namespace hv::kvm_abi {
+
+// KVM_GET_SUPPORTED_CPUID: the first buffer size tried; doubled on E2BIG up
+// to kMaxCpuidEntries.
+inline constexpr uint32_t kInitialCpuidEntries = 64;
+inline constexpr uint32_t kMaxCpuidEntries = 4096;
+
+// Headers of the ioctl structs that end in a flexible array. The 6.1 uapi
+// declares those arrays with __DECLARE_FLEX_ARRAY, which under C++ wraps
+// them in a struct holding an empty struct; C++ gives that one byte, so
+// g++ puts kvm_msrs::entries at offset 16 and kvm_cpuid2::entries at 12,
+// while the kernel reads them at 8. hv therefore never uses those members:
+// it lays out the header itself and the entries right after it.
+struct MsrsHeader {
+  uint32_t nmsrs;
+  uint32_t pad;
+};
+struct Cpuid2Header {
+  uint32_t nent;
+  uint32_t padding;
+};
+static_assert(sizeof(MsrsHeader) == 8 && sizeof(Cpuid2Header) == 8);
+
+// The same mistake reaches the ioctl numbers, which encode the struct size:
+// under g++ KVM_GET_MSRS & co. come out with 16 or 12 where the kernel
+// expects 8, and the kernel rejects them (EINVAL). hv uses these instead.
+inline constexpr unsigned long kGetSupportedCpuid =
+    _IOWR(KVMIO, 0x05, Cpuid2Header);
+inline constexpr unsigned long kGetMsrs = _IOWR(KVMIO, 0x88, MsrsHeader);
+inline constexpr unsigned long kSetMsrs = _IOW(KVMIO, 0x89, MsrsHeader);
+inline constexpr unsigned long kSetCpuid2 = _IOW(KVMIO, 0x90, Cpuid2Header);
+// The kernel's values (as a C compiler computes them).
+static_assert(kGetSupportedCpuid == 0xc008ae05);
+static_assert(kGetMsrs == 0xc008ae88);
+static_assert(kSetMsrs == 0x4008ae89);
+static_assert(kSetCpuid2 == 0x4008ae90);
+
+// struct kvm_xsave ends in a flexible array too, so under g++ its size (and
+// with it KVM_GET_XSAVE & co.) is 4100 instead of 4096. XsaveImage is the
+// fixed 4 KiB image those ioctls move; KVM_GET_XSAVE2 moves as many bytes
+// as KVM_CAP_XSAVE2 reports, into a buffer at least that large.
+struct XsaveImage {
+  uint32_t region[1024];
+};
+static_assert(sizeof(XsaveImage) == 4096);
+inline constexpr unsigned long kGetXsave = _IOR(KVMIO, 0xa4, XsaveImage);
+inline constexpr unsigned long kSetXsave = _IOW(KVMIO, 0xa5, XsaveImage);
+inline constexpr unsigned long kGetXsave2 = _IOR(KVMIO, 0xcf, XsaveImage);
+static_assert(kGetXsave == 0x9000aea4);
+static_assert(kSetXsave == 0x5000aea5);
+static_assert(kGetXsave2 == 0x9000aecf);
+
+static_assert(kCapPit2 == KVM_CAP_PIT2);
+static_assert(kCapXsave == KVM_CAP_XSAVE);
+static_assert(kCapXcrs == KVM_CAP_XCRS);
+
+// x86_64 layouts from api.rst.
+static_assert(sizeof(kvm_pit_config) == 64);
+static_assert(sizeof(kvm_clock_data) == 48);
+static_assert(sizeof(kvm_regs) == 18 * 8);
+static_assert(offsetof(kvm_regs, rip) == 16 * 8);
+static_assert(sizeof(kvm_segment) == 24);
+static_assert(sizeof(kvm_dtable) == 16);
+static_assert(sizeof(kvm_sregs) == 312);
+static_assert(offsetof(kvm_sregs, efer) == 264);
+static_assert(sizeof(kvm_fpu) == 416);
+static_assert(offsetof(kvm_fpu, xmm) == 152);
+static_assert(sizeof(kvm_debugregs) == 128);
+static_assert(sizeof(kvm_xcr) == 16);
+static_assert(sizeof(kvm_xcrs) == 8 + 16 * 16 + 16 * 8);
+static_assert(sizeof(kvm_msr_entry) == 16);
+static_assert(sizeof(kvm_cpuid_entry2) == 40);
+static_assert(sizeof(kvm_lapic_state) == 1024);
+static_assert(sizeof(kvm_interrupt) == 4);
+
+}  // namespace hv::kvm_abi
+
+#endif  // HV_HYPERVISOR_KVM_KVM_ABI_X86_64_H_

@@ -1,0 +1,69 @@
+// The x86_64 part of KvmDevice: the supported CPUID and, from it, the
+// guest-physical address width.
+#include <cerrno>
+#include <memory>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_format.h"
+#include "hypervisor/kvm/kvm_abi_x86_64.h"
+#include "hypervisor/kvm/kvm_device.h"
+#include "hypervisor/os/errno_status.h"
+#include "hypervisor/os/status_macros.h"
+
+namespace hv {
+namespace {
+
+// Intel SDM Vol. 3A, Section 4.1.4: without CPUID leaf 0x80000008,
+// MAXPHYADDR is 36.
+constexpr uint32_t kDefaultPhysAddressBits = 36;
+
+CpuidEntry FromKvm(const kvm_cpuid_entry2& e) {
+  CpuidEntry entry;
+  entry.function = e.function;
+  entry.index = e.index;
+  entry.significant_index = (e.flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) != 0;
+  entry.eax = e.eax;
+  entry.ebx = e.ebx;
+  entry.ecx = e.ecx;
+  entry.edx = e.edx;
+  return entry;
+}
+
+}  // namespace
+
+absl::Status KvmDevice::QueryArch(KvmDevice& device) {
+  ASSIGN_OR_RETURN(std::vector<CpuidEntry> cpuid, device.GetSupportedCpuid());
+  uint32_t phys_bits = kDefaultPhysAddressBits;
+  for (const CpuidEntry& entry : cpuid) {
+    if (entry.function == 0x80000008 && (entry.eax & 0xff) != 0) {
+      phys_bits = entry.eax & 0xff;
+    }
+  }
+  device.guest_address_limit = phys_bits >= 64 ? ~0ull : 1ull << phys_bits;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<CpuidEntry>> KvmDevice::GetSupportedCpuid() const {
+  for (uint32_t capacity = kvm_abi::kInitialCpuidEntries;
+       capacity <= kvm_abi::kMaxCpuidEntries; capacity *= 2) {
+    kvm_abi::FlexBuffer<kvm_abi::Cpuid2Header, kvm_cpuid_entry2> buffer(
+        capacity);
+    buffer.header()->nent = capacity;
+    if (sys->IoctlPtr(fd.get(), kvm_abi::kGetSupportedCpuid, buffer.data()) < 0) {
+      if (errno == E2BIG) continue;
+      return ErrnoStatus("KVM_GET_SUPPORTED_CPUID");
+    }
+    const uint32_t count = buffer.header()->nent;
+    std::vector<CpuidEntry> result;
+    result.reserve(count);
+    for (uint32_t i = 0; i < count && i < capacity; ++i) {
+      result.push_back(FromKvm(buffer.entries()[i]));
+    }
+    return result;
+  }
+  return absl::ResourceExhaustedError(absl::StrFormat(
+      "KVM_GET_SUPPORTED_CPUID: more than %d entries", kvm_abi::kMaxCpuidEntries));
+}
+
+}  // namespace hv
