@@ -1,0 +1,404 @@
+// The x86_64 half of HaxmVcpu: register state, FPU, MSRs, CPUID and
+// interrupt injection. Conversions between hv's state types
+// (hypervisor/x86_64/regs.h) and HAXM's structs happen only here.
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+
+#include "absl/strings/str_format.h"
+#include "hypervisor/haxm/haxm_vcpu.h"
+#include "hypervisor/os/status_macros.h"
+
+namespace hv {
+namespace {
+
+using haxm_abi::segment_desc_t;
+using haxm_abi::vcpu_state_t;
+
+constexpr uint32_t kMsrEfer = 0xc0000080;
+constexpr uint32_t kMsrApicBase = 0x1b;
+// HAXM's ports reject nr_msr >= HAX_MAX_MSR_ARRAY (0x20).
+constexpr size_t kMsrBatch = haxm_abi::kMaxMsrs - 1;
+
+// vcpu_state_t.regs order (the x86 register encoding).
+enum Gpr { kRax, kRcx, kRdx, kRbx, kRsp, kRbp, kRsi, kRdi };
+
+Segment FromHaxm(const segment_desc_t& s) {
+  Segment out;
+  out.base = s.base;
+  out.limit = s.limit;
+  out.selector = s.selector;
+  out.type = static_cast<uint8_t>(s.ar & haxm_abi::kArTypeMask);
+  out.s = (s.ar & haxm_abi::kArS) != 0;
+  out.dpl = static_cast<uint8_t>((s.ar >> haxm_abi::kArDplShift) & 3);
+  out.present = (s.ar & haxm_abi::kArPresent) != 0;
+  out.avl = (s.ar & haxm_abi::kArAvl) != 0;
+  out.l = (s.ar & haxm_abi::kArL) != 0;
+  out.db = (s.ar & haxm_abi::kArDb) != 0;
+  out.g = (s.ar & haxm_abi::kArG) != 0;
+  out.unusable = (s.ar & haxm_abi::kArUnusable) != 0;
+  return out;
+}
+
+segment_desc_t ToHaxm(const Segment& s) {
+  segment_desc_t out = {};
+  out.base = s.base;
+  out.limit = s.limit;
+  out.selector = s.selector;
+  uint32_t ar = s.type & haxm_abi::kArTypeMask;
+  if (s.s) ar |= haxm_abi::kArS;
+  ar |= static_cast<uint32_t>(s.dpl & 3) << haxm_abi::kArDplShift;
+  if (s.present) ar |= haxm_abi::kArPresent;
+  if (s.avl) ar |= haxm_abi::kArAvl;
+  if (s.l) ar |= haxm_abi::kArL;
+  if (s.db) ar |= haxm_abi::kArDb;
+  if (s.g) ar |= haxm_abi::kArG;
+  if (s.unusable) ar |= haxm_abi::kArUnusable;
+  out.ar = ar;
+  return out;
+}
+
+DescriptorTable TableFromHaxm(const segment_desc_t& s) {
+  return {s.base, static_cast<uint16_t>(s.limit)};
+}
+
+segment_desc_t TableToHaxm(const DescriptorTable& t) {
+  segment_desc_t out = {};
+  out.base = t.base;
+  out.limit = t.limit;
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<vcpu_state_t> HaxmVcpu::GetState() {
+  vcpu_state_t state = {};
+  RETURN_IF_ERROR(Ioctl(sys_->platform().codes.vcpu_get_regs, &state, 0,
+                        sizeof(state)));
+  return state;
+}
+
+absl::Status HaxmVcpu::SetState(vcpu_state_t& state) {
+  return Ioctl(sys_->platform().codes.vcpu_set_regs, &state, sizeof(state),
+               sizeof(state));
+}
+
+absl::StatusOr<Regs> HaxmVcpu::GetRegs() {
+  ASSIGN_OR_RETURN(vcpu_state_t state, GetState());
+  Regs regs;
+  regs.rax = state.regs[kRax];
+  regs.rcx = state.regs[kRcx];
+  regs.rdx = state.regs[kRdx];
+  regs.rbx = state.regs[kRbx];
+  regs.rsp = state.regs[kRsp];
+  regs.rbp = state.regs[kRbp];
+  regs.rsi = state.regs[kRsi];
+  regs.rdi = state.regs[kRdi];
+  regs.r8 = state.regs[8];
+  regs.r9 = state.regs[9];
+  regs.r10 = state.regs[10];
+  regs.r11 = state.regs[11];
+  regs.r12 = state.regs[12];
+  regs.r13 = state.regs[13];
+  regs.r14 = state.regs[14];
+  regs.r15 = state.regs[15];
+  regs.rip = state.rip;
+  regs.rflags = state.rflags;
+  return regs;
+}
+
+absl::Status HaxmVcpu::SetRegs(const Regs& regs) {
+  // SET_REGS replaces the whole vcpu_state_t: start from the current one.
+  ASSIGN_OR_RETURN(vcpu_state_t state, GetState());
+  state.regs[kRax] = regs.rax;
+  state.regs[kRcx] = regs.rcx;
+  state.regs[kRdx] = regs.rdx;
+  state.regs[kRbx] = regs.rbx;
+  state.regs[kRsp] = regs.rsp;
+  state.regs[kRbp] = regs.rbp;
+  state.regs[kRsi] = regs.rsi;
+  state.regs[kRdi] = regs.rdi;
+  state.regs[8] = regs.r8;
+  state.regs[9] = regs.r9;
+  state.regs[10] = regs.r10;
+  state.regs[11] = regs.r11;
+  state.regs[12] = regs.r12;
+  state.regs[13] = regs.r13;
+  state.regs[14] = regs.r14;
+  state.regs[15] = regs.r15;
+  state.rip = regs.rip;
+  state.rflags = regs.rflags;
+  return SetState(state);
+}
+
+absl::StatusOr<Sregs> HaxmVcpu::GetSregs() {
+  ASSIGN_OR_RETURN(vcpu_state_t state, GetState());
+  // HAXM's GET_REGS does not report EFER; it and the APIC base are MSRs.
+  const uint32_t indices[] = {kMsrEfer, kMsrApicBase};
+  ASSIGN_OR_RETURN(std::vector<MsrEntry> msrs, GetMsrs(indices));
+  Sregs sregs;
+  sregs.cs = FromHaxm(state.cs);
+  sregs.ds = FromHaxm(state.ds);
+  sregs.es = FromHaxm(state.es);
+  sregs.fs = FromHaxm(state.fs);
+  sregs.gs = FromHaxm(state.gs);
+  sregs.ss = FromHaxm(state.ss);
+  sregs.tr = FromHaxm(state.tr);
+  sregs.ldt = FromHaxm(state.ldt);
+  sregs.gdt = TableFromHaxm(state.gdt);
+  sregs.idt = TableFromHaxm(state.idt);
+  sregs.cr0 = state.cr0;
+  sregs.cr2 = state.cr2;
+  sregs.cr3 = state.cr3;
+  sregs.cr4 = state.cr4;
+  sregs.cr8 = 0;  // vcpu_state_t has no CR8
+  sregs.efer = msrs[0].value;
+  sregs.apic_base = msrs[1].value;
+  return sregs;
+}
+
+absl::Status HaxmVcpu::SetSregs(const Sregs& sregs) {
+  if (sregs.cr8 != 0) {
+    return absl::UnimplementedError(absl::StrFormat(
+        "SetSregs (vCPU %u): HAXM's vcpu_state_t has no CR8 (TPR); cr8 %#x "
+        "cannot be set",
+        id_, sregs.cr8));
+  }
+  ASSIGN_OR_RETURN(vcpu_state_t state, GetState());
+  state.cs = ToHaxm(sregs.cs);
+  state.ds = ToHaxm(sregs.ds);
+  state.es = ToHaxm(sregs.es);
+  state.fs = ToHaxm(sregs.fs);
+  state.gs = ToHaxm(sregs.gs);
+  state.ss = ToHaxm(sregs.ss);
+  state.tr = ToHaxm(sregs.tr);
+  state.ldt = ToHaxm(sregs.ldt);
+  state.gdt = TableToHaxm(sregs.gdt);
+  state.idt = TableToHaxm(sregs.idt);
+  state.cr0 = sregs.cr0;
+  state.cr2 = sregs.cr2;
+  state.cr3 = sregs.cr3;
+  state.cr4 = sregs.cr4;
+  state.efer = static_cast<uint32_t>(sregs.efer);
+  RETURN_IF_ERROR(SetState(state));
+  // After the CRs, so EFER.LMA agrees with CR0.PG when HAXM checks it.
+  const MsrEntry msrs[] = {{kMsrEfer, sregs.efer},
+                           {kMsrApicBase, sregs.apic_base}};
+  return SetMsrs(msrs);
+}
+
+absl::StatusOr<Fpu> HaxmVcpu::GetFpu() {
+  haxm_abi::fx_layout fx = {};
+  RETURN_IF_ERROR(
+      Ioctl(sys_->platform().codes.vcpu_get_fpu, &fx, 0, sizeof(fx)));
+  Fpu fpu;
+  fpu.fcw = fx.fcw;
+  fpu.fsw = fx.fsw;
+  fpu.ftwx = fx.ftw;
+  fpu.last_opcode = fx.fop;
+  fpu.last_ip = fx.fpu_ip;
+  fpu.last_dp = fx.fpu_dp;
+  fpu.mxcsr = fx.mxcsr;
+  for (int i = 0; i < 8; ++i) {
+    std::memcpy(fpu.fpr[i].data(), fx.st_mm[i], 16);
+    std::memcpy(fpu.xmm[i].data(), fx.mmx_1[i], 16);
+    std::memcpy(fpu.xmm[8 + i].data(), fx.mmx_2[i], 16);
+  }
+  return fpu;
+}
+
+absl::Status HaxmVcpu::SetFpu(const Fpu& fpu) {
+  // MXCSR_MASK is the CPU's, not state: keep what HAXM reports.
+  haxm_abi::fx_layout fx = {};
+  const haxm_abi::IoctlCodes& codes = sys_->platform().codes;
+  RETURN_IF_ERROR(Ioctl(codes.vcpu_get_fpu, &fx, 0, sizeof(fx)));
+  fx.fcw = fpu.fcw;
+  fx.fsw = fpu.fsw;
+  fx.ftw = fpu.ftwx;
+  fx.fop = fpu.last_opcode;
+  fx.fpu_ip = fpu.last_ip;
+  fx.fpu_dp = fpu.last_dp;
+  fx.mxcsr = fpu.mxcsr;
+  for (int i = 0; i < 8; ++i) {
+    std::memcpy(fx.st_mm[i], fpu.fpr[i].data(), 16);
+    std::memcpy(fx.mmx_1[i], fpu.xmm[i].data(), 16);
+    std::memcpy(fx.mmx_2[i], fpu.xmm[8 + i].data(), 16);
+  }
+  return Ioctl(codes.vcpu_set_fpu, &fx, sizeof(fx), 0);
+}
+
+absl::StatusOr<DebugRegs> HaxmVcpu::GetDebugRegs() {
+  ASSIGN_OR_RETURN(vcpu_state_t state, GetState());
+  DebugRegs regs;
+  regs.db = {state.dr0, state.dr1, state.dr2, state.dr3};
+  regs.dr6 = state.dr6;
+  regs.dr7 = state.dr7;
+  return regs;
+}
+
+absl::Status HaxmVcpu::SetDebugRegs(const DebugRegs& regs) {
+  ASSIGN_OR_RETURN(vcpu_state_t state, GetState());
+  state.dr0 = regs.db[0];
+  state.dr1 = regs.db[1];
+  state.dr2 = regs.db[2];
+  state.dr3 = regs.db[3];
+  state.dr6 = regs.dr6;
+  state.dr7 = regs.dr7;
+  return SetState(state);
+}
+
+absl::StatusOr<std::vector<Xcr>> HaxmVcpu::GetXcrs() {
+  return absl::UnimplementedError(
+      "GetXcrs: HAXM has no ioctl for extended control registers");
+}
+
+absl::Status HaxmVcpu::SetXcrs(absl::Span<const Xcr>) {
+  return absl::UnimplementedError(
+      "SetXcrs: HAXM has no ioctl for extended control registers");
+}
+
+absl::Status HaxmVcpu::MsrBatch(bool set,
+                                std::vector<haxm_abi::vmx_msr>& entries) {
+  haxm_abi::hax_msr_data data = {};
+  data.nr_msr = static_cast<uint16_t>(entries.size());
+  // The POSIX port does not copy `done` back for SET_MSRS; a value it
+  // cannot have written shows that.
+  data.done = 0xffff;
+  std::copy(entries.begin(), entries.end(), data.entries);
+  const haxm_abi::IoctlCodes& codes = sys_->platform().codes;
+  RETURN_IF_ERROR(Ioctl(set ? codes.vcpu_set_msrs : codes.vcpu_get_msrs, &data,
+                        sizeof(data), sizeof(data)));
+  if (data.done != 0xffff && data.done < entries.size()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s (vCPU %u): HAXM cannot %s MSR %#x",
+        set ? "HAX_VCPU_IOCTL_SET_MSRS" : "HAX_VCPU_IOCTL_GET_MSRS", id_,
+        set ? "write" : "read", data.entries[data.done].entry));
+  }
+  if (!set) {
+    if (data.done == 0xffff) {
+      return absl::InternalError(absl::StrFormat(
+          "HAX_VCPU_IOCTL_GET_MSRS (vCPU %u): HAXM did not report how many "
+          "MSRs it read",
+          id_));
+    }
+    std::copy(data.entries, data.entries + entries.size(), entries.begin());
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<MsrEntry>> HaxmVcpu::GetMsrs(
+    absl::Span<const uint32_t> indices) {
+  std::vector<MsrEntry> result;
+  result.reserve(indices.size());
+  for (size_t start = 0; start < indices.size(); start += kMsrBatch) {
+    const size_t n = std::min(kMsrBatch, indices.size() - start);
+    std::vector<haxm_abi::vmx_msr> batch(n);
+    for (size_t i = 0; i < n; ++i) batch[i].entry = indices[start + i];
+    RETURN_IF_ERROR(MsrBatch(false, batch));
+    for (const haxm_abi::vmx_msr& msr : batch) {
+      result.push_back({static_cast<uint32_t>(msr.entry), msr.value});
+    }
+  }
+  return result;
+}
+
+absl::Status HaxmVcpu::SetMsrs(absl::Span<const MsrEntry> msrs) {
+  for (size_t start = 0; start < msrs.size(); start += kMsrBatch) {
+    const size_t n = std::min(kMsrBatch, msrs.size() - start);
+    std::vector<haxm_abi::vmx_msr> batch(n);
+    for (size_t i = 0; i < n; ++i) {
+      batch[i].entry = msrs[start + i].index;
+      batch[i].value = msrs[start + i].value;
+    }
+    RETURN_IF_ERROR(MsrBatch(true, batch));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status HaxmVcpu::SetCpuid(absl::Span<const CpuidEntry> entries) {
+  if (!device_->Has(haxm_abi::kCapCpuid)) {
+    return absl::UnimplementedError(
+        "SetCpuid: this HAXM lacks HAX_CAP_CPUID (HAX_VCPU_IOCTL_SET_CPUID)");
+  }
+  if (entries.size() > haxm_abi::kMaxCpuidEntries) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "SetCpuid (vCPU %u): %u entries; HAXM takes at most %u", id_,
+        entries.size(), haxm_abi::kMaxCpuidEntries));
+  }
+  // A hax_cpuid header followed by its entries, in 8-byte words so the
+  // buffer is aligned for both.
+  const size_t bytes = sizeof(haxm_abi::hax_cpuid) +
+                       entries.size() * sizeof(haxm_abi::hax_cpuid_entry);
+  std::vector<uint64_t> storage((bytes + 7) / 8, 0);
+  uint8_t* buffer = reinterpret_cast<uint8_t*>(storage.data());
+  haxm_abi::hax_cpuid header = {};
+  header.total = static_cast<uint32_t>(entries.size());
+  std::memcpy(buffer, &header, sizeof(header));
+  for (size_t i = 0; i < entries.size(); ++i) {
+    haxm_abi::hax_cpuid_entry entry = {};
+    entry.function = entries[i].function;
+    entry.index = entries[i].index;
+    // KVM's "significant index" bit, as crosvm hands its flags through.
+    entry.flags = entries[i].significant_index ? 1 : 0;
+    entry.eax = entries[i].eax;
+    entry.ebx = entries[i].ebx;
+    entry.ecx = entries[i].ecx;
+    entry.edx = entries[i].edx;
+    std::memcpy(buffer + sizeof(header) + i * sizeof(entry), &entry,
+                sizeof(entry));
+  }
+  const uint32_t code = sys_->platform().codes.vcpu_set_cpuid;
+  if (sys_->platform().kind == haxm_abi::PlatformKind::kPosix) {
+    // The POSIX port's argument is the address of a pointer to the
+    // variable-length hax_cpuid (its number encodes sizeof(hax_cpuid *)).
+    void* pointer = buffer;
+    return Ioctl(code, &pointer, sizeof(pointer), 0);
+  }
+  return Ioctl(code, buffer, static_cast<uint32_t>(bytes), 0);
+}
+
+absl::StatusOr<LapicState> HaxmVcpu::GetLapic() {
+  return absl::UnimplementedError(
+      "GetLapic: HAXM does not expose its local APIC state");
+}
+
+absl::Status HaxmVcpu::SetLapic(const LapicState&) {
+  return absl::UnimplementedError(
+      "SetLapic: HAXM does not expose its local APIC state");
+}
+
+absl::Status HaxmVcpu::InjectInterrupt(uint8_t vector) {
+  uint32_t value = vector;
+  return Ioctl(sys_->platform().codes.vcpu_interrupt, &value, sizeof(value), 0,
+               absl::StrFormat("vector %u", vector));
+}
+
+absl::Status HaxmVcpu::InjectNmi() {
+  return absl::UnimplementedError(
+      "InjectNmi: HAXM's HAX_VCPU_IOCTL_INTERRUPT queues external interrupt "
+      "vectors only");
+}
+
+bool HaxmVcpu::ReadyForInterrupt() const {
+  return __atomic_load_n(TunnelWord(offsetof(haxm_abi::hax_tunnel,
+                                             ready_for_interrupt_injection)),
+                         __ATOMIC_SEQ_CST) != 0;
+}
+
+void HaxmVcpu::SetInterruptWindowRequested(bool requested) {
+  __atomic_store_n(
+      TunnelWord(offsetof(haxm_abi::hax_tunnel, request_interrupt_window)),
+      requested ? 1u : 0u, __ATOMIC_SEQ_CST);
+}
+
+absl::Status HaxmVcpu::SetTscOffset(uint64_t) {
+  return absl::UnimplementedError(
+      "SetTscOffset: HAXM has no TSC offset control");
+}
+
+absl::StatusOr<uint32_t> HaxmVcpu::GetTscKhz() {
+  return absl::UnimplementedError(
+      "GetTscKhz: HAXM does not report the guest TSC frequency");
+}
+
+}  // namespace hv
