@@ -7,28 +7,15 @@
 #include "absl/strings/str_join.h"
 #include "hypervisor/hypervisor.h"
 #include "hypervisor/registry.h"
+#include "tools/hvprobe/probe_arch.h"
 
 namespace hv {
 namespace {
 
-constexpr HypervisorCap kHypervisorCaps[] = {
-    HypervisorCap::kUserMemory,    HypervisorCap::kImmediateExit,
-    HypervisorCap::kReadOnlyMemory, HypervisorCap::kDirtyLog,
-    HypervisorCap::kIrqfd,         HypervisorCap::kIoEventfd,
-    HypervisorCap::kIrqChip,       HypervisorCap::kSplitIrqChip,
-    HypervisorCap::kXcrs,          HypervisorCap::kTscControl,
-    HypervisorCap::kSyncRegs,
-};
-
-constexpr VmCap kVmCaps[] = {
-    VmCap::kDirtyLog,          VmCap::kReadOnlyMemoryRegion,
-    VmCap::kMemNoncoherentDma, VmCap::kPvClock,
-    VmCap::kIrqfd,             VmCap::kIoEventfd,
-};
-
 BackendReport Probe(const BackendInfo& info) {
   BackendReport report;
   report.kind = info.kind;
+  report.arch = probe_internal::ArchName();
   report.options = info.options;
   absl::StatusOr<std::unique_ptr<Hypervisor>> hypervisor =
       CreateHypervisor(info.kind);
@@ -37,7 +24,7 @@ BackendReport Probe(const BackendInfo& info) {
     return report;
   }
   report.max_vcpus = (*hypervisor)->MaxVcpus();
-  for (HypervisorCap cap : kHypervisorCaps) {
+  for (HypervisorCap cap : probe_internal::ArchHypervisorCaps()) {
     report.hypervisor_caps.emplace_back(HypervisorCapName(cap),
                                         (*hypervisor)->CheckCapability(cap));
   }
@@ -48,9 +35,10 @@ BackendReport Probe(const BackendInfo& info) {
   }
   report.memory_slots = (*vm)->MaxMemorySlots();
   report.guest_address_limit = (*vm)->GuestAddressLimit();
-  for (VmCap cap : kVmCaps) {
+  for (VmCap cap : probe_internal::ArchVmCaps()) {
     report.vm_caps.emplace_back(VmCapName(cap), (*vm)->CheckCapability(cap));
   }
+  probe_internal::ProbeArch(**vm, report);
   return report;
 }
 
@@ -78,6 +66,16 @@ std::string JsonCaps(const std::vector<std::pair<std::string, bool>>& caps) {
   std::vector<std::string> fields;
   for (const auto& [name, offered] : caps) {
     fields.push_back(absl::StrCat(JsonString(name), ": ", offered ? "true" : "false"));
+  }
+  return absl::StrCat("{", absl::StrJoin(fields, ", "), "}");
+}
+
+// "yes"/"no" become JSON booleans, anything else a string.
+std::string JsonDetails(const std::vector<std::pair<std::string, std::string>>& details) {
+  std::vector<std::string> fields;
+  for (const auto& [name, value] : details) {
+    std::string json_value = value == "yes" ? "true" : value == "no" ? "false" : JsonString(value);
+    fields.push_back(absl::StrCat(JsonString(name), ": ", json_value));
   }
   return absl::StrCat("{", absl::StrJoin(fields, ", "), "}");
 }
@@ -114,6 +112,10 @@ std::string FormatReportsText(const std::vector<BackendReport>& reports) {
         absl::StrAppendFormat(&out, "  %-24s %s\n", name, offered ? "yes" : "no");
       }
     }
+    if (!r.arch_details.empty()) absl::StrAppend(&out, "  ", r.arch, ":\n");
+    for (const auto& [name, value] : r.arch_details) {
+      absl::StrAppendFormat(&out, "    %-22s %s\n", name, value);
+    }
   }
   return out;
 }
@@ -132,7 +134,9 @@ std::string FormatReportsJson(const std::vector<BackendReport>& reports) {
         ", \"memory_slots\": ", r.memory_slots,
         ", \"guest_address_limit\": ", r.guest_address_limit,
         ", \"hypervisor_caps\": ", JsonCaps(r.hypervisor_caps),
-        ", \"vm_caps\": ", JsonCaps(r.vm_caps), "}"));
+        ", \"vm_caps\": ", JsonCaps(r.vm_caps),
+        ", \"arch\": ", JsonString(r.arch),
+        ", \"arch_details\": ", JsonDetails(r.arch_details), "}"));
   }
   return absl::StrCat("{\"backends\": [", absl::StrJoin(items, ", "), "]}\n");
 }

@@ -1,5 +1,8 @@
 // What this host offers: the backends linked into this build, whether each
-// can be opened here (and why not), and each one's capabilities.
+// can be opened here (and why not), each one's capabilities, and the
+// figures of the target architecture (probe_x86_64.cc / probe_aarch64.cc,
+// chosen by BUILD select(); aarch64: GIC versions, vCPU features, the PSCI
+// version, MPIDR and stolen-time support of a probe vCPU).
 //
 // Example:
 //   std::vector<hv::BackendReport> reports = hv::ProbeBackends();
@@ -23,9 +26,15 @@ struct BackendReport {
   uint32_t max_vcpus = 0;
   uint32_t memory_slots = 0;
   uint64_t guest_address_limit = 0;
-  // Capability name -> offered, for every HypervisorCap and VmCap.
+  // Capability name -> offered, for every HypervisorCap and VmCap that
+  // means something on the target architecture.
   std::vector<std::pair<std::string, bool>> hypervisor_caps;
   std::vector<std::pair<std::string, bool>> vm_caps;
+  // The target architecture ("x86_64", "aarch64") and its own figures, by
+  // name: "yes"/"no" for a feature, otherwise a value ("1.1", "0x80000000")
+  // or why it could not be asked.
+  std::string arch;
+  std::vector<std::pair<std::string, std::string>> arch_details;
 };
 
 // ProbeBackends(): opens each linked backend with its default spec and, when

@@ -9,24 +9,16 @@
 #include "hypervisor/os/errno_status.h"
 #include "hypervisor/os/memfd.h"
 #include "hypervisor/os/status_macros.h"
+#include "tools/hvrun/demo_arch.h"
 #include "tools/hvrun/machine.h"
 #include "virtio/bar_allocator.h"
-#include "virtio/pci_bus.h"
 #include "virtio/virtio_pci_device.h"
 #include "virtio/vm_memory_service.h"
-
-// The demo guest's bytes, from demo_guest.S.
-extern "C" const uint8_t hv_demo_guest_start[];
-extern "C" const uint8_t hv_demo_guest_end[];
 
 namespace hv {
 namespace {
 
-constexpr GuestAddress kDemoLoadAddress = 0x10000;
 constexpr uint64_t kDemoRam = 16ull << 20;
-// PCI memory window below 4 GiB, where the 32-bit demo guest can reach it.
-constexpr GuestAddress kPciWindowBase = 0xc0000000;
-constexpr uint64_t kPciWindowSize = 0x10000000;
 constexpr uint64_t kSharedMemorySize = 16ull << 20;
 constexpr uint64_t kBlobSize = 0x1000;
 constexpr uint8_t kDemoSlot = 3;
@@ -54,21 +46,23 @@ class DemoDevice : public virtio::VirtioDevice {
 
 absl::StatusOr<DemoResult> RunDemo(absl::string_view hypervisor_spec,
                                    std::ostream& out, absl::Duration timeout) {
+  const demo_internal::DemoArch& arch = demo_internal::DemoArchForTarget();
   MachineOptions options;
   options.hypervisor = std::string(hypervisor_spec);
   options.mem_size = kDemoRam;
-  options.mode = X86Mode::kProtected;
-  options.load_address = options.entry = kDemoLoadAddress;
-  options.payload.assign(hv_demo_guest_start, hv_demo_guest_end);
+  options.mode = arch.mode;
+  options.load_address = options.entry = arch.load_address;
+  options.payload.assign(arch.guest_start, arch.guest_end);
   ASSIGN_OR_RETURN(std::unique_ptr<Machine> machine, Machine::Create(options));
 
   // Declared in dependency order, so they are destroyed in reverse.
   ASSIGN_OR_RETURN(auto service, virtio::VmMemoryService::Create(&machine->vm()));
-  ASSIGN_OR_RETURN(auto bars, virtio::BarAllocator::Create(kPciWindowBase, kPciWindowSize));
+  ASSIGN_OR_RETURN(auto bars, virtio::BarAllocator::Create(arch.pci_window_base,
+                                                           arch.pci_window_size));
   DemoDevice device;
   ASSIGN_OR_RETURN(auto pci, virtio::VirtioPciDevice::Create(&device, bars.get(), service.get()));
-  ASSIGN_OR_RETURN(auto bus, virtio::PciBus::Create());
-  RETURN_IF_ERROR(bus->AddDevice(kDemoSlot, 0, pci.get()));
+  ASSIGN_OR_RETURN(std::unique_ptr<demo_internal::DemoPciBus> bus,
+                   arch.attach_pci(*machine, kDemoSlot, pci.get()));
   if (device.mapper() == nullptr) {
     return absl::InternalError("demo: the virtio transport gave the device no mapper");
   }
@@ -84,13 +78,12 @@ absl::StatusOr<DemoResult> RunDemo(absl::string_view hypervisor_spec,
       virtio::MappingSource::Fd(blob.get(), 0, kBlobSize), 0, Protection::Read(),
       MemCacheType::kCacheCoherent));
 
-  machine->AddPortHandler([&bus](IoRequest& io) { return bus->HandleIo(io); });
   out << absl::StrFormat(
-      "hvrun: demo on %s: virtio device in PCI slot %u, shared memory "
+      "hvrun: demo on %s (%s): virtio device in PCI slot %u (%s), shared memory "
       "(%u MiB, prepared single-mapping, coherent) at %#x, a %u-byte blob "
       "mapped at offset 0\n",
-      hypervisor_spec, kDemoSlot, kSharedMemorySize >> 20,
-      pci->shared_memory_address(), kBlobSize);
+      hypervisor_spec, machine->layout().arch, kDemoSlot, bus->Describe(),
+      kSharedMemorySize >> 20, pci->shared_memory_address(), kBlobSize);
   out.flush();
   ASSIGN_OR_RETURN(RunResult result, machine->Run(out, timeout));
   out << absl::StrFormat("hvrun: guest finished (%s) with exit code %d\n",

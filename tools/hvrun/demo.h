@@ -2,10 +2,13 @@
 // locates the device's shared-memory BAR through the virtio shared-memory
 // capability, and prints a blob the host mapped there.
 //
-// The host side: a Machine in 32-bit protected mode running
-// demo_guest.S, a PCI bus on ports 0xcf8-0xcff with one virtio device that
+// The host side: a Machine running the architecture's demo guest (x86_64:
+// demo_guest.S in 32-bit protected mode, the PCI bus on ports
+// 0xcf8-0xcff; aarch64: demo_guest_aarch64.S at EL1, the PCI bus through an
+// ECAM window at MMIO 0x30000000), one virtio device on that bus that
 // declares a shared-memory region (prepared SingleMappingOnFirst, coherent),
 // and a memfd holding the blob text mapped at offset 0 of that region.
+// demo_arch.h has the architecture-specific half.
 //
 // Example:
 //   ASSIGN_OR_RETURN(hv::DemoResult demo, hv::RunDemo("kvm", std::cout));

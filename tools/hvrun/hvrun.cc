@@ -5,8 +5,11 @@
 //   hvrun --payload=guest.bin --mode=long --entry=0x10000 --stats
 //   hvrun --hypervisor='kvm[device=/dev/kvm]' --payload=guest.bin
 //
-// Serial output (COM1, port 0x3f8) goes to stdout. A write to port 0xf4
-// ends the run; the value written is hvrun's exit code.
+// x86_64: serial output (COM1, port 0x3f8) goes to stdout; a write to port
+// 0xf4 ends the run, the value written is hvrun's exit code. aarch64: bytes
+// written to MMIO 0x09000000 go to stdout; a write to MMIO 0x09010000 sets
+// the exit code and PSCI SYSTEM_OFF ends the run. machine.h has the whole
+// guest-visible contract of each.
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -30,11 +33,17 @@ ABSL_FLAG(std::string, hypervisor, "kvm",
           "backend spec: kind or kind[key=value,...], e.g. kvm[device=/dev/kvm]");
 ABSL_FLAG(std::string, payload, "",
           "flat binary to run; without it hvrun runs its built-in demo");
-ABSL_FLAG(std::string, mode, "real", "CPU mode at entry: real, protected or long");
-ABSL_FLAG(std::string, load_addr, "0x10000", "guest-physical load address of the payload");
+ABSL_FLAG(std::string, mode, "",
+          "CPU mode at entry: x86_64 real (default), protected or long; aarch64 el1 "
+          "(default, the only one)");
+ABSL_FLAG(std::string, load_addr, "",
+          "guest-physical load address of the payload (default: x86_64 0x10000, "
+          "aarch64 0x40000000, the start of RAM)");
 ABSL_FLAG(std::string, entry, "", "entry point (default: the load address)");
 ABSL_FLAG(std::string, mem, "64M", "guest RAM size, e.g. 64M or 1G");
-ABSL_FLAG(uint32_t, vcpus, 1, "number of vCPUs; each starts at the entry with its index in rdi");
+ABSL_FLAG(uint32_t, vcpus, 1,
+          "number of vCPUs; each starts at the entry with its index in rdi (x86_64) "
+          "or x0 (aarch64)");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(30), "give up after this long, e.g. 10s");
 ABSL_FLAG(bool, stats, false, "print per-exit-kind counts and times at the end");
 
@@ -61,10 +70,11 @@ absl::StatusOr<std::vector<uint8_t>> ReadFile(const std::string& path) {
 absl::StatusOr<MachineOptions> OptionsFromFlags() {
   MachineOptions o;
   o.hypervisor = absl::GetFlag(FLAGS_hypervisor);
-  ASSIGN_OR_RETURN(o.mode, ParseX86Mode(absl::GetFlag(FLAGS_mode)));
+  o.mode = absl::GetFlag(FLAGS_mode);
   ASSIGN_OR_RETURN(o.mem_size, ParseMemorySize(absl::GetFlag(FLAGS_mem)));
-  ASSIGN_OR_RETURN(o.load_address, ParseAddress("load_addr", absl::GetFlag(FLAGS_load_addr)));
-  o.entry = o.load_address;
+  if (!absl::GetFlag(FLAGS_load_addr).empty()) {
+    ASSIGN_OR_RETURN(o.load_address, ParseAddress("load_addr", absl::GetFlag(FLAGS_load_addr)));
+  }
   if (!absl::GetFlag(FLAGS_entry).empty()) {
     ASSIGN_OR_RETURN(o.entry, ParseAddress("entry", absl::GetFlag(FLAGS_entry)));
   }
@@ -96,9 +106,11 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Runs a guest on a hypervisor backend linked into this build.\n"
       "With no arguments it runs a built-in demo guest. With --payload it\n"
-      "runs a flat binary; serial output (port 0x3f8) goes to stdout and a\n"
-      "write to port 0xf4 ends the run with that value as the exit code.\n"
-      "Usage: hvrun [--payload=FILE --mode=real|protected|long --load_addr=A\n"
+      "runs a flat binary. x86_64: serial output (port 0x3f8) goes to stdout\n"
+      "and a write to port 0xf4 ends the run with that value as the exit\n"
+      "code. aarch64: bytes written to MMIO 0x09000000 go to stdout, a write\n"
+      "to MMIO 0x09010000 sets the exit code, PSCI SYSTEM_OFF ends the run.\n"
+      "Usage: hvrun [--payload=FILE --mode=real|protected|long|el1 --load_addr=A\n"
       "             --entry=A --mem=64M --vcpus=N --timeout=30s]\n"
       "             [--hypervisor=kvm[device=/dev/kvm]] [--stats]");
   std::vector<char*> rest = absl::ParseCommandLine(argc, argv);

@@ -1,5 +1,6 @@
 #include "tools/hvrun/machine.h"
 
+#include <algorithm>
 #include <cstring>
 #include <thread>
 
@@ -8,19 +9,8 @@
 #include "absl/strings/str_format.h"
 #include "hypervisor/memory_region.h"
 #include "hypervisor/os/status_macros.h"
-#include "hypervisor/x86_64/vm_x86_64.h"
 
 namespace hv {
-namespace {
-
-constexpr uint16_t kSerialLineStatus = kSerialPort + 5;
-// Line status: transmitter holding register and shift register empty
-// (16550 UART, LSR bits 5 and 6).
-constexpr uint8_t kLineStatusIdle = 0x60;
-constexpr uint64_t kRealModeStackTop = 0x8000;
-constexpr uint64_t kStackPerVcpu = 0x10000;
-
-}  // namespace
 
 absl::StatusOr<uint64_t> ParseMemorySize(absl::string_view text) {
   uint64_t multiplier = 1;
@@ -46,19 +36,18 @@ absl::StatusOr<uint64_t> ParseMemorySize(absl::string_view text) {
 
 absl::StatusOr<std::unique_ptr<Machine>> Machine::Create(
     const MachineOptions& o) {
+  const MachineLayout& layout = MachineLayoutForTarget();
   if (o.vcpus == 0) return absl::InvalidArgumentError("machine: --vcpus must be at least 1");
   if (o.payload.empty()) return absl::InvalidArgumentError("machine: the payload is empty");
-  if (o.load_address > o.mem_size || o.payload.size() > o.mem_size - o.load_address) {
+  const GuestAddress load = o.load_address.value_or(layout.default_load_address);
+  const GuestAddress entry = o.entry.value_or(load);
+  const GuestAddress ram_end = layout.ram_base + o.mem_size;
+  if (load < layout.ram_base || load > ram_end || o.payload.size() > ram_end - load) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "machine: payload of %u bytes at %#x does not fit in %#x bytes of RAM",
-        o.payload.size(), o.load_address, o.mem_size));
+        "machine: payload of %u bytes at %#x does not fit in %#x bytes of RAM at %#x",
+        o.payload.size(), load, o.mem_size, layout.ram_base));
   }
-  if (o.mode != X86Mode::kReal && o.load_address < kBootTables + kX86BootTablesSize &&
-      o.load_address + o.payload.size() > kBootTables) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "machine: payload at %#x overlaps hv's boot tables at [%#x, %#x)",
-        o.load_address, kBootTables, kBootTables + kX86BootTablesSize));
-  }
+  RETURN_IF_ERROR(machine_internal::CheckArchOptions(o, load));
   ASSIGN_OR_RETURN(std::unique_ptr<Hypervisor> hypervisor, CreateHypervisor(o.hypervisor));
   if (o.vcpus > hypervisor->MaxVcpus()) {
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -66,34 +55,21 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::Create(
         hypervisor->MaxVcpus()));
   }
   ASSIGN_OR_RETURN(std::unique_ptr<Vm> vm, hypervisor->CreateVm());
-  VmX86_64* vm86 = vm->AsX86_64();
-  if (vm86 == nullptr) {
-    return absl::UnimplementedError(absl::StrFormat(
-        "machine: %s did not create an x86_64 VM", hypervisor->kind()));
-  }
   ASSIGN_OR_RETURN(std::unique_ptr<MemoryRegion> ram,
                    MemoryRegion::CreateShared("hvrun-ram", o.mem_size));
   uint8_t* ram_data = ram->data();
-  std::memcpy(ram_data + o.load_address, o.payload.data(), o.payload.size());
-  RETURN_IF_ERROR(vm->AddMemoryRegion(0, std::move(ram), {}).status());
+  std::memcpy(ram_data + (load - layout.ram_base), o.payload.data(), o.payload.size());
+  RETURN_IF_ERROR(vm->AddMemoryRegion(layout.ram_base, std::move(ram), {}).status());
 
-  std::vector<std::unique_ptr<VcpuX86_64>> vcpus;
+  std::vector<std::unique_ptr<Vcpu>> vcpus;
   for (uint32_t i = 0; i < o.vcpus; ++i) {
-    ASSIGN_OR_RETURN(std::unique_ptr<VcpuX86_64> vcpu, vm86->CreateVcpuX86_64(i));
-    X86BootOptions boot;
-    boot.mode = o.mode;
-    boot.entry = o.entry;
-    boot.tables = kBootTables;
-    boot.stack = o.mode == X86Mode::kReal ? kRealModeStackTop - i * 0x400
-                                          : o.mem_size - i * kStackPerVcpu;
-    RETURN_IF_ERROR(SetupX86Boot(*vcpu, absl::MakeSpan(ram_data, o.mem_size), 0, boot));
-    ASSIGN_OR_RETURN(Regs regs, vcpu->GetRegs());
-    regs.rdi = i;
-    RETURN_IF_ERROR(vcpu->SetRegs(regs));
+    ASSIGN_OR_RETURN(std::unique_ptr<Vcpu> vcpu,
+                     machine_internal::CreateArchVcpu(
+                         *vm, i, o, entry, absl::MakeSpan(ram_data, o.mem_size)));
     vcpus.push_back(std::move(vcpu));
   }
-  return std::unique_ptr<Machine>(
-      new Machine(std::move(hypervisor), std::move(vm), ram_data, std::move(vcpus)));
+  return std::unique_ptr<Machine>(new Machine(layout, std::move(hypervisor), std::move(vm),
+                                              ram_data, std::move(vcpus)));
 }
 
 Machine::~Machine() = default;
@@ -114,40 +90,40 @@ void Machine::EndRun(absl::StatusOr<RunResult> result) {
   KickAll();
 }
 
-void Machine::HandlePort(IoRequest& io, std::ostream& serial, bool* debug_exit) {
-  if (io.address == kSerialPort && io.is_write) {
-    std::lock_guard<std::mutex> lock(serial_mutex_);
-    serial.write(reinterpret_cast<const char*>(io.data.data()), 1);
-    if (io.data[0] == '\n') serial.flush();
+void Machine::HandleAccess(bool is_port, IoRequest& io, std::ostream& serial,
+                           bool* ended) {
+  const MachineLayout& l = layout_;
+  if (is_port == l.console_is_port && io.address >= l.console_address &&
+      io.address < l.console_address + l.console_size) {
+    if (io.address == l.console_address && io.is_write) {
+      std::lock_guard<std::mutex> lock(serial_mutex_);
+      serial.write(reinterpret_cast<const char*>(io.data.data()), 1);
+      if (io.data[0] == '\n') serial.flush();
+    } else if (io.address == l.console_status_address && !io.is_write) {
+      io.data[0] = l.console_status_value;
+    }
+    return;  // the console's other registers: writes dropped, reads 0
+  }
+  if (is_port == l.debug_exit_is_port && io.address == l.debug_exit_address &&
+      io.is_write) {
+    uint64_t code = 0;
+    std::memcpy(&code, io.data.data(), std::min<size_t>(io.data.size(), sizeof(code)));
+    if (l.debug_exit_ends_run) {
+      *ended = true;
+      EndRun(RunResult{static_cast<int>(code), "debug exit"});
+    } else {
+      pending_exit_code_ = static_cast<int>(code);
+    }
     return;
   }
-  if (io.address == kSerialLineStatus && !io.is_write) {
-    io.data[0] = kLineStatusIdle;
-    return;
-  }
-  if (io.address >= kSerialPort && io.address < kSerialPort + 8) return;
-  if (io.address == kDebugExitPort && io.is_write) {
-    uint32_t code = 0;
-    std::memcpy(&code, io.data.data(), std::min<size_t>(io.data.size(), 4));
-    *debug_exit = true;
-    EndRun(RunResult{static_cast<int>(code), "debug exit"});
-    return;
-  }
-  for (const IoHandler& handler : port_handlers_) {
+  for (const IoHandler& handler : is_port ? port_handlers_ : mmio_handlers_) {
     if (handler(io)) return;
   }
   // Nothing here: reads float high, writes are dropped.
   if (!io.is_write) std::memset(io.data.data(), 0xff, io.data.size());
 }
 
-void Machine::HandleMmio(IoRequest& io) {
-  for (const IoHandler& handler : mmio_handlers_) {
-    if (handler(io)) return;
-  }
-  if (!io.is_write) std::memset(io.data.data(), 0xff, io.data.size());
-}
-
-void Machine::RunVcpu(VcpuX86_64& vcpu, std::ostream& serial) {
+void Machine::RunVcpu(Vcpu& vcpu, std::ostream& serial) {
   while (!ending_) {
     absl::Time start = absl::Now();
     absl::StatusOr<VcpuExit> exit = vcpu.Run();
@@ -163,10 +139,12 @@ void Machine::RunVcpu(VcpuX86_64& vcpu, std::ostream& serial) {
     bool stop = false;
     switch (exit->kind) {
       case VcpuExitKind::kIo:
-        handled = vcpu.HandleIo([&](IoRequest& io) { HandlePort(io, serial, &debug_exit); });
+        handled = vcpu.HandleIo(
+            [&](IoRequest& io) { HandleAccess(/*is_port=*/true, io, serial, &debug_exit); });
         break;
       case VcpuExitKind::kMmio:
-        handled = vcpu.HandleMmio([&](IoRequest& io) { HandleMmio(io); });
+        handled = vcpu.HandleMmio(
+            [&](IoRequest& io) { HandleAccess(/*is_port=*/false, io, serial, &debug_exit); });
         break;
       case VcpuExitKind::kHlt:
         stop = true;
@@ -174,7 +152,22 @@ void Machine::RunVcpu(VcpuX86_64& vcpu, std::ostream& serial) {
       case VcpuExitKind::kInterrupted:
         break;  // a kick: the loop condition decides
       case VcpuExitKind::kSystemEvent:
-        EndRun(RunResult{0, "system event"});
+        switch (exit->system_event.kind) {
+          case SystemEventKind::kShutdown:
+            EndRun(RunResult{pending_exit_code_, "system off"});
+            break;
+          case SystemEventKind::kReset:
+            EndRun(RunResult{pending_exit_code_, "system reset"});
+            break;
+          case SystemEventKind::kCrash:
+            EndRun(absl::AbortedError(absl::StrFormat(
+                "vCPU %u: the guest reported a crash (system event flags %#x)",
+                vcpu.id(), exit->system_event.flags)));
+            break;
+          default:
+            EndRun(RunResult{pending_exit_code_, "system event"});
+            break;
+        }
         stop = true;
         break;
       default:

@@ -1,19 +1,39 @@
-// Machine: a small x86_64 VM that runs a flat binary: guest RAM at 0, the
-// payload loaded at an address, N vCPUs started in a chosen mode, a serial
-// port, a debug-exit port, and room for more port/MMIO devices (hvrun's
-// demo adds a PCI bus with a virtio device).
+// Machine: a small VM that runs a flat binary: guest RAM at the
+// architecture's RAM base, the payload loaded at an address, N vCPUs started
+// at an entry point, a console, a debug-exit register, and room for more
+// port/MMIO devices (hvrun's demo adds a PCI bus with a virtio device).
 //
-// Guest-visible contract:
+// The architecture-specific parts (RAM base, how a vCPU is started, where
+// the console and the debug exit live) are in machine_x86_64.cc or
+// machine_aarch64.cc, chosen by BUILD select() on the target platform.
+//
+// Guest-visible contract, x86_64 (machine_x86_64.cc):
 //   - RAM: [0, mem_size). hv writes its GDT and page tables at 0x1000
 //     (six pages) in protected and long mode; keep payloads clear of it.
-//   - Every vCPU starts at `entry` with its index in rdi (di in real mode)
-//     and its own stack below the top of RAM (below 0x8000 in real mode).
-//   - Port 0x3f8 (COM1 data) writes go to the serial output; reads of the
-//     line status register 0x3fd say the transmitter is empty.
+//   - Every vCPU starts at `entry` in `mode` (real, protected or long) with
+//     its index in rdi (di in real mode) and its own stack below the top of
+//     RAM (below 0x8000 in real mode).
+//   - Port 0x3f8 (COM1 data) writes go to the console; reads of the line
+//     status register 0x3fd say the transmitter is empty.
 //   - Port 0xf4 (debug exit): a write ends the run with the written value
 //     as the exit code.
 //   - HLT stops that vCPU; the run ends when every vCPU has stopped (exit
 //     code 0), at a debug exit, at a shutdown, or at the timeout.
+//
+// Guest-visible contract, aarch64 (machine_aarch64.cc):
+//   - RAM: [0x40000000, 0x40000000 + mem_size); nothing of hv's is in it.
+//   - Every vCPU starts at `entry` at EL1h (SP_EL1), MMU and caches off,
+//     D/A/I/F masked, with its index in x0, the number of vCPUs in x1 and
+//     its own stack (sp) below the top of RAM, 64 KiB apart. Mode "el1" is
+//     the only one (the default).
+//   - MMIO 0x09000000 (console, the data register of a PL011-like UART):
+//     each byte written goes to the console; reads of 0x09000018 (the
+//     PL011 flag register) return 0x90 (transmit FIFO empty, receive FIFO
+//     empty), other console reads 0.
+//   - MMIO 0x09010000 (debug exit): a write of 1-8 bytes records the exit
+//     code; the run ends at PSCI SYSTEM_OFF (or SYSTEM_RESET) with it
+//     (0 when nothing was written). PSCI 0.2+ (hvc #0) is the hypervisor's.
+//   - The run ends at SYSTEM_OFF/RESET or at the timeout.
 //
 // Example:
 //   hv::MachineOptions options;
@@ -24,36 +44,64 @@
 #define HV_TOOLS_HVRUN_MACHINE_H_
 
 #include <atomic>
-#include <cstdint>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
-#include <mutex>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "hypervisor/hypervisor.h"
+#include "hypervisor/memory.h"
+#include "hypervisor/vcpu.h"
 #include "hypervisor/vm.h"
-#include "hypervisor/x86_64/boot.h"
-#include "hypervisor/x86_64/vcpu_x86_64.h"
 #include "tools/hvrun/exit_stats.h"
 
 namespace hv {
 
-inline constexpr uint16_t kSerialPort = 0x3f8;
-inline constexpr uint16_t kDebugExitPort = 0xf4;
-inline constexpr GuestAddress kBootTables = 0x1000;
+// MachineLayout: where the machine of the target architecture puts things.
+struct MachineLayout {
+  const char* arch;                  // "x86_64", "aarch64"
+  GuestAddress ram_base;             // guest-physical start of RAM
+  GuestAddress default_load_address;
+  const char* default_mode;          // --mode when none is given
+  const char* modes;                 // the accepted --mode values, for help
+  // The console: a byte written at console_address goes to the console;
+  // a read of console_status_address returns console_status_value.
+  bool console_is_port;              // port I/O (x86) or MMIO
+  uint64_t console_address;
+  uint64_t console_status_address;
+  uint8_t console_status_value;
+  uint64_t console_size;             // the console owns [address, +size)
+  // The debug exit: true when the write itself ends the run (x86 port 0xf4);
+  // false when it records the exit code for the next SYSTEM_OFF (aarch64).
+  bool debug_exit_is_port;
+  uint64_t debug_exit_address;
+  bool debug_exit_ends_run;
+};
+
+// MachineLayoutForTarget(): the layout of the architecture hvrun was built
+// for (machine_<arch>.cc).
+const MachineLayout& MachineLayoutForTarget();
 
 struct MachineOptions {
   std::string hypervisor = "kvm";
   uint64_t mem_size = 64ull << 20;
   uint32_t vcpus = 1;
-  X86Mode mode = X86Mode::kReal;
-  GuestAddress load_address = 0x10000;
-  GuestAddress entry = 0x10000;
+  // CPU mode at entry; "" for the architecture's default
+  // (MachineLayout::default_mode).
+  std::string mode;
+  // Guest-physical addresses; nullopt for the architecture's defaults (the
+  // layout's default load address; the entry is the load address).
+  std::optional<GuestAddress> load_address;
+  std::optional<GuestAddress> entry;
   std::vector<uint8_t> payload;
 };
 
@@ -75,42 +123,52 @@ class Machine {
   ~Machine();
 
   Vm& vm() { return *vm_; }
+  // Machine::ram(): the host view of guest RAM (at layout().ram_base).
   uint8_t* ram() { return ram_; }
+  const MachineLayout& layout() const { return layout_; }
 
   // Machine::AddPortHandler() / AddMmioHandler(): before Run().
   void AddPortHandler(IoHandler handler) { port_handlers_.push_back(std::move(handler)); }
   void AddMmioHandler(IoHandler handler) { mmio_handlers_.push_back(std::move(handler)); }
 
   // Machine::Run(): runs every vCPU on its own thread until the run ends;
-  // serial output goes to `serial`. DEADLINE_EXCEEDED after `timeout`.
+  // console output goes to `serial`. DEADLINE_EXCEEDED after `timeout`.
   absl::StatusOr<RunResult> Run(std::ostream& serial,
                                 absl::Duration timeout = absl::Seconds(30));
 
   const ExitStats& stats() const { return stats_; }
 
  private:
-  Machine(std::unique_ptr<Hypervisor> hypervisor, std::unique_ptr<Vm> vm,
-          uint8_t* ram, std::vector<std::unique_ptr<VcpuX86_64>> vcpus)
-      : hypervisor_(std::move(hypervisor)),
+  Machine(const MachineLayout& layout, std::unique_ptr<Hypervisor> hypervisor,
+          std::unique_ptr<Vm> vm, uint8_t* ram,
+          std::vector<std::unique_ptr<Vcpu>> vcpus)
+      : layout_(layout),
+        hypervisor_(std::move(hypervisor)),
         vm_(std::move(vm)),
         ram_(ram),
         vcpus_(std::move(vcpus)) {}
 
-  // Runs one vCPU until it halts or the run ends; sets end_ when it ends
+  // Runs one vCPU until it halts or the run ends; sets ended_ when it ends
   // the run.
-  void RunVcpu(VcpuX86_64& vcpu, std::ostream& serial);
-  void HandlePort(IoRequest& io, std::ostream& serial, bool* debug_exit);
-  void HandleMmio(IoRequest& io);
+  void RunVcpu(Vcpu& vcpu, std::ostream& serial);
+  // Performs one access on the port (is_port) or MMIO bus: the console and
+  // debug exit first, then the added handlers. Sets *ended when it ended
+  // the run.
+  void HandleAccess(bool is_port, IoRequest& io, std::ostream& serial,
+                    bool* ended);
   void EndRun(absl::StatusOr<RunResult> result);
   void KickAll();
 
+  const MachineLayout& layout_;
   const std::unique_ptr<Hypervisor> hypervisor_;
   const std::unique_ptr<Vm> vm_;
   uint8_t* const ram_;  // owned by vm_
-  const std::vector<std::unique_ptr<VcpuX86_64>> vcpus_;
+  const std::vector<std::unique_ptr<Vcpu>> vcpus_;
   std::vector<IoHandler> port_handlers_;
   std::vector<IoHandler> mmio_handlers_;
   ExitStats stats_;
+  // The last value written to a recording debug exit (aarch64).
+  std::atomic<int> pending_exit_code_{0};
 
   // std::mutex rather than absl::Mutex: Debian's Abseil is not built with
   // TSan, which then cannot see absl::Mutex's synchronisation.
@@ -125,6 +183,23 @@ class Machine {
 // ParseMemorySize(): "64M", "2G", "4096K" or a byte count; must be a
 // non-zero multiple of 4 KiB.
 absl::StatusOr<uint64_t> ParseMemorySize(absl::string_view text);
+
+namespace machine_internal {
+
+// What machine_<arch>.cc provides to Machine::Create.
+
+// CheckArchOptions(): the mode is one the architecture knows, and the
+// payload does not overlap what hv itself writes into guest RAM.
+absl::Status CheckArchOptions(const MachineOptions& options,
+                              GuestAddress load_address);
+
+// CreateArchVcpu(): vCPU `index` of `vm`, ready to run at `entry`; `ram` is
+// all of guest RAM (at MachineLayout::ram_base).
+absl::StatusOr<std::unique_ptr<Vcpu>> CreateArchVcpu(
+    Vm& vm, uint32_t index, const MachineOptions& options, GuestAddress entry,
+    absl::Span<uint8_t> ram);
+
+}  // namespace machine_internal
 
 }  // namespace hv
 

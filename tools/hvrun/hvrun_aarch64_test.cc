@@ -1,0 +1,112 @@
+// Runs the aarch64 hvrun binary as a user would, on a real arm64 KVM (in
+// the arm64 vmtest VM where the host has none): the demo (ECAM, the virtio
+// shared-memory BAR, the host's blob), flat payloads at two load addresses,
+// several vCPUs, --stats, the timeout, and bad flags.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "testing/status_matchers.h"
+#include "testing/subprocess.h"
+
+namespace hv {
+namespace {
+
+using ::hv::testing::RunfilePath;
+using ::hv::testing::RunSubprocess;
+using ::hv::testing::SubprocessResult;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+SubprocessResult Hvrun(std::vector<std::string> args) {
+  args.insert(args.begin(), RunfilePath("tools/hvrun/hvrun_bin"));
+  absl::StatusOr<SubprocessResult> result = RunSubprocess(args);
+  EXPECT_THAT(result, hv::testing::IsOk());
+  return result.ok() ? *result : SubprocessResult{-1, "", ""};
+}
+
+std::string Payload(const char* name) {
+  return "--payload=" + RunfilePath(std::string("tools/hvrun/testdata/") + name);
+}
+
+TEST(HvrunAArch64, DemoFindsTheVirtioDeviceThroughEcamAndReadsTheHostBlob) {
+  SubprocessResult r = Hvrun({});
+  EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
+  EXPECT_THAT(r.stdout_text, HasSubstr("virtio device in PCI slot 3 (ECAM at 0x30000000)"));
+  EXPECT_THAT(r.stdout_text, HasSubstr("hv demo: guest running at EL1 on aarch64\n"));
+  EXPECT_THAT(r.stdout_text,
+              HasSubstr("hv demo: found virtio PCI device 0x1050 in slot 0x0003\n"));
+  EXPECT_THAT(r.stdout_text,
+              HasSubstr("hv demo: shared memory at 0x0000000010000000, length 0x01000000\n"));
+  EXPECT_THAT(r.stdout_text,
+              HasSubstr("hv demo: the host's blob says: greetings from the host, "
+                        "read through the virtio shared-memory BAR\n"));
+  EXPECT_THAT(r.stdout_text, HasSubstr("guest finished (system off) with exit code 0"));
+}
+
+TEST(HvrunAArch64, DemoStatsListMmioExits) {
+  SubprocessResult r = Hvrun({"--stats"});
+  EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
+  EXPECT_THAT(r.stderr_text, HasSubstr("\nmmio "));
+  EXPECT_THAT(r.stderr_text, HasSubstr("\nsystem_event "));
+  EXPECT_THAT(r.stderr_text, HasSubstr("\ntotal "));
+}
+
+TEST(HvrunAArch64, PayloadPrintsAndSetsTheExitCodeBeforeSystemOff) {
+  SubprocessResult r = Hvrun({Payload("hello_aarch64.bin")});
+  EXPECT_EQ(r.exit_code, 7) << r.stderr_text;
+  EXPECT_EQ(r.stdout_text, "hello from an aarch64 payload\n");
+}
+
+TEST(HvrunAArch64, PayloadRunsAtAnotherLoadAddressAndEntry) {
+  SubprocessResult r = Hvrun({Payload("hello_aarch64.bin"), "--load_addr=0x40200000",
+                              "--entry=0x40200000", "--mode=el1", "--mem=8M"});
+  EXPECT_EQ(r.exit_code, 7) << r.stderr_text;
+  EXPECT_EQ(r.stdout_text, "hello from an aarch64 payload\n");
+}
+
+TEST(HvrunAArch64, PayloadRunsOnEveryVcpu) {
+  SubprocessResult r = Hvrun({Payload("vcpus_aarch64.bin"), "--vcpus=3", "--mem=32M"});
+  EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
+  // Each vCPU writes its index once; the order is the scheduler's.
+  std::string digits = r.stdout_text;
+  std::sort(digits.begin(), digits.end());
+  EXPECT_EQ(digits, "012");
+}
+
+TEST(HvrunAArch64, SpinningGuestHitsTheTimeout) {
+  SubprocessResult r = Hvrun({Payload("spin_aarch64.bin"), "--timeout=1s"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.stderr_text, HasSubstr("the guest did not finish within 1s"));
+}
+
+struct BadFlags {
+  std::vector<std::string> args;
+  std::string message;
+};
+
+TEST(HvrunAArch64, BadFlagsGiveOneClearLineAndNonZeroExit) {
+  const std::string hello = Payload("hello_aarch64.bin");
+  const std::vector<BadFlags> cases = {
+      {{hello, "--mode=long"}, "aarch64 mode \"long\": expected el1"},
+      {{hello, "--load_addr=0x1000"}, "does not fit in 0x4000000 bytes of RAM at 0x40000000"},
+      {{hello, "--load_addr=0x40000002"}, "must be 4-byte aligned on aarch64"},
+      {{hello, "--mem=lots"}, "memory size \"lots\""},
+      {{hello, "--vcpus=0"}, "--vcpus must be at least 1"},
+      {{hello, "--vcpus=2", "--mem=64K"}, "2 vCPUs need 0x20000 bytes of stack"},
+      {{"--hypervisor=nosuch"}, "hypervisor \"nosuch\" is not linked into this build"},
+      {{"--payload=/nonexistent.bin"}, "--payload=/nonexistent.bin: cannot open it"},
+  };
+  for (const BadFlags& c : cases) {
+    SubprocessResult r = Hvrun(c.args);
+    EXPECT_NE(r.exit_code, 0) << c.message;
+    EXPECT_LT(r.exit_code, 128) << c.message << ": crashed\n" << r.stderr_text;
+    EXPECT_THAT(r.stderr_text, HasSubstr(c.message));
+    EXPECT_THAT(r.stderr_text, Not(HasSubstr("Check failed")));
+  }
+}
+
+}  // namespace
+}  // namespace hv
