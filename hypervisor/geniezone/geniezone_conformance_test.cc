@@ -1,0 +1,29 @@
+// The API conformance suite (testing/api_conformance.h) on the Geniezone
+// backend over the ABI-faithful fake of /dev/gzvm, which plays the guest.
+#include <memory>
+
+#include "gtest/gtest.h"
+#include "hypervisor/geniezone/gzvm_hypervisor.h"
+#include "testing/api_conformance.h"
+#include "testing/fakes/gzvm_fake.h"
+
+namespace hv::testing {
+namespace {
+
+absl::StatusOr<ApiBackendInstance> NewFakeGeniezone() {
+  std::shared_ptr<FakeGzvm> fake = FakeGzvm::Create();
+  auto hypervisor = GeniezoneHypervisor::Create("/dev/gzvm", fake.get());
+  if (!hypervisor.ok()) return hypervisor.status();
+  ApiBackendInstance instance;
+  instance.hypervisor = std::move(hypervisor).value();
+  instance.script = std::move(fake);
+  return instance;
+}
+
+INSTANTIATE_TEST_SUITE_P(Geniezone, ApiConformance,
+                         ::testing::Values(ApiBackend{"geniezone_fake",
+                                                      NewFakeGeniezone, ""}),
+                         ApiBackendName);
+
+}  // namespace
+}  // namespace hv::testing

@@ -1,0 +1,1021 @@
+#include "testing/fakes/gzvm_fake.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_format.h"
+
+namespace hv::testing {
+namespace {
+
+namespace abi = ::hv::gzvm_abi;
+
+size_t PageSize() { return static_cast<size_t>(sysconf(_SC_PAGESIZE)); }
+
+// Moves `size` bytes from `from` to `to` where one side is the caller's
+// ("user") memory that may not be there: the kernel does the access, as
+// copy_from_user/copy_to_user would, and reports EFAULT instead of
+// faulting. process_vm_readv/writev on this process, or where those are
+// not available (qemu-user runs the --config=aarch64 tests; seccomp may
+// forbid them) a pipe: the source is written into it (EFAULT if
+// unreadable) and read out into the destination (EFAULT if unwritable).
+bool UserCopy(void* to, const void* from, size_t size, bool to_is_user) {
+  if (size == 0) return true;
+  struct iovec local = {to_is_user ? const_cast<void*>(from) : to, size};
+  struct iovec remote = {to_is_user ? to : const_cast<void*>(from), size};
+  const ssize_t done =
+      to_is_user ? ::process_vm_writev(::getpid(), &local, 1, &remote, 1, 0)
+                 : ::process_vm_readv(::getpid(), &local, 1, &remote, 1, 0);
+  if (done == static_cast<ssize_t>(size)) return true;
+  if (done >= 0 || (errno != ENOSYS && errno != EPERM)) {
+    errno = EFAULT;
+    return false;
+  }
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return false;
+  bool ok = true;
+  // A piece no larger than PIPE_BUF goes into an empty pipe whole or not.
+  constexpr size_t kPiece = 4096;
+  for (size_t offset = 0; ok && offset < size;) {
+    const size_t piece = std::min(kPiece, size - offset);
+    const ssize_t written =
+        ::write(fds[1], static_cast<const uint8_t*>(from) + offset, piece);
+    if (written != static_cast<ssize_t>(piece)) {
+      ok = false;
+      break;
+    }
+    for (size_t got = 0; got < piece;) {
+      const ssize_t n =
+          ::read(fds[0], static_cast<uint8_t*>(to) + offset + got, piece - got);
+      if (n <= 0) {
+        ok = false;
+        break;
+      }
+      got += static_cast<size_t>(n);
+    }
+    offset += piece;
+  }
+  ::close(fds[0]);
+  ::close(fds[1]);
+  if (!ok) errno = EFAULT;
+  return ok;
+}
+
+bool CopyFromUser(void* to, uintptr_t from, size_t size) {
+  if (from == 0) {
+    errno = EFAULT;
+    return false;
+  }
+  return UserCopy(to, reinterpret_cast<const void*>(from), size, false);
+}
+
+bool CopyToUser(uintptr_t to, const void* from, size_t size) {
+  if (to == 0) {
+    errno = EFAULT;
+    return false;
+  }
+  return UserCopy(reinterpret_cast<void*>(to), from, size, true);
+}
+
+// Whether [address, address + size) is mapped in this process (msync
+// fails with ENOMEM on any unmapped page).
+bool RangeMapped(uint64_t address, uint64_t size) {
+  const uint64_t page = PageSize();
+  const uint64_t start = address & ~(page - 1);
+  const uint64_t end = address + size;
+  if (end < address) return false;
+  return ::msync(reinterpret_cast<void*>(start), end - start, MS_ASYNC) == 0;
+}
+
+// The kind of file `fd` is, as eventfd_ctx_fdget sees it: 0 for an eventfd,
+// EBADF for no descriptor, EINVAL for another kind of file.
+int CheckEventFd(int fd) {
+  if (fd < 0 || ::fcntl(fd, F_GETFD) < 0) return EBADF;
+  char link[64] = {};
+  const std::string path = absl::StrFormat("/proc/self/fd/%d", fd);
+  const ssize_t n = ::readlink(path.c_str(), link, sizeof(link) - 1);
+  if (n < 0) return EBADF;
+  return std::string(link, n) == "anon_inode:[eventfd]" ? 0 : EINVAL;
+}
+
+// Reads an eventfd's counter without blocking (0 when it is zero).
+uint64_t DrainEventFd(int fd) {
+  struct pollfd p = {fd, POLLIN, 0};
+  if (::poll(&p, 1, 0) != 1 || (p.revents & POLLIN) == 0) return 0;
+  uint64_t value = 0;
+  if (::read(fd, &value, sizeof(value)) != sizeof(value)) return 0;
+  return value;
+}
+
+void SignalEventFd(int fd) {
+  const uint64_t one = 1;
+  (void)!::write(fd, &one, sizeof(one));
+}
+
+uint64_t LittleEndian(absl::Span<const uint8_t> data) {
+  uint64_t value = 0;
+  for (size_t i = 0; i < data.size() && i < 8; ++i) {
+    value |= uint64_t{data[i]} << (8 * i);
+  }
+  return value;
+}
+
+uint32_t ToAbiEvent(SystemEventKind kind) {
+  switch (kind) {
+    case SystemEventKind::kShutdown: return abi::kSystemEventShutdown;
+    case SystemEventKind::kReset: return abi::kSystemEventReset;
+    case SystemEventKind::kCrash: return abi::kSystemEventCrash;
+    case SystemEventKind::kWakeup: return abi::kSystemEventWakeup;
+    case SystemEventKind::kOther: break;
+  }
+  return 0;
+}
+
+}  // namespace
+
+// What a queued guest action does when its vCPU runs.
+struct FakeGzvm::Action {
+  enum class Kind { kMmio, kSystemEvent, kRaw };
+  Kind kind = Kind::kMmio;
+  uint64_t address = 0;
+  bool is_write = false;
+  std::vector<uint8_t> data;
+  uint32_t event_type = 0;
+  abi::VcpuRun raw = {};
+};
+
+struct FakeGzvm::IoEvent {
+  uint64_t addr = 0;
+  uint32_t len = 0;
+  bool wildcard = true;
+  uint64_t datamatch = 0;
+  int fd = -1;   // the caller's descriptor (deassign matches it)
+  int dup = -1;  // the fake's reference to the eventfd
+};
+
+struct FakeGzvm::IrqfdEntry {
+  int fd = -1;
+  int dup = -1;
+  uint32_t gsi = 0;
+  int resample_dup = -1;
+};
+
+struct FakeGzvm::VmModel {
+  bool closed = false;
+  std::map<uint32_t, abi::UserspaceMemoryRegion> slots;
+  std::set<uint32_t> vcpu_ids;
+  std::vector<Device> devices;
+  std::vector<IoEvent> ioevents;
+  std::vector<IrqfdEntry> irqfds;
+  std::map<uint32_t, uint64_t> delivered;  // SPI -> injections
+  std::map<uint32_t, uint32_t> line_levels;
+  std::map<uint32_t, std::deque<Action>> queues;  // by vCPU id
+  std::map<uint32_t, std::shared_ptr<VcpuModel>> vcpus;
+};
+
+struct FakeGzvm::VcpuModel {
+  uint32_t id = 0;
+  std::weak_ptr<VmModel> vm;
+  std::map<uint64_t, uint64_t> regs;
+  // The kernel's copy of the run struct (vcpu->run in the driver).
+  abi::VcpuRun run = {};
+  bool mmio_read_pending = false;
+  std::vector<uint8_t> completed_read;
+  bool running = false;
+};
+
+std::shared_ptr<FakeGzvm> FakeGzvm::Create(Options options) {
+  return std::shared_ptr<FakeGzvm>(new FakeGzvm(std::move(options)));
+}
+
+FakeGzvm::FakeGzvm(Options options) : options_(std::move(options)) {}
+
+FakeGzvm::~FakeGzvm() {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [fd, entry] : fds_) {
+    if (entry.kind == FdKind::kVm && entry.vm != nullptr) ReleaseVm(*entry.vm);
+  }
+}
+
+bool FakeGzvm::Faulted() {
+  ++call_count_;
+  if (fail_at_ != 0 && call_count_ == fail_at_) {
+    fail_at_ = 0;
+    errno = fail_error_;
+    return true;
+  }
+  return false;
+}
+
+void FakeGzvm::Record(Call call) { calls_.push_back(std::move(call)); }
+
+void FakeGzvm::FailCall(uint64_t n, int error) {
+  std::lock_guard<std::mutex> lock(mu_);
+  fail_at_ = n == 0 ? 0 : call_count_ + n;
+  fail_error_ = error;
+}
+
+std::vector<FakeGzvm::Call> FakeGzvm::calls() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return calls_;
+}
+
+uint64_t FakeGzvm::call_count() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return call_count_;
+}
+
+void FakeGzvm::ClearCalls() {
+  std::lock_guard<std::mutex> lock(mu_);
+  calls_.clear();
+}
+
+int FakeGzvm::NewFd(FdEntry entry) {
+  const int fd = next_fd_++;
+  fds_.emplace(fd, std::move(entry));
+  return fd;
+}
+
+void FakeGzvm::ReleaseVm(VmModel& vm) {
+  if (vm.closed) return;
+  vm.closed = true;
+  for (IoEvent& e : vm.ioevents) ::close(e.dup);
+  for (IrqfdEntry& e : vm.irqfds) {
+    ::close(e.dup);
+    if (e.resample_dup >= 0) ::close(e.resample_dup);
+  }
+  vm.ioevents.clear();
+  vm.irqfds.clear();
+  vm.slots.clear();
+}
+
+// --- GzvmSys ---------------------------------------------------------------------
+
+int FakeGzvm::Open(const char* path, int flags) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Call call;
+  call.kind = Call::Kind::kOpen;
+  call.name = absl::StrFormat("open %s", path);
+  int result;
+  if (Faulted()) {
+    result = -1;
+  } else if (path == nullptr || options_.device_path != path) {
+    errno = ENOENT;
+    result = -1;
+  } else if ((flags & O_ACCMODE) != O_RDWR) {
+    errno = EACCES;  // the misc device wants read-write
+    result = -1;
+  } else {
+    result = NewFd({FdKind::kDevice, nullptr, nullptr});
+  }
+  call.result = result;
+  call.error = result < 0 ? errno : 0;
+  const int saved = errno;
+  Record(std::move(call));
+  errno = saved;
+  return result;
+}
+
+int FakeGzvm::Ioctl(int fd, unsigned long request, uintptr_t arg) {
+  std::unique_lock<std::mutex> lock(mu_);
+  Call call;
+  call.kind = Call::Kind::kIoctl;
+  call.fd = fd;
+  call.request = request;
+  call.arg = arg;
+  call.name = GzvmIoctlName(request);
+  int result;
+  if (Faulted()) {
+    result = -errno;
+  } else {
+    auto it = fds_.find(fd);
+    if (it == fds_.end()) {
+      result = -EBADF;
+    } else {
+      // Copies, so a Close() on another thread cannot pull the entry away.
+      FdEntry entry = it->second;
+      switch (entry.kind) {
+        case FdKind::kDevice:
+          result = DeviceIoctl(request, arg, call);
+          break;
+        case FdKind::kVm:
+          result = VmIoctl(entry.vm, request, arg, call);
+          break;
+        case FdKind::kVcpu:
+          result = VcpuIoctl(*entry.vcpu, request, arg, call, lock);
+          break;
+        default:
+          result = -ENOTTY;
+      }
+    }
+  }
+  call.result = result < 0 ? -1 : result;
+  call.error = result < 0 ? -result : 0;
+  Record(std::move(call));
+  if (result < 0) {
+    errno = -result;
+    return -1;
+  }
+  return result;
+}
+
+void* FakeGzvm::Mmap(void* addr, size_t length, int prot, int flags, int fd,
+                     off_t offset) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Call call;
+  call.kind = Call::Kind::kMmap;
+  call.fd = fd;
+  call.name = "mmap";
+  void* result = MAP_FAILED;
+  if (Faulted()) {
+  } else if (fds_.count(fd) != 0) {
+    errno = ENODEV;  // the driver's descriptors have no mmap
+  } else {
+    result = ::mmap(addr, length, prot, flags, fd, offset);
+    if (result != MAP_FAILED && (flags & MAP_FIXED) == 0) {
+      mappings_[reinterpret_cast<uintptr_t>(result)] = length;
+    }
+  }
+  call.result = result == MAP_FAILED ? -1 : 0;
+  call.error = result == MAP_FAILED ? errno : 0;
+  const int saved = errno;
+  Record(std::move(call));
+  errno = saved;
+  return result;
+}
+
+int FakeGzvm::Munmap(void* addr, size_t length) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Call call;
+  call.kind = Call::Kind::kMunmap;
+  call.name = "munmap";
+  const bool fault = Faulted();
+  const int saved_fault = errno;
+  int result = ::munmap(addr, length);
+  if (result == 0) mappings_.erase(reinterpret_cast<uintptr_t>(addr));
+  if (fault) {
+    result = -1;
+    errno = saved_fault;
+  }
+  call.result = result;
+  call.error = result < 0 ? errno : 0;
+  const int saved = errno;
+  Record(std::move(call));
+  errno = saved;
+  return result;
+}
+
+int FakeGzvm::Close(int fd) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Call call;
+  call.kind = Call::Kind::kClose;
+  call.fd = fd;
+  call.name = "close";
+  const bool fault = Faulted();
+  const int saved_fault = errno;
+  int result = 0;
+  auto it = fds_.find(fd);
+  if (it == fds_.end()) {
+    errno = EBADF;
+    result = -1;
+  } else {
+    // The VM goes with its descriptor (vCPU descriptors do not keep it, as
+    // in the driver); a vCPU's id stays taken until the VM goes.
+    if (it->second.kind == FdKind::kVm) ReleaseVm(*it->second.vm);
+    fds_.erase(it);
+    if (fault) {
+      errno = saved_fault;
+      result = -1;
+    }
+  }
+  call.result = result;
+  call.error = result < 0 ? errno : 0;
+  const int saved = errno;
+  Record(std::move(call));
+  errno = saved;
+  return result;
+}
+
+// --- /dev/gzvm ---------------------------------------------------------------------
+
+int FakeGzvm::DeviceIoctl(unsigned long request, uintptr_t arg, Call& call) {
+  switch (request) {
+    case abi::kCreateVm: {
+      if (arg != 0) return -EINVAL;  // only the ordinary VM type
+      auto vm = std::make_shared<VmModel>();
+      latest_vm_ = vm;
+      return NewFd({FdKind::kVm, vm, nullptr});
+    }
+    case abi::kCheckExtension: {
+      if (arg == 0) return -EINVAL;
+      uint64_t cap = 0;
+      if (!CopyFromUser(&cap, arg, sizeof(cap))) return -EFAULT;
+      call.data.assign(reinterpret_cast<uint8_t*>(&cap),
+                       reinterpret_cast<uint8_t*>(&cap) + sizeof(cap));
+      uint64_t answer;
+      if (cap == abi::kCapVmGpaSize && options_.gpa_bits != 0) {
+        answer = options_.gpa_bits;
+      } else if (cap == abi::kCapProtectedVm) {
+        answer = 1;
+      } else {
+        return -EOPNOTSUPP;
+      }
+      if (!CopyToUser(arg, &answer, sizeof(answer))) return -EFAULT;
+      return 0;
+    }
+    default:
+      return -ENOTTY;
+  }
+}
+
+// --- VM fds --------------------------------------------------------------------------
+
+namespace {
+
+// Copies the struct `arg` points to into `value` and the call record.
+template <typename T>
+bool CopyArg(uintptr_t arg, T& value, FakeGzvm::Call& call) {
+  if (!CopyFromUser(&value, arg, sizeof(T))) return false;
+  call.data.assign(reinterpret_cast<const uint8_t*>(&value),
+                   reinterpret_cast<const uint8_t*>(&value) + sizeof(T));
+  return true;
+}
+
+template <size_t N>
+bool AllZero(const uint8_t (&bytes)[N]) {
+  for (uint8_t b : bytes) {
+    if (b != 0) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int FakeGzvm::VmIoctl(const std::shared_ptr<VmModel>& vm_ptr,
+                      unsigned long request, uintptr_t arg, Call& call) {
+  VmModel& vm = *vm_ptr;
+  switch (request) {
+    case abi::kCheckExtension:
+      return DeviceIoctl(request, arg, call);
+    case abi::kCreateVcpu: {
+      const uint64_t id = arg;
+      if (id >= abi::kMaxVcpus) return -EINVAL;
+      if (vm.vcpu_ids.count(static_cast<uint32_t>(id)) != 0) return -EEXIST;
+      auto vcpu = std::make_shared<VcpuModel>();
+      vcpu->id = static_cast<uint32_t>(id);
+      vcpu->vm = vm_ptr;
+      vm.vcpu_ids.insert(vcpu->id);
+      vm.vcpus[vcpu->id] = vcpu;
+      return NewFd({FdKind::kVcpu, vm_ptr, vcpu});
+    }
+    case abi::kSetUserMemoryRegion: {
+      abi::UserspaceMemoryRegion region;
+      if (!CopyArg(arg, region, call)) return -EFAULT;
+      return SetUserMemoryRegion(vm, region);
+    }
+    case abi::kIrqLine: {
+      abi::IrqLevel level;
+      if (!CopyArg(arg, level, call)) return -EFAULT;
+      const uint32_t type = (level.irq >> abi::kIrqTypeShift) & abi::kIrqTypeMask;
+      const uint32_t num = (level.irq >> abi::kIrqNumShift) & abi::kIrqNumMask;
+      if (type != abi::kIrqTypeSpi && type != abi::kIrqTypePpi) return -EINVAL;
+      if (type == abi::kIrqTypeSpi) {
+        if (level.level != 0 && vm.line_levels[num] == 0) ++vm.delivered[num];
+        vm.line_levels[num] = level.level != 0 ? 1 : 0;
+      }
+      return 0;
+    }
+    case abi::kCreateDevice: {
+      abi::CreateDevice device;
+      if (!CopyArg(arg, device, call)) return -EFAULT;
+      return CreateDeviceIoctl(vm, device);
+    }
+    case abi::kIrqfd: {
+      abi::Irqfd irqfd;
+      if (!CopyArg(arg, irqfd, call)) return -EFAULT;
+      return IrqfdIoctl(vm, irqfd);
+    }
+    case abi::kIoeventfd: {
+      abi::Ioeventfd ioeventfd;
+      if (!CopyArg(arg, ioeventfd, call)) return -EFAULT;
+      return IoeventfdIoctl(vm, ioeventfd);
+    }
+    case abi::kEnableCap: {
+      abi::EnableCap cap;
+      if (!CopyArg(arg, cap, call)) return -EFAULT;
+      // The fake models no protected VMs or demand-paging policies.
+      return -EINVAL;
+    }
+    case abi::kSetDtbConfig: {
+      abi::DtbConfig config;
+      if (!CopyArg(arg, config, call)) return -EFAULT;
+      return 0;
+    }
+    default:
+      return -ENOTTY;
+  }
+}
+
+int FakeGzvm::SetUserMemoryRegion(VmModel& vm,
+                                  const abi::UserspaceMemoryRegion& r) {
+  if (r.slot >= abi::kMaxMemRegions) return -ENXIO;
+  if ((r.flags & ~abi::kUserMemRegionValidFlags) != 0) return -EINVAL;
+  const uint64_t page = PageSize();
+  // Size 0 is no delete: the driver compares it with the host VMA's size.
+  if (r.memory_size == 0 || r.memory_size % page != 0 ||
+      r.guest_phys_addr % page != 0 || r.userspace_addr % page != 0) {
+    return -EINVAL;
+  }
+  if (r.guest_phys_addr + r.memory_size < r.guest_phys_addr) return -EINVAL;
+  if (options_.gpa_bits != 0 &&
+      r.guest_phys_addr + r.memory_size > (uint64_t{1} << options_.gpa_bits)) {
+    return -EINVAL;
+  }
+  if (!RangeMapped(r.userspace_addr, r.memory_size)) return -EFAULT;
+  if (vm.slots.count(r.slot) != 0) return -EEXIST;
+  for (const auto& [slot, other] : vm.slots) {
+    if (r.guest_phys_addr < other.guest_phys_addr + other.memory_size &&
+        other.guest_phys_addr < r.guest_phys_addr + r.memory_size) {
+      return -EEXIST;
+    }
+  }
+  vm.slots[r.slot] = r;
+  return 0;
+}
+
+int FakeGzvm::CreateDeviceIoctl(VmModel& vm, const abi::CreateDevice& d) {
+  if (d.dev_type >= abi::kDevTypeMax || d.flags != 0 || d.id != 0) {
+    return -EINVAL;
+  }
+  if ((d.attr_addr == 0) != (d.attr_size == 0) || d.attr_size > PageSize()) {
+    return -EINVAL;
+  }
+  const uint64_t want =
+      d.dev_type == abi::kDevTypeArmVgicV3Dist ? 0x10000 : 0x20000;
+  if (d.dev_reg_size < want || d.dev_reg_size % 0x10000 != 0 ||
+      d.dev_addr % 0x10000 != 0) {
+    return -EINVAL;
+  }
+  for (const Device& other : vm.devices) {
+    if (other.dev_type == d.dev_type) return -EEXIST;
+    if (d.dev_addr < other.dev_addr + other.dev_reg_size &&
+        other.dev_addr < d.dev_addr + d.dev_reg_size) {
+      return -EINVAL;
+    }
+  }
+  vm.devices.push_back({d.dev_type, d.dev_addr, d.dev_reg_size});
+  return 0;
+}
+
+int FakeGzvm::IoeventfdIoctl(VmModel& vm, const abi::Ioeventfd& args) {
+  if (!AllZero(args.pad)) return -EINVAL;
+  switch (args.len) {
+    case 0: case 1: case 2: case 4: case 8: break;
+    default: return -EINVAL;
+  }
+  if (args.addr + args.len < args.addr) return -EINVAL;
+  if ((args.flags & ~abi::kIoeventfdValidFlagMask) != 0) return -EINVAL;
+  if (args.len == 0 && (args.flags & abi::kIoeventfdFlagDatamatch) != 0) {
+    return -EINVAL;
+  }
+  if ((args.flags & abi::kIoeventfdFlagPio) != 0) return -EINVAL;
+  if (const int error = CheckEventFd(args.fd); error != 0) return -error;
+  const bool wildcard = (args.flags & abi::kIoeventfdFlagDatamatch) == 0;
+  if ((args.flags & abi::kIoeventfdFlagDeassign) != 0) {
+    for (auto it = vm.ioevents.begin(); it != vm.ioevents.end(); ++it) {
+      if (it->fd != args.fd || it->addr != args.addr || it->len != args.len ||
+          it->wildcard != wildcard) {
+        continue;
+      }
+      if (!wildcard && it->datamatch != args.datamatch) continue;
+      ::close(it->dup);
+      vm.ioevents.erase(it);
+      return 0;
+    }
+    return -ENOENT;
+  }
+  for (const IoEvent& e : vm.ioevents) {
+    if (e.addr == args.addr &&
+        (e.len == 0 || args.len == 0 ||
+         (e.len == args.len &&
+          (e.wildcard || wildcard || e.datamatch == args.datamatch)))) {
+      return -EEXIST;
+    }
+    if (args.addr >= e.addr && args.addr < e.addr + e.len) return -EEXIST;
+  }
+  IoEvent event;
+  event.addr = args.addr;
+  event.len = args.len;
+  event.wildcard = wildcard;
+  event.datamatch = wildcard ? 0 : args.datamatch;
+  event.fd = args.fd;
+  event.dup = ::fcntl(args.fd, F_DUPFD_CLOEXEC, 0);
+  if (event.dup < 0) return -ENOMEM;
+  vm.ioevents.push_back(event);
+  return 0;
+}
+
+int FakeGzvm::IrqfdIoctl(VmModel& vm, const abi::Irqfd& args) {
+  if (!AllZero(args.pad)) return -EINVAL;
+  if ((args.flags & ~(abi::kIrqfdFlagDeassign | abi::kIrqfdFlagResample)) != 0) {
+    return -EINVAL;
+  }
+  const int fd = static_cast<int>(args.fd);
+  if (const int error = CheckEventFd(fd); error != 0) return -error;
+  if ((args.flags & abi::kIrqfdFlagDeassign) != 0) {
+    // Injections already pending on the eventfd happened before the
+    // deassign (the driver injects at write time).
+    DrainIrqfds(vm);
+    for (auto it = vm.irqfds.begin(); it != vm.irqfds.end();) {
+      if (it->fd == fd && it->gsi == args.gsi) {
+        ::close(it->dup);
+        if (it->resample_dup >= 0) ::close(it->resample_dup);
+        it = vm.irqfds.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    return 0;  // the driver does not report a missing irqfd
+  }
+  IrqfdEntry entry;
+  entry.fd = fd;
+  entry.gsi = args.gsi;
+  if ((args.flags & abi::kIrqfdFlagResample) != 0) {
+    const int resample = static_cast<int>(args.resamplefd);
+    if (const int error = CheckEventFd(resample); error != 0) return -error;
+    entry.resample_dup = ::fcntl(resample, F_DUPFD_CLOEXEC, 0);
+    if (entry.resample_dup < 0) return -ENOMEM;
+  }
+  for (const IrqfdEntry& other : vm.irqfds) {
+    if (other.fd == fd) {
+      if (entry.resample_dup >= 0) ::close(entry.resample_dup);
+      return -EBUSY;  // this eventfd drives another irq already
+    }
+  }
+  entry.dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (entry.dup < 0) {
+    if (entry.resample_dup >= 0) ::close(entry.resample_dup);
+    return -ENOMEM;
+  }
+  vm.irqfds.push_back(entry);
+  // An event pending before the assign is injected at once.
+  DrainIrqfds(vm);
+  return 0;
+}
+
+void FakeGzvm::DrainIrqfds(VmModel& vm) {
+  for (const IrqfdEntry& e : vm.irqfds) {
+    vm.delivered[e.gsi] += DrainEventFd(e.dup);
+  }
+}
+
+bool FakeGzvm::SignalIoevent(VmModel& vm, uint64_t address,
+                             absl::Span<const uint8_t> data) {
+  for (const IoEvent& e : vm.ioevents) {
+    if (e.addr != address) continue;
+    if (e.len != 0) {
+      if (e.len != data.size()) continue;
+      if (!e.wildcard && LittleEndian(data) != e.datamatch) continue;
+    }
+    SignalEventFd(e.dup);
+    return true;
+  }
+  return false;
+}
+
+// --- vCPU fds --------------------------------------------------------------------------
+
+int FakeGzvm::VcpuIoctl(VcpuModel& vcpu, unsigned long request, uintptr_t arg,
+                        Call& call, std::unique_lock<std::mutex>& lock) {
+  switch (request) {
+    case abi::kRun:
+      return Run(vcpu, arg, lock);
+    case abi::kGetOneReg:
+      return OneRegIoctl(vcpu, arg, false, call);
+    case abi::kSetOneReg:
+      return OneRegIoctl(vcpu, arg, true, call);
+    default:
+      return -ENOTTY;
+  }
+}
+
+int FakeGzvm::OneRegIoctl(VcpuModel& vcpu, uintptr_t arg, bool write,
+                          Call& call) {
+  abi::OneReg reg;
+  if (!CopyArg(arg, reg, call)) return -EFAULT;
+  const uint64_t size = abi::RegSizeBytes(reg.id);
+  if (size != 1 && size != 2 && size != 4 && size != 8) return -EINVAL;
+  if (!write && !options_.get_one_reg) return -EOPNOTSUPP;
+  // The hypervisor's filter: arm64 core registers by their size and
+  // place in gzvm_regs (the V registers are 128-bit, so never here), and
+  // 64-bit system registers.
+  if ((reg.id & abi::kRegArchMask) != abi::kRegArm64) return -EINVAL;
+  const uint64_t coproc = reg.id & abi::kRegCoprocMask;
+  const uint64_t index = reg.id & abi::kRegIndexMask;
+  if (coproc == abi::kRegArmCore) {
+    const uint64_t offset = index * 4;
+    const bool u64 = size == 8 && offset % 8 == 0 &&
+                     offset + 8 <= offsetof(abi::Regs, padding0);
+    const bool u32 = size == 4 && (offset == offsetof(abi::Regs, fpsr) ||
+                                   offset == offsetof(abi::Regs, fpcr));
+    if (!u64 && !u32) return -ENOENT;
+  } else if (coproc == abi::kRegArm64Sysreg) {
+    if (size != 8 || (reg.id & ~(abi::kRegArchMask | abi::kRegSizeMask |
+                                 abi::kRegCoprocMask | abi::kRegIndexMask)) != 0) {
+      return -ENOENT;
+    }
+  } else {
+    return -ENOENT;
+  }
+  uint64_t value = 0;
+  if (write) {
+    if (!CopyFromUser(&value, reg.addr, size)) return -EFAULT;
+    vcpu.regs[reg.id] = value;
+    return 0;
+  }
+  auto it = vcpu.regs.find(reg.id);
+  if (it != vcpu.regs.end()) value = it->second;
+  if (!CopyToUser(reg.addr, &value, size)) return -EFAULT;
+  return 0;
+}
+
+int FakeGzvm::Run(VcpuModel& vcpu, uintptr_t arg,
+                  std::unique_lock<std::mutex>& lock) {
+  if (vcpu.running) return -EBUSY;  // the driver's vcpu lock, in effect
+  // copy_from_user of the whole struct. The immediate_exit byte is read
+  // atomically: hv's Kick() stores it from another thread.
+  abi::VcpuRun in;
+  if (!CopyFromUser(&in, arg, sizeof(in))) return -EFAULT;
+  auto* user = reinterpret_cast<abi::VcpuRun*>(arg);
+  // SAFETY: the copy above proved the struct is mapped; the byte is the
+  // one hv stores atomically from other threads.
+  in.immediate_exit = __atomic_load_n(&user->immediate_exit, __ATOMIC_SEQ_CST);
+  if (in.padding1[0] != 0 || in.padding1[1] != 0 || in.padding1[2] != 0) {
+    return -EINVAL;  // "must be zero filled"
+  }
+  vcpu.run = in;
+  if (vcpu.mmio_read_pending) {
+    // The answer to the last MMIO read goes to the guest register now.
+    vcpu.mmio_read_pending = false;
+    const size_t size = std::min<uint64_t>(in.mmio.size, sizeof(in.mmio.data));
+    vcpu.completed_read.assign(in.mmio.data, in.mmio.data + size);
+  }
+  if (in.immediate_exit == 1) return -EINTR;
+  std::shared_ptr<VmModel> vm = vcpu.vm.lock();
+  if (vm == nullptr || vm->closed) return -EIO;
+
+  // Writes the kernel's copy back out; the immediate_exit byte is stored
+  // (atomically) with the value copied in, as the driver's copy-out does.
+  auto copy_out = [&]() -> int {
+    const auto* bytes = reinterpret_cast<const uint8_t*>(&vcpu.run);
+    constexpr size_t kIe = offsetof(abi::VcpuRun, immediate_exit);
+    if (!CopyToUser(arg, bytes, kIe) ||
+        !CopyToUser(arg + kIe + 1, bytes + kIe + 1, sizeof(abi::VcpuRun) - kIe - 1)) {
+      return -EFAULT;
+    }
+    __atomic_store_n(&user->immediate_exit, in.immediate_exit, __ATOMIC_SEQ_CST);
+    return 0;
+  };
+
+  vcpu.running = true;
+  int result = 0;
+  for (;;) {
+    std::deque<Action>& queue = vm->queues[vcpu.id];
+    if (queue.empty()) {
+      // Guest time passes until something is queued or the vCPU is kicked
+      // (the immediate_exit byte set while it runs stands for the signal
+      // hv sends with it).
+      if (__atomic_load_n(&user->immediate_exit, __ATOMIC_SEQ_CST) == 1) {
+        result = copy_out();
+        if (result == 0) result = -EINTR;
+        break;
+      }
+      cv_.wait_for(lock, std::chrono::milliseconds(1));
+      if (vm->closed) {
+        result = -EIO;
+        break;
+      }
+      continue;
+    }
+    Action action = std::move(queue.front());
+    queue.pop_front();
+    abi::VcpuRun& run = vcpu.run;
+    std::memset(&run.mmio, 0, sizeof(run.padding));
+    if (action.kind == Action::Kind::kMmio) {
+      if (action.is_write && SignalIoevent(*vm, action.address, action.data)) {
+        continue;  // handled in the kernel; the guest runs on
+      }
+      run.exit_reason = abi::kExitMmio;
+      run.mmio.phys_addr = action.address;
+      run.mmio.size = action.data.size();
+      run.mmio.is_write = action.is_write ? 1 : 0;
+      if (action.is_write) {
+        std::memcpy(run.mmio.data, action.data.data(),
+                    std::min(action.data.size(), sizeof(run.mmio.data)));
+      } else {
+        vcpu.mmio_read_pending = true;
+      }
+    } else if (action.kind == Action::Kind::kSystemEvent) {
+      run.exit_reason = abi::kExitSystemEvent;
+      run.system_event.type = action.event_type;
+      run.system_event.ndata = 0;
+    } else {
+      run.exit_reason = action.raw.exit_reason;
+      std::memcpy(run.padding, action.raw.padding, sizeof(run.padding));
+    }
+    result = copy_out();
+    break;
+  }
+  vcpu.running = false;
+  return result;
+}
+
+// --- ScriptedGuest ---------------------------------------------------------------------
+
+std::deque<FakeGzvm::Action>& FakeGzvm::QueueOf(uint32_t vcpu) {
+  if (latest_vm_ == nullptr) latest_vm_ = std::make_shared<VmModel>();
+  return latest_vm_->queues[vcpu];
+}
+
+void FakeGzvm::QueueMmio(uint32_t vcpu, uint64_t address, bool is_write,
+                         std::vector<uint8_t> data) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Action action;
+  action.kind = Action::Kind::kMmio;
+  action.address = address;
+  action.is_write = is_write;
+  action.data = std::move(data);
+  QueueOf(vcpu).push_back(std::move(action));
+  cv_.notify_all();
+}
+
+bool FakeGzvm::QueueIo(uint32_t, uint16_t, bool, std::vector<uint8_t>) {
+  return false;
+}
+
+bool FakeGzvm::QueueSystemEvent(uint32_t vcpu, SystemEventKind kind) {
+  const uint32_t type = ToAbiEvent(kind);
+  if (type == 0) return false;
+  std::lock_guard<std::mutex> lock(mu_);
+  Action action;
+  action.kind = Action::Kind::kSystemEvent;
+  action.event_type = type;
+  QueueOf(vcpu).push_back(std::move(action));
+  cv_.notify_all();
+  return true;
+}
+
+bool FakeGzvm::QueueHalt(uint32_t) { return false; }
+
+void FakeGzvm::QueueRawExit(uint32_t vcpu, const abi::VcpuRun& run) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Action action;
+  action.kind = Action::Kind::kRaw;
+  action.raw = run;
+  QueueOf(vcpu).push_back(std::move(action));
+  cv_.notify_all();
+}
+
+std::vector<uint8_t> FakeGzvm::CompletedRead(uint32_t vcpu) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (latest_vm_ == nullptr) return {};
+  auto it = latest_vm_->vcpus.find(vcpu);
+  if (it == latest_vm_->vcpus.end()) return {};
+  return it->second->completed_read;
+}
+
+absl::StatusOr<std::vector<uint8_t>> FakeGzvm::GuestRead(uint64_t gpa,
+                                                         size_t size) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<uint8_t> out(size);
+  for (size_t done = 0; done < size;) {
+    const uint64_t address = gpa + done;
+    const abi::UserspaceMemoryRegion* hit = nullptr;
+    if (latest_vm_ != nullptr) {
+      for (const auto& [slot, r] : latest_vm_->slots) {
+        if (address >= r.guest_phys_addr &&
+            address - r.guest_phys_addr < r.memory_size) {
+          hit = &r;
+        }
+      }
+    }
+    if (hit == nullptr) {
+      return absl::NotFoundError(absl::StrFormat(
+          "guest read: no memory slot covers %#x (a guest access would exit "
+          "as MMIO)",
+          address));
+    }
+    const uint64_t offset = address - hit->guest_phys_addr;
+    const size_t piece = std::min<uint64_t>(size - done, hit->memory_size - offset);
+    if (!CopyFromUser(out.data() + done, hit->userspace_addr + offset, piece)) {
+      return absl::InternalError(absl::StrFormat(
+          "guest read at %#x: the host mapping is not readable", address));
+    }
+    done += piece;
+  }
+  return out;
+}
+
+absl::Status FakeGzvm::GuestWrite(uint64_t gpa, absl::Span<const uint8_t> data) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (latest_vm_ == nullptr) {
+    return absl::NotFoundError("guest write: no VM");
+  }
+  if (SignalIoevent(*latest_vm_, gpa, data)) return absl::OkStatus();
+  for (size_t done = 0; done < data.size();) {
+    const uint64_t address = gpa + done;
+    const abi::UserspaceMemoryRegion* hit = nullptr;
+    for (const auto& [slot, r] : latest_vm_->slots) {
+      if (address >= r.guest_phys_addr &&
+          address - r.guest_phys_addr < r.memory_size) {
+        hit = &r;
+      }
+    }
+    if (hit == nullptr) {
+      return absl::NotFoundError(absl::StrFormat(
+          "guest write: no memory slot covers %#x (a guest access would exit "
+          "as MMIO)",
+          address));
+    }
+    const uint64_t offset = address - hit->guest_phys_addr;
+    const size_t piece =
+        std::min<uint64_t>(data.size() - done, hit->memory_size - offset);
+    if (!CopyToUser(hit->userspace_addr + offset, data.data() + done, piece)) {
+      return absl::PermissionDeniedError(absl::StrFormat(
+          "guest write at %#x: the page is read-only (an arena's empty state)",
+          address));
+    }
+    done += piece;
+  }
+  return absl::OkStatus();
+}
+
+uint64_t FakeGzvm::InterruptsDelivered(uint32_t gsi) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (latest_vm_ == nullptr) return 0;
+  DrainIrqfds(*latest_vm_);
+  auto it = latest_vm_->delivered.find(gsi);
+  return it == latest_vm_->delivered.end() ? 0 : it->second;
+}
+
+// --- Model queries ---------------------------------------------------------------------
+
+size_t FakeGzvm::OpenFdCount() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return fds_.size();
+}
+
+size_t FakeGzvm::LiveMappingCount() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return mappings_.size();
+}
+
+std::map<uint32_t, abi::UserspaceMemoryRegion> FakeGzvm::Slots() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (latest_vm_ == nullptr) return {};
+  return latest_vm_->slots;
+}
+
+std::vector<FakeGzvm::Device> FakeGzvm::Devices() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (latest_vm_ == nullptr) return {};
+  return latest_vm_->devices;
+}
+
+std::optional<uint64_t> FakeGzvm::RegisterValue(uint32_t vcpu,
+                                                uint64_t id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (latest_vm_ == nullptr) return std::nullopt;
+  auto it = latest_vm_->vcpus.find(vcpu);
+  if (it == latest_vm_->vcpus.end()) return std::nullopt;
+  auto reg = it->second->regs.find(id);
+  if (reg == it->second->regs.end()) return std::nullopt;
+  return reg->second;
+}
+
+size_t FakeGzvm::IoeventfdCount() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return latest_vm_ == nullptr ? 0 : latest_vm_->ioevents.size();
+}
+
+size_t FakeGzvm::IrqfdCount() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return latest_vm_ == nullptr ? 0 : latest_vm_->irqfds.size();
+}
+
+uint32_t FakeGzvm::IrqLineLevel(uint32_t spi) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (latest_vm_ == nullptr) return 0;
+  auto it = latest_vm_->line_levels.find(spi);
+  return it == latest_vm_->line_levels.end() ? 0 : it->second;
+}
+
+}  // namespace hv::testing
