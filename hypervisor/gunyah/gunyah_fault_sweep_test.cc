@@ -1,0 +1,127 @@
+// Each seam call of a whole scenario (open the device, create a VM, add a
+// region, set the devicetree, create a vCPU, run it, tear it all down) is
+// made to fail in turn. Every failure must come back as a Status naming the
+// call and the errno, leave the VM as it was (no region, no vCPU function
+// half-added), and leak no descriptor or mapping once everything is gone.
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "hypervisor/gunyah/gunyah_test_util.h"
+#include "hypervisor/gunyah/gunyah_vcpu.h"
+#include "testing/status_matchers.h"
+
+namespace hv {
+namespace {
+
+using ::hv::testing::GunyahFake;
+using ::hv::testing::kDtbSize;
+using ::hv::testing::kRamBase;
+using ::hv::testing::kRamSize;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+absl::Status RunScenario(GunyahFake& fake) {
+  ASSIGN_OR_RETURN(auto gunyah, GunyahHypervisor::Create("/dev/gunyah", &fake));
+  ASSIGN_OR_RETURN(auto vm, gunyah->CreateGunyahVm());
+  ASSIGN_OR_RETURN(auto ram, MemoryRegion::CreateShared("ram", kRamSize));
+  absl::Status added =
+      vm->AddMemoryRegion(kRamBase, std::move(ram), {}).status();
+  if (!added.ok()) {
+    EXPECT_THAT(vm->MemoryRegions(), IsEmpty());
+    EXPECT_THAT(fake.LatestVm()->regions, IsEmpty());
+    return added;
+  }
+  RETURN_IF_ERROR(vm->SetDtbConfig(kRamBase, kDtbSize));
+  absl::StatusOr<std::unique_ptr<VcpuAArch64>> vcpu =
+      vm->CreateVcpuAArch64(0);
+  if (!vcpu.ok()) {
+    // Nothing half-made: no vCPU function left in the VM, no run page.
+    EXPECT_THAT(fake.LatestVm()->vcpus, IsEmpty());
+    EXPECT_EQ(fake.mappings(), 0u);
+    return vcpu.status();
+  }
+  RETURN_IF_ERROR((*vcpu)->Init({VcpuFeature::kPsci0_2}));
+  fake.QueueMmio(0, 0x09000000, true, {1});
+  absl::StatusOr<VcpuExit> exit = (*vcpu)->Run();
+  if (!exit.ok()) {
+    // A failed start or run can be retried: the fault was the kernel's.
+    fake.QueueMmio(0, 0x09000000, true, {2});
+    absl::StatusOr<VcpuExit> retry = (*vcpu)->Run();
+    EXPECT_OK(retry.status());
+    if (retry.ok()) {
+      EXPECT_EQ(retry->kind, VcpuExitKind::kMmio);
+    }
+    return exit.status();
+  }
+  EXPECT_EQ(exit->kind, VcpuExitKind::kMmio);
+  EXPECT_EQ(vm->MemoryRegions().size(), 1u);
+  return absl::OkStatus();
+}
+
+TEST(GunyahFaultSweep, EveryFailingCallIsReportedAndLeavesNothingBehind) {
+  uint64_t total = 0;
+  {
+    GunyahFake fake;
+    ASSERT_OK(RunScenario(fake));
+    total = fake.call_count();
+    EXPECT_EQ(fake.open_fds(), 0u);
+    EXPECT_EQ(fake.mappings(), 0u);
+  }
+  // open, GH_CREATE_VM, GH_VM_SET_USER_MEM_REGION, GH_VM_SET_DTB_CONFIG,
+  // GH_VM_ADD_FUNCTION, GH_VCPU_MMAP_SIZE, mmap, GH_VM_START, GH_VCPU_RUN,
+  // munmap and three closes.
+  ASSERT_EQ(total, 13u);
+  int reported = 0;
+  int teardown = 0;
+  for (uint64_t i = 0; i < total; ++i) {
+    GunyahFake fake;
+    fake.FailCall(i, EIO);
+    const absl::Status status = RunScenario(fake);
+    const std::vector<GunyahFake::Call> calls = fake.Calls();
+    ASSERT_GT(calls.size(), i);
+    const std::string failed = calls[i].name;
+    SCOPED_TRACE(absl::StrCat("call ", i, " (", failed, ")"));
+    EXPECT_EQ(calls[i].error, EIO);
+    if (failed == "close" || failed == "munmap") {
+      // Teardown: Linux released the resource anyway; nothing to report.
+      EXPECT_OK(status);
+      ++teardown;
+    } else {
+      EXPECT_THAT(status, ::hv::testing::StatusIs(
+                              absl::StatusCode::kUnknown,  // EIO
+                              ::testing::AllOf(HasSubstr(failed),
+                                               HasSubstr("Input/output error"))));
+      ++reported;
+    }
+    EXPECT_EQ(fake.open_fds(), 0u);
+    EXPECT_EQ(fake.mappings(), 0u);
+  }
+  EXPECT_EQ(reported, 9);
+  EXPECT_EQ(teardown, 4);
+}
+
+TEST(GunyahFaultSweep, AFailedVcpuCreationLeavesTheIdFree) {
+  for (const char* step : {"GH_VCPU_MMAP_SIZE", "mmap"}) {
+    SCOPED_TRACE(step);
+    GunyahFake fake;
+    ASSERT_OK_AND_ASSIGN(auto gunyah,
+                         GunyahHypervisor::Create("/dev/gunyah", &fake));
+    ASSERT_OK_AND_ASSIGN(auto vm, gunyah->CreateGunyahVm());
+    // Calls so far: open, GH_CREATE_VM; then GH_VM_ADD_FUNCTION (2),
+    // GH_VCPU_MMAP_SIZE (3), mmap (4).
+    fake.FailCall(std::string(step) == "mmap" ? 4 : 3, ENOMEM);
+    EXPECT_THAT(vm->CreateVcpu(0),
+                ::hv::testing::StatusIs(absl::StatusCode::kResourceExhausted,
+                                        HasSubstr(step)));
+    std::vector<std::string> names = ::hv::testing::CallNames(fake);
+    EXPECT_EQ(names.back(), "close");
+    EXPECT_EQ(names[names.size() - 2], "GH_VM_REMOVE_FUNCTION");
+    EXPECT_THAT(fake.LatestVm()->vcpus, IsEmpty());
+    ASSERT_OK_AND_ASSIGN(auto vcpu, vm->CreateVcpu(0));
+    EXPECT_EQ(fake.LatestVm()->vcpus, std::vector<uint32_t>{0});
+  }
+}
+
+}  // namespace
+}  // namespace hv

@@ -1,0 +1,81 @@
+// Helpers shared by the Gunyah backend's tests: a GunyahHypervisor over a
+// fresh GunyahFake, a VM that can start (RAM holding its devicetree), and
+// readers for the calls the fake recorded. Test-only.
+//
+// Example:
+//   ASSERT_OK_AND_ASSIGN(hv::testing::FakeGunyah gunyah, hv::testing::NewFakeGunyah());
+//   ASSERT_OK_AND_ASSIGN(auto vm, hv::testing::NewBootableVm(*gunyah.hypervisor));
+//   EXPECT_THAT(hv::testing::CallNames(*gunyah.fake), Contains("GH_CREATE_VM"));
+#ifndef HV_HYPERVISOR_GUNYAH_GUNYAH_TEST_UTIL_H_
+#define HV_HYPERVISOR_GUNYAH_GUNYAH_TEST_UTIL_H_
+
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "hypervisor/gunyah/gunyah_hypervisor.h"
+#include "hypervisor/gunyah/gunyah_vm.h"
+#include "hypervisor/memory_region.h"
+#include "hypervisor/os/status_macros.h"
+#include "testing/fakes/gunyah_fake.h"
+
+namespace hv::testing {
+
+// Where NewBootableVm() puts RAM and the devicetree.
+inline constexpr uint64_t kRamBase = 0x80000000;
+inline constexpr uint64_t kRamSize = 1 << 20;
+inline constexpr uint64_t kDtbSize = 0x1000;
+
+struct FakeGunyah {
+  std::shared_ptr<GunyahFake> fake;
+  std::unique_ptr<GunyahHypervisor> hypervisor;
+};
+
+inline absl::StatusOr<FakeGunyah> NewFakeGunyah() {
+  FakeGunyah result;
+  result.fake = std::make_shared<GunyahFake>();
+  ASSIGN_OR_RETURN(result.hypervisor,
+                   GunyahHypervisor::Create("/dev/gunyah", result.fake.get()));
+  return result;
+}
+
+// A VM with kRamSize bytes of RAM at kRamBase whose first page is the
+// devicetree (GH_VM_SET_DTB_CONFIG), so its first vCPU run can start it.
+inline absl::StatusOr<std::unique_ptr<GunyahVm>> NewBootableVm(
+    GunyahHypervisor& hypervisor) {
+  ASSIGN_OR_RETURN(std::unique_ptr<GunyahVm> vm, hypervisor.CreateGunyahVm());
+  ASSIGN_OR_RETURN(auto ram, MemoryRegion::CreateShared("gunyah-ram", kRamSize));
+  RETURN_IF_ERROR(vm->AddMemoryRegion(kRamBase, std::move(ram), {}).status());
+  RETURN_IF_ERROR(vm->SetDtbConfig(kRamBase, kDtbSize));
+  return vm;
+}
+
+inline std::vector<std::string> CallNames(const GunyahFake& fake) {
+  std::vector<std::string> names;
+  for (const GunyahFake::Call& call : fake.Calls()) names.push_back(call.name);
+  return names;
+}
+
+// The struct a recorded call's argument (or function argument) held.
+template <typename T>
+T ArgAs(const std::vector<uint8_t>& bytes) {
+  T value = {};
+  if (bytes.size() == sizeof(T)) std::memcpy(&value, bytes.data(), sizeof(T));
+  return value;
+}
+
+// The last recorded call named `name` (a default Call when there is none).
+inline GunyahFake::Call LastCall(const GunyahFake& fake,
+                                 const std::string& name) {
+  std::vector<GunyahFake::Call> calls = fake.Calls();
+  for (auto it = calls.rbegin(); it != calls.rend(); ++it) {
+    if (it->name == name) return *it;
+  }
+  return {};
+}
+
+}  // namespace hv::testing
+
+#endif  // HV_HYPERVISOR_GUNYAH_GUNYAH_TEST_UTIL_H_
