@@ -5,6 +5,12 @@
 // zero pages, which is how fd mappings go into an arena without a new
 // hypervisor memory slot.
 //
+// On Windows, anonymous regions are VirtualAlloc'd (committed) memory and
+// fd regions are views (MapViewOfFile) of a section handle (see UniqueFd;
+// CreateMemfd makes pagefile-backed sections). Replacing part of a region in
+// place has no Windows equivalent here: MapFdAt and MapAnonymousAt return
+// UNIMPLEMENTED there (after checking their arguments as on Linux).
+//
 // Example:
 //   ASSIGN_OR_RETURN(hv::MmapRegion arena,
 //                    hv::MmapRegion::Anonymous(64 << 20, PROT_READ));
@@ -21,7 +27,15 @@
 
 namespace hv {
 
-// The host page size (sysconf(_SC_PAGESIZE)), read once.
+// Protection bits for MmapRegion's `prot` arguments: the values of Linux's
+// PROT_READ, PROT_WRITE and PROT_EXEC (mmap_region_posix.cc asserts that),
+// named here for platforms without <sys/mman.h>; 0 is no access.
+inline constexpr int kProtRead = 0x1;
+inline constexpr int kProtWrite = 0x2;
+inline constexpr int kProtExec = 0x4;
+
+// The host page size (sysconf(_SC_PAGESIZE); GetSystemInfo on Windows),
+// read once.
 size_t HostPageSize();
 
 class MmapRegion {
@@ -31,7 +45,8 @@ class MmapRegion {
   static absl::StatusOr<MmapRegion> Anonymous(size_t size, int prot);
 
   // MmapRegion::FromFd(): a MAP_SHARED mapping of `size` bytes of `fd` at
-  // `fd_offset` (page aligned).
+  // `fd_offset` (page aligned; on Windows a multiple of the allocation
+  // granularity, 64 KiB).
   static absl::StatusOr<MmapRegion> FromFd(int fd, uint64_t fd_offset,
                                            size_t size, int prot);
 

@@ -4,6 +4,9 @@
 // immediate-exit flag and sends the kick signal to it, whose handler does
 // nothing, so KVM_RUN returns EINTR promptly.
 //
+// Windows has no POSIX signals: there KickSignal() is -1 and the other two
+// return UNIMPLEMENTED (backends cancel a run through their own API).
+//
 // Example:
 //   RETURN_IF_ERROR(hv::InstallKickSignalHandler());
 //   ... on another thread:

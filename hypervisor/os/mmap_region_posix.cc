@@ -1,33 +1,26 @@
-#include "hypervisor/os/mmap_region.h"
-
+// MmapRegion on POSIX: mmap(2) / munmap(2), ranges replaced with MAP_FIXED.
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "hypervisor/os/errno_status.h"
+#include "hypervisor/os/mmap_region.h"
+#include "hypervisor/os/mmap_region_checks.h"
 
 namespace hv {
+
+static_assert(kProtRead == PROT_READ && kProtWrite == PROT_WRITE &&
+                  kProtExec == PROT_EXEC,
+              "hv's kProt* bits are the PROT_* values");
 
 size_t HostPageSize() {
   static const size_t page_size = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
   return page_size;
 }
 
-namespace {
-
-bool PageAligned(uint64_t value) { return value % HostPageSize() == 0; }
-
-absl::Status CheckSize(const char* operation, size_t size) {
-  if (size == 0 || !PageAligned(size)) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: size %#x is not a non-zero multiple of the page size %#x",
-        operation, size, HostPageSize()));
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
+using internal_mmap::CheckSize;
+using internal_mmap::PageAligned;
 
 absl::StatusOr<MmapRegion> MmapRegion::Anonymous(size_t size, int prot) {
   if (absl::Status s = CheckSize("mmap anonymous", size); !s.ok()) return s;
@@ -79,17 +72,7 @@ MmapRegion::~MmapRegion() {
 
 absl::Status MmapRegion::CheckRange(const char* operation, size_t offset,
                                     size_t size) const {
-  if (absl::Status s = CheckSize(operation, size); !s.ok()) return s;
-  if (!PageAligned(offset)) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: offset %#x is not page aligned", operation, offset));
-  }
-  if (offset > size_ || size > size_ - offset) {
-    return absl::OutOfRangeError(absl::StrFormat(
-        "%s: range [%#x, %#x) is outside the region of size %#x", operation,
-        offset, offset + size, size_));
-  }
-  return absl::OkStatus();
+  return internal_mmap::CheckRange(operation, offset, size, size_);
 }
 
 absl::Status MmapRegion::MapFdAt(size_t offset, size_t size, int fd,
