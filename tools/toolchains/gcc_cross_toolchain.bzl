@@ -13,6 +13,12 @@ they find the target architecture's -dev packages (libabsl-dev:arm64, ...)
 in /usr/include and /usr/lib/<triplet> with no sysroot flags; the flags here
 follow Bazel's autoconfigured unix toolchain (what the host build uses).
 Flags from .bazelrc (--copt, --cxxopt, --linkopt) come after these.
+
+For Windows (target_os = "windows", Debian's mingw-w64): the gcc driver,
+cpp and gcov carry `tool_suffix` ("-posix": the POSIX-threads variant, so
+std::thread and std::mutex work), executables are named *.exe, the ELF-only
+link flags and the stack protector (which needs libssp on mingw) are left
+out, and `extra_link_flags` adds what the target needs (-static).
 """
 
 load("@bazel_tools//tools/build_defs/cc:action_names.bzl", "ACTION_NAMES")
@@ -20,6 +26,7 @@ load(
     "@bazel_tools//tools/cpp:cc_toolchain_config_lib.bzl",
     "feature",
     "flag_group",
+    "artifact_name_pattern",
     "flag_set",
     "tool_path",
     "with_feature_set",
@@ -52,13 +59,26 @@ def _flags(actions, flags, mode = None):
 
 def _impl(ctx):
     prefix = ctx.attr.tool_prefix
+    suffixed = ["gcc", "cpp", "gcov"]
     tool_paths = [
-        tool_path(name = name, path = prefix + name)
+        tool_path(
+            name = name,
+            path = prefix + name + (ctx.attr.tool_suffix if name in suffixed else ""),
+        )
         for name in ["gcc", "cpp", "ar", "ld", "nm", "objcopy", "objdump", "strip", "gcov", "dwp"]
     ] + [tool_path(name = "llvm-cov", path = "/bin/false")]
+    windows = ctx.attr.target_os == "windows"
+
+    # ELF and glibc specifics; mingw has neither (its -fstack-protector and
+    # _FORTIFY_SOURCE need libssp).
+    hardening_flags = [] if windows else ["-fstack-protector"]
+    fortify_flags = [] if windows else ["-D_FORTIFY_SOURCE=1"]
+    elf_link_flags = [] if windows else ["-Wl,-no-as-needed", "-Wl,-z,relro,-z,now"]
 
     features = [
-        feature(name = "supports_pic", enabled = True),
+        # mingw code is position independent by nature; Bazel then links
+        # the static archives (no per-test DLLs).
+        feature(name = "supports_pic", enabled = not windows),
         feature(name = "dbg"),
         feature(name = "opt"),
         feature(name = "fastbuild"),
@@ -68,7 +88,7 @@ def _impl(ctx):
             flag_sets = [
                 _flags(_COMPILE_ACTIONS, [
                     "-U_FORTIFY_SOURCE",
-                    "-fstack-protector",
+                ] + hardening_flags + [
                     "-Wall",
                     "-Wunused-but-set-parameter",
                     "-Wno-free-nonheap-object",
@@ -78,7 +98,7 @@ def _impl(ctx):
                 _flags(_COMPILE_ACTIONS, [
                     "-g0",
                     "-O2",
-                    "-D_FORTIFY_SOURCE=1",
+                ] + fortify_flags + [
                     "-DNDEBUG",
                     "-ffunction-sections",
                     "-fdata-sections",
@@ -89,9 +109,7 @@ def _impl(ctx):
             name = "default_link_flags",
             enabled = True,
             flag_sets = [
-                _flags(_LINK_ACTIONS, [
-                    "-Wl,-no-as-needed",
-                    "-Wl,-z,relro,-z,now",
+                _flags(_LINK_ACTIONS, elf_link_flags + ctx.attr.extra_link_flags + [
                     "-pass-exit-codes",
                     "-lstdc++",
                     "-lm",
@@ -117,6 +135,14 @@ def _impl(ctx):
         ),
     ]
 
+    artifact_name_patterns = []
+    if windows:
+        features.append(feature(name = "targets_windows", enabled = True))
+        artifact_name_patterns = [
+            artifact_name_pattern(category_name = "executable", prefix = "", extension = ".exe"),
+            artifact_name_pattern(category_name = "dynamic_library", prefix = "", extension = ".dll"),
+        ]
+
     return cc_common.create_cc_toolchain_config_info(
         ctx = ctx,
         features = features,
@@ -125,11 +151,12 @@ def _impl(ctx):
         host_system_name = "x86_64-unknown-linux-gnu",
         target_system_name = ctx.attr.target_system_name,
         target_cpu = ctx.attr.target_cpu,
-        target_libc = "glibc",
+        target_libc = ctx.attr.target_libc,
         compiler = "gcc",
         abi_version = "gcc",
-        abi_libc_version = "glibc",
+        abi_libc_version = ctx.attr.target_libc,
         tool_paths = tool_paths,
+        artifact_name_patterns = artifact_name_patterns,
     )
 
 gcc_cross_toolchain_config = rule(
@@ -143,6 +170,12 @@ gcc_cross_toolchain_config = rule(
         # What `<prefix>g++ -E -v -xc++ /dev/null` searches, for Bazel's
         # check that every included header is declared.
         "builtin_include_directories": attr.string_list(mandatory = True),
+        # Appended to the gcc, cpp and gcov names ("-posix" for mingw-w64).
+        "tool_suffix": attr.string(default = ""),
+        "target_os": attr.string(default = "linux", values = ["linux", "windows"]),
+        "target_libc": attr.string(default = "glibc"),
+        # Link flags every link of the target needs.
+        "extra_link_flags": attr.string_list(default = []),
     },
     provides = [CcToolchainConfigInfo],
 )

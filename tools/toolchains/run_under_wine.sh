@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The --run_under of `tools/bazel test --config=windows` (.bazelrc).
+#
+# Runs a Windows test program (a PE .exe from the mingw-w64 toolchain)
+# headless under wine64 (Debian's wine64 package: /usr/lib/wine/wine64; there
+# is no /usr/bin/wine64). Bazel hands gtest a Unix path in XML_OUTPUT_FILE,
+# which a Windows program reads as relative to its drive, so it is rewritten
+# to wine's Z: drive (Z: is /). Creating a wine prefix takes ~5 s, so all
+# tests share one (HV_WINEPREFIX, which tools/bazel sets under ~/.cache/hv;
+# a per-test prefix in TEST_TMPDIR otherwise). A script (sh_test) runs as it
+# is, with HV_TARGET_EMULATOR naming the command that runs the .exe files it
+# starts.
+#
+#   run_under_wine.sh TEST [ARGS...]
+set -euo pipefail
+(($#)) || { echo "usage: run_under_wine.sh TEST [ARGS...]" >&2; exit 2; }
+wine=/usr/lib/wine/wine64
+[[ -x "$wine" ]] || { echo "run_under_wine: no $wine (tools/bazel installs wine64)" >&2; exit 1; }
+
+if [[ "${XML_OUTPUT_FILE:-}" == /* ]]; then
+  export XML_OUTPUT_FILE="Z:${XML_OUTPUT_FILE}"
+fi
+export WINEPREFIX="${HV_WINEPREFIX:-${TEST_TMPDIR:-${TMPDIR:-/tmp}}/wineprefix}"
+export WINEDEBUG="${WINEDEBUG:--all}"
+# No display: wine must not try to open one (or offer to install Mono/Gecko).
+unset DISPLAY WAYLAND_DISPLAY
+export WINEDLLOVERRIDES="${WINEDLLOVERRIDES:-mscoree,mshtml=}"
+
+if [[ "$(head -c 2 "$1" 2>/dev/null)" == "MZ" ]]; then
+  exec "$wine" "$@"
+fi
+export HV_TARGET_EMULATOR="$wine"
+exec "$@"
