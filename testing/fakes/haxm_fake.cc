@@ -1,6 +1,7 @@
 #include "testing/fakes/haxm_fake.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
@@ -255,24 +256,41 @@ int HaxmFake::Open(const std::string& path, HaxmHandle* handle) {
     return error;
   }
   std::optional<HandleModel> model;
+  // hax_vm_core_open / hax_vcpu_core_open: a VM or vCPU device opens once.
+  const int busy = platform_->kind == haxm_abi::PlatformKind::kPosix
+                       ? EBUSY
+                       : platform_->errors.unsuccessful;
+  bool already_open = false;
   if (path == haxm_abi::SystemDevicePath(*platform_)) {
     model = HandleModel{DeviceLevel::kSystem, 0, 0};
   }
   for (auto& [vm_id, vm] : vms_) {
-    if (model.has_value()) break;
+    if (model.has_value() || already_open) break;
     if (!vm->closed && path == haxm_abi::VmDevicePath(*platform_, vm_id)) {
-      vm->opened = true;
-      model = HandleModel{DeviceLevel::kVm, vm_id, 0};
+      if (vm->opened) {
+        already_open = true;
+      } else {
+        vm->opened = true;
+        model = HandleModel{DeviceLevel::kVm, vm_id, 0};
+      }
       break;
     }
     for (auto& [vcpu_id, vcpu] : vm->vcpus) {
       if (!vcpu->closed &&
           path == haxm_abi::VcpuDevicePath(*platform_, vm_id, vcpu_id)) {
-        vcpu->opened = true;
-        model = HandleModel{DeviceLevel::kVcpu, vm_id, vcpu_id};
+        if (vcpu->opened) {
+          already_open = true;
+        } else {
+          vcpu->opened = true;
+          model = HandleModel{DeviceLevel::kVcpu, vm_id, vcpu_id};
+        }
         break;
       }
     }
+  }
+  if (already_open) {
+    EndCall(busy);
+    return busy;
   }
   if (!model.has_value()) {
     EndCall(platform_->errors.no_device);

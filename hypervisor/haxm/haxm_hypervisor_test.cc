@@ -1,0 +1,131 @@
+// HaxmHypervisor against the fake driver: the opening handshake, refusals
+// of drivers hv cannot use, capabilities, and registration.
+#include "hypervisor/haxm/haxm_hypervisor.h"
+
+#include <cerrno>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "hypervisor/hypervisor.h"
+#include "hypervisor/registry.h"
+#include "testing/fakes/haxm_fake.h"
+#include "testing/status_matchers.h"
+
+namespace hv {
+namespace {
+
+using ::hv::testing::HaxmFake;
+using ::hv::testing::HaxmFakeOptions;
+using ::hv::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+TEST(HaxmHypervisor, OpensTheDeviceAndAsksVersionThenCapabilities) {
+  HaxmFake fake;
+  ASSERT_OK_AND_ASSIGN(auto haxm, HaxmHypervisor::Create("/dev/HAX", &fake));
+  EXPECT_EQ(haxm->kind(), "haxm");
+  EXPECT_EQ(haxm->MaxVcpus(), 16u);
+  EXPECT_THAT(fake.CallNames(),
+              ElementsAre("open /dev/HAX", "HAX_IOCTL_VERSION",
+                          "HAX_IOCTL_CAPABILITY"));
+  EXPECT_EQ(haxm->device().version.cur_version, 4u);
+  EXPECT_TRUE(haxm->device().Has(haxm_abi::kCapImplicitRamblock));
+  EXPECT_EQ(fake.OpenHandles(), 1u);
+  haxm.reset();
+  EXPECT_EQ(fake.OpenHandles(), 0u);
+}
+
+TEST(HaxmHypervisor, SpeaksTheWindowsNumbering) {
+  HaxmFakeOptions options;
+  options.platform = &haxm_abi::WindowsPlatform();
+  HaxmFake fake(options);
+  ASSERT_OK_AND_ASSIGN(auto haxm, HaxmHypervisor::Create(
+                                      HaxmHypervisor::DefaultDevicePath(fake),
+                                      &fake));
+  EXPECT_THAT(fake.CallNames(),
+              ElementsAre("open \\\\.\\HAX", "HAX_IOCTL_VERSION",
+                          "HAX_IOCTL_CAPABILITY"));
+}
+
+TEST(HaxmHypervisor, AMissingDeviceIsNotFoundNamingThePath) {
+  HaxmFake fake;
+  EXPECT_THAT(HaxmHypervisor::Create("/dev/NOHAX", &fake),
+              StatusIs(absl::StatusCode::kNotFound,
+                       HasSubstr("open /dev/NOHAX: No such file")));
+  EXPECT_EQ(fake.OpenHandles(), 0u);
+}
+
+TEST(HaxmHypervisor, OldApiVersionsAreRefused) {
+  HaxmFakeOptions options;
+  options.version = {1, 3};
+  HaxmFake fake(options);
+  EXPECT_THAT(HaxmHypervisor::Create("/dev/HAX", &fake),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("API v3 is too old")));
+  EXPECT_EQ(fake.OpenHandles(), 0u);
+}
+
+TEST(HaxmHypervisor, ANonWorkingDriverSaysWhy) {
+  HaxmFakeOptions options;
+  options.wstatus = 0;
+  options.winfo = haxm_abi::kCapFailReasonVt;
+  HaxmFake fake(options);
+  EXPECT_THAT(HaxmHypervisor::Create("/dev/HAX", &fake),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("VT-x is unsupported or disabled")));
+  EXPECT_EQ(fake.OpenHandles(), 0u);
+}
+
+TEST(HaxmHypervisor, SetRam2IsRequired) {
+  HaxmFakeOptions options;
+  options.winfo &= ~haxm_abi::kCap64BitSetRam;
+  HaxmFake fake(options);
+  EXPECT_THAT(HaxmHypervisor::Create("/dev/HAX", &fake),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("HAX_CAP_64BIT_SETRAM")));
+}
+
+TEST(HaxmHypervisor, DriverErrorsNameTheIoctl) {
+  HaxmFake fake;
+  fake.FailNextIoctl("HAX_IOCTL_CAPABILITY", EFAULT);
+  EXPECT_THAT(HaxmHypervisor::Create("/dev/HAX", &fake).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "HAX_IOCTL_CAPABILITY: Bad address"));
+  EXPECT_EQ(fake.OpenHandles(), 0u);
+}
+
+TEST(HaxmHypervisor, CapabilitiesAreWhatHaxmHas) {
+  HaxmFake fake;
+  ASSERT_OK_AND_ASSIGN(auto haxm, HaxmHypervisor::Create("/dev/HAX", &fake));
+  EXPECT_TRUE(haxm->CheckCapability(HypervisorCap::kUserMemory));
+  EXPECT_TRUE(haxm->CheckCapability(HypervisorCap::kReadOnlyMemory));
+  for (HypervisorCap cap :
+       {HypervisorCap::kImmediateExit, HypervisorCap::kDirtyLog,
+        HypervisorCap::kIrqfd, HypervisorCap::kIoEventfd,
+        HypervisorCap::kIrqChip, HypervisorCap::kSplitIrqChip,
+        HypervisorCap::kXcrs, HypervisorCap::kTscControl,
+        HypervisorCap::kSyncRegs}) {
+    EXPECT_FALSE(haxm->CheckCapability(cap)) << HypervisorCapName(cap);
+  }
+}
+
+TEST(HaxmHypervisor, RegistersAsHaxmWithADeviceOption) {
+  bool found = false;
+  for (const BackendInfo& info : LinkedBackends()) {
+    if (info.kind == "haxm") {
+      found = true;
+      EXPECT_THAT(info.options, ElementsAre("device"));
+    }
+  }
+  EXPECT_TRUE(found);
+  // No HAXM on this host: the real seam reports the missing device.
+  EXPECT_THAT(CreateHypervisor("haxm[device=/nonexistent/HAX]"),
+              StatusIs(absl::StatusCode::kNotFound,
+                       HasSubstr("open /nonexistent/HAX")));
+}
+
+}  // namespace
+}  // namespace hv
