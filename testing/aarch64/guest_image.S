@@ -1,0 +1,218 @@
+// The aarch64 guest image: one position-independent blob, loaded at
+// HV_A64_CODE, with a vector table first and the routines the tests start
+// vCPUs at (guest_image.h lists them with their arguments). Runs at EL1h
+// with the MMU off; talks to the host through the MMIO stores of
+// guest_layout.h.
+
+#include "testing/aarch64/guest_layout.h"
+
+// GIC CPU interface registers by their encodings (GICv3, Arm IHI 0069).
+#define ICC_PMR_EL1 S3_0_C4_C6_0
+#define ICC_IAR1_EL1 S3_0_C12_C12_0
+#define ICC_EOIR1_EL1 S3_0_C12_C12_1
+#define ICC_SRE_EL1 S3_0_C12_C12_5
+#define ICC_IGRPEN1_EL1 S3_0_C12_C12_7
+
+        .section .rodata.hv_a64_image, "a"
+        .balign 2048
+        .globl hv_a64_image_start
+        .hidden hv_a64_image_start
+hv_a64_image_start:
+
+// The vector table (VBAR_EL1): 16 entries of 0x80 bytes. Routines run at
+// EL1h, so only "current EL with SP_ELx" IRQs (0x280) are expected; every
+// other entry reports an unexpected exception.
+        .globl hv_a64_vectors
+        .hidden hv_a64_vectors
+hv_a64_vectors:
+        .rept 5
+        b       unexpected_exception
+        .balign 0x80
+        .endr
+        b       irq_handler             // 0x280: IRQ, current EL, SP_ELx
+        .balign 0x80
+        .rept 10
+        b       unexpected_exception
+        .balign 0x80
+        .endr
+
+// Hands ESR_EL1 and ELR_EL1 to the host, which ends the run there.
+unexpected_exception:
+        mrs     x0, esr_el1
+        LOAD_CONST x9, HV_A64_EXCEPTION
+        str     x0, [x9]
+        mrs     x0, elr_el1
+        LOAD_CONST x9, HV_A64_EXCEPTION_ELR
+        str     x0, [x9]
+1:      b       1b
+
+// IRQ: acknowledge (ICC_IAR1_EL1) and report the INTID, end it
+// (ICC_EOIR1_EL1), then report what a second acknowledge sees (1023 when
+// nothing else is pending), and set x21 for the routine that waits.
+irq_handler:
+        mrs     x0, ICC_IAR1_EL1
+        REPORT  x0
+        msr     ICC_EOIR1_EL1, x0
+        isb
+        mrs     x1, ICC_IAR1_EL1
+        REPORT  x1
+        mov     x21, #1
+        eret
+
+// mmio_round_trip(x0 value, x1 address): stores x0 at x1, loads x1, and
+// stores what it read plus 1 back at x1.
+HV_A64_ROUTINE(mmio_round_trip)
+        str     x0, [x1]
+        ldr     x2, [x1]
+        add     x2, x2, #1
+        str     x2, [x1]
+        DONE
+
+// psci_call(x0 function id): calls PSCI through HVC; if the call returns,
+// reports its result.
+HV_A64_ROUTINE(psci_call)
+        hvc     #0
+        REPORT  x0
+        DONE
+
+// store_load(x1 address, x2 value): stores x2 at x1, then loads x1 and
+// reports what it read.
+HV_A64_ROUTINE(store_load)
+        str     x2, [x1]
+        ldr     x3, [x1]
+        REPORT  x3
+        DONE
+
+// load_report(x1 address): loads 8 bytes at x1 and reports them.
+HV_A64_ROUTINE(load_report)
+        ldr     x3, [x1]
+        REPORT  x3
+        DONE
+
+// touch_pages(x1 base, x2 mask): for each set bit i of x2, stores i + 1 at
+// x1 + i * 4096.
+HV_A64_ROUTINE(touch_pages)
+        mov     x3, #0
+1:      lsr     x4, x2, x3
+        tbz     x4, #0, 2f
+        add     x5, x1, x3, lsl #12
+        add     x6, x3, #1
+        str     x6, [x5]
+2:      add     x3, x3, #1
+        cmp     x3, #64
+        b.ne    1b
+        DONE
+
+// gic_spi(x1 INTID, x2 edge-triggered?, x3 GICD base): enables the GICv3
+// CPU interface and SPI x1 (group 1, priority 0xa0, routed to affinity
+// 0.0.0.0, edge- or level-triggered), signals the host and waits until the
+// IRQ handler has run.
+HV_A64_ROUTINE(gic_spi)
+        mov     x21, #0
+        mrs     x4, ICC_SRE_EL1
+        orr     x4, x4, #1
+        msr     ICC_SRE_EL1, x4
+        isb
+        mov     x4, #0xff
+        msr     ICC_PMR_EL1, x4
+        mov     x4, #1
+        msr     ICC_IGRPEN1_EL1, x4
+        isb
+        // GICD_CTLR: ARE, EnableGrp1, EnableGrp0.
+        mov     w4, #0x13
+        str     w4, [x3]
+        // x5 = 4 * (INTID / 32), x7 = 1 << (INTID % 32).
+        lsr     x5, x1, #5
+        lsl     x5, x5, #2
+        and     x6, x1, #31
+        mov     x7, #1
+        lsl     x7, x7, x6
+        // GICD_IGROUPR<n>: group 1.
+        add     x8, x3, #0x80
+        add     x8, x8, x5
+        ldr     w10, [x8]
+        orr     w10, w10, w7
+        str     w10, [x8]
+        // GICD_ICFGR<n>: bit 2 * (INTID % 16) + 1 set = edge-triggered.
+        lsr     x11, x1, #4
+        lsl     x11, x11, #2
+        and     x12, x1, #15
+        lsl     x12, x12, #1
+        add     x12, x12, #1
+        mov     x13, #1
+        lsl     x13, x13, x12
+        add     x8, x3, #0xc00
+        add     x8, x8, x11
+        ldr     w10, [x8]
+        bic     w10, w10, w13
+        cbz     x2, 3f
+        orr     w10, w10, w13
+3:      str     w10, [x8]
+        // GICD_IPRIORITYR: one byte per INTID.
+        add     x8, x3, #0x400
+        add     x8, x8, x1
+        mov     w10, #0xa0
+        strb    w10, [x8]
+        // GICD_IROUTER<n> (64-bit): affinity 0.0.0.0, IRM 0.
+        mov     x8, #0x6000
+        add     x8, x3, x8
+        add     x8, x8, x1, lsl #3
+        str     xzr, [x8]
+        // GICD_ISENABLER<n>: enable (write-1-to-set).
+        add     x8, x3, #0x100
+        add     x8, x8, x5
+        str     w7, [x8]
+        dsb     sy
+        SIGNAL
+        // Wait with IRQs masked (WFI still wakes on a pending one), then
+        // open the window for one instruction: no IRQ can slip in between
+        // the check and the WFI and leave the WFI waiting forever.
+4:      cbnz    x21, 5f
+        wfi
+        msr     daifclr, #2
+        isb
+        msr     daifset, #2
+        b       4b
+5:      DONE
+
+// wait_for_peer(x1 own flag, x2 peer flag): sets its flag, waits for the
+// peer's, then reports MPIDR_EL1: both vCPUs must run at the same time to
+// finish.
+HV_A64_ROUTINE(wait_for_peer)
+        mov     x3, #1
+        str     x3, [x1]
+1:      ldr     x4, [x2]
+        cbz     x4, 1b
+        mrs     x0, mpidr_el1
+        REPORT  x0
+        DONE
+
+// spin: loops forever (the host kicks it out).
+HV_A64_ROUTINE(spin)
+1:      b       1b
+
+// registers(x6 value): reports TPIDR_EL1, V0 (low, then high 64 bits),
+// FPCR and FPSR as the host set them; then x7 = x6 * 2 and V1 = (x6, ~x6)
+// for the host to read.
+HV_A64_ROUTINE(registers)
+        mrs     x0, tpidr_el1
+        REPORT  x0
+        fmov    x0, d0
+        REPORT  x0
+        mov     x0, v0.d[1]
+        REPORT  x0
+        mrs     x0, fpcr
+        REPORT  x0
+        mrs     x0, fpsr
+        REPORT  x0
+        lsl     x7, x6, #1
+        fmov    d1, x6
+        mvn     x0, x6
+        mov     v1.d[1], x0
+        DONE
+
+        .ltorg
+        .globl hv_a64_image_end
+        .hidden hv_a64_image_end
+hv_a64_image_end:
+        .section .note.GNU-stack, "", @progbits
