@@ -1,0 +1,163 @@
+// Fault sweep: a scenario that creates a hypervisor, a VM, memory regions
+// (one dirty-logged), a vCPU, queries and removes, run once to count its WHPX
+// calls, then once per call with that call failing. A failure inside the
+// scenario must surface as a Status naming the call and the HRESULT, leave
+// the VM's regions as they were before the failing step, and leak nothing
+// once everything is destroyed. A failure of a teardown call (delete,
+// destroy, the destructor's unmap) is what WHPX refused: exactly that one
+// object is left behind, and nothing else. The optional TSC-frequency
+// capability query may fail with no effect.
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "hypervisor/memory_region.h"
+#include "hypervisor/whpx/whpx_hypervisor.h"
+#include "hypervisor/whpx/whpx_status.h"
+#include "hypervisor/x86_64/vcpu_x86_64.h"
+#include "testing/fakes/whpx_fake.h"
+#include "testing/status_matchers.h"
+
+namespace hv {
+namespace {
+
+using ::testing::HasSubstr;
+using namespace whpx_abi;  // NOLINT
+
+struct Outcome {
+  absl::Status status;
+  // Regions before the step that failed, and after it failed.
+  std::vector<MemoryRegionInfo> before, after;
+};
+
+bool SameRegions(const std::vector<MemoryRegionInfo>& a,
+                 const std::vector<MemoryRegionInfo>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].slot != b[i].slot || a[i].guest_address != b[i].guest_address ||
+        a[i].size != b[i].size) {
+      return false;
+    }
+  }
+  return true;
+}
+
+Outcome RunScenario(const WhpxApi* api) {
+  Outcome outcome;
+  auto hypervisor = WhpxHypervisor::Create(api, 2);
+  if (!hypervisor.ok()) return {hypervisor.status()};
+  auto vm_or = (*hypervisor)->CreateVm();
+  if (!vm_or.ok()) return {vm_or.status()};
+  std::unique_ptr<Vm> vm = std::move(vm_or).value();
+  std::unique_ptr<Vcpu> vcpu;
+  MemSlot ram = 0, logged = 0;
+  const std::vector<std::function<absl::Status()>> steps = {
+      [&]() -> absl::Status {
+        auto region = MemoryRegion::CreateShared("ram", 0x4000);
+        if (!region.ok()) return region.status();
+        auto slot = vm->AddMemoryRegion(0, std::move(region).value(), {});
+        if (slot.ok()) ram = *slot;
+        return slot.status();
+      },
+      [&]() -> absl::Status {
+        auto region = MemoryRegion::CreateShared("logged", 0x2000);
+        if (!region.ok()) return region.status();
+        MemoryRegionOptions options;
+        options.log_dirty_pages = true;
+        auto slot =
+            vm->AddMemoryRegion(0x100000, std::move(region).value(), options);
+        if (slot.ok()) logged = *slot;
+        return slot.status();
+      },
+      [&]() -> absl::Status {
+        auto created = vm->CreateVcpu(0);
+        if (created.ok()) vcpu = std::move(created).value();
+        return created.status();
+      },
+      [&]() -> absl::Status {
+        Regs regs;
+        regs.rip = 0x1000;
+        return vcpu->AsX86_64()->SetRegs(regs);
+      },
+      [&]() -> absl::Status { return vm->GetDirtyLog(logged).status(); },
+      [&]() -> absl::Status { return vm->RemoveMemoryRegion(ram).status(); },
+  };
+  for (const auto& step : steps) {
+    outcome.before = vm->MemoryRegions();
+    outcome.status = step();
+    if (!outcome.status.ok()) {
+      outcome.after = vm->MemoryRegions();
+      break;
+    }
+  }
+  vcpu.reset();
+  vm.reset();
+  return outcome;
+}
+
+bool IsTeardown(const std::string& name) {
+  return name == "WHvDeletePartition" || name == "WHvDeleteVirtualProcessor" ||
+         name == "WHvEmulatorDestroyEmulator";
+}
+
+TEST(WhpxFaultSweep, EveryFailedCallIsReportedAndLeavesNothingBehind) {
+  std::vector<testing::WhpxFake::Call> clean;
+  {
+    auto fake = testing::WhpxFake::Create();
+    Outcome outcome = RunScenario(fake->api());
+    ASSERT_OK(outcome.status);
+    clean = fake->calls();
+    EXPECT_EQ(fake->LivePartitions(), 0);
+    EXPECT_THAT(fake->violations(), ::testing::IsEmpty());
+  }
+  ASSERT_GT(clean.size(), 15u);
+  int reported = 0, teardown = 0, optional = 0;
+  for (size_t i = 0; i < clean.size(); ++i) {
+    SCOPED_TRACE("failing call " + std::to_string(i) + ": " + clean[i].name +
+                 " (" + clean[i].args + ")");
+    auto fake = testing::WhpxFake::Create();
+    fake->FailCall(static_cast<int>(i), kEFail);
+    Outcome outcome = RunScenario(fake->api());
+    const int leaks = fake->LivePartitions() + fake->LiveVps() +
+                      fake->LiveEmulators() +
+                      static_cast<int>(fake->violations().size());
+    // The destructor's unmaps come after the scenario's last step.
+    const bool destructor_unmap =
+        clean[i].name == "WHvUnmapGpaRange" && i + 4 >= clean.size();
+    if (IsTeardown(clean[i].name) || destructor_unmap) {
+      ++teardown;
+      EXPECT_OK(outcome.status);
+      EXPECT_EQ(leaks, 1) << "WHPX refused one teardown call";
+      continue;
+    }
+    if (clean[i].name == "WHvGetCapability" &&
+        clean[i].args.find("code 0x1004") != std::string::npos) {
+      // The TSC frequency is optional (older WHPX builds lack the code).
+      ++optional;
+      EXPECT_OK(outcome.status);
+      EXPECT_EQ(leaks, 0);
+      continue;
+    }
+    ++reported;
+    EXPECT_THAT(outcome.status,
+                testing::StatusIs(absl::StatusCode::kInternal,
+                                  HasSubstr("HRESULT 0x80004005 (E_FAIL)")));
+    EXPECT_THAT(std::string(outcome.status.message()),
+                HasSubstr(clean[i].name));
+    EXPECT_TRUE(SameRegions(outcome.before, outcome.after))
+        << "the failed step changed the VM's regions";
+    EXPECT_EQ(leaks, 0) << "partitions " << fake->LivePartitions() << ", vCPUs "
+                        << fake->LiveVps() << ", emulators "
+                        << fake->LiveEmulators();
+  }
+  EXPECT_EQ(reported + teardown + optional, static_cast<int>(clean.size()));
+  std::printf(
+      "fault sweep: %zu calls, %d reported as Status, %d teardown, %d "
+      "optional\n",
+      clean.size(), reported, teardown, optional);
+}
+
+}  // namespace
+}  // namespace hv

@@ -1,0 +1,88 @@
+#include "hypervisor/whpx/whpx_hypervisor.h"
+
+#include <utility>
+
+#include "absl/strings/str_format.h"
+#include "hypervisor/os/status_macros.h"
+#include "hypervisor/whpx/whpx_status.h"
+#include "hypervisor/whpx/whpx_vm.h"
+
+namespace hv {
+
+using namespace whpx_abi;  // NOLINT: the SDK's names
+
+namespace {
+
+// GetCapability(): WHvGetCapability(`code`) into `capability`.
+absl::Status GetCapability(const WhpxApi* api, WHV_CAPABILITY_CODE code,
+                           const char* name, WHV_CAPABILITY& capability) {
+  capability = {};
+  uint32_t written = 0;
+  return HResultStatus(
+      absl::StrFormat("WHvGetCapability (%s)", name),
+      api->WHvGetCapability(code, &capability, sizeof(capability), &written));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<WhpxHypervisor>> WhpxHypervisor::Create(
+    const WhpxApi* api, uint32_t max_vcpus) {
+  if (api == nullptr) {
+    return absl::InvalidArgumentError("WHPX: the API table is null");
+  }
+  if (max_vcpus == 0) {
+    return absl::InvalidArgumentError("WHPX: max_vcpus must be at least 1");
+  }
+  WHV_CAPABILITY capability;
+  RETURN_IF_ERROR(GetCapability(api, WHvCapabilityCodeHypervisorPresent,
+                                "HypervisorPresent", capability));
+  if (!capability.HypervisorPresent) {
+    return absl::UnavailableError(
+        "WHPX: WHvGetCapability (HypervisorPresent) says no hypervisor is "
+        "running; enable Hyper-V and the Windows Hypervisor Platform feature");
+  }
+  WhpxCaps caps;
+  RETURN_IF_ERROR(
+      GetCapability(api, WHvCapabilityCodeFeatures, "Features", capability));
+  caps.features = capability.Features;
+  RETURN_IF_ERROR(GetCapability(api, WHvCapabilityCodeExtendedVmExits,
+                                "ExtendedVmExits", capability));
+  caps.extended_vm_exits = capability.ExtendedVmExits;
+  // Older WHPX builds do not know this code; the TSC rate is then unknown.
+  if (GetCapability(api, WHvCapabilityCodeProcessorClockFrequency,
+                    "ProcessorClockFrequency", capability)
+          .ok()) {
+    caps.processor_clock_hz = capability.ProcessorClockFrequency;
+  }
+  return std::unique_ptr<WhpxHypervisor>(
+      new WhpxHypervisor(api, caps, max_vcpus));
+}
+
+bool WhpxHypervisor::CheckCapability(HypervisorCap cap) const {
+  switch (cap) {
+    case HypervisorCap::kUserMemory:      // WHvMapGpaRange of host memory
+    case HypervisorCap::kImmediateExit:   // a flag + WHvCancelRunVirtualProcessor
+    case HypervisorCap::kReadOnlyMemory:  // a mapping without the Write flag
+      return true;
+    case HypervisorCap::kDirtyLog:
+      return (caps_.features & kFeatureDirtyPageTracking) != 0;
+    case HypervisorCap::kXcrs:
+      return (caps_.features & kFeatureXsave) != 0;
+    case HypervisorCap::kIrqfd:         // no kernel event objects
+    case HypervisorCap::kIoEventfd:     // (see README.md)
+    case HypervisorCap::kIrqChip:       // no in-hypervisor PIC / IOAPIC
+    case HypervisorCap::kSplitIrqChip:  // APIC emulation not wired up
+    case HypervisorCap::kTscControl:
+    case HypervisorCap::kSyncRegs:
+      return false;
+  }
+  return false;
+}
+
+absl::StatusOr<std::unique_ptr<Vm>> WhpxHypervisor::CreateVm() {
+  ASSIGN_OR_RETURN(std::unique_ptr<WhpxVm> vm,
+                   WhpxVm::Create(api_, caps_, max_vcpus_));
+  return std::unique_ptr<Vm>(std::move(vm));
+}
+
+}  // namespace hv

@@ -1,0 +1,143 @@
+#include "hypervisor/whpx/whpx_hypervisor.h"
+
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "hypervisor/hypervisor.h"
+#include "hypervisor/whpx/whpx_status.h"
+#include "hypervisor/whpx/whpx_test_util.h"
+#include "testing/status_matchers.h"
+
+namespace hv {
+namespace {
+
+using ::hv::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using namespace whpx_abi;  // NOLINT
+
+TEST(HResultStatus, NamesTheCallAndTheHresultInHex) {
+  EXPECT_OK(HResultStatus("WHvSetupPartition", kSOk));
+  EXPECT_THAT(HResultStatus("WHvMapGpaRange (gpa 0x1000)", kEInvalidArg),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "WHvMapGpaRange (gpa 0x1000): HRESULT 0x80070057 "
+                       "(E_INVALIDARG)"));
+  EXPECT_THAT(HResultStatus("WHvUnmapGpaRange", kWhvEGpaRangeNotFound),
+              StatusIs(absl::StatusCode::kNotFound,
+                       HasSubstr("0x80370305 (WHV_E_GPA_RANGE_NOT_FOUND)")));
+  EXPECT_THAT(HResultStatus("WHvCreateVirtualProcessor", kWhvEVpAlreadyExists),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_THAT(HResultStatus("X", static_cast<HRESULT>(0x80123456)),
+              StatusIs(absl::StatusCode::kInternal,
+                       HasSubstr("0x80123456 (unknown)")));
+}
+
+TEST(WhpxHypervisor, CreateAsksTheCapabilitiesOnce) {
+  auto fake = ::hv::testing::WhpxFake::Create();
+  ASSERT_OK_AND_ASSIGN(auto whpx, WhpxHypervisor::Create(fake->api(), 8));
+  EXPECT_EQ(whpx->kind(), "whpx");
+  EXPECT_EQ(whpx->MaxVcpus(), 8u);
+  const auto calls = fake->calls();
+  ASSERT_EQ(calls.size(), 4u);
+  EXPECT_EQ(calls[0].name, "WHvGetCapability");
+  EXPECT_THAT(calls[0].args, HasSubstr("code 0, "));
+  EXPECT_THAT(calls[1].args, HasSubstr("code 0x1,"));
+  EXPECT_THAT(calls[2].args, HasSubstr("code 0x2,"));
+  EXPECT_THAT(calls[3].args, HasSubstr("code 0x1004"));
+  EXPECT_EQ(whpx->caps().processor_clock_hz, 2'400'000'000u);
+  fake->ClearCalls();
+  EXPECT_TRUE(whpx->CheckCapability(HypervisorCap::kDirtyLog));
+  EXPECT_TRUE(whpx->CheckCapability(HypervisorCap::kReadOnlyMemory));
+  EXPECT_TRUE(whpx->CheckCapability(HypervisorCap::kImmediateExit));
+  EXPECT_TRUE(whpx->CheckCapability(HypervisorCap::kXcrs));
+  EXPECT_FALSE(whpx->CheckCapability(HypervisorCap::kIrqfd));
+  EXPECT_FALSE(whpx->CheckCapability(HypervisorCap::kIoEventfd));
+  EXPECT_FALSE(whpx->CheckCapability(HypervisorCap::kIrqChip));
+  EXPECT_TRUE(fake->calls().empty());
+}
+
+TEST(WhpxHypervisor, CapabilitiesFollowTheHostFeatures) {
+  ::hv::testing::WhpxFake::Options options;
+  options.features = 0;
+  auto fake = ::hv::testing::WhpxFake::Create(options);
+  ASSERT_OK_AND_ASSIGN(auto whpx, WhpxHypervisor::Create(fake->api()));
+  EXPECT_FALSE(whpx->CheckCapability(HypervisorCap::kDirtyLog));
+  EXPECT_FALSE(whpx->CheckCapability(HypervisorCap::kXcrs));
+}
+
+TEST(WhpxHypervisor, NoHypervisorIsUnavailable) {
+  ::hv::testing::WhpxFake::Options options;
+  options.hypervisor_present = false;
+  auto fake = ::hv::testing::WhpxFake::Create(options);
+  EXPECT_THAT(WhpxHypervisor::Create(fake->api()),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       HasSubstr("HypervisorPresent")));
+}
+
+TEST(WhpxHypervisor, FailedCapabilityCallNamesItAndTheHresult) {
+  auto fake = ::hv::testing::WhpxFake::Create();
+  fake->FailCall(1, kEAccessDenied);
+  EXPECT_THAT(WhpxHypervisor::Create(fake->api()),
+              StatusIs(absl::StatusCode::kPermissionDenied,
+                       "WHvGetCapability (Features): HRESULT 0x80070005 "
+                       "(E_ACCESSDENIED)"));
+}
+
+TEST(WhpxHypervisor, BadArgumentsAreRefusedBeforeAnyCall) {
+  EXPECT_THAT(WhpxHypervisor::Create(nullptr),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("null")));
+  auto fake = ::hv::testing::WhpxFake::Create();
+  EXPECT_THAT(WhpxHypervisor::Create(fake->api(), 0),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("max_vcpus")));
+  EXPECT_TRUE(fake->calls().empty());
+}
+
+TEST(WhpxHypervisor, CreateVmSetsUpAPartition) {
+  auto fake = ::hv::testing::WhpxFake::Create();
+  ASSERT_OK_AND_ASSIGN(auto whpx, WhpxHypervisor::Create(fake->api(), 3));
+  fake->ClearCalls();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Vm> vm, whpx->CreateVm());
+  EXPECT_THAT(fake->CallNames(),
+              ElementsAre("WHvCreatePartition", "WHvSetPartitionProperty",
+                          "WHvSetPartitionProperty", "WHvSetupPartition"));
+  const auto calls = fake->calls();
+  EXPECT_THAT(calls[1].args, HasSubstr("code 0x1fff, value 0x3"));
+  // CPUID and MSR exits, not the exception exits the host also offers.
+  EXPECT_THAT(calls[2].args, HasSubstr("code 0x1, value 0x3"));
+  EXPECT_TRUE(fake->IsSetUp());
+  EXPECT_EQ(fake->ProcessorCount(), 3u);
+  EXPECT_EQ(fake->ExtendedVmExits(), kExtendedExitX64Cpuid | kExtendedExitX64Msr);
+  EXPECT_EQ(fake->LivePartitions(), 1);
+  vm.reset();
+  EXPECT_EQ(fake->LivePartitions(), 0);
+  EXPECT_TRUE(fake->violations().empty());
+}
+
+TEST(WhpxHypervisor, SetupFailureDeletesThePartition) {
+  auto fake = ::hv::testing::WhpxFake::Create();
+  ASSERT_OK_AND_ASSIGN(auto whpx, WhpxHypervisor::Create(fake->api()));
+  fake->FailNext("WHvSetupPartition", kWhvEUnsupportedHypervisorConfig);
+  EXPECT_THAT(whpx->CreateVm(),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       HasSubstr("WHvSetupPartition: HRESULT 0x80370303")));
+  EXPECT_EQ(fake->LivePartitions(), 0);
+}
+
+TEST(WhpxHypervisor, RegisteredAsWhpxAndUnavailableOffWindows) {
+#if !defined(_WIN32)
+  EXPECT_THAT(CreateHypervisor("whpx"),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       HasSubstr("winhvplatform.dll")));
+#endif
+  EXPECT_THAT(CreateHypervisor("whpx[max_vcpus=zero]"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("max_vcpus=zero")));
+  EXPECT_THAT(CreateHypervisor("whpx[device=x]"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+}  // namespace
+}  // namespace hv

@@ -1,0 +1,413 @@
+// WhpxVcpu's register state: hv's Regs / Sregs / Fpu / ... mapped to WHPX
+// register names at the edge, each set in one batched call.
+#include <cstring>
+
+#include "absl/strings/str_format.h"
+#include "hypervisor/os/status_macros.h"
+#include "hypervisor/whpx/whpx_status.h"
+#include "hypervisor/whpx/whpx_vcpu.h"
+
+namespace hv {
+
+using namespace whpx_abi;  // NOLINT: the SDK's names
+
+namespace {
+
+// The general purpose registers in the order of Regs' fields.
+constexpr WHV_REGISTER_NAME kRegsNames[] = {
+    WHvX64RegisterRax,    WHvX64RegisterRbx,    WHvX64RegisterRcx,
+    WHvX64RegisterRdx,    WHvX64RegisterRsi,    WHvX64RegisterRdi,
+    WHvX64RegisterRsp,    WHvX64RegisterRbp,    WHvX64RegisterR8 + 0,
+    WHvX64RegisterR8 + 1, WHvX64RegisterR8 + 2, WHvX64RegisterR8 + 3,
+    WHvX64RegisterR8 + 4, WHvX64RegisterR8 + 5, WHvX64RegisterR8 + 6,
+    WHvX64RegisterR15,    WHvX64RegisterRip,    WHvX64RegisterRflags,
+};
+constexpr size_t kRegsCount = sizeof(kRegsNames) / sizeof(kRegsNames[0]);
+
+uint64_t* RegsFields(Regs& r, size_t i) {
+  uint64_t* fields[kRegsCount] = {&r.rax, &r.rbx, &r.rcx, &r.rdx, &r.rsi,
+                                  &r.rdi, &r.rsp, &r.rbp, &r.r8,  &r.r9,
+                                  &r.r10, &r.r11, &r.r12, &r.r13, &r.r14,
+                                  &r.r15, &r.rip, &r.rflags};
+  return fields[i];
+}
+
+constexpr WHV_REGISTER_NAME kSregsNames[] = {
+    WHvX64RegisterCs,   WHvX64RegisterDs,      WHvX64RegisterEs,
+    WHvX64RegisterFs,   WHvX64RegisterGs,      WHvX64RegisterSs,
+    WHvX64RegisterTr,   WHvX64RegisterLdtr,    WHvX64RegisterGdtr,
+    WHvX64RegisterIdtr, WHvX64RegisterCr0,     WHvX64RegisterCr2,
+    WHvX64RegisterCr3,  WHvX64RegisterCr4,     WHvX64RegisterCr8,
+    WHvX64RegisterEfer, WHvX64RegisterApicBase,
+};
+constexpr size_t kSregsCount = sizeof(kSregsNames) / sizeof(kSregsNames[0]);
+
+WHV_X64_SEGMENT_REGISTER ToWhpx(const Segment& s) {
+  WHV_X64_SEGMENT_REGISTER r = {};
+  r.Base = s.base;
+  r.Limit = s.limit;
+  r.Selector = s.selector;
+  // WHPX has no "unusable" bit: an unusable segment is a non-present one.
+  const bool present = s.present && !s.unusable;
+  r.Attributes = static_cast<uint16_t>(
+      ((s.type & 0xf) << kSegTypeShift) | (s.s ? 1 << kSegNonSystemBit : 0) |
+      ((s.dpl & 3) << kSegDplShift) | (present ? 1 << kSegPresentBit : 0) |
+      (s.avl ? 1 << kSegAvailableBit : 0) | (s.l ? 1 << kSegLongBit : 0) |
+      (s.db ? 1 << kSegDefaultBit : 0) | (s.g ? 1 << kSegGranularityBit : 0));
+  return r;
+}
+
+Segment FromWhpx(const WHV_X64_SEGMENT_REGISTER& r) {
+  Segment s;
+  s.base = r.Base;
+  s.limit = r.Limit;
+  s.selector = r.Selector;
+  const uint16_t a = r.Attributes;
+  s.type = (a >> kSegTypeShift) & 0xf;
+  s.s = (a >> kSegNonSystemBit) & 1;
+  s.dpl = (a >> kSegDplShift) & 3;
+  s.present = (a >> kSegPresentBit) & 1;
+  s.avl = (a >> kSegAvailableBit) & 1;
+  s.l = (a >> kSegLongBit) & 1;
+  s.db = (a >> kSegDefaultBit) & 1;
+  s.g = (a >> kSegGranularityBit) & 1;
+  s.unusable = !s.present;
+  return s;
+}
+
+// MSR index -> WHPX register (the MSRs WHPX exposes as registers).
+struct MsrName {
+  uint32_t index;
+  WHV_REGISTER_NAME name;
+};
+constexpr MsrName kMsrNames[] = {
+    {0x10, WHvX64RegisterTsc},          {0x1b, WHvX64RegisterApicBase},
+    {0x174, WHvX64RegisterSysenterCs},  {0x175, WHvX64RegisterSysenterEsp},
+    {0x176, WHvX64RegisterSysenterEip}, {0x277, WHvX64RegisterPat},
+    {0xc0000080, WHvX64RegisterEfer},   {0xc0000081, WHvX64RegisterStar},
+    {0xc0000082, WHvX64RegisterLstar},  {0xc0000083, WHvX64RegisterCstar},
+    {0xc0000084, WHvX64RegisterSfmask}, {0xc0000102, WHvX64RegisterKernelGsBase},
+    {0xc0000103, WHvX64RegisterTscAux},
+};
+
+absl::StatusOr<WHV_REGISTER_NAME> MsrRegister(const char* operation,
+                                              uint32_t index) {
+  for (const MsrName& msr : kMsrNames) {
+    if (msr.index == index) return msr.name;
+  }
+  return absl::InvalidArgumentError(absl::StrFormat(
+      "%s: MSR %#x is not one WHPX exposes as a register", operation, index));
+}
+
+}  // namespace
+
+absl::Status WhpxVcpu::GetRegisters(const char* what,
+                                    absl::Span<const WHV_REGISTER_NAME> names,
+                                    absl::Span<WHV_REGISTER_VALUE> values) const {
+  return HResultStatus(
+      absl::StrFormat("WHvGetVirtualProcessorRegisters (vCPU %u, %s)", id_,
+                      what),
+      api_.WHvGetVirtualProcessorRegisters(partition_->handle(), id_,
+                                           names.data(),
+                                           static_cast<uint32_t>(names.size()),
+                                           values.data()));
+}
+
+absl::Status WhpxVcpu::SetRegisters(
+    const char* what, absl::Span<const WHV_REGISTER_NAME> names,
+    absl::Span<const WHV_REGISTER_VALUE> values) {
+  return HResultStatus(
+      absl::StrFormat("WHvSetVirtualProcessorRegisters (vCPU %u, %s)", id_,
+                      what),
+      api_.WHvSetVirtualProcessorRegisters(partition_->handle(), id_,
+                                           names.data(),
+                                           static_cast<uint32_t>(names.size()),
+                                           values.data()));
+}
+
+absl::StatusOr<Regs> WhpxVcpu::GetRegs() {
+  WHV_REGISTER_VALUE values[kRegsCount] = {};
+  RETURN_IF_ERROR(GetRegisters("regs", kRegsNames, values));
+  Regs regs;
+  for (size_t i = 0; i < kRegsCount; ++i) *RegsFields(regs, i) = values[i].Reg64;
+  return regs;
+}
+
+absl::Status WhpxVcpu::SetRegs(const Regs& regs) {
+  WHV_REGISTER_VALUE values[kRegsCount] = {};
+  Regs copy = regs;
+  for (size_t i = 0; i < kRegsCount; ++i) values[i].Reg64 = *RegsFields(copy, i);
+  return SetRegisters("regs", kRegsNames, values);
+}
+
+absl::StatusOr<Sregs> WhpxVcpu::GetSregs() {
+  WHV_REGISTER_VALUE v[kSregsCount] = {};
+  RETURN_IF_ERROR(GetRegisters("sregs", kSregsNames, v));
+  Sregs s;
+  Segment* segments[] = {&s.cs, &s.ds, &s.es, &s.fs, &s.gs, &s.ss, &s.tr, &s.ldt};
+  for (int i = 0; i < 8; ++i) *segments[i] = FromWhpx(v[i].Segment);
+  s.gdt.base = v[8].Table.Base;
+  s.gdt.limit = v[8].Table.Limit;
+  s.idt.base = v[9].Table.Base;
+  s.idt.limit = v[9].Table.Limit;
+  s.cr0 = v[10].Reg64;
+  s.cr2 = v[11].Reg64;
+  s.cr3 = v[12].Reg64;
+  s.cr4 = v[13].Reg64;
+  s.cr8 = v[14].Reg64;
+  s.efer = v[15].Reg64;
+  s.apic_base = v[16].Reg64;
+  return s;
+}
+
+absl::Status WhpxVcpu::SetSregs(const Sregs& s) {
+  WHV_REGISTER_VALUE v[kSregsCount] = {};
+  const Segment* segments[] = {&s.cs, &s.ds, &s.es, &s.fs,
+                               &s.gs, &s.ss, &s.tr, &s.ldt};
+  for (int i = 0; i < 8; ++i) v[i].Segment = ToWhpx(*segments[i]);
+  v[8].Table.Base = s.gdt.base;
+  v[8].Table.Limit = s.gdt.limit;
+  v[9].Table.Base = s.idt.base;
+  v[9].Table.Limit = s.idt.limit;
+  v[10].Reg64 = s.cr0;
+  v[11].Reg64 = s.cr2;
+  v[12].Reg64 = s.cr3;
+  v[13].Reg64 = s.cr4;
+  v[14].Reg64 = s.cr8;
+  v[15].Reg64 = s.efer;
+  v[16].Reg64 = s.apic_base;
+  return SetRegisters("sregs", kSregsNames, v);
+}
+
+namespace {
+
+// FpMmx0-7, FpControlStatus, XmmControlStatus, Xmm0-15.
+constexpr size_t kFpuCount = 8 + 2 + 16;
+
+void FpuNames(WHV_REGISTER_NAME* names) {
+  for (int i = 0; i < 8; ++i) names[i] = WHvX64RegisterFpMmx0 + i;
+  names[8] = WHvX64RegisterFpControlStatus;
+  names[9] = WHvX64RegisterXmmControlStatus;
+  for (int i = 0; i < 16; ++i) names[10 + i] = WHvX64RegisterXmm0 + i;
+}
+
+}  // namespace
+
+absl::StatusOr<Fpu> WhpxVcpu::GetFpu() {
+  WHV_REGISTER_NAME names[kFpuCount];
+  FpuNames(names);
+  WHV_REGISTER_VALUE v[kFpuCount] = {};
+  RETURN_IF_ERROR(GetRegisters("fpu", names, v));
+  Fpu fpu;
+  for (int i = 0; i < 8; ++i) std::memcpy(fpu.fpr[i].data(), &v[i].Reg128, 16);
+  fpu.fcw = v[8].FpControlStatus.FpControl;
+  fpu.fsw = v[8].FpControlStatus.FpStatus;
+  fpu.ftwx = v[8].FpControlStatus.FpTag;
+  fpu.last_opcode = v[8].FpControlStatus.LastFpOp;
+  fpu.last_ip = v[8].FpControlStatus.LastFpRip;
+  fpu.last_dp = v[9].XmmControlStatus.LastFpRdp;
+  fpu.mxcsr = v[9].XmmControlStatus.XmmStatusControl;
+  for (int i = 0; i < 16; ++i) {
+    std::memcpy(fpu.xmm[i].data(), &v[10 + i].Reg128, 16);
+  }
+  return fpu;
+}
+
+absl::Status WhpxVcpu::SetFpu(const Fpu& fpu) {
+  WHV_REGISTER_NAME names[kFpuCount];
+  FpuNames(names);
+  WHV_REGISTER_VALUE v[kFpuCount] = {};
+  // Keep WHPX's MXCSR_MASK (read-only state hv's Fpu does not carry).
+  RETURN_IF_ERROR(GetRegisters("fpu (MXCSR mask)", {&names[9], 1}, {&v[9], 1}));
+  for (int i = 0; i < 8; ++i) std::memcpy(&v[i].Reg128, fpu.fpr[i].data(), 16);
+  v[8].FpControlStatus.FpControl = fpu.fcw;
+  v[8].FpControlStatus.FpStatus = fpu.fsw;
+  v[8].FpControlStatus.FpTag = fpu.ftwx;
+  v[8].FpControlStatus.LastFpOp = fpu.last_opcode;
+  v[8].FpControlStatus.LastFpRip = fpu.last_ip;
+  v[9].XmmControlStatus.LastFpRdp = fpu.last_dp;
+  v[9].XmmControlStatus.XmmStatusControl = fpu.mxcsr;
+  for (int i = 0; i < 16; ++i) {
+    std::memcpy(&v[10 + i].Reg128, fpu.xmm[i].data(), 16);
+  }
+  return SetRegisters("fpu", names, v);
+}
+
+namespace {
+constexpr WHV_REGISTER_NAME kDebugNames[] = {
+    WHvX64RegisterDr0, WHvX64RegisterDr1, WHvX64RegisterDr2,
+    WHvX64RegisterDr3, WHvX64RegisterDr6, WHvX64RegisterDr7};
+}  // namespace
+
+absl::StatusOr<DebugRegs> WhpxVcpu::GetDebugRegs() {
+  WHV_REGISTER_VALUE v[6] = {};
+  RETURN_IF_ERROR(GetRegisters("debug registers", kDebugNames, v));
+  DebugRegs regs;
+  for (int i = 0; i < 4; ++i) regs.db[i] = v[i].Reg64;
+  regs.dr6 = v[4].Reg64;
+  regs.dr7 = v[5].Reg64;
+  return regs;
+}
+
+absl::Status WhpxVcpu::SetDebugRegs(const DebugRegs& regs) {
+  WHV_REGISTER_VALUE v[6] = {};
+  for (int i = 0; i < 4; ++i) v[i].Reg64 = regs.db[i];
+  v[4].Reg64 = regs.dr6;
+  v[5].Reg64 = regs.dr7;
+  return SetRegisters("debug registers", kDebugNames, v);
+}
+
+absl::StatusOr<std::vector<Xcr>> WhpxVcpu::GetXcrs() {
+  if ((partition_->caps().features & kFeatureXsave) == 0) {
+    return absl::UnimplementedError(
+        "get XCRs: this WHPX does not offer XSAVE state (no Xsave feature)");
+  }
+  const WHV_REGISTER_NAME name = WHvX64RegisterXCr0;
+  WHV_REGISTER_VALUE value = {};
+  RETURN_IF_ERROR(GetRegisters("XCR0", {&name, 1}, {&value, 1}));
+  return std::vector<Xcr>{Xcr{0, value.Reg64}};
+}
+
+absl::Status WhpxVcpu::SetXcrs(absl::Span<const Xcr> xcrs) {
+  if ((partition_->caps().features & kFeatureXsave) == 0) {
+    return absl::UnimplementedError(
+        "set XCRs: this WHPX does not offer XSAVE state (no Xsave feature)");
+  }
+  std::vector<WHV_REGISTER_NAME> names;
+  std::vector<WHV_REGISTER_VALUE> values;
+  for (const Xcr& xcr : xcrs) {
+    if (xcr.index != 0) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "set XCRs: XCR%u is not settable through WHPX (only XCR0)",
+          xcr.index));
+    }
+    names.push_back(WHvX64RegisterXCr0);
+    WHV_REGISTER_VALUE value = {};
+    value.Reg64 = xcr.value;
+    values.push_back(value);
+  }
+  if (names.empty()) return absl::OkStatus();
+  return SetRegisters("XCR0", names, values);
+}
+
+absl::StatusOr<std::vector<MsrEntry>> WhpxVcpu::GetMsrs(
+    absl::Span<const uint32_t> indices) {
+  std::vector<WHV_REGISTER_NAME> names;
+  for (uint32_t index : indices) {
+    ASSIGN_OR_RETURN(WHV_REGISTER_NAME name, MsrRegister("get MSRs", index));
+    names.push_back(name);
+  }
+  std::vector<WHV_REGISTER_VALUE> values(names.size());
+  std::vector<MsrEntry> msrs;
+  if (names.empty()) return msrs;
+  RETURN_IF_ERROR(GetRegisters("MSRs", names, absl::MakeSpan(values)));
+  for (size_t i = 0; i < indices.size(); ++i) {
+    msrs.push_back(MsrEntry{indices[i], values[i].Reg64});
+  }
+  return msrs;
+}
+
+absl::Status WhpxVcpu::SetMsrs(absl::Span<const MsrEntry> msrs) {
+  std::vector<WHV_REGISTER_NAME> names;
+  std::vector<WHV_REGISTER_VALUE> values;
+  for (const MsrEntry& msr : msrs) {
+    ASSIGN_OR_RETURN(WHV_REGISTER_NAME name, MsrRegister("set MSRs", msr.index));
+    names.push_back(name);
+    WHV_REGISTER_VALUE value = {};
+    value.Reg64 = msr.value;
+    values.push_back(value);
+  }
+  if (names.empty()) return absl::OkStatus();
+  return SetRegisters("MSRs", names, values);
+}
+
+absl::Status WhpxVcpu::SetCpuid(absl::Span<const CpuidEntry> entries) {
+  if ((partition_->extended_exits() & kExtendedExitX64Cpuid) == 0) {
+    return absl::UnimplementedError(
+        "set CPUID: this WHPX offers no CPUID exits (X64CpuidExit), so hv "
+        "cannot answer the guest's CPUID");
+  }
+  cpuid_.assign(entries.begin(), entries.end());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<LapicState> WhpxVcpu::GetLapic() {
+  return absl::UnimplementedError(
+      "get local APIC: hv does not enable WHPX's local APIC emulation (no "
+      "in-kernel irqchip)");
+}
+
+absl::Status WhpxVcpu::SetLapic(const LapicState&) {
+  return absl::UnimplementedError(
+      "set local APIC: hv does not enable WHPX's local APIC emulation (no "
+      "in-kernel irqchip)");
+}
+
+namespace {
+
+WHV_REGISTER_VALUE PendingInterruption(uint64_t type, uint8_t vector) {
+  WHV_REGISTER_VALUE value = {};
+  value.Reg64 = kPendingInterruptionPending |
+                (type << kPendingInterruptionTypeShift) |
+                (uint64_t{vector} << kPendingInterruptionVectorShift);
+  return value;
+}
+
+}  // namespace
+
+absl::Status WhpxVcpu::InjectInterrupt(uint8_t vector) {
+  const WHV_REGISTER_NAME name = WHvRegisterPendingInterruption;
+  WHV_REGISTER_VALUE current = {};
+  RETURN_IF_ERROR(GetRegisters("pending interruption", {&name, 1}, {&current, 1}));
+  if (current.Reg64 & kPendingInterruptionPending) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "inject interrupt %u (vCPU %u): an event is already pending "
+        "(WHvRegisterPendingInterruption %#x); wait for the interrupt window",
+        vector, id_, current.Reg64));
+  }
+  const WHV_REGISTER_VALUE value =
+      PendingInterruption(WHvX64PendingInterrupt, vector);
+  return SetRegisters("pending interruption", {&name, 1}, {&value, 1});
+}
+
+absl::Status WhpxVcpu::InjectNmi() {
+  const WHV_REGISTER_NAME name = WHvRegisterPendingInterruption;
+  const WHV_REGISTER_VALUE value = PendingInterruption(WHvX64PendingNmi, 2);
+  return SetRegisters("pending NMI", {&name, 1}, {&value, 1});
+}
+
+bool WhpxVcpu::ReadyForInterrupt() const {
+  const WHV_REGISTER_NAME names[] = {WHvX64RegisterRflags,
+                                     WHvRegisterInterruptState,
+                                     WHvRegisterPendingInterruption};
+  WHV_REGISTER_VALUE v[3] = {};
+  if (!GetRegisters("interrupt readiness", names, v).ok()) return false;
+  constexpr uint64_t kRflagsIf = 1u << 9;
+  return (v[0].Reg64 & kRflagsIf) != 0 &&
+         (v[1].Reg64 & kInterruptStateShadow) == 0 &&
+         (v[2].Reg64 & kPendingInterruptionPending) == 0;
+}
+
+void WhpxVcpu::SetInterruptWindowRequested(bool requested) {
+  if (requested == window_requested_) return;
+  window_requested_ = requested;
+  window_register_stale_ = true;  // written before the next entry
+}
+
+absl::Status WhpxVcpu::SetTscOffset(uint64_t) {
+  return absl::UnimplementedError(
+      "set TSC offset: hv does not expose WHPX's TSC control "
+      "(HypervisorCap::kTscControl is false)");
+}
+
+absl::StatusOr<uint32_t> WhpxVcpu::GetTscKhz() {
+  const uint64_t hz = partition_->caps().processor_clock_hz;
+  if (hz == 0) {
+    return absl::UnavailableError(
+        "get TSC kHz: WHvGetCapability (ProcessorClockFrequency) gave no "
+        "frequency on this host");
+  }
+  return static_cast<uint32_t>(hz / 1000);
+}
+
+}  // namespace hv

@@ -1,0 +1,330 @@
+#include "hypervisor/whpx/whpx_vm.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "hypervisor/os/status_macros.h"
+#include "hypervisor/whpx/whpx_status.h"
+#include "hypervisor/whpx/whpx_vcpu.h"
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <cpuid.h>
+#endif
+
+namespace hv {
+
+using namespace whpx_abi;  // NOLINT: the SDK's names
+
+namespace {
+
+// One past the highest guest-physical address: 2^MAXPHYADDR of the host
+// (CPUID 0x80000008 EAX[7:0], Intel SDM Vol. 2A, CPUID), which bounds the
+// guest's too; 36 bits where the leaf is missing (its architectural floor).
+uint64_t HostAddressLimit() {
+  unsigned int bits = 36;
+#if defined(__x86_64__) || defined(_M_X64)
+  unsigned int eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (__get_cpuid(0x80000008, &eax, &ebx, &ecx, &edx) && (eax & 0xff) != 0) {
+    bits = eax & 0xff;
+  }
+#endif
+  return uint64_t{1} << bits;
+}
+
+absl::Status Unimplemented(absl::string_view what, absl::string_view why) {
+  return absl::UnimplementedError(absl::StrCat("WHPX: ", what, ": ", why));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<WhpxVm>> WhpxVm::Create(const WhpxApi* api,
+                                                       const WhpxCaps& caps,
+                                                       uint32_t max_vcpus) {
+  ASSIGN_OR_RETURN(std::shared_ptr<WhpxPartition> partition,
+                   WhpxPartition::Create(api, caps, max_vcpus));
+  return std::unique_ptr<WhpxVm>(
+      new WhpxVm(std::move(partition), HostAddressLimit()));
+}
+
+WhpxVm::WhpxVm(std::shared_ptr<WhpxPartition> partition,
+               uint64_t address_limit)
+    : partition_(std::move(partition)),
+      api_(partition_->api()),
+      address_limit_(address_limit),
+      slots_(kMaxMemorySlots, address_limit, kPageSize) {}
+
+// The regions die with the slot table, so the partition (which a vCPU may
+// keep alive longer) must stop mapping their memory first.
+WhpxVm::~WhpxVm() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const MemoryRegionInfo& info : slots_.List()) {
+    partition_->RemoveRam(info.guest_address);
+    UnmapRange(info.guest_address, info.size).IgnoreError();
+  }
+}
+
+bool WhpxVm::CheckCapability(VmCap cap) const {
+  switch (cap) {
+    case VmCap::kDirtyLog:
+      return (partition_->caps().features & kFeatureDirtyPageTracking) != 0;
+    case VmCap::kReadOnlyMemoryRegion:
+      return true;
+    case VmCap::kMemNoncoherentDma:  // WHPX maps every range write-back
+    case VmCap::kPvClock:
+    case VmCap::kIrqfd:
+    case VmCap::kIoEventfd:
+      return false;
+  }
+  return false;
+}
+
+uint32_t WhpxVm::MapFlags(const MemoryRegionOptions& options) const {
+  uint32_t flags = WHvMapGpaRangeFlagRead | WHvMapGpaRangeFlagExecute;
+  if (!options.read_only) flags |= WHvMapGpaRangeFlagWrite;
+  if (options.log_dirty_pages) flags |= WHvMapGpaRangeFlagTrackDirtyPages;
+  return flags;
+}
+
+absl::Status WhpxVm::MapRange(GuestAddress gpa, uint8_t* host, uint64_t size,
+                              uint32_t flags) {
+  return HResultStatus(
+      absl::StrFormat("WHvMapGpaRange ([%#x, %#x), flags %#x)", gpa,
+                      gpa + size, flags),
+      api_.WHvMapGpaRange(partition_->handle(), host, gpa, size, flags));
+}
+
+absl::Status WhpxVm::UnmapRange(GuestAddress gpa, uint64_t size) {
+  return HResultStatus(
+      absl::StrFormat("WHvUnmapGpaRange ([%#x, %#x))", gpa, gpa + size),
+      api_.WHvUnmapGpaRange(partition_->handle(), gpa, size));
+}
+
+absl::StatusOr<MemSlot> WhpxVm::AddMemoryRegion(
+    GuestAddress guest_address, std::unique_ptr<MemoryRegion> region,
+    const MemoryRegionOptions& options) {
+  if (region == nullptr) {
+    return absl::InvalidArgumentError("add memory region: region is null");
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  ASSIGN_OR_RETURN(MemSlot slot, slots_.Check(guest_address, region->size()));
+  if (options.log_dirty_pages && !CheckCapability(VmCap::kDirtyLog)) {
+    return Unimplemented(
+        absl::StrFormat("add memory region at %#x", guest_address),
+        "this WHPX does not offer dirty page tracking (no DirtyPageTracking "
+        "feature)");
+  }
+  if (options.cache == MemCacheType::kCacheNonCoherent) {
+    return Unimplemented(
+        absl::StrFormat("add memory region at %#x", guest_address),
+        "WHvMapGpaRange has no memory-type flag, so non-coherent DMA cannot "
+        "be honoured; refusing to map the region coherent");
+  }
+  RETURN_IF_ERROR(MapRange(guest_address, region->data(), region->size(),
+                           MapFlags(options)));
+  partition_->AddRam(guest_address, region->data(), region->size(),
+                     !options.read_only);
+  slots_.Insert(slot, guest_address, std::move(region), options);
+  return slot;
+}
+
+absl::StatusOr<std::unique_ptr<MemoryRegion>> WhpxVm::RemoveMemoryRegion(
+    MemSlot slot) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ASSIGN_OR_RETURN(MemorySlotTable::Entry * entry, slots_.Find(slot));
+  RETURN_IF_ERROR(UnmapRange(entry->guest_address, entry->region->size()));
+  partition_->RemoveRam(entry->guest_address);
+  ASSIGN_OR_RETURN(MemorySlotTable::Entry removed, slots_.Remove(slot));
+  return std::move(removed.region);
+}
+
+std::vector<MemoryRegionInfo> WhpxVm::MemoryRegions() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return slots_.List();
+}
+
+absl::StatusOr<MemorySlotTable::Entry*> WhpxVm::FindRange(
+    const char* operation, MemSlot slot, uint64_t offset, uint64_t size) {
+  auto entry = slots_.Find(slot);
+  if (!entry.ok()) {
+    return absl::NotFoundError(
+        absl::StrCat(operation, ": ", entry.status().message()));
+  }
+  if (size == 0 || size % kPageSize != 0 || offset % kPageSize != 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: offset %#x and size %#x must be page aligned (%#x) and the size "
+        "non-zero",
+        operation, offset, size, kPageSize));
+  }
+  const uint64_t region_size = (*entry)->region->size();
+  if (offset > region_size || size > region_size - offset) {
+    return absl::OutOfRangeError(absl::StrFormat(
+        "%s: range [%#x, %#x) is outside slot %u's region of %#x bytes",
+        operation, offset, offset + size, slot, region_size));
+  }
+  return *entry;
+}
+
+absl::Status WhpxVm::Remap(const char* operation,
+                           MemorySlotTable::Entry& entry, uint64_t offset,
+                           uint64_t size,
+                           const std::function<absl::Status()>& change) {
+  if ((partition_->caps().features & kFeaturePartialUnmap) == 0) {
+    return Unimplemented(operation,
+                         "replacing part of a mapped region needs WHPX's "
+                         "PartialUnmap feature, which this host lacks");
+  }
+  const GuestAddress gpa = entry.guest_address + offset;
+  uint8_t* host = entry.region->data() + offset;
+  const uint32_t flags = MapFlags(entry.options);
+  // The partition must not map the old pages while the host swaps them.
+  RETURN_IF_ERROR(UnmapRange(gpa, size));
+  absl::Status changed = change();
+  // Map the range again: the new pages, or the old ones if the swap failed
+  // (the swap changes nothing when it fails).
+  absl::Status mapped = MapRange(gpa, host, size, flags);
+  if (!changed.ok()) {
+    if (!mapped.ok()) {
+      return absl::InternalError(absl::StrCat(
+          operation, ": ", changed.message(), "; restoring the mapping then "
+          "failed too, the range is unmapped from the guest: ",
+          mapped.message()));
+    }
+    return changed;
+  }
+  if (!mapped.ok()) {
+    return absl::InternalError(
+        absl::StrCat(operation, ": the host pages were replaced but mapping "
+                     "them into the guest failed; the range is unmapped: ",
+                     mapped.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WhpxVm::AddFdMapping(MemSlot slot, uint64_t offset, uint64_t size,
+                                  int fd, uint64_t fd_offset,
+                                  Protection prot) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ASSIGN_OR_RETURN(MemorySlotTable::Entry * entry,
+                   FindRange("add fd mapping", slot, offset, size));
+  if (fd < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("add fd mapping: fd %d is not a file descriptor", fd));
+  }
+  if (fd_offset % kPageSize != 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "add fd mapping: fd offset %#x is not page aligned", fd_offset));
+  }
+  MemoryRegion* region = entry->region.get();
+  return Remap("add fd mapping", *entry, offset, size, [&] {
+    return region->MapFd(offset, size, fd, fd_offset, prot);
+  });
+}
+
+absl::Status WhpxVm::RemoveMapping(MemSlot slot, uint64_t offset,
+                                   uint64_t size) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ASSIGN_OR_RETURN(MemorySlotTable::Entry * entry,
+                   FindRange("remove mapping", slot, offset, size));
+  MemoryRegion* region = entry->region.get();
+  return Remap("remove mapping", *entry, offset, size,
+               [&] { return region->Unmap(offset, size); });
+}
+
+absl::StatusOr<std::vector<uint64_t>> WhpxVm::GetDirtyLog(MemSlot slot) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto entry = slots_.Find(slot);
+  if (!entry.ok()) {
+    return absl::NotFoundError(
+        absl::StrCat("get dirty log: ", entry.status().message()));
+  }
+  if (!(*entry)->options.log_dirty_pages) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "get dirty log: slot %u was added without log_dirty_pages", slot));
+  }
+  const uint64_t size = (*entry)->region->size();
+  const uint64_t pages = size / kPageSize;
+  std::vector<uint64_t> bitmap((pages + 63) / 64, 0);
+  const GuestAddress gpa = (*entry)->guest_address;
+  RETURN_IF_ERROR(HResultStatus(
+      absl::StrFormat("WHvQueryGpaRangeDirtyBitmap (slot %u, [%#x, %#x))",
+                      slot, gpa, gpa + size),
+      api_.WHvQueryGpaRangeDirtyBitmap(
+          partition_->handle(), gpa, size, bitmap.data(),
+          static_cast<uint32_t>(bitmap.size() * sizeof(uint64_t)))));
+  return bitmap;
+}
+
+absl::Status WhpxVm::RegisterIoEvent(const EventFd&, const IoEventAddress&) {
+  return Unimplemented("ioeventfd",
+                       "WHPX has no in-hypervisor ioeventfd; handle the "
+                       "access in the vCPU's I/O or MMIO exit instead");
+}
+
+absl::Status WhpxVm::UnregisterIoEvent(const EventFd&, const IoEventAddress&) {
+  return Unimplemented("ioeventfd", "WHPX has no in-hypervisor ioeventfd");
+}
+
+absl::Status WhpxVm::RegisterIrqfd(const EventFd&, uint32_t gsi) {
+  return Unimplemented(absl::StrFormat("irqfd (gsi %u)", gsi),
+                       "WHPX has no interrupt lines (GSIs) to signal; inject "
+                       "with VcpuX86_64::InjectInterrupt");
+}
+
+absl::Status WhpxVm::UnregisterIrqfd(const EventFd&, uint32_t gsi) {
+  return Unimplemented(absl::StrFormat("irqfd (gsi %u)", gsi),
+                       "WHPX has no interrupt lines (GSIs)");
+}
+
+absl::Status WhpxVm::SetIrqLine(uint32_t irq, bool) {
+  return Unimplemented(absl::StrFormat("irq line %u", irq),
+                       "WHPX has no in-hypervisor PIC or IOAPIC");
+}
+
+absl::StatusOr<std::unique_ptr<Vcpu>> WhpxVm::CreateVcpu(uint32_t id) {
+  ASSIGN_OR_RETURN(std::unique_ptr<VcpuX86_64> vcpu, CreateVcpuX86_64(id));
+  return std::unique_ptr<Vcpu>(std::move(vcpu));
+}
+
+absl::StatusOr<std::unique_ptr<VcpuX86_64>> WhpxVm::CreateVcpuX86_64(
+    uint32_t id) {
+  if (id >= partition_->max_vcpus()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "create vCPU %u: the partition was set up for %u vCPUs (ids 0-%u; "
+        "option max_vcpus)",
+        id, partition_->max_vcpus(), partition_->max_vcpus() - 1));
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<WhpxVcpu> vcpu,
+                   WhpxVcpu::Create(partition_, id));
+  return std::unique_ptr<VcpuX86_64>(std::move(vcpu));
+}
+
+absl::Status WhpxVm::CreateIrqChip(IrqChipKind kind, uint32_t) {
+  return Unimplemented(
+      kind == IrqChipKind::kKernel ? "kernel irqchip" : "split irqchip",
+      "WHPX has no PIC or IOAPIC, and hv does not enable its local APIC "
+      "emulation; inject interrupts with VcpuX86_64::InjectInterrupt");
+}
+
+absl::StatusOr<std::vector<CpuidEntry>> WhpxVm::GetSupportedCpuid() {
+  return Unimplemented("supported CPUID",
+                       "WHPX has no call listing the CPUID results it "
+                       "supports; SetCpuid answers the leaves it is given");
+}
+
+// WHPX needs no guest pages of its own for real-mode emulation (the
+// hypervisor runs real mode directly), so there is nothing to place.
+absl::Status WhpxVm::SetTssAddress(GuestAddress) { return absl::OkStatus(); }
+absl::Status WhpxVm::SetIdentityMapAddress(GuestAddress) {
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ClockState> WhpxVm::GetClock() {
+  return Unimplemented("VM clock", "WHPX has no kvmclock-style VM clock");
+}
+
+absl::Status WhpxVm::SetClock(const ClockState&) {
+  return Unimplemented("VM clock", "WHPX has no kvmclock-style VM clock");
+}
+
+}  // namespace hv

@@ -1,0 +1,1340 @@
+#include "testing/fakes/whpx_fake.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_format.h"
+
+namespace hv::testing {
+
+using namespace whpx_abi;  // NOLINT: the SDK's names
+
+namespace {
+
+// The one live fake, reached by the table's functions.
+std::atomic<WhpxFake*> g_fake{nullptr};
+
+WhpxFake* Fake() {
+  WhpxFake* fake = g_fake.load();
+  if (fake == nullptr) {
+    // A backend outlived its fake: a test bug, not something to hide.
+    std::fprintf(stderr, "WhpxFake: WHPX called with no live fake\n");
+    std::abort();
+  }
+  return fake;
+}
+
+constexpr uintptr_t kPartitionBase = 0x57480000;  // "WH": not a pointer
+constexpr uintptr_t kEmulatorBase = 0x454d0000;   // "EM"
+
+uintptr_t Key(const void* handle) { return reinterpret_cast<uintptr_t>(handle); }
+
+// The table: each entry forwards to the live fake with the Windows x64
+// convention the backend calls it with.
+HRESULT WHPX_CALL GetCapabilityFn(WHV_CAPABILITY_CODE c, void* b, uint32_t s,
+                                  uint32_t* w) {
+  return Fake()->GetCapability(c, b, s, w);
+}
+HRESULT WHPX_CALL CreatePartitionFn(WHV_PARTITION_HANDLE* p) {
+  return Fake()->CreatePartition(p);
+}
+HRESULT WHPX_CALL SetupPartitionFn(WHV_PARTITION_HANDLE p) {
+  return Fake()->SetupPartition(p);
+}
+HRESULT WHPX_CALL DeletePartitionFn(WHV_PARTITION_HANDLE p) {
+  return Fake()->DeletePartition(p);
+}
+HRESULT WHPX_CALL GetPartitionPropertyFn(WHV_PARTITION_HANDLE p,
+                                         WHV_PARTITION_PROPERTY_CODE c,
+                                         void* b, uint32_t s, uint32_t* w) {
+  return Fake()->GetPartitionProperty(p, c, b, s, w);
+}
+HRESULT WHPX_CALL SetPartitionPropertyFn(WHV_PARTITION_HANDLE p,
+                                         WHV_PARTITION_PROPERTY_CODE c,
+                                         const void* b, uint32_t s) {
+  return Fake()->SetPartitionProperty(p, c, b, s);
+}
+HRESULT WHPX_CALL MapGpaRangeFn(WHV_PARTITION_HANDLE p, void* h, uint64_t g,
+                                uint64_t s, uint32_t f) {
+  return Fake()->MapGpaRange(p, h, g, s, f);
+}
+HRESULT WHPX_CALL UnmapGpaRangeFn(WHV_PARTITION_HANDLE p, uint64_t g,
+                                  uint64_t s) {
+  return Fake()->UnmapGpaRange(p, g, s);
+}
+HRESULT WHPX_CALL QueryDirtyFn(WHV_PARTITION_HANDLE p, uint64_t g, uint64_t s,
+                               uint64_t* b, uint32_t bs) {
+  return Fake()->QueryGpaRangeDirtyBitmap(p, g, s, b, bs);
+}
+HRESULT WHPX_CALL TranslateGvaFn(WHV_PARTITION_HANDLE p, uint32_t vp,
+                                 uint64_t gva, uint32_t f,
+                                 WHV_TRANSLATE_GVA_RESULT* r, uint64_t* gpa) {
+  return Fake()->TranslateGva(p, vp, gva, f, r, gpa);
+}
+HRESULT WHPX_CALL CreateVpFn(WHV_PARTITION_HANDLE p, uint32_t vp, uint32_t f) {
+  return Fake()->CreateVirtualProcessor(p, vp, f);
+}
+HRESULT WHPX_CALL DeleteVpFn(WHV_PARTITION_HANDLE p, uint32_t vp) {
+  return Fake()->DeleteVirtualProcessor(p, vp);
+}
+HRESULT WHPX_CALL RunVpFn(WHV_PARTITION_HANDLE p, uint32_t vp, void* c,
+                          uint32_t s) {
+  return Fake()->RunVirtualProcessor(p, vp, c, s);
+}
+HRESULT WHPX_CALL CancelRunFn(WHV_PARTITION_HANDLE p, uint32_t vp,
+                              uint32_t f) {
+  return Fake()->CancelRunVirtualProcessor(p, vp, f);
+}
+HRESULT WHPX_CALL GetRegistersFn(WHV_PARTITION_HANDLE p, uint32_t vp,
+                                 const WHV_REGISTER_NAME* n, uint32_t c,
+                                 WHV_REGISTER_VALUE* v) {
+  return Fake()->GetRegisters(p, vp, n, c, v);
+}
+HRESULT WHPX_CALL SetRegistersFn(WHV_PARTITION_HANDLE p, uint32_t vp,
+                                 const WHV_REGISTER_NAME* n, uint32_t c,
+                                 const WHV_REGISTER_VALUE* v) {
+  return Fake()->SetRegisters(p, vp, n, c, v);
+}
+HRESULT WHPX_CALL RequestInterruptFn(WHV_PARTITION_HANDLE p,
+                                     const WHV_INTERRUPT_CONTROL* i,
+                                     uint32_t s) {
+  return Fake()->RequestInterrupt(p, i, s);
+}
+HRESULT WHPX_CALL EmulatorCreateFn(const WHV_EMULATOR_CALLBACKS* c,
+                                   WHV_EMULATOR_HANDLE* e) {
+  return Fake()->EmulatorCreate(c, e);
+}
+HRESULT WHPX_CALL EmulatorDestroyFn(WHV_EMULATOR_HANDLE e) {
+  return Fake()->EmulatorDestroy(e);
+}
+HRESULT WHPX_CALL EmulatorTryIoFn(WHV_EMULATOR_HANDLE e, void* c,
+                                  const WHV_VP_EXIT_CONTEXT* vp,
+                                  const WHV_X64_IO_PORT_ACCESS_CONTEXT* io,
+                                  WHV_EMULATOR_STATUS* s) {
+  return Fake()->EmulatorTryIo(e, c, vp, io, s);
+}
+HRESULT WHPX_CALL EmulatorTryMmioFn(WHV_EMULATOR_HANDLE e, void* c,
+                                    const WHV_VP_EXIT_CONTEXT* vp,
+                                    const WHV_MEMORY_ACCESS_CONTEXT* m,
+                                    WHV_EMULATOR_STATUS* s) {
+  return Fake()->EmulatorTryMmio(e, c, vp, m, s);
+}
+
+const WhpxApi kFakeApi = {
+    GetCapabilityFn,   CreatePartitionFn,   SetupPartitionFn,
+    DeletePartitionFn, GetPartitionPropertyFn, SetPartitionPropertyFn,
+    MapGpaRangeFn,     UnmapGpaRangeFn,     QueryDirtyFn,
+    TranslateGvaFn,    CreateVpFn,          DeleteVpFn,
+    RunVpFn,           CancelRunFn,         GetRegistersFn,
+    SetRegistersFn,    RequestInterruptFn,  EmulatorCreateFn,
+    EmulatorDestroyFn, EmulatorTryIoFn,     EmulatorTryMmioFn,
+};
+
+// The register names the fake's WHPX accepts (what the SDK defines).
+bool KnownRegister(WHV_REGISTER_NAME name) {
+  if (name <= WHvX64RegisterXCr0) return true;
+  if (name >= WHvX64RegisterXmm0 && name <= WHvX64RegisterXmmControlStatus) {
+    return true;
+  }
+  if (name >= WHvX64RegisterTsc && name <= 0x200E) return true;  // .. MtrrDefType
+  if (name == WHvX64RegisterTscAux || name == 0x2084 || name == 0x2085 ||
+      name == 0x2087) {
+    return true;
+  }
+  if (name >= 0x2010 && name <= 0x201F) return true;  // MTRR phys bases
+  if (name >= 0x2040 && name <= 0x204F) return true;  // MTRR phys masks
+  if (name >= 0x2070 && name <= 0x207A) return true;  // fixed MTRRs
+  if (name == 0x3002 || name == 0x3003) return true;  // APIC id, version
+  if (name == WHvRegisterPendingInterruption ||
+      name == WHvRegisterInterruptState || name == WHvRegisterPendingEvent ||
+      name == WHvX64RegisterDeliverabilityNotifications ||
+      name == WHvRegisterInternalActivityState || name == 0x80000006) {
+    return true;
+  }
+  return false;
+}
+
+bool IsSegment(WHV_REGISTER_NAME name) {
+  return name >= WHvX64RegisterEs && name <= WHvX64RegisterTr;
+}
+
+uint64_t Low(uint64_t value, uint32_t size) {
+  return size >= 8 ? value : value & ((uint64_t{1} << (size * 8)) - 1);
+}
+
+// The result of writing `size` bytes into a 64-bit register: 32-bit
+// results zero-extend, 8- and 16-bit ones keep the upper bits (x86-64).
+uint64_t MergeResult(uint64_t old, uint64_t value, uint32_t size) {
+  if (size >= 8) return value;
+  if (size == 4) return value & 0xffffffffu;
+  const uint64_t mask = (uint64_t{1} << (size * 8)) - 1;
+  return (old & ~mask) | (value & mask);
+}
+
+std::string Hex(const void* p) { return absl::StrFormat("%p", p); }
+
+}  // namespace
+
+std::shared_ptr<WhpxFake> WhpxFake::Create() { return Create(Options()); }
+
+std::shared_ptr<WhpxFake> WhpxFake::Create(const Options& options) {
+  std::shared_ptr<WhpxFake> fake(new WhpxFake(options));
+  WhpxFake* expected = nullptr;
+  if (!g_fake.compare_exchange_strong(expected, fake.get())) {
+    std::fprintf(stderr, "WhpxFake: only one fake may be live at a time\n");
+    std::abort();
+  }
+  return fake;
+}
+
+WhpxFake::~WhpxFake() { g_fake.store(nullptr); }
+
+const WhpxApi* WhpxFake::api() const { return &kFakeApi; }
+
+// ---- Calls and faults ----
+
+std::optional<WhpxFake::HRESULT> WhpxFake::Begin(const std::string& name,
+                                                 const std::string& args) {
+  calls_.push_back(Call{name, args, kSOk});
+  const int index = call_counter_++;
+  auto at = fail_at_.find(index);
+  if (at != fail_at_.end()) {
+    const HRESULT hr = at->second;
+    fail_at_.erase(at);
+    return End(hr);
+  }
+  auto named = fail_next_.find(name);
+  if (named != fail_next_.end()) {
+    const HRESULT hr = named->second;
+    fail_next_.erase(named);
+    return End(hr);
+  }
+  return std::nullopt;
+}
+
+WhpxFake::HRESULT WhpxFake::End(HRESULT hr) {
+  calls_.back().result = hr;
+  return hr;
+}
+
+std::vector<WhpxFake::Call> WhpxFake::calls() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return calls_;
+}
+
+std::vector<std::string> WhpxFake::CallNames() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<std::string> names;
+  for (const Call& call : calls_) names.push_back(call.name);
+  return names;
+}
+
+void WhpxFake::ClearCalls() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  calls_.clear();
+  call_counter_ = 0;
+  fail_at_.clear();
+}
+
+void WhpxFake::FailCall(int index, HRESULT hr) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  fail_at_[index] = hr;
+}
+
+void WhpxFake::FailNext(const std::string& name, HRESULT hr) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  fail_next_[name] = hr;
+}
+
+std::vector<std::string> WhpxFake::violations() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return violations_;
+}
+
+// ---- The model ----
+
+WhpxFake::Partition* WhpxFake::FindPartition(WHV_PARTITION_HANDLE handle) {
+  auto it = partitions_.find(Key(handle));
+  return it == partitions_.end() ? nullptr : it->second.get();
+}
+
+WhpxFake::Partition* WhpxFake::Latest() const {
+  for (const auto& [key, partition] : partitions_) {
+    if (partition->id == latest_id_) return partition.get();
+  }
+  return nullptr;
+}
+
+int WhpxFake::LivePartitions() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return static_cast<int>(partitions_.size());
+}
+
+int WhpxFake::LiveVps() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  int count = 0;
+  for (const auto& [key, partition] : partitions_) {
+    count += static_cast<int>(partition->vps.size());
+  }
+  return count;
+}
+
+int WhpxFake::LiveEmulators() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return static_cast<int>(emulators_.size());
+}
+
+std::vector<WhpxFake::Mapping> WhpxFake::Mappings() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<Mapping> mappings;
+  Partition* partition = Latest();
+  if (partition == nullptr) return mappings;
+  for (const auto& [gpa, range] : partition->ranges) {
+    mappings.push_back(Mapping{gpa, range.size, range.host, range.flags});
+  }
+  return mappings;
+}
+
+bool WhpxFake::IsSetUp() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Partition* partition = Latest();
+  return partition != nullptr && partition->setup;
+}
+
+uint32_t WhpxFake::ProcessorCount() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Partition* partition = Latest();
+  return partition == nullptr ? 0 : partition->processor_count;
+}
+
+uint64_t WhpxFake::ExtendedVmExits() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Partition* partition = Latest();
+  return partition == nullptr ? 0 : partition->extended_vm_exits;
+}
+
+uint64_t WhpxFake::Reg(const Vp& vp, WHV_REGISTER_NAME name) const {
+  auto it = vp.registers.find(name);
+  return it == vp.registers.end() ? 0 : it->second.Reg64;
+}
+
+void WhpxFake::SetReg(Vp& vp, WHV_REGISTER_NAME name, uint64_t value) {
+  WHV_REGISTER_VALUE v = {};
+  v.Reg64 = value;
+  vp.registers[name] = v;
+}
+
+absl::StatusOr<WHV_REGISTER_VALUE> WhpxFake::Register(
+    uint32_t vp, WHV_REGISTER_NAME name) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Partition* partition = Latest();
+  if (partition == nullptr || partition->vps.count(vp) == 0) {
+    return absl::NotFoundError(absl::StrFormat("WhpxFake: no vCPU %u", vp));
+  }
+  const Vp& v = partition->vps.at(vp);
+  auto it = v.registers.find(name);
+  return it == v.registers.end() ? WHV_REGISTER_VALUE{} : it->second;
+}
+
+absl::Status WhpxFake::SetRegister(uint32_t vp, WHV_REGISTER_NAME name,
+                                   const WHV_REGISTER_VALUE& value) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Partition* partition = Latest();
+  if (partition == nullptr || partition->vps.count(vp) == 0) {
+    return absl::NotFoundError(absl::StrFormat("WhpxFake: no vCPU %u", vp));
+  }
+  partition->vps.at(vp).registers[name] = value;
+  return absl::OkStatus();
+}
+
+// The architectural state after INIT (Intel SDM Vol. 3A, Table 9-1).
+void WhpxFake::ResetVp(Vp& vp, uint32_t index) {
+  vp.registers.clear();
+  SetReg(vp, WHvX64RegisterRip, 0xfff0);
+  SetReg(vp, WHvX64RegisterRflags, 0x2);
+  SetReg(vp, WHvX64RegisterCr0, 0x60000010);
+  SetReg(vp, WHvX64RegisterApicBase, 0xfee00000 | (index == 0 ? 0x900 : 0x800));
+  for (WHV_REGISTER_NAME seg = WHvX64RegisterEs; seg <= WHvX64RegisterGs;
+       ++seg) {
+    WHV_REGISTER_VALUE v = {};
+    v.Segment.Limit = 0xffff;
+    v.Segment.Attributes = 0x93;  // present, data read/write, accessed
+    if (seg == WHvX64RegisterCs) {
+      v.Segment.Selector = 0xf000;
+      v.Segment.Base = 0xffff0000;
+      v.Segment.Attributes = 0x9b;  // present, code execute/read, accessed
+    }
+    vp.registers[seg] = v;
+  }
+  WHV_REGISTER_VALUE table = {};
+  table.Table.Limit = 0xffff;
+  vp.registers[WHvX64RegisterGdtr] = table;
+  vp.registers[WHvX64RegisterIdtr] = table;
+  WHV_REGISTER_VALUE fp = {};
+  fp.FpControlStatus.FpControl = 0x40;
+  vp.registers[WHvX64RegisterFpControlStatus] = fp;
+  WHV_REGISTER_VALUE xmm = {};
+  xmm.XmmControlStatus.XmmStatusControl = 0x1f80;
+  xmm.XmmControlStatus.XmmStatusControlMask = 0xffff;
+  vp.registers[WHvX64RegisterXmmControlStatus] = xmm;
+  SetReg(vp, WHvX64RegisterXCr0, 1);
+}
+
+// ---- Capabilities and partitions ----
+
+WhpxFake::HRESULT WhpxFake::GetCapability(WHV_CAPABILITY_CODE code,
+                                          void* buffer, uint32_t size,
+                                          uint32_t* written) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (auto hr = Begin("WHvGetCapability",
+                      absl::StrFormat("code %#x, size %u", code, size))) {
+    return *hr;
+  }
+  WHV_CAPABILITY capability = {};
+  uint32_t needed = 8;
+  switch (code) {
+    case WHvCapabilityCodeHypervisorPresent:
+      capability.HypervisorPresent = options_.hypervisor_present ? 1 : 0;
+      needed = sizeof(BOOL);
+      break;
+    case WHvCapabilityCodeFeatures:
+      capability.Features = options_.features;
+      break;
+    case WHvCapabilityCodeExtendedVmExits:
+      capability.ExtendedVmExits = options_.extended_vm_exits;
+      break;
+    case WHvCapabilityCodeProcessorClockFrequency:
+      capability.ProcessorClockFrequency = options_.processor_clock_hz;
+      break;
+    default:
+      return End(kWhvEUnknownCapability);
+  }
+  if (buffer == nullptr) return End(kEPointer);
+  if (size < needed) return End(kWhvEInsufficientBuffer);
+  std::memcpy(buffer, &capability, needed);
+  if (written != nullptr) *written = needed;
+  return End(kSOk);
+}
+
+WhpxFake::HRESULT WhpxFake::CreatePartition(WHV_PARTITION_HANDLE* handle) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (auto hr = Begin("WHvCreatePartition", "")) return *hr;
+  if (handle == nullptr) return End(kEPointer);
+  if (!options_.hypervisor_present) return End(kWhvEUnsupportedHypervisorConfig);
+  auto partition = std::make_unique<Partition>();
+  partition->id = next_partition_++;
+  const uintptr_t key = kPartitionBase + partition->id * 0x10;
+  latest_id_ = partition->id;
+  partitions_[key] = std::move(partition);
+  scripts_.clear();
+  interrupts_.clear();
+  *handle = reinterpret_cast<WHV_PARTITION_HANDLE>(key);
+  calls_.back().args = absl::StrFormat("-> %#x", key);
+  return End(kSOk);
+}
+
+WhpxFake::HRESULT WhpxFake::SetupPartition(WHV_PARTITION_HANDLE handle) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (auto hr = Begin("WHvSetupPartition", Hex(handle))) return *hr;
+  Partition* partition = FindPartition(handle);
+  if (partition == nullptr) return End(kEHandle);
+  // WHPX: the processor count must be set first, and setup happens once.
+  if (partition->setup || partition->processor_count == 0) {
+    return End(kWhvEInvalidPartitionConfig);
+  }
+  partition->setup = true;
+  return End(kSOk);
+}
+
+WhpxFake::HRESULT WhpxFake::DeletePartition(WHV_PARTITION_HANDLE handle) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (auto hr = Begin("WHvDeletePartition", Hex(handle))) return *hr;
+  auto it = partitions_.find(Key(handle));
+  if (it == partitions_.end()) return End(kEHandle);
+  if (!it->second->vps.empty()) {
+    violations_.push_back(absl::StrFormat(
+        "WHvDeletePartition with %u vCPUs still created",
+        it->second->vps.size()));
+  }
+  if (!it->second->ranges.empty()) {
+    violations_.push_back(absl::StrFormat(
+        "WHvDeletePartition with %u GPA ranges still mapped",
+        it->second->ranges.size()));
+  }
+  partitions_.erase(it);
+  return End(kSOk);
+}
+
+namespace {
+
+// Bytes each property's value has in WHV_PARTITION_PROPERTY; 0: unknown.
+uint32_t PropertySize(WHV_PARTITION_PROPERTY_CODE code) {
+  switch (code) {
+    case WHvPartitionPropertyCodeProcessorCount:
+    case WHvPartitionPropertyCodeLocalApicEmulationMode:
+      return 4;
+    case WHvPartitionPropertyCodeExtendedVmExits:
+    case WHvPartitionPropertyCodeExceptionExitBitmap:
+    case WHvPartitionPropertyCodeX64MsrExitBitmap:
+      return 8;
+    default:
+      return 0;
+  }
+}
+
+}  // namespace
+
+WhpxFake::HRESULT WhpxFake::SetPartitionProperty(
+    WHV_PARTITION_HANDLE handle, WHV_PARTITION_PROPERTY_CODE code,
+    const void* buffer, uint32_t size) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  WHV_PARTITION_PROPERTY property = {};
+  if (buffer != nullptr) {
+    std::memcpy(&property, buffer, std::min<size_t>(size, sizeof(property)));
+  }
+  if (auto hr = Begin("WHvSetPartitionProperty",
+                      absl::StrFormat("%s, code %#x, value %#x, size %u",
+                                      Hex(handle), code,
+                                      property.ExtendedVmExits, size))) {
+    return *hr;
+  }
+  Partition* partition = FindPartition(handle);
+  if (partition == nullptr) return End(kEHandle);
+  const uint32_t needed = PropertySize(code);
+  if (needed == 0) return End(kWhvEUnknownProperty);
+  if (buffer == nullptr) return End(kEPointer);
+  if (size < needed) return End(kEInvalidArg);
+  // These properties configure the partition: only before setup.
+  if (partition->setup) return End(kWhvEInvalidPartitionConfig);
+  switch (code) {
+    case WHvPartitionPropertyCodeProcessorCount:
+      if (property.ProcessorCount == 0) return End(kEInvalidArg);
+      partition->processor_count = property.ProcessorCount;
+      break;
+    case WHvPartitionPropertyCodeExtendedVmExits:
+      if (property.ExtendedVmExits & ~options_.extended_vm_exits) {
+        return End(kEInvalidArg);  // an exit this host does not offer
+      }
+      partition->extended_vm_exits = property.ExtendedVmExits;
+      break;
+    case WHvPartitionPropertyCodeExceptionExitBitmap:
+      partition->exception_bitmap = property.ExceptionExitBitmap;
+      break;
+    case WHvPartitionPropertyCodeX64MsrExitBitmap:
+      partition->msr_exit_bitmap = property.X64MsrExitBitmap;
+      break;
+    case WHvPartitionPropertyCodeLocalApicEmulationMode:
+      if (property.LocalApicEmulationMode > 2 ||
+          (property.LocalApicEmulationMode != 0 &&
+           (options_.features & kFeatureLocalApicEmulation) == 0)) {
+        return End(kEInvalidArg);
+      }
+      partition->apic_mode = property.LocalApicEmulationMode;
+      break;
+  }
+  return End(kSOk);
+}
+
+WhpxFake::HRESULT WhpxFake::GetPartitionProperty(
+    WHV_PARTITION_HANDLE handle, WHV_PARTITION_PROPERTY_CODE code,
+    void* buffer, uint32_t size, uint32_t* written) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (auto hr = Begin("WHvGetPartitionProperty",
+                      absl::StrFormat("%s, code %#x, size %u", Hex(handle),
+                                      code, size))) {
+    return *hr;
+  }
+  Partition* partition = FindPartition(handle);
+  if (partition == nullptr) return End(kEHandle);
+  const uint32_t needed = PropertySize(code);
+  if (needed == 0) return End(kWhvEUnknownProperty);
+  if (buffer == nullptr) return End(kEPointer);
+  if (size < needed) return End(kWhvEInsufficientBuffer);
+  WHV_PARTITION_PROPERTY property = {};
+  switch (code) {
+    case WHvPartitionPropertyCodeProcessorCount:
+      property.ProcessorCount = partition->processor_count;
+      break;
+    case WHvPartitionPropertyCodeExtendedVmExits:
+      property.ExtendedVmExits = partition->extended_vm_exits;
+      break;
+    case WHvPartitionPropertyCodeExceptionExitBitmap:
+      property.ExceptionExitBitmap = partition->exception_bitmap;
+      break;
+    case WHvPartitionPropertyCodeX64MsrExitBitmap:
+      property.X64MsrExitBitmap = partition->msr_exit_bitmap;
+      break;
+    case WHvPartitionPropertyCodeLocalApicEmulationMode:
+      property.LocalApicEmulationMode = partition->apic_mode;
+      break;
+  }
+  std::memcpy(buffer, &property, needed);
+  if (written != nullptr) *written = needed;
+  return End(kSOk);
+}
+
+// ---- Memory ----
+
+std::vector<std::pair<uint64_t, WhpxFake::RangeState*>> WhpxFake::Cover(
+    Partition& partition, uint64_t gpa, uint64_t size) {
+  std::vector<std::pair<uint64_t, RangeState*>> cover;
+  uint64_t at = gpa;
+  const uint64_t end = gpa + size;
+  auto it = partition.ranges.upper_bound(gpa);
+  if (it == partition.ranges.begin()) return {};
+  --it;
+  while (at < end) {
+    if (it == partition.ranges.end() || it->first > at ||
+        it->first + it->second.size <= at) {
+      return {};
+    }
+    cover.emplace_back(it->first, &it->second);
+    at = it->first + it->second.size;
+    ++it;
+  }
+  return cover;
+}
+
+WhpxFake::HRESULT WhpxFake::MapGpaRange(WHV_PARTITION_HANDLE handle,
+                                        void* source, uint64_t gpa,
+                                        uint64_t size, uint32_t flags) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (auto hr = Begin("WHvMapGpaRange",
+                      absl::StrFormat("%s, host %p, gpa %#x, size %#x, "
+                                      "flags %#x",
+                                      Hex(handle), source, gpa, size, flags))) {
+    return *hr;
+  }
+  Partition* partition = FindPartition(handle);
+  if (partition == nullptr) return End(kEHandle);
+  if (!partition->setup) return End(kWhvEInvalidPartitionConfig);
+  constexpr uint32_t kKnown = WHvMapGpaRangeFlagRead | WHvMapGpaRangeFlagWrite |
+                              WHvMapGpaRangeFlagExecute |
+                              WHvMapGpaRangeFlagTrackDirtyPages;
+  if (source == nullptr || size == 0 || gpa % kPageSize != 0 ||
+      size % kPageSize != 0 || Key(source) % kPageSize != 0 ||
+      (flags & ~kKnown) != 0 || gpa + size < gpa) {
+    return End(kEInvalidArg);
+  }
+  // Write or execute access without read access is not a mapping WHPX makes.
+  if ((flags & (WHvMapGpaRangeFlagWrite | WHvMapGpaRangeFlagExecute)) != 0 &&
+      (flags & WHvMapGpaRangeFlagRead) == 0) {
+    return End(kEInvalidArg);
+  }
+  if ((flags & WHvMapGpaRangeFlagTrackDirtyPages) != 0 &&
+      (options_.features & kFeatureDirtyPageTracking) == 0) {
+    return End(kEInvalidArg);
+  }
+  // No overlap with an existing range.
+  auto next = partition->ranges.lower_bound(gpa);
+  if (next != partition->ranges.end() && next->first < gpa + size) {
+    return End(kEInvalidArg);
+  }
+  if (next != partition->ranges.begin()) {
+    auto prev = std::prev(next);
+    if (prev->first + prev->second.size > gpa) return End(kEInvalidArg);
+  }
+  RangeState range;
+  range.host = static_cast<uint8_t*>(source);
+  range.size = size;
+  range.flags = flags;
+  range.dirty.assign(size / kPageSize, false);
+  partition->ranges[gpa] = std::move(range);
+  return End(kSOk);
+}
+
+WhpxFake::HRESULT WhpxFake::UnmapGpaRange(WHV_PARTITION_HANDLE handle,
+                                          uint64_t gpa, uint64_t size) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (auto hr = Begin("WHvUnmapGpaRange",
+                      absl::StrFormat("%s, gpa %#x, size %#x", Hex(handle),
+                                      gpa, size))) {
+    return *hr;
+  }
+  Partition* partition = FindPartition(handle);
+  if (partition == nullptr) return End(kEHandle);
+  if (size == 0 || gpa % kPageSize != 0 || size % kPageSize != 0) {
+    return End(kEInvalidArg);
+  }
+  auto cover = Cover(*partition, gpa, size);
+  if (cover.empty()) return End(kWhvEGpaRangeNotFound);
+  const bool partial = cover.front().first != gpa ||
+                       cover.back().first + cover.back().second->size !=
+                           gpa + size;
+  if (partial && (options_.features & kFeaturePartialUnmap) == 0) {
+    return End(kWhvEGpaRangeNotFound);
+  }
+  const uint64_t end = gpa + size;
+  for (auto& [start, range] : cover) {
+    RangeState old = *range;
+    partition->ranges.erase(start);
+    // Keep the parts of `old` outside [gpa, end).
+    auto keep = [&](uint64_t from, uint64_t to) {
+      if (from >= to) return;
+      RangeState piece;
+      piece.host = old.host + (from - start);
+      piece.size = to - from;
+      piece.flags = old.flags;
+      piece.dirty.assign(old.dirty.begin() + (from - start) / kPageSize,
+                         old.dirty.begin() + (to - start) / kPageSize);
+      partition->ranges[from] = std::move(piece);
+    };
+    keep(start, std::max(start, std::min(gpa, start + old.size)));
+    keep(std::max(start, end), start + old.size);
+  }
+  return End(kSOk);
+}
+
+WhpxFake::HRESULT WhpxFake::QueryGpaRangeDirtyBitmap(
+    WHV_PARTITION_HANDLE handle, uint64_t gpa, uint64_t size, uint64_t* bitmap,
+    uint32_t bitmap_size) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (auto hr = Begin("WHvQueryGpaRangeDirtyBitmap",
+                      absl::StrFormat("%s, gpa %#x, size %#x, bitmap %u bytes",
+                                      Hex(handle), gpa, size, bitmap_size))) {
+    return *hr;
+  }
+  Partition* partition = FindPartition(handle);
+  if (partition == nullptr) return End(kEHandle);
+  if (size == 0 || gpa % kPageSize != 0 || size % kPageSize != 0) {
+    return End(kEInvalidArg);
+  }
+  auto cover = Cover(*partition, gpa, size);
+  if (cover.empty()) return End(kWhvEGpaRangeNotFound);
+  for (auto& [start, range] : cover) {
+    if ((range->flags & WHvMapGpaRangeFlagTrackDirtyPages) == 0) {
+      return End(kWhvEGpaRangeNotFound);
+    }
+  }
+  const uint64_t pages = size / kPageSize;
+  const uint64_t needed = (pages + 63) / 64 * 8;
+  // Size 0 with no bitmap: clear only (documented).
+  if (bitmap_size != 0) {
+    if (bitmap == nullptr) return End(kEPointer);
+    if (bitmap_size < needed) return End(kWhvEInsufficientBuffer);
+    if (Key(bitmap) % 8 != 0) return End(kEInvalidArg);
+    std::memset(bitmap, 0, needed);
+  }
+  for (auto& [start, range] : cover) {
+    for (uint64_t page = 0; page < range->dirty.size(); ++page) {
+      const uint64_t address = start + page * kPageSize;
+      if (address < gpa || address >= gpa + size) continue;
+      const uint64_t bit = (address - gpa) / kPageSize;
+      if (range->dirty[page] && bitmap_size != 0) {
+        bitmap[bit / 64] |= uint64_t{1} << (bit % 64);
+      }
+      range->dirty[page] = false;
+    }
+  }
+  return End(kSOk);
+}
+
+WhpxFake::HRESULT WhpxFake::TranslateGva(WHV_PARTITION_HANDLE handle,
+                                         uint32_t vp, uint64_t gva,
+                                         uint32_t flags,
+                                         WHV_TRANSLATE_GVA_RESULT* result,
+                                         uint64_t* gpa) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (auto hr = Begin("WHvTranslateGva",
+                      absl::StrFormat("%s, vp %u, gva %#x, flags %#x",
+                                      Hex(handle), vp, gva, flags))) {
+    return *hr;
+  }
+  Partition* partition = FindPartition(handle);
+  if (partition == nullptr) return End(kEHandle);
+  if (partition->vps.count(vp) == 0) return End(kWhvEVpDoesNotExist);
+  if (result == nullptr || gpa == nullptr) return End(kEPointer);
+  // The fake's guests run with paging off: addresses are identity mapped.
+  *gpa = gva;
+  result->ResultCode = WHvTranslateGvaResultSuccess;
+  result->Reserved = 0;
+  return End(kSOk);
+}
+
+// ---- Virtual processors ----
+
+WhpxFake::HRESULT WhpxFake::CreateVirtualProcessor(WHV_PARTITION_HANDLE handle,
+                                                   uint32_t vp,
+                                                   uint32_t flags) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (auto hr = Begin("WHvCreateVirtualProcessor",
+                      absl::StrFormat("%s, vp %u, flags %#x", Hex(handle), vp,
+                                      flags))) {
+    return *hr;
+  }
+  Partition* partition = FindPartition(handle);
+  if (partition == nullptr) return End(kEHandle);
+  if (!partition->setup) return End(kWhvEInvalidPartitionConfig);
+  if (flags != 0 || vp >= partition->processor_count) return End(kEInvalidArg);
+  if (partition->vps.count(vp) != 0) return End(kWhvEVpAlreadyExists);
+  ResetVp(partition->vps[vp], vp);
+  return End(kSOk);
+}
+
+WhpxFake::HRESULT WhpxFake::DeleteVirtualProcessor(WHV_PARTITION_HANDLE handle,
+                                                   uint32_t vp) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (auto hr = Begin("WHvDeleteVirtualProcessor",
+                      absl::StrFormat("%s, vp %u", Hex(handle), vp))) {
+    return *hr;
+  }
+  Partition* partition = FindPartition(handle);
+  if (partition == nullptr) return End(kEHandle);
+  auto it = partition->vps.find(vp);
+  if (it == partition->vps.end()) return End(kWhvEVpDoesNotExist);
+  if (it->second.running) return End(kWhvEInvalidVpState);
+  partition->vps.erase(it);
+  return End(kSOk);
+}
+
+WHV_RUN_VP_EXIT_CONTEXT WhpxFake::BuildExit(Vp& vp, const Script& script) {
+  WHV_RUN_VP_EXIT_CONTEXT exit = {};
+  if (script.kind == Script::Kind::kRaw) exit = script.raw;
+  exit.VpContext.Cs = vp.registers[WHvX64RegisterCs].Segment;
+  if (exit.VpContext.Rip == 0) exit.VpContext.Rip = Reg(vp, WHvX64RegisterRip);
+  exit.VpContext.Rflags = Reg(vp, WHvX64RegisterRflags);
+  const uint32_t size = static_cast<uint32_t>(script.data.size());
+  uint64_t value = 0;
+  std::memcpy(&value, script.data.data(), std::min<size_t>(size, 8));
+  switch (script.kind) {
+    case Script::Kind::kRaw:
+      break;
+    case Script::Kind::kHalt:
+      exit.ExitReason = WHvRunVpExitReasonX64Halt;
+      break;
+    case Script::Kind::kIo: {
+      // in/out al|ax|eax, dx: EC/ED/EE/EF, 66-prefixed for 16 bits.
+      uint8_t bytes[2];
+      uint8_t length = 0;
+      if (size == 2) bytes[length++] = 0x66;
+      bytes[length++] = static_cast<uint8_t>((script.is_write ? 0xEE : 0xEC) +
+                                             (size == 1 ? 0 : 1));
+      exit.ExitReason = WHvRunVpExitReasonX64IoPortAccess;
+      exit.VpContext.InstructionLengthCr8 = length;
+      auto& io = exit.IoPortAccess;
+      io.InstructionByteCount = length;
+      std::memcpy(io.InstructionBytes, bytes, length);
+      io.AccessInfo = (script.is_write ? kIoAccessIsWrite : 0) |
+                      (size << kIoAccessSizeShift);
+      io.PortNumber = static_cast<uint16_t>(script.address);
+      // The guest's registers as the instruction needs them.
+      SetReg(vp, WHvX64RegisterRdx, script.address);
+      if (script.is_write) {
+        SetReg(vp, WHvX64RegisterRax,
+               MergeResult(Reg(vp, WHvX64RegisterRax), value, size));
+      }
+      io.Rax = Reg(vp, WHvX64RegisterRax);
+      io.Ds = vp.registers[WHvX64RegisterDs].Segment;
+      io.Es = vp.registers[WHvX64RegisterEs].Segment;
+      break;
+    }
+    case Script::Kind::kMmio: {
+      // mov between al|ax|eax|rax and [rbx]: 88/89 store, 8A/8B load,
+      // with 66 (16-bit) or 48 (REX.W, 64-bit); ModRM 0x03 = rax, [rbx].
+      uint8_t bytes[3];
+      uint8_t length = 0;
+      if (size == 2) bytes[length++] = 0x66;
+      if (size == 8) bytes[length++] = 0x48;
+      bytes[length++] = static_cast<uint8_t>((script.is_write ? 0x88 : 0x8A) +
+                                             (size == 1 ? 0 : 1));
+      bytes[length++] = 0x03;
+      exit.ExitReason = WHvRunVpExitReasonMemoryAccess;
+      exit.VpContext.InstructionLengthCr8 = length;
+      auto& memory = exit.MemoryAccess;
+      memory.InstructionByteCount = length;
+      std::memcpy(memory.InstructionBytes, bytes, length);
+      memory.AccessInfo =
+          (script.is_write ? WHvMemoryAccessWrite : WHvMemoryAccessRead) |
+          (Cover(*Latest(), script.address & ~(kPageSize - 1), kPageSize)
+                   .empty()
+               ? kMemoryAccessGpaUnmapped
+               : 0);
+      memory.Gpa = script.address;
+      memory.Gva = script.address;
+      SetReg(vp, WHvX64RegisterRbx, script.address);
+      if (script.is_write) {
+        SetReg(vp, WHvX64RegisterRax,
+               MergeResult(Reg(vp, WHvX64RegisterRax), value, size));
+      }
+      break;
+    }
+  }
+  if (script.kind == Script::Kind::kIo || script.kind == Script::Kind::kMmio) {
+    Pending pending;
+    pending.exit = exit;
+    pending.next_rip = exit.VpContext.Rip + InstructionLength(exit.VpContext);
+    pending.is_read = !script.is_write;
+    pending.size = size;
+    pending.target = WHvX64RegisterRax;
+    vp.pending = pending;
+  }
+  return exit;
+}
+
+WhpxFake::HRESULT WhpxFake::RunVirtualProcessor(WHV_PARTITION_HANDLE handle,
+                                                uint32_t index, void* context,
+                                                uint32_t size) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (auto hr = Begin("WHvRunVirtualProcessor",
+                      absl::StrFormat("%s, vp %u, size %u", Hex(handle), index,
+                                      size))) {
+    return *hr;
+  }
+  Partition* partition = FindPartition(handle);
+  if (partition == nullptr) return End(kEHandle);
+  auto it = partition->vps.find(index);
+  if (it == partition->vps.end()) return End(kWhvEVpDoesNotExist);
+  if (context == nullptr) return End(kEPointer);
+  if (size < sizeof(WHV_RUN_VP_EXIT_CONTEXT)) {
+    return End(kWhvEInsufficientBuffer);
+  }
+  Vp& vp = it->second;
+  if (vp.running) return End(kWhvEInvalidVpState);
+  auto* out = static_cast<WHV_RUN_VP_EXIT_CONTEXT*>(context);
+  // Entering the guest: the last I/O or MMIO instruction either completed
+  // (rip moved past it; a read's result is in its register) or runs again.
+  if (vp.pending.has_value()) {
+    const Pending pending = *vp.pending;
+    if (Reg(vp, WHvX64RegisterRip) != pending.next_rip) {
+      *out = pending.exit;
+      return End(kSOk);
+    }
+    vp.pending.reset();
+    if (pending.is_read) {
+      const uint64_t value = Reg(vp, pending.target);
+      vp.completed_read.assign(pending.size, 0);
+      std::memcpy(vp.completed_read.data(), &value, pending.size);
+    }
+  }
+  const bool latest = partition->id == latest_id_;
+  vp.running = true;
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(options_.run_timeout_ms);
+  const uint64_t id = partition->id;
+  for (;;) {
+    if (vp.cancel_pending) {
+      vp.cancel_pending = false;
+      vp.running = false;
+      *out = WHV_RUN_VP_EXIT_CONTEXT{};
+      out->ExitReason = WHvRunVpExitReasonCanceled;
+      out->VpContext.Rip = Reg(vp, WHvX64RegisterRip);
+      out->VpContext.Rflags = Reg(vp, WHvX64RegisterRflags);
+      out->CancelReason = 0;  // WHvRunVpCancelReasonUser
+      return kSOk;
+    }
+    auto script = scripts_.find(index);
+    if (latest && script != scripts_.end() && !script->second.empty()) {
+      const Script next = script->second.front();
+      script->second.pop_front();
+      vp.running = false;
+      *out = BuildExit(vp, next);
+      return kSOk;
+    }
+    if (wake_.wait_until(lock, deadline) == std::cv_status::timeout) {
+      violations_.push_back(absl::StrFormat(
+          "WHvRunVirtualProcessor (vp %u): nothing scripted and no cancel "
+          "for %d ms",
+          index, options_.run_timeout_ms));
+      vp.running = false;
+      return kEFail;
+    }
+    // The partition may not go away under a running vCPU (WHPX refuses to
+    // delete a partition whose vCPU runs; the backend never tries).
+    partition = nullptr;
+    for (auto& [key, p] : partitions_) {
+      if (p->id == id) partition = p.get();
+    }
+    if (partition == nullptr) return kEUnexpected;
+  }
+}
+
+WhpxFake::HRESULT WhpxFake::CancelRunVirtualProcessor(
+    WHV_PARTITION_HANDLE handle, uint32_t index, uint32_t flags) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (auto hr = Begin("WHvCancelRunVirtualProcessor",
+                      absl::StrFormat("%s, vp %u, flags %#x", Hex(handle),
+                                      index, flags))) {
+    return *hr;
+  }
+  Partition* partition = FindPartition(handle);
+  if (partition == nullptr) return End(kEHandle);
+  auto it = partition->vps.find(index);
+  if (it == partition->vps.end()) return End(kWhvEVpDoesNotExist);
+  if (flags != 0) return End(kEInvalidArg);
+  it->second.cancel_pending = true;
+  wake_.notify_all();
+  return End(kSOk);
+}
+
+WhpxFake::HRESULT WhpxFake::GetRegisters(WHV_PARTITION_HANDLE handle,
+                                         uint32_t index,
+                                         const WHV_REGISTER_NAME* names,
+                                         uint32_t count,
+                                         WHV_REGISTER_VALUE* values) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::string args = absl::StrFormat("%s, vp %u, [", Hex(handle), index);
+  for (uint32_t i = 0; names != nullptr && i < count; ++i) {
+    absl::StrAppendFormat(&args, "%s%#x", i == 0 ? "" : " ", names[i]);
+  }
+  args += "]";
+  if (auto hr = Begin("WHvGetVirtualProcessorRegisters", args)) return *hr;
+  Partition* partition = FindPartition(handle);
+  if (partition == nullptr) return End(kEHandle);
+  auto it = partition->vps.find(index);
+  if (it == partition->vps.end()) return End(kWhvEVpDoesNotExist);
+  if (count == 0) return End(kEInvalidArg);
+  if (names == nullptr || values == nullptr) return End(kEPointer);
+  if (Key(values) % alignof(WHV_REGISTER_VALUE) != 0) return End(kEInvalidArg);
+  for (uint32_t i = 0; i < count; ++i) {
+    if (!KnownRegister(names[i])) return End(kWhvEInvalidVpRegisterName);
+  }
+  for (uint32_t i = 0; i < count; ++i) {
+    auto reg = it->second.registers.find(names[i]);
+    values[i] = reg == it->second.registers.end() ? WHV_REGISTER_VALUE{}
+                                                  : reg->second;
+  }
+  return End(kSOk);
+}
+
+WhpxFake::HRESULT WhpxFake::SetRegisters(WHV_PARTITION_HANDLE handle,
+                                         uint32_t index,
+                                         const WHV_REGISTER_NAME* names,
+                                         uint32_t count,
+                                         const WHV_REGISTER_VALUE* values) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::string args = absl::StrFormat("%s, vp %u, [", Hex(handle), index);
+  for (uint32_t i = 0; names != nullptr && values != nullptr && i < count;
+       ++i) {
+    absl::StrAppendFormat(&args, "%s%#x=%#x", i == 0 ? "" : " ", names[i],
+                          values[i].Reg64);
+  }
+  args += "]";
+  if (auto hr = Begin("WHvSetVirtualProcessorRegisters", args)) return *hr;
+  Partition* partition = FindPartition(handle);
+  if (partition == nullptr) return End(kEHandle);
+  auto it = partition->vps.find(index);
+  if (it == partition->vps.end()) return End(kWhvEVpDoesNotExist);
+  if (count == 0) return End(kEInvalidArg);
+  if (names == nullptr || values == nullptr) return End(kEPointer);
+  for (uint32_t i = 0; i < count; ++i) {
+    if (!KnownRegister(names[i])) return End(kWhvEInvalidVpRegisterName);
+    // A present segment needs the S/type bits a descriptor would have; the
+    // reserved attribute bits (8-11) must be zero.
+    if (IsSegment(names[i]) && (values[i].Segment.Attributes & 0x0f00) != 0) {
+      return End(kEInvalidArg);
+    }
+  }
+  for (uint32_t i = 0; i < count; ++i) {
+    it->second.registers[names[i]] = values[i];
+    if (names[i] == WHvRegisterPendingInterruption &&
+        (values[i].Reg64 & kPendingInterruptionPending) != 0 &&
+        ((values[i].Reg64 >> kPendingInterruptionTypeShift) & 7) ==
+            WHvX64PendingInterrupt) {
+      ++interrupts_[(values[i].Reg64 >> kPendingInterruptionVectorShift) &
+                    0xff];
+    }
+  }
+  return End(kSOk);
+}
+
+WhpxFake::HRESULT WhpxFake::RequestInterrupt(
+    WHV_PARTITION_HANDLE handle, const WHV_INTERRUPT_CONTROL* interrupt,
+    uint32_t size) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (auto hr = Begin(
+          "WHvRequestInterrupt",
+          absl::StrFormat("%s, type %#x, destination %u, vector %u, size %u",
+                          Hex(handle),
+                          interrupt ? interrupt->TypeModes & 0xff : 0,
+                          interrupt ? interrupt->Destination : 0,
+                          interrupt ? interrupt->Vector : 0, size))) {
+    return *hr;
+  }
+  Partition* partition = FindPartition(handle);
+  if (partition == nullptr) return End(kEHandle);
+  if (interrupt == nullptr) return End(kEPointer);
+  if (size < sizeof(WHV_INTERRUPT_CONTROL)) return End(kEInvalidArg);
+  // Interrupts are requested of the emulated local APIC.
+  if (partition->apic_mode == 0) return End(kWhvEInvalidPartitionConfig);
+  ++interrupts_[interrupt->Vector];
+  return End(kSOk);
+}
+
+// ---- The emulator ----
+
+WhpxFake::HRESULT WhpxFake::EmulatorCreate(
+    const WHV_EMULATOR_CALLBACKS* callbacks, WHV_EMULATOR_HANDLE* emulator) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (auto hr = Begin("WHvEmulatorCreateEmulator",
+                      absl::StrFormat("callbacks size %u",
+                                      callbacks ? callbacks->Size : 0))) {
+    return *hr;
+  }
+  if (callbacks == nullptr || emulator == nullptr) return End(kEPointer);
+  if (callbacks->Size != sizeof(WHV_EMULATOR_CALLBACKS) ||
+      callbacks->WHvEmulatorIoPortCallback == nullptr ||
+      callbacks->WHvEmulatorMemoryCallback == nullptr ||
+      callbacks->WHvEmulatorGetVirtualProcessorRegisters == nullptr ||
+      callbacks->WHvEmulatorSetVirtualProcessorRegisters == nullptr ||
+      callbacks->WHvEmulatorTranslateGvaPage == nullptr) {
+    return End(kEInvalidArg);
+  }
+  const uintptr_t key = kEmulatorBase + next_emulator_++ * 0x10;
+  emulators_[key] = Emulator{*callbacks};
+  *emulator = reinterpret_cast<WHV_EMULATOR_HANDLE>(key);
+  return End(kSOk);
+}
+
+WhpxFake::HRESULT WhpxFake::EmulatorDestroy(WHV_EMULATOR_HANDLE emulator) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (auto hr = Begin("WHvEmulatorDestroyEmulator", Hex(emulator))) return *hr;
+  if (emulators_.erase(Key(emulator)) == 0) return End(kEHandle);
+  return End(kSOk);
+}
+
+WhpxFake::HRESULT WhpxFake::EmulatorTryIo(
+    WHV_EMULATOR_HANDLE emulator, void* context,
+    const WHV_VP_EXIT_CONTEXT* vp_context,
+    const WHV_X64_IO_PORT_ACCESS_CONTEXT* io, WHV_EMULATOR_STATUS* status) {
+  WHV_EMULATOR_CALLBACKS callbacks;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (auto hr = Begin("WHvEmulatorTryIoEmulation",
+                        absl::StrFormat("%s, port %#x, info %#x",
+                                        Hex(emulator), io ? io->PortNumber : 0,
+                                        io ? io->AccessInfo : 0))) {
+      return *hr;
+    }
+    auto it = emulators_.find(Key(emulator));
+    if (it == emulators_.end()) return End(kEHandle);
+    if (vp_context == nullptr || io == nullptr || status == nullptr) {
+      return End(kEPointer);
+    }
+    callbacks = it->second.callbacks;
+    End(kSOk);
+  }
+  // From here on the emulator runs on the caller's thread with no fake lock
+  // held: its callbacks call back into WHPX (registers).
+  *status = 0;
+  const uint32_t size = (io->AccessInfo & kIoAccessSizeMask) >> kIoAccessSizeShift;
+  if ((io->AccessInfo & kIoAccessStringOp) != 0 ||
+      (size != 1 && size != 2 && size != 4)) {
+    *status = kEmulationInternalFailure;  // outside what the fake scripts
+    return kSOk;
+  }
+  const bool is_write = (io->AccessInfo & kIoAccessIsWrite) != 0;
+  const WHV_REGISTER_NAME rax = WHvX64RegisterRax;
+  WHV_REGISTER_VALUE value = {};
+  if (!Succeeded(callbacks.WHvEmulatorGetVirtualProcessorRegisters(
+          context, &rax, 1, &value))) {
+    *status = kEmulationGetRegistersCallbackFailed;
+    return kSOk;
+  }
+  WHV_EMULATOR_IO_ACCESS_INFO access = {};
+  access.Direction = is_write ? 1 : 0;
+  access.Port = io->PortNumber;
+  access.AccessSize = static_cast<uint16_t>(size);
+  access.Data = is_write ? static_cast<uint32_t>(Low(value.Reg64, size)) : 0;
+  if (!Succeeded(callbacks.WHvEmulatorIoPortCallback(context, &access))) {
+    *status = kEmulationIoPortCallbackFailed;
+    return kSOk;
+  }
+  const WHV_REGISTER_NAME names[] = {WHvX64RegisterRip, WHvX64RegisterRax};
+  WHV_REGISTER_VALUE values[2] = {};
+  values[0].Reg64 = vp_context->Rip + InstructionLength(*vp_context);
+  values[1].Reg64 = MergeResult(value.Reg64, access.Data, size);
+  if (!Succeeded(callbacks.WHvEmulatorSetVirtualProcessorRegisters(
+          context, names, is_write ? 1 : 2, values))) {
+    *status = kEmulationSetRegistersCallbackFailed;
+    return kSOk;
+  }
+  *status = kEmulationSuccessful;
+  return kSOk;
+}
+
+WhpxFake::HRESULT WhpxFake::EmulatorTryMmio(
+    WHV_EMULATOR_HANDLE emulator, void* context,
+    const WHV_VP_EXIT_CONTEXT* vp_context,
+    const WHV_MEMORY_ACCESS_CONTEXT* mmio, WHV_EMULATOR_STATUS* status) {
+  WHV_EMULATOR_CALLBACKS callbacks;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (auto hr = Begin("WHvEmulatorTryMmioEmulation",
+                        absl::StrFormat("%s, gpa %#x, info %#x",
+                                        Hex(emulator), mmio ? mmio->Gpa : 0,
+                                        mmio ? mmio->AccessInfo : 0))) {
+      return *hr;
+    }
+    auto it = emulators_.find(Key(emulator));
+    if (it == emulators_.end()) return End(kEHandle);
+    if (vp_context == nullptr || mmio == nullptr || status == nullptr) {
+      return End(kEPointer);
+    }
+    callbacks = it->second.callbacks;
+    End(kSOk);
+  }
+  *status = 0;
+  // Decode the instruction: [66|48] (88|89|8A|8B) ModRM, register-indirect.
+  const uint8_t* bytes = mmio->InstructionBytes;
+  const uint32_t count = std::min<uint32_t>(mmio->InstructionByteCount, 16);
+  uint32_t at = 0;
+  uint32_t size = 4;
+  if (at < count && bytes[at] == 0x66) { size = 2; ++at; }
+  if (at < count && bytes[at] == 0x48) { size = 8; ++at; }
+  if (at + 2 > count) {
+    *status = kEmulationInternalFailure;
+    return kSOk;
+  }
+  const uint8_t opcode = bytes[at];
+  const uint8_t modrm = bytes[at + 1];
+  if ((opcode != 0x88 && opcode != 0x89 && opcode != 0x8A && opcode != 0x8B) ||
+      (modrm >> 6) != 0 || (modrm & 7) == 4 || (modrm & 7) == 5) {
+    *status = kEmulationInternalFailure;
+    return kSOk;
+  }
+  if (opcode == 0x88 || opcode == 0x8A) size = 1;
+  const bool is_write = opcode == 0x88 || opcode == 0x89;
+  const WHV_REGISTER_NAME target = (modrm >> 3) & 7;  // SDK order = encoding
+  WHV_REGISTER_VALUE value = {};
+  if (!Succeeded(callbacks.WHvEmulatorGetVirtualProcessorRegisters(
+          context, &target, 1, &value))) {
+    *status = kEmulationGetRegistersCallbackFailed;
+    return kSOk;
+  }
+  WHV_EMULATOR_MEMORY_ACCESS_INFO access = {};
+  access.GpaAddress = mmio->Gpa;
+  access.Direction = is_write ? 1 : 0;
+  access.AccessSize = static_cast<uint8_t>(size);
+  if (is_write) std::memcpy(access.Data, &value.Reg64, size);
+  if (!Succeeded(callbacks.WHvEmulatorMemoryCallback(context, &access))) {
+    *status = kEmulationMemoryCallbackFailed;
+    return kSOk;
+  }
+  uint64_t loaded = 0;
+  std::memcpy(&loaded, access.Data, size);
+  const WHV_REGISTER_NAME names[] = {WHvX64RegisterRip, target};
+  WHV_REGISTER_VALUE values[2] = {};
+  values[0].Reg64 = vp_context->Rip + InstructionLength(*vp_context);
+  values[1].Reg64 = MergeResult(value.Reg64, loaded, size);
+  if (!Succeeded(callbacks.WHvEmulatorSetVirtualProcessorRegisters(
+          context, names, is_write ? 1 : 2, values))) {
+    *status = kEmulationSetRegistersCallbackFailed;
+    return kSOk;
+  }
+  *status = kEmulationSuccessful;
+  return kSOk;
+}
+
+// ---- ScriptedGuest ----
+
+void WhpxFake::Enqueue(uint32_t vp, Script script) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  scripts_[vp].push_back(std::move(script));
+  wake_.notify_all();
+}
+
+void WhpxFake::QueueMmio(uint32_t vcpu, uint64_t address, bool is_write,
+                         std::vector<uint8_t> data) {
+  Script script;
+  script.kind = Script::Kind::kMmio;
+  script.address = address;
+  script.is_write = is_write;
+  script.data = std::move(data);
+  Enqueue(vcpu, std::move(script));
+}
+
+bool WhpxFake::QueueIo(uint32_t vcpu, uint16_t port, bool is_write,
+                       std::vector<uint8_t> data) {
+  Script script;
+  script.kind = Script::Kind::kIo;
+  script.address = port;
+  script.is_write = is_write;
+  script.data = std::move(data);
+  Enqueue(vcpu, std::move(script));
+  return true;
+}
+
+// x86 WHPX has no system-event exit (reset/shutdown reach the VMM as port
+// or MMIO writes to its devices).
+bool WhpxFake::QueueSystemEvent(uint32_t, SystemEventKind) { return false; }
+
+bool WhpxFake::QueueHalt(uint32_t vcpu) {
+  Script script;
+  script.kind = Script::Kind::kHalt;
+  Enqueue(vcpu, std::move(script));
+  return true;
+}
+
+void WhpxFake::QueueRawExit(uint32_t vp, const WHV_RUN_VP_EXIT_CONTEXT& exit) {
+  Script script;
+  script.kind = Script::Kind::kRaw;
+  script.raw = exit;
+  Enqueue(vp, std::move(script));
+}
+
+std::vector<uint8_t> WhpxFake::CompletedRead(uint32_t vcpu) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Partition* partition = Latest();
+  if (partition == nullptr || partition->vps.count(vcpu) == 0) return {};
+  return partition->vps.at(vcpu).completed_read;
+}
+
+absl::StatusOr<std::vector<uint8_t>> WhpxFake::GuestRead(uint64_t gpa,
+                                                         size_t size) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Partition* partition = Latest();
+  if (partition == nullptr) return absl::NotFoundError("WhpxFake: no VM");
+  std::vector<uint8_t> data(size);
+  for (size_t i = 0; i < size; ++i) {
+    const uint64_t address = gpa + i;
+    auto cover = Cover(*partition, address, 1);
+    if (cover.empty()) {
+      return absl::NotFoundError(absl::StrFormat(
+          "WhpxFake: guest read of %#x: no GPA range maps it", address));
+    }
+    data[i] = cover[0].second->host[address - cover[0].first];
+  }
+  return data;
+}
+
+absl::Status WhpxFake::GuestWrite(uint64_t gpa,
+                                  absl::Span<const uint8_t> data) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Partition* partition = Latest();
+  if (partition == nullptr) return absl::NotFoundError("WhpxFake: no VM");
+  // Check every byte first: a store that would exit writes nothing.
+  for (size_t i = 0; i < data.size(); ++i) {
+    auto cover = Cover(*partition, gpa + i, 1);
+    if (cover.empty()) {
+      return absl::NotFoundError(absl::StrFormat(
+          "WhpxFake: guest write of %#x: no GPA range maps it", gpa + i));
+    }
+    if ((cover[0].second->flags & WHvMapGpaRangeFlagWrite) == 0) {
+      return absl::PermissionDeniedError(absl::StrFormat(
+          "WhpxFake: guest write of %#x: the range is mapped without "
+          "WHvMapGpaRangeFlagWrite",
+          gpa + i));
+    }
+  }
+  for (size_t i = 0; i < data.size(); ++i) {
+    auto cover = Cover(*partition, gpa + i, 1);
+    RangeState& range = *cover[0].second;
+    const uint64_t offset = gpa + i - cover[0].first;
+    range.host[offset] = data[i];
+    if (range.flags & WHvMapGpaRangeFlagTrackDirtyPages) {
+      range.dirty[offset / kPageSize] = true;
+    }
+  }
+  return absl::OkStatus();
+}
+
+uint64_t WhpxFake::InterruptsDelivered(uint32_t gsi) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = interrupts_.find(gsi);
+  return it == interrupts_.end() ? 0 : it->second;
+}
+
+}  // namespace hv::testing

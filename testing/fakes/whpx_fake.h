@@ -1,0 +1,288 @@
+// WhpxFake: a fake Windows Hypervisor Platform behind hv's WhpxApi table
+// (hypervisor/whpx/whpx_api.h), so the WHPX backend is tested natively on
+// any x86_64 host (and under wine, which has no WHPX).
+//
+// Its table's functions are plain ms_abi functions that dispatch to the one
+// live fake. Every call is checked the way WHPX checks it (handles, pointers,
+// sizes, flags, register names, call order: properties only before
+// WHvSetupPartition, vCPUs and mappings only after it) and answered with the
+// HRESULT WHPX gives (E_INVALIDARG, E_HANDLE, WHV_E_*). The fake keeps a
+// model of partitions, GPA mappings over the backend's host memory (with
+// dirty bits), vCPUs with their registers, and emulators; it records every
+// call with its arguments and can fail any chosen call. Its emulator does
+// what Windows' emulator does for the accesses the fake scripts: reads the
+// registers through the GetVirtualProcessorRegisters callback, hands the
+// access to the IoPort / Memory callback, and writes the result and the
+// next rip through the SetVirtualProcessorRegisters callback.
+//
+// As a ScriptedGuest it plays the guest of the most recently created
+// partition: a queued port access is an `in`/`out ..., dx` at the vCPU's
+// rip, an MMIO access a `mov` between rax and [rbx] (8A/8B/88/89 with 66/48
+// prefixes), a halt a HLT exit. A vCPU whose rip was not moved past the
+// instruction re-executes it, i.e. the exit is delivered again. Thread safe;
+// a Run() with nothing queued blocks until WHvCancelRunVirtualProcessor (a
+// cancel before the run is kept for it, as Hyper-V does), or fails after a
+// generous timeout instead of hanging a test.
+//
+// Example:
+//   auto fake = hv::testing::WhpxFake::Create();
+//   ASSERT_OK_AND_ASSIGN(auto whpx, hv::WhpxHypervisor::Create(fake->api()));
+//   ASSERT_OK_AND_ASSIGN(auto vm, whpx->CreateVm());
+//   EXPECT_EQ(fake->LivePartitions(), 1);
+#ifndef HV_TESTING_FAKES_WHPX_FAKE_H_
+#define HV_TESTING_FAKES_WHPX_FAKE_H_
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "hypervisor/whpx/whpx_abi.h"
+#include "hypervisor/whpx/whpx_api.h"
+#include "testing/scripted_guest.h"
+
+namespace hv::testing {
+
+class WhpxFake final : public ScriptedGuest {
+ public:
+  using HRESULT = whpx_abi::HRESULT;
+
+  // What the fake host reports through WHvGetCapability.
+  struct Options {
+    bool hypervisor_present = true;
+    uint64_t features = whpx_abi::kFeaturePartialUnmap |
+                        whpx_abi::kFeatureXsave |
+                        whpx_abi::kFeatureDirtyPageTracking;
+    uint64_t extended_vm_exits = whpx_abi::kExtendedExitX64Cpuid |
+                                 whpx_abi::kExtendedExitX64Msr |
+                                 whpx_abi::kExtendedExitException;
+    uint64_t processor_clock_hz = 2'400'000'000;
+    // How long a Run() with nothing queued waits for a cancel.
+    int run_timeout_ms = 20'000;
+  };
+
+  // One recorded call.
+  struct Call {
+    std::string name;  // "WHvMapGpaRange"
+    std::string args;  // its arguments, as text
+    HRESULT result = 0;
+  };
+
+  struct Mapping {
+    uint64_t gpa = 0;
+    uint64_t size = 0;
+    uint8_t* host = nullptr;
+    uint32_t flags = 0;
+  };
+
+  // WhpxFake::Create(): the fake; there may be one at a time (its table's
+  // functions reach it through a process-wide pointer).
+  static std::shared_ptr<WhpxFake> Create();
+  static std::shared_ptr<WhpxFake> Create(const Options& options);
+
+  WhpxFake(const WhpxFake&) = delete;
+  WhpxFake& operator=(const WhpxFake&) = delete;
+  ~WhpxFake() override;
+
+  // The table to hand the backend.
+  const WhpxApi* api() const;
+
+  // --- Calls and faults ---
+  std::vector<Call> calls() const;
+  std::vector<std::string> CallNames() const;
+  void ClearCalls();
+  // Makes call number `index` (0-based, counted from creation or the last
+  // ClearCalls) return `hr` without any effect.
+  void FailCall(int index, HRESULT hr);
+  // Makes the next call of `name` return `hr` without any effect.
+  void FailNext(const std::string& name, HRESULT hr);
+  // Things WHPX tolerates but a correct backend never does (deleting a
+  // partition that still has vCPUs or mappings, leaking emulators).
+  std::vector<std::string> violations() const;
+
+  // --- The model ---
+  int LivePartitions() const;
+  int LiveVps() const;  // in all partitions
+  int LiveEmulators() const;
+  // The latest partition's mappings, by guest address.
+  std::vector<Mapping> Mappings() const;
+  // The latest partition's properties and state.
+  bool IsSetUp() const;
+  uint32_t ProcessorCount() const;
+  uint64_t ExtendedVmExits() const;
+  // A register of vCPU `vp` of the latest partition.
+  absl::StatusOr<whpx_abi::WHV_REGISTER_VALUE> Register(
+      uint32_t vp, whpx_abi::WHV_REGISTER_NAME name) const;
+  absl::Status SetRegister(uint32_t vp, whpx_abi::WHV_REGISTER_NAME name,
+                           const whpx_abi::WHV_REGISTER_VALUE& value);
+  // Queues an exit context verbatim (CPUID, MSR, exception, ... exits);
+  // VpContext.Rip is filled from the vCPU's rip when 0.
+  void QueueRawExit(uint32_t vp, const whpx_abi::WHV_RUN_VP_EXIT_CONTEXT& exit);
+
+  // --- ScriptedGuest ---
+  void QueueMmio(uint32_t vcpu, uint64_t address, bool is_write,
+                 std::vector<uint8_t> data) override;
+  bool QueueIo(uint32_t vcpu, uint16_t port, bool is_write,
+               std::vector<uint8_t> data) override;
+  bool QueueSystemEvent(uint32_t vcpu, SystemEventKind kind) override;
+  bool QueueHalt(uint32_t vcpu) override;
+  std::vector<uint8_t> CompletedRead(uint32_t vcpu) override;
+  absl::StatusOr<std::vector<uint8_t>> GuestRead(uint64_t gpa,
+                                                 size_t size) override;
+  absl::Status GuestWrite(uint64_t gpa,
+                          absl::Span<const uint8_t> data) override;
+  uint64_t InterruptsDelivered(uint32_t gsi) override;
+
+  // --- The WHPX calls (reached through api()) ---
+  HRESULT GetCapability(whpx_abi::WHV_CAPABILITY_CODE code, void* buffer,
+                        uint32_t size, uint32_t* written);
+  HRESULT CreatePartition(whpx_abi::WHV_PARTITION_HANDLE* partition);
+  HRESULT SetupPartition(whpx_abi::WHV_PARTITION_HANDLE partition);
+  HRESULT DeletePartition(whpx_abi::WHV_PARTITION_HANDLE partition);
+  HRESULT GetPartitionProperty(whpx_abi::WHV_PARTITION_HANDLE partition,
+                               whpx_abi::WHV_PARTITION_PROPERTY_CODE code,
+                               void* buffer, uint32_t size, uint32_t* written);
+  HRESULT SetPartitionProperty(whpx_abi::WHV_PARTITION_HANDLE partition,
+                               whpx_abi::WHV_PARTITION_PROPERTY_CODE code,
+                               const void* buffer, uint32_t size);
+  HRESULT MapGpaRange(whpx_abi::WHV_PARTITION_HANDLE partition, void* source,
+                      uint64_t gpa, uint64_t size, uint32_t flags);
+  HRESULT UnmapGpaRange(whpx_abi::WHV_PARTITION_HANDLE partition, uint64_t gpa,
+                        uint64_t size);
+  HRESULT QueryGpaRangeDirtyBitmap(whpx_abi::WHV_PARTITION_HANDLE partition,
+                                   uint64_t gpa, uint64_t size,
+                                   uint64_t* bitmap, uint32_t bitmap_size);
+  HRESULT TranslateGva(whpx_abi::WHV_PARTITION_HANDLE partition, uint32_t vp,
+                       uint64_t gva, uint32_t flags,
+                       whpx_abi::WHV_TRANSLATE_GVA_RESULT* result,
+                       uint64_t* gpa);
+  HRESULT CreateVirtualProcessor(whpx_abi::WHV_PARTITION_HANDLE partition,
+                                 uint32_t vp, uint32_t flags);
+  HRESULT DeleteVirtualProcessor(whpx_abi::WHV_PARTITION_HANDLE partition,
+                                 uint32_t vp);
+  HRESULT RunVirtualProcessor(whpx_abi::WHV_PARTITION_HANDLE partition,
+                              uint32_t vp, void* exit_context, uint32_t size);
+  HRESULT CancelRunVirtualProcessor(whpx_abi::WHV_PARTITION_HANDLE partition,
+                                    uint32_t vp, uint32_t flags);
+  HRESULT GetRegisters(whpx_abi::WHV_PARTITION_HANDLE partition, uint32_t vp,
+                       const whpx_abi::WHV_REGISTER_NAME* names,
+                       uint32_t count, whpx_abi::WHV_REGISTER_VALUE* values);
+  HRESULT SetRegisters(whpx_abi::WHV_PARTITION_HANDLE partition, uint32_t vp,
+                       const whpx_abi::WHV_REGISTER_NAME* names,
+                       uint32_t count,
+                       const whpx_abi::WHV_REGISTER_VALUE* values);
+  HRESULT RequestInterrupt(whpx_abi::WHV_PARTITION_HANDLE partition,
+                           const whpx_abi::WHV_INTERRUPT_CONTROL* interrupt,
+                           uint32_t size);
+  HRESULT EmulatorCreate(const whpx_abi::WHV_EMULATOR_CALLBACKS* callbacks,
+                         whpx_abi::WHV_EMULATOR_HANDLE* emulator);
+  HRESULT EmulatorDestroy(whpx_abi::WHV_EMULATOR_HANDLE emulator);
+  HRESULT EmulatorTryIo(whpx_abi::WHV_EMULATOR_HANDLE emulator, void* context,
+                        const whpx_abi::WHV_VP_EXIT_CONTEXT* vp_context,
+                        const whpx_abi::WHV_X64_IO_PORT_ACCESS_CONTEXT* io,
+                        whpx_abi::WHV_EMULATOR_STATUS* status);
+  HRESULT EmulatorTryMmio(whpx_abi::WHV_EMULATOR_HANDLE emulator,
+                          void* context,
+                          const whpx_abi::WHV_VP_EXIT_CONTEXT* vp_context,
+                          const whpx_abi::WHV_MEMORY_ACCESS_CONTEXT* mmio,
+                          whpx_abi::WHV_EMULATOR_STATUS* status);
+
+ private:
+  explicit WhpxFake(const Options& options) : options_(options) {}
+
+  // What a vCPU's guest does next.
+  struct Script {
+    enum class Kind { kIo, kMmio, kHalt, kRaw } kind = Kind::kHalt;
+    uint64_t address = 0;
+    bool is_write = false;
+    std::vector<uint8_t> data;
+    whpx_abi::WHV_RUN_VP_EXIT_CONTEXT raw = {};
+  };
+  // An I/O or MMIO exit waiting for the backend to complete it.
+  struct Pending {
+    whpx_abi::WHV_RUN_VP_EXIT_CONTEXT exit = {};
+    uint64_t next_rip = 0;
+    bool is_read = false;
+    uint32_t size = 0;
+    whpx_abi::WHV_REGISTER_NAME target = 0;  // the register a read fills
+  };
+  struct Vp {
+    std::map<uint32_t, whpx_abi::WHV_REGISTER_VALUE> registers;
+    bool running = false;
+    bool cancel_pending = false;
+    std::optional<Pending> pending;
+    std::vector<uint8_t> completed_read;
+  };
+  struct RangeState {
+    uint8_t* host = nullptr;
+    uint64_t size = 0;
+    uint32_t flags = 0;
+    std::vector<bool> dirty;  // one per page
+  };
+  struct Partition {
+    uint64_t id = 0;
+    bool setup = false;
+    uint32_t processor_count = 0;
+    uint64_t extended_vm_exits = 0;
+    uint64_t exception_bitmap = 0;
+    uint64_t msr_exit_bitmap = 0;
+    uint32_t apic_mode = 0;
+    std::map<uint64_t, RangeState> ranges;  // by gpa
+    std::map<uint32_t, Vp> vps;
+  };
+  struct Emulator {
+    whpx_abi::WHV_EMULATOR_CALLBACKS callbacks = {};
+  };
+
+  // Records the call; returns the injected failure for it, if any.
+  std::optional<HRESULT> Begin(const std::string& name,
+                               const std::string& args)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  HRESULT End(HRESULT hr) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  Partition* FindPartition(whpx_abi::WHV_PARTITION_HANDLE handle)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  Partition* Latest() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // The ranges covering [gpa, gpa + size) exactly, or empty.
+  std::vector<std::pair<uint64_t, RangeState*>> Cover(Partition& partition,
+                                                      uint64_t gpa,
+                                                      uint64_t size)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  void ResetVp(Vp& vp, uint32_t index);
+  // Builds the exit for `script` at the vCPU's current state.
+  whpx_abi::WHV_RUN_VP_EXIT_CONTEXT BuildExit(Vp& vp, const Script& script)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  void Enqueue(uint32_t vp, Script script);
+  uint64_t Reg(const Vp& vp, whpx_abi::WHV_REGISTER_NAME name) const;
+  void SetReg(Vp& vp, whpx_abi::WHV_REGISTER_NAME name, uint64_t value);
+
+  const Options options_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;  // a script arrived or a cancel came
+  std::vector<Call> calls_ ABSL_GUARDED_BY(mutex_);
+  int call_counter_ ABSL_GUARDED_BY(mutex_) = 0;
+  std::map<int, HRESULT> fail_at_ ABSL_GUARDED_BY(mutex_);
+  std::map<std::string, HRESULT> fail_next_ ABSL_GUARDED_BY(mutex_);
+  std::vector<std::string> violations_ ABSL_GUARDED_BY(mutex_);
+  std::map<uintptr_t, std::unique_ptr<Partition>> partitions_
+      ABSL_GUARDED_BY(mutex_);
+  uint64_t next_partition_ ABSL_GUARDED_BY(mutex_) = 1;
+  uint64_t latest_id_ ABSL_GUARDED_BY(mutex_) = 0;
+  std::map<uintptr_t, Emulator> emulators_ ABSL_GUARDED_BY(mutex_);
+  uint64_t next_emulator_ ABSL_GUARDED_BY(mutex_) = 1;
+  // The latest partition's scripts, by vCPU (reset with each partition).
+  std::map<uint32_t, std::deque<Script>> scripts_ ABSL_GUARDED_BY(mutex_);
+  std::map<uint32_t, uint64_t> interrupts_ ABSL_GUARDED_BY(mutex_);
+};
+
+}  // namespace hv::testing
+
+#endif  // HV_TESTING_FAKES_WHPX_FAKE_H_
