@@ -47,6 +47,10 @@ void ApiConformance::TearDown() {
 
 absl::StatusOr<std::unique_ptr<Vcpu>> ApiConformance::NewRunnableVcpu(
     uint32_t id) {
+  if (GetParam().prepare_to_run && !prepared_to_run_) {
+    RETURN_IF_ERROR(GetParam().prepare_to_run(*vm_));
+    prepared_to_run_ = true;
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<Vcpu> vcpu, vm_->CreateVcpu(id));
   if (VcpuAArch64* arm = vcpu->AsAArch64(); arm != nullptr) {
     RETURN_IF_ERROR(arm->Init({VcpuFeature::kPsci0_2}));

@@ -48,6 +48,10 @@ struct ApiBackend {
   // As BackendUnderTest::allow_missing_env: when set to "1" in the
   // environment, an unavailable backend skips instead of failing.
   std::string allow_missing_env;
+  // What the backend's VMs need before a vCPU may run that the hv API has
+  // no call for (Gunyah: a devicetree in guest memory, GH_VM_SET_DTB_CONFIG).
+  // NewRunnableVcpu() calls it once per test on vm_; null: nothing needed.
+  std::function<absl::Status(Vm& vm)> prepare_to_run;
 };
 
 void PrintTo(const ApiBackend& backend, std::ostream* os);
@@ -76,6 +80,7 @@ class ApiConformance : public ::testing::TestWithParam<ApiBackend> {
   std::unique_ptr<Hypervisor> hypervisor_;
   std::shared_ptr<ScriptedGuest> script_;
   std::unique_ptr<Vm> vm_;
+  bool prepared_to_run_ = false;
 };
 
 }  // namespace hv::testing

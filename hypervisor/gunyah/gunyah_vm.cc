@@ -91,7 +91,11 @@ absl::StatusOr<MemSlot> GunyahVm::AddMemoryRegion(
   }
   abi::UserspaceMemoryRegion request = {};
   request.label = slot;
-  request.flags = abi::kMemAllowAll;
+  // The guest gets what the host mapping allows: the kernel pins the pages
+  // for writing (FOLL_WRITE) only with GH_MEM_ALLOW_WRITE, which fails on a
+  // read-only mapping such as an arena's empty state.
+  request.flags = abi::kMemAllowRead | abi::kMemAllowExec;
+  if (region->protection().write) request.flags |= abi::kMemAllowWrite;
   request.guest_phys_addr = guest_address;
   request.memory_size = region->size();
   request.userspace_addr = reinterpret_cast<uintptr_t>(region->data());

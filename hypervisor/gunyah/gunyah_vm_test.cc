@@ -45,6 +45,7 @@ class GunyahVmTest : public ::testing::Test {
     ASSERT_OK_AND_ASSIGN(gunyah_, NewFakeGunyah());
     ASSERT_OK_AND_ASSIGN(vm_, gunyah_.hypervisor->CreateGunyahVm());
     fake_ = gunyah_.fake.get();
+    vm_fd_ = LastCall(*fake_, "GH_CREATE_VM").result;
     fake_->ClearCalls();
   }
   void TearDown() override {
@@ -70,6 +71,7 @@ class GunyahVmTest : public ::testing::Test {
   std::unique_ptr<GunyahVm> vm_;
   std::unique_ptr<VcpuAArch64> vcpu_;  // Start()'s
   GunyahFake* fake_ = nullptr;
+  int vm_fd_ = -1;  // the fake's VM fd
 };
 
 TEST_F(GunyahVmTest, AddMemoryRegionPassesTheLabelFlagsAndAddresses) {
@@ -132,15 +134,33 @@ TEST_F(GunyahVmTest, KernelErrorNamesTheIoctlAndLeavesTheSlotFree) {
   EXPECT_THAT(vm_->AddMemoryRegion(kBase, NewRegion(), {}), IsOkAndHolds(0u));
 }
 
-TEST_F(GunyahVmTest, ReadOnlyHostPagesCannotBePinnedForWriting) {
-  // An arena's empty state is read-only pages: the kernel's
-  // pin_user_pages(FOLL_WRITE) fails, and the fake does the same.
+TEST_F(GunyahVmTest, ReadOnlyHostPagesAreGivenWithoutWriteAccess) {
+  // An arena's empty state is read-only pages: the guest may read and run
+  // them but not write (the kernel could not pin them for writing).
   ASSERT_OK_AND_ASSIGN(auto arena, MemoryRegion::CreateArena(kRegionSize));
-  EXPECT_THAT(vm_->AddMemoryRegion(kBase, std::move(arena), {}),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       AllOf(HasSubstr("GH_VM_SET_USER_MEM_REGION"),
-                             HasSubstr("Bad address"))));
-  EXPECT_THAT(vm_->MemoryRegions(), IsEmpty());
+  ASSERT_OK(vm_->AddMemoryRegion(kBase, std::move(arena), {}).status());
+  auto region = ArgAs<abi::UserspaceMemoryRegion>(
+      LastCall(*fake_, "GH_VM_SET_USER_MEM_REGION").arg);
+  EXPECT_EQ(region.flags, abi::kMemAllowRead | abi::kMemAllowExec);
+  EXPECT_THAT(fake_->GuestRead(kBase, 2), IsOkAndHolds(ElementsAre(0, 0)));
+  const uint8_t byte[] = {1};
+  EXPECT_THAT(fake_->GuestWrite(kBase, byte),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+}
+
+TEST_F(GunyahVmTest, TheKernelRefusesToPinReadOnlyPagesForWriting) {
+  // What the backend avoids above, asked of the fake directly.
+  ASSERT_OK_AND_ASSIGN(auto arena, MemoryRegion::CreateArena(kRegionSize));
+  abi::UserspaceMemoryRegion request = {};
+  request.flags = abi::kMemAllowAll;
+  request.guest_phys_addr = kBase;
+  request.memory_size = kRegionSize;
+  request.userspace_addr = reinterpret_cast<uintptr_t>(arena->data());
+  errno = 0;
+  EXPECT_EQ(fake_->IoctlPtr(vm_fd_, abi::kVmSetUserMemRegion, &request), -1);
+  EXPECT_EQ(errno, EFAULT);
+  request.flags = abi::kMemAllowRead;
+  EXPECT_EQ(fake_->IoctlPtr(vm_fd_, abi::kVmSetUserMemRegion, &request), 0);
 }
 
 TEST_F(GunyahVmTest, OptionsGunyahCannotHonourAreUnimplemented) {

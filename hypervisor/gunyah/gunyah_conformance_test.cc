@@ -1,0 +1,206 @@
+// The API conformance suite (testing/api_conformance.h) on the Gunyah
+// backend over the ABI-faithful fake of /dev/gunyah, which also plays the
+// guest (there is no /dev/gunyah on the build machines).
+//
+// A Gunyah VM cannot run without a devicetree in guest memory, which the hv
+// API has no call for: prepare_to_run gives each test's VM one page of RAM
+// for it at kDtbBase, away from every address the suite uses.
+//
+// Five suite tests assume what this Gunyah ABI does not do; main() leaves
+// them out (unless --gtest_filter is given) and each is replaced below by a
+// test of what Gunyah does instead, so none is skipped silently:
+//   SlotsAreLowestFreeAndReused, RemovedRegionIsGoneForTheGuest: a region
+//     cannot be removed (GH_VM_SET_USER_MEM_REGION has no delete).
+//   FdMappingIsSeenAndRemoved: the kernel pins a region's pages when it is
+//     added, so a file mapped over the host range would never reach the
+//     guest; AddFdMapping is UNIMPLEMENTED.
+//   MmioReadIsCompletedWithTheHandlersData: it ends each read with a PSCI
+//     SYSTEM_OFF, after which a Gunyah VM never runs guest code again; the
+//     replacement ends each read with another MMIO access.
+//   IrqfdsFollowTheCapability: it rings the irqfd before any vCPU ran, and
+//     a Gunyah doorbell exists only once the VM has started (the kernel
+//     drops the ring as a "premature injection"); the replacement starts
+//     the VM first.
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "hypervisor/gunyah/gunyah_hypervisor.h"
+#include "hypervisor/gunyah/gunyah_vm.h"
+#include "hypervisor/os/eventfd.h"
+#include "hypervisor/os/memfd.h"
+#include "hypervisor/os/status_macros.h"
+#include "testing/api_conformance.h"
+#include "testing/fakes/gunyah_fake.h"
+#include "testing/status_matchers.h"
+
+namespace hv::testing {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::ElementsAreArray;
+using ::testing::HasSubstr;
+using ::testing::SizeIs;
+
+constexpr GuestAddress kDtbBase = 0x40000000;
+constexpr uint64_t kDtbRegionSize = 64 * 1024;
+
+constexpr const char* kLeftOut[] = {
+    "SlotsAreLowestFreeAndReused",
+    "RemovedRegionIsGoneForTheGuest",
+    "FdMappingIsSeenAndRemoved",
+    "MmioReadIsCompletedWithTheHandlersData",
+    "IrqfdsFollowTheCapability",
+};
+
+absl::StatusOr<ApiBackendInstance> NewFakeGunyahBackend() {
+  auto fake = std::make_shared<GunyahFake>();
+  auto gunyah = GunyahHypervisor::Create("/dev/gunyah", fake.get());
+  if (!gunyah.ok()) return gunyah.status();
+  ApiBackendInstance instance;
+  instance.hypervisor = std::move(gunyah).value();
+  instance.script = std::move(fake);
+  return instance;
+}
+
+// RAM for the devicetree, and GH_VM_SET_DTB_CONFIG pointing at it.
+absl::Status PrepareToRun(Vm& vm) {
+  auto* gunyah = dynamic_cast<GunyahVm*>(&vm);
+  if (gunyah == nullptr) return absl::InternalError("not a GunyahVm");
+  auto dtb = MemoryRegion::CreateShared("devicetree", kDtbRegionSize);
+  if (!dtb.ok()) return dtb.status();
+  auto slot = gunyah->AddMemoryRegion(kDtbBase, std::move(dtb).value(), {});
+  if (!slot.ok()) return slot.status();
+  return gunyah->SetDtbConfig(kDtbBase, 0x1000);
+}
+
+ApiBackend FakeGunyahBackend() {
+  ApiBackend backend;
+  backend.name = "gunyah";
+  backend.create = NewFakeGunyahBackend;
+  backend.prepare_to_run = PrepareToRun;
+  return backend;
+}
+
+INSTANTIATE_TEST_SUITE_P(Gunyah, ApiConformance,
+                         ::testing::Values(FakeGunyahBackend()),
+                         ApiBackendName);
+
+// Replacements for the tests main() leaves out (see the file comment).
+class GunyahInsteadOfSuite : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_OK_AND_ASSIGN(ApiBackendInstance instance, NewFakeGunyahBackend());
+    hypervisor_ = std::move(instance.hypervisor);
+    fake_ = std::static_pointer_cast<GunyahFake>(instance.script);
+    ASSERT_OK_AND_ASSIGN(vm_, hypervisor_->CreateVm());
+  }
+  void TearDown() override {
+    vm_.reset();
+    hypervisor_.reset();
+  }
+  std::unique_ptr<MemoryRegion> NewRegion() {
+    auto region = MemoryRegion::CreateShared("gunyah-instead", 64 * 1024);
+    EXPECT_OK(region.status());
+    return region.ok() ? *std::move(region) : nullptr;
+  }
+  absl::StatusOr<std::unique_ptr<Vcpu>> NewRunnableVcpu(uint32_t id) {
+    RETURN_IF_ERROR(PrepareToRun(*vm_));
+    auto vcpu = vm_->CreateVcpu(id);
+    if (!vcpu.ok()) return vcpu.status();
+    RETURN_IF_ERROR((*vcpu)->AsAArch64()->Init({VcpuFeature::kPsci0_2}));
+    return vcpu;
+  }
+
+  std::shared_ptr<GunyahFake> fake_;
+  std::unique_ptr<Hypervisor> hypervisor_;
+  std::unique_ptr<Vm> vm_;
+};
+
+// SlotsAreLowestFreeAndReused / RemovedRegionIsGoneForTheGuest.
+TEST_F(GunyahInsteadOfSuite, RegionsAreNeverRemovedAndStayVisible) {
+  ASSERT_OK_AND_ASSIGN(MemSlot a, vm_->AddMemoryRegion(0x100000, NewRegion(), {}));
+  ASSERT_OK_AND_ASSIGN(MemSlot b, vm_->AddMemoryRegion(0x110000, NewRegion(), {}));
+  EXPECT_LT(a, b);
+  EXPECT_THAT(vm_->RemoveMemoryRegion(b),
+              StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("no delete")));
+  EXPECT_THAT(vm_->MemoryRegions(), SizeIs(2));
+  EXPECT_OK(fake_->GuestRead(0x110000, 1).status());
+  ASSERT_OK_AND_ASSIGN(MemSlot c, vm_->AddMemoryRegion(0x120000, NewRegion(), {}));
+  EXPECT_GT(c, b);
+}
+
+// FdMappingIsSeenAndRemoved.
+TEST_F(GunyahInsteadOfSuite, FdMappingsAreRefusedAndTheArenaStaysEmpty) {
+  const uint64_t page = HostPageSize();
+  ASSERT_OK_AND_ASSIGN(auto arena, MemoryRegion::CreateArena(64 * 1024));
+  ASSERT_OK_AND_ASSIGN(MemSlot slot, vm_->AddMemoryRegion(0x100000, std::move(arena), {}));
+  ASSERT_OK_AND_ASSIGN(UniqueFd blob, CreateMemfd("blob", page));
+  EXPECT_THAT(vm_->AddFdMapping(slot, page, page, blob.get(), 0,
+                                Protection::Read()),
+              StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("pins")));
+  EXPECT_THAT(fake_->GuestRead(0x100000 + page, 2),
+              IsOkAndHolds(ElementsAre(0, 0)));
+}
+
+// MmioReadIsCompletedWithTheHandlersData, each read ended by an MMIO write.
+TEST_F(GunyahInsteadOfSuite, MmioReadsAreCompletedWithTheHandlersData) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Vcpu> vcpu, NewRunnableVcpu(0));
+  for (int size : {1, 2, 4, 8}) {
+    SCOPED_TRACE(size);
+    fake_->QueueMmio(0, 0xd0000000, false, std::vector<uint8_t>(size));
+    fake_->QueueMmio(0, 0xd0001000, true, {0});
+    ASSERT_OK_AND_ASSIGN(VcpuExit exit, vcpu->Run());
+    ASSERT_EQ(exit.kind, VcpuExitKind::kMmio);
+    EXPECT_FALSE(exit.mmio.is_write);
+    EXPECT_EQ(exit.mmio.size, size);
+    std::vector<uint8_t> answer;
+    ASSERT_OK(vcpu->HandleMmio([&](IoRequest& io) {
+      EXPECT_THAT(io.data, ::testing::Each(0));
+      for (int i = 0; i < size; ++i) io.data[i] = static_cast<uint8_t>(0xa0 + i);
+      answer.assign(io.data.begin(), io.data.end());
+    }));
+    ASSERT_OK_AND_ASSIGN(VcpuExit next, vcpu->Run());
+    EXPECT_TRUE(next.mmio.is_write);
+    ASSERT_OK(vcpu->HandleMmio([](IoRequest&) {}));
+    EXPECT_THAT(fake_->CompletedRead(0), ElementsAreArray(answer));
+  }
+}
+
+// IrqfdsFollowTheCapability, ringing once the VM runs.
+TEST_F(GunyahInsteadOfSuite, IrqfdsRingOnceTheVmRuns) {
+  ASSERT_OK_AND_ASSIGN(EventFd event, EventFd::Create());
+  ASSERT_TRUE(vm_->CheckCapability(VmCap::kIrqfd));
+  ASSERT_OK(vm_->RegisterIrqfd(event, 5));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Vcpu> vcpu, NewRunnableVcpu(0));
+  fake_->QueueMmio(0, 0xd0000000, true, {0});
+  ASSERT_OK(vcpu->Run().status());  // starts the VM
+  ASSERT_OK(event.Write(1));
+  EXPECT_EQ(fake_->InterruptsDelivered(5), 1u);
+  ASSERT_OK(vm_->UnregisterIrqfd(event, 5));
+  EXPECT_THAT(vm_->UnregisterIrqfd(event, 5),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+}  // namespace
+}  // namespace hv::testing
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleMock(&argc, argv);
+  if (::testing::GTEST_FLAG(filter) == "*") {
+    std::string filter = "-";
+    for (const char* name : hv::testing::kLeftOut) {
+      if (filter.size() > 1) filter += ":";
+      filter += std::string("Gunyah/ApiConformance.") + name + "/*";
+    }
+    ::testing::GTEST_FLAG(filter) = filter;
+    std::fprintf(stderr,
+                 "gunyah_conformance_test: leaving out %zu suite tests this "
+                 "Gunyah ABI cannot pass (replaced by GunyahInsteadOfSuite.*; "
+                 "see the file comment): %s\n",
+                 sizeof(hv::testing::kLeftOut) / sizeof(char*), filter.c_str());
+  }
+  return RUN_ALL_TESTS();
+}
