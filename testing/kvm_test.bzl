@@ -33,6 +33,8 @@ def hv_kvm_test(
         # platforms (--config=aarch64) skip these tests as incompatible.
         target_compatible_with = ["@platforms//cpu:x86_64"],
         **kwargs):
+    # KVM is Linux: every other OS (--config=windows) skips these tests.
+    target_compatible_with = target_compatible_with + ["@platforms//os:linux"]
     native.cc_binary(
         name = name + "_bin",
         testonly = True,
