@@ -7,18 +7,24 @@
 
 #include <mutex>
 
+#include <string>
+
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "hypervisor/os/win_status.h"
 #include "hypervisor/whpx/whpx_api.h"
 
 namespace hv {
 namespace {
 
-absl::Status Win32Unavailable(const char* what, DWORD error) {
-  return absl::UnavailableError(absl::StrFormat(
-      "WHPX: %s failed: Win32 error %u; is the Windows Hypervisor Platform "
-      "feature enabled on this host?",
-      what, static_cast<unsigned>(error)));
+// UNAVAILABLE "WHPX: LoadLibraryW(winhvplatform.dll): ERROR_MOD_NOT_FOUND
+// (Win32 error 126); ..." -- the error named by hv's one Win32 conversion.
+absl::Status Win32Unavailable(const std::string& what, DWORD error) {
+  const absl::Status status = WinErrorStatus(what, error);
+  return absl::UnavailableError(absl::StrCat(
+      "WHPX: ", status.message(),
+      "; is the Windows Hypervisor Platform feature enabled on this host?"));
 }
 
 // Resolve(): `slot` = GetProcAddress(module, name), converted to the slot's
@@ -29,8 +35,7 @@ absl::Status Resolve(HMODULE module, const char* dll, const char* name,
   FARPROC proc = GetProcAddress(module, name);
   if (proc == nullptr) {
     return Win32Unavailable(
-        absl::StrFormat("GetProcAddress(%s, %s)", dll, name).c_str(),
-        GetLastError());
+        absl::StrFormat("GetProcAddress(%s, %s)", dll, name), GetLastError());
   }
   // SAFETY: the exported symbol is the documented WHPX function whose
   // prototype (WINAPI = the x64 convention) the slot's type spells out in

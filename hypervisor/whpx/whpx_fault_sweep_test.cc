@@ -143,7 +143,7 @@ TEST(WhpxFaultSweep, EveryFailedCallIsReportedAndLeavesNothingBehind) {
     ++reported;
     EXPECT_THAT(outcome.status,
                 testing::StatusIs(absl::StatusCode::kInternal,
-                                  HasSubstr("HRESULT 0x80004005 (E_FAIL)")));
+                                  HasSubstr("E_FAIL (HRESULT 0x80004005)")));
     EXPECT_THAT(std::string(outcome.status.message()),
                 HasSubstr(clean[i].name));
     EXPECT_TRUE(SameRegions(outcome.before, outcome.after))

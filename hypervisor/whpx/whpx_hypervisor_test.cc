@@ -22,16 +22,16 @@ TEST(HResultStatus, NamesTheCallAndTheHresultInHex) {
   EXPECT_OK(HResultStatus("WHvSetupPartition", kSOk));
   EXPECT_THAT(HResultStatus("WHvMapGpaRange (gpa 0x1000)", kEInvalidArg),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       "WHvMapGpaRange (gpa 0x1000): HRESULT 0x80070057 "
-                       "(E_INVALIDARG)"));
+                       "WHvMapGpaRange (gpa 0x1000): E_INVALIDARG (HRESULT "
+                       "0x80070057)"));
   EXPECT_THAT(HResultStatus("WHvUnmapGpaRange", kWhvEGpaRangeNotFound),
               StatusIs(absl::StatusCode::kNotFound,
-                       HasSubstr("0x80370305 (WHV_E_GPA_RANGE_NOT_FOUND)")));
+                       HasSubstr("WHV_E_GPA_RANGE_NOT_FOUND (HRESULT 0x80370305)")));
   EXPECT_THAT(HResultStatus("WHvCreateVirtualProcessor", kWhvEVpAlreadyExists),
               StatusIs(absl::StatusCode::kAlreadyExists));
   EXPECT_THAT(HResultStatus("X", static_cast<HRESULT>(0x80123456)),
-              StatusIs(absl::StatusCode::kInternal,
-                       HasSubstr("0x80123456 (unknown)")));
+              StatusIs(absl::StatusCode::kUnknown,
+                       "X: HRESULT 0x80123456"));
 }
 
 TEST(WhpxHypervisor, CreateAsksTheCapabilitiesOnce) {
@@ -81,8 +81,8 @@ TEST(WhpxHypervisor, FailedCapabilityCallNamesItAndTheHresult) {
   fake->FailCall(1, kEAccessDenied);
   EXPECT_THAT(WhpxHypervisor::Create(fake->api()),
               StatusIs(absl::StatusCode::kPermissionDenied,
-                       "WHvGetCapability (Features): HRESULT 0x80070005 "
-                       "(E_ACCESSDENIED)"));
+                       "WHvGetCapability (Features): E_ACCESSDENIED "
+                       "(HRESULT 0x80070005)"));
 }
 
 TEST(WhpxHypervisor, BadArgumentsAreRefusedBeforeAnyCall) {
@@ -122,7 +122,7 @@ TEST(WhpxHypervisor, SetupFailureDeletesThePartition) {
   fake->FailNext("WHvSetupPartition", kWhvEUnsupportedHypervisorConfig);
   EXPECT_THAT(whpx->CreateVm(),
               StatusIs(absl::StatusCode::kUnavailable,
-                       HasSubstr("WHvSetupPartition: HRESULT 0x80370303")));
+                       HasSubstr("WHvSetupPartition: WHV_E_UNSUPPORTED_HYPERVISOR_CONFIG")));
   EXPECT_EQ(fake->LivePartitions(), 0);
 }
 

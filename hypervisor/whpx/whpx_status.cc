@@ -3,80 +3,67 @@
 #include <cstdint>
 
 #include "absl/strings/str_format.h"
+#include "hypervisor/os/win_status.h"
 
 namespace hv {
 
 using namespace whpx_abi;  // NOLINT: the HRESULT constants
 
-const char* HResultName(HRESULT hr) {
-  switch (hr) {
-    case kSOk: return "S_OK";
-    case kEInvalidArg: return "E_INVALIDARG";
-    case kEOutOfMemory: return "E_OUTOFMEMORY";
-    case kEHandle: return "E_HANDLE";
-    case kEAccessDenied: return "E_ACCESSDENIED";
-    case kEPointer: return "E_POINTER";
-    case kENotImpl: return "E_NOTIMPL";
-    case kEFail: return "E_FAIL";
-    case kEUnexpected: return "E_UNEXPECTED";
-    case kWhvEUnknownCapability: return "WHV_E_UNKNOWN_CAPABILITY";
-    case kWhvEInsufficientBuffer: return "WHV_E_INSUFFICIENT_BUFFER";
-    case kWhvEUnknownProperty: return "WHV_E_UNKNOWN_PROPERTY";
-    case kWhvEUnsupportedHypervisorConfig:
-      return "WHV_E_UNSUPPORTED_HYPERVISOR_CONFIG";
-    case kWhvEInvalidPartitionConfig: return "WHV_E_INVALID_PARTITION_CONFIG";
-    case kWhvEGpaRangeNotFound: return "WHV_E_GPA_RANGE_NOT_FOUND";
-    case kWhvEVpAlreadyExists: return "WHV_E_VP_ALREADY_EXISTS";
-    case kWhvEVpDoesNotExist: return "WHV_E_VP_DOES_NOT_EXIST";
-    case kWhvEInvalidVpState: return "WHV_E_INVALID_VP_STATE";
-    case kWhvEInvalidVpRegisterName: return "WHV_E_INVALID_VP_REGISTER_NAME";
+namespace {
+
+struct WhvError {
+  HRESULT hr;
+  const char* name;
+  absl::StatusCode code;
+};
+
+// The WHV_E_* codes of WinHvPlatform (winerror.h), which the generic
+// conversion (hypervisor/os/win_status.h) does not know.
+constexpr WhvError kWhvErrors[] = {
+    {kWhvEUnknownCapability, "WHV_E_UNKNOWN_CAPABILITY",
+     absl::StatusCode::kUnimplemented},
+    {kWhvEInsufficientBuffer, "WHV_E_INSUFFICIENT_BUFFER",
+     absl::StatusCode::kInvalidArgument},
+    {kWhvEUnknownProperty, "WHV_E_UNKNOWN_PROPERTY",
+     absl::StatusCode::kUnimplemented},
+    {kWhvEUnsupportedHypervisorConfig, "WHV_E_UNSUPPORTED_HYPERVISOR_CONFIG",
+     absl::StatusCode::kUnavailable},
+    {kWhvEInvalidPartitionConfig, "WHV_E_INVALID_PARTITION_CONFIG",
+     absl::StatusCode::kFailedPrecondition},
+    {kWhvEGpaRangeNotFound, "WHV_E_GPA_RANGE_NOT_FOUND",
+     absl::StatusCode::kNotFound},
+    {kWhvEVpAlreadyExists, "WHV_E_VP_ALREADY_EXISTS",
+     absl::StatusCode::kAlreadyExists},
+    {kWhvEVpDoesNotExist, "WHV_E_VP_DOES_NOT_EXIST",
+     absl::StatusCode::kNotFound},
+    {kWhvEInvalidVpState, "WHV_E_INVALID_VP_STATE",
+     absl::StatusCode::kFailedPrecondition},
+    {kWhvEInvalidVpRegisterName, "WHV_E_INVALID_VP_REGISTER_NAME",
+     absl::StatusCode::kInvalidArgument},
+};
+
+const WhvError* FindWhvError(HRESULT hr) {
+  for (const WhvError& error : kWhvErrors) {
+    if (error.hr == hr) return &error;
   }
   return nullptr;
 }
 
-namespace {
-
-absl::StatusCode CodeFor(HRESULT hr) {
-  switch (hr) {
-    case kEInvalidArg:
-    case kEPointer:
-    case kEHandle:
-    case kWhvEInsufficientBuffer:
-    case kWhvEInvalidVpRegisterName:
-      return absl::StatusCode::kInvalidArgument;
-    case kEOutOfMemory:
-      return absl::StatusCode::kResourceExhausted;
-    case kEAccessDenied:
-      return absl::StatusCode::kPermissionDenied;
-    case kENotImpl:
-    case kWhvEUnknownCapability:
-    case kWhvEUnknownProperty:
-      return absl::StatusCode::kUnimplemented;
-    case kWhvEUnsupportedHypervisorConfig:
-      return absl::StatusCode::kUnavailable;
-    case kWhvEInvalidPartitionConfig:
-    case kWhvEInvalidVpState:
-      return absl::StatusCode::kFailedPrecondition;
-    case kWhvEGpaRangeNotFound:
-    case kWhvEVpDoesNotExist:
-      return absl::StatusCode::kNotFound;
-    case kWhvEVpAlreadyExists:
-      return absl::StatusCode::kAlreadyExists;
-    default:
-      return absl::StatusCode::kInternal;
-  }
-}
-
 }  // namespace
+
+const char* WhvErrorName(HRESULT hr) {
+  const WhvError* error = FindWhvError(hr);
+  return error == nullptr ? nullptr : error->name;
+}
 
 absl::Status HResultStatus(absl::string_view operation, HRESULT hr) {
   if (Succeeded(hr)) return absl::OkStatus();
-  const char* name = HResultName(hr);
-  return absl::Status(
-      CodeFor(hr),
-      absl::StrFormat("%s: HRESULT 0x%08x (%s)", operation,
-                      static_cast<uint32_t>(hr),
-                      name != nullptr ? name : "unknown"));
+  if (const WhvError* error = FindWhvError(hr)) {
+    return absl::Status(
+        error->code, absl::StrFormat("%s: %s (HRESULT 0x%08x)", operation,
+                                     error->name, static_cast<uint32_t>(hr)));
+  }
+  return HresultStatus(operation, hr);
 }
 
 }  // namespace hv

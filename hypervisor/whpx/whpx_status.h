@@ -1,14 +1,14 @@
-// The one conversion from a WHPX HRESULT to an absl::Status in hv.
-//
-// Every failed WHv* call becomes a Status naming the call (and its
-// arguments, as the caller words it) and the HRESULT in hex with its
-// symbolic name where hv knows it:
+// A WHv* call's HRESULT as an absl::Status: OK for success; the WHV_E_*
+// codes of WinHvPlatform with their names and codes; everything else through
+// hv's one Windows-error conversion (hypervisor/os/win_status.h). The
+// message names the call (and its arguments, as the caller words it) and the
+// HRESULT in hex:
 //
 //   RETURN_IF_ERROR(hv::HResultStatus(
 //       "WHvMapGpaRange (gpa 0x1000, size 0x2000)",
 //       api->WHvMapGpaRange(partition, host, 0x1000, 0x2000, flags)));
 //   // -> INVALID_ARGUMENT "WHvMapGpaRange (gpa 0x1000, size 0x2000):
-//   //    HRESULT 0x80070057 (E_INVALIDARG)"
+//   //    E_INVALIDARG (HRESULT 0x80070057)"
 #ifndef HV_HYPERVISOR_WHPX_WHPX_STATUS_H_
 #define HV_HYPERVISOR_WHPX_WHPX_STATUS_H_
 
@@ -19,13 +19,13 @@
 namespace hv {
 
 // HResultStatus(): OK for a success HRESULT (>= 0); otherwise
-// "operation: HRESULT 0x%08x (NAME)" with a code derived from the HRESULT.
+// "operation: NAME (HRESULT 0x%08x)" with a code derived from the HRESULT.
 absl::Status HResultStatus(absl::string_view operation,
                            whpx_abi::HRESULT hr);
 
-// HResultName(): "E_INVALIDARG", "WHV_E_GPA_RANGE_NOT_FOUND", ... or
-// nullptr for an HRESULT hv does not name.
-const char* HResultName(whpx_abi::HRESULT hr);
+// WhvErrorName(): "WHV_E_GPA_RANGE_NOT_FOUND", ... or nullptr for an
+// HRESULT outside the WHV_E_* codes.
+const char* WhvErrorName(whpx_abi::HRESULT hr);
 
 }  // namespace hv
 

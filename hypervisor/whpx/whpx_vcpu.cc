@@ -1,8 +1,10 @@
 #include "hypervisor/whpx/whpx_vcpu.h"
 
 #include <cstring>
+#include <string>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "hypervisor/os/status_macros.h"
 #include "hypervisor/whpx/whpx_status.h"

@@ -261,8 +261,8 @@ TEST_F(WhpxVcpuTest, RunFailureNamesTheCall) {
   bed_.fake->FailNext("WHvRunVirtualProcessor", kWhvEInvalidVpState);
   EXPECT_THAT(vcpu_->Run(),
               StatusIs(absl::StatusCode::kFailedPrecondition,
-                       "WHvRunVirtualProcessor (vCPU 0): HRESULT 0x80370308 "
-                       "(WHV_E_INVALID_VP_STATE)"));
+                       "WHvRunVirtualProcessor (vCPU 0): "
+                       "WHV_E_INVALID_VP_STATE (HRESULT 0x80370308)"));
 }
 
 TEST_F(WhpxVcpuTest, RegisterStateRoundTrips) {
@@ -349,7 +349,7 @@ TEST_F(WhpxVcpuTest, RegisterCallFailureNamesTheCall) {
   EXPECT_THAT(vcpu_->SetRegs(Regs()),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        "WHvSetVirtualProcessorRegisters (vCPU 0, regs): "
-                       "HRESULT 0x80370309 (WHV_E_INVALID_VP_REGISTER_NAME)"));
+                       "WHV_E_INVALID_VP_REGISTER_NAME (HRESULT 0x80370309)"));
 }
 
 TEST_F(WhpxVcpuTest, InterruptsGoThroughThePendingInterruption) {

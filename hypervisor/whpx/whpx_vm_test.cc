@@ -155,7 +155,7 @@ TEST(WhpxVm, MapFailureLeavesNothing) {
   EXPECT_THAT(bed.vm->AddMemoryRegion(0x10000, Ram(0x2000), {}),
               StatusIs(absl::StatusCode::kResourceExhausted,
                        HasSubstr("WHvMapGpaRange ([0x10000, 0x12000), flags "
-                                 "0x7): HRESULT 0x8007000e (E_OUTOFMEMORY)")));
+                                 "0x7): E_OUTOFMEMORY (HRESULT 0x8007000e)")));
   EXPECT_THAT(bed.vm->MemoryRegions(), IsEmpty());
   EXPECT_THAT(bed.fake->Mappings(), IsEmpty());
   // The slot is still free.
