@@ -1,0 +1,30 @@
+// The API conformance suite (testing/api_conformance.h) on the WHPX backend
+// over the fake WHPX function table (testing/fakes/whpx_fake.h), which
+// checks every call and plays the guest.
+#include <memory>
+
+#include "gtest/gtest.h"
+#include "hypervisor/whpx/whpx_hypervisor.h"
+#include "testing/api_conformance.h"
+#include "testing/fakes/whpx_fake.h"
+
+namespace hv::testing {
+namespace {
+
+absl::StatusOr<ApiBackendInstance> NewFakeWhpx() {
+  std::shared_ptr<WhpxFake> fake = WhpxFake::Create();
+  auto hypervisor = WhpxHypervisor::Create(fake->api());
+  if (!hypervisor.ok()) return hypervisor.status();
+  ApiBackendInstance instance;
+  instance.hypervisor = std::move(hypervisor).value();
+  instance.script = std::move(fake);
+  return instance;
+}
+
+INSTANTIATE_TEST_SUITE_P(Whpx, ApiConformance,
+                         ::testing::Values(ApiBackend{"whpx_fake", NewFakeWhpx,
+                                                      ""}),
+                         ApiBackendName);
+
+}  // namespace
+}  // namespace hv::testing
