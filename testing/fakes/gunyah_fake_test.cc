@@ -106,8 +106,9 @@ TEST_F(GunyahFakeTest, MemoryRegionsAreCheckedLikeTheKernel) {
 
 TEST_F(GunyahFakeTest, FunctionsAreCheckedLikeTheKernel) {
   abi::FnVcpuArg vcpu = {0};
-  EXPECT_EQ(ErrnoOf(AddFunction(abi::kFnVcpu, &vcpu, 8)), EINVAL);
-  EXPECT_EQ(ErrnoOf(AddFunction(abi::kFnVcpu, &vcpu, abi::kFnMaxArgSize + 1)),
+  uint8_t big[abi::kFnMaxArgSize + 1] = {};  // room for the sizes tried
+  EXPECT_EQ(ErrnoOf(AddFunction(abi::kFnVcpu, big, 8)), EINVAL);
+  EXPECT_EQ(ErrnoOf(AddFunction(abi::kFnVcpu, big, abi::kFnMaxArgSize + 1)),
             EINVAL);
   EXPECT_EQ(ErrnoOf(AddFunction(abi::kFnVcpu, nullptr, 4)), EFAULT);
   EXPECT_EQ(ErrnoOf(AddFunction(99, &vcpu, sizeof(vcpu))), ENOENT);
