@@ -59,7 +59,8 @@ class VcpuAArch64 : public Vcpu {
   virtual absl::StatusOr<PsciVersion> GetPsciVersion() = 0;
 
   // VcpuAArch64::InitPmu(): after Init with kPmuV3 and after the GIC is
-  // created: the PMU overflow interrupt (a PPI INTID, 16..31).
+  // created and finalized (KVM initialises the PMU only on an initialised
+  // vGIC): the PMU overflow interrupt (a PPI INTID, 16..31).
   virtual absl::Status InitPmu(uint32_t irq) = 0;
 
   // Stolen-time reporting (Arm DEN0057A). UNIMPLEMENTED where not offered.

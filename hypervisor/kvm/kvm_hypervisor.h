@@ -1,4 +1,4 @@
-// KvmHypervisor: hv::Hypervisor over Linux KVM (/dev/kvm), x86_64.
+// KvmHypervisor: hv::Hypervisor over Linux KVM (/dev/kvm), x86_64 and aarch64.
 //
 // Create() opens the device, checks the API version (12) and asks the
 // kernel, once, for every capability and limit the backend reports; all

@@ -211,6 +211,15 @@ HV_A64_ROUTINE(registers)
         mov     v1.d[1], x0
         DONE
 
+// timer_regs: reports CNTV_CVAL_EL0, then CNTVCT_EL0.
+HV_A64_ROUTINE(timer_regs)
+        mrs     x0, cntv_cval_el0
+        REPORT  x0
+        isb
+        mrs     x0, cntvct_el0
+        REPORT  x0
+        DONE
+
         .ltorg
         .globl hv_a64_image_end
         .hidden hv_a64_image_end

@@ -15,6 +15,7 @@ extern const uint8_t hv_a64_gic_spi[];
 extern const uint8_t hv_a64_wait_for_peer[];
 extern const uint8_t hv_a64_spin[];
 extern const uint8_t hv_a64_registers[];
+extern const uint8_t hv_a64_timer_regs[];
 }
 
 namespace hv::testing::a64 {
@@ -31,6 +32,7 @@ const uint8_t* Symbol(Routine routine) {
     case Routine::kWaitForPeer: return hv_a64_wait_for_peer;
     case Routine::kSpin: return hv_a64_spin;
     case Routine::kRegisters: return hv_a64_registers;
+    case Routine::kTimerRegs: return hv_a64_timer_regs;
   }
   return hv_a64_image_start;
 }
@@ -58,6 +60,7 @@ const char* RoutineName(Routine routine) {
     case Routine::kWaitForPeer: return "wait_for_peer";
     case Routine::kSpin: return "spin";
     case Routine::kRegisters: return "registers";
+    case Routine::kTimerRegs: return "timer_regs";
   }
   return "unknown";
 }

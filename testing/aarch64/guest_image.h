@@ -27,6 +27,7 @@ enum class Routine {
   kWaitForPeer,
   kSpin,
   kRegisters,
+  kTimerRegs,
 };
 
 // Image(): the whole image, vector table first.

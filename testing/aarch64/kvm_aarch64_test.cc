@@ -6,6 +6,7 @@
 #include <linux/kvm.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <thread>
@@ -339,6 +340,35 @@ TEST(KvmAArch64Regs, OneRegRoundTripsSeenByTheGuest) {
   EXPECT_EQ(v1, absl::MakeUint128(~x6, x6));
 }
 
+TEST(KvmAArch64Regs, VirtualTimerRegistersByArchitecturalEncoding) {
+  HV_SETUP_GUEST(guest);
+  VcpuAArch64& cpu = guest->vcpu(0);
+  // KVM's uapi swaps the ids of CNTV_CVAL_EL0 and CNTVCT_EL0; hv's ids are
+  // the architectural encodings, which the guest's MRS confirms.
+  const uint64_t cval = 0x0000001234567890;
+  ASSERT_OK(cpu.SetOneReg(aarch64_sys::kCntvCvalEl0, cval));
+  ASSERT_OK_AND_ASSIGN(uint64_t cval_back, cpu.GetOneReg(aarch64_sys::kCntvCvalEl0));
+  EXPECT_EQ(cval_back, cval);
+  ASSERT_OK_AND_ASSIGN(uint64_t count_before, cpu.GetOneReg(aarch64_sys::kCntvctEl0));
+  ASSERT_OK(guest->Start(0, Routine::kTimerRegs, {}));
+  ASSERT_OK_AND_ASSIGN(GuestRun run, guest->Run(0));
+  ASSERT_THAT(run.reports, SizeIs(2));
+  EXPECT_EQ(run.reports[0], cval);
+  EXPECT_GE(run.reports[1], count_before);
+  ASSERT_OK_AND_ASSIGN(uint64_t count_after, cpu.GetOneReg(aarch64_sys::kCntvctEl0));
+  EXPECT_GE(count_after, run.reports[1]);
+  // GetSystemRegs names them the same way.
+  ASSERT_OK_AND_ASSIGN(auto sysregs, cpu.GetSystemRegs());
+  bool found = false;
+  for (const auto& [reg, value] : sysregs) {
+    if (reg == aarch64_sys::kCntvCvalEl0) {
+      found = true;
+      EXPECT_EQ(value, cval);
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
 TEST(KvmAArch64Regs, MpidrPsciVersionAndSystemRegs) {
   AArch64GuestOptions options;
   options.vcpus = 2;
@@ -523,6 +553,46 @@ TEST(KvmAArch64Errors, UnsupportedGicVersionLeavesVmUnchanged) {
               StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("vGICv3")));
   // Nothing was recorded: the real GIC can still be created.
   EXPECT_OK(arm->CreateGic(v3));
+}
+
+TEST(KvmAArch64Errors, FailedIoctlsNameThemselvesAndChangeNothing) {
+  HV_REQUIRE_KVM();
+  FaultInjectingKvmSys sys;
+  ASSERT_OK_AND_ASSIGN(auto kvm, KvmHypervisor::Create("/dev/kvm", &sys));
+  ASSERT_OK_AND_ASSIGN(auto vm, kvm->CreateVm());
+  ASSERT_OK_AND_ASSIGN(auto vcpu, vm->AsAArch64()->CreateVcpuAArch64(0));
+  sys.FailIoctl(KVM_ARM_VCPU_INIT, EINVAL);
+  EXPECT_THAT(vcpu->Init({VcpuFeature::kPsci0_2}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("KVM_ARM_VCPU_INIT")));
+  // Still not initialised.
+  EXPECT_THAT(vcpu->Run(), StatusIs(absl::StatusCode::kFailedPrecondition));
+  ASSERT_OK(vcpu->Init({VcpuFeature::kPsci0_2}));
+  ASSERT_OK(vcpu->SetOneReg(AArch64Reg::X(4), 44));
+  sys.FailIoctl(KVM_SET_ONE_REG, EIO);
+  EXPECT_THAT(vcpu->SetOneReg(AArch64Reg::X(4), 55),
+              StatusIs(absl::ErrnoToStatusCode(EIO),
+                       HasSubstr("KVM_SET_ONE_REG (set register x4")));
+  ASSERT_OK_AND_ASSIGN(uint64_t x4, vcpu->GetOneReg(AArch64Reg::X(4)));
+  EXPECT_EQ(x4, 44u);
+  sys.FailIoctl(KVM_ARM_PREFERRED_TARGET, EIO);
+  EXPECT_THAT(vm->AsAArch64()->CreateVcpuAArch64(1).status(),
+              StatusIs(absl::ErrnoToStatusCode(EIO), HasSubstr("KVM_ARM_PREFERRED_TARGET")));
+  // The failed creation left no vCPU behind: the id is still free.
+  EXPECT_OK(vm->AsAArch64()->CreateVcpuAArch64(1).status());
+}
+
+TEST(KvmAArch64Vcpu, Pvtime) {
+  HV_SETUP_GUEST(guest);
+  VcpuAArch64& cpu = guest->vcpu(0);
+  if (!cpu.HasPvtime()) {
+    EXPECT_THAT(cpu.InitPvtime(HV_A64_SCRATCH),
+                StatusIs(absl::StatusCode::kUnimplemented));
+    return;
+  }
+  EXPECT_THAT(cpu.InitPvtime(HV_A64_SCRATCH + 8),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("64-byte")));
+  EXPECT_OK(cpu.InitPvtime(HV_A64_SCRATCH + 0x1000));
 }
 
 TEST(KvmAArch64Vm, AddressLimitCountersAndFeatures) {
