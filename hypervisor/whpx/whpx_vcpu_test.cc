@@ -175,7 +175,9 @@ TEST_F(WhpxVcpuTest, KickDuringARunUsesCancel) {
   std::thread runner([&] {
     absl::StatusOr<VcpuExit> exit = vcpu_->Run();
     EXPECT_OK(exit);
-    if (exit.ok()) EXPECT_EQ(exit->kind, VcpuExitKind::kInterrupted);
+    if (exit.ok()) {
+      EXPECT_EQ(exit->kind, VcpuExitKind::kInterrupted);
+    }
   });
   // Wait until the fake sees the run, then kick.
   for (int i = 0; i < 2000; ++i) {
