@@ -79,9 +79,15 @@ absl::Status ApiConformance::EnsureIrqChip() {
     } else {
       return absl::OkStatus();
     }
-    return arm->CreateGic(config);
+    RETURN_IF_ERROR(arm->CreateGic(config));
+    gic_created_ = true;
   }
   return absl::OkStatus();
+}
+
+absl::Status ApiConformance::FinishIrqChip() {
+  if (!gic_created_) return absl::OkStatus();
+  return vm_->AsAArch64()->FinalizeGic();
 }
 
 }  // namespace hv::testing

@@ -76,11 +76,15 @@ class ApiConformance : public ::testing::TestWithParam<ApiBackend> {
   // kernel PIC/IOAPIC; aarch64: a GICv3, else v2), where the backend has
   // one to create; OK when it has none to create.
   absl::Status EnsureIrqChip();
+  // ApiConformance::FinishIrqChip(): after the vCPUs are created: finalizes
+  // the GIC EnsureIrqChip created (aarch64); OK when there is none.
+  absl::Status FinishIrqChip();
 
   std::unique_ptr<Hypervisor> hypervisor_;
   std::shared_ptr<ScriptedGuest> script_;
   std::unique_ptr<Vm> vm_;
   bool prepared_to_run_ = false;
+  bool gic_created_ = false;
 };
 
 }  // namespace hv::testing
