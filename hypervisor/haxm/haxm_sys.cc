@@ -1,58 +1,19 @@
-// The platform-neutral part of the HaxmSys seam: error conversion and the
-// tunnel address check both real seams share.
+// The platform-neutral part of the HaxmSys seam: error conversion (hv's one
+// errno and one Win32-error conversion) and the tunnel address check both
+// real seams share.
 #include "hypervisor/haxm/haxm_sys.h"
 
-#include "absl/strings/str_format.h"
 #include "hypervisor/os/errno_status.h"
+#include "hypervisor/os/win_status.h"
 
 namespace hv {
-namespace {
-
-// Win32 errors HAXM's ioctls and device opens produce, with their system
-// message text and the closest status code.
-struct Win32Error {
-  int code;
-  absl::StatusCode status;
-  const char* text;
-};
-
-constexpr Win32Error kWin32Errors[] = {
-    {1, absl::StatusCode::kUnimplemented, "Incorrect function"},
-    {2, absl::StatusCode::kNotFound, "The system cannot find the file specified"},
-    {5, absl::StatusCode::kPermissionDenied, "Access is denied"},
-    {6, absl::StatusCode::kInvalidArgument, "The handle is invalid"},
-    {8, absl::StatusCode::kResourceExhausted,
-     "Not enough memory resources are available to process this command"},
-    {31, absl::StatusCode::kInternal,
-     "A device attached to the system is not functioning"},
-    {50, absl::StatusCode::kUnimplemented, "The request is not supported"},
-    {87, absl::StatusCode::kInvalidArgument, "The parameter is incorrect"},
-    {122, absl::StatusCode::kInvalidArgument,
-     "The data area passed to a system call is too small"},
-    {998, absl::StatusCode::kInvalidArgument,
-     "Invalid access to memory location"},
-};
-
-}  // namespace
 
 absl::Status HaxmErrorStatus(const haxm_abi::Platform& platform,
                              absl::string_view operation, int error) {
   if (platform.kind == haxm_abi::PlatformKind::kPosix) {
     return ErrnoStatus(operation, error);
   }
-  if (error == 0) {
-    return absl::InternalError(
-        absl::StrFormat("%s: failed without a Win32 error", operation));
-  }
-  for (const Win32Error& known : kWin32Errors) {
-    if (known.code == error) {
-      return absl::Status(known.status,
-                          absl::StrFormat("%s: %s (Win32 error %d)", operation,
-                                          known.text, error));
-    }
-  }
-  return absl::UnknownError(
-      absl::StrFormat("%s: Win32 error %d", operation, error));
+  return WinErrorStatus(operation, static_cast<uint32_t>(error));
 }
 
 absl::Status HaxmSys::ErrorStatus(absl::string_view operation,

@@ -214,8 +214,14 @@ absl::Status HaxmVm::Remap(
   const uint32_t flags = MapFlags(entry.options);
   RETURN_IF_ERROR(SetRam(entry.guest_address, region.size(), nullptr, 0));
   const absl::Status swapped = swap(region);
-  const absl::Status mapped =
+  // The host pages may have changed already, so the way back to a
+  // consistent VM is forwards: map the region again, retrying once (the
+  // driver's failures here are allocation failures).
+  absl::Status mapped =
       SetRam(entry.guest_address, region.size(), region.data(), flags);
+  if (!mapped.ok()) {
+    mapped = SetRam(entry.guest_address, region.size(), region.data(), flags);
+  }
   if (!mapped.ok()) {
     return absl::InternalError(absl::StrFormat(
         "%s: slot %u is no longer mapped in HAXM (%s); remove the region",

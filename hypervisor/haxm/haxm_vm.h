@@ -137,7 +137,8 @@ class HaxmVm final : public VmX86_64 {
                                                     uint64_t size)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Unmaps the region in `slot` from HAXM, runs `swap` on it, and maps it
-  // again (restoring the old mapping if `swap` fails).
+  // again (whether or not `swap` succeeded; the map is retried once). Only
+  // if both map attempts fail is the slot left unmapped in HAXM: INTERNAL.
   absl::Status Remap(const char* operation, MemSlot slot,
                      MemorySlotTable::Entry& entry,
                      const std::function<absl::Status(MemoryRegion&)>& swap)

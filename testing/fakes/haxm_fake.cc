@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <new>
 #include <thread>
 #include <utility>
 
@@ -75,7 +76,9 @@ uint32_t PosixSize(uint32_t code) { return (code >> 16) & 0x3fff; }
 
 }  // namespace
 
-void HaxmFake::PageDeleter::operator()(uint8_t* page) const { std::free(page); }
+void HaxmFake::PageDeleter::operator()(uint8_t* page) const {
+  ::operator delete(page, std::align_val_t(kPage));
+}
 
 HaxmFake::HaxmFake(HaxmFakeOptions options)
     : platform_(options.platform), options_(options) {}
@@ -656,9 +659,11 @@ int HaxmFake::VmIoctl(VmModel& vm, uint32_t code, void* buffer,
     auto vcpu = std::make_unique<VcpuModel>();
     vcpu->vm_id = vm.id;
     vcpu->id = id;
-    vcpu->tunnel.reset(static_cast<uint8_t*>(std::aligned_alloc(kPage, kPage)));
+    // Page-aligned pages, as HAXM maps the tunnel and the I/O buffer.
+    vcpu->tunnel.reset(
+        static_cast<uint8_t*>(::operator new(kPage, std::align_val_t(kPage))));
     vcpu->io_buffer.reset(
-        static_cast<uint8_t*>(std::aligned_alloc(kPage, kPage)));
+        static_cast<uint8_t*>(::operator new(kPage, std::align_val_t(kPage))));
     std::memset(vcpu->tunnel.get(), 0, kPage);
     std::memset(vcpu->io_buffer.get(), 0, kPage);
     vcpu->state = ResetState();

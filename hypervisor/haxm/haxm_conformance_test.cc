@@ -1,0 +1,39 @@
+// The API conformance suite (testing/api_conformance.h) on the HAXM backend
+// over the fake driver (testing/fakes/haxm_fake.h), once per device
+// interface: the POSIX port's numbering and Windows'.
+#include <memory>
+
+#include "gtest/gtest.h"
+#include "hypervisor/haxm/haxm_hypervisor.h"
+#include "testing/api_conformance.h"
+#include "testing/fakes/haxm_fake.h"
+
+namespace hv::testing {
+namespace {
+
+absl::StatusOr<ApiBackendInstance> NewFakeHaxmBackend(
+    const haxm_abi::Platform& platform) {
+  HaxmFakeOptions options;
+  options.platform = &platform;
+  auto fake = std::make_shared<HaxmFake>(options);
+  auto haxm = HaxmHypervisor::Create(HaxmHypervisor::DefaultDevicePath(*fake),
+                                     fake.get());
+  if (!haxm.ok()) return haxm.status();
+  ApiBackendInstance instance;
+  instance.hypervisor = *std::move(haxm);
+  instance.script = std::move(fake);
+  return instance;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Haxm, ApiConformance,
+    ::testing::Values(
+        ApiBackend{"haxm_posix",
+                   [] { return NewFakeHaxmBackend(haxm_abi::PosixPlatform()); }},
+        ApiBackend{"haxm_windows", [] {
+                     return NewFakeHaxmBackend(haxm_abi::WindowsPlatform());
+                   }}),
+    ApiBackendName);
+
+}  // namespace
+}  // namespace hv::testing
