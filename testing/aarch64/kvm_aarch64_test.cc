@@ -340,6 +340,54 @@ TEST(KvmAArch64Regs, OneRegRoundTripsSeenByTheGuest) {
   EXPECT_EQ(v1, absl::MakeUint128(~x6, x6));
 }
 
+TEST(KvmAArch64Regs, VectorRegistersWithSveAreZSlices) {
+  HV_REQUIRE_KVM();
+  auto kvm = OpenKvm();
+  ASSERT_NE(kvm, nullptr);
+  {
+    ASSERT_OK_AND_ASSIGN(auto vm, kvm->CreateVm());
+    ASSERT_OK_AND_ASSIGN(auto probe, vm->AsAArch64()->CreateVcpuAArch64(0));
+    if (!probe->SupportsFeature(VcpuFeature::kSve)) {
+      EXPECT_THAT(probe->Init({VcpuFeature::kSve}),
+                  StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("sve")));
+      GTEST_SKIP() << "this KVM offers no SVE";
+    }
+  }
+  AArch64GuestOptions options;
+  options.features = {VcpuFeature::kPsci0_2, VcpuFeature::kSve};
+  auto guest = MakeGuest(*kvm, options);
+  ASSERT_NE(guest, nullptr);
+  VcpuAArch64& cpu = guest->vcpu(0);
+  const absl::uint128 v0 = absl::MakeUint128(0x8899aabbccddeeff, 0x0011223344556677);
+  ASSERT_OK(cpu.SetVectorReg(0, v0));
+  ASSERT_OK_AND_ASSIGN(absl::uint128 back, cpu.GetVectorReg(0));
+  EXPECT_EQ(back, v0);
+  const uint64_t x6 = 0x5a5a5a5a;
+  ASSERT_OK(guest->Start(0, Routine::kRegisters, {{6, x6}}));
+  ASSERT_OK_AND_ASSIGN(GuestRun run, guest->Run(0));
+  ASSERT_THAT(run.reports, SizeIs(5));
+  EXPECT_EQ(run.reports[1], absl::Uint128Low64(v0));
+  EXPECT_EQ(run.reports[2], absl::Uint128High64(v0));
+  ASSERT_OK_AND_ASSIGN(absl::uint128 v1, cpu.GetVectorReg(1));
+  EXPECT_EQ(v1, absl::MakeUint128(~x6, x6));
+}
+
+TEST(KvmAArch64Errors, PointerAuthComesAsAPair) {
+  HV_REQUIRE_KVM();
+  auto kvm = OpenKvm();
+  ASSERT_NE(kvm, nullptr);
+  ASSERT_OK_AND_ASSIGN(auto vm, kvm->CreateVm());
+  ASSERT_OK_AND_ASSIGN(auto vcpu, vm->AsAArch64()->CreateVcpuAArch64(0));
+  if (!vcpu->SupportsFeature(VcpuFeature::kPtrAuthAddress) ||
+      !vcpu->SupportsFeature(VcpuFeature::kPtrAuthGeneric)) {
+    GTEST_SKIP() << "this KVM offers no pointer authentication";
+  }
+  EXPECT_THAT(vcpu->Init({VcpuFeature::kPtrAuthAddress}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("together")));
+  EXPECT_THAT(vcpu->Run(), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_OK(vcpu->Init({VcpuFeature::kPtrAuthAddress, VcpuFeature::kPtrAuthGeneric}));
+}
+
 TEST(KvmAArch64Regs, VirtualTimerRegistersByArchitecturalEncoding) {
   HV_SETUP_GUEST(guest);
   VcpuAArch64& cpu = guest->vcpu(0);
