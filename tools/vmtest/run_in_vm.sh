@@ -167,6 +167,7 @@ resolve_key() {
     [[ -n "$kernel_ver" && "$kernel_ver" != "(none)" && -n "$busybox_ver" && "$busybox_ver" != "(none)" ]] || return 1
     local tmp_memo
     tmp_memo=$(mktemp "$cache/.resolved.XXXXXX")
+    chmod 644 "$tmp_memo"
     echo "$state $kernel_pkg $kernel_ver $busybox_ver" >"$tmp_memo"
     mv -f "$tmp_memo" "$memo"
   fi
