@@ -798,7 +798,9 @@ WHV_RUN_VP_EXIT_CONTEXT WhpxFake::BuildExit(Vp& vp, const Script& script) {
   exit.VpContext.Rflags = Reg(vp, WHvX64RegisterRflags);
   const uint32_t size = static_cast<uint32_t>(script.data.size());
   uint64_t value = 0;
-  std::memcpy(&value, script.data.data(), std::min<size_t>(size, 8));
+  if (size > 0) {
+    std::memcpy(&value, script.data.data(), std::min<size_t>(size, 8));
+  }
   switch (script.kind) {
     case Script::Kind::kRaw:
       break;
@@ -906,7 +908,10 @@ WhpxFake::HRESULT WhpxFake::RunVirtualProcessor(WHV_PARTITION_HANDLE handle,
     if (pending.is_read) {
       const uint64_t value = Reg(vp, pending.target);
       vp.completed_read.assign(pending.size, 0);
-      std::memcpy(vp.completed_read.data(), &value, pending.size);
+      if (pending.size > 0) {
+        std::memcpy(vp.completed_read.data(), &value,
+                    std::min<size_t>(pending.size, sizeof(value)));
+      }
     }
   }
   const bool latest = partition->id == latest_id_;
