@@ -520,6 +520,9 @@ int GunyahFake::AddFunction(const std::shared_ptr<Vm>& vm,
       void* view = ::mmap(nullptr, vcpu->page, PROT_READ | PROT_WRITE,
                           MAP_SHARED, vcpu->memfd.get(), 0);
       if (view == MAP_FAILED) return -ENOMEM;
+      // SAFETY: a fresh MAP_SHARED mapping of the memfd's one page: page
+      // aligned and large enough for struct gh_vcpu_run (40 bytes), zeroed
+      // as the kernel's alloc_page(__GFP_ZERO) is.
       vcpu->kernel_view = static_cast<abi::VcpuRun*>(view);
       vm->vcpus[vcpu->id] = vcpu;
       FdEntry entry;
