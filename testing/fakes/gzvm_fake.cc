@@ -754,9 +754,11 @@ int FakeGzvm::Run(VcpuModel& vcpu, uintptr_t arg,
   // atomically: hv's Kick() stores it from another thread.
   abi::VcpuRun in;
   if (!CopyFromUser(&in, arg, sizeof(in))) return -EFAULT;
+  // SAFETY: the copy above proved the caller's struct is mapped (it stays
+  // so while GZVM_RUN runs: the caller is blocked in it); only its
+  // immediate_exit byte is touched through this pointer, atomically, as hv
+  // stores it from other threads. Everything else goes through the copies.
   auto* user = reinterpret_cast<abi::VcpuRun*>(arg);
-  // SAFETY: the copy above proved the struct is mapped; the byte is the
-  // one hv stores atomically from other threads.
   in.immediate_exit = __atomic_load_n(&user->immediate_exit, __ATOMIC_SEQ_CST);
   if (in.padding1[0] != 0 || in.padding1[1] != 0 || in.padding1[2] != 0) {
     return -EINVAL;  // "must be zero filled"
