@@ -211,12 +211,14 @@ TEST_P(ApiConformance, IrqfdsFollowTheCapability) {
                 StatusIs(absl::StatusCode::kUnimplemented));
     return;
   }
+  // The order every hypervisor accepts: irqchip, vCPUs, finalized irqchip,
+  // then irqfds.
   ASSERT_OK(EnsureIrqChip());
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Vcpu> vcpu, NewRunnableVcpu(0));
+  ASSERT_OK(FinishIrqChip());
   ASSERT_OK(vm_->RegisterIrqfd(event, 5));
   if (script_ != nullptr) {
     // Interrupts go to a running guest: let vCPU 0 enter it once.
-    ASSERT_OK_AND_ASSIGN(std::unique_ptr<Vcpu> vcpu, NewRunnableVcpu(0));
-    ASSERT_OK(FinishIrqChip());
     script_->QueueMmio(0, kMmioAddress, true, {1});
     ASSERT_OK_AND_ASSIGN(VcpuExit exit, vcpu->Run());
     ASSERT_EQ(exit.kind, VcpuExitKind::kMmio) << VcpuExitKindName(exit.kind);
