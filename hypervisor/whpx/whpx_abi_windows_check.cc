@@ -20,7 +20,11 @@ namespace {
                 #type "::" #field " offset differs from the SDK")
 
 HV_SAME_SIZE(WHV_CAPABILITY);
-HV_SAME_SIZE(WHV_PARTITION_PROPERTY);
+// Newer SDKs add members to this union (mingw's has CpuidResultList2 and
+// more), so only the older SDK's size is a lower bound; every member is at
+// offset 0 and WHPX reads only the bytes of the property it is given.
+static_assert(sizeof(WHV_PARTITION_PROPERTY) <= sizeof(::WHV_PARTITION_PROPERTY),
+              "WHV_PARTITION_PROPERTY larger than the SDK's");
 HV_SAME_SIZE(WHV_X64_CPUID_RESULT);
 HV_SAME_SIZE(WHV_REGISTER_VALUE);
 HV_SAME_SIZE(WHV_X64_SEGMENT_REGISTER);
@@ -85,8 +89,8 @@ static_assert(WHvPartitionPropertyCodeProcessorCount ==
               ::WHvPartitionPropertyCodeProcessorCount);
 static_assert(WHvMapGpaRangeFlagTrackDirtyPages ==
               ::WHvMapGpaRangeFlagTrackDirtyPages);
-static_assert(kWhvEGpaRangeNotFound == WHV_E_GPA_RANGE_NOT_FOUND);
-static_assert(kWhvEInvalidVpRegisterName == WHV_E_INVALID_VP_REGISTER_NAME);
+// mingw's winerror.h has no WHV_E_* codes; these are checked against
+// Microsoft's documentation in whpx_abi.h only.
 static_assert(kEInvalidArg == E_INVALIDARG);
 
 }  // namespace
