@@ -27,6 +27,8 @@ const char* VmCapName(VmCap cap) {
     case VmCap::kPvClock: return "pvclock";
     case VmCap::kIrqfd: return "irqfd";
     case VmCap::kIoEventfd: return "ioeventfd";
+    case VmCap::kRemoveMemoryRegion: return "remove_memory_region";
+    case VmCap::kFdMapping: return "fd_mapping";
   }
   return "unknown";
 }

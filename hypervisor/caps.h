@@ -33,6 +33,13 @@ enum class VmCap {
   kPvClock,
   kIrqfd,
   kIoEventfd,
+  // Vm::RemoveMemoryRegion is possible; without it, UNIMPLEMENTED (the
+  // region stays until the VM is destroyed: Geniezone, Gunyah).
+  kRemoveMemoryRegion,
+  // Vm::AddFdMapping / RemoveMapping reach the guest; without it,
+  // UNIMPLEMENTED (the hypervisor pins a region's pages when it is added,
+  // or the OS cannot replace pages in place).
+  kFdMapping,
 };
 
 const char* HypervisorCapName(HypervisorCap cap);

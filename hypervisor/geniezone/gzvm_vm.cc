@@ -41,7 +41,9 @@ bool GeniezoneVm::CheckCapability(VmCap cap) const {
   switch (cap) {
     case VmCap::kIrqfd:
     case VmCap::kIoEventfd:
+    case VmCap::kFdMapping:  // see README: no MMU notifier for touched pages
       return true;
+    case VmCap::kRemoveMemoryRegion:  // no delete in GZVM_SET_USER_MEMORY_REGION
     case VmCap::kDirtyLog:              // no dirty-log ioctl
     case VmCap::kReadOnlyMemoryRegion:  // no read-only region flag
     case VmCap::kMemNoncoherentDma:     // no cache-type region flag

@@ -40,6 +40,8 @@ bool GunyahVm::CheckCapability(VmCap cap) const {
     case VmCap::kIrqfd:
     case VmCap::kIoEventfd:
       return true;
+    case VmCap::kRemoveMemoryRegion:  // size 0 is EINVAL; freed with the VM
+    case VmCap::kFdMapping:           // pages are pinned when a region is added
     case VmCap::kDirtyLog:              // no dirty-page log in the ABI
     case VmCap::kReadOnlyMemoryRegion:  // writes are not promised as MMIO
     case VmCap::kMemNoncoherentDma:     // no cache-type flag

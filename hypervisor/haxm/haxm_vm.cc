@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "hypervisor/haxm/haxm_vcpu.h"
+#include "hypervisor/os/mmap_region.h"
 #include "hypervisor/os/status_macros.h"
 
 namespace hv {
@@ -61,6 +62,10 @@ bool HaxmVm::CheckCapability(VmCap cap) const {
   switch (cap) {
     case VmCap::kReadOnlyMemoryRegion:
       return true;  // HAX_RAM_INFO_ROM
+    case VmCap::kRemoveMemoryRegion:
+      return true;  // HAX_RAM_INFO_INVALID
+    case VmCap::kFdMapping:  // unmap, replace the host pages, map again
+      return standalone_ram_ && MmapRegion::CanRemapInPlace();
     case VmCap::kDirtyLog:
     case VmCap::kMemNoncoherentDma:
     case VmCap::kPvClock:

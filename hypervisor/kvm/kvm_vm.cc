@@ -115,6 +115,9 @@ bool KvmVm::CheckCapability(VmCap cap) const {
       return caps_.irqfd > 0;
     case VmCap::kIoEventfd:
       return caps_.ioeventfd > 0;
+    case VmCap::kRemoveMemoryRegion:
+    case VmCap::kFdMapping:  // mmap(MAP_FIXED) under a memslot: KVM follows
+      return true;
   }
   return false;
 }

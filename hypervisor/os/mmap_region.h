@@ -60,6 +60,10 @@ class MmapRegion {
   size_t size() const { return size_; }
   int prot() const { return prot_; }
 
+  // MmapRegion::CanRemapInPlace(): whether MapFdAt / MapAnonymousAt work on
+  // this OS (POSIX: yes; Windows: no, they return UNIMPLEMENTED).
+  static bool CanRemapInPlace();
+
   // MmapRegion::MapFdAt(): replaces [offset, offset + size) with a MAP_SHARED
   // mapping of `fd` at `fd_offset`. On failure the range is unchanged.
   absl::Status MapFdAt(size_t offset, size_t size, int fd, uint64_t fd_offset,

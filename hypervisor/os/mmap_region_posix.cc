@@ -75,6 +75,8 @@ absl::Status MmapRegion::CheckRange(const char* operation, size_t offset,
   return internal_mmap::CheckRange(operation, offset, size, size_);
 }
 
+bool MmapRegion::CanRemapInPlace() { return true; }
+
 absl::Status MmapRegion::MapFdAt(size_t offset, size_t size, int fd,
                                  uint64_t fd_offset, int prot) {
   if (absl::Status s = CheckRange("mmap fd into region", offset, size);

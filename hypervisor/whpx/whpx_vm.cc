@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "hypervisor/os/mmap_region.h"
 #include "hypervisor/os/status_macros.h"
 #include "hypervisor/whpx/whpx_status.h"
 #include "hypervisor/whpx/whpx_vcpu.h"
@@ -69,7 +70,11 @@ bool WhpxVm::CheckCapability(VmCap cap) const {
     case VmCap::kDirtyLog:
       return (partition_->caps().features & kFeatureDirtyPageTracking) != 0;
     case VmCap::kReadOnlyMemoryRegion:
+    case VmCap::kRemoveMemoryRegion:
       return true;
+    case VmCap::kFdMapping:  // unmap, replace the host pages, map again
+      return MmapRegion::CanRemapInPlace() &&
+             (partition_->caps().features & kFeaturePartialUnmap) != 0;
     case VmCap::kMemNoncoherentDma:  // WHPX maps every range write-back
     case VmCap::kPvClock:
     case VmCap::kIrqfd:
