@@ -16,6 +16,7 @@
 #include <iostream>
 #include <iterator>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -29,8 +30,10 @@
 #include "tools/hvrun/demo.h"
 #include "tools/hvrun/machine.h"
 
-ABSL_FLAG(std::string, hypervisor, "kvm",
-          "backend spec: kind or kind[key=value,...], e.g. kvm[device=/dev/kvm]");
+ABSL_FLAG(std::string, hypervisor, "",
+          "backend spec: kind or kind[key=value,...], e.g. kvm[device=/dev/kvm]; "
+          "default: the platform's first linked backend of kvm, whpx, haxm, "
+          "geniezone, gunyah");
 ABSL_FLAG(std::string, payload, "",
           "flat binary to run; without it hvrun runs its built-in demo");
 ABSL_FLAG(std::string, mode, "",
@@ -67,9 +70,22 @@ absl::StatusOr<std::vector<uint8_t>> ReadFile(const std::string& path) {
   return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
 }
 
+// The --hypervisor spec, or the platform's preferred linked backend.
+std::string HypervisorSpec() {
+  std::string spec = absl::GetFlag(FLAGS_hypervisor);
+  if (!spec.empty()) return spec;
+  const std::vector<BackendInfo> linked = LinkedBackends();
+  for (const char* kind : {"kvm", "whpx", "haxm", "geniezone", "gunyah"}) {
+    for (const BackendInfo& backend : linked) {
+      if (backend.kind == kind) return backend.kind;
+    }
+  }
+  return linked.empty() ? "kvm" : linked.front().kind;
+}
+
 absl::StatusOr<MachineOptions> OptionsFromFlags() {
   MachineOptions o;
-  o.hypervisor = absl::GetFlag(FLAGS_hypervisor);
+  o.hypervisor = HypervisorSpec();
   o.mode = absl::GetFlag(FLAGS_mode);
   ASSIGN_OR_RETURN(o.mem_size, ParseMemorySize(absl::GetFlag(FLAGS_mem)));
   if (!absl::GetFlag(FLAGS_load_addr).empty()) {
@@ -93,7 +109,7 @@ absl::StatusOr<int> RunPayload() {
 
 absl::StatusOr<int> RunDemoFromFlags() {
   ASSIGN_OR_RETURN(DemoResult demo,
-                   RunDemo(absl::GetFlag(FLAGS_hypervisor), std::cout,
+                   RunDemo(HypervisorSpec(), std::cout,
                            absl::GetFlag(FLAGS_timeout)));
   if (absl::GetFlag(FLAGS_stats)) std::cerr << demo.stats;
   return demo.exit_code;
