@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
 namespace hv {
@@ -81,6 +82,28 @@ absl::StatusOr<MemorySlotTable::Entry*> MemorySlotTable::Find(MemSlot slot) {
         absl::StrFormat("memory slot %u holds no region", slot));
   }
   return &it->second;
+}
+
+absl::StatusOr<MemorySlotTable::Entry*> MemorySlotTable::FindRange(
+    const char* operation, MemSlot slot, uint64_t offset, uint64_t size) {
+  absl::StatusOr<Entry*> entry = Find(slot);
+  if (!entry.ok()) {
+    return absl::NotFoundError(
+        absl::StrCat(operation, ": ", entry.status().message()));
+  }
+  if (size == 0 || size % alignment_ != 0 || offset % alignment_ != 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: offset %#x and size %#x must be page aligned (%#x) and the size "
+        "non-zero",
+        operation, offset, size, alignment_));
+  }
+  const uint64_t region_size = (*entry)->region->size();
+  if (offset > region_size || size > region_size - offset) {
+    return absl::OutOfRangeError(absl::StrFormat(
+        "%s: range [%#x, %#x) is outside slot %u's region of %#x bytes",
+        operation, offset, offset + size, slot, region_size));
+  }
+  return *entry;
 }
 
 absl::StatusOr<MemorySlotTable::Entry> MemorySlotTable::Remove(MemSlot slot) {

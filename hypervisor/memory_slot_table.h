@@ -56,6 +56,13 @@ class MemorySlotTable {
   // MemorySlotTable::Find(): the entry in `slot`, or NOT_FOUND naming it.
   absl::StatusOr<Entry*> Find(MemSlot slot);
 
+  // MemorySlotTable::FindRange(): the entry in `slot` once
+  // [offset, offset + size) is checked to lie inside its region at the
+  // table's alignment: NOT_FOUND, INVALID_ARGUMENT (unaligned or empty) or
+  // OUT_OF_RANGE, each message starting with `operation`.
+  absl::StatusOr<Entry*> FindRange(const char* operation, MemSlot slot,
+                                   uint64_t offset, uint64_t size);
+
   // MemorySlotTable::Remove(): takes the entry out; its slot becomes free.
   absl::StatusOr<Entry> Remove(MemSlot slot);
 

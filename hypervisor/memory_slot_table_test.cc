@@ -41,6 +41,26 @@ TEST(MemorySlotTable, PicksLowestFreeSlot) {
   EXPECT_THAT(Add(table, 0xa000, kPage), IsOkAndHolds(3u));
 }
 
+TEST(MemorySlotTable, FindRangeChecksSlotAlignmentAndBounds) {
+  MemorySlotTable table(8, 1ull << 40, kPage);
+  ASSERT_THAT(Add(table, 0x10000, 4 * kPage), IsOkAndHolds(0u));
+  absl::StatusOr<MemorySlotTable::Entry*> entry =
+      table.FindRange("map", 0, kPage, 2 * kPage);
+  ASSERT_THAT(entry, IsOk());
+  EXPECT_EQ((*entry)->guest_address, 0x10000u);
+  EXPECT_THAT(table.FindRange("map", 0, 3 * kPage, kPage), IsOk());
+  EXPECT_THAT(table.FindRange("map", 5, 0, kPage),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("map: ")));
+  EXPECT_THAT(table.FindRange("map", 0, 1, kPage),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("aligned")));
+  EXPECT_THAT(table.FindRange("map", 0, 0, 0),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(table.FindRange("map", 0, 3 * kPage, 2 * kPage),
+              StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("slot 0")));
+  EXPECT_THAT(table.FindRange("map", 0, 8 * kPage, kPage),
+              StatusIs(absl::StatusCode::kOutOfRange));
+}
+
 TEST(MemorySlotTable, RemovingTheHighestSlotsShrinksTheUsedRange) {
   MemorySlotTable table(3, 1ull << 40, kPage);
   ASSERT_THAT(Add(table, 0x0000, kPage), IsOk());

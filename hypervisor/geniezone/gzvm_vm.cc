@@ -121,35 +121,12 @@ std::vector<MemoryRegionInfo> GeniezoneVm::MemoryRegions() const {
   return slots_.List();
 }
 
-absl::StatusOr<MemorySlotTable::Entry*> GeniezoneVm::FindRange(
-    const char* operation, MemSlot slot, uint64_t offset, uint64_t size) {
-  auto entry = slots_.Find(slot);
-  if (!entry.ok()) {
-    return absl::NotFoundError(
-        absl::StrCat(operation, ": ", entry.status().message()));
-  }
-  const uint64_t page = HostPageSize();
-  if (size == 0 || size % page != 0 || offset % page != 0) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: offset %#x and size %#x must be page aligned (%#x) and the size "
-        "non-zero",
-        operation, offset, size, page));
-  }
-  const uint64_t region_size = (*entry)->region->size();
-  if (offset > region_size || size > region_size - offset) {
-    return absl::OutOfRangeError(absl::StrFormat(
-        "%s: range [%#x, %#x) is outside slot %u's region of %#x bytes",
-        operation, offset, offset + size, slot, region_size));
-  }
-  return *entry;
-}
-
 absl::Status GeniezoneVm::AddFdMapping(MemSlot slot, uint64_t offset,
                                        uint64_t size, int fd,
                                        uint64_t fd_offset, Protection prot) {
   std::lock_guard<std::mutex> lock(mutex_);
   ASSIGN_OR_RETURN(MemorySlotTable::Entry * entry,
-                   FindRange("add fd mapping", slot, offset, size));
+                   slots_.FindRange("add fd mapping", slot, offset, size));
   if (fd < 0) {
     return absl::InvalidArgumentError(
         absl::StrFormat("add fd mapping: fd %d is not a file descriptor", fd));
@@ -179,7 +156,7 @@ absl::Status GeniezoneVm::RemoveMapping(MemSlot slot, uint64_t offset,
                                         uint64_t size) {
   std::lock_guard<std::mutex> lock(mutex_);
   ASSIGN_OR_RETURN(MemorySlotTable::Entry * entry,
-                   FindRange("remove mapping", slot, offset, size));
+                   slots_.FindRange("remove mapping", slot, offset, size));
   const MemoryRegion& region = *entry->region;
   void* host = region.data() + offset;
   void* result;

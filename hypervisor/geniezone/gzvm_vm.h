@@ -84,13 +84,6 @@ class GeniezoneVm final : public VmAArch64 {
  private:
   GeniezoneVm(std::shared_ptr<const GzvmDevice> device, GzvmFd vm_fd);
 
-  // The region in `slot` after checking [offset, offset + size) lies inside
-  // it at page granularity; `operation` names the caller in errors.
-  absl::StatusOr<MemorySlotTable::Entry*> FindRange(const char* operation,
-                                                    MemSlot slot,
-                                                    uint64_t offset,
-                                                    uint64_t size)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // The SPI `spi` exists on the GIC (when one was created); `operation`
   // names the caller.
   absl::Status CheckSpi(const char* operation, uint32_t spi) const

@@ -100,13 +100,6 @@ class GunyahVm final : public VmAArch64 {
  private:
   explicit GunyahVm(std::shared_ptr<GunyahVmCore> core);
 
-  // The region in `slot`, after checking [offset, offset + size) lies in it
-  // at page granularity; `operation` names the caller in errors.
-  absl::StatusOr<MemorySlotTable::Entry*> FindRange(const char* operation,
-                                                    MemSlot slot,
-                                                    uint64_t offset,
-                                                    uint64_t size)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // GH_VM_ADD_FUNCTION / GH_VM_REMOVE_FUNCTION with `arg` of `arg_size`
   // bytes; returns the ioctl's result.
   absl::StatusOr<int> Function(bool add, uint32_t type, const void* arg,

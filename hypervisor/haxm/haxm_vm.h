@@ -131,11 +131,6 @@ class HaxmVm final : public VmX86_64 {
   // ALLOC_RAM or ADD_RAMBLOCK for the host range of a new region.
   absl::Status RegisterRamBlock(const void* host, uint64_t size)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  absl::StatusOr<MemorySlotTable::Entry*> FindRange(const char* operation,
-                                                    MemSlot slot,
-                                                    uint64_t offset,
-                                                    uint64_t size)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Unmaps the region in `slot` from HAXM, runs `swap` on it, and maps it
   // again (whether or not `swap` succeeded; the map is retried once). Only
   // if both map attempts fail is the slot left unmapped in HAXM: INTERNAL.

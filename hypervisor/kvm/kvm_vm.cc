@@ -197,34 +197,11 @@ std::vector<MemoryRegionInfo> KvmVm::MemoryRegions() const {
   return slots_.List();
 }
 
-absl::StatusOr<MemorySlotTable::Entry*> KvmVm::FindRange(
-    const char* operation, MemSlot slot, uint64_t offset, uint64_t size) {
-  auto entry = slots_.Find(slot);
-  if (!entry.ok()) {
-    return absl::NotFoundError(
-        absl::StrCat(operation, ": ", entry.status().message()));
-  }
-  const uint64_t page = HostPageSize();
-  if (size == 0 || size % page != 0 || offset % page != 0) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: offset %#x and size %#x must be page aligned (%#x) and the size "
-        "non-zero",
-        operation, offset, size, page));
-  }
-  const uint64_t region_size = (*entry)->region->size();
-  if (offset > region_size || size > region_size - offset) {
-    return absl::OutOfRangeError(absl::StrFormat(
-        "%s: range [%#x, %#x) is outside slot %u's region of %#x bytes",
-        operation, offset, offset + size, slot, region_size));
-  }
-  return *entry;
-}
-
 absl::Status KvmVm::AddFdMapping(MemSlot slot, uint64_t offset, uint64_t size,
                                  int fd, uint64_t fd_offset, Protection prot) {
   std::lock_guard<std::mutex> lock(mutex_);
   ASSIGN_OR_RETURN(MemorySlotTable::Entry * entry,
-                   FindRange("add fd mapping", slot, offset, size));
+                   slots_.FindRange("add fd mapping", slot, offset, size));
   if (fd < 0) {
     return absl::InvalidArgumentError(
         absl::StrFormat("add fd mapping: fd %d is not a file descriptor", fd));
@@ -254,7 +231,7 @@ absl::Status KvmVm::RemoveMapping(MemSlot slot, uint64_t offset,
                                   uint64_t size) {
   std::lock_guard<std::mutex> lock(mutex_);
   ASSIGN_OR_RETURN(MemorySlotTable::Entry * entry,
-                   FindRange("remove mapping", slot, offset, size));
+                   slots_.FindRange("remove mapping", slot, offset, size));
   const MemoryRegion& region = *entry->region;
   void* host = region.data() + offset;
   void* result;

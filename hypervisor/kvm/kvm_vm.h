@@ -123,13 +123,6 @@ class KvmVm final : public KvmVmBase {
   absl::Status SetUserMemoryRegion(MemSlot slot, uint32_t flags,
                                    GuestAddress guest_address, uint64_t size,
                                    void* host_address);
-  // The region in `slot` after checking [offset, offset + size) lies inside
-  // it at page granularity; `operation` names the caller in errors.
-  absl::StatusOr<MemorySlotTable::Entry*> FindRange(const char* operation,
-                                                    MemSlot slot,
-                                                    uint64_t offset,
-                                                    uint64_t size)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   absl::Status IoEvent(const EventFd& event, const IoEventAddress& address,
                        bool assign);
   absl::Status Irqfd(const EventFd& event, uint32_t gsi, bool assign);

@@ -148,28 +148,6 @@ std::vector<MemoryRegionInfo> WhpxVm::MemoryRegions() const {
   return slots_.List();
 }
 
-absl::StatusOr<MemorySlotTable::Entry*> WhpxVm::FindRange(
-    const char* operation, MemSlot slot, uint64_t offset, uint64_t size) {
-  auto entry = slots_.Find(slot);
-  if (!entry.ok()) {
-    return absl::NotFoundError(
-        absl::StrCat(operation, ": ", entry.status().message()));
-  }
-  if (size == 0 || size % kPageSize != 0 || offset % kPageSize != 0) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: offset %#x and size %#x must be page aligned (%#x) and the size "
-        "non-zero",
-        operation, offset, size, kPageSize));
-  }
-  const uint64_t region_size = (*entry)->region->size();
-  if (offset > region_size || size > region_size - offset) {
-    return absl::OutOfRangeError(absl::StrFormat(
-        "%s: range [%#x, %#x) is outside slot %u's region of %#x bytes",
-        operation, offset, offset + size, slot, region_size));
-  }
-  return *entry;
-}
-
 absl::Status WhpxVm::Remap(const char* operation,
                            MemorySlotTable::Entry& entry, uint64_t offset,
                            uint64_t size,
@@ -211,7 +189,7 @@ absl::Status WhpxVm::AddFdMapping(MemSlot slot, uint64_t offset, uint64_t size,
                                   Protection prot) {
   std::lock_guard<std::mutex> lock(mutex_);
   ASSIGN_OR_RETURN(MemorySlotTable::Entry * entry,
-                   FindRange("add fd mapping", slot, offset, size));
+                   slots_.FindRange("add fd mapping", slot, offset, size));
   if (fd < 0) {
     return absl::InvalidArgumentError(
         absl::StrFormat("add fd mapping: fd %d is not a file descriptor", fd));
@@ -230,7 +208,7 @@ absl::Status WhpxVm::RemoveMapping(MemSlot slot, uint64_t offset,
                                    uint64_t size) {
   std::lock_guard<std::mutex> lock(mutex_);
   ASSIGN_OR_RETURN(MemorySlotTable::Entry * entry,
-                   FindRange("remove mapping", slot, offset, size));
+                   slots_.FindRange("remove mapping", slot, offset, size));
   MemoryRegion* region = entry->region.get();
   return Remap("remove mapping", *entry, offset, size,
                [&] { return region->Unmap(offset, size); });

@@ -93,13 +93,6 @@ class WhpxVm final : public VmX86_64 {
   absl::Status MapRange(GuestAddress gpa, uint8_t* host, uint64_t size,
                         uint32_t flags);
   absl::Status UnmapRange(GuestAddress gpa, uint64_t size);
-  // The entry in `slot` once [offset, offset + size) is checked to lie in it
-  // at page granularity; `operation` names the caller in errors.
-  absl::StatusOr<MemorySlotTable::Entry*> FindRange(const char* operation,
-                                                    MemSlot slot,
-                                                    uint64_t offset,
-                                                    uint64_t size)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Re-maps [offset, offset + size) of `entry` after `change` swapped its
   // host pages (AddFdMapping / RemoveMapping).
   absl::Status Remap(const char* operation, MemorySlotTable::Entry& entry,
