@@ -98,6 +98,7 @@ class HaxmVcpu final : public VcpuX86_64 {
   bool ReadyForInterrupt() const override;
   void SetInterruptWindowRequested(bool requested) override;
   absl::Status SetTscOffset(uint64_t offset) override;
+  absl::StatusOr<uint64_t> GetTscOffset() override;
   absl::StatusOr<uint32_t> GetTscKhz() override;
 
  private:

@@ -396,6 +396,11 @@ absl::Status HaxmVcpu::SetTscOffset(uint64_t) {
       "SetTscOffset: HAXM has no TSC offset control");
 }
 
+absl::StatusOr<uint64_t> HaxmVcpu::GetTscOffset() {
+  return absl::UnimplementedError(
+      "GetTscOffset: HAXM has no TSC offset control");
+}
+
 absl::StatusOr<uint32_t> HaxmVcpu::GetTscKhz() {
   return absl::UnimplementedError(
       "GetTscKhz: HAXM does not report the guest TSC frequency");

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -70,6 +71,14 @@ struct KvmDevice {
   // architecture's capabilities of a device whose common part is set.
   static absl::Status QueryArch(KvmDevice& device);
 
+  // KvmDevice::TscOffsetHonoured(): whether a vCPU's KVM_VCPU_TSC_OFFSET
+  // attribute really moves its TSC. Some KVMs accept the attribute and
+  // ignore it (kvm_pvm: the offset reads back 0 and the guest's rdtsc does
+  // not move), so KVM_CAP_VCPU_ATTRIBUTES alone proves nothing. Probed once,
+  // on first use, on a scratch VM and vCPU: set an offset, read it back.
+  // Any failure of the probe counts as "not honoured". x86_64 builds only.
+  bool TscOffsetHonoured() const;
+
   KvmSys* sys = nullptr;
   KvmFd fd;
   KvmDeviceCaps caps;
@@ -84,6 +93,11 @@ struct KvmDevice {
   // The machine type KVM_CREATE_VM takes: 0 on x86_64; on aarch64 the IPA
   // size (KVM_VM_TYPE_ARM_IPA_SIZE) when KVM_CAP_ARM_VM_IPA_SIZE offers one.
   unsigned long vm_type = 0;
+
+ private:
+  // TscOffsetHonoured()'s probe result, computed once.
+  mutable std::once_flag tsc_offset_probe_once_;
+  mutable bool tsc_offset_honoured_ = false;
 };
 
 }  // namespace hv

@@ -49,4 +49,9 @@ absl::Status KvmDevice::QueryArch(KvmDevice& device) {
   return absl::OkStatus();
 }
 
+bool KvmDevice::TscOffsetHonoured() const {
+  // arm64 has no x86 TSC; its counter offset is VmAArch64::SetCounterOffset.
+  return false;
+}
+
 }  // namespace hv

@@ -39,10 +39,16 @@ bool KvmHypervisor::CheckCapability(HypervisorCap cap) const {
     case HypervisorCap::kXcrs:
       return caps.xcrs > 0;
     case HypervisorCap::kTscControl:
-      // SetTscOffset uses the KVM_VCPU_TSC_CTRL vCPU attribute group.
-      return caps.vcpu_attributes > 0;
+      // SetTscOffset uses the KVM_VCPU_TSC_CTRL vCPU attribute group, which
+      // some KVMs accept and ignore: reported only when a probe's offset
+      // reads back (KvmDevice::TscOffsetHonoured).
+      return device_->TscOffsetHonoured();
     case HypervisorCap::kSyncRegs:
-      return caps.sync_regs > 0;
+      // The kernel may offer KVM_CAP_SYNC_REGS, but this backend exchanges
+      // registers through KVM_GET/SET_REGS ioctls and never through the run
+      // page, so it cannot claim the capability (KvmDeviceCaps keeps the
+      // kernel's answer).
+      return false;
   }
   return false;
 }

@@ -55,6 +55,7 @@ std::string KvmIoctlName(unsigned long request) {
     HV_KVM_IOCTL_NAME(KVM_RUN)
     HV_KVM_IOCTL_NAME(KVM_HAS_DEVICE_ATTR)
     HV_KVM_IOCTL_NAME(KVM_SET_DEVICE_ATTR)
+    HV_KVM_IOCTL_NAME(KVM_GET_DEVICE_ATTR)
 #undef HV_KVM_IOCTL_NAME
     default:
       break;

@@ -30,6 +30,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "hypervisor/kvm/kvm_device.h"
 #include "hypervisor/kvm/kvm_fd.h"
 #if defined(__aarch64__)
@@ -112,6 +113,7 @@ class KvmVcpu final : public KvmVcpuBase {
   bool ReadyForInterrupt() const override;
   void SetInterruptWindowRequested(bool requested) override;
   absl::Status SetTscOffset(uint64_t offset) override;
+  absl::StatusOr<uint64_t> GetTscOffset() override;
   absl::StatusOr<uint32_t> GetTscKhz() override;
 #endif
 
@@ -131,6 +133,12 @@ class KvmVcpu final : public KvmVcpuBase {
   static void DecodeDebugExit(const kvm_run& run, VcpuExit& exit);
   // The architecture's check before KVM_RUN (aarch64: Init() happened).
   absl::Status CheckRunnable() const;
+
+#if !defined(__aarch64__)
+  // OK when this KVM honours the TSC offset (KvmDevice::TscOffsetHonoured);
+  // otherwise UNIMPLEMENTED naming `operation` and why.
+  absl::Status CheckTscControl(absl::string_view operation) const;
+#endif
 
 #if defined(__aarch64__)
   // The ONE_REG id of `reg` and its size in bytes (4 or 8), or

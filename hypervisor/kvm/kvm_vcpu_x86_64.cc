@@ -5,7 +5,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
 #include "hypervisor/kvm/kvm_abi_x86_64.h"
 #include "hypervisor/kvm/kvm_ioctl.h"
 #include "hypervisor/kvm/kvm_vcpu.h"
@@ -423,24 +425,50 @@ void KvmVcpu::SetInterruptWindowRequested(bool requested) {
   run_->request_interrupt_window = requested ? 1 : 0;
 }
 
-absl::Status KvmVcpu::SetTscOffset(uint64_t offset) {
+absl::Status KvmVcpu::CheckTscControl(absl::string_view operation) const {
   if (device_->caps.vcpu_attributes == 0) {
-    return absl::UnimplementedError(
-        "set TSC offset: this KVM lacks KVM_CAP_VCPU_ATTRIBUTES");
+    return absl::UnimplementedError(absl::StrCat(
+        operation, ": this KVM lacks KVM_CAP_VCPU_ATTRIBUTES"));
   }
+  if (!device_->TscOffsetHonoured()) {
+    return absl::UnimplementedError(absl::StrCat(
+        operation,
+        ": this KVM accepts KVM_VCPU_TSC_OFFSET but does not honour it (a "
+        "probe's offset did not read back; kvm_pvm does this), so "
+        "HypervisorCap::kTscControl is false"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status KvmVcpu::SetTscOffset(uint64_t offset) {
+  RETURN_IF_ERROR(CheckTscControl("set TSC offset"));
   kvm_device_attr attr = {};
   attr.group = KVM_VCPU_TSC_CTRL;
   attr.attr = KVM_VCPU_TSC_OFFSET;
   attr.addr = reinterpret_cast<uintptr_t>(&offset);
-  if (sys_->IoctlPtr(fd_.get(), KVM_HAS_DEVICE_ATTR, &attr) < 0) {
-    if (errno == ENXIO) {
-      return absl::UnimplementedError(
-          "set TSC offset: the vCPU has no KVM_VCPU_TSC_OFFSET attribute");
-    }
-    return ErrnoStatus("KVM_HAS_DEVICE_ATTR (KVM_VCPU_TSC_OFFSET)");
+  RETURN_IF_ERROR(KvmIoctl(sys_, fd_.get(), KVM_SET_DEVICE_ATTR, &attr,
+                           "KVM_SET_DEVICE_ATTR (KVM_VCPU_TSC_OFFSET)"));
+  // The device probe showed this KVM honours the attribute; a vCPU that
+  // still reads back another value is reported, never taken on trust.
+  ASSIGN_OR_RETURN(uint64_t now, GetTscOffset());
+  if (now != offset) {
+    return absl::InternalError(absl::StrFormat(
+        "set TSC offset: KVM accepted %#x but the vCPU reports %#x", offset,
+        now));
   }
-  return KvmIoctl(sys_, fd_.get(), KVM_SET_DEVICE_ATTR, &attr,
-                  "KVM_SET_DEVICE_ATTR (KVM_VCPU_TSC_OFFSET)");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> KvmVcpu::GetTscOffset() {
+  RETURN_IF_ERROR(CheckTscControl("get TSC offset"));
+  uint64_t offset = 0;
+  kvm_device_attr attr = {};
+  attr.group = KVM_VCPU_TSC_CTRL;
+  attr.attr = KVM_VCPU_TSC_OFFSET;
+  attr.addr = reinterpret_cast<uintptr_t>(&offset);
+  RETURN_IF_ERROR(KvmIoctl(sys_, fd_.get(), KVM_GET_DEVICE_ATTR, &attr,
+                           "KVM_GET_DEVICE_ATTR (KVM_VCPU_TSC_OFFSET)"));
+  return offset;
 }
 
 absl::StatusOr<uint32_t> KvmVcpu::GetTscKhz() {

@@ -75,6 +75,7 @@ class WhpxVcpu final : public VcpuX86_64 {
   bool ReadyForInterrupt() const override;
   void SetInterruptWindowRequested(bool requested) override;
   absl::Status SetTscOffset(uint64_t offset) override;
+  absl::StatusOr<uint64_t> GetTscOffset() override;
   absl::StatusOr<uint32_t> GetTscKhz() override;
 
   // WhpxVcpu::GetRegisters() / SetRegisters(): one batched

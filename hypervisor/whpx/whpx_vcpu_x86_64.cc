@@ -400,6 +400,12 @@ absl::Status WhpxVcpu::SetTscOffset(uint64_t) {
       "(HypervisorCap::kTscControl is false)");
 }
 
+absl::StatusOr<uint64_t> WhpxVcpu::GetTscOffset() {
+  return absl::UnimplementedError(
+      "get TSC offset: hv does not expose WHPX's TSC control "
+      "(HypervisorCap::kTscControl is false)");
+}
+
 absl::StatusOr<uint32_t> WhpxVcpu::GetTscKhz() {
   const uint64_t hz = partition_->caps().processor_clock_hz;
   if (hz == 0) {

@@ -44,6 +44,7 @@ class RecordingVcpu : public VcpuX86_64 {
   bool ReadyForInterrupt() const override { return false; }
   void SetInterruptWindowRequested(bool) override {}
   absl::Status SetTscOffset(uint64_t) override { return Unsupported(); }
+  absl::StatusOr<uint64_t> GetTscOffset() override { return Unsupported(); }
   absl::StatusOr<uint32_t> GetTscKhz() override { return Unsupported(); }
 
   Regs regs;

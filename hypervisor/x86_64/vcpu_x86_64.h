@@ -56,8 +56,13 @@ class VcpuX86_64 : public Vcpu {
   virtual void SetInterruptWindowRequested(bool requested) = 0;
 
   // VcpuX86_64::SetTscOffset(): the guest's TSC reads host TSC + offset.
-  // Requires HypervisorCap::kTscControl.
+  // Requires HypervisorCap::kTscControl, which a backend reports only where
+  // the offset was shown to reach the guest; without it UNIMPLEMENTED, and
+  // the vCPU is unchanged.
   virtual absl::Status SetTscOffset(uint64_t offset) = 0;
+  // VcpuX86_64::GetTscOffset(): the offset in effect (0 until one is set).
+  // Requires HypervisorCap::kTscControl; without it UNIMPLEMENTED.
+  virtual absl::StatusOr<uint64_t> GetTscOffset() = 0;
   // VcpuX86_64::GetTscKhz(): the guest TSC frequency.
   virtual absl::StatusOr<uint32_t> GetTscKhz() = 0;
 };

@@ -1,0 +1,160 @@
+// HypervisorCap::kTscControl on KVM: reported only where an offset written
+// through KVM_VCPU_TSC_OFFSET reads back, so a KVM that accepts the
+// attribute and ignores it (kvm_pvm) reports false and SetTscOffset /
+// GetTscOffset refuse. Runs on the real /dev/kvm; a seam that behaves like
+// kvm_pvm (the write succeeds and changes nothing) shows the other side on
+// every host.
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <memory>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "hypervisor/kvm/kvm_hypervisor.h"
+#include "hypervisor/kvm/kvm_test_env.h"
+#include "hypervisor/x86_64/vm_x86_64.h"
+#include "testing/kvm_fault_injection.h"
+#include "testing/status_matchers.h"
+
+namespace hv {
+namespace {
+
+using ::hv::testing::StatusIs;
+using ::testing::HasSubstr;
+
+bool IsTscOffsetAttr(unsigned long request, uintptr_t arg) {
+  if (request != KVM_SET_DEVICE_ATTR) return false;
+  // SAFETY: KVM_SET_DEVICE_ATTR's argument is a kvm_device_attr the caller
+  // owns for the duration of the call.
+  const auto* attr = reinterpret_cast<const kvm_device_attr*>(arg);
+  return attr->group == KVM_VCPU_TSC_CTRL && attr->attr == KVM_VCPU_TSC_OFFSET;
+}
+
+// A KVM that accepts KVM_SET_DEVICE_ATTR(KVM_VCPU_TSC_OFFSET) and ignores
+// it, as kvm_pvm does; everything else goes to the real kernel.
+class IgnoresTscOffsetSys final : public KvmSys {
+ public:
+  int Open(const char* path, int flags) override { return real_->Open(path, flags); }
+  int Ioctl(int fd, unsigned long request, uintptr_t arg) override {
+    if (IsTscOffsetAttr(request, arg)) return 0;
+    return real_->Ioctl(fd, request, arg);
+  }
+  void* Mmap(void* addr, size_t length, int prot, int flags, int fd,
+             off_t offset) override {
+    return real_->Mmap(addr, length, prot, flags, fd, offset);
+  }
+  int Munmap(void* addr, size_t length) override { return real_->Munmap(addr, length); }
+  int Close(int fd) override { return real_->Close(fd); }
+
+ private:
+  KvmSys* const real_ = RealKvmSys();
+};
+
+// The test's own answer, from raw ioctls: does an offset written to a fresh
+// vCPU read back? (On kvm_pvm: no. On VMX/SVM KVMs since 5.16: yes.)
+bool KernelHonoursTscOffset() {
+  const int kvm = ::open("/dev/kvm", O_RDWR | O_CLOEXEC);
+  if (kvm < 0) return false;
+  const int vm = ::ioctl(kvm, KVM_CREATE_VM, 0);
+  const int vcpu = vm < 0 ? -1 : ::ioctl(vm, KVM_CREATE_VCPU, 0);
+  uint64_t offset = 0x5a5a5a5a000;
+  kvm_device_attr attr = {};
+  attr.group = KVM_VCPU_TSC_CTRL;
+  attr.attr = KVM_VCPU_TSC_OFFSET;
+  attr.addr = reinterpret_cast<uintptr_t>(&offset);
+  bool honoured = vcpu >= 0 && ::ioctl(vcpu, KVM_SET_DEVICE_ATTR, &attr) == 0;
+  offset = 0;
+  honoured = honoured && ::ioctl(vcpu, KVM_GET_DEVICE_ATTR, &attr) == 0 &&
+             offset == 0x5a5a5a5a000;
+  for (int fd : {vcpu, vm, kvm}) {
+    if (fd >= 0) ::close(fd);
+  }
+  return honoured;
+}
+
+struct Machine {
+  std::unique_ptr<KvmHypervisor> kvm;
+  std::unique_ptr<Vm> vm;
+  std::unique_ptr<VcpuX86_64> vcpu;
+};
+
+void CreateMachine(KvmSys* sys, Machine& m) {
+  ASSERT_OK_AND_ASSIGN(m.kvm, KvmHypervisor::Create("/dev/kvm", sys));
+  ASSERT_OK_AND_ASSIGN(m.vm, m.kvm->CreateVm());
+  ASSERT_OK_AND_ASSIGN(m.vcpu, m.vm->AsX86_64()->CreateVcpuX86_64(0));
+}
+
+TEST(KvmTscControl, CapabilityMatchesWhatTheKernelHonours) {
+  HV_REQUIRE_KVM();
+  Machine m;
+  ASSERT_NO_FATAL_FAILURE(CreateMachine(RealKvmSys(), m));
+  const bool honoured = KernelHonoursTscOffset();
+  EXPECT_EQ(m.kvm->CheckCapability(HypervisorCap::kTscControl), honoured);
+  if (honoured) {
+    ASSERT_OK_AND_ASSIGN(uint64_t initial, m.vcpu->GetTscOffset());
+    EXPECT_EQ(initial, 0u);
+    ASSERT_OK(m.vcpu->SetTscOffset(uint64_t{3} << 44));
+    ASSERT_OK_AND_ASSIGN(uint64_t back, m.vcpu->GetTscOffset());
+    EXPECT_EQ(back, uint64_t{3} << 44);
+  } else {
+    EXPECT_THAT(m.vcpu->SetTscOffset(uint64_t{3} << 44),
+                StatusIs(absl::StatusCode::kUnimplemented,
+                         HasSubstr("set TSC offset")));
+    EXPECT_THAT(m.vcpu->GetTscOffset(),
+                StatusIs(absl::StatusCode::kUnimplemented,
+                         HasSubstr("get TSC offset")));
+  }
+}
+
+TEST(KvmTscControl, AKvmThatIgnoresTheOffsetReportsNoTscControl) {
+  HV_REQUIRE_KVM();
+  IgnoresTscOffsetSys sys;
+  Machine m;
+  ASSERT_NO_FATAL_FAILURE(CreateMachine(&sys, m));
+  EXPECT_FALSE(m.kvm->CheckCapability(HypervisorCap::kTscControl));
+  EXPECT_THAT(m.vcpu->SetTscOffset(1000),
+              StatusIs(absl::StatusCode::kUnimplemented,
+                       HasSubstr("does not honour it")));
+  EXPECT_THAT(m.vcpu->GetTscOffset(),
+              StatusIs(absl::StatusCode::kUnimplemented,
+                       HasSubstr("does not honour it")));
+  // The refused call changed nothing the guest could see.
+  ASSERT_OK_AND_ASSIGN(Regs regs, m.vcpu->GetRegs());
+  EXPECT_EQ(regs.rip, 0xfff0u);
+}
+
+TEST(KvmTscControl, AFailedProbeReportsNoTscControl) {
+  HV_REQUIRE_KVM();
+  for (unsigned long request :
+       {static_cast<unsigned long>(KVM_GET_DEVICE_ATTR),
+        static_cast<unsigned long>(KVM_HAS_DEVICE_ATTR)}) {
+    SCOPED_TRACE(KvmIoctlName(request));
+    testing::FaultInjectingKvmSys sys;
+    sys.FailIoctl(request, EIO);
+    Machine m;
+    ASSERT_NO_FATAL_FAILURE(CreateMachine(&sys, m));
+    EXPECT_FALSE(m.kvm->CheckCapability(HypervisorCap::kTscControl));
+    EXPECT_EQ(sys.faults_injected(), 1u) << "the probe made the call";
+  }
+}
+
+TEST(KvmTscControl, WithoutVcpuAttributesNoProbeRuns) {
+  HV_REQUIRE_KVM();
+  testing::FaultInjectingKvmSys sys;
+  sys.OverrideExtension(KVM_CAP_VCPU_ATTRIBUTES, 0);
+  Machine m;
+  ASSERT_NO_FATAL_FAILURE(CreateMachine(&sys, m));
+  const uint64_t calls = sys.calls();
+  EXPECT_FALSE(m.kvm->CheckCapability(HypervisorCap::kTscControl));
+  EXPECT_EQ(sys.calls(), calls);
+  EXPECT_THAT(m.vcpu->SetTscOffset(1),
+              StatusIs(absl::StatusCode::kUnimplemented,
+                       HasSubstr("KVM_CAP_VCPU_ATTRIBUTES")));
+}
+
+}  // namespace
+}  // namespace hv
