@@ -34,7 +34,7 @@ std::string Payload(const char* name) {
 TEST(HvrunAArch64, DemoFindsTheVirtioDeviceThroughEcamAndReadsTheHostBlob) {
   SubprocessResult r = Hvrun({});
   EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
-  EXPECT_THAT(r.stdout_text, HasSubstr("virtio device in PCI slot 3 (ECAM at 0x30000000)"));
+  EXPECT_THAT(r.stderr_text, HasSubstr("virtio device in PCI slot 3 (ECAM at 0x30000000)"));
   EXPECT_THAT(r.stdout_text, HasSubstr("hv demo: guest running at EL1 on aarch64\n"));
   EXPECT_THAT(r.stdout_text,
               HasSubstr("hv demo: found virtio PCI device 0x1050 in slot 0x0003\n"));
