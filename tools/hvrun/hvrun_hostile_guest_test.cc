@@ -1,11 +1,13 @@
 // hvrun running guests that end badly or unusually, on a real KVM (the
 // host's, or a QEMU VM's where the host has none): a triple fault, an
 // emulation failure, every kind of debug-exit value, SSE in protected and
-// long mode, --vcpus over the hypervisor's own limit, the timeout and
+// long mode, --vcpus over the hypervisor's own limit, too few file
+// descriptors for the vCPUs, the timeout and
 // SIGTERM/SIGINT with --stats. Each row asserts the exact exit status and
 // hvrun's last stderr line. hvrun_hostile_input_test has the inputs that are
 // refused before a hypervisor is opened.
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <string>
 #include <vector>
@@ -137,6 +139,25 @@ TEST(HostileGuestVcpus, OverTheHypervisorsLimitIsRefusedNamingIt) {
   EXPECT_EQ(r.stderr_text,
             absl::StrCat("hvrun: machine: ", max + 1, " vCPUs requested; the kvm "
                          "hypervisor's limit is ", max, " vCPUs per VM (as it reports it)\n"));
+}
+
+// A resource limit hit while creating vCPUs: hvrun runs with room for 32
+// file descriptors and is asked for 40 vCPUs, one fd each. The limit is
+// lowered in this process for the spawn only (the child inherits it).
+TEST(HostileGuestLimits, TooFewFileDescriptorsForTheVcpus) {
+  rlimit saved;
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  rlimit low = saved;
+  low.rlim_cur = 32;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  SubprocessResult r = Hvrun({Payload("hello_long.bin"), "--mode=long", "--vcpus=40"});
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+  EXPECT_EQ(r.exit_code, 6) << r.stderr_text;
+  const std::vector<std::string> lines = Lines(r.stderr_text);
+  ASSERT_EQ(lines.size(), 1u) << r.stderr_text;
+  EXPECT_THAT(lines[0], StartsWith("hvrun: creating vCPU "));
+  EXPECT_THAT(lines[0], HasSubstr(" of 40: "));
+  EXPECT_THAT(lines[0], HasSubstr("Too many open files"));
 }
 
 TEST(HostileGuestTimeout, EndsWithExitTenAndStats) {
