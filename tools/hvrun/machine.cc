@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "hypervisor/memory_region.h"
 #include "hypervisor/os/status_macros.h"
+#include "tools/hvrun/host_limits.h"
 
 namespace hv {
 namespace {
@@ -86,6 +87,7 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::Create(
         "(as it reports it)",
         o.vcpus, hypervisor->kind(), hypervisor->MaxVcpus()));
   }
+  RETURN_IF_ERROR(CheckFdRoomForVcpus(o.vcpus));
   ASSIGN_OR_RETURN(std::unique_ptr<Vm> vm, hypervisor->CreateVm());
   ASSIGN_OR_RETURN(std::unique_ptr<MemoryRegion> ram,
                    MemoryRegion::CreateShared("hvrun-ram", o.mem_size));

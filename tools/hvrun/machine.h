@@ -167,6 +167,11 @@ using IoHandler = std::function<bool(IoRequest&)>;
 
 class Machine {
  public:
+  // Machine::Create(): INVALID_ARGUMENT for options that do not fit
+  // together (payload, entry, stacks, mode); OUT_OF_RANGE for more vCPUs
+  // than the hypervisor's own limit per VM (Hypervisor::MaxVcpus());
+  // RESOURCE_EXHAUSTED when RLIMIT_NOFILE leaves no room for the vCPUs'
+  // fds (host_limits.h); the hypervisor's own error otherwise.
   static absl::StatusOr<std::unique_ptr<Machine>> Create(
       const MachineOptions& options);
   Machine(const Machine&) = delete;
