@@ -20,7 +20,6 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
 #include "hypervisor/os/status_macros.h"
 #include "hypervisor/registry.h"
 #include "tools/hvrun/cli_flags.h"
