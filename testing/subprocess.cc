@@ -27,6 +27,20 @@ absl::Status MakePipe(UniqueFd* read_end, UniqueFd* write_end) {
   return absl::OkStatus();
 }
 
+// The caller's environment with `extra` ("NAME=value") added or replaced.
+std::vector<std::string> Environment(const std::vector<std::string>& extra) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry = *e;
+    const std::string name = entry.substr(0, entry.find('=') + 1);
+    bool replaced = false;
+    for (const std::string& x : extra) replaced |= x.rfind(name, 0) == 0;
+    if (!replaced) env.push_back(entry);
+  }
+  env.insert(env.end(), extra.begin(), extra.end());
+  return env;
+}
+
 }  // namespace
 
 std::string RunfilePath(const std::string& path) {
@@ -38,6 +52,14 @@ std::string RunfilePath(const std::string& path) {
 
 absl::StatusOr<SubprocessResult> RunSubprocess(
     const std::vector<std::string>& argv, absl::Duration timeout) {
+  SubprocessOptions options;
+  options.timeout = timeout;
+  return RunSubprocess(argv, options);
+}
+
+absl::StatusOr<SubprocessResult> RunSubprocess(
+    const std::vector<std::string>& argv, const SubprocessOptions& options) {
+  const absl::Duration timeout = options.timeout;
   UniqueFd out_read, out_write, err_read, err_write;
   if (absl::Status s = MakePipe(&out_read, &out_write); !s.ok()) return s;
   if (absl::Status s = MakePipe(&err_read, &err_write); !s.ok()) return s;
@@ -49,8 +71,12 @@ absl::StatusOr<SubprocessResult> RunSubprocess(
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  std::vector<std::string> env_strings = Environment(options.env);
+  std::vector<char*> env;
+  for (std::string& e : env_strings) env.push_back(e.data());
+  env.push_back(nullptr);
   pid_t pid;
-  int error = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
+  int error = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), env.data());
   posix_spawn_file_actions_destroy(&actions);
   if (error != 0) return ErrnoStatus(absl::StrCat("posix_spawn ", argv[0]), error);
   out_write.reset();
@@ -62,7 +88,13 @@ absl::StatusOr<SubprocessResult> RunSubprocess(
   std::string* sinks[2] = {&result.stdout_text, &result.stderr_text};
   int open_fds = 2;
   bool timed_out = false;
+  bool signalled = options.signal == 0;
   while (open_fds > 0) {
+    if (!signalled &&
+        result.stdout_text.find(options.signal_after_stdout) != std::string::npos) {
+      ::kill(pid, options.signal);
+      signalled = true;
+    }
     int ms = static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now()));
     if (ms <= 0) {
       timed_out = true;

@@ -25,11 +25,24 @@ struct SubprocessResult {
   std::string stderr_text;
 };
 
+struct SubprocessOptions {
+  absl::Duration timeout = absl::Seconds(120);
+  // "NAME=value" entries added to the environment (replacing the caller's
+  // value of NAME).
+  std::vector<std::string> env;
+  // When `signal` is non-zero, it is sent to the process once its stdout
+  // contains `signal_after_stdout` (at once when that is empty).
+  int signal = 0;
+  std::string signal_after_stdout;
+};
+
 // RunSubprocess(): `argv[0]` is a path. Kills the process and returns
 // DEADLINE_EXCEEDED after `timeout`.
 absl::StatusOr<SubprocessResult> RunSubprocess(
     const std::vector<std::string>& argv,
     absl::Duration timeout = absl::Seconds(120));
+absl::StatusOr<SubprocessResult> RunSubprocess(
+    const std::vector<std::string>& argv, const SubprocessOptions& options);
 
 // RunfilePath(): the absolute path of `path` (workspace relative, e.g.
 // "tools/hvrun/hvrun") in the test's runfiles.

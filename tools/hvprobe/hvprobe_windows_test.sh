@@ -4,23 +4,30 @@
 # files in HV_TARGET_EMULATOR): text and --json output, and a bad flag. The
 # whpx backend must be listed; where the Windows Hypervisor Platform is not
 # there (wine has no winhvplatform.dll) it must say so with the reason, and
-# hvprobe still exits 0.
+# the exit status must agree with the report (1 when no backend is usable).
 set -euo pipefail
 probe="$1"
 run=()
 [[ -n "${HV_TARGET_EMULATOR:-}" ]] && run=("$HV_TARGET_EMULATOR")
 
-text=$("${run[@]}" "$probe" | tr -d '\r')
+set +e
+"${run[@]}" "$probe" >"$TEST_TMPDIR/text.txt"; text_status=$?
+text=$(tr -d '\r' <"$TEST_TMPDIR/text.txt")
+set -e
 grep -q '^whpx \[options: max_vcpus\]' <<<"$text" || { echo "no whpx line in: $text"; exit 1; }
 if grep -q 'not usable here' <<<"$text"; then
   grep -q 'not usable here: WHPX: .*winhvplatform.dll' <<<"$text" ||
     { echo "unusable whpx without the reason: $text"; exit 1; }
 fi
 
+set +e
 json=$("${run[@]}" "$probe" --json | tr -d '\r')
-/usr/bin/python3 - "$json" <<'PY'
+set -e
+/usr/bin/python3 - "$json" "$text_status" <<'PY'
 import json, sys
 report = json.loads(sys.argv[1])
+usable = [b for b in report["backends"] if b["usable"]]
+assert int(sys.argv[2]) == (0 if usable else 1), (sys.argv[2], report)
 whpx = [b for b in report["backends"] if b["kind"] == "whpx"]
 assert len(whpx) == 1, report
 whpx = whpx[0]
@@ -28,7 +35,7 @@ if not whpx["usable"]:
     assert whpx["error"].startswith("UNAVAILABLE: WHPX:"), whpx
     assert "winhvplatform.dll" in whpx["error"], whpx
 else:
-    assert whpx["max_vcpus"] > 0, whpx
+    assert whpx["hypervisor"]["max_vcpus"] > 0, whpx
 PY
 
 if "${run[@]}" "$probe" --bogus >/dev/null 2>&1; then

@@ -88,6 +88,13 @@ std::vector<BackendReport> ProbeBackends() {
   return reports;
 }
 
+bool AnyUsable(const std::vector<BackendReport>& reports) {
+  for (const BackendReport& r : reports) {
+    if (r.usable.ok()) return true;
+  }
+  return false;
+}
+
 std::string FormatReportsText(const std::vector<BackendReport>& reports) {
   if (reports.empty()) return "no hypervisor backend is linked into this build\n";
   std::string out;
@@ -101,16 +108,17 @@ std::string FormatReportsText(const std::vector<BackendReport>& reports) {
     } else {
       absl::StrAppend(&out, "  usable\n");
     }
-    absl::StrAppendFormat(&out, "  max vcpus: %u\n", r.max_vcpus);
-    if (r.usable.ok()) {
-      absl::StrAppendFormat(&out, "  memory slots: %u\n", r.memory_slots);
-      absl::StrAppendFormat(&out, "  guest address limit: %#x\n",
-                            r.guest_address_limit);
+    absl::StrAppend(&out, "  hypervisor (asked of the backend):\n");
+    absl::StrAppendFormat(&out, "    max vcpus: %u\n", r.max_vcpus);
+    for (const auto& [name, offered] : r.hypervisor_caps) {
+      absl::StrAppendFormat(&out, "    %-24s %s\n", name, offered ? "yes" : "no");
     }
-    for (const auto* caps : {&r.hypervisor_caps, &r.vm_caps}) {
-      for (const auto& [name, offered] : *caps) {
-        absl::StrAppendFormat(&out, "  %-24s %s\n", name, offered ? "yes" : "no");
-      }
+    if (!r.usable.ok()) continue;  // no VM to ask
+    absl::StrAppend(&out, "  vm (asked of a probe VM):\n");
+    absl::StrAppendFormat(&out, "    memory slots: %u\n", r.memory_slots);
+    absl::StrAppendFormat(&out, "    guest address limit: %#x\n", r.guest_address_limit);
+    for (const auto& [name, offered] : r.vm_caps) {
+      absl::StrAppendFormat(&out, "    %-24s %s\n", name, offered ? "yes" : "no");
     }
     if (!r.arch_details.empty()) absl::StrAppend(&out, "  ", r.arch, ":\n");
     for (const auto& [name, value] : r.arch_details) {
@@ -125,20 +133,28 @@ std::string FormatReportsJson(const std::vector<BackendReport>& reports) {
   for (const BackendReport& r : reports) {
     std::vector<std::string> options;
     for (const std::string& o : r.options) options.push_back(JsonString(o));
+    const std::string hypervisor =
+        r.hypervisor_caps.empty() && r.max_vcpus == 0
+            ? "null"
+            : absl::StrCat("{\"max_vcpus\": ", r.max_vcpus,
+                           ", \"caps\": ", JsonCaps(r.hypervisor_caps), "}");
+    const std::string vm =
+        !r.usable.ok() ? "null"
+                       : absl::StrCat("{\"memory_slots\": ", r.memory_slots,
+                                      ", \"guest_address_limit\": ", r.guest_address_limit,
+                                      ", \"caps\": ", JsonCaps(r.vm_caps), "}");
     items.push_back(absl::StrCat(
         "{\"kind\": ", JsonString(r.kind),
         ", \"options\": [", absl::StrJoin(options, ", "), "]",
         ", \"usable\": ", r.usable.ok() ? "true" : "false",
         ", \"error\": ", r.usable.ok() ? "null" : JsonString(r.usable.ToString()),
-        ", \"max_vcpus\": ", r.max_vcpus,
-        ", \"memory_slots\": ", r.memory_slots,
-        ", \"guest_address_limit\": ", r.guest_address_limit,
-        ", \"hypervisor_caps\": ", JsonCaps(r.hypervisor_caps),
-        ", \"vm_caps\": ", JsonCaps(r.vm_caps),
+        ", \"hypervisor\": ", hypervisor,
+        ", \"vm\": ", vm,
         ", \"arch\": ", JsonString(r.arch),
         ", \"arch_details\": ", JsonDetails(r.arch_details), "}"));
   }
-  return absl::StrCat("{\"backends\": [", absl::StrJoin(items, ", "), "]}\n");
+  return absl::StrCat("{\"any_usable\": ", AnyUsable(reports) ? "true" : "false",
+                      ", \"backends\": [", absl::StrJoin(items, ", "), "]}\n");
 }
 
 }  // namespace hv

@@ -41,6 +41,21 @@ struct BackendReport {
 // that works, creates one VM to ask the per-VM figures.
 std::vector<BackendReport> ProbeBackends();
 
+// AnyUsable(): whether at least one backend could be opened and create a
+// VM here (hvprobe's exit status: 0 then, 1 otherwise).
+bool AnyUsable(const std::vector<BackendReport>& reports);
+
+// FormatReportsText() / FormatReportsJson(): per backend, whether it is
+// usable, then what the hypervisor itself reports (max vCPUs, hypervisor
+// capabilities) apart from what a probe VM reports (memory slots, guest
+// address limit, VM capabilities, the architecture's figures). JSON:
+//   {"any_usable": true, "backends": [{"kind": "kvm", "options": ["device"],
+//     "usable": true, "error": null,
+//     "hypervisor": {"max_vcpus": 1024, "caps": {"immediate_exit": true, ...}},
+//     "vm": {"memory_slots": 32764, "guest_address_limit": ..., "caps": {...}},
+//     "arch": "x86_64", "arch_details": {...}}]}
+// "hypervisor" is null when the backend could not be opened, "vm" when no
+// VM could be created.
 std::string FormatReportsText(const std::vector<BackendReport>& reports);
 std::string FormatReportsJson(const std::vector<BackendReport>& reports);
 

@@ -40,11 +40,16 @@ TEST(FormatReports, TextAndJsonCarryTheFigures) {
   const BackendReport* kvm = FindKvm(reports);
   ASSERT_NE(kvm, nullptr);
   std::string text = FormatReportsText(reports);
-  EXPECT_THAT(text, HasSubstr("kvm [options: device]\n  usable\n"));
-  EXPECT_THAT(text, HasSubstr(absl::StrCat("memory slots: ", kvm->memory_slots)));
+  EXPECT_TRUE(AnyUsable(reports));
+  EXPECT_THAT(text, HasSubstr("kvm [options: device]\n  usable\n"
+                              "  hypervisor (asked of the backend):\n"));
+  EXPECT_THAT(text, HasSubstr(absl::StrCat("  vm (asked of a probe VM):\n    memory slots: ",
+                                           kvm->memory_slots, "\n")));
   std::string json = FormatReportsJson(reports);
-  EXPECT_THAT(json, HasSubstr("{\"backends\": [{\"kind\": \"kvm\""));
-  EXPECT_THAT(json, HasSubstr(absl::StrCat("\"memory_slots\": ", kvm->memory_slots)));
+  EXPECT_THAT(json, HasSubstr("{\"any_usable\": true, \"backends\": [{\"kind\": \"kvm\""));
+  EXPECT_THAT(json, HasSubstr(absl::StrCat("\"hypervisor\": {\"max_vcpus\": ", kvm->max_vcpus,
+                                           ", \"caps\": {")));
+  EXPECT_THAT(json, HasSubstr(absl::StrCat("\"vm\": {\"memory_slots\": ", kvm->memory_slots)));
   EXPECT_THAT(json, HasSubstr("\"usable\": true, \"error\": null"));
 }
 
@@ -53,7 +58,10 @@ TEST(FormatReports, JsonEscapesErrorText) {
   broken.kind = "fake";
   broken.usable = absl::NotFoundError("open \"/dev/x\"\n\ttab");
   std::string json = FormatReportsJson({broken});
+  EXPECT_FALSE(AnyUsable({broken}));
+  EXPECT_THAT(json, HasSubstr(R"({"any_usable": false, "backends": [)"));
   EXPECT_THAT(json, HasSubstr(R"("error": "NOT_FOUND: open \"/dev/x\"\n\ttab")"));
+  EXPECT_THAT(json, HasSubstr(R"("hypervisor": null, "vm": null)"));
   EXPECT_THAT(FormatReportsText({broken}),
               HasSubstr("not usable here: open \"/dev/x\"\n\ttab"));
 }

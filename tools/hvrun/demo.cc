@@ -45,7 +45,8 @@ class DemoDevice : public virtio::VirtioDevice {
 }  // namespace
 
 absl::StatusOr<DemoResult> RunDemo(absl::string_view hypervisor_spec,
-                                   std::ostream& out, absl::Duration timeout) {
+                                   std::ostream& out, std::ostream& log,
+                                   absl::Duration timeout, RunInterrupter* interrupter) {
   const demo_internal::DemoArch& arch = demo_internal::DemoArchForTarget();
   MachineOptions options;
   options.hypervisor = std::string(hypervisor_spec);
@@ -78,17 +79,15 @@ absl::StatusOr<DemoResult> RunDemo(absl::string_view hypervisor_spec,
       virtio::MappingSource::Fd(blob.get(), 0, kBlobSize), 0, Protection::Read(),
       MemCacheType::kCacheCoherent));
 
-  out << absl::StrFormat(
+  log << absl::StrFormat(
       "hvrun: demo on %s (%s): virtio device in PCI slot %u (%s), shared memory "
       "(%u MiB, prepared single-mapping, coherent) at %#x, a %u-byte blob "
       "mapped at offset 0\n",
       hypervisor_spec, machine->layout().arch, kDemoSlot, bus->Describe(),
       kSharedMemorySize >> 20, pci->shared_memory_address(), kBlobSize);
-  out.flush();
-  ASSIGN_OR_RETURN(RunResult result, machine->Run(out, timeout));
-  out << absl::StrFormat("hvrun: guest finished (%s) with exit code %d\n",
-                         result.how, result.exit_code);
-  return DemoResult{result.exit_code, machine->stats().Format()};
+  log.flush();
+  RunResult result = machine->Run(out, timeout, interrupter);
+  return DemoResult{std::move(result), machine->stats().Format()};
 }
 
 }  // namespace hv

@@ -11,7 +11,7 @@
 // demo_arch.h has the architecture-specific half.
 //
 // Example:
-//   ASSIGN_OR_RETURN(hv::DemoResult demo, hv::RunDemo("kvm", std::cout));
+//   ASSIGN_OR_RETURN(hv::DemoResult demo, hv::RunDemo("kvm", std::cout, std::cerr));
 #ifndef HV_TOOLS_HVRUN_DEMO_H_
 #define HV_TOOLS_HVRUN_DEMO_H_
 
@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "tools/hvrun/machine.h"
 
 namespace hv {
 
@@ -29,15 +30,18 @@ inline constexpr absl::string_view kDemoBlobText =
     "greetings from the host, read through the virtio shared-memory BAR";
 
 struct DemoResult {
-  int exit_code = 0;
+  RunResult run;      // how it ended; the guest writes 0 when it worked
   std::string stats;  // ExitStats::Format() of the run
 };
 
-// RunDemo(): runs the demo on the backend `hypervisor_spec`, with the
-// guest's serial output and hvrun's own narration going to `out`.
+// RunDemo(): runs the demo on the backend `hypervisor_spec`, the guest's
+// serial output going to `out` and hvrun's description of the machine to
+// `log`; `interrupter` (optional) can end the run from another thread.
+// An error Status when the machine cannot be set up.
 absl::StatusOr<DemoResult> RunDemo(absl::string_view hypervisor_spec,
-                                   std::ostream& out,
-                                   absl::Duration timeout = absl::Seconds(30));
+                                   std::ostream& out, std::ostream& log,
+                                   absl::Duration timeout = absl::Seconds(30),
+                                   RunInterrupter* interrupter = nullptr);
 
 }  // namespace hv
 

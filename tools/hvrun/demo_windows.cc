@@ -8,8 +8,8 @@
 
 namespace hv {
 
-absl::StatusOr<DemoResult> RunDemo(absl::string_view, std::ostream&,
-                                   absl::Duration) {
+absl::StatusOr<DemoResult> RunDemo(absl::string_view, std::ostream&, std::ostream&,
+                                   absl::Duration, RunInterrupter*) {
   return absl::UnimplementedError(
       "hvrun demo: the virtio shared-memory BAR needs fd mappings into a "
       "prepared region, which Windows cannot do (no in-place remap); run a "

@@ -5,69 +5,107 @@
 //   hvrun --payload=guest.bin --mode=long --entry=0x10000 --stats
 //   hvrun --hypervisor='kvm[device=/dev/kvm]' --payload=guest.bin
 //
-// x86_64: serial output (COM1, port 0x3f8) goes to stdout; a write to port
-// 0xf4 ends the run, the value written is hvrun's exit code. aarch64: bytes
-// written to MMIO 0x09000000 go to stdout; a write to MMIO 0x09010000 sets
-// the exit code and PSCI SYSTEM_OFF ends the run. machine.h has the whole
-// guest-visible contract of each.
-#include <cstdio>
+// A thin command line over Machine (machine.h, which has the guest-visible
+// contract): it parses and checks the flags (cli_flags.h), reads the payload
+// (payload_file.h), turns SIGINT/SIGTERM into the end of the run
+// (signal_watcher.h) and maps how the run ended to one line on stderr and
+// an exit status (exit_codes.h). Guest serial goes to stdout, everything of
+// hvrun's to stderr; nothing it is given makes it abort.
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
-#include <iterator>
 #include <string>
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
 #include "hypervisor/os/status_macros.h"
 #include "hypervisor/registry.h"
+#include "tools/hvrun/cli_flags.h"
 #include "tools/hvrun/demo.h"
+#include "tools/hvrun/exit_codes.h"
 #include "tools/hvrun/machine.h"
+#include "tools/hvrun/payload_file.h"
+#include "tools/hvrun/signal_watcher.h"
 
 ABSL_FLAG(std::string, hypervisor, "",
           "backend spec: kind or kind[key=value,...], e.g. kvm[device=/dev/kvm]; "
           "default: the platform's first linked backend of kvm, whpx, haxm, "
           "geniezone, gunyah");
 ABSL_FLAG(std::string, payload, "",
-          "flat binary to run; without it hvrun runs its built-in demo");
+          "flat binary to run (a regular file; relative paths under `bazel run` "
+          "are taken from the directory it was run in); without it hvrun runs its "
+          "built-in demo");
 ABSL_FLAG(std::string, mode, "",
-          "CPU mode at entry: x86_64 real (default), protected or long; aarch64 el1 "
-          "(default, the only one)");
+          "with --payload: CPU mode at entry: x86_64 real (default), protected or "
+          "long; aarch64 el1 (default, the only one)");
 ABSL_FLAG(std::string, load_addr, "",
-          "guest-physical load address of the payload (default: x86_64 0x10000, "
+          "with --payload: guest-physical load address (default: x86_64 0x10000, "
           "aarch64 0x40000000, the start of RAM)");
-ABSL_FLAG(std::string, entry, "", "entry point (default: the load address)");
-ABSL_FLAG(std::string, mem, "64M", "guest RAM size, e.g. 64M or 1G");
+ABSL_FLAG(std::string, entry, "",
+          "with --payload: entry point, inside RAM (default: the load address)");
+ABSL_FLAG(std::string, mem, "64M",
+          "with --payload: guest RAM size, a multiple of 4K with suffix K, M, G or "
+          "T, e.g. 64M or 1G; at most 64T");
 ABSL_FLAG(uint32_t, vcpus, 1,
-          "number of vCPUs; each starts at the entry with its index in rdi (x86_64) "
-          "or x0 (aarch64)");
-ABSL_FLAG(absl::Duration, timeout, absl::Seconds(30), "give up after this long, e.g. 10s");
-ABSL_FLAG(bool, stats, false, "print per-exit-kind counts and times at the end");
+          "with --payload: number of vCPUs, at least 1 and at most the "
+          "hypervisor's limit per VM; each starts at the entry with its index in "
+          "rdi (x86_64) or x0 (aarch64)");
+ABSL_FLAG(absl::Duration, timeout, absl::Seconds(30),
+          "give up after this long (exit 10), e.g. 10s or 2m; more than 0 and at "
+          "most 168h");
+ABSL_FLAG(bool, stats, false,
+          "print per-exit-kind counts and times on stderr at the end, however "
+          "the run ends");
 
 namespace hv {
 namespace {
+
+const std::vector<std::string> kFlagNames = {"payload", "mode",    "load_addr", "entry",
+                                             "mem",     "vcpus",   "hypervisor", "timeout",
+                                             "stats"};
+// The flags that only mean something with --payload.
+const std::vector<std::string> kPayloadFlagNames = {"mode", "load_addr", "entry", "mem",
+                                                    "vcpus"};
+constexpr absl::Duration kLongestTimeout = absl::Hours(168);
+
+constexpr char kUsage[] =
+    "hvrun: runs a guest on a hypervisor backend linked into this build.\n"
+    "\n"
+    "Usage: hvrun [--hypervisor=SPEC] [--timeout=30s] [--stats]\n"
+    "       hvrun --payload=FILE [--mode=real|protected|long|el1] [--load_addr=A]\n"
+    "             [--entry=A] [--mem=64M] [--vcpus=N] [--hypervisor=SPEC]\n"
+    "             [--timeout=30s] [--stats]\n"
+    "\n"
+    "With no --payload it runs a built-in demo guest. With --payload it runs a\n"
+    "flat binary. x86_64: serial output (port 0x3f8) goes to stdout; a write of\n"
+    "v to port 0xf4 ends the run. aarch64: bytes written to MMIO 0x09000000 go\n"
+    "to stdout, a write of v to MMIO 0x09010000 records it, PSCI SYSTEM_OFF\n"
+    "ends the run. hvrun's own messages go to stderr, one line each.\n"
+    "\n"
+    "Exit status: 0 the guest ended without a value (all vCPUs halted, or\n"
+    "SYSTEM_OFF) or the demo worked; (v << 1) | 1 for a debug-exit value v in\n"
+    "0..63 (odd); 2 bad flags; 4 the payload file; 6 the hypervisor is\n"
+    "unavailable or refused; 8 guest fault (triple fault, emulation failure);\n"
+    "10 timeout; 12 a debug-exit value above 63; 128+n ended by signal n\n"
+    "(SIGINT, SIGTERM: the guest's output is flushed first).";
+
+// Prints `status` as hvrun's one line on stderr; returns `exit_code`.
+int Fail(int exit_code, const absl::Status& status) {
+  std::cerr << "hvrun: " << status.message() << "\n";
+  return exit_code;
+}
 
 absl::StatusOr<uint64_t> ParseAddress(const char* flag, const std::string& text) {
   uint64_t value = 0;
   bool ok = text.rfind("0x", 0) == 0 ? absl::SimpleHexAtoi(text.substr(2), &value)
                                      : absl::SimpleAtoi(text, &value);
-  if (!ok) {
+  if (!ok || text.find_first_of("+-") != std::string::npos) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "--%s=%s: expected a number such as 0x10000 or 65536", flag, text));
+        "--%s=%s: expected an unsigned number such as 0x10000 or 65536", flag, text));
   }
   return value;
-}
-
-absl::StatusOr<std::vector<uint8_t>> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrFormat("--payload=%s: cannot open it", path));
-  return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
 }
 
 // The --hypervisor spec, or the platform's preferred linked backend.
@@ -83,11 +121,33 @@ std::string HypervisorSpec() {
   return linked.empty() ? "kvm" : linked.front().kind;
 }
 
+absl::Status CheckTimeout() {
+  const absl::Duration timeout = absl::GetFlag(FLAGS_timeout);
+  if (timeout <= absl::ZeroDuration() || timeout > kLongestTimeout) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "--timeout=%s: expected more than 0 and at most %s",
+        absl::FormatDuration(timeout), absl::FormatDuration(kLongestTimeout)));
+  }
+  return absl::OkStatus();
+}
+
+// A relative --payload path under `bazel run` is the user's, not the
+// runfiles directory's.
+std::string UserPath(const std::string& path) {
+  const char* dir = std::getenv("BUILD_WORKING_DIRECTORY");
+  if (path.empty() || path[0] == '/' || dir == nullptr || *dir == '\0') return path;
+  return absl::StrFormat("%s/%s", dir, path);
+}
+
 absl::StatusOr<MachineOptions> OptionsFromFlags() {
   MachineOptions o;
   o.hypervisor = HypervisorSpec();
   o.mode = absl::GetFlag(FLAGS_mode);
-  ASSIGN_OR_RETURN(o.mem_size, ParseMemorySize(absl::GetFlag(FLAGS_mem)));
+  absl::StatusOr<uint64_t> mem = ParseMemorySize(absl::GetFlag(FLAGS_mem));
+  if (!mem.ok()) {
+    return absl::InvalidArgumentError(absl::StrFormat("--mem: %s", mem.status().message()));
+  }
+  o.mem_size = *mem;
   if (!absl::GetFlag(FLAGS_load_addr).empty()) {
     ASSIGN_OR_RETURN(o.load_address, ParseAddress("load_addr", absl::GetFlag(FLAGS_load_addr)));
   }
@@ -95,51 +155,74 @@ absl::StatusOr<MachineOptions> OptionsFromFlags() {
     ASSIGN_OR_RETURN(o.entry, ParseAddress("entry", absl::GetFlag(FLAGS_entry)));
   }
   o.vcpus = absl::GetFlag(FLAGS_vcpus);
-  ASSIGN_OR_RETURN(o.payload, ReadFile(absl::GetFlag(FLAGS_payload)));
+  if (o.vcpus == 0) return absl::InvalidArgumentError("--vcpus=0: --vcpus must be at least 1");
   return o;
 }
 
-absl::StatusOr<int> RunPayload() {
-  ASSIGN_OR_RETURN(MachineOptions options, OptionsFromFlags());
-  ASSIGN_OR_RETURN(std::unique_ptr<Machine> machine, Machine::Create(options));
-  ASSIGN_OR_RETURN(RunResult result, machine->Run(std::cout, absl::GetFlag(FLAGS_timeout)));
-  if (absl::GetFlag(FLAGS_stats)) std::cerr << machine->stats().Format();
-  return result.exit_code;
+// Machine::Create's errors: a bad combination of flags (2) or the
+// hypervisor's refusal (6).
+int CreateExitCode(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kInvalidArgument ||
+                 status.code() == absl::StatusCode::kOutOfRange
+             ? kExitUsage
+             : kExitHypervisor;
 }
 
-absl::StatusOr<int> RunDemoFromFlags() {
-  ASSIGN_OR_RETURN(DemoResult demo,
-                   RunDemo(HypervisorSpec(), std::cout,
-                           absl::GetFlag(FLAGS_timeout)));
-  if (absl::GetFlag(FLAGS_stats)) std::cerr << demo.stats;
-  return demo.exit_code;
+// Prints how the run ended (and --stats); returns the exit status.
+int Report(const RunResult& result, const std::string& stats, bool demo) {
+  if (absl::GetFlag(FLAGS_stats)) std::cerr << stats;
+  const RunReport report = ReportRun(result, demo);
+  std::cerr << "hvrun: " << report.line << "\n";
+  return report.exit_code;
+}
+
+int RunPayload(RunInterrupter& interrupter) {
+  absl::StatusOr<MachineOptions> options = OptionsFromFlags();
+  if (!options.ok()) return Fail(kExitUsage, options.status());
+  absl::StatusOr<std::vector<uint8_t>> payload =
+      ReadPayloadFile(UserPath(absl::GetFlag(FLAGS_payload)), options->mem_size);
+  if (!payload.ok()) return Fail(kExitInputFile, payload.status());
+  options->payload = *std::move(payload);
+  absl::StatusOr<std::unique_ptr<Machine>> machine = Machine::Create(*options);
+  if (!machine.ok()) return Fail(CreateExitCode(machine.status()), machine.status());
+  const RunResult result =
+      (*machine)->Run(std::cout, absl::GetFlag(FLAGS_timeout), &interrupter);
+  return Report(result, (*machine)->stats().Format(), /*demo=*/false);
+}
+
+int RunDemoFromFlags(RunInterrupter& interrupter) {
+  absl::StatusOr<DemoResult> demo =
+      RunDemo(HypervisorSpec(), std::cout, std::cerr, absl::GetFlag(FLAGS_timeout),
+              &interrupter);
+  if (!demo.ok()) return Fail(CreateExitCode(demo.status()), demo.status());
+  return Report(demo->run, demo->stats, /*demo=*/true);
+}
+
+int Main(int argc, char** argv) {
+  absl::StatusOr<CliFlags> flags = ParseCliFlags(argc, argv, kFlagNames);
+  if (!flags.ok()) return Fail(kExitUsage, flags.status());
+  if (flags->help) {
+    std::cout << FormatCliHelp(kUsage, kFlagNames);
+    return 0;
+  }
+  const bool payload = flags->set.count("payload") > 0;
+  if (!payload) {
+    for (const std::string& name : kPayloadFlagNames) {
+      if (flags->set.count(name) > 0) {
+        std::cerr << "hvrun: --" << name
+                  << " applies to --payload only; the demo sets its own (try --help)\n";
+        return kExitUsage;
+      }
+    }
+  }
+  if (absl::Status timeout = CheckTimeout(); !timeout.ok()) return Fail(kExitUsage, timeout);
+  RunInterrupter interrupter;
+  absl::StatusOr<std::unique_ptr<SignalWatcher>> watcher = SignalWatcher::Start(&interrupter);
+  if (!watcher.ok()) return Fail(kExitHypervisor, watcher.status());
+  return payload ? RunPayload(interrupter) : RunDemoFromFlags(interrupter);
 }
 
 }  // namespace
 }  // namespace hv
 
-int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "Runs a guest on a hypervisor backend linked into this build.\n"
-      "With no arguments it runs a built-in demo guest. With --payload it\n"
-      "runs a flat binary. x86_64: serial output (port 0x3f8) goes to stdout\n"
-      "and a write to port 0xf4 ends the run with that value as the exit\n"
-      "code. aarch64: bytes written to MMIO 0x09000000 go to stdout, a write\n"
-      "to MMIO 0x09010000 sets the exit code, PSCI SYSTEM_OFF ends the run.\n"
-      "Usage: hvrun [--payload=FILE --mode=real|protected|long|el1 --load_addr=A\n"
-      "             --entry=A --mem=64M --vcpus=N --timeout=30s]\n"
-      "             [--hypervisor=kvm[device=/dev/kvm]] [--stats]");
-  std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
-  if (rest.size() > 1) {
-    std::cerr << "hvrun: unexpected argument \"" << rest[1] << "\" (try --help)\n";
-    return 2;
-  }
-  absl::StatusOr<int> code = absl::GetFlag(FLAGS_payload).empty()
-                                 ? hv::RunDemoFromFlags()
-                                 : hv::RunPayload();
-  if (!code.ok()) {
-    std::cerr << "hvrun: " << code.status().message() << "\n";
-    return code.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
-  }
-  return *code;
-}
+int main(int argc, char** argv) { return hv::Main(argc, argv); }

@@ -22,7 +22,8 @@ machine=$(od -An -tu2 -j18 -N2 "$hvrun" | tr -d ' ')
 case "$machine" in
   62) arch=x86_64 ;;
   183) arch=aarch64 ;;
-  *) echo "hvrun: $hvrun is not an x86_64 or aarch64 ELF file (e_machine $machine)" >&2; exit 1 ;;
+  # 6, hvrun's "cannot run a guest here" (README: exit statuses); 1 is a guest's.
+  *) echo "hvrun: $hvrun is not an x86_64 or aarch64 ELF file (e_machine $machine)" >&2; exit 6 ;;
 esac
 
 if [[ "$arch" == "$(uname -m)" && -c /dev/kvm && -r /dev/kvm && -w /dev/kvm ]]; then

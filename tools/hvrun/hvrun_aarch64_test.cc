@@ -34,7 +34,7 @@ std::string Payload(const char* name) {
 TEST(HvrunAArch64, DemoFindsTheVirtioDeviceThroughEcamAndReadsTheHostBlob) {
   SubprocessResult r = Hvrun({});
   EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
-  EXPECT_THAT(r.stdout_text, HasSubstr("virtio device in PCI slot 3 (ECAM at 0x30000000)"));
+  EXPECT_THAT(r.stderr_text, HasSubstr("virtio device in PCI slot 3 (ECAM at 0x30000000)"));
   EXPECT_THAT(r.stdout_text, HasSubstr("hv demo: guest running at EL1 on aarch64\n"));
   EXPECT_THAT(r.stdout_text,
               HasSubstr("hv demo: found virtio PCI device 0x1050 in slot 0x0003\n"));
@@ -43,7 +43,8 @@ TEST(HvrunAArch64, DemoFindsTheVirtioDeviceThroughEcamAndReadsTheHostBlob) {
   EXPECT_THAT(r.stdout_text,
               HasSubstr("hv demo: the host's blob says: greetings from the host, "
                         "read through the virtio shared-memory BAR\n"));
-  EXPECT_THAT(r.stdout_text, HasSubstr("guest finished (system off) with exit code 0"));
+  EXPECT_THAT(r.stderr_text,
+              HasSubstr("hvrun: guest finished (system off) with value 0: the demo worked\n"));
 }
 
 TEST(HvrunAArch64, DemoStatsListMmioExits) {
@@ -56,20 +57,21 @@ TEST(HvrunAArch64, DemoStatsListMmioExits) {
 
 TEST(HvrunAArch64, PayloadPrintsAndSetsTheExitCodeBeforeSystemOff) {
   SubprocessResult r = Hvrun({Payload("hello_aarch64.bin")});
-  EXPECT_EQ(r.exit_code, 7) << r.stderr_text;
+  EXPECT_EQ(r.exit_code, 15) << r.stderr_text;  // value 7: (7 << 1) | 1
   EXPECT_EQ(r.stdout_text, "hello from an aarch64 payload\n");
 }
 
 TEST(HvrunAArch64, PayloadRunsAtAnotherLoadAddressAndEntry) {
   SubprocessResult r = Hvrun({Payload("hello_aarch64.bin"), "--load_addr=0x40200000",
                               "--entry=0x40200000", "--mode=el1", "--mem=8M"});
-  EXPECT_EQ(r.exit_code, 7) << r.stderr_text;
+  EXPECT_EQ(r.exit_code, 15) << r.stderr_text;
   EXPECT_EQ(r.stdout_text, "hello from an aarch64 payload\n");
 }
 
 TEST(HvrunAArch64, PayloadRunsOnEveryVcpu) {
   SubprocessResult r = Hvrun({Payload("vcpus_aarch64.bin"), "--vcpus=3", "--mem=32M"});
-  EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
+  EXPECT_EQ(r.exit_code, 0) << r.stderr_text;  // SYSTEM_OFF without a value
+  EXPECT_THAT(r.stderr_text, HasSubstr("guest finished (system off) without a value"));
   // Each vCPU writes its index once; the order is the scheduler's.
   std::string digits = r.stdout_text;
   std::sort(digits.begin(), digits.end());
@@ -78,7 +80,7 @@ TEST(HvrunAArch64, PayloadRunsOnEveryVcpu) {
 
 TEST(HvrunAArch64, SpinningGuestHitsTheTimeout) {
   SubprocessResult r = Hvrun({Payload("spin_aarch64.bin"), "--timeout=1s"});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 10);
   EXPECT_THAT(r.stderr_text, HasSubstr("the guest did not finish within 1s"));
 }
 
@@ -102,6 +104,7 @@ TEST(HvrunAArch64, BadFlagsGiveOneClearLineAndNonZeroExit) {
   for (const BadFlags& c : cases) {
     SubprocessResult r = Hvrun(c.args);
     EXPECT_NE(r.exit_code, 0) << c.message;
+    EXPECT_EQ(r.exit_code % 2, 0) << c.message << ": hvrun's own errors are even";
     EXPECT_LT(r.exit_code, 128) << c.message << ": crashed\n" << r.stderr_text;
     EXPECT_THAT(r.stderr_text, HasSubstr(c.message));
     EXPECT_THAT(r.stderr_text, Not(HasSubstr("Check failed")));

@@ -40,7 +40,10 @@ TEST(Hvrun, DemoFindsTheVirtioDeviceAndReadsTheHostBlob) {
   EXPECT_THAT(r.stdout_text,
               HasSubstr("hv demo: the host's blob says: greetings from the host, "
                         "read through the virtio shared-memory BAR"));
-  EXPECT_THAT(r.stdout_text, HasSubstr("guest finished (debug exit) with exit code 0"));
+  EXPECT_THAT(r.stderr_text, HasSubstr("hvrun: demo on kvm (x86_64): virtio device in PCI slot 3"));
+  EXPECT_THAT(r.stderr_text,
+              HasSubstr("\nhvrun: guest finished (debug exit) with value 0: the demo worked\n"));
+  EXPECT_THAT(r.stdout_text, Not(HasSubstr("hvrun:")));
 }
 
 TEST(Hvrun, DemoStatsListExitKinds) {
@@ -51,9 +54,10 @@ TEST(Hvrun, DemoStatsListExitKinds) {
   EXPECT_THAT(r.stderr_text, HasSubstr("\ntotal "));
 }
 
+// The guest writes 7 to the debug exit: exit status (7 << 1) | 1.
 TEST(Hvrun, RealModePayloadPrintsAndSetsExitCode) {
   SubprocessResult r = Hvrun({Payload("hello_real.bin"), "--mode=real"});
-  EXPECT_EQ(r.exit_code, 7) << r.stderr_text;
+  EXPECT_EQ(r.exit_code, 15) << r.stderr_text;
   EXPECT_EQ(r.stdout_text, "hello from a real-mode payload\n");
 }
 
@@ -69,7 +73,7 @@ TEST(Hvrun, LongModePayloadRunsOnEveryVcpu) {
 
 TEST(Hvrun, SpinningGuestHitsTheTimeout) {
   SubprocessResult r = Hvrun({Payload("spin_real.bin"), "--timeout=1s"});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 10);
   EXPECT_THAT(r.stderr_text, HasSubstr("the guest did not finish within 1s"));
 }
 
@@ -83,7 +87,7 @@ TEST(Hvrun, BadFlagsGiveOneClearLineAndNonZeroExit) {
   const std::vector<BadFlags> cases = {
       {{real, "--mode=virtual8086"}, "x86 mode \"virtual8086\": expected real, protected or long"},
       {{real, "--mem=lots"}, "memory size \"lots\""},
-      {{real, "--load_addr=zero"}, "--load_addr=zero: expected a number"},
+      {{real, "--load_addr=zero"}, "--load_addr=zero: expected an unsigned number"},
       {{"--hypervisor=nosuch"}, "hypervisor \"nosuch\" is not linked into this build; linked: kvm"},
       {{"--hypervisor=kvm[speed=9]"}, "hypervisor \"kvm\" has no option \"speed\"; it accepts: device"},
       {{"--hypervisor=kvm[device=/nonexistent/kvm]"}, "open /nonexistent/kvm"},
@@ -96,6 +100,7 @@ TEST(Hvrun, BadFlagsGiveOneClearLineAndNonZeroExit) {
   for (const BadFlags& c : cases) {
     SubprocessResult r = Hvrun(c.args);
     EXPECT_NE(r.exit_code, 0) << c.message;
+    EXPECT_EQ(r.exit_code % 2, 0) << c.message << ": hvrun's own errors are even";
     EXPECT_LT(r.exit_code, 128) << c.message << ": crashed\n" << r.stderr_text;
     EXPECT_THAT(r.stderr_text, HasSubstr(c.message));
     EXPECT_THAT(r.stderr_text, Not(HasSubstr("Check failed")));

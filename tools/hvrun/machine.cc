@@ -2,34 +2,62 @@
 
 #include <algorithm>
 #include <cstring>
+#include <system_error>
 #include <thread>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "hypervisor/memory_region.h"
 #include "hypervisor/os/status_macros.h"
+#include "tools/hvrun/host_limits.h"
 
 namespace hv {
+namespace {
+
+// hvrun's own ceiling on guest RAM (--mem).
+constexpr uint64_t kMaxMemorySize = 64ull << 40;
+// The longest a run waits for its timeout; longer ones wait this long.
+constexpr absl::Duration kLongestTimeout = absl::Hours(24 * 365);
+// VcpuExit::code of a kInternalError for an instruction the hypervisor could
+// not emulate (KVM's KVM_INTERNAL_ERROR_EMULATION); other suberrors are
+// reported by number.
+constexpr uint64_t kInternalErrorEmulation = 1;
+
+}  // namespace
+
 
 absl::StatusOr<uint64_t> ParseMemorySize(absl::string_view text) {
   uint64_t multiplier = 1;
   absl::string_view digits = text;
-  if (!text.empty()) {
+  if (!text.empty() && !absl::ascii_isdigit(text.back())) {
     switch (absl::ascii_toupper(text.back())) {
       case 'K': multiplier = 1ull << 10; break;
       case 'M': multiplier = 1ull << 20; break;
       case 'G': multiplier = 1ull << 30; break;
-      default: break;
+      case 'T': multiplier = 1ull << 40; break;
+      default:
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "memory size \"%s\": unknown suffix '%c'; expected K, M, G or T", text,
+            text.back()));
     }
-    if (multiplier != 1) digits.remove_suffix(1);
+    digits.remove_suffix(1);
   }
   uint64_t value = 0;
-  if (!absl::SimpleAtoi(digits, &value) || value == 0 ||
-      value > (1ull << 46) / multiplier || (value * multiplier) % 4096 != 0) {
+  if (digits.empty() || !absl::c_all_of(digits, absl::ascii_isdigit) ||
+      !absl::SimpleAtoi(digits, &value)) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "memory size \"%s\": expected a non-zero multiple of 4K such as 64M",
+        "memory size \"%s\": expected digits and an optional K, M, G or T, such as 64M",
         text));
+  }
+  if (value > kMaxMemorySize / multiplier) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "memory size \"%s\": larger than hvrun's limit of 64T", text));
+  }
+  if (value == 0 || (value * multiplier) % 4096 != 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "memory size \"%s\": expected a non-zero multiple of 4K such as 64M", text));
   }
   return value * multiplier;
 }
@@ -47,13 +75,19 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::Create(
         "machine: payload of %u bytes at %#x does not fit in %#x bytes of RAM at %#x",
         o.payload.size(), load, o.mem_size, layout.ram_base));
   }
-  RETURN_IF_ERROR(machine_internal::CheckArchOptions(o, load));
+  if (entry < layout.ram_base || entry >= ram_end) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "machine: entry %#x is outside RAM [%#x, %#x)", entry, layout.ram_base, ram_end));
+  }
+  RETURN_IF_ERROR(machine_internal::CheckArchOptions(o, load, entry));
   ASSIGN_OR_RETURN(std::unique_ptr<Hypervisor> hypervisor, CreateHypervisor(o.hypervisor));
   if (o.vcpus > hypervisor->MaxVcpus()) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "machine: %u vCPUs requested, %s allows %u", o.vcpus, hypervisor->kind(),
-        hypervisor->MaxVcpus()));
+    return absl::OutOfRangeError(absl::StrFormat(
+        "machine: %u vCPUs requested; the %s hypervisor's limit is %u vCPUs per VM "
+        "(as it reports it)",
+        o.vcpus, hypervisor->kind(), hypervisor->MaxVcpus()));
   }
+  RETURN_IF_ERROR(CheckFdRoomForVcpus(o.vcpus));
   ASSIGN_OR_RETURN(std::unique_ptr<Vm> vm, hypervisor->CreateVm());
   ASSIGN_OR_RETURN(std::unique_ptr<MemoryRegion> ram,
                    MemoryRegion::CreateShared("hvrun-ram", o.mem_size));
@@ -63,10 +97,14 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::Create(
 
   std::vector<std::unique_ptr<Vcpu>> vcpus;
   for (uint32_t i = 0; i < o.vcpus; ++i) {
-    ASSIGN_OR_RETURN(std::unique_ptr<Vcpu> vcpu,
-                     machine_internal::CreateArchVcpu(
-                         *vm, i, o, entry, absl::MakeSpan(ram_data, o.mem_size)));
-    vcpus.push_back(std::move(vcpu));
+    absl::StatusOr<std::unique_ptr<Vcpu>> vcpu = machine_internal::CreateArchVcpu(
+        *vm, i, o, entry, absl::MakeSpan(ram_data, o.mem_size));
+    if (!vcpu.ok()) {
+      return absl::Status(vcpu.status().code(),
+                          absl::StrFormat("creating vCPU %u of %u: %s", i, o.vcpus,
+                                          vcpu.status().message()));
+    }
+    vcpus.push_back(*std::move(vcpu));
   }
   return std::unique_ptr<Machine>(new Machine(layout, std::move(hypervisor), std::move(vm),
                                               ram_data, std::move(vcpus)));
@@ -74,11 +112,37 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::Create(
 
 Machine::~Machine() = default;
 
+void RunInterrupter::Interrupt(int signal) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (signal_ == 0) signal_ = signal;
+  if (machine_ != nullptr) {
+    machine_->EndRun(RunResult{RunEnd::kInterrupted, 0, signal_, "interrupted"});
+  }
+}
+
+int RunInterrupter::signal() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return signal_;
+}
+
+void RunInterrupter::Attach(Machine* machine) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  machine_ = machine;
+  if (signal_ != 0) {
+    machine_->EndRun(RunResult{RunEnd::kInterrupted, 0, signal_, "interrupted"});
+  }
+}
+
+void RunInterrupter::Detach() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  machine_ = nullptr;
+}
+
 void Machine::KickAll() {
   for (const auto& vcpu : vcpus_) vcpu->Kick().IgnoreError();
 }
 
-void Machine::EndRun(absl::StatusOr<RunResult> result) {
+void Machine::EndRun(RunResult result) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (ended_) return;
@@ -88,6 +152,14 @@ void Machine::EndRun(absl::StatusOr<RunResult> result) {
   ended_changed_.notify_all();
   ending_ = true;
   KickAll();
+}
+
+void Machine::EndWithGuestFault(Vcpu& vcpu, absl::string_view what) {
+  EndRun(RunResult{RunEnd::kGuestFault, 0, 0,
+                   absl::StrFormat("%s on vCPU %u; registers as the hypervisor reports "
+                                   "them after it: %s",
+                                   what, vcpu.id(),
+                                   machine_internal::DescribeVcpuRegisters(vcpu))});
 }
 
 void Machine::HandleAccess(bool is_port, IoRequest& io, std::ostream& serial,
@@ -106,13 +178,14 @@ void Machine::HandleAccess(bool is_port, IoRequest& io, std::ostream& serial,
   }
   if (is_port == l.debug_exit_is_port && io.address == l.debug_exit_address &&
       io.is_write) {
-    uint64_t code = 0;
-    std::memcpy(&code, io.data.data(), std::min<size_t>(io.data.size(), sizeof(code)));
+    uint64_t value = 0;
+    std::memcpy(&value, io.data.data(), std::min<size_t>(io.data.size(), sizeof(value)));
     if (l.debug_exit_ends_run) {
       *ended = true;
-      EndRun(RunResult{static_cast<int>(code), "debug exit"});
+      EndRun(RunResult{RunEnd::kDebugExit, value, 0, "debug exit"});
     } else {
-      pending_exit_code_ = static_cast<int>(code);
+      pending_exit_value_ = value;
+      has_pending_exit_value_ = true;
     }
     return;
   }
@@ -129,9 +202,8 @@ void Machine::RunVcpu(Vcpu& vcpu, std::ostream& serial) {
     absl::StatusOr<VcpuExit> exit = vcpu.Run();
     absl::Time ran = absl::Now();
     if (!exit.ok()) {
-      EndRun(absl::Status(exit.status().code(),
-                          absl::StrFormat("vCPU %u: %s", vcpu.id(),
-                                          exit.status().message())));
+      EndRun(RunResult{RunEnd::kHostError, 0, 0,
+                       absl::StrFormat("vCPU %u: %s", vcpu.id(), exit.status().message())});
       return;
     }
     bool debug_exit = false;
@@ -151,61 +223,107 @@ void Machine::RunVcpu(Vcpu& vcpu, std::ostream& serial) {
         break;
       case VcpuExitKind::kInterrupted:
         break;  // a kick: the loop condition decides
-      case VcpuExitKind::kSystemEvent:
-        switch (exit->system_event.kind) {
-          case SystemEventKind::kShutdown:
-            EndRun(RunResult{pending_exit_code_, "system off"});
-            break;
-          case SystemEventKind::kReset:
-            EndRun(RunResult{pending_exit_code_, "system reset"});
-            break;
-          case SystemEventKind::kCrash:
-            EndRun(absl::AbortedError(absl::StrFormat(
-                "vCPU %u: the guest reported a crash (system event flags %#x)",
-                vcpu.id(), exit->system_event.flags)));
-            break;
-          default:
-            EndRun(RunResult{pending_exit_code_, "system event"});
-            break;
+      case VcpuExitKind::kSystemEvent: {
+        const bool off = exit->system_event.kind == SystemEventKind::kShutdown;
+        if (exit->system_event.kind == SystemEventKind::kCrash) {
+          EndWithGuestFault(vcpu, absl::StrFormat("guest reported a crash (system event "
+                                                  "flags %#x)",
+                                                  exit->system_event.flags));
+        } else if (has_pending_exit_value_) {
+          EndRun(RunResult{RunEnd::kDebugExit, pending_exit_value_, 0,
+                           off ? "system off" : "system event"});
+        } else {
+          EndRun(RunResult{RunEnd::kSystemOff, 0, 0, off ? "system off" : "system event"});
         }
         stop = true;
         break;
+      }
+      case VcpuExitKind::kShutdown:
+        EndRun(RunResult{RunEnd::kGuestFault, 0, 0,
+                         absl::StrFormat("guest triple-faulted (shutdown) on vCPU %u; "
+                                         "registers as the hypervisor reports them "
+                                         "after the shutdown: %s",
+                                         vcpu.id(),
+                                         machine_internal::DescribeVcpuRegisters(vcpu))});
+        stop = true;
+        break;
+      case VcpuExitKind::kInternalError:
+        EndWithGuestFault(
+            vcpu, exit->code == kInternalErrorEmulation
+                      ? absl::StrFormat("guest hit an emulation failure (hypervisor "
+                                        "internal error, suberror %u)",
+                                        exit->code)
+                      : absl::StrFormat("hypervisor internal error (suberror %u)",
+                                        exit->code));
+        stop = true;
+        break;
+      case VcpuExitKind::kFailEntry:
+        EndWithGuestFault(vcpu, absl::StrFormat("the hypervisor could not enter the guest "
+                                                "(hardware entry failure reason %#x)",
+                                                exit->code));
+        stop = true;
+        break;
       default:
-        EndRun(absl::InternalError(absl::StrFormat(
-            "vCPU %u: unexpected %s exit (reason %u, code %#x)", vcpu.id(),
-            VcpuExitKindName(exit->kind), exit->raw_reason, exit->code)));
+        EndWithGuestFault(vcpu, absl::StrFormat("unexpected %s exit (reason %u, code %#x)",
+                                                VcpuExitKindName(exit->kind),
+                                                exit->raw_reason, exit->code));
         stop = true;
         break;
     }
     stats_.Record(exit->kind, ran - start, absl::Now() - ran);
     if (!handled.ok()) {
-      EndRun(handled);
+      EndRun(RunResult{RunEnd::kHostError, 0, 0,
+                       absl::StrFormat("vCPU %u: %s", vcpu.id(), handled.message())});
       return;
     }
     if (stop || debug_exit) return;
   }
 }
 
-absl::StatusOr<RunResult> Machine::Run(std::ostream& serial,
-                                       absl::Duration timeout) {
+RunResult Machine::Run(std::ostream& serial, absl::Duration timeout,
+                       RunInterrupter* interrupter) {
+  if (interrupter != nullptr) interrupter->Attach(this);
   std::vector<std::thread> threads;
-  for (const auto& vcpu : vcpus_) {
-    threads.emplace_back([this, &vcpu, &serial] { RunVcpu(*vcpu, serial); });
+  // std::thread throws std::system_error when the host cannot start one
+  // (RLIMIT_NPROC, memory): the run then ends as a host error, the threads
+  // already started are kicked and joined.
+  try {
+    for (const auto& vcpu : vcpus_) {
+      threads.emplace_back([this, &vcpu, &serial] { RunVcpu(*vcpu, serial); });
+    }
+  } catch (const std::system_error& e) {
+    EndRun(RunResult{RunEnd::kHostError, 0, 0,
+                     absl::StrFormat("cannot start a thread for vCPU %u of %u: %s",
+                                     threads.size(), vcpus_.size(), e.what())});
   }
   // The watchdog ends the run at the timeout unless it has ended by then.
-  std::thread watchdog([&] {
-    std::unique_lock<std::mutex> lock(mutex_);
-    bool ended = ended_changed_.wait_for(
-        lock, absl::ToChronoNanoseconds(timeout), [this] { return ended_; });
-    lock.unlock();
-    if (!ended) {
-      EndRun(absl::DeadlineExceededError(absl::StrFormat(
-          "the guest did not finish within %s", absl::FormatDuration(timeout))));
-    }
-  });
+  const bool forever = timeout == absl::InfiniteDuration();
+  const absl::Duration wait = std::min(timeout, kLongestTimeout);
+  std::thread watchdog;
+  try {
+    watchdog = std::thread([&] {
+      std::unique_lock<std::mutex> lock(mutex_);
+      if (forever) {
+        ended_changed_.wait(lock, [this] { return ended_; });
+        return;
+      }
+      bool ended = ended_changed_.wait_for(lock, absl::ToChronoNanoseconds(wait),
+                                           [this] { return ended_; });
+      lock.unlock();
+      if (!ended) {
+        EndRun(RunResult{RunEnd::kTimeout, 0, 0,
+                         absl::StrFormat("the guest did not finish within %s",
+                                         absl::FormatDuration(timeout))});
+      }
+    });
+  } catch (const std::system_error& e) {
+    EndRun(RunResult{RunEnd::kHostError, 0, 0,
+                     absl::StrFormat("cannot start the timeout thread: %s", e.what())});
+  }
   for (std::thread& t : threads) t.join();
-  EndRun(RunResult{0, "all vCPUs halted"});  // no-op if the run ended already
-  watchdog.join();
+  EndRun(RunResult{RunEnd::kHalted, 0, 0, "all vCPUs halted"});  // no-op if it ended
+  if (watchdog.joinable()) watchdog.join();
+  if (interrupter != nullptr) interrupter->Detach();
   serial.flush();
   std::lock_guard<std::mutex> lock(mutex_);
   return result_;

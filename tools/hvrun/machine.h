@@ -8,38 +8,52 @@
 // machine_aarch64.cc, chosen by BUILD select() on the target platform.
 //
 // Guest-visible contract, x86_64 (machine_x86_64.cc):
-//   - RAM: [0, mem_size). hv writes its GDT and page tables at 0x1000
-//     (six pages) in protected and long mode; keep payloads clear of it.
+//   - RAM: [0, mem_size). hv writes its GDT and page tables at
+//     [0x1000, 0x7000) in protected and long mode; a payload there is
+//     refused. The entry must lie in RAM (real mode: below 1 MiB).
 //   - Every vCPU starts at `entry` in `mode` (real, protected or long) with
-//     its index in rdi (di in real mode) and its own stack below the top of
-//     RAM (below 0x8000 in real mode).
+//     its index in rdi (di in real mode), interrupts off and no IDT: any
+//     exception triple-faults, which ends the run as a guest fault.
+//   - Stacks, one per vCPU, never shared: real mode: ss = 0, sp = 0x8000 -
+//     index * 0x400 (1 KiB each, all in [0x1000, 0x8000): at most 28 vCPUs;
+//     RAM must reach 0x8000). Protected and long mode: rsp = top - index *
+//     0x10000 (64 KiB each), top = the end of RAM or 4 GiB, whichever is
+//     lower (what 32-bit code and hv's 4 GiB of page tables reach). A stack
+//     area that overlaps the payload or hv's tables is refused up front.
+//   - Protected and long mode: SSE usable (CR0.MP = 1, CR0.EM = 0,
+//     CR4.OSFXSR = 1, CR4.OSXMMEXCPT = 1); x87 and SSE in their reset state.
 //   - Port 0x3f8 (COM1 data) writes go to the console; reads of the line
 //     status register 0x3fd say the transmitter is empty.
-//   - Port 0xf4 (debug exit): a write ends the run with the written value
-//     as the exit code.
-//   - HLT stops that vCPU; the run ends when every vCPU has stopped (exit
-//     code 0), at a debug exit, at a shutdown, or at the timeout.
+//   - Port 0xf4 (debug exit, as QEMU's isa-debug-exit): a write ends the run
+//     and records the value written (RunEnd::kDebugExit).
+//   - HLT stops that vCPU; the run ends when every vCPU has stopped
+//     (kHalted), at a debug exit, at a guest fault (triple fault,
+//     emulation failure), at the timeout, or when Interrupt() is called.
 //
 // Guest-visible contract, aarch64 (machine_aarch64.cc):
 //   - RAM: [0x40000000, 0x40000000 + mem_size); nothing of hv's is in it.
 //   - Every vCPU starts at `entry` at EL1h (SP_EL1), MMU and caches off,
 //     D/A/I/F masked, with its index in x0, the number of vCPUs in x1 and
-//     its own stack (sp) below the top of RAM, 64 KiB apart. Mode "el1" is
-//     the only one (the default).
+//     its own stack (sp) at the top of RAM - index * 64 KiB (stacks that
+//     do not fit in RAM or overlap the payload are refused up front). No
+//     vector table: an exception loops or faults. Mode "el1" is the only
+//     one (the default).
 //   - MMIO 0x09000000 (console, the data register of a PL011-like UART):
 //     each byte written goes to the console; reads of 0x09000018 (the
 //     PL011 flag register) return 0x90 (transmit FIFO empty, receive FIFO
 //     empty), other console reads 0.
-//   - MMIO 0x09010000 (debug exit): a write of 1-8 bytes records the exit
-//     code; the run ends at PSCI SYSTEM_OFF (or SYSTEM_RESET) with it
-//     (0 when nothing was written). PSCI 0.2+ (hvc #0) is the hypervisor's.
-//   - The run ends at SYSTEM_OFF/RESET or at the timeout.
+//   - MMIO 0x09010000 (debug exit): a write of 1-8 bytes records the value;
+//     the run ends at PSCI SYSTEM_OFF (or SYSTEM_RESET) with it
+//     (kDebugExit), or kSystemOff when nothing was written. PSCI 0.2+
+//     (hvc #0) is the hypervisor's.
+//   - The run ends at SYSTEM_OFF/RESET, at a guest fault, at the timeout
+//     or when Interrupt() is called.
 //
 // Example:
 //   hv::MachineOptions options;
 //   options.payload = bytes;
 //   ASSIGN_OR_RETURN(auto machine, hv::Machine::Create(options));
-//   ASSIGN_OR_RETURN(hv::RunResult result, machine->Run(std::cout));
+//   hv::RunResult result = machine->Run(std::cout);
 #ifndef HV_TOOLS_HVRUN_MACHINE_H_
 #define HV_TOOLS_HVRUN_MACHINE_H_
 
@@ -105,9 +119,46 @@ struct MachineOptions {
   std::vector<uint8_t> payload;
 };
 
+// How a run ended.
+enum class RunEnd {
+  kDebugExit,    // the guest gave a value through the debug exit
+  kHalted,       // x86: every vCPU halted
+  kSystemOff,    // aarch64: PSCI SYSTEM_OFF/RESET with no value recorded
+  kTimeout,      // the timeout passed first
+  kGuestFault,   // triple fault, emulation failure, failed entry, crash
+  kInterrupted,  // RunInterrupter::Interrupt() (hvrun: SIGINT/SIGTERM)
+  kHostError,    // a hypervisor call or a host thread failed
+};
+
 struct RunResult {
-  int exit_code = 0;
-  std::string how;  // "debug exit", "all vCPUs halted", ...
+  RunEnd end = RunEnd::kHalted;
+  uint64_t guest_value = 0;  // kDebugExit: the value the guest wrote
+  int signal = 0;            // kInterrupted: what Interrupt() was given
+  // One line: "debug exit", "all vCPUs halted", or what went wrong (a
+  // guest fault names the vCPU and its registers as the hypervisor
+  // reports them).
+  std::string how;
+};
+
+class Machine;
+
+// RunInterrupter: ends a Machine's run from another thread. Interrupt()
+// ends the run in progress, or, when called before Run(), makes the next
+// Run() end at once; either way with RunEnd::kInterrupted. Thread safe.
+class RunInterrupter {
+ public:
+  void Interrupt(int signal);
+  // RunInterrupter::signal(): what Interrupt() was given, 0 before.
+  int signal() const;
+
+ private:
+  friend class Machine;
+  void Attach(Machine* machine);
+  void Detach();
+
+  mutable std::mutex mutex_;
+  Machine* machine_ ABSL_GUARDED_BY(mutex_) = nullptr;
+  int signal_ ABSL_GUARDED_BY(mutex_) = 0;
 };
 
 // A device on the port or MMIO bus: returns false when the access is not
@@ -116,6 +167,11 @@ using IoHandler = std::function<bool(IoRequest&)>;
 
 class Machine {
  public:
+  // Machine::Create(): INVALID_ARGUMENT for options that do not fit
+  // together (payload, entry, stacks, mode); OUT_OF_RANGE for more vCPUs
+  // than the hypervisor's own limit per VM (Hypervisor::MaxVcpus());
+  // RESOURCE_EXHAUSTED when RLIMIT_NOFILE leaves no room for the vCPUs'
+  // fds (host_limits.h); the hypervisor's own error otherwise.
   static absl::StatusOr<std::unique_ptr<Machine>> Create(
       const MachineOptions& options);
   Machine(const Machine&) = delete;
@@ -131,10 +187,13 @@ class Machine {
   void AddPortHandler(IoHandler handler) { port_handlers_.push_back(std::move(handler)); }
   void AddMmioHandler(IoHandler handler) { mmio_handlers_.push_back(std::move(handler)); }
 
-  // Machine::Run(): runs every vCPU on its own thread until the run ends;
-  // console output goes to `serial`. DEADLINE_EXCEEDED after `timeout`.
-  absl::StatusOr<RunResult> Run(std::ostream& serial,
-                                absl::Duration timeout = absl::Seconds(30));
+  // Machine::Run(): runs every vCPU on its own thread until the run ends
+  // (RunEnd says how; never throws, also when the host cannot start a
+  // thread); console output goes to `serial`, flushed before it returns.
+  // `interrupter`, if given, can end the run from another thread.
+  RunResult Run(std::ostream& serial,
+                absl::Duration timeout = absl::Seconds(30),
+                RunInterrupter* interrupter = nullptr);
 
   const ExitStats& stats() const { return stats_; }
 
@@ -156,7 +215,10 @@ class Machine {
   // the run.
   void HandleAccess(bool is_port, IoRequest& io, std::ostream& serial,
                     bool* ended);
-  void EndRun(absl::StatusOr<RunResult> result);
+  void EndRun(RunResult result);
+  // Ends the run as a guest fault on `vcpu`: `what` and its registers.
+  void EndWithGuestFault(Vcpu& vcpu, absl::string_view what);
+  friend class RunInterrupter;
   void KickAll();
 
   const MachineLayout& layout_;
@@ -167,8 +229,10 @@ class Machine {
   std::vector<IoHandler> port_handlers_;
   std::vector<IoHandler> mmio_handlers_;
   ExitStats stats_;
-  // The last value written to a recording debug exit (aarch64).
-  std::atomic<int> pending_exit_code_{0};
+  // The last value written to a recording debug exit (aarch64), and
+  // whether one was written.
+  std::atomic<uint64_t> pending_exit_value_{0};
+  std::atomic<bool> has_pending_exit_value_{false};
 
   // std::mutex rather than absl::Mutex: Debian's Abseil is not built with
   // TSan, which then cannot see absl::Mutex's synchronisation.
@@ -176,22 +240,29 @@ class Machine {
   std::condition_variable ended_changed_;
   std::atomic<bool> ending_{false};
   bool ended_ ABSL_GUARDED_BY(mutex_) = false;
-  absl::StatusOr<RunResult> result_ ABSL_GUARDED_BY(mutex_);
+  RunResult result_ ABSL_GUARDED_BY(mutex_);
   std::mutex serial_mutex_;
 };
 
-// ParseMemorySize(): "64M", "2G", "4096K" or a byte count; must be a
-// non-zero multiple of 4 KiB.
+// ParseMemorySize(): "64M", "2G", "4096K", "1T" or a byte count; must be
+// a non-zero multiple of 4 KiB of at most 64 TiB. INVALID_ARGUMENT naming
+// `text` otherwise (a sign, an unknown suffix, an overflow).
 absl::StatusOr<uint64_t> ParseMemorySize(absl::string_view text);
 
 namespace machine_internal {
 
 // What machine_<arch>.cc provides to Machine::Create.
 
-// CheckArchOptions(): the mode is one the architecture knows, and the
-// payload does not overlap what hv itself writes into guest RAM.
+// CheckArchOptions(): the mode is one the architecture knows, the entry is
+// reachable in it, every vCPU's stack fits where the mode reaches, and the
+// payload overlaps neither the stacks nor what hv writes into guest RAM.
 absl::Status CheckArchOptions(const MachineOptions& options,
-                              GuestAddress load_address);
+                              GuestAddress load_address, GuestAddress entry);
+
+// DescribeVcpuRegisters(): the vCPU's registers on one line ("rip=0x...
+// rsp=0x..."), as the hypervisor reports them now, or why they could not
+// be read.
+std::string DescribeVcpuRegisters(Vcpu& vcpu);
 
 // CreateArchVcpu(): vCPU `index` of `vm`, ready to run at `entry`; `ram` is
 // all of guest RAM (at MachineLayout::ram_base).

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "hypervisor/aarch64/regs.h"
 #include "hypervisor/aarch64/vcpu_aarch64.h"
@@ -50,17 +51,45 @@ const MachineLayout& MachineLayoutForTarget() { return kLayout; }
 
 namespace machine_internal {
 
-absl::Status CheckArchOptions(const MachineOptions& o, GuestAddress load) {
+absl::Status CheckArchOptions(const MachineOptions& o, GuestAddress load,
+                              GuestAddress entry) {
   if (!o.mode.empty() && o.mode != "el1") {
     return absl::InvalidArgumentError(absl::StrFormat(
         "aarch64 mode \"%s\": expected el1 (payloads start at EL1h, MMU off)", o.mode));
   }
-  if (load % 4 != 0 || o.entry.value_or(load) % 4 != 0) {
+  if (load % 4 != 0 || entry % 4 != 0) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "machine: load address %#x and entry %#x must be 4-byte aligned on aarch64",
-        load, o.entry.value_or(load)));
+        load, entry));
+  }
+  if (uint64_t{o.vcpus} > o.mem_size / kStackPerVcpu) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "machine: %u vCPUs need %#x bytes of stack; RAM is %#x bytes", o.vcpus,
+        uint64_t{o.vcpus} * kStackPerVcpu, o.mem_size));
+  }
+  const uint64_t top = kRamBase + o.mem_size;
+  const uint64_t bottom = top - uint64_t{o.vcpus} * kStackPerVcpu;
+  if (load < top && bottom < load + o.payload.size()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "machine: payload [%#x, %#x) overlaps the vCPUs' stacks [%#x, %#x); move it "
+        "with --load_addr or change --mem/--vcpus",
+        load, load + o.payload.size(), bottom, top));
   }
   return absl::OkStatus();
+}
+
+std::string DescribeVcpuRegisters(Vcpu& vcpu) {
+  VcpuAArch64* arm = vcpu.AsAArch64();
+  if (arm == nullptr) return "(not an aarch64 vCPU)";
+  std::string out;
+  absl::StatusOr<uint64_t> pc = arm->GetOneReg(AArch64Reg::Pc());
+  if (!pc.ok()) return absl::StrCat("(cannot read them: ", pc.status().message(), ")");
+  absl::StrAppendFormat(&out, "pc=%#x", *pc);
+  for (int i = 0; i < 31; ++i) {
+    absl::StatusOr<uint64_t> x = arm->GetOneReg(AArch64Reg::X(i));
+    if (x.ok()) absl::StrAppendFormat(&out, " x%d=%#x", i, *x);
+  }
+  return out;
 }
 
 absl::StatusOr<std::unique_ptr<Vcpu>> CreateArchVcpu(
@@ -69,11 +98,6 @@ absl::StatusOr<std::unique_ptr<Vcpu>> CreateArchVcpu(
   VmAArch64* arm = vm.AsAArch64();
   if (arm == nullptr) {
     return absl::UnimplementedError("machine: the hypervisor did not create an aarch64 VM");
-  }
-  if (uint64_t{index} * kStackPerVcpu >= ram.size()) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "machine: %u vCPUs need %#x bytes of stack; RAM is %#x bytes", o.vcpus,
-        uint64_t{o.vcpus} * kStackPerVcpu, ram.size()));
   }
   const uint64_t stack_top = kRamBase + ram.size() - uint64_t{index} * kStackPerVcpu;
   ASSIGN_OR_RETURN(std::unique_ptr<VcpuAArch64> vcpu, arm->CreateVcpuAArch64(index));

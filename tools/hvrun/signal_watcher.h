@@ -1,0 +1,52 @@
+// SignalWatcher: turns SIGINT and SIGTERM into the end of hvrun's run,
+// without doing anything in a signal handler. Start() blocks both signals
+// in the calling thread, so every thread started afterwards (the vCPUs,
+// the watchdog) inherits the block, and waits for them on a thread of its
+// own with sigtimedwait(); a signal then calls RunInterrupter::Interrupt(),
+// which ends the Machine's run through its normal end path (the guest's
+// output flushed, --stats printed, exit 128 + the signal). On Windows
+// (signal_watcher_windows.cc) it does nothing and Ctrl-C ends the process.
+//
+// Example (before any thread is started):
+//   hv::RunInterrupter interrupter;
+//   ASSIGN_OR_RETURN(auto watcher, hv::SignalWatcher::Start(&interrupter));
+//   hv::RunResult result = machine->Run(std::cout, timeout, &interrupter);
+#ifndef HV_TOOLS_HVRUN_SIGNAL_WATCHER_H_
+#define HV_TOOLS_HVRUN_SIGNAL_WATCHER_H_
+
+#include <atomic>
+#include <memory>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "tools/hvrun/machine.h"
+
+namespace hv {
+
+class SignalWatcher {
+ public:
+  // SignalWatcher::Start(): call it before starting any other thread.
+  // RESOURCE_EXHAUSTED when the host cannot start its thread (the signals
+  // are unblocked again then).
+  static absl::StatusOr<std::unique_ptr<SignalWatcher>> Start(
+      RunInterrupter* interrupter);
+  SignalWatcher(const SignalWatcher&) = delete;
+  SignalWatcher& operator=(const SignalWatcher&) = delete;
+  // ~SignalWatcher(): stops and joins its thread; the signals stay blocked.
+  ~SignalWatcher();
+
+ private:
+  explicit SignalWatcher(RunInterrupter* interrupter) : interrupter_(interrupter) {}
+  void Watch();
+
+  RunInterrupter* const interrupter_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// SignalName(): "SIGINT", "SIGTERM", or "signal N".
+std::string SignalName(int signal);
+
+}  // namespace hv
+
+#endif  // HV_TOOLS_HVRUN_SIGNAL_WATCHER_H_

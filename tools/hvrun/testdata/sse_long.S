@@ -1,0 +1,23 @@
+// A flat 64-bit payload for hvrun's guest-state tests, entered at 0x10000
+// in long mode: copies a 16-byte vector through %xmm0 with movdqu (which
+// raises #UD, and so triple-faults, unless CR0.EM = 0 and CR4.OSFXSR = 1),
+// passes the result through its stack and exits through port 0xf4 with the
+// vector's first element, 42. movdqu is one of the SSE moves KVM's
+// instruction emulator knows, so this also runs where guest kernel code is
+// emulated (kvm_pvm).
+        .code64
+        .text
+        .globl  _start
+_start:
+        lea     vector(%rip), %rsi
+        movdqu  (%rsi), %xmm0
+        lea     copy(%rip), %rdi
+        movdqu  %xmm0, (%rdi)
+        mov     (%rdi), %eax
+        push    %rax
+        pop     %rax
+        mov     $0xf4, %dx
+        out     %eax, %dx
+        hlt
+vector: .long   42, 1, 2, 3
+copy:   .long   0, 0, 0, 0
