@@ -217,6 +217,17 @@ TEST_P(Conformance, XcrsRoundTrip) {
     ASSERT_FALSE(back.empty());
     EXPECT_EQ(back[0].index, 0u);
     EXPECT_EQ(back[0].value, value);
+    // What the guest itself reads, so a kernel that accepts XCR0 and
+    // ignores it is caught (kXcrs is a promise about the guest). At CPL3,
+    // which kvm_pvm runs natively: its instruction emulator, which runs
+    // CPL0 code there, has no XGETBV (KVM_EXIT_INTERNAL_ERROR).
+    ASSERT_OK(guest_->Load(guest::Xgetbv(), GuestMode::kLongUser));
+    ASSERT_OK_AND_ASSIGN(Sregs sregs, vcpu.GetSregs());
+    sregs.cr4 |= uint64_t{1} << 18;  // CR4.OSXSAVE
+    ASSERT_OK(vcpu.SetSregs(sregs));
+    ASSERT_OK_AND_ASSIGN(GuestRunResult run, guest_->Run());
+    ASSERT_THAT(run.reports, SizeIs(1)) << VcpuExitKindName(run.exit.kind);
+    EXPECT_EQ(run.reports[0], value) << "XCR0 as the guest reads it";
   }
 }
 

@@ -41,6 +41,7 @@ GuestProgram LongModeState();
 GuestProgram UserSum();
 GuestProgram Spin();
 GuestProgram Rdtsc();
+GuestProgram Xgetbv();
 // irq.S (64-bit, CPL0)
 GuestProgram PicInterrupt();
 // real_mode.S (16-bit)

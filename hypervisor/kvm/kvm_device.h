@@ -76,8 +76,14 @@ struct KvmDevice {
   // ignore it (kvm_pvm: the offset reads back 0 and the guest's rdtsc does
   // not move), so KVM_CAP_VCPU_ATTRIBUTES alone proves nothing. Probed once,
   // on first use, on a scratch VM and vCPU: set an offset, read it back.
-  // Any failure of the probe counts as "not honoured". x86_64 builds only.
+  // Any failure of the probe counts as "not honoured". Always false on
+  // aarch64. (kvm_device_probes_x86_64.cc)
   bool TscOffsetHonoured() const;
+  // KvmDevice::XcrsHonoured(): whether XCR0 set through KVM_SET_XCRS is what
+  // the guest's XGETBV reads. kvm_pvm accepts the write, reads it back, and
+  // its guests still see the host's XCR0; probed once, on first use, by
+  // running XGETBV on a scratch vCPU. Always false on aarch64.
+  bool XcrsHonoured() const;
 
   KvmSys* sys = nullptr;
   KvmFd fd;
@@ -95,9 +101,11 @@ struct KvmDevice {
   unsigned long vm_type = 0;
 
  private:
-  // TscOffsetHonoured()'s probe result, computed once.
+  // The probes' results, each computed once.
   mutable std::once_flag tsc_offset_probe_once_;
   mutable bool tsc_offset_honoured_ = false;
+  mutable std::once_flag xcrs_probe_once_;
+  mutable bool xcrs_honoured_ = false;
 };
 
 }  // namespace hv

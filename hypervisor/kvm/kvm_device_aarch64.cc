@@ -54,4 +54,6 @@ bool KvmDevice::TscOffsetHonoured() const {
   return false;
 }
 
+bool KvmDevice::XcrsHonoured() const { return false; }
+
 }  // namespace hv

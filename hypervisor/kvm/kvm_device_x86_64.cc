@@ -1,5 +1,6 @@
 // The x86_64 part of KvmDevice: the supported CPUID and, from it, the
-// guest-physical address width; the TSC-offset probe.
+// guest-physical address width. The probes of what this KVM honours are in
+// kvm_device_probes_x86_64.cc.
 #include <cerrno>
 #include <memory>
 #include <vector>
@@ -8,7 +9,6 @@
 #include "absl/strings/str_format.h"
 #include "hypervisor/kvm/kvm_abi_x86_64.h"
 #include "hypervisor/kvm/kvm_device.h"
-#include "hypervisor/kvm/kvm_fd.h"
 #include "hypervisor/os/errno_status.h"
 #include "hypervisor/os/status_macros.h"
 
@@ -31,38 +31,7 @@ CpuidEntry FromKvm(const kvm_cpuid_entry2& e) {
   return entry;
 }
 
-// The offset TscOffsetHonoured() writes: large enough that no kernel could
-// produce it by accident, and a multiple of nothing KVM rounds to.
-constexpr uint64_t kProbeTscOffset = (uint64_t{1} << 40) + 0x1234567;
-
-// Sets kProbeTscOffset on a scratch vCPU and reads it back. kvm_pvm accepts
-// the write and reads back 0; every other failure also means "no".
-bool ProbeTscOffset(KvmSys* sys, int kvm_fd, unsigned long vm_type) {
-  KvmFd vm(sys, sys->Ioctl(kvm_fd, KVM_CREATE_VM, vm_type));
-  if (!vm.valid()) return false;
-  KvmFd vcpu(sys, sys->Ioctl(vm.get(), KVM_CREATE_VCPU, 0));
-  if (!vcpu.valid()) return false;
-  uint64_t value = kProbeTscOffset;
-  kvm_device_attr attr = {};
-  attr.group = KVM_VCPU_TSC_CTRL;
-  attr.attr = KVM_VCPU_TSC_OFFSET;
-  attr.addr = reinterpret_cast<uintptr_t>(&value);
-  if (sys->IoctlPtr(vcpu.get(), KVM_HAS_DEVICE_ATTR, &attr) < 0) return false;
-  if (sys->IoctlPtr(vcpu.get(), KVM_SET_DEVICE_ATTR, &attr) < 0) return false;
-  value = 0;
-  if (sys->IoctlPtr(vcpu.get(), KVM_GET_DEVICE_ATTR, &attr) < 0) return false;
-  return value == kProbeTscOffset;
-}
-
 }  // namespace
-
-bool KvmDevice::TscOffsetHonoured() const {
-  std::call_once(tsc_offset_probe_once_, [this] {
-    tsc_offset_honoured_ = caps.vcpu_attributes > 0 &&
-                           ProbeTscOffset(sys, fd.get(), vm_type);
-  });
-  return tsc_offset_honoured_;
-}
 
 absl::Status KvmDevice::QueryArch(KvmDevice& device) {
   ASSIGN_OR_RETURN(std::vector<CpuidEntry> cpuid, device.GetSupportedCpuid());

@@ -37,7 +37,9 @@ bool KvmHypervisor::CheckCapability(HypervisorCap cap) const {
     case HypervisorCap::kSplitIrqChip:
       return caps.split_irqchip > 0;
     case HypervisorCap::kXcrs:
-      return caps.xcrs > 0;
+      // Reported only where the guest sees the XCR0 set through
+      // KVM_SET_XCRS (KvmDevice::XcrsHonoured).
+      return device_->XcrsHonoured();
     case HypervisorCap::kTscControl:
       // SetTscOffset uses the KVM_VCPU_TSC_CTRL vCPU attribute group, which
       // some KVMs accept and ignore: reported only when a probe's offset

@@ -138,6 +138,8 @@ class KvmVcpu final : public KvmVcpuBase {
   // OK when this KVM honours the TSC offset (KvmDevice::TscOffsetHonoured);
   // otherwise UNIMPLEMENTED naming `operation` and why.
   absl::Status CheckTscControl(absl::string_view operation) const;
+  // The same for XCRs (KvmDevice::XcrsHonoured).
+  absl::Status CheckXcrs(absl::string_view operation) const;
 #endif
 
 #if defined(__aarch64__)

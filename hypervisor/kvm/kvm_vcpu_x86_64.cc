@@ -289,10 +289,23 @@ absl::Status KvmVcpu::SetDebugRegs(const DebugRegs& regs) {
   return KvmIoctl(sys_, fd_.get(), KVM_SET_DEBUGREGS, &d, "KVM_SET_DEBUGREGS");
 }
 
-absl::StatusOr<std::vector<Xcr>> KvmVcpu::GetXcrs() {
+absl::Status KvmVcpu::CheckXcrs(absl::string_view operation) const {
   if (device_->caps.xcrs == 0) {
-    return absl::UnimplementedError("get xcrs: this KVM lacks KVM_CAP_XCRS");
+    return absl::UnimplementedError(
+        absl::StrCat(operation, ": this KVM lacks KVM_CAP_XCRS"));
   }
+  if (!device_->XcrsHonoured()) {
+    return absl::UnimplementedError(absl::StrCat(
+        operation,
+        ": this KVM accepts KVM_SET_XCRS but its guests do not see the XCR0 "
+        "it sets (a probe's XGETBV disagreed; kvm_pvm does this), so "
+        "HypervisorCap::kXcrs is false"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Xcr>> KvmVcpu::GetXcrs() {
+  RETURN_IF_ERROR(CheckXcrs("get xcrs"));
   kvm_xcrs x = {};
   RETURN_IF_ERROR(KvmIoctl(sys_, fd_.get(), KVM_GET_XCRS, &x, "KVM_GET_XCRS"));
   std::vector<Xcr> xcrs;
@@ -303,9 +316,7 @@ absl::StatusOr<std::vector<Xcr>> KvmVcpu::GetXcrs() {
 }
 
 absl::Status KvmVcpu::SetXcrs(absl::Span<const Xcr> xcrs) {
-  if (device_->caps.xcrs == 0) {
-    return absl::UnimplementedError("set xcrs: this KVM lacks KVM_CAP_XCRS");
-  }
+  RETURN_IF_ERROR(CheckXcrs("set xcrs"));
   if (xcrs.size() > KVM_MAX_XCRS) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "set xcrs: %d registers, at most %d", xcrs.size(), KVM_MAX_XCRS));

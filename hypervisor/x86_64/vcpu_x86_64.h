@@ -60,8 +60,10 @@ class VcpuX86_64 : public Vcpu {
   // the offset was shown to reach the guest; without it UNIMPLEMENTED, and
   // the vCPU is unchanged.
   virtual absl::Status SetTscOffset(uint64_t offset) = 0;
-  // VcpuX86_64::GetTscOffset(): the offset in effect (0 until one is set).
-  // Requires HypervisorCap::kTscControl; without it UNIMPLEMENTED.
+  // VcpuX86_64::GetTscOffset(): the offset in effect. Before any
+  // SetTscOffset it is the hypervisor's choice (KVM starts a new vCPU's TSC
+  // near 0, i.e. minus the host TSC at creation). Requires
+  // HypervisorCap::kTscControl; without it UNIMPLEMENTED.
   virtual absl::StatusOr<uint64_t> GetTscOffset() = 0;
   // VcpuX86_64::GetTscKhz(): the guest TSC frequency.
   virtual absl::StatusOr<uint32_t> GetTscKhz() = 0;

@@ -59,3 +59,15 @@ HV_GUEST_PROGRAM_BEGIN(rdtsc)
         REPORT64 %rdx
         DONE
 HV_GUEST_PROGRAM_END(rdtsc)
+
+// xgetbv: reports XCR0 (Intel SDM Vol. 1, Section 13.3). XGETBV needs
+// CR4.OSXSAVE (Vol. 3, Section 2.5), which the host sets; it runs at any
+// privilege level, so this program also runs at CPL3.
+HV_GUEST_PROGRAM_BEGIN(xgetbv)
+        xor     %ecx, %ecx
+        xgetbv
+        shl     $32, %rdx
+        or      %rax, %rdx
+        REPORT64 %rdx
+        DONE
+HV_GUEST_PROGRAM_END(xgetbv)

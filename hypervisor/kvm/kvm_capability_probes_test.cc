@@ -1,9 +1,10 @@
-// HypervisorCap::kTscControl on KVM: reported only where an offset written
-// through KVM_VCPU_TSC_OFFSET reads back, so a KVM that accepts the
-// attribute and ignores it (kvm_pvm) reports false and SetTscOffset /
-// GetTscOffset refuse. Runs on the real /dev/kvm; a seam that behaves like
-// kvm_pvm (the write succeeds and changes nothing) shows the other side on
-// every host.
+// HypervisorCap::kTscControl and kXcrs on KVM: reported only where a probe
+// showed the setting take effect (an offset written through
+// KVM_VCPU_TSC_OFFSET reads back; the guest's XGETBV returns the XCR0 set
+// through KVM_SET_XCRS), so a KVM that accepts them and ignores them
+// (kvm_pvm) reports false and the calls refuse. Runs on the real /dev/kvm;
+// a seam that behaves like kvm_pvm (the write succeeds and changes nothing)
+// shows the other side on every host.
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <sys/ioctl.h>
@@ -34,13 +35,19 @@ bool IsTscOffsetAttr(unsigned long request, uintptr_t arg) {
   return attr->group == KVM_VCPU_TSC_CTRL && attr->attr == KVM_VCPU_TSC_OFFSET;
 }
 
-// A KVM that accepts KVM_SET_DEVICE_ATTR(KVM_VCPU_TSC_OFFSET) and ignores
-// it, as kvm_pvm does; everything else goes to the real kernel.
-class IgnoresTscOffsetSys final : public KvmSys {
+bool IsSetXcrs(unsigned long request, uintptr_t) {
+  return request == KVM_SET_XCRS;
+}
+
+// A KVM that accepts the calls `ignored` picks and ignores them, as
+// kvm_pvm does; everything else goes to the real kernel.
+class IgnoringSys final : public KvmSys {
  public:
+  explicit IgnoringSys(bool (*ignored)(unsigned long, uintptr_t))
+      : ignored_(ignored) {}
   int Open(const char* path, int flags) override { return real_->Open(path, flags); }
   int Ioctl(int fd, unsigned long request, uintptr_t arg) override {
-    if (IsTscOffsetAttr(request, arg)) return 0;
+    if (ignored_(request, arg)) return 0;
     return real_->Ioctl(fd, request, arg);
   }
   void* Mmap(void* addr, size_t length, int prot, int flags, int fd,
@@ -51,6 +58,7 @@ class IgnoresTscOffsetSys final : public KvmSys {
   int Close(int fd) override { return real_->Close(fd); }
 
  private:
+  bool (*const ignored_)(unsigned long, uintptr_t);
   KvmSys* const real_ = RealKvmSys();
 };
 
@@ -95,8 +103,10 @@ TEST(KvmTscControl, CapabilityMatchesWhatTheKernelHonours) {
   const bool honoured = KernelHonoursTscOffset();
   EXPECT_EQ(m.kvm->CheckCapability(HypervisorCap::kTscControl), honoured);
   if (honoured) {
+    // KVM starts a new vCPU's TSC near 0: its offset is minus the host's
+    // TSC at creation, so anything but what is set next.
     ASSERT_OK_AND_ASSIGN(uint64_t initial, m.vcpu->GetTscOffset());
-    EXPECT_EQ(initial, 0u);
+    EXPECT_NE(initial, uint64_t{3} << 44);
     ASSERT_OK(m.vcpu->SetTscOffset(uint64_t{3} << 44));
     ASSERT_OK_AND_ASSIGN(uint64_t back, m.vcpu->GetTscOffset());
     EXPECT_EQ(back, uint64_t{3} << 44);
@@ -112,7 +122,7 @@ TEST(KvmTscControl, CapabilityMatchesWhatTheKernelHonours) {
 
 TEST(KvmTscControl, AKvmThatIgnoresTheOffsetReportsNoTscControl) {
   HV_REQUIRE_KVM();
-  IgnoresTscOffsetSys sys;
+  IgnoringSys sys(IsTscOffsetAttr);
   Machine m;
   ASSERT_NO_FATAL_FAILURE(CreateMachine(&sys, m));
   EXPECT_FALSE(m.kvm->CheckCapability(HypervisorCap::kTscControl));
@@ -154,6 +164,51 @@ TEST(KvmTscControl, WithoutVcpuAttributesNoProbeRuns) {
   EXPECT_THAT(m.vcpu->SetTscOffset(1),
               StatusIs(absl::StatusCode::kUnimplemented,
                        HasSubstr("KVM_CAP_VCPU_ATTRIBUTES")));
+}
+
+TEST(KvmXcrs, AKvmThatIgnoresXcr0ReportsNoXcrs) {
+  HV_REQUIRE_KVM();
+  IgnoringSys sys(IsSetXcrs);
+  Machine m;
+  ASSERT_NO_FATAL_FAILURE(CreateMachine(&sys, m));
+  EXPECT_FALSE(m.kvm->CheckCapability(HypervisorCap::kXcrs));
+  EXPECT_THAT(m.vcpu->SetXcrs({Xcr{0, 0x3}}),
+              StatusIs(absl::StatusCode::kUnimplemented,
+                       HasSubstr("do not see the XCR0")));
+  EXPECT_THAT(m.vcpu->GetXcrs(),
+              StatusIs(absl::StatusCode::kUnimplemented,
+                       HasSubstr("get xcrs")));
+}
+
+TEST(KvmXcrs, AFailedProbeReportsNoXcrs) {
+  HV_REQUIRE_KVM();
+  for (unsigned long request :
+       {static_cast<unsigned long>(KVM_RUN),
+        static_cast<unsigned long>(KVM_SET_XCRS),
+        static_cast<unsigned long>(KVM_SET_SREGS)}) {
+    SCOPED_TRACE(KvmIoctlName(request));
+    testing::FaultInjectingKvmSys sys;
+    Machine m;
+    ASSERT_NO_FATAL_FAILURE(CreateMachine(&sys, m));
+    sys.FailIoctl(request, EIO);
+    const uint64_t faults = sys.faults_injected();
+    EXPECT_FALSE(m.kvm->CheckCapability(HypervisorCap::kXcrs));
+    EXPECT_EQ(sys.faults_injected(), faults + 1) << "the probe made the call";
+  }
+}
+
+TEST(KvmXcrs, WhereReportedTheGuestSeesXcr0) {
+  HV_REQUIRE_KVM();
+  Machine m;
+  ASSERT_NO_FATAL_FAILURE(CreateMachine(RealKvmSys(), m));
+  // The guest-visible half is the conformance suite's XcrsRoundTrip; here,
+  // that the capability and the calls agree.
+  if (m.kvm->CheckCapability(HypervisorCap::kXcrs)) {
+    EXPECT_OK(m.vcpu->GetXcrs());
+  } else {
+    EXPECT_THAT(m.vcpu->GetXcrs(),
+                StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("get xcrs")));
+  }
 }
 
 }  // namespace
