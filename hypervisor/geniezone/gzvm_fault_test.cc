@@ -77,7 +77,7 @@ TEST(GeniezoneFaultSweep, EveryFailedCallIsReportedAndLeaksNothing) {
   for (uint64_t n = 1; n <= total; ++n) {
     SCOPED_TRACE(absl::StrCat("failing call ", n, " of ", total));
     auto fake = FakeGzvm::Create();
-    fake->FailCall(n, EIO);
+    fake->FailCall(n - 1, EIO);  // call n - 1 is the n-th
     World world;
     const absl::Status status = Scenario(*fake, irq_event, io_event, world);
     const std::vector<FakeGzvm::Call> calls = fake->calls();
