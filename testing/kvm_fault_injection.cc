@@ -14,17 +14,12 @@ constexpr unsigned long kCheckExtension = (0xAEul << 8) | 0x03;
 }  // namespace
 
 void FaultInjectingKvmSys::FailCall(uint64_t index, int error) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  fail_index_ = index;
-  fail_index_error_ = error;
+  plan_.FailCall(index, error);
 }
 
 void FaultInjectingKvmSys::FailIoctl(unsigned long request, int error,
                                      int skip) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  fail_request_ = request;
-  fail_request_error_ = error;
-  fail_request_skip_ = skip;
+  plan_.FailNext(KvmIoctlName(request), error, skip);
 }
 
 void FaultInjectingKvmSys::OverrideExtension(int cap, int value) {
@@ -33,57 +28,25 @@ void FaultInjectingKvmSys::OverrideExtension(int cap, int value) {
 }
 
 void FaultInjectingKvmSys::ClearFaults() {
+  plan_.Clear();
   std::lock_guard<std::mutex> lock(mutex_);
-  fail_index_.reset();
-  fail_request_.reset();
   extensions_.clear();
 }
 
-void FaultInjectingKvmSys::ResetCount() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  calls_ = 0;
-}
+void FaultInjectingKvmSys::ResetCount() { plan_.Reset(); }
 
-uint64_t FaultInjectingKvmSys::calls() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return calls_;
-}
+uint64_t FaultInjectingKvmSys::calls() const { return plan_.calls(); }
 
 uint64_t FaultInjectingKvmSys::faults_injected() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return faults_;
+  return plan_.faults_injected();
 }
 
 std::string FaultInjectingKvmSys::last_fault() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return last_fault_;
-}
-
-std::optional<int> FaultInjectingKvmSys::Count(
-    const std::string& name, std::optional<unsigned long> request) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  const uint64_t index = calls_++;
-  std::optional<int> error;
-  if (fail_index_.has_value() && *fail_index_ == index) {
-    error = fail_index_error_;
-    fail_index_.reset();
-  } else if (fail_request_.has_value() && request == fail_request_) {
-    if (fail_request_skip_ > 0) {
-      --fail_request_skip_;
-    } else {
-      error = fail_request_error_;
-      fail_request_.reset();
-    }
-  }
-  if (error.has_value()) {
-    ++faults_;
-    last_fault_ = name;
-  }
-  return error;
+  return plan_.last_fault();
 }
 
 int FaultInjectingKvmSys::Open(const char* path, int flags) {
-  if (std::optional<int> error = Count("open", std::nullopt)) {
+  if (std::optional<int> error = plan_.Count("open")) {
     errno = *error;
     return -1;
   }
@@ -92,7 +55,7 @@ int FaultInjectingKvmSys::Open(const char* path, int flags) {
 
 int FaultInjectingKvmSys::Ioctl(int fd, unsigned long request,
                                 uintptr_t arg) {
-  if (std::optional<int> error = Count(KvmIoctlName(request), request)) {
+  if (std::optional<int> error = plan_.Count(KvmIoctlName(request))) {
     errno = *error;
     return -1;
   }
@@ -106,7 +69,7 @@ int FaultInjectingKvmSys::Ioctl(int fd, unsigned long request,
 
 void* FaultInjectingKvmSys::Mmap(void* addr, size_t length, int prot,
                                  int flags, int fd, off_t offset) {
-  if (std::optional<int> error = Count("mmap", std::nullopt)) {
+  if (std::optional<int> error = plan_.Count("mmap")) {
     errno = *error;
     return MAP_FAILED;
   }
@@ -114,7 +77,7 @@ void* FaultInjectingKvmSys::Mmap(void* addr, size_t length, int prot,
 }
 
 int FaultInjectingKvmSys::Munmap(void* addr, size_t length) {
-  std::optional<int> error = Count("munmap", std::nullopt);
+  std::optional<int> error = plan_.Count("munmap");
   int result = next_->Munmap(addr, length);
   if (error.has_value()) {
     errno = *error;
@@ -124,7 +87,7 @@ int FaultInjectingKvmSys::Munmap(void* addr, size_t length) {
 }
 
 int FaultInjectingKvmSys::Close(int fd) {
-  std::optional<int> error = Count("close", std::nullopt);
+  std::optional<int> error = plan_.Count("close");
   int result = next_->Close(fd);
   if (error.has_value()) {
     errno = *error;

@@ -1,6 +1,7 @@
 // FaultInjectingKvmSys: a KvmSys that forwards to another (normally
 // RealKvmSys()), counts every call, and fails chosen ones with a chosen
-// errno: the Nth call overall, or the next call of one ioctl request. It
+// errno: call N (testing/fakes/fault_plan.h says what N counts), or the
+// next call of one ioctl request. It
 // can also override what KVM_CHECK_EXTENSION reports for a capability, to
 // exercise a backend's behaviour on kernels with other limits.
 //
@@ -19,12 +20,13 @@
 
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
-#include <mutex>
 #include "hypervisor/kvm/kvm_sys.h"
+#include "testing/fakes/fault_plan.h"
 
 namespace hv::testing {
 
@@ -35,7 +37,8 @@ class FaultInjectingKvmSys final : public KvmSys {
   FaultInjectingKvmSys& operator=(const FaultInjectingKvmSys&) = delete;
 
   // FaultInjectingKvmSys::FailCall(): the call with 0-based number `index`
-  // (counted since construction or ResetCount()) fails with `error`.
+  // (counted since construction or ResetCount(), as FaultPlan counts)
+  // fails with `error`.
   void FailCall(uint64_t index, int error);
   // FaultInjectingKvmSys::FailIoctl(): the next ioctl with `request` fails
   // with `error`, after `skip` matching calls succeeded.
@@ -45,6 +48,8 @@ class FaultInjectingKvmSys final : public KvmSys {
   void OverrideExtension(int cap, int value);
   // FaultInjectingKvmSys::ClearFaults(): no more faults or overrides.
   void ClearFaults();
+  // FaultInjectingKvmSys::ResetCount(): calls() back to 0 (and FailCall
+  // plans dropped, see FaultPlan::Reset()).
   void ResetCount();
 
   uint64_t calls() const;
@@ -61,20 +66,9 @@ class FaultInjectingKvmSys final : public KvmSys {
   int Close(int fd) override;
 
  private:
-  // Counts one call named `name`; the errno to fail it with, if any.
-  std::optional<int> Count(const std::string& name,
-                           std::optional<unsigned long> request);
-
   KvmSys* const next_;
+  FaultPlan plan_;
   mutable std::mutex mutex_;
-  uint64_t calls_ ABSL_GUARDED_BY(mutex_) = 0;
-  uint64_t faults_ ABSL_GUARDED_BY(mutex_) = 0;
-  std::string last_fault_ ABSL_GUARDED_BY(mutex_);
-  std::optional<uint64_t> fail_index_ ABSL_GUARDED_BY(mutex_);
-  int fail_index_error_ ABSL_GUARDED_BY(mutex_) = 0;
-  std::optional<unsigned long> fail_request_ ABSL_GUARDED_BY(mutex_);
-  int fail_request_error_ ABSL_GUARDED_BY(mutex_) = 0;
-  int fail_request_skip_ ABSL_GUARDED_BY(mutex_) = 0;
   std::map<int, int> extensions_ ABSL_GUARDED_BY(mutex_);
 };
 

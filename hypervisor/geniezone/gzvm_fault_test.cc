@@ -1,6 +1,6 @@
 // Fault sweep: a scenario that creates a hypervisor, a VM, a GIC, memory
 // regions, vCPUs, an irqfd and an ioeventfd is run once to count its seam
-// calls, then once per call with that call failing. Each failure must be a
+// calls, then once per call with that call failing (SweepFaults). Each failure must be a
 // Status naming the failed call (or, for the closes and munmaps of
 // teardown, nothing at all), the VM's slot table must match the driver's,
 // and after teardown no descriptor or mapping may be left.
@@ -18,6 +18,7 @@
 #include "hypervisor/os/eventfd.h"
 #include "hypervisor/os/status_macros.h"
 #include "testing/fakes/gzvm_fake.h"
+#include "testing/fault_sweep.h"
 #include "testing/status_matchers.h"
 
 namespace hv::testing {
@@ -58,6 +59,32 @@ absl::Status Scenario(FakeGzvm& fake, EventFd& irq_event,
   return absl::OkStatus();
 }
 
+// A run of the sweep that failed: call `n` failed with EIO, the scenario
+// returned `status` and left `world` (not yet torn down).
+void CheckReported(FakeGzvm& fake, uint64_t n, const absl::Status& status,
+                   const World& world) {
+  const std::vector<FakeGzvm::Call> calls = fake.calls();
+  ASSERT_GT(calls.size(), n);
+  const FakeGzvm::Call& failed = calls[n];
+  // The failed call, then whatever the backend undid (closes, munmaps).
+  for (size_t i = n + 1; i < calls.size(); ++i) {
+    EXPECT_TRUE(calls[i].kind == FakeGzvm::Call::Kind::kClose ||
+                calls[i].kind == FakeGzvm::Call::Kind::kMunmap)
+        << calls[i].name;
+  }
+  EXPECT_EQ(failed.error, EIO);
+  std::string name = failed.name;
+  if (failed.kind == FakeGzvm::Call::Kind::kOpen) name = "open /dev/gzvm";
+  EXPECT_THAT(status.message(), HasSubstr(name));
+  EXPECT_THAT(status.message(), HasSubstr("Input/output error"));
+  if (world.vm != nullptr) {
+    // The slot table holds exactly what the driver accepted.
+    EXPECT_EQ(world.vm->MemoryRegions().size(),
+              static_cast<size_t>(world.regions_added));
+    EXPECT_EQ(fake.Slots().size(), static_cast<size_t>(world.regions_added));
+  }
+}
+
 TEST(GeniezoneFaultSweep, EveryFailedCallIsReportedAndLeaksNothing) {
   ASSERT_OK_AND_ASSIGN(EventFd irq_event, EventFd::Create());
   ASSERT_OK_AND_ASSIGN(EventFd io_event, EventFd::Create());
@@ -72,54 +99,30 @@ TEST(GeniezoneFaultSweep, EveryFailedCallIsReportedAndLeaksNothing) {
     EXPECT_EQ(fake->LiveMappingCount(), 0u);
   }
   ASSERT_EQ(total, 19u);  // 13 in the scenario, 6 in teardown
-  int reported = 0;
   int teardown = 0;
-  for (uint64_t n = 1; n <= total; ++n) {
-    SCOPED_TRACE(absl::StrCat("failing call ", n, " of ", total));
+  const FaultSweep sweep = SweepFaults([&](uint64_t n) {
     auto fake = FakeGzvm::Create();
     fake->FailCall(n, EIO);
     World world;
     const absl::Status status = Scenario(*fake, irq_event, io_event, world);
-    const std::vector<FakeGzvm::Call> calls = fake->calls();
-    if (!status.ok()) {
-      ++reported;
-      // The failed call, then whatever the backend undid (closes, munmaps).
-      ASSERT_GE(calls.size(), n);
-      const FakeGzvm::Call& failed = calls[n - 1];
-      for (size_t i = n; i < calls.size(); ++i) {
-        EXPECT_TRUE(calls[i].kind == FakeGzvm::Call::Kind::kClose ||
-                    calls[i].kind == FakeGzvm::Call::Kind::kMunmap)
-            << calls[i].name;
-      }
-      EXPECT_EQ(failed.error, EIO);
-      std::string name = failed.name;
-      if (failed.kind == FakeGzvm::Call::Kind::kOpen) name = "open /dev/gzvm";
-      EXPECT_THAT(status.message(), HasSubstr(name));
-      EXPECT_THAT(status.message(), HasSubstr("Input/output error"));
-      if (world.vm != nullptr) {
-        // The slot table holds exactly what the driver accepted.
-        EXPECT_EQ(world.vm->MemoryRegions().size(),
-                  static_cast<size_t>(world.regions_added));
-        EXPECT_EQ(fake->Slots().size(), static_cast<size_t>(world.regions_added));
-      }
-    } else {
-      ++teardown;  // the failing call comes in teardown: a close or munmap
-    }
+    if (!status.ok()) CheckReported(*fake, n, status, world);
     world = World();
-    const std::vector<FakeGzvm::Call> all = fake->calls();
-    if (status.ok()) {
-      ASSERT_GE(all.size(), n);
-      const FakeGzvm::Call& failed = all[n - 1];
+    const bool injected = fake->call_count() > n;
+    if (injected && status.ok()) {
+      ++teardown;  // the failing call comes in teardown: a close or munmap
+      const FakeGzvm::Call failed = fake->calls()[n];
       EXPECT_TRUE(failed.kind == FakeGzvm::Call::Kind::kClose ||
                   failed.kind == FakeGzvm::Call::Kind::kMunmap)
           << failed.name;
     }
     EXPECT_EQ(fake->OpenFdCount(), 0u);
     EXPECT_EQ(fake->LiveMappingCount(), 0u);
-  }
-  EXPECT_EQ(reported, 13);  // every call of the scenario
-  EXPECT_EQ(teardown, 6);   // 2 munmaps, 4 closes
-  EXPECT_EQ(reported + teardown, static_cast<int>(total));
+    return FaultRun{injected, status};
+  });
+  EXPECT_EQ(sweep.calls, total);
+  EXPECT_EQ(sweep.reported, 13u);  // every call of the scenario
+  EXPECT_EQ(teardown, 6);          // 2 munmaps, 4 closes
+  EXPECT_EQ(sweep.unreported, 6u);
 }
 
 }  // namespace

@@ -56,7 +56,7 @@ TEST(GeniezoneHypervisor, MissingDeviceNamesThePath) {
 
 TEST(GeniezoneHypervisor, FailedCapabilityQueryNamesItAndClosesTheDevice) {
   auto fake = FakeGzvm::Create();
-  fake->FailCall(2, EIO);  // open, then GZVM_CHECK_EXTENSION
+  fake->FailCall(1, EIO);  // call 0: open, call 1: GZVM_CHECK_EXTENSION
   EXPECT_THAT(GeniezoneHypervisor::Create("/dev/gzvm", fake.get()),
               StatusIs(absl::StatusCode::kUnknown,
                        HasSubstr("GZVM_CHECK_EXTENSION(GZVM_CAP_VM_GPA_SIZE): "
@@ -97,7 +97,7 @@ TEST(GeniezoneHypervisor, CreateVmIssuesCreateVmWithTheOrdinaryType) {
 TEST(GeniezoneHypervisor, CreateVmErrorNamesTheIoctl) {
   auto fake = FakeGzvm::Create();
   ASSERT_OK_AND_ASSIGN(auto gz, GeniezoneHypervisor::Create("/dev/gzvm", fake.get()));
-  fake->FailCall(1, ENOMEM);
+  fake->FailCall(fake->call_count(), ENOMEM);
   EXPECT_THAT(gz->CreateVm(),
               StatusIs(absl::StatusCode::kResourceExhausted,
                        HasSubstr("GZVM_CREATE_VM: Cannot allocate memory")));

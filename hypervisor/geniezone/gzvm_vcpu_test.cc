@@ -247,7 +247,7 @@ TEST(GeniezoneVcpu, KickFromAnotherThreadEndsABlockedRun) {
 
 TEST(GeniezoneVcpu, RunErrorNamesTheIoctlAndErrno) {
   ASSERT_OK_AND_ASSIGN(VcpuEnv t, NewVcpu());
-  t.env.fake->FailCall(1, EFAULT);
+  t.env.fake->FailCall(t.env.fake->call_count(), EFAULT);
   EXPECT_THAT(t.vcpu->Run(), StatusIs(absl::StatusCode::kInvalidArgument,
                                       HasSubstr("GZVM_RUN: Bad address")));
 }

@@ -84,7 +84,7 @@ TEST(GeniezoneVm, TenSlotsThenResourceExhaustedWithoutAnIoctl) {
 
 TEST(GeniezoneVm, DriverErrorNamesTheIoctlAndLeavesNoSlot) {
   ASSERT_OK_AND_ASSIGN(GzvmTestEnv env, GzvmTestEnv::Create());
-  env.fake->FailCall(1, ENOMEM);
+  env.fake->FailCall(env.fake->call_count(), ENOMEM);
   EXPECT_THAT(env.vm->AddMemoryRegion(kRam, Region(), {}),
               StatusIs(absl::StatusCode::kResourceExhausted,
                        HasSubstr("GZVM_SET_USER_MEMORY_REGION (slot 0, "
@@ -276,7 +276,7 @@ TEST(GeniezoneVm, IrqfdsAndLinesCarrySpiNumbers) {
 
 TEST(GeniezoneVm, IrqLineErrorNamesTheIoctl) {
   ASSERT_OK_AND_ASSIGN(GzvmTestEnv env, GzvmTestEnv::Create());
-  env.fake->FailCall(1, EINVAL);
+  env.fake->FailCall(env.fake->call_count(), EINVAL);
   EXPECT_THAT(env.vm->SetIrqLine(3, true),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("GZVM_IRQ_LINE (spi 3, level 1): Invalid")));
@@ -337,7 +337,7 @@ TEST(GeniezoneVm, BadGicConfigurationsNeverReachTheDriver) {
 
 TEST(GeniezoneVm, RedistributorFailureIsReportedAndNotRetried) {
   ASSERT_OK_AND_ASSIGN(GzvmTestEnv env, GzvmTestEnv::Create());
-  env.fake->FailCall(2, ENOMEM);
+  env.fake->FailCall(env.fake->call_count() + 1, ENOMEM);
   EXPECT_THAT(env.arm()->CreateGic(Gic()),
               StatusIs(absl::StatusCode::kResourceExhausted,
                        HasSubstr("GZVM_CREATE_DEVICE (GICv3 redistributor at "

@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "hypervisor/gunyah/gunyah_test_util.h"
 #include "hypervisor/gunyah/gunyah_vcpu.h"
+#include "testing/fault_sweep.h"
 #include "testing/status_matchers.h"
 
 namespace hv {
@@ -59,6 +60,24 @@ absl::Status RunScenario(GunyahFake& fake) {
   return absl::OkStatus();
 }
 
+// One run of the sweep: `failed` was made to fail with EIO and the
+// scenario returned `status`.
+void CheckFailedCall(const GunyahFake::Call& failed, const absl::Status& status,
+                     int& teardown) {
+  SCOPED_TRACE(absl::StrCat("call ", failed.name));
+  EXPECT_EQ(failed.error, EIO);
+  if (failed.name == "close" || failed.name == "munmap") {
+    // Teardown: Linux released the resource anyway; nothing to report.
+    EXPECT_OK(status);
+    ++teardown;
+  } else {
+    EXPECT_THAT(status, ::hv::testing::StatusIs(
+                            absl::StatusCode::kUnknown,  // EIO
+                            ::testing::AllOf(HasSubstr(failed.name),
+                                             HasSubstr("Input/output error"))));
+  }
+}
+
 TEST(GunyahFaultSweep, EveryFailingCallIsReportedAndLeavesNothingBehind) {
   uint64_t total = 0;
   {
@@ -72,33 +91,21 @@ TEST(GunyahFaultSweep, EveryFailingCallIsReportedAndLeavesNothingBehind) {
   // GH_VM_ADD_FUNCTION, GH_VCPU_MMAP_SIZE, mmap, GH_VM_START, GH_VCPU_RUN,
   // munmap and three closes.
   ASSERT_EQ(total, 13u);
-  int reported = 0;
   int teardown = 0;
-  for (uint64_t i = 0; i < total; ++i) {
+  const ::hv::testing::FaultSweep sweep = ::hv::testing::SweepFaults([&](uint64_t i) {
     GunyahFake fake;
     fake.FailCall(i, EIO);
     const absl::Status status = RunScenario(fake);
-    const std::vector<GunyahFake::Call> calls = fake.Calls();
-    ASSERT_GT(calls.size(), i);
-    const std::string failed = calls[i].name;
-    SCOPED_TRACE(absl::StrCat("call ", i, " (", failed, ")"));
-    EXPECT_EQ(calls[i].error, EIO);
-    if (failed == "close" || failed == "munmap") {
-      // Teardown: Linux released the resource anyway; nothing to report.
-      EXPECT_OK(status);
-      ++teardown;
-    } else {
-      EXPECT_THAT(status, ::hv::testing::StatusIs(
-                              absl::StatusCode::kUnknown,  // EIO
-                              ::testing::AllOf(HasSubstr(failed),
-                                               HasSubstr("Input/output error"))));
-      ++reported;
-    }
     EXPECT_EQ(fake.open_fds(), 0u);
     EXPECT_EQ(fake.mappings(), 0u);
-  }
-  EXPECT_EQ(reported, 9);
+    const bool injected = fake.call_count() > i;
+    if (injected) CheckFailedCall(fake.Calls()[i], status, teardown);
+    return ::hv::testing::FaultRun{injected, status};
+  });
+  EXPECT_EQ(sweep.calls, total);
+  EXPECT_EQ(sweep.reported, 9u);
   EXPECT_EQ(teardown, 4);
+  EXPECT_EQ(sweep.unreported, 4u);
 }
 
 TEST(GunyahFaultSweep, AFailedVcpuCreationLeavesTheIdFree) {

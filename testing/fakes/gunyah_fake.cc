@@ -10,12 +10,13 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <sstream>
 #include <utility>
 
 #include "absl/strings/str_format.h"
 #include "hypervisor/os/memfd.h"
+#include "testing/fakes/eventfd_check.h"
+#include "testing/fakes/user_memory.h"
 
 namespace hv::testing {
 
@@ -96,69 +97,21 @@ size_t PageSize() { return static_cast<size_t>(sysconf(_SC_PAGESIZE)); }
 
 bool PageAligned(uint64_t value) { return value % PageSize() == 0; }
 
-// copy_from_user of a T at user address `arg`: EFAULT for a null pointer
-// (the fake cannot probe other bad addresses).
-template <typename T>
-int CopyFromUser(uintptr_t arg, T& out) {
-  if (arg == 0) return -EFAULT;
-  std::memcpy(&out, reinterpret_cast<const void*>(arg), sizeof(T));
-  return 0;
-}
-
 // eventfd_ctx_fdget(): EBADF for a closed descriptor, EINVAL for a file
 // that is not an eventfd. On success, the fake's own reference (a dup).
 int EventfdGet(int fd, UniqueFd& out) {
-  if (fd < 0 || ::fcntl(fd, F_GETFD) < 0) return -EBADF;
-  char target[64] = {};
-  const std::string link = absl::StrFormat("/proc/self/fd/%d", fd);
-  const ssize_t n = ::readlink(link.c_str(), target, sizeof(target) - 1);
-  if (n < 0 || std::string(target, n) != "anon_inode:[eventfd]") return -EINVAL;
+  if (int error = CheckEventfd(fd)) return -error;
   const int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
   if (dup < 0) return -errno;
   out = UniqueFd(dup);
   return 0;
 }
 
-// What the fake reads of eventfd `fd` without blocking (0: nothing).
-uint64_t DrainEventfd(int fd) {
-  pollfd p = {fd, POLLIN, 0};
-  if (::poll(&p, 1, 0) != 1 || (p.revents & POLLIN) == 0) return 0;
-  uint64_t value = 0;
-  if (::read(fd, &value, sizeof(value)) != sizeof(value)) return 0;
-  return value;
-}
-
-void SignalEventfd(int fd) {
-  const uint64_t one = 1;
-  // An eventfd write of 1 fails only on counter overflow; eventfd_signal in
-  // the kernel saturates the same way.
-  (void)!::write(fd, &one, sizeof(one));
-}
-
 // pin_user_pages() of [start, start + size): every page mapped, readable,
-// and writable when the guest may write (FOLL_WRITE). Reads the process's
-// own memory map.
+// and writable when the guest may write (FOLL_WRITE).
 bool HostRangePinnable(uint64_t start, uint64_t size, bool write) {
-  std::ifstream maps("/proc/self/maps");
-  std::string line;
-  std::vector<std::pair<uint64_t, uint64_t>> usable;
-  while (std::getline(maps, line)) {
-    uint64_t from = 0, to = 0;
-    char perms[5] = {};
-    if (std::sscanf(line.c_str(), "%lx-%lx %4s", &from, &to, perms) != 3) {
-      continue;
-    }
-    if (perms[0] != 'r' || (write && perms[1] != 'w')) continue;
-    usable.emplace_back(from, to);
-  }
-  std::sort(usable.begin(), usable.end());
-  uint64_t at = start;
-  const uint64_t end = start + size;
-  for (const auto& [from, to] : usable) {
-    if (from <= at && at < to) at = to;
-    if (at >= end) return true;
-  }
-  return at >= end;
+  return UserRangeMapped(start, size,
+                         write ? UserAccess::kReadWrite : UserAccess::kRead);
 }
 
 }  // namespace
@@ -175,24 +128,8 @@ GunyahFake::~GunyahFake() {
 
 // --- bookkeeping -------------------------------------------------------------
 
-int GunyahFake::FailOrZero(const std::string& name,
-                           std::optional<unsigned long> request) {
-  const uint64_t index = call_count_++;
-  if (fail_index_.has_value() && *fail_index_ == index) {
-    fail_index_.reset();
-    return fail_index_error_;
-  }
-  if (request.has_value() && fail_request_.has_value() &&
-      *fail_request_ == *request) {
-    if (fail_request_skip_ > 0) {
-      --fail_request_skip_;
-    } else {
-      fail_request_.reset();
-      return fail_request_error_;
-    }
-  }
-  (void)name;
-  return 0;
+int GunyahFake::FailOrZero(const std::string& name) {
+  return plan_.Count(name).value_or(0);
 }
 
 int GunyahFake::Record(Call call, int result, int error) {
@@ -220,7 +157,7 @@ int GunyahFake::Open(const char* path, int flags) {
   Call call;
   call.name = "open";
   call.int_arg = static_cast<uintptr_t>(flags);
-  if (int error = FailOrZero("open", std::nullopt)) {
+  if (int error = FailOrZero("open")) {
     return Record(std::move(call), -1, error);
   }
   if (path == nullptr) return Record(std::move(call), -1, EFAULT);
@@ -256,7 +193,7 @@ int GunyahFake::Ioctl(int fd, unsigned long request, uintptr_t arg) {
       }
     }
   }
-  if (int error = FailOrZero(call.name, request)) {
+  if (int error = FailOrZero(call.name)) {
     return Record(std::move(call), -1, error);
   }
   auto it = fds_.find(fd);
@@ -288,7 +225,7 @@ void* GunyahFake::Mmap(void* addr, size_t length, int prot, int flags, int fd,
   call.name = "mmap";
   call.fd = fd;
   call.int_arg = length;
-  if (int error = FailOrZero("mmap", std::nullopt)) {
+  if (int error = FailOrZero("mmap")) {
     Record(std::move(call), -1, error);
     return MAP_FAILED;
   }
@@ -323,7 +260,7 @@ int GunyahFake::Munmap(void* addr, size_t length) {
   Call call;
   call.name = "munmap";
   call.int_arg = length;
-  const int injected = FailOrZero("munmap", std::nullopt);
+  const int injected = FailOrZero("munmap");
   auto it = mappings_.find(addr);
   if (it == mappings_.end() || it->second != length) {
     return Record(std::move(call), -1, injected != 0 ? injected : EINVAL);
@@ -344,7 +281,7 @@ int GunyahFake::Close(int fd) {
     Call call;
     call.name = "close";
     call.fd = fd;
-    const int injected = FailOrZero("close", std::nullopt);
+    const int injected = FailOrZero("close");
     auto it = fds_.find(fd);
     if (it == fds_.end()) {
       return Record(std::move(call), -1, injected != 0 ? injected : EBADF);
@@ -386,13 +323,13 @@ int GunyahFake::VmIoctl(const std::shared_ptr<Vm>& vm, unsigned long request,
   switch (request) {
     case abi::kVmSetUserMemRegion: {
       abi::UserspaceMemoryRegion region;
-      if (int r = CopyFromUser(arg, region)) return r;
+      if (int r = CopyFromUser(arg, region)) return -r;
       if ((region.flags & ~abi::kMemAllowAll) != 0) return -EINVAL;
       return SetUserMemRegion(*vm, region);
     }
     case abi::kVmSetDtbConfig: {
       abi::VmDtbConfig config;
-      if (int r = CopyFromUser(arg, config)) return r;
+      if (int r = CopyFromUser(arg, config)) return -r;
       const uint64_t page = PageSize();
       config.size = (config.size + page - 1) / page * page;
       if (config.guest_phys_addr + config.size < config.guest_phys_addr) {
@@ -407,7 +344,7 @@ int GunyahFake::VmIoctl(const std::shared_ptr<Vm>& vm, unsigned long request,
     case abi::kVmAddFunction:
     case abi::kVmRemoveFunction: {
       abi::FnDesc desc;
-      if (int r = CopyFromUser(arg, desc)) return r;
+      if (int r = CopyFromUser(arg, desc)) return -r;
       std::vector<uint8_t> fn_arg;
       if (request == abi::kVmAddFunction && desc.arg_size > abi::kFnMaxArgSize) {
         return -EINVAL;
@@ -423,7 +360,7 @@ int GunyahFake::VmIoctl(const std::shared_ptr<Vm>& vm, unsigned long request,
     }
     case abi::kVmSetBootContext: {
       abi::VmBootContext context;
-      if (int r = CopyFromUser(arg, context)) return r;
+      if (int r = CopyFromUser(arg, context)) return -r;
       if ((context.reg & ~0xffffu) != 0) return -EINVAL;
       const uint32_t set = (context.reg >> abi::kBootContextRegShift) & 0xff;
       const uint32_t index = context.reg & 0xff;
@@ -919,10 +856,7 @@ void GunyahFake::ClearCalls() {
   calls_.clear();
 }
 
-uint64_t GunyahFake::call_count() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return call_count_;
-}
+uint64_t GunyahFake::call_count() const { return plan_.calls(); }
 
 size_t GunyahFake::open_fds() const {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -958,16 +892,11 @@ std::optional<GunyahFake::VmState> GunyahFake::LatestVm() const {
 }
 
 void GunyahFake::FailCall(uint64_t index, int error) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  fail_index_ = index;
-  fail_index_error_ = error;
+  plan_.FailCall(index, error);
 }
 
 void GunyahFake::FailIoctl(unsigned long request, int error, int skip) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  fail_request_ = request;
-  fail_request_error_ = error;
-  fail_request_skip_ = skip;
+  plan_.FailNext(GunyahIoctlName(request), error, skip);
 }
 
 }  // namespace hv::testing

@@ -58,6 +58,7 @@
 #include "hypervisor/gunyah/gunyah_abi.h"
 #include "hypervisor/gunyah/gunyah_sys.h"
 #include "hypervisor/os/unique_fd.h"
+#include "testing/fakes/fault_plan.h"
 #include "testing/scripted_guest.h"
 
 namespace hv::testing {
@@ -135,9 +136,9 @@ class GunyahFake final : public GunyahSys, public ScriptedGuest {
   size_t mappings() const;
   std::optional<VmState> LatestVm() const;
 
-  // Fault injection: call number `index` (0-based, counted over all seam
-  // calls) fails with `error`; or the next ioctl `request` after `skip`
-  // matching ones. A failed close/munmap still releases (as Linux does);
+  // Fault injection: call number `index` (FaultPlan's meaning: 0-based,
+  // every seam call since creation) fails with `error`; or the next ioctl
+  // `request` after `skip` matching ones. A failed close/munmap still releases (as Linux does);
   // every other failed call changes nothing.
   void FailCall(uint64_t index, int error);
   void FailIoctl(unsigned long request, int error, int skip = 0);
@@ -148,8 +149,8 @@ class GunyahFake final : public GunyahSys, public ScriptedGuest {
   struct FdEntry;
   struct Event;
 
-  int FailOrZero(const std::string& name, std::optional<unsigned long> request)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // The error call `name` is to fail with (plan_), or 0.
+  int FailOrZero(const std::string& name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   int Record(Call call, int result, int error)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   int NewFd(FdEntry entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
@@ -190,12 +191,7 @@ class GunyahFake final : public GunyahSys, public ScriptedGuest {
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   std::vector<Call> calls_ ABSL_GUARDED_BY(mutex_);
-  uint64_t call_count_ ABSL_GUARDED_BY(mutex_) = 0;
-  std::optional<uint64_t> fail_index_ ABSL_GUARDED_BY(mutex_);
-  int fail_index_error_ ABSL_GUARDED_BY(mutex_) = 0;
-  std::optional<unsigned long> fail_request_ ABSL_GUARDED_BY(mutex_);
-  int fail_request_error_ ABSL_GUARDED_BY(mutex_) = 0;
-  int fail_request_skip_ ABSL_GUARDED_BY(mutex_) = 0;
+  FaultPlan plan_;
   int next_fd_ ABSL_GUARDED_BY(mutex_) = 1000;
   std::map<int, std::unique_ptr<FdEntry>> fds_ ABSL_GUARDED_BY(mutex_);
   std::map<void*, size_t> mappings_ ABSL_GUARDED_BY(mutex_);

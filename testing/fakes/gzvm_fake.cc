@@ -1,9 +1,7 @@
 #include "testing/fakes/gzvm_fake.h"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <sys/mman.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,6 +10,8 @@
 #include <utility>
 
 #include "absl/strings/str_format.h"
+#include "testing/fakes/eventfd_check.h"
+#include "testing/fakes/user_memory.h"
 
 namespace hv::testing {
 namespace {
@@ -19,106 +19,6 @@ namespace {
 namespace abi = ::hv::gzvm_abi;
 
 size_t PageSize() { return static_cast<size_t>(sysconf(_SC_PAGESIZE)); }
-
-// Moves `size` bytes from `from` to `to` where one side is the caller's
-// ("user") memory that may not be there: the kernel does the access, as
-// copy_from_user/copy_to_user would, and reports EFAULT instead of
-// faulting. process_vm_readv/writev on this process, or where those are
-// not available (qemu-user runs the --config=aarch64 tests; seccomp may
-// forbid them) a pipe: the source is written into it (EFAULT if
-// unreadable) and read out into the destination (EFAULT if unwritable).
-bool UserCopy(void* to, const void* from, size_t size, bool to_is_user) {
-  if (size == 0) return true;
-  struct iovec local = {to_is_user ? const_cast<void*>(from) : to, size};
-  struct iovec remote = {to_is_user ? to : const_cast<void*>(from), size};
-  const ssize_t done =
-      to_is_user ? ::process_vm_writev(::getpid(), &local, 1, &remote, 1, 0)
-                 : ::process_vm_readv(::getpid(), &local, 1, &remote, 1, 0);
-  if (done == static_cast<ssize_t>(size)) return true;
-  if (done >= 0 || (errno != ENOSYS && errno != EPERM)) {
-    errno = EFAULT;
-    return false;
-  }
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return false;
-  bool ok = true;
-  // A piece no larger than PIPE_BUF goes into an empty pipe whole or not.
-  constexpr size_t kPiece = 4096;
-  for (size_t offset = 0; ok && offset < size;) {
-    const size_t piece = std::min(kPiece, size - offset);
-    const ssize_t written =
-        ::write(fds[1], static_cast<const uint8_t*>(from) + offset, piece);
-    if (written != static_cast<ssize_t>(piece)) {
-      ok = false;
-      break;
-    }
-    for (size_t got = 0; got < piece;) {
-      const ssize_t n =
-          ::read(fds[0], static_cast<uint8_t*>(to) + offset + got, piece - got);
-      if (n <= 0) {
-        ok = false;
-        break;
-      }
-      got += static_cast<size_t>(n);
-    }
-    offset += piece;
-  }
-  ::close(fds[0]);
-  ::close(fds[1]);
-  if (!ok) errno = EFAULT;
-  return ok;
-}
-
-bool CopyFromUser(void* to, uintptr_t from, size_t size) {
-  if (from == 0) {
-    errno = EFAULT;
-    return false;
-  }
-  return UserCopy(to, reinterpret_cast<const void*>(from), size, false);
-}
-
-bool CopyToUser(uintptr_t to, const void* from, size_t size) {
-  if (to == 0) {
-    errno = EFAULT;
-    return false;
-  }
-  return UserCopy(reinterpret_cast<void*>(to), from, size, true);
-}
-
-// Whether [address, address + size) is mapped in this process (msync
-// fails with ENOMEM on any unmapped page).
-bool RangeMapped(uint64_t address, uint64_t size) {
-  const uint64_t page = PageSize();
-  const uint64_t start = address & ~(page - 1);
-  const uint64_t end = address + size;
-  if (end < address) return false;
-  return ::msync(reinterpret_cast<void*>(start), end - start, MS_ASYNC) == 0;
-}
-
-// The kind of file `fd` is, as eventfd_ctx_fdget sees it: 0 for an eventfd,
-// EBADF for no descriptor, EINVAL for another kind of file.
-int CheckEventFd(int fd) {
-  if (fd < 0 || ::fcntl(fd, F_GETFD) < 0) return EBADF;
-  char link[64] = {};
-  const std::string path = absl::StrFormat("/proc/self/fd/%d", fd);
-  const ssize_t n = ::readlink(path.c_str(), link, sizeof(link) - 1);
-  if (n < 0) return EBADF;
-  return std::string(link, n) == "anon_inode:[eventfd]" ? 0 : EINVAL;
-}
-
-// Reads an eventfd's counter without blocking (0 when it is zero).
-uint64_t DrainEventFd(int fd) {
-  struct pollfd p = {fd, POLLIN, 0};
-  if (::poll(&p, 1, 0) != 1 || (p.revents & POLLIN) == 0) return 0;
-  uint64_t value = 0;
-  if (::read(fd, &value, sizeof(value)) != sizeof(value)) return 0;
-  return value;
-}
-
-void SignalEventFd(int fd) {
-  const uint64_t one = 1;
-  (void)!::write(fd, &one, sizeof(one));
-}
 
 uint64_t LittleEndian(absl::Span<const uint8_t> data) {
   uint64_t value = 0;
@@ -205,22 +105,17 @@ FakeGzvm::~FakeGzvm() {
   }
 }
 
-bool FakeGzvm::Faulted() {
-  ++call_count_;
-  if (fail_at_ != 0 && call_count_ == fail_at_) {
-    fail_at_ = 0;
-    errno = fail_error_;
-    return true;
-  }
-  return false;
+bool FakeGzvm::Faulted(const std::string& name) {
+  std::optional<int> error = plan_.Count(name);
+  if (!error.has_value()) return false;
+  errno = *error;
+  return true;
 }
 
 void FakeGzvm::Record(Call call) { calls_.push_back(std::move(call)); }
 
-void FakeGzvm::FailCall(uint64_t n, int error) {
-  std::lock_guard<std::mutex> lock(mu_);
-  fail_at_ = n == 0 ? 0 : call_count_ + n;
-  fail_error_ = error;
+void FakeGzvm::FailCall(uint64_t index, int error) {
+  plan_.FailCall(index, error);
 }
 
 std::vector<FakeGzvm::Call> FakeGzvm::calls() const {
@@ -228,10 +123,7 @@ std::vector<FakeGzvm::Call> FakeGzvm::calls() const {
   return calls_;
 }
 
-uint64_t FakeGzvm::call_count() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return call_count_;
-}
+uint64_t FakeGzvm::call_count() const { return plan_.calls(); }
 
 void FakeGzvm::ClearCalls() {
   std::lock_guard<std::mutex> lock(mu_);
@@ -265,7 +157,7 @@ int FakeGzvm::Open(const char* path, int flags) {
   call.kind = Call::Kind::kOpen;
   call.name = absl::StrFormat("open %s", path);
   int result;
-  if (Faulted()) {
+  if (Faulted(call.name)) {
     result = -1;
   } else if (path == nullptr || options_.device_path != path) {
     errno = ENOENT;
@@ -293,7 +185,7 @@ int FakeGzvm::Ioctl(int fd, unsigned long request, uintptr_t arg) {
   call.arg = arg;
   call.name = GzvmIoctlName(request);
   int result;
-  if (Faulted()) {
+  if (Faulted(call.name)) {
     result = -errno;
   } else {
     auto it = fds_.find(fd);
@@ -335,7 +227,7 @@ void* FakeGzvm::Mmap(void* addr, size_t length, int prot, int flags, int fd,
   call.fd = fd;
   call.name = "mmap";
   void* result = MAP_FAILED;
-  if (Faulted()) {
+  if (Faulted(call.name)) {
   } else if (fds_.count(fd) != 0) {
     errno = ENODEV;  // the driver's descriptors have no mmap
   } else {
@@ -357,7 +249,7 @@ int FakeGzvm::Munmap(void* addr, size_t length) {
   Call call;
   call.kind = Call::Kind::kMunmap;
   call.name = "munmap";
-  const bool fault = Faulted();
+  const bool fault = Faulted(call.name);
   const int saved_fault = errno;
   int result = ::munmap(addr, length);
   if (result == 0) mappings_.erase(reinterpret_cast<uintptr_t>(addr));
@@ -379,7 +271,7 @@ int FakeGzvm::Close(int fd) {
   call.kind = Call::Kind::kClose;
   call.fd = fd;
   call.name = "close";
-  const bool fault = Faulted();
+  const bool fault = Faulted(call.name);
   const int saved_fault = errno;
   int result = 0;
   auto it = fds_.find(fd);
@@ -417,7 +309,7 @@ int FakeGzvm::DeviceIoctl(unsigned long request, uintptr_t arg, Call& call) {
     case abi::kCheckExtension: {
       if (arg == 0) return -EINVAL;
       uint64_t cap = 0;
-      if (!CopyFromUser(&cap, arg, sizeof(cap))) return -EFAULT;
+      if (CopyFromUser(&cap, arg, sizeof(cap))) return -EFAULT;
       call.data.assign(reinterpret_cast<uint8_t*>(&cap),
                        reinterpret_cast<uint8_t*>(&cap) + sizeof(cap));
       uint64_t answer;
@@ -428,7 +320,7 @@ int FakeGzvm::DeviceIoctl(unsigned long request, uintptr_t arg, Call& call) {
       } else {
         return -EOPNOTSUPP;
       }
-      if (!CopyToUser(arg, &answer, sizeof(answer))) return -EFAULT;
+      if (CopyToUser(arg, &answer, sizeof(answer))) return -EFAULT;
       return 0;
     }
     default:
@@ -443,7 +335,7 @@ namespace {
 // Copies the struct `arg` points to into `value` and the call record.
 template <typename T>
 bool CopyArg(uintptr_t arg, T& value, FakeGzvm::Call& call) {
-  if (!CopyFromUser(&value, arg, sizeof(T))) return false;
+  if (CopyFromUser(&value, arg, sizeof(T))) return false;
   call.data.assign(reinterpret_cast<const uint8_t*>(&value),
                    reinterpret_cast<const uint8_t*>(&value) + sizeof(T));
   return true;
@@ -539,7 +431,7 @@ int FakeGzvm::SetUserMemoryRegion(VmModel& vm,
       r.guest_phys_addr + r.memory_size > (uint64_t{1} << options_.gpa_bits)) {
     return -EINVAL;
   }
-  if (!RangeMapped(r.userspace_addr, r.memory_size)) return -EFAULT;
+  if (!UserRangeMapped(r.userspace_addr, r.memory_size, UserAccess::kMapped)) return -EFAULT;
   if (vm.slots.count(r.slot) != 0) return -EEXIST;
   for (const auto& [slot, other] : vm.slots) {
     if (r.guest_phys_addr < other.guest_phys_addr + other.memory_size &&
@@ -587,7 +479,7 @@ int FakeGzvm::IoeventfdIoctl(VmModel& vm, const abi::Ioeventfd& args) {
     return -EINVAL;
   }
   if ((args.flags & abi::kIoeventfdFlagPio) != 0) return -EINVAL;
-  if (const int error = CheckEventFd(args.fd); error != 0) return -error;
+  if (const int error = CheckEventfd(args.fd); error != 0) return -error;
   const bool wildcard = (args.flags & abi::kIoeventfdFlagDatamatch) == 0;
   if ((args.flags & abi::kIoeventfdFlagDeassign) != 0) {
     for (auto it = vm.ioevents.begin(); it != vm.ioevents.end(); ++it) {
@@ -629,7 +521,7 @@ int FakeGzvm::IrqfdIoctl(VmModel& vm, const abi::Irqfd& args) {
     return -EINVAL;
   }
   const int fd = static_cast<int>(args.fd);
-  if (const int error = CheckEventFd(fd); error != 0) return -error;
+  if (const int error = CheckEventfd(fd); error != 0) return -error;
   if ((args.flags & abi::kIrqfdFlagDeassign) != 0) {
     // Injections already pending on the eventfd happened before the
     // deassign (the driver injects at write time).
@@ -650,7 +542,7 @@ int FakeGzvm::IrqfdIoctl(VmModel& vm, const abi::Irqfd& args) {
   entry.gsi = args.gsi;
   if ((args.flags & abi::kIrqfdFlagResample) != 0) {
     const int resample = static_cast<int>(args.resamplefd);
-    if (const int error = CheckEventFd(resample); error != 0) return -error;
+    if (const int error = CheckEventfd(resample); error != 0) return -error;
     entry.resample_dup = ::fcntl(resample, F_DUPFD_CLOEXEC, 0);
     if (entry.resample_dup < 0) return -ENOMEM;
   }
@@ -673,7 +565,7 @@ int FakeGzvm::IrqfdIoctl(VmModel& vm, const abi::Irqfd& args) {
 
 void FakeGzvm::DrainIrqfds(VmModel& vm) {
   for (const IrqfdEntry& e : vm.irqfds) {
-    vm.delivered[e.gsi] += DrainEventFd(e.dup);
+    vm.delivered[e.gsi] += DrainEventfd(e.dup);
   }
 }
 
@@ -685,7 +577,7 @@ bool FakeGzvm::SignalIoevent(VmModel& vm, uint64_t address,
       if (e.len != data.size()) continue;
       if (!e.wildcard && LittleEndian(data) != e.datamatch) continue;
     }
-    SignalEventFd(e.dup);
+    SignalEventfd(e.dup);
     return true;
   }
   return false;
@@ -737,13 +629,13 @@ int FakeGzvm::OneRegIoctl(VcpuModel& vcpu, uintptr_t arg, bool write,
   }
   uint64_t value = 0;
   if (write) {
-    if (!CopyFromUser(&value, reg.addr, size)) return -EFAULT;
+    if (CopyFromUser(&value, reg.addr, size)) return -EFAULT;
     vcpu.regs[reg.id] = value;
     return 0;
   }
   auto it = vcpu.regs.find(reg.id);
   if (it != vcpu.regs.end()) value = it->second;
-  if (!CopyToUser(reg.addr, &value, size)) return -EFAULT;
+  if (CopyToUser(reg.addr, &value, size)) return -EFAULT;
   return 0;
 }
 
@@ -753,7 +645,7 @@ int FakeGzvm::Run(VcpuModel& vcpu, uintptr_t arg,
   // copy_from_user of the whole struct. The immediate_exit byte is read
   // atomically: hv's Kick() stores it from another thread.
   abi::VcpuRun in;
-  if (!CopyFromUser(&in, arg, sizeof(in))) return -EFAULT;
+  if (CopyFromUser(&in, arg, sizeof(in))) return -EFAULT;
   // SAFETY: the copy above proved the caller's struct is mapped (it stays
   // so while GZVM_RUN runs: the caller is blocked in it); only its
   // immediate_exit byte is touched through this pointer, atomically, as hv
@@ -779,8 +671,8 @@ int FakeGzvm::Run(VcpuModel& vcpu, uintptr_t arg,
   auto copy_out = [&]() -> int {
     const auto* bytes = reinterpret_cast<const uint8_t*>(&vcpu.run);
     constexpr size_t kIe = offsetof(abi::VcpuRun, immediate_exit);
-    if (!CopyToUser(arg, bytes, kIe) ||
-        !CopyToUser(arg + kIe + 1, bytes + kIe + 1, sizeof(abi::VcpuRun) - kIe - 1)) {
+    if (CopyToUser(arg, bytes, kIe) ||
+        CopyToUser(arg + kIe + 1, bytes + kIe + 1, sizeof(abi::VcpuRun) - kIe - 1)) {
       return -EFAULT;
     }
     __atomic_store_n(&user->immediate_exit, in.immediate_exit, __ATOMIC_SEQ_CST);
@@ -917,7 +809,7 @@ absl::StatusOr<std::vector<uint8_t>> FakeGzvm::GuestRead(uint64_t gpa,
     }
     const uint64_t offset = address - hit->guest_phys_addr;
     const size_t piece = std::min<uint64_t>(size - done, hit->memory_size - offset);
-    if (!CopyFromUser(out.data() + done, hit->userspace_addr + offset, piece)) {
+    if (CopyFromUser(out.data() + done, hit->userspace_addr + offset, piece)) {
       return absl::InternalError(absl::StrFormat(
           "guest read at %#x: the host mapping is not readable", address));
     }
@@ -950,7 +842,7 @@ absl::Status FakeGzvm::GuestWrite(uint64_t gpa, absl::Span<const uint8_t> data) 
     const uint64_t offset = address - hit->guest_phys_addr;
     const size_t piece =
         std::min<uint64_t>(data.size() - done, hit->memory_size - offset);
-    if (!CopyToUser(hit->userspace_addr + offset, data.data() + done, piece)) {
+    if (CopyToUser(hit->userspace_addr + offset, data.data() + done, piece)) {
       return absl::PermissionDeniedError(absl::StrFormat(
           "guest write at %#x: the page is read-only (an arena's empty state)",
           address));

@@ -64,6 +64,7 @@
 #include "absl/types/span.h"
 #include "hypervisor/geniezone/gzvm_abi.h"
 #include "hypervisor/geniezone/gzvm_sys.h"
+#include "testing/fakes/fault_plan.h"
 #include "testing/scripted_guest.h"
 
 namespace hv::testing {
@@ -144,10 +145,11 @@ class FakeGzvm final : public GzvmSys, public ScriptedGuest {
   // decoding of reasons the script has no verb for.
   void QueueRawExit(uint32_t vcpu, const gzvm_abi::VcpuRun& run);
 
-  // Fault injection: the `n`-th seam call from now (1 = the next one) fails
-  // with `error` and changes nothing; a failed close or munmap still
+  // Fault injection: seam call number `index` (FaultPlan's meaning:
+  // 0-based, every seam call since creation; call_count() is the next one)
+  // fails with `error` and changes nothing; a failed close or munmap still
   // releases its resource, as Linux's close does.
-  void FailCall(uint64_t n, int error);
+  void FailCall(uint64_t index, int error);
   // Seam calls made since creation (or ClearCalls()).
   std::vector<Call> calls() const;
   uint64_t call_count() const;
@@ -181,8 +183,8 @@ class FakeGzvm final : public GzvmSys, public ScriptedGuest {
 
   explicit FakeGzvm(Options options);
 
-  // Returns true (and sets errno) when the next call is the injected fault.
-  bool Faulted() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Counts call `name`; true (and errno set) when it is to fail.
+  bool Faulted(const std::string& name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Record(Call call) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int NewFd(FdEntry entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReleaseVm(VmModel& vm) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -222,9 +224,7 @@ class FakeGzvm final : public GzvmSys, public ScriptedGuest {
   std::map<uintptr_t, size_t> mappings_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<VmModel> latest_vm_ ABSL_GUARDED_BY(mu_);
   std::vector<Call> calls_ ABSL_GUARDED_BY(mu_);
-  uint64_t call_count_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t fail_at_ ABSL_GUARDED_BY(mu_) = 0;  // 0: none
-  int fail_error_ ABSL_GUARDED_BY(mu_) = 0;
+  FaultPlan plan_;
 };
 
 }  // namespace hv::testing

@@ -218,7 +218,7 @@ TEST_F(FakeGzvmTest, VcpuRunAndRegisterRules) {
 
 TEST_F(FakeGzvmTest, InjectedFaultsChangeNothing) {
   const uint64_t before = fake_->call_count();
-  fake_->FailCall(1, EPERM);
+  fake_->FailCall(before, EPERM);
   abi::UserspaceMemoryRegion r = Region(0, 0x80000000);
   EXPECT_EQ(ErrorOf([&] { return fake_->IoctlPtr(vm_, abi::kSetUserMemoryRegion, &r); }),
             EPERM);

@@ -97,36 +97,20 @@ int HaxmFake::BeginCall(const std::string& name, const void* input,
     call.input.assign(bytes, bytes + input_size);
   }
   calls_.push_back(std::move(call));
-  const size_t index = calls_made_++;
-  if (auto it = fail_calls_.find(index); it != fail_calls_.end()) {
-    const int error = it->second;
-    fail_calls_.erase(it);
-    return error;
-  }
-  if (auto it = fail_ioctls_.find(name); it != fail_ioctls_.end()) {
-    const int error = it->second;
-    fail_ioctls_.erase(it);
-    return error;
-  }
-  return 0;
+  return plan_.Count(name).value_or(0);
 }
 
 void HaxmFake::EndCall(int error) { calls_.back().error = error; }
 
 void HaxmFake::FailCall(size_t call, int error) {
-  std::lock_guard<std::mutex> lock(mu_);
-  fail_calls_[call] = error;
+  plan_.FailCall(call, error);
 }
 
 void HaxmFake::FailNextIoctl(const std::string& name, int error) {
-  std::lock_guard<std::mutex> lock(mu_);
-  fail_ioctls_[name] = error;
+  plan_.FailNext(name, error);
 }
 
-size_t HaxmFake::call_count() {
-  std::lock_guard<std::mutex> lock(mu_);
-  return calls_made_;
-}
+size_t HaxmFake::call_count() { return plan_.calls(); }
 
 std::vector<HaxmCall> HaxmFake::Calls() {
   std::lock_guard<std::mutex> lock(mu_);

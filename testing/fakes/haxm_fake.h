@@ -49,6 +49,7 @@
 #include "absl/types/span.h"
 #include "hypervisor/haxm/haxm_abi.h"
 #include "hypervisor/haxm/haxm_sys.h"
+#include "testing/fakes/fault_plan.h"
 #include "testing/scripted_guest.h"
 
 namespace hv::testing {
@@ -132,11 +133,13 @@ class HaxmFake final : public HaxmSys, public ScriptedGuest {
   // with the tunnel's exit_reason set to `reason`.
   void QueueExit(uint32_t vcpu, uint32_t status, uint32_t reason = 0);
 
-  // Fault injection: the call with index `call` (0-based, counting every
-  // seam call from the fake's creation, see call_count()) fails with
-  // `error` and has no effect (a failed Close still releases the handle).
+  // Fault injection: the call with index `call` (FaultPlan's meaning:
+  // 0-based, every seam call since the fake's creation, see call_count())
+  // fails with `error` and has no effect (a failed Close still releases
+  // the handle).
   void FailCall(size_t call, int error);
-  // The next ioctl named `name` fails with `error`.
+  // The next call named `name` (an ioctl's name, "close", ...) fails with
+  // `error`.
   void FailNextIoctl(const std::string& name, int error);
 
   // Inspection.
@@ -279,10 +282,8 @@ class HaxmFake final : public HaxmSys, public ScriptedGuest {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  size_t calls_made_ ABSL_GUARDED_BY(mu_) = 0;
+  FaultPlan plan_;
   std::vector<HaxmCall> calls_ ABSL_GUARDED_BY(mu_);
-  std::map<size_t, int> fail_calls_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, int> fail_ioctls_ ABSL_GUARDED_BY(mu_);
   HaxmHandle next_handle_ ABSL_GUARDED_BY(mu_) = 100;
   std::map<HaxmHandle, HandleModel> handles_ ABSL_GUARDED_BY(mu_);
   std::map<uint32_t, std::unique_ptr<VmModel>> vms_ ABSL_GUARDED_BY(mu_);

@@ -199,19 +199,7 @@ const WhpxApi* WhpxFake::api() const { return &kFakeApi; }
 std::optional<WhpxFake::HRESULT> WhpxFake::Begin(const std::string& name,
                                                  const std::string& args) {
   calls_.push_back(Call{name, args, kSOk});
-  const int index = call_counter_++;
-  auto at = fail_at_.find(index);
-  if (at != fail_at_.end()) {
-    const HRESULT hr = at->second;
-    fail_at_.erase(at);
-    return End(hr);
-  }
-  auto named = fail_next_.find(name);
-  if (named != fail_next_.end()) {
-    const HRESULT hr = named->second;
-    fail_next_.erase(named);
-    return End(hr);
-  }
+  if (std::optional<int> hr = plan_.Count(name)) return End(*hr);
   return std::nullopt;
 }
 
@@ -235,18 +223,13 @@ std::vector<std::string> WhpxFake::CallNames() const {
 void WhpxFake::ClearCalls() {
   std::lock_guard<std::mutex> lock(mutex_);
   calls_.clear();
-  call_counter_ = 0;
-  fail_at_.clear();
+  plan_.Reset();
 }
 
-void WhpxFake::FailCall(int index, HRESULT hr) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  fail_at_[index] = hr;
-}
+void WhpxFake::FailCall(int index, HRESULT hr) { plan_.FailCall(index, hr); }
 
 void WhpxFake::FailNext(const std::string& name, HRESULT hr) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  fail_next_[name] = hr;
+  plan_.FailNext(name, hr);
 }
 
 std::vector<std::string> WhpxFake::violations() const {

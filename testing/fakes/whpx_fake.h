@@ -48,6 +48,7 @@
 #include "absl/types/span.h"
 #include "hypervisor/whpx/whpx_abi.h"
 #include "hypervisor/whpx/whpx_api.h"
+#include "testing/fakes/fault_plan.h"
 #include "testing/scripted_guest.h"
 
 namespace hv::testing {
@@ -100,8 +101,9 @@ class WhpxFake final : public ScriptedGuest {
   std::vector<Call> calls() const;
   std::vector<std::string> CallNames() const;
   void ClearCalls();
-  // Makes call number `index` (0-based, counted from creation or the last
-  // ClearCalls) return `hr` without any effect.
+  // Makes call number `index` (FaultPlan's meaning: 0-based, counted from
+  // creation or the last ClearCalls(), which drops pending FailCalls)
+  // return `hr` without any effect.
   void FailCall(int index, HRESULT hr);
   // Makes the next call of `name` return `hr` without any effect.
   void FailNext(const std::string& name, HRESULT hr);
@@ -268,9 +270,7 @@ class WhpxFake final : public ScriptedGuest {
   mutable std::mutex mutex_;
   std::condition_variable wake_;  // a script arrived or a cancel came
   std::vector<Call> calls_ ABSL_GUARDED_BY(mutex_);
-  int call_counter_ ABSL_GUARDED_BY(mutex_) = 0;
-  std::map<int, HRESULT> fail_at_ ABSL_GUARDED_BY(mutex_);
-  std::map<std::string, HRESULT> fail_next_ ABSL_GUARDED_BY(mutex_);
+  FaultPlan plan_;  // ClearCalls() resets it
   std::vector<std::string> violations_ ABSL_GUARDED_BY(mutex_);
   std::map<uintptr_t, std::unique_ptr<Partition>> partitions_
       ABSL_GUARDED_BY(mutex_);
