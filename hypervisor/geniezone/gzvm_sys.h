@@ -20,8 +20,9 @@
 
 namespace hv {
 
-// GzvmSys: the Geniezone backend's IoctlSeam; a distinct type so that only a
-// seam meant for Geniezone (the real one, a wrapper, its fake) reaches the backend.
+// GzvmSys: the Geniezone backend's IoctlSeam; a distinct type so that only
+// a seam meant for Geniezone (the real one, a wrapper, its fake) reaches the
+// backend.
 class GzvmSys : public IoctlSeam {};
 
 // RealGzvmSys(): the process-wide seam that calls the kernel.

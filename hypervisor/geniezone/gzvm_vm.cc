@@ -114,8 +114,8 @@ std::vector<MemoryRegionInfo> GeniezoneVm::MemoryRegions() const {
 }
 
 absl::Status GeniezoneVm::AddFdMapping(MemSlot slot, uint64_t offset,
-                                       uint64_t size, int fd, uint64_t fd_offset,
-                                       Protection prot) {
+                                       uint64_t size, int fd,
+                                       uint64_t fd_offset, Protection prot) {
   std::lock_guard<std::mutex> lock(mutex_);
   return MapFdIntoSlot(*sys_, slots_, slot, offset, size, fd, fd_offset, prot);
 }

@@ -20,8 +20,9 @@
 
 namespace hv {
 
-// GunyahSys: the Gunyah backend's IoctlSeam; a distinct type so that only a
-// seam meant for Gunyah (the real one, a wrapper, its fake) reaches the backend.
+// GunyahSys: the Gunyah backend's IoctlSeam; a distinct type so that only
+// a seam meant for Gunyah (the real one, a wrapper, its fake) reaches the
+// backend.
 class GunyahSys : public IoctlSeam {};
 
 // RealGunyahSys(): the process-wide seam that calls the kernel.
