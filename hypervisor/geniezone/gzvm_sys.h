@@ -1,10 +1,11 @@
 // GzvmSys: the one seam between the Geniezone backend and the kernel.
 //
 // Every system call the backend makes (open, ioctl, mmap, munmap, close)
-// goes through a GzvmSys. RealGzvmSys() forwards each call to the kernel at
-// the cost of one indirect call; tests hand the backend a fake of /dev/gzvm
-// (testing/fakes/gzvm_fake.h) that implements the same interface. Calls
-// return what the system call returns and set errno as it does.
+// goes through a GzvmSys (an IoctlSeam, hypervisor/os/ioctl_seam.h).
+// RealGzvmSys() forwards each call to the kernel at the cost of one indirect
+// call; tests hand the backend a fake of /dev/gzvm (testing/fakes/gzvm_fake.h)
+// that implements the same interface. Calls return what the system call
+// returns and set errno as it does.
 //
 // Example:
 //   hv::GzvmSys* sys = hv::RealGzvmSys();
@@ -13,36 +14,16 @@
 #ifndef HV_HYPERVISOR_GENIEZONE_GZVM_SYS_H_
 #define HV_HYPERVISOR_GENIEZONE_GZVM_SYS_H_
 
-#include <sys/types.h>
-
-#include <cstddef>
-#include <cstdint>
 #include <string>
+
+#include "hypervisor/os/ioctl_seam.h"
 
 namespace hv {
 
-class GzvmSys {
- public:
-  virtual ~GzvmSys() = default;
-
-  // GzvmSys::Open(): open(2).
-  virtual int Open(const char* path, int flags) = 0;
-  // GzvmSys::Ioctl(): ioctl(2); `arg` is an integer or a pointer's bits.
-  virtual int Ioctl(int fd, unsigned long request, uintptr_t arg) = 0;
-  // GzvmSys::Mmap(): mmap(2); MAP_FAILED on error.
-  virtual void* Mmap(void* addr, size_t length, int prot, int flags, int fd,
-                     off_t offset) = 0;
-  // GzvmSys::Munmap(): munmap(2).
-  virtual int Munmap(void* addr, size_t length) = 0;
-  // GzvmSys::Close(): close(2). Linux releases the descriptor even when
-  // close reports an error, so callers never retry.
-  virtual int Close(int fd) = 0;
-
-  // GzvmSys::IoctlPtr(): Ioctl() with a pointer argument.
-  int IoctlPtr(int fd, unsigned long request, const void* arg) {
-    return Ioctl(fd, request, reinterpret_cast<uintptr_t>(arg));
-  }
-};
+// GzvmSys: the Geniezone backend's IoctlSeam; a distinct type so that only
+// a seam meant for Geniezone (the real one, a wrapper, its fake) reaches the
+// backend.
+class GzvmSys : public IoctlSeam {};
 
 // RealGzvmSys(): the process-wide seam that calls the kernel.
 GzvmSys* RealGzvmSys();

@@ -70,26 +70,21 @@ void GeniezoneVcpu::StoreImmediateExitByte(bool value) {
 
 absl::StatusOr<VcpuExit> GeniezoneVcpu::Run() {
   pending_ = VcpuExitKind::kUnknown;
-  {
-    std::lock_guard<std::mutex> lock(kick_mutex_);
-    running_ = true;
-    run_thread_ = pthread_self();
+  kicker_.Enter([&] {
     // A kick or SetImmediateExit(true) since the last kInterrupted: the
     // driver's copy-in sees it and returns EINTR before entering the guest.
     StoreImmediateExitByte(immediate_exit_.load());
-  }
+  });
   const int result = sys_->IoctlPtr(fd_.get(), gzvm_abi::kRun, run_);
   const int error = errno;
-  {
-    std::lock_guard<std::mutex> lock(kick_mutex_);
-    running_ = false;
-  }
+  kicker_.Leave();
   VcpuExit exit;
   if (result < 0) {
     if (error == EINTR || error == EAGAIN) {
-      std::lock_guard<std::mutex> lock(kick_mutex_);
-      immediate_exit_ = false;
-      StoreImmediateExitByte(false);
+      kicker_.Locked([&] {
+        immediate_exit_ = false;
+        StoreImmediateExitByte(false);
+      });
       exit.kind = VcpuExitKind::kInterrupted;
       return exit;
     }
@@ -194,21 +189,20 @@ absl::Status GeniezoneVcpu::HandleMmio(
 }
 
 void GeniezoneVcpu::SetImmediateExit(bool exit) {
-  std::lock_guard<std::mutex> lock(kick_mutex_);
-  immediate_exit_ = exit;
-  StoreImmediateExitByte(exit);
+  kicker_.Locked([&] {
+    immediate_exit_ = exit;
+    StoreImmediateExitByte(exit);
+  });
 }
 
 absl::Status GeniezoneVcpu::Kick() {
-  std::lock_guard<std::mutex> lock(kick_mutex_);
-  // Recorded before the signal, so a GZVM_RUN entered after this point
-  // returns at once, and a kick the driver's copy-out overwrites is not
-  // lost (Run() stores the byte again from immediate_exit_).
-  immediate_exit_ = true;
-  StoreImmediateExitByte(true);
-  if (!running_) return absl::OkStatus();
-  // run_thread_ is inside Run() and cannot leave it before we unlock.
-  return KickThread(run_thread_);
+  return kicker_.Kick([&] {
+    // Recorded before the signal, so a GZVM_RUN entered after this point
+    // returns at once, and a kick the driver's copy-out overwrites is not
+    // lost (Run() stores the byte again from immediate_exit_).
+    immediate_exit_ = true;
+    StoreImmediateExitByte(true);
+  });
 }
 
 }  // namespace hv

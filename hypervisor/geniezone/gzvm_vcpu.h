@@ -25,21 +25,18 @@
 #ifndef HV_HYPERVISOR_GENIEZONE_GZVM_VCPU_H_
 #define HV_HYPERVISOR_GENIEZONE_GZVM_VCPU_H_
 
-#include <pthread.h>
-
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <utility>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "hypervisor/aarch64/vcpu_aarch64.h"
 #include "hypervisor/geniezone/gzvm_fd.h"
 #include "hypervisor/geniezone/gzvm_hypervisor.h"
+#include "hypervisor/os/run_kicker.h"
 
 namespace hv {
 
@@ -124,13 +121,9 @@ class GeniezoneVcpu final : public VcpuAArch64 {
   // kInterrupted (or by SetImmediateExit(false)).
   std::atomic<bool> immediate_exit_{false};
 
-  // The thread inside Run(), for Kick(). std::mutex (not absl::Mutex) so
-  // TSan, which does not see inside the uninstrumented Debian Abseil, sees
-  // the ordering. Run() holds kick_mutex_ only to publish and clear it, so
-  // Kick() never signals a thread that has left Run().
-  std::mutex kick_mutex_;
-  bool running_ ABSL_GUARDED_BY(kick_mutex_) = false;
-  pthread_t run_thread_ ABSL_GUARDED_BY(kick_mutex_) = {};
+  // The thread inside Run(), for Kick(); its lock also orders the
+  // immediate-exit stores above.
+  RunKicker kicker_;
 };
 
 }  // namespace hv

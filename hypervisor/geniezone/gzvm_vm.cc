@@ -1,17 +1,15 @@
 #include "hypervisor/geniezone/gzvm_vm.h"
 
-#include <sys/mman.h>
-
-#include <cerrno>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "hypervisor/geniezone/gzvm_abi.h"
+#include "hypervisor/fd_mapping.h"
 #include "hypervisor/geniezone/gzvm_vcpu.h"
 #include "hypervisor/os/errno_status.h"
 #include "hypervisor/os/mmap_region.h"
 #include "hypervisor/os/status_macros.h"
+#include "hypervisor/vm_checks.h"
 
 namespace hv {
 
@@ -65,9 +63,7 @@ uint64_t GeniezoneVm::GuestAddressLimit() const {
 absl::StatusOr<MemSlot> GeniezoneVm::AddMemoryRegion(
     GuestAddress guest_address, std::unique_ptr<MemoryRegion> region,
     const MemoryRegionOptions& options) {
-  if (region == nullptr) {
-    return absl::InvalidArgumentError("add memory region: region is null");
-  }
+  RETURN_IF_ERROR(CheckRegionGiven(region.get()));
   std::lock_guard<std::mutex> lock(mutex_);
   ASSIGN_OR_RETURN(MemSlot slot, slots_.Check(guest_address, region->size()));
   if (options.read_only) {
@@ -104,11 +100,7 @@ absl::StatusOr<MemSlot> GeniezoneVm::AddMemoryRegion(
 absl::StatusOr<std::unique_ptr<MemoryRegion>> GeniezoneVm::RemoveMemoryRegion(
     MemSlot slot) {
   std::lock_guard<std::mutex> lock(mutex_);
-  auto entry = slots_.Find(slot);
-  if (!entry.ok()) {
-    return absl::NotFoundError(
-        absl::StrCat("remove memory region: ", entry.status().message()));
-  }
+  RETURN_IF_ERROR(FindSlot("remove memory region", slots_, slot).status());
   return absl::UnimplementedError(absl::StrFormat(
       "remove memory region (slot %u): Geniezone cannot delete a memory slot "
       "(GZVM_SET_USER_MEMORY_REGION has no delete: memory_size must equal the "
@@ -125,67 +117,18 @@ absl::Status GeniezoneVm::AddFdMapping(MemSlot slot, uint64_t offset,
                                        uint64_t size, int fd,
                                        uint64_t fd_offset, Protection prot) {
   std::lock_guard<std::mutex> lock(mutex_);
-  ASSIGN_OR_RETURN(MemorySlotTable::Entry * entry,
-                   slots_.FindRange("add fd mapping", slot, offset, size));
-  if (fd < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("add fd mapping: fd %d is not a file descriptor", fd));
-  }
-  if (fd_offset % HostPageSize() != 0) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "add fd mapping: fd offset %#x is not page aligned", fd_offset));
-  }
-  // MAP_FIXED swaps the pages in one step; the kernel resolves the fd and
-  // checks its mode before it touches the old mapping, so a failure leaves
-  // the range as it was.
-  void* host = entry->region->data() + offset;
-  if (sys_->Mmap(host, size, ToMmapProt(prot), MAP_SHARED | MAP_FIXED, fd,
-                 static_cast<off_t>(fd_offset)) == MAP_FAILED) {
-    const int error = errno;
-    absl::Status status = ErrnoStatus(
-        absl::StrFormat("mmap fd %d into slot %u at offset %#x size %#x", fd,
-                        slot, offset, size),
-        error);
-    if (error == EBADF) return absl::InvalidArgumentError(status.message());
-    return status;
-  }
-  return absl::OkStatus();
+  return MapFdIntoSlot(*sys_, slots_, slot, offset, size, fd, fd_offset, prot);
 }
 
 absl::Status GeniezoneVm::RemoveMapping(MemSlot slot, uint64_t offset,
                                         uint64_t size) {
   std::lock_guard<std::mutex> lock(mutex_);
-  ASSIGN_OR_RETURN(MemorySlotTable::Entry * entry,
-                   slots_.FindRange("remove mapping", slot, offset, size));
-  const MemoryRegion& region = *entry->region;
-  void* host = region.data() + offset;
-  void* result;
-  if (region.fd() < 0) {
-    // An arena's empty state: private read-only zero pages.
-    result = sys_->Mmap(host, size, PROT_READ,
-                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
-                        -1, 0);
-  } else {
-    // A file-backed region's empty state: its own file, as first mapped.
-    result = sys_->Mmap(host, size, ToMmapProt(region.protection()),
-                        MAP_SHARED | MAP_FIXED, region.fd(),
-                        static_cast<off_t>(region.fd_offset() + offset));
-  }
-  if (result == MAP_FAILED) {
-    return ErrnoStatus(absl::StrFormat(
-        "mmap (remove mapping) slot %u offset %#x size %#x", slot, offset,
-        size));
-  }
-  return absl::OkStatus();
+  return RestoreSlotRange(*sys_, slots_, slot, offset, size);
 }
 
 absl::StatusOr<std::vector<uint64_t>> GeniezoneVm::GetDirtyLog(MemSlot slot) {
   std::lock_guard<std::mutex> lock(mutex_);
-  auto entry = slots_.Find(slot);
-  if (!entry.ok()) {
-    return absl::NotFoundError(
-        absl::StrCat("get dirty log: ", entry.status().message()));
-  }
+  RETURN_IF_ERROR(FindSlot("get dirty log", slots_, slot).status());
   return absl::UnimplementedError(absl::StrFormat(
       "get dirty log (slot %u): Geniezone has no dirty-page log", slot));
 }
@@ -194,21 +137,14 @@ absl::Status GeniezoneVm::IoEvent(const EventFd& event,
                                   const IoEventAddress& address, bool assign) {
   const char* verb = assign ? "register ioevent" : "unregister ioevent";
   const uint32_t length = address.length;
-  if (length != 0 && length != 1 && length != 2 && length != 4 &&
-      length != 8) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: length %u is not 0, 1, 2, 4 or 8", verb, length));
-  }
+  RETURN_IF_ERROR(CheckIoEventLength(verb, length));
   if (address.space == IoEventAddress::Space::kPio) {
     return absl::UnimplementedError(absl::StrFormat(
         "%s at port %#x: Geniezone (aarch64) has no port I/O; only MMIO "
         "ioeventfds exist",
         verb, address.address));
   }
-  if (length == 0 && address.datamatch.has_value()) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: length 0 (any) cannot have a datamatch", verb));
-  }
+  RETURN_IF_ERROR(CheckIoEventAnyLength(verb, address));
   gzvm_abi::Ioeventfd request = {};
   request.addr = address.address;
   request.len = length;

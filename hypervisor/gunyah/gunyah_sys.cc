@@ -1,40 +1,11 @@
 #include "hypervisor/gunyah/gunyah_sys.h"
 
-#include <fcntl.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include "absl/strings/str_format.h"
 #include "hypervisor/gunyah/gunyah_abi.h"
 
 namespace hv {
-namespace {
 
-class RealSys final : public GunyahSys {
- public:
-  int Open(const char* path, int flags) override {
-    return ::open(path, flags);
-  }
-  int Ioctl(int fd, unsigned long request, uintptr_t arg) override {
-    return ::ioctl(fd, request, arg);
-  }
-  void* Mmap(void* addr, size_t length, int prot, int flags, int fd,
-             off_t offset) override {
-    return ::mmap(addr, length, prot, flags, fd, offset);
-  }
-  int Munmap(void* addr, size_t length) override {
-    return ::munmap(addr, length);
-  }
-  int Close(int fd) override { return ::close(fd); }
-};
-
-}  // namespace
-
-GunyahSys* RealGunyahSys() {
-  static RealSys* const sys = new RealSys;
-  return sys;
-}
+GunyahSys* RealGunyahSys() { return RealSeam<GunyahSys>(); }
 
 std::string GunyahIoctlName(unsigned long request) {
   namespace abi = gunyah_abi;

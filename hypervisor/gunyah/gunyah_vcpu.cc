@@ -141,17 +141,10 @@ absl::StatusOr<VcpuExit> GunyahVcpu::Run() {
     }
     RETURN_IF_ERROR(vm_->EnsureStarted());
   }
-  {
-    std::lock_guard<std::mutex> lock(kick_mutex_);
-    running_ = true;
-    run_thread_ = pthread_self();
-  }
+  kicker_.Enter();
   const int result = vm_->sys()->Ioctl(fd_.get(), abi::kVcpuRun, 0);
   const int error = errno;
-  {
-    std::lock_guard<std::mutex> lock(kick_mutex_);
-    running_ = false;
-  }
+  kicker_.Leave();
   if (result < 0) {
     if (error == EINTR || error == EAGAIN) {
       // The kernel never clears immediate_exit; hv's contract does.
@@ -255,15 +248,13 @@ void GunyahVcpu::SetImmediateExit(bool exit) {
 }
 
 absl::Status GunyahVcpu::Kick() {
-  std::lock_guard<std::mutex> lock(kick_mutex_);
-  // SAFETY: immediate_exit is a byte of the run struct, mapped for the
-  // vCPU's life; the Run() thread and the kernel read it concurrently, so
-  // it is stored atomically, before the signal, so a GH_VCPU_RUN entered
-  // after this point returns at once.
-  __atomic_store_n(&run_->immediate_exit, 1, __ATOMIC_SEQ_CST);
-  if (!running_) return absl::OkStatus();
-  // run_thread_ is inside Run() and cannot leave it before we unlock.
-  return KickThread(run_thread_);
+  return kicker_.Kick([&] {
+    // SAFETY: immediate_exit is a byte of the run struct, mapped for the
+    // vCPU's life; the Run() thread and the kernel read it concurrently, so
+    // it is stored atomically, before the signal, so a GH_VCPU_RUN entered
+    // after this point returns at once.
+    __atomic_store_n(&run_->immediate_exit, 1, __ATOMIC_SEQ_CST);
+  });
 }
 
 }  // namespace hv

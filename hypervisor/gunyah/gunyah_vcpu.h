@@ -20,20 +20,17 @@
 #ifndef HV_HYPERVISOR_GUNYAH_GUNYAH_VCPU_H_
 #define HV_HYPERVISOR_GUNYAH_GUNYAH_VCPU_H_
 
-#include <pthread.h>
-
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <utility>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "hypervisor/aarch64/vcpu_aarch64.h"
 #include "hypervisor/gunyah/gunyah_abi.h"
 #include "hypervisor/gunyah/gunyah_fd.h"
+#include "hypervisor/os/run_kicker.h"
 
 namespace hv {
 
@@ -95,10 +92,8 @@ class GunyahVcpu final : public VcpuAArch64 {
   VcpuExitKind pending_ = VcpuExitKind::kUnknown;
   bool initialized_ = false;
 
-  // The thread inside Run(), for Kick() (see KvmVcpu for why std::mutex).
-  std::mutex kick_mutex_;
-  bool running_ ABSL_GUARDED_BY(kick_mutex_) = false;
-  pthread_t run_thread_ ABSL_GUARDED_BY(kick_mutex_) = {};
+  // The thread inside Run(), for Kick().
+  RunKicker kicker_;
 };
 
 }  // namespace hv

@@ -10,6 +10,7 @@
 #include "hypervisor/os/errno_status.h"
 #include "hypervisor/os/mmap_region.h"
 #include "hypervisor/os/status_macros.h"
+#include "hypervisor/vm_checks.h"
 
 namespace hv {
 
@@ -61,9 +62,7 @@ absl::Status GunyahVm::SetDtbConfig(GuestAddress guest_address,
 absl::StatusOr<MemSlot> GunyahVm::AddMemoryRegion(
     GuestAddress guest_address, std::unique_ptr<MemoryRegion> region,
     const MemoryRegionOptions& options) {
-  if (region == nullptr) {
-    return absl::InvalidArgumentError("add memory region: region is null");
-  }
+  RETURN_IF_ERROR(CheckRegionGiven(region.get()));
   std::lock_guard<std::mutex> lock(mutex_);
   ASSIGN_OR_RETURN(MemSlot slot, slots_.Check(guest_address, region->size()));
   if (options.read_only) {
@@ -114,16 +113,13 @@ absl::StatusOr<MemSlot> GunyahVm::AddMemoryRegion(
 absl::StatusOr<std::unique_ptr<MemoryRegion>> GunyahVm::RemoveMemoryRegion(
     MemSlot slot) {
   std::lock_guard<std::mutex> lock(mutex_);
-  auto entry = slots_.Find(slot);
-  if (!entry.ok()) {
-    return absl::NotFoundError(
-        absl::StrCat("remove memory region: ", entry.status().message()));
-  }
+  ASSIGN_OR_RETURN(MemorySlotTable::Entry * entry,
+                   FindSlot("remove memory region", slots_, slot));
   return absl::UnimplementedError(absl::StrFormat(
       "remove memory region (slot %u at %#x): this Gunyah ABI cannot take a "
       "region back (GH_VM_SET_USER_MEM_REGION has no delete; the kernel "
       "reclaims regions only when the VM is destroyed); the region stays",
-      slot, (*entry)->guest_address));
+      slot, entry->guest_address));
 }
 
 std::vector<MemoryRegionInfo> GunyahVm::MemoryRegions() const {
@@ -136,14 +132,7 @@ absl::Status GunyahVm::AddFdMapping(MemSlot slot, uint64_t offset,
                                     Protection prot) {
   std::lock_guard<std::mutex> lock(mutex_);
   RETURN_IF_ERROR(slots_.FindRange("add fd mapping", slot, offset, size).status());
-  if (fd < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("add fd mapping: fd %d is not a file descriptor", fd));
-  }
-  if (fd_offset % HostPageSize() != 0) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "add fd mapping: fd offset %#x is not page aligned", fd_offset));
-  }
+  RETURN_IF_ERROR(CheckFdMappingArguments(fd, fd_offset, HostPageSize()));
   (void)prot;
   return absl::UnimplementedError(absl::StrFormat(
       "add fd mapping into slot %u: Gunyah pins a region's pages when it is "
@@ -164,11 +153,7 @@ absl::Status GunyahVm::RemoveMapping(MemSlot slot, uint64_t offset,
 
 absl::StatusOr<std::vector<uint64_t>> GunyahVm::GetDirtyLog(MemSlot slot) {
   std::lock_guard<std::mutex> lock(mutex_);
-  auto entry = slots_.Find(slot);
-  if (!entry.ok()) {
-    return absl::NotFoundError(
-        absl::StrCat("get dirty log: ", entry.status().message()));
-  }
+  RETURN_IF_ERROR(FindSlot("get dirty log", slots_, slot).status());
   return absl::UnimplementedError(absl::StrFormat(
       "get dirty log (slot %u): Gunyah has no dirty-page log", slot));
 }
@@ -198,15 +183,8 @@ absl::Status GunyahVm::IoEvent(const EventFd& event,
         address.address));
   }
   const uint32_t length = address.length;
-  if (length != 0 && length != 1 && length != 2 && length != 4 &&
-      length != 8) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("ioeventfd: length %u is not 0, 1, 2, 4 or 8", length));
-  }
-  if (length == 0 && address.datamatch.has_value()) {
-    return absl::InvalidArgumentError(
-        "ioeventfd: length 0 (any) cannot have a datamatch");
-  }
+  RETURN_IF_ERROR(CheckIoEventLength("ioeventfd", length));
+  RETURN_IF_ERROR(CheckIoEventAnyLength("ioeventfd", address));
   abi::FnIoeventfdArg arg = {};
   arg.addr = address.address;
   arg.len = length;

@@ -26,11 +26,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
-#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "hypervisor/haxm/haxm_abi.h"
+#include "hypervisor/os/seam_fd.h"
 
 namespace hv {
 
@@ -111,40 +111,7 @@ int MapDriverTunnel(const haxm_abi::Platform& platform,
 
 // HaxmHandleOwner: a handle opened through a HaxmSys, closed through the
 // same seam on destruction.
-class HaxmHandleOwner {
- public:
-  HaxmHandleOwner() = default;
-  // `sys` must outlive this object.
-  HaxmHandleOwner(HaxmSys* sys, HaxmHandle handle)
-      : sys_(sys), handle_(handle) {}
-  HaxmHandleOwner(HaxmHandleOwner&& other) noexcept
-      : sys_(other.sys_),
-        handle_(std::exchange(other.handle_, kInvalidHaxmHandle)) {}
-  HaxmHandleOwner& operator=(HaxmHandleOwner&& other) noexcept {
-    if (this != &other) {
-      Reset();
-      sys_ = other.sys_;
-      handle_ = std::exchange(other.handle_, kInvalidHaxmHandle);
-    }
-    return *this;
-  }
-  HaxmHandleOwner(const HaxmHandleOwner&) = delete;
-  HaxmHandleOwner& operator=(const HaxmHandleOwner&) = delete;
-  ~HaxmHandleOwner() { Reset(); }
-
-  HaxmHandle get() const { return handle_; }
-  bool valid() const { return handle_ != kInvalidHaxmHandle; }
-
- private:
-  void Reset() {
-    // The handle is released even if Close reports an error.
-    if (handle_ != kInvalidHaxmHandle) sys_->Close(handle_);
-    handle_ = kInvalidHaxmHandle;
-  }
-
-  HaxmSys* sys_ = nullptr;
-  HaxmHandle handle_ = kInvalidHaxmHandle;
-};
+using HaxmHandleOwner = SeamFd<HaxmSys, HaxmHandle>;
 
 }  // namespace hv
 

@@ -7,6 +7,7 @@
 #include "hypervisor/haxm/haxm_vcpu.h"
 #include "hypervisor/os/mmap_region.h"
 #include "hypervisor/os/status_macros.h"
+#include "hypervisor/vm_checks.h"
 
 namespace hv {
 
@@ -145,9 +146,7 @@ absl::Status HaxmVm::RegisterRamBlock(const void* host, uint64_t size) {
 absl::StatusOr<MemSlot> HaxmVm::AddMemoryRegion(
     GuestAddress guest_address, std::unique_ptr<MemoryRegion> region,
     const MemoryRegionOptions& options) {
-  if (region == nullptr) {
-    return absl::InvalidArgumentError("add memory region: region is null");
-  }
+  RETURN_IF_ERROR(CheckRegionGiven(region.get()));
   std::lock_guard<std::mutex> lock(mutex_);
   ASSIGN_OR_RETURN(MemSlot slot, slots_.Check(guest_address, region->size()));
   if (options.log_dirty_pages) {
@@ -215,14 +214,7 @@ absl::Status HaxmVm::AddFdMapping(MemSlot slot, uint64_t offset, uint64_t size,
   std::lock_guard<std::mutex> lock(mutex_);
   ASSIGN_OR_RETURN(MemorySlotTable::Entry * entry,
                    slots_.FindRange("add fd mapping", slot, offset, size));
-  if (fd < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("add fd mapping: fd %d is not a file descriptor", fd));
-  }
-  if (fd_offset % haxm_abi::kPageSize != 0) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "add fd mapping: fd offset %#x is not page aligned", fd_offset));
-  }
+  RETURN_IF_ERROR(CheckFdMappingArguments(fd, fd_offset, haxm_abi::kPageSize));
   if (!standalone_ram_) {
     return absl::UnimplementedError(
         "add fd mapping: without HAX_CAP_IMPLICIT_RAMBLOCK HAXM pins a "
@@ -251,11 +243,7 @@ absl::Status HaxmVm::RemoveMapping(MemSlot slot, uint64_t offset,
 
 absl::StatusOr<std::vector<uint64_t>> HaxmVm::GetDirtyLog(MemSlot slot) {
   std::lock_guard<std::mutex> lock(mutex_);
-  auto entry = slots_.Find(slot);
-  if (!entry.ok()) {
-    return absl::NotFoundError(
-        absl::StrCat("get dirty log: ", entry.status().message()));
-  }
+  RETURN_IF_ERROR(FindSlot("get dirty log", slots_, slot).status());
   return Unsupported("get dirty log (no dirty page logging)");
 }
 

@@ -1,40 +1,11 @@
 #include "hypervisor/kvm/kvm_sys.h"
 
-#include <fcntl.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include "absl/strings/str_format.h"
 #include "hypervisor/kvm/kvm_abi.h"
 
 namespace hv {
-namespace {
 
-class RealSys final : public KvmSys {
- public:
-  int Open(const char* path, int flags) override {
-    return ::open(path, flags);
-  }
-  int Ioctl(int fd, unsigned long request, uintptr_t arg) override {
-    return ::ioctl(fd, request, arg);
-  }
-  void* Mmap(void* addr, size_t length, int prot, int flags, int fd,
-             off_t offset) override {
-    return ::mmap(addr, length, prot, flags, fd, offset);
-  }
-  int Munmap(void* addr, size_t length) override {
-    return ::munmap(addr, length);
-  }
-  int Close(int fd) override { return ::close(fd); }
-};
-
-}  // namespace
-
-KvmSys* RealKvmSys() {
-  static RealSys* const sys = new RealSys;
-  return sys;
-}
+KvmSys* RealKvmSys() { return RealSeam<KvmSys>(); }
 
 std::string KvmIoctlName(unsigned long request) {
   switch (request) {

@@ -60,17 +60,10 @@ KvmVcpu::~KvmVcpu() { sys_->Munmap(run_, run_size_); }
 absl::StatusOr<VcpuExit> KvmVcpu::Run() {
   RETURN_IF_ERROR(CheckRunnable());
   pending_ = VcpuExitKind::kUnknown;
-  {
-    std::lock_guard<std::mutex> lock(kick_mutex_);
-    running_ = true;
-    run_thread_ = pthread_self();
-  }
+  kicker_.Enter();
   const int result = sys_->Ioctl(fd_.get(), KVM_RUN, 0);
   const int error = errno;
-  {
-    std::lock_guard<std::mutex> lock(kick_mutex_);
-    running_ = false;
-  }
+  kicker_.Leave();
   VcpuExit exit;
   if (result < 0) {
     if (error == EINTR || error == EAGAIN) {
@@ -252,15 +245,13 @@ void KvmVcpu::SetImmediateExit(bool exit) {
 }
 
 absl::Status KvmVcpu::Kick() {
-  std::lock_guard<std::mutex> lock(kick_mutex_);
-  // SAFETY: immediate_exit is a byte of the kvm_run page, mapped for the
-  // vCPU's life; the Run() thread and the kernel read it concurrently, so
-  // it is stored atomically. Set before the signal, so a KVM_RUN entered
-  // after this point returns at once.
-  __atomic_store_n(&run_->immediate_exit, 1, __ATOMIC_SEQ_CST);
-  if (!running_) return absl::OkStatus();
-  // run_thread_ is inside Run() and cannot leave it before we unlock.
-  return KickThread(run_thread_);
+  return kicker_.Kick([&] {
+    // SAFETY: immediate_exit is a byte of the kvm_run page, mapped for the
+    // vCPU's life; the Run() thread and the kernel read it concurrently, so
+    // it is stored atomically. Set before the signal, so a KVM_RUN entered
+    // after this point returns at once.
+    __atomic_store_n(&run_->immediate_exit, 1, __ATOMIC_SEQ_CST);
+  });
 }
 
 }  // namespace hv

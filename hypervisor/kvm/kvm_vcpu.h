@@ -18,21 +18,17 @@
 #ifndef HV_HYPERVISOR_KVM_KVM_VCPU_H_
 #define HV_HYPERVISOR_KVM_KVM_VCPU_H_
 
-#include <pthread.h>
-
 #include <cstdint>
 #include <memory>
 #include <utility>
 #include <vector>
 
-#include <mutex>
-
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "hypervisor/kvm/kvm_device.h"
 #include "hypervisor/kvm/kvm_fd.h"
+#include "hypervisor/os/run_kicker.h"
 #if defined(__aarch64__)
 #include "hypervisor/aarch64/vcpu_aarch64.h"
 #elif defined(__x86_64__)
@@ -173,14 +169,9 @@ class KvmVcpu final : public KvmVcpuBase {
   // (kUnknown when none). Only the Run() thread touches it.
   VcpuExitKind pending_ = VcpuExitKind::kUnknown;
 
-  // The thread inside Run(), for Kick(). std::mutex (not absl::Mutex) so
-  // TSan, which does not see inside the uninstrumented Debian Abseil,
-  // sees the ordering. Run() holds kick_mutex_ only to
-  // publish and clear it, so Kick() never signals a thread that has left
+  // The thread inside Run(), for Kick(): never signalled once it has left
   // Run() (and may have exited).
-  std::mutex kick_mutex_;
-  bool running_ ABSL_GUARDED_BY(kick_mutex_) = false;
-  pthread_t run_thread_ ABSL_GUARDED_BY(kick_mutex_) = {};
+  RunKicker kicker_;
 
 #if defined(__aarch64__)
   // Only the thread that uses the vCPU (the Run() thread) touches these.

@@ -5,14 +5,15 @@
 #include <cerrno>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "hypervisor/fd_mapping.h"
 #include "hypervisor/kvm/kvm_abi.h"
 #include "hypervisor/kvm/kvm_ioctl.h"
 #include "hypervisor/kvm/kvm_vcpu.h"
 #include "hypervisor/os/errno_status.h"
 #include "hypervisor/os/mmap_region.h"
 #include "hypervisor/os/status_macros.h"
+#include "hypervisor/vm_checks.h"
 
 namespace hv {
 namespace {
@@ -151,9 +152,7 @@ absl::Status KvmVm::SetUserMemoryRegion(MemSlot slot, uint32_t flags,
 absl::StatusOr<MemSlot> KvmVm::AddMemoryRegion(
     GuestAddress guest_address, std::unique_ptr<MemoryRegion> region,
     const MemoryRegionOptions& options) {
-  if (region == nullptr) {
-    return absl::InvalidArgumentError("add memory region: region is null");
-  }
+  RETURN_IF_ERROR(CheckRegionGiven(region.get()));
   std::lock_guard<std::mutex> lock(mutex_);
   ASSIGN_OR_RETURN(MemSlot slot, slots_.Check(guest_address, region->size()));
   uint32_t flags = 0;
@@ -197,75 +196,25 @@ std::vector<MemoryRegionInfo> KvmVm::MemoryRegions() const {
   return slots_.List();
 }
 
-absl::Status KvmVm::AddFdMapping(MemSlot slot, uint64_t offset, uint64_t size,
-                                 int fd, uint64_t fd_offset, Protection prot) {
+absl::Status KvmVm::AddFdMapping(MemSlot slot, uint64_t offset,
+                                 uint64_t size, int fd, uint64_t fd_offset,
+                                 Protection prot) {
   std::lock_guard<std::mutex> lock(mutex_);
-  ASSIGN_OR_RETURN(MemorySlotTable::Entry * entry,
-                   slots_.FindRange("add fd mapping", slot, offset, size));
-  if (fd < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("add fd mapping: fd %d is not a file descriptor", fd));
-  }
-  if (fd_offset % HostPageSize() != 0) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "add fd mapping: fd offset %#x is not page aligned", fd_offset));
-  }
-  // MAP_FIXED swaps the pages in one step; the kernel resolves the fd and
-  // checks its mode before it touches the old mapping, so a failure leaves
-  // the range as it was.
-  void* host = entry->region->data() + offset;
-  if (sys_->Mmap(host, size, ToMmapProt(prot), MAP_SHARED | MAP_FIXED, fd,
-                 static_cast<off_t>(fd_offset)) == MAP_FAILED) {
-    const int error = errno;
-    absl::Status status = ErrnoStatus(
-        absl::StrFormat("mmap fd %d into slot %u at offset %#x size %#x", fd,
-                        slot, offset, size),
-        error);
-    if (error == EBADF) return absl::InvalidArgumentError(status.message());
-    return status;
-  }
-  return absl::OkStatus();
+  return MapFdIntoSlot(*sys_, slots_, slot, offset, size, fd, fd_offset, prot);
 }
 
 absl::Status KvmVm::RemoveMapping(MemSlot slot, uint64_t offset,
                                   uint64_t size) {
   std::lock_guard<std::mutex> lock(mutex_);
-  ASSIGN_OR_RETURN(MemorySlotTable::Entry * entry,
-                   slots_.FindRange("remove mapping", slot, offset, size));
-  const MemoryRegion& region = *entry->region;
-  void* host = region.data() + offset;
-  void* result;
-  if (region.fd() < 0) {
-    // An arena's empty state: private read-only zero pages.
-    result = sys_->Mmap(host, size, PROT_READ,
-                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
-                        -1, 0);
-  } else {
-    // A file-backed region's empty state: its own file, as first mapped.
-    result = sys_->Mmap(host, size, ToMmapProt(region.protection()),
-                        MAP_SHARED | MAP_FIXED, region.fd(),
-                        static_cast<off_t>(region.fd_offset() + offset));
-  }
-  if (result == MAP_FAILED) {
-    return ErrnoStatus(absl::StrFormat(
-        "mmap (remove mapping) slot %u offset %#x size %#x", slot, offset,
-        size));
-  }
-  return absl::OkStatus();
+  return RestoreSlotRange(*sys_, slots_, slot, offset, size);
 }
 
 absl::StatusOr<std::vector<uint64_t>> KvmVm::GetDirtyLog(MemSlot slot) {
   std::lock_guard<std::mutex> lock(mutex_);
-  auto entry = slots_.Find(slot);
-  if (!entry.ok()) {
-    return absl::NotFoundError(
-        absl::StrCat("get dirty log: ", entry.status().message()));
-  }
-  if (!(*entry)->options.log_dirty_pages) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "get dirty log: slot %u was added without log_dirty_pages", slot));
-  }
-  const uint64_t pages = (*entry)->region->size() / HostPageSize();
+  ASSIGN_OR_RETURN(MemorySlotTable::Entry * entry,
+                   FindSlot("get dirty log", slots_, slot));
+  RETURN_IF_ERROR(CheckDirtyLogging(*entry, slot));
+  const uint64_t pages = entry->region->size() / HostPageSize();
   std::vector<uint64_t> bitmap((pages + 63) / 64, 0);
   kvm_dirty_log log = {};
   log.slot = slot;
@@ -278,11 +227,7 @@ absl::StatusOr<std::vector<uint64_t>> KvmVm::GetDirtyLog(MemSlot slot) {
 absl::Status KvmVm::IoEvent(const EventFd& event,
                             const IoEventAddress& address, bool assign) {
   const uint32_t length = address.length;
-  if (length != 0 && length != 1 && length != 2 && length != 4 &&
-      length != 8) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("ioeventfd: length %u is not 0, 1, 2, 4 or 8", length));
-  }
+  RETURN_IF_ERROR(CheckIoEventLength("ioeventfd", length));
   if (length == 0 && (address.space == IoEventAddress::Space::kPio ||
                       address.datamatch.has_value())) {
     return absl::InvalidArgumentError(

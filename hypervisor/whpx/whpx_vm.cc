@@ -6,6 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "hypervisor/os/mmap_region.h"
 #include "hypervisor/os/status_macros.h"
+#include "hypervisor/vm_checks.h"
 #include "hypervisor/whpx/whpx_status.h"
 #include "hypervisor/whpx/whpx_vcpu.h"
 
@@ -108,9 +109,7 @@ absl::Status WhpxVm::UnmapRange(GuestAddress gpa, uint64_t size) {
 absl::StatusOr<MemSlot> WhpxVm::AddMemoryRegion(
     GuestAddress guest_address, std::unique_ptr<MemoryRegion> region,
     const MemoryRegionOptions& options) {
-  if (region == nullptr) {
-    return absl::InvalidArgumentError("add memory region: region is null");
-  }
+  RETURN_IF_ERROR(CheckRegionGiven(region.get()));
   std::lock_guard<std::mutex> lock(mutex_);
   ASSIGN_OR_RETURN(MemSlot slot, slots_.Check(guest_address, region->size()));
   if (options.log_dirty_pages && !CheckCapability(VmCap::kDirtyLog)) {
@@ -190,14 +189,7 @@ absl::Status WhpxVm::AddFdMapping(MemSlot slot, uint64_t offset, uint64_t size,
   std::lock_guard<std::mutex> lock(mutex_);
   ASSIGN_OR_RETURN(MemorySlotTable::Entry * entry,
                    slots_.FindRange("add fd mapping", slot, offset, size));
-  if (fd < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("add fd mapping: fd %d is not a file descriptor", fd));
-  }
-  if (fd_offset % kPageSize != 0) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "add fd mapping: fd offset %#x is not page aligned", fd_offset));
-  }
+  RETURN_IF_ERROR(CheckFdMappingArguments(fd, fd_offset, kPageSize));
   MemoryRegion* region = entry->region.get();
   return Remap("add fd mapping", *entry, offset, size, [&] {
     return region->MapFd(offset, size, fd, fd_offset, prot);
@@ -216,19 +208,13 @@ absl::Status WhpxVm::RemoveMapping(MemSlot slot, uint64_t offset,
 
 absl::StatusOr<std::vector<uint64_t>> WhpxVm::GetDirtyLog(MemSlot slot) {
   std::lock_guard<std::mutex> lock(mutex_);
-  auto entry = slots_.Find(slot);
-  if (!entry.ok()) {
-    return absl::NotFoundError(
-        absl::StrCat("get dirty log: ", entry.status().message()));
-  }
-  if (!(*entry)->options.log_dirty_pages) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "get dirty log: slot %u was added without log_dirty_pages", slot));
-  }
-  const uint64_t size = (*entry)->region->size();
+  ASSIGN_OR_RETURN(MemorySlotTable::Entry * entry,
+                   FindSlot("get dirty log", slots_, slot));
+  RETURN_IF_ERROR(CheckDirtyLogging(*entry, slot));
+  const uint64_t size = entry->region->size();
   const uint64_t pages = size / kPageSize;
   std::vector<uint64_t> bitmap((pages + 63) / 64, 0);
-  const GuestAddress gpa = (*entry)->guest_address;
+  const GuestAddress gpa = entry->guest_address;
   RETURN_IF_ERROR(HResultStatus(
       absl::StrFormat("WHvQueryGpaRangeDirtyBitmap (slot %u, [%#x, %#x))",
                       slot, gpa, gpa + size),

@@ -1,0 +1,97 @@
+// IoctlSeam: the system-call seam every ioctl backend (KVM, Geniezone,
+// Gunyah) reaches its kernel through: open, ioctl, mmap, munmap, close.
+//
+// Each backend names its own seam as a thin subclass (KvmSys, GzvmSys,
+// GunyahSys), so a fake of one kernel cannot be handed to another backend,
+// and gets its real seam from RealSeam<Seam>(): a KernelSeam<Seam> whose
+// calls all forward to the one kernel-calling implementation in
+// ioctl_seam.cc, at the cost of one indirect call. Tests wrap a seam to
+// count and fail calls (testing/kvm_fault_injection.h) or implement it as an
+// ABI-faithful fake (testing/fakes/). Calls return what the system call
+// returns and set errno as it does.
+//
+// Example:
+//   class KvmSys : public hv::IoctlSeam {};
+//   KvmSys* sys = hv::RealSeam<KvmSys>();
+//   int fd = sys->Open("/dev/kvm", O_RDWR | O_CLOEXEC);
+//   int version = sys->Ioctl(fd, KVM_GET_API_VERSION, 0);
+//   sys->Close(fd);
+#ifndef HV_HYPERVISOR_OS_IOCTL_SEAM_H_
+#define HV_HYPERVISOR_OS_IOCTL_SEAM_H_
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+namespace hv {
+
+class IoctlSeam {
+ public:
+  virtual ~IoctlSeam() = default;
+
+  // IoctlSeam::Open(): open(2).
+  virtual int Open(const char* path, int flags) = 0;
+  // IoctlSeam::Ioctl(): ioctl(2); `arg` is an integer or a pointer's bits.
+  virtual int Ioctl(int fd, unsigned long request, uintptr_t arg) = 0;
+  // IoctlSeam::Mmap(): mmap(2); MAP_FAILED on error.
+  virtual void* Mmap(void* addr, size_t length, int prot, int flags, int fd,
+                     off_t offset) = 0;
+  // IoctlSeam::Munmap(): munmap(2).
+  virtual int Munmap(void* addr, size_t length) = 0;
+  // IoctlSeam::Close(): close(2). Linux releases the descriptor even when
+  // close reports an error, so callers never retry.
+  virtual int Close(int fd) = 0;
+
+  // IoctlSeam::IoctlPtr(): Ioctl() with a pointer argument.
+  int IoctlPtr(int fd, unsigned long request, const void* arg) {
+    return Ioctl(fd, request, reinterpret_cast<uintptr_t>(arg));
+  }
+};
+
+// The kernel's own calls, each written once; KernelSeam forwards to them.
+namespace ioctl_seam_internal {
+int KernelOpen(const char* path, int flags);
+int KernelIoctl(int fd, unsigned long request, uintptr_t arg);
+void* KernelMmap(void* addr, size_t length, int prot, int flags, int fd,
+                 off_t offset);
+int KernelMunmap(void* addr, size_t length);
+int KernelClose(int fd);
+}  // namespace ioctl_seam_internal
+
+// KernelSeam<Seam>: the `Seam` (IoctlSeam or a backend's subclass of it)
+// that calls the kernel.
+template <typename Seam>
+class KernelSeam final : public Seam {
+  static_assert(std::is_base_of_v<IoctlSeam, Seam>,
+                "KernelSeam needs an IoctlSeam");
+
+ public:
+  int Open(const char* path, int flags) override {
+    return ioctl_seam_internal::KernelOpen(path, flags);
+  }
+  int Ioctl(int fd, unsigned long request, uintptr_t arg) override {
+    return ioctl_seam_internal::KernelIoctl(fd, request, arg);
+  }
+  void* Mmap(void* addr, size_t length, int prot, int flags, int fd,
+             off_t offset) override {
+    return ioctl_seam_internal::KernelMmap(addr, length, prot, flags, fd,
+                                           offset);
+  }
+  int Munmap(void* addr, size_t length) override {
+    return ioctl_seam_internal::KernelMunmap(addr, length);
+  }
+  int Close(int fd) override { return ioctl_seam_internal::KernelClose(fd); }
+};
+
+// RealSeam<Seam>(): the process-wide KernelSeam<Seam>, never destroyed.
+template <typename Seam>
+Seam* RealSeam() {
+  static Seam* const seam = new KernelSeam<Seam>;
+  return seam;
+}
+
+}  // namespace hv
+
+#endif  // HV_HYPERVISOR_OS_IOCTL_SEAM_H_

@@ -1,0 +1,59 @@
+// Argument checks every backend's Vm makes, written once so that each
+// backend refuses the same bad argument with the same message. Each returns
+// OK or the Status the Vm method returns as is; the messages start with the
+// operation (the Vm method's words: "add memory region", "get dirty log").
+// Backend support: not part of the hypervisor API.
+//
+// Example (a backend's Vm):
+//   RETURN_IF_ERROR(hv::CheckRegionGiven(region.get()));
+//   ...
+//   std::lock_guard<std::mutex> lock(mutex_);
+//   ASSIGN_OR_RETURN(hv::MemorySlotTable::Entry * entry,
+//                    hv::FindSlot("get dirty log", slots_, slot));
+//   RETURN_IF_ERROR(hv::CheckDirtyLogging(*entry, slot));
+#ifndef HV_HYPERVISOR_VM_CHECKS_H_
+#define HV_HYPERVISOR_VM_CHECKS_H_
+
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "hypervisor/memory.h"
+#include "hypervisor/memory_region.h"
+#include "hypervisor/memory_slot_table.h"
+#include "hypervisor/vm.h"
+
+namespace hv {
+
+// CheckRegionGiven(): INVALID_ARGUMENT "add memory region: region is null"
+// when `region` is null (Vm::AddMemoryRegion).
+absl::Status CheckRegionGiven(const MemoryRegion* region);
+
+// FindSlot(): the entry in `slot`, or NOT_FOUND "<operation>: <why>".
+absl::StatusOr<MemorySlotTable::Entry*> FindSlot(const char* operation,
+                                                 MemorySlotTable& slots,
+                                                 MemSlot slot);
+
+// CheckDirtyLogging(): FAILED_PRECONDITION when the region in `slot` was
+// added without MemoryRegionOptions::log_dirty_pages (Vm::GetDirtyLog).
+absl::Status CheckDirtyLogging(const MemorySlotTable::Entry& entry,
+                               MemSlot slot);
+
+// CheckFdMappingArguments(): INVALID_ARGUMENT "add fd mapping: ..." when
+// `fd` is negative or `fd_offset` is not a multiple of `page_size`
+// (Vm::AddFdMapping).
+absl::Status CheckFdMappingArguments(int fd, uint64_t fd_offset,
+                                     uint64_t page_size);
+
+// CheckIoEventLength(): INVALID_ARGUMENT "<operation>: length N is not 0, 1,
+// 2, 4 or 8" unless the ioevent's length is one of those.
+absl::Status CheckIoEventLength(const char* operation, uint32_t length);
+
+// CheckIoEventAnyLength(): INVALID_ARGUMENT "<operation>: length 0 (any)
+// cannot have a datamatch" for a length-0 ioevent with a datamatch.
+absl::Status CheckIoEventAnyLength(const char* operation,
+                                   const IoEventAddress& address);
+
+}  // namespace hv
+
+#endif  // HV_HYPERVISOR_VM_CHECKS_H_

@@ -1,0 +1,91 @@
+#include "hypervisor/vm_checks.h"
+
+#include <memory>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "hypervisor/memory_region.h"
+#include "hypervisor/os/mmap_region.h"
+#include "testing/status_matchers.h"
+
+namespace hv {
+namespace {
+
+using ::hv::testing::IsOk;
+using ::hv::testing::StatusIs;
+using ::testing::HasSubstr;
+
+TEST(CheckRegionGiven, RefusesNullRegion) {
+  EXPECT_THAT(CheckRegionGiven(nullptr),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "add memory region: region is null"));
+  auto region = MemoryRegion::CreateShared("ram", HostPageSize());
+  ASSERT_THAT(region.status(), IsOk());
+  EXPECT_THAT(CheckRegionGiven(region->get()), IsOk());
+}
+
+TEST(FindSlot, WrapsMissingSlotAsNotFoundNamingTheOperation) {
+  MemorySlotTable slots(4, uint64_t{1} << 30, HostPageSize());
+  EXPECT_THAT(FindSlot("get dirty log", slots, 3).status(),
+              StatusIs(absl::StatusCode::kNotFound,
+                       ::testing::StartsWith("get dirty log: ")));
+}
+
+TEST(FindSlot, ReturnsTheEntry) {
+  MemorySlotTable slots(4, uint64_t{1} << 30, HostPageSize());
+  auto region = MemoryRegion::CreateShared("ram", HostPageSize());
+  ASSERT_THAT(region.status(), IsOk());
+  slots.Insert(0, 0x10000, std::move(*region), {});
+  auto entry = FindSlot("remove memory region", slots, 0);
+  ASSERT_THAT(entry.status(), IsOk());
+  EXPECT_EQ((*entry)->guest_address, 0x10000u);
+}
+
+TEST(CheckDirtyLogging, RefusesSlotAddedWithoutLogging) {
+  MemorySlotTable::Entry entry;
+  EXPECT_THAT(CheckDirtyLogging(entry, 7),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       "get dirty log: slot 7 was added without "
+                       "log_dirty_pages"));
+  entry.options.log_dirty_pages = true;
+  EXPECT_THAT(CheckDirtyLogging(entry, 7), IsOk());
+}
+
+TEST(CheckFdMappingArguments, RefusesNegativeFd) {
+  EXPECT_THAT(CheckFdMappingArguments(-1, 0, 4096),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "add fd mapping: fd -1 is not a file descriptor"));
+}
+
+TEST(CheckFdMappingArguments, RefusesUnalignedOffset) {
+  EXPECT_THAT(CheckFdMappingArguments(3, 0x1800, 4096),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "add fd mapping: fd offset 0x1800 is not page "
+                       "aligned"));
+  EXPECT_THAT(CheckFdMappingArguments(3, 0x2000, 4096), IsOk());
+}
+
+TEST(CheckIoEventLength, AcceptsOnlyAccessSizesAndAny) {
+  for (uint32_t length : {0u, 1u, 2u, 4u, 8u}) {
+    EXPECT_THAT(CheckIoEventLength("ioeventfd", length), IsOk()) << length;
+  }
+  EXPECT_THAT(CheckIoEventLength("register ioevent", 3),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "register ioevent: length 3 is not 0, 1, 2, 4 or 8"));
+}
+
+TEST(CheckIoEventAnyLength, RefusesDatamatchWithAnyLength) {
+  IoEventAddress address;
+  address.space = IoEventAddress::Space::kMmio;
+  address.length = 0;
+  EXPECT_THAT(CheckIoEventAnyLength("ioeventfd", address), IsOk());
+  address.datamatch = 1;
+  EXPECT_THAT(CheckIoEventAnyLength("ioeventfd", address),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "ioeventfd: length 0 (any) cannot have a datamatch"));
+  address.length = 4;
+  EXPECT_THAT(CheckIoEventAnyLength("ioeventfd", address), IsOk());
+}
+
+}  // namespace
+}  // namespace hv
