@@ -31,11 +31,11 @@
 namespace hv {
 namespace {
 
+using ::hv::testing::FaultRun;
+using ::hv::testing::FaultSweep;
 using ::hv::testing::HaxmCall;
 using ::hv::testing::HaxmFake;
 using ::hv::testing::HaxmFakeOptions;
-using ::hv::testing::FaultRun;
-using ::hv::testing::FaultSweep;
 using ::hv::testing::SweepFaults;
 
 constexpr uint64_t kSize = 0x10000;

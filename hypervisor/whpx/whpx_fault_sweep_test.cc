@@ -3,10 +3,10 @@
 // calls, then once per call with that call failing (SweepFaults). A failure
 // inside the scenario must surface as a Status naming the call and the
 // HRESULT, leave the VM's regions as they were before the failing step, and
-// leak nothing once everything is destroyed. A failure of a teardown call (delete,
-// destroy, the destructor's unmap) is what WHPX refused: exactly that one
-// object is left behind, and nothing else. The optional TSC-frequency
-// capability query may fail with no effect.
+// leak nothing once everything is destroyed. A failure of a teardown call
+// (delete, destroy, the destructor's unmap) is what WHPX refused: exactly
+// that one object is left behind, and nothing else. The optional
+// TSC-frequency capability query may fail with no effect.
 #include <functional>
 #include <string>
 #include <vector>
