@@ -37,6 +37,7 @@ namespace hv::testing {
 struct FaultRun {
   bool injected = false;  // the call planned to fail was made (and failed)
   absl::Status status;    // what the scenario returned
+  bool leaked = false;    // it left something behind (an fd, a handle, ...)
 };
 
 // What a sweep saw.
@@ -44,6 +45,7 @@ struct FaultSweep {
   uint64_t calls = 0;       // runs with a fault injected: the scenario's calls
   uint64_t reported = 0;    // of those, runs that returned an error Status
   uint64_t unreported = 0;  // runs that succeeded all the same (teardown, ...)
+  uint64_t leaked = 0;      // runs with a fault injected that leaked
 };
 
 // SweepFaults(): runs `run_with_fault(n)` (returning a FaultRun) for n = 0,
@@ -62,6 +64,7 @@ FaultSweep SweepFaults(RunWithFault run_with_fault, uint64_t limit = 10000) {
     const FaultRun run = run_with_fault(n);
     if (!run.injected) break;
     ++sweep.calls;
+    if (run.leaked) ++sweep.leaked;
     if (run.status.ok()) {
       ++sweep.unreported;
     } else {

@@ -37,8 +37,22 @@ TEST(SweepFaults, FailsEveryCallOnceAndCountsOutcomes) {
   EXPECT_EQ(sweep.calls, 5u);
   EXPECT_EQ(sweep.reported, 3u);
   EXPECT_EQ(sweep.unreported, 2u);
+  EXPECT_EQ(sweep.leaked, 0u);
   // Runs 0..4 injected a fault; run 5 found no call 5 and ended the sweep.
   EXPECT_EQ(seen, (std::vector<uint64_t>{0, 1, 2, 3, 4, 5}));
+}
+
+TEST(SweepFaults, CountsRunsThatLeaked) {
+  const FaultSweep sweep = SweepFaults([&](uint64_t n) {
+    FaultPlan plan;
+    plan.FailCall(n, EIO);
+    const absl::Status status = Scenario(plan);
+    // Pretend the failed ioctl (call 1) leaked; the run with no fault
+    // injected leaks too, but ends the sweep uncounted.
+    return FaultRun{plan.faults_injected() == 1, status, n == 1 || n == 5};
+  });
+  EXPECT_EQ(sweep.calls, 5u);
+  EXPECT_EQ(sweep.leaked, 1u);
 }
 
 TEST(SweepFaults, StopsAtTheLimit) {

@@ -9,14 +9,15 @@
 #include "gtest/gtest.h"
 #include "hypervisor/os/memfd.h"
 #include "hypervisor/os/mmap_region.h"
+#include "testing/fakes/fake_vm.h"
 #include "testing/status_matchers.h"
-#include "virtio/fake_vm.h"
 #include "virtio/pci_bus.h"
 #include "virtio/virtio_pci_cap.h"
 
 namespace hv::virtio {
 namespace {
 
+using ::hv::testing::FakeVm;
 using ::hv::testing::IsOkAndHolds;
 using ::hv::testing::StatusIs;
 using ::testing::ElementsAre;

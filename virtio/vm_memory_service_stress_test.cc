@@ -24,13 +24,14 @@
 #include "hypervisor/memory.h"
 #include "hypervisor/os/memfd.h"
 #include "hypervisor/os/mmap_region.h"
+#include "testing/fakes/fake_vm.h"
 #include "testing/status_matchers.h"
-#include "virtio/fake_vm.h"
 #include "virtio/vm_memory_service.h"
 
 namespace hv::virtio {
 namespace {
 
+using ::hv::testing::FakeVm;
 using ::hv::testing::IsOk;
 using ::testing::Each;
 

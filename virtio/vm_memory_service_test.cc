@@ -15,12 +15,13 @@
 #include "hypervisor/memory_region.h"
 #include "hypervisor/os/memfd.h"
 #include "hypervisor/os/mmap_region.h"
+#include "testing/fakes/fake_vm.h"
 #include "testing/status_matchers.h"
-#include "virtio/fake_vm.h"
 
 namespace hv::virtio {
 namespace {
 
+using ::hv::testing::FakeVm;
 using ::hv::testing::IsOk;
 using ::hv::testing::StatusIs;
 using ::testing::ElementsAre;

@@ -1,12 +1,13 @@
 // Fault sweep: a scenario that opens HAXM, creates a VM, adds regions (one
 // read-only), creates a vCPU, maps a file into an arena, removes a region
 // and runs the vCPU is run once to count its driver calls; then once per
-// call with that call failing. Each run must end in a Status naming the
-// failed call (or succeed, when the failure was a close, which releases the
-// handle anyway), leave the slot table as it was before the failing step,
-// and, once everything is destroyed, leak no handle, tunnel or vCPU -- except
-// what HAXM itself cannot undo (a VM or vCPU whose device failed to open
-// stays in the driver; neither port implements a destroy ioctl).
+// call with that call failing (SweepFaults). Each run must end in a Status
+// naming the failed call (or succeed, when the failure was a close, which
+// releases the handle anyway), leave the slot table as it was before the
+// failing step, and, once everything is destroyed, leak no handle, tunnel or
+// vCPU -- except what HAXM itself cannot undo (a VM or vCPU whose device
+// failed to open stays in the driver; neither port implements a destroy
+// ioctl).
 #include <cerrno>
 #include <cstring>
 #include <iostream>
@@ -24,14 +25,18 @@
 #include "hypervisor/os/memfd.h"
 #include "hypervisor/os/status_macros.h"
 #include "testing/fakes/haxm_fake.h"
+#include "testing/fault_sweep.h"
 #include "testing/status_matchers.h"
 
 namespace hv {
 namespace {
 
+using ::hv::testing::FaultRun;
+using ::hv::testing::FaultSweep;
 using ::hv::testing::HaxmCall;
 using ::hv::testing::HaxmFake;
 using ::hv::testing::HaxmFakeOptions;
+using ::hv::testing::SweepFaults;
 
 constexpr uint64_t kSize = 0x10000;
 constexpr uint64_t kBase = 0x100000;
@@ -125,65 +130,89 @@ std::string Mention(const std::string& call) {
   return call;  // "open <path>" or the ioctl's name
 }
 
+// The runs whose failure the backend absorbs, by kind.
+struct Absorbed {
+  int closes = 0;   // a close (releases the handle anyway) or a tunnel unmap
+  int retried = 0;  // the retried re-map of an fd mapping's page swap
+};
+
+// The checks of a run in which call `n` (`calls[n]`, from the clean run)
+// failed and the scenario returned `status`.
+void CheckFailedCall(const std::vector<HaxmCall>& calls, size_t n,
+                     const absl::Status& status, Absorbed& absorbed) {
+  const std::string& call = calls[n].name;
+  SCOPED_TRACE(call);
+  if (call == "close" || call == "unmap tunnel") {
+    // A failed close still releases the handle; an unmap cannot fail.
+    EXPECT_OK(status);
+    ++absorbed.closes;
+  } else if (IsRemap(calls, n)) {
+    // The map after an fd mapping's page swap is retried once, so one
+    // failure there is absorbed (haxm_vm_test checks the mapping).
+    EXPECT_OK(status);
+    ++absorbed.retried;
+  } else {
+    ASSERT_FALSE(status.ok());
+    EXPECT_NE(status.code(), absl::StatusCode::kInternal) << status;
+    EXPECT_TRUE(absl::StrContains(status.message(), Mention(call))) << status;
+  }
+}
+
+// What must be left once a run is destroyed: nothing, except the VM (and
+// vCPU) whose device `failed_call` failed to open.
+void CheckNothingLeft(HaxmFake& fake, const haxm_abi::Platform& platform,
+                      const std::string& failed_call) {
+  EXPECT_EQ(fake.OpenHandles(), 0u);
+  EXPECT_EQ(fake.MappedTunnels(), 0u);
+  EXPECT_THAT(fake.Violations(), ::testing::IsEmpty());
+  const bool vm_open_failed =
+      failed_call == "open " + haxm_abi::VmDevicePath(platform, 0);
+  const bool vcpu_open_failed =
+      failed_call == "open " + haxm_abi::VcpuDevicePath(platform, 0, 0);
+  EXPECT_EQ(fake.LiveVms(), vm_open_failed || vcpu_open_failed ? 1u : 0u);
+  EXPECT_EQ(fake.LiveVcpus(), vcpu_open_failed ? 1u : 0u);
+}
+
 TEST(HaxmFaultSweep, EveryFailedCallIsReportedAndLeavesNothingBehind) {
   for (const haxm_abi::Platform* platform :
        {&haxm_abi::PosixPlatform(), &haxm_abi::WindowsPlatform()}) {
     SCOPED_TRACE(platform->name);
     HaxmFakeOptions options;
     options.platform = platform;
-    std::vector<std::string> names;
     std::vector<HaxmCall> calls;
     {
       HaxmFake fake(options);
       ASSERT_OK(Scenario(fake));
-      names = fake.CallNames();
       calls = fake.Calls();
       EXPECT_EQ(fake.OpenHandles(), 0u);
       EXPECT_EQ(fake.LiveVms(), 0u);
     }
-    int statuses = 0, closes = 0, retried = 0;
-    for (size_t i = 0; i < names.size(); ++i) {
-      const std::string& call = names[i];
-      SCOPED_TRACE(absl::StrCat("call ", i, ": ", call));
+    Absorbed absorbed;
+    const FaultSweep sweep = SweepFaults([&](uint64_t n) {
       HaxmFake fake(options);
-      fake.FailCall(i, platform->errors.invalid_parameter);
+      fake.FailCall(n, platform->errors.invalid_parameter);
       const absl::Status status = Scenario(fake);
-      const bool remap = IsRemap(calls, i);
-      if (call == "close" || call == "unmap tunnel") {
-        // A failed close still releases the handle; an unmap cannot fail.
-        EXPECT_OK(status);
-        ++closes;
-      } else if (remap) {
-        // The map after an fd mapping's page swap is retried once, so one
-        // failure there is absorbed (haxm_vm_test checks the mapping).
-        EXPECT_OK(status);
-        ++retried;
+      const bool injected = fake.call_count() > n;
+      if (injected) {
+        CheckFailedCall(calls, n, status, absorbed);
       } else {
-        ASSERT_FALSE(status.ok());
-        EXPECT_NE(status.code(), absl::StatusCode::kInternal) << status;
-        EXPECT_TRUE(absl::StrContains(status.message(), Mention(call)))
-            << status;
-        ++statuses;
+        EXPECT_OK(status);
       }
-      EXPECT_EQ(fake.OpenHandles(), 0u);
-      EXPECT_EQ(fake.MappedTunnels(), 0u);
-      EXPECT_THAT(fake.Violations(), ::testing::IsEmpty());
-      const bool vm_open_failed =
-          call == "open " + haxm_abi::VmDevicePath(*platform, 0);
-      const bool vcpu_open_failed =
-          call == "open " + haxm_abi::VcpuDevicePath(*platform, 0, 0);
-      EXPECT_EQ(fake.LiveVms(), vm_open_failed || vcpu_open_failed ? 1u : 0u);
-      EXPECT_EQ(fake.LiveVcpus(), vcpu_open_failed ? 1u : 0u);
-    }
+      CheckNothingLeft(fake, *platform, injected ? calls[n].name : "");
+      return FaultRun{injected, status};
+    });
     // Every call of the scenario was failed once.
-    EXPECT_EQ(statuses + closes + retried, static_cast<int>(names.size()));
+    EXPECT_EQ(sweep.calls, calls.size());
+    EXPECT_EQ(sweep.unreported,
+              static_cast<uint64_t>(absorbed.closes + absorbed.retried));
 #ifndef HV_HAXM_TEST_NO_FD_REMAP
-    EXPECT_EQ(retried, 1);
+    EXPECT_EQ(absorbed.retried, 1);
 #endif
-    EXPECT_GT(statuses, 10);
-    std::cout << platform->name << ": " << names.size() << " calls, "
-              << statuses << " failures reported as a Status, " << closes
-              << " closes/unmaps, " << retried << " retried re-map\n";
+    EXPECT_GT(sweep.reported, 10u);
+    std::cout << platform->name << ": " << sweep.calls << " calls, "
+              << sweep.reported << " failures reported as a Status, "
+              << absorbed.closes << " closes/unmaps, " << absorbed.retried
+              << " retried re-map\n";
   }
 }
 

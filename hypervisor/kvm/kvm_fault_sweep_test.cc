@@ -1,12 +1,10 @@
 // Fault-injection sweep over the KVM backend: a scenario (create the
 // hypervisor and a VM, add a RAM region and an arena, create two vCPUs, map
 // a file into the arena and take it out again, remove a region, tear
-// everything down) is run once cleanly to count its N system calls, then N
-// more times failing call i. Each failure must come back as a Status that
-// names the failed call, leave the slot table as it was before the failing
-// step, leak no file descriptor and crash nothing.
-#include <dirent.h>
-
+// everything down) is run once cleanly to count its N system calls, then
+// once per call with that call failing (SweepFaults). Each failure must come
+// back as a Status that names the failed call, leave the slot table as it
+// was before the failing step, leak no file descriptor and crash nothing.
 #include <cerrno>
 #include <cstdio>
 #include <memory>
@@ -18,24 +16,15 @@
 #include "hypervisor/kvm/kvm_hypervisor.h"
 #include "hypervisor/kvm/kvm_test_env.h"
 #include "hypervisor/os/memfd.h"
+#include "testing/fault_sweep.h"
 #include "testing/kvm_fault_injection.h"
+#include "testing/kvm_fault_run.h"
 #include "testing/status_matchers.h"
 
 namespace hv {
 namespace {
 
 constexpr uint64_t kPage = 0x1000;
-
-int CountOpenFds() {
-  int count = 0;
-  DIR* dir = ::opendir("/proc/self/fd");
-  if (dir == nullptr) return -1;
-  while (dirent* entry = ::readdir(dir)) {
-    if (entry->d_name[0] != '.') ++count;
-  }
-  ::closedir(dir);
-  return count;
-}
 
 std::string Describe(const std::vector<MemoryRegionInfo>& regions) {
   std::string out;
@@ -47,13 +36,7 @@ std::string Describe(const std::vector<MemoryRegionInfo>& regions) {
   return out;
 }
 
-// What one run of the scenario did.
-struct Outcome {
-  absl::Status status;
-  std::string failed_step;
-  // Set when a step failed and MemoryRegions() changed across it.
-  std::string table_changed;
-};
+using Outcome = testing::KvmScenarioOutcome;
 
 // Runs `step` (a Status or StatusOr expression); on failure records it,
 // checks the slot table against the snapshot taken before the step, and
@@ -65,7 +48,7 @@ struct Outcome {
     auto result = (expr);                                                   \
     if (!::hv::testing::internal::GetStatus(result).ok()) {                 \
       outcome.status = ::hv::testing::internal::GetStatus(result);          \
-      outcome.failed_step = name;                                           \
+      outcome.step = name;                                                  \
       if (vm && Describe(vm->MemoryRegions()) != Describe(before)) {        \
         outcome.table_changed = Describe(before) + " -> " +                 \
                                 Describe(vm->MemoryRegions());              \
@@ -87,7 +70,7 @@ Outcome RunScenario(KvmSys* sys) {
     auto created = KvmHypervisor::Create("/dev/kvm", sys);
     if (!created.ok()) {
       outcome.status = created.status();
-      outcome.failed_step = "create hypervisor";
+      outcome.step = "create hypervisor";
       return outcome;
     }
     kvm = std::move(created).value();
@@ -96,7 +79,7 @@ Outcome RunScenario(KvmSys* sys) {
     auto created = kvm->CreateVm();
     if (!created.ok()) {
       outcome.status = created.status();
-      outcome.failed_step = "create vm";
+      outcome.step = "create vm";
       return outcome;
     }
     vm = std::move(created).value();
@@ -106,7 +89,7 @@ Outcome RunScenario(KvmSys* sys) {
   auto blob = CreateMemfd("blob", 4 * kPage);
   if (!ram.ok() || !arena.ok() || !blob.ok()) {
     outcome.status = absl::InternalError("test setup (memfd/mmap) failed");
-    outcome.failed_step = "setup";
+    outcome.step = "setup";
     return outcome;
   }
   {
@@ -140,54 +123,33 @@ Outcome RunScenario(KvmSys* sys) {
 
 TEST(KvmFaultSweep, EveryFailedCallIsReportedAndLeavesNothingBehind) {
   HV_REQUIRE_KVM();
-  const int fds_at_start = CountOpenFds();
+  const int fds_at_start = testing::CountOpenFds();
   uint64_t total_calls = 0;
   {
     testing::FaultInjectingKvmSys clean;
     Outcome outcome = RunScenario(&clean);
-    ASSERT_OK(outcome.status) << outcome.failed_step;
+    ASSERT_OK(outcome.status) << outcome.step;
     total_calls = clean.calls();
   }
-  ASSERT_EQ(CountOpenFds(), fds_at_start);
+  ASSERT_EQ(testing::CountOpenFds(), fds_at_start);
   ASSERT_GT(total_calls, 0u);
 
-  uint64_t faults = 0, reported = 0, cleanup_faults = 0, leaks = 0;
-  for (uint64_t i = 0; i < total_calls; ++i) {
-    SCOPED_TRACE(::testing::Message() << "failing call " << i);
+  const testing::FaultSweep sweep = testing::SweepFaults([&](uint64_t n) {
     testing::FaultInjectingKvmSys sys;
-    sys.FailCall(i, EIO);
-    Outcome outcome = RunScenario(&sys);
-    ASSERT_EQ(sys.faults_injected(), 1u) << "call " << i << " never happened";
-    ++faults;
-    const std::string failed = sys.last_fault();
-    if (outcome.status.ok()) {
-      // Only teardown calls may fail unseen: a failed close still releases
-      // the descriptor and a failed munmap has nothing to report to.
-      EXPECT_TRUE(failed == "close" || failed == "munmap")
-          << failed << " failed but the scenario succeeded";
-      ++cleanup_faults;
-    } else {
-      ++reported;
-      EXPECT_THAT(std::string(outcome.status.message()),
-                  ::testing::AllOf(::testing::HasSubstr(failed),
-                                   ::testing::HasSubstr("Input/output error")))
-          << "step " << outcome.failed_step;
-      EXPECT_EQ(outcome.table_changed, "") << "step " << outcome.failed_step;
-    }
-    const int fds = CountOpenFds();
-    if (fds != fds_at_start) ++leaks;
-    EXPECT_EQ(fds, fds_at_start) << "fd leak after failing " << failed;
-  }
+    sys.FailCall(n, EIO);
+    const Outcome outcome = RunScenario(&sys);
+    return testing::CheckKvmFaultRun(sys, outcome, fds_at_start);
+  });
   std::printf(
       "fault sweep: %llu calls per clean run, %llu faults injected, %llu "
       "reported as errors, %llu in teardown (close/munmap), %llu fd leaks\n",
       static_cast<unsigned long long>(total_calls),
-      static_cast<unsigned long long>(faults),
-      static_cast<unsigned long long>(reported),
-      static_cast<unsigned long long>(cleanup_faults),
-      static_cast<unsigned long long>(leaks));
-  EXPECT_EQ(faults, total_calls);
-  EXPECT_EQ(leaks, 0u);
+      static_cast<unsigned long long>(sweep.calls),
+      static_cast<unsigned long long>(sweep.reported),
+      static_cast<unsigned long long>(sweep.unreported),
+      static_cast<unsigned long long>(sweep.leaked));
+  EXPECT_EQ(sweep.calls, total_calls);
+  EXPECT_EQ(sweep.leaked, 0u);
 }
 
 }  // namespace

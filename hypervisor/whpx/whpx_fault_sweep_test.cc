@@ -1,12 +1,12 @@
 // Fault sweep: a scenario that creates a hypervisor, a VM, memory regions
 // (one dirty-logged), a vCPU, queries and removes, run once to count its WHPX
-// calls, then once per call with that call failing. A failure inside the
-// scenario must surface as a Status naming the call and the HRESULT, leave
-// the VM's regions as they were before the failing step, and leak nothing
-// once everything is destroyed. A failure of a teardown call (delete,
-// destroy, the destructor's unmap) is what WHPX refused: exactly that one
-// object is left behind, and nothing else. The optional TSC-frequency
-// capability query may fail with no effect.
+// calls, then once per call with that call failing (SweepFaults). A failure
+// inside the scenario must surface as a Status naming the call and the
+// HRESULT, leave the VM's regions as they were before the failing step, and
+// leak nothing once everything is destroyed. A failure of a teardown call
+// (delete, destroy, the destructor's unmap) is what WHPX refused: exactly
+// that one object is left behind, and nothing else. The optional
+// TSC-frequency capability query may fail with no effect.
 #include <functional>
 #include <string>
 #include <vector>
@@ -18,6 +18,7 @@
 #include "hypervisor/whpx/whpx_status.h"
 #include "hypervisor/x86_64/vcpu_x86_64.h"
 #include "testing/fakes/whpx_fake.h"
+#include "testing/fault_sweep.h"
 #include "testing/status_matchers.h"
 
 namespace hv {
@@ -102,6 +103,45 @@ bool IsTeardown(const std::string& name) {
          name == "WHvEmulatorDestroyEmulator";
 }
 
+// The runs that succeed although a call failed, by kind.
+struct Unreported {
+  int teardown = 0;  // WHPX refused a delete, destroy or the last unmaps
+  int optional = 0;  // the optional TSC-frequency capability query
+};
+
+// The checks of a run in which call `n` (`clean[n]`, from the clean run)
+// failed; `leaks` is what the fake still holds once everything is destroyed.
+void CheckFailedCall(const std::vector<testing::WhpxFake::Call>& clean,
+                     size_t n, const Outcome& outcome, int leaks,
+                     Unreported& unreported) {
+  const testing::WhpxFake::Call& call = clean[n];
+  SCOPED_TRACE(call.name + " (" + call.args + ")");
+  // The destructor's unmaps come after the scenario's last step.
+  const bool destructor_unmap =
+      call.name == "WHvUnmapGpaRange" && n + 4 >= clean.size();
+  if (IsTeardown(call.name) || destructor_unmap) {
+    ++unreported.teardown;
+    EXPECT_OK(outcome.status);
+    EXPECT_EQ(leaks, 1) << "WHPX refused one teardown call";
+    return;
+  }
+  if (call.name == "WHvGetCapability" &&
+      call.args.find("code 0x1004") != std::string::npos) {
+    // The TSC frequency is optional (older WHPX builds lack the code).
+    ++unreported.optional;
+    EXPECT_OK(outcome.status);
+    EXPECT_EQ(leaks, 0);
+    return;
+  }
+  EXPECT_THAT(outcome.status,
+              testing::StatusIs(absl::StatusCode::kInternal,
+                                HasSubstr("E_FAIL (HRESULT 0x80004005)")));
+  EXPECT_THAT(std::string(outcome.status.message()), HasSubstr(call.name));
+  EXPECT_TRUE(SameRegions(outcome.before, outcome.after))
+      << "the failed step changed the VM's regions";
+  EXPECT_EQ(leaks, 0);
+}
+
 TEST(WhpxFaultSweep, EveryFailedCallIsReportedAndLeavesNothingBehind) {
   std::vector<testing::WhpxFake::Call> clean;
   {
@@ -113,50 +153,32 @@ TEST(WhpxFaultSweep, EveryFailedCallIsReportedAndLeavesNothingBehind) {
     EXPECT_THAT(fake->violations(), ::testing::IsEmpty());
   }
   ASSERT_GT(clean.size(), 15u);
-  int reported = 0, teardown = 0, optional = 0;
-  for (size_t i = 0; i < clean.size(); ++i) {
-    SCOPED_TRACE("failing call " + std::to_string(i) + ": " + clean[i].name +
-                 " (" + clean[i].args + ")");
+  Unreported unreported;
+  const testing::FaultSweep sweep = testing::SweepFaults([&](uint64_t n) {
     auto fake = testing::WhpxFake::Create();
-    fake->FailCall(static_cast<int>(i), kEFail);
+    fake->FailCall(static_cast<int>(n), kEFail);
     Outcome outcome = RunScenario(fake->api());
     const int leaks = fake->LivePartitions() + fake->LiveVps() +
                       fake->LiveEmulators() +
                       static_cast<int>(fake->violations().size());
-    // The destructor's unmaps come after the scenario's last step.
-    const bool destructor_unmap =
-        clean[i].name == "WHvUnmapGpaRange" && i + 4 >= clean.size();
-    if (IsTeardown(clean[i].name) || destructor_unmap) {
-      ++teardown;
-      EXPECT_OK(outcome.status);
-      EXPECT_EQ(leaks, 1) << "WHPX refused one teardown call";
-      continue;
-    }
-    if (clean[i].name == "WHvGetCapability" &&
-        clean[i].args.find("code 0x1004") != std::string::npos) {
-      // The TSC frequency is optional (older WHPX builds lack the code).
-      ++optional;
+    const bool injected = fake->calls().size() > n;
+    if (injected) {
+      CheckFailedCall(clean, n, outcome, leaks, unreported);
+    } else {
       EXPECT_OK(outcome.status);
       EXPECT_EQ(leaks, 0);
-      continue;
     }
-    ++reported;
-    EXPECT_THAT(outcome.status,
-                testing::StatusIs(absl::StatusCode::kInternal,
-                                  HasSubstr("E_FAIL (HRESULT 0x80004005)")));
-    EXPECT_THAT(std::string(outcome.status.message()),
-                HasSubstr(clean[i].name));
-    EXPECT_TRUE(SameRegions(outcome.before, outcome.after))
-        << "the failed step changed the VM's regions";
-    EXPECT_EQ(leaks, 0) << "partitions " << fake->LivePartitions() << ", vCPUs "
-                        << fake->LiveVps() << ", emulators "
-                        << fake->LiveEmulators();
-  }
-  EXPECT_EQ(reported + teardown + optional, static_cast<int>(clean.size()));
+    return testing::FaultRun{injected, outcome.status};
+  });
+  EXPECT_EQ(sweep.calls, clean.size());
+  EXPECT_EQ(sweep.unreported,
+            static_cast<uint64_t>(unreported.teardown + unreported.optional));
+  EXPECT_EQ(sweep.reported + sweep.unreported, clean.size());
   std::printf(
-      "fault sweep: %zu calls, %d reported as Status, %d teardown, %d "
+      "fault sweep: %zu calls, %llu reported as Status, %d teardown, %d "
       "optional\n",
-      clean.size(), reported, teardown, optional);
+      clean.size(), static_cast<unsigned long long>(sweep.reported),
+      unreported.teardown, unreported.optional);
 }
 
 }  // namespace

@@ -2,12 +2,10 @@
 // (hypervisor, VM, RAM, a vGICv3, two vCPUs initialised, the GIC finalised,
 // an irqfd and an SPI line, register reads and writes, the register list,
 // an fd mapped into an arena and removed, a region removed, teardown) runs
-// once cleanly to count its N system calls, then N more times failing call
-// i with EIO. Each failure must come back as a Status naming the failed
-// call, leave the slot table as it was before the step, and leak no file
-// descriptor.
-#include <dirent.h>
-
+// once cleanly to count its N system calls, then once per call with that
+// call failing with EIO (SweepFaults). Each failure must come back as a
+// Status naming the failed call, leave the slot table as it was before the
+// step, and leak no file descriptor (testing/kvm_fault_run.h checks).
 #include <cerrno>
 #include <cstdio>
 #include <memory>
@@ -25,22 +23,13 @@
 #include "hypervisor/os/memfd.h"
 #include "hypervisor/os/mmap_region.h"
 #include "testing/aarch64/guest_layout.h"
+#include "testing/fault_sweep.h"
 #include "testing/kvm_fault_injection.h"
+#include "testing/kvm_fault_run.h"
 #include "testing/status_matchers.h"
 
 namespace hv::testing {
 namespace {
-
-int CountOpenFds() {
-  int count = 0;
-  DIR* dir = ::opendir("/proc/self/fd");
-  if (dir == nullptr) return -1;
-  while (dirent* entry = ::readdir(dir)) {
-    if (entry->d_name[0] != '.') ++count;
-  }
-  ::closedir(dir);
-  return count;
-}
 
 std::string Describe(const std::vector<MemoryRegionInfo>& regions) {
   std::string out;
@@ -50,11 +39,7 @@ std::string Describe(const std::vector<MemoryRegionInfo>& regions) {
   return out;
 }
 
-struct Outcome {
-  absl::Status status;
-  std::string step;
-  std::string table_changed;  // set when a failed step changed the table
-};
+using Outcome = KvmScenarioOutcome;
 
 class Scenario {
  public:
@@ -157,41 +142,22 @@ TEST(KvmAArch64FaultSweep, EveryFailedCallIsReportedAndLeavesNothingBehind) {
   ASSERT_EQ(CountOpenFds(), fds_at_start);
   ASSERT_GT(total_calls, 20u);
 
-  uint64_t reported = 0, teardown = 0, leaks = 0;
-  for (uint64_t i = 0; i < total_calls; ++i) {
-    SCOPED_TRACE(::testing::Message() << "failing call " << i);
+  const FaultSweep sweep = SweepFaults([&](uint64_t n) {
     FaultInjectingKvmSys sys;
-    sys.FailCall(i, EIO);
-    Outcome outcome = Scenario(&sys).Run();
-    ASSERT_EQ(sys.faults_injected(), 1u) << "call " << i << " never happened";
-    const std::string failed = sys.last_fault();
-    if (outcome.status.ok()) {
-      // Only teardown may fail unseen: close releases the descriptor anyway
-      // and munmap has no caller left to tell.
-      EXPECT_TRUE(failed == "close" || failed == "munmap")
-          << failed << " failed but the scenario succeeded";
-      ++teardown;
-    } else {
-      ++reported;
-      EXPECT_THAT(std::string(outcome.status.message()),
-                  ::testing::AllOf(::testing::HasSubstr(failed),
-                                   ::testing::HasSubstr("Input/output error")))
-          << "step " << outcome.step;
-      EXPECT_EQ(outcome.table_changed, "") << "step " << outcome.step;
-    }
-    const int fds = CountOpenFds();
-    if (fds != fds_at_start) ++leaks;
-    EXPECT_EQ(fds, fds_at_start) << "fd leak after failing " << failed;
-  }
+    sys.FailCall(n, EIO);
+    const Outcome outcome = Scenario(&sys).Run();
+    return CheckKvmFaultRun(sys, outcome, fds_at_start);
+  });
   std::printf(
       "aarch64 fault sweep: %llu calls per clean run; %llu reported as "
       "errors, %llu in teardown (close/munmap), %llu fd leaks\n",
       static_cast<unsigned long long>(total_calls),
-      static_cast<unsigned long long>(reported),
-      static_cast<unsigned long long>(teardown),
-      static_cast<unsigned long long>(leaks));
-  EXPECT_EQ(reported + teardown, total_calls);
-  EXPECT_EQ(leaks, 0u);
+      static_cast<unsigned long long>(sweep.reported),
+      static_cast<unsigned long long>(sweep.unreported),
+      static_cast<unsigned long long>(sweep.leaked));
+  EXPECT_EQ(sweep.calls, total_calls);
+  EXPECT_EQ(sweep.leaked, 0u);
+  EXPECT_EQ(sweep.reported + sweep.unreported, total_calls);
 }
 
 }  // namespace

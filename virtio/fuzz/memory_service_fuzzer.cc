@@ -81,13 +81,15 @@
 #include "hypervisor/os/memfd.h"
 #include "hypervisor/os/mmap_region.h"
 #include "hypervisor/os/unique_fd.h"
-#include "virtio/fake_vm.h"
+#include "testing/fakes/fake_vm.h"
 #include "virtio/fuzz/fuzz_input.h"
 #include "virtio/shared_memory.h"
 #include "virtio/vm_memory_service.h"
 
 namespace hv::virtio {
 namespace {
+
+using ::hv::testing::FakeVm;
 
 constexpr int kMaxOps = 48;
 constexpr uint64_t kLimitPages = 65536;

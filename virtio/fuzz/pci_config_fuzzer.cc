@@ -73,8 +73,8 @@
 #include "hypervisor/os/memfd.h"
 #include "hypervisor/os/mmap_region.h"
 #include "hypervisor/os/unique_fd.h"
+#include "testing/fakes/fake_vm.h"
 #include "virtio/bar_allocator.h"
-#include "virtio/fake_vm.h"
 #include "virtio/fuzz/fuzz_input.h"
 #include "virtio/pci_bus.h"
 #include "virtio/shared_memory.h"
@@ -84,6 +84,8 @@
 
 namespace hv::virtio {
 namespace {
+
+using ::hv::testing::FakeVm;
 
 constexpr int kMaxOps = 64;
 constexpr uint64_t kAddressLimit = uint64_t{1} << 40;

@@ -1,4 +1,4 @@
-#include "virtio/fake_vm.h"
+#include "testing/fakes/fake_vm.h"
 
 #include <unistd.h>
 
@@ -12,7 +12,7 @@
 #include "hypervisor/os/mmap_region.h"
 #include "testing/status_matchers.h"
 
-namespace hv::virtio {
+namespace hv::testing {
 namespace {
 
 using ::hv::testing::IsOkAndHolds;
@@ -196,4 +196,4 @@ TEST(FakeVm, DirtyLogNeedsLoggingAndIsClean) {
 }
 
 }  // namespace
-}  // namespace hv::virtio
+}  // namespace hv::testing

@@ -1,4 +1,4 @@
-#include "virtio/fake_vm.h"
+#include "testing/fakes/fake_vm.h"
 
 #include <fcntl.h>
 #include <sys/uio.h>
@@ -13,7 +13,7 @@
 #include "hypervisor/os/mmap_region.h"
 #include "hypervisor/os/status_macros.h"
 
-namespace hv::virtio {
+namespace hv::testing {
 namespace {
 
 // Copies `size` bytes at `from` (this process's memory) to `to`, failing
@@ -507,4 +507,4 @@ absl::StatusOr<std::unique_ptr<Vcpu>> FakeVm::CreateVcpu(uint32_t id) {
                     "backend (e.g. kvm) for guest execution"));
 }
 
-}  // namespace hv::virtio
+}  // namespace hv::testing

@@ -20,8 +20,8 @@
 //   ... exercise code that takes an hv::Vm* ...
 //   EXPECT_THAT(vm->Calls(), ElementsAre(Field(&FakeVm::Call::method,
 //                                              FakeVm::Method::kAddMemoryRegion), ...));
-#ifndef HV_VIRTIO_FAKE_VM_H_
-#define HV_VIRTIO_FAKE_VM_H_
+#ifndef HV_TESTING_FAKES_FAKE_VM_H_
+#define HV_TESTING_FAKES_FAKE_VM_H_
 
 #include <cstdint>
 #include <deque>
@@ -43,7 +43,7 @@
 #include "hypervisor/memory_slot_table.h"
 #include "hypervisor/vm.h"
 
-namespace hv::virtio {
+namespace hv::testing {
 
 class FakeVm : public Vm {
  public:
@@ -189,6 +189,6 @@ inline std::ostream& operator<<(std::ostream& os, const FakeVm::Call& call) {
   return os << call.ToString();
 }
 
-}  // namespace hv::virtio
+}  // namespace hv::testing
 
-#endif  // HV_VIRTIO_FAKE_VM_H_
+#endif  // HV_TESTING_FAKES_FAKE_VM_H_
