@@ -10,29 +10,17 @@
 #include "gtest/gtest.h"
 #include "testing/status_matchers.h"
 #include "testing/subprocess.h"
+#include "tools/hvrun/hvrun_test_util.h"
 
 namespace hv {
 namespace {
 
-using ::hv::testing::RunfilePath;
-using ::hv::testing::RunSubprocess;
 using ::hv::testing::SubprocessResult;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-SubprocessResult Hvrun(std::vector<std::string> args) {
-  args.insert(args.begin(), RunfilePath("tools/hvrun/hvrun_bin"));
-  absl::StatusOr<SubprocessResult> result = RunSubprocess(args);
-  EXPECT_THAT(result, hv::testing::IsOk());
-  return result.ok() ? *result : SubprocessResult{-1, "", ""};
-}
-
-std::string Payload(const char* name) {
-  return "--payload=" + RunfilePath(std::string("tools/hvrun/testdata/") + name);
-}
-
 TEST(HvrunAArch64, DemoFindsTheVirtioDeviceThroughEcamAndReadsTheHostBlob) {
-  SubprocessResult r = Hvrun({});
+  SubprocessResult r = RunHvrun({});
   EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
   EXPECT_THAT(r.stderr_text, HasSubstr("virtio device in PCI slot 3 (ECAM at 0x30000000)"));
   EXPECT_THAT(r.stdout_text, HasSubstr("hv demo: guest running at EL1 on aarch64\n"));
@@ -48,7 +36,7 @@ TEST(HvrunAArch64, DemoFindsTheVirtioDeviceThroughEcamAndReadsTheHostBlob) {
 }
 
 TEST(HvrunAArch64, DemoStatsListMmioExits) {
-  SubprocessResult r = Hvrun({"--stats"});
+  SubprocessResult r = RunHvrun({"--stats"});
   EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
   EXPECT_THAT(r.stderr_text, HasSubstr("\nmmio "));
   EXPECT_THAT(r.stderr_text, HasSubstr("\nsystem_event "));
@@ -56,20 +44,20 @@ TEST(HvrunAArch64, DemoStatsListMmioExits) {
 }
 
 TEST(HvrunAArch64, PayloadPrintsAndSetsTheExitCodeBeforeSystemOff) {
-  SubprocessResult r = Hvrun({Payload("hello_aarch64.bin")});
+  SubprocessResult r = RunHvrun({PayloadFlag("hello_aarch64.bin")});
   EXPECT_EQ(r.exit_code, 15) << r.stderr_text;  // value 7: (7 << 1) | 1
   EXPECT_EQ(r.stdout_text, "hello from an aarch64 payload\n");
 }
 
 TEST(HvrunAArch64, PayloadRunsAtAnotherLoadAddressAndEntry) {
-  SubprocessResult r = Hvrun({Payload("hello_aarch64.bin"), "--load_addr=0x40200000",
+  SubprocessResult r = RunHvrun({PayloadFlag("hello_aarch64.bin"), "--load_addr=0x40200000",
                               "--entry=0x40200000", "--mode=el1", "--mem=8M"});
   EXPECT_EQ(r.exit_code, 15) << r.stderr_text;
   EXPECT_EQ(r.stdout_text, "hello from an aarch64 payload\n");
 }
 
 TEST(HvrunAArch64, PayloadRunsOnEveryVcpu) {
-  SubprocessResult r = Hvrun({Payload("vcpus_aarch64.bin"), "--vcpus=3", "--mem=32M"});
+  SubprocessResult r = RunHvrun({PayloadFlag("vcpus_aarch64.bin"), "--vcpus=3", "--mem=32M"});
   EXPECT_EQ(r.exit_code, 0) << r.stderr_text;  // SYSTEM_OFF without a value
   EXPECT_THAT(r.stderr_text, HasSubstr("guest finished (system off) without a value"));
   // Each vCPU writes its index once; the order is the scheduler's.
@@ -79,7 +67,7 @@ TEST(HvrunAArch64, PayloadRunsOnEveryVcpu) {
 }
 
 TEST(HvrunAArch64, SpinningGuestHitsTheTimeout) {
-  SubprocessResult r = Hvrun({Payload("spin_aarch64.bin"), "--timeout=1s"});
+  SubprocessResult r = RunHvrun({PayloadFlag("spin_aarch64.bin"), "--timeout=1s"});
   EXPECT_EQ(r.exit_code, 10);
   EXPECT_THAT(r.stderr_text, HasSubstr("the guest did not finish within 1s"));
 }
@@ -90,7 +78,7 @@ struct BadFlags {
 };
 
 TEST(HvrunAArch64, BadFlagsGiveOneClearLineAndNonZeroExit) {
-  const std::string hello = Payload("hello_aarch64.bin");
+  const std::string hello = PayloadFlag("hello_aarch64.bin");
   const std::vector<BadFlags> cases = {
       {{hello, "--mode=long"}, "aarch64 mode \"long\": expected el1"},
       {{hello, "--load_addr=0x1000"}, "does not fit in 0x4000000 bytes of RAM at 0x40000000"},
@@ -102,7 +90,7 @@ TEST(HvrunAArch64, BadFlagsGiveOneClearLineAndNonZeroExit) {
       {{"--payload=/nonexistent.bin"}, "--payload=/nonexistent.bin: cannot open it"},
   };
   for (const BadFlags& c : cases) {
-    SubprocessResult r = Hvrun(c.args);
+    SubprocessResult r = RunHvrun(c.args);
     EXPECT_NE(r.exit_code, 0) << c.message;
     EXPECT_EQ(r.exit_code % 2, 0) << c.message << ": hvrun's own errors are even";
     EXPECT_LT(r.exit_code, 128) << c.message << ": crashed\n" << r.stderr_text;

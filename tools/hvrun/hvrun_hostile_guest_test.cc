@@ -19,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "testing/status_matchers.h"
 #include "testing/subprocess.h"
+#include "tools/hvrun/hvrun_test_util.h"
 
 namespace hv {
 namespace {
@@ -29,17 +30,6 @@ using ::hv::testing::SubprocessOptions;
 using ::hv::testing::SubprocessResult;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-
-std::string Payload(const std::string& name) {
-  return "--payload=" + RunfilePath("tools/hvrun/testdata/" + name);
-}
-
-SubprocessResult Hvrun(std::vector<std::string> args, SubprocessOptions options = {}) {
-  args.insert(args.begin(), RunfilePath("tools/hvrun/hvrun_bin"));
-  absl::StatusOr<SubprocessResult> result = RunSubprocess(args, options);
-  EXPECT_THAT(result, hv::testing::IsOk());
-  return result.ok() ? *result : SubprocessResult{-1, "", ""};
-}
 
 // hvrun's stderr lines.
 std::vector<std::string> Lines(const std::string& text) {
@@ -57,34 +47,34 @@ struct GuestRow {
 
 std::vector<GuestRow> GuestRows() {
   return {
-      {"TripleFault", {Payload("triple_fault_protected.bin"), "--mode=protected"}, 8,
+      {"TripleFault", {PayloadFlag("triple_fault_protected.bin"), "--mode=protected"}, 8,
        "hvrun: guest triple-faulted (shutdown) on vCPU 0; registers as the hypervisor "
        "reports them after the shutdown: rip=0x"},
-      {"EmulationFailure", {Payload("fetch_outside_ram_protected.bin"), "--mode=protected"}, 8,
+      {"EmulationFailure", {PayloadFlag("fetch_outside_ram_protected.bin"), "--mode=protected"}, 8,
        "hvrun: guest hit an emulation failure (hypervisor internal error, suberror 1) on "
        "vCPU 0; registers as the hypervisor reports them after it: rip=0x"},
-      {"DebugExitZero", {Payload("exit_value_0.bin")}, 1,
+      {"DebugExitZero", {PayloadFlag("exit_value_0.bin")}, 1,
        "hvrun: guest finished (debug exit) with value 0; exit status 1"},
-      {"DebugExitSeven", {Payload("hello_real.bin")}, 15,
+      {"DebugExitSeven", {PayloadFlag("hello_real.bin")}, 15,
        "hvrun: guest finished (debug exit) with value 7; exit status 15",
        "hello from a real-mode payload\n"},
-      {"DebugExitSixtyThree", {Payload("exit_value_63.bin")}, 127,
+      {"DebugExitSixtyThree", {PayloadFlag("exit_value_63.bin")}, 127,
        "hvrun: guest finished (debug exit) with value 63; exit status 127"},
-      {"DebugExitSixtyFour", {Payload("exit_value_64.bin")}, 12,
+      {"DebugExitSixtyFour", {PayloadFlag("exit_value_64.bin")}, 12,
        "hvrun: guest finished (debug exit) with value 64, above the 63 an exit status "
        "can carry; exit status 12"},
-      {"DebugExitThreeHundred", {Payload("exit_value_300.bin")}, 12,
+      {"DebugExitThreeHundred", {PayloadFlag("exit_value_300.bin")}, 12,
        "with value 300, above the 63"},
-      {"AllVcpusHalted", {Payload("hello_long.bin"), "--mode=long", "--vcpus=2"}, 0,
+      {"AllVcpusHalted", {PayloadFlag("hello_long.bin"), "--mode=long", "--vcpus=2"}, 0,
        "hvrun: guest finished (all vCPUs halted) without a value"},
-      {"SseInLongMode", {Payload("sse_long.bin"), "--mode=long"}, 85,
+      {"SseInLongMode", {PayloadFlag("sse_long.bin"), "--mode=long"}, 85,
        "with value 42; exit status 85"},
       {"SseInProtectedModeOnThreeVcpus",
-       {Payload("sse_protected.bin"), "--mode=protected", "--vcpus=3"}, 85,
+       {PayloadFlag("sse_protected.bin"), "--mode=protected", "--vcpus=3"}, 85,
        "with value 42; exit status 85"},
-      {"StackAtFourGiB", {Payload("sse_protected.bin"), "--mode=protected", "--mem=5G"}, 85,
+      {"StackAtFourGiB", {PayloadFlag("sse_protected.bin"), "--mode=protected", "--mem=5G"}, 85,
        "with value 42; exit status 85"},
-      {"RealModeStacksOnFourVcpus", {Payload("exit_value_63.bin"), "--vcpus=4"}, 127,
+      {"RealModeStacksOnFourVcpus", {PayloadFlag("exit_value_63.bin"), "--vcpus=4"}, 127,
        "with value 63; exit status 127"},
       {"RelativePayloadUnderBazelRun", {"--payload=hello_real.bin"}, 15,
        "with value 7; exit status 15", "hello from a real-mode payload\n",
@@ -98,7 +88,7 @@ TEST_P(HostileGuest, EndsWithItsExitStatusAndOneLine) {
   const GuestRow& row = GetParam();
   SubprocessOptions options;
   options.env = row.env;
-  SubprocessResult r = Hvrun(row.args, options);
+  SubprocessResult r = RunHvrun(row.args, options);
   EXPECT_EQ(r.exit_code, row.exit_code) << r.stderr_text;
   const std::vector<std::string> lines = Lines(r.stderr_text);
   ASSERT_EQ(lines.size(), 1u) << r.stderr_text;
@@ -132,7 +122,7 @@ TEST(HostileGuestVcpus, OverTheHypervisorsLimitIsRefusedNamingIt) {
   ASSERT_GT(max, 0u);
   // Enough RAM for every vCPU's 64 KiB stack, so only the limit refuses.
   const uint64_t mem_mib = ((uint64_t{max} + 1) * 0x10000 >> 20) + 2;
-  SubprocessResult r = Hvrun({Payload("hello_long.bin"), "--mode=long",
+  SubprocessResult r = RunHvrun({PayloadFlag("hello_long.bin"), "--mode=long",
                               absl::StrCat("--vcpus=", max + 1),
                               absl::StrCat("--mem=", mem_mib, "M")});
   EXPECT_EQ(r.exit_code, 2) << r.stderr_text;
@@ -154,7 +144,7 @@ TEST(HostileGuestLimits, TooFewFileDescriptorsForTheVcpus) {
   rlimit low = saved;
   low.rlim_cur = 32;
   ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
-  SubprocessResult r = Hvrun({Payload("hello_long.bin"), "--mode=long", "--vcpus=40"});
+  SubprocessResult r = RunHvrun({PayloadFlag("hello_long.bin"), "--mode=long", "--vcpus=40"});
   ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
   EXPECT_EQ(r.exit_code, 6) << r.stderr_text;
   const std::vector<std::string> lines = Lines(r.stderr_text);
@@ -165,7 +155,7 @@ TEST(HostileGuestLimits, TooFewFileDescriptorsForTheVcpus) {
 }
 
 TEST(HostileGuestTimeout, EndsWithExitTenAndStats) {
-  SubprocessResult r = Hvrun({Payload("spin_real.bin"), "--timeout=1s", "--stats"});
+  SubprocessResult r = RunHvrun({PayloadFlag("spin_real.bin"), "--timeout=1s", "--stats"});
   EXPECT_EQ(r.exit_code, 10) << r.stderr_text;
   EXPECT_THAT(r.stderr_text, HasSubstr("\ntotal "));
   const std::vector<std::string> lines = Lines(r.stderr_text);
@@ -180,7 +170,7 @@ void ExpectSignalEndsTheRun(int signal, const std::string& name) {
   options.signal = signal;
   options.signal_after_stdout = "spinning until a signal\n";
   options.timeout = absl::Seconds(60);
-  SubprocessResult r = Hvrun({Payload("print_then_spin_real.bin"), "--stats"}, options);
+  SubprocessResult r = RunHvrun({PayloadFlag("print_then_spin_real.bin"), "--stats"}, options);
   EXPECT_EQ(r.exit_code, 128 + signal) << r.stderr_text;
   EXPECT_EQ(r.stdout_text, "spinning until a signal\n");
   EXPECT_THAT(r.stderr_text, StartsWith("exit "));

@@ -8,29 +8,17 @@
 #include "gtest/gtest.h"
 #include "testing/status_matchers.h"
 #include "testing/subprocess.h"
+#include "tools/hvrun/hvrun_test_util.h"
 
 namespace hv {
 namespace {
 
-using ::hv::testing::RunfilePath;
-using ::hv::testing::RunSubprocess;
 using ::hv::testing::SubprocessResult;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-SubprocessResult Hvrun(std::vector<std::string> args) {
-  args.insert(args.begin(), RunfilePath("tools/hvrun/hvrun_bin"));
-  absl::StatusOr<SubprocessResult> result = RunSubprocess(args);
-  EXPECT_THAT(result, hv::testing::IsOk());
-  return result.ok() ? *result : SubprocessResult{-1, "", ""};
-}
-
-std::string Payload(const char* name) {
-  return "--payload=" + RunfilePath(std::string("tools/hvrun/testdata/") + name);
-}
-
 TEST(Hvrun, DemoFindsTheVirtioDeviceAndReadsTheHostBlob) {
-  SubprocessResult r = Hvrun({});
+  SubprocessResult r = RunHvrun({});
   EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
   EXPECT_THAT(r.stdout_text, HasSubstr("hv demo: guest running in 32-bit protected mode\n"));
   EXPECT_THAT(r.stdout_text,
@@ -47,7 +35,7 @@ TEST(Hvrun, DemoFindsTheVirtioDeviceAndReadsTheHostBlob) {
 }
 
 TEST(Hvrun, DemoStatsListExitKinds) {
-  SubprocessResult r = Hvrun({"--stats"});
+  SubprocessResult r = RunHvrun({"--stats"});
   EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
   EXPECT_THAT(r.stderr_text, HasSubstr("count%"));
   EXPECT_THAT(r.stderr_text, HasSubstr("\nio "));
@@ -56,13 +44,13 @@ TEST(Hvrun, DemoStatsListExitKinds) {
 
 // The guest writes 7 to the debug exit: exit status (7 << 1) | 1.
 TEST(Hvrun, RealModePayloadPrintsAndSetsExitCode) {
-  SubprocessResult r = Hvrun({Payload("hello_real.bin"), "--mode=real"});
+  SubprocessResult r = RunHvrun({PayloadFlag("hello_real.bin"), "--mode=real"});
   EXPECT_EQ(r.exit_code, 15) << r.stderr_text;
   EXPECT_EQ(r.stdout_text, "hello from a real-mode payload\n");
 }
 
 TEST(Hvrun, LongModePayloadRunsOnEveryVcpu) {
-  SubprocessResult r = Hvrun({Payload("hello_long.bin"), "--mode=long",
+  SubprocessResult r = RunHvrun({PayloadFlag("hello_long.bin"), "--mode=long",
                               "--vcpus=3", "--mem=32M"});
   EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
   // Each vCPU writes its index once; the order is the scheduler's.
@@ -72,7 +60,7 @@ TEST(Hvrun, LongModePayloadRunsOnEveryVcpu) {
 }
 
 TEST(Hvrun, SpinningGuestHitsTheTimeout) {
-  SubprocessResult r = Hvrun({Payload("spin_real.bin"), "--timeout=1s"});
+  SubprocessResult r = RunHvrun({PayloadFlag("spin_real.bin"), "--timeout=1s"});
   EXPECT_EQ(r.exit_code, 10);
   EXPECT_THAT(r.stderr_text, HasSubstr("the guest did not finish within 1s"));
 }
@@ -83,7 +71,7 @@ struct BadFlags {
 };
 
 TEST(Hvrun, BadFlagsGiveOneClearLineAndNonZeroExit) {
-  const std::string real = Payload("hello_real.bin");
+  const std::string real = PayloadFlag("hello_real.bin");
   const std::vector<BadFlags> cases = {
       {{real, "--mode=virtual8086"}, "x86 mode \"virtual8086\": expected real, protected or long"},
       {{real, "--mem=lots"}, "memory size \"lots\""},
@@ -98,7 +86,7 @@ TEST(Hvrun, BadFlagsGiveOneClearLineAndNonZeroExit) {
       {{"--no_such_flag"}, "no_such_flag"},
   };
   for (const BadFlags& c : cases) {
-    SubprocessResult r = Hvrun(c.args);
+    SubprocessResult r = RunHvrun(c.args);
     EXPECT_NE(r.exit_code, 0) << c.message;
     EXPECT_EQ(r.exit_code % 2, 0) << c.message << ": hvrun's own errors are even";
     EXPECT_LT(r.exit_code, 128) << c.message << ": crashed\n" << r.stderr_text;
