@@ -29,8 +29,8 @@ def hv_kvm_test(
         size = "medium",
         tags = [],
         args = [],
-        # hv's KVM backend and its guest programs are x86_64 for now: other
-        # platforms (--config=aarch64) skip these tests as incompatible.
+        # Most KVM tests run x86_64 guest programs, so x86_64 is the
+        # default; aarch64 tests pass @platforms//cpu:aarch64 (see above).
         target_compatible_with = ["@platforms//cpu:x86_64"],
         **kwargs):
     # KVM is Linux: every other OS (--config=windows) skips these tests.

@@ -3,15 +3,15 @@
 #include <memory>
 
 #include "gtest/gtest.h"
-#include "hypervisor/geniezone/gzvm_hypervisor.h"
+#include "hypervisor/geniezone/geniezone_hypervisor.h"
 #include "testing/api_conformance.h"
-#include "testing/fakes/gzvm_fake.h"
+#include "testing/fakes/geniezone_fake.h"
 
 namespace hv::testing {
 namespace {
 
 absl::StatusOr<ApiBackendInstance> NewFakeGeniezone() {
-  std::shared_ptr<FakeGzvm> fake = FakeGzvm::Create();
+  std::shared_ptr<GeniezoneFake> fake = GeniezoneFake::Create();
   auto hypervisor = GeniezoneHypervisor::Create("/dev/gzvm", fake.get());
   if (!hypervisor.ok()) return hypervisor.status();
   ApiBackendInstance instance;

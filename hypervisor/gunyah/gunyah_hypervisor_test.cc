@@ -16,15 +16,15 @@ namespace hv {
 namespace {
 
 using ::hv::testing::CallNames;
-using ::hv::testing::FakeGunyah;
+using ::hv::testing::GunyahTestEnv;
 using ::hv::testing::GunyahFake;
-using ::hv::testing::NewFakeGunyah;
+using ::hv::testing::NewGunyahTestEnv;
 using ::hv::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 TEST(GunyahHypervisor, OpensTheDeviceReadWriteCloseOnExec) {
-  ASSERT_OK_AND_ASSIGN(FakeGunyah gunyah, NewFakeGunyah());
+  ASSERT_OK_AND_ASSIGN(GunyahTestEnv gunyah, NewGunyahTestEnv());
   EXPECT_EQ(gunyah.hypervisor->kind(), "gunyah");
   std::vector<GunyahFake::Call> calls = gunyah.fake->Calls();
   ASSERT_EQ(calls.size(), 1u);
@@ -58,7 +58,7 @@ TEST(GunyahHypervisor, RegistersAsGunyahWithADeviceOption) {
 }
 
 TEST(GunyahHypervisor, CapabilitiesAreWhatTheAbiOffers) {
-  ASSERT_OK_AND_ASSIGN(FakeGunyah gunyah, NewFakeGunyah());
+  ASSERT_OK_AND_ASSIGN(GunyahTestEnv gunyah, NewGunyahTestEnv());
   const Hypervisor& h = *gunyah.hypervisor;
   EXPECT_TRUE(h.CheckCapability(HypervisorCap::kUserMemory));
   EXPECT_TRUE(h.CheckCapability(HypervisorCap::kImmediateExit));
@@ -71,7 +71,7 @@ TEST(GunyahHypervisor, CapabilitiesAreWhatTheAbiOffers) {
 }
 
 TEST(GunyahHypervisor, CreateVmIsGhCreateVmWithAZeroArgument) {
-  ASSERT_OK_AND_ASSIGN(FakeGunyah gunyah, NewFakeGunyah());
+  ASSERT_OK_AND_ASSIGN(GunyahTestEnv gunyah, NewGunyahTestEnv());
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Vm> vm, gunyah.hypervisor->CreateVm());
   ASSERT_NE(vm->AsAArch64(), nullptr);
   EXPECT_EQ(vm->AsX86_64(), nullptr);
@@ -90,7 +90,7 @@ TEST(GunyahHypervisor, CreateVmIsGhCreateVmWithAZeroArgument) {
 }
 
 TEST(GunyahHypervisor, CreateVmFailureNamesTheIoctlAndLeaksNothing) {
-  ASSERT_OK_AND_ASSIGN(FakeGunyah gunyah, NewFakeGunyah());
+  ASSERT_OK_AND_ASSIGN(GunyahTestEnv gunyah, NewGunyahTestEnv());
   gunyah.fake->FailIoctl(gunyah_abi::kCreateVm, ENOMEM);
   EXPECT_THAT(gunyah.hypervisor->CreateVm(),
               StatusIs(absl::StatusCode::kResourceExhausted,

@@ -3,7 +3,8 @@
 // readers for the calls the fake recorded. Test-only.
 //
 // Example:
-//   ASSERT_OK_AND_ASSIGN(hv::testing::FakeGunyah gunyah, hv::testing::NewFakeGunyah());
+//   ASSERT_OK_AND_ASSIGN(hv::testing::GunyahTestEnv gunyah,
+//                        hv::testing::NewGunyahTestEnv());
 //   ASSERT_OK_AND_ASSIGN(auto vm, hv::testing::NewBootableVm(*gunyah.hypervisor));
 //   EXPECT_THAT(hv::testing::CallNames(*gunyah.fake), Contains("GH_CREATE_VM"));
 #ifndef HV_HYPERVISOR_GUNYAH_GUNYAH_TEST_UTIL_H_
@@ -28,13 +29,14 @@ inline constexpr uint64_t kRamBase = 0x80000000;
 inline constexpr uint64_t kRamSize = 1 << 20;
 inline constexpr uint64_t kDtbSize = 0x1000;
 
-struct FakeGunyah {
+// GunyahTestEnv: a GunyahHypervisor over its own GunyahFake.
+struct GunyahTestEnv {
   std::shared_ptr<GunyahFake> fake;
   std::unique_ptr<GunyahHypervisor> hypervisor;
 };
 
-inline absl::StatusOr<FakeGunyah> NewFakeGunyah() {
-  FakeGunyah result;
+inline absl::StatusOr<GunyahTestEnv> NewGunyahTestEnv() {
+  GunyahTestEnv result;
   result.fake = std::make_shared<GunyahFake>();
   ASSIGN_OR_RETURN(result.hypervisor,
                    GunyahHypervisor::Create("/dev/gunyah", result.fake.get()));

@@ -17,13 +17,13 @@ namespace {
 namespace abi = gunyah_abi;
 using ::hv::testing::ArgAs;
 using ::hv::testing::CallNames;
-using ::hv::testing::FakeGunyah;
+using ::hv::testing::GunyahTestEnv;
 using ::hv::testing::GunyahFake;
 using ::hv::testing::IsOkAndHolds;
 using ::hv::testing::kRamBase;
 using ::hv::testing::LastCall;
 using ::hv::testing::NewBootableVm;
-using ::hv::testing::NewFakeGunyah;
+using ::hv::testing::NewGunyahTestEnv;
 using ::hv::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -34,7 +34,7 @@ constexpr uint64_t kMmio = 0x09000000;
 class GunyahVcpuTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_OK_AND_ASSIGN(gunyah_, NewFakeGunyah());
+    ASSERT_OK_AND_ASSIGN(gunyah_, NewGunyahTestEnv());
     ASSERT_OK_AND_ASSIGN(vm_, NewBootableVm(*gunyah_.hypervisor));
     fake_ = gunyah_.fake.get();
     fake_->ClearCalls();
@@ -48,7 +48,7 @@ class GunyahVcpuTest : public ::testing::Test {
     return vcpu;
   }
 
-  FakeGunyah gunyah_;
+  GunyahTestEnv gunyah_;
   std::unique_ptr<GunyahVm> vm_;
   GunyahFake* fake_ = nullptr;
 };

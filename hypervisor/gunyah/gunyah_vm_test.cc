@@ -17,12 +17,12 @@ namespace {
 namespace abi = gunyah_abi;
 using ::hv::testing::ArgAs;
 using ::hv::testing::CallNames;
-using ::hv::testing::FakeGunyah;
+using ::hv::testing::GunyahTestEnv;
 using ::hv::testing::GunyahFake;
 using ::hv::testing::IsOkAndHolds;
 using ::hv::testing::LastCall;
 using ::hv::testing::NewBootableVm;
-using ::hv::testing::NewFakeGunyah;
+using ::hv::testing::NewGunyahTestEnv;
 using ::hv::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::ElementsAre;
@@ -42,7 +42,7 @@ std::unique_ptr<MemoryRegion> NewRegion(uint64_t size = kRegionSize) {
 class GunyahVmTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_OK_AND_ASSIGN(gunyah_, NewFakeGunyah());
+    ASSERT_OK_AND_ASSIGN(gunyah_, NewGunyahTestEnv());
     ASSERT_OK_AND_ASSIGN(vm_, gunyah_.hypervisor->CreateGunyahVm());
     fake_ = gunyah_.fake.get();
     vm_fd_ = LastCall(*fake_, "GH_CREATE_VM").result;
@@ -67,7 +67,7 @@ class GunyahVmTest : public ::testing::Test {
     fake_->ClearCalls();
   }
 
-  FakeGunyah gunyah_;
+  GunyahTestEnv gunyah_;
   std::unique_ptr<GunyahVm> vm_;
   std::unique_ptr<VcpuAArch64> vcpu_;  // Start()'s
   GunyahFake* fake_ = nullptr;

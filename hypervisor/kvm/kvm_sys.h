@@ -10,7 +10,7 @@
 // Example:
 //   hv::KvmSys* sys = hv::RealKvmSys();
 //   int fd = sys->Open("/dev/kvm", O_RDWR | O_CLOEXEC);
-//   int version = sys->Ioctl(fd, hv::KvmIoctl::kGetApiVersion, 0);
+//   int version = sys->Ioctl(fd, KVM_GET_API_VERSION, 0);
 //   sys->Close(fd);
 #ifndef HV_HYPERVISOR_KVM_KVM_SYS_H_
 #define HV_HYPERVISOR_KVM_KVM_SYS_H_

@@ -2,7 +2,8 @@
 //
 // Example:
 //   ASSIGN_OR_RETURN(hv::EventFd event, hv::EventFd::Create());
-//   RETURN_IF_ERROR(vm->RegisterIoEvent(event, {kPio, 0x20, 1}, {}));
+//   RETURN_IF_ERROR(vm->RegisterIoEvent(
+//       event, {hv::IoEventAddress::Space::kPio, 0x20, 1}));
 //   ASSIGN_OR_RETURN(uint64_t count, event.Read());
 #ifndef HV_HYPERVISOR_OS_EVENTFD_H_
 #define HV_HYPERVISOR_OS_EVENTFD_H_

@@ -1,7 +1,7 @@
 // IoctlSeam: the system-call seam every ioctl backend (KVM, Geniezone,
 // Gunyah) reaches its kernel through: open, ioctl, mmap, munmap, close.
 //
-// Each backend names its own seam as a thin subclass (KvmSys, GzvmSys,
+// Each backend names its own seam as a thin subclass (KvmSys, GeniezoneSys,
 // GunyahSys), so a fake of one kernel cannot be handed to another backend,
 // and gets its real seam from RealSeam<Seam>(): a KernelSeam<Seam> whose
 // calls all forward to the one kernel-calling implementation in

@@ -1,5 +1,5 @@
 // SeamFd<Sys, Handle>: a file descriptor or driver handle a backend got
-// through its system-call seam (KvmSys, GzvmSys, GunyahSys, HaxmSys:
+// through its system-call seam (KvmSys, GeniezoneSys, GunyahSys, HaxmSys:
 // anything with `Close(Handle)`), closed through the same seam on
 // destruction, so a wrapped seam sees every close and a fake never meets a
 // real close of one of its handles. `Handle` is int for POSIX descriptors

@@ -11,7 +11,7 @@
 // without a probe. The range checks read /proc/self/maps.
 //
 // Example:
-//   hv::gzvm_abi::Ioeventfd args;
+//   hv::geniezone_abi::Ioeventfd args;
 //   if (int error = hv::testing::CopyFromUser(arg, args)) return -error;
 //   ...
 //   if (!hv::testing::UserRangeMapped(addr, size, UserAccess::kReadWrite))

@@ -1,4 +1,4 @@
-#include "testing/fakes/gzvm_fake.h"
+#include "testing/fakes/geniezone_fake.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -16,7 +16,7 @@
 namespace hv::testing {
 namespace {
 
-namespace abi = ::hv::gzvm_abi;
+namespace abi = ::hv::geniezone_abi;
 
 size_t PageSize() { return static_cast<size_t>(sysconf(_SC_PAGESIZE)); }
 
@@ -42,7 +42,7 @@ uint32_t ToAbiEvent(SystemEventKind kind) {
 }  // namespace
 
 // What a queued guest action does when its vCPU runs.
-struct FakeGzvm::Action {
+struct GeniezoneFake::Action {
   enum class Kind { kMmio, kSystemEvent, kRaw };
   Kind kind = Kind::kMmio;
   uint64_t address = 0;
@@ -52,7 +52,7 @@ struct FakeGzvm::Action {
   abi::VcpuRun raw = {};
 };
 
-struct FakeGzvm::IoEvent {
+struct GeniezoneFake::IoEvent {
   uint64_t addr = 0;
   uint32_t len = 0;
   bool wildcard = true;
@@ -61,14 +61,14 @@ struct FakeGzvm::IoEvent {
   int dup = -1;  // the fake's reference to the eventfd
 };
 
-struct FakeGzvm::IrqfdEntry {
+struct GeniezoneFake::IrqfdEntry {
   int fd = -1;
   int dup = -1;
   uint32_t gsi = 0;
   int resample_dup = -1;
 };
 
-struct FakeGzvm::VmModel {
+struct GeniezoneFake::VmModel {
   bool closed = false;
   std::map<uint32_t, abi::UserspaceMemoryRegion> slots;
   std::set<uint32_t> vcpu_ids;
@@ -81,7 +81,7 @@ struct FakeGzvm::VmModel {
   std::map<uint32_t, std::shared_ptr<VcpuModel>> vcpus;
 };
 
-struct FakeGzvm::VcpuModel {
+struct GeniezoneFake::VcpuModel {
   uint32_t id = 0;
   std::weak_ptr<VmModel> vm;
   std::map<uint64_t, uint64_t> regs;
@@ -92,51 +92,51 @@ struct FakeGzvm::VcpuModel {
   bool running = false;
 };
 
-std::shared_ptr<FakeGzvm> FakeGzvm::Create(Options options) {
-  return std::shared_ptr<FakeGzvm>(new FakeGzvm(std::move(options)));
+std::shared_ptr<GeniezoneFake> GeniezoneFake::Create(Options options) {
+  return std::shared_ptr<GeniezoneFake>(new GeniezoneFake(std::move(options)));
 }
 
-FakeGzvm::FakeGzvm(Options options) : options_(std::move(options)) {}
+GeniezoneFake::GeniezoneFake(Options options) : options_(std::move(options)) {}
 
-FakeGzvm::~FakeGzvm() {
+GeniezoneFake::~GeniezoneFake() {
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& [fd, entry] : fds_) {
     if (entry.kind == FdKind::kVm && entry.vm != nullptr) ReleaseVm(*entry.vm);
   }
 }
 
-bool FakeGzvm::Faulted(const std::string& name) {
+bool GeniezoneFake::Faulted(const std::string& name) {
   std::optional<int> error = plan_.Count(name);
   if (!error.has_value()) return false;
   errno = *error;
   return true;
 }
 
-void FakeGzvm::Record(Call call) { calls_.push_back(std::move(call)); }
+void GeniezoneFake::Record(Call call) { calls_.push_back(std::move(call)); }
 
-void FakeGzvm::FailCall(uint64_t index, int error) {
+void GeniezoneFake::FailCall(uint64_t index, int error) {
   plan_.FailCall(index, error);
 }
 
-std::vector<FakeGzvm::Call> FakeGzvm::calls() const {
+std::vector<GeniezoneFake::Call> GeniezoneFake::calls() const {
   std::lock_guard<std::mutex> lock(mu_);
   return calls_;
 }
 
-uint64_t FakeGzvm::call_count() const { return plan_.calls(); }
+uint64_t GeniezoneFake::call_count() const { return plan_.calls(); }
 
-void FakeGzvm::ClearCalls() {
+void GeniezoneFake::ClearCalls() {
   std::lock_guard<std::mutex> lock(mu_);
   calls_.clear();
 }
 
-int FakeGzvm::NewFd(FdEntry entry) {
+int GeniezoneFake::NewFd(FdEntry entry) {
   const int fd = next_fd_++;
   fds_.emplace(fd, std::move(entry));
   return fd;
 }
 
-void FakeGzvm::ReleaseVm(VmModel& vm) {
+void GeniezoneFake::ReleaseVm(VmModel& vm) {
   if (vm.closed) return;
   vm.closed = true;
   for (IoEvent& e : vm.ioevents) ::close(e.dup);
@@ -149,9 +149,10 @@ void FakeGzvm::ReleaseVm(VmModel& vm) {
   vm.slots.clear();
 }
 
-// --- GzvmSys ---------------------------------------------------------------------
+// --- GeniezoneSys
+// ---------------------------------------------------------------------
 
-int FakeGzvm::Open(const char* path, int flags) {
+int GeniezoneFake::Open(const char* path, int flags) {
   std::lock_guard<std::mutex> lock(mu_);
   Call call;
   call.kind = Call::Kind::kOpen;
@@ -176,14 +177,14 @@ int FakeGzvm::Open(const char* path, int flags) {
   return result;
 }
 
-int FakeGzvm::Ioctl(int fd, unsigned long request, uintptr_t arg) {
+int GeniezoneFake::Ioctl(int fd, unsigned long request, uintptr_t arg) {
   std::unique_lock<std::mutex> lock(mu_);
   Call call;
   call.kind = Call::Kind::kIoctl;
   call.fd = fd;
   call.request = request;
   call.arg = arg;
-  call.name = GzvmIoctlName(request);
+  call.name = GeniezoneIoctlName(request);
   int result;
   if (Faulted(call.name)) {
     result = -errno;
@@ -219,8 +220,8 @@ int FakeGzvm::Ioctl(int fd, unsigned long request, uintptr_t arg) {
   return result;
 }
 
-void* FakeGzvm::Mmap(void* addr, size_t length, int prot, int flags, int fd,
-                     off_t offset) {
+void* GeniezoneFake::Mmap(void* addr, size_t length, int prot, int flags,
+                          int fd, off_t offset) {
   std::lock_guard<std::mutex> lock(mu_);
   Call call;
   call.kind = Call::Kind::kMmap;
@@ -244,7 +245,7 @@ void* FakeGzvm::Mmap(void* addr, size_t length, int prot, int flags, int fd,
   return result;
 }
 
-int FakeGzvm::Munmap(void* addr, size_t length) {
+int GeniezoneFake::Munmap(void* addr, size_t length) {
   std::lock_guard<std::mutex> lock(mu_);
   Call call;
   call.kind = Call::Kind::kMunmap;
@@ -265,7 +266,7 @@ int FakeGzvm::Munmap(void* addr, size_t length) {
   return result;
 }
 
-int FakeGzvm::Close(int fd) {
+int GeniezoneFake::Close(int fd) {
   std::lock_guard<std::mutex> lock(mu_);
   Call call;
   call.kind = Call::Kind::kClose;
@@ -298,7 +299,8 @@ int FakeGzvm::Close(int fd) {
 
 // --- /dev/gzvm ---------------------------------------------------------------------
 
-int FakeGzvm::DeviceIoctl(unsigned long request, uintptr_t arg, Call& call) {
+int GeniezoneFake::DeviceIoctl(unsigned long request, uintptr_t arg,
+                               Call& call) {
   switch (request) {
     case abi::kCreateVm: {
       if (arg != 0) return -EINVAL;  // only the ordinary VM type
@@ -334,7 +336,7 @@ namespace {
 
 // Copies the struct `arg` points to into `value` and the call record.
 template <typename T>
-bool CopyArg(uintptr_t arg, T& value, FakeGzvm::Call& call) {
+bool CopyArg(uintptr_t arg, T& value, GeniezoneFake::Call& call) {
   if (CopyFromUser(&value, arg, sizeof(T))) return false;
   call.data.assign(reinterpret_cast<const uint8_t*>(&value),
                    reinterpret_cast<const uint8_t*>(&value) + sizeof(T));
@@ -351,7 +353,7 @@ bool AllZero(const uint8_t (&bytes)[N]) {
 
 }  // namespace
 
-int FakeGzvm::VmIoctl(const std::shared_ptr<VmModel>& vm_ptr,
+int GeniezoneFake::VmIoctl(const std::shared_ptr<VmModel>& vm_ptr,
                       unsigned long request, uintptr_t arg, Call& call) {
   VmModel& vm = *vm_ptr;
   switch (request) {
@@ -416,7 +418,7 @@ int FakeGzvm::VmIoctl(const std::shared_ptr<VmModel>& vm_ptr,
   }
 }
 
-int FakeGzvm::SetUserMemoryRegion(VmModel& vm,
+int GeniezoneFake::SetUserMemoryRegion(VmModel& vm,
                                   const abi::UserspaceMemoryRegion& r) {
   if (r.slot >= abi::kMaxMemRegions) return -ENXIO;
   if ((r.flags & ~abi::kUserMemRegionValidFlags) != 0) return -EINVAL;
@@ -443,7 +445,7 @@ int FakeGzvm::SetUserMemoryRegion(VmModel& vm,
   return 0;
 }
 
-int FakeGzvm::CreateDeviceIoctl(VmModel& vm, const abi::CreateDevice& d) {
+int GeniezoneFake::CreateDeviceIoctl(VmModel& vm, const abi::CreateDevice& d) {
   if (d.dev_type >= abi::kDevTypeMax || d.flags != 0 || d.id != 0) {
     return -EINVAL;
   }
@@ -467,7 +469,7 @@ int FakeGzvm::CreateDeviceIoctl(VmModel& vm, const abi::CreateDevice& d) {
   return 0;
 }
 
-int FakeGzvm::IoeventfdIoctl(VmModel& vm, const abi::Ioeventfd& args) {
+int GeniezoneFake::IoeventfdIoctl(VmModel& vm, const abi::Ioeventfd& args) {
   if (!AllZero(args.pad)) return -EINVAL;
   switch (args.len) {
     case 0: case 1: case 2: case 4: case 8: break;
@@ -515,7 +517,7 @@ int FakeGzvm::IoeventfdIoctl(VmModel& vm, const abi::Ioeventfd& args) {
   return 0;
 }
 
-int FakeGzvm::IrqfdIoctl(VmModel& vm, const abi::Irqfd& args) {
+int GeniezoneFake::IrqfdIoctl(VmModel& vm, const abi::Irqfd& args) {
   if (!AllZero(args.pad)) return -EINVAL;
   if ((args.flags & ~(abi::kIrqfdFlagDeassign | abi::kIrqfdFlagResample)) != 0) {
     return -EINVAL;
@@ -563,13 +565,13 @@ int FakeGzvm::IrqfdIoctl(VmModel& vm, const abi::Irqfd& args) {
   return 0;
 }
 
-void FakeGzvm::DrainIrqfds(VmModel& vm) {
+void GeniezoneFake::DrainIrqfds(VmModel& vm) {
   for (const IrqfdEntry& e : vm.irqfds) {
     vm.delivered[e.gsi] += DrainEventfd(e.dup);
   }
 }
 
-bool FakeGzvm::SignalIoevent(VmModel& vm, uint64_t address,
+bool GeniezoneFake::SignalIoevent(VmModel& vm, uint64_t address,
                              absl::Span<const uint8_t> data) {
   for (const IoEvent& e : vm.ioevents) {
     if (e.addr != address) continue;
@@ -585,8 +587,9 @@ bool FakeGzvm::SignalIoevent(VmModel& vm, uint64_t address,
 
 // --- vCPU fds --------------------------------------------------------------------------
 
-int FakeGzvm::VcpuIoctl(VcpuModel& vcpu, unsigned long request, uintptr_t arg,
-                        Call& call, std::unique_lock<std::mutex>& lock) {
+int GeniezoneFake::VcpuIoctl(VcpuModel& vcpu, unsigned long request,
+                             uintptr_t arg, Call& call,
+                             std::unique_lock<std::mutex>& lock) {
   switch (request) {
     case abi::kRun:
       return Run(vcpu, arg, lock);
@@ -599,7 +602,7 @@ int FakeGzvm::VcpuIoctl(VcpuModel& vcpu, unsigned long request, uintptr_t arg,
   }
 }
 
-int FakeGzvm::OneRegIoctl(VcpuModel& vcpu, uintptr_t arg, bool write,
+int GeniezoneFake::OneRegIoctl(VcpuModel& vcpu, uintptr_t arg, bool write,
                           Call& call) {
   abi::OneReg reg;
   if (!CopyArg(arg, reg, call)) return -EFAULT;
@@ -639,7 +642,7 @@ int FakeGzvm::OneRegIoctl(VcpuModel& vcpu, uintptr_t arg, bool write,
   return 0;
 }
 
-int FakeGzvm::Run(VcpuModel& vcpu, uintptr_t arg,
+int GeniezoneFake::Run(VcpuModel& vcpu, uintptr_t arg,
                   std::unique_lock<std::mutex>& lock) {
   if (vcpu.running) return -EBUSY;  // the driver's vcpu lock, in effect
   // copy_from_user of the whole struct. The immediate_exit byte is read
@@ -734,12 +737,12 @@ int FakeGzvm::Run(VcpuModel& vcpu, uintptr_t arg,
 
 // --- ScriptedGuest ---------------------------------------------------------------------
 
-std::deque<FakeGzvm::Action>& FakeGzvm::QueueOf(uint32_t vcpu) {
+std::deque<GeniezoneFake::Action>& GeniezoneFake::QueueOf(uint32_t vcpu) {
   if (latest_vm_ == nullptr) latest_vm_ = std::make_shared<VmModel>();
   return latest_vm_->queues[vcpu];
 }
 
-void FakeGzvm::QueueMmio(uint32_t vcpu, uint64_t address, bool is_write,
+void GeniezoneFake::QueueMmio(uint32_t vcpu, uint64_t address, bool is_write,
                          std::vector<uint8_t> data) {
   std::lock_guard<std::mutex> lock(mu_);
   Action action;
@@ -751,11 +754,11 @@ void FakeGzvm::QueueMmio(uint32_t vcpu, uint64_t address, bool is_write,
   cv_.notify_all();
 }
 
-bool FakeGzvm::QueueIo(uint32_t, uint16_t, bool, std::vector<uint8_t>) {
+bool GeniezoneFake::QueueIo(uint32_t, uint16_t, bool, std::vector<uint8_t>) {
   return false;
 }
 
-bool FakeGzvm::QueueSystemEvent(uint32_t vcpu, SystemEventKind kind) {
+bool GeniezoneFake::QueueSystemEvent(uint32_t vcpu, SystemEventKind kind) {
   const uint32_t type = ToAbiEvent(kind);
   if (type == 0) return false;
   std::lock_guard<std::mutex> lock(mu_);
@@ -767,9 +770,9 @@ bool FakeGzvm::QueueSystemEvent(uint32_t vcpu, SystemEventKind kind) {
   return true;
 }
 
-bool FakeGzvm::QueueHalt(uint32_t) { return false; }
+bool GeniezoneFake::QueueHalt(uint32_t) { return false; }
 
-void FakeGzvm::QueueRawExit(uint32_t vcpu, const abi::VcpuRun& run) {
+void GeniezoneFake::QueueRawExit(uint32_t vcpu, const abi::VcpuRun& run) {
   std::lock_guard<std::mutex> lock(mu_);
   Action action;
   action.kind = Action::Kind::kRaw;
@@ -778,7 +781,7 @@ void FakeGzvm::QueueRawExit(uint32_t vcpu, const abi::VcpuRun& run) {
   cv_.notify_all();
 }
 
-std::vector<uint8_t> FakeGzvm::CompletedRead(uint32_t vcpu) {
+std::vector<uint8_t> GeniezoneFake::CompletedRead(uint32_t vcpu) {
   std::lock_guard<std::mutex> lock(mu_);
   if (latest_vm_ == nullptr) return {};
   auto it = latest_vm_->vcpus.find(vcpu);
@@ -786,7 +789,7 @@ std::vector<uint8_t> FakeGzvm::CompletedRead(uint32_t vcpu) {
   return it->second->completed_read;
 }
 
-absl::StatusOr<std::vector<uint8_t>> FakeGzvm::GuestRead(uint64_t gpa,
+absl::StatusOr<std::vector<uint8_t>> GeniezoneFake::GuestRead(uint64_t gpa,
                                                          size_t size) {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<uint8_t> out(size);
@@ -818,7 +821,8 @@ absl::StatusOr<std::vector<uint8_t>> FakeGzvm::GuestRead(uint64_t gpa,
   return out;
 }
 
-absl::Status FakeGzvm::GuestWrite(uint64_t gpa, absl::Span<const uint8_t> data) {
+absl::Status GeniezoneFake::GuestWrite(uint64_t gpa,
+                                       absl::Span<const uint8_t> data) {
   std::lock_guard<std::mutex> lock(mu_);
   if (latest_vm_ == nullptr) {
     return absl::NotFoundError("guest write: no VM");
@@ -852,7 +856,7 @@ absl::Status FakeGzvm::GuestWrite(uint64_t gpa, absl::Span<const uint8_t> data) 
   return absl::OkStatus();
 }
 
-uint64_t FakeGzvm::InterruptsDelivered(uint32_t gsi) {
+uint64_t GeniezoneFake::InterruptsDelivered(uint32_t gsi) {
   std::lock_guard<std::mutex> lock(mu_);
   if (latest_vm_ == nullptr) return 0;
   DrainIrqfds(*latest_vm_);
@@ -862,29 +866,29 @@ uint64_t FakeGzvm::InterruptsDelivered(uint32_t gsi) {
 
 // --- Model queries ---------------------------------------------------------------------
 
-size_t FakeGzvm::OpenFdCount() const {
+size_t GeniezoneFake::OpenFdCount() const {
   std::lock_guard<std::mutex> lock(mu_);
   return fds_.size();
 }
 
-size_t FakeGzvm::LiveMappingCount() const {
+size_t GeniezoneFake::LiveMappingCount() const {
   std::lock_guard<std::mutex> lock(mu_);
   return mappings_.size();
 }
 
-std::map<uint32_t, abi::UserspaceMemoryRegion> FakeGzvm::Slots() const {
+std::map<uint32_t, abi::UserspaceMemoryRegion> GeniezoneFake::Slots() const {
   std::lock_guard<std::mutex> lock(mu_);
   if (latest_vm_ == nullptr) return {};
   return latest_vm_->slots;
 }
 
-std::vector<FakeGzvm::Device> FakeGzvm::Devices() const {
+std::vector<GeniezoneFake::Device> GeniezoneFake::Devices() const {
   std::lock_guard<std::mutex> lock(mu_);
   if (latest_vm_ == nullptr) return {};
   return latest_vm_->devices;
 }
 
-std::optional<uint64_t> FakeGzvm::RegisterValue(uint32_t vcpu,
+std::optional<uint64_t> GeniezoneFake::RegisterValue(uint32_t vcpu,
                                                 uint64_t id) const {
   std::lock_guard<std::mutex> lock(mu_);
   if (latest_vm_ == nullptr) return std::nullopt;
@@ -895,17 +899,17 @@ std::optional<uint64_t> FakeGzvm::RegisterValue(uint32_t vcpu,
   return reg->second;
 }
 
-size_t FakeGzvm::IoeventfdCount() const {
+size_t GeniezoneFake::IoeventfdCount() const {
   std::lock_guard<std::mutex> lock(mu_);
   return latest_vm_ == nullptr ? 0 : latest_vm_->ioevents.size();
 }
 
-size_t FakeGzvm::IrqfdCount() const {
+size_t GeniezoneFake::IrqfdCount() const {
   std::lock_guard<std::mutex> lock(mu_);
   return latest_vm_ == nullptr ? 0 : latest_vm_->irqfds.size();
 }
 
-uint32_t FakeGzvm::IrqLineLevel(uint32_t spi) const {
+uint32_t GeniezoneFake::IrqLineLevel(uint32_t spi) const {
   std::lock_guard<std::mutex> lock(mu_);
   if (latest_vm_ == nullptr) return 0;
   auto it = latest_vm_->line_levels.find(spi);

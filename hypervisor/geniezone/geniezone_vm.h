@@ -16,8 +16,8 @@
 //   ASSIGN_OR_RETURN(auto ram, hv::MemoryRegion::CreateShared("ram", 1 << 20));
 //   ASSIGN_OR_RETURN(hv::MemSlot slot,
 //                    vm->AddMemoryRegion(0x80000000, std::move(ram), {}));
-#ifndef HV_HYPERVISOR_GENIEZONE_GZVM_VM_H_
-#define HV_HYPERVISOR_GENIEZONE_GZVM_VM_H_
+#ifndef HV_HYPERVISOR_GENIEZONE_GENIEZONE_VM_H_
+#define HV_HYPERVISOR_GENIEZONE_GENIEZONE_VM_H_
 
 #include <cstdint>
 #include <memory>
@@ -30,8 +30,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "hypervisor/aarch64/vm_aarch64.h"
-#include "hypervisor/geniezone/gzvm_fd.h"
-#include "hypervisor/geniezone/gzvm_hypervisor.h"
+#include "hypervisor/geniezone/geniezone_fd.h"
+#include "hypervisor/geniezone/geniezone_hypervisor.h"
 #include "hypervisor/memory_slot_table.h"
 
 namespace hv {
@@ -40,13 +40,13 @@ class GeniezoneVm final : public VmAArch64 {
  public:
   // GeniezoneVm::Create(): GZVM_CREATE_VM (VM type 0) on `device`.
   static absl::StatusOr<std::unique_ptr<GeniezoneVm>> Create(
-      std::shared_ptr<const GzvmDevice> device);
+      std::shared_ptr<const GeniezoneDevice> device);
 
   GeniezoneVm(const GeniezoneVm&) = delete;
   GeniezoneVm& operator=(const GeniezoneVm&) = delete;
   ~GeniezoneVm() override;
 
-  // Vm (gzvm_vm.cc).
+  // Vm (geniezone_vm.cc).
   bool CheckCapability(VmCap cap) const override;
   uint32_t MaxMemorySlots() const override;
   uint64_t GuestAddressLimit() const override;
@@ -73,7 +73,7 @@ class GeniezoneVm final : public VmAArch64 {
   absl::Status SetIrqLine(uint32_t irq, bool level) override;
   absl::StatusOr<std::unique_ptr<Vcpu>> CreateVcpu(uint32_t id) override;
 
-  // VmAArch64 (gzvm_vm_aarch64.cc).
+  // VmAArch64 (geniezone_vm_aarch64.cc).
   absl::StatusOr<std::unique_ptr<VcpuAArch64>> CreateVcpuAArch64(
       uint32_t id) override;
   absl::Status CreateGic(const GicConfig& config) override;
@@ -82,7 +82,7 @@ class GeniezoneVm final : public VmAArch64 {
   absl::Status SetCounterOffset(uint64_t offset) override;
 
  private:
-  GeniezoneVm(std::shared_ptr<const GzvmDevice> device, GzvmFd vm_fd);
+  GeniezoneVm(std::shared_ptr<const GeniezoneDevice> device, GeniezoneFd vm_fd);
 
   // The SPI `spi` exists on the GIC (when one was created); `operation`
   // names the caller.
@@ -92,9 +92,9 @@ class GeniezoneVm final : public VmAArch64 {
                        bool assign);
   absl::Status Irqfd(const EventFd& event, uint32_t gsi, bool assign);
 
-  GzvmSys* const sys_;
-  const std::shared_ptr<const GzvmDevice> device_;
-  const GzvmFd vm_fd_;
+  GeniezoneSys* const sys_;
+  const std::shared_ptr<const GeniezoneDevice> device_;
+  const GeniezoneFd vm_fd_;
 
   mutable std::mutex mutex_;
   MemorySlotTable slots_ ABSL_GUARDED_BY(mutex_);
@@ -107,4 +107,4 @@ class GeniezoneVm final : public VmAArch64 {
 
 }  // namespace hv
 
-#endif  // HV_HYPERVISOR_GENIEZONE_GZVM_VM_H_
+#endif  // HV_HYPERVISOR_GENIEZONE_GENIEZONE_VM_H_

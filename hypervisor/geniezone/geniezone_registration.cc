@@ -1,7 +1,7 @@
 // Registers the Geniezone backend as hypervisor kind "geniezone" with option
 // "device" (default /dev/gzvm). Linked only through the alwayslink
 // "geniezone" library.
-#include "hypervisor/geniezone/gzvm_hypervisor.h"
+#include "hypervisor/geniezone/geniezone_hypervisor.h"
 #include "hypervisor/registry.h"
 
 namespace hv {

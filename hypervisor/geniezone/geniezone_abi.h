@@ -5,23 +5,23 @@
 // The ABI is the arm64 kernel's; it is defined here with fixed-width types
 // and explicit ioctl encoding so that it compiles (and the fake and the
 // tests run) on any Linux host, x86_64 included. Internal to
-// hypervisor/geniezone and its fake (testing/fakes/gzvm_fake.*).
+// hypervisor/geniezone and its fake (testing/fakes/geniezone_fake.*).
 //
 // Example:
-//   hv::gzvm_abi::UserspaceMemoryRegion region = {};
+//   hv::geniezone_abi::UserspaceMemoryRegion region = {};
 //   region.slot = 0;
-//   region.flags = hv::gzvm_abi::kUserMemRegionGuestMem;
+//   region.flags = hv::geniezone_abi::kUserMemRegionGuestMem;
 //   region.guest_phys_addr = 0x80000000;
 //   region.memory_size = size;
 //   region.userspace_addr = reinterpret_cast<uintptr_t>(host);
-//   sys->IoctlPtr(vm_fd, hv::gzvm_abi::kSetUserMemoryRegion, &region);
-#ifndef HV_HYPERVISOR_GENIEZONE_GZVM_ABI_H_
-#define HV_HYPERVISOR_GENIEZONE_GZVM_ABI_H_
+//   sys->IoctlPtr(vm_fd, hv::geniezone_abi::kSetUserMemoryRegion, &region);
+#ifndef HV_HYPERVISOR_GENIEZONE_GENIEZONE_ABI_H_
+#define HV_HYPERVISOR_GENIEZONE_GENIEZONE_ABI_H_
 
 #include <cstddef>
 #include <cstdint>
 
-namespace hv::gzvm_abi {
+namespace hv::geniezone_abi {
 
 // --- ioctl encoding --------------------------------------------------------
 // The asm-generic layout the arm64 kernel uses (x86_64 uses the same one):
@@ -402,6 +402,6 @@ static_assert(kRun == 0x9280);
 static_assert(kGetOneReg == 0x401092ab);
 static_assert(kSetOneReg == 0x401092ac);
 
-}  // namespace hv::gzvm_abi
+}  // namespace hv::geniezone_abi
 
-#endif  // HV_HYPERVISOR_GENIEZONE_GZVM_ABI_H_
+#endif  // HV_HYPERVISOR_GENIEZONE_GENIEZONE_ABI_H_

@@ -1,6 +1,6 @@
 // GeniezoneVcpu against the fake /dev/gzvm: the run struct, exit decoding,
 // MMIO completion, immediate exit and kicks, and one-reg registers.
-#include "hypervisor/geniezone/gzvm_vcpu.h"
+#include "hypervisor/geniezone/geniezone_vcpu.h"
 
 #include <cerrno>
 #include <cstring>
@@ -13,10 +13,10 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "hypervisor/aarch64/regs.h"
-#include "hypervisor/geniezone/gzvm_abi.h"
-#include "hypervisor/geniezone/gzvm_test_util.h"
+#include "hypervisor/geniezone/geniezone_abi.h"
+#include "hypervisor/geniezone/geniezone_test_util.h"
 #include "hypervisor/os/eventfd.h"
-#include "testing/fakes/gzvm_fake.h"
+#include "testing/fakes/geniezone_fake.h"
 #include "testing/status_matchers.h"
 
 namespace hv::testing {
@@ -29,20 +29,20 @@ using ::testing::Optional;
 constexpr uint64_t kMmio = 0x9000000;
 
 struct VcpuEnv {
-  GzvmTestEnv env;
+  GeniezoneTestEnv env;
   std::unique_ptr<VcpuAArch64> vcpu;
 };
 
-absl::StatusOr<VcpuEnv> NewVcpu(FakeGzvm::Options options = {}) {
+absl::StatusOr<VcpuEnv> NewVcpu(GeniezoneFake::Options options = {}) {
   VcpuEnv out;
-  ASSIGN_OR_RETURN(out.env, GzvmTestEnv::Create(options));
+  ASSIGN_OR_RETURN(out.env, GeniezoneTestEnv::Create(options));
   ASSIGN_OR_RETURN(out.vcpu, out.env.arm()->CreateVcpuAArch64(0));
   RETURN_IF_ERROR(out.vcpu->Init({VcpuFeature::kPsci0_2}));
   return out;
 }
 
 TEST(GeniezoneVcpu, CreateMapsARunStructAndReleasesIt) {
-  ASSERT_OK_AND_ASSIGN(GzvmTestEnv env, GzvmTestEnv::Create());
+  ASSERT_OK_AND_ASSIGN(GeniezoneTestEnv env, GeniezoneTestEnv::Create());
   env.fake->ClearCalls();
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Vcpu> vcpu, env.vm->CreateVcpu(2));
   EXPECT_THAT(CallNames(*env.fake), ElementsAre("GZVM_CREATE_VCPU", "mmap"));
@@ -62,7 +62,7 @@ TEST(GeniezoneVcpu, MmioWriteIsDecodedFromTheRunStruct) {
   EXPECT_THAT(IoctlNames(*t.env.fake), ElementsAre("GZVM_RUN"));
   EXPECT_NE(LastIoctl(*t.env.fake, "GZVM_RUN").arg, 0u);  // the struct's address
   ASSERT_EQ(exit.kind, VcpuExitKind::kMmio);
-  EXPECT_EQ(exit.raw_reason, gzvm_abi::kExitMmio);
+  EXPECT_EQ(exit.raw_reason, geniezone_abi::kExitMmio);
   EXPECT_EQ(exit.mmio.address, kMmio + 4);
   EXPECT_EQ(exit.mmio.size, 4);
   EXPECT_TRUE(exit.mmio.is_write);
@@ -119,22 +119,22 @@ TEST(GeniezoneVcpu, SystemEventsAreDecoded) {
   EXPECT_FALSE(t.env.fake->QueueSystemEvent(0, SystemEventKind::kOther));
   EXPECT_FALSE(t.env.fake->QueueHalt(0));
   EXPECT_FALSE(t.env.fake->QueueIo(0, 0x3f8, true, {1}));
-  gzvm_abi::VcpuRun run = {};
-  run.exit_reason = gzvm_abi::kExitSystemEvent;
-  run.system_event.type = gzvm_abi::kSystemEventSuspend;
+  geniezone_abi::VcpuRun run = {};
+  run.exit_reason = geniezone_abi::kExitSystemEvent;
+  run.system_event.type = geniezone_abi::kSystemEventSuspend;
   run.system_event.ndata = 1;
   run.system_event.data[0] = 0x42;
   t.env.fake->QueueRawExit(0, run);
   ASSERT_OK_AND_ASSIGN(VcpuExit exit, t.vcpu->Run());
   EXPECT_EQ(exit.system_event.kind, SystemEventKind::kOther);
   EXPECT_EQ(exit.system_event.flags, 0x42u);
-  EXPECT_EQ(exit.code, gzvm_abi::kSystemEventSuspend);
+  EXPECT_EQ(exit.code, geniezone_abi::kSystemEventSuspend);
 }
 
 TEST(GeniezoneVcpu, EveryExitReasonIsDecoded) {
   ASSERT_OK_AND_ASSIGN(VcpuEnv t, NewVcpu());
-  gzvm_abi::VcpuRun run = {};
-  run.exit_reason = gzvm_abi::kExitHypercall;
+  geniezone_abi::VcpuRun run = {};
+  run.exit_reason = geniezone_abi::kExitHypercall;
   for (int i = 0; i < 8; ++i) run.hypercall.args[i] = 0x84000000u + i;
   t.env.fake->QueueRawExit(0, run);
   ASSERT_OK_AND_ASSIGN(VcpuExit hvc, t.vcpu->Run());
@@ -144,17 +144,17 @@ TEST(GeniezoneVcpu, EveryExitReasonIsDecoded) {
   EXPECT_EQ(hvc.hypercall.args[5], 0x84000006u);
 
   run = {};
-  run.exit_reason = gzvm_abi::kExitException;
-  run.exception.exception = gzvm_abi::kExceptionPageFault;
+  run.exit_reason = geniezone_abi::kExitException;
+  run.exception.exception = geniezone_abi::kExceptionPageFault;
   run.exception.fault_gpa = 0x1234000;
   t.env.fake->QueueRawExit(0, run);
   ASSERT_OK_AND_ASSIGN(VcpuExit exception, t.vcpu->Run());
   EXPECT_EQ(exception.kind, VcpuExitKind::kException);
-  EXPECT_EQ(exception.code, gzvm_abi::kExceptionPageFault);
+  EXPECT_EQ(exception.code, geniezone_abi::kExceptionPageFault);
   EXPECT_EQ(exception.data, 0x1234000u);
 
   run = {};
-  run.exit_reason = gzvm_abi::kExitFailEntry;
+  run.exit_reason = geniezone_abi::kExitFailEntry;
   run.fail_entry.hardware_entry_failure_reason = 0x77;
   run.fail_entry.cpu = 3;
   t.env.fake->QueueRawExit(0, run);
@@ -164,7 +164,7 @@ TEST(GeniezoneVcpu, EveryExitReasonIsDecoded) {
   EXPECT_EQ(fail.data, 3u);
 
   run = {};
-  run.exit_reason = gzvm_abi::kExitInternalError;
+  run.exit_reason = geniezone_abi::kExitInternalError;
   run.internal.suberror = 5;
   t.env.fake->QueueRawExit(0, run);
   ASSERT_OK_AND_ASSIGN(VcpuExit internal, t.vcpu->Run());
@@ -172,12 +172,12 @@ TEST(GeniezoneVcpu, EveryExitReasonIsDecoded) {
   EXPECT_EQ(internal.code, 5u);
 
   const std::pair<uint32_t, VcpuExitKind> simple[] = {
-      {gzvm_abi::kExitDebug, VcpuExitKind::kDebug},
-      {gzvm_abi::kExitShutdown, VcpuExitKind::kShutdown},
-      {gzvm_abi::kExitIdle, VcpuExitKind::kHlt},
-      {gzvm_abi::kExitIrq, VcpuExitKind::kUnknown},
-      {gzvm_abi::kExitGz, VcpuExitKind::kUnknown},
-      {gzvm_abi::kExitUnknown, VcpuExitKind::kUnknown},
+      {geniezone_abi::kExitDebug, VcpuExitKind::kDebug},
+      {geniezone_abi::kExitShutdown, VcpuExitKind::kShutdown},
+      {geniezone_abi::kExitIdle, VcpuExitKind::kHlt},
+      {geniezone_abi::kExitIrq, VcpuExitKind::kUnknown},
+      {geniezone_abi::kExitGz, VcpuExitKind::kUnknown},
+      {geniezone_abi::kExitUnknown, VcpuExitKind::kUnknown},
       {0x12345678, VcpuExitKind::kUnknown},
   };
   for (const auto& [reason, kind] : simple) {
@@ -192,8 +192,8 @@ TEST(GeniezoneVcpu, EveryExitReasonIsDecoded) {
 
 TEST(GeniezoneVcpu, MmioSizeOutsideTheDataIsAnInternalError) {
   ASSERT_OK_AND_ASSIGN(VcpuEnv t, NewVcpu());
-  gzvm_abi::VcpuRun run = {};
-  run.exit_reason = gzvm_abi::kExitMmio;
+  geniezone_abi::VcpuRun run = {};
+  run.exit_reason = geniezone_abi::kExitMmio;
   run.mmio.phys_addr = kMmio;
   run.mmio.size = 16;
   t.env.fake->QueueRawExit(0, run);
@@ -269,14 +269,14 @@ TEST(GeniezoneVcpu, SetOneRegUsesGeniezoneRegisterIds) {
   ASSERT_OK(t.vcpu->SetOneReg(aarch64_sys::kSctlrEl1, 0x30d00800));
   // KVM's arm64 ids, as the uapi defines them: core block offsets in
   // 32-bit words, system registers by their MRS encoding.
-  const FakeGzvm& fake = *t.env.fake;
+  const GeniezoneFake& fake = *t.env.fake;
   EXPECT_THAT(fake.RegisterValue(0, 0x6030000000100000), Optional(0x1111u));
   EXPECT_THAT(fake.RegisterValue(0, 0x6030000000100040), Optional(0x80000000u));
   EXPECT_THAT(fake.RegisterValue(0, 0x6030000000100042), Optional(0x3c5u));
   EXPECT_THAT(fake.RegisterValue(0, 0x6030000000100044), Optional(0x2222u));
   EXPECT_THAT(fake.RegisterValue(0, 0x60200000001000d5), Optional(0x3333u));
   EXPECT_THAT(fake.RegisterValue(0, 0x603000000013c080), Optional(0x30d00800u));
-  auto last = LastIoctl(fake, "GZVM_SET_ONE_REG").As<gzvm_abi::OneReg>();
+  auto last = LastIoctl(fake, "GZVM_SET_ONE_REG").As<geniezone_abi::OneReg>();
   EXPECT_EQ(last.id, 0x603000000013c080u);
 }
 
@@ -289,7 +289,7 @@ TEST(GeniezoneVcpu, RegisterReadsFollowTheDriver) {
                          HasSubstr("GZVM_GET_ONE_REG (pc, id 0x6030000000100040)")));
     EXPECT_THAT(t.vcpu->GetMpidr(), StatusIs(absl::StatusCode::kUnimplemented));
   }
-  FakeGzvm::Options early;
+  GeniezoneFake::Options early;
   early.get_one_reg = true;
   ASSERT_OK_AND_ASSIGN(VcpuEnv t, NewVcpu(early));
   ASSERT_OK(t.vcpu->SetOneReg(AArch64Reg::X(30), 0xfeed));
@@ -301,7 +301,7 @@ TEST(GeniezoneVcpu, RegisterReadsFollowTheDriver) {
 }
 
 TEST(GeniezoneVcpu, RegistersGeniezoneCannotCarryAreRefused) {
-  ASSERT_OK_AND_ASSIGN(GzvmTestEnv env, GzvmTestEnv::Create());
+  ASSERT_OK_AND_ASSIGN(GeniezoneTestEnv env, GeniezoneTestEnv::Create());
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<VcpuAArch64> vcpu,
                        env.arm()->CreateVcpuAArch64(0));
   EXPECT_THAT(vcpu->SetOneReg(AArch64Reg::Pc(), 0),
@@ -324,7 +324,7 @@ TEST(GeniezoneVcpu, RegistersGeniezoneCannotCarryAreRefused) {
 }
 
 TEST(GeniezoneVcpu, InitTakesPsciOnlyAndOnce) {
-  ASSERT_OK_AND_ASSIGN(GzvmTestEnv env, GzvmTestEnv::Create());
+  ASSERT_OK_AND_ASSIGN(GeniezoneTestEnv env, GeniezoneTestEnv::Create());
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<VcpuAArch64> vcpu,
                        env.arm()->CreateVcpuAArch64(0));
   EXPECT_TRUE(vcpu->SupportsFeature(VcpuFeature::kPsci0_2));

@@ -2,18 +2,18 @@
 #include <cstddef>
 
 #include "absl/strings/str_format.h"
-#include "hypervisor/geniezone/gzvm_abi.h"
-#include "hypervisor/geniezone/gzvm_vcpu.h"
+#include "hypervisor/geniezone/geniezone_abi.h"
+#include "hypervisor/geniezone/geniezone_vcpu.h"
 #include "hypervisor/os/errno_status.h"
 #include "hypervisor/os/status_macros.h"
 
 namespace hv {
 namespace {
 
-using gzvm_abi::CoreRegId;
-using gzvm_abi::kRegSizeU32;
-using gzvm_abi::kRegSizeU64;
-using gzvm_abi::Regs;
+using geniezone_abi::CoreRegId;
+using geniezone_abi::kRegSizeU32;
+using geniezone_abi::kRegSizeU64;
+using geniezone_abi::Regs;
 
 // System registers the one-reg ABI keeps in the core block (gzvm_regs), as
 // KVM's does: their MRS encodings.
@@ -94,7 +94,7 @@ absl::StatusOr<std::pair<uint64_t, uint32_t>> GeniezoneVcpu::RegId(
         case kFpcr: return core32(offsetof(Regs, fpcr));
         case kFpsr: return core32(offsetof(Regs, fpsr));
       }
-      return std::make_pair(gzvm_abi::SysRegId(reg.index), uint32_t{8});
+      return std::make_pair(geniezone_abi::SysRegId(reg.index), uint32_t{8});
     case AArch64Reg::Kind::kFirmware:
       return absl::InvalidArgumentError(absl::StrFormat(
           "%s %s: Geniezone's register ABI has no firmware (PSCI) registers",
@@ -109,11 +109,11 @@ absl::StatusOr<uint64_t> GeniezoneVcpu::GetOneReg(AArch64Reg reg) {
   ASSIGN_OR_RETURN(auto id, RegId("get register", reg));
   uint64_t value64 = 0;
   uint32_t value32 = 0;
-  gzvm_abi::OneReg request = {};
+  geniezone_abi::OneReg request = {};
   request.id = id.first;
   request.addr = id.second == 8 ? reinterpret_cast<uintptr_t>(&value64)
                                 : reinterpret_cast<uintptr_t>(&value32);
-  if (sys_->IoctlPtr(fd_.get(), gzvm_abi::kGetOneReg, &request) < 0) {
+  if (sys_->IoctlPtr(fd_.get(), geniezone_abi::kGetOneReg, &request) < 0) {
     return ErrnoStatus(absl::StrFormat("GZVM_GET_ONE_REG (%s, id %#x)",
                                        AArch64RegName(reg), id.first));
   }
@@ -130,11 +130,11 @@ absl::Status GeniezoneVcpu::SetOneReg(AArch64Reg reg, uint64_t value) {
   }
   uint64_t value64 = value;
   uint32_t value32 = static_cast<uint32_t>(value);
-  gzvm_abi::OneReg request = {};
+  geniezone_abi::OneReg request = {};
   request.id = id.first;
   request.addr = id.second == 8 ? reinterpret_cast<uintptr_t>(&value64)
                                 : reinterpret_cast<uintptr_t>(&value32);
-  if (sys_->IoctlPtr(fd_.get(), gzvm_abi::kSetOneReg, &request) < 0) {
+  if (sys_->IoctlPtr(fd_.get(), geniezone_abi::kSetOneReg, &request) < 0) {
     return ErrnoStatus(absl::StrFormat("GZVM_SET_ONE_REG (%s, id %#x)",
                                        AArch64RegName(reg), id.first));
   }

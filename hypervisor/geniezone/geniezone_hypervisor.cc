@@ -1,4 +1,4 @@
-#include "hypervisor/geniezone/gzvm_hypervisor.h"
+#include "hypervisor/geniezone/geniezone_hypervisor.h"
 
 #include <fcntl.h>
 
@@ -7,8 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "hypervisor/geniezone/gzvm_abi.h"
-#include "hypervisor/geniezone/gzvm_vm.h"
+#include "hypervisor/geniezone/geniezone_abi.h"
+#include "hypervisor/geniezone/geniezone_vm.h"
 #include "hypervisor/os/errno_status.h"
 #include "hypervisor/os/status_macros.h"
 
@@ -18,10 +18,10 @@ namespace {
 // GZVM_CHECK_EXTENSION(GZVM_CAP_VM_GPA_SIZE): the driver writes the width
 // into the __u64 that held the cap; -EOPNOTSUPP means it does not say, and
 // the backend assumes what crosvm assumes (40 bits).
-absl::StatusOr<uint32_t> QueryGpaBits(GzvmSys* sys, int fd) {
-  uint64_t value = gzvm_abi::kCapVmGpaSize;
-  if (sys->IoctlPtr(fd, gzvm_abi::kCheckExtension, &value) < 0) {
-    if (errno == EOPNOTSUPP) return gzvm_abi::kDefaultGpaBits;
+absl::StatusOr<uint32_t> QueryGpaBits(GeniezoneSys* sys, int fd) {
+  uint64_t value = geniezone_abi::kCapVmGpaSize;
+  if (sys->IoctlPtr(fd, geniezone_abi::kCheckExtension, &value) < 0) {
+    if (errno == EOPNOTSUPP) return geniezone_abi::kDefaultGpaBits;
     return ErrnoStatus("GZVM_CHECK_EXTENSION(GZVM_CAP_VM_GPA_SIZE)");
   }
   if (value < 32 || value > 52) {
@@ -36,11 +36,12 @@ absl::StatusOr<uint32_t> QueryGpaBits(GzvmSys* sys, int fd) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<GeniezoneHypervisor>>
-GeniezoneHypervisor::Create(absl::string_view device_path, GzvmSys* sys) {
-  auto device = std::make_shared<GzvmDevice>();
+GeniezoneHypervisor::Create(absl::string_view device_path, GeniezoneSys* sys) {
+  auto device = std::make_shared<GeniezoneDevice>();
   device->sys = sys;
   device->path = std::string(device_path);
-  device->fd = GzvmFd(sys, sys->Open(device->path.c_str(), O_RDWR | O_CLOEXEC));
+  device->fd =
+      GeniezoneFd(sys, sys->Open(device->path.c_str(), O_RDWR | O_CLOEXEC));
   if (!device->fd.valid()) return ErrnoStatus(absl::StrCat("open ", device_path));
   ASSIGN_OR_RETURN(device->gpa_bits, QueryGpaBits(sys, device->fd.get()));
   device->guest_address_limit = uint64_t{1} << device->gpa_bits;
@@ -69,7 +70,9 @@ bool GeniezoneHypervisor::CheckCapability(HypervisorCap cap) const {
   return false;
 }
 
-uint32_t GeniezoneHypervisor::MaxVcpus() const { return gzvm_abi::kMaxVcpus; }
+uint32_t GeniezoneHypervisor::MaxVcpus() const {
+  return geniezone_abi::kMaxVcpus;
+}
 
 absl::StatusOr<std::unique_ptr<Vm>> GeniezoneHypervisor::CreateVm() {
   ASSIGN_OR_RETURN(std::unique_ptr<GeniezoneVm> vm, GeniezoneVm::Create(device_));

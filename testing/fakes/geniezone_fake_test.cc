@@ -1,6 +1,6 @@
-// FakeGzvm on its own: the driver's answers to malformed requests, made
+// GeniezoneFake on its own: the driver's answers to malformed requests, made
 // through the seam exactly as a backend would make them.
-#include "testing/fakes/gzvm_fake.h"
+#include "testing/fakes/geniezone_fake.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -11,14 +11,14 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "hypervisor/geniezone/gzvm_abi.h"
+#include "hypervisor/geniezone/geniezone_abi.h"
 #include "hypervisor/os/eventfd.h"
 #include "testing/status_matchers.h"
 
 namespace hv::testing {
 namespace {
 
-namespace abi = ::hv::gzvm_abi;
+namespace abi = ::hv::geniezone_abi;
 
 // errno of a call that must fail.
 template <typename F>
@@ -28,10 +28,10 @@ int ErrorOf(F call) {
   return result < 0 ? errno : 0;
 }
 
-class FakeGzvmTest : public ::testing::Test {
+class GeniezoneFakeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    fake_ = FakeGzvm::Create();
+    fake_ = GeniezoneFake::Create();
     dev_ = fake_->Open("/dev/gzvm", O_RDWR | O_CLOEXEC);
     ASSERT_GE(dev_, 0);
     vm_ = fake_->Ioctl(dev_, abi::kCreateVm, 0);
@@ -58,19 +58,19 @@ class FakeGzvmTest : public ::testing::Test {
     return r;
   }
 
-  std::shared_ptr<FakeGzvm> fake_;
+  std::shared_ptr<GeniezoneFake> fake_;
   int dev_ = -1;
   int vm_ = -1;
   size_t page_ = 0;
   void* memory_ = nullptr;
 };
 
-TEST_F(FakeGzvmTest, OpenWantsTheDeviceReadWrite) {
+TEST_F(GeniezoneFakeTest, OpenWantsTheDeviceReadWrite) {
   EXPECT_EQ(ErrorOf([&] { return fake_->Open("/dev/kvm", O_RDWR); }), ENOENT);
   EXPECT_EQ(ErrorOf([&] { return fake_->Open("/dev/gzvm", O_RDONLY); }), EACCES);
 }
 
-TEST_F(FakeGzvmTest, UnknownRequestsAndDescriptors) {
+TEST_F(GeniezoneFakeTest, UnknownRequestsAndDescriptors) {
   EXPECT_EQ(ErrorOf([&] { return fake_->Ioctl(dev_, abi::kRun, 0); }), ENOTTY);
   // GZVM_SET_MEMORY_REGION is in the uapi but no driver handles it.
   EXPECT_EQ(ErrorOf([&] { return fake_->Ioctl(vm_, abi::kSetMemoryRegion, 0); }),
@@ -86,7 +86,7 @@ TEST_F(FakeGzvmTest, UnknownRequestsAndDescriptors) {
   EXPECT_EQ(errno, ENODEV);
 }
 
-TEST_F(FakeGzvmTest, CheckExtensionReadsAndWritesTheCapWord) {
+TEST_F(GeniezoneFakeTest, CheckExtensionReadsAndWritesTheCapWord) {
   EXPECT_EQ(ErrorOf([&] { return fake_->Ioctl(dev_, abi::kCheckExtension, 0); }),
             EINVAL);
   EXPECT_EQ(ErrorOf([&] { return fake_->Ioctl(dev_, abi::kCheckExtension, 8); }),
@@ -99,7 +99,7 @@ TEST_F(FakeGzvmTest, CheckExtensionReadsAndWritesTheCapWord) {
   EXPECT_EQ(cap, 40u);
 }
 
-TEST_F(FakeGzvmTest, MemoryRegionRules) {
+TEST_F(GeniezoneFakeTest, MemoryRegionRules) {
   auto set = [&](abi::UserspaceMemoryRegion r) {
     return ErrorOf([&] { return fake_->IoctlPtr(vm_, abi::kSetUserMemoryRegion, &r); });
   };
@@ -127,7 +127,7 @@ TEST_F(FakeGzvmTest, MemoryRegionRules) {
   EXPECT_EQ(fake_->Slots().size(), 2u);
 }
 
-TEST_F(FakeGzvmTest, IrqfdAndIoeventfdRules) {
+TEST_F(GeniezoneFakeTest, IrqfdAndIoeventfdRules) {
   ASSERT_OK_AND_ASSIGN(EventFd event, EventFd::Create());
   abi::Irqfd irqfd = {};
   irqfd.fd = static_cast<uint32_t>(event.fd());
@@ -173,7 +173,7 @@ TEST_F(FakeGzvmTest, IrqfdAndIoeventfdRules) {
   ::close(not_eventfd);
 }
 
-TEST_F(FakeGzvmTest, VcpuRunAndRegisterRules) {
+TEST_F(GeniezoneFakeTest, VcpuRunAndRegisterRules) {
   EXPECT_EQ(ErrorOf([&] { return fake_->Ioctl(vm_, abi::kCreateVcpu, 8); }), EINVAL);
   const int vcpu = fake_->Ioctl(vm_, abi::kCreateVcpu, 0);
   ASSERT_GE(vcpu, 0);
@@ -216,7 +216,7 @@ TEST_F(FakeGzvmTest, VcpuRunAndRegisterRules) {
   fake_->Close(vcpu);
 }
 
-TEST_F(FakeGzvmTest, InjectedFaultsChangeNothing) {
+TEST_F(GeniezoneFakeTest, InjectedFaultsChangeNothing) {
   const uint64_t before = fake_->call_count();
   fake_->FailCall(before, EPERM);
   abi::UserspaceMemoryRegion r = Region(0, 0x80000000);
@@ -225,7 +225,7 @@ TEST_F(FakeGzvmTest, InjectedFaultsChangeNothing) {
   EXPECT_TRUE(fake_->Slots().empty());
   EXPECT_EQ(fake_->IoctlPtr(vm_, abi::kSetUserMemoryRegion, &r), 0);
   EXPECT_EQ(fake_->call_count(), before + 2);
-  const std::vector<FakeGzvm::Call> calls = fake_->calls();
+  const std::vector<GeniezoneFake::Call> calls = fake_->calls();
   EXPECT_EQ(calls[calls.size() - 2].error, EPERM);
   EXPECT_EQ(calls.back().As<abi::UserspaceMemoryRegion>().slot, 0u);
 }

@@ -1,15 +1,15 @@
 // GeniezoneHypervisor against the fake /dev/gzvm: what it opens and asks,
 // what it reports, and its registration.
-#include "hypervisor/geniezone/gzvm_hypervisor.h"
+#include "hypervisor/geniezone/geniezone_hypervisor.h"
 
 #include <cerrno>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "hypervisor/geniezone/gzvm_abi.h"
-#include "hypervisor/geniezone/gzvm_test_util.h"
+#include "hypervisor/geniezone/geniezone_abi.h"
+#include "hypervisor/geniezone/geniezone_test_util.h"
 #include "hypervisor/registry.h"
-#include "testing/fakes/gzvm_fake.h"
+#include "testing/fakes/geniezone_fake.h"
 #include "testing/status_matchers.h"
 
 namespace hv::testing {
@@ -19,13 +19,13 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 TEST(GeniezoneHypervisor, OpensTheDeviceAndAsksTheAddressWidth) {
-  auto fake = FakeGzvm::Create();
+  auto fake = GeniezoneFake::Create();
   ASSERT_OK_AND_ASSIGN(auto gz, GeniezoneHypervisor::Create("/dev/gzvm", fake.get()));
   EXPECT_THAT(CallNames(*fake),
               ElementsAre("open /dev/gzvm", "GZVM_CHECK_EXTENSION"));
-  const FakeGzvm::Call check = LastIoctl(*fake, "GZVM_CHECK_EXTENSION");
+  const GeniezoneFake::Call check = LastIoctl(*fake, "GZVM_CHECK_EXTENSION");
   EXPECT_EQ(check.fd, fake->calls()[0].result);  // on the device fd
-  EXPECT_EQ(check.As<uint64_t>(), gzvm_abi::kCapVmGpaSize);
+  EXPECT_EQ(check.As<uint64_t>(), geniezone_abi::kCapVmGpaSize);
   EXPECT_EQ(gz->device().gpa_bits, 40u);
   EXPECT_EQ(gz->device().guest_address_limit, uint64_t{1} << 40);
   EXPECT_EQ(gz->kind(), "geniezone");
@@ -33,21 +33,21 @@ TEST(GeniezoneHypervisor, OpensTheDeviceAndAsksTheAddressWidth) {
 }
 
 TEST(GeniezoneHypervisor, UsesTheWidthTheDriverAnswers) {
-  FakeGzvm::Options options;
+  GeniezoneFake::Options options;
   options.gpa_bits = 36;
-  ASSERT_OK_AND_ASSIGN(GzvmTestEnv env, GzvmTestEnv::Create(options));
+  ASSERT_OK_AND_ASSIGN(GeniezoneTestEnv env, GeniezoneTestEnv::Create(options));
   EXPECT_EQ(env.vm->GuestAddressLimit(), uint64_t{1} << 36);
 }
 
 TEST(GeniezoneHypervisor, AssumesFortyBitsWhenTheDriverDoesNotSay) {
-  FakeGzvm::Options options;
+  GeniezoneFake::Options options;
   options.gpa_bits = 0;  // GZVM_CHECK_EXTENSION -> EOPNOTSUPP
-  ASSERT_OK_AND_ASSIGN(GzvmTestEnv env, GzvmTestEnv::Create(options));
+  ASSERT_OK_AND_ASSIGN(GeniezoneTestEnv env, GeniezoneTestEnv::Create(options));
   EXPECT_EQ(env.vm->GuestAddressLimit(), uint64_t{1} << 40);
 }
 
 TEST(GeniezoneHypervisor, MissingDeviceNamesThePath) {
-  auto fake = FakeGzvm::Create();
+  auto fake = GeniezoneFake::Create();
   EXPECT_THAT(GeniezoneHypervisor::Create("/dev/no-gzvm", fake.get()),
               StatusIs(absl::StatusCode::kNotFound,
                        HasSubstr("open /dev/no-gzvm: No such file")));
@@ -55,7 +55,7 @@ TEST(GeniezoneHypervisor, MissingDeviceNamesThePath) {
 }
 
 TEST(GeniezoneHypervisor, FailedCapabilityQueryNamesItAndClosesTheDevice) {
-  auto fake = FakeGzvm::Create();
+  auto fake = GeniezoneFake::Create();
   fake->FailCall(1, EIO);  // call 0: open, call 1: GZVM_CHECK_EXTENSION
   EXPECT_THAT(GeniezoneHypervisor::Create("/dev/gzvm", fake.get()),
               StatusIs(absl::StatusCode::kUnknown,
@@ -65,7 +65,7 @@ TEST(GeniezoneHypervisor, FailedCapabilityQueryNamesItAndClosesTheDevice) {
 }
 
 TEST(GeniezoneHypervisor, ReportsWhatGeniezoneOffers) {
-  auto fake = FakeGzvm::Create();
+  auto fake = GeniezoneFake::Create();
   ASSERT_OK_AND_ASSIGN(auto gz, GeniezoneHypervisor::Create("/dev/gzvm", fake.get()));
   EXPECT_TRUE(gz->CheckCapability(HypervisorCap::kUserMemory));
   EXPECT_TRUE(gz->CheckCapability(HypervisorCap::kImmediateExit));
@@ -81,7 +81,7 @@ TEST(GeniezoneHypervisor, ReportsWhatGeniezoneOffers) {
 }
 
 TEST(GeniezoneHypervisor, CreateVmIssuesCreateVmWithTheOrdinaryType) {
-  auto fake = FakeGzvm::Create();
+  auto fake = GeniezoneFake::Create();
   ASSERT_OK_AND_ASSIGN(auto gz, GeniezoneHypervisor::Create("/dev/gzvm", fake.get()));
   fake->ClearCalls();
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Vm> vm, gz->CreateVm());
@@ -95,7 +95,7 @@ TEST(GeniezoneHypervisor, CreateVmIssuesCreateVmWithTheOrdinaryType) {
 }
 
 TEST(GeniezoneHypervisor, CreateVmErrorNamesTheIoctl) {
-  auto fake = FakeGzvm::Create();
+  auto fake = GeniezoneFake::Create();
   ASSERT_OK_AND_ASSIGN(auto gz, GeniezoneHypervisor::Create("/dev/gzvm", fake.get()));
   fake->FailCall(fake->call_count(), ENOMEM);
   EXPECT_THAT(gz->CreateVm(),
@@ -105,7 +105,7 @@ TEST(GeniezoneHypervisor, CreateVmErrorNamesTheIoctl) {
 }
 
 TEST(GeniezoneHypervisor, VmOutlivesTheHypervisorObject) {
-  auto fake = FakeGzvm::Create();
+  auto fake = GeniezoneFake::Create();
   ASSERT_OK_AND_ASSIGN(auto gz, GeniezoneHypervisor::Create("/dev/gzvm", fake.get()));
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Vm> vm, gz->CreateVm());
   gz.reset();

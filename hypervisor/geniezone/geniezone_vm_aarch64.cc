@@ -1,8 +1,8 @@
 // GeniezoneVm's VmAArch64 part: aarch64 vCPUs and the in-hypervisor GICv3.
 #include "absl/strings/str_format.h"
-#include "hypervisor/geniezone/gzvm_abi.h"
-#include "hypervisor/geniezone/gzvm_vcpu.h"
-#include "hypervisor/geniezone/gzvm_vm.h"
+#include "hypervisor/geniezone/geniezone_abi.h"
+#include "hypervisor/geniezone/geniezone_vcpu.h"
+#include "hypervisor/geniezone/geniezone_vm.h"
 #include "hypervisor/os/errno_status.h"
 #include "hypervisor/os/status_macros.h"
 
@@ -20,10 +20,10 @@ constexpr uint64_t kRedistributorSize = 0x20000;
 absl::StatusOr<std::unique_ptr<VcpuAArch64>> GeniezoneVm::CreateVcpuAArch64(
     uint32_t id) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (id >= gzvm_abi::kMaxVcpus) {
+  if (id >= geniezone_abi::kMaxVcpus) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "create vCPU %u: Geniezone VMs have vCPU ids 0..%u", id,
-        gzvm_abi::kMaxVcpus - 1));
+        geniezone_abi::kMaxVcpus - 1));
   }
   if (vcpu_ids_.count(id) != 0) {
     return absl::AlreadyExistsError(
@@ -79,19 +79,19 @@ absl::Status GeniezoneVm::CreateGic(const GicConfig& config) {
         "address limit %#x",
         config.distributor_base, config.redistributor_or_cpu_base, limit));
   }
-  gzvm_abi::CreateDevice dist = {};
-  dist.dev_type = gzvm_abi::kDevTypeArmVgicV3Dist;
+  geniezone_abi::CreateDevice dist = {};
+  dist.dev_type = geniezone_abi::kDevTypeArmVgicV3Dist;
   dist.dev_addr = config.distributor_base;
   dist.dev_reg_size = kDistributorSize;
-  if (sys_->IoctlPtr(vm_fd_.get(), gzvm_abi::kCreateDevice, &dist) < 0) {
+  if (sys_->IoctlPtr(vm_fd_.get(), geniezone_abi::kCreateDevice, &dist) < 0) {
     return ErrnoStatus(absl::StrFormat(
         "GZVM_CREATE_DEVICE (GICv3 distributor at %#x)", config.distributor_base));
   }
-  gzvm_abi::CreateDevice redist = {};
-  redist.dev_type = gzvm_abi::kDevTypeArmVgicV3Redist;
+  geniezone_abi::CreateDevice redist = {};
+  redist.dev_type = geniezone_abi::kDevTypeArmVgicV3Redist;
   redist.dev_addr = config.redistributor_or_cpu_base;
   redist.dev_reg_size = kRedistributorSize;
-  if (sys_->IoctlPtr(vm_fd_.get(), gzvm_abi::kCreateDevice, &redist) < 0) {
+  if (sys_->IoctlPtr(vm_fd_.get(), geniezone_abi::kCreateDevice, &redist) < 0) {
     const int error = errno;
     gic_state_ = GicState::kDistributorOnly;
     return ErrnoStatus(

@@ -13,11 +13,11 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "hypervisor/aarch64/vm_aarch64.h"
-#include "hypervisor/geniezone/gzvm_hypervisor.h"
+#include "hypervisor/geniezone/geniezone_hypervisor.h"
 #include "hypervisor/memory_region.h"
 #include "hypervisor/os/eventfd.h"
 #include "hypervisor/os/status_macros.h"
-#include "testing/fakes/gzvm_fake.h"
+#include "testing/fakes/geniezone_fake.h"
 #include "testing/fault_sweep.h"
 #include "testing/status_matchers.h"
 
@@ -33,7 +33,7 @@ struct World {
   int regions_added = 0;
 };
 
-absl::Status Scenario(FakeGzvm& fake, EventFd& irq_event,
+absl::Status Scenario(GeniezoneFake& fake, EventFd& irq_event,
                       EventFd& io_event, World& world) {
   ASSIGN_OR_RETURN(world.hypervisor, GeniezoneHypervisor::Create("/dev/gzvm", &fake));
   ASSIGN_OR_RETURN(world.vm, world.hypervisor->CreateVm());
@@ -61,20 +61,20 @@ absl::Status Scenario(FakeGzvm& fake, EventFd& irq_event,
 
 // A run of the sweep that failed: call `n` failed with EIO, the scenario
 // returned `status` and left `world` (not yet torn down).
-void CheckReported(FakeGzvm& fake, uint64_t n, const absl::Status& status,
+void CheckReported(GeniezoneFake& fake, uint64_t n, const absl::Status& status,
                    const World& world) {
-  const std::vector<FakeGzvm::Call> calls = fake.calls();
+  const std::vector<GeniezoneFake::Call> calls = fake.calls();
   ASSERT_GT(calls.size(), n);
-  const FakeGzvm::Call& failed = calls[n];
+  const GeniezoneFake::Call& failed = calls[n];
   // The failed call, then whatever the backend undid (closes, munmaps).
   for (size_t i = n + 1; i < calls.size(); ++i) {
-    EXPECT_TRUE(calls[i].kind == FakeGzvm::Call::Kind::kClose ||
-                calls[i].kind == FakeGzvm::Call::Kind::kMunmap)
+    EXPECT_TRUE(calls[i].kind == GeniezoneFake::Call::Kind::kClose ||
+                calls[i].kind == GeniezoneFake::Call::Kind::kMunmap)
         << calls[i].name;
   }
   EXPECT_EQ(failed.error, EIO);
   std::string name = failed.name;
-  if (failed.kind == FakeGzvm::Call::Kind::kOpen) name = "open /dev/gzvm";
+  if (failed.kind == GeniezoneFake::Call::Kind::kOpen) name = "open /dev/gzvm";
   EXPECT_THAT(status.message(), HasSubstr(name));
   EXPECT_THAT(status.message(), HasSubstr("Input/output error"));
   if (world.vm != nullptr) {
@@ -90,7 +90,7 @@ TEST(GeniezoneFaultSweep, EveryFailedCallIsReportedAndLeaksNothing) {
   ASSERT_OK_AND_ASSIGN(EventFd io_event, EventFd::Create());
   uint64_t total = 0;
   {
-    auto fake = FakeGzvm::Create();
+    auto fake = GeniezoneFake::Create();
     World world;
     ASSERT_OK(Scenario(*fake, irq_event, io_event, world));
     world = World();
@@ -101,7 +101,7 @@ TEST(GeniezoneFaultSweep, EveryFailedCallIsReportedAndLeaksNothing) {
   ASSERT_EQ(total, 19u);  // 13 in the scenario, 6 in teardown
   int teardown = 0;
   const FaultSweep sweep = SweepFaults([&](uint64_t n) {
-    auto fake = FakeGzvm::Create();
+    auto fake = GeniezoneFake::Create();
     fake->FailCall(n, EIO);
     World world;
     const absl::Status status = Scenario(*fake, irq_event, io_event, world);
@@ -110,9 +110,9 @@ TEST(GeniezoneFaultSweep, EveryFailedCallIsReportedAndLeaksNothing) {
     const bool injected = fake->call_count() > n;
     if (injected && status.ok()) {
       ++teardown;  // the failing call comes in teardown: a close or munmap
-      const FakeGzvm::Call failed = fake->calls()[n];
-      EXPECT_TRUE(failed.kind == FakeGzvm::Call::Kind::kClose ||
-                  failed.kind == FakeGzvm::Call::Kind::kMunmap)
+      const GeniezoneFake::Call failed = fake->calls()[n];
+      EXPECT_TRUE(failed.kind == GeniezoneFake::Call::Kind::kClose ||
+                  failed.kind == GeniezoneFake::Call::Kind::kMunmap)
           << failed.name;
     }
     EXPECT_EQ(fake->OpenFdCount(), 0u);

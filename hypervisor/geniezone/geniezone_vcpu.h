@@ -3,7 +3,7 @@
 // GZVM_RUN takes a pointer to a struct gzvm_vcpu_run in user memory: the
 // driver copies it in (an MMIO read's completion travels that way), runs
 // the vCPU, and copies the exit back out. The backend keeps that struct in
-// a page of its own (mapped through the GzvmSys seam) for the vCPU's life.
+// a page of its own (mapped through the GeniezoneSys seam) for the vCPU's life.
 // Run() is one GZVM_RUN; the exit is decoded from the struct at once.
 // HandleMmio() hands the access to the caller and leaves a read's data in
 // the struct for the next GZVM_RUN. Kick() may be called from any thread:
@@ -13,8 +13,8 @@
 // returning an ordinary exit makes the next Run() return kInterrupted.
 //
 // Registers go through GZVM_SET_ONE_REG / GZVM_GET_ONE_REG with KVM's arm64
-// id encoding (gzvm_abi.h); the driver carries at most 64 bits per register,
-// so the 128-bit V registers are UNIMPLEMENTED, and the latest driver
+// id encoding (geniezone_abi.h); the driver carries at most 64 bits per
+// register, so the 128-bit V registers are UNIMPLEMENTED, and the latest driver
 // answers every GZVM_GET_ONE_REG with EOPNOTSUPP (-> UNIMPLEMENTED).
 //
 // Example:
@@ -22,8 +22,8 @@
 //                    hv::GeniezoneVcpu::Create(device, vm_fd, 0));
 //   RETURN_IF_ERROR(vcpu->Init({hv::VcpuFeature::kPsci0_2}));
 //   ASSIGN_OR_RETURN(hv::VcpuExit exit, vcpu->Run());
-#ifndef HV_HYPERVISOR_GENIEZONE_GZVM_VCPU_H_
-#define HV_HYPERVISOR_GENIEZONE_GZVM_VCPU_H_
+#ifndef HV_HYPERVISOR_GENIEZONE_GENIEZONE_VCPU_H_
+#define HV_HYPERVISOR_GENIEZONE_GENIEZONE_VCPU_H_
 
 #include <atomic>
 #include <cstdint>
@@ -34,15 +34,15 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "hypervisor/aarch64/vcpu_aarch64.h"
-#include "hypervisor/geniezone/gzvm_fd.h"
-#include "hypervisor/geniezone/gzvm_hypervisor.h"
+#include "hypervisor/geniezone/geniezone_fd.h"
+#include "hypervisor/geniezone/geniezone_hypervisor.h"
 #include "hypervisor/os/run_kicker.h"
 
 namespace hv {
 
-namespace gzvm_abi {
+namespace geniezone_abi {
 struct VcpuRun;
-}  // namespace gzvm_abi
+}  // namespace geniezone_abi
 
 class GeniezoneVcpu final : public VcpuAArch64 {
  public:
@@ -50,13 +50,13 @@ class GeniezoneVcpu final : public VcpuAArch64 {
   // holding its gzvm_vcpu_run; installs the kick signal handler (once per
   // process).
   static absl::StatusOr<std::unique_ptr<GeniezoneVcpu>> Create(
-      std::shared_ptr<const GzvmDevice> device, int vm_fd, uint32_t id);
+      std::shared_ptr<const GeniezoneDevice> device, int vm_fd, uint32_t id);
 
   GeniezoneVcpu(const GeniezoneVcpu&) = delete;
   GeniezoneVcpu& operator=(const GeniezoneVcpu&) = delete;
   ~GeniezoneVcpu() override;
 
-  // Vcpu (gzvm_vcpu.cc).
+  // Vcpu (geniezone_vcpu.cc).
   uint32_t id() const override { return id_; }
   absl::StatusOr<VcpuExit> Run() override;
   // Always FAILED_PRECONDITION: aarch64 has no port I/O.
@@ -65,7 +65,7 @@ class GeniezoneVcpu final : public VcpuAArch64 {
   void SetImmediateExit(bool exit) override;
   absl::Status Kick() override;
 
-  // VcpuAArch64 (gzvm_vcpu_aarch64.cc).
+  // VcpuAArch64 (geniezone_vcpu_aarch64.cc).
   // Geniezone creates vCPUs in their reset state and has no VCPU_INIT: the
   // first Init() checks the features (only kPsci0_2 exists); a second one
   // is UNIMPLEMENTED (no reset).
@@ -84,8 +84,8 @@ class GeniezoneVcpu final : public VcpuAArch64 {
   absl::Status InitPvtime(GuestAddress address) override;
 
  private:
-  GeniezoneVcpu(std::shared_ptr<const GzvmDevice> device, GzvmFd fd,
-                uint32_t id, gzvm_abi::VcpuRun* run, uint64_t run_size)
+  GeniezoneVcpu(std::shared_ptr<const GeniezoneDevice> device, GeniezoneFd fd,
+                uint32_t id, geniezone_abi::VcpuRun* run, uint64_t run_size)
       : sys_(device->sys),
         device_(std::move(device)),
         fd_(std::move(fd)),
@@ -104,13 +104,13 @@ class GeniezoneVcpu final : public VcpuAArch64 {
                                                       AArch64Reg reg) const;
   absl::Status CheckInitialized(const char* operation) const;
 
-  GzvmSys* const sys_;
-  const std::shared_ptr<const GzvmDevice> device_;
-  const GzvmFd fd_;
+  GeniezoneSys* const sys_;
+  const std::shared_ptr<const GeniezoneDevice> device_;
+  const GeniezoneFd fd_;
   const uint32_t id_;
   // The run struct GZVM_RUN reads and writes (run_size_ bytes of private
   // anonymous memory, page aligned).
-  gzvm_abi::VcpuRun* const run_;
+  geniezone_abi::VcpuRun* const run_;
   const uint64_t run_size_;
 
   // Only the Run() thread touches these.
@@ -128,4 +128,4 @@ class GeniezoneVcpu final : public VcpuAArch64 {
 
 }  // namespace hv
 
-#endif  // HV_HYPERVISOR_GENIEZONE_GZVM_VCPU_H_
+#endif  // HV_HYPERVISOR_GENIEZONE_GENIEZONE_VCPU_H_

@@ -1,4 +1,4 @@
-#include "hypervisor/geniezone/gzvm_vcpu.h"
+#include "hypervisor/geniezone/geniezone_vcpu.h"
 
 #include <sys/mman.h>
 
@@ -6,7 +6,7 @@
 #include <cstring>
 
 #include "absl/strings/str_format.h"
-#include "hypervisor/geniezone/gzvm_abi.h"
+#include "hypervisor/geniezone/geniezone_abi.h"
 #include "hypervisor/os/errno_status.h"
 #include "hypervisor/os/mmap_region.h"
 #include "hypervisor/os/signals.h"
@@ -17,13 +17,13 @@ namespace {
 
 SystemEventKind ToSystemEventKind(uint32_t type) {
   switch (type) {
-    case gzvm_abi::kSystemEventShutdown:
+    case geniezone_abi::kSystemEventShutdown:
       return SystemEventKind::kShutdown;
-    case gzvm_abi::kSystemEventReset:
+    case geniezone_abi::kSystemEventReset:
       return SystemEventKind::kReset;
-    case gzvm_abi::kSystemEventCrash:
+    case geniezone_abi::kSystemEventCrash:
       return SystemEventKind::kCrash;
-    case gzvm_abi::kSystemEventWakeup:
+    case geniezone_abi::kSystemEventWakeup:
       return SystemEventKind::kWakeup;
     default:
       return SystemEventKind::kOther;
@@ -33,11 +33,11 @@ SystemEventKind ToSystemEventKind(uint32_t type) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<GeniezoneVcpu>> GeniezoneVcpu::Create(
-    std::shared_ptr<const GzvmDevice> device, int vm_fd, uint32_t id) {
+    std::shared_ptr<const GeniezoneDevice> device, int vm_fd, uint32_t id) {
   // Before anything that needs undoing: a kick must find a handler.
   RETURN_IF_ERROR(InstallKickSignalHandler());
-  GzvmSys* sys = device->sys;
-  GzvmFd fd(sys, sys->Ioctl(vm_fd, gzvm_abi::kCreateVcpu, id));
+  GeniezoneSys* sys = device->sys;
+  GeniezoneFd fd(sys, sys->Ioctl(vm_fd, geniezone_abi::kCreateVcpu, id));
   if (!fd.valid()) {
     return ErrnoStatus(absl::StrFormat("GZVM_CREATE_VCPU (id %u)", id));
   }
@@ -53,8 +53,8 @@ absl::StatusOr<std::unique_ptr<GeniezoneVcpu>> GeniezoneVcpu::Create(
   // of at least sizeof(VcpuRun) bytes (static_assert'ed 264 < any page), so
   // it holds a valid VcpuRun (a trivially copyable struct) for the vCPU's
   // life; only this vCPU and the driver, during GZVM_RUN, access it.
-  static_assert(sizeof(gzvm_abi::VcpuRun) <= 4096);
-  auto* run_struct = static_cast<gzvm_abi::VcpuRun*>(run);
+  static_assert(sizeof(geniezone_abi::VcpuRun) <= 4096);
+  auto* run_struct = static_cast<geniezone_abi::VcpuRun*>(run);
   return std::unique_ptr<GeniezoneVcpu>(new GeniezoneVcpu(
       std::move(device), std::move(fd), id, run_struct, size));
 }
@@ -75,7 +75,7 @@ absl::StatusOr<VcpuExit> GeniezoneVcpu::Run() {
     // driver's copy-in sees it and returns EINTR before entering the guest.
     StoreImmediateExitByte(immediate_exit_.load());
   });
-  const int result = sys_->IoctlPtr(fd_.get(), gzvm_abi::kRun, run_);
+  const int result = sys_->IoctlPtr(fd_.get(), geniezone_abi::kRun, run_);
   const int error = errno;
   kicker_.Leave();
   VcpuExit exit;
@@ -101,51 +101,51 @@ void GeniezoneVcpu::DecodeExit(VcpuExit& exit) const {
   // only Run()) thread; each union member read below is the one
   // exit_reason selects, as the uapi documents. Kick() may store the
   // immediate_exit byte meanwhile; no field read here overlaps it.
-  const gzvm_abi::VcpuRun& run = *run_;
+  const geniezone_abi::VcpuRun& run = *run_;
   exit.raw_reason = run.exit_reason;
   switch (run.exit_reason) {
-    case gzvm_abi::kExitMmio:
+    case geniezone_abi::kExitMmio:
       exit.kind = VcpuExitKind::kMmio;
       exit.mmio.address = run.mmio.phys_addr;
       exit.mmio.size = static_cast<uint8_t>(run.mmio.size > 0xff ? 0xff : run.mmio.size);
       exit.mmio.is_write = run.mmio.is_write != 0;
       break;
-    case gzvm_abi::kExitHypercall:
+    case geniezone_abi::kExitHypercall:
       // args[0] is x0, the SMCCC function id; x1-x6 are its arguments.
       exit.kind = VcpuExitKind::kHypercall;
       exit.hypercall.nr = run.hypercall.args[0];
       for (int i = 0; i < 6; ++i) exit.hypercall.args[i] = run.hypercall.args[i + 1];
       break;
-    case gzvm_abi::kExitSystemEvent:
+    case geniezone_abi::kExitSystemEvent:
       exit.kind = VcpuExitKind::kSystemEvent;
       exit.system_event.kind = ToSystemEventKind(run.system_event.type);
       exit.system_event.flags =
           run.system_event.ndata > 0 ? run.system_event.data[0] : 0;
       exit.code = run.system_event.type;
       break;
-    case gzvm_abi::kExitShutdown:
+    case geniezone_abi::kExitShutdown:
       exit.kind = VcpuExitKind::kShutdown;
       break;
-    case gzvm_abi::kExitException:
+    case geniezone_abi::kExitException:
       // code: the exception kind (GZVM_EXCEPTION_*); data: the faulting
       // guest-physical address.
       exit.kind = VcpuExitKind::kException;
       exit.code = run.exception.exception;
       exit.data = run.exception.fault_gpa;
       break;
-    case gzvm_abi::kExitDebug:
+    case geniezone_abi::kExitDebug:
       exit.kind = VcpuExitKind::kDebug;
       break;
-    case gzvm_abi::kExitFailEntry:
+    case geniezone_abi::kExitFailEntry:
       exit.kind = VcpuExitKind::kFailEntry;
       exit.code = run.fail_entry.hardware_entry_failure_reason;
       exit.data = run.fail_entry.cpu;
       break;
-    case gzvm_abi::kExitInternalError:
+    case geniezone_abi::kExitInternalError:
       exit.kind = VcpuExitKind::kInternalError;
       exit.code = run.internal.suberror;
       break;
-    case gzvm_abi::kExitIdle:
+    case geniezone_abi::kExitIdle:
       // A guest WFI, where a driver hands it to user space (the v13 driver
       // waits in the kernel instead).
       exit.kind = VcpuExitKind::kHlt;
@@ -174,7 +174,7 @@ absl::Status GeniezoneVcpu::HandleMmio(
   // the live union member; its data is an 8-byte array inside the struct
   // and size is checked against it before any byte is touched. A read's
   // answer stays there for the driver's copy-in at the next GZVM_RUN.
-  gzvm_abi::VcpuRunMmio& mmio = run_->mmio;
+  geniezone_abi::VcpuRunMmio& mmio = run_->mmio;
   if (mmio.size == 0 || mmio.size > sizeof(mmio.data)) {
     return absl::InternalError(absl::StrFormat(
         "HandleMmio: gzvm_vcpu_run mmio size %u is not 1..8", mmio.size));

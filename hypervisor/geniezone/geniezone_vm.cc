@@ -1,11 +1,11 @@
-#include "hypervisor/geniezone/gzvm_vm.h"
+#include "hypervisor/geniezone/geniezone_vm.h"
 
 #include <utility>
 
 #include "absl/strings/str_format.h"
-#include "hypervisor/geniezone/gzvm_abi.h"
 #include "hypervisor/fd_mapping.h"
-#include "hypervisor/geniezone/gzvm_vcpu.h"
+#include "hypervisor/geniezone/geniezone_abi.h"
+#include "hypervisor/geniezone/geniezone_vcpu.h"
 #include "hypervisor/os/errno_status.h"
 #include "hypervisor/os/mmap_region.h"
 #include "hypervisor/os/status_macros.h"
@@ -14,21 +14,22 @@
 namespace hv {
 
 absl::StatusOr<std::unique_ptr<GeniezoneVm>> GeniezoneVm::Create(
-    std::shared_ptr<const GzvmDevice> device) {
-  GzvmSys* sys = device->sys;
+    std::shared_ptr<const GeniezoneDevice> device) {
+  GeniezoneSys* sys = device->sys;
   // VM type 0: the ordinary (non-protected) Linux VM the driver creates.
-  GzvmFd vm_fd(sys, sys->Ioctl(device->fd.get(), gzvm_abi::kCreateVm, 0));
+  GeniezoneFd vm_fd(sys,
+                    sys->Ioctl(device->fd.get(), geniezone_abi::kCreateVm, 0));
   if (!vm_fd.valid()) return ErrnoStatus("GZVM_CREATE_VM");
   return std::unique_ptr<GeniezoneVm>(
       new GeniezoneVm(std::move(device), std::move(vm_fd)));
 }
 
-GeniezoneVm::GeniezoneVm(std::shared_ptr<const GzvmDevice> device,
-                         GzvmFd vm_fd)
+GeniezoneVm::GeniezoneVm(std::shared_ptr<const GeniezoneDevice> device,
+                         GeniezoneFd vm_fd)
     : sys_(device->sys),
       device_(std::move(device)),
       vm_fd_(std::move(vm_fd)),
-      slots_(gzvm_abi::kMaxMemRegions, device_->guest_address_limit,
+      slots_(geniezone_abi::kMaxMemRegions, device_->guest_address_limit,
              HostPageSize()) {}
 
 // Regions are unmapped (slots_) before the VM fd closes; the driver drops
@@ -81,14 +82,14 @@ absl::StatusOr<MemSlot> GeniezoneVm::AddMemoryRegion(
         "(no cache-type region flag); refusing to map the region coherent",
         guest_address));
   }
-  gzvm_abi::UserspaceMemoryRegion request = {};
+  geniezone_abi::UserspaceMemoryRegion request = {};
   request.slot = slot;
-  request.flags = gzvm_abi::kUserMemRegionGuestMem;
+  request.flags = geniezone_abi::kUserMemRegionGuestMem;
   request.guest_phys_addr = guest_address;
   request.memory_size = region->size();
   request.userspace_addr = reinterpret_cast<uintptr_t>(region->data());
-  if (sys_->IoctlPtr(vm_fd_.get(), gzvm_abi::kSetUserMemoryRegion, &request) <
-      0) {
+  if (sys_->IoctlPtr(vm_fd_.get(), geniezone_abi::kSetUserMemoryRegion,
+                     &request) < 0) {
     return ErrnoStatus(absl::StrFormat(
         "GZVM_SET_USER_MEMORY_REGION (slot %u, [%#x, %#x))", slot,
         guest_address, guest_address + region->size()));
@@ -145,16 +146,16 @@ absl::Status GeniezoneVm::IoEvent(const EventFd& event,
         verb, address.address));
   }
   RETURN_IF_ERROR(CheckIoEventAnyLength(verb, address));
-  gzvm_abi::Ioeventfd request = {};
+  geniezone_abi::Ioeventfd request = {};
   request.addr = address.address;
   request.len = length;
   request.fd = event.fd();
   if (address.datamatch.has_value()) {
-    request.flags |= gzvm_abi::kIoeventfdFlagDatamatch;
+    request.flags |= geniezone_abi::kIoeventfdFlagDatamatch;
     request.datamatch = *address.datamatch;
   }
-  if (!assign) request.flags |= gzvm_abi::kIoeventfdFlagDeassign;
-  if (sys_->IoctlPtr(vm_fd_.get(), gzvm_abi::kIoeventfd, &request) < 0) {
+  if (!assign) request.flags |= geniezone_abi::kIoeventfdFlagDeassign;
+  if (sys_->IoctlPtr(vm_fd_.get(), geniezone_abi::kIoeventfd, &request) < 0) {
     return ErrnoStatus(absl::StrFormat("GZVM_IOEVENTFD (%s mmio %#x len %u)",
                                        assign ? "assign" : "deassign",
                                        address.address, length));
@@ -173,7 +174,7 @@ absl::Status GeniezoneVm::UnregisterIoEvent(const EventFd& event,
 }
 
 absl::Status GeniezoneVm::CheckSpi(const char* operation, uint32_t spi) const {
-  uint32_t limit = gzvm_abi::kIrqNumMask + 1;
+  uint32_t limit = geniezone_abi::kIrqNumMask + 1;
   if (gic_.has_value()) limit = gic_->num_irqs - 32;
   if (spi >= limit) {
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -189,11 +190,11 @@ absl::Status GeniezoneVm::Irqfd(const EventFd& event, uint32_t gsi,
     std::lock_guard<std::mutex> lock(mutex_);
     RETURN_IF_ERROR(CheckSpi(assign ? "register irqfd" : "unregister irqfd", gsi));
   }
-  gzvm_abi::Irqfd request = {};
+  geniezone_abi::Irqfd request = {};
   request.fd = static_cast<uint32_t>(event.fd());
   request.gsi = gsi;
-  request.flags = assign ? 0 : gzvm_abi::kIrqfdFlagDeassign;
-  if (sys_->IoctlPtr(vm_fd_.get(), gzvm_abi::kIrqfd, &request) < 0) {
+  request.flags = assign ? 0 : geniezone_abi::kIrqfdFlagDeassign;
+  if (sys_->IoctlPtr(vm_fd_.get(), geniezone_abi::kIrqfd, &request) < 0) {
     return ErrnoStatus(absl::StrFormat("GZVM_IRQFD (%s gsi %u)",
                                        assign ? "assign" : "deassign", gsi));
   }
@@ -213,10 +214,10 @@ absl::Status GeniezoneVm::SetIrqLine(uint32_t irq, bool level) {
     std::lock_guard<std::mutex> lock(mutex_);
     RETURN_IF_ERROR(CheckSpi("set irq line", irq));
   }
-  gzvm_abi::IrqLevel request = {};
-  request.irq = gzvm_abi::IrqLineField(gzvm_abi::kIrqTypeSpi, 0, irq);
+  geniezone_abi::IrqLevel request = {};
+  request.irq = geniezone_abi::IrqLineField(geniezone_abi::kIrqTypeSpi, 0, irq);
   request.level = level ? 1 : 0;
-  if (sys_->IoctlPtr(vm_fd_.get(), gzvm_abi::kIrqLine, &request) < 0) {
+  if (sys_->IoctlPtr(vm_fd_.get(), geniezone_abi::kIrqLine, &request) < 0) {
     return ErrnoStatus(absl::StrFormat("GZVM_IRQ_LINE (spi %u, level %d)", irq,
                                        level ? 1 : 0));
   }

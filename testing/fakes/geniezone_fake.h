@@ -1,6 +1,6 @@
-// FakeGzvm: an ABI-faithful fake of MediaTek's Geniezone driver (/dev/gzvm)
-// behind the Geniezone backend's GzvmSys seam, and the guest of its VMs for
-// the API conformance suite (hv::testing::ScriptedGuest).
+// GeniezoneFake: an ABI-faithful fake of MediaTek's Geniezone driver
+// (/dev/gzvm) behind the Geniezone backend's GeniezoneSys seam, and the guest
+// of its VMs for the API conformance suite (hv::testing::ScriptedGuest).
 //
 // It plays the kernel as the vendor's driver (patch series v13,
 // drivers/virt/geniezone) does: it accepts only the ioctl numbers each kind
@@ -35,15 +35,15 @@
 // queueing work for it and reading the model all take one std::mutex.
 //
 // Example:
-//   auto fake = hv::testing::FakeGzvm::Create();
+//   auto fake = hv::testing::GeniezoneFake::Create();
 //   ASSERT_OK_AND_ASSIGN(auto gz, hv::GeniezoneHypervisor::Create(
 //                                     "/dev/gzvm", fake.get()));
 //   ASSERT_OK_AND_ASSIGN(auto vm, gz->CreateVm());
 //   ASSERT_OK_AND_ASSIGN(auto vcpu, vm->CreateVcpu(0));
 //   fake->QueueMmio(0, 0x9000000, /*is_write=*/true, {'h'});
 //   ASSERT_OK_AND_ASSIGN(hv::VcpuExit exit, vcpu->Run());  // kMmio
-#ifndef HV_TESTING_FAKES_GZVM_FAKE_H_
-#define HV_TESTING_FAKES_GZVM_FAKE_H_
+#ifndef HV_TESTING_FAKES_GENIEZONE_FAKE_H_
+#define HV_TESTING_FAKES_GENIEZONE_FAKE_H_
 
 #include <algorithm>
 #include <condition_variable>
@@ -62,14 +62,14 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "hypervisor/geniezone/gzvm_abi.h"
-#include "hypervisor/geniezone/gzvm_sys.h"
+#include "hypervisor/geniezone/geniezone_abi.h"
+#include "hypervisor/geniezone/geniezone_sys.h"
 #include "testing/fakes/fault_plan.h"
 #include "testing/scripted_guest.h"
 
 namespace hv::testing {
 
-class FakeGzvm final : public GzvmSys, public ScriptedGuest {
+class GeniezoneFake final : public GeniezoneSys, public ScriptedGuest {
  public:
   struct Options {
     // The only path Open() accepts (ENOENT otherwise).
@@ -109,14 +109,14 @@ class FakeGzvm final : public GzvmSys, public ScriptedGuest {
     uint64_t dev_reg_size = 0;
   };
 
-  static std::shared_ptr<FakeGzvm> Create(Options options);
-  static std::shared_ptr<FakeGzvm> Create() { return Create(Options()); }
+  static std::shared_ptr<GeniezoneFake> Create(Options options);
+  static std::shared_ptr<GeniezoneFake> Create() { return Create(Options()); }
 
-  FakeGzvm(const FakeGzvm&) = delete;
-  FakeGzvm& operator=(const FakeGzvm&) = delete;
-  ~FakeGzvm() override;
+  GeniezoneFake(const GeniezoneFake&) = delete;
+  GeniezoneFake& operator=(const GeniezoneFake&) = delete;
+  ~GeniezoneFake() override;
 
-  // GzvmSys.
+  // GeniezoneSys.
   int Open(const char* path, int flags) override;
   int Ioctl(int fd, unsigned long request, uintptr_t arg) override;
   void* Mmap(void* addr, size_t length, int prot, int flags, int fd,
@@ -140,10 +140,10 @@ class FakeGzvm final : public GzvmSys, public ScriptedGuest {
   // counter (one EventFd::Write(1)) counting as one injection.
   uint64_t InterruptsDelivered(uint32_t gsi) override;
 
-  // FakeGzvm::QueueRawExit(): the next Run() of `vcpu` returns `run` as the
-  // driver would copy it out (exit_reason and union as given), to test exit
+  // GeniezoneFake::QueueRawExit(): the next Run() of `vcpu` returns `run` as
+  // the driver would copy it out (exit_reason and union as given), to test exit
   // decoding of reasons the script has no verb for.
-  void QueueRawExit(uint32_t vcpu, const gzvm_abi::VcpuRun& run);
+  void QueueRawExit(uint32_t vcpu, const geniezone_abi::VcpuRun& run);
 
   // Fault injection: seam call number `index` (FaultPlan's meaning:
   // 0-based, every seam call since creation; call_count() is the next one)
@@ -159,7 +159,7 @@ class FakeGzvm final : public GzvmSys, public ScriptedGuest {
   size_t OpenFdCount() const;      // descriptors handed out and not closed
   size_t LiveMappingCount() const;  // mmaps (not MAP_FIXED) not unmapped
   // The latest VM's memory slots (by slot number) and devices.
-  std::map<uint32_t, gzvm_abi::UserspaceMemoryRegion> Slots() const;
+  std::map<uint32_t, geniezone_abi::UserspaceMemoryRegion> Slots() const;
   std::vector<Device> Devices() const;
   // The value GZVM_SET_ONE_REG last stored in register `id` of `vcpu`.
   std::optional<uint64_t> RegisterValue(uint32_t vcpu, uint64_t id) const;
@@ -181,7 +181,7 @@ class FakeGzvm final : public GzvmSys, public ScriptedGuest {
     std::shared_ptr<VcpuModel> vcpu;  // kVcpu
   };
 
-  explicit FakeGzvm(Options options);
+  explicit GeniezoneFake(Options options);
 
   // Counts call `name`; true (and errno set) when it is to fail.
   bool Faulted(const std::string& name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -197,13 +197,14 @@ class FakeGzvm final : public GzvmSys, public ScriptedGuest {
   int VcpuIoctl(VcpuModel& vcpu, unsigned long request, uintptr_t arg,
                 Call& call, std::unique_lock<std::mutex>& lock)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  int SetUserMemoryRegion(VmModel& vm, const gzvm_abi::UserspaceMemoryRegion& r)
+  int SetUserMemoryRegion(VmModel& vm,
+                          const geniezone_abi::UserspaceMemoryRegion& r)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  int IoeventfdIoctl(VmModel& vm, const gzvm_abi::Ioeventfd& args)
+  int IoeventfdIoctl(VmModel& vm, const geniezone_abi::Ioeventfd& args)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  int IrqfdIoctl(VmModel& vm, const gzvm_abi::Irqfd& args)
+  int IrqfdIoctl(VmModel& vm, const geniezone_abi::Irqfd& args)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  int CreateDeviceIoctl(VmModel& vm, const gzvm_abi::CreateDevice& args)
+  int CreateDeviceIoctl(VmModel& vm, const geniezone_abi::CreateDevice& args)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int OneRegIoctl(VcpuModel& vcpu, uintptr_t arg, bool write, Call& call)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -229,4 +230,4 @@ class FakeGzvm final : public GzvmSys, public ScriptedGuest {
 
 }  // namespace hv::testing
 
-#endif  // HV_TESTING_FAKES_GZVM_FAKE_H_
+#endif  // HV_TESTING_FAKES_GENIEZONE_FAKE_H_

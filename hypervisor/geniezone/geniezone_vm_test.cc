@@ -2,7 +2,7 @@
 // ioeventfds, irqfds, irq lines, the GIC and vCPU creation -- the exact
 // ioctls and structs on success, the driver's errors, and bad input that
 // never reaches the driver.
-#include "hypervisor/geniezone/gzvm_vm.h"
+#include "hypervisor/geniezone/geniezone_vm.h"
 
 #include <sys/mman.h>
 #include <unistd.h>
@@ -13,12 +13,12 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "hypervisor/geniezone/gzvm_abi.h"
-#include "hypervisor/geniezone/gzvm_test_util.h"
+#include "hypervisor/geniezone/geniezone_abi.h"
+#include "hypervisor/geniezone/geniezone_test_util.h"
 #include "hypervisor/memory_region.h"
 #include "hypervisor/os/eventfd.h"
 #include "hypervisor/os/memfd.h"
-#include "testing/fakes/gzvm_fake.h"
+#include "testing/fakes/geniezone_fake.h"
 #include "testing/status_matchers.h"
 
 namespace hv::testing {
@@ -48,7 +48,7 @@ GicConfig Gic() {
 }
 
 TEST(GeniezoneVm, AddMemoryRegionHandsTheDriverTheHostMapping) {
-  ASSERT_OK_AND_ASSIGN(GzvmTestEnv env, GzvmTestEnv::Create());
+  ASSERT_OK_AND_ASSIGN(GeniezoneTestEnv env, GeniezoneTestEnv::Create());
   std::unique_ptr<MemoryRegion> ram = Region();
   const uintptr_t host = reinterpret_cast<uintptr_t>(ram->data());
   env.fake->ClearCalls();
@@ -56,9 +56,9 @@ TEST(GeniezoneVm, AddMemoryRegionHandsTheDriverTheHostMapping) {
   EXPECT_EQ(slot, 0u);
   EXPECT_THAT(IoctlNames(*env.fake), ElementsAre("GZVM_SET_USER_MEMORY_REGION"));
   auto request = LastIoctl(*env.fake, "GZVM_SET_USER_MEMORY_REGION")
-                     .As<gzvm_abi::UserspaceMemoryRegion>();
+                     .As<geniezone_abi::UserspaceMemoryRegion>();
   EXPECT_EQ(request.slot, 0u);
-  EXPECT_EQ(request.flags, gzvm_abi::kUserMemRegionGuestMem);
+  EXPECT_EQ(request.flags, geniezone_abi::kUserMemRegionGuestMem);
   EXPECT_EQ(request.guest_phys_addr, kRam);
   EXPECT_EQ(request.memory_size, kSize);
   EXPECT_EQ(request.userspace_addr, host);
@@ -68,7 +68,7 @@ TEST(GeniezoneVm, AddMemoryRegionHandsTheDriverTheHostMapping) {
 }
 
 TEST(GeniezoneVm, TenSlotsThenResourceExhaustedWithoutAnIoctl) {
-  ASSERT_OK_AND_ASSIGN(GzvmTestEnv env, GzvmTestEnv::Create());
+  ASSERT_OK_AND_ASSIGN(GeniezoneTestEnv env, GeniezoneTestEnv::Create());
   EXPECT_EQ(env.vm->MaxMemorySlots(), 10u);
   for (uint32_t i = 0; i < 10; ++i) {
     ASSERT_OK_AND_ASSIGN(MemSlot slot,
@@ -83,7 +83,7 @@ TEST(GeniezoneVm, TenSlotsThenResourceExhaustedWithoutAnIoctl) {
 }
 
 TEST(GeniezoneVm, DriverErrorNamesTheIoctlAndLeavesNoSlot) {
-  ASSERT_OK_AND_ASSIGN(GzvmTestEnv env, GzvmTestEnv::Create());
+  ASSERT_OK_AND_ASSIGN(GeniezoneTestEnv env, GeniezoneTestEnv::Create());
   env.fake->FailCall(env.fake->call_count(), ENOMEM);
   EXPECT_THAT(env.vm->AddMemoryRegion(kRam, Region(), {}),
               StatusIs(absl::StatusCode::kResourceExhausted,
@@ -97,7 +97,7 @@ TEST(GeniezoneVm, DriverErrorNamesTheIoctlAndLeavesNoSlot) {
 }
 
 TEST(GeniezoneVm, BadRegionsNeverReachTheDriver) {
-  ASSERT_OK_AND_ASSIGN(GzvmTestEnv env, GzvmTestEnv::Create());
+  ASSERT_OK_AND_ASSIGN(GeniezoneTestEnv env, GeniezoneTestEnv::Create());
   ASSERT_OK(env.vm->AddMemoryRegion(kRam, Region(), {}).status());
   env.fake->ClearCalls();
   EXPECT_THAT(env.vm->AddMemoryRegion(kRam, nullptr, {}),
@@ -133,7 +133,7 @@ TEST(GeniezoneVm, BadRegionsNeverReachTheDriver) {
 }
 
 TEST(GeniezoneVm, RegionsCannotBeRemovedAndStayMapped) {
-  ASSERT_OK_AND_ASSIGN(GzvmTestEnv env, GzvmTestEnv::Create());
+  ASSERT_OK_AND_ASSIGN(GeniezoneTestEnv env, GeniezoneTestEnv::Create());
   ASSERT_OK_AND_ASSIGN(MemSlot slot, env.vm->AddMemoryRegion(kRam, Region(), {}));
   env.fake->ClearCalls();
   EXPECT_THAT(env.vm->RemoveMemoryRegion(7),
@@ -147,7 +147,7 @@ TEST(GeniezoneVm, RegionsCannotBeRemovedAndStayMapped) {
 }
 
 TEST(GeniezoneVm, DirtyLogIsUnimplementedForAKnownSlot) {
-  ASSERT_OK_AND_ASSIGN(GzvmTestEnv env, GzvmTestEnv::Create());
+  ASSERT_OK_AND_ASSIGN(GeniezoneTestEnv env, GeniezoneTestEnv::Create());
   ASSERT_OK_AND_ASSIGN(MemSlot slot, env.vm->AddMemoryRegion(kRam, Region(), {}));
   EXPECT_THAT(env.vm->GetDirtyLog(slot + 1),
               StatusIs(absl::StatusCode::kNotFound));
@@ -156,7 +156,7 @@ TEST(GeniezoneVm, DirtyLogIsUnimplementedForAKnownSlot) {
 }
 
 TEST(GeniezoneVm, GuestSeesRegionMemoryAndFdMappings) {
-  ASSERT_OK_AND_ASSIGN(GzvmTestEnv env, GzvmTestEnv::Create());
+  ASSERT_OK_AND_ASSIGN(GeniezoneTestEnv env, GeniezoneTestEnv::Create());
   const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<MemoryRegion> arena,
                        MemoryRegion::CreateArena(4 * page));
@@ -193,16 +193,17 @@ TEST(GeniezoneVm, GuestSeesRegionMemoryAndFdMappings) {
 }
 
 TEST(GeniezoneVm, IoEventsAreMmioOnlyAndMatchTheDriversRules) {
-  ASSERT_OK_AND_ASSIGN(GzvmTestEnv env, GzvmTestEnv::Create());
+  ASSERT_OK_AND_ASSIGN(GeniezoneTestEnv env, GeniezoneTestEnv::Create());
   ASSERT_OK_AND_ASSIGN(EventFd event, EventFd::Create());
   IoEventAddress address{IoEventAddress::Space::kMmio, 0x9000000, 4, 0x1234};
   env.fake->ClearCalls();
   ASSERT_OK(env.vm->RegisterIoEvent(event, address));
-  auto request = LastIoctl(*env.fake, "GZVM_IOEVENTFD").As<gzvm_abi::Ioeventfd>();
+  auto request =
+      LastIoctl(*env.fake, "GZVM_IOEVENTFD").As<geniezone_abi::Ioeventfd>();
   EXPECT_EQ(request.addr, 0x9000000u);
   EXPECT_EQ(request.len, 4u);
   EXPECT_EQ(request.fd, event.fd());
-  EXPECT_EQ(request.flags, gzvm_abi::kIoeventfdFlagDatamatch);
+  EXPECT_EQ(request.flags, geniezone_abi::kIoeventfdFlagDatamatch);
   EXPECT_EQ(request.datamatch, 0x1234u);
   EXPECT_EQ(env.fake->IoeventfdCount(), 1u);
   EXPECT_THAT(env.vm->RegisterIoEvent(event, address),
@@ -228,20 +229,23 @@ TEST(GeniezoneVm, IoEventsAreMmioOnlyAndMatchTheDriversRules) {
   EXPECT_THAT(IoctlNames(*env.fake), IsEmpty());
 
   ASSERT_OK(env.vm->UnregisterIoEvent(event, address));
-  EXPECT_EQ(LastIoctl(*env.fake, "GZVM_IOEVENTFD").As<gzvm_abi::Ioeventfd>().flags,
-            gzvm_abi::kIoeventfdFlagDatamatch | gzvm_abi::kIoeventfdFlagDeassign);
+  EXPECT_EQ(LastIoctl(*env.fake, "GZVM_IOEVENTFD")
+                .As<geniezone_abi::Ioeventfd>()
+                .flags,
+            geniezone_abi::kIoeventfdFlagDatamatch |
+                geniezone_abi::kIoeventfdFlagDeassign);
   EXPECT_THAT(env.vm->UnregisterIoEvent(event, address),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("GZVM_IOEVENTFD")));
   EXPECT_EQ(env.fake->IoeventfdCount(), 0u);
 }
 
 TEST(GeniezoneVm, IrqfdsAndLinesCarrySpiNumbers) {
-  ASSERT_OK_AND_ASSIGN(GzvmTestEnv env, GzvmTestEnv::Create());
+  ASSERT_OK_AND_ASSIGN(GeniezoneTestEnv env, GeniezoneTestEnv::Create());
   ASSERT_OK(env.arm()->CreateGic(Gic()));
   ASSERT_OK_AND_ASSIGN(EventFd event, EventFd::Create());
   env.fake->ClearCalls();
   ASSERT_OK(env.vm->RegisterIrqfd(event, 5));
-  auto request = LastIoctl(*env.fake, "GZVM_IRQFD").As<gzvm_abi::Irqfd>();
+  auto request = LastIoctl(*env.fake, "GZVM_IRQFD").As<geniezone_abi::Irqfd>();
   EXPECT_EQ(request.fd, static_cast<uint32_t>(event.fd()));
   EXPECT_EQ(request.gsi, 5u);
   EXPECT_EQ(request.flags, 0u);
@@ -253,12 +257,13 @@ TEST(GeniezoneVm, IrqfdsAndLinesCarrySpiNumbers) {
                        HasSubstr("GZVM_IRQFD (assign gsi 6): Device or "
                                  "resource busy")));
   ASSERT_OK(env.vm->UnregisterIrqfd(event, 5));
-  EXPECT_EQ(LastIoctl(*env.fake, "GZVM_IRQFD").As<gzvm_abi::Irqfd>().flags,
-            gzvm_abi::kIrqfdFlagDeassign);
+  EXPECT_EQ(LastIoctl(*env.fake, "GZVM_IRQFD").As<geniezone_abi::Irqfd>().flags,
+            geniezone_abi::kIrqfdFlagDeassign);
   EXPECT_EQ(env.fake->IrqfdCount(), 0u);
 
   ASSERT_OK(env.vm->SetIrqLine(7, true));
-  auto line = LastIoctl(*env.fake, "GZVM_IRQ_LINE").As<gzvm_abi::IrqLevel>();
+  auto line =
+      LastIoctl(*env.fake, "GZVM_IRQ_LINE").As<geniezone_abi::IrqLevel>();
   EXPECT_EQ(line.irq, 0x01000007u);  // type SPI, vCPU 0, number 7
   EXPECT_EQ(line.level, 1u);
   EXPECT_EQ(env.fake->InterruptsDelivered(7), 1u);
@@ -275,7 +280,7 @@ TEST(GeniezoneVm, IrqfdsAndLinesCarrySpiNumbers) {
 }
 
 TEST(GeniezoneVm, IrqLineErrorNamesTheIoctl) {
-  ASSERT_OK_AND_ASSIGN(GzvmTestEnv env, GzvmTestEnv::Create());
+  ASSERT_OK_AND_ASSIGN(GeniezoneTestEnv env, GeniezoneTestEnv::Create());
   env.fake->FailCall(env.fake->call_count(), EINVAL);
   EXPECT_THAT(env.vm->SetIrqLine(3, true),
               StatusIs(absl::StatusCode::kInvalidArgument,
@@ -283,23 +288,23 @@ TEST(GeniezoneVm, IrqLineErrorNamesTheIoctl) {
 }
 
 TEST(GeniezoneVm, CreateGicMakesDistributorAndRedistributor) {
-  ASSERT_OK_AND_ASSIGN(GzvmTestEnv env, GzvmTestEnv::Create());
+  ASSERT_OK_AND_ASSIGN(GeniezoneTestEnv env, GeniezoneTestEnv::Create());
   EXPECT_TRUE(env.arm()->SupportsGic(GicConfig::Version::kV3));
   EXPECT_FALSE(env.arm()->SupportsGic(GicConfig::Version::kV2));
   EXPECT_THAT(env.arm()->FinalizeGic(),
               StatusIs(absl::StatusCode::kFailedPrecondition));
   env.fake->ClearCalls();
   ASSERT_OK(env.arm()->CreateGic(Gic()));
-  std::vector<FakeGzvm::Call> calls = env.fake->calls();
+  std::vector<GeniezoneFake::Call> calls = env.fake->calls();
   ASSERT_THAT(calls, SizeIs(2));
-  auto dist = calls[0].As<gzvm_abi::CreateDevice>();
-  auto redist = calls[1].As<gzvm_abi::CreateDevice>();
+  auto dist = calls[0].As<geniezone_abi::CreateDevice>();
+  auto redist = calls[1].As<geniezone_abi::CreateDevice>();
   EXPECT_EQ(calls[0].name, "GZVM_CREATE_DEVICE");
-  EXPECT_EQ(dist.dev_type, gzvm_abi::kDevTypeArmVgicV3Dist);
+  EXPECT_EQ(dist.dev_type, geniezone_abi::kDevTypeArmVgicV3Dist);
   EXPECT_EQ(dist.dev_addr, 0x08000000u);
   EXPECT_EQ(dist.dev_reg_size, 0x10000u);
   EXPECT_EQ(dist.flags | dist.attr_addr | dist.attr_size | dist.id, 0u);
-  EXPECT_EQ(redist.dev_type, gzvm_abi::kDevTypeArmVgicV3Redist);
+  EXPECT_EQ(redist.dev_type, geniezone_abi::kDevTypeArmVgicV3Redist);
   EXPECT_EQ(redist.dev_addr, 0x080a0000u);
   EXPECT_EQ(redist.dev_reg_size, 0x20000u);
   EXPECT_THAT(env.fake->Devices(), SizeIs(2));
@@ -309,7 +314,7 @@ TEST(GeniezoneVm, CreateGicMakesDistributorAndRedistributor) {
 }
 
 TEST(GeniezoneVm, BadGicConfigurationsNeverReachTheDriver) {
-  ASSERT_OK_AND_ASSIGN(GzvmTestEnv env, GzvmTestEnv::Create());
+  ASSERT_OK_AND_ASSIGN(GeniezoneTestEnv env, GeniezoneTestEnv::Create());
   env.fake->ClearCalls();
   GicConfig v2 = Gic();
   v2.version = GicConfig::Version::kV2;
@@ -336,7 +341,7 @@ TEST(GeniezoneVm, BadGicConfigurationsNeverReachTheDriver) {
 }
 
 TEST(GeniezoneVm, RedistributorFailureIsReportedAndNotRetried) {
-  ASSERT_OK_AND_ASSIGN(GzvmTestEnv env, GzvmTestEnv::Create());
+  ASSERT_OK_AND_ASSIGN(GeniezoneTestEnv env, GeniezoneTestEnv::Create());
   env.fake->FailCall(env.fake->call_count() + 1, ENOMEM);
   EXPECT_THAT(env.arm()->CreateGic(Gic()),
               StatusIs(absl::StatusCode::kResourceExhausted,
@@ -351,7 +356,7 @@ TEST(GeniezoneVm, RedistributorFailureIsReportedAndNotRetried) {
 }
 
 TEST(GeniezoneVm, VcpuIdsAreCheckedBeforeTheDriver) {
-  ASSERT_OK_AND_ASSIGN(GzvmTestEnv env, GzvmTestEnv::Create());
+  ASSERT_OK_AND_ASSIGN(GeniezoneTestEnv env, GeniezoneTestEnv::Create());
   env.fake->ClearCalls();
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Vcpu> vcpu, env.vm->CreateVcpu(7));
   EXPECT_EQ(vcpu->id(), 7u);
