@@ -87,6 +87,17 @@ static_assert(sizeof(kvm_cpuid_entry2) == 40);
 static_assert(sizeof(kvm_lapic_state) == 1024);
 static_assert(sizeof(kvm_interrupt) == 4);
 
+// TscOffsetAttr(): the vCPU attribute KVM_{HAS,SET,GET}_DEVICE_ATTR take
+// for the TSC offset (api.rst, 4.2 KVM_VCPU_TSC_CTRL); the kernel reads or
+// writes the u64 at `value`.
+inline kvm_device_attr TscOffsetAttr(uint64_t* value) {
+  kvm_device_attr attr = {};
+  attr.group = KVM_VCPU_TSC_CTRL;
+  attr.attr = KVM_VCPU_TSC_OFFSET;
+  attr.addr = reinterpret_cast<uintptr_t>(value);
+  return attr;
+}
+
 }  // namespace hv::kvm_abi
 
 #endif  // HV_HYPERVISOR_KVM_KVM_ABI_X86_64_H_

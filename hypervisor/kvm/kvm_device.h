@@ -19,6 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "hypervisor/kvm/kvm_fd.h"
 #include "hypervisor/kvm/kvm_sys.h"
 #include "hypervisor/x86_64/regs.h"
@@ -107,6 +108,12 @@ struct KvmDevice {
   mutable std::once_flag xcrs_probe_once_;
   mutable bool xcrs_honoured_ = false;
 };
+
+// SetCpuid2(): KVM_SET_CPUID2 on `vcpu_fd` with `entries` (at most
+// kvm_abi::kMaxCpuidEntries, else INVALID_ARGUMENT); the inverse of
+// KvmDevice::GetSupportedCpuid's conversion. x86_64 builds only.
+absl::Status SetCpuid2(KvmSys* sys, int vcpu_fd,
+                       absl::Span<const CpuidEntry> entries);
 
 }  // namespace hv
 

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "hypervisor/kvm/kvm_abi_x86_64.h"
 #include "hypervisor/kvm/kvm_device.h"
@@ -68,10 +69,7 @@ bool TscOffsetReadsBack(KvmSys* sys, const KvmDevice& device) {
   ScratchVcpu scratch(sys, device);
   if (!scratch.valid()) return false;
   uint64_t value = kProbeTscOffset;
-  kvm_device_attr attr = {};
-  attr.group = KVM_VCPU_TSC_CTRL;
-  attr.attr = KVM_VCPU_TSC_OFFSET;
-  attr.addr = reinterpret_cast<uintptr_t>(&value);
+  const kvm_device_attr attr = kvm_abi::TscOffsetAttr(&value);
   const int fd = scratch.vcpu.get();
   if (sys->IoctlPtr(fd, KVM_HAS_DEVICE_ATTR, &attr) < 0) return false;
   if (sys->IoctlPtr(fd, KVM_SET_DEVICE_ATTR, &attr) < 0) return false;
@@ -104,14 +102,8 @@ bool GuestSeesXcr0(KvmSys* sys, const KvmDevice& device) {
 
   // The guest's CPUID must offer XSAVE before CR4.OSXSAVE or XCR0 can be
   // set; the supported CPUID, unchanged, does.
-  kvm_abi::FlexBuffer<kvm_abi::Cpuid2Header, kvm_cpuid_entry2> cpuid(
-      kvm_abi::kMaxCpuidEntries);
-  cpuid.header()->nent = kvm_abi::kMaxCpuidEntries;
-  if (sys->IoctlPtr(device.fd.get(), kvm_abi::kGetSupportedCpuid,
-                    cpuid.data()) < 0 ||
-      sys->IoctlPtr(fd, kvm_abi::kSetCpuid2, cpuid.data()) < 0) {
-    return false;
-  }
+  absl::StatusOr<std::vector<CpuidEntry>> cpuid = device.GetSupportedCpuid();
+  if (!cpuid.ok() || !SetCpuid2(sys, fd, *cpuid).ok()) return false;
   kvm_sregs sregs = {};
   if (sys->IoctlPtr(fd, KVM_GET_SREGS, &sregs) < 0) return false;
   sregs.cs.base = 0;

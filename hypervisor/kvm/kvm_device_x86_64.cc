@@ -31,7 +31,38 @@ CpuidEntry FromKvm(const kvm_cpuid_entry2& e) {
   return entry;
 }
 
+kvm_cpuid_entry2 ToKvm(const CpuidEntry& entry) {
+  kvm_cpuid_entry2 e = {};
+  e.function = entry.function;
+  e.index = entry.index;
+  e.flags = entry.significant_index ? KVM_CPUID_FLAG_SIGNIFCANT_INDEX : 0;
+  e.eax = entry.eax;
+  e.ebx = entry.ebx;
+  e.ecx = entry.ecx;
+  e.edx = entry.edx;
+  return e;
+}
+
 }  // namespace
+
+absl::Status SetCpuid2(KvmSys* sys, int vcpu_fd,
+                       absl::Span<const CpuidEntry> entries) {
+  if (entries.size() > kvm_abi::kMaxCpuidEntries) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "set cpuid: %d entries, at most %d", entries.size(),
+        kvm_abi::kMaxCpuidEntries));
+  }
+  kvm_abi::FlexBuffer<kvm_abi::Cpuid2Header, kvm_cpuid_entry2> buffer(
+      entries.size());
+  buffer.header()->nent = static_cast<uint32_t>(entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    buffer.entries()[i] = ToKvm(entries[i]);
+  }
+  if (sys->IoctlPtr(vcpu_fd, kvm_abi::kSetCpuid2, buffer.data()) < 0) {
+    return ErrnoStatus("KVM_SET_CPUID2");
+  }
+  return absl::OkStatus();
+}
 
 absl::Status KvmDevice::QueryArch(KvmDevice& device) {
   ASSIGN_OR_RETURN(std::vector<CpuidEntry> cpuid, device.GetSupportedCpuid());

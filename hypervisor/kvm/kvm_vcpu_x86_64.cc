@@ -376,26 +376,7 @@ absl::Status KvmVcpu::SetMsrs(absl::Span<const MsrEntry> entries) {
 }
 
 absl::Status KvmVcpu::SetCpuid(absl::Span<const CpuidEntry> entries) {
-  if (entries.size() > kvm_abi::kMaxCpuidEntries) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "set cpuid: %d entries, at most %d", entries.size(),
-        kvm_abi::kMaxCpuidEntries));
-  }
-  kvm_abi::FlexBuffer<kvm_abi::Cpuid2Header, kvm_cpuid_entry2> buffer(
-      entries.size());
-  buffer.header()->nent = static_cast<uint32_t>(entries.size());
-  for (size_t i = 0; i < entries.size(); ++i) {
-    kvm_cpuid_entry2& e = buffer.entries()[i];
-    e.function = entries[i].function;
-    e.index = entries[i].index;
-    e.flags = entries[i].significant_index ? KVM_CPUID_FLAG_SIGNIFCANT_INDEX : 0;
-    e.eax = entries[i].eax;
-    e.ebx = entries[i].ebx;
-    e.ecx = entries[i].ecx;
-    e.edx = entries[i].edx;
-  }
-  return KvmIoctl(sys_, fd_.get(), kvm_abi::kSetCpuid2, buffer.data(),
-                  "KVM_SET_CPUID2");
+  return SetCpuid2(sys_, fd_.get(), entries);
 }
 
 absl::StatusOr<LapicState> KvmVcpu::GetLapic() {
@@ -453,10 +434,7 @@ absl::Status KvmVcpu::CheckTscControl(absl::string_view operation) const {
 
 absl::Status KvmVcpu::SetTscOffset(uint64_t offset) {
   RETURN_IF_ERROR(CheckTscControl("set TSC offset"));
-  kvm_device_attr attr = {};
-  attr.group = KVM_VCPU_TSC_CTRL;
-  attr.attr = KVM_VCPU_TSC_OFFSET;
-  attr.addr = reinterpret_cast<uintptr_t>(&offset);
+  const kvm_device_attr attr = kvm_abi::TscOffsetAttr(&offset);
   RETURN_IF_ERROR(KvmIoctl(sys_, fd_.get(), KVM_SET_DEVICE_ATTR, &attr,
                            "KVM_SET_DEVICE_ATTR (KVM_VCPU_TSC_OFFSET)"));
   // The device probe showed this KVM honours the attribute; a vCPU that
@@ -473,10 +451,7 @@ absl::Status KvmVcpu::SetTscOffset(uint64_t offset) {
 absl::StatusOr<uint64_t> KvmVcpu::GetTscOffset() {
   RETURN_IF_ERROR(CheckTscControl("get TSC offset"));
   uint64_t offset = 0;
-  kvm_device_attr attr = {};
-  attr.group = KVM_VCPU_TSC_CTRL;
-  attr.attr = KVM_VCPU_TSC_OFFSET;
-  attr.addr = reinterpret_cast<uintptr_t>(&offset);
+  const kvm_device_attr attr = kvm_abi::TscOffsetAttr(&offset);
   RETURN_IF_ERROR(KvmIoctl(sys_, fd_.get(), KVM_GET_DEVICE_ATTR, &attr,
                            "KVM_GET_DEVICE_ATTR (KVM_VCPU_TSC_OFFSET)"));
   return offset;
