@@ -5,57 +5,53 @@
 #include <cerrno>
 
 #include "absl/strings/str_format.h"
-#include "hypervisor/memory_region.h"
 #include "hypervisor/os/errno_status.h"
 #include "hypervisor/os/mmap_region.h"
-#include "hypervisor/os/status_macros.h"
-#include "hypervisor/vm_checks.h"
 
 namespace hv {
+namespace {
 
-absl::Status MapFdIntoSlot(IoctlSeam& seam, MemorySlotTable& slots,
-                           MemSlot slot, uint64_t offset, uint64_t size,
-                           int fd, uint64_t fd_offset, Protection prot) {
-  ASSIGN_OR_RETURN(MemorySlotTable::Entry * entry,
-                   slots.FindRange("add fd mapping", slot, offset, size));
-  RETURN_IF_ERROR(CheckFdMappingArguments(fd, fd_offset, HostPageSize()));
-  // MAP_FIXED swaps the pages in one step.
-  void* host = entry->region->data() + offset;
-  if (seam.Mmap(host, size, ToMmapProt(prot), MAP_SHARED | MAP_FIXED, fd,
-                static_cast<off_t>(fd_offset)) == MAP_FAILED) {
-    const int error = errno;
-    absl::Status status = ErrnoStatus(
-        absl::StrFormat("mmap fd %d into slot %u at offset %#x size %#x", fd,
-                        slot, offset, size),
-        error);
-    if (error == EBADF) return absl::InvalidArgumentError(status.message());
-    return status;
+// The mmap that maps `change.fd` over the range; MAP_FIXED swaps the pages
+// in one step.
+absl::Status MapFd(IoctlSeam& seam, MemSlot slot, void* host,
+                   const HostPageChange& change) {
+  if (seam.Mmap(host, change.size, ToMmapProt(change.prot),
+                MAP_SHARED | MAP_FIXED, change.fd,
+                static_cast<off_t>(change.fd_offset)) != MAP_FAILED) {
+    return absl::OkStatus();
   }
-  return absl::OkStatus();
+  const int error = errno;
+  absl::Status status = ErrnoStatus(
+      absl::StrFormat("mmap fd %d into slot %u at offset %#x size %#x",
+                      change.fd, slot, change.offset, change.size),
+      error);
+  if (error == EBADF) return absl::InvalidArgumentError(status.message());
+  return status;
 }
 
-absl::Status RestoreSlotRange(IoctlSeam& seam, MemorySlotTable& slots,
-                              MemSlot slot, uint64_t offset, uint64_t size) {
-  ASSIGN_OR_RETURN(MemorySlotTable::Entry * entry,
-                   slots.FindRange("remove mapping", slot, offset, size));
-  const MemoryRegion& region = *entry->region;
-  void* host = region.data() + offset;
+}  // namespace
+
+absl::Status ReplaceHostPages(IoctlSeam& seam, MemSlot slot,
+                              const MemoryRegion& region,
+                              const HostPageChange& change) {
+  void* host = region.data() + change.offset;
+  if (change.maps_fd()) return MapFd(seam, slot, host, change);
   void* result;
   if (region.fd() < 0) {
     // An arena's empty state: private read-only zero pages.
-    result = seam.Mmap(host, size, PROT_READ,
+    result = seam.Mmap(host, change.size, PROT_READ,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
                        -1, 0);
   } else {
     // A file-backed region's empty state: its own file, as first mapped.
-    result = seam.Mmap(host, size, ToMmapProt(region.protection()),
+    result = seam.Mmap(host, change.size, ToMmapProt(region.protection()),
                        MAP_SHARED | MAP_FIXED, region.fd(),
-                       static_cast<off_t>(region.fd_offset() + offset));
+                       static_cast<off_t>(region.fd_offset() + change.offset));
   }
   if (result == MAP_FAILED) {
-    return ErrnoStatus(absl::StrFormat(
-        "mmap (remove mapping) slot %u offset %#x size %#x", slot, offset,
-        size));
+    return ErrnoStatus(
+        absl::StrFormat("mmap (remove mapping) slot %u offset %#x size %#x",
+                        slot, change.offset, change.size));
   }
   return absl::OkStatus();
 }

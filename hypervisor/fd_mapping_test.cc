@@ -46,8 +46,7 @@ class FdMappingTest : public ::testing::Test {
     page_ = HostPageSize();
     auto arena = MemoryRegion::CreateArena(4 * page_);
     ASSERT_THAT(arena.status(), IsOk());
-    arena_ = arena->get();
-    slots_.Insert(0, 0, std::move(*arena), {});
+    arena_ = std::move(*arena);
     auto blob = CreateMemfd("blob", page_);
     ASSERT_THAT(blob.status(), IsOk());
     blob_ = std::move(*blob);
@@ -55,78 +54,65 @@ class FdMappingTest : public ::testing::Test {
   }
 
   uint64_t page_ = 0;
-  MemorySlotTable slots_{4, uint64_t{1} << 30, HostPageSize()};
-  MemoryRegion* arena_ = nullptr;
+  std::unique_ptr<MemoryRegion> arena_;
   UniqueFd blob_;
   IoctlSeam& seam_ = *RealSeam<IoctlSeam>();
 };
 
-TEST_F(FdMappingTest, MapFdIntoSlotShowsTheFileAndRestoreEmptiesIt) {
-  ASSERT_THAT(MapFdIntoSlot(seam_, slots_, 0, page_, page_, blob_.get(), 0,
-                            Protection::Read()),
+TEST_F(FdMappingTest, MapShowsTheFileAndRestoreEmptiesIt) {
+  ASSERT_THAT(ReplaceHostPages(seam_, 0, *arena_,
+                               HostPageChange::Map(page_, page_, blob_.get(), 0,
+                                                   Protection::Read())),
               IsOk());
   EXPECT_EQ(std::memcmp(arena_->data() + page_, "hv", 2), 0);
-  ASSERT_THAT(RestoreSlotRange(seam_, slots_, 0, page_, page_), IsOk());
+  ASSERT_THAT(ReplaceHostPages(seam_, 0, *arena_,
+                               HostPageChange::Restore(page_, page_)),
+              IsOk());
   EXPECT_EQ(arena_->data()[page_], 0);
 }
 
-TEST_F(FdMappingTest, MapFdIntoSlotChecksSlotRangeAndArguments) {
-  EXPECT_THAT(MapFdIntoSlot(seam_, slots_, 2, 0, page_, blob_.get(), 0,
-                            Protection::Read()),
-              StatusIs(absl::StatusCode::kNotFound,
-                       HasSubstr("add fd mapping")));
-  EXPECT_THAT(MapFdIntoSlot(seam_, slots_, 0, 0, 5 * page_, blob_.get(), 0,
-                            Protection::Read()),
-              StatusIs(absl::StatusCode::kOutOfRange,
-                       HasSubstr("add fd mapping")));
-  EXPECT_THAT(
-      MapFdIntoSlot(seam_, slots_, 0, 0, page_, -1, 0, Protection::Read()),
-      StatusIs(absl::StatusCode::kInvalidArgument,
-               HasSubstr("not a file descriptor")));
-  EXPECT_THAT(MapFdIntoSlot(seam_, slots_, 0, 0, page_, blob_.get(), 1,
-                            Protection::Read()),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("not page aligned")));
-}
-
-TEST_F(FdMappingTest, MapFdIntoSlotReportsClosedFdAsInvalidArgument) {
+TEST_F(FdMappingTest, ClosedFdIsInvalidArgument) {
   const int closed = dup(blob_.get());
   ASSERT_GE(closed, 0);
   close(closed);
-  EXPECT_THAT(MapFdIntoSlot(seam_, slots_, 0, 0, page_, closed, 0,
-                            Protection::Read()),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("mmap fd")));
+  EXPECT_THAT(
+      ReplaceHostPages(
+          seam_, 0, *arena_,
+          HostPageChange::Map(0, page_, closed, 0, Protection::Read())),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("mmap fd")));
 }
 
 TEST_F(FdMappingTest, MmapFailuresNameTheOperation) {
   FailingMmapSeam failing;
-  EXPECT_THAT(MapFdIntoSlot(failing, slots_, 0, 0, page_, blob_.get(), 0,
-                            Protection::Read()),
-              StatusIs(absl::StatusCode::kResourceExhausted,
-                       HasSubstr("mmap fd")));
-  EXPECT_THAT(RestoreSlotRange(failing, slots_, 0, 0, page_),
-              StatusIs(absl::StatusCode::kResourceExhausted,
-                       HasSubstr("mmap (remove mapping) slot 0")));
+  EXPECT_THAT(
+      ReplaceHostPages(
+          failing, 0, *arena_,
+          HostPageChange::Map(0, page_, blob_.get(), 0, Protection::Read())),
+      StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("mmap fd")));
+  EXPECT_THAT(
+      ReplaceHostPages(failing, 0, *arena_, HostPageChange::Restore(0, page_)),
+      StatusIs(absl::StatusCode::kResourceExhausted,
+               HasSubstr("mmap (remove mapping) slot 0")));
 }
 
-TEST(RestoreSlotRange, PutsBackAFileBackedRegionsOwnFile) {
+TEST(ReplaceHostPages, RestorePutsBackAFileBackedRegionsOwnFile) {
   const uint64_t page = HostPageSize();
-  MemorySlotTable slots(4, uint64_t{1} << 30, page);
   auto ram = MemoryRegion::CreateShared("ram", 2 * page);
   ASSERT_THAT(ram.status(), IsOk());
-  MemoryRegion* region = ram->get();
-  region->data()[0] = 7;
-  slots.Insert(0, 0, std::move(*ram), {});
+  MemoryRegion& region = **ram;
+  region.data()[0] = 7;
   auto blob = CreateMemfd("blob", page);
   ASSERT_THAT(blob.status(), IsOk());
   IoctlSeam& seam = *RealSeam<IoctlSeam>();
-  ASSERT_THAT(MapFdIntoSlot(seam, slots, 0, 0, page, blob->get(), 0,
-                            Protection::ReadWrite()),
+  ASSERT_THAT(ReplaceHostPages(seam, 0, region,
+                               HostPageChange::Map(0, page, blob->get(), 0,
+                                                   Protection::ReadWrite())),
               IsOk());
-  EXPECT_EQ(region->data()[0], 0);
-  ASSERT_THAT(RestoreSlotRange(seam, slots, 0, 0, page), IsOk());
-  EXPECT_EQ(region->data()[0], 7);
+  EXPECT_EQ(region.data()[0], 0);
+  ASSERT_THAT(
+      ReplaceHostPages(seam, 0, region, HostPageChange::Restore(0, page)),
+      IsOk());
+  EXPECT_EQ(region.data()[0], 7);
 }
 
 }  // namespace

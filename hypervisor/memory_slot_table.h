@@ -74,6 +74,7 @@ class MemorySlotTable {
   size_t size() const { return by_slot_.size(); }
   uint32_t max_slots() const { return max_slots_; }
   uint64_t address_limit() const { return address_limit_; }
+  uint64_t alignment() const { return alignment_; }
 
  private:
   MemSlot LowestFreeSlot() const;

@@ -1,16 +1,17 @@
-// Argument checks every backend's Vm makes, written once so that each
-// backend refuses the same bad argument with the same message. Each returns
-// OK or the Status the Vm method returns as is; the messages start with the
-// operation (the Vm method's words: "add memory region", "get dirty log").
+// Argument checks every backend's Vm makes (most through BackendVm), written
+// once so that each backend refuses the same bad argument with the same
+// message. Each returns OK or the Status the Vm method returns as is; the
+// messages start with the operation (the Vm method's words: "add memory
+// region", "get dirty log").
 // Backend support: not part of the hypervisor API.
 //
-// Example (a backend's Vm):
+// Example (BackendVm, backend_vm.cc):
 //   RETURN_IF_ERROR(hv::CheckRegionGiven(region.get()));
 //   ...
 //   std::lock_guard<std::mutex> lock(mutex_);
 //   ASSIGN_OR_RETURN(hv::MemorySlotTable::Entry * entry,
 //                    hv::FindSlot("get dirty log", slots_, slot));
-//   RETURN_IF_ERROR(hv::CheckDirtyLogging(*entry, slot));
+//   return ReadDirtyLog(slot, *entry);  // the backend's hook
 #ifndef HV_HYPERVISOR_VM_CHECKS_H_
 #define HV_HYPERVISOR_VM_CHECKS_H_
 

@@ -1,6 +1,5 @@
 #include "testing/api_conformance.h"
 
-#include <cstdlib>
 #include <utility>
 
 #include "hypervisor/aarch64/vm_aarch64.h"
@@ -10,32 +9,12 @@
 
 namespace hv::testing {
 
-void PrintTo(const ApiBackend& backend, std::ostream* os) {
-  *os << backend.name;
-}
-
-std::string ApiBackendName(const ::testing::TestParamInfo<ApiBackend>& info) {
-  return info.param.name;
-}
-
 void ApiConformance::SetUp() {
-  const ApiBackend& backend = GetParam();
-  absl::StatusOr<ApiBackendInstance> instance = backend.create();
-  if (!instance.ok()) {
-    const char* allow = backend.allow_missing_env.empty()
-                            ? nullptr
-                            : std::getenv(backend.allow_missing_env.c_str());
-    if (allow != nullptr && std::string(allow) == "1") {
-      GTEST_SKIP() << backend.name << " is unavailable (" << instance.status()
-                   << ") and " << backend.allow_missing_env
-                   << "=1 allows skipping";
-    }
-    FAIL() << "backend " << backend.name
-           << " is unavailable: " << instance.status();
-  }
-  hypervisor_ = std::move(instance->hypervisor);
-  script_ = std::move(instance->script);
-  ASSERT_NE(hypervisor_, nullptr);
+  BackendInstance instance;
+  ASSERT_NO_FATAL_FAILURE(OpenBackend(GetParam(), &instance));
+  if (IsSkipped()) return;
+  hypervisor_ = std::move(instance.hypervisor);
+  script_ = std::move(instance.script);
   ASSERT_OK_AND_ASSIGN(vm_, hypervisor_->CreateVm());
 }
 

@@ -9,60 +9,43 @@
 // MMIO / port I/O / system-event exit decoding and completion.
 //
 // Tests of a capability the backend lacks assert the documented error;
-// scripted tests skip (saying why) on real backends, whose guest-code suite
-// (conformance_test_suite.h) covers the same ground with real guests.
+// scripted tests skip (saying why) on real backends, whose guest-code suites
+// (x86_guest_conformance.h, aarch64/aarch64_guest_conformance.h) cover the
+// same ground with real guests. The parameter is a BackendUnderTest
+// (backend_under_test.h), the same one the guest-code suites take.
 //
-// Example (a backend's test file):
+// Example (a backend's test file, in namespace hv::testing):
+//   absl::StatusOr<BackendInstance> NewFakeGeniezone() {
+//     std::shared_ptr<GeniezoneFake> fake = GeniezoneFake::Create();
+//     ASSIGN_OR_RETURN(auto hypervisor,
+//                      GeniezoneHypervisor::Create("/dev/gzvm", fake.get()));
+//     return BackendInstance{std::move(hypervisor), std::move(fake)};
+//   }
 //   INSTANTIATE_TEST_SUITE_P(
-//       Gunyah, ApiConformance,
-//       ::testing::Values(hv::testing::ApiBackend{
-//           "gunyah", [] { return hv::testing::NewFakeGunyahBackend(); }}),
-//       hv::testing::ApiBackendName);
+//       Geniezone, ApiConformance,
+//       ::testing::Values(BackendUnderTest{"geniezone_fake", NewFakeGeniezone}),
+//       BackendName);
 #ifndef HV_TESTING_API_CONFORMANCE_H_
 #define HV_TESTING_API_CONFORMANCE_H_
 
-#include <functional>
 #include <memory>
-#include <ostream>
-#include <string>
 
 #include "absl/status/statusor.h"
 #include "gtest/gtest.h"
 #include "hypervisor/hypervisor.h"
 #include "hypervisor/vcpu.h"
 #include "hypervisor/vm.h"
+#include "testing/backend_under_test.h"
 #include "testing/scripted_guest.h"
 
 namespace hv::testing {
-
-// ApiBackendInstance: one fresh hypervisor, and for a fake its script (which
-// must stay valid while the hypervisor and its VMs live).
-struct ApiBackendInstance {
-  std::unique_ptr<Hypervisor> hypervisor;
-  std::shared_ptr<ScriptedGuest> script;  // nullptr for a real backend
-};
-
-struct ApiBackend {
-  std::string name;  // a test-name suffix: [A-Za-z0-9_]
-  std::function<absl::StatusOr<ApiBackendInstance>()> create;
-  // As BackendUnderTest::allow_missing_env: when set to "1" in the
-  // environment, an unavailable backend skips instead of failing.
-  std::string allow_missing_env;
-  // What the backend's VMs need before a vCPU may run that the hv API has
-  // no call for (Gunyah: a devicetree in guest memory, GH_VM_SET_DTB_CONFIG).
-  // NewRunnableVcpu() calls it once per test on vm_; null: nothing needed.
-  std::function<absl::Status(Vm& vm)> prepare_to_run;
-};
-
-void PrintTo(const ApiBackend& backend, std::ostream* os);
-std::string ApiBackendName(const ::testing::TestParamInfo<ApiBackend>& info);
 
 // ApiConformance: each test gets a fresh hypervisor (hypervisor_), a VM
 // (vm_) and the fake's script (script_, nullptr on real backends).
 //
 // Tests that need the script start with HV_REQUIRE_SCRIPT(), which skips
 // them (saying why) on real backends.
-class ApiConformance : public ::testing::TestWithParam<ApiBackend> {
+class ApiConformance : public ::testing::TestWithParam<BackendUnderTest> {
  protected:
   void SetUp() override;
   void TearDown() override;

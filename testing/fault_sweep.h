@@ -13,7 +13,8 @@
 // assertions, and say whether the fault fired and what the scenario
 // returned. The loop counts the outcomes.
 //
-// Example:
+// Example (RunScenario: a GunyahHypervisor on the fake, a VM with RAM and a
+// devicetree, and their teardown):
 //   const FaultSweep sweep = SweepFaults([&](uint64_t n) {
 //     GunyahFake fake;
 //     fake.FailCall(n, EIO);
@@ -21,8 +22,8 @@
 //     EXPECT_EQ(fake.open_fds(), 0u);
 //     return FaultRun{fake.call_count() > n, status};
 //   });
-//   EXPECT_EQ(sweep.calls, 13u);
-//   EXPECT_EQ(sweep.reported, 9u);
+//   EXPECT_EQ(sweep.calls, 6u);     // every seam call the scenario makes
+//   EXPECT_EQ(sweep.reported, 4u);  // all but the two teardown closes
 #ifndef HV_TESTING_FAULT_SWEEP_H_
 #define HV_TESTING_FAULT_SWEEP_H_
 

@@ -14,7 +14,9 @@
 //   script->QueueMmio(/*vcpu=*/0, 0xd0000000, /*is_write=*/false, {0, 0, 0, 0});
 //   ASSERT_OK_AND_ASSIGN(hv::VcpuExit exit, vcpu->Run());
 //   ASSERT_OK(vcpu->HandleMmio([](hv::IoRequest& io) { io.data[0] = 0x5a; }));
-//   EXPECT_EQ(script->CompletedRead(0)[0], 0x5a);
+//   script->QueueMmio(0, 0xd0000004, /*is_write=*/true, {1, 0, 0, 0});
+//   ASSERT_OK_AND_ASSIGN(exit, vcpu->Run());  // the read completes on entry
+//   EXPECT_THAT(script->CompletedRead(0), ElementsAre(0x5a, 0, 0, 0));
 #ifndef HV_TESTING_SCRIPTED_GUEST_H_
 #define HV_TESTING_SCRIPTED_GUEST_H_
 

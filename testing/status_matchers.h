@@ -4,9 +4,10 @@
 // equivalent. Match the specific error, not just "not ok".
 //
 // Example:
+//   using ::hv::testing::StatusIs;
+//   ASSERT_OK_AND_ASSIGN(auto vm, hypervisor->CreateVm());
 //   EXPECT_THAT(vm->RemoveMemoryRegion(99),
 //               StatusIs(absl::StatusCode::kNotFound, HasSubstr("slot 99")));
-//   ASSERT_OK_AND_ASSIGN(auto vm, hypervisor->CreateVm());
 #ifndef HV_TESTING_STATUS_MATCHERS_H_
 #define HV_TESTING_STATUS_MATCHERS_H_
 

@@ -1,3 +1,4 @@
+#include "virtio/fake_virtio_device.h"
 #include "virtio/virtio_pci_device.h"
 
 #include <unistd.h>
@@ -29,29 +30,7 @@ constexpr uint64_t kWindow = uint64_t{1} << 32;
 constexpr uint64_t kShmLength = 3 << 20;  // BAR: 4 MiB
 constexpr uint64_t kBarSize = 4 << 20;
 
-class TestDevice : public VirtioDevice {
- public:
-  TestDevice(std::optional<SharedMemoryInfo> shm, PrepareType prepare,
-             bool viommu)
-      : shm_(shm), prepare_(prepare), viommu_(viommu) {}
-  uint16_t DeviceType() const override { return 16; }
-  std::optional<SharedMemoryInfo> SharedMemoryRegion() const override {
-    return shm_;
-  }
-  PrepareType SharedMemoryPrepareType() const override { return prepare_; }
-  bool ExposeSharedMemoryWithViommu() const override { return viommu_; }
-  void SetSharedMemoryMapper(
-      std::unique_ptr<SharedMemoryMapper> mapper) override {
-    mapper_ = std::move(mapper);
-  }
-  SharedMemoryMapper* mapper() const { return mapper_.get(); }
-
- private:
-  const std::optional<SharedMemoryInfo> shm_;
-  const PrepareType prepare_;
-  const bool viommu_;
-  std::unique_ptr<SharedMemoryMapper> mapper_;
-};
+using TestDevice = FakeVirtioDevice;
 
 struct Env {
   std::unique_ptr<FakeVm> vm;

@@ -36,6 +36,11 @@ class VmAArch64 : public Vm {
   virtual absl::StatusOr<std::unique_ptr<VcpuAArch64>> CreateVcpuAArch64(
       uint32_t id) = 0;
 
+  // Vm::CreateVcpu() of an aarch64 VM: CreateVcpuAArch64().
+  absl::StatusOr<std::unique_ptr<Vcpu>> CreateVcpu(uint32_t id) override {
+    return CreateVcpuAArch64(id);
+  }
+
   // VmAArch64::CreateGic(): the in-kernel GIC, before any vCPU exists.
   // UNIMPLEMENTED for a version the hypervisor does not offer;
   // FAILED_PRECONDITION when a GIC exists or a vCPU was created.

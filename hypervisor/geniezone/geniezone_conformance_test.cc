@@ -5,25 +5,26 @@
 #include "gtest/gtest.h"
 #include "hypervisor/geniezone/geniezone_hypervisor.h"
 #include "testing/api_conformance.h"
+#include "testing/backend_under_test.h"
 #include "testing/fakes/geniezone_fake.h"
 
 namespace hv::testing {
 namespace {
 
-absl::StatusOr<ApiBackendInstance> NewFakeGeniezone() {
+absl::StatusOr<BackendInstance> NewFakeGeniezone() {
   std::shared_ptr<GeniezoneFake> fake = GeniezoneFake::Create();
   auto hypervisor = GeniezoneHypervisor::Create("/dev/gzvm", fake.get());
   if (!hypervisor.ok()) return hypervisor.status();
-  ApiBackendInstance instance;
+  BackendInstance instance;
   instance.hypervisor = std::move(hypervisor).value();
   instance.script = std::move(fake);
   return instance;
 }
 
-INSTANTIATE_TEST_SUITE_P(Geniezone, ApiConformance,
-                         ::testing::Values(ApiBackend{"geniezone_fake",
-                                                      NewFakeGeniezone, ""}),
-                         ApiBackendName);
+INSTANTIATE_TEST_SUITE_P(
+    Geniezone, ApiConformance,
+    ::testing::Values(BackendUnderTest{"geniezone_fake", NewFakeGeniezone, ""}),
+    BackendName);
 
 }  // namespace
 }  // namespace hv::testing

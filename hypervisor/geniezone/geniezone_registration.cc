@@ -8,11 +8,8 @@ namespace hv {
 namespace {
 
 const BackendRegistration kRegisterGeniezone(
-    "geniezone", {"device"},
-    [](const HypervisorSpec& spec) -> absl::StatusOr<std::unique_ptr<Hypervisor>> {
-      auto gz = GeniezoneHypervisor::Create(spec.Option("device", "/dev/gzvm"));
-      if (!gz.ok()) return gz.status();
-      return std::unique_ptr<Hypervisor>(std::move(gz).value());
+    "geniezone", {"device"}, [](const HypervisorSpec& spec) {
+      return GeniezoneHypervisor::Create(spec.Option("device", "/dev/gzvm"));
     });
 
 }  // namespace

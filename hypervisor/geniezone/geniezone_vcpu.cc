@@ -3,7 +3,6 @@
 #include <sys/mman.h>
 
 #include <cerrno>
-#include <cstring>
 
 #include "absl/strings/str_format.h"
 #include "hypervisor/geniezone/geniezone_abi.h"
@@ -61,37 +60,21 @@ absl::StatusOr<std::unique_ptr<GeniezoneVcpu>> GeniezoneVcpu::Create(
 
 GeniezoneVcpu::~GeniezoneVcpu() { sys_->Munmap(run_, run_size_); }
 
-void GeniezoneVcpu::StoreImmediateExitByte(bool value) {
-  // SAFETY: immediate_exit is one byte of the run struct, mapped for the
-  // vCPU's life; the Run() thread (and the driver, inside GZVM_RUN) read it
-  // while Kick() stores it from other threads, so every store is atomic.
-  __atomic_store_n(&run_->immediate_exit, value ? 1 : 0, __ATOMIC_SEQ_CST);
-}
-
 absl::StatusOr<VcpuExit> GeniezoneVcpu::Run() {
-  pending_ = VcpuExitKind::kUnknown;
-  kicker_.Enter([&] {
-    // A kick or SetImmediateExit(true) since the last kInterrupted: the
-    // driver's copy-in sees it and returns EINTR before entering the guest.
-    StoreImmediateExitByte(immediate_exit_.load());
-  });
-  const int result = sys_->IoctlPtr(fd_.get(), geniezone_abi::kRun, run_);
-  const int error = errno;
-  kicker_.Leave();
+  SetPendingExit(VcpuExitKind::kUnknown);
+  // A kick or SetImmediateExit(true) since the last kInterrupted is written
+  // into the run struct here: the driver's copy-in sees it and returns EINTR
+  // before entering the guest.
+  const int error = kicker_.Run(
+      [&] { return sys_->IoctlPtr(fd_.get(), geniezone_abi::kRun, run_); });
   VcpuExit exit;
-  if (result < 0) {
-    if (error == EINTR || error == EAGAIN) {
-      kicker_.Locked([&] {
-        immediate_exit_ = false;
-        StoreImmediateExitByte(false);
-      });
-      exit.kind = VcpuExitKind::kInterrupted;
-      return exit;
-    }
-    return ErrnoStatus("GZVM_RUN", error);
+  if (error == EINTR) {
+    exit.kind = VcpuExitKind::kInterrupted;
+    return exit;
   }
+  if (error != 0) return ErrnoStatus("GZVM_RUN", error);
   DecodeExit(exit);
-  if (exit.kind == VcpuExitKind::kMmio) pending_ = exit.kind;
+  SetPendingExit(exit.kind);
   return exit;
 }
 
@@ -158,18 +141,8 @@ void GeniezoneVcpu::DecodeExit(VcpuExit& exit) const {
   }
 }
 
-absl::Status GeniezoneVcpu::HandleIo(absl::FunctionRef<void(IoRequest&)>) {
-  return absl::FailedPreconditionError(
-      "HandleIo: a Geniezone (aarch64) vCPU never exits for port I/O");
-}
-
-absl::Status GeniezoneVcpu::HandleMmio(
+absl::Status GeniezoneVcpu::CompleteMmio(
     absl::FunctionRef<void(IoRequest&)> handler) {
-  if (pending_ != VcpuExitKind::kMmio) {
-    return absl::FailedPreconditionError(
-        "HandleMmio: the last Run() did not return an unhandled kMmio exit");
-  }
-  pending_ = VcpuExitKind::kUnknown;
   // SAFETY: the last GZVM_RUN ended with GZVM_EXIT_MMIO, so run_->mmio is
   // the live union member; its data is an 8-byte array inside the struct
   // and size is checked against it before any byte is touched. A read's
@@ -179,30 +152,18 @@ absl::Status GeniezoneVcpu::HandleMmio(
     return absl::InternalError(absl::StrFormat(
         "HandleMmio: gzvm_vcpu_run mmio size %u is not 1..8", mmio.size));
   }
-  IoRequest request;
-  request.address = mmio.phys_addr;
-  request.is_write = mmio.is_write != 0;
-  if (!request.is_write) std::memset(mmio.data, 0, sizeof(mmio.data));
-  request.data = absl::Span<uint8_t>(mmio.data, mmio.size);
-  handler(request);
+  RunIoHandler(handler, mmio.phys_addr, mmio.is_write != 0, mmio.data,
+               mmio.size);
   return absl::OkStatus();
 }
 
 void GeniezoneVcpu::SetImmediateExit(bool exit) {
-  kicker_.Locked([&] {
-    immediate_exit_ = exit;
-    StoreImmediateExitByte(exit);
-  });
+  kicker_.SetImmediateExit(exit);
 }
 
-absl::Status GeniezoneVcpu::Kick() {
-  return kicker_.Kick([&] {
-    // Recorded before the signal, so a GZVM_RUN entered after this point
-    // returns at once, and a kick the driver's copy-out overwrites is not
-    // lost (Run() stores the byte again from immediate_exit_).
-    immediate_exit_ = true;
-    StoreImmediateExitByte(true);
-  });
-}
+// Recorded before the signal, so a GZVM_RUN entered after this point
+// returns at once, and a kick the driver's copy-out overwrites is not lost
+// (the next Run() writes the byte again).
+absl::Status GeniezoneVcpu::Kick() { return kicker_.Kick(); }
 
 }  // namespace hv

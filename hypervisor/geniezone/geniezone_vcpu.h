@@ -25,7 +25,6 @@
 #ifndef HV_HYPERVISOR_GENIEZONE_GENIEZONE_VCPU_H_
 #define HV_HYPERVISOR_GENIEZONE_GENIEZONE_VCPU_H_
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <utility>
@@ -34,17 +33,15 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "hypervisor/aarch64/vcpu_aarch64.h"
+#include "hypervisor/backend_vcpu.h"
+#include "hypervisor/geniezone/geniezone_abi.h"
 #include "hypervisor/geniezone/geniezone_fd.h"
 #include "hypervisor/geniezone/geniezone_hypervisor.h"
 #include "hypervisor/os/run_kicker.h"
 
 namespace hv {
 
-namespace geniezone_abi {
-struct VcpuRun;
-}  // namespace geniezone_abi
-
-class GeniezoneVcpu final : public VcpuAArch64 {
+class GeniezoneVcpu final : public BackendVcpu<VcpuAArch64> {
  public:
   // GeniezoneVcpu::Create(): GZVM_CREATE_VCPU `id` on `vm_fd` and the page
   // holding its gzvm_vcpu_run; installs the kick signal handler (once per
@@ -52,16 +49,10 @@ class GeniezoneVcpu final : public VcpuAArch64 {
   static absl::StatusOr<std::unique_ptr<GeniezoneVcpu>> Create(
       std::shared_ptr<const GeniezoneDevice> device, int vm_fd, uint32_t id);
 
-  GeniezoneVcpu(const GeniezoneVcpu&) = delete;
-  GeniezoneVcpu& operator=(const GeniezoneVcpu&) = delete;
   ~GeniezoneVcpu() override;
 
   // Vcpu (geniezone_vcpu.cc).
-  uint32_t id() const override { return id_; }
   absl::StatusOr<VcpuExit> Run() override;
-  // Always FAILED_PRECONDITION: aarch64 has no port I/O.
-  absl::Status HandleIo(absl::FunctionRef<void(IoRequest&)> handler) override;
-  absl::Status HandleMmio(absl::FunctionRef<void(IoRequest&)> handler) override;
   void SetImmediateExit(bool exit) override;
   absl::Status Kick() override;
 
@@ -86,18 +77,18 @@ class GeniezoneVcpu final : public VcpuAArch64 {
  private:
   GeniezoneVcpu(std::shared_ptr<const GeniezoneDevice> device, GeniezoneFd fd,
                 uint32_t id, geniezone_abi::VcpuRun* run, uint64_t run_size)
-      : sys_(device->sys),
+      : BackendVcpu(id),
+        sys_(device->sys),
         device_(std::move(device)),
         fd_(std::move(fd)),
-        id_(id),
         run_(run),
-        run_size_(run_size) {}
+        run_size_(run_size),
+        kicker_(&run->immediate_exit) {}
 
   // Fills `exit` from the run struct after a successful GZVM_RUN.
   void DecodeExit(VcpuExit& exit) const;
-  // Stores `value` in the run struct's immediate_exit byte (atomically:
-  // Kick() stores it from other threads).
-  void StoreImmediateExitByte(bool value);
+  absl::Status CompleteMmio(
+      absl::FunctionRef<void(IoRequest&)> handler) override;
   // The one-reg id for `reg` and its size in bytes (4 or 8), or
   // INVALID_ARGUMENT naming the operation when Geniezone has none.
   absl::StatusOr<std::pair<uint64_t, uint32_t>> RegId(const char* operation,
@@ -107,22 +98,17 @@ class GeniezoneVcpu final : public VcpuAArch64 {
   GeniezoneSys* const sys_;
   const std::shared_ptr<const GeniezoneDevice> device_;
   const GeniezoneFd fd_;
-  const uint32_t id_;
   // The run struct GZVM_RUN reads and writes (run_size_ bytes of private
   // anonymous memory, page aligned).
   geniezone_abi::VcpuRun* const run_;
   const uint64_t run_size_;
 
-  // Only the Run() thread touches these.
-  VcpuExitKind pending_ = VcpuExitKind::kUnknown;
+  // Only the Run() thread touches it.
   bool initialized_ = false;
 
-  // Set by SetImmediateExit(true) and Kick(); cleared when a Run() returns
-  // kInterrupted (or by SetImmediateExit(false)).
-  std::atomic<bool> immediate_exit_{false};
-
-  // The thread inside Run(), for Kick(); its lock also orders the
-  // immediate-exit stores above.
+  // The immediate-exit request (kept apart from the run struct, whose byte
+  // the driver's copy-out overwrites) and the thread inside Run(), for
+  // Kick().
   RunKicker kicker_;
 };
 

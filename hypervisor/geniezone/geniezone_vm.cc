@@ -26,14 +26,14 @@ absl::StatusOr<std::unique_ptr<GeniezoneVm>> GeniezoneVm::Create(
 
 GeniezoneVm::GeniezoneVm(std::shared_ptr<const GeniezoneDevice> device,
                          GeniezoneFd vm_fd)
-    : sys_(device->sys),
+    : BackendVm("Geniezone", geniezone_abi::kMaxMemRegions,
+                device->guest_address_limit, HostPageSize()),
+      sys_(device->sys),
       device_(std::move(device)),
-      vm_fd_(std::move(vm_fd)),
-      slots_(geniezone_abi::kMaxMemRegions, device_->guest_address_limit,
-             HostPageSize()) {}
+      vm_fd_(std::move(vm_fd)) {}
 
-// Regions are unmapped (slots_) before the VM fd closes; the driver drops
-// its memslots, vCPUs, irqfds and ioeventfds with the VM.
+// The VM fd closes before the regions (BackendVm's) are unmapped; the
+// driver drops its memslots, vCPUs, irqfds and ioeventfds with the VM.
 GeniezoneVm::~GeniezoneVm() = default;
 
 bool GeniezoneVm::CheckCapability(VmCap cap) const {
@@ -52,21 +52,9 @@ bool GeniezoneVm::CheckCapability(VmCap cap) const {
   return false;
 }
 
-uint32_t GeniezoneVm::MaxMemorySlots() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return slots_.max_slots();
-}
-
-uint64_t GeniezoneVm::GuestAddressLimit() const {
-  return device_->guest_address_limit;
-}
-
-absl::StatusOr<MemSlot> GeniezoneVm::AddMemoryRegion(
-    GuestAddress guest_address, std::unique_ptr<MemoryRegion> region,
-    const MemoryRegionOptions& options) {
-  RETURN_IF_ERROR(CheckRegionGiven(region.get()));
-  std::lock_guard<std::mutex> lock(mutex_);
-  ASSIGN_OR_RETURN(MemSlot slot, slots_.Check(guest_address, region->size()));
+absl::Status GeniezoneVm::MapSlot(MemSlot slot, GuestAddress guest_address,
+                                  MemoryRegion& region,
+                                  const MemoryRegionOptions& options) {
   if (options.read_only) {
     return absl::UnimplementedError(
         "add memory region: Geniezone has no read-only memory regions "
@@ -86,22 +74,19 @@ absl::StatusOr<MemSlot> GeniezoneVm::AddMemoryRegion(
   request.slot = slot;
   request.flags = geniezone_abi::kUserMemRegionGuestMem;
   request.guest_phys_addr = guest_address;
-  request.memory_size = region->size();
-  request.userspace_addr = reinterpret_cast<uintptr_t>(region->data());
+  request.memory_size = region.size();
+  request.userspace_addr = reinterpret_cast<uintptr_t>(region.data());
   if (sys_->IoctlPtr(vm_fd_.get(), geniezone_abi::kSetUserMemoryRegion,
                      &request) < 0) {
-    return ErrnoStatus(absl::StrFormat(
-        "GZVM_SET_USER_MEMORY_REGION (slot %u, [%#x, %#x))", slot,
-        guest_address, guest_address + region->size()));
+    return ErrnoStatus(
+        absl::StrFormat("GZVM_SET_USER_MEMORY_REGION (slot %u, [%#x, %#x))",
+                        slot, guest_address, guest_address + region.size()));
   }
-  slots_.Insert(slot, guest_address, std::move(region), options);
-  return slot;
+  return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<MemoryRegion>> GeniezoneVm::RemoveMemoryRegion(
-    MemSlot slot) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  RETURN_IF_ERROR(FindSlot("remove memory region", slots_, slot).status());
+absl::Status GeniezoneVm::UnmapSlot(MemSlot slot,
+                                    const MemorySlotTable::Entry&) {
   return absl::UnimplementedError(absl::StrFormat(
       "remove memory region (slot %u): Geniezone cannot delete a memory slot "
       "(GZVM_SET_USER_MEMORY_REGION has no delete: memory_size must equal the "
@@ -109,29 +94,10 @@ absl::StatusOr<std::unique_ptr<MemoryRegion>> GeniezoneVm::RemoveMemoryRegion(
       slot));
 }
 
-std::vector<MemoryRegionInfo> GeniezoneVm::MemoryRegions() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return slots_.List();
-}
-
-absl::Status GeniezoneVm::AddFdMapping(MemSlot slot, uint64_t offset,
-                                       uint64_t size, int fd,
-                                       uint64_t fd_offset, Protection prot) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return MapFdIntoSlot(*sys_, slots_, slot, offset, size, fd, fd_offset, prot);
-}
-
-absl::Status GeniezoneVm::RemoveMapping(MemSlot slot, uint64_t offset,
-                                        uint64_t size) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return RestoreSlotRange(*sys_, slots_, slot, offset, size);
-}
-
-absl::StatusOr<std::vector<uint64_t>> GeniezoneVm::GetDirtyLog(MemSlot slot) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  RETURN_IF_ERROR(FindSlot("get dirty log", slots_, slot).status());
-  return absl::UnimplementedError(absl::StrFormat(
-      "get dirty log (slot %u): Geniezone has no dirty-page log", slot));
+absl::Status GeniezoneVm::ReplacePages(MemSlot slot,
+                                       MemorySlotTable::Entry& entry,
+                                       const HostPageChange& change) {
+  return ReplaceHostPages(*sys_, slot, *entry.region, change);
 }
 
 absl::Status GeniezoneVm::IoEvent(const EventFd& event,
@@ -163,16 +129,6 @@ absl::Status GeniezoneVm::IoEvent(const EventFd& event,
   return absl::OkStatus();
 }
 
-absl::Status GeniezoneVm::RegisterIoEvent(const EventFd& event,
-                                          const IoEventAddress& address) {
-  return IoEvent(event, address, true);
-}
-
-absl::Status GeniezoneVm::UnregisterIoEvent(const EventFd& event,
-                                            const IoEventAddress& address) {
-  return IoEvent(event, address, false);
-}
-
 absl::Status GeniezoneVm::CheckSpi(const char* operation, uint32_t spi) const {
   uint32_t limit = geniezone_abi::kIrqNumMask + 1;
   if (gic_.has_value()) limit = gic_->num_irqs - 32;
@@ -201,14 +157,6 @@ absl::Status GeniezoneVm::Irqfd(const EventFd& event, uint32_t gsi,
   return absl::OkStatus();
 }
 
-absl::Status GeniezoneVm::RegisterIrqfd(const EventFd& event, uint32_t gsi) {
-  return Irqfd(event, gsi, true);
-}
-
-absl::Status GeniezoneVm::UnregisterIrqfd(const EventFd& event, uint32_t gsi) {
-  return Irqfd(event, gsi, false);
-}
-
 absl::Status GeniezoneVm::SetIrqLine(uint32_t irq, bool level) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -222,11 +170,6 @@ absl::Status GeniezoneVm::SetIrqLine(uint32_t irq, bool level) {
                                        level ? 1 : 0));
   }
   return absl::OkStatus();
-}
-
-absl::StatusOr<std::unique_ptr<Vcpu>> GeniezoneVm::CreateVcpu(uint32_t id) {
-  ASSIGN_OR_RETURN(std::unique_ptr<VcpuAArch64> vcpu, CreateVcpuAArch64(id));
-  return std::unique_ptr<Vcpu>(std::move(vcpu));
 }
 
 }  // namespace hv

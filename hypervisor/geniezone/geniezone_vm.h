@@ -1,14 +1,15 @@
 // GeniezoneVm: hv::VmAArch64 over a Geniezone VM file descriptor.
 //
-// Memory goes through hv::MemorySlotTable (GZVM_MAX_MEM_REGION = 10 slots):
-// Check() first, then GZVM_SET_USER_MEMORY_REGION, then Insert() only once
-// the driver agreed, so a failure leaves the VM as it was. Geniezone has no
-// way to delete a slot, no read-only or non-coherent regions and no dirty
-// log: those calls are UNIMPLEMENTED, naming the operation. Fd mappings
-// replace pages of a region's host mapping in place (MAP_FIXED) with no
-// Geniezone call. Interrupts go to the in-hypervisor GICv3 (CreateGic);
-// SetIrqLine and irqfds take SPI numbers. Thread safe: one mutex guards the
-// slot table and the VM's mutable state.
+// Memory goes through hv::BackendVm and its MemorySlotTable
+// (GZVM_MAX_MEM_REGION = 10 slots): Check() first, then
+// GZVM_SET_USER_MEMORY_REGION, then Insert() only once the driver agreed, so a
+// failure leaves the VM as it was. Geniezone has no way to delete a slot, no
+// read-only or non-coherent regions and no dirty log: those calls are
+// UNIMPLEMENTED, naming the operation. Fd mappings replace pages of a region's
+// host mapping in place (MAP_FIXED) with no Geniezone call. Interrupts go to
+// the in-hypervisor GICv3 (CreateGic); SetIrqLine and irqfds take SPI numbers.
+// Thread safe: BackendVm's mutex guards the slot table and the VM's mutable
+// state.
 //
 // Example:
 //   ASSIGN_OR_RETURN(std::unique_ptr<hv::GeniezoneVm> vm,
@@ -21,7 +22,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <vector>
@@ -30,48 +30,25 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "hypervisor/aarch64/vm_aarch64.h"
+#include "hypervisor/backend_vm.h"
 #include "hypervisor/geniezone/geniezone_fd.h"
 #include "hypervisor/geniezone/geniezone_hypervisor.h"
-#include "hypervisor/memory_slot_table.h"
 
 namespace hv {
 
-class GeniezoneVm final : public VmAArch64 {
+class GeniezoneVm final : public BackendVm<VmAArch64> {
  public:
   // GeniezoneVm::Create(): GZVM_CREATE_VM (VM type 0) on `device`.
   static absl::StatusOr<std::unique_ptr<GeniezoneVm>> Create(
       std::shared_ptr<const GeniezoneDevice> device);
 
-  GeniezoneVm(const GeniezoneVm&) = delete;
-  GeniezoneVm& operator=(const GeniezoneVm&) = delete;
   ~GeniezoneVm() override;
 
-  // Vm (geniezone_vm.cc).
-  bool CheckCapability(VmCap cap) const override;
-  uint32_t MaxMemorySlots() const override;
-  uint64_t GuestAddressLimit() const override;
-  absl::StatusOr<MemSlot> AddMemoryRegion(
-      GuestAddress guest_address, std::unique_ptr<MemoryRegion> region,
-      const MemoryRegionOptions& options) override;
+  // Vm (geniezone_vm.cc); memory through BackendVm. RemoveMemoryRegion is
   // UNIMPLEMENTED for a known slot: GZVM_SET_USER_MEMORY_REGION has no
   // delete (the driver requires memory_size to equal the host VMA's size).
-  absl::StatusOr<std::unique_ptr<MemoryRegion>> RemoveMemoryRegion(
-      MemSlot slot) override;
-  std::vector<MemoryRegionInfo> MemoryRegions() const override;
-  absl::Status AddFdMapping(MemSlot slot, uint64_t offset, uint64_t size,
-                            int fd, uint64_t fd_offset,
-                            Protection prot) override;
-  absl::Status RemoveMapping(MemSlot slot, uint64_t offset,
-                             uint64_t size) override;
-  absl::StatusOr<std::vector<uint64_t>> GetDirtyLog(MemSlot slot) override;
-  absl::Status RegisterIoEvent(const EventFd& event,
-                               const IoEventAddress& address) override;
-  absl::Status UnregisterIoEvent(const EventFd& event,
-                                 const IoEventAddress& address) override;
-  absl::Status RegisterIrqfd(const EventFd& event, uint32_t gsi) override;
-  absl::Status UnregisterIrqfd(const EventFd& event, uint32_t gsi) override;
+  bool CheckCapability(VmCap cap) const override;
   absl::Status SetIrqLine(uint32_t irq, bool level) override;
-  absl::StatusOr<std::unique_ptr<Vcpu>> CreateVcpu(uint32_t id) override;
 
   // VmAArch64 (geniezone_vm_aarch64.cc).
   absl::StatusOr<std::unique_ptr<VcpuAArch64>> CreateVcpuAArch64(
@@ -84,20 +61,35 @@ class GeniezoneVm final : public VmAArch64 {
  private:
   GeniezoneVm(std::shared_ptr<const GeniezoneDevice> device, GeniezoneFd vm_fd);
 
+  // BackendVm's hooks (no dirty log: the default).
+  // GZVM_SET_USER_MEMORY_REGION; read-only, dirty-logged and non-coherent
+  // regions are UNIMPLEMENTED (the struct has no flag for them).
+  absl::Status MapSlot(MemSlot slot, GuestAddress guest_address,
+                       MemoryRegion& region,
+                       const MemoryRegionOptions& options) override
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // UNIMPLEMENTED: the ioctl has no delete.
+  absl::Status UnmapSlot(MemSlot slot,
+                         const MemorySlotTable::Entry& entry) override
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // ReplaceHostPages(): MAP_FIXED; the driver follows the host's pages.
+  absl::Status ReplacePages(MemSlot slot, MemorySlotTable::Entry& entry,
+                            const HostPageChange& change) override
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // GZVM_IOEVENTFD (MMIO only) and GZVM_IRQFD (SPI numbers).
+  absl::Status IoEvent(const EventFd& event, const IoEventAddress& address,
+                       bool assign) override;
+  absl::Status Irqfd(const EventFd& event, uint32_t gsi, bool assign) override;
+
   // The SPI `spi` exists on the GIC (when one was created); `operation`
   // names the caller.
   absl::Status CheckSpi(const char* operation, uint32_t spi) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  absl::Status IoEvent(const EventFd& event, const IoEventAddress& address,
-                       bool assign);
-  absl::Status Irqfd(const EventFd& event, uint32_t gsi, bool assign);
 
   GeniezoneSys* const sys_;
   const std::shared_ptr<const GeniezoneDevice> device_;
   const GeniezoneFd vm_fd_;
 
-  mutable std::mutex mutex_;
-  MemorySlotTable slots_ ABSL_GUARDED_BY(mutex_);
   // vCPU ids created so far; the driver frees them only with the VM.
   std::set<uint32_t> vcpu_ids_ ABSL_GUARDED_BY(mutex_);
   enum class GicState { kNone, kDistributorOnly, kCreated };

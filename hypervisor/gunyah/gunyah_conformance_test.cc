@@ -23,6 +23,7 @@
 #include "hypervisor/os/memfd.h"
 #include "hypervisor/os/status_macros.h"
 #include "testing/api_conformance.h"
+#include "testing/backend_under_test.h"
 #include "testing/fakes/gunyah_fake.h"
 #include "testing/status_matchers.h"
 
@@ -38,11 +39,11 @@ constexpr GuestAddress kDtbBase = 0x40000000;
 constexpr uint64_t kDtbRegionSize = 64 * 1024;
 
 
-absl::StatusOr<ApiBackendInstance> NewFakeGunyahBackend() {
+absl::StatusOr<BackendInstance> NewFakeGunyahBackend() {
   auto fake = std::make_shared<GunyahFake>();
   auto gunyah = GunyahHypervisor::Create("/dev/gunyah", fake.get());
   if (!gunyah.ok()) return gunyah.status();
-  ApiBackendInstance instance;
+  BackendInstance instance;
   instance.hypervisor = std::move(gunyah).value();
   instance.script = std::move(fake);
   return instance;
@@ -59,8 +60,8 @@ absl::Status PrepareToRun(Vm& vm) {
   return gunyah->SetDtbConfig(kDtbBase, 0x1000);
 }
 
-ApiBackend FakeGunyahBackend() {
-  ApiBackend backend;
+BackendUnderTest FakeGunyahBackend() {
+  BackendUnderTest backend;
   backend.name = "gunyah";
   backend.create = NewFakeGunyahBackend;
   backend.prepare_to_run = PrepareToRun;
@@ -69,13 +70,13 @@ ApiBackend FakeGunyahBackend() {
 
 INSTANTIATE_TEST_SUITE_P(Gunyah, ApiConformance,
                          ::testing::Values(FakeGunyahBackend()),
-                         ApiBackendName);
+                         BackendName);
 
 // What Gunyah answers where the suite only checks the status code.
 class GunyahInsteadOfSuite : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_OK_AND_ASSIGN(ApiBackendInstance instance, NewFakeGunyahBackend());
+    ASSERT_OK_AND_ASSIGN(BackendInstance instance, NewFakeGunyahBackend());
     hypervisor_ = std::move(instance.hypervisor);
     fake_ = std::static_pointer_cast<GunyahFake>(instance.script);
     ASSERT_OK_AND_ASSIGN(vm_, hypervisor_->CreateVm());

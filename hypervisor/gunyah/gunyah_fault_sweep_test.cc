@@ -12,13 +12,9 @@
 #include "testing/fault_sweep.h"
 #include "testing/status_matchers.h"
 
-namespace hv {
+namespace hv::testing {
 namespace {
 
-using ::hv::testing::GunyahFake;
-using ::hv::testing::kDtbSize;
-using ::hv::testing::kRamBase;
-using ::hv::testing::kRamSize;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
@@ -71,7 +67,7 @@ void CheckFailedCall(const GunyahFake::Call& failed, const absl::Status& status,
     EXPECT_OK(status);
     ++teardown;
   } else {
-    EXPECT_THAT(status, ::hv::testing::StatusIs(
+    EXPECT_THAT(status, StatusIs(
                             absl::StatusCode::kUnknown,  // EIO
                             ::testing::AllOf(HasSubstr(failed.name),
                                              HasSubstr("Input/output error"))));
@@ -92,7 +88,7 @@ TEST(GunyahFaultSweep, EveryFailingCallIsReportedAndLeavesNothingBehind) {
   // munmap and three closes.
   ASSERT_EQ(total, 13u);
   int teardown = 0;
-  const ::hv::testing::FaultSweep sweep = ::hv::testing::SweepFaults([&](uint64_t i) {
+  const FaultSweep sweep = SweepFaults([&](uint64_t i) {
     GunyahFake fake;
     fake.FailCall(i, EIO);
     const absl::Status status = RunScenario(fake);
@@ -100,7 +96,7 @@ TEST(GunyahFaultSweep, EveryFailingCallIsReportedAndLeavesNothingBehind) {
     EXPECT_EQ(fake.mappings(), 0u);
     const bool injected = fake.call_count() > i;
     if (injected) CheckFailedCall(fake.Calls()[i], status, teardown);
-    return ::hv::testing::FaultRun{injected, status};
+    return FaultRun{injected, status};
   });
   EXPECT_EQ(sweep.calls, total);
   EXPECT_EQ(sweep.reported, 9u);
@@ -119,9 +115,9 @@ TEST(GunyahFaultSweep, AFailedVcpuCreationLeavesTheIdFree) {
     // GH_VCPU_MMAP_SIZE (3), mmap (4).
     fake.FailCall(std::string(step) == "mmap" ? 4 : 3, ENOMEM);
     EXPECT_THAT(vm->CreateVcpu(0),
-                ::hv::testing::StatusIs(absl::StatusCode::kResourceExhausted,
+                StatusIs(absl::StatusCode::kResourceExhausted,
                                         HasSubstr(step)));
-    std::vector<std::string> names = ::hv::testing::CallNames(fake);
+    std::vector<std::string> names = CallNames(fake);
     EXPECT_EQ(names.back(), "close");
     EXPECT_EQ(names[names.size() - 2], "GH_VM_REMOVE_FUNCTION");
     EXPECT_THAT(fake.LatestVm()->vcpus, IsEmpty());
@@ -131,4 +127,4 @@ TEST(GunyahFaultSweep, AFailedVcpuCreationLeavesTheIdFree) {
 }
 
 }  // namespace
-}  // namespace hv
+}  // namespace hv::testing

@@ -12,14 +12,9 @@
 #include "hypervisor/registry.h"
 #include "testing/status_matchers.h"
 
-namespace hv {
+namespace hv::testing {
 namespace {
 
-using ::hv::testing::CallNames;
-using ::hv::testing::GunyahTestEnv;
-using ::hv::testing::GunyahFake;
-using ::hv::testing::NewGunyahTestEnv;
-using ::hv::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -100,4 +95,4 @@ TEST(GunyahHypervisor, CreateVmFailureNamesTheIoctlAndLeaksNothing) {
 }
 
 }  // namespace
-}  // namespace hv
+}  // namespace hv::testing

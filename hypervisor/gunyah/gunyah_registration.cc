@@ -8,13 +8,8 @@ namespace hv {
 namespace {
 
 const BackendRegistration kRegisterGunyah(
-    "gunyah", {"device"},
-    [](const HypervisorSpec& spec)
-        -> absl::StatusOr<std::unique_ptr<Hypervisor>> {
-      auto gunyah =
-          GunyahHypervisor::Create(spec.Option("device", "/dev/gunyah"));
-      if (!gunyah.ok()) return gunyah.status();
-      return std::unique_ptr<Hypervisor>(std::move(gunyah).value());
+    "gunyah", {"device"}, [](const HypervisorSpec& spec) {
+      return GunyahHypervisor::Create(spec.Option("device", "/dev/gunyah"));
     });
 
 }  // namespace

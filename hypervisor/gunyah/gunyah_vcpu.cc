@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -19,16 +18,22 @@ namespace abi = gunyah_abi;
 
 namespace {
 
-// GH_VM_REMOVE_FUNCTION for vCPU `id`: the kernel matches vCPU functions by
-// id, and frees the id for a later GH_FN_VCPU.
-absl::Status RemoveVcpuFunction(GunyahVmCore& vm, uint32_t id) {
+// GH_VM_ADD_FUNCTION (`request`) or GH_VM_REMOVE_FUNCTION of vCPU `id`'s
+// GH_FN_VCPU function; returns the ioctl's result.
+int VcpuFunction(GunyahVmCore& vm, unsigned long request, uint32_t id) {
   abi::FnVcpuArg arg = {};
   arg.id = id;
   abi::FnDesc desc = {};
   desc.type = abi::kFnVcpu;
   desc.arg_size = sizeof(arg);
   desc.arg = reinterpret_cast<uintptr_t>(&arg);
-  if (vm.sys()->IoctlPtr(vm.fd(), abi::kVmRemoveFunction, &desc) < 0) {
+  return vm.sys()->IoctlPtr(vm.fd(), request, &desc);
+}
+
+// GH_VM_REMOVE_FUNCTION for vCPU `id`: the kernel matches vCPU functions by
+// id, and frees the id for a later GH_FN_VCPU.
+absl::Status RemoveVcpuFunction(GunyahVmCore& vm, uint32_t id) {
+  if (VcpuFunction(vm, abi::kVmRemoveFunction, id) < 0) {
     return ErrnoStatus(absl::StrFormat("GH_VM_REMOVE_FUNCTION (vCPU %u)", id));
   }
   return absl::OkStatus();
@@ -67,13 +72,7 @@ absl::StatusOr<std::unique_ptr<GunyahVcpu>> GunyahVcpu::Create(
   // Before anything that needs undoing: a kick must find a handler.
   RETURN_IF_ERROR(InstallKickSignalHandler());
   GunyahSys* sys = vm->sys();
-  abi::FnVcpuArg arg = {};
-  arg.id = id;
-  abi::FnDesc desc = {};
-  desc.type = abi::kFnVcpu;
-  desc.arg_size = sizeof(arg);
-  desc.arg = reinterpret_cast<uintptr_t>(&arg);
-  GunyahFd fd(sys, sys->IoctlPtr(vm->fd(), abi::kVmAddFunction, &desc));
+  GunyahFd fd(sys, VcpuFunction(*vm, abi::kVmAddFunction, id));
   if (!fd.valid()) {
     return ErrnoStatus(
         absl::StrFormat("GH_VM_ADD_FUNCTION (GH_FN_VCPU, vCPU %u)", id));
@@ -108,25 +107,19 @@ absl::StatusOr<std::unique_ptr<GunyahVcpu>> GunyahVcpu::Create(
 
 GunyahVcpu::GunyahVcpu(std::shared_ptr<GunyahVmCore> vm, GunyahFd fd,
                        uint32_t id, abi::VcpuRun* run, uint64_t run_size)
-    : vm_(std::move(vm)),
+    : BackendVcpu(id),
+      vm_(std::move(vm)),
       fd_(std::move(fd)),
-      id_(id),
       run_(run),
-      run_size_(run_size) {}
+      run_size_(run_size),
+      kicker_(&run->immediate_exit) {}
 
 // The vCPU function stays bound to the VM (as with KVM, an id is used once
 // per VM); the kernel drops it with the VM.
 GunyahVcpu::~GunyahVcpu() { vm_->sys()->Munmap(run_, run_size_); }
 
-bool GunyahVcpu::TakeImmediateExit() {
-  // SAFETY: immediate_exit is one byte of the run struct, mapped for the
-  // vCPU's life; Kick() stores it from other threads, so it is exchanged
-  // atomically.
-  return __atomic_exchange_n(&run_->immediate_exit, 0, __ATOMIC_SEQ_CST) != 0;
-}
-
 absl::StatusOr<VcpuExit> GunyahVcpu::Run() {
-  pending_ = VcpuExitKind::kUnknown;
+  SetPendingExit(VcpuExitKind::kUnknown);
   if (!initialized_) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "GH_VCPU_RUN: vCPU %u must be Init()ed before it runs", id_));
@@ -135,27 +128,25 @@ absl::StatusOr<VcpuExit> GunyahVcpu::Run() {
   if (!vm_->started()) {
     // An immediate exit asked for before the VM ever ran returns without
     // starting it: nothing would enter the guest anyway.
-    if (TakeImmediateExit()) {
+    if (kicker_.TakeImmediateExit()) {
       exit.kind = VcpuExitKind::kInterrupted;
       return exit;
     }
     RETURN_IF_ERROR(vm_->EnsureStarted());
   }
-  kicker_.Enter();
-  const int result = vm_->sys()->Ioctl(fd_.get(), abi::kVcpuRun, 0);
-  const int error = errno;
-  kicker_.Leave();
-  if (result < 0) {
-    if (error == EINTR || error == EAGAIN) {
-      // The kernel never clears immediate_exit; hv's contract does.
-      TakeImmediateExit();
-      exit.kind = VcpuExitKind::kInterrupted;
-      return exit;
-    }
+  // The kernel never clears immediate_exit; hv's contract does
+  // (RunKicker::Run takes the request when the run is interrupted).
+  const int error = kicker_.Run(
+      [&] { return vm_->sys()->Ioctl(fd_.get(), abi::kVcpuRun, 0); });
+  if (error == EINTR) {
+    exit.kind = VcpuExitKind::kInterrupted;
+    return exit;
+  }
+  if (error != 0) {
     return ErrnoStatus(absl::StrFormat("GH_VCPU_RUN (vCPU %u)", id_), error);
   }
   DecodeExit(exit);
-  if (exit.kind == VcpuExitKind::kMmio) pending_ = exit.kind;
+  SetPendingExit(exit.kind);
   return exit;
 }
 
@@ -216,45 +207,20 @@ void GunyahVcpu::DecodeExit(VcpuExit& exit) const {
   }
 }
 
-absl::Status GunyahVcpu::HandleIo(absl::FunctionRef<void(IoRequest&)>) {
-  return absl::FailedPreconditionError(
-      "HandleIo: Gunyah guests have no port I/O, so no Run() returns kIo");
-}
-
-absl::Status GunyahVcpu::HandleMmio(
+absl::Status GunyahVcpu::CompleteMmio(
     absl::FunctionRef<void(IoRequest&)> handler) {
-  if (pending_ != VcpuExitKind::kMmio) {
-    return absl::FailedPreconditionError(
-        "HandleMmio: the last Run() did not return an unhandled kMmio exit");
-  }
-  pending_ = VcpuExitKind::kUnknown;
   // SAFETY: the last GH_VCPU_RUN ended with GH_VCPU_EXIT_MMIO, so
   // run_->mmio is the live union member; DecodeExit checked len against
   // its 8-byte data array. For a read the kernel takes data[0..len) on the
   // next GH_VCPU_RUN.
   auto& mmio = run_->mmio;
-  IoRequest request;
-  request.address = mmio.phys_addr;
-  request.is_write = mmio.is_write != 0;
-  if (!request.is_write) std::memset(mmio.data, 0, mmio.len);
-  request.data = absl::Span<uint8_t>(mmio.data, mmio.len);
-  handler(request);
+  RunIoHandler(handler, mmio.phys_addr, mmio.is_write != 0,
+               {mmio.data, mmio.len}, mmio.len);
   return absl::OkStatus();
 }
 
-void GunyahVcpu::SetImmediateExit(bool exit) {
-  // SAFETY: see TakeImmediateExit(); atomic because Kick() stores it too.
-  __atomic_store_n(&run_->immediate_exit, exit ? 1 : 0, __ATOMIC_SEQ_CST);
-}
+void GunyahVcpu::SetImmediateExit(bool exit) { kicker_.SetImmediateExit(exit); }
 
-absl::Status GunyahVcpu::Kick() {
-  return kicker_.Kick([&] {
-    // SAFETY: immediate_exit is a byte of the run struct, mapped for the
-    // vCPU's life; the Run() thread and the kernel read it concurrently, so
-    // it is stored atomically, before the signal, so a GH_VCPU_RUN entered
-    // after this point returns at once.
-    __atomic_store_n(&run_->immediate_exit, 1, __ATOMIC_SEQ_CST);
-  });
-}
+absl::Status GunyahVcpu::Kick() { return kicker_.Kick(); }
 
 }  // namespace hv

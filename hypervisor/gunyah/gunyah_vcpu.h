@@ -28,6 +28,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "hypervisor/aarch64/vcpu_aarch64.h"
+#include "hypervisor/backend_vcpu.h"
 #include "hypervisor/gunyah/gunyah_abi.h"
 #include "hypervisor/gunyah/gunyah_fd.h"
 #include "hypervisor/os/run_kicker.h"
@@ -36,7 +37,7 @@ namespace hv {
 
 class GunyahVmCore;
 
-class GunyahVcpu final : public VcpuAArch64 {
+class GunyahVcpu final : public BackendVcpu<VcpuAArch64> {
  public:
   // GunyahVcpu::Create(): GH_VM_ADD_FUNCTION(GH_FN_VCPU, id), then
   // GH_VCPU_MMAP_SIZE and the mapping of the run struct. On failure after
@@ -44,15 +45,10 @@ class GunyahVcpu final : public VcpuAArch64 {
   static absl::StatusOr<std::unique_ptr<GunyahVcpu>> Create(
       std::shared_ptr<GunyahVmCore> vm, uint32_t id);
 
-  GunyahVcpu(const GunyahVcpu&) = delete;
-  GunyahVcpu& operator=(const GunyahVcpu&) = delete;
   ~GunyahVcpu() override;
 
   // Vcpu (gunyah_vcpu.cc).
-  uint32_t id() const override { return id_; }
   absl::StatusOr<VcpuExit> Run() override;
-  absl::Status HandleIo(absl::FunctionRef<void(IoRequest&)> handler) override;
-  absl::Status HandleMmio(absl::FunctionRef<void(IoRequest&)> handler) override;
   void SetImmediateExit(bool exit) override;
   absl::Status Kick() override;
 
@@ -77,22 +73,19 @@ class GunyahVcpu final : public VcpuAArch64 {
 
   // Fills `exit` from the run struct after GH_VCPU_RUN returned 0.
   void DecodeExit(VcpuExit& exit) const;
-  // Consumes a pending immediate exit: true (and clears it) when set.
-  bool TakeImmediateExit();
+  absl::Status CompleteMmio(
+      absl::FunctionRef<void(IoRequest&)> handler) override;
 
   const std::shared_ptr<GunyahVmCore> vm_;
   const GunyahFd fd_;
-  const uint32_t id_;
   // The kernel-shared run struct (run_size_ bytes, MAP_SHARED).
   gunyah_abi::VcpuRun* const run_;
   const uint64_t run_size_;
 
-  // The kind of the last exit that still waits for HandleMmio (kUnknown
-  // when none) and whether Init() ran. Only the Run() thread touches them.
-  VcpuExitKind pending_ = VcpuExitKind::kUnknown;
+  // Whether Init() ran. Only the Run() thread touches it.
   bool initialized_ = false;
 
-  // The thread inside Run(), for Kick().
+  // The immediate-exit request and the thread inside Run(), for Kick().
   RunKicker kicker_;
 };
 

@@ -11,20 +11,10 @@
 #include "hypervisor/gunyah/gunyah_test_util.h"
 #include "testing/status_matchers.h"
 
-namespace hv {
+namespace hv::testing {
 namespace {
 
 namespace abi = gunyah_abi;
-using ::hv::testing::ArgAs;
-using ::hv::testing::CallNames;
-using ::hv::testing::GunyahTestEnv;
-using ::hv::testing::GunyahFake;
-using ::hv::testing::IsOkAndHolds;
-using ::hv::testing::kRamBase;
-using ::hv::testing::LastCall;
-using ::hv::testing::NewBootableVm;
-using ::hv::testing::NewGunyahTestEnv;
-using ::hv::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -289,4 +279,4 @@ TEST_F(GunyahVcpuTest, WhatGunyahKeepsFromTheHostIsUnimplemented) {
 }
 
 }  // namespace
-}  // namespace hv
+}  // namespace hv::testing

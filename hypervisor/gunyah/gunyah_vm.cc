@@ -28,12 +28,13 @@ absl::StatusOr<std::unique_ptr<GunyahVm>> GunyahVm::Create(
 }
 
 GunyahVm::GunyahVm(std::shared_ptr<GunyahVmCore> core)
-    : core_(std::move(core)),
-      slots_(kMaxMemorySlots, kGuestAddressLimit, HostPageSize()) {}
+    : BackendVm("Gunyah", kMaxMemorySlots, kGuestAddressLimit, HostPageSize()),
+      core_(std::move(core)) {}
 
 // The kernel reclaims every region from the guest when the last reference
-// to the VM (this fd or a vCPU's) goes; regions are unmapped here first,
-// which is safe because the kernel holds its own pins on their pages.
+// to the VM (this fd or a vCPU's) goes; the regions (BackendVm's) are
+// unmapped from this process after core_ is released, which is safe either
+// way because the kernel holds its own pins on their pages.
 GunyahVm::~GunyahVm() = default;
 
 bool GunyahVm::CheckCapability(VmCap cap) const {
@@ -59,12 +60,9 @@ absl::Status GunyahVm::SetDtbConfig(GuestAddress guest_address,
   return core_->SetDtbConfig(guest_address, size);
 }
 
-absl::StatusOr<MemSlot> GunyahVm::AddMemoryRegion(
-    GuestAddress guest_address, std::unique_ptr<MemoryRegion> region,
-    const MemoryRegionOptions& options) {
-  RETURN_IF_ERROR(CheckRegionGiven(region.get()));
-  std::lock_guard<std::mutex> lock(mutex_);
-  ASSIGN_OR_RETURN(MemSlot slot, slots_.Check(guest_address, region->size()));
+absl::Status GunyahVm::MapSlot(MemSlot slot, GuestAddress guest_address,
+                               MemoryRegion& region,
+                               const MemoryRegionOptions& options) {
   if (options.read_only) {
     return absl::UnimplementedError(absl::StrFormat(
         "add memory region at %#x: Gunyah cannot promise that guest writes "
@@ -96,66 +94,41 @@ absl::StatusOr<MemSlot> GunyahVm::AddMemoryRegion(
   // for writing (FOLL_WRITE) only with GH_MEM_ALLOW_WRITE, which fails on a
   // read-only mapping such as an arena's empty state.
   request.flags = abi::kMemAllowRead | abi::kMemAllowExec;
-  if (region->protection().write) request.flags |= abi::kMemAllowWrite;
+  if (region.protection().write) request.flags |= abi::kMemAllowWrite;
   request.guest_phys_addr = guest_address;
-  request.memory_size = region->size();
-  request.userspace_addr = reinterpret_cast<uintptr_t>(region->data());
+  request.memory_size = region.size();
+  request.userspace_addr = reinterpret_cast<uintptr_t>(region.data());
   if (core_->sys()->IoctlPtr(core_->fd(), abi::kVmSetUserMemRegion,
                              &request) < 0) {
     return ErrnoStatus(absl::StrFormat(
         "GH_VM_SET_USER_MEM_REGION (label %u, [%#x, %#x), flags %#x)", slot,
-        guest_address, guest_address + region->size(), request.flags));
+        guest_address, guest_address + region.size(), request.flags));
   }
-  slots_.Insert(slot, guest_address, std::move(region), options);
-  return slot;
+  return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<MemoryRegion>> GunyahVm::RemoveMemoryRegion(
-    MemSlot slot) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  ASSIGN_OR_RETURN(MemorySlotTable::Entry * entry,
-                   FindSlot("remove memory region", slots_, slot));
+absl::Status GunyahVm::UnmapSlot(MemSlot slot,
+                                 const MemorySlotTable::Entry& entry) {
   return absl::UnimplementedError(absl::StrFormat(
       "remove memory region (slot %u at %#x): this Gunyah ABI cannot take a "
       "region back (GH_VM_SET_USER_MEM_REGION has no delete; the kernel "
       "reclaims regions only when the VM is destroyed); the region stays",
-      slot, entry->guest_address));
+      slot, entry.guest_address));
 }
 
-std::vector<MemoryRegionInfo> GunyahVm::MemoryRegions() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return slots_.List();
-}
-
-absl::Status GunyahVm::AddFdMapping(MemSlot slot, uint64_t offset,
-                                    uint64_t size, int fd, uint64_t fd_offset,
-                                    Protection prot) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  RETURN_IF_ERROR(slots_.FindRange("add fd mapping", slot, offset, size).status());
-  RETURN_IF_ERROR(CheckFdMappingArguments(fd, fd_offset, HostPageSize()));
-  (void)prot;
-  return absl::UnimplementedError(absl::StrFormat(
-      "add fd mapping into slot %u: Gunyah pins a region's pages when it is "
-      "added and gives the guest those pages, so mapping a file over the "
-      "host range would never reach the guest",
-      slot));
-}
-
-absl::Status GunyahVm::RemoveMapping(MemSlot slot, uint64_t offset,
-                                     uint64_t size) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  RETURN_IF_ERROR(slots_.FindRange("remove mapping", slot, offset, size).status());
+absl::Status GunyahVm::ReplacePages(MemSlot slot, MemorySlotTable::Entry&,
+                                    const HostPageChange& change) {
+  if (change.maps_fd()) {
+    return absl::UnimplementedError(absl::StrFormat(
+        "add fd mapping into slot %u: Gunyah pins a region's pages when it "
+        "is added and gives the guest those pages, so mapping a file over "
+        "the host range would never reach the guest",
+        slot));
+  }
   return absl::UnimplementedError(absl::StrFormat(
       "remove mapping in slot %u: Gunyah regions have no fd mappings (their "
       "pages are pinned when the region is added)",
       slot));
-}
-
-absl::StatusOr<std::vector<uint64_t>> GunyahVm::GetDirtyLog(MemSlot slot) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  RETURN_IF_ERROR(FindSlot("get dirty log", slots_, slot).status());
-  return absl::UnimplementedError(absl::StrFormat(
-      "get dirty log (slot %u): Gunyah has no dirty-page log", slot));
 }
 
 absl::StatusOr<int> GunyahVm::Function(bool add, uint32_t type,
@@ -199,16 +172,6 @@ absl::Status GunyahVm::IoEvent(const EventFd& event,
       .status();
 }
 
-absl::Status GunyahVm::RegisterIoEvent(const EventFd& event,
-                                       const IoEventAddress& address) {
-  return IoEvent(event, address, true);
-}
-
-absl::Status GunyahVm::UnregisterIoEvent(const EventFd& event,
-                                         const IoEventAddress& address) {
-  return IoEvent(event, address, false);
-}
-
 absl::Status GunyahVm::Irqfd(const EventFd& event, uint32_t gsi,
                              bool assign) {
   // The doorbell's label is the interrupt number, as crosvm writes it into
@@ -222,24 +185,11 @@ absl::Status GunyahVm::Irqfd(const EventFd& event, uint32_t gsi,
       .status();
 }
 
-absl::Status GunyahVm::RegisterIrqfd(const EventFd& event, uint32_t gsi) {
-  return Irqfd(event, gsi, true);
-}
-
-absl::Status GunyahVm::UnregisterIrqfd(const EventFd& event, uint32_t gsi) {
-  return Irqfd(event, gsi, false);
-}
-
 absl::Status GunyahVm::SetIrqLine(uint32_t irq, bool level) {
   return absl::UnimplementedError(absl::StrFormat(
       "set irq line %u to %d: Gunyah has no interrupt-line call; interrupts "
       "reach the guest through irqfd doorbells (RegisterIrqfd)",
       irq, level ? 1 : 0));
-}
-
-absl::StatusOr<std::unique_ptr<Vcpu>> GunyahVm::CreateVcpu(uint32_t id) {
-  ASSIGN_OR_RETURN(std::unique_ptr<VcpuAArch64> vcpu, CreateVcpuAArch64(id));
-  return std::unique_ptr<Vcpu>(std::move(vcpu));
 }
 
 }  // namespace hv

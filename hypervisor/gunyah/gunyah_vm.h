@@ -11,8 +11,8 @@
 // (GH_VM_ADD_FUNCTION / GH_VM_REMOVE_FUNCTION). The VM starts (GH_VM_START)
 // on the first Run() of one of its vCPUs, after SetDtbConfig().
 //
-// Thread safe: one mutex guards the slot table; the start is ordered
-// against memory changes by GunyahVmCore's lock.
+// Thread safe: BackendVm's mutex guards the slot table; the start is
+// ordered against memory changes by GunyahVmCore's lock.
 //
 // Example:
 //   ASSIGN_OR_RETURN(std::unique_ptr<hv::GunyahVm> vm, gunyah->CreateGunyahVm());
@@ -25,21 +25,21 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
+#include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "hypervisor/aarch64/vm_aarch64.h"
+#include "hypervisor/backend_vm.h"
 #include "hypervisor/gunyah/gunyah_hypervisor.h"
-#include "hypervisor/memory_slot_table.h"
 
 namespace hv {
 
 class GunyahVmCore;
 
-class GunyahVm final : public VmAArch64 {
+class GunyahVm final : public BackendVm<VmAArch64> {
  public:
   // hv's bound on regions: labels are 32-bit and the kernel states no
   // limit, so hv keeps the slot table to 256 regions.
@@ -52,34 +52,11 @@ class GunyahVm final : public VmAArch64 {
   static absl::StatusOr<std::unique_ptr<GunyahVm>> Create(
       std::shared_ptr<const GunyahDevice> device);
 
-  GunyahVm(const GunyahVm&) = delete;
-  GunyahVm& operator=(const GunyahVm&) = delete;
   ~GunyahVm() override;
 
-  // Vm.
+  // Vm; memory through BackendVm.
   bool CheckCapability(VmCap cap) const override;
-  uint32_t MaxMemorySlots() const override { return kMaxMemorySlots; }
-  uint64_t GuestAddressLimit() const override { return kGuestAddressLimit; }
-  absl::StatusOr<MemSlot> AddMemoryRegion(
-      GuestAddress guest_address, std::unique_ptr<MemoryRegion> region,
-      const MemoryRegionOptions& options) override;
-  absl::StatusOr<std::unique_ptr<MemoryRegion>> RemoveMemoryRegion(
-      MemSlot slot) override;
-  std::vector<MemoryRegionInfo> MemoryRegions() const override;
-  absl::Status AddFdMapping(MemSlot slot, uint64_t offset, uint64_t size,
-                            int fd, uint64_t fd_offset,
-                            Protection prot) override;
-  absl::Status RemoveMapping(MemSlot slot, uint64_t offset,
-                             uint64_t size) override;
-  absl::StatusOr<std::vector<uint64_t>> GetDirtyLog(MemSlot slot) override;
-  absl::Status RegisterIoEvent(const EventFd& event,
-                               const IoEventAddress& address) override;
-  absl::Status UnregisterIoEvent(const EventFd& event,
-                                 const IoEventAddress& address) override;
-  absl::Status RegisterIrqfd(const EventFd& event, uint32_t gsi) override;
-  absl::Status UnregisterIrqfd(const EventFd& event, uint32_t gsi) override;
   absl::Status SetIrqLine(uint32_t irq, bool level) override;
-  absl::StatusOr<std::unique_ptr<Vcpu>> CreateVcpu(uint32_t id) override;
 
   // VmAArch64 (gunyah_vm_aarch64.cc).
   absl::StatusOr<std::unique_ptr<VcpuAArch64>> CreateVcpuAArch64(
@@ -100,18 +77,34 @@ class GunyahVm final : public VmAArch64 {
  private:
   explicit GunyahVm(std::shared_ptr<GunyahVmCore> core);
 
+  // BackendVm's hooks (no dirty log: the default).
+  // GH_VM_SET_USER_MEM_REGION with the slot as label, before the VM
+  // starts; read-only, dirty-logged and non-coherent regions are
+  // UNIMPLEMENTED.
+  absl::Status MapSlot(MemSlot slot, GuestAddress guest_address,
+                       MemoryRegion& region,
+                       const MemoryRegionOptions& options) override
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // UNIMPLEMENTED, both: the kernel pins a region's pages until the VM
+  // is destroyed (see the top of this file).
+  absl::Status UnmapSlot(MemSlot slot,
+                         const MemorySlotTable::Entry& entry) override
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  absl::Status ReplacePages(MemSlot slot, MemorySlotTable::Entry& entry,
+                            const HostPageChange& change) override
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // VM functions: GH_FN_IOEVENTFD (MMIO only) and GH_FN_IRQFD (doorbells
+  // labelled by interrupt number).
+  absl::Status IoEvent(const EventFd& event, const IoEventAddress& address,
+                       bool assign) override;
+  absl::Status Irqfd(const EventFd& event, uint32_t gsi, bool assign) override;
+
   // GH_VM_ADD_FUNCTION / GH_VM_REMOVE_FUNCTION with `arg` of `arg_size`
   // bytes; returns the ioctl's result.
   absl::StatusOr<int> Function(bool add, uint32_t type, const void* arg,
                                uint32_t arg_size, const std::string& what);
-  absl::Status IoEvent(const EventFd& event, const IoEventAddress& address,
-                       bool assign);
-  absl::Status Irqfd(const EventFd& event, uint32_t gsi, bool assign);
 
   const std::shared_ptr<GunyahVmCore> core_;
-  mutable std::mutex mutex_;
-  // Declared after core_, so regions are unmapped before the VM fd closes.
-  MemorySlotTable slots_ ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace hv

@@ -11,19 +11,10 @@
 #include "hypervisor/os/memfd.h"
 #include "testing/status_matchers.h"
 
-namespace hv {
+namespace hv::testing {
 namespace {
 
 namespace abi = gunyah_abi;
-using ::hv::testing::ArgAs;
-using ::hv::testing::CallNames;
-using ::hv::testing::GunyahTestEnv;
-using ::hv::testing::GunyahFake;
-using ::hv::testing::IsOkAndHolds;
-using ::hv::testing::LastCall;
-using ::hv::testing::NewBootableVm;
-using ::hv::testing::NewGunyahTestEnv;
-using ::hv::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -54,10 +45,10 @@ class GunyahVmTest : public ::testing::Test {
   }
   // Starts vm_ the way a first vCPU run does (RAM with the devicetree).
   void Start() {
-    ASSERT_OK(vm_->AddMemoryRegion(hv::testing::kRamBase,
-                                   NewRegion(hv::testing::kRamSize), {})
+    ASSERT_OK(vm_->AddMemoryRegion(kRamBase,
+                                   NewRegion(kRamSize), {})
                   .status());
-    ASSERT_OK(vm_->SetDtbConfig(hv::testing::kRamBase, hv::testing::kDtbSize));
+    ASSERT_OK(vm_->SetDtbConfig(kRamBase, kDtbSize));
     ASSERT_OK_AND_ASSIGN(vcpu_, vm_->CreateVcpuAArch64(0));
     ASSERT_OK(vcpu_->Init({VcpuFeature::kPsci0_2}));
     fake_->QueueMmio(0, 0x09000000, true, {1});
@@ -349,4 +340,4 @@ TEST_F(GunyahVmTest, DestroyingTheVmReleasesEverything) {
 }
 
 }  // namespace
-}  // namespace hv
+}  // namespace hv::testing

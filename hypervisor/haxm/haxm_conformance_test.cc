@@ -6,12 +6,13 @@
 #include "gtest/gtest.h"
 #include "hypervisor/haxm/haxm_hypervisor.h"
 #include "testing/api_conformance.h"
+#include "testing/backend_under_test.h"
 #include "testing/fakes/haxm_fake.h"
 
 namespace hv::testing {
 namespace {
 
-absl::StatusOr<ApiBackendInstance> NewFakeHaxmBackend(
+absl::StatusOr<BackendInstance> NewFakeHaxmBackend(
     const haxm_abi::Platform& platform) {
   HaxmFakeOptions options;
   options.platform = &platform;
@@ -19,7 +20,7 @@ absl::StatusOr<ApiBackendInstance> NewFakeHaxmBackend(
   auto haxm = HaxmHypervisor::Create(HaxmHypervisor::DefaultDevicePath(*fake),
                                      fake.get());
   if (!haxm.ok()) return haxm.status();
-  ApiBackendInstance instance;
+  BackendInstance instance;
   instance.hypervisor = *std::move(haxm);
   instance.script = std::move(fake);
   return instance;
@@ -28,12 +29,17 @@ absl::StatusOr<ApiBackendInstance> NewFakeHaxmBackend(
 INSTANTIATE_TEST_SUITE_P(
     Haxm, ApiConformance,
     ::testing::Values(
-        ApiBackend{"haxm_posix",
-                   [] { return NewFakeHaxmBackend(haxm_abi::PosixPlatform()); }},
-        ApiBackend{"haxm_windows", [] {
-                     return NewFakeHaxmBackend(haxm_abi::WindowsPlatform());
-                   }}),
-    ApiBackendName);
+        BackendUnderTest{"haxm_posix",
+                         [] {
+                           return NewFakeHaxmBackend(
+                               haxm_abi::PosixPlatform());
+                         }},
+        BackendUnderTest{"haxm_windows",
+                         [] {
+                           return NewFakeHaxmBackend(
+                               haxm_abi::WindowsPlatform());
+                         }}),
+    BackendName);
 
 }  // namespace
 }  // namespace hv::testing

@@ -24,19 +24,14 @@
 #include "hypervisor/memory_region.h"
 #include "hypervisor/os/memfd.h"
 #include "hypervisor/os/status_macros.h"
+#include "hypervisor/haxm/haxm_test_util.h"
 #include "testing/fakes/haxm_fake.h"
 #include "testing/fault_sweep.h"
 #include "testing/status_matchers.h"
 
-namespace hv {
+namespace hv::testing {
 namespace {
 
-using ::hv::testing::FaultRun;
-using ::hv::testing::FaultSweep;
-using ::hv::testing::HaxmCall;
-using ::hv::testing::HaxmFake;
-using ::hv::testing::HaxmFakeOptions;
-using ::hv::testing::SweepFaults;
 
 constexpr uint64_t kSize = 0x10000;
 constexpr uint64_t kBase = 0x100000;
@@ -174,11 +169,9 @@ void CheckNothingLeft(HaxmFake& fake, const haxm_abi::Platform& platform,
 }
 
 TEST(HaxmFaultSweep, EveryFailedCallIsReportedAndLeavesNothingBehind) {
-  for (const haxm_abi::Platform* platform :
-       {&haxm_abi::PosixPlatform(), &haxm_abi::WindowsPlatform()}) {
+  for (const haxm_abi::Platform* platform : HaxmPlatforms()) {
     SCOPED_TRACE(platform->name);
-    HaxmFakeOptions options;
-    options.platform = platform;
+    const HaxmFakeOptions options = HaxmOptionsFor(platform);
     std::vector<HaxmCall> calls;
     {
       HaxmFake fake(options);
@@ -217,4 +210,4 @@ TEST(HaxmFaultSweep, EveryFailedCallIsReportedAndLeavesNothingBehind) {
 }
 
 }  // namespace
-}  // namespace hv
+}  // namespace hv::testing

@@ -14,12 +14,9 @@
 #include "testing/fakes/haxm_fake.h"
 #include "testing/status_matchers.h"
 
-namespace hv {
+namespace hv::testing {
 namespace {
 
-using ::hv::testing::HaxmFake;
-using ::hv::testing::HaxmFakeOptions;
-using ::hv::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -128,4 +125,4 @@ TEST(HaxmHypervisor, RegistersAsHaxmWithADeviceOption) {
 }
 
 }  // namespace
-}  // namespace hv
+}  // namespace hv::testing

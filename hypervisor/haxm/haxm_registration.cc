@@ -8,14 +8,10 @@ namespace hv {
 namespace {
 
 const BackendRegistration kRegisterHaxm(
-    "haxm", {"device"},
-    [](const HypervisorSpec& spec)
-        -> absl::StatusOr<std::unique_ptr<Hypervisor>> {
+    "haxm", {"device"}, [](const HypervisorSpec& spec) {
       HaxmSys* sys = RealHaxmSys();
-      auto haxm = HaxmHypervisor::Create(
+      return HaxmHypervisor::Create(
           spec.Option("device", HaxmHypervisor::DefaultDevicePath(*sys)), sys);
-      if (!haxm.ok()) return haxm.status();
-      return std::unique_ptr<Hypervisor>(std::move(haxm).value());
     });
 
 }  // namespace

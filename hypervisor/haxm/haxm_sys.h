@@ -109,6 +109,19 @@ absl::Status HaxmErrorStatus(const haxm_abi::Platform& platform,
 int MapDriverTunnel(const haxm_abi::Platform& platform,
                     const haxm_abi::hax_tunnel_info& info, HaxmTunnel* tunnel);
 
+// DriverHaxmSys: what the two real seams (haxm_sys_posix.cc,
+// haxm_sys_windows.cc) share: the driver maps a vCPU's tunnel into the
+// process (MapDriverTunnel checks what it reported) and unmaps it when the
+// vCPU device is closed.
+class DriverHaxmSys : public HaxmSys {
+ public:
+  int MapTunnel(HaxmHandle, const haxm_abi::hax_tunnel_info& info,
+                HaxmTunnel* tunnel) override {
+    return MapDriverTunnel(platform(), info, tunnel);
+  }
+  void UnmapTunnel(HaxmHandle, const HaxmTunnel&) override {}
+};
+
 // HaxmHandleOwner: a handle opened through a HaxmSys, closed through the
 // same seam on destruction.
 using HaxmHandleOwner = SeamFd<HaxmSys, HaxmHandle>;

@@ -18,7 +18,7 @@ namespace {
 static_assert(sizeof(pthread_t) <= sizeof(uint64_t),
               "a pthread_t must fit the seam's thread identifier");
 
-class PosixHaxmSys final : public HaxmSys {
+class PosixHaxmSys final : public DriverHaxmSys {
  public:
   const haxm_abi::Platform& platform() const override {
     return haxm_abi::PosixPlatform();
@@ -41,18 +41,6 @@ class PosixHaxmSys final : public HaxmSys {
       return errno;
     }
     return 0;
-  }
-
-  int MapTunnel(HaxmHandle vcpu, const haxm_abi::hax_tunnel_info& info,
-                HaxmTunnel* tunnel) override {
-    (void)vcpu;
-    return MapDriverTunnel(platform(), info, tunnel);
-  }
-
-  void UnmapTunnel(HaxmHandle vcpu, const HaxmTunnel& tunnel) override {
-    // The driver unmaps the tunnel when the vCPU device is released.
-    (void)vcpu;
-    (void)tunnel;
   }
 
   int Close(HaxmHandle handle) override {

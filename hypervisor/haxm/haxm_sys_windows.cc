@@ -17,7 +17,7 @@ HANDLE ToHandle(HaxmHandle handle) {
   return reinterpret_cast<HANDLE>(handle);
 }
 
-class WindowsHaxmSys final : public HaxmSys {
+class WindowsHaxmSys final : public DriverHaxmSys {
  public:
   const haxm_abi::Platform& platform() const override {
     return haxm_abi::WindowsPlatform();
@@ -45,18 +45,6 @@ class WindowsHaxmSys final : public HaxmSys {
       return static_cast<int>(GetLastError());
     }
     return 0;
-  }
-
-  int MapTunnel(HaxmHandle vcpu, const haxm_abi::hax_tunnel_info& info,
-                HaxmTunnel* tunnel) override {
-    (void)vcpu;
-    return MapDriverTunnel(platform(), info, tunnel);
-  }
-
-  void UnmapTunnel(HaxmHandle vcpu, const HaxmTunnel& tunnel) override {
-    // The driver unmaps the tunnel when the vCPU device is closed.
-    (void)vcpu;
-    (void)tunnel;
   }
 
   int Close(HaxmHandle handle) override {

@@ -1,7 +1,6 @@
 #include "hypervisor/haxm/haxm_vcpu.h"
 
 #include <cstddef>
-#include <cstring>
 #include <utility>
 
 #include "absl/strings/str_format.h"
@@ -89,7 +88,7 @@ uint32_t* HaxmVcpu::TunnelWord(size_t offset) const {
 }
 
 absl::StatusOr<VcpuExit> HaxmVcpu::Run() {
-  pending_ = VcpuExitKind::kUnknown;
+  SetPendingExit(VcpuExitKind::kUnknown);
   uint32_t* exit_reason = TunnelWord(offsetof(hax_tunnel, exit_reason));
   uint32_t* user_event = TunnelWord(offsetof(hax_tunnel, user_event_pending));
   const uint64_t self = sys_->CurrentThread();
@@ -144,7 +143,7 @@ absl::StatusOr<bool> HaxmVcpu::DecodeExit(uint32_t status, VcpuExit& exit) {
       exit.io.size = static_cast<uint8_t>(tunnel.io.size);
       exit.io.is_write = tunnel.io.direction == haxm_abi::kIoOut;
       exit.io.count = tunnel.io.count;
-      pending_ = VcpuExitKind::kIo;
+      SetPendingExit(VcpuExitKind::kIo);
       return true;
     }
     case haxm_abi::kExitFastMmio: {
@@ -169,7 +168,7 @@ absl::StatusOr<bool> HaxmVcpu::DecodeExit(uint32_t status, VcpuExit& exit) {
       exit.mmio.address = mmio->gpa;
       exit.mmio.size = mmio->size;
       exit.mmio.is_write = mmio->direction == haxm_abi::kMmioWrite;
-      pending_ = VcpuExitKind::kMmio;
+      SetPendingExit(VcpuExitKind::kMmio);
       return true;
     }
     case haxm_abi::kExitHlt:
@@ -222,12 +221,7 @@ absl::StatusOr<bool> HaxmVcpu::DecodeExit(uint32_t status, VcpuExit& exit) {
   }
 }
 
-absl::Status HaxmVcpu::HandleIo(absl::FunctionRef<void(IoRequest&)> handler) {
-  if (pending_ != VcpuExitKind::kIo) {
-    return absl::FailedPreconditionError(
-        "HandleIo: the last Run() did not return an unhandled kIo exit");
-  }
-  pending_ = VcpuExitKind::kUnknown;
+absl::Status HaxmVcpu::CompleteIo(absl::FunctionRef<void(IoRequest&)> handler) {
   // SAFETY: the last RUN ended with HAX_EXIT_IO, so tunnel.io is the live
   // union member; its data (count accesses of size bytes) is at the start
   // of the I/O buffer, which is checked here to hold it before any byte is
@@ -249,35 +243,21 @@ absl::Status HaxmVcpu::HandleIo(absl::FunctionRef<void(IoRequest&)> handler) {
     // buffer is in address order either way.
     const uint64_t element = io.df ? count - 1 - i : i;
     uint8_t* access = tunnel_.io_buffer + element * size;
-    if (!is_write) std::memset(access, 0, size);
-    IoRequest request;
-    request.address = io.port;
-    request.is_write = is_write;
-    request.data = absl::Span<uint8_t>(access, size);
-    handler(request);
+    RunIoHandler(handler, io.port, is_write, {access, size}, size);
   }
   return absl::OkStatus();
 }
 
-absl::Status HaxmVcpu::HandleMmio(
+absl::Status HaxmVcpu::CompleteMmio(
     absl::FunctionRef<void(IoRequest&)> handler) {
-  if (pending_ != VcpuExitKind::kMmio) {
-    return absl::FailedPreconditionError(
-        "HandleMmio: the last Run() did not return an unhandled kMmio exit");
-  }
-  pending_ = VcpuExitKind::kUnknown;
   // SAFETY: the last RUN ended with HAX_EXIT_FAST_MMIO and DecodeExit()
   // checked the hax_fastmmio at the start of the I/O buffer (size 1..8);
   // its 8-byte value field is where HAXM reads a read's result on the next
   // RUN. Only bytes are accessed, so the packed layout is no concern.
   auto* mmio = reinterpret_cast<haxm_abi::hax_fastmmio*>(tunnel_.io_buffer);
   uint8_t* value = tunnel_.io_buffer + offsetof(haxm_abi::hax_fastmmio, value);
-  IoRequest request;
-  request.address = mmio->gpa;
-  request.is_write = mmio->direction == haxm_abi::kMmioWrite;
-  if (!request.is_write) std::memset(value, 0, sizeof(uint64_t));
-  request.data = absl::Span<uint8_t>(value, mmio->size);
-  handler(request);
+  RunIoHandler(handler, mmio->gpa, mmio->direction == haxm_abi::kMmioWrite,
+               {value, sizeof(uint64_t)}, mmio->size);
   return absl::OkStatus();
 }
 

@@ -45,6 +45,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "hypervisor/backend_vcpu.h"
 #include "hypervisor/haxm/haxm_abi.h"
 #include "hypervisor/haxm/haxm_device.h"
 #include "hypervisor/haxm/haxm_sys.h"
@@ -53,7 +54,7 @@
 
 namespace hv {
 
-class HaxmVcpu final : public VcpuX86_64 {
+class HaxmVcpu final : public BackendVcpu<VcpuX86_64> {
  public:
   // HaxmVcpu::Create(): HAX_VM_IOCTL_VCPU_CREATE `id` on `vm_handle`, opens
   // the vCPU device, HAX_VCPU_IOCTL_SETUP_TUNNEL and takes the tunnel.
@@ -62,17 +63,12 @@ class HaxmVcpu final : public VcpuX86_64 {
       std::shared_ptr<const HaxmDevice> device, HaxmHandle vm_handle,
       uint32_t vm_id, uint32_t id, std::shared_ptr<HaxmVcpuIds> ids);
 
-  HaxmVcpu(const HaxmVcpu&) = delete;
-  HaxmVcpu& operator=(const HaxmVcpu&) = delete;
   // Releases the tunnel and closes the device (HAXM destroys the vCPU), then
   // frees the id in the VM.
   ~HaxmVcpu() override;
 
   // Vcpu.
-  uint32_t id() const override { return id_; }
   absl::StatusOr<VcpuExit> Run() override;
-  absl::Status HandleIo(absl::FunctionRef<void(IoRequest&)> handler) override;
-  absl::Status HandleMmio(absl::FunctionRef<void(IoRequest&)> handler) override;
   void SetImmediateExit(bool exit) override;
   absl::Status Kick() override;
 
@@ -104,12 +100,17 @@ class HaxmVcpu final : public VcpuX86_64 {
  private:
   HaxmVcpu(std::shared_ptr<const HaxmDevice> device, HaxmHandleOwner handle,
            uint32_t id, HaxmTunnel tunnel, std::shared_ptr<HaxmVcpuIds> ids)
-      : sys_(device->sys),
+      : BackendVcpu(id),
+        sys_(device->sys),
         device_(std::move(device)),
         handle_(std::move(handle)),
-        id_(id),
         tunnel_(tunnel),
         ids_(std::move(ids)) {}
+
+  // The pending I/O or MMIO exit, through the tunnel's I/O buffer.
+  absl::Status CompleteIo(absl::FunctionRef<void(IoRequest&)> handler) override;
+  absl::Status CompleteMmio(
+      absl::FunctionRef<void(IoRequest&)> handler) override;
 
   // One ioctl on this vCPU; errors name it (and `detail`).
   absl::Status Ioctl(uint32_t code, void* buffer, uint32_t in_size,
@@ -129,14 +130,9 @@ class HaxmVcpu final : public VcpuX86_64 {
   HaxmSys* const sys_;
   const std::shared_ptr<const HaxmDevice> device_;
   HaxmHandleOwner handle_;
-  const uint32_t id_;
   // The tunnel page and I/O buffer HAXM mapped for this vCPU.
   const HaxmTunnel tunnel_;
   const std::shared_ptr<HaxmVcpuIds> ids_;
-
-  // The kind of the last exit that still waits for HandleIo/HandleMmio
-  // (kUnknown when none). Only the Run() thread touches it.
-  VcpuExitKind pending_ = VcpuExitKind::kUnknown;
 
   // Set by Kick() / SetImmediateExit(true); consumed by Run().
   std::atomic<bool> kick_{false};

@@ -14,60 +14,21 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "hypervisor/haxm/haxm_hypervisor.h"
+#include "hypervisor/haxm/haxm_test_util.h"
 #include "testing/fakes/haxm_fake.h"
 #include "testing/status_matchers.h"
 
-namespace hv {
+namespace hv::testing {
 namespace {
 
-using ::hv::testing::HaxmCall;
-using ::hv::testing::HaxmFake;
-using ::hv::testing::HaxmFakeOptions;
-using ::hv::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::SizeIs;
 
-struct VcpuEnv {
-  std::unique_ptr<HaxmFake> fake;
-  std::unique_ptr<HaxmHypervisor> haxm;
-  std::unique_ptr<Vm> vm;
-  std::unique_ptr<VcpuX86_64> vcpu;
-};
-
-VcpuEnv NewVcpu(HaxmFakeOptions options = {}) {
-  VcpuEnv env;
-  env.fake = std::make_unique<HaxmFake>(options);
-  auto haxm = HaxmHypervisor::Create(
-      HaxmHypervisor::DefaultDevicePath(*env.fake), env.fake.get());
-  EXPECT_OK(haxm.status());
-  if (!haxm.ok()) return env;
-  env.haxm = *std::move(haxm);
-  auto vm = env.haxm->CreateVm();
-  EXPECT_OK(vm.status());
-  if (!vm.ok()) return env;
-  env.vm = *std::move(vm);
-  auto vcpu = env.vm->AsX86_64()->CreateVcpuX86_64(0);
-  EXPECT_OK(vcpu.status());
-  if (!vcpu.ok()) return env;
-  env.vcpu = *std::move(vcpu);
-  env.fake->ClearCalls();
-  return env;
-}
-
-size_t Count(HaxmFake& fake, const std::string& name) {
-  size_t n = 0;
-  for (const HaxmCall& call : fake.Calls()) n += call.name == name;
-  return n;
-}
-
 TEST(HaxmVcpu, CreateIsVcpuCreateOpenSetupTunnel) {
-  for (const haxm_abi::Platform* platform :
-       {&haxm_abi::PosixPlatform(), &haxm_abi::WindowsPlatform()}) {
+  for (const haxm_abi::Platform* platform : HaxmPlatforms()) {
     SCOPED_TRACE(platform->name);
-    HaxmFakeOptions options;
-    options.platform = platform;
-    VcpuEnv env = NewVcpu(options);
+    HaxmTestEnv env = NewHaxmVcpu(HaxmOptionsFor(platform));
     ASSERT_NE(env.vcpu, nullptr);
     env.fake->ClearCalls();
     ASSERT_OK_AND_ASSIGN(std::unique_ptr<Vcpu> vcpu, env.vm->CreateVcpu(5));
@@ -89,7 +50,7 @@ TEST(HaxmVcpu, CreateIsVcpuCreateOpenSetupTunnel) {
 }
 
 TEST(HaxmVcpu, IdsAreCheckedAndFreedWithTheVcpu) {
-  VcpuEnv env = NewVcpu();
+  HaxmTestEnv env = NewHaxmVcpu();
   ASSERT_NE(env.vcpu, nullptr);
   EXPECT_THAT(env.vm->CreateVcpu(16),
               StatusIs(absl::StatusCode::kInvalidArgument,
@@ -104,7 +65,7 @@ TEST(HaxmVcpu, IdsAreCheckedAndFreedWithTheVcpu) {
 }
 
 TEST(HaxmVcpu, PortIoIsDecodedAndCompleted) {
-  VcpuEnv env = NewVcpu();
+  HaxmTestEnv env = NewHaxmVcpu();
   ASSERT_NE(env.vcpu, nullptr);
   env.fake->QueueIo(0, 0x3f8, true, {'h'});
   env.fake->QueueIo(0, 0x71, false, {0, 0, 0, 0});
@@ -136,7 +97,7 @@ TEST(HaxmVcpu, PortIoIsDecodedAndCompleted) {
 }
 
 TEST(HaxmVcpu, StringIoIsCountAccessesInGuestOrder) {
-  VcpuEnv env = NewVcpu();
+  HaxmTestEnv env = NewHaxmVcpu();
   ASSERT_NE(env.vcpu, nullptr);
   // OUTSW x3 upwards, then downwards (EFLAGS.DF): the buffer is in address
   // order, the guest's accesses are not.
@@ -171,7 +132,7 @@ TEST(HaxmVcpu, StringIoIsCountAccessesInGuestOrder) {
 }
 
 TEST(HaxmVcpu, FastMmioIsDecodedAndReadsCompleted) {
-  VcpuEnv env = NewVcpu();
+  HaxmTestEnv env = NewHaxmVcpu();
   ASSERT_NE(env.vcpu, nullptr);
   env.fake->QueueMmio(0, 0xfee00030, true, {0x11, 0x22, 0x33, 0x44});
   env.fake->QueueMmio(0, 0xd0000008, false, std::vector<uint8_t>(8));
@@ -197,7 +158,7 @@ TEST(HaxmVcpu, FastMmioIsDecodedAndReadsCompleted) {
 }
 
 TEST(HaxmVcpu, OtherExitsAreDecoded) {
-  VcpuEnv env = NewVcpu();
+  HaxmTestEnv env = NewHaxmVcpu();
   ASSERT_NE(env.vcpu, nullptr);
   env.fake->QueueExit(0, haxm_abi::kExitStateChange);
   env.fake->QueueExit(0, haxm_abi::kExitRealMode);
@@ -215,18 +176,18 @@ TEST(HaxmVcpu, OtherExitsAreDecoded) {
 }
 
 TEST(HaxmVcpu, HostInterruptsEnterTheGuestAgain) {
-  VcpuEnv env = NewVcpu();
+  HaxmTestEnv env = NewHaxmVcpu();
   ASSERT_NE(env.vcpu, nullptr);
   env.fake->QueueHostInterrupt(0);
   env.fake->QueueHostInterrupt(0);
   env.fake->QueueHalt(0);
   ASSERT_OK_AND_ASSIGN(VcpuExit exit, env.vcpu->Run());
   EXPECT_EQ(exit.kind, VcpuExitKind::kHlt);
-  EXPECT_EQ(Count(*env.fake, "HAX_VCPU_IOCTL_RUN"), 3u);
+  EXPECT_EQ(CountHaxmCalls(*env.fake, "HAX_VCPU_IOCTL_RUN"), 3u);
 }
 
 TEST(HaxmVcpu, InterruptWindowExitsOnlyWhenRequested) {
-  VcpuEnv env = NewVcpu();
+  HaxmTestEnv env = NewHaxmVcpu();
   ASSERT_NE(env.vcpu, nullptr);
   env.vcpu->SetInterruptWindowRequested(true);
   env.fake->QueueInterruptWindow(0);
@@ -243,14 +204,14 @@ TEST(HaxmVcpu, InterruptWindowExitsOnlyWhenRequested) {
 }
 
 TEST(HaxmVcpu, AKickBeforeRunPausesTheNextEntry) {
-  VcpuEnv env = NewVcpu();
+  HaxmTestEnv env = NewHaxmVcpu();
   ASSERT_NE(env.vcpu, nullptr);
   env.fake->QueueHalt(0);
   ASSERT_OK(env.vcpu->Kick());
   ASSERT_OK_AND_ASSIGN(VcpuExit exit, env.vcpu->Run());
   EXPECT_EQ(exit.kind, VcpuExitKind::kInterrupted);
   EXPECT_EQ(exit.raw_reason, haxm_abi::kExitPaused);
-  EXPECT_EQ(Count(*env.fake, "signal thread"), 0u) << "nothing was running";
+  EXPECT_EQ(CountHaxmCalls(*env.fake, "signal thread"), 0u) << "nothing was running";
   // Consumed: the guest runs on.
   ASSERT_OK_AND_ASSIGN(VcpuExit halt, env.vcpu->Run());
   EXPECT_EQ(halt.kind, VcpuExitKind::kHlt);
@@ -260,7 +221,7 @@ TEST(HaxmVcpu, AKickBeforeRunPausesTheNextEntry) {
 }
 
 TEST(HaxmVcpu, AKickFromAnotherThreadEndsABlockedRun) {
-  VcpuEnv env = NewVcpu();
+  HaxmTestEnv env = NewHaxmVcpu();
   ASSERT_NE(env.vcpu, nullptr);
   std::thread kicker([&] {
     absl::SleepFor(absl::Milliseconds(50));
@@ -274,7 +235,7 @@ TEST(HaxmVcpu, AKickFromAnotherThreadEndsABlockedRun) {
 }
 
 TEST(HaxmVcpu, AKickRacingAnIoExitComesAfterItsCompletion) {
-  VcpuEnv env = NewVcpu();
+  HaxmTestEnv env = NewHaxmVcpu();
   ASSERT_NE(env.vcpu, nullptr);
   env.fake->QueueIo(0, 0x60, false, {0});
   ASSERT_OK_AND_ASSIGN(VcpuExit io, env.vcpu->Run());
@@ -287,7 +248,7 @@ TEST(HaxmVcpu, AKickRacingAnIoExitComesAfterItsCompletion) {
 }
 
 TEST(HaxmVcpu, RunErrorsNameTheIoctl) {
-  VcpuEnv env = NewVcpu();
+  HaxmTestEnv env = NewHaxmVcpu();
   ASSERT_NE(env.vcpu, nullptr);
   env.fake->FailNextIoctl("HAX_VCPU_IOCTL_RUN", EFAULT);
   EXPECT_THAT(env.vcpu->Run(),
@@ -296,7 +257,7 @@ TEST(HaxmVcpu, RunErrorsNameTheIoctl) {
 }
 
 TEST(HaxmVcpu, RegistersRoundTripThroughVcpuState) {
-  VcpuEnv env = NewVcpu();
+  HaxmTestEnv env = NewHaxmVcpu();
   ASSERT_NE(env.vcpu, nullptr);
   Regs regs;
   regs.rax = 1;
@@ -323,7 +284,7 @@ TEST(HaxmVcpu, RegistersRoundTripThroughVcpuState) {
 }
 
 TEST(HaxmVcpu, SregsUseAccessRightsAndEferThroughMsrs) {
-  VcpuEnv env = NewVcpu();
+  HaxmTestEnv env = NewHaxmVcpu();
   ASSERT_NE(env.vcpu, nullptr);
   ASSERT_OK_AND_ASSIGN(Sregs sregs, env.vcpu->GetSregs());
   EXPECT_EQ(sregs.cs.selector, 0xf000);
@@ -360,7 +321,7 @@ TEST(HaxmVcpu, SregsUseAccessRightsAndEferThroughMsrs) {
 }
 
 TEST(HaxmVcpu, FpuRoundTripsAndKeepsMxcsrMask) {
-  VcpuEnv env = NewVcpu();
+  HaxmTestEnv env = NewHaxmVcpu();
   ASSERT_NE(env.vcpu, nullptr);
   Fpu fpu;
   fpu.fcw = 0x27f;
@@ -381,12 +342,9 @@ TEST(HaxmVcpu, FpuRoundTripsAndKeepsMxcsrMask) {
 }
 
 TEST(HaxmVcpu, MsrsGoInBatchesAndUnknownOnesAreNamed) {
-  for (const haxm_abi::Platform* platform :
-       {&haxm_abi::PosixPlatform(), &haxm_abi::WindowsPlatform()}) {
+  for (const haxm_abi::Platform* platform : HaxmPlatforms()) {
     SCOPED_TRACE(platform->name);
-    HaxmFakeOptions options;
-    options.platform = platform;
-    VcpuEnv env = NewVcpu(options);
+    HaxmTestEnv env = NewHaxmVcpu(HaxmOptionsFor(platform));
     ASSERT_NE(env.vcpu, nullptr);
     std::vector<uint32_t> indices;
     for (int i = 0; i < 40; ++i) indices.push_back(i % 2 ? 0x1b : 0xc0000082);
@@ -397,7 +355,7 @@ TEST(HaxmVcpu, MsrsGoInBatchesAndUnknownOnesAreNamed) {
     ASSERT_THAT(msrs, SizeIs(40));
     EXPECT_EQ(msrs[0].value, 0xffffffff81000000u);
     EXPECT_EQ(msrs[39].value, 0xfee00900u);
-    EXPECT_EQ(Count(*env.fake, "HAX_VCPU_IOCTL_GET_MSRS"), 2u);
+    EXPECT_EQ(CountHaxmCalls(*env.fake, "HAX_VCPU_IOCTL_GET_MSRS"), 2u);
     const uint32_t unknown[] = {0x1b, 0x1234};
     EXPECT_THAT(env.vcpu->GetMsrs(unknown),
                 StatusIs(absl::StatusCode::kInvalidArgument,
@@ -414,12 +372,9 @@ TEST(HaxmVcpu, MsrsGoInBatchesAndUnknownOnesAreNamed) {
 }
 
 TEST(HaxmVcpu, CpuidReachesTheDriverInEachPortsForm) {
-  for (const haxm_abi::Platform* platform :
-       {&haxm_abi::PosixPlatform(), &haxm_abi::WindowsPlatform()}) {
+  for (const haxm_abi::Platform* platform : HaxmPlatforms()) {
     SCOPED_TRACE(platform->name);
-    HaxmFakeOptions options;
-    options.platform = platform;
-    VcpuEnv env = NewVcpu(options);
+    HaxmTestEnv env = NewHaxmVcpu(HaxmOptionsFor(platform));
     ASSERT_NE(env.vcpu, nullptr);
     CpuidEntry leaf1;
     leaf1.function = 1;
@@ -442,7 +397,7 @@ TEST(HaxmVcpu, CpuidReachesTheDriverInEachPortsForm) {
 }
 
 TEST(HaxmVcpu, WhatHaxmLacksIsUnimplemented) {
-  VcpuEnv env = NewVcpu();
+  HaxmTestEnv env = NewHaxmVcpu();
   ASSERT_NE(env.vcpu, nullptr);
   EXPECT_THAT(env.vcpu->InjectNmi(), StatusIs(absl::StatusCode::kUnimplemented));
   EXPECT_THAT(env.vcpu->GetXcrs(), StatusIs(absl::StatusCode::kUnimplemented));
@@ -455,4 +410,4 @@ TEST(HaxmVcpu, WhatHaxmLacksIsUnimplemented) {
 }
 
 }  // namespace
-}  // namespace hv
+}  // namespace hv::testing

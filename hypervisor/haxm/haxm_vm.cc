@@ -2,12 +2,10 @@
 
 #include <utility>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "hypervisor/haxm/haxm_vcpu.h"
 #include "hypervisor/os/mmap_region.h"
 #include "hypervisor/os/status_macros.h"
-#include "hypervisor/vm_checks.h"
 
 namespace hv {
 
@@ -45,18 +43,18 @@ absl::StatusOr<std::unique_ptr<HaxmVm>> HaxmVm::Create(
 
 HaxmVm::HaxmVm(std::shared_ptr<const HaxmDevice> device, HaxmHandleOwner handle,
                uint32_t vm_id)
-    : sys_(device->sys),
+    : UserIrqchipVm("HAXM", kMaxSlots, kGuestAddressLimit, haxm_abi::kPageSize),
+      sys_(device->sys),
       device_(std::move(device)),
       handle_(std::move(handle)),
       vm_id_(vm_id),
       standalone_ram_(device_->Has(haxm_abi::kCapImplicitRamblock)),
-      vcpu_ids_(std::make_shared<HaxmVcpuIds>()),
-      slots_(kMaxSlots, kGuestAddressLimit, haxm_abi::kPageSize) {}
+      vcpu_ids_(std::make_shared<HaxmVcpuIds>()) {}
 
-// Members go in reverse order: the regions (slots_) are unmapped from this
-// process first, then the VM handle closes. HAXM pinned the pages it mapped,
-// so they stay valid for it until the close makes it drop every mapping and
-// RAM block (and, once its vCPUs are closed too, the VM).
+// The VM handle closes first, which makes HAXM drop every mapping and RAM
+// block (and, once its vCPUs are closed too, the VM); then the regions
+// (BackendVm's) are unmapped from this process. HAXM pinned the pages it
+// mapped, so either order is safe for it.
 HaxmVm::~HaxmVm() = default;
 
 bool HaxmVm::CheckCapability(VmCap cap) const {
@@ -75,11 +73,6 @@ bool HaxmVm::CheckCapability(VmCap cap) const {
       return false;
   }
   return false;
-}
-
-absl::Status HaxmVm::Unsupported(const char* operation) const {
-  return absl::UnimplementedError(absl::StrCat(
-      operation, ": HAXM has no such facility (see hypervisor/haxm/README.md)"));
 }
 
 uint32_t HaxmVm::MapFlags(const MemoryRegionOptions& options) const {
@@ -143,12 +136,9 @@ absl::Status HaxmVm::RegisterRamBlock(const void* host, uint64_t size) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<MemSlot> HaxmVm::AddMemoryRegion(
-    GuestAddress guest_address, std::unique_ptr<MemoryRegion> region,
-    const MemoryRegionOptions& options) {
-  RETURN_IF_ERROR(CheckRegionGiven(region.get()));
-  std::lock_guard<std::mutex> lock(mutex_);
-  ASSIGN_OR_RETURN(MemSlot slot, slots_.Check(guest_address, region->size()));
+absl::Status HaxmVm::MapSlot(MemSlot, GuestAddress guest_address,
+                             MemoryRegion& region,
+                             const MemoryRegionOptions& options) {
   if (options.log_dirty_pages) {
     return absl::UnimplementedError(
         "add memory region: HAXM has no dirty page logging "
@@ -161,38 +151,23 @@ absl::StatusOr<MemSlot> HaxmVm::AddMemoryRegion(
         guest_address));
   }
   if (!standalone_ram_) {
-    RETURN_IF_ERROR(RegisterRamBlock(region->data(), region->size()));
+    RETURN_IF_ERROR(RegisterRamBlock(region.data(), region.size()));
   }
   // In the RAM-block mode a failure here leaves the block registered (HAXM
   // cannot drop it); ram_blocks_ remembers it.
-  RETURN_IF_ERROR(SetRam(guest_address, region->size(), region->data(),
-                         MapFlags(options)));
-  slots_.Insert(slot, guest_address, std::move(region), options);
-  return slot;
+  return SetRam(guest_address, region.size(), region.data(), MapFlags(options));
 }
 
-absl::StatusOr<std::unique_ptr<MemoryRegion>> HaxmVm::RemoveMemoryRegion(
-    MemSlot slot) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  ASSIGN_OR_RETURN(MemorySlotTable::Entry * entry, slots_.Find(slot));
-  RETURN_IF_ERROR(
-      SetRam(entry->guest_address, entry->region->size(), nullptr, 0));
-  ASSIGN_OR_RETURN(MemorySlotTable::Entry removed, slots_.Remove(slot));
-  return std::move(removed.region);
+absl::Status HaxmVm::UnmapSlot(MemSlot, const MemorySlotTable::Entry& entry) {
+  return SetRam(entry.guest_address, entry.region->size(), nullptr, 0);
 }
 
-std::vector<MemoryRegionInfo> HaxmVm::MemoryRegions() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return slots_.List();
-}
-
-absl::Status HaxmVm::Remap(
-    const char* operation, MemSlot slot, MemorySlotTable::Entry& entry,
-    const std::function<absl::Status(MemoryRegion&)>& swap) {
+absl::Status HaxmVm::Remap(MemSlot slot, MemorySlotTable::Entry& entry,
+                           const HostPageChange& change) {
   MemoryRegion& region = *entry.region;
   const uint32_t flags = MapFlags(entry.options);
   RETURN_IF_ERROR(SetRam(entry.guest_address, region.size(), nullptr, 0));
-  const absl::Status swapped = swap(region);
+  const absl::Status swapped = change.ApplyTo(region);
   // The host pages may have changed already, so the way back to a
   // consistent VM is forwards: map the region again, retrying once (the
   // driver's failures here are allocation failures).
@@ -204,99 +179,23 @@ absl::Status HaxmVm::Remap(
   if (!mapped.ok()) {
     return absl::InternalError(absl::StrFormat(
         "%s: slot %u is no longer mapped in HAXM (%s); remove the region",
-        operation, slot, mapped.message()));
+        change.operation, slot, mapped.message()));
   }
   return swapped;
 }
 
-absl::Status HaxmVm::AddFdMapping(MemSlot slot, uint64_t offset, uint64_t size,
-                                  int fd, uint64_t fd_offset, Protection prot) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  ASSIGN_OR_RETURN(MemorySlotTable::Entry * entry,
-                   slots_.FindRange("add fd mapping", slot, offset, size));
-  RETURN_IF_ERROR(CheckFdMappingArguments(fd, fd_offset, haxm_abi::kPageSize));
+absl::Status HaxmVm::ReplacePages(MemSlot slot, MemorySlotTable::Entry& entry,
+                                  const HostPageChange& change) {
   if (!standalone_ram_) {
     return absl::UnimplementedError(
-        "add fd mapping: without HAX_CAP_IMPLICIT_RAMBLOCK HAXM pins a "
-        "region's pages for the VM's life, so pages mapped into it would "
-        "never reach the guest");
+        change.maps_fd()
+            ? "add fd mapping: without HAX_CAP_IMPLICIT_RAMBLOCK HAXM pins a "
+              "region's pages for the VM's life, so pages mapped into it "
+              "would never reach the guest"
+            : "remove mapping: without HAX_CAP_IMPLICIT_RAMBLOCK HAXM pins a "
+              "region's pages for the VM's life (see add fd mapping)");
   }
-  return Remap("add fd mapping", slot, *entry, [&](MemoryRegion& region) {
-    return region.MapFd(offset, size, fd, fd_offset, prot);
-  });
-}
-
-absl::Status HaxmVm::RemoveMapping(MemSlot slot, uint64_t offset,
-                                   uint64_t size) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  ASSIGN_OR_RETURN(MemorySlotTable::Entry * entry,
-                   slots_.FindRange("remove mapping", slot, offset, size));
-  if (!standalone_ram_) {
-    return absl::UnimplementedError(
-        "remove mapping: without HAX_CAP_IMPLICIT_RAMBLOCK HAXM pins a "
-        "region's pages for the VM's life (see add fd mapping)");
-  }
-  return Remap("remove mapping", slot, *entry, [&](MemoryRegion& region) {
-    return region.Unmap(offset, size);
-  });
-}
-
-absl::StatusOr<std::vector<uint64_t>> HaxmVm::GetDirtyLog(MemSlot slot) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  RETURN_IF_ERROR(FindSlot("get dirty log", slots_, slot).status());
-  return Unsupported("get dirty log (no dirty page logging)");
-}
-
-absl::Status HaxmVm::RegisterIoEvent(const EventFd&, const IoEventAddress&) {
-  return Unsupported("register ioeventfd");
-}
-
-absl::Status HaxmVm::UnregisterIoEvent(const EventFd&, const IoEventAddress&) {
-  return Unsupported("unregister ioeventfd");
-}
-
-absl::Status HaxmVm::RegisterIrqfd(const EventFd&, uint32_t) {
-  return Unsupported("register irqfd");
-}
-
-absl::Status HaxmVm::UnregisterIrqfd(const EventFd&, uint32_t) {
-  return Unsupported("unregister irqfd");
-}
-
-absl::Status HaxmVm::SetIrqLine(uint32_t, bool) {
-  return Unsupported("set irq line (no in-kernel irqchip)");
-}
-
-absl::Status HaxmVm::CreateIrqChip(IrqChipKind, uint32_t) {
-  return Unsupported("create irqchip (no in-kernel PIC, IOAPIC or LAPIC)");
-}
-
-absl::StatusOr<std::vector<CpuidEntry>> HaxmVm::GetSupportedCpuid() {
-  return Unsupported(
-      "get supported cpuid (HAXM has no query; it filters the host's CPUID "
-      "itself)");
-}
-
-// HAXM runs real mode itself (unrestricted guest, or its emulator) and needs
-// neither a TSS nor an identity-map page from the VMM: there is nothing to
-// configure, so both succeed without a driver call.
-absl::Status HaxmVm::SetTssAddress(GuestAddress) { return absl::OkStatus(); }
-
-absl::Status HaxmVm::SetIdentityMapAddress(GuestAddress) {
-  return absl::OkStatus();
-}
-
-absl::StatusOr<ClockState> HaxmVm::GetClock() {
-  return Unsupported("get clock (no paravirtual clock)");
-}
-
-absl::Status HaxmVm::SetClock(const ClockState&) {
-  return Unsupported("set clock (no paravirtual clock)");
-}
-
-absl::StatusOr<std::unique_ptr<Vcpu>> HaxmVm::CreateVcpu(uint32_t id) {
-  ASSIGN_OR_RETURN(std::unique_ptr<VcpuX86_64> vcpu, CreateVcpuX86_64(id));
-  return std::unique_ptr<Vcpu>(std::move(vcpu));
+  return Remap(slot, entry, change);
 }
 
 absl::StatusOr<std::unique_ptr<VcpuX86_64>> HaxmVm::CreateVcpuX86_64(

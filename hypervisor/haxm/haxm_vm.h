@@ -1,8 +1,8 @@
 // HaxmVm: hv::VmX86_64 over a HAXM VM device (\\.\hax_vmNN, /dev/hax_vm/vmNN).
 //
-// Memory goes through hv::MemorySlotTable: Check() first, then the driver,
-// then Insert() only once it agreed. How a region reaches the driver depends
-// on what it offers:
+// Memory goes through hv::BackendVm and its MemorySlotTable: Check() first,
+// then the driver, then Insert() only once it agreed. How a region reaches
+// the driver depends on what it offers:
 //   - HAX_CAP_IMPLICIT_RAMBLOCK (HAXM 7.5+): one HAX_VM_IOCTL_SET_RAM2 with
 //     HAX_RAM_INFO_STANDALONE (| ROM); HAXM creates a RAM block for the
 //     mapping and drops it when the mapping is invalidated. This is what
@@ -21,7 +21,8 @@
 // drops its stand-alone block and the pins), swap the pages, and map the
 // region again. Without HAX_CAP_IMPLICIT_RAMBLOCK they are UNIMPLEMENTED.
 //
-// Thread safe: one mutex guards the slot table and the RAM block list.
+// Thread safe: BackendVm's mutex guards the slot table and the RAM block
+// list.
 //
 // Example:
 //   ASSIGN_OR_RETURN(std::unique_ptr<hv::HaxmVm> vm, hv::HaxmVm::Create(device));
@@ -31,7 +32,6 @@
 #define HV_HYPERVISOR_HAXM_HAXM_VM_H_
 
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -42,7 +42,7 @@
 #include "absl/status/statusor.h"
 #include "hypervisor/haxm/haxm_device.h"
 #include "hypervisor/haxm/haxm_sys.h"
-#include "hypervisor/memory_slot_table.h"
+#include "hypervisor/user_irqchip_vm.h"
 #include "hypervisor/x86_64/vm_x86_64.h"
 
 namespace hv {
@@ -57,7 +57,7 @@ struct HaxmVcpuIds {
   std::set<uint32_t> orphaned ABSL_GUARDED_BY(mutex);
 };
 
-class HaxmVm final : public VmX86_64 {
+class HaxmVm final : public UserIrqchipVm {
  public:
   // hv's limits (HAXM keeps a list of mappings and has no slot count; its
   // 4-level EPT maps 48-bit guest-physical addresses).
@@ -69,48 +69,19 @@ class HaxmVm final : public VmX86_64 {
   static absl::StatusOr<std::unique_ptr<HaxmVm>> Create(
       std::shared_ptr<const HaxmDevice> device);
 
-  HaxmVm(const HaxmVm&) = delete;
-  HaxmVm& operator=(const HaxmVm&) = delete;
   ~HaxmVm() override;
 
   uint32_t vm_id() const { return vm_id_; }
   // Whether regions use HAX_RAM_INFO_STANDALONE (HAX_CAP_IMPLICIT_RAMBLOCK).
   bool standalone_ram() const { return standalone_ram_; }
 
-  // Vm.
+  // Vm; memory through BackendVm; no interrupt lines (BackendVm's
+  // SetIrqLine).
   bool CheckCapability(VmCap cap) const override;
-  uint32_t MaxMemorySlots() const override { return kMaxSlots; }
-  uint64_t GuestAddressLimit() const override { return kGuestAddressLimit; }
-  absl::StatusOr<MemSlot> AddMemoryRegion(
-      GuestAddress guest_address, std::unique_ptr<MemoryRegion> region,
-      const MemoryRegionOptions& options) override;
-  absl::StatusOr<std::unique_ptr<MemoryRegion>> RemoveMemoryRegion(
-      MemSlot slot) override;
-  std::vector<MemoryRegionInfo> MemoryRegions() const override;
-  absl::Status AddFdMapping(MemSlot slot, uint64_t offset, uint64_t size,
-                            int fd, uint64_t fd_offset,
-                            Protection prot) override;
-  absl::Status RemoveMapping(MemSlot slot, uint64_t offset,
-                             uint64_t size) override;
-  absl::StatusOr<std::vector<uint64_t>> GetDirtyLog(MemSlot slot) override;
-  absl::Status RegisterIoEvent(const EventFd& event,
-                               const IoEventAddress& address) override;
-  absl::Status UnregisterIoEvent(const EventFd& event,
-                                 const IoEventAddress& address) override;
-  absl::Status RegisterIrqfd(const EventFd& event, uint32_t gsi) override;
-  absl::Status UnregisterIrqfd(const EventFd& event, uint32_t gsi) override;
-  absl::Status SetIrqLine(uint32_t irq, bool level) override;
-  absl::StatusOr<std::unique_ptr<Vcpu>> CreateVcpu(uint32_t id) override;
 
-  // VmX86_64.
-  absl::Status CreateIrqChip(IrqChipKind kind, uint32_t ioapic_pins) override;
+  // VmX86_64 (the rest: UserIrqchipVm).
   absl::StatusOr<std::unique_ptr<VcpuX86_64>> CreateVcpuX86_64(
       uint32_t id) override;
-  absl::StatusOr<std::vector<CpuidEntry>> GetSupportedCpuid() override;
-  absl::Status SetTssAddress(GuestAddress address) override;
-  absl::Status SetIdentityMapAddress(GuestAddress address) override;
-  absl::StatusOr<ClockState> GetClock() override;
-  absl::Status SetClock(const ClockState& state) override;
 
  private:
   // A host range HAXM holds as a RAM block (ALLOC_RAM / ADD_RAMBLOCK).
@@ -122,6 +93,23 @@ class HaxmVm final : public VmX86_64 {
   HaxmVm(std::shared_ptr<const HaxmDevice> device, HaxmHandleOwner handle,
          uint32_t vm_id);
 
+  // BackendVm's hooks (no dirty log, ioeventfds or irqfds: the defaults).
+  // A RAM block unless HAXM makes one (RegisterRamBlock), then
+  // HAX_VM_IOCTL_SET_RAM2; dirty-logged and non-coherent regions are
+  // UNIMPLEMENTED.
+  absl::Status MapSlot(MemSlot slot, GuestAddress guest_address,
+                       MemoryRegion& region,
+                       const MemoryRegionOptions& options) override
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // HAX_VM_IOCTL_SET_RAM2 with HAX_RAM_INFO_INVALID.
+  absl::Status UnmapSlot(MemSlot slot,
+                         const MemorySlotTable::Entry& entry) override
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Remap(), with HAX_CAP_IMPLICIT_RAMBLOCK only.
+  absl::Status ReplacePages(MemSlot slot, MemorySlotTable::Entry& entry,
+                            const HostPageChange& change) override
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+
   // HAX_VM_IOCTL_SET_RAM2 mapping [gpa, gpa + size) to `host` (flags as
   // given), or unmapping it (host == nullptr: HAX_RAM_INFO_INVALID).
   absl::Status SetRam(GuestAddress gpa, uint64_t size, const void* host,
@@ -131,14 +119,13 @@ class HaxmVm final : public VmX86_64 {
   // ALLOC_RAM or ADD_RAMBLOCK for the host range of a new region.
   absl::Status RegisterRamBlock(const void* host, uint64_t size)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  // Unmaps the region in `slot` from HAXM, runs `swap` on it, and maps it
-  // again (whether or not `swap` succeeded; the map is retried once). Only
-  // if both map attempts fail is the slot left unmapped in HAXM: INTERNAL.
-  absl::Status Remap(const char* operation, MemSlot slot,
-                     MemorySlotTable::Entry& entry,
-                     const std::function<absl::Status(MemoryRegion&)>& swap)
+  // Unmaps the region in `slot` from HAXM, makes `change` to it, and maps
+  // it again (whether or not the change succeeded; the map is retried
+  // once). Only if both map attempts fail is the slot left unmapped in
+  // HAXM: INTERNAL.
+  absl::Status Remap(MemSlot slot, MemorySlotTable::Entry& entry,
+                     const HostPageChange& change)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  absl::Status Unsupported(const char* operation) const;
 
   HaxmSys* const sys_;
   const std::shared_ptr<const HaxmDevice> device_;
@@ -147,8 +134,6 @@ class HaxmVm final : public VmX86_64 {
   const bool standalone_ram_;
   const std::shared_ptr<HaxmVcpuIds> vcpu_ids_;
 
-  mutable std::mutex mutex_;
-  MemorySlotTable slots_ ABSL_GUARDED_BY(mutex_);
   std::vector<RamBlock> ram_blocks_ ABSL_GUARDED_BY(mutex_);
 };
 

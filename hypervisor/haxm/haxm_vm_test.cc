@@ -19,48 +19,19 @@
 #include "hypervisor/memory_region.h"
 #include "hypervisor/os/eventfd.h"
 #include "hypervisor/os/memfd.h"
+#include "hypervisor/haxm/haxm_test_util.h"
 #include "testing/fakes/haxm_fake.h"
 #include "testing/status_matchers.h"
 
-namespace hv {
+namespace hv::testing {
 namespace {
 
-using ::hv::testing::HaxmCall;
-using ::hv::testing::HaxmFake;
-using ::hv::testing::HaxmFakeOptions;
-using ::hv::testing::HaxmGuestMapping;
-using ::hv::testing::IsOkAndHolds;
-using ::hv::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::SizeIs;
 
 constexpr uint64_t kSize = 0x10000;
 constexpr uint64_t kBase = 0x100000;
-
-struct VmEnv {
-  std::unique_ptr<HaxmFake> fake;
-  std::unique_ptr<HaxmHypervisor> haxm;
-  std::unique_ptr<Vm> vm;
-  HaxmVm* haxm_vm = nullptr;
-};
-
-VmEnv NewVm(HaxmFakeOptions options = {}) {
-  VmEnv env;
-  env.fake = std::make_unique<HaxmFake>(options);
-  auto haxm = HaxmHypervisor::Create(
-      HaxmHypervisor::DefaultDevicePath(*env.fake), env.fake.get());
-  EXPECT_OK(haxm.status());
-  if (!haxm.ok()) return env;
-  env.haxm = *std::move(haxm);
-  auto vm = env.haxm->CreateVm();
-  EXPECT_OK(vm.status());
-  if (!vm.ok()) return env;
-  env.vm = *std::move(vm);
-  env.haxm_vm = static_cast<HaxmVm*>(env.vm.get());
-  env.fake->ClearCalls();
-  return env;
-}
 
 std::unique_ptr<MemoryRegion> Region(uint64_t size = kSize) {
   auto region = MemoryRegion::CreateShared("haxm-test", size);
@@ -100,7 +71,7 @@ TEST(HaxmVm, CreateOpensTheVmDeviceAndNotifiesTheUserVersion) {
 }
 
 TEST(HaxmVm, ARegionIsOneStandaloneSetRam2) {
-  VmEnv env = NewVm();
+  HaxmTestEnv env = NewHaxmVm();
   ASSERT_NE(env.vm, nullptr);
   EXPECT_TRUE(env.haxm_vm->standalone_ram());
   std::unique_ptr<MemoryRegion> region = Region();
@@ -123,7 +94,7 @@ TEST(HaxmVm, ARegionIsOneStandaloneSetRam2) {
 }
 
 TEST(HaxmVm, ReadOnlyIsRomAndGuestWritesAreRefused) {
-  VmEnv env = NewVm();
+  HaxmTestEnv env = NewHaxmVm();
   ASSERT_NE(env.vm, nullptr);
   EXPECT_TRUE(env.vm->CheckCapability(VmCap::kReadOnlyMemoryRegion));
   std::unique_ptr<MemoryRegion> rom = Region();
@@ -140,7 +111,7 @@ TEST(HaxmVm, ReadOnlyIsRomAndGuestWritesAreRefused) {
 }
 
 TEST(HaxmVm, RemoveUnmapsWithInvalidAndVaZero) {
-  VmEnv env = NewVm();
+  HaxmTestEnv env = NewHaxmVm();
   ASSERT_NE(env.vm, nullptr);
   std::unique_ptr<MemoryRegion> region = Region();
   uint8_t* host = region->data();
@@ -165,7 +136,7 @@ TEST(HaxmVm, RemoveUnmapsWithInvalidAndVaZero) {
 TEST(HaxmVm, WithoutImplicitRamblocksRegionsAreAllocRamThenSetRam2) {
   HaxmFakeOptions options;
   options.winfo &= ~haxm_abi::kCapImplicitRamblock;
-  VmEnv env = NewVm(options);
+  HaxmTestEnv env = NewHaxmVm(options);
   ASSERT_NE(env.vm, nullptr);
   EXPECT_FALSE(env.haxm_vm->standalone_ram());
   std::unique_ptr<MemoryRegion> region = Region();
@@ -206,12 +177,9 @@ TEST(HaxmVm, WithoutImplicitRamblocksRegionsAreAllocRamThenSetRam2) {
 }
 
 TEST(HaxmVm, DriverErrorsNameTheIoctlAndLeaveNoSlot) {
-  for (const haxm_abi::Platform* platform :
-       {&haxm_abi::PosixPlatform(), &haxm_abi::WindowsPlatform()}) {
+  for (const haxm_abi::Platform* platform : HaxmPlatforms()) {
     SCOPED_TRACE(platform->name);
-    HaxmFakeOptions options;
-    options.platform = platform;
-    VmEnv env = NewVm(options);
+    HaxmTestEnv env = NewHaxmVm(HaxmOptionsFor(platform));
     ASSERT_NE(env.vm, nullptr);
     env.fake->FailNextIoctl("HAX_VM_IOCTL_SET_RAM2",
                             platform->errors.invalid_parameter);
@@ -289,7 +257,7 @@ TEST(HaxmVm, TheFakeChecksSetRam2AsTheDriverDoes) {
 }
 
 TEST(HaxmVm, BadInputIsRefusedBeforeTheDriver) {
-  VmEnv env = NewVm();
+  HaxmTestEnv env = NewHaxmVm();
   ASSERT_NE(env.vm, nullptr);
   EXPECT_THAT(env.vm->AddMemoryRegion(kBase, nullptr, {}),
               StatusIs(absl::StatusCode::kInvalidArgument));
@@ -321,7 +289,7 @@ TEST(HaxmVm, BadInputIsRefusedBeforeTheDriver) {
 // Linux only (hypervisor/os/mmap_region.h), so these run there.
 #ifndef HV_HAXM_TEST_NO_FD_REMAP
 TEST(HaxmVm, FdMappingsRemapTheRegionSoHaxmDropsItsPins) {
-  VmEnv env = NewVm();
+  HaxmTestEnv env = NewHaxmVm();
   ASSERT_NE(env.vm, nullptr);
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<MemoryRegion> arena,
                        MemoryRegion::CreateArena(kSize));
@@ -360,7 +328,7 @@ TEST(HaxmVm, FdMappingsRemapTheRegionSoHaxmDropsItsPins) {
 }
 
 TEST(HaxmVm, AFailedRemapIsReportedAndTheSlotNamed) {
-  VmEnv env = NewVm();
+  HaxmTestEnv env = NewHaxmVm();
   ASSERT_NE(env.vm, nullptr);
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<MemoryRegion> arena,
                        MemoryRegion::CreateArena(kSize));
@@ -394,7 +362,7 @@ TEST(HaxmVm, AFailedRemapIsReportedAndTheSlotNamed) {
 #endif  // HV_HAXM_TEST_NO_FD_REMAP
 
 TEST(HaxmVm, WhatHaxmLacksIsUnimplementedNamingTheOperation) {
-  VmEnv env = NewVm();
+  HaxmTestEnv env = NewHaxmVm();
   ASSERT_NE(env.vm, nullptr);
   ASSERT_OK_AND_ASSIGN(EventFd event, EventFd::Create());
   EXPECT_THAT(env.vm->RegisterIoEvent(event, {}),
@@ -429,4 +397,4 @@ TEST(HaxmVm, WhatHaxmLacksIsUnimplementedNamingTheOperation) {
 }
 
 }  // namespace
-}  // namespace hv
+}  // namespace hv::testing

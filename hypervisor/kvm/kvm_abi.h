@@ -30,7 +30,7 @@ inline constexpr int kApiVersion = 12;
 // KVM_CAP_USER_CONFIGURE_NONCOHERENT_DMA = 236. Upstream never merged them
 // and has since given 236 to KVM_CAP_PRE_FAULT_MEMORY (233 is
 // KVM_CAP_MEMORY_ATTRIBUTES), so a non-zero 236 alone proves nothing: the
-// backend also checks that the kernel accepts the flag (see KvmVm).
+// backend also checks that the kernel accepts the flag (kvm_vm.cc).
 inline constexpr uint32_t kMemNonCoherentDma = 1u << 3;
 inline constexpr int kCapUserConfigureNoncoherentDma = 236;
 
@@ -94,6 +94,12 @@ static_assert(sizeof(kvm_run) == 2352);
 // ArchIoctlName(): the name of an ioctl only one architecture's half of the
 // backend uses (kvm_sys_<arch>.cc), nullptr for any other request.
 const char* ArchIoctlName(unsigned long request);
+
+// HV_KVM_IOCTL_NAME(KVM_X): in a switch over an ioctl request, the case that
+// returns the request's name "KVM_X" (KvmIoctlName, ArchIoctlName).
+#define HV_KVM_IOCTL_NAME(name) \
+  case name:                    \
+    return #name;
 
 }  // namespace hv::kvm_abi
 

@@ -29,10 +29,10 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "hypervisor/hypervisor.h"
+#include "hypervisor/kvm/kvm_fault_injection.h"
 #include "hypervisor/kvm/kvm_sys.h"
 #include "hypervisor/vm.h"
 #include "hypervisor/x86_64/vcpu_x86_64.h"
-#include "testing/kvm_fault_injection.h"
 
 namespace hv::bench {
 

@@ -15,10 +15,10 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "hypervisor/kvm/kvm_fault_injection.h"
 #include "hypervisor/kvm/kvm_hypervisor.h"
 #include "hypervisor/kvm/kvm_test_env.h"
 #include "hypervisor/x86_64/vm_x86_64.h"
-#include "testing/kvm_fault_injection.h"
 #include "testing/status_matchers.h"
 
 namespace hv {
@@ -201,8 +201,8 @@ TEST(KvmXcrs, WhereReportedTheGuestSeesXcr0) {
   HV_REQUIRE_KVM();
   Machine m;
   ASSERT_NO_FATAL_FAILURE(CreateMachine(RealKvmSys(), m));
-  // The guest-visible half is the conformance suite's XcrsRoundTrip; here,
-  // that the capability and the calls agree.
+  // The guest-visible half is X86GuestConformance.XcrsRoundTrip; here, that
+  // the capability and the calls agree.
   if (m.kvm->CheckCapability(HypervisorCap::kXcrs)) {
     EXPECT_OK(m.vcpu->GetXcrs());
   } else {

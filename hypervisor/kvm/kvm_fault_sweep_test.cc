@@ -13,12 +13,12 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "hypervisor/kvm/kvm_fault_injection.h"
+#include "hypervisor/kvm/kvm_fault_run.h"
 #include "hypervisor/kvm/kvm_hypervisor.h"
 #include "hypervisor/kvm/kvm_test_env.h"
 #include "hypervisor/os/memfd.h"
 #include "testing/fault_sweep.h"
-#include "testing/kvm_fault_injection.h"
-#include "testing/kvm_fault_run.h"
 #include "testing/status_matchers.h"
 
 namespace hv {

@@ -56,8 +56,7 @@ bool KvmHypervisor::CheckCapability(HypervisorCap cap) const {
 }
 
 absl::StatusOr<std::unique_ptr<Vm>> KvmHypervisor::CreateVm() {
-  ASSIGN_OR_RETURN(std::unique_ptr<KvmVm> vm, KvmVm::Create(device_));
-  return std::unique_ptr<Vm>(std::move(vm));
+  return CreateKvmVm(device_);
 }
 
 }  // namespace hv

@@ -5,10 +5,10 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "hypervisor/kvm/kvm_fault_injection.h"
 #include "hypervisor/kvm/kvm_test_env.h"
 #include "hypervisor/registry.h"
 #include "hypervisor/x86_64/vm_x86_64.h"
-#include "testing/kvm_fault_injection.h"
 #include "testing/status_matchers.h"
 
 namespace hv {

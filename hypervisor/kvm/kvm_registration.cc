@@ -7,11 +7,8 @@ namespace hv {
 namespace {
 
 const BackendRegistration kRegisterKvm(
-    "kvm", {"device"},
-    [](const HypervisorSpec& spec) -> absl::StatusOr<std::unique_ptr<Hypervisor>> {
-      auto kvm = KvmHypervisor::Create(spec.Option("device", "/dev/kvm"));
-      if (!kvm.ok()) return kvm.status();
-      return std::unique_ptr<Hypervisor>(std::move(kvm).value());
+    "kvm", {"device"}, [](const HypervisorSpec& spec) {
+      return KvmHypervisor::Create(spec.Option("device", "/dev/kvm"));
     });
 
 }  // namespace

@@ -9,9 +9,6 @@ KvmSys* RealKvmSys() { return RealSeam<KvmSys>(); }
 
 std::string KvmIoctlName(unsigned long request) {
   switch (request) {
-#define HV_KVM_IOCTL_NAME(name) \
-  case name:                    \
-    return #name;
     HV_KVM_IOCTL_NAME(KVM_GET_API_VERSION)
     HV_KVM_IOCTL_NAME(KVM_CREATE_VM)
     HV_KVM_IOCTL_NAME(KVM_CHECK_EXTENSION)
@@ -27,7 +24,6 @@ std::string KvmIoctlName(unsigned long request) {
     HV_KVM_IOCTL_NAME(KVM_HAS_DEVICE_ATTR)
     HV_KVM_IOCTL_NAME(KVM_SET_DEVICE_ATTR)
     HV_KVM_IOCTL_NAME(KVM_GET_DEVICE_ATTR)
-#undef HV_KVM_IOCTL_NAME
     default:
       break;
   }

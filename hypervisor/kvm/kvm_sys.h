@@ -3,8 +3,8 @@
 // Every system call the KVM backend makes (open, ioctl, mmap, munmap, close)
 // goes through a KvmSys (an IoctlSeam, hypervisor/os/ioctl_seam.h).
 // RealKvmSys() forwards each call straight to the kernel at the cost of one
-// indirect call; tests wrap it (see
-// testing/kvm_fault_injection.h) to count calls and fail chosen ones.
+// indirect call; tests wrap it (kvm_fault_injection.h) to count calls and
+// fail chosen ones.
 // Calls return what the system call returns and set errno as it does.
 //
 // Example:

@@ -5,16 +5,12 @@ namespace hv::kvm_abi {
 
 const char* ArchIoctlName(unsigned long request) {
   switch (request) {
-#define HV_KVM_IOCTL_NAME(name) \
-  case name:                    \
-    return #name;
     HV_KVM_IOCTL_NAME(KVM_GET_ONE_REG)
     HV_KVM_IOCTL_NAME(KVM_SET_ONE_REG)
     HV_KVM_IOCTL_NAME(KVM_ARM_PREFERRED_TARGET)
     HV_KVM_IOCTL_NAME(KVM_ARM_VCPU_INIT)
     HV_KVM_IOCTL_NAME(KVM_ARM_VCPU_FINALIZE)
     HV_KVM_IOCTL_NAME(KVM_CREATE_DEVICE)
-#undef HV_KVM_IOCTL_NAME
     case kGetRegList:
       return "KVM_GET_REG_LIST";
     case kSetCounterOffset:

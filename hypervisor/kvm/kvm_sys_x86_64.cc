@@ -5,9 +5,6 @@ namespace hv::kvm_abi {
 
 const char* ArchIoctlName(unsigned long request) {
   switch (request) {
-#define HV_KVM_IOCTL_NAME(name) \
-  case name:                    \
-    return #name;
     HV_KVM_IOCTL_NAME(KVM_CREATE_IRQCHIP)
     HV_KVM_IOCTL_NAME(KVM_CREATE_PIT2)
     HV_KVM_IOCTL_NAME(KVM_SET_TSS_ADDR)
@@ -29,7 +26,6 @@ const char* ArchIoctlName(unsigned long request) {
     HV_KVM_IOCTL_NAME(KVM_INTERRUPT)
     HV_KVM_IOCTL_NAME(KVM_NMI)
     HV_KVM_IOCTL_NAME(KVM_GET_TSC_KHZ)
-#undef HV_KVM_IOCTL_NAME
     // Flexible-array structs: see kvm_abi_x86_64.h for why these are hv's own.
     case kGetSupportedCpuid:
       return "KVM_GET_SUPPORTED_CPUID";

@@ -4,13 +4,14 @@
 #include <sys/mman.h>
 
 #include <cerrno>
-#include <cstring>
 
 #include "absl/strings/str_format.h"
+#include "hypervisor/aarch64/vcpu_aarch64.h"
 #include "hypervisor/kvm/kvm_abi.h"
 #include "hypervisor/os/errno_status.h"
 #include "hypervisor/os/signals.h"
 #include "hypervisor/os/status_macros.h"
+#include "hypervisor/x86_64/vcpu_x86_64.h"
 
 namespace hv {
 namespace {
@@ -32,16 +33,16 @@ SystemEventKind ToSystemEventKind(uint32_t type) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<KvmVcpu>> KvmVcpu::Create(
-    std::shared_ptr<const KvmDevice> device, int vm_fd, uint32_t id) {
+absl::StatusOr<KvmVcpuFd> OpenKvmVcpu(const KvmDevice& device, int vm_fd,
+                                      uint32_t id) {
   // Before anything that needs undoing: a kick must find a handler.
   RETURN_IF_ERROR(InstallKickSignalHandler());
-  KvmSys* sys = device->sys;
+  KvmSys* sys = device.sys;
   KvmFd fd(sys, sys->Ioctl(vm_fd, KVM_CREATE_VCPU, id));
   if (!fd.valid()) {
     return ErrnoStatus(absl::StrFormat("KVM_CREATE_VCPU (id %u)", id));
   }
-  const uint64_t size = device->vcpu_mmap_size;
+  const uint64_t size = device.vcpu_mmap_size;
   void* run = sys->Mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED,
                         fd.get(), 0);
   if (run == MAP_FAILED) {
@@ -50,41 +51,45 @@ absl::StatusOr<std::unique_ptr<KvmVcpu>> KvmVcpu::Create(
   // SAFETY: the vCPU fd's mapping at offset 0 is the kernel's struct
   // kvm_run followed by its data area; KvmDevice checked that `size` is at
   // least sizeof(kvm_run), and mmap returns page-aligned memory.
-  auto* run_page = static_cast<kvm_run*>(run);
-  return std::unique_ptr<KvmVcpu>(
-      new KvmVcpu(std::move(device), std::move(fd), id, run_page, size));
+  return KvmVcpuFd{std::move(fd), static_cast<kvm_run*>(run), size};
 }
 
-KvmVcpu::~KvmVcpu() { sys_->Munmap(run_, run_size_); }
+template <typename ArchVcpu>
+KvmVcpuCore<ArchVcpu>::KvmVcpuCore(std::shared_ptr<const KvmDevice> device,
+                                   KvmVcpuFd vcpu, uint32_t id)
+    : BackendVcpu<ArchVcpu>(id),
+      sys_(device->sys),
+      device_(std::move(device)),
+      fd_(std::move(vcpu.fd)),
+      run_(vcpu.run),
+      run_size_(vcpu.run_size),
+      kicker_(&vcpu.run->immediate_exit) {}
 
-absl::StatusOr<VcpuExit> KvmVcpu::Run() {
+template <typename ArchVcpu>
+KvmVcpuCore<ArchVcpu>::~KvmVcpuCore() {
+  sys_->Munmap(run_, run_size_);
+}
+
+template <typename ArchVcpu>
+absl::StatusOr<VcpuExit> KvmVcpuCore<ArchVcpu>::Run() {
   RETURN_IF_ERROR(CheckRunnable());
-  pending_ = VcpuExitKind::kUnknown;
-  kicker_.Enter();
-  const int result = sys_->Ioctl(fd_.get(), KVM_RUN, 0);
-  const int error = errno;
-  kicker_.Leave();
+  this->SetPendingExit(VcpuExitKind::kUnknown);
+  const int error =
+      kicker_.Run([&] { return sys_->Ioctl(fd_.get(), KVM_RUN, 0); });
   VcpuExit exit;
-  if (result < 0) {
-    if (error == EINTR || error == EAGAIN) {
-      // SAFETY: immediate_exit is one byte of the kvm_run page, which stays
-      // mapped for the vCPU's life; Kick() writes it from other threads,
-      // so both sides use atomic byte stores.
-      __atomic_store_n(&run_->immediate_exit, 0, __ATOMIC_SEQ_CST);
-      exit.kind = VcpuExitKind::kInterrupted;
-      exit.raw_reason = KVM_EXIT_INTR;
-      return exit;
-    }
-    return ErrnoStatus("KVM_RUN", error);
+  if (error == EINTR) {
+    exit.kind = VcpuExitKind::kInterrupted;
+    exit.raw_reason = KVM_EXIT_INTR;
+    return exit;
   }
+  if (error != 0) return ErrnoStatus("KVM_RUN", error);
   DecodeExit(exit);
-  if (exit.kind == VcpuExitKind::kIo || exit.kind == VcpuExitKind::kMmio) {
-    pending_ = exit.kind;
-  }
+  this->SetPendingExit(exit.kind);
   return exit;
 }
 
-void KvmVcpu::DecodeExit(VcpuExit& exit) const {
+template <typename ArchVcpu>
+void KvmVcpuCore<ArchVcpu>::DecodeExit(VcpuExit& exit) const {
   // SAFETY: KVM_RUN returned, so the kernel has finished writing the exit
   // fields of kvm_run and will not touch them until the next KVM_RUN from
   // this (the only Run()) thread; each union member read below is the one
@@ -182,12 +187,9 @@ void KvmVcpu::DecodeExit(VcpuExit& exit) const {
   }
 }
 
-absl::Status KvmVcpu::HandleIo(absl::FunctionRef<void(IoRequest&)> handler) {
-  if (pending_ != VcpuExitKind::kIo) {
-    return absl::FailedPreconditionError(
-        "HandleIo: the last Run() did not return an unhandled kIo exit");
-  }
-  pending_ = VcpuExitKind::kUnknown;
+template <typename ArchVcpu>
+absl::Status KvmVcpuCore<ArchVcpu>::CompleteIo(
+    absl::FunctionRef<void(IoRequest&)> handler) {
   // SAFETY: the last KVM_RUN ended with KVM_EXIT_IO, so run_->io is the
   // live union member; its data area (count accesses of size bytes at
   // data_offset) lies inside the run_size_-byte mapping, which is checked
@@ -205,23 +207,14 @@ absl::Status KvmVcpu::HandleIo(absl::FunctionRef<void(IoRequest&)> handler) {
   const bool is_write = io.direction == KVM_EXIT_IO_OUT;
   for (uint32_t i = 0; i < io.count; ++i) {
     uint8_t* access = data + static_cast<uint64_t>(i) * io.size;
-    if (!is_write) std::memset(access, 0, io.size);
-    IoRequest request;
-    request.address = io.port;
-    request.is_write = is_write;
-    request.data = absl::Span<uint8_t>(access, io.size);
-    handler(request);
+    RunIoHandler(handler, io.port, is_write, {access, io.size}, io.size);
   }
   return absl::OkStatus();
 }
 
-absl::Status KvmVcpu::HandleMmio(
+template <typename ArchVcpu>
+absl::Status KvmVcpuCore<ArchVcpu>::CompleteMmio(
     absl::FunctionRef<void(IoRequest&)> handler) {
-  if (pending_ != VcpuExitKind::kMmio) {
-    return absl::FailedPreconditionError(
-        "HandleMmio: the last Run() did not return an unhandled kMmio exit");
-  }
-  pending_ = VcpuExitKind::kUnknown;
   // SAFETY: the last KVM_RUN ended with KVM_EXIT_MMIO, so run_->mmio is the
   // live union member; its data is an 8-byte array inside kvm_run and len
   // is checked against it.
@@ -230,28 +223,24 @@ absl::Status KvmVcpu::HandleMmio(
     return absl::InternalError(absl::StrFormat(
         "HandleMmio: kvm_run mmio length %u is not 1..8", mmio.len));
   }
-  IoRequest request;
-  request.address = mmio.phys_addr;
-  request.is_write = mmio.is_write != 0;
-  if (!request.is_write) std::memset(mmio.data, 0, mmio.len);
-  request.data = absl::Span<uint8_t>(mmio.data, mmio.len);
-  handler(request);
+  RunIoHandler(handler, mmio.phys_addr, mmio.is_write != 0,
+               {mmio.data, mmio.len}, mmio.len);
   return absl::OkStatus();
 }
 
-void KvmVcpu::SetImmediateExit(bool exit) {
-  // SAFETY: see Run(); atomic because Kick() stores the same byte.
-  __atomic_store_n(&run_->immediate_exit, exit ? 1 : 0, __ATOMIC_SEQ_CST);
+template <typename ArchVcpu>
+void KvmVcpuCore<ArchVcpu>::SetImmediateExit(bool exit) {
+  kicker_.SetImmediateExit(exit);
 }
 
-absl::Status KvmVcpu::Kick() {
-  return kicker_.Kick([&] {
-    // SAFETY: immediate_exit is a byte of the kvm_run page, mapped for the
-    // vCPU's life; the Run() thread and the kernel read it concurrently, so
-    // it is stored atomically. Set before the signal, so a KVM_RUN entered
-    // after this point returns at once.
-    __atomic_store_n(&run_->immediate_exit, 1, __ATOMIC_SEQ_CST);
-  });
+template <typename ArchVcpu>
+absl::Status KvmVcpuCore<ArchVcpu>::Kick() {
+  return kicker_.Kick();
 }
+
+// Both architectures' cores, whichever the target is: the code is the same
+// and BUILD.bazel select()s the final class that uses one.
+template class KvmVcpuCore<VcpuX86_64>;
+template class KvmVcpuCore<VcpuAArch64>;
 
 }  // namespace hv

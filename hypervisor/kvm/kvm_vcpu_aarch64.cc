@@ -1,15 +1,18 @@
-// The aarch64 half of KvmVcpu: KVM_ARM_VCPU_INIT with features, registers
+// KvmVcpuAArch64: KVM_ARM_VCPU_INIT with features, registers
 // through KVM_GET/SET_ONE_REG (core, FP/SIMD, system, firmware), the
 // register list, the PMU and PVTIME vCPU attributes. hv's register ids
 // (hypervisor/aarch64/regs.h) become KVM ids only here.
+#include "hypervisor/kvm/kvm_vcpu_aarch64.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstddef>
+#include <memory>
+#include <utility>
 
 #include "absl/strings/str_format.h"
 #include "hypervisor/kvm/kvm_abi_aarch64.h"
 #include "hypervisor/kvm/kvm_ioctl.h"
-#include "hypervisor/kvm/kvm_vcpu.h"
 #include "hypervisor/os/errno_status.h"
 #include "hypervisor/os/status_macros.h"
 
@@ -32,18 +35,26 @@ constexpr uint32_t Bit(uint32_t n) { return 1u << n; }
 
 }  // namespace
 
-void KvmVcpu::DecodeDebugExit(const kvm_run& run, VcpuExit& exit) {
+absl::StatusOr<std::unique_ptr<KvmVcpuAArch64>> KvmVcpuAArch64::Create(
+    std::shared_ptr<const KvmDevice> device, int vm_fd, uint32_t id,
+    uint32_t target) {
+  ASSIGN_OR_RETURN(KvmVcpuFd vcpu, OpenKvmVcpu(*device, vm_fd, id));
+  return std::unique_ptr<KvmVcpuAArch64>(
+      new KvmVcpuAArch64(std::move(device), std::move(vcpu), id, target));
+}
+
+void KvmVcpuAArch64::DecodeDebugExit(const kvm_run& run, VcpuExit& exit) const {
   // arm64's kvm_debug_exit_arch: the exception syndrome and, for
   // watchpoints, the faulting address.
   exit.code = run.debug.arch.hsr;
   exit.data = run.debug.arch.far;
 }
 
-absl::Status KvmVcpu::CheckRunnable() const {
+absl::Status KvmVcpuAArch64::CheckRunnable() const {
   return CheckInitialized("run");
 }
 
-absl::Status KvmVcpu::CheckInitialized(const char* operation) const {
+absl::Status KvmVcpuAArch64::CheckInitialized(const char* operation) const {
   if (!initialized_) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "%s vCPU %u: the vCPU is not initialised yet (VcpuAArch64::Init, "
@@ -53,7 +64,7 @@ absl::Status KvmVcpu::CheckInitialized(const char* operation) const {
   return absl::OkStatus();
 }
 
-bool KvmVcpu::SupportsFeature(VcpuFeature feature) const {
+bool KvmVcpuAArch64::SupportsFeature(VcpuFeature feature) const {
   const KvmDeviceCaps& caps = device_->caps;
   switch (feature) {
     case VcpuFeature::kPsci0_2: return caps.arm_psci_0_2 > 0;
@@ -66,7 +77,7 @@ bool KvmVcpu::SupportsFeature(VcpuFeature feature) const {
   return false;
 }
 
-absl::Status KvmVcpu::Init(absl::Span<const VcpuFeature> features) {
+absl::Status KvmVcpuAArch64::Init(absl::Span<const VcpuFeature> features) {
   uint32_t bits = 0;
   for (VcpuFeature feature : features) {
     if (!SupportsFeature(feature)) {
@@ -110,7 +121,7 @@ absl::Status KvmVcpu::Init(absl::Span<const VcpuFeature> features) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::pair<uint64_t, int>> KvmVcpu::OneRegId(
+absl::StatusOr<std::pair<uint64_t, int>> KvmVcpuAArch64::OneRegId(
     const char* operation, AArch64Reg reg) const {
   const uint32_t i = reg.index;
   switch (reg.kind) {
@@ -165,8 +176,8 @@ absl::StatusOr<std::pair<uint64_t, int>> KvmVcpu::OneRegId(
       operation, id_, AArch64RegName(reg)));
 }
 
-absl::Status KvmVcpu::GetRawReg(uint64_t id, void* data, const char* operation,
-                                AArch64Reg reg) {
+absl::Status KvmVcpuAArch64::GetRawReg(uint64_t id, void* data,
+                                       const char* operation, AArch64Reg reg) {
   kvm_one_reg one = {};
   one.id = id;
   one.addr = reinterpret_cast<uintptr_t>(data);
@@ -175,8 +186,8 @@ absl::Status KvmVcpu::GetRawReg(uint64_t id, void* data, const char* operation,
                                   AArch64RegName(reg), id));
 }
 
-absl::Status KvmVcpu::SetRawReg(uint64_t id, const void* data,
-                                const char* operation, AArch64Reg reg) {
+absl::Status KvmVcpuAArch64::SetRawReg(uint64_t id, const void* data,
+                                       const char* operation, AArch64Reg reg) {
   kvm_one_reg one = {};
   one.id = id;
   one.addr = reinterpret_cast<uintptr_t>(data);
@@ -185,7 +196,7 @@ absl::Status KvmVcpu::SetRawReg(uint64_t id, const void* data,
                                   AArch64RegName(reg), id));
 }
 
-absl::StatusOr<uint64_t> KvmVcpu::GetOneReg(AArch64Reg reg) {
+absl::StatusOr<uint64_t> KvmVcpuAArch64::GetOneReg(AArch64Reg reg) {
   ASSIGN_OR_RETURN(auto id_size, OneRegId("get register", reg));
   RETURN_IF_ERROR(CheckInitialized("get register"));
   if (id_size.second == 4) {
@@ -198,7 +209,7 @@ absl::StatusOr<uint64_t> KvmVcpu::GetOneReg(AArch64Reg reg) {
   return value;
 }
 
-absl::Status KvmVcpu::SetOneReg(AArch64Reg reg, uint64_t value) {
+absl::Status KvmVcpuAArch64::SetOneReg(AArch64Reg reg, uint64_t value) {
   ASSIGN_OR_RETURN(auto id_size, OneRegId("set register", reg));
   RETURN_IF_ERROR(CheckInitialized("set register"));
   if (id_size.second == 4) {
@@ -213,7 +224,7 @@ absl::Status KvmVcpu::SetOneReg(AArch64Reg reg, uint64_t value) {
   return SetRawReg(id_size.first, &value, "set register", reg);
 }
 
-absl::StatusOr<absl::uint128> KvmVcpu::GetVectorReg(uint32_t n) {
+absl::StatusOr<absl::uint128> KvmVcpuAArch64::GetVectorReg(uint32_t n) {
   if (n >= 32) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "get vector register vCPU %u: v%u does not exist (v0-v31)", id_, n));
@@ -233,7 +244,7 @@ absl::StatusOr<absl::uint128> KvmVcpu::GetVectorReg(uint32_t n) {
   return absl::MakeUint128(halves[1], halves[0]);
 }
 
-absl::Status KvmVcpu::SetVectorReg(uint32_t n, absl::uint128 value) {
+absl::Status KvmVcpuAArch64::SetVectorReg(uint32_t n, absl::uint128 value) {
   if (n >= 32) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "set vector register vCPU %u: v%u does not exist (v0-v31)", id_, n));
@@ -257,7 +268,7 @@ absl::Status KvmVcpu::SetVectorReg(uint32_t n, absl::uint128 value) {
 }
 
 absl::StatusOr<std::vector<std::pair<AArch64Reg, uint64_t>>>
-KvmVcpu::GetSystemRegs() {
+KvmVcpuAArch64::GetSystemRegs() {
   RETURN_IF_ERROR(CheckInitialized("get system registers"));
   // First ask how many ids there are: with n = 0 the kernel answers E2BIG
   // and writes the count.
@@ -294,11 +305,11 @@ KvmVcpu::GetSystemRegs() {
   return result;
 }
 
-absl::StatusOr<uint64_t> KvmVcpu::GetMpidr() {
+absl::StatusOr<uint64_t> KvmVcpuAArch64::GetMpidr() {
   return GetOneReg(aarch64_sys::kMpidrEl1);
 }
 
-absl::StatusOr<PsciVersion> KvmVcpu::GetPsciVersion() {
+absl::StatusOr<PsciVersion> KvmVcpuAArch64::GetPsciVersion() {
   ASSIGN_OR_RETURN(uint64_t value, GetOneReg(AArch64Reg::PsciVersion()));
   // PSCI_VERSION's encoding: major in bits 31:16, minor in 15:0.
   PsciVersion version;
@@ -307,8 +318,9 @@ absl::StatusOr<PsciVersion> KvmVcpu::GetPsciVersion() {
   return version;
 }
 
-absl::Status KvmVcpu::SetVcpuAttr(uint32_t group, uint64_t attr,
-                                  const void* value, const char* operation) {
+absl::Status KvmVcpuAArch64::SetVcpuAttr(uint32_t group, uint64_t attr,
+                                         const void* value,
+                                         const char* operation) {
   kvm_device_attr request = {};
   request.group = group;
   request.attr = attr;
@@ -318,7 +330,7 @@ absl::Status KvmVcpu::SetVcpuAttr(uint32_t group, uint64_t attr,
                                   operation));
 }
 
-absl::Status KvmVcpu::InitPmu(uint32_t irq) {
+absl::Status KvmVcpuAArch64::InitPmu(uint32_t irq) {
   RETURN_IF_ERROR(CheckInitialized("init PMU"));
   if ((init_features_ & Bit(KVM_ARM_VCPU_PMU_V3)) == 0) {
     return absl::FailedPreconditionError(absl::StrFormat(
@@ -350,9 +362,9 @@ absl::Status KvmVcpu::InitPmu(uint32_t irq) {
   return absl::OkStatus();
 }
 
-bool KvmVcpu::HasPvtime() const { return device_->caps.steal_time > 0; }
+bool KvmVcpuAArch64::HasPvtime() const { return device_->caps.steal_time > 0; }
 
-absl::Status KvmVcpu::InitPvtime(GuestAddress address) {
+absl::Status KvmVcpuAArch64::InitPvtime(GuestAddress address) {
   if (!HasPvtime()) {
     return absl::UnimplementedError(absl::StrFormat(
         "init PVTIME vCPU %u: this KVM lacks KVM_CAP_STEAL_TIME", id_));

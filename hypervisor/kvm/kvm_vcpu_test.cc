@@ -1,8 +1,9 @@
-// KvmVcpu against the real /dev/kvm: a few real-mode instructions prove
-// Run/HandleIo/HandleMmio/HLT, kicks and immediate exit; then the x86 state
-// round trips. Guest-code coverage proper is the conformance suite's job
-// (testing/), which uses assembled fixtures; these bytes are the only
-// hand-written guest code in hv.
+// The KVM vCPU (KvmVcpuCore, KvmVcpuX86_64) against the real /dev/kvm: a
+// few real-mode instructions prove Run/HandleIo/HandleMmio/HLT, kicks and
+// immediate exit; then the x86 state round trips. Guest-code coverage proper
+// is the job of the guest-code conformance suite
+// (testing/x86_guest_conformance.h), which uses assembled fixtures; these
+// bytes are the only hand-written guest code in hv.
 #include "hypervisor/kvm/kvm_vcpu.h"
 
 #include <atomic>

@@ -1,16 +1,19 @@
-// The x86_64 half of KvmVcpu: register state, MSRs, CPUID, the local APIC,
+// KvmVcpuX86_64: register state, MSRs, CPUID, the local APIC,
 // interrupt injection and the TSC. Conversions between hv's state types
 // (hypervisor/x86_64/regs.h) and the kernel's structs happen only here.
+#include "hypervisor/kvm/kvm_vcpu_x86_64.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "hypervisor/kvm/kvm_abi_x86_64.h"
 #include "hypervisor/kvm/kvm_ioctl.h"
-#include "hypervisor/kvm/kvm_vcpu.h"
 #include "hypervisor/os/errno_status.h"
 #include "hypervisor/os/status_macros.h"
 
@@ -103,15 +106,19 @@ kvm_dtable ToKvm(const DescriptorTable& t) {
 
 }  // namespace
 
-void KvmVcpu::DecodeDebugExit(const kvm_run& run, VcpuExit& exit) {
+absl::StatusOr<std::unique_ptr<KvmVcpuX86_64>> KvmVcpuX86_64::Create(
+    std::shared_ptr<const KvmDevice> device, int vm_fd, uint32_t id) {
+  ASSIGN_OR_RETURN(KvmVcpuFd vcpu, OpenKvmVcpu(*device, vm_fd, id));
+  return std::unique_ptr<KvmVcpuX86_64>(
+      new KvmVcpuX86_64(std::move(device), std::move(vcpu), id));
+}
+
+void KvmVcpuX86_64::DecodeDebugExit(const kvm_run& run, VcpuExit& exit) const {
   exit.code = run.debug.arch.exception;
   exit.data = run.debug.arch.pc;
 }
 
-// An x86_64 vCPU can run as soon as it exists.
-absl::Status KvmVcpu::CheckRunnable() const { return absl::OkStatus(); }
-
-absl::StatusOr<Regs> KvmVcpu::GetRegs() {
+absl::StatusOr<Regs> KvmVcpuX86_64::GetRegs() {
   kvm_regs r = {};
   RETURN_IF_ERROR(KvmIoctl(sys_, fd_.get(), KVM_GET_REGS, &r, "KVM_GET_REGS"));
   Regs regs;
@@ -136,7 +143,7 @@ absl::StatusOr<Regs> KvmVcpu::GetRegs() {
   return regs;
 }
 
-absl::Status KvmVcpu::SetRegs(const Regs& regs) {
+absl::Status KvmVcpuX86_64::SetRegs(const Regs& regs) {
   kvm_regs r = {};
   r.rax = regs.rax;
   r.rbx = regs.rbx;
@@ -159,7 +166,7 @@ absl::Status KvmVcpu::SetRegs(const Regs& regs) {
   return KvmIoctl(sys_, fd_.get(), KVM_SET_REGS, &r, "KVM_SET_REGS");
 }
 
-absl::StatusOr<Sregs> KvmVcpu::GetSregs() {
+absl::StatusOr<Sregs> KvmVcpuX86_64::GetSregs() {
   kvm_sregs s = {};
   RETURN_IF_ERROR(
       KvmIoctl(sys_, fd_.get(), KVM_GET_SREGS, &s, "KVM_GET_SREGS"));
@@ -184,7 +191,7 @@ absl::StatusOr<Sregs> KvmVcpu::GetSregs() {
   return sregs;
 }
 
-absl::Status KvmVcpu::SetSregs(const Sregs& sregs) {
+absl::Status KvmVcpuX86_64::SetSregs(const Sregs& sregs) {
   // KVM_SET_SREGS also sets the pending-interrupt bitmap (without an
   // in-kernel irqchip), which hv's Sregs does not carry: read it first so a
   // queued interrupt survives. Costs one extra vCPU ioctl.
@@ -211,7 +218,7 @@ absl::Status KvmVcpu::SetSregs(const Sregs& sregs) {
   return KvmIoctl(sys_, fd_.get(), KVM_SET_SREGS, &s, "KVM_SET_SREGS");
 }
 
-absl::StatusOr<Fpu> KvmVcpu::GetFpu() {
+absl::StatusOr<Fpu> KvmVcpuX86_64::GetFpu() {
   if (device_->caps.xsave) {
     // KVM_GET_FPU leaves mxcsr out; the XSAVE image has the whole legacy
     // area, so one ioctl serves (the mirror of SetFpu).
@@ -233,7 +240,7 @@ absl::StatusOr<Fpu> KvmVcpu::GetFpu() {
   return fpu;
 }
 
-absl::Status KvmVcpu::SetFpu(const Fpu& fpu) {
+absl::Status KvmVcpuX86_64::SetFpu(const Fpu& fpu) {
   if (device_->caps.xsave) {
     // KVM_SET_FPU does not load mxcsr, so with XSAVE the whole legacy area
     // goes through the XSAVE image instead.
@@ -255,7 +262,7 @@ absl::Status KvmVcpu::SetFpu(const Fpu& fpu) {
   return KvmIoctl(sys_, fd_.get(), KVM_SET_FPU, &f, "KVM_SET_FPU");
 }
 
-absl::StatusOr<std::vector<uint8_t>> KvmVcpu::GetXsave() {
+absl::StatusOr<std::vector<uint8_t>> KvmVcpuX86_64::GetXsave() {
   // KVM_CAP_XSAVE2 gives the image size when it exceeds 4 KiB
   // (e.g. with AMX state); KVM_GET_XSAVE2 then fills the larger buffer.
   const size_t size = std::max<size_t>(sizeof(kvm_abi::XsaveImage), device_->caps.xsave2);
@@ -270,7 +277,7 @@ absl::StatusOr<std::vector<uint8_t>> KvmVcpu::GetXsave() {
   return xsave;
 }
 
-absl::StatusOr<DebugRegs> KvmVcpu::GetDebugRegs() {
+absl::StatusOr<DebugRegs> KvmVcpuX86_64::GetDebugRegs() {
   kvm_debugregs d = {};
   RETURN_IF_ERROR(
       KvmIoctl(sys_, fd_.get(), KVM_GET_DEBUGREGS, &d, "KVM_GET_DEBUGREGS"));
@@ -281,7 +288,7 @@ absl::StatusOr<DebugRegs> KvmVcpu::GetDebugRegs() {
   return regs;
 }
 
-absl::Status KvmVcpu::SetDebugRegs(const DebugRegs& regs) {
+absl::Status KvmVcpuX86_64::SetDebugRegs(const DebugRegs& regs) {
   kvm_debugregs d = {};
   for (int i = 0; i < 4; ++i) d.db[i] = regs.db[i];
   d.dr6 = regs.dr6;
@@ -289,7 +296,7 @@ absl::Status KvmVcpu::SetDebugRegs(const DebugRegs& regs) {
   return KvmIoctl(sys_, fd_.get(), KVM_SET_DEBUGREGS, &d, "KVM_SET_DEBUGREGS");
 }
 
-absl::Status KvmVcpu::CheckXcrs(absl::string_view operation) const {
+absl::Status KvmVcpuX86_64::CheckXcrs(absl::string_view operation) const {
   if (device_->caps.xcrs == 0) {
     return absl::UnimplementedError(
         absl::StrCat(operation, ": this KVM lacks KVM_CAP_XCRS"));
@@ -304,7 +311,7 @@ absl::Status KvmVcpu::CheckXcrs(absl::string_view operation) const {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<Xcr>> KvmVcpu::GetXcrs() {
+absl::StatusOr<std::vector<Xcr>> KvmVcpuX86_64::GetXcrs() {
   RETURN_IF_ERROR(CheckXcrs("get xcrs"));
   kvm_xcrs x = {};
   RETURN_IF_ERROR(KvmIoctl(sys_, fd_.get(), KVM_GET_XCRS, &x, "KVM_GET_XCRS"));
@@ -315,7 +322,7 @@ absl::StatusOr<std::vector<Xcr>> KvmVcpu::GetXcrs() {
   return xcrs;
 }
 
-absl::Status KvmVcpu::SetXcrs(absl::Span<const Xcr> xcrs) {
+absl::Status KvmVcpuX86_64::SetXcrs(absl::Span<const Xcr> xcrs) {
   RETURN_IF_ERROR(CheckXcrs("set xcrs"));
   if (xcrs.size() > KVM_MAX_XCRS) {
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -330,7 +337,7 @@ absl::Status KvmVcpu::SetXcrs(absl::Span<const Xcr> xcrs) {
   return KvmIoctl(sys_, fd_.get(), KVM_SET_XCRS, &x, "KVM_SET_XCRS");
 }
 
-absl::StatusOr<std::vector<MsrEntry>> KvmVcpu::GetMsrs(
+absl::StatusOr<std::vector<MsrEntry>> KvmVcpuX86_64::GetMsrs(
     absl::Span<const uint32_t> indices) {
   kvm_abi::FlexBuffer<kvm_abi::MsrsHeader, kvm_msr_entry> buffer(
       indices.size());
@@ -355,7 +362,7 @@ absl::StatusOr<std::vector<MsrEntry>> KvmVcpu::GetMsrs(
   return result;
 }
 
-absl::Status KvmVcpu::SetMsrs(absl::Span<const MsrEntry> entries) {
+absl::Status KvmVcpuX86_64::SetMsrs(absl::Span<const MsrEntry> entries) {
   kvm_abi::FlexBuffer<kvm_abi::MsrsHeader, kvm_msr_entry> buffer(
       entries.size());
   buffer.header()->nmsrs = static_cast<uint32_t>(entries.size());
@@ -375,11 +382,11 @@ absl::Status KvmVcpu::SetMsrs(absl::Span<const MsrEntry> entries) {
   return absl::OkStatus();
 }
 
-absl::Status KvmVcpu::SetCpuid(absl::Span<const CpuidEntry> entries) {
+absl::Status KvmVcpuX86_64::SetCpuid(absl::Span<const CpuidEntry> entries) {
   return SetCpuid2(sys_, fd_.get(), entries);
 }
 
-absl::StatusOr<LapicState> KvmVcpu::GetLapic() {
+absl::StatusOr<LapicState> KvmVcpuX86_64::GetLapic() {
   kvm_lapic_state l = {};
   RETURN_IF_ERROR(
       KvmIoctl(sys_, fd_.get(), KVM_GET_LAPIC, &l, "KVM_GET_LAPIC"));
@@ -388,36 +395,36 @@ absl::StatusOr<LapicState> KvmVcpu::GetLapic() {
   return state;
 }
 
-absl::Status KvmVcpu::SetLapic(const LapicState& state) {
+absl::Status KvmVcpuX86_64::SetLapic(const LapicState& state) {
   kvm_lapic_state l = {};
   std::memcpy(l.regs, state.regs.data(), sizeof(l.regs));
   return KvmIoctl(sys_, fd_.get(), KVM_SET_LAPIC, &l, "KVM_SET_LAPIC");
 }
 
-absl::Status KvmVcpu::InjectInterrupt(uint8_t vector) {
+absl::Status KvmVcpuX86_64::InjectInterrupt(uint8_t vector) {
   kvm_interrupt interrupt = {};
   interrupt.irq = vector;
   return KvmIoctl(sys_, fd_.get(), KVM_INTERRUPT, &interrupt,
                   absl::StrFormat("KVM_INTERRUPT (vector %#x)", vector));
 }
 
-absl::Status KvmVcpu::InjectNmi() {
+absl::Status KvmVcpuX86_64::InjectNmi() {
   return KvmIoctlValue(sys_, fd_.get(), KVM_NMI, 0, "KVM_NMI").status();
 }
 
-bool KvmVcpu::ReadyForInterrupt() const {
+bool KvmVcpuX86_64::ReadyForInterrupt() const {
   // SAFETY: these kvm_run bytes are written by the kernel during KVM_RUN
   // only, which runs on the calling thread (Vcpu's one-thread contract).
   return run_->ready_for_interrupt_injection != 0 && run_->if_flag != 0;
 }
 
-void KvmVcpu::SetInterruptWindowRequested(bool requested) {
+void KvmVcpuX86_64::SetInterruptWindowRequested(bool requested) {
   // SAFETY: an input byte of kvm_run, read by the kernel at the next
   // KVM_RUN on this thread; no other thread writes it.
   run_->request_interrupt_window = requested ? 1 : 0;
 }
 
-absl::Status KvmVcpu::CheckTscControl(absl::string_view operation) const {
+absl::Status KvmVcpuX86_64::CheckTscControl(absl::string_view operation) const {
   if (device_->caps.vcpu_attributes == 0) {
     return absl::UnimplementedError(absl::StrCat(
         operation, ": this KVM lacks KVM_CAP_VCPU_ATTRIBUTES"));
@@ -432,7 +439,7 @@ absl::Status KvmVcpu::CheckTscControl(absl::string_view operation) const {
   return absl::OkStatus();
 }
 
-absl::Status KvmVcpu::SetTscOffset(uint64_t offset) {
+absl::Status KvmVcpuX86_64::SetTscOffset(uint64_t offset) {
   RETURN_IF_ERROR(CheckTscControl("set TSC offset"));
   const kvm_device_attr attr = kvm_abi::TscOffsetAttr(&offset);
   RETURN_IF_ERROR(KvmIoctl(sys_, fd_.get(), KVM_SET_DEVICE_ATTR, &attr,
@@ -448,7 +455,7 @@ absl::Status KvmVcpu::SetTscOffset(uint64_t offset) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<uint64_t> KvmVcpu::GetTscOffset() {
+absl::StatusOr<uint64_t> KvmVcpuX86_64::GetTscOffset() {
   RETURN_IF_ERROR(CheckTscControl("get TSC offset"));
   uint64_t offset = 0;
   const kvm_device_attr attr = kvm_abi::TscOffsetAttr(&offset);
@@ -457,7 +464,7 @@ absl::StatusOr<uint64_t> KvmVcpu::GetTscOffset() {
   return offset;
 }
 
-absl::StatusOr<uint32_t> KvmVcpu::GetTscKhz() {
+absl::StatusOr<uint32_t> KvmVcpuX86_64::GetTscKhz() {
   ASSIGN_OR_RETURN(int khz, KvmIoctlValue(sys_, fd_.get(), KVM_GET_TSC_KHZ, 0,
                                           "KVM_GET_TSC_KHZ"));
   return static_cast<uint32_t>(khz);

@@ -6,14 +6,15 @@
 #include <utility>
 
 #include "absl/strings/str_format.h"
+#include "hypervisor/aarch64/vm_aarch64.h"
 #include "hypervisor/fd_mapping.h"
 #include "hypervisor/kvm/kvm_abi.h"
 #include "hypervisor/kvm/kvm_ioctl.h"
-#include "hypervisor/kvm/kvm_vcpu.h"
 #include "hypervisor/os/errno_status.h"
 #include "hypervisor/os/mmap_region.h"
 #include "hypervisor/os/status_macros.h"
 #include "hypervisor/vm_checks.h"
+#include "hypervisor/x86_64/vm_x86_64.h"
 
 namespace hv {
 namespace {
@@ -78,31 +79,31 @@ constexpr uint32_t kDefaultMemSlots = 32;
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<KvmVm>> KvmVm::Create(
+absl::StatusOr<std::unique_ptr<Vm>> CreateKvmVm(
     std::shared_ptr<const KvmDevice> device) {
   KvmSys* sys = device->sys;
   // x86_64: machine type 0, the default; aarch64: the IPA size (KvmDevice).
-  KvmFd vm_fd(sys, sys->Ioctl(device->fd.get(), KVM_CREATE_VM, device->vm_type));
+  KvmFd vm_fd(sys,
+              sys->Ioctl(device->fd.get(), KVM_CREATE_VM, device->vm_type));
   if (!vm_fd.valid()) return ErrnoStatus("KVM_CREATE_VM");
   ASSIGN_OR_RETURN(KvmVmCaps caps, QueryVmCaps(sys, *device, vm_fd.get()));
-  return std::unique_ptr<KvmVm>(
-      new KvmVm(std::move(device), std::move(vm_fd), caps));
+  return NewKvmVm(std::move(device), KvmVmFd{std::move(vm_fd), caps});
 }
 
-KvmVm::KvmVm(std::shared_ptr<const KvmDevice> device, KvmFd vm_fd,
-             KvmVmCaps caps)
-    : sys_(device->sys),
+template <typename ArchVm>
+KvmVmCore<ArchVm>::KvmVmCore(std::shared_ptr<const KvmDevice> device,
+                             KvmVmFd vm)
+    : BackendVm<ArchVm>(
+          "KVM",
+          vm.caps.nr_memslots > 0 ? vm.caps.nr_memslots : kDefaultMemSlots,
+          device->guest_address_limit, HostPageSize()),
+      sys_(device->sys),
       device_(std::move(device)),
-      vm_fd_(std::move(vm_fd)),
-      caps_(caps),
-      slots_(caps.nr_memslots > 0 ? caps.nr_memslots : kDefaultMemSlots,
-             device_->guest_address_limit, HostPageSize()) {}
+      vm_fd_(std::move(vm.fd)),
+      caps_(vm.caps) {}
 
-// Regions are unmapped (slots_) before the VM fd closes; the kernel drops
-// the memslots with the VM.
-KvmVm::~KvmVm() = default;
-
-bool KvmVm::CheckCapability(VmCap cap) const {
+template <typename ArchVm>
+bool KvmVmCore<ArchVm>::CheckCapability(VmCap cap) const {
   switch (cap) {
     case VmCap::kDirtyLog:
       return true;  // base API: KVM_MEM_LOG_DIRTY_PAGES + KVM_GET_DIRTY_LOG
@@ -123,18 +124,12 @@ bool KvmVm::CheckCapability(VmCap cap) const {
   return false;
 }
 
-uint32_t KvmVm::MaxMemorySlots() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return slots_.max_slots();
-}
-
-uint64_t KvmVm::GuestAddressLimit() const {
-  return device_->guest_address_limit;
-}
-
-absl::Status KvmVm::SetUserMemoryRegion(MemSlot slot, uint32_t flags,
-                                        GuestAddress guest_address,
-                                        uint64_t size, void* host_address) {
+template <typename ArchVm>
+absl::Status KvmVmCore<ArchVm>::SetUserMemoryRegion(MemSlot slot,
+                                                    uint32_t flags,
+                                                    GuestAddress guest_address,
+                                                    uint64_t size,
+                                                    void* host_address) {
   kvm_userspace_memory_region region = {};
   region.slot = slot;
   region.flags = flags;
@@ -149,12 +144,11 @@ absl::Status KvmVm::SetUserMemoryRegion(MemSlot slot, uint32_t flags,
   return absl::OkStatus();
 }
 
-absl::StatusOr<MemSlot> KvmVm::AddMemoryRegion(
-    GuestAddress guest_address, std::unique_ptr<MemoryRegion> region,
-    const MemoryRegionOptions& options) {
-  RETURN_IF_ERROR(CheckRegionGiven(region.get()));
-  std::lock_guard<std::mutex> lock(mutex_);
-  ASSIGN_OR_RETURN(MemSlot slot, slots_.Check(guest_address, region->size()));
+template <typename ArchVm>
+absl::Status KvmVmCore<ArchVm>::MapSlot(MemSlot slot,
+                                        GuestAddress guest_address,
+                                        MemoryRegion& region,
+                                        const MemoryRegionOptions& options) {
   uint32_t flags = 0;
   if (options.read_only) {
     if (caps_.readonly_mem == 0) {
@@ -175,47 +169,29 @@ absl::StatusOr<MemSlot> KvmVm::AddMemoryRegion(
     }
     flags |= kvm_abi::kMemNonCoherentDma;
   }
-  RETURN_IF_ERROR(SetUserMemoryRegion(slot, flags, guest_address,
-                                      region->size(), region->data()));
-  slots_.Insert(slot, guest_address, std::move(region), options);
-  return slot;
+  return SetUserMemoryRegion(slot, flags, guest_address, region.size(),
+                             region.data());
 }
 
-absl::StatusOr<std::unique_ptr<MemoryRegion>> KvmVm::RemoveMemoryRegion(
-    MemSlot slot) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  ASSIGN_OR_RETURN(MemorySlotTable::Entry * entry, slots_.Find(slot));
-  RETURN_IF_ERROR(SetUserMemoryRegion(slot, 0, entry->guest_address, 0,
-                                      entry->region->data()));
-  ASSIGN_OR_RETURN(MemorySlotTable::Entry removed, slots_.Remove(slot));
-  return std::move(removed.region);
+template <typename ArchVm>
+absl::Status KvmVmCore<ArchVm>::UnmapSlot(MemSlot slot,
+                                          const MemorySlotTable::Entry& entry) {
+  return SetUserMemoryRegion(slot, 0, entry.guest_address, 0,
+                             entry.region->data());
 }
 
-std::vector<MemoryRegionInfo> KvmVm::MemoryRegions() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return slots_.List();
+template <typename ArchVm>
+absl::Status KvmVmCore<ArchVm>::ReplacePages(MemSlot slot,
+                                             MemorySlotTable::Entry& entry,
+                                             const HostPageChange& change) {
+  return ReplaceHostPages(*sys_, slot, *entry.region, change);
 }
 
-absl::Status KvmVm::AddFdMapping(MemSlot slot, uint64_t offset,
-                                 uint64_t size, int fd, uint64_t fd_offset,
-                                 Protection prot) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return MapFdIntoSlot(*sys_, slots_, slot, offset, size, fd, fd_offset, prot);
-}
-
-absl::Status KvmVm::RemoveMapping(MemSlot slot, uint64_t offset,
-                                  uint64_t size) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return RestoreSlotRange(*sys_, slots_, slot, offset, size);
-}
-
-absl::StatusOr<std::vector<uint64_t>> KvmVm::GetDirtyLog(MemSlot slot) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  ASSIGN_OR_RETURN(MemorySlotTable::Entry * entry,
-                   FindSlot("get dirty log", slots_, slot));
-  RETURN_IF_ERROR(CheckDirtyLogging(*entry, slot));
-  const uint64_t pages = entry->region->size() / HostPageSize();
-  std::vector<uint64_t> bitmap((pages + 63) / 64, 0);
+template <typename ArchVm>
+absl::StatusOr<std::vector<uint64_t>> KvmVmCore<ArchVm>::ReadDirtyLog(
+    MemSlot slot, const MemorySlotTable::Entry& entry) {
+  ASSIGN_OR_RETURN(std::vector<uint64_t> bitmap,
+                   this->EmptyDirtyBitmap(slot, entry));
   kvm_dirty_log log = {};
   log.slot = slot;
   log.dirty_bitmap = bitmap.data();
@@ -224,8 +200,10 @@ absl::StatusOr<std::vector<uint64_t>> KvmVm::GetDirtyLog(MemSlot slot) {
   return bitmap;
 }
 
-absl::Status KvmVm::IoEvent(const EventFd& event,
-                            const IoEventAddress& address, bool assign) {
+template <typename ArchVm>
+absl::Status KvmVmCore<ArchVm>::IoEvent(const EventFd& event,
+                                        const IoEventAddress& address,
+                                        bool assign) {
   const uint32_t length = address.length;
   RETURN_IF_ERROR(CheckIoEventLength("ioeventfd", length));
   if (length == 0 && (address.space == IoEventAddress::Space::kPio ||
@@ -254,17 +232,9 @@ absl::Status KvmVm::IoEvent(const EventFd& event,
                       address.address, length));
 }
 
-absl::Status KvmVm::RegisterIoEvent(const EventFd& event,
-                                    const IoEventAddress& address) {
-  return IoEvent(event, address, true);
-}
-
-absl::Status KvmVm::UnregisterIoEvent(const EventFd& event,
-                                      const IoEventAddress& address) {
-  return IoEvent(event, address, false);
-}
-
-absl::Status KvmVm::Irqfd(const EventFd& event, uint32_t gsi, bool assign) {
+template <typename ArchVm>
+absl::Status KvmVmCore<ArchVm>::Irqfd(const EventFd& event, uint32_t gsi,
+                                      bool assign) {
   kvm_irqfd request = {};
   request.fd = static_cast<uint32_t>(event.fd());
   request.gsi = gsi;
@@ -273,5 +243,10 @@ absl::Status KvmVm::Irqfd(const EventFd& event, uint32_t gsi, bool assign) {
                   absl::StrFormat("KVM_IRQFD (%s gsi %u)",
                                   assign ? "assign" : "deassign", gsi));
 }
+
+// Both architectures' cores, whichever the target is: the code is the same
+// and BUILD.bazel select()s the final class that uses one.
+template class KvmVmCore<VmX86_64>;
+template class KvmVmCore<VmAArch64>;
 
 }  // namespace hv

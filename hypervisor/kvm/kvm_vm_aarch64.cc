@@ -1,15 +1,17 @@
-// The aarch64 half of KvmVm: vCPU creation (with the VM's preferred vCPU
-// target), the vGIC (v2 or v3, a KVM device), SPIs through KVM_IRQ_LINE and
-// irqfds, and the VM-wide counter offset.
+// KvmVmAArch64: vCPU creation (with the VM's preferred vCPU target), the
+// vGIC (v2 or v3, a KVM device), SPIs through KVM_IRQ_LINE and irqfds, and
+// the VM-wide counter offset.
+#include "hypervisor/kvm/kvm_vm_aarch64.h"
+
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
 #include "absl/strings/str_format.h"
 #include "hypervisor/kvm/kvm_abi_aarch64.h"
 #include "hypervisor/kvm/kvm_ioctl.h"
-#include "hypervisor/kvm/kvm_vcpu.h"
-#include "hypervisor/kvm/kvm_vm.h"
+#include "hypervisor/kvm/kvm_vcpu_aarch64.h"
 #include "hypervisor/os/errno_status.h"
 #include "hypervisor/os/status_macros.h"
 
@@ -30,7 +32,13 @@ constexpr uint32_t kPrivateIrqs = 32;
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<VcpuAArch64>> KvmVm::CreateVcpuAArch64(
+std::unique_ptr<Vm> NewKvmVm(std::shared_ptr<const KvmDevice> device,
+                             KvmVmFd vm) {
+  return std::unique_ptr<Vm>(
+      new KvmVmAArch64(std::move(device), std::move(vm)));
+}
+
+absl::StatusOr<std::unique_ptr<VcpuAArch64>> KvmVmAArch64::CreateVcpuAArch64(
     uint32_t id) {
   std::lock_guard<std::mutex> lock(mutex_);
   // The target KVM_ARM_VCPU_INIT wants: whatever this host's KVM prefers
@@ -38,19 +46,14 @@ absl::StatusOr<std::unique_ptr<VcpuAArch64>> KvmVm::CreateVcpuAArch64(
   kvm_vcpu_init preferred = {};
   RETURN_IF_ERROR(KvmIoctl(sys_, vm_fd_.get(), KVM_ARM_PREFERRED_TARGET,
                            &preferred, "KVM_ARM_PREFERRED_TARGET"));
-  ASSIGN_OR_RETURN(std::unique_ptr<KvmVcpu> vcpu,
-                   KvmVcpu::Create(device_, vm_fd_.get(), id));
-  vcpu->SetPreferredTarget(preferred.target);
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<KvmVcpuAArch64> vcpu,
+      KvmVcpuAArch64::Create(device_, vm_fd_.get(), id, preferred.target));
   ++vcpus_created_;
   return std::unique_ptr<VcpuAArch64>(std::move(vcpu));
 }
 
-absl::StatusOr<std::unique_ptr<Vcpu>> KvmVm::CreateVcpu(uint32_t id) {
-  ASSIGN_OR_RETURN(std::unique_ptr<VcpuAArch64> vcpu, CreateVcpuAArch64(id));
-  return std::unique_ptr<Vcpu>(std::move(vcpu));
-}
-
-bool KvmVm::SupportsGic(GicConfig::Version version) const {
+bool KvmVmAArch64::SupportsGic(GicConfig::Version version) const {
   // KVM_CREATE_DEVICE_TEST asks without creating anything.
   kvm_create_device test = {};
   test.type = GicDeviceType(version);
@@ -58,7 +61,7 @@ bool KvmVm::SupportsGic(GicConfig::Version version) const {
   return sys_->IoctlPtr(vm_fd_.get(), KVM_CREATE_DEVICE, &test) == 0;
 }
 
-absl::Status KvmVm::CreateGic(const GicConfig& config) {
+absl::Status KvmVmAArch64::CreateGic(const GicConfig& config) {
   std::lock_guard<std::mutex> lock(mutex_);
   const bool v3 = config.version == GicConfig::Version::kV3;
   const char* name = GicName(config.version);
@@ -130,7 +133,7 @@ absl::Status KvmVm::CreateGic(const GicConfig& config) {
   return absl::OkStatus();
 }
 
-absl::Status KvmVm::FinalizeGic() {
+absl::Status KvmVmAArch64::FinalizeGic() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (!gic_config_.has_value()) {
     return absl::FailedPreconditionError(
@@ -151,7 +154,7 @@ absl::Status KvmVm::FinalizeGic() {
   return absl::OkStatus();
 }
 
-absl::Status KvmVm::SetCounterOffset(uint64_t offset) {
+absl::Status KvmVmAArch64::SetCounterOffset(uint64_t offset) {
   if (device_->caps.counter_offset == 0) {
     return absl::UnimplementedError(
         "set counter offset: this KVM lacks KVM_CAP_COUNTER_OFFSET (Linux "
@@ -184,7 +187,7 @@ absl::Status CheckSpi(const char* operation, uint32_t spi,
 
 }  // namespace
 
-absl::Status KvmVm::SetIrqLine(uint32_t irq, bool level) {
+absl::Status KvmVmAArch64::SetIrqLine(uint32_t irq, bool level) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     RETURN_IF_ERROR(CheckSpi("set irq line", irq, gic_config_, gic_finalized_));
@@ -198,16 +201,14 @@ absl::Status KvmVm::SetIrqLine(uint32_t irq, bool level) {
 }
 
 // The vGIC's default routing maps GSI n to SPI n (INTID n + 32).
-absl::Status KvmVm::RegisterIrqfd(const EventFd& event, uint32_t gsi) {
-  {
+absl::Status KvmVmAArch64::Irqfd(const EventFd& event, uint32_t gsi,
+                                 bool assign) {
+  if (assign) {
     std::lock_guard<std::mutex> lock(mutex_);
-    RETURN_IF_ERROR(CheckSpi("register irqfd", gsi, gic_config_, gic_finalized_));
+    RETURN_IF_ERROR(
+        CheckSpi("register irqfd", gsi, gic_config_, gic_finalized_));
   }
-  return Irqfd(event, gsi, true);
-}
-
-absl::Status KvmVm::UnregisterIrqfd(const EventFd& event, uint32_t gsi) {
-  return Irqfd(event, gsi, false);
+  return KvmVmCore::Irqfd(event, gsi, assign);
 }
 
 }  // namespace hv

@@ -1,5 +1,6 @@
-// KvmVm against the real /dev/kvm: the bad-input table (each case leaves
-// the VM unchanged), slot reuse and exhaustion, fd mappings, capabilities.
+// The KVM VM (KvmVmCore, KvmVmX86_64) against the real /dev/kvm: the
+// bad-input table (each case leaves the VM unchanged), slot reuse and
+// exhaustion, fd mappings, capabilities.
 #include "hypervisor/kvm/kvm_vm.h"
 
 #include <fcntl.h>
@@ -12,12 +13,12 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "hypervisor/kvm/kvm_fault_injection.h"
 #include "hypervisor/kvm/kvm_hypervisor.h"
 #include "hypervisor/kvm/kvm_test_env.h"
 #include "hypervisor/os/eventfd.h"
 #include "hypervisor/os/memfd.h"
 #include "hypervisor/x86_64/vm_x86_64.h"
-#include "testing/kvm_fault_injection.h"
 #include "testing/status_matchers.h"
 
 namespace hv {

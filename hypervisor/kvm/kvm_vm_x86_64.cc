@@ -1,17 +1,25 @@
-// The x86_64 half of KvmVm: irqchip, interrupt lines (GSIs), vCPU creation,
-// CPUID, reserved addresses and the clock.
+// KvmVmX86_64: irqchip, interrupt lines (GSIs), vCPU creation, CPUID,
+// reserved addresses and the clock.
+#include "hypervisor/kvm/kvm_vm_x86_64.h"
+
 #include <cstdint>
+#include <utility>
 
 #include "absl/strings/str_format.h"
 #include "hypervisor/kvm/kvm_abi_x86_64.h"
 #include "hypervisor/kvm/kvm_ioctl.h"
-#include "hypervisor/kvm/kvm_vcpu.h"
-#include "hypervisor/kvm/kvm_vm.h"
+#include "hypervisor/kvm/kvm_vcpu_x86_64.h"
 #include "hypervisor/os/status_macros.h"
 
 namespace hv {
 
-absl::Status KvmVm::CreateIrqChip(IrqChipKind kind, uint32_t ioapic_pins) {
+std::unique_ptr<Vm> NewKvmVm(std::shared_ptr<const KvmDevice> device,
+                             KvmVmFd vm) {
+  return std::unique_ptr<Vm>(new KvmVmX86_64(std::move(device), std::move(vm)));
+}
+
+absl::Status KvmVmX86_64::CreateIrqChip(IrqChipKind kind,
+                                        uint32_t ioapic_pins) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (vcpus_created_ > 0) {
     return absl::FailedPreconditionError(
@@ -56,33 +64,33 @@ absl::Status KvmVm::CreateIrqChip(IrqChipKind kind, uint32_t ioapic_pins) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<VcpuX86_64>> KvmVm::CreateVcpuX86_64(
+absl::StatusOr<std::unique_ptr<VcpuX86_64>> KvmVmX86_64::CreateVcpuX86_64(
     uint32_t id) {
   std::lock_guard<std::mutex> lock(mutex_);
-  ASSIGN_OR_RETURN(std::unique_ptr<KvmVcpu> vcpu,
-                   KvmVcpu::Create(device_, vm_fd_.get(), id));
+  ASSIGN_OR_RETURN(std::unique_ptr<KvmVcpuX86_64> vcpu,
+                   KvmVcpuX86_64::Create(device_, vm_fd_.get(), id));
   ++vcpus_created_;
   return std::unique_ptr<VcpuX86_64>(std::move(vcpu));
 }
 
-absl::StatusOr<std::vector<CpuidEntry>> KvmVm::GetSupportedCpuid() {
+absl::StatusOr<std::vector<CpuidEntry>> KvmVmX86_64::GetSupportedCpuid() {
   return device_->GetSupportedCpuid();
 }
 
-absl::Status KvmVm::SetTssAddress(GuestAddress address) {
+absl::Status KvmVmX86_64::SetTssAddress(GuestAddress address) {
   return KvmIoctlValue(sys_, vm_fd_.get(), KVM_SET_TSS_ADDR,
                        static_cast<uintptr_t>(address),
                        absl::StrFormat("KVM_SET_TSS_ADDR (%#x)", address))
       .status();
 }
 
-absl::Status KvmVm::SetIdentityMapAddress(GuestAddress address) {
+absl::Status KvmVmX86_64::SetIdentityMapAddress(GuestAddress address) {
   const uint64_t value = address;
   return KvmIoctl(sys_, vm_fd_.get(), KVM_SET_IDENTITY_MAP_ADDR, &value,
                   absl::StrFormat("KVM_SET_IDENTITY_MAP_ADDR (%#x)", address));
 }
 
-absl::StatusOr<ClockState> KvmVm::GetClock() {
+absl::StatusOr<ClockState> KvmVmX86_64::GetClock() {
   if (caps_.adjust_clock == 0) {
     return absl::UnimplementedError("get clock: this KVM lacks KVM_CAP_ADJUST_CLOCK");
   }
@@ -95,7 +103,7 @@ absl::StatusOr<ClockState> KvmVm::GetClock() {
   return state;
 }
 
-absl::Status KvmVm::SetClock(const ClockState& state) {
+absl::Status KvmVmX86_64::SetClock(const ClockState& state) {
   if (caps_.adjust_clock == 0) {
     return absl::UnimplementedError("set clock: this KVM lacks KVM_CAP_ADJUST_CLOCK");
   }
@@ -105,25 +113,12 @@ absl::Status KvmVm::SetClock(const ClockState& state) {
   return KvmIoctl(sys_, vm_fd_.get(), KVM_SET_CLOCK, &data, "KVM_SET_CLOCK");
 }
 
-absl::Status KvmVm::RegisterIrqfd(const EventFd& event, uint32_t gsi) {
-  return Irqfd(event, gsi, true);
-}
-
-absl::Status KvmVm::UnregisterIrqfd(const EventFd& event, uint32_t gsi) {
-  return Irqfd(event, gsi, false);
-}
-
-absl::Status KvmVm::SetIrqLine(uint32_t irq, bool level) {
+absl::Status KvmVmX86_64::SetIrqLine(uint32_t irq, bool level) {
   kvm_irq_level request = {};
   request.irq = irq;
   request.level = level ? 1 : 0;
   return KvmIoctl(sys_, vm_fd_.get(), KVM_IRQ_LINE, &request,
                   absl::StrFormat("KVM_IRQ_LINE (irq %u)", irq));
-}
-
-absl::StatusOr<std::unique_ptr<Vcpu>> KvmVm::CreateVcpu(uint32_t id) {
-  ASSIGN_OR_RETURN(std::unique_ptr<VcpuX86_64> vcpu, CreateVcpuX86_64(id));
-  return std::unique_ptr<Vcpu>(std::move(vcpu));
 }
 
 }  // namespace hv

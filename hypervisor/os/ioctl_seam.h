@@ -6,9 +6,9 @@
 // and gets its real seam from RealSeam<Seam>(): a KernelSeam<Seam> whose
 // calls all forward to the one kernel-calling implementation in
 // ioctl_seam.cc, at the cost of one indirect call. Tests wrap a seam to
-// count and fail calls (testing/kvm_fault_injection.h) or implement it as an
-// ABI-faithful fake (testing/fakes/). Calls return what the system call
-// returns and set errno as it does.
+// count and fail calls (hypervisor/kvm/kvm_fault_injection.h) or implement
+// it as an ABI-faithful fake (testing/fakes/). Calls return what the system
+// call returns and set errno as it does.
 //
 // Example:
 //   class KvmSys : public hv::IoctlSeam {};

@@ -78,6 +78,9 @@ class MmapRegion {
       : data_(data), size_(size), prot_(prot) {}
   absl::Status CheckRange(const char* operation, size_t offset,
                           size_t size) const;
+  // MapFdAt()'s checks: the range, and a page-aligned `fd_offset`.
+  absl::Status CheckFdMapping(size_t offset, size_t size,
+                              uint64_t fd_offset) const;
 
   uint8_t* data_ = nullptr;
   size_t size_ = 0;

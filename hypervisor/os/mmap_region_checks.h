@@ -1,6 +1,6 @@
 // Argument checks shared by the POSIX and Windows MmapRegion implementations
 // (private to hypervisor/os), so both reject bad sizes and offsets with the
-// same Status.
+// same Status, and the one call each platform answers for the shared code.
 //
 // Example:
 //   RETURN_IF_ERROR(hv::internal_mmap::CheckSize("mmap anonymous", size));
@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
@@ -45,6 +46,28 @@ inline absl::Status CheckRange(const char* operation, size_t offset,
   }
   return absl::OkStatus();
 }
+
+// CheckFdOffset(): OK when the file offset `fd_offset` is page aligned;
+// else "<what> offset 0x... is not page aligned".
+inline absl::Status CheckFdOffset(const std::string& what, uint64_t fd_offset) {
+  if (!PageAligned(fd_offset)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s offset %#x is not page aligned", what, fd_offset));
+  }
+  return absl::OkStatus();
+}
+
+// CheckFromFd(): MmapRegion::FromFd()'s checks: the size, and a page-aligned
+// file offset.
+inline absl::Status CheckFromFd(int fd, uint64_t fd_offset, size_t size) {
+  if (absl::Status s = CheckSize("mmap fd", size); !s.ok()) return s;
+  return CheckFdOffset(absl::StrFormat("mmap fd %d:", fd), fd_offset);
+}
+
+// Unmap(): releases a region's `size` bytes at `data` (not null): munmap on
+// POSIX, the view or the allocation on Windows. Each platform's
+// mmap_region_*.cc has it; mmap_region.cc calls it.
+void Unmap(uint8_t* data, size_t size);
 
 }  // namespace internal_mmap
 }  // namespace hv

@@ -20,7 +20,6 @@ size_t HostPageSize() {
 }
 
 using internal_mmap::CheckSize;
-using internal_mmap::PageAligned;
 
 absl::StatusOr<MmapRegion> MmapRegion::Anonymous(size_t size, int prot) {
   if (absl::Status s = CheckSize("mmap anonymous", size); !s.ok()) return s;
@@ -34,10 +33,9 @@ absl::StatusOr<MmapRegion> MmapRegion::Anonymous(size_t size, int prot) {
 
 absl::StatusOr<MmapRegion> MmapRegion::FromFd(int fd, uint64_t fd_offset,
                                               size_t size, int prot) {
-  if (absl::Status s = CheckSize("mmap fd", size); !s.ok()) return s;
-  if (!PageAligned(fd_offset)) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "mmap fd %d: offset %#x is not page aligned", fd, fd_offset));
+  if (absl::Status s = internal_mmap::CheckFromFd(fd, fd_offset, size);
+      !s.ok()) {
+    return s;
   }
   void* p = ::mmap(nullptr, size, prot, MAP_SHARED, fd,
                    static_cast<off_t>(fd_offset));
@@ -48,44 +46,16 @@ absl::StatusOr<MmapRegion> MmapRegion::FromFd(int fd, uint64_t fd_offset,
   return MmapRegion(static_cast<uint8_t*>(p), size, prot);
 }
 
-MmapRegion::MmapRegion(MmapRegion&& other) noexcept
-    : data_(other.data_), size_(other.size_), prot_(other.prot_) {
-  other.data_ = nullptr;
-  other.size_ = 0;
-}
-
-MmapRegion& MmapRegion::operator=(MmapRegion&& other) noexcept {
-  if (this != &other) {
-    if (data_ != nullptr) ::munmap(data_, size_);
-    data_ = other.data_;
-    size_ = other.size_;
-    prot_ = other.prot_;
-    other.data_ = nullptr;
-    other.size_ = 0;
-  }
-  return *this;
-}
-
-MmapRegion::~MmapRegion() {
-  if (data_ != nullptr) ::munmap(data_, size_);
-}
-
-absl::Status MmapRegion::CheckRange(const char* operation, size_t offset,
-                                    size_t size) const {
-  return internal_mmap::CheckRange(operation, offset, size, size_);
-}
+namespace internal_mmap {
+void Unmap(uint8_t* data, size_t size) { ::munmap(data, size); }
+}  // namespace internal_mmap
 
 bool MmapRegion::CanRemapInPlace() { return true; }
 
 absl::Status MmapRegion::MapFdAt(size_t offset, size_t size, int fd,
                                  uint64_t fd_offset, int prot) {
-  if (absl::Status s = CheckRange("mmap fd into region", offset, size);
-      !s.ok()) {
+  if (absl::Status s = CheckFdMapping(offset, size, fd_offset); !s.ok()) {
     return s;
-  }
-  if (!PageAligned(fd_offset)) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "mmap fd into region: fd offset %#x is not page aligned", fd_offset));
   }
   // MAP_FIXED replaces the old pages atomically; when mmap fails it leaves
   // the old mapping in place (the kernel validates fd and flags first).

@@ -28,8 +28,12 @@ DWORD PageProtection(int prot) {
   return read ? PAGE_READONLY : PAGE_NOACCESS;
 }
 
-void Release(uint8_t* data) {
-  if (data == nullptr) return;
+}  // namespace
+
+namespace internal_mmap {
+
+// A view (MEM_MAPPED) or an allocation, as the memory manager says.
+void Unmap(uint8_t* data, size_t) {
   MEMORY_BASIC_INFORMATION info = {};
   if (::VirtualQuery(data, &info, sizeof(info)) == sizeof(info) &&
       info.Type == MEM_MAPPED) {
@@ -39,7 +43,7 @@ void Release(uint8_t* data) {
   }
 }
 
-}  // namespace
+}  // namespace internal_mmap
 
 size_t HostPageSize() {
   static const size_t page_size = [] {
@@ -63,10 +67,9 @@ absl::StatusOr<MmapRegion> MmapRegion::Anonymous(size_t size, int prot) {
 
 absl::StatusOr<MmapRegion> MmapRegion::FromFd(int fd, uint64_t fd_offset,
                                               size_t size, int prot) {
-  if (absl::Status s = CheckSize("mmap fd", size); !s.ok()) return s;
-  if (!internal_mmap::PageAligned(fd_offset)) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "mmap fd %d: offset %#x is not page aligned", fd, fd_offset));
+  if (absl::Status s = internal_mmap::CheckFromFd(fd, fd_offset, size);
+      !s.ok()) {
+    return s;
   }
   // A view is readable or read-write (FILE_MAP_WRITE includes reading);
   // other protections are applied to the view afterwards.
@@ -91,42 +94,12 @@ absl::StatusOr<MmapRegion> MmapRegion::FromFd(int fd, uint64_t fd_offset,
   return region;
 }
 
-MmapRegion::MmapRegion(MmapRegion&& other) noexcept
-    : data_(other.data_), size_(other.size_), prot_(other.prot_) {
-  other.data_ = nullptr;
-  other.size_ = 0;
-}
-
-MmapRegion& MmapRegion::operator=(MmapRegion&& other) noexcept {
-  if (this != &other) {
-    Release(data_);
-    data_ = other.data_;
-    size_ = other.size_;
-    prot_ = other.prot_;
-    other.data_ = nullptr;
-    other.size_ = 0;
-  }
-  return *this;
-}
-
-MmapRegion::~MmapRegion() { Release(data_); }
-
-absl::Status MmapRegion::CheckRange(const char* operation, size_t offset,
-                                    size_t size) const {
-  return internal_mmap::CheckRange(operation, offset, size, size_);
-}
-
 bool MmapRegion::CanRemapInPlace() { return false; }
 
 absl::Status MmapRegion::MapFdAt(size_t offset, size_t size, int fd,
                                  uint64_t fd_offset, int prot) {
-  if (absl::Status s = CheckRange("mmap fd into region", offset, size);
-      !s.ok()) {
+  if (absl::Status s = CheckFdMapping(offset, size, fd_offset); !s.ok()) {
     return s;
-  }
-  if (!internal_mmap::PageAligned(fd_offset)) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "mmap fd into region: fd offset %#x is not page aligned", fd_offset));
   }
   return absl::UnimplementedError(absl::StrFormat(
       "mmap fd %d at region offset %#x size %#x: Windows cannot replace part "

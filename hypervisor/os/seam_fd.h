@@ -7,10 +7,11 @@
 // see windows_handle.h); on both -1 means none, and no real descriptor or
 // kernel handle is negative.
 //
-// Example (a backend's fd type):
-//   using KvmFd = hv::SeamFd<hv::KvmSys>;
-//   hv::KvmFd vm(sys, sys->Ioctl(kvm_fd, KVM_CREATE_VM, 0));
-//   if (!vm.valid()) return hv::ErrnoStatus("KVM_CREATE_VM");
+// Example (a backend's fd type, in namespace hv: kvm/kvm_fd.h):
+//   using KvmFd = SeamFd<KvmSys>;
+//   ...
+//   KvmFd vm(sys, sys->Ioctl(kvm_fd, KVM_CREATE_VM, 0));
+//   if (!vm.valid()) return ErrnoStatus("KVM_CREATE_VM");
 #ifndef HV_HYPERVISOR_OS_SEAM_FD_H_
 #define HV_HYPERVISOR_OS_SEAM_FD_H_
 

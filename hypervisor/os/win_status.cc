@@ -6,14 +6,8 @@
 namespace hv {
 namespace {
 
-struct KnownError {
-  uint32_t code;
-  const char* name;
-  absl::StatusCode status_code;
-};
-
 // Win32 error codes (winerror.h values) hv's Windows code meets.
-constexpr KnownError kWin32Errors[] = {
+constexpr KnownWinError kWin32Errors[] = {
     {1, "ERROR_INVALID_FUNCTION", absl::StatusCode::kUnimplemented},
     {2, "ERROR_FILE_NOT_FOUND", absl::StatusCode::kNotFound},
     {3, "ERROR_PATH_NOT_FOUND", absl::StatusCode::kNotFound},
@@ -39,7 +33,7 @@ constexpr KnownError kWin32Errors[] = {
 };
 
 // HRESULTs that are not FACILITY_WIN32 wrappers.
-constexpr KnownError kHresults[] = {
+constexpr KnownWinError kHresults[] = {
     {0x80004001u, "E_NOTIMPL", absl::StatusCode::kUnimplemented},
     {0x80004002u, "E_NOINTERFACE", absl::StatusCode::kUnimplemented},
     {0x80004003u, "E_POINTER", absl::StatusCode::kInvalidArgument},
@@ -51,24 +45,24 @@ constexpr KnownError kHresults[] = {
     {0x80070005u, "E_ACCESSDENIED", absl::StatusCode::kPermissionDenied},
 };
 
-template <size_t N>
-const KnownError* Find(const KnownError (&table)[N], uint32_t code) {
-  for (const KnownError& e : table) {
+constexpr uint32_t kFacilityWin32 = 7;
+
+}  // namespace
+
+const KnownWinError* FindWinError(absl::Span<const KnownWinError> table,
+                                  uint32_t code) {
+  for (const KnownWinError& e : table) {
     if (e.code == code) return &e;
   }
   return nullptr;
 }
-
-constexpr uint32_t kFacilityWin32 = 7;
-
-}  // namespace
 
 absl::Status WinErrorStatus(absl::string_view operation, uint32_t error) {
   if (error == 0) {
     return absl::InternalError(
         absl::StrCat(operation, ": failed without setting an error (ERROR_SUCCESS)"));
   }
-  if (const KnownError* known = Find(kWin32Errors, error)) {
+  if (const KnownWinError* known = FindWinError(kWin32Errors, error)) {
     return absl::Status(known->status_code,
                         absl::StrFormat("%s: %s (Win32 error %u)", operation,
                                         known->name, error));
@@ -77,14 +71,20 @@ absl::Status WinErrorStatus(absl::string_view operation, uint32_t error) {
 }
 
 absl::Status HresultStatus(absl::string_view operation, int32_t hr) {
+  return HresultStatus(operation, hr, {});
+}
+
+absl::Status HresultStatus(absl::string_view operation, int32_t hr,
+                           absl::Span<const KnownWinError> own) {
   const uint32_t bits = static_cast<uint32_t>(hr);
   if (hr >= 0) {
     return absl::InternalError(absl::StrFormat(
         "%s: called a failure with success HRESULT 0x%08x", operation, bits));
   }
-  const KnownError* known = Find(kHresults, bits);
+  const KnownWinError* known = FindWinError(own, bits);
+  if (known == nullptr) known = FindWinError(kHresults, bits);
   if (known == nullptr && ((bits >> 16) & 0x1FFF) == kFacilityWin32) {
-    known = Find(kWin32Errors, bits & 0xFFFF);
+    known = FindWinError(kWin32Errors, bits & 0xFFFF);
   }
   if (known != nullptr) {
     return absl::Status(known->status_code,

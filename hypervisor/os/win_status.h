@@ -23,6 +23,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 
 namespace hv {
 
@@ -35,6 +36,22 @@ absl::Status WinErrorStatus(absl::string_view operation, uint32_t error);
 // FACILITY_WIN32 HRESULT takes the code and name of its Win32 error. `hr`
 // must be a failure (negative); a success code yields an INTERNAL status.
 absl::Status HresultStatus(absl::string_view operation, int32_t hr);
+
+// KnownWinError: an error number hv has a name and a status code for.
+struct KnownWinError {
+  uint32_t code;
+  const char* name;
+  absl::StatusCode status_code;
+};
+
+// FindWinError(): the entry of `table` for `code`, or nullptr.
+const KnownWinError* FindWinError(absl::Span<const KnownWinError> table,
+                                  uint32_t code);
+
+// HresultStatus(operation, hr, own): the same, for an API with HRESULTs of
+// its own (WHPX's WHV_E_*), which `own` names and maps first.
+absl::Status HresultStatus(absl::string_view operation, int32_t hr,
+                           absl::Span<const KnownWinError> own);
 
 }  // namespace hv
 

@@ -19,8 +19,8 @@
 // Example:
 //   hv::whpx_abi::WHV_REGISTER_NAME name = hv::whpx_abi::WHvX64RegisterRip;
 //   hv::whpx_abi::WHV_REGISTER_VALUE value = {};
-//   HRESULT hr = api.WHvGetVirtualProcessorRegisters(partition, 0, &name, 1,
-//                                                   &value);
+//   hv::whpx_abi::HRESULT hr = api.WHvGetVirtualProcessorRegisters(
+//       partition, 0, &name, 1, &value);
 #ifndef HV_HYPERVISOR_WHPX_WHPX_ABI_H_
 #define HV_HYPERVISOR_WHPX_WHPX_ABI_H_
 

@@ -6,25 +6,26 @@
 #include "gtest/gtest.h"
 #include "hypervisor/whpx/whpx_hypervisor.h"
 #include "testing/api_conformance.h"
+#include "testing/backend_under_test.h"
 #include "testing/fakes/whpx_fake.h"
 
 namespace hv::testing {
 namespace {
 
-absl::StatusOr<ApiBackendInstance> NewFakeWhpx() {
+absl::StatusOr<BackendInstance> NewFakeWhpx() {
   std::shared_ptr<WhpxFake> fake = WhpxFake::Create();
   auto hypervisor = WhpxHypervisor::Create(fake->api());
   if (!hypervisor.ok()) return hypervisor.status();
-  ApiBackendInstance instance;
+  BackendInstance instance;
   instance.hypervisor = std::move(hypervisor).value();
   instance.script = std::move(fake);
   return instance;
 }
 
-INSTANTIATE_TEST_SUITE_P(Whpx, ApiConformance,
-                         ::testing::Values(ApiBackend{"whpx_fake", NewFakeWhpx,
-                                                      ""}),
-                         ApiBackendName);
+INSTANTIATE_TEST_SUITE_P(
+    Whpx, ApiConformance,
+    ::testing::Values(BackendUnderTest{"whpx_fake", NewFakeWhpx, ""}),
+    BackendName);
 
 }  // namespace
 }  // namespace hv::testing

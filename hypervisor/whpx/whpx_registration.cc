@@ -24,9 +24,7 @@ const BackendRegistration kRegisterWhpx(
       }
       absl::StatusOr<const WhpxApi*> api = LoadWhpxApi();
       if (!api.ok()) return api.status();
-      auto whpx = WhpxHypervisor::Create(*api, max_vcpus);
-      if (!whpx.ok()) return whpx.status();
-      return std::unique_ptr<Hypervisor>(std::move(whpx).value());
+      return WhpxHypervisor::Create(*api, max_vcpus);
     });
 
 }  // namespace

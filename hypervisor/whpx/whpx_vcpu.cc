@@ -1,6 +1,5 @@
 #include "hypervisor/whpx/whpx_vcpu.h"
 
-#include <cstring>
 #include <string>
 #include <utility>
 
@@ -49,12 +48,8 @@ HRESULT WHPX_CALL IoPortCallback(void* context,
   // covers its first AccessSize (<= 4) bytes, in the guest's little-endian
   // byte order, as the x86 port access itself.
   uint8_t* bytes = reinterpret_cast<uint8_t*>(&io->Data);
-  IoRequest request;
-  request.address = io->Port;
-  request.is_write = io->Direction == 1;
-  if (!request.is_write) std::memset(bytes, 0, sizeof(io->Data));
-  request.data = absl::Span<uint8_t>(bytes, io->AccessSize);
-  (*ctx->handler)(request);
+  RunIoHandler(*ctx->handler, io->Port, io->Direction == 1,
+               {bytes, sizeof(io->Data)}, io->AccessSize);
   return kSOk;
 }
 
@@ -86,15 +81,10 @@ HRESULT WHPX_CALL MemoryCallback(void* context,
       return kEFail;  // decline: nothing is completed in the probe
     case Context::Mode::kIo:
       return kEFail;  // string I/O on memory that is not RAM
-    case Context::Mode::kMmio: {
-      if (!is_write) std::memset(memory->Data, 0, sizeof(memory->Data));
-      IoRequest request;
-      request.address = memory->GpaAddress;
-      request.is_write = is_write;
-      request.data = data;
-      (*ctx->handler)(request);
+    case Context::Mode::kMmio:
+      RunIoHandler(*ctx->handler, memory->GpaAddress, is_write,
+                   {memory->Data, sizeof(memory->Data)}, memory->AccessSize);
       return kSOk;
-    }
   }
   return kEUnexpected;
 }
@@ -210,7 +200,7 @@ absl::Status WhpxVcpu::PrepareEntry() {
 }
 
 absl::StatusOr<VcpuExit> WhpxVcpu::Run() {
-  pending_ = VcpuExitKind::kUnknown;
+  SetPendingExit(VcpuExitKind::kUnknown);
   VcpuExit exit;
   for (;;) {
     RETURN_IF_ERROR(PrepareEntry());
@@ -256,7 +246,7 @@ absl::StatusOr<bool> WhpxVcpu::DecodeExit(VcpuExit& exit) {
       const bool rep = (io.AccessInfo & kIoAccessStringOp) &&
                        (io.AccessInfo & kIoAccessRepPrefix);
       exit.io.count = rep ? static_cast<uint32_t>(io.Rcx) : 1;
-      pending_ = VcpuExitKind::kIo;
+      SetPendingExit(VcpuExitKind::kIo);
       return true;
     }
     case WHvRunVpExitReasonMemoryAccess: {
@@ -276,7 +266,7 @@ absl::StatusOr<bool> WhpxVcpu::DecodeExit(VcpuExit& exit) {
       exit.mmio.address = probe.probe_address;
       exit.mmio.size = probe.probe_size;
       exit.mmio.is_write = probe.probe_is_write;
-      pending_ = VcpuExitKind::kMmio;
+      SetPendingExit(VcpuExitKind::kMmio);
       return true;
     }
     case WHvRunVpExitReasonX64Halt:
@@ -379,12 +369,7 @@ absl::StatusOr<WHV_EMULATOR_STATUS> WhpxVcpu::EmulateMmio(
   return status;
 }
 
-absl::Status WhpxVcpu::HandleIo(absl::FunctionRef<void(IoRequest&)> handler) {
-  if (pending_ != VcpuExitKind::kIo) {
-    return absl::FailedPreconditionError(
-        "HandleIo: the last Run() did not return an unhandled kIo exit");
-  }
-  pending_ = VcpuExitKind::kUnknown;
+absl::Status WhpxVcpu::CompleteIo(absl::FunctionRef<void(IoRequest&)> handler) {
   EmulationContext context;
   context.vcpu = this;
   context.mode = EmulationContext::Mode::kIo;
@@ -403,13 +388,8 @@ absl::Status WhpxVcpu::HandleIo(absl::FunctionRef<void(IoRequest&)> handler) {
   return absl::OkStatus();
 }
 
-absl::Status WhpxVcpu::HandleMmio(
+absl::Status WhpxVcpu::CompleteMmio(
     absl::FunctionRef<void(IoRequest&)> handler) {
-  if (pending_ != VcpuExitKind::kMmio) {
-    return absl::FailedPreconditionError(
-        "HandleMmio: the last Run() did not return an unhandled kMmio exit");
-  }
-  pending_ = VcpuExitKind::kUnknown;
   EmulationContext context;
   context.vcpu = this;
   context.mode = EmulationContext::Mode::kMmio;

@@ -28,28 +28,24 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "hypervisor/backend_vcpu.h"
 #include "hypervisor/whpx/whpx_abi.h"
 #include "hypervisor/whpx/whpx_partition.h"
 #include "hypervisor/x86_64/vcpu_x86_64.h"
 
 namespace hv {
 
-class WhpxVcpu final : public VcpuX86_64 {
+class WhpxVcpu final : public BackendVcpu<VcpuX86_64> {
  public:
   // WhpxVcpu::Create(): WHvCreateVirtualProcessor `id` and an emulator; on
   // failure nothing is left behind.
   static absl::StatusOr<std::unique_ptr<WhpxVcpu>> Create(
       std::shared_ptr<WhpxPartition> partition, uint32_t id);
 
-  WhpxVcpu(const WhpxVcpu&) = delete;
-  WhpxVcpu& operator=(const WhpxVcpu&) = delete;
   ~WhpxVcpu() override;
 
   // Vcpu (whpx_vcpu.cc).
-  uint32_t id() const override { return id_; }
   absl::StatusOr<VcpuExit> Run() override;
-  absl::Status HandleIo(absl::FunctionRef<void(IoRequest&)> handler) override;
-  absl::Status HandleMmio(absl::FunctionRef<void(IoRequest&)> handler) override;
   void SetImmediateExit(bool exit) override;
   absl::Status Kick() override;
 
@@ -96,10 +92,16 @@ class WhpxVcpu final : public VcpuX86_64 {
  private:
   WhpxVcpu(std::shared_ptr<WhpxPartition> partition, uint32_t id,
            whpx_abi::WHV_EMULATOR_HANDLE emulator)
-      : partition_(std::move(partition)),
+      : BackendVcpu(id),
+        partition_(std::move(partition)),
         api_(partition_->api()),
-        id_(id),
         emulator_(emulator) {}
+
+  // The pending I/O or MMIO exit, through WHvEmulatorTryIoEmulation /
+  // TryMmioEmulation.
+  absl::Status CompleteIo(absl::FunctionRef<void(IoRequest&)> handler) override;
+  absl::Status CompleteMmio(
+      absl::FunctionRef<void(IoRequest&)> handler) override;
 
   // Fills `exit` from exit_; false when the exit was handled inside Run()
   // (CPUID) and the guest is to be re-entered.
@@ -115,12 +117,10 @@ class WhpxVcpu final : public VcpuX86_64 {
 
   const std::shared_ptr<WhpxPartition> partition_;
   const WhpxApi& api_;
-  const uint32_t id_;
   const whpx_abi::WHV_EMULATOR_HANDLE emulator_;
 
   // Only the Run() thread touches these.
   whpx_abi::WHV_RUN_VP_EXIT_CONTEXT exit_ = {};
-  VcpuExitKind pending_ = VcpuExitKind::kUnknown;
   bool msr_fault_pending_ = false;
   bool window_requested_ = false;
   bool window_register_stale_ = false;

@@ -6,7 +6,6 @@
 #include "absl/strings/str_format.h"
 #include "hypervisor/os/mmap_region.h"
 #include "hypervisor/os/status_macros.h"
-#include "hypervisor/vm_checks.h"
 #include "hypervisor/whpx/whpx_status.h"
 #include "hypervisor/whpx/whpx_vcpu.h"
 
@@ -49,18 +48,15 @@ absl::StatusOr<std::unique_ptr<WhpxVm>> WhpxVm::Create(const WhpxApi* api,
       new WhpxVm(std::move(partition), HostAddressLimit()));
 }
 
-WhpxVm::WhpxVm(std::shared_ptr<WhpxPartition> partition,
-               uint64_t address_limit)
-    : partition_(std::move(partition)),
-      api_(partition_->api()),
-      address_limit_(address_limit),
-      slots_(kMaxMemorySlots, address_limit, kPageSize) {}
+WhpxVm::WhpxVm(std::shared_ptr<WhpxPartition> partition, uint64_t address_limit)
+    : UserIrqchipVm("WHPX", kMaxMemorySlots, address_limit, kPageSize),
+      partition_(std::move(partition)),
+      api_(partition_->api()) {}
 
-// The regions die with the slot table, so the partition (which a vCPU may
-// keep alive longer) must stop mapping their memory first.
+// The regions die with BackendVm's slot table, so the partition (which a
+// vCPU may keep alive longer) must stop mapping their memory first.
 WhpxVm::~WhpxVm() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  for (const MemoryRegionInfo& info : slots_.List()) {
+  for (const MemoryRegionInfo& info : MemoryRegions()) {
     partition_->RemoveRam(info.guest_address);
     UnmapRange(info.guest_address, info.size).IgnoreError();
   }
@@ -106,12 +102,9 @@ absl::Status WhpxVm::UnmapRange(GuestAddress gpa, uint64_t size) {
       api_.WHvUnmapGpaRange(partition_->handle(), gpa, size));
 }
 
-absl::StatusOr<MemSlot> WhpxVm::AddMemoryRegion(
-    GuestAddress guest_address, std::unique_ptr<MemoryRegion> region,
-    const MemoryRegionOptions& options) {
-  RETURN_IF_ERROR(CheckRegionGiven(region.get()));
-  std::lock_guard<std::mutex> lock(mutex_);
-  ASSIGN_OR_RETURN(MemSlot slot, slots_.Check(guest_address, region->size()));
+absl::Status WhpxVm::MapSlot(MemSlot, GuestAddress guest_address,
+                             MemoryRegion& region,
+                             const MemoryRegionOptions& options) {
   if (options.log_dirty_pages && !CheckCapability(VmCap::kDirtyLog)) {
     return Unimplemented(
         absl::StrFormat("add memory region at %#x", guest_address),
@@ -124,44 +117,34 @@ absl::StatusOr<MemSlot> WhpxVm::AddMemoryRegion(
         "WHvMapGpaRange has no memory-type flag, so non-coherent DMA cannot "
         "be honoured; refusing to map the region coherent");
   }
-  RETURN_IF_ERROR(MapRange(guest_address, region->data(), region->size(),
-                           MapFlags(options)));
-  partition_->AddRam(guest_address, region->data(), region->size(),
+  RETURN_IF_ERROR(
+      MapRange(guest_address, region.data(), region.size(), MapFlags(options)));
+  partition_->AddRam(guest_address, region.data(), region.size(),
                      !options.read_only);
-  slots_.Insert(slot, guest_address, std::move(region), options);
-  return slot;
+  return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<MemoryRegion>> WhpxVm::RemoveMemoryRegion(
-    MemSlot slot) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  ASSIGN_OR_RETURN(MemorySlotTable::Entry * entry, slots_.Find(slot));
-  RETURN_IF_ERROR(UnmapRange(entry->guest_address, entry->region->size()));
-  partition_->RemoveRam(entry->guest_address);
-  ASSIGN_OR_RETURN(MemorySlotTable::Entry removed, slots_.Remove(slot));
-  return std::move(removed.region);
+absl::Status WhpxVm::UnmapSlot(MemSlot, const MemorySlotTable::Entry& entry) {
+  RETURN_IF_ERROR(UnmapRange(entry.guest_address, entry.region->size()));
+  partition_->RemoveRam(entry.guest_address);
+  return absl::OkStatus();
 }
 
-std::vector<MemoryRegionInfo> WhpxVm::MemoryRegions() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return slots_.List();
-}
-
-absl::Status WhpxVm::Remap(const char* operation,
-                           MemorySlotTable::Entry& entry, uint64_t offset,
-                           uint64_t size,
-                           const std::function<absl::Status()>& change) {
+absl::Status WhpxVm::ReplacePages(MemSlot, MemorySlotTable::Entry& entry,
+                                  const HostPageChange& change) {
+  const char* operation = change.operation;
   if ((partition_->caps().features & kFeaturePartialUnmap) == 0) {
     return Unimplemented(operation,
                          "replacing part of a mapped region needs WHPX's "
                          "PartialUnmap feature, which this host lacks");
   }
-  const GuestAddress gpa = entry.guest_address + offset;
-  uint8_t* host = entry.region->data() + offset;
+  const GuestAddress gpa = entry.guest_address + change.offset;
+  uint8_t* host = entry.region->data() + change.offset;
+  const uint64_t size = change.size;
   const uint32_t flags = MapFlags(entry.options);
   // The partition must not map the old pages while the host swaps them.
   RETURN_IF_ERROR(UnmapRange(gpa, size));
-  absl::Status changed = change();
+  absl::Status changed = change.ApplyTo(*entry.region);
   // Map the range again: the new pages, or the old ones if the swap failed
   // (the swap changes nothing when it fails).
   absl::Status mapped = MapRange(gpa, host, size, flags);
@@ -183,38 +166,11 @@ absl::Status WhpxVm::Remap(const char* operation,
   return absl::OkStatus();
 }
 
-absl::Status WhpxVm::AddFdMapping(MemSlot slot, uint64_t offset, uint64_t size,
-                                  int fd, uint64_t fd_offset,
-                                  Protection prot) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  ASSIGN_OR_RETURN(MemorySlotTable::Entry * entry,
-                   slots_.FindRange("add fd mapping", slot, offset, size));
-  RETURN_IF_ERROR(CheckFdMappingArguments(fd, fd_offset, kPageSize));
-  MemoryRegion* region = entry->region.get();
-  return Remap("add fd mapping", *entry, offset, size, [&] {
-    return region->MapFd(offset, size, fd, fd_offset, prot);
-  });
-}
-
-absl::Status WhpxVm::RemoveMapping(MemSlot slot, uint64_t offset,
-                                   uint64_t size) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  ASSIGN_OR_RETURN(MemorySlotTable::Entry * entry,
-                   slots_.FindRange("remove mapping", slot, offset, size));
-  MemoryRegion* region = entry->region.get();
-  return Remap("remove mapping", *entry, offset, size,
-               [&] { return region->Unmap(offset, size); });
-}
-
-absl::StatusOr<std::vector<uint64_t>> WhpxVm::GetDirtyLog(MemSlot slot) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  ASSIGN_OR_RETURN(MemorySlotTable::Entry * entry,
-                   FindSlot("get dirty log", slots_, slot));
-  RETURN_IF_ERROR(CheckDirtyLogging(*entry, slot));
-  const uint64_t size = entry->region->size();
-  const uint64_t pages = size / kPageSize;
-  std::vector<uint64_t> bitmap((pages + 63) / 64, 0);
-  const GuestAddress gpa = entry->guest_address;
+absl::StatusOr<std::vector<uint64_t>> WhpxVm::ReadDirtyLog(
+    MemSlot slot, const MemorySlotTable::Entry& entry) {
+  ASSIGN_OR_RETURN(std::vector<uint64_t> bitmap, EmptyDirtyBitmap(slot, entry));
+  const uint64_t size = entry.region->size();
+  const GuestAddress gpa = entry.guest_address;
   RETURN_IF_ERROR(HResultStatus(
       absl::StrFormat("WHvQueryGpaRangeDirtyBitmap (slot %u, [%#x, %#x))",
                       slot, gpa, gpa + size),
@@ -222,37 +178,6 @@ absl::StatusOr<std::vector<uint64_t>> WhpxVm::GetDirtyLog(MemSlot slot) {
           partition_->handle(), gpa, size, bitmap.data(),
           static_cast<uint32_t>(bitmap.size() * sizeof(uint64_t)))));
   return bitmap;
-}
-
-absl::Status WhpxVm::RegisterIoEvent(const EventFd&, const IoEventAddress&) {
-  return Unimplemented("ioeventfd",
-                       "WHPX has no in-hypervisor ioeventfd; handle the "
-                       "access in the vCPU's I/O or MMIO exit instead");
-}
-
-absl::Status WhpxVm::UnregisterIoEvent(const EventFd&, const IoEventAddress&) {
-  return Unimplemented("ioeventfd", "WHPX has no in-hypervisor ioeventfd");
-}
-
-absl::Status WhpxVm::RegisterIrqfd(const EventFd&, uint32_t gsi) {
-  return Unimplemented(absl::StrFormat("irqfd (gsi %u)", gsi),
-                       "WHPX has no interrupt lines (GSIs) to signal; inject "
-                       "with VcpuX86_64::InjectInterrupt");
-}
-
-absl::Status WhpxVm::UnregisterIrqfd(const EventFd&, uint32_t gsi) {
-  return Unimplemented(absl::StrFormat("irqfd (gsi %u)", gsi),
-                       "WHPX has no interrupt lines (GSIs)");
-}
-
-absl::Status WhpxVm::SetIrqLine(uint32_t irq, bool) {
-  return Unimplemented(absl::StrFormat("irq line %u", irq),
-                       "WHPX has no in-hypervisor PIC or IOAPIC");
-}
-
-absl::StatusOr<std::unique_ptr<Vcpu>> WhpxVm::CreateVcpu(uint32_t id) {
-  ASSIGN_OR_RETURN(std::unique_ptr<VcpuX86_64> vcpu, CreateVcpuX86_64(id));
-  return std::unique_ptr<Vcpu>(std::move(vcpu));
 }
 
 absl::StatusOr<std::unique_ptr<VcpuX86_64>> WhpxVm::CreateVcpuX86_64(
@@ -266,34 +191,6 @@ absl::StatusOr<std::unique_ptr<VcpuX86_64>> WhpxVm::CreateVcpuX86_64(
   ASSIGN_OR_RETURN(std::unique_ptr<WhpxVcpu> vcpu,
                    WhpxVcpu::Create(partition_, id));
   return std::unique_ptr<VcpuX86_64>(std::move(vcpu));
-}
-
-absl::Status WhpxVm::CreateIrqChip(IrqChipKind kind, uint32_t) {
-  return Unimplemented(
-      kind == IrqChipKind::kKernel ? "kernel irqchip" : "split irqchip",
-      "WHPX has no PIC or IOAPIC, and hv does not enable its local APIC "
-      "emulation; inject interrupts with VcpuX86_64::InjectInterrupt");
-}
-
-absl::StatusOr<std::vector<CpuidEntry>> WhpxVm::GetSupportedCpuid() {
-  return Unimplemented("supported CPUID",
-                       "WHPX has no call listing the CPUID results it "
-                       "supports; SetCpuid answers the leaves it is given");
-}
-
-// WHPX needs no guest pages of its own for real-mode emulation (the
-// hypervisor runs real mode directly), so there is nothing to place.
-absl::Status WhpxVm::SetTssAddress(GuestAddress) { return absl::OkStatus(); }
-absl::Status WhpxVm::SetIdentityMapAddress(GuestAddress) {
-  return absl::OkStatus();
-}
-
-absl::StatusOr<ClockState> WhpxVm::GetClock() {
-  return Unimplemented("VM clock", "WHPX has no kvmclock-style VM clock");
-}
-
-absl::Status WhpxVm::SetClock(const ClockState&) {
-  return Unimplemented("VM clock", "WHPX has no kvmclock-style VM clock");
 }
 
 }  // namespace hv

@@ -7,7 +7,7 @@
 //   hv::X86BootOptions boot;
 //   boot.mode = hv::X86Mode::kLong;
 //   boot.entry = 0x100000;
-//   boot.tables = 0x1000;                      // six pages of guest RAM
+//   boot.tables = 0x1000;                      // seven pages of guest RAM
 //   RETURN_IF_ERROR(hv::SetupX86Boot(*vcpu, ram_span, /*ram_base=*/0, boot));
 #ifndef HV_HYPERVISOR_X86_64_BOOT_H_
 #define HV_HYPERVISOR_X86_64_BOOT_H_
@@ -42,8 +42,8 @@ struct X86BootOptions {
 
 // Bytes of guest RAM SetupX86Boot writes at `tables`: the GDT page and, in
 // long mode, a PML4, a PDPT and four page directories mapping 4 GiB with
-// 2 MiB pages.
-inline constexpr uint64_t kX86BootTablesSize = 6 * 0x1000;
+// 2 MiB pages: seven pages.
+inline constexpr uint64_t kX86BootTablesSize = 7 * 0x1000;
 
 // SetupX86Boot(): writes the tables into `ram` (guest RAM starting at
 // guest-physical `ram_base`) and sets the vCPU's registers. Fails without

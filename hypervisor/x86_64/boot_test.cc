@@ -55,6 +55,16 @@ class RecordingVcpu : public VcpuX86_64 {
   static absl::Status Unsupported() { return absl::UnimplementedError("recording vCPU"); }
 };
 
+X86BootOptions Boot(X86Mode mode, GuestAddress entry, GuestAddress tables,
+                    bool user_mode = false) {
+  X86BootOptions options;
+  options.mode = mode;
+  options.entry = entry;
+  options.tables = tables;
+  options.user_mode = user_mode;
+  return options;
+}
+
 uint64_t Get64(const std::vector<uint8_t>& ram, uint64_t at) {
   uint64_t value;
   std::memcpy(&value, ram.data() + at, 8);
@@ -76,11 +86,9 @@ TEST(SetupX86Boot, RealModeSplitsEntryIntoSegmentAndOffset) {
 TEST(SetupX86Boot, ProtectedModeIsFlat32Bit) {
   RecordingVcpu vcpu;
   std::vector<uint8_t> ram(0x10000);
-  X86BootOptions options;
-  options.mode = X86Mode::kProtected;
-  options.entry = 0x8000;
-  options.tables = 0x1000;
-  ASSERT_THAT(SetupX86Boot(vcpu, absl::MakeSpan(ram), 0, options), IsOk());
+  ASSERT_THAT(SetupX86Boot(vcpu, absl::MakeSpan(ram), 0,
+                           Boot(X86Mode::kProtected, 0x8000, 0x1000)),
+              IsOk());
   EXPECT_EQ(vcpu.sregs.cr0 & 1, 1u);
   EXPECT_TRUE(vcpu.sregs.cs.db);
   EXPECT_EQ(vcpu.sregs.cs.limit, 0xffffffffu);
@@ -94,11 +102,9 @@ TEST(SetupX86Boot, ProtectedModeIsFlat32Bit) {
 TEST(SetupX86Boot, LongModeIdentityMapsFourGiB) {
   RecordingVcpu vcpu;
   std::vector<uint8_t> ram(0x20000);
-  X86BootOptions options;
-  options.mode = X86Mode::kLong;
-  options.entry = 0x10000;
-  options.tables = 0x2000;
-  ASSERT_THAT(SetupX86Boot(vcpu, absl::MakeSpan(ram), 0, options), IsOk());
+  ASSERT_THAT(SetupX86Boot(vcpu, absl::MakeSpan(ram), 0,
+                           Boot(X86Mode::kLong, 0x10000, 0x2000)),
+              IsOk());
   EXPECT_EQ(vcpu.sregs.cr3, 0x3000u);
   EXPECT_EQ(vcpu.sregs.efer & 0x500, 0x500u);
   EXPECT_TRUE(vcpu.sregs.cs.l);
@@ -111,12 +117,9 @@ TEST(SetupX86Boot, LongModeIdentityMapsFourGiB) {
 TEST(SetupX86Boot, UserModeUsesCpl3SegmentsUserPagesAndIopl3) {
   RecordingVcpu vcpu;
   std::vector<uint8_t> ram(0x20000);
-  X86BootOptions options;
-  options.mode = X86Mode::kLong;
-  options.entry = 0x10000;
-  options.tables = 0x2000;
-  options.user_mode = true;
-  ASSERT_THAT(SetupX86Boot(vcpu, absl::MakeSpan(ram), 0, options), IsOk());
+  ASSERT_THAT(SetupX86Boot(vcpu, absl::MakeSpan(ram), 0,
+                           Boot(X86Mode::kLong, 0x10000, 0x2000, /*user_mode=*/true)),
+              IsOk());
   EXPECT_EQ(vcpu.sregs.cs.dpl, 3);
   EXPECT_EQ(vcpu.sregs.cs.selector & 3, 3);
   EXPECT_EQ(vcpu.sregs.ss.dpl, 3);
@@ -129,7 +132,7 @@ TEST(SetupX86Boot, RejectsTablesOutsideRamAndTouchesNothing) {
   std::vector<uint8_t> ram(0x4000, 0xaa);
   X86BootOptions options;
   options.mode = X86Mode::kLong;
-  options.tables = 0x1000;  // needs six pages, only three are left
+  options.tables = 0x1000;  // needs seven pages, only three are left
   EXPECT_THAT(SetupX86Boot(vcpu, absl::MakeSpan(ram), 0, options),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("tables")));
   options.tables = 0x1800;
@@ -137,6 +140,24 @@ TEST(SetupX86Boot, RejectsTablesOutsideRamAndTouchesNothing) {
               StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_EQ(vcpu.sets, 0);
   EXPECT_EQ(ram[0x1000], 0xaa);
+}
+
+// The last page directory (for [3 GiB, 4 GiB)) is the seventh page: tables
+// that end exactly at the end of RAM fit, one page less does not, and no
+// byte past kX86BootTablesSize is written.
+TEST(SetupX86Boot, LongModeTablesTakeExactlyTheirSize) {
+  RecordingVcpu vcpu;
+  std::vector<uint8_t> ram(0x1000 + kX86BootTablesSize + 0x1000, 0xaa);
+  X86BootOptions options;
+  options.mode = X86Mode::kLong;
+  options.tables = 0x1000;
+  ASSERT_TRUE(SetupX86Boot(vcpu, absl::MakeSpan(ram), 0, options).ok());
+  // PD 3's last entry maps 0xffe00000 and sits at the end of the 7th page.
+  EXPECT_EQ(Get64(ram, 0x1000 + kX86BootTablesSize - 8) & ~0xfffull, 0xffe00000u);
+  EXPECT_EQ(ram[0x1000 + kX86BootTablesSize], 0xaa);
+  std::vector<uint8_t> short_ram(0x1000 + kX86BootTablesSize - 0x1000, 0xaa);
+  EXPECT_THAT(SetupX86Boot(vcpu, absl::MakeSpan(short_ram), 0, options),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("tables")));
 }
 
 TEST(SetupX86Boot, RejectsUnreachableEntries) {

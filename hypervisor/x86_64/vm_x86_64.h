@@ -38,6 +38,11 @@ class VmX86_64 : public Vm {
   virtual absl::StatusOr<std::unique_ptr<VcpuX86_64>> CreateVcpuX86_64(
       uint32_t id) = 0;
 
+  // Vm::CreateVcpu() of an x86_64 VM: CreateVcpuX86_64().
+  absl::StatusOr<std::unique_ptr<Vcpu>> CreateVcpu(uint32_t id) override {
+    return CreateVcpuX86_64(id);
+  }
+
   // CPUID results the hypervisor supports; a start for SetCpuid.
   virtual absl::StatusOr<std::vector<CpuidEntry>> GetSupportedCpuid() = 0;
 

@@ -232,13 +232,17 @@ uint32_t FakeVm::MaxMemorySlots() const { return max_slots_; }
 
 uint64_t FakeVm::GuestAddressLimit() const { return address_limit_; }
 
+absl::Status FakeVm::Recorded(Call call,
+                              absl::FunctionRef<absl::Status(Call&)> body) {
+  std::optional<absl::Status> injected = TakeInjected(call.method);
+  absl::Status result =
+      injected.has_value() ? *std::move(injected) : body(call);
+  return Record(std::move(call), std::move(result));
+}
+
 absl::StatusOr<MemSlot> FakeVm::AddMemoryRegionLocked(
     GuestAddress guest_address, std::unique_ptr<MemoryRegion> region,
     const MemoryRegionOptions& options) {
-  if (std::optional<absl::Status> injected =
-          TakeInjected(Method::kAddMemoryRegion)) {
-    return *injected;
-  }
   if (region == nullptr) {
     return absl::InvalidArgumentError("AddMemoryRegion: null region");
   }
@@ -273,11 +277,13 @@ absl::StatusOr<MemSlot> FakeVm::AddMemoryRegion(
   call.size = region == nullptr ? 0 : region->size();
   call.fd = region == nullptr ? -1 : region->fd();
   call.options = options;
-  absl::StatusOr<MemSlot> slot =
-      AddMemoryRegionLocked(guest_address, std::move(region), options);
-  if (slot.ok()) call.slot = *slot;
-  absl::Status status = Record(std::move(call), slot.status());
-  if (!status.ok()) return status;
+  MemSlot slot = 0;
+  RETURN_IF_ERROR(Recorded(std::move(call), [&](Call& added) -> absl::Status {
+    ASSIGN_OR_RETURN(
+        slot, AddMemoryRegionLocked(guest_address, std::move(region), options));
+    added.slot = slot;
+    return absl::OkStatus();
+  }));
   return slot;
 }
 
@@ -287,18 +293,17 @@ absl::StatusOr<std::unique_ptr<MemoryRegion>> FakeVm::RemoveMemoryRegion(
   Call call;
   call.method = Method::kRemoveMemoryRegion;
   call.slot = slot;
-  if (std::optional<absl::Status> injected =
-          TakeInjected(Method::kRemoveMemoryRegion)) {
-    return Record(std::move(call), *injected);
-  }
-  absl::StatusOr<MemorySlotTable::Entry> entry = table_.Remove(slot);
-  if (!entry.ok()) return Record(std::move(call), entry.status());
-  call.guest_address = entry->guest_address;
-  call.size = entry->region->size();
-  call.options = entry->options;
-  arena_mappings_.erase(slot);
-  Record(std::move(call), absl::OkStatus());
-  return std::move(entry->region);
+  std::unique_ptr<MemoryRegion> region;
+  RETURN_IF_ERROR(Recorded(std::move(call), [&](Call& removed) -> absl::Status {
+    ASSIGN_OR_RETURN(MemorySlotTable::Entry entry, table_.Remove(slot));
+    removed.guest_address = entry.guest_address;
+    removed.size = entry.region->size();
+    removed.options = entry.options;
+    arena_mappings_.erase(slot);
+    region = std::move(entry.region);
+    return absl::OkStatus();
+  }));
+  return region;
 }
 
 std::vector<MemoryRegionInfo> FakeVm::MemoryRegions() const {
@@ -331,16 +336,13 @@ absl::Status FakeVm::AddFdMapping(MemSlot slot, uint64_t offset,
   call.fd = fd;
   call.fd_offset = fd_offset;
   call.prot = prot;
-  if (std::optional<absl::Status> injected =
-          TakeInjected(Method::kAddFdMapping)) {
-    return Record(std::move(call), *injected);
-  }
-  absl::StatusOr<MemoryRegion*> arena = FindArena(slot, offset, "AddFdMapping", call);
-  if (!arena.ok()) return Record(std::move(call), arena.status());
-  absl::Status mapped =
-      (*arena)->MapFd(offset, size, fd, fd_offset, prot);
-  if (mapped.ok()) arena_mappings_[slot][offset] = {size, prot};
-  return Record(std::move(call), mapped);
+  return Recorded(std::move(call), [&](Call& mapped) -> absl::Status {
+    ASSIGN_OR_RETURN(MemoryRegion * arena,
+                     FindArena(slot, offset, "AddFdMapping", mapped));
+    RETURN_IF_ERROR(arena->MapFd(offset, size, fd, fd_offset, prot));
+    arena_mappings_[slot][offset] = {size, prot};
+    return absl::OkStatus();
+  });
 }
 
 absl::Status FakeVm::RemoveMapping(MemSlot slot, uint64_t offset,
@@ -351,21 +353,17 @@ absl::Status FakeVm::RemoveMapping(MemSlot slot, uint64_t offset,
   call.slot = slot;
   call.offset = offset;
   call.size = size;
-  if (std::optional<absl::Status> injected =
-          TakeInjected(Method::kRemoveMapping)) {
-    return Record(std::move(call), *injected);
-  }
-  absl::StatusOr<MemoryRegion*> arena = FindArena(slot, offset, "RemoveMapping", call);
-  if (!arena.ok()) return Record(std::move(call), arena.status());
-  absl::Status unmapped = (*arena)->Unmap(offset, size);
-  if (unmapped.ok()) {
+  return Recorded(std::move(call), [&](Call& unmapped) -> absl::Status {
+    ASSIGN_OR_RETURN(MemoryRegion * arena,
+                     FindArena(slot, offset, "RemoveMapping", unmapped));
+    RETURN_IF_ERROR(arena->Unmap(offset, size));
     auto& mappings = arena_mappings_[slot];
     for (auto it = mappings.lower_bound(offset);
          it != mappings.end() && it->first < offset + size;) {
       it = mappings.erase(it);
     }
-  }
-  return Record(std::move(call), unmapped);
+    return absl::OkStatus();
+  });
 }
 
 absl::StatusOr<std::vector<uint64_t>> FakeVm::GetDirtyLog(MemSlot slot) {
@@ -373,21 +371,19 @@ absl::StatusOr<std::vector<uint64_t>> FakeVm::GetDirtyLog(MemSlot slot) {
   Call call;
   call.method = Method::kGetDirtyLog;
   call.slot = slot;
-  if (std::optional<absl::Status> injected =
-          TakeInjected(Method::kGetDirtyLog)) {
-    return Record(std::move(call), *injected);
-  }
-  absl::StatusOr<MemorySlotTable::Entry*> entry = table_.Find(slot);
-  if (!entry.ok()) return Record(std::move(call), entry.status());
-  if (!(*entry)->options.log_dirty_pages) {
-    return Record(std::move(call),
-                  absl::FailedPreconditionError(absl::StrFormat(
-                      "GetDirtyLog: slot %u does not log dirty pages", slot)));
-  }
-  // No guest runs in the fake, so no page is ever dirty.
-  const uint64_t pages = (*entry)->region->size() / HostPageSize();
-  Record(std::move(call), absl::OkStatus());
-  return std::vector<uint64_t>((pages + 63) / 64, 0);
+  std::vector<uint64_t> bitmap;
+  RETURN_IF_ERROR(Recorded(std::move(call), [&](Call&) -> absl::Status {
+    ASSIGN_OR_RETURN(MemorySlotTable::Entry * entry, table_.Find(slot));
+    if (!entry->options.log_dirty_pages) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "GetDirtyLog: slot %u does not log dirty pages", slot));
+    }
+    // No guest runs in the fake, so no page is ever dirty.
+    const uint64_t pages = entry->region->size() / HostPageSize();
+    bitmap.assign((pages + 63) / 64, 0);
+    return absl::OkStatus();
+  }));
+  return bitmap;
 }
 
 FakeVm::IoEventKey FakeVm::KeyOf(const EventFd& event,
@@ -398,84 +394,65 @@ FakeVm::IoEventKey FakeVm::KeyOf(const EventFd& event,
                     address.datamatch.value_or(0));
 }
 
-absl::Status FakeVm::RegisterIoEvent(const EventFd& event,
-                                     const IoEventAddress& address) {
+absl::Status FakeVm::IoEvent(const EventFd& event,
+                             const IoEventAddress& address, bool assign) {
   std::lock_guard<std::mutex> lock(mu_);
   Call call;
-  call.method = Method::kRegisterIoEvent;
+  call.method = assign ? Method::kRegisterIoEvent : Method::kUnregisterIoEvent;
   call.fd = event.fd();
   call.guest_address = address.address;
   call.size = address.length;
-  if (std::optional<absl::Status> injected =
-          TakeInjected(Method::kRegisterIoEvent)) {
-    return Record(std::move(call), *injected);
-  }
-  if (!io_events_.insert(KeyOf(event, address)).second) {
-    return Record(std::move(call),
-                  absl::AlreadyExistsError(absl::StrFormat(
-                      "RegisterIoEvent: fd %d is already registered at %#x",
-                      event.fd(), address.address)));
-  }
-  return Record(std::move(call), absl::OkStatus());
+  return Recorded(std::move(call), [&](Call&) -> absl::Status {
+    const IoEventKey key = KeyOf(event, address);
+    if (assign && !io_events_.insert(key).second) {
+      return absl::AlreadyExistsError(
+          absl::StrFormat("RegisterIoEvent: fd %d is already registered at %#x",
+                          event.fd(), address.address));
+    }
+    if (!assign && io_events_.erase(key) == 0) {
+      return absl::NotFoundError(
+          absl::StrFormat("UnregisterIoEvent: fd %d is not registered at %#x",
+                          event.fd(), address.address));
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::Status FakeVm::RegisterIoEvent(const EventFd& event,
+                                     const IoEventAddress& address) {
+  return IoEvent(event, address, true);
 }
 
 absl::Status FakeVm::UnregisterIoEvent(const EventFd& event,
                                        const IoEventAddress& address) {
+  return IoEvent(event, address, false);
+}
+
+absl::Status FakeVm::Irqfd(const EventFd& event, uint32_t gsi, bool assign) {
   std::lock_guard<std::mutex> lock(mu_);
   Call call;
-  call.method = Method::kUnregisterIoEvent;
+  call.method = assign ? Method::kRegisterIrqfd : Method::kUnregisterIrqfd;
   call.fd = event.fd();
-  call.guest_address = address.address;
-  call.size = address.length;
-  if (std::optional<absl::Status> injected =
-          TakeInjected(Method::kUnregisterIoEvent)) {
-    return Record(std::move(call), *injected);
-  }
-  if (io_events_.erase(KeyOf(event, address)) == 0) {
-    return Record(std::move(call),
-                  absl::NotFoundError(absl::StrFormat(
-                      "UnregisterIoEvent: fd %d is not registered at %#x",
-                      event.fd(), address.address)));
-  }
-  return Record(std::move(call), absl::OkStatus());
+  call.value = gsi;
+  return Recorded(std::move(call), [&](Call&) -> absl::Status {
+    if (assign && !irqfds_.insert({event.fd(), gsi}).second) {
+      return absl::AlreadyExistsError(absl::StrFormat(
+          "RegisterIrqfd: fd %d already drives gsi %u", event.fd(), gsi));
+    }
+    if (!assign && irqfds_.erase({event.fd(), gsi}) == 0) {
+      return absl::NotFoundError(absl::StrFormat(
+          "UnregisterIrqfd: fd %d does not drive gsi %u", event.fd(), gsi));
+    }
+    return absl::OkStatus();
+  });
 }
 
 absl::Status FakeVm::RegisterIrqfd(const EventFd& event, uint32_t gsi) {
-  std::lock_guard<std::mutex> lock(mu_);
-  Call call;
-  call.method = Method::kRegisterIrqfd;
-  call.fd = event.fd();
-  call.value = gsi;
-  if (std::optional<absl::Status> injected =
-          TakeInjected(Method::kRegisterIrqfd)) {
-    return Record(std::move(call), *injected);
-  }
-  if (!irqfds_.insert({event.fd(), gsi}).second) {
-    return Record(std::move(call),
-                  absl::AlreadyExistsError(absl::StrFormat(
-                      "RegisterIrqfd: fd %d already drives gsi %u",
-                      event.fd(), gsi)));
-  }
-  return Record(std::move(call), absl::OkStatus());
+  return Irqfd(event, gsi, true);
 }
 
 absl::Status FakeVm::UnregisterIrqfd(const EventFd& event, uint32_t gsi) {
-  std::lock_guard<std::mutex> lock(mu_);
-  Call call;
-  call.method = Method::kUnregisterIrqfd;
-  call.fd = event.fd();
-  call.value = gsi;
-  if (std::optional<absl::Status> injected =
-          TakeInjected(Method::kUnregisterIrqfd)) {
-    return Record(std::move(call), *injected);
-  }
-  if (irqfds_.erase({event.fd(), gsi}) == 0) {
-    return Record(std::move(call),
-                  absl::NotFoundError(absl::StrFormat(
-                      "UnregisterIrqfd: fd %d does not drive gsi %u",
-                      event.fd(), gsi)));
-  }
-  return Record(std::move(call), absl::OkStatus());
+  return Irqfd(event, gsi, false);
 }
 
 absl::Status FakeVm::SetIrqLine(uint32_t irq, bool level) {
@@ -484,12 +461,10 @@ absl::Status FakeVm::SetIrqLine(uint32_t irq, bool level) {
   call.method = Method::kSetIrqLine;
   call.value = irq;
   call.size = level ? 1 : 0;
-  if (std::optional<absl::Status> injected =
-          TakeInjected(Method::kSetIrqLine)) {
-    return Record(std::move(call), *injected);
-  }
-  irq_lines_[irq] = level;
-  return Record(std::move(call), absl::OkStatus());
+  return Recorded(std::move(call), [&](Call&) {
+    irq_lines_[irq] = level;
+    return absl::OkStatus();
+  });
 }
 
 absl::StatusOr<std::unique_ptr<Vcpu>> FakeVm::CreateVcpu(uint32_t id) {
@@ -497,14 +472,11 @@ absl::StatusOr<std::unique_ptr<Vcpu>> FakeVm::CreateVcpu(uint32_t id) {
   Call call;
   call.method = Method::kCreateVcpu;
   call.value = id;
-  if (std::optional<absl::Status> injected =
-          TakeInjected(Method::kCreateVcpu)) {
-    return Record(std::move(call), *injected);
-  }
-  return Record(std::move(call),
-                absl::UnimplementedError(
-                    "FakeVm runs no guest code and has no vCPUs; use a real "
-                    "backend (e.g. kvm) for guest execution"));
+  return Recorded(std::move(call), [](Call&) {
+    return absl::UnimplementedError(
+        "FakeVm runs no guest code and has no vCPUs; use a real backend "
+        "(e.g. kvm) for guest execution");
+  });
 }
 
 }  // namespace hv::testing

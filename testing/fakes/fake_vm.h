@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "hypervisor/memory.h"
@@ -149,6 +150,15 @@ class FakeVm : public Vm {
   // Records `call` with `result` and returns `result`.
   absl::Status Record(Call call, absl::Status result)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Runs `body` for `call` unless an error is injected for its method (that
+  // error is then the result), records the call with the result (`body`
+  // may fill in fields) and returns the result.
+  absl::Status Recorded(Call call, absl::FunctionRef<absl::Status(Call&)> body)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Register/UnregisterIoEvent (`assign` or not) and the same for irqfds.
+  absl::Status IoEvent(const EventFd& event, const IoEventAddress& address,
+                       bool assign);
+  absl::Status Irqfd(const EventFd& event, uint32_t gsi, bool assign);
   // The arena in `slot` for an fd-mapping call named `operation`; sets
   // `call`'s guest address. NOT_FOUND for an unknown slot,
   // FAILED_PRECONDITION for a region that is not an arena.

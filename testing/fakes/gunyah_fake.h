@@ -37,7 +37,10 @@
 // Example:
 //   auto fake = std::make_shared<hv::testing::GunyahFake>();
 //   ASSERT_OK_AND_ASSIGN(auto gunyah, hv::GunyahHypervisor::Create("/dev/gunyah", fake.get()));
-//   ... vm->AddMemoryRegion(...); vm->SetDtbConfig(...); vcpu->Init(...);
+//   ASSERT_OK_AND_ASSIGN(auto vm, gunyah->CreateGunyahVm());
+//   ... vm->AddMemoryRegion(...); vm->SetDtbConfig(...);
+//   ASSERT_OK_AND_ASSIGN(auto vcpu, vm->CreateVcpuAArch64(0));
+//   ASSERT_OK(vcpu->Init({hv::VcpuFeature::kPsci0_2}));
 //   fake->QueueMmio(0, 0x9000000, /*is_write=*/true, {'h'});
 //   ASSERT_OK_AND_ASSIGN(hv::VcpuExit exit, vcpu->Run());
 //   EXPECT_EQ(fake->Calls().back().name, "GH_VCPU_RUN");

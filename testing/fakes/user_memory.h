@@ -14,7 +14,8 @@
 //   hv::geniezone_abi::Ioeventfd args;
 //   if (int error = hv::testing::CopyFromUser(arg, args)) return -error;
 //   ...
-//   if (!hv::testing::UserRangeMapped(addr, size, UserAccess::kReadWrite))
+//   if (!hv::testing::UserRangeMapped(addr, size,
+//                                     hv::testing::UserAccess::kReadWrite))
 //     return -EFAULT;
 #ifndef HV_TESTING_FAKES_USER_MEMORY_H_
 #define HV_TESTING_FAKES_USER_MEMORY_H_

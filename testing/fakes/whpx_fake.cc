@@ -176,6 +176,24 @@ uint64_t MergeResult(uint64_t old, uint64_t value, uint32_t size) {
 
 std::string Hex(const void* p) { return absl::StrFormat("%p", p); }
 
+// The emulator's last step, through its callbacks: rip past the
+// instruction and, for a read, `result` into `target`. The status to report.
+WHV_EMULATOR_STATUS CompleteEmulation(const WHV_EMULATOR_CALLBACKS& callbacks,
+                                      void* context,
+                                      const WHV_VP_EXIT_CONTEXT& vp_context,
+                                      WHV_REGISTER_NAME target,
+                                      uint64_t result, bool is_write) {
+  const WHV_REGISTER_NAME names[] = {WHvX64RegisterRip, target};
+  WHV_REGISTER_VALUE values[2] = {};
+  values[0].Reg64 = vp_context.Rip + InstructionLength(vp_context);
+  values[1].Reg64 = result;
+  if (!Succeeded(callbacks.WHvEmulatorSetVirtualProcessorRegisters(
+          context, names, is_write ? 1 : 2, values))) {
+    return kEmulationSetRegistersCallbackFailed;
+  }
+  return kEmulationSuccessful;
+}
+
 }  // namespace
 
 std::shared_ptr<WhpxFake> WhpxFake::Create() { return Create(Options()); }
@@ -1083,26 +1101,32 @@ WhpxFake::HRESULT WhpxFake::EmulatorDestroy(WHV_EMULATOR_HANDLE emulator) {
   return End(kSOk);
 }
 
+std::optional<WhpxFake::HRESULT> WhpxFake::BeginEmulation(
+    const std::string& name, const std::string& args,
+    WHV_EMULATOR_HANDLE emulator, bool pointers_given,
+    WHV_EMULATOR_CALLBACKS* callbacks) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (auto hr = Begin(name, args)) return *hr;
+  auto it = emulators_.find(Key(emulator));
+  if (it == emulators_.end()) return End(kEHandle);
+  if (!pointers_given) return End(kEPointer);
+  *callbacks = it->second.callbacks;
+  End(kSOk);
+  return std::nullopt;
+}
+
 WhpxFake::HRESULT WhpxFake::EmulatorTryIo(
     WHV_EMULATOR_HANDLE emulator, void* context,
     const WHV_VP_EXIT_CONTEXT* vp_context,
     const WHV_X64_IO_PORT_ACCESS_CONTEXT* io, WHV_EMULATOR_STATUS* status) {
   WHV_EMULATOR_CALLBACKS callbacks;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (auto hr = Begin("WHvEmulatorTryIoEmulation",
-                        absl::StrFormat("%s, port %#x, info %#x",
-                                        Hex(emulator), io ? io->PortNumber : 0,
-                                        io ? io->AccessInfo : 0))) {
-      return *hr;
-    }
-    auto it = emulators_.find(Key(emulator));
-    if (it == emulators_.end()) return End(kEHandle);
-    if (vp_context == nullptr || io == nullptr || status == nullptr) {
-      return End(kEPointer);
-    }
-    callbacks = it->second.callbacks;
-    End(kSOk);
+  if (auto hr = BeginEmulation(
+          "WHvEmulatorTryIoEmulation",
+          absl::StrFormat("%s, port %#x, info %#x", Hex(emulator),
+                          io ? io->PortNumber : 0, io ? io->AccessInfo : 0),
+          emulator, vp_context != nullptr && io != nullptr && status != nullptr,
+          &callbacks)) {
+    return *hr;
   }
   // From here on the emulator runs on the caller's thread with no fake lock
   // held: its callbacks call back into WHPX (registers).
@@ -1130,16 +1154,9 @@ WhpxFake::HRESULT WhpxFake::EmulatorTryIo(
     *status = kEmulationIoPortCallbackFailed;
     return kSOk;
   }
-  const WHV_REGISTER_NAME names[] = {WHvX64RegisterRip, WHvX64RegisterRax};
-  WHV_REGISTER_VALUE values[2] = {};
-  values[0].Reg64 = vp_context->Rip + InstructionLength(*vp_context);
-  values[1].Reg64 = MergeResult(value.Reg64, access.Data, size);
-  if (!Succeeded(callbacks.WHvEmulatorSetVirtualProcessorRegisters(
-          context, names, is_write ? 1 : 2, values))) {
-    *status = kEmulationSetRegistersCallbackFailed;
-    return kSOk;
-  }
-  *status = kEmulationSuccessful;
+  *status = CompleteEmulation(callbacks, context, *vp_context, WHvX64RegisterRax,
+                              MergeResult(value.Reg64, access.Data, size),
+                              is_write);
   return kSOk;
 }
 
@@ -1148,21 +1165,14 @@ WhpxFake::HRESULT WhpxFake::EmulatorTryMmio(
     const WHV_VP_EXIT_CONTEXT* vp_context,
     const WHV_MEMORY_ACCESS_CONTEXT* mmio, WHV_EMULATOR_STATUS* status) {
   WHV_EMULATOR_CALLBACKS callbacks;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (auto hr = Begin("WHvEmulatorTryMmioEmulation",
-                        absl::StrFormat("%s, gpa %#x, info %#x",
-                                        Hex(emulator), mmio ? mmio->Gpa : 0,
-                                        mmio ? mmio->AccessInfo : 0))) {
-      return *hr;
-    }
-    auto it = emulators_.find(Key(emulator));
-    if (it == emulators_.end()) return End(kEHandle);
-    if (vp_context == nullptr || mmio == nullptr || status == nullptr) {
-      return End(kEPointer);
-    }
-    callbacks = it->second.callbacks;
-    End(kSOk);
+  if (auto hr = BeginEmulation(
+          "WHvEmulatorTryMmioEmulation",
+          absl::StrFormat("%s, gpa %#x, info %#x", Hex(emulator),
+                          mmio ? mmio->Gpa : 0, mmio ? mmio->AccessInfo : 0),
+          emulator,
+          vp_context != nullptr && mmio != nullptr && status != nullptr,
+          &callbacks)) {
+    return *hr;
   }
   *status = 0;
   // Decode the instruction: [66|48] (88|89|8A|8B) ModRM, register-indirect.
@@ -1203,16 +1213,8 @@ WhpxFake::HRESULT WhpxFake::EmulatorTryMmio(
   }
   uint64_t loaded = 0;
   std::memcpy(&loaded, access.Data, size);
-  const WHV_REGISTER_NAME names[] = {WHvX64RegisterRip, target};
-  WHV_REGISTER_VALUE values[2] = {};
-  values[0].Reg64 = vp_context->Rip + InstructionLength(*vp_context);
-  values[1].Reg64 = MergeResult(value.Reg64, loaded, size);
-  if (!Succeeded(callbacks.WHvEmulatorSetVirtualProcessorRegisters(
-          context, names, is_write ? 1 : 2, values))) {
-    *status = kEmulationSetRegistersCallbackFailed;
-    return kSOk;
-  }
-  *status = kEmulationSuccessful;
+  *status = CompleteEmulation(callbacks, context, *vp_context, target,
+                              MergeResult(value.Reg64, loaded, size), is_write);
   return kSOk;
 }
 

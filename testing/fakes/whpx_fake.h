@@ -250,6 +250,13 @@ class WhpxFake final : public ScriptedGuest {
                                const std::string& args)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   HRESULT End(HRESULT hr) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // The start of WHvEmulatorTry*Emulation: records the call and takes the
+  // emulator's callbacks; or the HRESULT to return at once (an injected
+  // failure, an unknown emulator, a null pointer: `pointers_given` false).
+  std::optional<HRESULT> BeginEmulation(
+      const std::string& name, const std::string& args,
+      whpx_abi::WHV_EMULATOR_HANDLE emulator, bool pointers_given,
+      whpx_abi::WHV_EMULATOR_CALLBACKS* callbacks) ABSL_LOCKS_EXCLUDED(mutex_);
   Partition* FindPartition(whpx_abi::WHV_PARTITION_HANDLE handle)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   Partition* Latest() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);

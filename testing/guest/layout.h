@@ -11,13 +11,13 @@
 // registers the host sets before the run. The fixture loads them at
 // HV_GUEST_CODE.
 //
-// Example (in a .S file):
-//   HV_GUEST_PROGRAM_BEGIN(rdtsc)
+// Example (in a .S file; its bytes lie between hv_guest_tsc_low_start and
+// hv_guest_tsc_low_end):
+//   HV_GUEST_PROGRAM_BEGIN(tsc_low)
 //     rdtsc
-//     ...
-//     REPORT64 %rax
+//     REPORT32
 //     DONE
-//   HV_GUEST_PROGRAM_END(rdtsc)
+//   HV_GUEST_PROGRAM_END(tsc_low)
 #ifndef HV_TESTING_GUEST_LAYOUT_H_
 #define HV_TESTING_GUEST_LAYOUT_H_
 

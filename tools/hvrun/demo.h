@@ -15,6 +15,8 @@
 #ifndef HV_TOOLS_HVRUN_DEMO_H_
 #define HV_TOOLS_HVRUN_DEMO_H_
 
+#include <cstdint>
+#include <memory>
 #include <ostream>
 #include <string>
 
@@ -28,6 +30,22 @@ namespace hv {
 // The text the host maps into the shared-memory BAR.
 inline constexpr absl::string_view kDemoBlobText =
     "greetings from the host, read through the virtio shared-memory BAR";
+
+// DemoDeviceAttachment: what keeps the demo's virtio device and its blob
+// alive on a machine (destroy it after the machine's run).
+class DemoDeviceAttachment {
+ public:
+  virtual ~DemoDeviceAttachment() = default;
+};
+
+// The demo device's PCI slot on bus 0: 00:03.0.
+inline constexpr uint8_t kDemoPciSlot = 3;
+
+// AttachDemoDevice(): puts the demo's virtio device, with the blob mapped
+// at offset 0 of its shared memory, at 00:03.0 of `machine`'s own PCI bus
+// (a Linux guest's: Machine::AddPciDevice) and says so on `log`.
+absl::StatusOr<std::unique_ptr<DemoDeviceAttachment>> AttachDemoDevice(Machine& machine,
+                                                                       std::ostream& log);
 
 struct DemoResult {
   RunResult run;      // how it ended; the guest writes 0 when it worked

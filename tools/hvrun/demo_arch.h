@@ -5,7 +5,7 @@
 //
 // Example (demo.cc):
 //   const hv::demo_internal::DemoArch& arch = hv::demo_internal::DemoArchForTarget();
-//   ASSIGN_OR_RETURN(auto bus, arch.attach_pci(*machine, kSlot, pci.get()));
+//   ASSIGN_OR_RETURN(auto bus, arch.attach_pci(*machine, kDemoSlot, pci.get()));
 #ifndef HV_TOOLS_HVRUN_DEMO_ARCH_H_
 #define HV_TOOLS_HVRUN_DEMO_ARCH_H_
 

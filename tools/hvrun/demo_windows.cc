@@ -16,4 +16,11 @@ absl::StatusOr<DemoResult> RunDemo(absl::string_view, std::ostream&, std::ostrea
       "guest with --payload instead");
 }
 
+absl::StatusOr<std::unique_ptr<DemoDeviceAttachment>> AttachDemoDevice(Machine&,
+                                                                       std::ostream&) {
+  return absl::UnimplementedError(
+      "hvrun demo device: the virtio shared-memory BAR needs fd mappings into a "
+      "prepared region, which Windows cannot do (no in-place remap)");
+}
+
 }  // namespace hv

@@ -25,6 +25,8 @@ RunReport ReportRun(const RunResult& r, bool demo) {
         return {code, absl::StrFormat("guest finished (%s) with value %u; exit status %d",
                                       r.how, r.guest_value, code)};
       }
+    case RunEnd::kReset:
+      return {kExitGuestNoValue, absl::StrFormat("guest finished: %s", r.how)};
     case RunEnd::kHalted:
     case RunEnd::kSystemOff:
       return {kExitGuestNoValue, absl::StrFormat("guest finished (%s) without a value", r.how)};

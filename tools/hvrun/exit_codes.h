@@ -3,12 +3,16 @@
 //
 //   0        the guest ended without a value: every vCPU halted (x86), PSCI
 //            SYSTEM_OFF with nothing written to the debug exit (aarch64);
-//            the built-in demo succeeded (its guest wrote 0)
+//            the built-in demo succeeded (its guest wrote 0); a Linux guest
+//            reset the machine (`reboot`: 8042 reset line or triple fault)
 //   odd      the guest wrote v (0..63) to the debug exit: (v << 1) | 1, as
 //            QEMU's isa-debug-exit (1 for 0, 15 for 7, 127 for 63)
 //   2        usage: an unknown flag, a bad value, flags that do not apply
 //   4        the --payload file: missing, unreadable, not a regular file,
-//            empty, larger than RAM, an ELF file or a bzImage
+//            empty, larger than RAM, an ELF file or a bzImage; the --kernel
+//            or --initrd file: missing, unreadable, not a bzImage hv boots
+//            (truncated, bad header fields, protocol before 2.12), or with
+//            the command line, not fitting --mem
 //   6        the hypervisor is unavailable or refused (opening it, creating
 //            the VM, RAM or vCPUs, a host thread), or failed during the run
 //   8        a guest fault: triple fault, emulation failure, failed entry
@@ -17,7 +21,7 @@
 //   128 + n  ended by signal n (130 SIGINT, 143 SIGTERM)
 //
 // Example:
-//   hv::RunReport report = hv::ReportRun(machine->Run(std::cout));
+//   hv::RunReport report = hv::ReportRun(machine->Run(std::cout), /*demo=*/false);
 //   std::cerr << "hvrun: " << report.line << "\n";
 //   return report.exit_code;
 #ifndef HV_TOOLS_HVRUN_EXIT_CODES_H_

@@ -4,6 +4,7 @@
 //                                      shared memory); exits 0 when it works
 //   hvrun --payload=guest.bin --mode=long --entry=0x10000 --stats
 //   hvrun --hypervisor='kvm[device=/dev/kvm]' --payload=guest.bin
+//   hvrun --kernel=bzImage --initrd=initrd.cpio --vcpus=2 --mem=512M
 //
 // A thin command line over Machine (machine.h, which has the guest-visible
 // contract): it parses and checks the flags (cli_flags.h), reads the payload
@@ -19,10 +20,12 @@
 #include "absl/flags/flag.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "hypervisor/os/status_macros.h"
 #include "hypervisor/registry.h"
 #include "tools/hvrun/cli_flags.h"
+#include "tools/hvrun/console_input.h"
 #include "tools/hvrun/demo.h"
 #include "tools/hvrun/exit_codes.h"
 #include "tools/hvrun/machine.h"
@@ -37,6 +40,12 @@ ABSL_FLAG(std::string, payload, "",
           "flat binary to run (a regular file; relative paths under `bazel run` "
           "are taken from the directory it was run in); without it hvrun runs its "
           "built-in demo");
+ABSL_FLAG(std::string, kernel, "",
+          "Linux kernel to boot (x86_64 bzImage, boot protocol 2.12+), in place "
+          "of --payload; the guest's console is COM1 (stdout and stdin)");
+ABSL_FLAG(std::string, initrd, "", "with --kernel: initial RAM disk (e.g. a cpio archive)");
+ABSL_FLAG(std::string, cmdline, "console=ttyS0 reboot=k",
+          "with --kernel: the kernel command line");
 ABSL_FLAG(std::string, mode, "",
           "with --payload: CPU mode at entry: x86_64 real (default), protected or "
           "long; aarch64 el1 (default, the only one)");
@@ -46,12 +55,13 @@ ABSL_FLAG(std::string, load_addr, "",
 ABSL_FLAG(std::string, entry, "",
           "with --payload: entry point, inside RAM (default: the load address)");
 ABSL_FLAG(std::string, mem, "64M",
-          "with --payload: guest RAM size, a multiple of 4K with suffix K, M, G or "
-          "T, e.g. 64M or 1G; at most 64T");
+          "with --payload or --kernel: guest RAM size, a multiple of 4K with suffix "
+          "K, M, G or T, e.g. 64M or 1G; at most 64T (default 64M, 512M with "
+          "--kernel)");
 ABSL_FLAG(uint32_t, vcpus, 1,
-          "with --payload: number of vCPUs, at least 1 and at most the "
-          "hypervisor's limit per VM; each starts at the entry with its index in "
-          "rdi (x86_64) or x0 (aarch64)");
+          "with --payload or --kernel: number of vCPUs, at least 1 and at most the "
+          "hypervisor's limit per VM; with --payload each starts at the entry with "
+          "its index in rdi (x86_64) or x0 (aarch64)");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(30),
           "give up after this long (exit 10), e.g. 10s or 2m; more than 0 and at "
           "most 168h");
@@ -62,12 +72,16 @@ ABSL_FLAG(bool, stats, false,
 namespace hv {
 namespace {
 
-const std::vector<std::string> kFlagNames = {"payload", "mode",    "load_addr", "entry",
-                                             "mem",     "vcpus",   "hypervisor", "timeout",
-                                             "stats"};
-// The flags that only mean something with --payload.
-const std::vector<std::string> kPayloadFlagNames = {"mode", "load_addr", "entry", "mem",
-                                                    "vcpus"};
+const std::vector<std::string> kFlagNames = {
+    "payload", "kernel", "initrd",     "cmdline", "mode",  "load_addr",
+    "entry",   "mem",    "vcpus",      "hypervisor", "timeout", "stats"};
+// The flags of a flat payload only (--kernel sets them itself).
+const std::vector<std::string> kFlatOnlyFlagNames = {"mode", "load_addr", "entry"};
+// The flags of the machine, with --payload or --kernel.
+const std::vector<std::string> kMachineFlagNames = {"mem", "vcpus"};
+// The flags that only mean something with --kernel.
+const std::vector<std::string> kKernelFlagNames = {"initrd", "cmdline"};
+constexpr uint64_t kDefaultLinuxMem = 512ull << 20;
 constexpr absl::Duration kLongestTimeout = absl::Hours(168);
 
 constexpr char kUsage[] =
@@ -77,17 +91,23 @@ constexpr char kUsage[] =
     "       hvrun --payload=FILE [--mode=real|protected|long|el1] [--load_addr=A]\n"
     "             [--entry=A] [--mem=64M] [--vcpus=N] [--hypervisor=SPEC]\n"
     "             [--timeout=30s] [--stats]\n"
+    "       hvrun --kernel=bzImage [--initrd=FILE] [--cmdline=STR] [--mem=512M]\n"
+    "             [--vcpus=N] [--hypervisor=SPEC] [--timeout=30s] [--stats]\n"
     "\n"
+    "With --kernel it boots Linux (x86_64): COM1 is the console on stdout and\n"
+    "stdin, the virtio demo device sits at PCI 00:03.0 with its blob, and a\n"
+    "guest reboot ends the run (exit 0).\n"
     "With no --payload it runs a built-in demo guest. With --payload it runs a\n"
     "flat binary. x86_64: serial output (port 0x3f8) goes to stdout; a write of\n"
     "v to port 0xf4 ends the run. aarch64: bytes written to MMIO 0x09000000 go\n"
     "to stdout, a write of v to MMIO 0x09010000 records it, PSCI SYSTEM_OFF\n"
     "ends the run. hvrun's own messages go to stderr, one line each.\n"
     "\n"
-    "Exit status: 0 the guest ended without a value (all vCPUs halted, or\n"
-    "SYSTEM_OFF) or the demo worked; (v << 1) | 1 for a debug-exit value v in\n"
-    "0..63 (odd); 2 bad flags; 4 the payload file; 6 the hypervisor is\n"
-    "unavailable or refused; 8 guest fault (triple fault, emulation failure);\n"
+    "Exit status: 0 the guest ended without a value (all vCPUs halted,\n"
+    "SYSTEM_OFF, a Linux reboot) or the demo worked; (v << 1) | 1 for a\n"
+    "debug-exit value v in 0..63 (odd); 2 bad flags; 4 the payload, kernel or\n"
+    "initrd file; 6 the hypervisor is unavailable or refused; 8 guest fault\n"
+    "(triple fault, emulation failure);\n"
     "10 timeout; 12 a debug-exit value above 63; 128+n ended by signal n\n"
     "(SIGINT, SIGTERM: the guest's output is flushed first).";
 
@@ -190,6 +210,47 @@ int RunPayload(RunInterrupter& interrupter) {
   return Report(result, (*machine)->stats().Format(), /*demo=*/false);
 }
 
+// --kernel: reads the kernel and initrd, then boots Linux with the demo's
+// virtio device on the machine's PCI bus and stdin on its console.
+int RunKernel(RunInterrupter& interrupter, bool mem_given) {
+  absl::StatusOr<MachineOptions> options = OptionsFromFlags();
+  if (!options.ok()) return Fail(kExitUsage, options.status());
+  if (!mem_given) options->mem_size = kDefaultLinuxMem;
+  absl::StatusOr<std::vector<uint8_t>> kernel =
+      ReadInputFile("kernel", UserPath(absl::GetFlag(FLAGS_kernel)), options->mem_size);
+  if (!kernel.ok()) return Fail(kExitInputFile, kernel.status());
+  options->payload = *std::move(kernel);
+  LinuxBootOptions linux_boot;
+  linux_boot.cmdline = absl::GetFlag(FLAGS_cmdline);
+  if (!absl::GetFlag(FLAGS_initrd).empty()) {
+    absl::StatusOr<std::vector<uint8_t>> initrd =
+        ReadInputFile("initrd", UserPath(absl::GetFlag(FLAGS_initrd)), options->mem_size);
+    if (!initrd.ok()) return Fail(kExitInputFile, initrd.status());
+    linux_boot.initrd = *std::move(initrd);
+  }
+  options->linux_boot = std::move(linux_boot);
+  absl::StatusOr<std::unique_ptr<Machine>> machine = Machine::Create(*options);
+  if (!machine.ok()) {
+    // The images' own faults (bad header, not fitting --mem) are the input
+    // files'; the rest is as for payloads.
+    const bool input = machine.status().code() == absl::StatusCode::kInvalidArgument &&
+                       (absl::StartsWith(machine.status().message(), "bzImage:") ||
+                        absl::StartsWith(machine.status().message(), "linux boot:") ||
+                        absl::StartsWith(machine.status().message(), "zero page:"));
+    return Fail(input ? kExitInputFile : CreateExitCode(machine.status()), machine.status());
+  }
+  absl::StatusOr<std::unique_ptr<DemoDeviceAttachment>> device =
+      AttachDemoDevice(**machine, std::cerr);
+  if (!device.ok()) return Fail(kExitHypervisor, device.status());
+  absl::StatusOr<std::unique_ptr<ConsoleInputPump>> input = ConsoleInputPump::Start(
+      0, [m = machine->get()](absl::string_view bytes) { m->QueueConsoleInput(bytes); });
+  if (!input.ok()) return Fail(kExitHypervisor, input.status());
+  const RunResult result =
+      (*machine)->Run(std::cout, absl::GetFlag(FLAGS_timeout), &interrupter);
+  input->reset();
+  return Report(result, (*machine)->stats().Format(), /*demo=*/false);
+}
+
 int RunDemoFromFlags(RunInterrupter& interrupter) {
   absl::StatusOr<DemoResult> demo =
       RunDemo(HypervisorSpec(), std::cout, std::cerr, absl::GetFlag(FLAGS_timeout),
@@ -206,19 +267,37 @@ int Main(int argc, char** argv) {
     return 0;
   }
   const bool payload = flags->set.count("payload") > 0;
-  if (!payload) {
-    for (const std::string& name : kPayloadFlagNames) {
-      if (flags->set.count(name) > 0) {
-        std::cerr << "hvrun: --" << name
-                  << " applies to --payload only; the demo sets its own (try --help)\n";
-        return kExitUsage;
-      }
+  const bool kernel = flags->set.count("kernel") > 0;
+  if (payload && kernel) {
+    std::cerr << "hvrun: --payload and --kernel exclude each other: a flat binary or a "
+                 "Linux kernel (try --help)\n";
+    return kExitUsage;
+  }
+  for (const std::string& name : kFlatOnlyFlagNames) {
+    if (!payload && flags->set.count(name) > 0) {
+      std::cerr << "hvrun: --" << name << " applies to --payload only; "
+                << (kernel ? "--kernel" : "the demo") << " sets its own (try --help)\n";
+      return kExitUsage;
+    }
+  }
+  for (const std::string& name : kMachineFlagNames) {
+    if (!payload && !kernel && flags->set.count(name) > 0) {
+      std::cerr << "hvrun: --" << name
+                << " applies to --payload or --kernel only; the demo sets its own (try --help)\n";
+      return kExitUsage;
+    }
+  }
+  for (const std::string& name : kKernelFlagNames) {
+    if (!kernel && flags->set.count(name) > 0) {
+      std::cerr << "hvrun: --" << name << " applies to --kernel only (try --help)\n";
+      return kExitUsage;
     }
   }
   if (absl::Status timeout = CheckTimeout(); !timeout.ok()) return Fail(kExitUsage, timeout);
   RunInterrupter interrupter;
   absl::StatusOr<std::unique_ptr<SignalWatcher>> watcher = SignalWatcher::Start(&interrupter);
   if (!watcher.ok()) return Fail(kExitHypervisor, watcher.status());
+  if (kernel) return RunKernel(interrupter, flags->set.count("mem") > 0);
   return payload ? RunPayload(interrupter) : RunDemoFromFlags(interrupter);
 }
 

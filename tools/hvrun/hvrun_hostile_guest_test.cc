@@ -21,13 +21,9 @@
 #include "testing/subprocess.h"
 #include "tools/hvrun/hvrun_test_util.h"
 
-namespace hv {
+namespace hv::testing {
 namespace {
 
-using ::hv::testing::RunfilePath;
-using ::hv::testing::RunSubprocess;
-using ::hv::testing::SubprocessOptions;
-using ::hv::testing::SubprocessResult;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
@@ -105,7 +101,7 @@ INSTANTIATE_TEST_SUITE_P(Rows, HostileGuest, ::testing::ValuesIn(GuestRows()),
 uint32_t KvmMaxVcpus() {
   absl::StatusOr<SubprocessResult> probe =
       RunSubprocess({RunfilePath("tools/hvprobe/hvprobe"), "--json"});
-  EXPECT_THAT(probe, hv::testing::IsOk());
+  EXPECT_THAT(probe, IsOk());
   if (!probe.ok()) return 0;
   const std::string key = "\"hypervisor\": {\"max_vcpus\": ";
   const size_t at = probe->stdout_text.find(key);
@@ -191,4 +187,4 @@ TEST(HostileGuestSignal, SigintFlushesPrintsStatsAndExits130) {
 }
 
 }  // namespace
-}  // namespace hv
+}  // namespace hv::testing

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -18,16 +19,13 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "linux_boot/bzimage_fixture.h"
 #include "testing/status_matchers.h"
 #include "testing/subprocess.h"
 
-namespace hv {
+namespace hv::testing {
 namespace {
 
-using ::hv::testing::RunfilePath;
-using ::hv::testing::RunSubprocess;
-using ::hv::testing::SubprocessOptions;
-using ::hv::testing::SubprocessResult;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
@@ -57,12 +55,12 @@ std::vector<Row> Rows() {
   const std::string lng = "--payload=" + Testdata("hello_long.bin");
   return {
       // The --payload file: exit 4.
-      {"Directory", "hvrun", {"--payload=" + TmpDir()}, 4, "is a directory; a payload must be a regular file"},
+      {"Directory", "hvrun", {"--payload=" + TmpDir()}, 4, "is a directory; it must be a regular file"},
       {"ParentIsAFile", "hvrun", {"--payload=" + Tmp("small.bin/child")}, 4, "cannot open it: Not a directory"},
       {"Unreadable", "hvrun", {"--payload=" + Tmp("unreadable.bin")}, 4, "cannot open it: Permission denied", {}, true},
       {"Missing", "hvrun", {"--payload=" + Tmp("missing.bin")}, 4, "cannot open it: No such file or directory"},
       {"DevZero", "hvrun", {"--payload=/dev/zero"}, 4, "is a character device (such as /dev/zero)"},
-      {"FifoWithoutWriter", "hvrun", {"--payload=" + Tmp("fifo")}, 4, "is a FIFO; a payload must be a regular file"},
+      {"FifoWithoutWriter", "hvrun", {"--payload=" + Tmp("fifo")}, 4, "is a FIFO; it must be a regular file"},
       {"SparseTebibyte", "hvrun", {"--payload=" + Tmp("sparse_1t.bin")}, 4,
        "the file is 1099511627776 bytes, larger than the 67108864 bytes of guest RAM"},
       {"LargerThanMem", "hvrun", {"--payload=" + Tmp("small.bin"), "--mem=4K"}, 4,
@@ -72,7 +70,7 @@ std::vector<Row> Rows() {
       {"ElfFile", "hvrun", {"--payload=" + Testdata("hello_long.elf")}, 4,
        "it is an ELF file, not a flat binary; convert it, e.g. objcopy -O binary"},
       {"BzImage", "hvrun", {"--payload=" + Testdata("fake_bzimage.bin")}, 4,
-       "it is a Linux kernel (bzImage, \"HdrS\" at 0x202); hvrun does not boot Linux kernels yet"},
+       "it is a Linux kernel (bzImage, \"HdrS\" at 0x202), not a flat binary; boot it with --kernel"},
       {"RelativeToBuildWorkingDirectory", "hvrun", {"--payload=subdir"}, 4,
        absl::StrCat("--payload=", Tmp("subdir"), ": is a directory"), {"BUILD_WORKING_DIRECTORY=" + TmpDir()}},
       // Where the payload goes: exit 2.
@@ -83,7 +81,7 @@ std::vector<Row> Rows() {
       {"EntryOutsideRam", "hvrun", {real, "--entry=0x9999999"}, 2, "entry 0x9999999 is outside RAM [0, 0x4000000)"},
       {"EntryBeyondRealMode", "hvrun", {real, "--entry=0x200000"}, 2, "entry 0x200000 is beyond real mode's 1 MiB"},
       {"OverlapsPageTables", "hvrun", {lng, "--mode=long", "--load_addr=0x2000"}, 2,
-       "payload at 0x2000 overlaps hv's boot tables at [0x1000, 0x7000)"},
+       "payload at 0x2000 overlaps hv's boot tables at [0x1000, 0x8000)"},
       {"OverlapsStacks", "hvrun", {lng, "--mode=long", "--mem=1M", "--load_addr=0xf0000"}, 2,
        "overlaps the vCPUs' stacks [0xf0000, 0x100000); move it with --load_addr"},
       {"RealModeStacksOutsideRam", "hvrun", {real, "--mem=16K", "--load_addr=0x3000"}, 2,
@@ -121,11 +119,45 @@ std::vector<Row> Rows() {
       {"UnknownFlag", "hvrun", {"--no_such_flag"}, 2, "unknown flag \"--no_such_flag\" (try --help)"},
       {"FlagWithoutValue", "hvrun", {"--payload"}, 2, "--payload needs a value"},
       {"BoolFlagBadValue", "hvrun", {"--stats=maybe"}, 2, "--stats=maybe: Illegal value"},
-      {"VcpusWithoutPayload", "hvrun", {"--vcpus=2"}, 2, "--vcpus applies to --payload only"},
+      {"VcpusWithoutPayload", "hvrun", {"--vcpus=2"}, 2, "--vcpus applies to --payload or --kernel only"},
       {"ModeWithoutPayload", "hvrun", {"--mode=long"}, 2, "--mode applies to --payload only"},
-      {"MemWithoutPayload", "hvrun", {"--mem=3K"}, 2, "--mem applies to --payload only"},
+      {"MemWithoutPayload", "hvrun", {"--mem=3K"}, 2, "--mem applies to --payload or --kernel only"},
       {"EntryWithoutPayload", "hvrun", {"--entry=0x10000"}, 2, "--entry applies to --payload only"},
       {"LoadAddrWithoutPayload", "hvrun", {"--load_addr=0x10000"}, 2, "--load_addr applies to --payload only"},
+      // --kernel: each image or flag fault is one line before any hypervisor
+      // is opened (the bad-image table of README's reliability section).
+      {"KernelAndPayload", "hvrun", {real, "--kernel=" + Tmp("bzimage")}, 2,
+       "--payload and --kernel exclude each other"},
+      {"ModeWithKernel", "hvrun", {"--kernel=" + Tmp("bzimage"), "--mode=long"}, 2,
+       "--mode applies to --payload only; --kernel sets its own"},
+      {"InitrdWithoutKernel", "hvrun", {"--initrd=" + Tmp("small.bin")}, 2,
+       "--initrd applies to --kernel only"},
+      {"CmdlineWithoutKernel", "hvrun", {real, "--cmdline=quiet"}, 2,
+       "--cmdline applies to --kernel only"},
+      {"KernelMissing", "hvrun", {"--kernel=" + Tmp("missing.bin")}, 4,
+       "--kernel=" + Tmp("missing.bin") + ": cannot open it: No such file or directory"},
+      {"KernelDirectory", "hvrun", {"--kernel=" + TmpDir()}, 4, "is a directory; it must be a regular file"},
+      {"KernelNotABzImage", "hvrun", {"--kernel=" + Tmp("small.bin")}, 4,
+       "bzImage: no Linux setup header (boot flag 0xAA55 at 0x1fe and \"HdrS\" at 0x202)"},
+      {"KernelTruncated", "hvrun", {"--kernel=" + Tmp("bzimage_truncated")}, 4,
+       "bzImage: 512 bytes is too short for a Linux setup header"},
+      {"KernelOldProtocol", "hvrun", {"--kernel=" + Tmp("bzimage_2_11")}, 4,
+       "bzImage: boot protocol 2.11 is older than 2.12"},
+      {"KernelNo64BitEntry", "hvrun", {"--kernel=" + Tmp("bzimage_32bit")}, 4,
+       "bzImage: the kernel has no 64-bit entry point (XLF_KERNEL_64 clear)"},
+      {"KernelBadAlignment", "hvrun", {"--kernel=" + Tmp("bzimage_bad_alignment")}, 4,
+       "bzImage: kernel_alignment 0x300000 is not a power of two"},
+      {"KernelSyssizeLies", "hvrun", {"--kernel=" + Tmp("bzimage_syssize")}, 4,
+       "bzImage: syssize says the kernel is 0x4000 bytes, but the file has 0x3000"},
+      {"KernelLargerThanMem", "hvrun", {"--kernel=" + Tmp("bzimage"), "--mem=16M"}, 4,
+       "linux boot: the kernel needs [0x1000000, 0x1100000) (pref_address + init_size) in RAM"},
+      {"InitrdDoesNotFit", "hvrun",
+       {"--kernel=" + Tmp("bzimage"), "--initrd=" + Tmp("initrd_24m"), "--mem=32M"}, 4,
+       "linux boot: the 25165824-byte initrd does not fit between the kernel's end 0x1100000"},
+      {"InitrdMissing", "hvrun", {"--kernel=" + Tmp("bzimage"), "--initrd=" + Tmp("missing.bin")}, 4,
+       "--initrd=" + Tmp("missing.bin") + ": cannot open it"},
+      {"CmdlineTooLong", "hvrun", {"--kernel=" + Tmp("bzimage"), "--cmdline=" + std::string(3000, 'x')}, 4,
+       "linux boot: the command line is 3000 bytes; at most 2047 fit"},
       // hvprobe's command line: exit 2.
       {"HvprobeUnknownFlag", "hvprobe", {"--bogus"}, 2, "unknown flag \"--bogus\" (try --help)"},
       {"HvprobePositional", "hvprobe", {"kvm"}, 2, "unexpected argument \"kvm\""},
@@ -142,11 +174,36 @@ class HostileInput : public ::testing::TestWithParam<Row> {
     ASSERT_EQ(::mkfifo(Tmp("fifo").c_str(), 0644), 0);
     WriteFile(Tmp("empty.bin"), 0);
     WriteFile(Tmp("small.bin"), 8192);
+    // bzImages with one fault each (linux_boot/bzimage_fixture.h).
+    WriteBytes(Tmp("bzimage"), TestBzImage().Build());
+    std::vector<uint8_t> truncated = TestBzImage().Build();
+    truncated.resize(512);
+    WriteBytes(Tmp("bzimage_truncated"), truncated);
+    TestBzImage old_protocol;
+    old_protocol.protocol = 0x020b;
+    WriteBytes(Tmp("bzimage_2_11"), old_protocol.Build());
+    TestBzImage no_64bit;
+    no_64bit.xloadflags = 0;
+    WriteBytes(Tmp("bzimage_32bit"), no_64bit.Build());
+    TestBzImage bad_alignment;
+    bad_alignment.kernel_alignment = 0x300000;
+    WriteBytes(Tmp("bzimage_bad_alignment"), bad_alignment.Build());
+    TestBzImage syssize;
+    syssize.syssize_bytes = 0x4000;
+    WriteBytes(Tmp("bzimage_syssize"), syssize.Build());
+    WriteFile(Tmp("initrd_24m"), 0);
+    ASSERT_EQ(::truncate(Tmp("initrd_24m").c_str(), 24 << 20), 0);
     WriteFile(Tmp("unreadable.bin"), 4096);
     ASSERT_EQ(::chmod(Tmp("unreadable.bin").c_str(), 0), 0);
     WriteFile(Tmp("sparse_1t.bin"), 0);
     ASSERT_EQ(::truncate(Tmp("sparse_1t.bin").c_str(), 1ll << 40), 0)
         << "the test's filesystem cannot hold a 1 TiB sparse file";
+  }
+
+  static void WriteBytes(const std::string& path, const std::vector<uint8_t>& bytes) {
+    std::ofstream out(path, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    ASSERT_TRUE(out.good()) << path;
   }
 
   static void WriteFile(const std::string& path, size_t size) {
@@ -171,7 +228,7 @@ TEST_P(HostileInput, ExitsWithItsCodeAndOneLine) {
   options.timeout = absl::Seconds(60);  // a FIFO that blocked would hang here
   options.env = row.env;
   absl::StatusOr<SubprocessResult> r = RunSubprocess(argv, options);
-  ASSERT_THAT(r, hv::testing::IsOk());
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->exit_code, row.exit_code) << r->stderr_text;
   EXPECT_EQ(r->stdout_text, "");
   const std::vector<std::string> lines =
@@ -190,7 +247,7 @@ INSTANTIATE_TEST_SUITE_P(Rows, HostileInput, ::testing::ValuesIn(Rows()),
 TEST(HvrunHelp, ListsEveryFlagAndExitsZero) {
   absl::StatusOr<SubprocessResult> r =
       RunSubprocess({RunfilePath("tools/hvrun/hvrun_bin"), "--help"});
-  ASSERT_THAT(r, hv::testing::IsOk());
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->exit_code, 0);
   EXPECT_EQ(r->stderr_text, "");
   for (const char* flag : {"--payload", "--mode", "--load_addr", "--entry", "--mem",
@@ -204,7 +261,7 @@ TEST(HvrunHelp, ListsEveryFlagAndExitsZero) {
 TEST(HvprobeHelp, ListsItsFlagAndExitsZero) {
   absl::StatusOr<SubprocessResult> r =
       RunSubprocess({RunfilePath("tools/hvprobe/hvprobe"), "--help"});
-  ASSERT_THAT(r, hv::testing::IsOk());
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->exit_code, 0);
   EXPECT_THAT(r->stdout_text, HasSubstr("\n  --json "));
   EXPECT_THAT(r->stdout_text, HasSubstr("Exit status: 0 when at least one backend is usable"));
@@ -216,7 +273,7 @@ TEST(HvprobeHelp, ListsItsFlagAndExitsZero) {
 TEST(HvprobeJson, ShapeAndExitStatusAgree) {
   absl::StatusOr<SubprocessResult> r =
       RunSubprocess({RunfilePath("tools/hvprobe/hvprobe"), "--json"});
-  ASSERT_THAT(r, hv::testing::IsOk());
+  ASSERT_THAT(r, IsOk());
   const std::string& json = r->stdout_text;
   EXPECT_THAT(json, StartsWith("{\"any_usable\": "));
   EXPECT_TRUE(absl::EndsWith(json, "]}\n")) << json;
@@ -252,4 +309,4 @@ TEST(HvprobeJson, ShapeAndExitStatusAgree) {
 }
 
 }  // namespace
-}  // namespace hv
+}  // namespace hv::testing

@@ -1,7 +1,9 @@
 #include "tools/hvrun/hvrun_test_util.h"
 
+#include <algorithm>
 #include <utility>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "testing/status_matchers.h"
 
@@ -18,6 +20,35 @@ testing::SubprocessResult RunHvrun(std::vector<std::string> args,
 
 std::string PayloadFlag(const std::string& name) {
   return "--payload=" + testing::RunfilePath("tools/hvrun/testdata/" + name);
+}
+
+void ExpectBadFlagsRefused(const std::vector<BadFlags>& cases) {
+  using ::testing::HasSubstr;
+  using ::testing::Not;
+  for (const BadFlags& c : cases) {
+    testing::SubprocessResult r = RunHvrun(c.args);
+    EXPECT_NE(r.exit_code, 0) << c.message;
+    EXPECT_EQ(r.exit_code % 2, 0) << c.message << ": hvrun's own errors are even";
+    EXPECT_LT(r.exit_code, 128) << c.message << ": crashed\n" << r.stderr_text;
+    EXPECT_THAT(r.stderr_text, HasSubstr(c.message));
+    EXPECT_THAT(r.stderr_text, Not(HasSubstr("Check failed")));
+  }
+}
+
+void ExpectTimesOut(const std::string& payload_flag) {
+  testing::SubprocessResult r = RunHvrun({payload_flag, "--timeout=1s"});
+  EXPECT_EQ(r.exit_code, 10);
+  EXPECT_THAT(r.stderr_text, ::testing::HasSubstr("the guest did not finish within 1s"));
+}
+
+void ExpectEveryVcpuWroteItsIndex(const testing::SubprocessResult& r,
+                                  int vcpus) {
+  EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
+  std::string digits = r.stdout_text;
+  std::sort(digits.begin(), digits.end());
+  std::string expected;
+  for (int i = 0; i < vcpus; ++i) expected += static_cast<char>('0' + i);
+  EXPECT_EQ(digits, expected);
 }
 
 }  // namespace hv

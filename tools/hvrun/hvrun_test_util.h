@@ -1,6 +1,7 @@
 // Helpers for the tests that run the real hvrun binary as a user would
 // (hvrun_test, hvrun_aarch64_test, hvrun_hostile_guest_test): start it with
-// flags, name a test payload.
+// flags, name a test payload, and the checks the x86_64 and aarch64 tests
+// both make.
 //
 // Example:
 //   hv::testing::SubprocessResult r =
@@ -25,6 +26,27 @@ testing::SubprocessResult RunHvrun(std::vector<std::string> args,
 // PayloadFlag(): "--payload=" and the runfile path of
 // tools/hvrun/testdata/`name`.
 std::string PayloadFlag(const std::string& name);
+
+// BadFlags: hvrun given `args` must fail naming `message`.
+struct BadFlags {
+  std::vector<std::string> args;
+  std::string message;
+};
+
+// ExpectBadFlagsRefused(): runs each case; each must exit with one of
+// hvrun's own (even, non-zero) statuses, not crash, and say its message on
+// stderr.
+void ExpectBadFlagsRefused(const std::vector<BadFlags>& cases);
+
+// ExpectTimesOut(): hvrun runs `payload_flag`'s guest, which never ends,
+// with --timeout=1s: exit 10 and the line that says so.
+void ExpectTimesOut(const std::string& payload_flag);
+
+// ExpectEveryVcpuWroteItsIndex(): the run ended with exit 0 and its
+// output is "0", "1", ... once each for `vcpus` vCPUs, in any order (the
+// scheduler's).
+void ExpectEveryVcpuWroteItsIndex(const testing::SubprocessResult& r,
+                                  int vcpus);
 
 }  // namespace hv
 

@@ -67,6 +67,7 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::Create(
   const MachineLayout& layout = MachineLayoutForTarget();
   if (o.vcpus == 0) return absl::InvalidArgumentError("machine: --vcpus must be at least 1");
   if (o.payload.empty()) return absl::InvalidArgumentError("machine: the payload is empty");
+  if (o.linux_boot.has_value()) return CreateLinux(o);
   const GuestAddress load = o.load_address.value_or(layout.default_load_address);
   const GuestAddress entry = o.entry.value_or(load);
   const GuestAddress ram_end = layout.ram_base + o.mem_size;
@@ -80,14 +81,8 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::Create(
         "machine: entry %#x is outside RAM [%#x, %#x)", entry, layout.ram_base, ram_end));
   }
   RETURN_IF_ERROR(machine_internal::CheckArchOptions(o, load, entry));
-  ASSIGN_OR_RETURN(std::unique_ptr<Hypervisor> hypervisor, CreateHypervisor(o.hypervisor));
-  if (o.vcpus > hypervisor->MaxVcpus()) {
-    return absl::OutOfRangeError(absl::StrFormat(
-        "machine: %u vCPUs requested; the %s hypervisor's limit is %u vCPUs per VM "
-        "(as it reports it)",
-        o.vcpus, hypervisor->kind(), hypervisor->MaxVcpus()));
-  }
-  RETURN_IF_ERROR(CheckFdRoomForVcpus(o.vcpus));
+  ASSIGN_OR_RETURN(std::unique_ptr<Hypervisor> hypervisor,
+                   machine_internal::OpenHypervisor(o));
   ASSIGN_OR_RETURN(std::unique_ptr<Vm> vm, hypervisor->CreateVm());
   ASSIGN_OR_RETURN(std::unique_ptr<MemoryRegion> ram,
                    MemoryRegion::CreateShared("hvrun-ram", o.mem_size));
@@ -99,11 +94,7 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::Create(
   for (uint32_t i = 0; i < o.vcpus; ++i) {
     absl::StatusOr<std::unique_ptr<Vcpu>> vcpu = machine_internal::CreateArchVcpu(
         *vm, i, o, entry, absl::MakeSpan(ram_data, o.mem_size));
-    if (!vcpu.ok()) {
-      return absl::Status(vcpu.status().code(),
-                          absl::StrFormat("creating vCPU %u of %u: %s", i, o.vcpus,
-                                          vcpu.status().message()));
-    }
+    if (!vcpu.ok()) return machine_internal::VcpuCreationError(vcpu.status(), i, o.vcpus);
     vcpus.push_back(*std::move(vcpu));
   }
   return std::unique_ptr<Machine>(new Machine(layout, std::move(hypervisor), std::move(vm),
@@ -111,6 +102,39 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::Create(
 }
 
 Machine::~Machine() = default;
+
+namespace machine_internal {
+
+absl::StatusOr<std::unique_ptr<Hypervisor>> OpenHypervisor(const MachineOptions& o) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Hypervisor> hypervisor, CreateHypervisor(o.hypervisor));
+  if (o.vcpus > hypervisor->MaxVcpus()) {
+    return absl::OutOfRangeError(absl::StrFormat(
+        "machine: %u vCPUs requested; the %s hypervisor's limit is %u vCPUs per VM "
+        "(as it reports it)",
+        o.vcpus, hypervisor->kind(), hypervisor->MaxVcpus()));
+  }
+  RETURN_IF_ERROR(CheckFdRoomForVcpus(o.vcpus));
+  return hypervisor;
+}
+
+absl::Status VcpuCreationError(const absl::Status& status, uint32_t index, uint32_t count) {
+  return absl::Status(status.code(), absl::StrFormat("creating vCPU %u of %u: %s", index,
+                                                     count, status.message()));
+}
+
+}  // namespace machine_internal
+
+absl::Status Machine::AddPciDevice(uint8_t slot, virtio::PciDevice* device) {
+  if (!add_pci_device_) {
+    return absl::FailedPreconditionError(
+        "machine: only Linux guests have a PCI bus of the machine's own");
+  }
+  return add_pci_device_(slot, device);
+}
+
+void Machine::QueueConsoleInput(absl::string_view bytes) {
+  if (console_input_) console_input_(bytes);
+}
 
 void RunInterrupter::Interrupt(int signal) {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -165,7 +189,7 @@ void Machine::EndWithGuestFault(Vcpu& vcpu, absl::string_view what) {
 void Machine::HandleAccess(bool is_port, IoRequest& io, std::ostream& serial,
                            bool* ended) {
   const MachineLayout& l = layout_;
-  if (is_port == l.console_is_port && io.address >= l.console_address &&
+  if (!linux_guest_ && is_port == l.console_is_port && io.address >= l.console_address &&
       io.address < l.console_address + l.console_size) {
     if (io.address == l.console_address && io.is_write) {
       std::lock_guard<std::mutex> lock(serial_mutex_);
@@ -239,6 +263,15 @@ void Machine::RunVcpu(Vcpu& vcpu, std::ostream& serial) {
         break;
       }
       case VcpuExitKind::kShutdown:
+        if (linux_guest_) {
+          EndRun(RunResult{RunEnd::kReset, 0, 0,
+                           absl::StrFormat("the guest reset the machine (triple fault on "
+                                           "vCPU %u; its registers after it: %s)",
+                                           vcpu.id(),
+                                           machine_internal::DescribeVcpuRegisters(vcpu))});
+          stop = true;
+          break;
+        }
         EndRun(RunResult{RunEnd::kGuestFault, 0, 0,
                          absl::StrFormat("guest triple-faulted (shutdown) on vCPU %u; "
                                          "registers as the hypervisor reports them "
@@ -282,6 +315,7 @@ void Machine::RunVcpu(Vcpu& vcpu, std::ostream& serial) {
 
 RunResult Machine::Run(std::ostream& serial, absl::Duration timeout,
                        RunInterrupter* interrupter) {
+  console_ = &serial;
   if (interrupter != nullptr) interrupter->Attach(this);
   std::vector<std::thread> threads;
   // std::thread throws std::system_error when the host cannot start one
@@ -324,7 +358,11 @@ RunResult Machine::Run(std::ostream& serial, absl::Duration timeout,
   EndRun(RunResult{RunEnd::kHalted, 0, 0, "all vCPUs halted"});  // no-op if it ended
   if (watchdog.joinable()) watchdog.join();
   if (interrupter != nullptr) interrupter->Detach();
-  serial.flush();
+  {
+    std::lock_guard<std::mutex> lock(serial_mutex_);
+    console_ = nullptr;
+    serial.flush();
+  }
   std::lock_guard<std::mutex> lock(mutex_);
   return result_;
 }

@@ -9,7 +9,7 @@
 //
 // Guest-visible contract, x86_64 (machine_x86_64.cc):
 //   - RAM: [0, mem_size). hv writes its GDT and page tables at
-//     [0x1000, 0x7000) in protected and long mode; a payload there is
+//     [0x1000, 0x8000) in protected and long mode; a payload there is
 //     refused. The entry must lie in RAM (real mode: below 1 MiB).
 //   - Every vCPU starts at `entry` in `mode` (real, protected or long) with
 //     its index in rdi (di in real mode), interrupts off and no IDT: any
@@ -48,6 +48,20 @@
 //     (hvc #0) is the hypervisor's.
 //   - The run ends at SYSTEM_OFF/RESET, at a guest fault, at the timeout
 //     or when Interrupt() is called.
+//
+// Linux guests (MachineOptions::linux_boot; x86_64 on Linux hosts,
+// machine_linux_x86_64.cc): the machine is a small PC without firmware.
+//   - RAM [0, min(mem, 3 GiB)) and the rest from 4 GiB; [3 GiB, 4 GiB) is
+//     for PCI BARs, the IOAPIC and the LAPIC (linux_boot/x86_64_layout.h).
+//   - The kernel, initrd, command line, zero page and MP table are loaded
+//     as linux_boot/ lays them out; vCPU 0 enters the kernel's 64-bit entry
+//     point, the others wait for INIT/SIPI (linux_boot/x86_64_vcpu.h).
+//   - The hypervisor's in-kernel PIC, IOAPIC, LAPICs and PIT; a 16550A
+//     UART at 0x3f8 on IRQ 4 (the console, both ways: QueueConsoleInput);
+//     an 8042 whose reset line ends the run (RunEnd::kReset), as a triple
+//     fault does; a PCI host bridge at 00:00.0 on ports 0xcf8/0xcfc, where
+//     AddPciDevice() puts more devices. Ports nothing claims read as ones.
+//     The debug-exit port 0xf4 works as for payloads.
 //
 // Example:
 //   hv::MachineOptions options;
@@ -105,6 +119,11 @@ struct MachineLayout {
 // for (machine_<arch>.cc).
 const MachineLayout& MachineLayoutForTarget();
 
+struct LinuxBootOptions {
+  std::vector<uint8_t> initrd;  // empty: none
+  std::string cmdline;
+};
+
 struct MachineOptions {
   std::string hypervisor = "kvm";
   uint64_t mem_size = 64ull << 20;
@@ -117,6 +136,9 @@ struct MachineOptions {
   std::optional<GuestAddress> load_address;
   std::optional<GuestAddress> entry;
   std::vector<uint8_t> payload;
+  // Boot Linux: `payload` is the kernel image (x86_64: a bzImage, entered
+  // through the 64-bit boot protocol). See "Linux guests" above.
+  std::optional<LinuxBootOptions> linux_boot;
 };
 
 // How a run ended.
@@ -128,6 +150,8 @@ enum class RunEnd {
   kGuestFault,   // triple fault, emulation failure, failed entry, crash
   kInterrupted,  // RunInterrupter::Interrupt() (hvrun: SIGINT/SIGTERM)
   kHostError,    // a hypervisor call or a host thread failed
+  kReset,        // Linux guests: the guest reset the machine (8042 reset
+                 // line or triple fault), as `reboot` does
 };
 
 struct RunResult {
@@ -141,6 +165,9 @@ struct RunResult {
 };
 
 class Machine;
+namespace virtio {
+class PciDevice;
+}
 
 // RunInterrupter: ends a Machine's run from another thread. Interrupt()
 // ends the run in progress, or, when called before Run(), makes the next
@@ -183,6 +210,16 @@ class Machine {
   uint8_t* ram() { return ram_; }
   const MachineLayout& layout() const { return layout_; }
 
+  // Machine::AddPciDevice(): Linux guests: puts `device` (not owned; it
+  // must outlive the machine) at 00:`slot`.0 of the machine's PCI bus.
+  // FAILED_PRECONDITION for a machine without one (payloads).
+  absl::Status AddPciDevice(uint8_t slot, virtio::PciDevice* device);
+
+  // Machine::QueueConsoleInput(): bytes for the guest's console (Linux
+  // guests: the UART's receiver). Thread safe; dropped without a UART.
+  void QueueConsoleInput(absl::string_view bytes);
+  bool has_console_input() const { return static_cast<bool>(console_input_); }
+
   // Machine::AddPortHandler() / AddMmioHandler(): before Run().
   void AddPortHandler(IoHandler handler) { port_handlers_.push_back(std::move(handler)); }
   void AddMmioHandler(IoHandler handler) { mmio_handlers_.push_back(std::move(handler)); }
@@ -207,6 +244,11 @@ class Machine {
         ram_(ram),
         vcpus_(std::move(vcpus)) {}
 
+  // Machine::CreateLinux(): Create() for options.linux_boot
+  // (machine_linux_<arch>.cc).
+  static absl::StatusOr<std::unique_ptr<Machine>> CreateLinux(
+      const MachineOptions& options);
+
   // Runs one vCPU until it halts or the run ends; sets ended_ when it ends
   // the run.
   void RunVcpu(Vcpu& vcpu, std::ostream& serial);
@@ -228,6 +270,16 @@ class Machine {
   const std::vector<std::unique_ptr<Vcpu>> vcpus_;
   std::vector<IoHandler> port_handlers_;
   std::vector<IoHandler> mmio_handlers_;
+  // Linux guests (set by CreateLinux): the devices the machine owns, the
+  // console's input, how AddPciDevice reaches the bus; the layout's simple
+  // console is then off (a UART is a port handler) and a triple fault is a
+  // reset.
+  std::vector<std::shared_ptr<void>> devices_;
+  std::function<void(absl::string_view)> console_input_;
+  std::function<absl::Status(uint8_t, virtio::PciDevice*)> add_pci_device_;
+  bool linux_guest_ = false;
+  // Where the console writes during Run() (the UART's output callback).
+  std::atomic<std::ostream*> console_{nullptr};
   ExitStats stats_;
   // The last value written to a recording debug exit (aarch64), and
   // whether one was written.
@@ -250,6 +302,15 @@ class Machine {
 absl::StatusOr<uint64_t> ParseMemorySize(absl::string_view text);
 
 namespace machine_internal {
+
+// OpenHypervisor(): the hypervisor `options.hypervisor` names, once it is
+// known to allow options.vcpus vCPUs per VM (OUT_OF_RANGE otherwise) and the
+// host leaves fds for them (CheckFdRoomForVcpus). Both machines' first step.
+absl::StatusOr<std::unique_ptr<Hypervisor>> OpenHypervisor(const MachineOptions& options);
+
+// VcpuCreationError(): `status` (creating vCPU `index` failed) with "creating
+// vCPU <index> of <count>: " before its message.
+absl::Status VcpuCreationError(const absl::Status& status, uint32_t index, uint32_t count);
 
 // What machine_<arch>.cc provides to Machine::Create.
 

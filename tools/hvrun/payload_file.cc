@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_format.h"
 #include "hypervisor/os/errno_status.h"
+#include "hypervisor/os/status_macros.h"
 
 // mingw-w64 (hvrun.exe) has no O_NONBLOCK or O_CLOEXEC, and opens files in
 // text mode unless told otherwise; Windows has no FIFOs to block on.
@@ -58,17 +59,30 @@ std::string PayloadFormatHint(absl::Span<const uint8_t> bytes) {
   }
   if (bytes.size() >= kBzImageMagicOffset + 4 &&
       std::memcmp(bytes.data() + kBzImageMagicOffset, "HdrS", 4) == 0) {
-    return "it is a Linux kernel (bzImage, \"HdrS\" at 0x202); hvrun does not "
-           "boot Linux kernels yet, only flat binaries";
+    return "it is a Linux kernel (bzImage, \"HdrS\" at 0x202), not a flat binary; "
+           "boot it with --kernel";
   }
   return "";
 }
 
 absl::StatusOr<std::vector<uint8_t>> ReadPayloadFile(const std::string& path,
                                                      uint64_t max_size) {
-  const std::string what = absl::StrFormat("--payload=%s", path);
   if (path.empty()) {
     return absl::InvalidArgumentError("--payload=: expected the path of a flat binary");
+  }
+  ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadInputFile("payload", path, max_size));
+  if (std::string hint = PayloadFormatHint(bytes); !hint.empty()) {
+    return absl::InvalidArgumentError(absl::StrFormat("--payload=%s: %s", path, hint));
+  }
+  return bytes;
+}
+
+absl::StatusOr<std::vector<uint8_t>> ReadInputFile(absl::string_view flag,
+                                                   const std::string& path,
+                                                   uint64_t max_size) {
+  const std::string what = absl::StrFormat("--%s=%s", flag, path);
+  if (path.empty()) {
+    return absl::InvalidArgumentError(absl::StrFormat("--%s=: expected a file's path", flag));
   }
   const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_BINARY);
   if (fd < 0) return ErrnoStatus(absl::StrFormat("%s: cannot open it", what));
@@ -77,7 +91,7 @@ absl::StatusOr<std::vector<uint8_t>> ReadPayloadFile(const std::string& path,
   if (::fstat(fd, &info) != 0) return ErrnoStatus(absl::StrFormat("%s: fstat", what));
   if (!S_ISREG(info.st_mode)) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: is %s; a payload must be a regular file", what, FileTypeName(info.st_mode)));
+        "%s: is %s; it must be a regular file", what, FileTypeName(info.st_mode)));
   }
   const uint64_t size = static_cast<uint64_t>(info.st_size);
   if (size == 0) return absl::InvalidArgumentError(what + ": the file is empty");
@@ -97,9 +111,6 @@ absl::StatusOr<std::vector<uint8_t>> ReadPayloadFile(const std::string& path,
           "%s: the file shrank while being read (%u of %u bytes)", what, done, size));
     }
     done += static_cast<size_t>(got);
-  }
-  if (std::string hint = PayloadFormatHint(bytes); !hint.empty()) {
-    return absl::InvalidArgumentError(absl::StrFormat("%s: %s", what, hint));
   }
   return bytes;
 }

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 
 namespace hv {
@@ -30,8 +31,15 @@ namespace hv {
 absl::StatusOr<std::vector<uint8_t>> ReadPayloadFile(const std::string& path,
                                                      uint64_t max_size);
 
+// ReadInputFile(): the same reading and checks for any input file (hvrun's
+// --kernel, --initrd), with errors starting "--<flag>=<path>: ", and no
+// format check.
+absl::StatusOr<std::vector<uint8_t>> ReadInputFile(absl::string_view flag,
+                                                   const std::string& path,
+                                                   uint64_t max_size);
+
 // PayloadFormatHint(): for bytes that are not a flat binary, why and what to
-// do instead (an ELF file: objcopy -O binary; a bzImage: not supported);
+// do instead (an ELF file: objcopy -O binary; a bzImage: --kernel);
 // "" for anything else.
 std::string PayloadFormatHint(absl::Span<const uint8_t> bytes);
 

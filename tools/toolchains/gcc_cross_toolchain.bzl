@@ -1,12 +1,17 @@
-"""gcc_cross_toolchain_config: a cc_toolchain_config for a Debian cross gcc.
+"""gcc_cross_toolchain: a registrable C++ toolchain for a Debian cross gcc.
 
-    gcc_cross_toolchain_config(
-        name = "aarch64_linux_gnu_config",
+    gcc_cross_toolchain(
+        name = "aarch64_linux_gnu",
+        target_compatible_with = ["@platforms//os:linux", "@platforms//cpu:aarch64"],
+        toolchain_identifier = "aarch64-linux-gnu-gcc-12",
         tool_prefix = "/usr/bin/aarch64-linux-gnu-",
         target_cpu = "aarch64",
         target_system_name = "aarch64-linux-gnu",
         builtin_include_directories = [...],
     )
+
+makes <name>_config (a gcc_cross_toolchain_config, the rule below),
+<name>_cc_toolchain and <name>_toolchain, the target WORKSPACE registers.
 
 Debian's cross compilers are built with --with-sysroot=/ and multiarch, so
 they find the target architecture's -dev packages (libabsl-dev:arm64, ...)
@@ -179,3 +184,39 @@ gcc_cross_toolchain_config = rule(
     },
     provides = [CcToolchainConfigInfo],
 )
+
+def gcc_cross_toolchain(name, target_compatible_with, toolchain_identifier, **config):
+    """The config, cc_toolchain and toolchain of one cross gcc (see above).
+
+    The compilers are installed in /usr, not inputs of the build, so every
+    file group of the cc_toolchain is the package's empty ":empty". It runs
+    on Linux x86_64 hosts; `config` is the gcc_cross_toolchain_config's
+    other attributes.
+    """
+    gcc_cross_toolchain_config(
+        name = name + "_config",
+        toolchain_identifier = toolchain_identifier,
+        **config
+    )
+    native.cc_toolchain(
+        name = name + "_cc_toolchain",
+        all_files = ":empty",
+        compiler_files = ":empty",
+        dwp_files = ":empty",
+        linker_files = ":empty",
+        objcopy_files = ":empty",
+        strip_files = ":empty",
+        supports_param_files = True,
+        toolchain_config = ":" + name + "_config",
+        toolchain_identifier = toolchain_identifier,
+    )
+    native.toolchain(
+        name = name + "_toolchain",
+        exec_compatible_with = [
+            "@platforms//os:linux",
+            "@platforms//cpu:x86_64",
+        ],
+        target_compatible_with = target_compatible_with,
+        toolchain = ":" + name + "_cc_toolchain",
+        toolchain_type = "@bazel_tools//tools/cpp:toolchain_type",
+    )

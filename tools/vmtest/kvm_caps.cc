@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "tools/vmtest/fd.h"
 
 namespace hv_vmtest {
 namespace {
@@ -23,21 +24,6 @@ struct CapName {
 // Generated from <linux/kvm.h> by the :kvm_cap_names genrule.
 constexpr CapName kCapNames[] = {
 #include "tools/vmtest/kvm_cap_names.inc"
-};
-
-// Closes an fd when it goes out of scope.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
 };
 
 absl::Status ErrnoError(const std::string& what) {

@@ -6,21 +6,18 @@
 // PSCI SYSTEM_OFF reach user space.
 //
 //   tools/bazel test --config=aarch64-kvm //tools/vmtest:kvm_smoke_test_aarch64
-#include <fcntl.h>
 #include <linux/kvm.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <memory>
 
 #include "gtest/gtest.h"
-#include "tools/vmtest/kvm_caps.h"
+#include "tools/vmtest/fd.h"
+#include "tools/vmtest/kvm_smoke_test_util.h"
 
 extern "C" const uint8_t hv_smoke_guest_aarch64_start[];
 extern "C" const uint8_t hv_smoke_guest_aarch64_end[];
@@ -34,36 +31,14 @@ constexpr uint64_t kMmioBase = 0x10000000;
 constexpr uint64_t kGicDistributor = 0x08000000;
 constexpr uint64_t kGicRedistributor = 0x080a0000;
 
-// Owns one file descriptor.
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 // The ONE_REG id of a core register (asm/kvm.h: struct kvm_regs in 32-bit
 // words).
 constexpr uint64_t CoreReg(size_t offset) {
   return KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | (offset / sizeof(uint32_t));
 }
 
-class KvmSmokeTestAArch64 : public testing::Test {
+class KvmSmokeTestAArch64 : public KvmSmokeTest {
  protected:
-  void SetUp() override {
-    kvm_ = std::make_unique<Fd>(open("/dev/kvm", O_RDWR | O_CLOEXEC));
-    ASSERT_GE(kvm_->get(), 0) << "open /dev/kvm: " << std::strerror(errno);
-  }
-  int kvm() const { return kvm_->get(); }
-  int Check(int cap) const { return ioctl(kvm(), KVM_CHECK_EXTENSION, cap); }
-
   // A vCPU of `vm` initialised with the preferred target and PSCI 0.2.
   void InitVcpu(int vm, int vcpu) {
     kvm_vcpu_init init = {};
@@ -73,9 +48,6 @@ class KvmSmokeTestAArch64 : public testing::Test {
     ASSERT_EQ(ioctl(vcpu, KVM_ARM_VCPU_INIT, &init), 0)
         << "KVM_ARM_VCPU_INIT: " << std::strerror(errno);
   }
-
- private:
-  std::unique_ptr<Fd> kvm_;
 };
 
 TEST_F(KvmSmokeTestAArch64, ApiVersionAndMemslots) {
@@ -88,9 +60,7 @@ TEST_F(KvmSmokeTestAArch64, ApiVersionAndMemslots) {
 // Prints the whole table into the log and checks what hv's aarch64 backend
 // relies on.
 TEST_F(KvmSmokeTestAArch64, HasTheCapabilitiesHvNeeds) {
-  auto caps = QueryKvmCaps("/dev/kvm");
-  ASSERT_TRUE(caps.ok()) << caps.status();
-  std::fputs(FormatKvmCaps(*caps).c_str(), stdout);
+  ASSERT_TRUE(PrintCapabilities());
   EXPECT_EQ(Check(KVM_CAP_USER_MEMORY), 1);
   EXPECT_EQ(Check(KVM_CAP_READONLY_MEM), 1);
   EXPECT_EQ(Check(KVM_CAP_IMMEDIATE_EXIT), 1);
@@ -102,8 +72,8 @@ TEST_F(KvmSmokeTestAArch64, HasTheCapabilitiesHvNeeds) {
 }
 
 TEST_F(KvmSmokeTestAArch64, GicV3InitialisesAfterTheVcpus) {
-  Fd vm(ioctl(kvm(), KVM_CREATE_VM, 0));
-  ASSERT_GE(vm.get(), 0) << "KVM_CREATE_VM: " << std::strerror(errno);
+  Fd vm = CreateVm();
+  ASSERT_GE(vm.get(), 0);
   kvm_create_device gic = {};
   gic.type = KVM_DEV_TYPE_ARM_VGIC_V3;
   ASSERT_EQ(ioctl(vm.get(), KVM_CREATE_DEVICE, &gic), 0)
@@ -131,19 +101,13 @@ TEST_F(KvmSmokeTestAArch64, GicV3InitialisesAfterTheVcpus) {
 }
 
 TEST_F(KvmSmokeTestAArch64, RunsAGuestToMmioExitsAndSystemOff) {
-  Fd vm(ioctl(kvm(), KVM_CREATE_VM, 0));
-  ASSERT_GE(vm.get(), 0) << "KVM_CREATE_VM: " << std::strerror(errno);
-  void* mem = mmap(nullptr, kRamSize, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  ASSERT_NE(mem, MAP_FAILED);
-  auto* ram = static_cast<uint8_t*>(mem);
+  Fd vm = CreateVm();
+  ASSERT_GE(vm.get(), 0);
+  Mapping ram_mapping = AddRam(vm.get(), kRamBase, kRamSize);
+  ASSERT_FALSE(HasFailure());
+  auto* ram = ram_mapping.as<uint8_t>();
   std::memcpy(ram, hv_smoke_guest_aarch64_start,
               hv_smoke_guest_aarch64_end - hv_smoke_guest_aarch64_start);
-  kvm_userspace_memory_region region = {};
-  region.guest_phys_addr = kRamBase;
-  region.memory_size = kRamSize;
-  region.userspace_addr = reinterpret_cast<uint64_t>(mem);
-  ASSERT_EQ(ioctl(vm.get(), KVM_SET_USER_MEMORY_REGION, &region), 0) << std::strerror(errno);
 
   Fd vcpu(ioctl(vm.get(), KVM_CREATE_VCPU, 0));
   ASSERT_GE(vcpu.get(), 0) << "KVM_CREATE_VCPU: " << std::strerror(errno);
@@ -156,11 +120,9 @@ TEST_F(KvmSmokeTestAArch64, RunsAGuestToMmioExitsAndSystemOff) {
   ASSERT_EQ(ioctl(vcpu.get(), KVM_GET_ONE_REG, &reg), 0) << std::strerror(errno);
   EXPECT_EQ(pstate, 0x3c5u);  // reset state: EL1h, D, A, I, F masked
 
-  const int run_size = ioctl(kvm(), KVM_GET_VCPU_MMAP_SIZE, 0);
-  ASSERT_GT(run_size, 0);
-  auto* run = static_cast<kvm_run*>(
-      mmap(nullptr, run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu.get(), 0));
-  ASSERT_NE(run, MAP_FAILED);
+  Mapping run_page = MapRun(vcpu.get());
+  ASSERT_TRUE(run_page.ok());
+  auto* run = run_page.as<kvm_run>();
 
   ASSERT_EQ(ioctl(vcpu.get(), KVM_RUN, 0), 0) << std::strerror(errno);
   ASSERT_EQ(run->exit_reason, KVM_EXIT_MMIO);
@@ -189,9 +151,6 @@ TEST_F(KvmSmokeTestAArch64, RunsAGuestToMmioExitsAndSystemOff) {
   EXPECT_EQ(run->system_event.type, KVM_SYSTEM_EVENT_SHUTDOWN);
   std::memcpy(&value, ram + 0x800, 4);
   EXPECT_EQ(value, 0x1235u) << "the guest's store to RAM";
-
-  munmap(run, run_size);
-  munmap(mem, kRamSize);
 }
 
 }  // namespace

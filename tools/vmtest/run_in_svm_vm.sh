@@ -9,9 +9,9 @@
 # init.sh are its data, so they sit beside it (symlinks to the sources).
 set -euo pipefail
 here=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
-# An hv_kvm_test's driver script (testing/run_with_kvm.sh) is not an ELF
-# file: it sends its test binary to the VM by itself (HV_KVM_TEST_IN_VM=1),
-# so it runs here, on the host.
+# An hv_kvm_test's driver script (hypervisor/kvm/run_with_kvm.sh) is not an
+# ELF file: it sends its test binary to the VM by itself
+# (HV_KVM_TEST_IN_VM=1), so it runs here, on the host.
 if ! LC_ALL=C grep -qa $'^\x7fELF' <(head -c 4 "$1"); then
   exec "$@"
 fi

@@ -12,8 +12,8 @@
 # makes //tools/vmtest:run_in_svm_vm (which calls this with "x86_64") the
 # --run_under wrapper of every test, `--config=aarch64-kvm` makes
 # //tools/vmtest:run_in_arm64_vm ("aarch64") it, and every hv_kvm_test's
-# driver (testing/run_with_kvm.sh) calls this with the test binary's own
-# architecture. See tools/vmtest/README.md.
+# driver (hypervisor/kvm/run_with_kvm.sh) calls this with the test binary's
+# own architecture. See tools/vmtest/README.md.
 #
 # ARCH is x86_64 (AMD SVM + NPT KVM, kvm_amd, under `-cpu max`) or aarch64
 # (arm64 KVM at emulated EL2, `-M virt,virtualization=on`). tools/bazel
@@ -41,6 +41,10 @@
 #   HV_VMTEST_QEMU_ARGS  extra QEMU arguments (split on spaces)
 #   HV_VMTEST_CMDLINE    extra kernel command line
 #   HV_VMTEST_MAX_RUNFILES_MB  larger runfiles trees are not copied (default 256)
+#   HV_VMTEST_SHARE_KERNEL=1   also put the VM's own kernel at /hv/vmlinuz in
+#                        the guest and export HV_GUEST_KERNEL=/hv/vmlinuz to
+#                        the test (tests that boot it under hv; the guest's
+#                        /bin/busybox is Debian's busybox-static)
 # Forwarded into the guest: GTEST_COLOR=no (the console is a log), GTEST_*
 # (except GTEST_OUTPUT, GTEST_TMP_DIR and GTEST_COLOR), HV_* (except
 # HV_VMTEST_*), TEST_SRCDIR/RUNFILES_DIR/
@@ -367,6 +371,9 @@ if [[ -n "$runfiles" && -d "$runfiles" ]]; then
   fi
 fi
 [[ "$guest_binary" == /hv/bin/* ]] && cp -L "$test_binary" "$stage$guest_binary"
+if [[ "${HV_VMTEST_SHARE_KERNEL:-0}" == 1 ]]; then
+  cp "$base_dir/vmlinuz" "$stage/hv/vmlinuz"
+fi
 
 # Dynamically linked binaries (the default build, sanitizer builds) bring
 # their shared libraries along: every ELF file staged for the guest gets its
@@ -388,6 +395,7 @@ echo "$guest_cwd" >"$stage/hv/cwd"
   done < <(env -0)
   # The serial console is a log, not a terminal: same as --gtest_color=no.
   echo "export GTEST_COLOR=no TEST_TMPDIR=/tmp/test_tmpdir GTEST_TMP_DIR=/tmp/test_tmpdir"
+  [[ -f "$stage/hv/vmlinuz" ]] && echo "export HV_GUEST_KERNEL=/hv/vmlinuz"
   [[ -n "${XML_OUTPUT_FILE:-}" ]] && echo "export GTEST_OUTPUT=xml:/hv/out/test.xml"
 } >"$stage/hv/env"
 

@@ -45,6 +45,16 @@ class FuzzInput {
   size_t pos_ = 0;
 };
 
+// RunFuzzInput<Run>(): a virtio fuzz target's whole libFuzzer entry point:
+// `Run`, made from the input, executes its operation records.
+template <typename Run>
+int RunFuzzInput(const uint8_t* data, size_t size) {
+  FuzzInput in(data, size);
+  Run run(in);
+  run.Execute();
+  return 0;
+}
+
 // FuzzRuleBroken(): reports which rule `fuzzer` saw broken, and how, then
 // aborts so libFuzzer saves the input.
 [[noreturn]] inline void FuzzRuleBroken(const char* fuzzer, const char* rule,

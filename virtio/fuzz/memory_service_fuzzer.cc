@@ -915,8 +915,5 @@ class Run {
 }  // namespace hv::virtio
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  hv::virtio::FuzzInput in(data, size);
-  hv::virtio::Run run(in);
-  run.Execute();
-  return 0;
+  return hv::virtio::RunFuzzInput<hv::virtio::Run>(data, size);
 }

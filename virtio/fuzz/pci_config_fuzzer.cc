@@ -75,6 +75,7 @@
 #include "hypervisor/os/unique_fd.h"
 #include "testing/fakes/fake_vm.h"
 #include "virtio/bar_allocator.h"
+#include "virtio/fake_virtio_device.h"
 #include "virtio/fuzz/fuzz_input.h"
 #include "virtio/pci_bus.h"
 #include "virtio/shared_memory.h"
@@ -109,29 +110,6 @@ void Require(bool holds, const char* rule, const std::string& detail) {
   if (!holds) Broken(rule, detail);
 }
 
-// A device model with one shared-memory region.
-class FuzzDevice : public VirtioDevice {
- public:
-  FuzzDevice(SharedMemoryInfo info, PrepareType prepare, bool viommu)
-      : info_(info), prepare_(prepare), viommu_(viommu) {}
-  uint16_t DeviceType() const override { return kDeviceType; }
-  std::optional<SharedMemoryInfo> SharedMemoryRegion() const override {
-    return info_;
-  }
-  PrepareType SharedMemoryPrepareType() const override { return prepare_; }
-  bool ExposeSharedMemoryWithViommu() const override { return viommu_; }
-  void SetSharedMemoryMapper(
-      std::unique_ptr<SharedMemoryMapper> mapper) override {
-    mapper_ = std::move(mapper);
-  }
-  SharedMemoryMapper* mapper() const { return mapper_.get(); }
-
- private:
-  const SharedMemoryInfo info_;
-  const PrepareType prepare_;
-  const bool viommu_;
-  std::unique_ptr<SharedMemoryMapper> mapper_;
-};
 
 class Run {
  public:
@@ -194,7 +172,7 @@ class Run {
     auto bars = BarAllocator::Create(uint64_t{1} << 32, uint64_t{1} << 32);
     if (!bars.ok()) Broken("fuzzer setup", bars.status().ToString());
     bars_ = *std::move(bars);
-    device_ = std::make_unique<FuzzDevice>(info_, prepare, viommu);
+    device_ = std::make_unique<FakeVirtioDevice>(info_, prepare, viommu, kDeviceType);
     auto pci = VirtioPciDevice::Create(device_.get(), bars_.get(), service_.get());
     if (!pci.ok()) Broken("fuzzer setup", pci.status().ToString());
     pci_ = *std::move(pci);
@@ -520,7 +498,7 @@ class Run {
   std::unique_ptr<FakeVm> vm_;
   std::unique_ptr<VmMemoryService> service_;
   std::unique_ptr<BarAllocator> bars_;
-  std::unique_ptr<FuzzDevice> device_;
+  std::unique_ptr<FakeVirtioDevice> device_;
   std::unique_ptr<VirtioPciDevice> pci_;
   std::unique_ptr<PciBus> bus_;
 };
@@ -529,8 +507,5 @@ class Run {
 }  // namespace hv::virtio
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  hv::virtio::FuzzInput in(data, size);
-  hv::virtio::Run run(in);
-  run.Execute();
-  return 0;
+  return hv::virtio::RunFuzzInput<hv::virtio::Run>(data, size);
 }

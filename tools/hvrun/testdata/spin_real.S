@@ -1,6 +1,4 @@
 // A real-mode payload that never finishes, for hvrun's --timeout test.
-        .code16
-        .text
-        .globl  _start
-_start:
+        .include "tools/hvrun/testdata/real_mode.inc"
+        REAL_MODE_ENTRY
 1:      jmp     1b

@@ -1,0 +1,114 @@
+#include "devices/i8042.h"
+
+#include <cstring>
+
+namespace hv {
+namespace {
+
+// Status register bits.
+constexpr uint8_t kStatusOutputFull = 1 << 0;
+constexpr uint8_t kStatusSystemFlag = 1 << 2;
+
+// Controller commands.
+constexpr uint8_t kReadCommandByte = 0x20;
+constexpr uint8_t kWriteCommandByte = 0x60;
+constexpr uint8_t kDisableAux = 0xa7;
+constexpr uint8_t kEnableAux = 0xa8;
+constexpr uint8_t kTestAux = 0xa9;
+constexpr uint8_t kSelfTest = 0xaa;
+constexpr uint8_t kTestKeyboard = 0xab;
+constexpr uint8_t kDisableKeyboard = 0xad;
+constexpr uint8_t kEnableKeyboard = 0xae;
+constexpr uint8_t kWriteOutputPort = 0xd1;
+// 0xF0-0xFF pulse the output lines whose bits are clear in the low nibble;
+// bit 0 is the reset line (0xFE pulses reset alone).
+constexpr uint8_t kPulseOutputLines = 0xf0;
+
+constexpr uint8_t kSelfTestPassed = 0x55;
+constexpr uint8_t kPortTestPassed = 0x00;
+constexpr uint8_t kCommandByteAuxDisabled = 1 << 5;
+constexpr uint8_t kCommandByteKeyboardDisabled = 1 << 4;
+
+}  // namespace
+
+void I8042::HandleIo(IoRequest& io) {
+  if (io.data.empty()) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!io.is_write) {
+    std::memset(io.data.data(), 0xff, io.data.size());
+    if (io.address == kCommandPort) {
+      uint8_t status = kStatusSystemFlag;
+      if (output_.has_value()) status |= kStatusOutputFull;
+      io.data[0] = status;
+    } else if (io.address == kDataPort) {
+      io.data[0] = output_.value_or(0);
+      output_.reset();
+    }
+    return;
+  }
+  if (io.address == kCommandPort) {
+    Command(io.data[0]);
+  } else if (io.address == kDataPort) {
+    Data(io.data[0]);
+  }
+}
+
+uint64_t I8042::resets() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return resets_;
+}
+
+void I8042::Reset() {
+  ++resets_;
+  if (on_reset_) on_reset_();
+}
+
+void I8042::Command(uint8_t command) {
+  pending_.reset();
+  switch (command) {
+    case kReadCommandByte:
+      output_ = command_byte_;
+      return;
+    case kWriteCommandByte:
+    case kWriteOutputPort:
+      pending_ = command;
+      return;
+    case kSelfTest:
+      output_ = kSelfTestPassed;
+      return;
+    case kTestKeyboard:
+    case kTestAux:
+      output_ = kPortTestPassed;
+      return;
+    case kDisableKeyboard:
+      command_byte_ |= kCommandByteKeyboardDisabled;
+      return;
+    case kEnableKeyboard:
+      command_byte_ &= ~kCommandByteKeyboardDisabled;
+      return;
+    case kDisableAux:
+      command_byte_ |= kCommandByteAuxDisabled;
+      return;
+    case kEnableAux:
+      command_byte_ &= ~kCommandByteAuxDisabled;
+      return;
+    default:
+      if ((command & 0xf0) == kPulseOutputLines && (command & 0x01) == 0) {
+        Reset();
+      }
+      return;  // other commands: nothing attached answers
+  }
+}
+
+void I8042::Data(uint8_t value) {
+  if (!pending_.has_value()) return;  // for the keyboard: none attached
+  const uint8_t command = *pending_;
+  pending_.reset();
+  if (command == kWriteCommandByte) {
+    command_byte_ = value;
+  } else if (command == kWriteOutputPort && (value & 0x01) == 0) {
+    Reset();
+  }
+}
+
+}  // namespace hv

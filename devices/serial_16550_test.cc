@@ -1,0 +1,158 @@
+#include "devices/serial_16550.h"
+
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "testing/status_matchers.h"
+
+namespace hv {
+namespace {
+
+using ::hv::testing::StatusIs;
+using ::testing::ElementsAre;
+
+class Serial16550Test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Serial16550::Options options;
+    options.output = [this](uint8_t byte) { output_.push_back(byte); };
+    options.set_irq = [this](bool level) { irq_.push_back(level); };
+    absl::StatusOr<std::unique_ptr<Serial16550>> uart =
+        Serial16550::Create(options);
+    ASSERT_TRUE(uart.ok()) << uart.status();
+    uart_ = std::move(*uart);
+  }
+  void Out(uint8_t reg, uint8_t value) {
+    uint8_t byte = value;
+    IoRequest io{0x3f8u + reg, true, absl::MakeSpan(&byte, 1)};
+    uart_->HandleIo(io);
+  }
+  uint8_t In(uint8_t reg) {
+    uint8_t byte = 0;
+    IoRequest io{0x3f8u + reg, false, absl::MakeSpan(&byte, 1)};
+    uart_->HandleIo(io);
+    return byte;
+  }
+
+  std::string output_;
+  std::vector<bool> irq_;
+  std::unique_ptr<Serial16550> uart_;
+};
+
+TEST_F(Serial16550Test, TransmitsAtOnce) {
+  Out(0, 'h');
+  Out(0, 'i');
+  EXPECT_EQ(output_, "hi");
+  EXPECT_EQ(In(5) & 0x60, 0x60);  // THRE and TEMT: always empty
+  EXPECT_TRUE(irq_.empty());      // no interrupt enabled
+}
+
+TEST_F(Serial16550Test, PassesLinuxsProbe) {
+  // The scratch and IER read-back tests of Linux's 8250 autoconfig.
+  Out(7, 0xa5);
+  EXPECT_EQ(In(7), 0xa5);
+  Out(1, 0x0f);
+  EXPECT_EQ(In(1), 0x0f);
+  Out(1, 0);
+  EXPECT_EQ(In(1), 0);
+  // Loopback: MCR outputs show as MSR inputs (RTS->CTS, OUT2->DCD).
+  Out(4, 0x10 | 0x0a);
+  EXPECT_EQ(In(6) & 0xf0, 0x90);
+  // Transmitted bytes come back, and do not reach the output.
+  Out(0, 'x');
+  EXPECT_EQ(In(5) & 0x01, 0x01);
+  EXPECT_EQ(In(0), 'x');
+  EXPECT_EQ(output_, "");
+  Out(4, 0);
+  EXPECT_EQ(In(6) & 0xf0, 0xb0);  // a connected cable: CTS, DSR, DCD
+  // FIFOs enabled: IIR bits 7:6 say 16550A.
+  Out(2, 0x01);
+  EXPECT_EQ(In(2) & 0xc0, 0xc0);
+  Out(2, 0x00);
+  EXPECT_EQ(In(2) & 0xc0, 0x00);
+}
+
+TEST_F(Serial16550Test, DivisorLatchHidesDataAndIer) {
+  Out(3, 0x80);  // DLAB
+  Out(0, 0x01);
+  Out(1, 0x00);
+  EXPECT_EQ(In(0), 0x01);
+  EXPECT_EQ(In(1), 0x00);
+  Out(3, 0x03);  // 8N1
+  EXPECT_EQ(In(3), 0x03);
+  EXPECT_EQ(output_, "");
+  EXPECT_EQ(In(1), 0);
+}
+
+TEST_F(Serial16550Test, TransmitterEmptyInterruptFollowsIerAndIir) {
+  Out(4, 0x08);  // OUT2: interrupts reach the bus
+  Out(1, 0x02);  // ETBEI while empty: the interrupt fires at once
+  EXPECT_THAT(irq_, ElementsAre(true));
+  EXPECT_EQ(In(2) & 0x0f, 0x02);  // reading IIR acknowledges it
+  EXPECT_THAT(irq_, ElementsAre(true, false));
+  EXPECT_EQ(In(2) & 0x0f, 0x01);
+  Out(0, 'a');  // the byte leaves; the holding register is empty again
+  EXPECT_THAT(irq_, ElementsAre(true, false, true));
+  Out(1, 0x00);
+  EXPECT_THAT(irq_, ElementsAre(true, false, true, false));
+}
+
+TEST_F(Serial16550Test, ReceivedDataRaisesAndReadingLowers) {
+  Out(4, 0x08);
+  Out(1, 0x01);  // ERBFI
+  EXPECT_TRUE(irq_.empty());
+  uart_->QueueInput("ok");
+  EXPECT_THAT(irq_, ElementsAre(true));
+  EXPECT_EQ(In(2) & 0x0f, 0x04);
+  EXPECT_EQ(In(5) & 0x01, 0x01);
+  EXPECT_EQ(In(0), 'o');
+  EXPECT_EQ(In(0), 'k');
+  EXPECT_EQ(In(5) & 0x01, 0x00);
+  EXPECT_THAT(irq_, ElementsAre(true, false));
+}
+
+TEST_F(Serial16550Test, Out2GatesTheInterrupt) {
+  Out(1, 0x01);
+  uart_->QueueInput("x");
+  EXPECT_TRUE(irq_.empty());
+  Out(4, 0x08);
+  EXPECT_THAT(irq_, ElementsAre(true));
+}
+
+TEST_F(Serial16550Test, OverrunIsCountedAndReported) {
+  Out(4, 0x08);
+  Out(1, 0x04);  // ELSI
+  uart_->QueueInput(std::string(Serial16550::kRxFifoSize + 2, 'z'));
+  EXPECT_EQ(uart_->overruns(), 2u);
+  EXPECT_EQ(In(2) & 0x0f, 0x06);
+  EXPECT_EQ(In(5) & 0x02, 0x02);  // OE, cleared by the read
+  EXPECT_EQ(In(5) & 0x02, 0x00);
+  Out(2, 0x03);  // clear the receiver FIFO
+  EXPECT_EQ(In(5) & 0x01, 0x00);
+}
+
+TEST_F(Serial16550Test, WideAndForeignAccesses) {
+  uint32_t wide = 0;
+  IoRequest io{0x3fd, false, absl::MakeSpan(reinterpret_cast<uint8_t*>(&wide), 4)};
+  uart_->HandleIo(io);
+  EXPECT_EQ(wide & 0xffffff00u, 0xffffff00u);
+  EXPECT_EQ(wide & 0x60u, 0x60u);
+  EXPECT_FALSE(uart_->HandlesPort(0x3f7));
+  EXPECT_FALSE(uart_->HandlesPort(0x400));
+  EXPECT_TRUE(uart_->HandlesPort(0x3ff));
+}
+
+TEST(Serial16550, CreateChecksItsOptions) {
+  EXPECT_THAT(Serial16550::Create({}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  Serial16550::Options options;
+  options.output = [](uint8_t) {};
+  options.base_port = 0xfffc;
+  EXPECT_THAT(Serial16550::Create(options),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+}  // namespace
+}  // namespace hv

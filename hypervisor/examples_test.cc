@@ -1,0 +1,470 @@
+// The Example block of each header in the hypervisor package (hypervisor/,
+// hypervisor/aarch64/, hypervisor/x86_64/), pasted as it stands there under
+// a line naming the header (tools/examples_check.sh), so an example that no
+// longer matches the API stops the build. Examples that need a backend's
+// vCPU are compiled, not run; the rest run on a FakeVm, a scripted vCPU or
+// stand-ins for the backend code they show.
+#include <cstdint>
+#include <cstdio>
+#include <algorithm>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "hypervisor/aarch64/regs.h"
+#include "hypervisor/aarch64/vcpu_aarch64.h"
+#include "hypervisor/aarch64/vm_aarch64.h"
+#include "hypervisor/backend_vcpu.h"
+#include "hypervisor/backend_vm.h"
+#include "hypervisor/caps.h"
+#include "hypervisor/fd_mapping.h"
+#include "hypervisor/hypervisor.h"
+#include "hypervisor/memory.h"
+#include "hypervisor/memory_region.h"
+#include "hypervisor/memory_slot_table.h"
+#include "hypervisor/os/ioctl_seam.h"
+#include "hypervisor/os/memfd.h"
+#include "hypervisor/os/mmap_region.h"
+#include "hypervisor/os/status_macros.h"
+#include "hypervisor/registry.h"
+#include "hypervisor/user_irqchip_vm.h"
+#include "hypervisor/vcpu.h"
+#include "hypervisor/vcpu_exit.h"
+#include "hypervisor/vm.h"
+#include "hypervisor/vm_checks.h"
+#include "hypervisor/x86_64/vcpu_x86_64.h"
+#include "hypervisor/x86_64/vm_x86_64.h"
+#include "testing/fakes/fake_vm.h"
+#include "testing/status_matchers.h"
+
+#if defined(__x86_64__)
+#include "hypervisor/x86_64/boot.h"
+#endif
+
+namespace hv::examples {
+namespace {
+
+using ::hv::testing::FakeVm;
+using ::hv::testing::IsOk;
+using ::hv::testing::IsOkAndHolds;
+using ::hv::testing::StatusIs;
+using ::testing::HasSubstr;
+
+// A vCPU that plays back queued exits; a kIo exit's access is one byte.
+class ScriptedVcpu : public hv::Vcpu {
+ public:
+  void QueueIo(uint16_t port, bool is_write, uint8_t byte) {
+    VcpuExit exit;
+    exit.kind = VcpuExitKind::kIo;
+    exit.io = {port, 1, is_write, 1};
+    exits_.push_back({exit, byte});
+  }
+  void QueueHlt() {
+    VcpuExit exit;
+    exit.kind = VcpuExitKind::kHlt;
+    exits_.push_back({exit, 0});
+  }
+  // The bytes the handlers gave the guest's reads.
+  const std::vector<uint8_t>& reads() const { return reads_; }
+
+  uint32_t id() const override { return 0; }
+  absl::StatusOr<VcpuExit> Run() override {
+    if (exits_.empty()) return absl::OutOfRangeError("no exit queued");
+    last_ = exits_.front();
+    exits_.pop_front();
+    return last_.exit;
+  }
+  absl::Status HandleIo(absl::FunctionRef<void(IoRequest&)> handler) override {
+    if (last_.exit.kind != VcpuExitKind::kIo) {
+      return absl::FailedPreconditionError("last exit was not kIo");
+    }
+    IoRequest io{last_.exit.io.port, last_.exit.io.is_write,
+                 absl::MakeSpan(&last_.byte, 1)};
+    handler(io);
+    if (!io.is_write) reads_.push_back(last_.byte);
+    last_.exit.kind = VcpuExitKind::kUnknown;
+    return absl::OkStatus();
+  }
+  absl::Status HandleMmio(absl::FunctionRef<void(IoRequest&)>) override {
+    return absl::FailedPreconditionError("last exit was not kMmio");
+  }
+  void SetImmediateExit(bool) override {}
+  absl::Status Kick() override { return absl::OkStatus(); }
+
+ private:
+  struct Queued {
+    VcpuExit exit;
+    uint8_t byte = 0;
+  };
+  std::deque<Queued> exits_;
+  Queued last_;
+  std::vector<uint8_t> reads_;
+};
+
+// hypervisor/aarch64/regs.h
+// Compiled, not run: it needs an aarch64 vCPU.
+absl::Status RegsExample(hv::VcpuAArch64* vcpu, uint64_t dtb_address) {
+  ASSIGN_OR_RETURN(uint64_t pc, vcpu->GetOneReg(hv::AArch64Reg::Pc()));
+  RETURN_IF_ERROR(vcpu->SetOneReg(hv::AArch64Reg::X(0), dtb_address));
+  ASSIGN_OR_RETURN(uint64_t sctlr,
+                   vcpu->GetOneReg(hv::AArch64Reg::Sys(3, 0, 1, 0, 0)));
+  (void)pc;
+  (void)sctlr;
+  return absl::OkStatus();
+}
+
+// hypervisor/aarch64/vcpu_aarch64.h
+// Compiled, not run: it needs an aarch64 vCPU.
+absl::Status VcpuAArch64Example(hv::Vcpu* vcpu) {
+  hv::VcpuAArch64* cpu = vcpu->AsAArch64();
+  RETURN_IF_ERROR(cpu->Init({hv::VcpuFeature::kPsci0_2}));
+  RETURN_IF_ERROR(cpu->SetOneReg(hv::AArch64Reg::Pc(), 0x80000000));
+  RETURN_IF_ERROR(cpu->SetOneReg(hv::AArch64Reg::Pstate(), 0x3c5));  // EL1h, DAIF masked
+  return absl::OkStatus();
+}
+
+// hypervisor/aarch64/vm_aarch64.h
+// Compiled, not run: it needs an aarch64 VM.
+absl::Status VmAArch64Example(hv::Vm* vm) {
+  hv::VmAArch64* arm = vm->AsAArch64();
+  RETURN_IF_ERROR(arm->CreateGic({hv::GicConfig::Version::kV3, 0x08000000,
+                                  0x080a0000, 96}));
+  ASSIGN_OR_RETURN(auto vcpu, arm->CreateVcpuAArch64(0));
+  RETURN_IF_ERROR(vcpu->Init({hv::VcpuFeature::kPsci0_2}));
+  RETURN_IF_ERROR(arm->FinalizeGic());
+  return absl::OkStatus();
+}
+
+TEST(HypervisorExamples, AArch64) {
+  EXPECT_NE(&RegsExample, nullptr);
+  EXPECT_NE(&VcpuAArch64Example, nullptr);
+  EXPECT_NE(&VmAArch64Example, nullptr);
+}
+
+// hypervisor/caps.h
+bool CapsExample(hv::Vm* vm) {
+  if (!vm->CheckCapability(hv::VmCap::kMemNoncoherentDma)) {
+    // Keep the device's shared memory coherent.
+    return false;
+  }
+  return true;
+}
+
+TEST(HypervisorExamples, Caps) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<FakeVm> vm, FakeVm::Create());
+  EXPECT_FALSE(CapsExample(vm.get()));
+  vm->SetCapability(hv::VmCap::kMemNoncoherentDma, true);
+  EXPECT_TRUE(CapsExample(vm.get()));
+}
+
+// hypervisor/memory_slot_table.h
+// The bookkeeping every backend's AddMemoryRegion does (BackendVm's), with
+// SetUserMemoryRegion recording its slots.
+struct SlotTableExample {
+  std::vector<MemSlot> set_slots;
+  absl::Status SetUserMemoryRegion(MemSlot slot, GuestAddress, const MemoryRegion&) {
+    set_slots.push_back(slot);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<MemSlot> Add(MemorySlotTable& table, GuestAddress gpa,
+                              std::unique_ptr<MemoryRegion> region,
+                              const MemoryRegionOptions& options) {
+    ASSIGN_OR_RETURN(hv::MemSlot slot, table.Check(gpa, region->size()));
+    RETURN_IF_ERROR(SetUserMemoryRegion(slot, gpa, *region));
+    table.Insert(slot, gpa, std::move(region), options);
+    return slot;
+  }
+};
+
+TEST(HypervisorExamples, MemorySlotTable) {
+  const uint64_t page = HostPageSize();
+  MemorySlotTable table(8, uint64_t{1} << 36, page);
+  SlotTableExample example;
+  ASSERT_OK_AND_ASSIGN(auto region, MemoryRegion::CreateArena(page));
+  EXPECT_THAT(example.Add(table, 0, std::move(region), {}), IsOkAndHolds(0u));
+  EXPECT_EQ(example.set_slots, std::vector<MemSlot>{0});
+}
+
+// hypervisor/backend_vm.h
+// hypervisor/user_irqchip_vm.h
+// A stand-in backend VM over the host's pages alone: BackendVm does the
+// bookkeeping and the argument checks, MyVm only the "hypervisor" calls.
+class MyVm final : public hv::UserIrqchipVm {
+ public:
+  MyVm() : UserIrqchipVm("MyHypervisor", 8, uint64_t{1} << 36, HostPageSize()) {}
+  bool CheckCapability(VmCap) const override { return false; }
+  absl::StatusOr<std::unique_ptr<VcpuX86_64>> CreateVcpuX86_64(uint32_t) override {
+    return absl::UnimplementedError("MyVm runs no vCPUs");
+  }
+  std::vector<MemSlot> mapped;
+
+ protected:
+  absl::Status MapSlot(hv::MemSlot slot, hv::GuestAddress guest_address,
+                       hv::MemoryRegion& region,
+                       const hv::MemoryRegionOptions& options) override {
+    if (options.read_only) return absl::UnimplementedError("read-only: no");
+    mapped.push_back(slot);
+    (void)guest_address;
+    (void)region;
+    return absl::OkStatus();
+  }
+  absl::Status UnmapSlot(MemSlot slot, const MemorySlotTable::Entry&) override {
+    mapped.erase(std::find(mapped.begin(), mapped.end(), slot));
+    return absl::OkStatus();
+  }
+// hypervisor/fd_mapping.h
+  absl::Status ReplacePages(MemSlot slot, MemorySlotTable::Entry& entry,
+                            const HostPageChange& change) override {
+    return hv::ReplaceHostPages(*sys_, slot, *entry.region, change);
+  }
+
+ private:
+  hv::IoctlSeam* sys_ = hv::RealSeam<hv::IoctlSeam>();
+};
+
+TEST(HypervisorExamples, BackendVm) {
+  const uint64_t page = HostPageSize();
+  MyVm vm;
+  EXPECT_THAT(vm.AddMemoryRegion(0, nullptr, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("region is null")));
+  ASSERT_OK_AND_ASSIGN(auto arena, MemoryRegion::CreateArena(4 * page));
+  MemoryRegion* arena_region = arena.get();
+  ASSERT_THAT(vm.AddMemoryRegion(0, std::move(arena), {}), IsOkAndHolds(0u));
+  EXPECT_EQ(vm.mapped, std::vector<MemSlot>{0});
+  ASSERT_OK_AND_ASSIGN(auto second, MemoryRegion::CreateArena(page));
+  MemoryRegionOptions read_only;
+  read_only.read_only = true;
+  EXPECT_THAT(vm.AddMemoryRegion(16 * page, std::move(second), read_only),
+              StatusIs(absl::StatusCode::kUnimplemented));
+  EXPECT_EQ(vm.MemoryRegions().size(), 1u);  // the refused one left nothing
+
+  ASSERT_OK_AND_ASSIGN(UniqueFd blob, CreateMemfd("blob", page));
+  ASSERT_EQ(pwrite(blob.get(), "hv", 2, 0), 2);
+  ASSERT_THAT(vm.AddFdMapping(0, page, page, blob.get(), 0, Protection::ReadWrite()),
+              IsOk());
+  EXPECT_EQ(std::memcmp(arena_region->data() + page, "hv", 2), 0);
+// hypervisor/vm_checks.h
+  // FindSlot, then the backend's ReadDirtyLog hook (UNIMPLEMENTED here: MyVm
+  // keeps the default).
+  EXPECT_THAT(vm.GetDirtyLog(5),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("get dirty log")));
+  EXPECT_THAT(vm.GetDirtyLog(0), StatusIs(absl::StatusCode::kUnimplemented));
+  ASSERT_OK_AND_ASSIGN(auto removed, vm.RemoveMemoryRegion(0));
+  EXPECT_TRUE(vm.mapped.empty());
+}
+
+// hypervisor/backend_vcpu.h
+// A stand-in vCPU whose "guest" makes one MMIO exit per Run().
+class MyVcpu final : public hv::BackendVcpu<hv::Vcpu> {
+ public:
+  MyVcpu() : BackendVcpu(0) {}
+  absl::StatusOr<hv::VcpuExit> Run() override {
+    SetPendingExit(hv::VcpuExitKind::kUnknown);  // nothing waits now
+    hv::VcpuExit exit;
+    exit.kind = hv::VcpuExitKind::kMmio;  // "enter the guest, decode its exit"
+    SetPendingExit(exit.kind);  // a kIo or kMmio exit waits for Handle*
+    return exit;
+  }
+  void SetImmediateExit(bool) override {}
+  absl::Status Kick() override { return absl::OkStatus(); }
+  int completed = 0;
+
+ protected:
+  absl::Status CompleteMmio(absl::FunctionRef<void(IoRequest&)>) override {
+    ++completed;
+    return absl::OkStatus();
+  }
+};
+
+TEST(HypervisorExamples, BackendVcpu) {
+  MyVcpu vcpu;
+  EXPECT_THAT(vcpu.HandleMmio([](IoRequest&) {}),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  ASSERT_OK(vcpu.Run().status());
+  EXPECT_THAT(vcpu.HandleIo([](IoRequest&) {}),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  ASSERT_OK(vcpu.HandleMmio([](IoRequest&) {}));
+  EXPECT_EQ(vcpu.completed, 1);
+  EXPECT_THAT(vcpu.HandleMmio([](IoRequest&) {}),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+// hypervisor/registry.h
+// A stand-in for the backend the example registers: its Create() says what
+// it was given.
+class KvmHypervisor : public Hypervisor {
+ public:
+  static absl::StatusOr<std::unique_ptr<KvmHypervisor>> Create(
+      const std::string& device) {
+    return absl::UnavailableError(absl::StrCat("stand-in KVM on ", device));
+  }
+};
+
+const hv::BackendRegistration kRegisterKvm(
+    "kvm", {"device"}, [](const hv::HypervisorSpec& spec) {
+      return hv::examples::KvmHypervisor::Create(
+          spec.Option("device", "/dev/kvm"));
+    });
+
+// hypervisor/hypervisor.h
+absl::Status HypervisorExample() {
+  ASSIGN_OR_RETURN(std::unique_ptr<hv::Hypervisor> hypervisor,
+                   hv::CreateHypervisor("kvm[device=/dev/kvm]"));
+  ASSIGN_OR_RETURN(std::unique_ptr<hv::Vm> vm, hypervisor->CreateVm());
+  return absl::OkStatus();
+}
+
+TEST(HypervisorExamples, RegistryAndHypervisor) {
+  EXPECT_THAT(HypervisorExample(),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       "stand-in KVM on /dev/kvm"));
+}
+
+// hypervisor/memory.h
+absl::StatusOr<MemSlot> MemoryExample(hv::Vm* vm,
+                                      std::unique_ptr<MemoryRegion> rom) {
+  MemoryRegionOptions options;
+  options.read_only = true;
+  ASSIGN_OR_RETURN(MemSlot slot,
+                   vm->AddMemoryRegion(0xfff00000, std::move(rom), options));
+  return slot;
+}
+
+TEST(HypervisorExamples, Memory) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<FakeVm> vm, FakeVm::Create());
+  ASSERT_OK_AND_ASSIGN(auto rom, MemoryRegion::CreateShared("rom", 1 << 20));
+  ASSERT_THAT(MemoryExample(vm.get(), std::move(rom)), IsOkAndHolds(0u));
+  EXPECT_TRUE(vm->MemoryRegions()[0].options.read_only);
+}
+
+// hypervisor/memory_region.h
+absl::StatusOr<MemSlot> MemoryRegionExample(hv::Vm* vm, const uint8_t* code,
+                                            size_t code_size) {
+  ASSIGN_OR_RETURN(auto ram, hv::MemoryRegion::CreateShared("ram", 2 << 20));
+  std::memcpy(ram->data(), code, code_size);
+  ASSIGN_OR_RETURN(hv::MemSlot slot, vm->AddMemoryRegion(0, std::move(ram), {}));
+  return slot;
+}
+
+TEST(HypervisorExamples, MemoryRegion) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<FakeVm> vm, FakeVm::Create());
+  const uint8_t hlt = 0xf4;
+  ASSERT_THAT(MemoryRegionExample(vm.get(), &hlt, 1), IsOkAndHolds(0u));
+  EXPECT_THAT(vm->ReadGuest(0, 1), IsOkAndHolds(std::vector<uint8_t>{0xf4}));
+}
+
+// hypervisor/vcpu.h
+absl::Status VcpuExample(hv::Vcpu* vcpu) {
+  for (;;) {
+    ASSIGN_OR_RETURN(hv::VcpuExit exit, vcpu->Run());
+    if (exit.kind == hv::VcpuExitKind::kIo) {
+      RETURN_IF_ERROR(vcpu->HandleIo([&](hv::IoRequest& io) {
+        if (io.is_write && io.address == 0x3f8) putchar(io.data[0]);
+      }));
+    } else if (exit.kind == hv::VcpuExitKind::kHlt) {
+      break;
+    }
+  }
+  return absl::OkStatus();
+}
+
+TEST(HypervisorExamples, Vcpu) {
+  ScriptedVcpu vcpu;
+  vcpu.QueueIo(0x3f8, /*is_write=*/true, 'h');
+  vcpu.QueueIo(0x3f8, /*is_write=*/true, '\n');
+  vcpu.QueueHlt();
+  EXPECT_THAT(VcpuExample(&vcpu), IsOk());
+  // Nothing queued after the halt: the loop stopped there.
+  EXPECT_THAT(vcpu.Run().status(), StatusIs(absl::StatusCode::kOutOfRange));
+}
+
+// hypervisor/vcpu_exit.h
+absl::Status VcpuExitExample(hv::Vcpu* vcpu) {
+  ASSIGN_OR_RETURN(hv::VcpuExit exit, vcpu->Run());
+  switch (exit.kind) {
+    case hv::VcpuExitKind::kIo:
+      RETURN_IF_ERROR(vcpu->HandleIo([&](hv::IoRequest& io) { io.data[0] = 0x5a; }));
+      break;
+    case hv::VcpuExitKind::kHlt: return absl::OkStatus();
+    default:
+      return absl::UnimplementedError("unexpected exit");
+  }
+  return absl::OkStatus();
+}
+
+TEST(HypervisorExamples, VcpuExit) {
+  ScriptedVcpu vcpu;
+  vcpu.QueueIo(0x60, /*is_write=*/false, 0);
+  vcpu.QueueHlt();
+  EXPECT_THAT(VcpuExitExample(&vcpu), IsOk());
+  EXPECT_EQ(vcpu.reads(), std::vector<uint8_t>{0x5a});
+  EXPECT_THAT(VcpuExitExample(&vcpu), IsOk());
+}
+
+// hypervisor/vm.h
+absl::Status VmExample(hv::Vm* vm) {
+  ASSIGN_OR_RETURN(auto ram, hv::MemoryRegion::CreateShared("ram", 1 << 21));
+  ASSIGN_OR_RETURN(hv::MemSlot slot, vm->AddMemoryRegion(0, std::move(ram), {}));
+  ASSIGN_OR_RETURN(std::unique_ptr<hv::Vcpu> vcpu, vm->CreateVcpu(0));
+  (void)slot;
+  return absl::OkStatus();
+}
+
+TEST(HypervisorExamples, Vm) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<FakeVm> vm, FakeVm::Create());
+  // FakeVm runs no guest code: the region is added, the vCPU refused.
+  EXPECT_THAT(VmExample(vm.get()), StatusIs(absl::StatusCode::kUnimplemented));
+  EXPECT_EQ(vm->MemoryRegions().size(), 1u);
+}
+
+#if defined(__x86_64__)
+// hypervisor/x86_64/boot.h
+// Compiled, not run: it needs an x86_64 vCPU (boot_test.cc runs it on a
+// recording one).
+absl::Status BootExample(hv::VcpuX86_64* vcpu, absl::Span<uint8_t> ram_span) {
+  hv::X86BootOptions boot;
+  boot.mode = hv::X86Mode::kLong;
+  boot.entry = 0x100000;
+  boot.tables = 0x1000;                      // six pages of guest RAM
+  RETURN_IF_ERROR(hv::SetupX86Boot(*vcpu, ram_span, /*ram_base=*/0, boot));
+  return absl::OkStatus();
+}
+
+TEST(HypervisorExamples, Boot) { EXPECT_NE(&BootExample, nullptr); }
+#endif
+
+// hypervisor/x86_64/vcpu_x86_64.h
+// Compiled, not run: it needs an x86_64 vCPU.
+absl::Status VcpuX86_64Example(hv::Vcpu* vcpu) {
+  hv::VcpuX86_64* cpu = vcpu->AsX86_64();
+  ASSIGN_OR_RETURN(hv::Regs regs, cpu->GetRegs());
+  regs.rip = 0x1000;
+  RETURN_IF_ERROR(cpu->SetRegs(regs));
+  return absl::OkStatus();
+}
+
+// hypervisor/x86_64/vm_x86_64.h
+// Compiled, not run: it needs an x86_64 VM.
+absl::Status VmX86_64Example(hv::Vm* vm) {
+  hv::VmX86_64* vm86 = vm->AsX86_64();
+  RETURN_IF_ERROR(vm86->CreateIrqChip(hv::IrqChipKind::kKernel));
+  ASSIGN_OR_RETURN(auto vcpu, vm86->CreateVcpuX86_64(0));
+  return absl::OkStatus();
+}
+
+TEST(HypervisorExamples, X86_64) {
+  EXPECT_NE(&VcpuX86_64Example, nullptr);
+  EXPECT_NE(&VmX86_64Example, nullptr);
+}
+
+}  // namespace
+}  // namespace hv::examples

@@ -1,0 +1,73 @@
+// KvmVcpuX86_64: hv::VcpuX86_64 over a KVM vCPU (KvmVcpuCore, kvm_vcpu.h):
+// registers, FPU and XSAVE, debug registers, XCRs, MSRs, CPUID, the local
+// APIC, interrupt injection and the TSC (kvm_vcpu_x86_64.cc). KvmVmX86_64
+// creates it.
+//
+// Example:
+//   ASSIGN_OR_RETURN(std::unique_ptr<hv::Vm> vm, hv::CreateKvmVm(device));
+//   ASSIGN_OR_RETURN(std::unique_ptr<hv::VcpuX86_64> vcpu,
+//                    vm->AsX86_64()->CreateVcpuX86_64(0));  // a KvmVcpuX86_64
+//   ASSIGN_OR_RETURN(hv::Regs regs, vcpu->GetRegs());
+#ifndef HV_HYPERVISOR_KVM_KVM_VCPU_X86_64_H_
+#define HV_HYPERVISOR_KVM_KVM_VCPU_X86_64_H_
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "hypervisor/kvm/kvm_device.h"
+#include "hypervisor/kvm/kvm_vcpu.h"
+#include "hypervisor/x86_64/vcpu_x86_64.h"
+
+namespace hv {
+
+class KvmVcpuX86_64 final : public KvmVcpuCore<VcpuX86_64> {
+ public:
+  // KvmVcpuX86_64::Create(): OpenKvmVcpu() and the vCPU over it.
+  static absl::StatusOr<std::unique_ptr<KvmVcpuX86_64>> Create(
+      std::shared_ptr<const KvmDevice> device, int vm_fd, uint32_t id);
+
+  absl::StatusOr<Regs> GetRegs() override;
+  absl::Status SetRegs(const Regs& regs) override;
+  absl::StatusOr<Sregs> GetSregs() override;
+  absl::Status SetSregs(const Sregs& sregs) override;
+  absl::StatusOr<Fpu> GetFpu() override;
+  absl::Status SetFpu(const Fpu& fpu) override;
+  absl::StatusOr<DebugRegs> GetDebugRegs() override;
+  absl::Status SetDebugRegs(const DebugRegs& regs) override;
+  absl::StatusOr<std::vector<Xcr>> GetXcrs() override;
+  absl::Status SetXcrs(absl::Span<const Xcr> xcrs) override;
+  absl::StatusOr<std::vector<MsrEntry>> GetMsrs(
+      absl::Span<const uint32_t> indices) override;
+  absl::Status SetMsrs(absl::Span<const MsrEntry> msrs) override;
+  absl::Status SetCpuid(absl::Span<const CpuidEntry> entries) override;
+  absl::StatusOr<LapicState> GetLapic() override;
+  absl::Status SetLapic(const LapicState& state) override;
+  absl::Status InjectInterrupt(uint8_t vector) override;
+  absl::Status InjectNmi() override;
+  bool ReadyForInterrupt() const override;
+  void SetInterruptWindowRequested(bool requested) override;
+  absl::Status SetTscOffset(uint64_t offset) override;
+  absl::StatusOr<uint64_t> GetTscOffset() override;
+  absl::StatusOr<uint32_t> GetTscKhz() override;
+
+ private:
+  using KvmVcpuCore::KvmVcpuCore;
+
+  void DecodeDebugExit(const kvm_run& run, VcpuExit& exit) const override;
+  // OK when this KVM honours the TSC offset (KvmDevice::TscOffsetHonoured);
+  // otherwise UNIMPLEMENTED naming `operation` and why.
+  absl::Status CheckTscControl(absl::string_view operation) const;
+  // The same for XCRs (KvmDevice::XcrsHonoured).
+  absl::Status CheckXcrs(absl::string_view operation) const;
+  // KVM_GET_XSAVE (or KVM_GET_XSAVE2): the vCPU's XSAVE image.
+  absl::StatusOr<std::vector<uint8_t>> GetXsave();
+};
+
+}  // namespace hv
+
+#endif  // HV_HYPERVISOR_KVM_KVM_VCPU_X86_64_H_

@@ -1,0 +1,51 @@
+// KvmVmX86_64: hv::VmX86_64 over a KVM VM (KvmVmCore, kvm_vm.h): the
+// in-kernel irqchip (full or split) and PIT, interrupt lines (GSIs), vCPU
+// creation, CPUID, the addresses VMX reserves and the kvmclock
+// (kvm_vm_x86_64.cc). CreateKvmVm() creates it on x86_64 hosts.
+//
+// Example:
+//   ASSIGN_OR_RETURN(std::unique_ptr<hv::Vm> vm, hv::CreateKvmVm(device));
+//   hv::VmX86_64* x86 = vm->AsX86_64();  // a KvmVmX86_64
+//   RETURN_IF_ERROR(x86->CreateIrqChip(hv::IrqChipKind::kKernel));
+//   ASSIGN_OR_RETURN(std::unique_ptr<hv::VcpuX86_64> vcpu,
+//                    x86->CreateVcpuX86_64(0));
+#ifndef HV_HYPERVISOR_KVM_KVM_VM_X86_64_H_
+#define HV_HYPERVISOR_KVM_KVM_VM_X86_64_H_
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "hypervisor/kvm/kvm_device.h"
+#include "hypervisor/kvm/kvm_vm.h"
+#include "hypervisor/x86_64/vm_x86_64.h"
+
+namespace hv {
+
+class KvmVmX86_64 final : public KvmVmCore<VmX86_64> {
+ public:
+  absl::Status SetIrqLine(uint32_t irq, bool level) override;
+  absl::Status CreateIrqChip(IrqChipKind kind, uint32_t ioapic_pins) override;
+  absl::StatusOr<std::unique_ptr<VcpuX86_64>> CreateVcpuX86_64(
+      uint32_t id) override;
+  absl::StatusOr<std::vector<CpuidEntry>> GetSupportedCpuid() override;
+  absl::Status SetTssAddress(GuestAddress address) override;
+  absl::Status SetIdentityMapAddress(GuestAddress address) override;
+  absl::StatusOr<ClockState> GetClock() override;
+  absl::Status SetClock(const ClockState& state) override;
+
+ private:
+  friend std::unique_ptr<Vm> NewKvmVm(std::shared_ptr<const KvmDevice> device,
+                                      KvmVmFd vm);
+  using KvmVmCore::KvmVmCore;
+
+  uint32_t vcpus_created_ ABSL_GUARDED_BY(mutex_) = 0;
+  bool irqchip_created_ ABSL_GUARDED_BY(mutex_) = false;
+};
+
+}  // namespace hv
+
+#endif  // HV_HYPERVISOR_KVM_KVM_VM_X86_64_H_

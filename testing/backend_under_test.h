@@ -1,0 +1,79 @@
+// BackendUnderTest: the one parameter every conformance suite takes -- how
+// a test gets a fresh hypervisor of the backend it checks, and what that
+// backend needs that the hv API has no call for.
+//
+// The suites (each a library of TEST_Ps; a backend's test only
+// instantiates them):
+// - ApiConformance (api_conformance.h): no guest code; every backend, real
+//   ones and those tested against a fake that plays the guest (`script`);
+// - X86GuestConformance (x86_guest_conformance.h): real x86 guest programs,
+//   for backends that run guest code;
+// - AArch64GuestConformance (aarch64/aarch64_guest_conformance.h): the
+//   aarch64 guest image, likewise.
+// One BackendUnderTest value serves every suite a backend runs.
+//
+// Example (a backend's test file):
+//   const hv::testing::BackendUnderTest kKvm = hv::testing::RegisteredBackend(
+//       "kvm", "kvm", "HV_ALLOW_MISSING_KVM");
+//   INSTANTIATE_TEST_SUITE_P(Kvm, ApiConformance, ::testing::Values(kKvm),
+//                            hv::testing::BackendName);
+//   INSTANTIATE_TEST_SUITE_P(Kvm, X86GuestConformance,
+//                            ::testing::Values(kKvm), hv::testing::BackendName);
+#ifndef HV_TESTING_BACKEND_UNDER_TEST_H_
+#define HV_TESTING_BACKEND_UNDER_TEST_H_
+
+#include <functional>
+#include <memory>
+#include <ostream>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "gtest/gtest.h"
+#include "hypervisor/hypervisor.h"
+#include "hypervisor/vm.h"
+#include "testing/scripted_guest.h"
+
+namespace hv::testing {
+
+// BackendInstance: one fresh hypervisor, and for a fake its script (which
+// must stay valid while the hypervisor and its VMs live).
+struct BackendInstance {
+  std::unique_ptr<Hypervisor> hypervisor;
+  std::shared_ptr<ScriptedGuest> script;  // nullptr for a real backend
+};
+
+struct BackendUnderTest {
+  std::string name;  // a test-name suffix: [A-Za-z0-9_]
+  std::function<absl::StatusOr<BackendInstance>()> create;
+  // When `create` fails, every test fails, unless this environment variable
+  // (which CI never sets) is "1": then they skip. Empty: always fail.
+  std::string allow_missing_env;
+  // What the backend's VMs need before a vCPU may run that the hv API has
+  // no call for (Gunyah: a devicetree in guest memory, GH_VM_SET_DTB_CONFIG).
+  // The suites call it once per VM before its first vCPU runs; null:
+  // nothing needed.
+  std::function<absl::Status(Vm& vm)> prepare_to_run;
+};
+
+// RegisteredBackend(): the real backend `spec` names in the registry
+// (hv::CreateHypervisor(spec)), with no script.
+BackendUnderTest RegisteredBackend(std::string name, std::string spec,
+                                   std::string allow_missing_env);
+
+void PrintTo(const BackendUnderTest& backend, std::ostream* os);
+
+// BackendName(): the name generator for INSTANTIATE_TEST_SUITE_P.
+std::string BackendName(
+    const ::testing::TestParamInfo<BackendUnderTest>& info);
+
+// OpenBackend(): `backend.create()` into `*instance`. When it fails, FAILs
+// the current test (fatally), or skips it when `allow_missing_env` is "1";
+// the caller's SetUp returns after
+//   ASSERT_NO_FATAL_FAILURE(OpenBackend(GetParam(), &instance));
+//   if (IsSkipped()) return;
+void OpenBackend(const BackendUnderTest& backend, BackendInstance* instance);
+
+}  // namespace hv::testing
+
+#endif  // HV_TESTING_BACKEND_UNDER_TEST_H_

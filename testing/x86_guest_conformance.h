@@ -1,0 +1,69 @@
+// X86GuestConformance: the guest-code conformance suite for x86_64 --
+// parameterised tests, written against hv::Hypervisor / hv::Vm / hv::Vcpu
+// only, that run real x86 guest programs (testing/guest/*.S through
+// GuestFixture) on every backend that can run guest code. A test of a
+// capability the backend lacks asserts the documented error instead. The
+// suite without guest code is ApiConformance (api_conformance.h); both take
+// a BackendUnderTest (backend_under_test.h).
+//
+// The tests live in x86_guest_conformance_*.cc of the
+// `x86_guest_conformance` library (alwayslink, so the linker keeps them); a
+// backend's test binary only instantiates them.
+//
+// Example (a backend's test file):
+//   INSTANTIATE_TEST_SUITE_P(
+//       Kvm, X86GuestConformance,
+//       ::testing::Values(hv::testing::RegisteredBackend(
+//           "kvm", "kvm", "HV_ALLOW_MISSING_KVM")),
+//       hv::testing::BackendName);
+#ifndef HV_TESTING_X86_GUEST_CONFORMANCE_H_
+#define HV_TESTING_X86_GUEST_CONFORMANCE_H_
+
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "gtest/gtest.h"
+#include "hypervisor/hypervisor.h"
+#include "hypervisor/vm.h"
+#include "testing/backend_under_test.h"
+#include "testing/guest_fixture.h"
+
+namespace hv::testing {
+
+// Both 64-bit modes: CPL0 (emulated on nested-PVM KVM) and CPL3 (native).
+inline constexpr GuestMode kLongModes[] = {GuestMode::kLong,
+                                           GuestMode::kLongUser};
+
+// LowBytes(): the `n` low bytes of `value`, least significant first.
+std::vector<uint8_t> LowBytes(uint64_t value, size_t n);
+
+// Pattern(): `n` test bytes; byte i is (seed + 0x11 * (i + 1)) mod 256, so
+// neighbouring bytes differ and patterns of different seeds differ at every
+// position.
+std::vector<uint8_t> Pattern(uint8_t seed, size_t n);
+
+// Le64(): the 8 bytes at `p` as a little-endian integer.
+uint64_t Le64(const uint8_t* p);
+
+// X86GuestConformance: each test gets a new hypervisor, an x86_64 VM without
+// an irqchip and a GuestFixture on it (guest_); tests that need an irqchip
+// make their own VM with NewVm(). Both VMs are prepared to run
+// (BackendUnderTest::prepare_to_run).
+class X86GuestConformance : public ::testing::TestWithParam<BackendUnderTest> {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  // X86GuestConformance::NewVm(): another VM of the same hypervisor.
+  absl::StatusOr<std::unique_ptr<Vm>> NewVm();
+
+  std::shared_ptr<ScriptedGuest> script_;  // kept while hypervisor_ lives
+  std::unique_ptr<Hypervisor> hypervisor_;
+  std::unique_ptr<Vm> vm_;
+  std::unique_ptr<GuestFixture> guest_;
+};
+
+}  // namespace hv::testing
+
+#endif  // HV_TESTING_X86_GUEST_CONFORMANCE_H_

@@ -1,0 +1,50 @@
+// The Example block of each header in tools/hvprobe, pasted as it stands
+// there under a line naming the header (tools/examples_check.sh) and run, so
+// an example that no longer matches the code stops the build. No backend is
+// linked in, so the probe finds none; the architecture's part probes a
+// FakeVm.
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "hypervisor/caps.h"
+#include "testing/fakes/fake_vm.h"
+#include "testing/status_matchers.h"
+#include "tools/hvprobe/probe.h"
+#include "tools/hvprobe/probe_arch.h"
+
+namespace hv {
+namespace {
+
+// tools/hvprobe/probe.h
+void ProbeExample() {
+  std::vector<hv::BackendReport> reports = hv::ProbeBackends();
+  std::cout << hv::FormatReportsText(reports);
+}
+
+TEST(HvprobeExamples, Probe) {
+  ProbeExample();
+  EXPECT_TRUE(hv::ProbeBackends().empty());
+}
+
+// tools/hvprobe/probe_arch.h
+std::vector<hv::HypervisorCap> ProbeArchExample(hv::Vm* vm,
+                                                hv::BackendReport& report) {
+  std::vector<hv::HypervisorCap> caps;
+  for (hv::HypervisorCap cap : hv::probe_internal::ArchHypervisorCaps()) caps.push_back(cap);
+  hv::probe_internal::ProbeArch(*vm, report);
+  return caps;
+}
+
+TEST(HvprobeExamples, ProbeArch) {
+  ASSERT_OK_AND_ASSIGN(auto vm, testing::FakeVm::Create());
+  BackendReport report;
+  EXPECT_THAT(ProbeArchExample(vm.get(), report),
+              ::testing::Contains(HypervisorCap::kUserMemory));
+}
+
+}  // namespace
+}  // namespace hv

@@ -1,0 +1,48 @@
+// ConsoleInputPump: copies what arrives on an fd (hvrun: stdin) to a
+// guest's console while a Linux guest runs, on a thread of its own that
+// polls a stop flag every 100 ms. End of file or a read error stops the
+// copying (the guest then gets no more input); bytes arrive as the fd
+// gives them (a terminal in its normal mode sends whole lines and echoes
+// them itself). On Windows (console_input_windows.cc) it copies nothing.
+//
+// Example:
+//   ASSIGN_OR_RETURN(auto pump, hv::ConsoleInputPump::Start(
+//       0, [&](absl::string_view bytes) { machine->QueueConsoleInput(bytes); }));
+//   machine->Run(std::cout);
+#ifndef HV_TOOLS_HVRUN_CONSOLE_INPUT_H_
+#define HV_TOOLS_HVRUN_CONSOLE_INPUT_H_
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace hv {
+
+class ConsoleInputPump {
+ public:
+  using Sink = std::function<void(absl::string_view)>;
+  // ConsoleInputPump::Start(): RESOURCE_EXHAUSTED when the host cannot
+  // start the thread.
+  static absl::StatusOr<std::unique_ptr<ConsoleInputPump>> Start(int fd, Sink sink);
+  ConsoleInputPump(const ConsoleInputPump&) = delete;
+  ConsoleInputPump& operator=(const ConsoleInputPump&) = delete;
+  // ~ConsoleInputPump(): stops and joins the thread.
+  ~ConsoleInputPump();
+
+ private:
+  ConsoleInputPump(int fd, Sink sink) : fd_(fd), sink_(std::move(sink)) {}
+  void Pump();
+
+  const int fd_;
+  const Sink sink_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace hv
+
+#endif  // HV_TOOLS_HVRUN_CONSOLE_INPUT_H_

@@ -1,0 +1,16 @@
+// ConsoleInputPump on Windows: hvrun boots no Linux guest there (no
+// in-kernel irqchip on WHPX), so there is no console to feed.
+#include "tools/hvrun/console_input.h"
+
+namespace hv {
+
+absl::StatusOr<std::unique_ptr<ConsoleInputPump>> ConsoleInputPump::Start(int fd,
+                                                                          Sink sink) {
+  return std::unique_ptr<ConsoleInputPump>(new ConsoleInputPump(fd, std::move(sink)));
+}
+
+ConsoleInputPump::~ConsoleInputPump() = default;
+
+void ConsoleInputPump::Pump() {}
+
+}  // namespace hv
