@@ -20,7 +20,6 @@
 #include "absl/flags/flag.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/numbers.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "hypervisor/os/status_macros.h"
 #include "hypervisor/registry.h"
@@ -229,16 +228,13 @@ int RunKernel(RunInterrupter& interrupter, bool mem_given) {
     linux_boot.initrd = *std::move(initrd);
   }
   options->linux_boot = std::move(linux_boot);
-  absl::StatusOr<std::unique_ptr<Machine>> machine = Machine::Create(*options);
-  if (!machine.ok()) {
-    // The images' own faults (bad header, not fitting --mem) are the input
-    // files'; the rest is as for payloads.
-    const bool input = machine.status().code() == absl::StatusCode::kInvalidArgument &&
-                       (absl::StartsWith(machine.status().message(), "bzImage:") ||
-                        absl::StartsWith(machine.status().message(), "linux boot:") ||
-                        absl::StartsWith(machine.status().message(), "zero page:"));
-    return Fail(input ? kExitInputFile : CreateExitCode(machine.status()), machine.status());
+  // The images' own faults (bad header, not fitting --mem) are the input
+  // files'; Create()'s are as for payloads.
+  if (absl::Status images = Machine::CheckLinuxImages(*options); !images.ok()) {
+    return Fail(kExitInputFile, images);
   }
+  absl::StatusOr<std::unique_ptr<Machine>> machine = Machine::Create(*options);
+  if (!machine.ok()) return Fail(CreateExitCode(machine.status()), machine.status());
   absl::StatusOr<std::unique_ptr<DemoDeviceAttachment>> device =
       AttachDemoDevice(**machine, std::cerr);
   if (!device.ok()) return Fail(kExitHypervisor, device.status());

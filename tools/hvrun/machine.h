@@ -215,6 +215,13 @@ class Machine {
   // FAILED_PRECONDITION for a machine without one (payloads).
   absl::Status AddPciDevice(uint8_t slot, virtio::PciDevice* device);
 
+  // Machine::CheckLinuxImages(): checks the kernel, initrd and command line
+  // of `options.linux_boot` against `options.mem_size` as Create() will
+  // (header, protocol version, fit in RAM) without opening anything; an
+  // error here is the images', not the hypervisor's. OK where this build
+  // cannot boot Linux at all (Create() says so).
+  static absl::Status CheckLinuxImages(const MachineOptions& options);
+
   // Machine::QueueConsoleInput(): bytes for the guest's console (Linux
   // guests: the UART's receiver). Thread safe; dropped without a UART.
   void QueueConsoleInput(absl::string_view bytes);

@@ -6,6 +6,9 @@
 
 namespace hv {
 
+// Nothing to check: CreateLinux() refuses whatever the images are.
+absl::Status Machine::CheckLinuxImages(const MachineOptions&) { return absl::OkStatus(); }
+
 absl::StatusOr<std::unique_ptr<Machine>> Machine::CreateLinux(const MachineOptions&) {
   return absl::UnimplementedError(
       "machine: booting a Linux kernel is implemented for x86_64 Linux hosts only "

@@ -36,15 +36,37 @@ absl::Status Annotate(const absl::Status& status, absl::string_view what) {
                       absl::StrFormat("linux boot: %s: %s", what, status.message()));
 }
 
-}  // namespace
+struct CheckedImages {
+  BzImage kernel;
+  LinuxX86Layout layout;
+};
 
-absl::StatusOr<std::unique_ptr<Machine>> Machine::CreateLinux(const MachineOptions& o) {
+// The kernel parsed and laid out with the initrd and command line in the
+// options' RAM; nothing is opened or written.
+absl::StatusOr<CheckedImages> CheckImages(const MachineOptions& o) {
+  if (!o.linux_boot.has_value()) {
+    return absl::InvalidArgumentError("linux boot: the options hold no Linux boot");
+  }
   const LinuxBootOptions& linux_boot = *o.linux_boot;
-  // Everything about the images is checked before the hypervisor is opened.
   ASSIGN_OR_RETURN(BzImage kernel, ParseBzImage(o.payload));
   ASSIGN_OR_RETURN(LinuxX86Layout layout,
                    PlanLinuxX86Boot(kernel, o.mem_size, linux_boot.initrd.size(),
                                     linux_boot.cmdline.size() + 1));
+  return CheckedImages{kernel, std::move(layout)};
+}
+
+}  // namespace
+
+absl::Status Machine::CheckLinuxImages(const MachineOptions& o) {
+  return CheckImages(o).status();
+}
+
+absl::StatusOr<std::unique_ptr<Machine>> Machine::CreateLinux(const MachineOptions& o) {
+  const LinuxBootOptions& linux_boot = *o.linux_boot;
+  // Everything about the images is checked before the hypervisor is opened.
+  ASSIGN_OR_RETURN(CheckedImages images, CheckImages(o));
+  const BzImage& kernel = images.kernel;
+  const LinuxX86Layout& layout = images.layout;
 
   ASSIGN_OR_RETURN(std::unique_ptr<Hypervisor> hypervisor,
                    machine_internal::OpenHypervisor(o));
