@@ -12,13 +12,12 @@
 #ifndef HV_TOOLS_HVRUN_CONSOLE_INPUT_H_
 #define HV_TOOLS_HVRUN_CONSOLE_INPUT_H_
 
-#include <atomic>
 #include <functional>
 #include <memory>
-#include <thread>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "tools/hvrun/host_thread.h"
 
 namespace hv {
 
@@ -31,16 +30,13 @@ class ConsoleInputPump {
   ConsoleInputPump(const ConsoleInputPump&) = delete;
   ConsoleInputPump& operator=(const ConsoleInputPump&) = delete;
   // ~ConsoleInputPump(): stops and joins the thread.
-  ~ConsoleInputPump();
+  ~ConsoleInputPump() = default;
 
  private:
-  ConsoleInputPump(int fd, Sink sink) : fd_(fd), sink_(std::move(sink)) {}
-  void Pump();
+  explicit ConsoleInputPump(std::unique_ptr<PollingThread> thread)
+      : thread_(std::move(thread)) {}
 
-  const int fd_;
-  const Sink sink_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
+  const std::unique_ptr<PollingThread> thread_;  // null where nothing is copied
 };
 
 }  // namespace hv

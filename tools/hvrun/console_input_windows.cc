@@ -4,13 +4,8 @@
 
 namespace hv {
 
-absl::StatusOr<std::unique_ptr<ConsoleInputPump>> ConsoleInputPump::Start(int fd,
-                                                                          Sink sink) {
-  return std::unique_ptr<ConsoleInputPump>(new ConsoleInputPump(fd, std::move(sink)));
+absl::StatusOr<std::unique_ptr<ConsoleInputPump>> ConsoleInputPump::Start(int, Sink) {
+  return std::unique_ptr<ConsoleInputPump>(new ConsoleInputPump(nullptr));
 }
-
-ConsoleInputPump::~ConsoleInputPump() = default;
-
-void ConsoleInputPump::Pump() {}
 
 }  // namespace hv

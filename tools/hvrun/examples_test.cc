@@ -3,10 +3,12 @@
 // example that no longer matches the code stops the build. No backend is
 // linked in: examples that need a running Machine (or hvrun_bin on a real
 // KVM) are compiled, not run; the rest run and their results are checked.
+#include <atomic>
 #include <cstdint>
 #include <iostream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -26,6 +28,7 @@
 #include "tools/hvrun/demo_arch.h"
 #include "tools/hvrun/exit_codes.h"
 #include "tools/hvrun/exit_stats.h"
+#include "tools/hvrun/host_thread.h"
 #include "tools/hvrun/host_limits.h"
 #include "tools/hvrun/hvrun_test_util.h"
 #include "tools/hvrun/linux_guest/initramfs.h"
@@ -140,6 +143,33 @@ absl::Status SignalWatcherExample(hv::Machine* machine, absl::Duration timeout) 
   ASSIGN_OR_RETURN(auto watcher, hv::SignalWatcher::Start(&interrupter));
   hv::RunResult result = machine->Run(std::cout, timeout, &interrupter);
   return absl::OkStatus();
+}
+
+// tools/hvrun/host_thread.h
+absl::StatusOr<int> HostThreadExample() {
+  std::atomic<int> polls{0};
+  ASSIGN_OR_RETURN(std::unique_ptr<hv::PollingThread> poller,
+                   hv::PollingThread::Start("the poll thread",
+                       [&polls](const std::atomic<bool>& stop) {
+                         for (; !stop; ++polls) absl::SleepFor(absl::Milliseconds(1));
+                       }));
+  while (polls < 3) absl::SleepFor(absl::Milliseconds(1));
+  poller.reset();  // sets `stop` and joins: `polls` stays as it is now
+  return polls.load();
+}
+
+TEST(HvrunExamples, PollingThreadStopsAndJoinsWhenItGoes) {
+  absl::StatusOr<int> polls = HostThreadExample();
+  ASSERT_TRUE(polls.ok()) << polls.status();
+  EXPECT_GE(*polls, 3);
+}
+
+TEST(HvrunExamples, StartThreadRunsTheBody) {
+  std::atomic<bool> ran{false};
+  absl::StatusOr<std::thread> thread = hv::StartThread("a test thread", [&ran] { ran = true; });
+  ASSERT_TRUE(thread.ok()) << thread.status();
+  thread->join();
+  EXPECT_TRUE(ran);
 }
 
 TEST(HvrunExamples, Compile) {

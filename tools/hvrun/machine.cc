@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <system_error>
 #include <thread>
 
 #include "absl/algorithm/container.h"
@@ -12,6 +11,7 @@
 #include "hypervisor/memory_region.h"
 #include "hypervisor/os/status_macros.h"
 #include "tools/hvrun/host_limits.h"
+#include "tools/hvrun/host_thread.h"
 
 namespace hv {
 namespace {
@@ -317,46 +317,43 @@ RunResult Machine::Run(std::ostream& serial, absl::Duration timeout,
                        RunInterrupter* interrupter) {
   console_ = &serial;
   if (interrupter != nullptr) interrupter->Attach(this);
+  // When the host cannot start a thread (RLIMIT_NPROC, memory) the run ends
+  // as a host error; the threads already started are kicked and joined.
   std::vector<std::thread> threads;
-  // std::thread throws std::system_error when the host cannot start one
-  // (RLIMIT_NPROC, memory): the run then ends as a host error, the threads
-  // already started are kicked and joined.
-  try {
-    for (const auto& vcpu : vcpus_) {
-      threads.emplace_back([this, &vcpu, &serial] { RunVcpu(*vcpu, serial); });
+  for (const auto& vcpu : vcpus_) {
+    absl::StatusOr<std::thread> thread =
+        StartThread(absl::StrFormat("a thread for vCPU %u of %u", threads.size(), vcpus_.size()),
+                    [this, &vcpu, &serial] { RunVcpu(*vcpu, serial); });
+    if (!thread.ok()) {
+      EndRun(RunResult{RunEnd::kHostError, 0, 0, std::string(thread.status().message())});
+      break;
     }
-  } catch (const std::system_error& e) {
-    EndRun(RunResult{RunEnd::kHostError, 0, 0,
-                     absl::StrFormat("cannot start a thread for vCPU %u of %u: %s",
-                                     threads.size(), vcpus_.size(), e.what())});
+    threads.push_back(*std::move(thread));
   }
   // The watchdog ends the run at the timeout unless it has ended by then.
   const bool forever = timeout == absl::InfiniteDuration();
   const absl::Duration wait = std::min(timeout, kLongestTimeout);
-  std::thread watchdog;
-  try {
-    watchdog = std::thread([&] {
-      std::unique_lock<std::mutex> lock(mutex_);
-      if (forever) {
-        ended_changed_.wait(lock, [this] { return ended_; });
-        return;
-      }
-      bool ended = ended_changed_.wait_for(lock, absl::ToChronoNanoseconds(wait),
-                                           [this] { return ended_; });
-      lock.unlock();
-      if (!ended) {
-        EndRun(RunResult{RunEnd::kTimeout, 0, 0,
-                         absl::StrFormat("the guest did not finish within %s",
-                                         absl::FormatDuration(timeout))});
-      }
-    });
-  } catch (const std::system_error& e) {
-    EndRun(RunResult{RunEnd::kHostError, 0, 0,
-                     absl::StrFormat("cannot start the timeout thread: %s", e.what())});
+  absl::StatusOr<std::thread> watchdog = StartThread("the timeout thread", [&] {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (forever) {
+      ended_changed_.wait(lock, [this] { return ended_; });
+      return;
+    }
+    bool ended = ended_changed_.wait_for(lock, absl::ToChronoNanoseconds(wait),
+                                         [this] { return ended_; });
+    lock.unlock();
+    if (!ended) {
+      EndRun(RunResult{RunEnd::kTimeout, 0, 0,
+                       absl::StrFormat("the guest did not finish within %s",
+                                       absl::FormatDuration(timeout))});
+    }
+  });
+  if (!watchdog.ok()) {
+    EndRun(RunResult{RunEnd::kHostError, 0, 0, std::string(watchdog.status().message())});
   }
   for (std::thread& t : threads) t.join();
   EndRun(RunResult{RunEnd::kHalted, 0, 0, "all vCPUs halted"});  // no-op if it ended
-  if (watchdog.joinable()) watchdog.join();
+  if (watchdog.ok()) watchdog->join();
   if (interrupter != nullptr) interrupter->Detach();
   {
     std::lock_guard<std::mutex> lock(serial_mutex_);

@@ -14,11 +14,11 @@
 #ifndef HV_TOOLS_HVRUN_SIGNAL_WATCHER_H_
 #define HV_TOOLS_HVRUN_SIGNAL_WATCHER_H_
 
-#include <atomic>
 #include <memory>
-#include <thread>
+#include <string>
 
 #include "absl/status/statusor.h"
+#include "tools/hvrun/host_thread.h"
 #include "tools/hvrun/machine.h"
 
 namespace hv {
@@ -33,15 +33,12 @@ class SignalWatcher {
   SignalWatcher(const SignalWatcher&) = delete;
   SignalWatcher& operator=(const SignalWatcher&) = delete;
   // ~SignalWatcher(): stops and joins its thread; the signals stay blocked.
-  ~SignalWatcher();
+  ~SignalWatcher() = default;
 
  private:
-  explicit SignalWatcher(RunInterrupter* interrupter) : interrupter_(interrupter) {}
-  void Watch();
+  explicit SignalWatcher(std::unique_ptr<PollingThread> thread) : thread_(std::move(thread)) {}
 
-  RunInterrupter* const interrupter_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
+  const std::unique_ptr<PollingThread> thread_;  // null where nothing is watched
 };
 
 // SignalName(): "SIGINT", "SIGTERM", or "signal N".

@@ -2,9 +2,9 @@
 // sigtimedwait() on a thread that polls a stop flag every 100 ms.
 #include <signal.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <system_error>
 
 #include "absl/strings/str_cat.h"
 #include "tools/hvrun/signal_watcher.h"
@@ -35,29 +35,20 @@ absl::StatusOr<std::unique_ptr<SignalWatcher>> SignalWatcher::Start(
     return absl::InternalError(
         absl::StrCat("blocking SIGINT and SIGTERM: ", std::strerror(error)));
   }
-  std::unique_ptr<SignalWatcher> watcher(new SignalWatcher(interrupter));
-  try {
-    watcher->thread_ = std::thread([w = watcher.get()] { w->Watch(); });
-  } catch (const std::system_error& e) {
+  absl::StatusOr<std::unique_ptr<PollingThread>> thread = PollingThread::Start(
+      "the signal-watching thread", [interrupter](const std::atomic<bool>& stop) {
+        const sigset_t watched = WatchedSignals();
+        const timespec poll = {0, 100 * 1000 * 1000};
+        while (!stop) {
+          const int signal = sigtimedwait(&watched, nullptr, &poll);
+          if (signal > 0) interrupter->Interrupt(signal);
+        }
+      });
+  if (!thread.ok()) {
     pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
-    return absl::ResourceExhaustedError(
-        absl::StrCat("cannot start the signal-watching thread: ", e.what()));
+    return thread.status();
   }
-  return watcher;
-}
-
-SignalWatcher::~SignalWatcher() {
-  stop_ = true;
-  if (thread_.joinable()) thread_.join();
-}
-
-void SignalWatcher::Watch() {
-  const sigset_t set = WatchedSignals();
-  const timespec poll = {0, 100 * 1000 * 1000};
-  while (!stop_) {
-    const int signal = sigtimedwait(&set, nullptr, &poll);
-    if (signal > 0) interrupter_->Interrupt(signal);
-  }
+  return std::unique_ptr<SignalWatcher>(new SignalWatcher(*std::move(thread)));
 }
 
 }  // namespace hv

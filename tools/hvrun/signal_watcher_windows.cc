@@ -7,13 +7,8 @@ namespace hv {
 
 std::string SignalName(int signal) { return absl::StrCat("signal ", signal); }
 
-absl::StatusOr<std::unique_ptr<SignalWatcher>> SignalWatcher::Start(
-    RunInterrupter* interrupter) {
-  return std::unique_ptr<SignalWatcher>(new SignalWatcher(interrupter));
+absl::StatusOr<std::unique_ptr<SignalWatcher>> SignalWatcher::Start(RunInterrupter*) {
+  return std::unique_ptr<SignalWatcher>(new SignalWatcher(nullptr));
 }
-
-SignalWatcher::~SignalWatcher() = default;
-
-void SignalWatcher::Watch() {}
 
 }  // namespace hv
