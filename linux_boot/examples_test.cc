@@ -17,6 +17,10 @@
 #include "hypervisor/os/status_macros.h"
 #include "hypervisor/x86_64/vm_x86_64.h"
 #include "linux_boot/acpi_tables.h"
+#include "linux_boot/arm64_fdt.h"
+#include "linux_boot/arm64_image.h"
+#include "linux_boot/arm64_image_fixture.h"
+#include "linux_boot/arm64_layout.h"
 #include "linux_boot/bzimage.h"
 #include "linux_boot/bzimage_fixture.h"
 #include "linux_boot/le_bytes.h"
@@ -40,6 +44,69 @@ constexpr uint64_t kMiB = 1 << 20;
 // The string of `size` bytes at `bytes`.
 std::string At(const uint8_t* bytes, size_t size) {
   return std::string(reinterpret_cast<const char*>(bytes), size);
+}
+
+// linux_boot/arm64_image_fixture.h
+std::vector<uint8_t> Arm64ImageFixtureExample() {
+  hv::TestArm64Image image;
+  image.flags |= 1;  // big-endian: refused
+  std::vector<uint8_t> bytes = image.Build();
+  return bytes;
+}
+
+TEST(LinuxBootExamples, Arm64ImageFixture) {
+  EXPECT_THAT(ParseArm64Image(Arm64ImageFixtureExample()),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("big-endian")));
+}
+
+// linux_boot/arm64_image.h
+absl::StatusOr<hv::Arm64Image> Arm64ImageExample(absl::Span<const uint8_t> file_bytes) {
+  ASSIGN_OR_RETURN(hv::Arm64Image kernel, hv::ParseArm64Image(file_bytes));
+  // Copy kernel.file to a 2 MiB-aligned base + kernel.text_offset, keep
+  // kernel.footprint() bytes from there free, enter at the first byte
+  // with x0 = the device tree's address.
+  return kernel;
+}
+
+// linux_boot/arm64_layout.h
+absl::StatusOr<hv::LinuxArm64Layout> Arm64LayoutExample(const hv::Arm64Image& kernel,
+                                                        const std::vector<uint8_t>& initrd) {
+  ASSIGN_OR_RETURN(hv::LinuxArm64Layout layout,
+                   hv::PlanLinuxArm64Boot(kernel, 0x40000000, 512 << 20,
+                                          initrd.size()));
+  // kernel.file to layout.kernel, the initrd to layout.initrd, the
+  // device tree to layout.fdt; vCPU 0 enters at layout.kernel, x0 = fdt.
+  return layout;
+}
+
+// linux_boot/arm64_fdt.h
+absl::StatusOr<std::vector<uint8_t>> Arm64FdtExample() {
+  hv::Arm64FdtConfig config;
+  config.ram_base = 0x40000000;
+  config.ram_size = 512 << 20;
+  config.cpu_mpidrs = {0, 1};
+  config.gic = {0x08000000, 0x10000, 0x080a0000, 2 * 0x20000};
+  config.bootargs = "console=ttyS0";
+  ASSIGN_OR_RETURN(std::vector<uint8_t> fdt, hv::BuildArm64Fdt(config));
+  // Copy fdt to layout.fdt (arm64_layout.h); x0 = layout.fdt at entry.
+  return fdt;
+}
+
+TEST(LinuxBootExamples, Arm64ImageLayoutAndFdt) {
+  const std::vector<uint8_t> file = hv::TestArm64Image().Build();
+  absl::StatusOr<hv::Arm64Image> kernel = Arm64ImageExample(file);
+  ASSERT_TRUE(kernel.ok()) << kernel.status();
+  absl::StatusOr<hv::LinuxArm64Layout> layout =
+      Arm64LayoutExample(*kernel, std::vector<uint8_t>(5000));
+  ASSERT_TRUE(layout.ok()) << layout.status();
+  EXPECT_EQ(layout->kernel, 0x40000000u);
+  EXPECT_EQ(layout->fdt, 0x40000000u + (510u << 20));
+  EXPECT_GE(layout->initrd, layout->kernel_end);
+  absl::StatusOr<std::vector<uint8_t>> fdt = Arm64FdtExample();
+  ASSERT_TRUE(fdt.ok()) << fdt.status();
+  // The FDT header's magic, big-endian (devicetree spec 5.2).
+  EXPECT_THAT(std::vector<uint8_t>(fdt->begin(), fdt->begin() + 4),
+              ElementsAre(0xd0, 0x0d, 0xfe, 0xed));
 }
 
 // linux_boot/bzimage_fixture.h
