@@ -276,6 +276,7 @@ absl::StatusOr<std::vector<uint8_t>> BuildArm64Fdt(const Arm64FdtConfig& c) {
     fdt.U64("linux,initrd-start", c.initrd->base);
     fdt.U64("linux,initrd-end", c.initrd->base + c.initrd->size);
   }
+  if (c.pci.has_value() && c.pci->probe_only) fdt.Cells("linux,pci-probe-only", {1});
   fdt.End();
 
   fdt.Begin(NodeName("memory", c.ram_base));

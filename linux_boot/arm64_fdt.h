@@ -51,6 +51,9 @@ struct Arm64FdtConfig {
     Range ecam;               // 1 MiB of configuration space per bus
     Range mmio;               // 32-bit memory window, PCI address = CPU address
     std::optional<Range> mmio64;  // 64-bit prefetchable-free window, the same
+    // The VMM has assigned every BAR, as firmware would: /chosen's
+    // linux,pci-probe-only tells Linux to keep them rather than reassign.
+    bool probe_only = false;
   };
 
   uint64_t ram_base = 0;

@@ -29,7 +29,7 @@ Arm64FdtConfig VirtLikeConfig() {
   c.gic.redistributors = {0x080a0000, 2 * 0x20000};
   c.gic.its = Arm64FdtConfig::Range{0x08080000, 0x20000};
   c.uart = Arm64FdtConfig::Uart{{0x09000000, 0x8}, 1};
-  c.pci = Arm64FdtConfig::PciEcam{{0x30000000, 16 << 20}, {0x10000000, 0x1000000}, {}};
+  c.pci = Arm64FdtConfig::PciEcam{{0x30000000, 16 << 20}, {0x10000000, 0x1000000}, {}, true};
   c.bootargs = "console=ttyS0 panic=-1";
   c.initrd = Arm64FdtConfig::Range{0x5fc00000, 0x200000};
   return c;
@@ -87,6 +87,7 @@ TEST(BuildArm64Fdt, DescribesMemoryAndChosen) {
   EXPECT_EQ(tree.String("/chosen", "stdout-path"), "/uart@9000000");
   EXPECT_THAT(tree.Cells("/chosen", "linux,initrd-start"), ElementsAre(0, 0x5fc00000));
   EXPECT_THAT(tree.Cells("/chosen", "linux,initrd-end"), ElementsAre(0, 0x5fe00000));
+  EXPECT_THAT(tree.Cells("/chosen", "linux,pci-probe-only"), ElementsAre(1));
 }
 
 TEST(BuildArm64Fdt, CpusStartThroughPsciHvc) {
@@ -134,6 +135,7 @@ TEST(BuildArm64Fdt, LeavesOutWhatTheConfigLacks) {
   EXPECT_FALSE(tree.Has("/chosen", "stdout-path"));
   EXPECT_FALSE(tree.Has("/chosen", "linux,initrd-start"));
   EXPECT_FALSE(tree.Has("/pcie@30000000", "msi-map"));
+  EXPECT_FALSE(tree.Has("/chosen", "linux,pci-probe-only"));
   EXPECT_EQ(tree.Cells("/pcie@30000000", "ranges").size(), 14u);
 }
 

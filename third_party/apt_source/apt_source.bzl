@@ -27,8 +27,9 @@ def _impl(repository_ctx):
     stamp = tree.get_child(".hv-source")
     if not stamp.exists:
         fail(("Debian source package '{pkg}' is not unpacked in {tree}. " +
-              "Run the build through tools/bazel with --config=windows, which fetches it " +
-              "(tools/toolchains/fetch_debian_sources.sh).").format(
+              "Run the build through tools/bazel with the configuration that needs it " +
+              "(--config=windows, --config=aarch64), which fetches it " +
+              "(tools/toolchains/fetch_debian_sources.sh, fetch_debian_debs.sh).").format(
             pkg = repository_ctx.attr.source_package,
             tree = tree,
         ))

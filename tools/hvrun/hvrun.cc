@@ -40,8 +40,9 @@ ABSL_FLAG(std::string, payload, "",
           "are taken from the directory it was run in); without it hvrun runs its "
           "built-in demo");
 ABSL_FLAG(std::string, kernel, "",
-          "Linux kernel to boot (x86_64 bzImage, boot protocol 2.12+), in place "
-          "of --payload; the guest's console is COM1 (stdout and stdin)");
+          "Linux kernel to boot (x86_64 bzImage, boot protocol 2.12+; aarch64 "
+          "uncompressed Image), in place of --payload; the guest's console is a "
+          "16550 UART (stdout and stdin)");
 ABSL_FLAG(std::string, initrd, "", "with --kernel: initial RAM disk (e.g. a cpio archive)");
 ABSL_FLAG(std::string, cmdline, "console=ttyS0 reboot=k",
           "with --kernel: the kernel command line");
@@ -93,9 +94,9 @@ constexpr char kUsage[] =
     "       hvrun --kernel=bzImage [--initrd=FILE] [--cmdline=STR] [--mem=512M]\n"
     "             [--vcpus=N] [--hypervisor=SPEC] [--timeout=30s] [--stats]\n"
     "\n"
-    "With --kernel it boots Linux (x86_64): COM1 is the console on stdout and\n"
-    "stdin, the virtio demo device sits at PCI 00:03.0 with its blob, and a\n"
-    "guest reboot ends the run (exit 0).\n"
+    "With --kernel it boots Linux (x86_64 bzImage, aarch64 Image): a 16550 UART\n"
+    "is the console on stdout and stdin, the virtio demo device sits at PCI\n"
+    "00:03.0 with its blob, and a guest reboot or power-off ends the run (exit 0).\n"
     "With no --payload it runs a built-in demo guest. With --payload it runs a\n"
     "flat binary. x86_64: serial output (port 0x3f8) goes to stdout; a write of\n"
     "v to port 0xf4 ends the run. aarch64: bytes written to MMIO 0x09000000 go\n"

@@ -2,14 +2,16 @@
 //
 //   hvrun --kernel=vmlinuz --initrd=initramfs.cpio --vcpus=2 --mem=256M
 //
-// The kernel is Debian's linux-image-cloud-amd64 and the initramfs is built
+// The kernel is Debian's linux-image-cloud-amd64 (x86_64) or
+// linux-image-cloud-arm64 (aarch64, its Image) and the initramfs is built
 // here from Debian's busybox-static plus virtio_shm_probe (a static helper).
 // Both come from the tools/vmtest VM this test runs in: HV_KVM_TEST_IN_VM=1
 // sends it there on every host (on kvm_pvm hosts all guest kernel code is
 // emulated, far too slow for a boot), and HV_VMTEST_SHARE_KERNEL=1 puts the
 // VM's own kernel at $HV_GUEST_KERNEL; the busybox is the VM's /bin/busybox.
 // The guest's init prints the processor count, the PCI devices and the
-// virtio device's shared-memory capability and blob, then reboots.
+// virtio device's shared-memory capability and blob, then reboots (x86_64:
+// the 8042 reset line) or powers off (aarch64: PSCI SYSTEM_OFF).
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -31,6 +33,17 @@ namespace {
 
 using ::testing::HasSubstr;
 
+#if defined(__aarch64__)
+// PSCI SYSTEM_OFF ends the run; the UART's SPI carries the console.
+constexpr char kEnd[] = "poweroff -f";
+constexpr char kCmdline[] = "console=ttyS0 panic=-1";
+constexpr char kEndLine[] = "system off";
+#else
+constexpr char kEnd[] = "reboot -f";
+constexpr char kCmdline[] = "console=ttyS0 reboot=k panic=-1";
+constexpr char kEndLine[] = "the guest reset the machine (8042 reset line)";
+#endif
+
 constexpr char kInit[] = R"sh(#!/bin/busybox sh
 /bin/busybox --install -s /bin
 mount -t proc proc /proc
@@ -40,10 +53,10 @@ for d in /sys/bus/pci/devices/*; do
   echo "hv-init: pci ${d##*/} $(cat $d/vendor):$(cat $d/device) class $(cat $d/class)"
 done
 /virtio_shm_probe /sys/bus/pci/devices/0000:00:03.0
-echo "hv-init: done, rebooting"
-# reboot -f restarts at once; give the UART a moment to send what is queued.
+echo "hv-init: done, ending"
+# reboot -f and poweroff -f act at once; give the UART a moment to send what
+# is queued.
 sleep 1
-reboot -f
 )sh";
 
 std::string ReadFile(const std::string& path) {
@@ -69,7 +82,7 @@ TEST(HvrunLinuxBoot, BootsDebiansKernelOnTwoVcpusAndReadsTheBlob) {
   initramfs.AddCharDevice("dev/console", 5, 1);
   initramfs.AddFile("bin/busybox", busybox, 0755);
   initramfs.AddFile("virtio_shm_probe", probe, 0755);
-  initramfs.AddFile("init", kInit, 0755);
+  initramfs.AddFile("init", absl::StrCat(kInit, kEnd, "\n"), 0755);
   const std::string initrd_path = absl::StrFormat("%s/initramfs.cpio", std::getenv("TEST_TMPDIR"));
   std::ofstream(initrd_path, std::ios::binary) << initramfs.Finish();
 
@@ -82,7 +95,7 @@ TEST(HvrunLinuxBoot, BootsDebiansKernelOnTwoVcpusAndReadsTheBlob) {
   const testing::SubprocessResult r = RunHvrun(
       {absl::StrFormat("--kernel=%s", kernel), "--initrd=" + initrd_path, "--vcpus=2",
        "--mem=256M",
-       "--cmdline=console=ttyS0 reboot=k panic=-1",
+       absl::StrCat("--cmdline=", kCmdline),
        "--timeout=2m",
        "--stats"},
       options);
@@ -102,20 +115,23 @@ TEST(HvrunLinuxBoot, BootsDebiansKernelOnTwoVcpusAndReadsTheBlob) {
   const std::string expected[] = {
       "Linux version",
       "hv-init: processors 2",
+#if !defined(__aarch64__)
+      // The PC's host bridge (aarch64's ECAM has none).
       "hv-init: pci 0000:00:00.0 0x8086:0x1237 class 0x060000",
+#endif
       // The demo's virtio device: vendor 0x1af4, device 0x1040 + 16 (virtio
       // 1.2, 4.1.2.1).
       "hv-init: pci 0000:00:03.0 0x1af4:0x1050",
       "virtio-shm-probe: shared memory capability",
       absl::StrCat("virtio-shm-probe: blob: ", kDemoBlobText),
-      "hv-init: done, rebooting",
+      "hv-init: done, ending",
   };
   for (const std::string& line : expected) {
     EXPECT_TRUE(absl::StrContains(r.stdout_text, line)) << "the console lacks: " << line;
   }
   EXPECT_EQ(r.exit_code, 0);
-  EXPECT_TRUE(absl::StrContains(r.stderr_text, "the guest reset the machine (8042 reset line)"))
-      << "hvrun did not end at the guest's reboot";
+  EXPECT_TRUE(absl::StrContains(r.stderr_text, kEndLine))
+      << "hvrun did not end at the guest's " << kEnd;
 }
 
 }  // namespace

@@ -62,6 +62,14 @@
 //     fault does; a PCI host bridge at 00:00.0 on ports 0xcf8/0xcfc, where
 //     AddPciDevice() puts more devices. Ports nothing claims read as ones.
 //     The debug-exit port 0xf4 works as for payloads.
+// On aarch64 Linux hosts (machine_linux_aarch64.cc) it is a small "virt"
+// board: RAM from 0x40000000 with the Image, initrd and device tree where
+// linux_boot/arm64_layout.h puts them (x0 = the tree); the in-kernel GICv3
+// (distributor 0x08000000, redistributors from 0x080a0000); a 16550 on
+// MMIO 0x09000000 (SPI 1); PCI through ECAM at 0x30000000 with BARs in
+// [0x10000000, 0x30000000), kept by Linux (linux,pci-probe-only); vCPU 0
+// enters the kernel, the others start when the guest asks PSCI CPU_ON;
+// PSCI SYSTEM_OFF and SYSTEM_RESET end the run (RunEnd::kSystemOff).
 //
 // Example:
 //   hv::MachineOptions options;

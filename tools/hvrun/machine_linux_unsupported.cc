@@ -1,6 +1,5 @@
-// Machine::CreateLinux where hvrun cannot boot Linux yet: aarch64 (no
-// arm64 Image loader or device tree yet) and Windows (WHPX has no in-kernel
-// irqchip for hv to give the guest).
+// Machine::CreateLinux where hvrun cannot boot Linux: Windows (WHPX has no
+// in-kernel irqchip for hv to give the guest).
 #include "absl/status/status.h"
 #include "tools/hvrun/machine.h"
 
@@ -11,8 +10,8 @@ absl::Status Machine::CheckLinuxImages(const MachineOptions&) { return absl::OkS
 
 absl::StatusOr<std::unique_ptr<Machine>> Machine::CreateLinux(const MachineOptions&) {
   return absl::UnimplementedError(
-      "machine: booting a Linux kernel is implemented for x86_64 Linux hosts only "
-      "(bzImage, KVM); this hvrun was built for another platform");
+      "machine: booting a Linux kernel is implemented for Linux hosts only "
+      "(x86_64 bzImage, aarch64 Image; KVM); this hvrun was built for another platform");
 }
 
 }  // namespace hv

@@ -42,8 +42,9 @@
 #   HV_VMTEST_CMDLINE    extra kernel command line
 #   HV_VMTEST_MAX_RUNFILES_MB  larger runfiles trees are not copied (default 256)
 #   HV_VMTEST_SHARE_KERNEL=1   also put the VM's own kernel at /hv/vmlinuz in
-#                        the guest and export HV_GUEST_KERNEL=/hv/vmlinuz to
-#                        the test (tests that boot it under hv; the guest's
+#                        the guest (arm64's decompressed to its Image) and
+#                        export HV_GUEST_KERNEL=/hv/vmlinuz to the test
+#                        (tests that boot it under hv; the guest's
 #                        /bin/busybox is Debian's busybox-static)
 # Forwarded into the guest: GTEST_COLOR=no (the console is a log), GTEST_*
 # (except GTEST_OUTPUT, GTEST_TMP_DIR and GTEST_COLOR), HV_* (except
@@ -372,7 +373,13 @@ if [[ -n "$runfiles" && -d "$runfiles" ]]; then
 fi
 [[ "$guest_binary" == /hv/bin/* ]] && cp -L "$test_binary" "$stage$guest_binary"
 if [[ "${HV_VMTEST_SHARE_KERNEL:-0}" == 1 ]]; then
-  cp "$base_dir/vmlinuz" "$stage/hv/vmlinuz"
+  # Debian's arm64 vmlinuz is a gzip of the Image, which a VMM loads
+  # uncompressed (booting.rst); x86's bzImage decompresses itself.
+  if [[ "$(od -An -N2 -tx1 "$base_dir/vmlinuz" | tr -d ' ')" == 1f8b ]]; then
+    gzip -dc "$base_dir/vmlinuz" >"$stage/hv/vmlinuz"
+  else
+    cp "$base_dir/vmlinuz" "$stage/hv/vmlinuz"
+  fi
 fi
 
 # Dynamically linked binaries (the default build, sanitizer builds) bring
