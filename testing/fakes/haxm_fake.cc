@@ -1105,42 +1105,27 @@ const HaxmFake::Mapping* HaxmFake::FindMapping(uint64_t gpa) {
   return gpa < m.gpa + m.size ? &m : nullptr;
 }
 
+GuestMemory HaxmFake::Memory() {
+  return GuestMemory(
+      "HaxmFake", "RAM mapping", [this](uint64_t gpa) -> std::optional<GuestRange> {
+        // The guest sees the host pages at va + offset (the pages HAXM
+        // pinned); a store to ROM exits as MMIO.
+        const Mapping* m = FindMapping(gpa);
+        if (m == nullptr) return std::nullopt;
+        return GuestRange{m->gpa, m->size, m->va,
+                          (m->flags & haxm_abi::kRamInfoRom) == 0};
+      });
+}
+
 absl::StatusOr<std::vector<uint8_t>> HaxmFake::GuestRead(uint64_t gpa,
                                                          size_t size) {
   std::lock_guard<std::mutex> lock(mu_);
-  std::vector<uint8_t> out(size);
-  for (size_t i = 0; i < size; ++i) {
-    const Mapping* m = FindMapping(gpa + i);
-    if (m == nullptr) {
-      return absl::NotFoundError(absl::StrFormat(
-          "guest read at %#x: no RAM mapped (an MMIO exit)", gpa + i));
-    }
-    // The guest sees the host pages at va + offset (the pages HAXM pinned).
-    out[i] = *reinterpret_cast<const uint8_t*>(
-        static_cast<uintptr_t>(m->va + (gpa + i - m->gpa)));
-  }
-  return out;
+  return Memory().Read(gpa, size);
 }
 
 absl::Status HaxmFake::GuestWrite(uint64_t gpa, absl::Span<const uint8_t> data) {
   std::lock_guard<std::mutex> lock(mu_);
-  for (size_t i = 0; i < data.size(); ++i) {
-    const Mapping* m = FindMapping(gpa + i);
-    if (m == nullptr) {
-      return absl::NotFoundError(absl::StrFormat(
-          "guest write at %#x: no RAM mapped (an MMIO exit)", gpa + i));
-    }
-    if (m->flags & haxm_abi::kRamInfoRom) {
-      return absl::PermissionDeniedError(absl::StrFormat(
-          "guest write at %#x: ROM (an MMIO exit)", gpa + i));
-    }
-  }
-  for (size_t i = 0; i < data.size(); ++i) {
-    const Mapping* m = FindMapping(gpa + i);
-    *reinterpret_cast<uint8_t*>(static_cast<uintptr_t>(
-        m->va + (gpa + i - m->gpa))) = data[i];
-  }
-  return absl::OkStatus();
+  return Memory().Write(gpa, data);
 }
 
 uint64_t HaxmFake::InterruptsDelivered(uint32_t) {

@@ -50,6 +50,7 @@
 #include "hypervisor/haxm/haxm_abi.h"
 #include "hypervisor/haxm/haxm_sys.h"
 #include "testing/fakes/fault_plan.h"
+#include "testing/fakes/guest_memory.h"
 #include "testing/scripted_guest.h"
 
 namespace hv::testing {
@@ -276,6 +277,8 @@ class HaxmFake final : public HaxmSys, public ScriptedGuest {
   void Queue(uint32_t vcpu, Event event);
   // The mapping covering `gpa` in the latest VM.
   const Mapping* FindMapping(uint64_t gpa) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The latest VM's memory as its guest sees it (GuestRead/GuestWrite).
+  GuestMemory Memory() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const haxm_abi::Platform* const platform_;
   const HaxmFakeOptions options_;
