@@ -329,6 +329,16 @@ bool CopyArg(uintptr_t arg, T& value, GeniezoneFake::Call& call) {
   return true;
 }
 
+// The ioctl handlers' common start: the struct `arg` points to (a T),
+// copied in and recorded, handed to `handler`; its result, or -EFAULT when
+// the struct is not readable.
+template <typename T, typename Handler>
+int WithArg(uintptr_t arg, GeniezoneFake::Call& call, Handler handler) {
+  T value;
+  if (!CopyArg(arg, value, call)) return -EFAULT;
+  return handler(static_cast<const T&>(value));
+}
+
 template <size_t N>
 bool AllZero(const uint8_t (&bytes)[N]) {
   for (uint8_t b : bytes) {
@@ -356,52 +366,42 @@ int GeniezoneFake::VmIoctl(const std::shared_ptr<VmModel>& vm_ptr,
       vm.vcpus[vcpu->id] = vcpu;
       return NewFd({FdKind::kVcpu, vm_ptr, vcpu});
     }
-    case abi::kSetUserMemoryRegion: {
-      abi::UserspaceMemoryRegion region;
-      if (!CopyArg(arg, region, call)) return -EFAULT;
-      return SetUserMemoryRegion(vm, region);
-    }
-    case abi::kIrqLine: {
-      abi::IrqLevel level;
-      if (!CopyArg(arg, level, call)) return -EFAULT;
-      const uint32_t type = (level.irq >> abi::kIrqTypeShift) & abi::kIrqTypeMask;
-      const uint32_t num = (level.irq >> abi::kIrqNumShift) & abi::kIrqNumMask;
-      if (type != abi::kIrqTypeSpi && type != abi::kIrqTypePpi) return -EINVAL;
-      if (type == abi::kIrqTypeSpi) {
-        if (level.level != 0 && vm.line_levels[num] == 0) ++vm.delivered[num];
-        vm.line_levels[num] = level.level != 0 ? 1 : 0;
-      }
-      return 0;
-    }
-    case abi::kCreateDevice: {
-      abi::CreateDevice device;
-      if (!CopyArg(arg, device, call)) return -EFAULT;
-      return CreateDeviceIoctl(vm, device);
-    }
-    case abi::kIrqfd: {
-      abi::Irqfd irqfd;
-      if (!CopyArg(arg, irqfd, call)) return -EFAULT;
-      return IrqfdIoctl(vm, irqfd);
-    }
-    case abi::kIoeventfd: {
-      abi::Ioeventfd ioeventfd;
-      if (!CopyArg(arg, ioeventfd, call)) return -EFAULT;
-      return IoeventfdIoctl(vm, ioeventfd);
-    }
-    case abi::kEnableCap: {
-      abi::EnableCap cap;
-      if (!CopyArg(arg, cap, call)) return -EFAULT;
+    case abi::kSetUserMemoryRegion:
+      return WithArg<abi::UserspaceMemoryRegion>(
+          arg, call, [&](const auto& r) { return SetUserMemoryRegion(vm, r); });
+    case abi::kIrqLine:
+      return WithArg<abi::IrqLevel>(
+          arg, call, [&](const auto& level) { return IrqLineIoctl(vm, level); });
+    case abi::kCreateDevice:
+      return WithArg<abi::CreateDevice>(
+          arg, call, [&](const auto& d) { return CreateDeviceIoctl(vm, d); });
+    case abi::kIrqfd:
+      return WithArg<abi::Irqfd>(
+          arg, call, [&](const auto& irqfd) { return IrqfdIoctl(vm, irqfd); });
+    case abi::kIoeventfd:
+      return WithArg<abi::Ioeventfd>(
+          arg, call, [&](const auto& io) { return IoeventfdIoctl(vm, io); });
+    case abi::kEnableCap:
       // The fake models no protected VMs or demand-paging policies.
-      return -EINVAL;
-    }
-    case abi::kSetDtbConfig: {
-      abi::DtbConfig config;
-      if (!CopyArg(arg, config, call)) return -EFAULT;
-      return 0;
-    }
+      return WithArg<abi::EnableCap>(arg, call,
+                                     [](const auto&) { return -EINVAL; });
+    case abi::kSetDtbConfig:
+      // Any devicetree: the fake boots no guest from it.
+      return WithArg<abi::DtbConfig>(arg, call, [](const auto&) { return 0; });
     default:
       return -ENOTTY;
   }
+}
+
+int GeniezoneFake::IrqLineIoctl(VmModel& vm, const abi::IrqLevel& level) {
+  const uint32_t type = (level.irq >> abi::kIrqTypeShift) & abi::kIrqTypeMask;
+  const uint32_t num = (level.irq >> abi::kIrqNumShift) & abi::kIrqNumMask;
+  if (type != abi::kIrqTypeSpi && type != abi::kIrqTypePpi) return -EINVAL;
+  if (type == abi::kIrqTypeSpi) {
+    if (level.level != 0 && vm.line_levels[num] == 0) ++vm.delivered[num];
+    vm.line_levels[num] = level.level != 0 ? 1 : 0;
+  }
+  return 0;
 }
 
 int GeniezoneFake::SetUserMemoryRegion(VmModel& vm,

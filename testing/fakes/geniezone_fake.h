@@ -204,6 +204,8 @@ class GeniezoneFake final : public GeniezoneSys, public ScriptedGuest {
   int SetUserMemoryRegion(VmModel& vm,
                           const geniezone_abi::UserspaceMemoryRegion& r)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  int IrqLineIoctl(VmModel& vm, const geniezone_abi::IrqLevel& level)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int IoeventfdIoctl(VmModel& vm, const geniezone_abi::Ioeventfd& args)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int IrqfdIoctl(VmModel& vm, const geniezone_abi::Irqfd& args)
