@@ -35,6 +35,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <memory>
@@ -49,7 +50,7 @@
 #include "absl/types/span.h"
 #include "hypervisor/haxm/haxm_abi.h"
 #include "hypervisor/haxm/haxm_sys.h"
-#include "testing/fakes/fault_plan.h"
+#include "testing/fakes/call_log.h"
 #include "testing/fakes/guest_memory.h"
 #include "testing/scripted_guest.h"
 
@@ -246,6 +247,28 @@ class HaxmFake final : public HaxmSys, public ScriptedGuest {
   int CheckBuffer(uint32_t code, const void* buffer, uint32_t in_size,
                   uint32_t out_size, size_t need_in, size_t need_out,
                   bool too_small_error = false) const;
+  // CheckBuffer() for an ioctl that takes a T in, then the T into `*in`.
+  template <typename T>
+  int ReadIn(uint32_t code, const void* buffer, uint32_t in_size,
+             uint32_t out_size, T* in) const {
+    if (int error =
+            CheckBuffer(code, buffer, in_size, out_size, sizeof(T), 0)) {
+      return error;
+    }
+    std::memcpy(in, buffer, sizeof(T));
+    return 0;
+  }
+  // CheckBuffer() for an ioctl that hands a T out, then `out` into it.
+  template <typename T>
+  int WriteOut(uint32_t code, void* buffer, uint32_t in_size,
+               uint32_t out_size, const T& out) const {
+    if (int error =
+            CheckBuffer(code, buffer, in_size, out_size, 0, sizeof(T))) {
+      return error;
+    }
+    std::memcpy(buffer, &out, sizeof(T));
+    return 0;
+  }
   int SystemIoctl(uint32_t code, void* buffer, uint32_t in_size,
                   uint32_t out_size) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int VmIoctl(VmModel& vm, uint32_t code, void* buffer, uint32_t in_size,
@@ -285,8 +308,7 @@ class HaxmFake final : public HaxmSys, public ScriptedGuest {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  FaultPlan plan_;
-  std::vector<HaxmCall> calls_ ABSL_GUARDED_BY(mu_);
+  CallLog<HaxmCall> log_;
   HaxmHandle next_handle_ ABSL_GUARDED_BY(mu_) = 100;
   std::map<HaxmHandle, HandleModel> handles_ ABSL_GUARDED_BY(mu_);
   std::map<uint32_t, std::unique_ptr<VmModel>> vms_ ABSL_GUARDED_BY(mu_);

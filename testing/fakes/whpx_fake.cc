@@ -230,13 +230,13 @@ const WhpxApi* WhpxFake::api() const { return &kFakeApi; }
 
 std::optional<WhpxFake::HRESULT> WhpxFake::Begin(const std::string& name,
                                                  const std::string& args) {
-  calls_.push_back(Call{name, args, kSOk});
-  if (std::optional<int> hr = plan_.Count(name)) return End(*hr);
+  log_.Add(Call{name, args, kSOk});
+  if (std::optional<int> hr = log_.Count(name)) return End(*hr);
   return std::nullopt;
 }
 
 WhpxFake::HRESULT WhpxFake::End(HRESULT hr) {
-  calls_.back().result = hr;
+  log_.UpdateLast([hr](Call& call) { call.result = hr; });
   return hr;
 }
 
@@ -260,28 +260,22 @@ std::optional<WhpxFake::HRESULT> WhpxFake::BeginOnVp(
   return std::nullopt;
 }
 
-std::vector<WhpxFake::Call> WhpxFake::calls() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return calls_;
-}
+std::vector<WhpxFake::Call> WhpxFake::calls() const { return log_.Calls(); }
 
-std::vector<std::string> WhpxFake::CallNames() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  std::vector<std::string> names;
-  for (const Call& call : calls_) names.push_back(call.name);
-  return names;
-}
+std::vector<std::string> WhpxFake::CallNames() const { return log_.Names(); }
 
 void WhpxFake::ClearCalls() {
   std::lock_guard<std::mutex> lock(mutex_);
-  calls_.clear();
-  plan_.Reset();
+  log_.Clear();
+  log_.plan().Reset();
 }
 
-void WhpxFake::FailCall(int index, HRESULT hr) { plan_.FailCall(index, hr); }
+void WhpxFake::FailCall(int index, HRESULT hr) {
+  log_.plan().FailCall(index, hr);
+}
 
 void WhpxFake::FailNext(const std::string& name, HRESULT hr) {
-  plan_.FailNext(name, hr);
+  log_.plan().FailNext(name, hr);
 }
 
 std::vector<std::string> WhpxFake::violations() const {
@@ -472,7 +466,8 @@ WhpxFake::HRESULT WhpxFake::CreatePartition(WHV_PARTITION_HANDLE* handle) {
   scripts_.clear();
   interrupts_.clear();
   *handle = reinterpret_cast<WHV_PARTITION_HANDLE>(key);
-  calls_.back().args = absl::StrFormat("-> %#x", key);
+  log_.UpdateLast(
+      [key](Call& call) { call.args = absl::StrFormat("-> %#x", key); });
   return End(kSOk);
 }
 

@@ -48,7 +48,7 @@
 #include "absl/types/span.h"
 #include "hypervisor/whpx/whpx_abi.h"
 #include "hypervisor/whpx/whpx_api.h"
-#include "testing/fakes/fault_plan.h"
+#include "testing/fakes/call_log.h"
 #include "testing/fakes/guest_memory.h"
 #include "testing/scripted_guest.h"
 
@@ -314,8 +314,7 @@ class WhpxFake final : public ScriptedGuest {
   const Options options_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;  // a script arrived or a cancel came
-  std::vector<Call> calls_ ABSL_GUARDED_BY(mutex_);
-  FaultPlan plan_;  // ClearCalls() resets it
+  CallLog<Call> log_;  // ClearCalls() resets its plan too
   std::vector<std::string> violations_ ABSL_GUARDED_BY(mutex_);
   std::map<uintptr_t, std::unique_ptr<Partition>> partitions_
       ABSL_GUARDED_BY(mutex_);
