@@ -170,40 +170,38 @@ std::optional<haxm_abi::hax_qemu_version> HaxmFake::QemuVersion() {
   return vm == nullptr ? std::nullopt : vm->qemu_version;
 }
 
-std::vector<uint8_t> HaxmFake::InjectedVectors(uint32_t vcpu) {
+template <typename T>
+absl::StatusOr<T> HaxmFake::OfVcpu(uint32_t vcpu, T VcpuModel::*field) {
   std::lock_guard<std::mutex> lock(mu_);
   VcpuModel* model = LatestVcpu(vcpu);
-  return model == nullptr ? std::vector<uint8_t>() : model->vectors;
+  if (model == nullptr) return absl::NotFoundError("no such vCPU");
+  return model->*field;
+}
+
+std::vector<uint8_t> HaxmFake::InjectedVectors(uint32_t vcpu) {
+  return OfVcpu(vcpu, &VcpuModel::vectors).value_or(std::vector<uint8_t>());
 }
 
 absl::StatusOr<haxm_abi::vcpu_state_t> HaxmFake::VcpuState(uint32_t vcpu) {
-  std::lock_guard<std::mutex> lock(mu_);
-  VcpuModel* model = LatestVcpu(vcpu);
-  if (model == nullptr) return absl::NotFoundError("no such vCPU");
-  return model->state;
+  return OfVcpu(vcpu, &VcpuModel::state);
 }
 
 absl::StatusOr<haxm_abi::fx_layout> HaxmFake::VcpuFpu(uint32_t vcpu) {
-  std::lock_guard<std::mutex> lock(mu_);
-  VcpuModel* model = LatestVcpu(vcpu);
-  if (model == nullptr) return absl::NotFoundError("no such vCPU");
-  return model->fpu;
+  return OfVcpu(vcpu, &VcpuModel::fpu);
 }
 
 absl::StatusOr<uint64_t> HaxmFake::VcpuMsr(uint32_t vcpu, uint32_t index) {
-  std::lock_guard<std::mutex> lock(mu_);
-  VcpuModel* model = LatestVcpu(vcpu);
-  if (model == nullptr) return absl::NotFoundError("no such vCPU");
-  auto it = model->msrs.find(index);
-  if (it == model->msrs.end()) return absl::NotFoundError("no such MSR");
+  absl::StatusOr<std::map<uint32_t, uint64_t>> msrs =
+      OfVcpu(vcpu, &VcpuModel::msrs);
+  if (!msrs.ok()) return msrs.status();
+  auto it = msrs->find(index);
+  if (it == msrs->end()) return absl::NotFoundError("no such MSR");
   return it->second;
 }
 
 std::vector<haxm_abi::hax_cpuid_entry> HaxmFake::VcpuCpuid(uint32_t vcpu) {
-  std::lock_guard<std::mutex> lock(mu_);
-  VcpuModel* model = LatestVcpu(vcpu);
-  return model == nullptr ? std::vector<haxm_abi::hax_cpuid_entry>()
-                          : model->cpuid;
+  return OfVcpu(vcpu, &VcpuModel::cpuid)
+      .value_or(std::vector<haxm_abi::hax_cpuid_entry>());
 }
 
 std::vector<std::string> HaxmFake::Violations() {
@@ -1034,9 +1032,8 @@ void HaxmFake::QueueExit(uint32_t vcpu, uint32_t status, uint32_t reason) {
 }
 
 std::vector<uint8_t> HaxmFake::CompletedRead(uint32_t vcpu) {
-  std::lock_guard<std::mutex> lock(mu_);
-  VcpuModel* model = LatestVcpu(vcpu);
-  return model == nullptr ? std::vector<uint8_t>() : model->completed_read;
+  return OfVcpu(vcpu, &VcpuModel::completed_read)
+      .value_or(std::vector<uint8_t>());
 }
 
 const HaxmFake::Mapping* HaxmFake::FindMapping(uint64_t gpa) {

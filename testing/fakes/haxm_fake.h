@@ -297,6 +297,10 @@ class HaxmFake final : public HaxmSys, public ScriptedGuest {
   void MaybeDestroyVm(uint32_t vm_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   VmModel* LatestVm() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   VcpuModel* LatestVcpu(uint32_t vcpu) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A copy of `field` of the latest VM's vCPU `vcpu`, or NOT_FOUND.
+  template <typename T>
+  absl::StatusOr<T> OfVcpu(uint32_t vcpu, T VcpuModel::*field)
+      ABSL_LOCKS_EXCLUDED(mu_);
   void Queue(uint32_t vcpu, Event event);
   // The mapping covering `gpa` in the latest VM.
   const Mapping* FindMapping(uint64_t gpa) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
