@@ -10,13 +10,17 @@
 // still its own.
 //
 // Example:
-//   struct Call { std::string name; int result = 0; };
+//   struct Call {
+//     std::string name;
+//     int result = 0;
+//   };
 //   hv::testing::CallLog<Call> log;
 //   log.plan().FailCall(1, EIO);
-//   if (std::optional<int> error = log.Count("open")) ...;  // call 0: none
+//   std::optional<int> error = log.Count("open");  // call 0: std::nullopt
 //   log.Add(Call{"open"});
 //   log.UpdateLast([](Call& call) { call.result = 3; });
-//   // log.Names() == {"open"}, log.count() == 1
+//   error = log.Count("mmap");  // call 1: EIO
+//   // log.Names() == {"open"}, log.count() == 2
 #ifndef HV_TESTING_FAKES_CALL_LOG_H_
 #define HV_TESTING_FAKES_CALL_LOG_H_
 

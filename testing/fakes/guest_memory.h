@@ -13,15 +13,17 @@
 // PERMISSION_DENIED.
 //
 // Example:
+//   std::vector<uint8_t> ram(0x1000);  // what the guest sees at 0x1000
 //   hv::testing::GuestMemory memory(
-//       "HaxmFake", "RAM mapping",
+//       "MyFake", "RAM range",
 //       [&](uint64_t gpa) -> std::optional<hv::testing::GuestRange> {
-//         const Mapping* m = FindMapping(gpa);
-//         if (m == nullptr) return std::nullopt;
-//         return hv::testing::GuestRange{m->gpa, m->size, m->va, !m->rom};
+//         if (gpa < 0x1000 || gpa >= 0x2000) return std::nullopt;
+//         return hv::testing::GuestRange{
+//             0x1000, ram.size(), reinterpret_cast<uintptr_t>(ram.data())};
 //       });
-//   absl::StatusOr<std::vector<uint8_t>> bytes = memory.Read(0x1000, 4);
 //   absl::Status stored = memory.Write(0x1000, {1, 2, 3, 4});  // all or none
+//   absl::StatusOr<std::vector<uint8_t>> bytes = memory.Read(0x1000, 4);
+//   // memory.Read(0x1ffe, 4): NOT_FOUND at 0x2000
 #ifndef HV_TESTING_FAKES_GUEST_MEMORY_H_
 #define HV_TESTING_FAKES_GUEST_MEMORY_H_
 
