@@ -370,8 +370,9 @@ int GeniezoneFake::VmIoctl(const std::shared_ptr<VmModel>& vm_ptr,
       return WithArg<abi::UserspaceMemoryRegion>(
           arg, call, [&](const auto& r) { return SetUserMemoryRegion(vm, r); });
     case abi::kIrqLine:
-      return WithArg<abi::IrqLevel>(
-          arg, call, [&](const auto& level) { return IrqLineIoctl(vm, level); });
+      return WithArg<abi::IrqLevel>(arg, call, [&](const auto& level) {
+        return IrqLineIoctl(vm, level);
+      });
     case abi::kCreateDevice:
       return WithArg<abi::CreateDevice>(
           arg, call, [&](const auto& d) { return CreateDeviceIoctl(vm, d); });
@@ -732,7 +733,8 @@ void GeniezoneFake::Enqueue(uint32_t vcpu, Action action) {
 
 void GeniezoneFake::QueueMmio(uint32_t vcpu, uint64_t address, bool is_write,
                          std::vector<uint8_t> data) {
-  Enqueue(vcpu, Action{Action::Kind::kMmio, address, is_write, std::move(data)});
+  Enqueue(vcpu,
+          Action{Action::Kind::kMmio, address, is_write, std::move(data)});
 }
 
 bool GeniezoneFake::QueueIo(uint32_t, uint16_t, bool, std::vector<uint8_t>) {

@@ -1048,7 +1048,8 @@ const HaxmFake::Mapping* HaxmFake::FindMapping(uint64_t gpa) {
 
 GuestMemory HaxmFake::Memory() {
   return GuestMemory(
-      "HaxmFake", "RAM mapping", [this](uint64_t gpa) -> std::optional<GuestRange> {
+      "HaxmFake", "RAM mapping",
+      [this](uint64_t gpa) -> std::optional<GuestRange> {
         // The guest sees the host pages at va + offset (the pages HAXM
         // pinned); a store to ROM exits as MMIO.
         const Mapping* m = FindMapping(gpa);

@@ -717,10 +717,11 @@ WhpxFake::HRESULT WhpxFake::QueryGpaRangeDirtyBitmap(
     uint32_t bitmap_size) {
   std::lock_guard<std::mutex> lock(mutex_);
   Partition* partition;
-  if (auto hr = BeginOn("WHvQueryGpaRangeDirtyBitmap",
-                        absl::StrFormat("%s, gpa %#x, size %#x, bitmap %u bytes",
-                                        Hex(handle), gpa, size, bitmap_size),
-                        handle, &partition)) {
+  if (auto hr = BeginOn(
+          "WHvQueryGpaRangeDirtyBitmap",
+          absl::StrFormat("%s, gpa %#x, size %#x, bitmap %u bytes",
+                          Hex(handle), gpa, size, bitmap_size),
+          handle, &partition)) {
     return *hr;
   }
   std::vector<std::pair<uint64_t, RangeState*>> cover;
@@ -1256,7 +1257,8 @@ void WhpxFake::Enqueue(uint32_t vp, Script script) {
 
 void WhpxFake::QueueMmio(uint32_t vcpu, uint64_t address, bool is_write,
                          std::vector<uint8_t> data) {
-  Enqueue(vcpu, Script{Script::Kind::kMmio, address, is_write, std::move(data)});
+  Enqueue(vcpu,
+          Script{Script::Kind::kMmio, address, is_write, std::move(data)});
 }
 
 bool WhpxFake::QueueIo(uint32_t vcpu, uint16_t port, bool is_write,

@@ -266,7 +266,8 @@ class WhpxFake final : public ScriptedGuest {
                                    const std::string& args,
                                    whpx_abi::WHV_PARTITION_HANDLE handle,
                                    uint32_t index, Partition** partition,
-                                   Vp** vp) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+                                   Vp** vp)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // The start of WHvEmulatorTry*Emulation: records the call and takes the
   // emulator's callbacks; or the HRESULT to return at once (an injected
   // failure, an unknown emulator, a null pointer: `pointers_given` false).
@@ -302,7 +303,8 @@ class WhpxFake final : public ScriptedGuest {
       std::vector<std::pair<uint64_t, RangeState*>>* cover)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // `partition`'s memory as its guest sees it (GuestRead/GuestWrite).
-  GuestMemory Memory(Partition& partition) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  GuestMemory Memory(Partition& partition)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void ResetVp(Vp& vp, uint32_t index);
   // Builds the exit for `script` at the vCPU's current state.
   whpx_abi::WHV_RUN_VP_EXIT_CONTEXT BuildExit(Vp& vp, const Script& script)
