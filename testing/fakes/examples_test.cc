@@ -9,7 +9,9 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "gmock/gmock.h"
@@ -22,10 +24,12 @@
 #include "hypervisor/os/memfd.h"
 #include "hypervisor/os/mmap_region.h"
 #include "hypervisor/vcpu_exit.h"
+#include "testing/fakes/call_log.h"
 #include "testing/fakes/eventfd_check.h"
 #include "testing/fakes/fake_vm.h"
 #include "testing/fakes/fault_plan.h"
 #include "testing/fakes/geniezone_fake.h"
+#include "testing/fakes/guest_memory.h"
 #include "testing/fakes/gunyah_fake.h"
 #include "testing/fakes/user_memory.h"
 #include "testing/status_matchers.h"
@@ -66,6 +70,25 @@ TEST(FakesExamples, EventfdCheck) {
   ::close(event);
 }
 
+// testing/fakes/call_log.h
+TEST(FakesExamples, CallLog) {
+  struct Call {
+    std::string name;
+    int result = 0;
+  };
+  hv::testing::CallLog<Call> log;
+  log.plan().FailCall(1, EIO);
+  std::optional<int> error = log.Count("open");  // call 0: std::nullopt
+  log.Add(Call{"open"});
+  log.UpdateLast([](Call& call) { call.result = 3; });
+  EXPECT_EQ(error, std::nullopt);
+  error = log.Count("mmap");  // call 1: EIO
+  EXPECT_EQ(error, EIO);
+  EXPECT_THAT(log.Names(), ElementsAre("open"));
+  EXPECT_EQ(log.Calls()[0].result, 3);
+  EXPECT_EQ(log.count(), 2u);
+}
+
 // testing/fakes/fake_vm.h
 TEST(FakesExamples, FakeVm) {
   FakeVm::Options options;
@@ -97,6 +120,23 @@ TEST(FakesExamples, FaultPlan) {
   EXPECT_EQ(e, EIO);
   EXPECT_EQ(plan.last_fault(), "mmap");
   EXPECT_EQ(plan.faults_injected(), 1u);
+}
+
+// testing/fakes/guest_memory.h
+TEST(FakesExamples, GuestMemory) {
+  std::vector<uint8_t> ram(0x1000);  // what the guest sees at 0x1000
+  hv::testing::GuestMemory memory(
+      "MyFake", "RAM range",
+      [&](uint64_t gpa) -> std::optional<hv::testing::GuestRange> {
+        if (gpa < 0x1000 || gpa >= 0x2000) return std::nullopt;
+        return hv::testing::GuestRange{
+            0x1000, ram.size(), reinterpret_cast<uintptr_t>(ram.data())};
+      });
+  absl::Status stored = memory.Write(0x1000, {1, 2, 3, 4});  // all or none
+  absl::StatusOr<std::vector<uint8_t>> bytes = memory.Read(0x1000, 4);
+  EXPECT_OK(stored);
+  EXPECT_THAT(bytes, IsOkAndHolds(ElementsAre(1, 2, 3, 4)));
+  EXPECT_THAT(memory.Read(0x1ffe, 4), StatusIs(absl::StatusCode::kNotFound));
 }
 
 // testing/fakes/geniezone_fake.h

@@ -106,29 +106,34 @@ GeniezoneFake::~GeniezoneFake() {
 }
 
 bool GeniezoneFake::Faulted(const std::string& name) {
-  std::optional<int> error = plan_.Count(name);
+  std::optional<int> error = log_.Count(name);
   if (!error.has_value()) return false;
   errno = *error;
   return true;
 }
 
-void GeniezoneFake::Record(Call call) { calls_.push_back(std::move(call)); }
+void GeniezoneFake::Record(Call call) { log_.Add(std::move(call)); }
+
+int GeniezoneFake::RecordErrno(Call call, int result) {
+  const int saved = errno;
+  call.result = result;
+  call.error = result < 0 ? saved : 0;
+  Record(std::move(call));
+  errno = saved;
+  return result;
+}
 
 void GeniezoneFake::FailCall(uint64_t index, int error) {
-  plan_.FailCall(index, error);
+  log_.plan().FailCall(index, error);
 }
 
 std::vector<GeniezoneFake::Call> GeniezoneFake::calls() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return calls_;
+  return log_.Calls();
 }
 
-uint64_t GeniezoneFake::call_count() const { return plan_.calls(); }
+uint64_t GeniezoneFake::call_count() const { return log_.count(); }
 
-void GeniezoneFake::ClearCalls() {
-  std::lock_guard<std::mutex> lock(mu_);
-  calls_.clear();
-}
+void GeniezoneFake::ClearCalls() { log_.Clear(); }
 
 int GeniezoneFake::NewFd(FdEntry entry) {
   const int fd = next_fd_++;
@@ -169,12 +174,7 @@ int GeniezoneFake::Open(const char* path, int flags) {
   } else {
     result = NewFd({FdKind::kDevice, nullptr, nullptr});
   }
-  call.result = result;
-  call.error = result < 0 ? errno : 0;
-  const int saved = errno;
-  Record(std::move(call));
-  errno = saved;
-  return result;
+  return RecordErrno(std::move(call), result);
 }
 
 int GeniezoneFake::Ioctl(int fd, unsigned long request, uintptr_t arg) {
@@ -237,11 +237,7 @@ void* GeniezoneFake::Mmap(void* addr, size_t length, int prot, int flags,
       mappings_[reinterpret_cast<uintptr_t>(result)] = length;
     }
   }
-  call.result = result == MAP_FAILED ? -1 : 0;
-  call.error = result == MAP_FAILED ? errno : 0;
-  const int saved = errno;
-  Record(std::move(call));
-  errno = saved;
+  RecordErrno(std::move(call), result == MAP_FAILED ? -1 : 0);
   return result;
 }
 
@@ -258,12 +254,7 @@ int GeniezoneFake::Munmap(void* addr, size_t length) {
     result = -1;
     errno = saved_fault;
   }
-  call.result = result;
-  call.error = result < 0 ? errno : 0;
-  const int saved = errno;
-  Record(std::move(call));
-  errno = saved;
-  return result;
+  return RecordErrno(std::move(call), result);
 }
 
 int GeniezoneFake::Close(int fd) {
@@ -289,12 +280,7 @@ int GeniezoneFake::Close(int fd) {
       result = -1;
     }
   }
-  call.result = result;
-  call.error = result < 0 ? errno : 0;
-  const int saved = errno;
-  Record(std::move(call));
-  errno = saved;
-  return result;
+  return RecordErrno(std::move(call), result);
 }
 
 // --- /dev/gzvm ---------------------------------------------------------------------
@@ -343,6 +329,16 @@ bool CopyArg(uintptr_t arg, T& value, GeniezoneFake::Call& call) {
   return true;
 }
 
+// The ioctl handlers' common start: the struct `arg` points to (a T),
+// copied in and recorded, handed to `handler`; its result, or -EFAULT when
+// the struct is not readable.
+template <typename T, typename Handler>
+int WithArg(uintptr_t arg, GeniezoneFake::Call& call, Handler handler) {
+  T value;
+  if (!CopyArg(arg, value, call)) return -EFAULT;
+  return handler(static_cast<const T&>(value));
+}
+
 template <size_t N>
 bool AllZero(const uint8_t (&bytes)[N]) {
   for (uint8_t b : bytes) {
@@ -370,52 +366,43 @@ int GeniezoneFake::VmIoctl(const std::shared_ptr<VmModel>& vm_ptr,
       vm.vcpus[vcpu->id] = vcpu;
       return NewFd({FdKind::kVcpu, vm_ptr, vcpu});
     }
-    case abi::kSetUserMemoryRegion: {
-      abi::UserspaceMemoryRegion region;
-      if (!CopyArg(arg, region, call)) return -EFAULT;
-      return SetUserMemoryRegion(vm, region);
-    }
-    case abi::kIrqLine: {
-      abi::IrqLevel level;
-      if (!CopyArg(arg, level, call)) return -EFAULT;
-      const uint32_t type = (level.irq >> abi::kIrqTypeShift) & abi::kIrqTypeMask;
-      const uint32_t num = (level.irq >> abi::kIrqNumShift) & abi::kIrqNumMask;
-      if (type != abi::kIrqTypeSpi && type != abi::kIrqTypePpi) return -EINVAL;
-      if (type == abi::kIrqTypeSpi) {
-        if (level.level != 0 && vm.line_levels[num] == 0) ++vm.delivered[num];
-        vm.line_levels[num] = level.level != 0 ? 1 : 0;
-      }
-      return 0;
-    }
-    case abi::kCreateDevice: {
-      abi::CreateDevice device;
-      if (!CopyArg(arg, device, call)) return -EFAULT;
-      return CreateDeviceIoctl(vm, device);
-    }
-    case abi::kIrqfd: {
-      abi::Irqfd irqfd;
-      if (!CopyArg(arg, irqfd, call)) return -EFAULT;
-      return IrqfdIoctl(vm, irqfd);
-    }
-    case abi::kIoeventfd: {
-      abi::Ioeventfd ioeventfd;
-      if (!CopyArg(arg, ioeventfd, call)) return -EFAULT;
-      return IoeventfdIoctl(vm, ioeventfd);
-    }
-    case abi::kEnableCap: {
-      abi::EnableCap cap;
-      if (!CopyArg(arg, cap, call)) return -EFAULT;
+    case abi::kSetUserMemoryRegion:
+      return WithArg<abi::UserspaceMemoryRegion>(
+          arg, call, [&](const auto& r) { return SetUserMemoryRegion(vm, r); });
+    case abi::kIrqLine:
+      return WithArg<abi::IrqLevel>(arg, call, [&](const auto& level) {
+        return IrqLineIoctl(vm, level);
+      });
+    case abi::kCreateDevice:
+      return WithArg<abi::CreateDevice>(
+          arg, call, [&](const auto& d) { return CreateDeviceIoctl(vm, d); });
+    case abi::kIrqfd:
+      return WithArg<abi::Irqfd>(
+          arg, call, [&](const auto& irqfd) { return IrqfdIoctl(vm, irqfd); });
+    case abi::kIoeventfd:
+      return WithArg<abi::Ioeventfd>(
+          arg, call, [&](const auto& io) { return IoeventfdIoctl(vm, io); });
+    case abi::kEnableCap:
       // The fake models no protected VMs or demand-paging policies.
-      return -EINVAL;
-    }
-    case abi::kSetDtbConfig: {
-      abi::DtbConfig config;
-      if (!CopyArg(arg, config, call)) return -EFAULT;
-      return 0;
-    }
+      return WithArg<abi::EnableCap>(arg, call,
+                                     [](const auto&) { return -EINVAL; });
+    case abi::kSetDtbConfig:
+      // Any devicetree: the fake boots no guest from it.
+      return WithArg<abi::DtbConfig>(arg, call, [](const auto&) { return 0; });
     default:
       return -ENOTTY;
   }
+}
+
+int GeniezoneFake::IrqLineIoctl(VmModel& vm, const abi::IrqLevel& level) {
+  const uint32_t type = (level.irq >> abi::kIrqTypeShift) & abi::kIrqTypeMask;
+  const uint32_t num = (level.irq >> abi::kIrqNumShift) & abi::kIrqNumMask;
+  if (type != abi::kIrqTypeSpi && type != abi::kIrqTypePpi) return -EINVAL;
+  if (type == abi::kIrqTypeSpi) {
+    if (level.level != 0 && vm.line_levels[num] == 0) ++vm.delivered[num];
+    vm.line_levels[num] = level.level != 0 ? 1 : 0;
+  }
+  return 0;
 }
 
 int GeniezoneFake::SetUserMemoryRegion(VmModel& vm,
@@ -737,21 +724,17 @@ int GeniezoneFake::Run(VcpuModel& vcpu, uintptr_t arg,
 
 // --- ScriptedGuest ---------------------------------------------------------------------
 
-std::deque<GeniezoneFake::Action>& GeniezoneFake::QueueOf(uint32_t vcpu) {
+void GeniezoneFake::Enqueue(uint32_t vcpu, Action action) {
+  std::lock_guard<std::mutex> lock(mu_);
   if (latest_vm_ == nullptr) latest_vm_ = std::make_shared<VmModel>();
-  return latest_vm_->queues[vcpu];
+  latest_vm_->queues[vcpu].push_back(std::move(action));
+  cv_.notify_all();
 }
 
 void GeniezoneFake::QueueMmio(uint32_t vcpu, uint64_t address, bool is_write,
                          std::vector<uint8_t> data) {
-  std::lock_guard<std::mutex> lock(mu_);
-  Action action;
-  action.kind = Action::Kind::kMmio;
-  action.address = address;
-  action.is_write = is_write;
-  action.data = std::move(data);
-  QueueOf(vcpu).push_back(std::move(action));
-  cv_.notify_all();
+  Enqueue(vcpu,
+          Action{Action::Kind::kMmio, address, is_write, std::move(data)});
 }
 
 bool GeniezoneFake::QueueIo(uint32_t, uint16_t, bool, std::vector<uint8_t>) {
@@ -761,24 +744,14 @@ bool GeniezoneFake::QueueIo(uint32_t, uint16_t, bool, std::vector<uint8_t>) {
 bool GeniezoneFake::QueueSystemEvent(uint32_t vcpu, SystemEventKind kind) {
   const uint32_t type = ToAbiEvent(kind);
   if (type == 0) return false;
-  std::lock_guard<std::mutex> lock(mu_);
-  Action action;
-  action.kind = Action::Kind::kSystemEvent;
-  action.event_type = type;
-  QueueOf(vcpu).push_back(std::move(action));
-  cv_.notify_all();
+  Enqueue(vcpu, Action{Action::Kind::kSystemEvent, 0, false, {}, type});
   return true;
 }
 
 bool GeniezoneFake::QueueHalt(uint32_t) { return false; }
 
 void GeniezoneFake::QueueRawExit(uint32_t vcpu, const abi::VcpuRun& run) {
-  std::lock_guard<std::mutex> lock(mu_);
-  Action action;
-  action.kind = Action::Kind::kRaw;
-  action.raw = run;
-  QueueOf(vcpu).push_back(std::move(action));
-  cv_.notify_all();
+  Enqueue(vcpu, Action{Action::Kind::kRaw, 0, false, {}, 0, run});
 }
 
 std::vector<uint8_t> GeniezoneFake::CompletedRead(uint32_t vcpu) {
@@ -789,36 +762,34 @@ std::vector<uint8_t> GeniezoneFake::CompletedRead(uint32_t vcpu) {
   return it->second->completed_read;
 }
 
+std::optional<GuestRange> GeniezoneFake::SlotAt(uint64_t gpa) const {
+  if (latest_vm_ == nullptr) return std::nullopt;
+  std::optional<GuestRange> hit;
+  for (const auto& [slot, r] : latest_vm_->slots) {
+    if (gpa >= r.guest_phys_addr && gpa - r.guest_phys_addr < r.memory_size) {
+      // Writable as far as the slot goes: the host mapping decides (an
+      // arena's empty state is read-only there).
+      hit = GuestRange{r.guest_phys_addr, r.memory_size, r.userspace_addr};
+    }
+  }
+  return hit;
+}
+
+GuestMemory GeniezoneFake::Memory() const {
+  // The driver's copy_from_user/copy_to_user: EFAULT where the host
+  // mapping refuses the access.
+  GuestMemory::Access access;
+  access.load = &CopyFromUser;
+  access.store = &CopyToUser;
+  return GuestMemory("GeniezoneFake", "memory slot",
+                     [this](uint64_t gpa) { return SlotAt(gpa); },
+                     access);
+}
+
 absl::StatusOr<std::vector<uint8_t>> GeniezoneFake::GuestRead(uint64_t gpa,
                                                          size_t size) {
   std::lock_guard<std::mutex> lock(mu_);
-  std::vector<uint8_t> out(size);
-  for (size_t done = 0; done < size;) {
-    const uint64_t address = gpa + done;
-    const abi::UserspaceMemoryRegion* hit = nullptr;
-    if (latest_vm_ != nullptr) {
-      for (const auto& [slot, r] : latest_vm_->slots) {
-        if (address >= r.guest_phys_addr &&
-            address - r.guest_phys_addr < r.memory_size) {
-          hit = &r;
-        }
-      }
-    }
-    if (hit == nullptr) {
-      return absl::NotFoundError(absl::StrFormat(
-          "guest read: no memory slot covers %#x (a guest access would exit "
-          "as MMIO)",
-          address));
-    }
-    const uint64_t offset = address - hit->guest_phys_addr;
-    const size_t piece = std::min<uint64_t>(size - done, hit->memory_size - offset);
-    if (CopyFromUser(out.data() + done, hit->userspace_addr + offset, piece)) {
-      return absl::InternalError(absl::StrFormat(
-          "guest read at %#x: the host mapping is not readable", address));
-    }
-    done += piece;
-  }
-  return out;
+  return Memory().Read(gpa, size);
 }
 
 absl::Status GeniezoneFake::GuestWrite(uint64_t gpa,
@@ -828,32 +799,8 @@ absl::Status GeniezoneFake::GuestWrite(uint64_t gpa,
     return absl::NotFoundError("guest write: no VM");
   }
   if (SignalIoevent(*latest_vm_, gpa, data)) return absl::OkStatus();
-  for (size_t done = 0; done < data.size();) {
-    const uint64_t address = gpa + done;
-    const abi::UserspaceMemoryRegion* hit = nullptr;
-    for (const auto& [slot, r] : latest_vm_->slots) {
-      if (address >= r.guest_phys_addr &&
-          address - r.guest_phys_addr < r.memory_size) {
-        hit = &r;
-      }
-    }
-    if (hit == nullptr) {
-      return absl::NotFoundError(absl::StrFormat(
-          "guest write: no memory slot covers %#x (a guest access would exit "
-          "as MMIO)",
-          address));
-    }
-    const uint64_t offset = address - hit->guest_phys_addr;
-    const size_t piece =
-        std::min<uint64_t>(data.size() - done, hit->memory_size - offset);
-    if (CopyToUser(hit->userspace_addr + offset, data.data() + done, piece)) {
-      return absl::PermissionDeniedError(absl::StrFormat(
-          "guest write at %#x: the page is read-only (an arena's empty state)",
-          address));
-    }
-    done += piece;
-  }
-  return absl::OkStatus();
+  // As the guest's stores reach it: slot by slot, unchecked.
+  return Memory().WriteUnchecked(gpa, data);
 }
 
 uint64_t GeniezoneFake::InterruptsDelivered(uint32_t gsi) {

@@ -64,7 +64,8 @@
 #include "absl/types/span.h"
 #include "hypervisor/geniezone/geniezone_abi.h"
 #include "hypervisor/geniezone/geniezone_sys.h"
-#include "testing/fakes/fault_plan.h"
+#include "testing/fakes/call_log.h"
+#include "testing/fakes/guest_memory.h"
 #include "testing/scripted_guest.h"
 
 namespace hv::testing {
@@ -186,6 +187,9 @@ class GeniezoneFake final : public GeniezoneSys, public ScriptedGuest {
   // Counts call `name`; true (and errno set) when it is to fail.
   bool Faulted(const std::string& name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Record(Call call) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Records `call` with `result` and, when it is negative, errno (which
+  // stays as it was); returns `result`.
+  int RecordErrno(Call call, int result) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int NewFd(FdEntry entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReleaseVm(VmModel& vm) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -199,6 +203,8 @@ class GeniezoneFake final : public GeniezoneSys, public ScriptedGuest {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int SetUserMemoryRegion(VmModel& vm,
                           const geniezone_abi::UserspaceMemoryRegion& r)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  int IrqLineIoctl(VmModel& vm, const geniezone_abi::IrqLevel& level)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int IoeventfdIoctl(VmModel& vm, const geniezone_abi::Ioeventfd& args)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -215,7 +221,13 @@ class GeniezoneFake final : public GeniezoneSys, public ScriptedGuest {
                      absl::Span<const uint8_t> data)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void DrainIrqfds(VmModel& vm) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  std::deque<Action>& QueueOf(uint32_t vcpu) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Queues `action` for `vcpu` of the latest VM (a VM model of its own
+  // until the first GZVM_CREATE_VM) and wakes a waiting GZVM_RUN.
+  void Enqueue(uint32_t vcpu, Action action) ABSL_LOCKS_EXCLUDED(mu_);
+  // The latest VM's memory slots as the guest sees them (GuestRead/Write).
+  std::optional<GuestRange> SlotAt(uint64_t gpa) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  GuestMemory Memory() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Options options_;
   mutable std::mutex mu_;
@@ -224,8 +236,7 @@ class GeniezoneFake final : public GeniezoneSys, public ScriptedGuest {
   int next_fd_ ABSL_GUARDED_BY(mu_) = 1000;
   std::map<uintptr_t, size_t> mappings_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<VmModel> latest_vm_ ABSL_GUARDED_BY(mu_);
-  std::vector<Call> calls_ ABSL_GUARDED_BY(mu_);
-  FaultPlan plan_;
+  CallLog<Call> log_;
 };
 
 }  // namespace hv::testing

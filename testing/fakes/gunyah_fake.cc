@@ -129,13 +129,13 @@ GunyahFake::~GunyahFake() {
 // --- bookkeeping -------------------------------------------------------------
 
 int GunyahFake::FailOrZero(const std::string& name) {
-  return plan_.Count(name).value_or(0);
+  return log_.Count(name).value_or(0);
 }
 
 int GunyahFake::Record(Call call, int result, int error) {
   call.result = result;
   call.error = result < 0 ? error : 0;
-  calls_.push_back(std::move(call));
+  log_.Add(std::move(call));
   if (result < 0) errno = error;
   return result;
 }
@@ -747,46 +747,34 @@ std::vector<uint8_t> GunyahFake::CompletedRead(uint32_t vcpu) {
   return it == vm->completed_reads.end() ? std::vector<uint8_t>{} : it->second;
 }
 
-namespace {
-
-// The region (by label) of `vm_regions` the guest sees at `gpa`, or null.
-template <typename Regions>
-const typename Regions::mapped_type* GuestRegionAt(const Regions& regions,
-                                                   uint64_t gpa) {
-  for (const auto& [label, region] : regions) {
-    const uint64_t start = region.request.guest_phys_addr;
-    if (region.shared_with_guest && start <= gpa &&
-        gpa - start < region.request.memory_size) {
-      return &region;
-    }
-  }
-  return nullptr;
+GuestMemory GunyahFake::Memory(const Vm& vm) const {
+  return GuestMemory(
+      "GunyahFake", "region the guest sees",
+      [&vm](uint64_t gpa) -> std::optional<GuestRange> {
+        // Regions added after the start never reach the guest. Their host
+        // ranges were mapped and readable (writable when the guest may
+        // write) when they were added, checked as pin_user_pages does, and
+        // stay with the backend's VM while the test reads them.
+        for (const auto& [label, region] : vm.regions) {
+          const uint64_t start = region.request.guest_phys_addr;
+          if (region.shared_with_guest && start <= gpa &&
+              gpa - start < region.request.memory_size) {
+            return GuestRange{
+                start, region.request.memory_size,
+                region.request.userspace_addr,
+                (region.request.flags & abi::kMemAllowWrite) != 0};
+          }
+        }
+        return std::nullopt;
+      });
 }
-
-}  // namespace
 
 absl::StatusOr<std::vector<uint8_t>> GunyahFake::GuestRead(uint64_t gpa,
                                                            size_t size) {
   std::lock_guard<std::mutex> lock(mutex_);
   std::shared_ptr<Vm> vm = LatestVmLocked();
   if (vm == nullptr) return absl::FailedPreconditionError("no VM");
-  std::vector<uint8_t> out;
-  out.reserve(size);
-  for (size_t i = 0; i < size; ++i) {
-    const auto* region = GuestRegionAt(vm->regions, gpa + i);
-    if (region == nullptr) {
-      return absl::NotFoundError(absl::StrFormat(
-          "guest read at %#x: no region the guest sees covers it", gpa + i));
-    }
-    // SAFETY: the region's host range was mapped and readable when it was
-    // added (checked like pin_user_pages) and its MemoryRegion stays with
-    // the backend's VM while the test reads it.
-    const auto* host = reinterpret_cast<const uint8_t*>(
-        region->request.userspace_addr +
-        (gpa + i - region->request.guest_phys_addr));
-    out.push_back(*host);
-  }
-  return out;
+  return Memory(*vm).Read(gpa, size);
 }
 
 absl::Status GunyahFake::GuestWrite(uint64_t gpa,
@@ -794,37 +782,14 @@ absl::Status GunyahFake::GuestWrite(uint64_t gpa,
   std::lock_guard<std::mutex> lock(mutex_);
   std::shared_ptr<Vm> vm = LatestVmLocked();
   if (vm == nullptr) return absl::FailedPreconditionError("no VM");
-  bool all_ram = true;
-  for (size_t i = 0; i < data.size(); ++i) {
-    const auto* region = GuestRegionAt(vm->regions, gpa + i);
-    if (region == nullptr) {
-      all_ram = false;
-      break;
-    }
-    if ((region->request.flags & abi::kMemAllowWrite) == 0) {
-      return absl::PermissionDeniedError(absl::StrFormat(
-          "guest write at %#x: region %u has no GH_MEM_ALLOW_WRITE", gpa + i,
-          region->request.label));
-    }
+  absl::Status written = Memory(*vm).Write(gpa, data);
+  // Not guest memory: the guest would exit with GH_VCPU_EXIT_MMIO, unless
+  // an ioeventfd takes the store in the kernel.
+  if (absl::IsNotFound(written) && data.size() <= 8 &&
+      IoeventfdWrite(*vm, gpa, data)) {
+    return absl::OkStatus();
   }
-  if (!all_ram) {
-    if (data.size() <= 8 && IoeventfdWrite(*vm, gpa, data)) {
-      return absl::OkStatus();
-    }
-    return absl::NotFoundError(absl::StrFormat(
-        "guest write at %#x (%u bytes): not guest memory; the guest would "
-        "exit with GH_VCPU_EXIT_MMIO",
-        gpa, data.size()));
-  }
-  for (size_t i = 0; i < data.size(); ++i) {
-    const auto* region = GuestRegionAt(vm->regions, gpa + i);
-    // SAFETY: as in GuestRead; the region was added writable (checked).
-    auto* host = reinterpret_cast<uint8_t*>(
-        region->request.userspace_addr +
-        (gpa + i - region->request.guest_phys_addr));
-    *host = data[i];
-  }
-  return absl::OkStatus();
+  return written;
 }
 
 uint64_t GunyahFake::InterruptsDelivered(uint32_t gsi) {
@@ -847,16 +812,12 @@ uint64_t GunyahFake::InterruptsDelivered(uint32_t gsi) {
 // --- inspection and faults -----------------------------------------------------
 
 std::vector<GunyahFake::Call> GunyahFake::Calls() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return calls_;
+  return log_.Calls();
 }
 
-void GunyahFake::ClearCalls() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  calls_.clear();
-}
+void GunyahFake::ClearCalls() { log_.Clear(); }
 
-uint64_t GunyahFake::call_count() const { return plan_.calls(); }
+uint64_t GunyahFake::call_count() const { return log_.count(); }
 
 size_t GunyahFake::open_fds() const {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -892,11 +853,11 @@ std::optional<GunyahFake::VmState> GunyahFake::LatestVm() const {
 }
 
 void GunyahFake::FailCall(uint64_t index, int error) {
-  plan_.FailCall(index, error);
+  log_.plan().FailCall(index, error);
 }
 
 void GunyahFake::FailIoctl(unsigned long request, int error, int skip) {
-  plan_.FailNext(GunyahIoctlName(request), error, skip);
+  log_.plan().FailNext(GunyahIoctlName(request), error, skip);
 }
 
 }  // namespace hv::testing

@@ -61,7 +61,8 @@
 #include "hypervisor/gunyah/gunyah_abi.h"
 #include "hypervisor/gunyah/gunyah_sys.h"
 #include "hypervisor/os/unique_fd.h"
-#include "testing/fakes/fault_plan.h"
+#include "testing/fakes/call_log.h"
+#include "testing/fakes/guest_memory.h"
 #include "testing/scripted_guest.h"
 
 namespace hv::testing {
@@ -152,7 +153,7 @@ class GunyahFake final : public GunyahSys, public ScriptedGuest {
   struct FdEntry;
   struct Event;
 
-  // The error call `name` is to fail with (plan_), or 0.
+  // The error call `name` is to fail with (log_'s plan), or 0.
   int FailOrZero(const std::string& name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   int Record(Call call, int result, int error)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
@@ -189,12 +190,13 @@ class GunyahFake final : public GunyahSys, public ScriptedGuest {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   std::deque<Event>& QueueFor(Vm& vm, uint32_t vcpu)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // `vm`'s memory as its guest sees it (GuestRead/GuestWrite).
+  GuestMemory Memory(const Vm& vm) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
   const std::string device_path_;
   mutable std::mutex mutex_;
   std::condition_variable changed_;
-  std::vector<Call> calls_ ABSL_GUARDED_BY(mutex_);
-  FaultPlan plan_;
+  CallLog<Call> log_;
   int next_fd_ ABSL_GUARDED_BY(mutex_) = 1000;
   std::map<int, std::unique_ptr<FdEntry>> fds_ ABSL_GUARDED_BY(mutex_);
   std::map<void*, size_t> mappings_ ABSL_GUARDED_BY(mutex_);

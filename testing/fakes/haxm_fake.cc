@@ -96,38 +96,29 @@ int HaxmFake::BeginCall(const std::string& name, const void* input,
     const auto* bytes = static_cast<const uint8_t*>(input);
     call.input.assign(bytes, bytes + input_size);
   }
-  calls_.push_back(std::move(call));
-  return plan_.Count(name).value_or(0);
+  log_.Add(std::move(call));
+  return log_.Count(name).value_or(0);
 }
 
-void HaxmFake::EndCall(int error) { calls_.back().error = error; }
+void HaxmFake::EndCall(int error) {
+  log_.UpdateLast([error](HaxmCall& call) { call.error = error; });
+}
 
 void HaxmFake::FailCall(size_t call, int error) {
-  plan_.FailCall(call, error);
+  log_.plan().FailCall(call, error);
 }
 
 void HaxmFake::FailNextIoctl(const std::string& name, int error) {
-  plan_.FailNext(name, error);
+  log_.plan().FailNext(name, error);
 }
 
-size_t HaxmFake::call_count() { return plan_.calls(); }
+size_t HaxmFake::call_count() { return log_.count(); }
 
-std::vector<HaxmCall> HaxmFake::Calls() {
-  std::lock_guard<std::mutex> lock(mu_);
-  return calls_;
-}
+std::vector<HaxmCall> HaxmFake::Calls() { return log_.Calls(); }
 
-std::vector<std::string> HaxmFake::CallNames() {
-  std::lock_guard<std::mutex> lock(mu_);
-  std::vector<std::string> names;
-  for (const HaxmCall& call : calls_) names.push_back(call.name);
-  return names;
-}
+std::vector<std::string> HaxmFake::CallNames() { return log_.Names(); }
 
-void HaxmFake::ClearCalls() {
-  std::lock_guard<std::mutex> lock(mu_);
-  calls_.clear();
-}
+void HaxmFake::ClearCalls() { log_.Clear(); }
 
 size_t HaxmFake::OpenHandles() {
   std::lock_guard<std::mutex> lock(mu_);
@@ -179,40 +170,38 @@ std::optional<haxm_abi::hax_qemu_version> HaxmFake::QemuVersion() {
   return vm == nullptr ? std::nullopt : vm->qemu_version;
 }
 
-std::vector<uint8_t> HaxmFake::InjectedVectors(uint32_t vcpu) {
+template <typename T>
+absl::StatusOr<T> HaxmFake::OfVcpu(uint32_t vcpu, T VcpuModel::*field) {
   std::lock_guard<std::mutex> lock(mu_);
   VcpuModel* model = LatestVcpu(vcpu);
-  return model == nullptr ? std::vector<uint8_t>() : model->vectors;
+  if (model == nullptr) return absl::NotFoundError("no such vCPU");
+  return model->*field;
+}
+
+std::vector<uint8_t> HaxmFake::InjectedVectors(uint32_t vcpu) {
+  return OfVcpu(vcpu, &VcpuModel::vectors).value_or(std::vector<uint8_t>());
 }
 
 absl::StatusOr<haxm_abi::vcpu_state_t> HaxmFake::VcpuState(uint32_t vcpu) {
-  std::lock_guard<std::mutex> lock(mu_);
-  VcpuModel* model = LatestVcpu(vcpu);
-  if (model == nullptr) return absl::NotFoundError("no such vCPU");
-  return model->state;
+  return OfVcpu(vcpu, &VcpuModel::state);
 }
 
 absl::StatusOr<haxm_abi::fx_layout> HaxmFake::VcpuFpu(uint32_t vcpu) {
-  std::lock_guard<std::mutex> lock(mu_);
-  VcpuModel* model = LatestVcpu(vcpu);
-  if (model == nullptr) return absl::NotFoundError("no such vCPU");
-  return model->fpu;
+  return OfVcpu(vcpu, &VcpuModel::fpu);
 }
 
 absl::StatusOr<uint64_t> HaxmFake::VcpuMsr(uint32_t vcpu, uint32_t index) {
-  std::lock_guard<std::mutex> lock(mu_);
-  VcpuModel* model = LatestVcpu(vcpu);
-  if (model == nullptr) return absl::NotFoundError("no such vCPU");
-  auto it = model->msrs.find(index);
-  if (it == model->msrs.end()) return absl::NotFoundError("no such MSR");
+  absl::StatusOr<std::map<uint32_t, uint64_t>> msrs =
+      OfVcpu(vcpu, &VcpuModel::msrs);
+  if (!msrs.ok()) return msrs.status();
+  auto it = msrs->find(index);
+  if (it == msrs->end()) return absl::NotFoundError("no such MSR");
   return it->second;
 }
 
 std::vector<haxm_abi::hax_cpuid_entry> HaxmFake::VcpuCpuid(uint32_t vcpu) {
-  std::lock_guard<std::mutex> lock(mu_);
-  VcpuModel* model = LatestVcpu(vcpu);
-  return model == nullptr ? std::vector<haxm_abi::hax_cpuid_entry>()
-                          : model->cpuid;
+  return OfVcpu(vcpu, &VcpuModel::cpuid)
+      .value_or(std::vector<haxm_abi::hax_cpuid_entry>());
 }
 
 std::vector<std::string> HaxmFake::Violations() {
@@ -455,7 +444,8 @@ int HaxmFake::Ioctl(HaxmHandle handle, uint32_t code, void* buffer,
                         buffer, in_size, out_size, lock);
       break;
   }
-  // Run() may have waited; calls_ is still ours (the lock is held again).
+  // Run() may have waited; the last call is still ours (the lock is held
+  // again).
   EndCall(error);
   return error;
 }
@@ -465,26 +455,14 @@ int HaxmFake::SystemIoctl(uint32_t code, void* buffer, uint32_t in_size,
   const haxm_abi::IoctlCodes& c = platform_->codes;
   const haxm_abi::DriverErrors& e = platform_->errors;
   if (code == c.version) {
-    if (int error = CheckBuffer(code, buffer, in_size, out_size, 0,
-                                sizeof(haxm_abi::hax_module_version));
-        error != 0) {
-      return error;
-    }
-    std::memcpy(buffer, &options_.version, sizeof(options_.version));
-    return 0;
+    return WriteOut(code, buffer, in_size, out_size, options_.version);
   }
   if (code == c.capability) {
-    if (int error = CheckBuffer(code, buffer, in_size, out_size, 0,
-                                sizeof(haxm_abi::hax_capabilityinfo));
-        error != 0) {
-      return error;
-    }
     haxm_abi::hax_capabilityinfo caps = {};
     caps.wstatus = options_.wstatus;
     caps.winfo = options_.winfo;
     caps.win_refcount = 1;
-    std::memcpy(buffer, &caps, sizeof(caps));
-    return 0;
+    return WriteOut(code, buffer, in_size, out_size, caps);
   }
   if (code == c.create_vm) {
     if (int error = CheckBuffer(code, buffer, in_size, out_size, 0,
@@ -628,13 +606,8 @@ int HaxmFake::VmIoctl(VmModel& vm, uint32_t code, void* buffer,
   const haxm_abi::IoctlCodes& c = platform_->codes;
   const haxm_abi::DriverErrors& e = platform_->errors;
   if (code == c.vm_vcpu_create) {
-    if (int error =
-            CheckBuffer(code, buffer, in_size, out_size, sizeof(uint32_t), 0);
-        error != 0) {
-      return error;
-    }
     uint32_t id;
-    std::memcpy(&id, buffer, sizeof(id));
+    if (int error = ReadIn(code, buffer, in_size, out_size, &id)) return error;
     // vcpu_create fails for ids >= HAX_MAX_VCPUS and (its device name being
     // taken) for an id that exists.
     if (id >= haxm_abi::kMaxVcpus || vm.vcpus.count(id) != 0) {
@@ -666,13 +639,10 @@ int HaxmFake::VmIoctl(VmModel& vm, uint32_t code, void* buffer,
     return 0;
   }
   if (code == c.vm_alloc_ram) {
-    if (int error = CheckBuffer(code, buffer, in_size, out_size,
-                                sizeof(haxm_abi::hax_alloc_ram_info), 0);
-        error != 0) {
+    haxm_abi::hax_alloc_ram_info info;
+    if (int error = ReadIn(code, buffer, in_size, out_size, &info)) {
       return error;
     }
-    haxm_abi::hax_alloc_ram_info info;
-    std::memcpy(&info, buffer, sizeof(info));
     return AddBlock(vm, info.va, info.size, false);
   }
   if (code == c.vm_add_ramblock) {
@@ -681,34 +651,25 @@ int HaxmFake::VmIoctl(VmModel& vm, uint32_t code, void* buffer,
                  ? e.invalid_parameter
                  : e.unknown_ioctl;
     }
-    if (int error = CheckBuffer(code, buffer, in_size, out_size,
-                                sizeof(haxm_abi::hax_ramblock_info), 0);
-        error != 0) {
+    haxm_abi::hax_ramblock_info info;
+    if (int error = ReadIn(code, buffer, in_size, out_size, &info)) {
       return error;
     }
-    haxm_abi::hax_ramblock_info info;
-    std::memcpy(&info, buffer, sizeof(info));
     if (info.reserved != 0) return e.invalid_parameter;
     return AddBlock(vm, info.start_va, info.size, false);
   }
   if (code == c.vm_set_ram2) {
-    if (int error = CheckBuffer(code, buffer, in_size, out_size,
-                                sizeof(haxm_abi::hax_set_ram_info2), 0);
-        error != 0) {
+    haxm_abi::hax_set_ram_info2 info;
+    if (int error = ReadIn(code, buffer, in_size, out_size, &info)) {
       return error;
     }
-    haxm_abi::hax_set_ram_info2 info;
-    std::memcpy(&info, buffer, sizeof(info));
     return SetRam2(vm, info);
   }
   if (code == c.vm_notify_qemu_version) {
-    if (int error = CheckBuffer(code, buffer, in_size, out_size,
-                                sizeof(haxm_abi::hax_qemu_version), 0);
-        error != 0) {
+    haxm_abi::hax_qemu_version version;
+    if (int error = ReadIn(code, buffer, in_size, out_size, &version)) {
       return error;
     }
-    haxm_abi::hax_qemu_version version;
-    std::memcpy(&version, buffer, sizeof(version));
     vm.qemu_version = version;
     return 0;
   }
@@ -789,31 +750,20 @@ int HaxmFake::VcpuIoctl(VcpuModel& vcpu, uint32_t code, void* buffer,
   const haxm_abi::DriverErrors& e = platform_->errors;
   if (code == c.vcpu_run) return Run(vcpu, lock);
   if (code == c.vcpu_setup_tunnel) {
-    if (int error = CheckBuffer(code, buffer, in_size, out_size, 0,
-                                sizeof(haxm_abi::hax_tunnel_info));
-        error != 0) {
-      return error;
-    }
     haxm_abi::hax_tunnel_info info = {};
     info.va = reinterpret_cast<uintptr_t>(vcpu.tunnel.get());
     info.io_va = reinterpret_cast<uintptr_t>(vcpu.io_buffer.get());
     info.size = static_cast<uint16_t>(kPage);
-    std::memcpy(buffer, &info, sizeof(info));
-    return 0;
+    return WriteOut(code, buffer, in_size, out_size, info);
   }
   if (code == c.vcpu_get_regs || code == c.vcpu_set_regs) {
-    const bool set = code == c.vcpu_set_regs;
-    if (int error = CheckBuffer(code, buffer, in_size, out_size,
-                                set ? sizeof(haxm_abi::vcpu_state_t) : 0,
-                                set ? 0 : sizeof(haxm_abi::vcpu_state_t));
-        error != 0) {
-      return error;
-    }
-    if (set) {
+    if (code == c.vcpu_set_regs) {
       // vcpu_set_regs takes everything but EFER (an MSR), the sysenter and
       // activity fields.
       haxm_abi::vcpu_state_t in;
-      std::memcpy(&in, buffer, sizeof(in));
+      if (int error = ReadIn(code, buffer, in_size, out_size, &in)) {
+        return error;
+      }
       const haxm_abi::vcpu_state_t old = vcpu.state;
       vcpu.state = in;
       vcpu.state.efer = old.efer;
@@ -823,30 +773,25 @@ int HaxmFake::VcpuIoctl(VcpuModel& vcpu, uint32_t code, void* buffer,
       vcpu.state.activity_state = old.activity_state;
       vcpu.state.interruptibility_state = old.interruptibility_state;
       vcpu.state.pde = old.pde;
-    } else {
-      haxm_abi::vcpu_state_t out = vcpu.state;
-      // vcpu_get_regs leaves EFER and the rest as the caller had them.
-      haxm_abi::vcpu_state_t caller;
-      std::memcpy(&caller, buffer, sizeof(caller));
-      out.efer = caller.efer;
-      std::memcpy(buffer, &out, sizeof(out));
+      return 0;
     }
+    if (int error = CheckBuffer(code, buffer, in_size, out_size, 0,
+                                sizeof(haxm_abi::vcpu_state_t))) {
+      return error;
+    }
+    // vcpu_get_regs leaves EFER as the caller had it.
+    haxm_abi::vcpu_state_t out = vcpu.state;
+    std::memcpy(&out.efer,
+                static_cast<const uint8_t*>(buffer) +
+                    offsetof(haxm_abi::vcpu_state_t, efer),
+                sizeof(out.efer));
+    std::memcpy(buffer, &out, sizeof(out));
     return 0;
   }
   if (code == c.vcpu_get_fpu || code == c.vcpu_set_fpu) {
-    const bool set = code == c.vcpu_set_fpu;
-    if (int error = CheckBuffer(code, buffer, in_size, out_size,
-                                set ? sizeof(haxm_abi::fx_layout) : 0,
-                                set ? 0 : sizeof(haxm_abi::fx_layout));
-        error != 0) {
-      return error;
-    }
-    if (set) {
-      std::memcpy(&vcpu.fpu, buffer, sizeof(vcpu.fpu));
-    } else {
-      std::memcpy(buffer, &vcpu.fpu, sizeof(vcpu.fpu));
-    }
-    return 0;
+    return code == c.vcpu_set_fpu
+               ? ReadIn(code, buffer, in_size, out_size, &vcpu.fpu)
+               : WriteOut(code, buffer, in_size, out_size, vcpu.fpu);
   }
   if (code == c.vcpu_get_msrs || code == c.vcpu_set_msrs) {
     const bool set = code == c.vcpu_set_msrs;
@@ -863,13 +808,10 @@ int HaxmFake::VcpuIoctl(VcpuModel& vcpu, uint32_t code, void* buffer,
                         : in_size);
   }
   if (code == c.vcpu_interrupt) {
-    if (int error =
-            CheckBuffer(code, buffer, in_size, out_size, sizeof(uint32_t), 0);
-        error != 0) {
+    uint32_t vector;
+    if (int error = ReadIn(code, buffer, in_size, out_size, &vector)) {
       return error;
     }
-    uint32_t vector;
-    std::memcpy(&vector, buffer, sizeof(vector));
     vcpu.vectors.push_back(static_cast<uint8_t>(vector));
     return 0;
   }
@@ -1090,9 +1032,8 @@ void HaxmFake::QueueExit(uint32_t vcpu, uint32_t status, uint32_t reason) {
 }
 
 std::vector<uint8_t> HaxmFake::CompletedRead(uint32_t vcpu) {
-  std::lock_guard<std::mutex> lock(mu_);
-  VcpuModel* model = LatestVcpu(vcpu);
-  return model == nullptr ? std::vector<uint8_t>() : model->completed_read;
+  return OfVcpu(vcpu, &VcpuModel::completed_read)
+      .value_or(std::vector<uint8_t>());
 }
 
 const HaxmFake::Mapping* HaxmFake::FindMapping(uint64_t gpa) {
@@ -1105,42 +1046,28 @@ const HaxmFake::Mapping* HaxmFake::FindMapping(uint64_t gpa) {
   return gpa < m.gpa + m.size ? &m : nullptr;
 }
 
+GuestMemory HaxmFake::Memory() {
+  return GuestMemory(
+      "HaxmFake", "RAM mapping",
+      [this](uint64_t gpa) -> std::optional<GuestRange> {
+        // The guest sees the host pages at va + offset (the pages HAXM
+        // pinned); a store to ROM exits as MMIO.
+        const Mapping* m = FindMapping(gpa);
+        if (m == nullptr) return std::nullopt;
+        return GuestRange{m->gpa, m->size, m->va,
+                          (m->flags & haxm_abi::kRamInfoRom) == 0};
+      });
+}
+
 absl::StatusOr<std::vector<uint8_t>> HaxmFake::GuestRead(uint64_t gpa,
                                                          size_t size) {
   std::lock_guard<std::mutex> lock(mu_);
-  std::vector<uint8_t> out(size);
-  for (size_t i = 0; i < size; ++i) {
-    const Mapping* m = FindMapping(gpa + i);
-    if (m == nullptr) {
-      return absl::NotFoundError(absl::StrFormat(
-          "guest read at %#x: no RAM mapped (an MMIO exit)", gpa + i));
-    }
-    // The guest sees the host pages at va + offset (the pages HAXM pinned).
-    out[i] = *reinterpret_cast<const uint8_t*>(
-        static_cast<uintptr_t>(m->va + (gpa + i - m->gpa)));
-  }
-  return out;
+  return Memory().Read(gpa, size);
 }
 
 absl::Status HaxmFake::GuestWrite(uint64_t gpa, absl::Span<const uint8_t> data) {
   std::lock_guard<std::mutex> lock(mu_);
-  for (size_t i = 0; i < data.size(); ++i) {
-    const Mapping* m = FindMapping(gpa + i);
-    if (m == nullptr) {
-      return absl::NotFoundError(absl::StrFormat(
-          "guest write at %#x: no RAM mapped (an MMIO exit)", gpa + i));
-    }
-    if (m->flags & haxm_abi::kRamInfoRom) {
-      return absl::PermissionDeniedError(absl::StrFormat(
-          "guest write at %#x: ROM (an MMIO exit)", gpa + i));
-    }
-  }
-  for (size_t i = 0; i < data.size(); ++i) {
-    const Mapping* m = FindMapping(gpa + i);
-    *reinterpret_cast<uint8_t*>(static_cast<uintptr_t>(
-        m->va + (gpa + i - m->gpa))) = data[i];
-  }
-  return absl::OkStatus();
+  return Memory().Write(gpa, data);
 }
 
 uint64_t HaxmFake::InterruptsDelivered(uint32_t) {

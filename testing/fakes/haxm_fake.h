@@ -35,6 +35,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <memory>
@@ -49,7 +50,8 @@
 #include "absl/types/span.h"
 #include "hypervisor/haxm/haxm_abi.h"
 #include "hypervisor/haxm/haxm_sys.h"
-#include "testing/fakes/fault_plan.h"
+#include "testing/fakes/call_log.h"
+#include "testing/fakes/guest_memory.h"
 #include "testing/scripted_guest.h"
 
 namespace hv::testing {
@@ -245,6 +247,28 @@ class HaxmFake final : public HaxmSys, public ScriptedGuest {
   int CheckBuffer(uint32_t code, const void* buffer, uint32_t in_size,
                   uint32_t out_size, size_t need_in, size_t need_out,
                   bool too_small_error = false) const;
+  // CheckBuffer() for an ioctl that takes a T in, then the T into `*in`.
+  template <typename T>
+  int ReadIn(uint32_t code, const void* buffer, uint32_t in_size,
+             uint32_t out_size, T* in) const {
+    if (int error =
+            CheckBuffer(code, buffer, in_size, out_size, sizeof(T), 0)) {
+      return error;
+    }
+    std::memcpy(in, buffer, sizeof(T));
+    return 0;
+  }
+  // CheckBuffer() for an ioctl that hands a T out, then `out` into it.
+  template <typename T>
+  int WriteOut(uint32_t code, void* buffer, uint32_t in_size,
+               uint32_t out_size, const T& out) const {
+    if (int error =
+            CheckBuffer(code, buffer, in_size, out_size, 0, sizeof(T))) {
+      return error;
+    }
+    std::memcpy(buffer, &out, sizeof(T));
+    return 0;
+  }
   int SystemIoctl(uint32_t code, void* buffer, uint32_t in_size,
                   uint32_t out_size) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int VmIoctl(VmModel& vm, uint32_t code, void* buffer, uint32_t in_size,
@@ -273,17 +297,22 @@ class HaxmFake final : public HaxmSys, public ScriptedGuest {
   void MaybeDestroyVm(uint32_t vm_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   VmModel* LatestVm() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   VcpuModel* LatestVcpu(uint32_t vcpu) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A copy of `field` of the latest VM's vCPU `vcpu`, or NOT_FOUND.
+  template <typename T>
+  absl::StatusOr<T> OfVcpu(uint32_t vcpu, T VcpuModel::*field)
+      ABSL_LOCKS_EXCLUDED(mu_);
   void Queue(uint32_t vcpu, Event event);
   // The mapping covering `gpa` in the latest VM.
   const Mapping* FindMapping(uint64_t gpa) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The latest VM's memory as its guest sees it (GuestRead/GuestWrite).
+  GuestMemory Memory() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const haxm_abi::Platform* const platform_;
   const HaxmFakeOptions options_;
 
   std::mutex mu_;
   std::condition_variable cv_;
-  FaultPlan plan_;
-  std::vector<HaxmCall> calls_ ABSL_GUARDED_BY(mu_);
+  CallLog<HaxmCall> log_;
   HaxmHandle next_handle_ ABSL_GUARDED_BY(mu_) = 100;
   std::map<HaxmHandle, HandleModel> handles_ ABSL_GUARDED_BY(mu_);
   std::map<uint32_t, std::unique_ptr<VmModel>> vms_ ABSL_GUARDED_BY(mu_);

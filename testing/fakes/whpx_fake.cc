@@ -176,6 +176,20 @@ uint64_t MergeResult(uint64_t old, uint64_t value, uint32_t size) {
 
 std::string Hex(const void* p) { return absl::StrFormat("%p", p); }
 
+// The emulator's first step, through its callbacks: the register the
+// instruction moves; false (and `*status` says why) when the callback fails.
+bool GetRegisterForEmulation(const WHV_EMULATOR_CALLBACKS& callbacks,
+                             void* context, WHV_REGISTER_NAME name,
+                             WHV_REGISTER_VALUE* value,
+                             WHV_EMULATOR_STATUS* status) {
+  if (!Succeeded(callbacks.WHvEmulatorGetVirtualProcessorRegisters(
+          context, &name, 1, value))) {
+    *status = kEmulationGetRegistersCallbackFailed;
+    return false;
+  }
+  return true;
+}
+
 // The emulator's last step, through its callbacks: rip past the
 // instruction and, for a read, `result` into `target`. The status to report.
 WHV_EMULATOR_STATUS CompleteEmulation(const WHV_EMULATOR_CALLBACKS& callbacks,
@@ -216,38 +230,52 @@ const WhpxApi* WhpxFake::api() const { return &kFakeApi; }
 
 std::optional<WhpxFake::HRESULT> WhpxFake::Begin(const std::string& name,
                                                  const std::string& args) {
-  calls_.push_back(Call{name, args, kSOk});
-  if (std::optional<int> hr = plan_.Count(name)) return End(*hr);
+  log_.Add(Call{name, args, kSOk});
+  if (std::optional<int> hr = log_.Count(name)) return End(*hr);
   return std::nullopt;
 }
 
 WhpxFake::HRESULT WhpxFake::End(HRESULT hr) {
-  calls_.back().result = hr;
+  log_.UpdateLast([hr](Call& call) { call.result = hr; });
   return hr;
 }
 
-std::vector<WhpxFake::Call> WhpxFake::calls() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return calls_;
+std::optional<WhpxFake::HRESULT> WhpxFake::BeginOn(
+    const std::string& name, const std::string& args,
+    WHV_PARTITION_HANDLE handle, Partition** partition) {
+  if (auto hr = Begin(name, args)) return *hr;
+  *partition = FindPartition(handle);
+  if (*partition == nullptr) return End(kEHandle);
+  return std::nullopt;
 }
 
-std::vector<std::string> WhpxFake::CallNames() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  std::vector<std::string> names;
-  for (const Call& call : calls_) names.push_back(call.name);
-  return names;
+std::optional<WhpxFake::HRESULT> WhpxFake::BeginOnVp(
+    const std::string& name, const std::string& args,
+    WHV_PARTITION_HANDLE handle, uint32_t index, Partition** partition,
+    Vp** vp) {
+  if (auto hr = BeginOn(name, args, handle, partition)) return *hr;
+  auto it = (*partition)->vps.find(index);
+  if (it == (*partition)->vps.end()) return End(kWhvEVpDoesNotExist);
+  *vp = &it->second;
+  return std::nullopt;
 }
+
+std::vector<WhpxFake::Call> WhpxFake::calls() const { return log_.Calls(); }
+
+std::vector<std::string> WhpxFake::CallNames() const { return log_.Names(); }
 
 void WhpxFake::ClearCalls() {
   std::lock_guard<std::mutex> lock(mutex_);
-  calls_.clear();
-  plan_.Reset();
+  log_.Clear();
+  log_.plan().Reset();
 }
 
-void WhpxFake::FailCall(int index, HRESULT hr) { plan_.FailCall(index, hr); }
+void WhpxFake::FailCall(int index, HRESULT hr) {
+  log_.plan().FailCall(index, hr);
+}
 
 void WhpxFake::FailNext(const std::string& name, HRESULT hr) {
-  plan_.FailNext(name, hr);
+  log_.plan().FailNext(name, hr);
 }
 
 std::vector<std::string> WhpxFake::violations() const {
@@ -308,13 +336,18 @@ bool WhpxFake::IsSetUp() const {
 uint32_t WhpxFake::ProcessorCount() const {
   std::lock_guard<std::mutex> lock(mutex_);
   Partition* partition = Latest();
-  return partition == nullptr ? 0 : partition->processor_count;
+  return partition == nullptr
+             ? 0
+             : static_cast<uint32_t>(
+                   partition->Property(WHvPartitionPropertyCodeProcessorCount));
 }
 
 uint64_t WhpxFake::ExtendedVmExits() const {
   std::lock_guard<std::mutex> lock(mutex_);
   Partition* partition = Latest();
-  return partition == nullptr ? 0 : partition->extended_vm_exits;
+  return partition == nullptr
+             ? 0
+             : partition->Property(WHvPartitionPropertyCodeExtendedVmExits);
 }
 
 uint64_t WhpxFake::Reg(const Vp& vp, WHV_REGISTER_NAME name) const {
@@ -433,17 +466,20 @@ WhpxFake::HRESULT WhpxFake::CreatePartition(WHV_PARTITION_HANDLE* handle) {
   scripts_.clear();
   interrupts_.clear();
   *handle = reinterpret_cast<WHV_PARTITION_HANDLE>(key);
-  calls_.back().args = absl::StrFormat("-> %#x", key);
+  log_.UpdateLast(
+      [key](Call& call) { call.args = absl::StrFormat("-> %#x", key); });
   return End(kSOk);
 }
 
 WhpxFake::HRESULT WhpxFake::SetupPartition(WHV_PARTITION_HANDLE handle) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (auto hr = Begin("WHvSetupPartition", Hex(handle))) return *hr;
-  Partition* partition = FindPartition(handle);
-  if (partition == nullptr) return End(kEHandle);
+  Partition* partition;
+  if (auto hr = BeginOn("WHvSetupPartition", Hex(handle), handle, &partition)) {
+    return *hr;
+  }
   // WHPX: the processor count must be set first, and setup happens once.
-  if (partition->setup || partition->processor_count == 0) {
+  if (partition->setup ||
+      partition->Property(WHvPartitionPropertyCodeProcessorCount) == 0) {
     return End(kWhvEInvalidPartitionConfig);
   }
   partition->setup = true;
@@ -488,6 +524,23 @@ uint32_t PropertySize(WHV_PARTITION_PROPERTY_CODE code) {
 
 }  // namespace
 
+// Whether WHPX takes `value` for property `code` on this host.
+bool WhpxFake::PropertyValueValid(WHV_PARTITION_PROPERTY_CODE code,
+                                  uint64_t value) const {
+  switch (code) {
+    case WHvPartitionPropertyCodeProcessorCount:
+      return value != 0;
+    case WHvPartitionPropertyCodeExtendedVmExits:
+      return (value & ~options_.extended_vm_exits) == 0;  // offered exits only
+    case WHvPartitionPropertyCodeLocalApicEmulationMode:
+      return value <= 2 &&
+             (value == 0 ||
+              (options_.features & kFeatureLocalApicEmulation) != 0);
+    default:
+      return true;
+  }
+}
+
 WhpxFake::HRESULT WhpxFake::SetPartitionProperty(
     WHV_PARTITION_HANDLE handle, WHV_PARTITION_PROPERTY_CODE code,
     const void* buffer, uint32_t size) {
@@ -496,46 +549,25 @@ WhpxFake::HRESULT WhpxFake::SetPartitionProperty(
   if (buffer != nullptr) {
     std::memcpy(&property, buffer, std::min<size_t>(size, sizeof(property)));
   }
-  if (auto hr = Begin("WHvSetPartitionProperty",
-                      absl::StrFormat("%s, code %#x, value %#x, size %u",
-                                      Hex(handle), code,
-                                      property.ExtendedVmExits, size))) {
+  Partition* partition;
+  if (auto hr = BeginOn("WHvSetPartitionProperty",
+                        absl::StrFormat("%s, code %#x, value %#x, size %u",
+                                        Hex(handle), code,
+                                        property.ExtendedVmExits, size),
+                        handle, &partition)) {
     return *hr;
   }
-  Partition* partition = FindPartition(handle);
-  if (partition == nullptr) return End(kEHandle);
   const uint32_t needed = PropertySize(code);
   if (needed == 0) return End(kWhvEUnknownProperty);
   if (buffer == nullptr) return End(kEPointer);
   if (size < needed) return End(kEInvalidArg);
   // These properties configure the partition: only before setup.
   if (partition->setup) return End(kWhvEInvalidPartitionConfig);
-  switch (code) {
-    case WHvPartitionPropertyCodeProcessorCount:
-      if (property.ProcessorCount == 0) return End(kEInvalidArg);
-      partition->processor_count = property.ProcessorCount;
-      break;
-    case WHvPartitionPropertyCodeExtendedVmExits:
-      if (property.ExtendedVmExits & ~options_.extended_vm_exits) {
-        return End(kEInvalidArg);  // an exit this host does not offer
-      }
-      partition->extended_vm_exits = property.ExtendedVmExits;
-      break;
-    case WHvPartitionPropertyCodeExceptionExitBitmap:
-      partition->exception_bitmap = property.ExceptionExitBitmap;
-      break;
-    case WHvPartitionPropertyCodeX64MsrExitBitmap:
-      partition->msr_exit_bitmap = property.X64MsrExitBitmap;
-      break;
-    case WHvPartitionPropertyCodeLocalApicEmulationMode:
-      if (property.LocalApicEmulationMode > 2 ||
-          (property.LocalApicEmulationMode != 0 &&
-           (options_.features & kFeatureLocalApicEmulation) == 0)) {
-        return End(kEInvalidArg);
-      }
-      partition->apic_mode = property.LocalApicEmulationMode;
-      break;
-  }
+  // Every property's value starts the union (x86: little-endian).
+  uint64_t value = 0;
+  std::memcpy(&value, &property, needed);
+  if (!PropertyValueValid(code, value)) return End(kEInvalidArg);
+  partition->properties[code] = value;
   return End(kSOk);
 }
 
@@ -543,36 +575,19 @@ WhpxFake::HRESULT WhpxFake::GetPartitionProperty(
     WHV_PARTITION_HANDLE handle, WHV_PARTITION_PROPERTY_CODE code,
     void* buffer, uint32_t size, uint32_t* written) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (auto hr = Begin("WHvGetPartitionProperty",
-                      absl::StrFormat("%s, code %#x, size %u", Hex(handle),
-                                      code, size))) {
+  Partition* partition;
+  if (auto hr = BeginOn("WHvGetPartitionProperty",
+                        absl::StrFormat("%s, code %#x, size %u", Hex(handle),
+                                        code, size),
+                        handle, &partition)) {
     return *hr;
   }
-  Partition* partition = FindPartition(handle);
-  if (partition == nullptr) return End(kEHandle);
   const uint32_t needed = PropertySize(code);
   if (needed == 0) return End(kWhvEUnknownProperty);
   if (buffer == nullptr) return End(kEPointer);
   if (size < needed) return End(kWhvEInsufficientBuffer);
-  WHV_PARTITION_PROPERTY property = {};
-  switch (code) {
-    case WHvPartitionPropertyCodeProcessorCount:
-      property.ProcessorCount = partition->processor_count;
-      break;
-    case WHvPartitionPropertyCodeExtendedVmExits:
-      property.ExtendedVmExits = partition->extended_vm_exits;
-      break;
-    case WHvPartitionPropertyCodeExceptionExitBitmap:
-      property.ExceptionExitBitmap = partition->exception_bitmap;
-      break;
-    case WHvPartitionPropertyCodeX64MsrExitBitmap:
-      property.X64MsrExitBitmap = partition->msr_exit_bitmap;
-      break;
-    case WHvPartitionPropertyCodeLocalApicEmulationMode:
-      property.LocalApicEmulationMode = partition->apic_mode;
-      break;
-  }
-  std::memcpy(buffer, &property, needed);
+  const uint64_t value = partition->Property(code);
+  std::memcpy(buffer, &value, needed);
   if (written != nullptr) *written = needed;
   return End(kSOk);
 }
@@ -599,18 +614,29 @@ std::vector<std::pair<uint64_t, WhpxFake::RangeState*>> WhpxFake::Cover(
   return cover;
 }
 
+std::optional<WhpxFake::HRESULT> WhpxFake::CoverPages(
+    Partition& partition, uint64_t gpa, uint64_t size,
+    std::vector<std::pair<uint64_t, RangeState*>>* cover) {
+  if (size == 0 || gpa % kPageSize != 0 || size % kPageSize != 0) {
+    return End(kEInvalidArg);
+  }
+  *cover = Cover(partition, gpa, size);
+  if (cover->empty()) return End(kWhvEGpaRangeNotFound);
+  return std::nullopt;
+}
+
 WhpxFake::HRESULT WhpxFake::MapGpaRange(WHV_PARTITION_HANDLE handle,
                                         void* source, uint64_t gpa,
                                         uint64_t size, uint32_t flags) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (auto hr = Begin("WHvMapGpaRange",
-                      absl::StrFormat("%s, host %p, gpa %#x, size %#x, "
-                                      "flags %#x",
-                                      Hex(handle), source, gpa, size, flags))) {
+  Partition* partition;
+  if (auto hr = BeginOn("WHvMapGpaRange",
+                        absl::StrFormat("%s, host %p, gpa %#x, size %#x, "
+                                        "flags %#x",
+                                        Hex(handle), source, gpa, size, flags),
+                        handle, &partition)) {
     return *hr;
   }
-  Partition* partition = FindPartition(handle);
-  if (partition == nullptr) return End(kEHandle);
   if (!partition->setup) return End(kWhvEInvalidPartitionConfig);
   constexpr uint32_t kKnown = WHvMapGpaRangeFlagRead | WHvMapGpaRangeFlagWrite |
                               WHvMapGpaRangeFlagExecute |
@@ -650,18 +676,15 @@ WhpxFake::HRESULT WhpxFake::MapGpaRange(WHV_PARTITION_HANDLE handle,
 WhpxFake::HRESULT WhpxFake::UnmapGpaRange(WHV_PARTITION_HANDLE handle,
                                           uint64_t gpa, uint64_t size) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (auto hr = Begin("WHvUnmapGpaRange",
-                      absl::StrFormat("%s, gpa %#x, size %#x", Hex(handle),
-                                      gpa, size))) {
+  Partition* partition;
+  if (auto hr = BeginOn("WHvUnmapGpaRange",
+                        absl::StrFormat("%s, gpa %#x, size %#x", Hex(handle),
+                                        gpa, size),
+                        handle, &partition)) {
     return *hr;
   }
-  Partition* partition = FindPartition(handle);
-  if (partition == nullptr) return End(kEHandle);
-  if (size == 0 || gpa % kPageSize != 0 || size % kPageSize != 0) {
-    return End(kEInvalidArg);
-  }
-  auto cover = Cover(*partition, gpa, size);
-  if (cover.empty()) return End(kWhvEGpaRangeNotFound);
+  std::vector<std::pair<uint64_t, RangeState*>> cover;
+  if (auto hr = CoverPages(*partition, gpa, size, &cover)) return *hr;
   const bool partial = cover.front().first != gpa ||
                        cover.back().first + cover.back().second->size !=
                            gpa + size;
@@ -693,18 +716,16 @@ WhpxFake::HRESULT WhpxFake::QueryGpaRangeDirtyBitmap(
     WHV_PARTITION_HANDLE handle, uint64_t gpa, uint64_t size, uint64_t* bitmap,
     uint32_t bitmap_size) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (auto hr = Begin("WHvQueryGpaRangeDirtyBitmap",
-                      absl::StrFormat("%s, gpa %#x, size %#x, bitmap %u bytes",
-                                      Hex(handle), gpa, size, bitmap_size))) {
+  Partition* partition;
+  if (auto hr = BeginOn(
+          "WHvQueryGpaRangeDirtyBitmap",
+          absl::StrFormat("%s, gpa %#x, size %#x, bitmap %u bytes",
+                          Hex(handle), gpa, size, bitmap_size),
+          handle, &partition)) {
     return *hr;
   }
-  Partition* partition = FindPartition(handle);
-  if (partition == nullptr) return End(kEHandle);
-  if (size == 0 || gpa % kPageSize != 0 || size % kPageSize != 0) {
-    return End(kEInvalidArg);
-  }
-  auto cover = Cover(*partition, gpa, size);
-  if (cover.empty()) return End(kWhvEGpaRangeNotFound);
+  std::vector<std::pair<uint64_t, RangeState*>> cover;
+  if (auto hr = CoverPages(*partition, gpa, size, &cover)) return *hr;
   for (auto& [start, range] : cover) {
     if ((range->flags & WHvMapGpaRangeFlagTrackDirtyPages) == 0) {
       return End(kWhvEGpaRangeNotFound);
@@ -739,14 +760,14 @@ WhpxFake::HRESULT WhpxFake::TranslateGva(WHV_PARTITION_HANDLE handle,
                                          WHV_TRANSLATE_GVA_RESULT* result,
                                          uint64_t* gpa) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (auto hr = Begin("WHvTranslateGva",
-                      absl::StrFormat("%s, vp %u, gva %#x, flags %#x",
-                                      Hex(handle), vp, gva, flags))) {
+  Partition* partition;
+  Vp* model;
+  if (auto hr = BeginOnVp("WHvTranslateGva",
+                          absl::StrFormat("%s, vp %u, gva %#x, flags %#x",
+                                          Hex(handle), vp, gva, flags),
+                          handle, vp, &partition, &model)) {
     return *hr;
   }
-  Partition* partition = FindPartition(handle);
-  if (partition == nullptr) return End(kEHandle);
-  if (partition->vps.count(vp) == 0) return End(kWhvEVpDoesNotExist);
   if (result == nullptr || gpa == nullptr) return End(kEPointer);
   // The fake's guests run with paging off: addresses are identity mapped.
   *gpa = gva;
@@ -761,15 +782,18 @@ WhpxFake::HRESULT WhpxFake::CreateVirtualProcessor(WHV_PARTITION_HANDLE handle,
                                                    uint32_t vp,
                                                    uint32_t flags) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (auto hr = Begin("WHvCreateVirtualProcessor",
-                      absl::StrFormat("%s, vp %u, flags %#x", Hex(handle), vp,
-                                      flags))) {
+  Partition* partition;
+  if (auto hr = BeginOn("WHvCreateVirtualProcessor",
+                        absl::StrFormat("%s, vp %u, flags %#x", Hex(handle), vp,
+                                        flags),
+                        handle, &partition)) {
     return *hr;
   }
-  Partition* partition = FindPartition(handle);
-  if (partition == nullptr) return End(kEHandle);
   if (!partition->setup) return End(kWhvEInvalidPartitionConfig);
-  if (flags != 0 || vp >= partition->processor_count) return End(kEInvalidArg);
+  if (flags != 0 ||
+      vp >= partition->Property(WHvPartitionPropertyCodeProcessorCount)) {
+    return End(kEInvalidArg);
+  }
   if (partition->vps.count(vp) != 0) return End(kWhvEVpAlreadyExists);
   ResetVp(partition->vps[vp], vp);
   return End(kSOk);
@@ -778,16 +802,15 @@ WhpxFake::HRESULT WhpxFake::CreateVirtualProcessor(WHV_PARTITION_HANDLE handle,
 WhpxFake::HRESULT WhpxFake::DeleteVirtualProcessor(WHV_PARTITION_HANDLE handle,
                                                    uint32_t vp) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (auto hr = Begin("WHvDeleteVirtualProcessor",
-                      absl::StrFormat("%s, vp %u", Hex(handle), vp))) {
+  Partition* partition;
+  Vp* model;
+  if (auto hr = BeginOnVp("WHvDeleteVirtualProcessor",
+                          absl::StrFormat("%s, vp %u", Hex(handle), vp),
+                          handle, vp, &partition, &model)) {
     return *hr;
   }
-  Partition* partition = FindPartition(handle);
-  if (partition == nullptr) return End(kEHandle);
-  auto it = partition->vps.find(vp);
-  if (it == partition->vps.end()) return End(kWhvEVpDoesNotExist);
-  if (it->second.running) return End(kWhvEInvalidVpState);
-  partition->vps.erase(it);
+  if (model->running) return End(kWhvEInvalidVpState);
+  partition->vps.erase(vp);
   return End(kSOk);
 }
 
@@ -881,20 +904,19 @@ WhpxFake::HRESULT WhpxFake::RunVirtualProcessor(WHV_PARTITION_HANDLE handle,
                                                 uint32_t index, void* context,
                                                 uint32_t size) {
   std::unique_lock<std::mutex> lock(mutex_);
-  if (auto hr = Begin("WHvRunVirtualProcessor",
-                      absl::StrFormat("%s, vp %u, size %u", Hex(handle), index,
-                                      size))) {
+  Partition* partition;
+  Vp* model;
+  if (auto hr = BeginOnVp("WHvRunVirtualProcessor",
+                          absl::StrFormat("%s, vp %u, size %u", Hex(handle),
+                                          index, size),
+                          handle, index, &partition, &model)) {
     return *hr;
   }
-  Partition* partition = FindPartition(handle);
-  if (partition == nullptr) return End(kEHandle);
-  auto it = partition->vps.find(index);
-  if (it == partition->vps.end()) return End(kWhvEVpDoesNotExist);
   if (context == nullptr) return End(kEPointer);
   if (size < sizeof(WHV_RUN_VP_EXIT_CONTEXT)) {
     return End(kWhvEInsufficientBuffer);
   }
-  Vp& vp = it->second;
+  Vp& vp = *model;
   if (vp.running) return End(kWhvEInvalidVpState);
   auto* out = static_cast<WHV_RUN_VP_EXIT_CONTEXT*>(context);
   // Entering the guest: the last I/O or MMIO instruction either completed
@@ -960,19 +982,54 @@ WhpxFake::HRESULT WhpxFake::RunVirtualProcessor(WHV_PARTITION_HANDLE handle,
 WhpxFake::HRESULT WhpxFake::CancelRunVirtualProcessor(
     WHV_PARTITION_HANDLE handle, uint32_t index, uint32_t flags) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (auto hr = Begin("WHvCancelRunVirtualProcessor",
-                      absl::StrFormat("%s, vp %u, flags %#x", Hex(handle),
-                                      index, flags))) {
+  Partition* partition;
+  Vp* vp;
+  if (auto hr = BeginOnVp("WHvCancelRunVirtualProcessor",
+                          absl::StrFormat("%s, vp %u, flags %#x", Hex(handle),
+                                          index, flags),
+                          handle, index, &partition, &vp)) {
     return *hr;
   }
-  Partition* partition = FindPartition(handle);
-  if (partition == nullptr) return End(kEHandle);
-  auto it = partition->vps.find(index);
-  if (it == partition->vps.end()) return End(kWhvEVpDoesNotExist);
   if (flags != 0) return End(kEInvalidArg);
-  it->second.cancel_pending = true;
+  vp->cancel_pending = true;
   wake_.notify_all();
   return End(kSOk);
+}
+
+std::optional<WhpxFake::HRESULT> WhpxFake::BeginRegisters(
+    const std::string& name, WHV_PARTITION_HANDLE handle, uint32_t index,
+    const WHV_REGISTER_NAME* names, uint32_t count, const void* values,
+    bool set, Vp** vp) {
+  // The values to set (SetRegisters), or null.
+  const auto* in =
+      set ? static_cast<const WHV_REGISTER_VALUE*>(values) : nullptr;
+  std::string args = absl::StrFormat("%s, vp %u, [", Hex(handle), index);
+  for (uint32_t i = 0; names != nullptr && (!set || in != nullptr) && i < count;
+       ++i) {
+    absl::StrAppendFormat(&args, "%s%#x", i == 0 ? "" : " ", names[i]);
+    if (set) absl::StrAppendFormat(&args, "=%#x", in[i].Reg64);
+  }
+  args += "]";
+  Partition* partition;
+  if (auto hr = BeginOnVp(name, args, handle, index, &partition, vp)) {
+    return *hr;
+  }
+  if (count == 0) return End(kEInvalidArg);
+  if (names == nullptr || values == nullptr) return End(kEPointer);
+  // WHvGetVirtualProcessorRegisters writes whole WHV_REGISTER_VALUEs.
+  if (!set && Key(values) % alignof(WHV_REGISTER_VALUE) != 0) {
+    return End(kEInvalidArg);
+  }
+  for (uint32_t i = 0; i < count; ++i) {
+    if (!KnownRegister(names[i])) return End(kWhvEInvalidVpRegisterName);
+    // A present segment needs the S/type bits a descriptor would have; the
+    // reserved attribute bits (8-11) must be zero.
+    if (set && IsSegment(names[i]) &&
+        (in[i].Segment.Attributes & 0x0f00) != 0) {
+      return End(kEInvalidArg);
+    }
+  }
+  return std::nullopt;
 }
 
 WhpxFake::HRESULT WhpxFake::GetRegisters(WHV_PARTITION_HANDLE handle,
@@ -981,26 +1038,15 @@ WhpxFake::HRESULT WhpxFake::GetRegisters(WHV_PARTITION_HANDLE handle,
                                          uint32_t count,
                                          WHV_REGISTER_VALUE* values) {
   std::lock_guard<std::mutex> lock(mutex_);
-  std::string args = absl::StrFormat("%s, vp %u, [", Hex(handle), index);
-  for (uint32_t i = 0; names != nullptr && i < count; ++i) {
-    absl::StrAppendFormat(&args, "%s%#x", i == 0 ? "" : " ", names[i]);
-  }
-  args += "]";
-  if (auto hr = Begin("WHvGetVirtualProcessorRegisters", args)) return *hr;
-  Partition* partition = FindPartition(handle);
-  if (partition == nullptr) return End(kEHandle);
-  auto it = partition->vps.find(index);
-  if (it == partition->vps.end()) return End(kWhvEVpDoesNotExist);
-  if (count == 0) return End(kEInvalidArg);
-  if (names == nullptr || values == nullptr) return End(kEPointer);
-  if (Key(values) % alignof(WHV_REGISTER_VALUE) != 0) return End(kEInvalidArg);
-  for (uint32_t i = 0; i < count; ++i) {
-    if (!KnownRegister(names[i])) return End(kWhvEInvalidVpRegisterName);
+  Vp* vp;
+  if (auto hr = BeginRegisters("WHvGetVirtualProcessorRegisters", handle,
+                               index, names, count, values, false, &vp)) {
+    return *hr;
   }
   for (uint32_t i = 0; i < count; ++i) {
-    auto reg = it->second.registers.find(names[i]);
-    values[i] = reg == it->second.registers.end() ? WHV_REGISTER_VALUE{}
-                                                  : reg->second;
+    auto reg = vp->registers.find(names[i]);
+    values[i] =
+        reg == vp->registers.end() ? WHV_REGISTER_VALUE{} : reg->second;
   }
   return End(kSOk);
 }
@@ -1011,30 +1057,13 @@ WhpxFake::HRESULT WhpxFake::SetRegisters(WHV_PARTITION_HANDLE handle,
                                          uint32_t count,
                                          const WHV_REGISTER_VALUE* values) {
   std::lock_guard<std::mutex> lock(mutex_);
-  std::string args = absl::StrFormat("%s, vp %u, [", Hex(handle), index);
-  for (uint32_t i = 0; names != nullptr && values != nullptr && i < count;
-       ++i) {
-    absl::StrAppendFormat(&args, "%s%#x=%#x", i == 0 ? "" : " ", names[i],
-                          values[i].Reg64);
-  }
-  args += "]";
-  if (auto hr = Begin("WHvSetVirtualProcessorRegisters", args)) return *hr;
-  Partition* partition = FindPartition(handle);
-  if (partition == nullptr) return End(kEHandle);
-  auto it = partition->vps.find(index);
-  if (it == partition->vps.end()) return End(kWhvEVpDoesNotExist);
-  if (count == 0) return End(kEInvalidArg);
-  if (names == nullptr || values == nullptr) return End(kEPointer);
-  for (uint32_t i = 0; i < count; ++i) {
-    if (!KnownRegister(names[i])) return End(kWhvEInvalidVpRegisterName);
-    // A present segment needs the S/type bits a descriptor would have; the
-    // reserved attribute bits (8-11) must be zero.
-    if (IsSegment(names[i]) && (values[i].Segment.Attributes & 0x0f00) != 0) {
-      return End(kEInvalidArg);
-    }
+  Vp* vp;
+  if (auto hr = BeginRegisters("WHvSetVirtualProcessorRegisters", handle,
+                               index, names, count, values, true, &vp)) {
+    return *hr;
   }
   for (uint32_t i = 0; i < count; ++i) {
-    it->second.registers[names[i]] = values[i];
+    vp->registers[names[i]] = values[i];
     if (names[i] == WHvRegisterPendingInterruption &&
         (values[i].Reg64 & kPendingInterruptionPending) != 0 &&
         ((values[i].Reg64 >> kPendingInterruptionTypeShift) & 7) ==
@@ -1050,21 +1079,24 @@ WhpxFake::HRESULT WhpxFake::RequestInterrupt(
     WHV_PARTITION_HANDLE handle, const WHV_INTERRUPT_CONTROL* interrupt,
     uint32_t size) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (auto hr = Begin(
+  Partition* partition;
+  if (auto hr = BeginOn(
           "WHvRequestInterrupt",
           absl::StrFormat("%s, type %#x, destination %u, vector %u, size %u",
                           Hex(handle),
                           interrupt ? interrupt->TypeModes & 0xff : 0,
                           interrupt ? interrupt->Destination : 0,
-                          interrupt ? interrupt->Vector : 0, size))) {
+                          interrupt ? interrupt->Vector : 0, size),
+          handle, &partition)) {
     return *hr;
   }
-  Partition* partition = FindPartition(handle);
-  if (partition == nullptr) return End(kEHandle);
   if (interrupt == nullptr) return End(kEPointer);
   if (size < sizeof(WHV_INTERRUPT_CONTROL)) return End(kEInvalidArg);
   // Interrupts are requested of the emulated local APIC.
-  if (partition->apic_mode == 0) return End(kWhvEInvalidPartitionConfig);
+  if (partition->Property(WHvPartitionPropertyCodeLocalApicEmulationMode) ==
+      0) {
+    return End(kWhvEInvalidPartitionConfig);
+  }
   ++interrupts_[interrupt->Vector];
   return End(kSOk);
 }
@@ -1102,11 +1134,15 @@ WhpxFake::HRESULT WhpxFake::EmulatorDestroy(WHV_EMULATOR_HANDLE emulator) {
 }
 
 std::optional<WhpxFake::HRESULT> WhpxFake::BeginEmulation(
-    const std::string& name, const std::string& args,
-    WHV_EMULATOR_HANDLE emulator, bool pointers_given,
-    WHV_EMULATOR_CALLBACKS* callbacks) {
+    const std::string& name, WHV_EMULATOR_HANDLE emulator,
+    const char* address_kind, uint64_t address, uint32_t access_info,
+    bool pointers_given, WHV_EMULATOR_CALLBACKS* callbacks) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (auto hr = Begin(name, args)) return *hr;
+  if (auto hr = Begin(name, absl::StrFormat("%s, %s %#x, info %#x",
+                                            Hex(emulator), address_kind,
+                                            address, access_info))) {
+    return *hr;
+  }
   auto it = emulators_.find(Key(emulator));
   if (it == emulators_.end()) return End(kEHandle);
   if (!pointers_given) return End(kEPointer);
@@ -1121,10 +1157,9 @@ WhpxFake::HRESULT WhpxFake::EmulatorTryIo(
     const WHV_X64_IO_PORT_ACCESS_CONTEXT* io, WHV_EMULATOR_STATUS* status) {
   WHV_EMULATOR_CALLBACKS callbacks;
   if (auto hr = BeginEmulation(
-          "WHvEmulatorTryIoEmulation",
-          absl::StrFormat("%s, port %#x, info %#x", Hex(emulator),
-                          io ? io->PortNumber : 0, io ? io->AccessInfo : 0),
-          emulator, vp_context != nullptr && io != nullptr && status != nullptr,
+          "WHvEmulatorTryIoEmulation", emulator, "port",
+          io ? io->PortNumber : 0, io ? io->AccessInfo : 0,
+          vp_context != nullptr && io != nullptr && status != nullptr,
           &callbacks)) {
     return *hr;
   }
@@ -1138,11 +1173,9 @@ WhpxFake::HRESULT WhpxFake::EmulatorTryIo(
     return kSOk;
   }
   const bool is_write = (io->AccessInfo & kIoAccessIsWrite) != 0;
-  const WHV_REGISTER_NAME rax = WHvX64RegisterRax;
   WHV_REGISTER_VALUE value = {};
-  if (!Succeeded(callbacks.WHvEmulatorGetVirtualProcessorRegisters(
-          context, &rax, 1, &value))) {
-    *status = kEmulationGetRegistersCallbackFailed;
+  if (!GetRegisterForEmulation(callbacks, context, WHvX64RegisterRax, &value,
+                               status)) {
     return kSOk;
   }
   WHV_EMULATOR_IO_ACCESS_INFO access = {};
@@ -1166,10 +1199,8 @@ WhpxFake::HRESULT WhpxFake::EmulatorTryMmio(
     const WHV_MEMORY_ACCESS_CONTEXT* mmio, WHV_EMULATOR_STATUS* status) {
   WHV_EMULATOR_CALLBACKS callbacks;
   if (auto hr = BeginEmulation(
-          "WHvEmulatorTryMmioEmulation",
-          absl::StrFormat("%s, gpa %#x, info %#x", Hex(emulator),
-                          mmio ? mmio->Gpa : 0, mmio ? mmio->AccessInfo : 0),
-          emulator,
+          "WHvEmulatorTryMmioEmulation", emulator, "gpa",
+          mmio ? mmio->Gpa : 0, mmio ? mmio->AccessInfo : 0,
           vp_context != nullptr && mmio != nullptr && status != nullptr,
           &callbacks)) {
     return *hr;
@@ -1197,9 +1228,7 @@ WhpxFake::HRESULT WhpxFake::EmulatorTryMmio(
   const bool is_write = opcode == 0x88 || opcode == 0x89;
   const WHV_REGISTER_NAME target = (modrm >> 3) & 7;  // SDK order = encoding
   WHV_REGISTER_VALUE value = {};
-  if (!Succeeded(callbacks.WHvEmulatorGetVirtualProcessorRegisters(
-          context, &target, 1, &value))) {
-    *status = kEmulationGetRegistersCallbackFailed;
+  if (!GetRegisterForEmulation(callbacks, context, target, &value, status)) {
     return kSOk;
   }
   WHV_EMULATOR_MEMORY_ACCESS_INFO access = {};
@@ -1228,22 +1257,13 @@ void WhpxFake::Enqueue(uint32_t vp, Script script) {
 
 void WhpxFake::QueueMmio(uint32_t vcpu, uint64_t address, bool is_write,
                          std::vector<uint8_t> data) {
-  Script script;
-  script.kind = Script::Kind::kMmio;
-  script.address = address;
-  script.is_write = is_write;
-  script.data = std::move(data);
-  Enqueue(vcpu, std::move(script));
+  Enqueue(vcpu,
+          Script{Script::Kind::kMmio, address, is_write, std::move(data)});
 }
 
 bool WhpxFake::QueueIo(uint32_t vcpu, uint16_t port, bool is_write,
                        std::vector<uint8_t> data) {
-  Script script;
-  script.kind = Script::Kind::kIo;
-  script.address = port;
-  script.is_write = is_write;
-  script.data = std::move(data);
-  Enqueue(vcpu, std::move(script));
+  Enqueue(vcpu, Script{Script::Kind::kIo, port, is_write, std::move(data)});
   return true;
 }
 
@@ -1252,17 +1272,12 @@ bool WhpxFake::QueueIo(uint32_t vcpu, uint16_t port, bool is_write,
 bool WhpxFake::QueueSystemEvent(uint32_t, SystemEventKind) { return false; }
 
 bool WhpxFake::QueueHalt(uint32_t vcpu) {
-  Script script;
-  script.kind = Script::Kind::kHalt;
-  Enqueue(vcpu, std::move(script));
+  Enqueue(vcpu, Script{Script::Kind::kHalt});
   return true;
 }
 
 void WhpxFake::QueueRawExit(uint32_t vp, const WHV_RUN_VP_EXIT_CONTEXT& exit) {
-  Script script;
-  script.kind = Script::Kind::kRaw;
-  script.raw = exit;
-  Enqueue(vp, std::move(script));
+  Enqueue(vp, Script{Script::Kind::kRaw, 0, false, {}, exit});
 }
 
 std::vector<uint8_t> WhpxFake::CompletedRead(uint32_t vcpu) {
@@ -1272,22 +1287,25 @@ std::vector<uint8_t> WhpxFake::CompletedRead(uint32_t vcpu) {
   return partition->vps.at(vcpu).completed_read;
 }
 
+GuestMemory WhpxFake::Memory(Partition& partition) {
+  return GuestMemory(
+      "WhpxFake", "GPA range",
+      [this, &partition](uint64_t gpa) -> std::optional<GuestRange> {
+        auto cover = Cover(partition, gpa, 1);
+        if (cover.empty()) return std::nullopt;
+        const RangeState& range = *cover[0].second;
+        return GuestRange{cover[0].first, range.size,
+                          reinterpret_cast<uintptr_t>(range.host),
+                          (range.flags & WHvMapGpaRangeFlagWrite) != 0};
+      });
+}
+
 absl::StatusOr<std::vector<uint8_t>> WhpxFake::GuestRead(uint64_t gpa,
                                                          size_t size) {
   std::lock_guard<std::mutex> lock(mutex_);
   Partition* partition = Latest();
   if (partition == nullptr) return absl::NotFoundError("WhpxFake: no VM");
-  std::vector<uint8_t> data(size);
-  for (size_t i = 0; i < size; ++i) {
-    const uint64_t address = gpa + i;
-    auto cover = Cover(*partition, address, 1);
-    if (cover.empty()) {
-      return absl::NotFoundError(absl::StrFormat(
-          "WhpxFake: guest read of %#x: no GPA range maps it", address));
-    }
-    data[i] = cover[0].second->host[address - cover[0].first];
-  }
-  return data;
+  return Memory(*partition).Read(gpa, size);
 }
 
 absl::Status WhpxFake::GuestWrite(uint64_t gpa,
@@ -1295,27 +1313,17 @@ absl::Status WhpxFake::GuestWrite(uint64_t gpa,
   std::lock_guard<std::mutex> lock(mutex_);
   Partition* partition = Latest();
   if (partition == nullptr) return absl::NotFoundError("WhpxFake: no VM");
-  // Check every byte first: a store that would exit writes nothing.
-  for (size_t i = 0; i < data.size(); ++i) {
-    auto cover = Cover(*partition, gpa + i, 1);
-    if (cover.empty()) {
-      return absl::NotFoundError(absl::StrFormat(
-          "WhpxFake: guest write of %#x: no GPA range maps it", gpa + i));
-    }
-    if ((cover[0].second->flags & WHvMapGpaRangeFlagWrite) == 0) {
-      return absl::PermissionDeniedError(absl::StrFormat(
-          "WhpxFake: guest write of %#x: the range is mapped without "
-          "WHvMapGpaRangeFlagWrite",
-          gpa + i));
-    }
+  if (absl::Status written = Memory(*partition).Write(gpa, data);
+      !written.ok()) {
+    return written;
   }
-  for (size_t i = 0; i < data.size(); ++i) {
-    auto cover = Cover(*partition, gpa + i, 1);
+  // Every page the store touched is dirty where the range logs it.
+  const uint64_t end = gpa + data.size();
+  for (uint64_t at = gpa; at < end; at = (at & ~(kPageSize - 1)) + kPageSize) {
+    auto cover = Cover(*partition, at, 1);
     RangeState& range = *cover[0].second;
-    const uint64_t offset = gpa + i - cover[0].first;
-    range.host[offset] = data[i];
     if (range.flags & WHvMapGpaRangeFlagTrackDirtyPages) {
-      range.dirty[offset / kPageSize] = true;
+      range.dirty[(at - cover[0].first) / kPageSize] = true;
     }
   }
   return absl::OkStatus();

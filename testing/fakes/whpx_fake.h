@@ -48,7 +48,8 @@
 #include "absl/types/span.h"
 #include "hypervisor/whpx/whpx_abi.h"
 #include "hypervisor/whpx/whpx_api.h"
-#include "testing/fakes/fault_plan.h"
+#include "testing/fakes/call_log.h"
+#include "testing/fakes/guest_memory.h"
 #include "testing/scripted_guest.h"
 
 namespace hv::testing {
@@ -233,11 +234,12 @@ class WhpxFake final : public ScriptedGuest {
   struct Partition {
     uint64_t id = 0;
     bool setup = false;
-    uint32_t processor_count = 0;
-    uint64_t extended_vm_exits = 0;
-    uint64_t exception_bitmap = 0;
-    uint64_t msr_exit_bitmap = 0;
-    uint32_t apic_mode = 0;
+    // The properties WHvSetPartitionProperty set (the others read as 0).
+    std::map<whpx_abi::WHV_PARTITION_PROPERTY_CODE, uint64_t> properties;
+    uint64_t Property(whpx_abi::WHV_PARTITION_PROPERTY_CODE code) const {
+      auto it = properties.find(code);
+      return it == properties.end() ? 0 : it->second;
+    }
     std::map<uint64_t, RangeState> ranges;  // by gpa
     std::map<uint32_t, Vp> vps;
   };
@@ -250,13 +252,41 @@ class WhpxFake final : public ScriptedGuest {
                                const std::string& args)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   HRESULT End(HRESULT hr) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Begin() for a call on partition `handle`: std::nullopt with `*partition`
+  // set to go on, or the HRESULT to return at once (an injected failure;
+  // E_HANDLE for an unknown handle).
+  std::optional<HRESULT> BeginOn(const std::string& name,
+                                 const std::string& args,
+                                 whpx_abi::WHV_PARTITION_HANDLE handle,
+                                 Partition** partition)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // BeginOn() for a call on vCPU `index` of the partition as well
+  // (WHV_E_VP_DOES_NOT_EXIST when it has none).
+  std::optional<HRESULT> BeginOnVp(const std::string& name,
+                                   const std::string& args,
+                                   whpx_abi::WHV_PARTITION_HANDLE handle,
+                                   uint32_t index, Partition** partition,
+                                   Vp** vp)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // The start of WHvEmulatorTry*Emulation: records the call and takes the
   // emulator's callbacks; or the HRESULT to return at once (an injected
   // failure, an unknown emulator, a null pointer: `pointers_given` false).
+  // The call's arguments are recorded as "<emulator>, <address_kind>
+  // <address>, info <access_info>".
   std::optional<HRESULT> BeginEmulation(
-      const std::string& name, const std::string& args,
-      whpx_abi::WHV_EMULATOR_HANDLE emulator, bool pointers_given,
-      whpx_abi::WHV_EMULATOR_CALLBACKS* callbacks) ABSL_LOCKS_EXCLUDED(mutex_);
+      const std::string& name, whpx_abi::WHV_EMULATOR_HANDLE emulator,
+      const char* address_kind, uint64_t address, uint32_t access_info,
+      bool pointers_given, whpx_abi::WHV_EMULATOR_CALLBACKS* callbacks)
+      ABSL_LOCKS_EXCLUDED(mutex_);
+  // BeginOnVp() for WHv{Get,Set}VirtualProcessorRegisters, with their
+  // argument checks (`set`: `values` are the registers' new values).
+  std::optional<HRESULT> BeginRegisters(
+      const std::string& name, whpx_abi::WHV_PARTITION_HANDLE handle,
+      uint32_t index, const whpx_abi::WHV_REGISTER_NAME* names,
+      uint32_t count, const void* values, bool set, Vp** vp)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  bool PropertyValueValid(whpx_abi::WHV_PARTITION_PROPERTY_CODE code,
+                          uint64_t value) const;
   Partition* FindPartition(whpx_abi::WHV_PARTITION_HANDLE handle)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   Partition* Latest() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
@@ -264,6 +294,16 @@ class WhpxFake final : public ScriptedGuest {
   std::vector<std::pair<uint64_t, RangeState*>> Cover(Partition& partition,
                                                       uint64_t gpa,
                                                       uint64_t size)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Cover() for a call on whole pages: std::nullopt with `*cover` set, or
+  // the HRESULT to return (E_INVALIDARG for no or partial pages,
+  // WHV_E_GPA_RANGE_NOT_FOUND for a hole).
+  std::optional<HRESULT> CoverPages(
+      Partition& partition, uint64_t gpa, uint64_t size,
+      std::vector<std::pair<uint64_t, RangeState*>>* cover)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // `partition`'s memory as its guest sees it (GuestRead/GuestWrite).
+  GuestMemory Memory(Partition& partition)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void ResetVp(Vp& vp, uint32_t index);
   // Builds the exit for `script` at the vCPU's current state.
@@ -276,8 +316,7 @@ class WhpxFake final : public ScriptedGuest {
   const Options options_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;  // a script arrived or a cancel came
-  std::vector<Call> calls_ ABSL_GUARDED_BY(mutex_);
-  FaultPlan plan_;  // ClearCalls() resets it
+  CallLog<Call> log_;  // ClearCalls() resets its plan too
   std::vector<std::string> violations_ ABSL_GUARDED_BY(mutex_);
   std::map<uintptr_t, std::unique_ptr<Partition>> partitions_
       ABSL_GUARDED_BY(mutex_);
