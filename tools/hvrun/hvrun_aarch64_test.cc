@@ -1,10 +1,16 @@
 // Runs the aarch64 hvrun binary as a user would, on a real arm64 KVM (in
 // the arm64 vmtest VM where the host has none): the demo (ECAM, the virtio
 // shared-memory BAR, the host's blob), flat payloads at two load addresses,
-// several vCPUs, --stats, the timeout, and bad flags.
+// several vCPUs, --stats, the timeout, bad flags and bad kernel images
+// (the Linux boot itself: hvrun_linux_boot_test).
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "linux_boot/arm64_image_fixture.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "testing/status_matchers.h"
@@ -77,6 +83,49 @@ TEST(HvrunAArch64, BadFlagsGiveOneClearLineAndNonZeroExit) {
       {{"--payload=/nonexistent.bin"}, "--payload=/nonexistent.bin: cannot open it"},
   };
   ExpectBadFlagsRefused(cases);
+}
+
+// Writes `bytes` to a file in the test's temporary directory; its path.
+std::string TempFile(const std::string& name, const std::vector<uint8_t>& bytes) {
+  const std::string path = absl::StrCat(std::getenv("TEST_TMPDIR"), "/", name);
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  return path;
+}
+
+TEST(HvrunAArch64, BadKernelImagesGiveOneLineAndExitFour) {
+  TestArm64Image huge;
+  huge.image_size = 1ull << 30;
+  TestArm64Image not_arm64;
+  not_arm64.magic = 0x53726448;  // "HdrS", an x86 setup header's magic
+  std::vector<uint8_t> gzip(4096, 0);
+  gzip[0] = 0x1f;
+  gzip[1] = 0x8b;
+  const std::string good = TempFile("good.Image", TestArm64Image().Build());
+  const std::string initrd = TempFile("big.initrd", std::vector<uint8_t>(60 << 20, 0x5a));
+  const struct {
+    std::vector<std::string> args;
+    std::string message;
+  } cases[] = {
+      {{"--kernel=" + TempFile("short.Image", std::vector<uint8_t>(32, 0))},
+       "arm64 Image: 32 bytes is too short for the 64-byte Image header"},
+      {{"--kernel=" + TempFile("vmlinuz.gz", gzip)}, "arm64 Image: a gzip file"},
+      {{"--kernel=" + TempFile("bzImage", not_arm64.Build())}, "no \"ARM\\x64\" magic"},
+      {{"--kernel=" + TempFile("huge.Image", huge.Build()), "--mem=64M"},
+       "linux boot: the kernel (0x40000000 bytes"},
+      {{"--kernel=" + good, "--initrd=" + initrd, "--mem=64M"},
+       "linux boot: the initrd (0x3c00000 bytes) does not fit"},
+      {{"--kernel=/nonexistent/Image"}, "--kernel=/nonexistent/Image"},
+  };
+  for (const auto& c : cases) {
+    testing::SubprocessResult r = RunHvrun(c.args);
+    EXPECT_EQ(r.exit_code, 4) << c.message << "\n" << r.stderr_text;
+    // One line, hvrun's, naming what is wrong.
+    EXPECT_EQ(r.stderr_text.rfind("hvrun: ", 0), 0u) << r.stderr_text;
+    EXPECT_EQ(std::count(r.stderr_text.begin(), r.stderr_text.end(), '\n'), 1) << r.stderr_text;
+    EXPECT_THAT(r.stderr_text, HasSubstr(c.message));
+    EXPECT_EQ(r.stdout_text, "") << c.message;
+  }
 }
 
 }  // namespace
