@@ -23,6 +23,7 @@
 #include "hypervisor/aarch64/regs.h"
 #include "hypervisor/aarch64/vcpu_aarch64.h"
 #include "hypervisor/aarch64/vm_aarch64.h"
+#include "hypervisor/backend_registration.h"
 #include "hypervisor/backend_vcpu.h"
 #include "hypervisor/backend_vm.h"
 #include "hypervisor/caps.h"
@@ -298,7 +299,7 @@ TEST(HypervisorExamples, BackendVcpu) {
               StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
-// hypervisor/registry.h
+// hypervisor/backend_registration.h
 // A stand-in for the backend the example registers: its Create() says what
 // it was given.
 class KvmHypervisor : public Hypervisor {

@@ -5,6 +5,7 @@
 #include <cerrno>
 
 #include "absl/strings/str_format.h"
+#include "hypervisor/mmap_prot.h"
 #include "hypervisor/os/errno_status.h"
 #include "hypervisor/os/mmap_region.h"
 

@@ -1,5 +1,6 @@
 #include "hypervisor/memory_region.h"
 
+#include "hypervisor/mmap_prot.h"
 #include "hypervisor/os/memfd.h"
 #include "hypervisor/os/status_macros.h"
 

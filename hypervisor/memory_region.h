@@ -80,9 +80,6 @@ class MemoryRegion {
   const bool is_arena_;
 };
 
-// ToMmapProt(): the PROT_* bits for `prot`.
-int ToMmapProt(Protection prot);
-
 }  // namespace hv
 
 #endif  // HV_HYPERVISOR_MEMORY_REGION_H_

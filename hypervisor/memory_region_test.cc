@@ -7,6 +7,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "hypervisor/mmap_prot.h"
 #include "hypervisor/os/memfd.h"
 #include "testing/status_matchers.h"
 

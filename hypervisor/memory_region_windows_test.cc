@@ -8,6 +8,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "hypervisor/memory_region.h"
+#include "hypervisor/mmap_prot.h"
 #include "hypervisor/os/memfd.h"
 #include "hypervisor/os/windows_handle.h"
 #include "testing/status_matchers.h"

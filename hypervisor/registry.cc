@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "hypervisor/backend_registration.h"
 #include "hypervisor/hypervisor.h"
 #include "hypervisor/os/status_macros.h"
 #include "re2/re2.h"

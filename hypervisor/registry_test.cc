@@ -2,6 +2,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "hypervisor/backend_registration.h"
 #include "hypervisor/hypervisor.h"
 #include "testing/status_matchers.h"
 

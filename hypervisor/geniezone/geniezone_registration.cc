@@ -1,8 +1,8 @@
 // Registers the Geniezone backend as hypervisor kind "geniezone" with option
 // "device" (default /dev/gzvm). Linked only through the alwayslink
 // "geniezone" library.
+#include "hypervisor/backend_registration.h"
 #include "hypervisor/geniezone/geniezone_hypervisor.h"
-#include "hypervisor/registry.h"
 
 namespace hv {
 namespace {

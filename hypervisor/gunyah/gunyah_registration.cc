@@ -1,8 +1,8 @@
 // Registers the Gunyah backend as hypervisor kind "gunyah" with option
 // "device" (default /dev/gunyah). Linked only through the alwayslink
 // "gunyah" library.
+#include "hypervisor/backend_registration.h"
 #include "hypervisor/gunyah/gunyah_hypervisor.h"
-#include "hypervisor/registry.h"
 
 namespace hv {
 namespace {

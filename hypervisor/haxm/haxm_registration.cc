@@ -1,8 +1,8 @@
 // Registers the HAXM backend as hypervisor kind "haxm" with option "device"
 // (default \\.\HAX on Windows, /dev/HAX on the POSIX port). Linked only
 // through the alwayslink "haxm" library.
+#include "hypervisor/backend_registration.h"
 #include "hypervisor/haxm/haxm_hypervisor.h"
-#include "hypervisor/registry.h"
 
 namespace hv {
 namespace {

@@ -1,7 +1,7 @@
 // Registers the KVM backend as hypervisor kind "kvm" with option "device"
 // (default /dev/kvm). Linked only through the alwayslink "kvm" library.
+#include "hypervisor/backend_registration.h"
 #include "hypervisor/kvm/kvm_hypervisor.h"
-#include "hypervisor/registry.h"
 
 namespace hv {
 namespace {

@@ -4,7 +4,7 @@
 // returns its UNAVAILABLE status.
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
-#include "hypervisor/registry.h"
+#include "hypervisor/backend_registration.h"
 #include "hypervisor/whpx/whpx_api.h"
 #include "hypervisor/whpx/whpx_hypervisor.h"
 
