@@ -36,22 +36,17 @@ absl::StatusOr<std::unique_ptr<Vm>> X86GuestConformance::NewVm() {
 }
 
 void X86GuestConformance::SetUp() {
-  BackendInstance instance;
-  ASSERT_NO_FATAL_FAILURE(OpenBackend(GetParam(), &instance));
+  ASSERT_NO_FATAL_FAILURE(BackendTest::SetUp());
   if (IsSkipped()) return;
-  hypervisor_ = std::move(instance.hypervisor);
-  script_ = std::move(instance.script);
   ASSERT_OK_AND_ASSIGN(vm_, NewVm());
   ASSERT_OK_AND_ASSIGN(guest_, GuestFixture::Create(*vm_));
 }
 
 void X86GuestConformance::TearDown() {
-  // The fixture's vCPU before its VM, the VM before its hypervisor, the
-  // hypervisor before the script it may call.
+  // The fixture's vCPU before its VM, the VM before its hypervisor.
   guest_.reset();
   vm_.reset();
-  hypervisor_.reset();
-  script_.reset();
+  BackendTest::TearDown();
 }
 
 }  // namespace hv::testing

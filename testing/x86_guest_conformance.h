@@ -50,7 +50,7 @@ uint64_t Le64(const uint8_t* p);
 // an irqchip and a GuestFixture on it (guest_); tests that need an irqchip
 // make their own VM with NewVm(). Both VMs are prepared to run
 // (BackendUnderTest::prepare_to_run).
-class X86GuestConformance : public ::testing::TestWithParam<BackendUnderTest> {
+class X86GuestConformance : public BackendTest {
  protected:
   void SetUp() override;
   void TearDown() override;
@@ -58,8 +58,6 @@ class X86GuestConformance : public ::testing::TestWithParam<BackendUnderTest> {
   // X86GuestConformance::NewVm(): another VM of the same hypervisor.
   absl::StatusOr<std::unique_ptr<Vm>> NewVm();
 
-  std::shared_ptr<ScriptedGuest> script_;  // kept while hypervisor_ lives
-  std::unique_ptr<Hypervisor> hypervisor_;
   std::unique_ptr<Vm> vm_;
   std::unique_ptr<GuestFixture> guest_;
 };
