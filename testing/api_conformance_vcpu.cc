@@ -177,11 +177,8 @@ TEST_P(ApiConformance, HaltIsDecoded) {
 TEST_P(ApiConformance, IoEventsFollowTheCapability) {
   ASSERT_OK_AND_ASSIGN(EventFd event, EventFd::Create());
   IoEventAddress address{IoEventAddress::Space::kMmio, kMmioAddress, 4, 0x1234};
-  if (!vm_->CheckCapability(VmCap::kIoEventfd)) {
-    EXPECT_THAT(vm_->RegisterIoEvent(event, address),
-                StatusIs(absl::StatusCode::kUnimplemented));
-    return;
-  }
+  HV_UNIMPLEMENTED_WITHOUT(*vm_, VmCap::kIoEventfd,
+                           vm_->RegisterIoEvent(event, address));
   ASSERT_OK(vm_->RegisterIoEvent(event, address));
   EXPECT_THAT(vm_->RegisterIoEvent(event, address),
               StatusIs(absl::StatusCode::kAlreadyExists));
@@ -206,11 +203,7 @@ TEST_P(ApiConformance, IoEventsFollowTheCapability) {
 
 TEST_P(ApiConformance, IrqfdsFollowTheCapability) {
   ASSERT_OK_AND_ASSIGN(EventFd event, EventFd::Create());
-  if (!vm_->CheckCapability(VmCap::kIrqfd)) {
-    EXPECT_THAT(vm_->RegisterIrqfd(event, 5),
-                StatusIs(absl::StatusCode::kUnimplemented));
-    return;
-  }
+  HV_UNIMPLEMENTED_WITHOUT(*vm_, VmCap::kIrqfd, vm_->RegisterIrqfd(event, 5));
   // The order every hypervisor accepts: irqchip, vCPUs, finalized irqchip,
   // then irqfds.
   ASSERT_OK(EnsureIrqChip());

@@ -33,6 +33,7 @@
 #include "hypervisor/hypervisor.h"
 #include "hypervisor/vm.h"
 #include "testing/scripted_guest.h"
+#include "testing/status_matchers.h"
 
 namespace hv::testing {
 
@@ -102,5 +103,20 @@ class BackendTest : public ::testing::TestWithParam<BackendUnderTest> {
 };
 
 }  // namespace hv::testing
+
+// HV_UNIMPLEMENTED_WITHOUT(vm, cap, call): where `vm` (a Vm) lacks VmCap
+// `cap`, expects `call` (which needs it) to fail UNIMPLEMENTED, as
+// documented, and ends the test; where it has it, does nothing and `call`
+// is not made. In a test body, before the test's own use of `cap`:
+//   HV_UNIMPLEMENTED_WITHOUT(*vm_, VmCap::kIrqfd,
+//                            vm_->RegisterIrqfd(event, 5));
+#define HV_UNIMPLEMENTED_WITHOUT(vm, cap, call)                          \
+  do {                                                                   \
+    if (!(vm).CheckCapability(cap)) {                                    \
+      EXPECT_THAT((call), ::hv::testing::StatusIs(                       \
+                              ::absl::StatusCode::kUnimplemented));     \
+      return;                                                            \
+    }                                                                    \
+  } while (0)
 
 #endif  // HV_TESTING_BACKEND_UNDER_TEST_H_

@@ -2,7 +2,9 @@
 
 #include <utility>
 
+#include "gmock/gmock.h"
 #include "hypervisor/os/status_macros.h"
+#include "hypervisor/x86_64/vm_x86_64.h"
 #include "testing/status_matchers.h"
 
 namespace hv::testing {
@@ -32,6 +34,20 @@ absl::StatusOr<std::unique_ptr<Vm>> X86GuestConformance::NewVm() {
   if (GetParam().prepare_to_run) {
     RETURN_IF_ERROR(GetParam().prepare_to_run(*vm));
   }
+  return vm;
+}
+
+absl::StatusOr<std::unique_ptr<Vm>>
+X86GuestConformance::NewVmWithKernelIrqChip() {
+  ASSIGN_OR_RETURN(std::unique_ptr<Vm> vm, NewVm());
+  VmX86_64* vm86 = vm->AsX86_64();
+  if (vm86 == nullptr) return absl::InternalError("not an x86_64 VM");
+  if (!hypervisor_->CheckCapability(HypervisorCap::kIrqChip)) {
+    EXPECT_THAT(vm86->CreateIrqChip(IrqChipKind::kKernel),
+                StatusIs(absl::StatusCode::kUnimplemented));
+    return nullptr;
+  }
+  RETURN_IF_ERROR(vm86->CreateIrqChip(IrqChipKind::kKernel));
   return vm;
 }
 

@@ -57,6 +57,11 @@ class X86GuestConformance : public BackendTest {
 
   // X86GuestConformance::NewVm(): another VM of the same hypervisor.
   absl::StatusOr<std::unique_ptr<Vm>> NewVm();
+  // X86GuestConformance::NewVmWithKernelIrqChip(): NewVm() with the
+  // kernel's interrupt controllers (CreateIrqChip(kKernel)); an x86_64 VM
+  // or an error. Where the hypervisor has none (HypervisorCap::kIrqChip),
+  // checks that creating them is UNIMPLEMENTED and returns nullptr.
+  absl::StatusOr<std::unique_ptr<Vm>> NewVmWithKernelIrqChip();
 
   std::unique_ptr<Vm> vm_;
   std::unique_ptr<GuestFixture> guest_;
