@@ -47,42 +47,41 @@ TEST(HaxmHypervisor, SpeaksTheWindowsNumbering) {
                           "HAX_IOCTL_CAPABILITY"));
 }
 
-TEST(HaxmHypervisor, AMissingDeviceIsNotFoundNamingThePath) {
-  HaxmFake fake;
-  EXPECT_THAT(HaxmHypervisor::Create("/dev/NOHAX", &fake),
-              StatusIs(absl::StatusCode::kNotFound,
-                       HasSubstr("open /dev/NOHAX: No such file")));
+// Opening `path` on a driver set up with `options` fails with `code` and a
+// message containing `message`, and leaves no handle open.
+void ExpectRefused(const HaxmFakeOptions& options, const std::string& path,
+                   absl::StatusCode code, const std::string& message) {
+  HaxmFake fake(options);
+  EXPECT_THAT(HaxmHypervisor::Create(path, &fake),
+              StatusIs(code, HasSubstr(message)));
   EXPECT_EQ(fake.OpenHandles(), 0u);
+}
+
+TEST(HaxmHypervisor, AMissingDeviceIsNotFoundNamingThePath) {
+  ExpectRefused({}, "/dev/NOHAX", absl::StatusCode::kNotFound,
+                "open /dev/NOHAX: No such file");
 }
 
 TEST(HaxmHypervisor, OldApiVersionsAreRefused) {
   HaxmFakeOptions options;
   options.version = {1, 3};
-  HaxmFake fake(options);
-  EXPECT_THAT(HaxmHypervisor::Create("/dev/HAX", &fake),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("API v3 is too old")));
-  EXPECT_EQ(fake.OpenHandles(), 0u);
+  ExpectRefused(options, "/dev/HAX", absl::StatusCode::kFailedPrecondition,
+                "API v3 is too old");
 }
 
 TEST(HaxmHypervisor, ANonWorkingDriverSaysWhy) {
   HaxmFakeOptions options;
   options.wstatus = 0;
   options.winfo = haxm_abi::kCapFailReasonVt;
-  HaxmFake fake(options);
-  EXPECT_THAT(HaxmHypervisor::Create("/dev/HAX", &fake),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("VT-x is unsupported or disabled")));
-  EXPECT_EQ(fake.OpenHandles(), 0u);
+  ExpectRefused(options, "/dev/HAX", absl::StatusCode::kFailedPrecondition,
+                "VT-x is unsupported or disabled");
 }
 
 TEST(HaxmHypervisor, SetRam2IsRequired) {
   HaxmFakeOptions options;
   options.winfo &= ~haxm_abi::kCap64BitSetRam;
-  HaxmFake fake(options);
-  EXPECT_THAT(HaxmHypervisor::Create("/dev/HAX", &fake),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("HAX_CAP_64BIT_SETRAM")));
+  ExpectRefused(options, "/dev/HAX", absl::StatusCode::kFailedPrecondition,
+                "HAX_CAP_64BIT_SETRAM");
 }
 
 TEST(HaxmHypervisor, DriverErrorsNameTheIoctl) {
