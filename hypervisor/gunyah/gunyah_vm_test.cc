@@ -9,6 +9,7 @@
 #include "hypervisor/memory_region.h"
 #include "hypervisor/os/eventfd.h"
 #include "hypervisor/os/memfd.h"
+#include "testing/backend_expectations.h"
 #include "testing/status_matchers.h"
 
 namespace hv::testing {
@@ -177,11 +178,9 @@ TEST_F(GunyahVmTest, OptionsGunyahCannotHonourAreUnimplemented) {
               StatusIs(absl::StatusCode::kOutOfRange));
   EXPECT_THAT(fake_->Calls(), IsEmpty());
   EXPECT_THAT(vm_->MemoryRegions(), IsEmpty());
-  EXPECT_FALSE(vm_->CheckCapability(VmCap::kReadOnlyMemoryRegion));
-  EXPECT_FALSE(vm_->CheckCapability(VmCap::kDirtyLog));
-  EXPECT_FALSE(vm_->CheckCapability(VmCap::kMemNoncoherentDma));
-  EXPECT_TRUE(vm_->CheckCapability(VmCap::kIrqfd));
-  EXPECT_TRUE(vm_->CheckCapability(VmCap::kIoEventfd));
+  EXPECT_TRUE(HasCapabilities(*vm_, {VmCap::kIrqfd, VmCap::kIoEventfd},
+                              {VmCap::kReadOnlyMemoryRegion, VmCap::kDirtyLog,
+                               VmCap::kMemNoncoherentDma}));
 }
 
 TEST_F(GunyahVmTest, RegionsCannotBeRemovedAndStay) {

@@ -12,6 +12,7 @@
 #include "hypervisor/hypervisor.h"
 #include "hypervisor/registry.h"
 #include "testing/fakes/haxm_fake.h"
+#include "testing/backend_expectations.h"
 #include "testing/status_matchers.h"
 
 namespace hv::testing {
@@ -96,27 +97,17 @@ TEST(HaxmHypervisor, DriverErrorsNameTheIoctl) {
 TEST(HaxmHypervisor, CapabilitiesAreWhatHaxmHas) {
   HaxmFake fake;
   ASSERT_OK_AND_ASSIGN(auto haxm, HaxmHypervisor::Create("/dev/HAX", &fake));
-  EXPECT_TRUE(haxm->CheckCapability(HypervisorCap::kUserMemory));
-  EXPECT_TRUE(haxm->CheckCapability(HypervisorCap::kReadOnlyMemory));
-  for (HypervisorCap cap :
-       {HypervisorCap::kImmediateExit, HypervisorCap::kDirtyLog,
-        HypervisorCap::kIrqfd, HypervisorCap::kIoEventfd,
-        HypervisorCap::kIrqChip, HypervisorCap::kSplitIrqChip,
-        HypervisorCap::kXcrs, HypervisorCap::kTscControl,
-        HypervisorCap::kSyncRegs}) {
-    EXPECT_FALSE(haxm->CheckCapability(cap)) << HypervisorCapName(cap);
-  }
+  EXPECT_TRUE(HasCapabilities(
+      *haxm, {HypervisorCap::kUserMemory, HypervisorCap::kReadOnlyMemory},
+      {HypervisorCap::kImmediateExit, HypervisorCap::kDirtyLog,
+       HypervisorCap::kIrqfd, HypervisorCap::kIoEventfd,
+       HypervisorCap::kIrqChip, HypervisorCap::kSplitIrqChip,
+       HypervisorCap::kXcrs, HypervisorCap::kTscControl,
+       HypervisorCap::kSyncRegs}));
 }
 
 TEST(HaxmHypervisor, RegistersAsHaxmWithADeviceOption) {
-  bool found = false;
-  for (const BackendInfo& info : LinkedBackends()) {
-    if (info.kind == "haxm") {
-      found = true;
-      EXPECT_THAT(info.options, ElementsAre("device"));
-    }
-  }
-  EXPECT_TRUE(found);
+  EXPECT_TRUE(IsLinkedBackend("haxm", {"device"}));
   // No HAXM on this host: the real seam reports the missing device.
   EXPECT_THAT(CreateHypervisor("haxm[device=/nonexistent/HAX]"),
               StatusIs(absl::StatusCode::kNotFound,
