@@ -11,6 +11,7 @@
 #include "gmock/gmock.h"
 #include "hypervisor/os/eventfd.h"
 #include "testing/api_conformance.h"
+#include "testing/backend_expectations.h"
 #include "testing/status_matchers.h"
 
 namespace hv::testing {
@@ -59,16 +60,9 @@ TEST_P(ApiConformance, HandlersNeedTheMatchingExit) {
 TEST_P(ApiConformance, KickFromAnotherThreadEndsABlockedRun) {
   HV_REQUIRE_SCRIPT();
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Vcpu> vcpu, NewRunnableVcpu(0));
-  std::atomic<bool> returned{false};
-  std::thread kicker([&] {
-    absl::SleepFor(absl::Milliseconds(50));
-    EXPECT_OK(vcpu->Kick());
-  });
-  absl::StatusOr<VcpuExit> exit = vcpu->Run();
-  returned = true;
-  kicker.join();
-  ASSERT_OK(exit.status());
-  EXPECT_EQ(exit->kind, VcpuExitKind::kInterrupted);
+  ASSERT_OK_AND_ASSIGN(VcpuExit exit,
+                       RunKickedAfter(*vcpu, absl::Milliseconds(50)));
+  EXPECT_EQ(exit.kind, VcpuExitKind::kInterrupted);
 }
 
 TEST_P(ApiConformance, MmioWriteIsDecoded) {

@@ -200,16 +200,8 @@ TEST_F(GunyahVmTest, FdMappingsAreCheckedThenUnimplemented) {
   const uint64_t page = HostPageSize();
   ASSERT_OK_AND_ASSIGN(MemSlot slot, vm_->AddMemoryRegion(kBase, NewRegion(), {}));
   ASSERT_OK_AND_ASSIGN(UniqueFd blob, CreateMemfd("blob", page));
-  EXPECT_THAT(vm_->AddFdMapping(slot + 1, 0, page, blob.get(), 0,
-                                Protection::Read()),
-              StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(vm_->AddFdMapping(slot, 1, page, blob.get(), 0, Protection::Read()),
-              StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(vm_->AddFdMapping(slot, kRegionSize, page, blob.get(), 0,
-                                Protection::Read()),
-              StatusIs(absl::StatusCode::kOutOfRange));
-  EXPECT_THAT(vm_->AddFdMapping(slot, 0, page, -1, 0, Protection::Read()),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+  ExpectFdMappingArgumentsRefused(*vm_, slot, slot + 1, kRegionSize,
+                                  blob.get(), page);
   EXPECT_THAT(vm_->AddFdMapping(slot, 0, page, blob.get(), 0, Protection::Read()),
               StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("pins")));
   EXPECT_THAT(vm_->RemoveMapping(slot, 0, page),
