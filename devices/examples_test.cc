@@ -14,6 +14,7 @@
 #include "absl/types/span.h"
 #include "devices/i8042.h"
 #include "devices/pci_host_bridge.h"
+#include "devices/port_io_test_util.h"
 #include "devices/serial_16550.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -31,22 +32,6 @@ using ::hv::testing::FakeVm;
 using ::hv::testing::IsOk;
 using ::testing::ElementsAre;
 
-// One byte in or out at `port`, as a vCPU's kIo exit brings it.
-template <typename Device>
-void Out(Device& device, uint16_t port, uint8_t value) {
-  IoRequest io{port, /*is_write=*/true, absl::MakeSpan(&value, 1)};
-  ASSERT_TRUE(device.HandlesPort(io.address));
-  device.HandleIo(io);
-}
-template <typename Device>
-uint8_t In(Device& device, uint16_t port) {
-  uint8_t value = 0;
-  IoRequest io{port, /*is_write=*/false, absl::MakeSpan(&value, 1)};
-  EXPECT_TRUE(device.HandlesPort(io.address));
-  device.HandleIo(io);
-  return value;
-}
-
 // devices/i8042.h
 // What the example calls: a machine that counts the resets asked of it.
 struct ResettableMachine {
@@ -60,10 +45,10 @@ TEST(DevicesExamples, I8042) {
   // On a kIo exit: if (i8042.HandlesPort(io.address)) i8042.HandleIo(io);
 
   EXPECT_FALSE(i8042.HandlesPort(0x61));
-  Out(i8042, I8042::kCommandPort, 0xaa);  // self test
-  EXPECT_EQ(In(i8042, I8042::kDataPort), 0x55);
+  PortOut(i8042, I8042::kCommandPort, 0xaa);  // self test
+  EXPECT_EQ(PortIn(i8042, I8042::kDataPort), 0x55);
   EXPECT_EQ(machine.resets, 0);
-  Out(i8042, I8042::kCommandPort, 0xfe);  // pulse the reset line: reboot=k
+  PortOut(i8042, I8042::kCommandPort, 0xfe);  // pulse the reset line: reboot=k
   EXPECT_EQ(machine.resets, 1);
   EXPECT_EQ(i8042.resets(), 1u);
 }
@@ -77,27 +62,13 @@ absl::StatusOr<std::unique_ptr<hv::PciHostBridge>> PciHostBridgeExample(
   return bridge;
 }
 
-// A 32-bit read of 00:`device`.0's configuration register at `offset`
-// through ports 0xcf8/0xcfc (configuration mechanism #1).
-uint32_t ReadConfig(virtio::PciBus& bus, uint8_t device, uint8_t offset) {
-  uint32_t address = virtio::MakePciConfigAddress(0, device, 0, offset);
-  IoRequest select{virtio::kPciConfigAddressPort, true,
-                   absl::MakeSpan(reinterpret_cast<uint8_t*>(&address), 4)};
-  bus.HandleIo(select);
-  uint32_t value = 0;
-  IoRequest read{virtio::kPciConfigDataPort, false,
-                 absl::MakeSpan(reinterpret_cast<uint8_t*>(&value), 4)};
-  bus.HandleIo(read);
-  return value;
-}
-
 TEST(DevicesExamples, PciHostBridge) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<virtio::PciBus> bus, virtio::PciBus::Create());
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<PciHostBridge> bridge,
                        PciHostBridgeExample(bus.get()));
   // What Linux's direct probing looks for on bus 0: an i440FX host bridge.
-  EXPECT_EQ(ReadConfig(*bus, 0, 0x00), 0x12378086u);       // device, vendor
-  EXPECT_EQ(ReadConfig(*bus, 0, 0x08) >> 16, 0x0600u);     // class 06/00
+  EXPECT_EQ(ReadPciConfig(*bus, 0, 0x00), 0x12378086u);       // device, vendor
+  EXPECT_EQ(ReadPciConfig(*bus, 0, 0x08) >> 16, 0x0600u);     // class 06/00
 }
 
 // devices/serial_16550.h
@@ -133,17 +104,17 @@ TEST(DevicesExamples, Serial16550) {
 
   // The guest enables the received-data interrupt and OUT2 (the PC's
   // interrupt gate): the queued "ls\n" raises IRQ 4 on the Vm.
-  Out(uart, com1 + 1, 0x01);  // IER: received data available
-  Out(uart, com1 + 4, 0x08);  // MCR: OUT2
+  PortOut(uart, com1 + 1, 0x01);  // IER: received data available
+  PortOut(uart, com1 + 4, 0x08);  // MCR: OUT2
   EXPECT_THAT(IrqCalls(*vm), ElementsAre("4=1"));
   std::string read;
-  while (In(uart, com1 + 5) & 0x01) read.push_back(static_cast<char>(In(uart, com1)));
+  while (PortIn(uart, com1 + 5) & 0x01) read.push_back(static_cast<char>(PortIn(uart, com1)));
   EXPECT_EQ(read, "ls\n");
   EXPECT_THAT(IrqCalls(*vm), ElementsAre("4=1", "4=0"));
 
   // What the guest transmits goes to options.output: stdout.
-  Out(uart, com1, 'o');
-  Out(uart, com1, 'k');
+  PortOut(uart, com1, 'o');
+  PortOut(uart, com1, 'k');
   EXPECT_EQ(::testing::internal::GetCapturedStdout(), "ok");
 }
 

@@ -1,5 +1,6 @@
 #include "devices/i8042.h"
 
+#include "devices/port_io_test_util.h"
 #include "gtest/gtest.h"
 
 namespace hv {
@@ -7,17 +8,8 @@ namespace {
 
 class I8042Test : public ::testing::Test {
  protected:
-  void Out(uint16_t port, uint8_t value) {
-    uint8_t byte = value;
-    IoRequest io{port, true, absl::MakeSpan(&byte, 1)};
-    i8042_.HandleIo(io);
-  }
-  uint8_t In(uint16_t port) {
-    uint8_t byte = 0;
-    IoRequest io{port, false, absl::MakeSpan(&byte, 1)};
-    i8042_.HandleIo(io);
-    return byte;
-  }
+  void Out(uint16_t port, uint8_t value) { PortOut(i8042_, port, value); }
+  uint8_t In(uint16_t port) { return PortIn(i8042_, port); }
   int resets_ = 0;
   I8042 i8042_{[this] { ++resets_; }};
 };

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "devices/port_io_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "testing/status_matchers.h"
@@ -24,17 +25,9 @@ class Serial16550Test : public ::testing::Test {
     ASSERT_TRUE(uart.ok()) << uart.status();
     uart_ = std::move(*uart);
   }
-  void Out(uint8_t reg, uint8_t value) {
-    uint8_t byte = value;
-    IoRequest io{0x3f8u + reg, true, absl::MakeSpan(&byte, 1)};
-    uart_->HandleIo(io);
-  }
-  uint8_t In(uint8_t reg) {
-    uint8_t byte = 0;
-    IoRequest io{0x3f8u + reg, false, absl::MakeSpan(&byte, 1)};
-    uart_->HandleIo(io);
-    return byte;
-  }
+  // Register `reg` of COM1, at port 0x3f8 + reg.
+  void Out(uint8_t reg, uint8_t value) { PortOut(*uart_, 0x3f8 + reg, value); }
+  uint8_t In(uint8_t reg) { return PortIn(*uart_, 0x3f8 + reg); }
 
   std::string output_;
   std::vector<bool> irq_;

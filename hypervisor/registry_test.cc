@@ -4,6 +4,7 @@
 #include "gtest/gtest.h"
 #include "hypervisor/backend_registration.h"
 #include "hypervisor/hypervisor.h"
+#include "testing/backend_expectations.h"
 #include "testing/status_matchers.h"
 
 namespace hv {
@@ -91,14 +92,7 @@ TEST(CreateHypervisor, UnknownOptionListsAcceptedOnes) {
 }
 
 TEST(LinkedBackends, IncludesRegisteredBackend) {
-  bool found = false;
-  for (const BackendInfo& info : LinkedBackends()) {
-    if (info.kind == "recorder") {
-      found = true;
-      EXPECT_THAT(info.options, ElementsAre("device", "mode"));
-    }
-  }
-  EXPECT_TRUE(found);
+  EXPECT_TRUE(testing::IsLinkedBackend("recorder", {"device", "mode"}));
 }
 
 }  // namespace

@@ -10,18 +10,14 @@
 namespace hv::testing {
 
 void ApiConformance::SetUp() {
-  BackendInstance instance;
-  ASSERT_NO_FATAL_FAILURE(OpenBackend(GetParam(), &instance));
+  ASSERT_NO_FATAL_FAILURE(BackendTest::SetUp());
   if (IsSkipped()) return;
-  hypervisor_ = std::move(instance.hypervisor);
-  script_ = std::move(instance.script);
   ASSERT_OK_AND_ASSIGN(vm_, hypervisor_->CreateVm());
 }
 
 void ApiConformance::TearDown() {
   vm_.reset();
-  hypervisor_.reset();
-  script_.reset();
+  BackendTest::TearDown();
 }
 
 absl::StatusOr<std::unique_ptr<Vcpu>> ApiConformance::NewRunnableVcpu(

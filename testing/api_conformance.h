@@ -45,7 +45,7 @@ namespace hv::testing {
 //
 // Tests that need the script start with HV_REQUIRE_SCRIPT(), which skips
 // them (saying why) on real backends.
-class ApiConformance : public ::testing::TestWithParam<BackendUnderTest> {
+class ApiConformance : public BackendTest {
  protected:
   void SetUp() override;
   void TearDown() override;
@@ -63,8 +63,6 @@ class ApiConformance : public ::testing::TestWithParam<BackendUnderTest> {
   // the GIC EnsureIrqChip created (aarch64); OK when there is none.
   absl::Status FinishIrqChip();
 
-  std::unique_ptr<Hypervisor> hypervisor_;
-  std::shared_ptr<ScriptedGuest> script_;
   std::unique_ptr<Vm> vm_;
   bool prepared_to_run_ = false;
   bool gic_created_ = false;

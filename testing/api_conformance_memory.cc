@@ -11,6 +11,7 @@
 #include "hypervisor/os/mmap_region.h"
 #include "hypervisor/os/status_macros.h"
 #include "testing/api_conformance.h"
+#include "testing/backend_expectations.h"
 #include "testing/status_matchers.h"
 
 namespace hv::testing {
@@ -211,16 +212,8 @@ TEST_P(ApiConformance, BadFdMappingsAreRejected) {
   if (!vm_->CheckCapability(VmCap::kFdMapping)) {
     GTEST_SKIP() << "no fd mappings (FdMappingIsSeenAndRemoved checks the error)";
   }
-  EXPECT_THAT(vm_->AddFdMapping(slot + 100, 0, page, blob.get(), 0,
-                                Protection::Read()),
-              StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(vm_->AddFdMapping(slot, 1, page, blob.get(), 0, Protection::Read()),
-              StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(vm_->AddFdMapping(slot, kRegionSize, page, blob.get(), 0,
-                                Protection::Read()),
-              StatusIs(absl::StatusCode::kOutOfRange));
-  EXPECT_THAT(vm_->AddFdMapping(slot, 0, page, -1, 0, Protection::Read()),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+  ExpectFdMappingArgumentsRefused(*vm_, slot, slot + 100, kRegionSize,
+                                  blob.get(), page);
   EXPECT_THAT(vm_->RemoveMapping(slot + 100, 0, page),
               StatusIs(absl::StatusCode::kNotFound));
 }

@@ -11,6 +11,7 @@
 #include "gmock/gmock.h"
 #include "hypervisor/os/eventfd.h"
 #include "testing/api_conformance.h"
+#include "testing/backend_expectations.h"
 #include "testing/status_matchers.h"
 
 namespace hv::testing {
@@ -59,16 +60,9 @@ TEST_P(ApiConformance, HandlersNeedTheMatchingExit) {
 TEST_P(ApiConformance, KickFromAnotherThreadEndsABlockedRun) {
   HV_REQUIRE_SCRIPT();
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Vcpu> vcpu, NewRunnableVcpu(0));
-  std::atomic<bool> returned{false};
-  std::thread kicker([&] {
-    absl::SleepFor(absl::Milliseconds(50));
-    EXPECT_OK(vcpu->Kick());
-  });
-  absl::StatusOr<VcpuExit> exit = vcpu->Run();
-  returned = true;
-  kicker.join();
-  ASSERT_OK(exit.status());
-  EXPECT_EQ(exit->kind, VcpuExitKind::kInterrupted);
+  ASSERT_OK_AND_ASSIGN(VcpuExit exit,
+                       RunKickedAfter(*vcpu, absl::Milliseconds(50)));
+  EXPECT_EQ(exit.kind, VcpuExitKind::kInterrupted);
 }
 
 TEST_P(ApiConformance, MmioWriteIsDecoded) {
@@ -177,11 +171,8 @@ TEST_P(ApiConformance, HaltIsDecoded) {
 TEST_P(ApiConformance, IoEventsFollowTheCapability) {
   ASSERT_OK_AND_ASSIGN(EventFd event, EventFd::Create());
   IoEventAddress address{IoEventAddress::Space::kMmio, kMmioAddress, 4, 0x1234};
-  if (!vm_->CheckCapability(VmCap::kIoEventfd)) {
-    EXPECT_THAT(vm_->RegisterIoEvent(event, address),
-                StatusIs(absl::StatusCode::kUnimplemented));
-    return;
-  }
+  HV_UNIMPLEMENTED_WITHOUT(*vm_, VmCap::kIoEventfd,
+                           vm_->RegisterIoEvent(event, address));
   ASSERT_OK(vm_->RegisterIoEvent(event, address));
   EXPECT_THAT(vm_->RegisterIoEvent(event, address),
               StatusIs(absl::StatusCode::kAlreadyExists));
@@ -206,11 +197,7 @@ TEST_P(ApiConformance, IoEventsFollowTheCapability) {
 
 TEST_P(ApiConformance, IrqfdsFollowTheCapability) {
   ASSERT_OK_AND_ASSIGN(EventFd event, EventFd::Create());
-  if (!vm_->CheckCapability(VmCap::kIrqfd)) {
-    EXPECT_THAT(vm_->RegisterIrqfd(event, 5),
-                StatusIs(absl::StatusCode::kUnimplemented));
-    return;
-  }
+  HV_UNIMPLEMENTED_WITHOUT(*vm_, VmCap::kIrqfd, vm_->RegisterIrqfd(event, 5));
   // The order every hypervisor accepts: irqchip, vCPUs, finalized irqchip,
   // then irqfds.
   ASSERT_OK(EnsureIrqChip());

@@ -9,15 +9,18 @@ BackendUnderTest RegisteredBackend(std::string name, std::string spec,
                                    std::string allow_missing_env) {
   BackendUnderTest backend;
   backend.name = std::move(name);
-  backend.create = [spec = std::move(spec)]()
-      -> absl::StatusOr<BackendInstance> {
-    absl::StatusOr<std::unique_ptr<Hypervisor>> hypervisor =
-        CreateHypervisor(spec);
-    if (!hypervisor.ok()) return hypervisor.status();
-    return BackendInstance{*std::move(hypervisor), nullptr};
+  backend.create = [spec = std::move(spec)] {
+    return ScriptedBackend(CreateHypervisor(spec), nullptr);
   };
   backend.allow_missing_env = std::move(allow_missing_env);
   return backend;
+}
+
+absl::StatusOr<BackendInstance> ScriptedBackend(
+    absl::StatusOr<std::unique_ptr<Hypervisor>> hypervisor,
+    std::shared_ptr<ScriptedGuest> script) {
+  if (!hypervisor.ok()) return hypervisor.status();
+  return BackendInstance{*std::move(hypervisor), std::move(script)};
 }
 
 void PrintTo(const BackendUnderTest& backend, std::ostream* os) {
@@ -50,6 +53,19 @@ void OpenBackend(const BackendUnderTest& backend, BackendInstance* instance) {
   ASSERT_NE(created->hypervisor, nullptr)
       << "backend " << backend.name << " created no hypervisor";
   *instance = *std::move(created);
+}
+
+void BackendTest::SetUp() {
+  BackendInstance instance;
+  ASSERT_NO_FATAL_FAILURE(OpenBackend(GetParam(), &instance));
+  if (IsSkipped()) return;
+  hypervisor_ = std::move(instance.hypervisor);
+  script_ = std::move(instance.script);
+}
+
+void BackendTest::TearDown() {
+  hypervisor_.reset();
+  script_.reset();
 }
 
 }  // namespace hv::testing

@@ -33,6 +33,7 @@
 #include "hypervisor/hypervisor.h"
 #include "hypervisor/vm.h"
 #include "testing/scripted_guest.h"
+#include "testing/status_matchers.h"
 
 namespace hv::testing {
 
@@ -61,6 +62,17 @@ struct BackendUnderTest {
 BackendUnderTest RegisteredBackend(std::string name, std::string spec,
                                    std::string allow_missing_env);
 
+// ScriptedBackend(): a BackendUnderTest::create result for a backend tested
+// against a fake of its kernel interface: `hypervisor` (or its error), with
+// the fake as `script`. Pass the fake by copy, not std::move, when
+// `hypervisor` is created in the same call from a pointer to it:
+//   auto fake = GeniezoneFake::Create();
+//   return ScriptedBackend(
+//       GeniezoneHypervisor::Create("/dev/gzvm", fake.get()), fake);
+absl::StatusOr<BackendInstance> ScriptedBackend(
+    absl::StatusOr<std::unique_ptr<Hypervisor>> hypervisor,
+    std::shared_ptr<ScriptedGuest> script);
+
 void PrintTo(const BackendUnderTest& backend, std::ostream* os);
 
 // BackendName(): the name generator for INSTANTIATE_TEST_SUITE_P.
@@ -74,6 +86,37 @@ std::string BackendName(
 //   if (IsSkipped()) return;
 void OpenBackend(const BackendUnderTest& backend, BackendInstance* instance);
 
+// BackendTest: the fixture every conformance suite derives from. SetUp()
+// opens GetParam()'s backend (OpenBackend) into hypervisor_ and script_;
+// a suite's own SetUp() calls it first and returns after
+//   ASSERT_NO_FATAL_FAILURE(BackendTest::SetUp());
+//   if (IsSkipped()) return;
+// TearDown() releases the hypervisor before the script it may call; a
+// suite's own TearDown() releases its VMs, then calls it.
+class BackendTest : public ::testing::TestWithParam<BackendUnderTest> {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  std::shared_ptr<ScriptedGuest> script_;  // nullptr on real backends
+  std::unique_ptr<Hypervisor> hypervisor_;
+};
+
 }  // namespace hv::testing
+
+// HV_UNIMPLEMENTED_WITHOUT(vm, cap, call): where `vm` (a Vm) lacks VmCap
+// `cap`, expects `call` (which needs it) to fail UNIMPLEMENTED, as
+// documented, and ends the test; where it has it, does nothing and `call`
+// is not made. In a test body, before the test's own use of `cap`:
+//   HV_UNIMPLEMENTED_WITHOUT(*vm_, VmCap::kIrqfd,
+//                            vm_->RegisterIrqfd(event, 5));
+#define HV_UNIMPLEMENTED_WITHOUT(vm, cap, call)                          \
+  do {                                                                   \
+    if (!(vm).CheckCapability(cap)) {                                    \
+      EXPECT_THAT((call), ::hv::testing::StatusIs(                       \
+                              ::absl::StatusCode::kUnimplemented));     \
+      return;                                                            \
+    }                                                                    \
+  } while (0)
 
 #endif  // HV_TESTING_BACKEND_UNDER_TEST_H_

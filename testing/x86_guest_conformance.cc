@@ -2,7 +2,9 @@
 
 #include <utility>
 
+#include "gmock/gmock.h"
 #include "hypervisor/os/status_macros.h"
+#include "hypervisor/x86_64/vm_x86_64.h"
 #include "testing/status_matchers.h"
 
 namespace hv::testing {
@@ -35,23 +37,32 @@ absl::StatusOr<std::unique_ptr<Vm>> X86GuestConformance::NewVm() {
   return vm;
 }
 
+absl::StatusOr<std::unique_ptr<Vm>>
+X86GuestConformance::NewVmWithKernelIrqChip() {
+  ASSIGN_OR_RETURN(std::unique_ptr<Vm> vm, NewVm());
+  VmX86_64* vm86 = vm->AsX86_64();
+  if (vm86 == nullptr) return absl::InternalError("not an x86_64 VM");
+  if (!hypervisor_->CheckCapability(HypervisorCap::kIrqChip)) {
+    EXPECT_THAT(vm86->CreateIrqChip(IrqChipKind::kKernel),
+                StatusIs(absl::StatusCode::kUnimplemented));
+    return nullptr;
+  }
+  RETURN_IF_ERROR(vm86->CreateIrqChip(IrqChipKind::kKernel));
+  return vm;
+}
+
 void X86GuestConformance::SetUp() {
-  BackendInstance instance;
-  ASSERT_NO_FATAL_FAILURE(OpenBackend(GetParam(), &instance));
+  ASSERT_NO_FATAL_FAILURE(BackendTest::SetUp());
   if (IsSkipped()) return;
-  hypervisor_ = std::move(instance.hypervisor);
-  script_ = std::move(instance.script);
   ASSERT_OK_AND_ASSIGN(vm_, NewVm());
   ASSERT_OK_AND_ASSIGN(guest_, GuestFixture::Create(*vm_));
 }
 
 void X86GuestConformance::TearDown() {
-  // The fixture's vCPU before its VM, the VM before its hypervisor, the
-  // hypervisor before the script it may call.
+  // The fixture's vCPU before its VM, the VM before its hypervisor.
   guest_.reset();
   vm_.reset();
-  hypervisor_.reset();
-  script_.reset();
+  BackendTest::TearDown();
 }
 
 }  // namespace hv::testing

@@ -50,16 +50,19 @@ uint64_t Le64(const uint8_t* p);
 // an irqchip and a GuestFixture on it (guest_); tests that need an irqchip
 // make their own VM with NewVm(). Both VMs are prepared to run
 // (BackendUnderTest::prepare_to_run).
-class X86GuestConformance : public ::testing::TestWithParam<BackendUnderTest> {
+class X86GuestConformance : public BackendTest {
  protected:
   void SetUp() override;
   void TearDown() override;
 
   // X86GuestConformance::NewVm(): another VM of the same hypervisor.
   absl::StatusOr<std::unique_ptr<Vm>> NewVm();
+  // X86GuestConformance::NewVmWithKernelIrqChip(): NewVm() with the
+  // kernel's interrupt controllers (CreateIrqChip(kKernel)); an x86_64 VM
+  // or an error. Where the hypervisor has none (HypervisorCap::kIrqChip),
+  // checks that creating them is UNIMPLEMENTED and returns nullptr.
+  absl::StatusOr<std::unique_ptr<Vm>> NewVmWithKernelIrqChip();
 
-  std::shared_ptr<ScriptedGuest> script_;  // kept while hypervisor_ lives
-  std::unique_ptr<Hypervisor> hypervisor_;
   std::unique_ptr<Vm> vm_;
   std::unique_ptr<GuestFixture> guest_;
 };

@@ -18,6 +18,30 @@ using ::testing::IsEmpty;
 
 constexpr uint64_t kValue = 0x8badf00ddeadbeefull;
 
+// `access` is one guest access of `size` bytes at `address` (a port, or a
+// guest-physical address when `mmio`), a write when `is_write`, carrying
+// `data`; and the exit that brought it says the same.
+void ExpectAccess(const GuestAccess& access, bool mmio, bool is_write,
+                  uint64_t address, size_t size,
+                  const std::vector<uint8_t>& data) {
+  EXPECT_EQ(access.mmio, mmio);
+  EXPECT_EQ(access.is_write, is_write);
+  EXPECT_EQ(access.address, address);
+  EXPECT_THAT(access.data, ElementsAreArray(data));
+  if (mmio) {
+    EXPECT_EQ(access.exit.kind, VcpuExitKind::kMmio);
+    EXPECT_EQ(access.exit.mmio.address, address);
+    EXPECT_EQ(access.exit.mmio.size, size);
+    EXPECT_EQ(access.exit.mmio.is_write, is_write);
+  } else {
+    EXPECT_EQ(access.exit.kind, VcpuExitKind::kIo);
+    EXPECT_EQ(access.exit.io.port, address);
+    EXPECT_EQ(access.exit.io.size, size);
+    EXPECT_EQ(access.exit.io.is_write, is_write);
+    EXPECT_EQ(access.exit.io.count, 1u);
+  }
+}
+
 TEST_P(X86GuestConformance, PioOutCarriesData) {
   for (GuestMode mode : kLongModes) {
     SCOPED_TRACE(GuestModeName(mode));
@@ -27,16 +51,8 @@ TEST_P(X86GuestConformance, PioOutCarriesData) {
     ASSERT_EQ(run.accesses.size(), 3u);
     const size_t sizes[] = {1, 2, 4};
     for (size_t i = 0; i < 3; ++i) {
-      const GuestAccess& access = run.accesses[i];
-      EXPECT_FALSE(access.mmio);
-      EXPECT_TRUE(access.is_write);
-      EXPECT_EQ(access.address, HV_GUEST_DATA_PORT);
-      EXPECT_EQ(access.exit.kind, VcpuExitKind::kIo);
-      EXPECT_EQ(access.exit.io.port, HV_GUEST_DATA_PORT);
-      EXPECT_EQ(access.exit.io.size, sizes[i]);
-      EXPECT_TRUE(access.exit.io.is_write);
-      EXPECT_EQ(access.exit.io.count, 1u);
-      EXPECT_THAT(access.data, ElementsAreArray(LowBytes(kValue, sizes[i])));
+      ExpectAccess(run.accesses[i], /*mmio=*/false, /*is_write=*/true,
+                   HV_GUEST_DATA_PORT, sizes[i], LowBytes(kValue, sizes[i]));
     }
   }
 }
@@ -56,13 +72,9 @@ TEST_P(X86GuestConformance, PioInReturnsHostData) {
     std::vector<uint64_t> answered;
     const size_t sizes[] = {1, 2, 4};
     for (size_t i = 0; i < 3; ++i) {
-      const GuestAccess& access = run.accesses[i];
-      EXPECT_FALSE(access.is_write);
-      EXPECT_EQ(access.exit.io.port, HV_GUEST_DATA_PORT);
-      EXPECT_EQ(access.exit.io.size, sizes[i]);
-      EXPECT_FALSE(access.exit.io.is_write);
-      EXPECT_THAT(access.data, ElementsAreArray(Pattern(sizes[i], sizes[i])));
-      answered.push_back(access.Value());
+      ExpectAccess(run.accesses[i], /*mmio=*/false, /*is_write=*/false,
+                   HV_GUEST_DATA_PORT, sizes[i], Pattern(sizes[i], sizes[i]));
+      answered.push_back(run.accesses[i].Value());
     }
     // The guest reported exactly the values the host answered.
     EXPECT_THAT(run.reports, ElementsAreArray(answered));
@@ -81,15 +93,8 @@ TEST_P(X86GuestConformance, MmioWriteCarriesData) {
     ASSERT_EQ(run.accesses.size(), 4u);
     const size_t sizes[] = {1, 2, 4, 8};
     for (size_t i = 0; i < 4; ++i) {
-      const GuestAccess& access = run.accesses[i];
-      EXPECT_TRUE(access.mmio);
-      EXPECT_TRUE(access.is_write);
-      EXPECT_EQ(access.address, address);
-      EXPECT_EQ(access.exit.kind, VcpuExitKind::kMmio);
-      EXPECT_EQ(access.exit.mmio.address, address);
-      EXPECT_EQ(access.exit.mmio.size, sizes[i]);
-      EXPECT_TRUE(access.exit.mmio.is_write);
-      EXPECT_THAT(access.data, ElementsAreArray(LowBytes(kValue, sizes[i])));
+      ExpectAccess(run.accesses[i], /*mmio=*/true, /*is_write=*/true, address,
+                   sizes[i], LowBytes(kValue, sizes[i]));
     }
   }
 }
@@ -116,13 +121,8 @@ TEST_P(X86GuestConformance, MmioReadReturnsHostData) {
     for (size_t i = 0; i < 4; ++i) {
       const GuestAccess& read = run.accesses[2 * i];
       const GuestAccess& write = run.accesses[2 * i + 1];
-      EXPECT_TRUE(read.mmio);
-      EXPECT_FALSE(read.is_write);
-      EXPECT_EQ(read.exit.mmio.address, read_address);
-      EXPECT_EQ(read.exit.mmio.size, sizes[i]);
-      EXPECT_FALSE(read.exit.mmio.is_write);
-      EXPECT_THAT(read.data,
-                  ElementsAreArray(Pattern(0x40 + sizes[i], sizes[i])));
+      ExpectAccess(read, /*mmio=*/true, /*is_write=*/false, read_address,
+                   sizes[i], Pattern(0x40 + sizes[i], sizes[i]));
       // The guest stored what it loaded.
       EXPECT_TRUE(write.is_write);
       EXPECT_EQ(write.address, write_address);
@@ -156,11 +156,8 @@ TEST_P(X86GuestConformance, IoEventFdCountsWritesWithoutExits) {
   address.space = IoEventAddress::Space::kPio;
   address.address = HV_GUEST_DATA_PORT;
   address.length = 1;
-  if (!vm_->CheckCapability(VmCap::kIoEventfd)) {
-    EXPECT_THAT(vm_->RegisterIoEvent(event, address),
-                StatusIs(absl::StatusCode::kUnimplemented));
-    return;
-  }
+  HV_UNIMPLEMENTED_WITHOUT(*vm_, VmCap::kIoEventfd,
+                           vm_->RegisterIoEvent(event, address));
   ASSERT_OK(vm_->RegisterIoEvent(event, address));
   uint64_t writes = 40;
   for (GuestMode mode : kLongModes) {

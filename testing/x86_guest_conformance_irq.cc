@@ -21,23 +21,12 @@ using ::testing::ElementsAre;
 using ::testing::SizeIs;
 
 TEST_P(X86GuestConformance, IrqfdInterruptsHaltedGuest) {
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Vm> vm, NewVm());
-  VmX86_64* vm86 = vm->AsX86_64();
-  ASSERT_NE(vm86, nullptr);
-  if (!hypervisor_->CheckCapability(HypervisorCap::kIrqChip)) {
-    EXPECT_THAT(vm86->CreateIrqChip(IrqChipKind::kKernel),
-                StatusIs(absl::StatusCode::kUnimplemented));
-    return;
-  }
-  ASSERT_OK(vm86->CreateIrqChip(IrqChipKind::kKernel));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Vm> vm, NewVmWithKernelIrqChip());
+  if (vm == nullptr) return;  // no irqchip to create, as checked
   ASSERT_OK_AND_ASSIGN(EventFd irq, EventFd::Create());
   // IRQ 5 of the master PIC; GSIs 0-15 reach the PIC pins of the same number.
   constexpr uint32_t kIrq = 5;
-  if (!vm->CheckCapability(VmCap::kIrqfd)) {
-    EXPECT_THAT(vm->RegisterIrqfd(irq, kIrq),
-                StatusIs(absl::StatusCode::kUnimplemented));
-    return;
-  }
+  HV_UNIMPLEMENTED_WITHOUT(*vm, VmCap::kIrqfd, vm->RegisterIrqfd(irq, kIrq));
   ASSERT_OK(vm->RegisterIrqfd(irq, kIrq));
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<GuestFixture> guest,
                        GuestFixture::Create(*vm));

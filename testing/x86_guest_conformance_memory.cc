@@ -40,12 +40,10 @@ std::unique_ptr<MemoryRegion> PatternRegion(uint8_t seed, uint64_t size) {
 TEST_P(X86GuestConformance, ReadOnlyRegionTurnsWritesIntoMmio) {
   MemoryRegionOptions read_only;
   read_only.read_only = true;
-  if (!vm_->CheckCapability(VmCap::kReadOnlyMemoryRegion)) {
-    EXPECT_THAT(vm_->AddMemoryRegion(kRegionAddress, PatternRegion(1, kPage),
-                                     read_only),
-                StatusIs(absl::StatusCode::kUnimplemented));
-    return;
-  }
+  HV_UNIMPLEMENTED_WITHOUT(*vm_, VmCap::kReadOnlyMemoryRegion,
+                           vm_->AddMemoryRegion(kRegionAddress,
+                                                PatternRegion(1, kPage),
+                                                read_only));
   std::unique_ptr<MemoryRegion> rom = PatternRegion(0x30, 2 * kPage);
   ASSERT_NE(rom, nullptr);
   const uint8_t* rom_data = rom->data();
@@ -118,12 +116,10 @@ TEST_P(X86GuestConformance, DirtyLogReportsExactlyWrittenPages) {
   constexpr uint64_t kPages = 16;
   MemoryRegionOptions logged;
   logged.log_dirty_pages = true;
-  if (!vm_->CheckCapability(VmCap::kDirtyLog)) {
-    EXPECT_THAT(vm_->AddMemoryRegion(kRegionAddress,
-                                     PatternRegion(0, kPages * kPage), logged),
-                StatusIs(absl::StatusCode::kUnimplemented));
-    return;
-  }
+  HV_UNIMPLEMENTED_WITHOUT(*vm_, VmCap::kDirtyLog,
+                           vm_->AddMemoryRegion(
+                               kRegionAddress,
+                               PatternRegion(0, kPages * kPage), logged));
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<MemoryRegion> region,
                        MemoryRegion::CreateShared("hv-dirty", kPages * kPage));
   uint8_t* data = region->data();

@@ -48,6 +48,13 @@ Env MakeEnv() {
   return env;
 }
 
+// `device` as a virtio PCI device on `env`'s BAR allocator and memory
+// service (not yet on the bus).
+absl::StatusOr<std::unique_ptr<VirtioPciDevice>> NewPci(Env& env,
+                                                        TestDevice& device) {
+  return VirtioPciDevice::Create(&device, env.bars.get(), env.service.get());
+}
+
 UniqueFd Blob(uint8_t fill) {
   absl::StatusOr<UniqueFd> fd = CreateMemfd("blob", HostPageSize());
   EXPECT_THAT(fd, ::hv::testing::IsOk());
@@ -80,8 +87,7 @@ void ConfigWrite(PciBus& bus, uint8_t device, uint8_t offset, uint32_t value) {
 TEST(VirtioPciDevice, ConfigSpaceExposesTheSharedMemoryBarAndCapability) {
   Env env = MakeEnv();
   TestDevice device(SharedMemoryInfo{5, kShmLength}, PrepareType(), false);
-  ASSERT_OK_AND_ASSIGN(auto pci, VirtioPciDevice::Create(
-                                     &device, env.bars.get(), env.service.get()));
+  ASSERT_OK_AND_ASSIGN(auto pci, NewPci(env, device));
   ASSERT_OK(env.bus->AddDevice(1, 0, pci.get()));
   EXPECT_EQ(ConfigRead(*env.bus, 1, 0x00), 0x10501af4u);  // 0x1040 + 16
   EXPECT_EQ(ConfigRead(*env.bus, 1, 0x08) & 0xff, 1u);    // revision
@@ -123,8 +129,7 @@ TEST(VirtioPciDevice, ConfigSpaceExposesTheSharedMemoryBarAndCapability) {
 TEST(VirtioPciDevice, DeviceMapsThroughTheBarWithItsPrepareType) {
   Env env = MakeEnv();
   TestDevice device(SharedMemoryInfo{0, kShmLength}, PrepareType(), false);
-  ASSERT_OK_AND_ASSIGN(auto pci, VirtioPciDevice::Create(
-                                     &device, env.bars.get(), env.service.get()));
+  ASSERT_OK_AND_ASSIGN(auto pci, NewPci(env, device));
   ASSERT_NE(device.mapper(), nullptr);
   UniqueFd blob = Blob(0x77);
   ASSERT_OK(device.mapper()->AddMapping(
@@ -141,8 +146,7 @@ TEST(VirtioPciDevice, DeviceMapsThroughTheBarWithItsPrepareType) {
 TEST(VirtioPciDevice, ViommuForcesDynamicPerMapping) {
   Env env = MakeEnv();
   TestDevice device(SharedMemoryInfo{0, kShmLength}, PrepareType(), true);
-  ASSERT_OK_AND_ASSIGN(auto pci, VirtioPciDevice::Create(
-                                     &device, env.bars.get(), env.service.get()));
+  ASSERT_OK_AND_ASSIGN(auto pci, NewPci(env, device));
   EXPECT_EQ(pci->prepare_type(), PrepareType::DynamicPerMapping());
   UniqueFd blob = Blob(0x12);
   ASSERT_OK(device.mapper()->AddMapping(
@@ -156,8 +160,7 @@ TEST(VirtioPciDevice, ViommuForcesDynamicPerMapping) {
 TEST(VirtioPciDevice, ReprogrammingTheBarMovesThePreparedRegion) {
   Env env = MakeEnv();
   TestDevice device(SharedMemoryInfo{0, kShmLength}, PrepareType(), false);
-  ASSERT_OK_AND_ASSIGN(auto pci, VirtioPciDevice::Create(
-                                     &device, env.bars.get(), env.service.get()));
+  ASSERT_OK_AND_ASSIGN(auto pci, NewPci(env, device));
   ASSERT_OK(env.bus->AddDevice(1, 0, pci.get()));
   UniqueFd blob = Blob(0x99);
   ASSERT_OK(device.mapper()->AddMapping(
@@ -210,8 +213,7 @@ TEST(VirtioPciDevice, ReprogrammingTheBarMovesThePreparedRegion) {
 TEST(VirtioPciDevice, DeviceWithoutSharedMemoryHasNoBarOrCapability) {
   Env env = MakeEnv();
   TestDevice device(std::nullopt, PrepareType(), false);
-  ASSERT_OK_AND_ASSIGN(auto pci, VirtioPciDevice::Create(
-                                     &device, env.bars.get(), env.service.get()));
+  ASSERT_OK_AND_ASSIGN(auto pci, NewPci(env, device));
   EXPECT_EQ(pci->shared_memory_region(), std::nullopt);
   EXPECT_EQ(device.mapper(), nullptr);
   EXPECT_EQ(pci->ReadConfigRegister(6), 0u);
@@ -225,8 +227,7 @@ TEST(VirtioPciDevice, DestructionReleasesTheRegionAndTheBar) {
   Env env = MakeEnv();
   TestDevice device(SharedMemoryInfo{0, kShmLength}, PrepareType(), false);
   {
-    ASSERT_OK_AND_ASSIGN(auto pci, VirtioPciDevice::Create(
-                                       &device, env.bars.get(), env.service.get()));
+    ASSERT_OK_AND_ASSIGN(auto pci, NewPci(env, device));
     UniqueFd blob = Blob(1);
     ASSERT_OK(device.mapper()->AddMapping(
         MappingSource::Fd(blob.get(), 0, HostPageSize()), 0,

@@ -53,10 +53,17 @@ std::vector<uint8_t> Bytes(uint8_t fill, uint64_t size = 0) {
   return std::vector<uint8_t>(size == 0 ? Page() : size, fill);
 }
 
+// Matches a successful guest read of `size` bytes (a page by default), each
+// `fill`: EXPECT_THAT(s.vm->ReadGuest(kBar, Page()), Reads(0xaa)).
+auto Reads(uint8_t fill, uint64_t size = 0) {
+  return ::hv::testing::IsOkAndHolds(Bytes(fill, size));
+}
+
 struct Env {
   std::unique_ptr<FakeVm> vm;
   std::unique_ptr<VmMemoryService> service;
   VmMemoryService::RegionId id = 0;
+  std::vector<UniqueFd> blobs;  // MakeMapped's memfds
 };
 
 Env Make(PrepareType prepare, bool noncoherent_dma = false) {
@@ -93,6 +100,28 @@ std::vector<uint64_t> Offsets(const Env& s) {
   return offsets;
 }
 
+// Make(prepare), then one page mapped at each {offset, fill} of `pages`,
+// in order, each from a memfd of its own (kept in the Env).
+Env MakeMapped(PrepareType prepare,
+               std::vector<std::pair<uint64_t, uint8_t>> pages) {
+  Env s = Make(prepare);
+  for (const auto& [offset, fill] : pages) {
+    s.blobs.push_back(Blob(fill));
+    EXPECT_OK(Map(s, s.blobs.back(), offset));
+  }
+  return s;
+}
+
+// The region of `s` is as registered: unprepared, without mappings, and the
+// Vm has no memory region.
+void ExpectUnprepared(const Env& s) {
+  ASSERT_OK_AND_ASSIGN(VmMemoryService::RegionStatus status,
+                       s.service->GetRegionStatus(s.id));
+  EXPECT_FALSE(status.prepared_slot.has_value());
+  EXPECT_EQ(status.mapping_count, 0u);
+  EXPECT_THAT(s.vm->MemoryRegions(), IsEmpty());
+}
+
 TEST(VmMemoryService, FirstMappingPreparesWholeRegionWithDeclaredCacheType) {
   Env s = Make(PrepareType::SingleMappingOnFirst(kCoherent));
   UniqueFd blob = Blob(0xa5);
@@ -111,11 +140,9 @@ TEST(VmMemoryService, FirstMappingPreparesWholeRegionWithDeclaredCacheType) {
   EXPECT_EQ(calls[1].size, Page());
   EXPECT_EQ(calls[1].prot, Protection::ReadWrite());
 
-  EXPECT_THAT(s.vm->ReadGuest(kBar + 2 * Page(), Page()),
-              ::hv::testing::IsOkAndHolds(Bytes(0xa5)));
+  EXPECT_THAT(s.vm->ReadGuest(kBar + 2 * Page(), Page()), Reads(0xa5));
   // The rest of the prepared region is the empty state: zeros.
-  EXPECT_THAT(s.vm->ReadGuest(kBar, Page()),
-              ::hv::testing::IsOkAndHolds(Bytes(0)));
+  EXPECT_THAT(s.vm->ReadGuest(kBar, Page()), Reads(0));
   ASSERT_OK_AND_ASSIGN(VmMemoryService::RegionStatus status,
                        s.service->GetRegionStatus(s.id));
   EXPECT_EQ(status.prepared_slot, calls[0].slot);
@@ -165,10 +192,8 @@ TEST(VmMemoryService, NonCoherentMappingIntoCoherentRegionLeavesEarlierOnes) {
               StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_EQ(s.vm->Calls().size(), calls_before);
   EXPECT_THAT(Offsets(s), ElementsAre(0u));
-  EXPECT_THAT(s.vm->ReadGuest(kBar, Page()),
-              ::hv::testing::IsOkAndHolds(Bytes(0xaa)));
-  EXPECT_THAT(s.vm->ReadGuest(kBar + Page(), Page()),
-              ::hv::testing::IsOkAndHolds(Bytes(0)));
+  EXPECT_THAT(s.vm->ReadGuest(kBar, Page()), Reads(0xaa));
+  EXPECT_THAT(s.vm->ReadGuest(kBar + Page(), Page()), Reads(0));
 }
 
 TEST(VmMemoryService, PrepareHappensExactlyOnce) {
@@ -190,15 +215,13 @@ TEST(VmMemoryService, UnmapLeavesZerosAndRemapShowsNewBytes) {
   UniqueFd b = Blob(0xbb);
   ASSERT_OK(Map(s, a, 4 * Page()));
   ASSERT_OK(s.service->RemoveMapping(s.id, 4 * Page()));
-  EXPECT_THAT(s.vm->ReadGuest(kBar + 4 * Page(), Page()),
-              ::hv::testing::IsOkAndHolds(Bytes(0)));
+  EXPECT_THAT(s.vm->ReadGuest(kBar + 4 * Page(), Page()), Reads(0));
   std::vector<FakeVm::Call> removes = s.vm->CallsOf(Method::kRemoveMapping);
   ASSERT_THAT(removes, SizeIs(1));
   EXPECT_EQ(removes[0].offset, 4 * Page());
   EXPECT_EQ(removes[0].size, Page());
   ASSERT_OK(Map(s, b, 4 * Page()));
-  EXPECT_THAT(s.vm->ReadGuest(kBar + 4 * Page(), Page()),
-              ::hv::testing::IsOkAndHolds(Bytes(0xbb)));
+  EXPECT_THAT(s.vm->ReadGuest(kBar + 4 * Page(), Page()), Reads(0xbb));
   EXPECT_THAT(Offsets(s), ElementsAre(4 * Page()));
 }
 
@@ -219,8 +242,7 @@ TEST(VmMemoryService, DynamicMappingsAreOwnRegionsWithOwnCacheType) {
   EXPECT_TRUE(adds[1].options.read_only);
   EXPECT_NE(adds[0].slot, adds[1].slot);
   EXPECT_THAT(s.vm->CallsOf(Method::kAddFdMapping), IsEmpty());
-  EXPECT_THAT(s.vm->ReadGuest(kBar + 8 * Page(), Page()),
-              ::hv::testing::IsOkAndHolds(Bytes(0xbb)));
+  EXPECT_THAT(s.vm->ReadGuest(kBar + 8 * Page(), Page()), Reads(0xbb));
 
   // Unmapping removes the region: the guest would take an MMIO exit there.
   ASSERT_OK(s.service->RemoveMapping(s.id, 8 * Page()));
@@ -235,123 +257,133 @@ TEST(VmMemoryService, DynamicMappingsAreOwnRegionsWithOwnCacheType) {
   EXPECT_FALSE(status.prepared_slot.has_value());
 }
 
-TEST(VmMemoryService, DynamicNonCoherentWithoutCapabilityFailsCleanly) {
-  Env s = Make(PrepareType::DynamicPerMapping(), /*noncoherent_dma=*/false);
+// Without kMemNoncoherentDma, a non-coherent mapping into a region prepared
+// the `prepare` way fails with UNIMPLEMENTED naming `why`, and the Vm is
+// left without a region and the service without a mapping.
+void ExpectNonCoherentRefusedWithoutCapability(PrepareType prepare,
+                                               absl::string_view why) {
+  Env s = Make(prepare, /*noncoherent_dma=*/false);
   UniqueFd a = Blob(0xaa);
   EXPECT_THAT(Map(s, a, 0, kNonCoherent),
-              StatusIs(absl::StatusCode::kUnimplemented,
-                       HasSubstr("kMemNoncoherentDma")));
+              StatusIs(absl::StatusCode::kUnimplemented, HasSubstr(why)));
   EXPECT_THAT(Offsets(s), IsEmpty());
   EXPECT_THAT(s.vm->MemoryRegions(), IsEmpty());
+}
+
+TEST(VmMemoryService, DynamicNonCoherentWithoutCapabilityFailsCleanly) {
+  ExpectNonCoherentRefusedWithoutCapability(PrepareType::DynamicPerMapping(),
+                                            "kMemNoncoherentDma");
 }
 
 TEST(VmMemoryService, PreparedNonCoherentWithoutCapabilityFailsCleanly) {
-  Env s = Make(PrepareType::SingleMappingOnFirst(kNonCoherent),
-                 /*noncoherent_dma=*/false);
-  UniqueFd a = Blob(0xaa);
-  EXPECT_THAT(Map(s, a, 0, kNonCoherent),
-              StatusIs(absl::StatusCode::kUnimplemented,
-                       HasSubstr("preparing shared memory region")));
-  EXPECT_THAT(Offsets(s), IsEmpty());
-  EXPECT_THAT(s.vm->MemoryRegions(), IsEmpty());
+  ExpectNonCoherentRefusedWithoutCapability(
+      PrepareType::SingleMappingOnFirst(kNonCoherent),
+      "preparing shared memory region");
 }
+
+// The tests that hold for both ways of preparing a region: the default
+// (SingleMappingOnFirst, coherent) and DynamicPerMapping.
+class VmMemoryServiceEachPrepare : public ::testing::TestWithParam<PrepareType> {
+};
+
+INSTANTIATE_TEST_SUITE_P(
+    Prepare, VmMemoryServiceEachPrepare,
+    ::testing::Values(PrepareType(), PrepareType::DynamicPerMapping()),
+    [](const ::testing::TestParamInfo<PrepareType>& info) {
+      return info.param == PrepareType() ? std::string("SingleMappingOnFirst")
+                                         : std::string("DynamicPerMapping");
+    });
 
 // Every invalid request fails with a clear status and changes nothing.
-TEST(VmMemoryService, InvalidRequestsFailAndChangeNothing) {
-  for (PrepareType prepare :
-       {PrepareType(), PrepareType::DynamicPerMapping()}) {
-    SCOPED_TRACE(prepare.ToString());
-    Env s = Make(prepare);
-    UniqueFd a = Blob(0xaa, 4 * Page());
-    ASSERT_OK(s.service->AddMapping(
-        s.id, MappingSource::Fd(a.get(), 0, 2 * Page()), 2 * Page(),
-        Protection::ReadWrite(), kCoherent));
-    const std::vector<FakeVm::Call> calls_before = s.vm->Calls();
-    const std::vector<MemoryRegionInfo> regions_before = s.vm->MemoryRegions();
+TEST_P(VmMemoryServiceEachPrepare, InvalidRequestsFailAndChangeNothing) {
+  const PrepareType prepare = GetParam();
+  Env s = Make(prepare);
+  UniqueFd a = Blob(0xaa, 4 * Page());
+  ASSERT_OK(s.service->AddMapping(
+      s.id, MappingSource::Fd(a.get(), 0, 2 * Page()), 2 * Page(),
+      Protection::ReadWrite(), kCoherent));
+  const std::vector<FakeVm::Call> calls_before = s.vm->Calls();
+  const std::vector<MemoryRegionInfo> regions_before = s.vm->MemoryRegions();
 
-    auto add = [&](uint64_t fd_offset, uint64_t size, uint64_t offset) {
-      return s.service->AddMapping(
-          s.id, MappingSource::Fd(a.get(), fd_offset, size), offset,
-          Protection::ReadWrite(), kCoherent);
-    };
-    // Overlaps: same start, straddling the start, inside, straddling the end.
-    EXPECT_THAT(add(0, Page(), 2 * Page()),
-                StatusIs(absl::StatusCode::kAlreadyExists,
-                         HasSubstr("overlaps the mapping at")));
-    EXPECT_THAT(add(0, 2 * Page(), Page()),
-                StatusIs(absl::StatusCode::kAlreadyExists));
-    EXPECT_THAT(add(0, Page(), 3 * Page()),
-                StatusIs(absl::StatusCode::kAlreadyExists));
-    EXPECT_THAT(add(0, 4 * Page(), 0),
-                StatusIs(absl::StatusCode::kAlreadyExists));
-    // Out of range, including an offset past the end and a wrap-around.
-    EXPECT_THAT(add(0, 2 * Page(), kBarSize - Page()),
-                StatusIs(absl::StatusCode::kOutOfRange));
-    EXPECT_THAT(add(0, Page(), kBarSize),
-                StatusIs(absl::StatusCode::kOutOfRange));
-    EXPECT_THAT(add(0, Page(), ~uint64_t{0} - Page() + 1),
-                StatusIs(absl::StatusCode::kOutOfRange));
-    // Unaligned offset, size, file offset; zero size; bad fd.
-    EXPECT_THAT(add(0, Page(), 8 * Page() + 16),
-                StatusIs(absl::StatusCode::kInvalidArgument,
-                         HasSubstr("page multiples")));
-    EXPECT_THAT(add(0, Page() + 1, 8 * Page()),
-                StatusIs(absl::StatusCode::kInvalidArgument));
-    EXPECT_THAT(add(8, Page(), 8 * Page()),
-                StatusIs(absl::StatusCode::kInvalidArgument,
-                         HasSubstr("file offset")));
-    EXPECT_THAT(add(0, 0, 8 * Page()),
-                StatusIs(absl::StatusCode::kInvalidArgument,
-                         HasSubstr("size zero")));
-    EXPECT_THAT(s.service->AddMapping(s.id, MappingSource::Fd(-1, 0, Page()),
-                                      8 * Page(), Protection::Read(),
-                                      kCoherent),
-                StatusIs(absl::StatusCode::kInvalidArgument,
-                         HasSubstr("invalid fd")));
-    EXPECT_THAT(s.service->AddMapping(s.id, MappingSource::HostAllocation(nullptr),
-                                      8 * Page(), Protection::Read(),
-                                      kCoherent),
-                StatusIs(absl::StatusCode::kInvalidArgument,
-                         HasSubstr("null host allocation")));
-    // Unknown region; unknown offset; an offset inside (not at) a mapping.
-    EXPECT_THAT(s.service->AddMapping(s.id + 7,
-                                      MappingSource::Fd(a.get(), 0, Page()), 0,
-                                      Protection::Read(), kCoherent),
-                StatusIs(absl::StatusCode::kNotFound));
-    EXPECT_THAT(s.service->RemoveMapping(s.id, 0),
-                StatusIs(absl::StatusCode::kNotFound,
-                         HasSubstr("no mapping starts at offset 0")));
-    EXPECT_THAT(s.service->RemoveMapping(s.id, 3 * Page()),
-                StatusIs(absl::StatusCode::kNotFound));
-    EXPECT_THAT(s.service->RemoveMapping(s.id + 7, 2 * Page()),
-                StatusIs(absl::StatusCode::kNotFound));
+  auto add = [&](uint64_t fd_offset, uint64_t size, uint64_t offset) {
+    return s.service->AddMapping(
+        s.id, MappingSource::Fd(a.get(), fd_offset, size), offset,
+        Protection::ReadWrite(), kCoherent);
+  };
+  // Overlaps: same start, straddling the start, inside, straddling the end.
+  EXPECT_THAT(add(0, Page(), 2 * Page()),
+              StatusIs(absl::StatusCode::kAlreadyExists,
+                       HasSubstr("overlaps the mapping at")));
+  EXPECT_THAT(add(0, 2 * Page(), Page()),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_THAT(add(0, Page(), 3 * Page()),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_THAT(add(0, 4 * Page(), 0),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+  // Out of range, including an offset past the end and a wrap-around.
+  EXPECT_THAT(add(0, 2 * Page(), kBarSize - Page()),
+              StatusIs(absl::StatusCode::kOutOfRange));
+  EXPECT_THAT(add(0, Page(), kBarSize),
+              StatusIs(absl::StatusCode::kOutOfRange));
+  EXPECT_THAT(add(0, Page(), ~uint64_t{0} - Page() + 1),
+              StatusIs(absl::StatusCode::kOutOfRange));
+  // Unaligned offset, size, file offset; zero size; bad fd.
+  EXPECT_THAT(add(0, Page(), 8 * Page() + 16),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("page multiples")));
+  EXPECT_THAT(add(0, Page() + 1, 8 * Page()),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(add(8, Page(), 8 * Page()),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("file offset")));
+  EXPECT_THAT(add(0, 0, 8 * Page()),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("size zero")));
+  EXPECT_THAT(s.service->AddMapping(s.id, MappingSource::Fd(-1, 0, Page()),
+                                    8 * Page(), Protection::Read(),
+                                    kCoherent),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("invalid fd")));
+  EXPECT_THAT(s.service->AddMapping(s.id, MappingSource::HostAllocation(nullptr),
+                                    8 * Page(), Protection::Read(),
+                                    kCoherent),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("null host allocation")));
+  // Unknown region; unknown offset; an offset inside (not at) a mapping.
+  EXPECT_THAT(s.service->AddMapping(s.id + 7,
+                                    MappingSource::Fd(a.get(), 0, Page()), 0,
+                                    Protection::Read(), kCoherent),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(s.service->RemoveMapping(s.id, 0),
+              StatusIs(absl::StatusCode::kNotFound,
+                       HasSubstr("no mapping starts at offset 0")));
+  EXPECT_THAT(s.service->RemoveMapping(s.id, 3 * Page()),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(s.service->RemoveMapping(s.id + 7, 2 * Page()),
+              StatusIs(absl::StatusCode::kNotFound));
 
-    EXPECT_EQ(s.vm->Calls().size(), calls_before.size());
-    EXPECT_EQ(s.vm->MemoryRegions().size(), regions_before.size());
-    EXPECT_THAT(Offsets(s), ElementsAre(2 * Page()));
-    EXPECT_THAT(s.vm->ReadGuest(kBar + 2 * Page(), 2 * Page()),
-                ::hv::testing::IsOkAndHolds(Bytes(0xaa, 2 * Page())));
+  EXPECT_EQ(s.vm->Calls().size(), calls_before.size());
+  EXPECT_EQ(s.vm->MemoryRegions().size(), regions_before.size());
+  EXPECT_THAT(Offsets(s), ElementsAre(2 * Page()));
+  EXPECT_THAT(s.vm->ReadGuest(kBar + 2 * Page(), 2 * Page()),
+              Reads(0xaa, 2 * Page()));
 
-    // Adjacent mappings on both sides are fine.
-    UniqueFd b = Blob(0xbb);
-    EXPECT_OK(Map(s, b, Page()));
-    EXPECT_OK(Map(s, b, 4 * Page()));
-  }
+  // Adjacent mappings on both sides are fine.
+  UniqueFd b = Blob(0xbb);
+  EXPECT_OK(Map(s, b, Page()));
+  EXPECT_OK(Map(s, b, 4 * Page()));
 }
 
-TEST(VmMemoryService, DoubleRemoveIsNotFound) {
-  for (PrepareType prepare :
-       {PrepareType(), PrepareType::DynamicPerMapping()}) {
-    SCOPED_TRACE(prepare.ToString());
-    Env s = Make(prepare);
-    UniqueFd a = Blob(0xaa);
-    ASSERT_OK(Map(s, a, 0));
-    ASSERT_OK(s.service->RemoveMapping(s.id, 0));
-    const size_t calls_before = s.vm->Calls().size();
-    EXPECT_THAT(s.service->RemoveMapping(s.id, 0),
-                StatusIs(absl::StatusCode::kNotFound));
-    EXPECT_EQ(s.vm->Calls().size(), calls_before);
-  }
+TEST_P(VmMemoryServiceEachPrepare, DoubleRemoveIsNotFound) {
+  const PrepareType prepare = GetParam();
+  Env s = Make(prepare);
+  UniqueFd a = Blob(0xaa);
+  ASSERT_OK(Map(s, a, 0));
+  ASSERT_OK(s.service->RemoveMapping(s.id, 0));
+  const size_t calls_before = s.vm->Calls().size();
+  EXPECT_THAT(s.service->RemoveMapping(s.id, 0),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_EQ(s.vm->Calls().size(), calls_before);
 }
 
 TEST(VmMemoryService, FailedPrepareLeavesRegionUnprepared) {
@@ -360,11 +392,7 @@ TEST(VmMemoryService, FailedPrepareLeavesRegionUnprepared) {
   UniqueFd a = Blob(0xaa);
   EXPECT_THAT(Map(s, a, 0), StatusIs(absl::StatusCode::kInternal,
                                      HasSubstr("injected")));
-  ASSERT_OK_AND_ASSIGN(VmMemoryService::RegionStatus status,
-                       s.service->GetRegionStatus(s.id));
-  EXPECT_FALSE(status.prepared_slot.has_value());
-  EXPECT_EQ(status.mapping_count, 0u);
-  EXPECT_THAT(s.vm->MemoryRegions(), IsEmpty());
+  ExpectUnprepared(s);
   // The next request prepares for real.
   ASSERT_OK(Map(s, a, 0));
   EXPECT_THAT(s.vm->MemoryRegions(), SizeIs(1));
@@ -376,46 +404,41 @@ TEST(VmMemoryService, FailedFirstFdMappingUndoesThePrepare) {
   UniqueFd a = Blob(0xaa);
   EXPECT_THAT(Map(s, a, 0), StatusIs(absl::StatusCode::kInternal));
   EXPECT_THAT(s.vm->CallsOf(Method::kRemoveMemoryRegion), SizeIs(1));
-  EXPECT_THAT(s.vm->MemoryRegions(), IsEmpty());
-  ASSERT_OK_AND_ASSIGN(VmMemoryService::RegionStatus status,
-                       s.service->GetRegionStatus(s.id));
-  EXPECT_FALSE(status.prepared_slot.has_value());
-  EXPECT_EQ(status.mapping_count, 0u);
+  ExpectUnprepared(s);
+}
+
+// With a page of 0xaa mapped at offset 0 of `s`'s region, the Vm fails its
+// next `add` call (mapping another page at Page()) and then its next
+// `remove` call (unmapping offset 0): both requests fail INTERNAL, and the
+// mapping at 0 is still listed and still what the guest reads.
+void ExpectFailedVmCallsKeepTheMapping(Env& s, Method add, Method remove) {
+  UniqueFd a = Blob(0xaa);
+  UniqueFd b = Blob(0xbb);
+  ASSERT_OK(Map(s, a, 0));
+  s.vm->FailNext(add, absl::InternalError("injected"));
+  EXPECT_THAT(Map(s, b, Page()), StatusIs(absl::StatusCode::kInternal));
+  s.vm->FailNext(remove, absl::InternalError("injected"));
+  EXPECT_THAT(s.service->RemoveMapping(s.id, 0),
+              StatusIs(absl::StatusCode::kInternal));
+  EXPECT_THAT(Offsets(s), ElementsAre(0u));
+  EXPECT_THAT(s.vm->ReadGuest(kBar, Page()), Reads(0xaa));
 }
 
 TEST(VmMemoryService, FailingVmCallsLeaveEarlierMappingsIntact) {
   Env s = Make(PrepareType());
-  UniqueFd a = Blob(0xaa);
-  UniqueFd b = Blob(0xbb);
-  ASSERT_OK(Map(s, a, 0));
-  s.vm->FailNext(Method::kAddFdMapping, absl::InternalError("injected"));
-  EXPECT_THAT(Map(s, b, Page()), StatusIs(absl::StatusCode::kInternal));
-  s.vm->FailNext(Method::kRemoveMapping, absl::InternalError("injected"));
-  EXPECT_THAT(s.service->RemoveMapping(s.id, 0),
-              StatusIs(absl::StatusCode::kInternal));
-  EXPECT_THAT(Offsets(s), ElementsAre(0u));
+  ExpectFailedVmCallsKeepTheMapping(s, Method::kAddFdMapping,
+                                    Method::kRemoveMapping);
   EXPECT_THAT(s.vm->CallsOf(Method::kAddMemoryRegion), SizeIs(1));
-  EXPECT_THAT(s.vm->ReadGuest(kBar, Page()),
-              ::hv::testing::IsOkAndHolds(Bytes(0xaa)));
-  EXPECT_THAT(s.vm->ReadGuest(kBar + Page(), Page()),
-              ::hv::testing::IsOkAndHolds(Bytes(0)));
+  EXPECT_THAT(s.vm->ReadGuest(kBar + Page(), Page()), Reads(0));
   // The same offset can be removed once the Vm works again.
   EXPECT_OK(s.service->RemoveMapping(s.id, 0));
 }
 
 TEST(VmMemoryService, FailingVmCallsLeaveDynamicStateUnchanged) {
   Env s = Make(PrepareType::DynamicPerMapping());
-  UniqueFd a = Blob(0xaa);
-  ASSERT_OK(Map(s, a, 0));
-  s.vm->FailNext(Method::kAddMemoryRegion, absl::InternalError("injected"));
-  EXPECT_THAT(Map(s, a, Page()), StatusIs(absl::StatusCode::kInternal));
-  s.vm->FailNext(Method::kRemoveMemoryRegion, absl::InternalError("injected"));
-  EXPECT_THAT(s.service->RemoveMapping(s.id, 0),
-              StatusIs(absl::StatusCode::kInternal));
-  EXPECT_THAT(Offsets(s), ElementsAre(0u));
+  ExpectFailedVmCallsKeepTheMapping(s, Method::kAddMemoryRegion,
+                                    Method::kRemoveMemoryRegion);
   EXPECT_THAT(s.vm->MemoryRegions(), SizeIs(1));
-  EXPECT_THAT(s.vm->ReadGuest(kBar, Page()),
-              ::hv::testing::IsOkAndHolds(Bytes(0xaa)));
 }
 
 TEST(VmMemoryService, HostAllocationSources) {
@@ -426,8 +449,7 @@ TEST(VmMemoryService, HostAllocationSources) {
   ASSERT_OK(prepared.service->AddMapping(
       prepared.id, MappingSource::HostAllocation(std::move(shared)), 0,
       Protection::ReadWrite(), kCoherent));
-  EXPECT_THAT(prepared.vm->ReadGuest(kBar, Page()),
-              ::hv::testing::IsOkAndHolds(Bytes(0x5c)));
+  EXPECT_THAT(prepared.vm->ReadGuest(kBar, Page()), Reads(0x5c));
   // An anonymous allocation has no file to map into the arena.
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<MemoryRegion> anonymous,
                        MemoryRegion::CreateArena(Page()));
@@ -446,46 +468,42 @@ TEST(VmMemoryService, HostAllocationSources) {
       dynamic.id, MappingSource::HostAllocation(std::move(own)), 4 * Page(),
       Protection::ReadWrite(), kCoherent));
   EXPECT_THAT(dynamic.vm->ReadGuest(kBar + 4 * Page(), 2 * Page()),
-              ::hv::testing::IsOkAndHolds(Bytes(0x6d, 2 * Page())));
+              Reads(0x6d, 2 * Page()));
 }
 
 // Found by memory_service_fuzzer: a file range past the end of a memfd was
 // mapped, and the first access to it, by the guest or by the VMM through the
 // arena's host mapping, faulted (SIGBUS) instead of the request failing.
-TEST(VmMemoryService, FileRangePastTheEndOfTheFileIsOutOfRange) {
-  for (PrepareType prepare :
-       {PrepareType(), PrepareType::DynamicPerMapping()}) {
-    SCOPED_TRACE(prepare.ToString());
-    Env s = Make(prepare);
-    UniqueFd blob = Blob(0xaa, 2 * Page());
-    const uint64_t huge = ~uint64_t{0} - Page() + 1;
-    for (const auto& [fd_offset, size] :
-         std::vector<std::pair<uint64_t, uint64_t>>{
-             {Page(), 2 * Page()}, {3 * Page(), Page()}, {huge, Page()}}) {
-      EXPECT_THAT(s.service->AddMapping(
-                      s.id, MappingSource::Fd(blob.get(), fd_offset, size), 0,
-                      Protection::ReadWrite(), kCoherent),
-                  StatusIs(absl::StatusCode::kOutOfRange,
-                           HasSubstr("past the file's size")));
-    }
-    // A host allocation whose mapping runs past its file, likewise.
-    ASSERT_OK_AND_ASSIGN(std::unique_ptr<MemoryRegion> past,
-                         MemoryRegion::FromFd(blob.get(), Page(), 2 * Page(),
-                                              Protection::ReadWrite()));
+TEST_P(VmMemoryServiceEachPrepare, FileRangePastTheEndOfTheFileIsOutOfRange) {
+  const PrepareType prepare = GetParam();
+  Env s = Make(prepare);
+  UniqueFd blob = Blob(0xaa, 2 * Page());
+  const uint64_t huge = ~uint64_t{0} - Page() + 1;
+  for (const auto& [fd_offset, size] :
+       std::vector<std::pair<uint64_t, uint64_t>>{
+           {Page(), 2 * Page()}, {3 * Page(), Page()}, {huge, Page()}}) {
     EXPECT_THAT(s.service->AddMapping(
-                    s.id, MappingSource::HostAllocation(std::move(past)), 0,
+                    s.id, MappingSource::Fd(blob.get(), fd_offset, size), 0,
                     Protection::ReadWrite(), kCoherent),
-                StatusIs(absl::StatusCode::kOutOfRange));
-    EXPECT_THAT(s.vm->MemoryRegions(), IsEmpty());
-    EXPECT_THAT(s.vm->CallsOf(Method::kAddMemoryRegion), IsEmpty());
-    EXPECT_THAT(Offsets(s), IsEmpty());
-    // The file's last page, exactly, is fine.
-    ASSERT_OK(s.service->AddMapping(
-        s.id, MappingSource::Fd(blob.get(), Page(), Page()), 0,
-        Protection::ReadWrite(), kCoherent));
-    EXPECT_THAT(s.vm->ReadGuest(kBar, Page()),
-                ::hv::testing::IsOkAndHolds(Bytes(0xaa)));
+                StatusIs(absl::StatusCode::kOutOfRange,
+                         HasSubstr("past the file's size")));
   }
+  // A host allocation whose mapping runs past its file, likewise.
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<MemoryRegion> past,
+                       MemoryRegion::FromFd(blob.get(), Page(), 2 * Page(),
+                                            Protection::ReadWrite()));
+  EXPECT_THAT(s.service->AddMapping(
+                  s.id, MappingSource::HostAllocation(std::move(past)), 0,
+                  Protection::ReadWrite(), kCoherent),
+              StatusIs(absl::StatusCode::kOutOfRange));
+  EXPECT_THAT(s.vm->MemoryRegions(), IsEmpty());
+  EXPECT_THAT(s.vm->CallsOf(Method::kAddMemoryRegion), IsEmpty());
+  EXPECT_THAT(Offsets(s), IsEmpty());
+  // The file's last page, exactly, is fine.
+  ASSERT_OK(s.service->AddMapping(
+      s.id, MappingSource::Fd(blob.get(), Page(), Page()), 0,
+      Protection::ReadWrite(), kCoherent));
+  EXPECT_THAT(s.vm->ReadGuest(kBar, Page()), Reads(0xaa));
 }
 
 TEST(VmMemoryService, MapperForwardsToTheRegion) {
@@ -495,8 +513,7 @@ TEST(VmMemoryService, MapperForwardsToTheRegion) {
   UniqueFd a = Blob(0x11);
   ASSERT_OK(mapper->AddMapping(MappingSource::Fd(a.get(), 0, Page()), Page(),
                                Protection::Read(), kCoherent));
-  EXPECT_THAT(s.vm->ReadGuest(kBar + Page(), Page()),
-              ::hv::testing::IsOkAndHolds(Bytes(0x11)));
+  EXPECT_THAT(s.vm->ReadGuest(kBar + Page(), Page()), Reads(0x11));
   EXPECT_OK(mapper->RemoveMapping(Page()));
   EXPECT_THAT(mapper->RemoveMapping(Page()),
               StatusIs(absl::StatusCode::kNotFound));
@@ -546,8 +563,7 @@ TEST(VmMemoryService, MovingPreparedRegionKeepsItsMappings) {
   EXPECT_EQ(calls[1].guest_address, kNew);
   EXPECT_EQ(calls[1].size, kBarSize);
   EXPECT_EQ(calls[1].options.cache, kCoherent);
-  EXPECT_THAT(s.vm->ReadGuest(kNew + 3 * Page(), Page()),
-              ::hv::testing::IsOkAndHolds(Bytes(0xaa)));
+  EXPECT_THAT(s.vm->ReadGuest(kNew + 3 * Page(), Page()), Reads(0xaa));
   EXPECT_THAT(s.vm->ReadGuest(kBar + 3 * Page(), 1),
               StatusIs(absl::StatusCode::kNotFound));
   ASSERT_OK_AND_ASSIGN(VmMemoryService::RegionStatus status,
@@ -556,23 +572,17 @@ TEST(VmMemoryService, MovingPreparedRegionKeepsItsMappings) {
   EXPECT_EQ(status.prepared_slot, calls[1].slot);
   // Later requests use the moved region.
   ASSERT_OK(s.service->RemoveMapping(s.id, 3 * Page()));
-  EXPECT_THAT(s.vm->ReadGuest(kNew + 3 * Page(), Page()),
-              ::hv::testing::IsOkAndHolds(Bytes(0)));
+  EXPECT_THAT(s.vm->ReadGuest(kNew + 3 * Page(), Page()), Reads(0));
 }
 
 TEST(VmMemoryService, MovingDynamicRegionMovesEveryMapping) {
-  Env s = Make(PrepareType::DynamicPerMapping());
-  UniqueFd a = Blob(0xaa);
-  UniqueFd b = Blob(0xbb);
-  ASSERT_OK(Map(s, a, 0));
-  ASSERT_OK(Map(s, b, 5 * Page()));
+  Env s = MakeMapped(PrepareType::DynamicPerMapping(),
+                     {{0, 0xaa}, {5 * Page(), 0xbb}});
   constexpr GuestAddress kNew = kBar + 4 * kBarSize;
   ASSERT_OK(s.service->MoveRegion(s.id, kNew));
   EXPECT_THAT(s.vm->CallsOf(Method::kRemoveMemoryRegion), SizeIs(2));
-  EXPECT_THAT(s.vm->ReadGuest(kNew, Page()),
-              ::hv::testing::IsOkAndHolds(Bytes(0xaa)));
-  EXPECT_THAT(s.vm->ReadGuest(kNew + 5 * Page(), Page()),
-              ::hv::testing::IsOkAndHolds(Bytes(0xbb)));
+  EXPECT_THAT(s.vm->ReadGuest(kNew, Page()), Reads(0xaa));
+  EXPECT_THAT(s.vm->ReadGuest(kNew + 5 * Page(), Page()), Reads(0xbb));
   EXPECT_THAT(s.vm->ReadGuest(kBar, 1), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(Offsets(s), ElementsAre(0u, 5 * Page()));
 }
@@ -605,8 +615,7 @@ TEST(VmMemoryService, RefusedMoveChangesNothing) {
   EXPECT_THAT(s.service->MoveRegion(s.id, kBar + kBarSize),
               StatusIs(absl::StatusCode::kInternal));
   EXPECT_THAT(s.vm->CallsOf(Method::kAddMemoryRegion), IsEmpty());
-  EXPECT_THAT(s.vm->ReadGuest(kBar, Page()),
-              ::hv::testing::IsOkAndHolds(Bytes(0xaa)));
+  EXPECT_THAT(s.vm->ReadGuest(kBar, Page()), Reads(0xaa));
   ASSERT_OK_AND_ASSIGN(VmMemoryService::RegionStatus status,
                        s.service->GetRegionStatus(s.id));
   EXPECT_EQ(status.guest_address, kBar);
@@ -621,11 +630,7 @@ TEST(VmMemoryService, MoveThatLosesTheArenaSaysSoAndMatchesTheVm) {
   EXPECT_THAT(s.service->MoveRegion(s.id, kBar + kBarSize),
               StatusIs(absl::StatusCode::kInternal,
                        HasSubstr("1 mappings are gone")));
-  ASSERT_OK_AND_ASSIGN(VmMemoryService::RegionStatus status,
-                       s.service->GetRegionStatus(s.id));
-  EXPECT_FALSE(status.prepared_slot.has_value());
-  EXPECT_EQ(status.mapping_count, 0u);
-  EXPECT_THAT(s.vm->MemoryRegions(), IsEmpty());
+  ExpectUnprepared(s);
   // The region still works: the next mapping prepares it again.
   EXPECT_OK(Map(s, a, 0));
 }
@@ -634,46 +639,33 @@ TEST(VmMemoryService, MoveThatLosesTheArenaSaysSoAndMatchesTheVm) {
 // overlaps its old one moved the first mapping onto the second's old place;
 // the Vm refused the overlap and the first mapping was lost.
 TEST(VmMemoryService, OverlappingDynamicMoveKeepsEveryMapping) {
-  Env s = Make(PrepareType::DynamicPerMapping());
-  UniqueFd a = Blob(0xaa);
-  UniqueFd b = Blob(0xbb);
-  UniqueFd c = Blob(0xcc);
-  ASSERT_OK(Map(s, a, 0));
-  ASSERT_OK(Map(s, b, Page()));
-  ASSERT_OK(Map(s, c, 3 * Page()));
+  Env s = MakeMapped(PrepareType::DynamicPerMapping(),
+                     {{0, 0xaa}, {Page(), 0xbb}, {3 * Page(), 0xcc}});
   for (GuestAddress to : {kBar + Page(), kBar + 3 * Page(), kBar - Page(),
                           kBar - kBarSize + Page()}) {
     SCOPED_TRACE(absl::StrFormat("to %#x", to));
     ASSERT_OK(s.service->MoveRegion(s.id, to));
     EXPECT_THAT(Offsets(s), ElementsAre(0u, Page(), 3 * Page()));
     EXPECT_THAT(s.vm->MemoryRegions(), SizeIs(3));
-    EXPECT_THAT(s.vm->ReadGuest(to, Page()),
-                ::hv::testing::IsOkAndHolds(Bytes(0xaa)));
-    EXPECT_THAT(s.vm->ReadGuest(to + Page(), Page()),
-                ::hv::testing::IsOkAndHolds(Bytes(0xbb)));
+    EXPECT_THAT(s.vm->ReadGuest(to, Page()), Reads(0xaa));
+    EXPECT_THAT(s.vm->ReadGuest(to + Page(), Page()), Reads(0xbb));
     EXPECT_THAT(s.vm->ReadGuest(to + 2 * Page(), 1),
                 StatusIs(absl::StatusCode::kNotFound));
-    EXPECT_THAT(s.vm->ReadGuest(to + 3 * Page(), Page()),
-                ::hv::testing::IsOkAndHolds(Bytes(0xcc)));
+    EXPECT_THAT(s.vm->ReadGuest(to + 3 * Page(), Page()), Reads(0xcc));
   }
 }
 
 TEST(VmMemoryService, FailedDynamicMoveMovesBackWhatItMoved) {
-  Env s = Make(PrepareType::DynamicPerMapping());
-  UniqueFd a = Blob(0xaa);
-  UniqueFd b = Blob(0xbb);
-  ASSERT_OK(Map(s, a, 0));
-  ASSERT_OK(Map(s, b, Page()));
+  Env s = MakeMapped(PrepareType::DynamicPerMapping(),
+                     {{0, 0xaa}, {Page(), 0xbb}});
   // The first mapping moves; removing the second fails: the first moves back.
   s.vm->FailNext(Method::kRemoveMemoryRegion, absl::InternalError("injected"),
                  /*skip=*/1);
   EXPECT_THAT(s.service->MoveRegion(s.id, kBar + kBarSize),
               StatusIs(absl::StatusCode::kInternal,
                        HasSubstr("0 mappings lost")));
-  EXPECT_THAT(s.vm->ReadGuest(kBar, Page()),
-              ::hv::testing::IsOkAndHolds(Bytes(0xaa)));
-  EXPECT_THAT(s.vm->ReadGuest(kBar + Page(), Page()),
-              ::hv::testing::IsOkAndHolds(Bytes(0xbb)));
+  EXPECT_THAT(s.vm->ReadGuest(kBar, Page()), Reads(0xaa));
+  EXPECT_THAT(s.vm->ReadGuest(kBar + Page(), Page()), Reads(0xbb));
   EXPECT_THAT(s.vm->ReadGuest(kBar + kBarSize, 1),
               StatusIs(absl::StatusCode::kNotFound));
   ASSERT_OK_AND_ASSIGN(VmMemoryService::RegionStatus status,
@@ -690,23 +682,19 @@ TEST(VmMemoryService, FailedDynamicMoveMovesBackWhatItMoved) {
                        HasSubstr("1 mappings lost")));
   EXPECT_THAT(Offsets(s), ElementsAre(0u));
   EXPECT_THAT(s.vm->MemoryRegions(), SizeIs(1));
-  EXPECT_THAT(s.vm->ReadGuest(kBar, Page()),
-              ::hv::testing::IsOkAndHolds(Bytes(0xaa)));
+  EXPECT_THAT(s.vm->ReadGuest(kBar, Page()), Reads(0xaa));
 }
 
-TEST(VmMemoryService, UnregisterRemovesEverything) {
-  for (PrepareType prepare :
-       {PrepareType(), PrepareType::DynamicPerMapping()}) {
-    SCOPED_TRACE(prepare.ToString());
-    Env s = Make(prepare);
-    UniqueFd a = Blob(0xaa);
-    ASSERT_OK(Map(s, a, 0));
-    ASSERT_OK(Map(s, a, 2 * Page()));
-    ASSERT_OK(s.service->UnregisterRegion(s.id));
-    EXPECT_THAT(s.vm->MemoryRegions(), IsEmpty());
-    EXPECT_THAT(s.service->GetRegionStatus(s.id),
-                StatusIs(absl::StatusCode::kNotFound));
-  }
+TEST_P(VmMemoryServiceEachPrepare, UnregisterRemovesEverything) {
+  const PrepareType prepare = GetParam();
+  Env s = Make(prepare);
+  UniqueFd a = Blob(0xaa);
+  ASSERT_OK(Map(s, a, 0));
+  ASSERT_OK(Map(s, a, 2 * Page()));
+  ASSERT_OK(s.service->UnregisterRegion(s.id));
+  EXPECT_THAT(s.vm->MemoryRegions(), IsEmpty());
+  EXPECT_THAT(s.service->GetRegionStatus(s.id),
+              StatusIs(absl::StatusCode::kNotFound));
 }
 
 TEST(VmMemoryService, ManyLiveMappings) {
@@ -726,45 +714,42 @@ TEST(VmMemoryService, ManyLiveMappings) {
 }
 
 // Several device threads map and unmap at once (run under tsan too).
-TEST(VmMemoryService, ConcurrentMappersKeepConsistentState) {
-  for (PrepareType prepare :
-       {PrepareType(), PrepareType::DynamicPerMapping()}) {
-    SCOPED_TRACE(prepare.ToString());
-    Env s = Make(prepare);
-    constexpr int kThreads = 4;
-    constexpr int kRounds = 40;
-    std::vector<std::thread> threads;
-    std::vector<absl::Status> failures(kThreads);
-    for (int t = 0; t < kThreads; ++t) {
-      threads.emplace_back([&s, &failures, t] {
-        UniqueFd blob = Blob(static_cast<uint8_t>(0x10 + t));
-        ASSERT_OK_AND_ASSIGN(std::unique_ptr<SharedMemoryMapper> mapper,
-                             s.service->CreateMapper(s.id));
-        for (int round = 0; round < kRounds; ++round) {
-          // Each thread owns its offsets; all threads contend for the lock.
-          const uint64_t offset = (t * 8 + round % 8) * Page();
-          absl::Status added =
-              mapper->AddMapping(MappingSource::Fd(blob.get(), 0, Page()),
-                                 offset, Protection::ReadWrite(),
-                                 MemCacheType::kCacheCoherent);
-          if (!added.ok()) { failures[t] = added; return; }
-          absl::StatusOr<std::vector<uint8_t>> seen =
-              s.vm->ReadGuest(kBar + offset, 1);
-          if (!seen.ok() || (*seen)[0] != 0x10 + t) {
-            failures[t] = absl::InternalError("guest view mismatch");
-            return;
-          }
-          absl::Status removed = mapper->RemoveMapping(offset);
-          if (!removed.ok()) { failures[t] = removed; return; }
+TEST_P(VmMemoryServiceEachPrepare, ConcurrentMappersKeepConsistentState) {
+  const PrepareType prepare = GetParam();
+  Env s = Make(prepare);
+  constexpr int kThreads = 4;
+  constexpr int kRounds = 40;
+  std::vector<std::thread> threads;
+  std::vector<absl::Status> failures(kThreads);
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&s, &failures, t] {
+      UniqueFd blob = Blob(static_cast<uint8_t>(0x10 + t));
+      ASSERT_OK_AND_ASSIGN(std::unique_ptr<SharedMemoryMapper> mapper,
+                           s.service->CreateMapper(s.id));
+      for (int round = 0; round < kRounds; ++round) {
+        // Each thread owns its offsets; all threads contend for the lock.
+        const uint64_t offset = (t * 8 + round % 8) * Page();
+        absl::Status added =
+            mapper->AddMapping(MappingSource::Fd(blob.get(), 0, Page()),
+                               offset, Protection::ReadWrite(),
+                               MemCacheType::kCacheCoherent);
+        if (!added.ok()) { failures[t] = added; return; }
+        absl::StatusOr<std::vector<uint8_t>> seen =
+            s.vm->ReadGuest(kBar + offset, 1);
+        if (!seen.ok() || (*seen)[0] != 0x10 + t) {
+          failures[t] = absl::InternalError("guest view mismatch");
+          return;
         }
-      });
-    }
-    for (std::thread& thread : threads) thread.join();
-    EXPECT_THAT(failures, Each(IsOk()));
-    EXPECT_THAT(Offsets(s), IsEmpty());
-    EXPECT_EQ(s.vm->CallsOf(Method::kAddMemoryRegion).size(),
-              prepare == PrepareType() ? 1u : size_t{kThreads * kRounds});
+        absl::Status removed = mapper->RemoveMapping(offset);
+        if (!removed.ok()) { failures[t] = removed; return; }
+      }
+    });
   }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_THAT(failures, Each(IsOk()));
+  EXPECT_THAT(Offsets(s), IsEmpty());
+  EXPECT_EQ(s.vm->CallsOf(Method::kAddMemoryRegion).size(),
+            prepare == PrepareType() ? 1u : size_t{kThreads * kRounds});
 }
 
 }  // namespace

@@ -13,12 +13,8 @@ namespace {
 
 absl::StatusOr<BackendInstance> NewFakeGeniezone() {
   std::shared_ptr<GeniezoneFake> fake = GeniezoneFake::Create();
-  auto hypervisor = GeniezoneHypervisor::Create("/dev/gzvm", fake.get());
-  if (!hypervisor.ok()) return hypervisor.status();
-  BackendInstance instance;
-  instance.hypervisor = std::move(hypervisor).value();
-  instance.script = std::move(fake);
-  return instance;
+  return ScriptedBackend(GeniezoneHypervisor::Create("/dev/gzvm", fake.get()),
+                         fake);
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -10,6 +10,7 @@
 #include "hypervisor/geniezone/geniezone_test_util.h"
 #include "hypervisor/registry.h"
 #include "testing/fakes/geniezone_fake.h"
+#include "testing/backend_expectations.h"
 #include "testing/status_matchers.h"
 
 namespace hv::testing {
@@ -67,17 +68,14 @@ TEST(GeniezoneHypervisor, FailedCapabilityQueryNamesItAndClosesTheDevice) {
 TEST(GeniezoneHypervisor, ReportsWhatGeniezoneOffers) {
   auto fake = GeniezoneFake::Create();
   ASSERT_OK_AND_ASSIGN(auto gz, GeniezoneHypervisor::Create("/dev/gzvm", fake.get()));
-  EXPECT_TRUE(gz->CheckCapability(HypervisorCap::kUserMemory));
-  EXPECT_TRUE(gz->CheckCapability(HypervisorCap::kImmediateExit));
-  EXPECT_TRUE(gz->CheckCapability(HypervisorCap::kIrqfd));
-  EXPECT_TRUE(gz->CheckCapability(HypervisorCap::kIoEventfd));
-  EXPECT_TRUE(gz->CheckCapability(HypervisorCap::kIrqChip));
-  EXPECT_FALSE(gz->CheckCapability(HypervisorCap::kReadOnlyMemory));
-  EXPECT_FALSE(gz->CheckCapability(HypervisorCap::kDirtyLog));
-  EXPECT_FALSE(gz->CheckCapability(HypervisorCap::kSplitIrqChip));
-  EXPECT_FALSE(gz->CheckCapability(HypervisorCap::kXcrs));
-  EXPECT_FALSE(gz->CheckCapability(HypervisorCap::kTscControl));
-  EXPECT_FALSE(gz->CheckCapability(HypervisorCap::kSyncRegs));
+  EXPECT_TRUE(HasCapabilities(
+      *gz,
+      {HypervisorCap::kUserMemory, HypervisorCap::kImmediateExit,
+       HypervisorCap::kIrqfd, HypervisorCap::kIoEventfd,
+       HypervisorCap::kIrqChip},
+      {HypervisorCap::kReadOnlyMemory, HypervisorCap::kDirtyLog,
+       HypervisorCap::kSplitIrqChip, HypervisorCap::kXcrs,
+       HypervisorCap::kTscControl, HypervisorCap::kSyncRegs}));
 }
 
 TEST(GeniezoneHypervisor, CreateVmIssuesCreateVmWithTheOrdinaryType) {
@@ -115,14 +113,7 @@ TEST(GeniezoneHypervisor, VmOutlivesTheHypervisorObject) {
 }
 
 TEST(GeniezoneHypervisor, RegistersAsGeniezoneWithADeviceOption) {
-  bool found = false;
-  for (const BackendInfo& info : LinkedBackends()) {
-    if (info.kind == "geniezone") {
-      found = true;
-      EXPECT_THAT(info.options, ElementsAre("device"));
-    }
-  }
-  EXPECT_TRUE(found);
+  EXPECT_TRUE(IsLinkedBackend("geniezone", {"device"}));
   // The real seam: this machine has no such device.
   EXPECT_THAT(CreateHypervisor("geniezone[device=/nonexistent/gzvm]"),
               StatusIs(absl::StatusCode::kNotFound,

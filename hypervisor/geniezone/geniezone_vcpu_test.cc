@@ -17,6 +17,7 @@
 #include "hypervisor/geniezone/geniezone_test_util.h"
 #include "hypervisor/os/eventfd.h"
 #include "testing/fakes/geniezone_fake.h"
+#include "testing/backend_expectations.h"
 #include "testing/status_matchers.h"
 
 namespace hv::testing {
@@ -225,14 +226,9 @@ TEST(GeniezoneVcpu, ImmediateExitAndKicksInterruptRun) {
 TEST(GeniezoneVcpu, KickFromAnotherThreadEndsABlockedRun) {
   ASSERT_OK_AND_ASSIGN(VcpuEnv t, NewVcpu());
   for (int round = 0; round < 3; ++round) {
-    std::thread kicker([&] {
-      absl::SleepFor(absl::Milliseconds(20));
-      EXPECT_OK(t.vcpu->Kick());
-    });
-    absl::StatusOr<VcpuExit> exit = t.vcpu->Run();
-    kicker.join();
-    ASSERT_OK(exit.status());
-    EXPECT_EQ(exit->kind, VcpuExitKind::kInterrupted);
+    ASSERT_OK_AND_ASSIGN(VcpuExit exit,
+                         RunKickedAfter(*t.vcpu, absl::Milliseconds(20)));
+    EXPECT_EQ(exit.kind, VcpuExitKind::kInterrupted);
   }
   // Work queued from another thread wakes a blocked run as well.
   std::thread queuer([&] {

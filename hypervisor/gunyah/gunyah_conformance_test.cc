@@ -41,12 +41,8 @@ constexpr uint64_t kDtbRegionSize = 64 * 1024;
 
 absl::StatusOr<BackendInstance> NewFakeGunyahBackend() {
   auto fake = std::make_shared<GunyahFake>();
-  auto gunyah = GunyahHypervisor::Create("/dev/gunyah", fake.get());
-  if (!gunyah.ok()) return gunyah.status();
-  BackendInstance instance;
-  instance.hypervisor = std::move(gunyah).value();
-  instance.script = std::move(fake);
-  return instance;
+  return ScriptedBackend(GunyahHypervisor::Create("/dev/gunyah", fake.get()),
+                         fake);
 }
 
 // RAM for the devicetree, and GH_VM_SET_DTB_CONFIG pointing at it.

@@ -10,6 +10,7 @@
 #include "hypervisor/gunyah/gunyah_test_util.h"
 #include "hypervisor/hypervisor.h"
 #include "hypervisor/registry.h"
+#include "testing/backend_expectations.h"
 #include "testing/status_matchers.h"
 
 namespace hv::testing {
@@ -41,11 +42,7 @@ TEST(GunyahHypervisor, MissingDeviceNamesThePath) {
 }
 
 TEST(GunyahHypervisor, RegistersAsGunyahWithADeviceOption) {
-  std::vector<BackendInfo> backends = LinkedBackends();
-  auto it = std::find_if(backends.begin(), backends.end(),
-                         [](const BackendInfo& b) { return b.kind == "gunyah"; });
-  ASSERT_NE(it, backends.end());
-  EXPECT_THAT(it->options, ElementsAre("device"));
+  EXPECT_TRUE(IsLinkedBackend("gunyah", {"device"}));
   // The registered factory opens the real device path it is given.
   EXPECT_THAT(CreateHypervisor("gunyah[device=/nonexistent/gunyah]"),
               StatusIs(absl::StatusCode::kNotFound,
@@ -55,13 +52,12 @@ TEST(GunyahHypervisor, RegistersAsGunyahWithADeviceOption) {
 TEST(GunyahHypervisor, CapabilitiesAreWhatTheAbiOffers) {
   ASSERT_OK_AND_ASSIGN(GunyahTestEnv gunyah, NewGunyahTestEnv());
   const Hypervisor& h = *gunyah.hypervisor;
-  EXPECT_TRUE(h.CheckCapability(HypervisorCap::kUserMemory));
-  EXPECT_TRUE(h.CheckCapability(HypervisorCap::kImmediateExit));
-  EXPECT_TRUE(h.CheckCapability(HypervisorCap::kIrqfd));
-  EXPECT_TRUE(h.CheckCapability(HypervisorCap::kIoEventfd));
-  EXPECT_FALSE(h.CheckCapability(HypervisorCap::kReadOnlyMemory));
-  EXPECT_FALSE(h.CheckCapability(HypervisorCap::kDirtyLog));
-  EXPECT_FALSE(h.CheckCapability(HypervisorCap::kSyncRegs));
+  EXPECT_TRUE(HasCapabilities(
+      h,
+      {HypervisorCap::kUserMemory, HypervisorCap::kImmediateExit,
+       HypervisorCap::kIrqfd, HypervisorCap::kIoEventfd},
+      {HypervisorCap::kReadOnlyMemory, HypervisorCap::kDirtyLog,
+       HypervisorCap::kSyncRegs}));
   EXPECT_EQ(h.MaxVcpus(), GunyahHypervisor::kMaxVcpus);
 }
 

@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "hypervisor/gunyah/gunyah_abi.h"
 #include "hypervisor/gunyah/gunyah_test_util.h"
+#include "testing/backend_expectations.h"
 #include "testing/status_matchers.h"
 
 namespace hv::testing {
@@ -211,14 +212,9 @@ TEST_F(GunyahVcpuTest, ImmediateExitBeforeTheStartDoesNotStartTheVm) {
 
 TEST_F(GunyahVcpuTest, KickFromAnotherThreadEndsAWaitingRun) {
   ASSERT_OK_AND_ASSIGN(auto vcpu, NewVcpu(0));
-  std::thread kicker([&] {
-    absl::SleepFor(absl::Milliseconds(30));
-    EXPECT_OK(vcpu->Kick());
-  });
-  absl::StatusOr<VcpuExit> exit = vcpu->Run();
-  kicker.join();
-  ASSERT_OK(exit.status());
-  EXPECT_EQ(exit->kind, VcpuExitKind::kInterrupted);
+  ASSERT_OK_AND_ASSIGN(VcpuExit exit,
+                       RunKickedAfter(*vcpu, absl::Milliseconds(30)));
+  EXPECT_EQ(exit.kind, VcpuExitKind::kInterrupted);
 }
 
 TEST_F(GunyahVcpuTest, KernelRunErrorNamesTheIoctl) {

@@ -9,6 +9,7 @@
 #include "hypervisor/memory_region.h"
 #include "hypervisor/os/eventfd.h"
 #include "hypervisor/os/memfd.h"
+#include "testing/backend_expectations.h"
 #include "testing/status_matchers.h"
 
 namespace hv::testing {
@@ -177,11 +178,9 @@ TEST_F(GunyahVmTest, OptionsGunyahCannotHonourAreUnimplemented) {
               StatusIs(absl::StatusCode::kOutOfRange));
   EXPECT_THAT(fake_->Calls(), IsEmpty());
   EXPECT_THAT(vm_->MemoryRegions(), IsEmpty());
-  EXPECT_FALSE(vm_->CheckCapability(VmCap::kReadOnlyMemoryRegion));
-  EXPECT_FALSE(vm_->CheckCapability(VmCap::kDirtyLog));
-  EXPECT_FALSE(vm_->CheckCapability(VmCap::kMemNoncoherentDma));
-  EXPECT_TRUE(vm_->CheckCapability(VmCap::kIrqfd));
-  EXPECT_TRUE(vm_->CheckCapability(VmCap::kIoEventfd));
+  EXPECT_TRUE(HasCapabilities(*vm_, {VmCap::kIrqfd, VmCap::kIoEventfd},
+                              {VmCap::kReadOnlyMemoryRegion, VmCap::kDirtyLog,
+                               VmCap::kMemNoncoherentDma}));
 }
 
 TEST_F(GunyahVmTest, RegionsCannotBeRemovedAndStay) {
@@ -201,16 +200,8 @@ TEST_F(GunyahVmTest, FdMappingsAreCheckedThenUnimplemented) {
   const uint64_t page = HostPageSize();
   ASSERT_OK_AND_ASSIGN(MemSlot slot, vm_->AddMemoryRegion(kBase, NewRegion(), {}));
   ASSERT_OK_AND_ASSIGN(UniqueFd blob, CreateMemfd("blob", page));
-  EXPECT_THAT(vm_->AddFdMapping(slot + 1, 0, page, blob.get(), 0,
-                                Protection::Read()),
-              StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(vm_->AddFdMapping(slot, 1, page, blob.get(), 0, Protection::Read()),
-              StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(vm_->AddFdMapping(slot, kRegionSize, page, blob.get(), 0,
-                                Protection::Read()),
-              StatusIs(absl::StatusCode::kOutOfRange));
-  EXPECT_THAT(vm_->AddFdMapping(slot, 0, page, -1, 0, Protection::Read()),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+  ExpectFdMappingArgumentsRefused(*vm_, slot, slot + 1, kRegionSize,
+                                  blob.get(), page);
   EXPECT_THAT(vm_->AddFdMapping(slot, 0, page, blob.get(), 0, Protection::Read()),
               StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("pins")));
   EXPECT_THAT(vm_->RemoveMapping(slot, 0, page),

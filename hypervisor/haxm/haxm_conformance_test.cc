@@ -17,13 +17,10 @@ absl::StatusOr<BackendInstance> NewFakeHaxmBackend(
   HaxmFakeOptions options;
   options.platform = &platform;
   auto fake = std::make_shared<HaxmFake>(options);
-  auto haxm = HaxmHypervisor::Create(HaxmHypervisor::DefaultDevicePath(*fake),
-                                     fake.get());
-  if (!haxm.ok()) return haxm.status();
-  BackendInstance instance;
-  instance.hypervisor = *std::move(haxm);
-  instance.script = std::move(fake);
-  return instance;
+  return ScriptedBackend(
+      HaxmHypervisor::Create(HaxmHypervisor::DefaultDevicePath(*fake),
+                             fake.get()),
+      fake);
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -12,6 +12,7 @@
 #include "hypervisor/hypervisor.h"
 #include "hypervisor/registry.h"
 #include "testing/fakes/haxm_fake.h"
+#include "testing/backend_expectations.h"
 #include "testing/status_matchers.h"
 
 namespace hv::testing {
@@ -47,42 +48,41 @@ TEST(HaxmHypervisor, SpeaksTheWindowsNumbering) {
                           "HAX_IOCTL_CAPABILITY"));
 }
 
-TEST(HaxmHypervisor, AMissingDeviceIsNotFoundNamingThePath) {
-  HaxmFake fake;
-  EXPECT_THAT(HaxmHypervisor::Create("/dev/NOHAX", &fake),
-              StatusIs(absl::StatusCode::kNotFound,
-                       HasSubstr("open /dev/NOHAX: No such file")));
+// Opening `path` on a driver set up with `options` fails with `code` and a
+// message containing `message`, and leaves no handle open.
+void ExpectRefused(const HaxmFakeOptions& options, const std::string& path,
+                   absl::StatusCode code, const std::string& message) {
+  HaxmFake fake(options);
+  EXPECT_THAT(HaxmHypervisor::Create(path, &fake),
+              StatusIs(code, HasSubstr(message)));
   EXPECT_EQ(fake.OpenHandles(), 0u);
+}
+
+TEST(HaxmHypervisor, AMissingDeviceIsNotFoundNamingThePath) {
+  ExpectRefused({}, "/dev/NOHAX", absl::StatusCode::kNotFound,
+                "open /dev/NOHAX: No such file");
 }
 
 TEST(HaxmHypervisor, OldApiVersionsAreRefused) {
   HaxmFakeOptions options;
   options.version = {1, 3};
-  HaxmFake fake(options);
-  EXPECT_THAT(HaxmHypervisor::Create("/dev/HAX", &fake),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("API v3 is too old")));
-  EXPECT_EQ(fake.OpenHandles(), 0u);
+  ExpectRefused(options, "/dev/HAX", absl::StatusCode::kFailedPrecondition,
+                "API v3 is too old");
 }
 
 TEST(HaxmHypervisor, ANonWorkingDriverSaysWhy) {
   HaxmFakeOptions options;
   options.wstatus = 0;
   options.winfo = haxm_abi::kCapFailReasonVt;
-  HaxmFake fake(options);
-  EXPECT_THAT(HaxmHypervisor::Create("/dev/HAX", &fake),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("VT-x is unsupported or disabled")));
-  EXPECT_EQ(fake.OpenHandles(), 0u);
+  ExpectRefused(options, "/dev/HAX", absl::StatusCode::kFailedPrecondition,
+                "VT-x is unsupported or disabled");
 }
 
 TEST(HaxmHypervisor, SetRam2IsRequired) {
   HaxmFakeOptions options;
   options.winfo &= ~haxm_abi::kCap64BitSetRam;
-  HaxmFake fake(options);
-  EXPECT_THAT(HaxmHypervisor::Create("/dev/HAX", &fake),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("HAX_CAP_64BIT_SETRAM")));
+  ExpectRefused(options, "/dev/HAX", absl::StatusCode::kFailedPrecondition,
+                "HAX_CAP_64BIT_SETRAM");
 }
 
 TEST(HaxmHypervisor, DriverErrorsNameTheIoctl) {
@@ -97,27 +97,17 @@ TEST(HaxmHypervisor, DriverErrorsNameTheIoctl) {
 TEST(HaxmHypervisor, CapabilitiesAreWhatHaxmHas) {
   HaxmFake fake;
   ASSERT_OK_AND_ASSIGN(auto haxm, HaxmHypervisor::Create("/dev/HAX", &fake));
-  EXPECT_TRUE(haxm->CheckCapability(HypervisorCap::kUserMemory));
-  EXPECT_TRUE(haxm->CheckCapability(HypervisorCap::kReadOnlyMemory));
-  for (HypervisorCap cap :
-       {HypervisorCap::kImmediateExit, HypervisorCap::kDirtyLog,
-        HypervisorCap::kIrqfd, HypervisorCap::kIoEventfd,
-        HypervisorCap::kIrqChip, HypervisorCap::kSplitIrqChip,
-        HypervisorCap::kXcrs, HypervisorCap::kTscControl,
-        HypervisorCap::kSyncRegs}) {
-    EXPECT_FALSE(haxm->CheckCapability(cap)) << HypervisorCapName(cap);
-  }
+  EXPECT_TRUE(HasCapabilities(
+      *haxm, {HypervisorCap::kUserMemory, HypervisorCap::kReadOnlyMemory},
+      {HypervisorCap::kImmediateExit, HypervisorCap::kDirtyLog,
+       HypervisorCap::kIrqfd, HypervisorCap::kIoEventfd,
+       HypervisorCap::kIrqChip, HypervisorCap::kSplitIrqChip,
+       HypervisorCap::kXcrs, HypervisorCap::kTscControl,
+       HypervisorCap::kSyncRegs}));
 }
 
 TEST(HaxmHypervisor, RegistersAsHaxmWithADeviceOption) {
-  bool found = false;
-  for (const BackendInfo& info : LinkedBackends()) {
-    if (info.kind == "haxm") {
-      found = true;
-      EXPECT_THAT(info.options, ElementsAre("device"));
-    }
-  }
-  EXPECT_TRUE(found);
+  EXPECT_TRUE(IsLinkedBackend("haxm", {"device"}));
   // No HAXM on this host: the real seam reports the missing device.
   EXPECT_THAT(CreateHypervisor("haxm[device=/nonexistent/HAX]"),
               StatusIs(absl::StatusCode::kNotFound,

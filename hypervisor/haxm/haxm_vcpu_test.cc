@@ -16,6 +16,7 @@
 #include "hypervisor/haxm/haxm_hypervisor.h"
 #include "hypervisor/haxm/haxm_test_util.h"
 #include "testing/fakes/haxm_fake.h"
+#include "testing/backend_expectations.h"
 #include "testing/status_matchers.h"
 
 namespace hv::testing {
@@ -223,15 +224,10 @@ TEST(HaxmVcpu, AKickBeforeRunPausesTheNextEntry) {
 TEST(HaxmVcpu, AKickFromAnotherThreadEndsABlockedRun) {
   HaxmTestEnv env = NewHaxmVcpu();
   ASSERT_NE(env.vcpu, nullptr);
-  std::thread kicker([&] {
-    absl::SleepFor(absl::Milliseconds(50));
-    EXPECT_OK(env.vcpu->Kick());
-  });
-  absl::StatusOr<VcpuExit> exit = env.vcpu->Run();
-  kicker.join();
-  ASSERT_OK(exit.status());
-  EXPECT_EQ(exit->kind, VcpuExitKind::kInterrupted);
-  EXPECT_EQ(exit->raw_reason, haxm_abi::kExitInterrupt);
+  ASSERT_OK_AND_ASSIGN(VcpuExit exit,
+                       RunKickedAfter(*env.vcpu, absl::Milliseconds(50)));
+  EXPECT_EQ(exit.kind, VcpuExitKind::kInterrupted);
+  EXPECT_EQ(exit.raw_reason, haxm_abi::kExitInterrupt);
 }
 
 TEST(HaxmVcpu, AKickRacingAnIoExitComesAfterItsCompletion) {

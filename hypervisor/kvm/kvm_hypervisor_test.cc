@@ -9,6 +9,7 @@
 #include "hypervisor/kvm/kvm_test_env.h"
 #include "hypervisor/registry.h"
 #include "hypervisor/x86_64/vm_x86_64.h"
+#include "testing/backend_expectations.h"
 #include "testing/status_matchers.h"
 
 namespace hv {
@@ -18,14 +19,7 @@ using ::hv::testing::StatusIs;
 using ::testing::HasSubstr;
 
 TEST(KvmHypervisor, IsRegisteredAsKvmWithADeviceOption) {
-  bool found = false;
-  for (const BackendInfo& info : LinkedBackends()) {
-    if (info.kind == "kvm") {
-      found = true;
-      EXPECT_THAT(info.options, ::testing::ElementsAre("device"));
-    }
-  }
-  EXPECT_TRUE(found);
+  EXPECT_TRUE(testing::IsLinkedBackend("kvm", {"device"}));
 }
 
 TEST(KvmHypervisor, CreatesFromASpec) {

@@ -37,6 +37,7 @@
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
 #include "hypervisor/hypervisor.h"
+#include "hypervisor/kvm/kvm_benchmark_main.h"
 #include "hypervisor/kvm/kvm_benchmark_support.h"
 #include "hypervisor/memory_region.h"
 #include "hypervisor/os/errno_status.h"
@@ -167,16 +168,9 @@ absl::StatusOr<double> SyscallsPerOp(Fixture& fixture) {
 template <typename Fixture>
 void TimeAddRemove(benchmark::State& state, absl::StatusOr<Fixture*> fixture,
                    double syscalls_per_op) {
-  if (!fixture.ok()) {
-    state.SkipWithError(fixture.status().ToString().c_str());
-    return;
-  }
+  if (!SkipUnlessOk(state, fixture.status())) return;
   for (auto _ : state) {
-    absl::Status status = (*fixture)->AddRemove();
-    if (!status.ok()) {
-      state.SkipWithError(status.ToString().c_str());
-      break;
-    }
+    if (!SkipUnlessOk(state, (*fixture)->AddRemove())) break;
   }
   state.counters["syscalls_per_op"] = syscalls_per_op;
 }
@@ -218,10 +212,7 @@ void BM_MemoryRegion_Hv(benchmark::State& state) {
     ASSIGN_OR_RETURN(auto counted, CreateHvRegions(0, &CountingSys()));
     return SyscallsPerOp(*counted);
   }();
-  if (!syscalls.ok()) {
-    state.SkipWithError(syscalls.status().ToString().c_str());
-    return;
-  }
+  if (!SkipUnlessOk(state, syscalls.status())) return;
   const int fillers = static_cast<int>(state.range(0));
   absl::StatusOr<HvRegions*> hv = HvRegionsFor(fillers);
   absl::StatusOr<RawRegions*> raw = RawRegionsFor(fillers);
@@ -308,10 +299,7 @@ void BM_FdMapping_Hv(benchmark::State& state) {
     ASSIGN_OR_RETURN(auto counted, CreateHvFdMapping(&CountingSys()));
     return SyscallsPerOp(*counted);
   }();
-  if (!syscalls.ok()) {
-    state.SkipWithError(syscalls.status().ToString().c_str());
-    return;
-  }
+  if (!SkipUnlessOk(state, syscalls.status())) return;
   auto fixture = CreateHvFdMapping(RealKvmSys());
   if (fixture.ok()) {
     auto raw = CreateRawFdMapping();
@@ -352,29 +340,20 @@ absl::StatusOr<double> CreateVmSyscalls() {
 void BM_CreateVm_Hv(benchmark::State& state) {
   absl::StatusOr<double> syscalls = CreateVmSyscalls();
   auto hypervisor = CreateHvKvm();
-  if (!syscalls.ok() || !hypervisor.ok()) {
-    state.SkipWithError(
-        (syscalls.ok() ? hypervisor.status() : syscalls.status())
-            .ToString()
-            .c_str());
+  if (!SkipUnlessOk(state, syscalls.status()) ||
+      !SkipUnlessOk(state, hypervisor.status())) {
     return;
   }
   for (auto _ : state) {
-    absl::StatusOr<std::unique_ptr<Vm>> vm = (*hypervisor)->CreateVm();
-    if (!vm.ok()) {
-      state.SkipWithError(vm.status().ToString().c_str());
-      break;
-    }
+    // The VM is made and destroyed inside the timed iteration.
+    if (!SkipUnlessOk(state, (*hypervisor)->CreateVm().status())) break;
   }
   state.counters["syscalls_per_op"] = *syscalls;
 }
 
 void BM_CreateVm_Raw(benchmark::State& state) {
   auto raw = RawVm::Create();  // for its /dev/kvm fd
-  if (!raw.ok()) {
-    state.SkipWithError(raw.status().ToString().c_str());
-    return;
-  }
+  if (!SkipUnlessOk(state, raw.status())) return;
   const int kvm = (*raw)->kvm_fd();
   for (auto _ : state) {
     const int vm = ::ioctl(kvm, KVM_CREATE_VM, 0);
@@ -390,6 +369,33 @@ void BM_CreateVm_Raw(benchmark::State& state) {
 BENCHMARK(BM_CreateVm_Hv);
 BENCHMARK(BM_CreateVm_Raw);
 
+// Times vCPU creation, kVcpusPerVm vCPUs per VM: `new_vcpu(vm, id)` for
+// ids 0 to kVcpusPerVm - 1 of each VM `new_vm()` makes. VM turnover (the
+// old VM's vCPUs and the VM closed, the next VM made) is not timed.
+template <typename NewVm, typename NewVcpu>
+void TimeVcpuCreation(benchmark::State& state, NewVm new_vm,
+                      NewVcpu new_vcpu) {
+  typename decltype(new_vm())::value_type vm;
+  std::vector<typename decltype(new_vcpu(*vm, 0))::value_type> vcpus;
+  vcpus.reserve(kVcpusPerVm);
+  uint32_t id = kVcpusPerVm;
+  for (auto _ : state) {
+    if (id == kVcpusPerVm) {
+      state.PauseTiming();
+      vcpus.clear();
+      vm.reset();
+      auto next = new_vm();
+      if (!SkipUnlessOk(state, next.status())) break;
+      vm = std::move(*next);
+      id = 0;
+      state.ResumeTiming();
+    }
+    auto vcpu = new_vcpu(*vm, id++);
+    if (!SkipUnlessOk(state, vcpu.status())) break;
+    vcpus.push_back(std::move(*vcpu));
+  }
+}
+
 void BM_CreateVcpu_Hv(benchmark::State& state) {
   // Seam check: the calls of kVcpusPerVm creations, divided.
   absl::StatusOr<double> syscalls = [&]() -> absl::StatusOr<double> {
@@ -404,66 +410,18 @@ void BM_CreateVcpu_Hv(benchmark::State& state) {
     return static_cast<double>(CountingSys().calls()) / kVcpusPerVm;
   }();
   auto hypervisor = CreateHvKvm();
-  if (!syscalls.ok() || !hypervisor.ok()) {
-    state.SkipWithError(
-        (syscalls.ok() ? hypervisor.status() : syscalls.status())
-            .ToString()
-            .c_str());
+  if (!SkipUnlessOk(state, syscalls.status()) ||
+      !SkipUnlessOk(state, hypervisor.status())) {
     return;
   }
-  std::unique_ptr<Vm> vm;
-  std::vector<std::unique_ptr<Vcpu>> vcpus;
-  vcpus.reserve(kVcpusPerVm);
-  uint32_t id = kVcpusPerVm;
-  for (auto _ : state) {
-    if (id == kVcpusPerVm) {
-      state.PauseTiming();
-      vcpus.clear();
-      auto next = (*hypervisor)->CreateVm();
-      if (!next.ok()) {
-        state.SkipWithError(next.status().ToString().c_str());
-        break;
-      }
-      vm = std::move(*next);
-      id = 0;
-      state.ResumeTiming();
-    }
-    absl::StatusOr<std::unique_ptr<Vcpu>> vcpu = vm->CreateVcpu(id++);
-    if (!vcpu.ok()) {
-      state.SkipWithError(vcpu.status().ToString().c_str());
-      break;
-    }
-    vcpus.push_back(std::move(*vcpu));
-  }
+  TimeVcpuCreation(
+      state, [&] { return (*hypervisor)->CreateVm(); },
+      [](Vm& vm, uint32_t id) { return vm.CreateVcpu(id); });
   state.counters["syscalls_per_op"] = *syscalls;
 }
 
 void BM_CreateVcpu_Raw(benchmark::State& state) {
-  std::unique_ptr<RawVm> vm;
-  std::vector<std::unique_ptr<RawVcpu>> vcpus;
-  vcpus.reserve(kVcpusPerVm);
-  uint32_t id = kVcpusPerVm;
-  for (auto _ : state) {
-    if (id == kVcpusPerVm) {
-      state.PauseTiming();
-      vcpus.clear();
-      vm.reset();
-      auto next = RawVm::Create();
-      if (!next.ok()) {
-        state.SkipWithError(next.status().ToString().c_str());
-        break;
-      }
-      vm = std::move(*next);
-      id = 0;
-      state.ResumeTiming();
-    }
-    absl::StatusOr<std::unique_ptr<RawVcpu>> vcpu = RawVcpu::Create(*vm, id++);
-    if (!vcpu.ok()) {
-      state.SkipWithError(vcpu.status().ToString().c_str());
-      break;
-    }
-    vcpus.push_back(std::move(*vcpu));
-  }
+  TimeVcpuCreation(state, RawVm::Create, RawVcpu::Create);
   state.counters["syscalls_per_op"] = 2;
 }
 
@@ -473,11 +431,4 @@ BENCHMARK(BM_CreateVcpu_Raw);
 }  // namespace
 }  // namespace hv::bench
 
-int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::AddCustomContext("hv_kernel", hv::bench::KernelDescription());
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+int main(int argc, char** argv) { return hv::bench::BenchmarkMain(argc, argv); }

@@ -31,6 +31,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
+#include "hypervisor/kvm/kvm_benchmark_main.h"
 #include "hypervisor/kvm/kvm_benchmark_support.h"
 #include "hypervisor/vcpu.h"
 #include "hypervisor/vcpu_exit.h"
@@ -182,27 +183,13 @@ void RunHv(benchmark::State& state, const std::string& name, GuestLoop loop,
              .first;
   }
   const HvChecks& check = it->second;
-  if (!check.syscalls.ok() || !check.paired.ok()) {
-    state.SkipWithError((check.syscalls.ok() ? check.paired.status()
-                                             : check.syscalls.status())
-                            .ToString()
-                            .c_str());
+  if (!SkipUnlessOk(state, check.syscalls.status()) ||
+      !SkipUnlessOk(state, check.paired.status())) {
     return;
   }
   auto guest = CreateHvGuest(loop);
-  if (!guest.ok()) {
-    state.SkipWithError(guest.status().ToString().c_str());
-    return;
-  }
-  Vcpu& vcpu = *(*guest)->vcpu;
-  uint64_t sink = 0;
-  for (auto _ : state) {
-    if (!round_trip(vcpu, sink)) {
-      state.SkipWithError("unexpected exit");
-      break;
-    }
-  }
-  benchmark::DoNotOptimize(sink);
+  if (!SkipUnlessOk(state, guest.status())) return;
+  TimeRoundTrips(state, *(*guest)->vcpu, round_trip);
   state.counters["syscalls_per_op"] = *check.syscalls;
   state.counters["paired_hv_ns"] = check.paired->hv_ns;
   state.counters["paired_raw_ns"] = check.paired->raw_ns;
@@ -211,19 +198,9 @@ void RunHv(benchmark::State& state, const std::string& name, GuestLoop loop,
 template <typename RoundTrip>
 void RunRaw(benchmark::State& state, GuestLoop loop, RoundTrip round_trip) {
   auto guest = CreateRawGuest(loop);
-  if (!guest.ok()) {
-    state.SkipWithError(guest.status().ToString().c_str());
-    return;
-  }
+  if (!SkipUnlessOk(state, guest.status())) return;
   const RawVcpu& vcpu = *(*guest)->vcpu;
-  uint64_t sink = 0;
-  for (auto _ : state) {
-    if (!round_trip(vcpu, sink)) {
-      state.SkipWithError("unexpected exit");
-      break;
-    }
-  }
-  benchmark::DoNotOptimize(sink);
+  TimeRoundTrips(state, vcpu, round_trip);
   state.counters["syscalls_per_op"] = 1;
 }
 
@@ -265,11 +242,4 @@ BENCHMARK(BM_ImmediateExit_Raw);
 }  // namespace
 }  // namespace hv::bench
 
-int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::AddCustomContext("hv_kernel", hv::bench::KernelDescription());
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+int main(int argc, char** argv) { return hv::bench::BenchmarkMain(argc, argv); }

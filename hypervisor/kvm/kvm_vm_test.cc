@@ -56,27 +56,34 @@ class KvmVmTest : public ::testing::Test {
     return vm_->AddMemoryRegion(gpa, std::move(region).value(), options);
   }
 
+  // Adding `size` bytes at `gpa` with `options` fails as `refusal` says,
+  // and the VM's regions are what they were.
+  void ExpectAddRefused(
+      GuestAddress gpa, uint64_t size,
+      const ::testing::Matcher<absl::StatusOr<MemSlot>>& refusal,
+      MemoryRegionOptions options = {}) {
+    const auto before = vm_->MemoryRegions();
+    EXPECT_THAT(Add(gpa, size, options), refusal);
+    EXPECT_EQ(vm_->MemoryRegions(), before);
+  }
+
   std::unique_ptr<KvmHypervisor> kvm_;
   std::unique_ptr<Vm> vm_;
 };
 
 TEST_F(KvmVmTest, RejectsOverlapNamingBothRanges) {
   ASSERT_OK(Add(0x10000, 0x10000));
-  const auto before = vm_->MemoryRegions();
-  EXPECT_THAT(Add(0x18000, 0x10000),
-              StatusIs(absl::StatusCode::kAlreadyExists,
-                       AllOf(HasSubstr("[0x18000, 0x28000)"),
-                             HasSubstr("[0x10000, 0x20000)"))));
-  EXPECT_EQ(vm_->MemoryRegions(), before);
+  ExpectAddRefused(0x18000, 0x10000,
+                   StatusIs(absl::StatusCode::kAlreadyExists,
+                            AllOf(HasSubstr("[0x18000, 0x28000)"),
+                                  HasSubstr("[0x10000, 0x20000)"))));
 }
 
 TEST_F(KvmVmTest, RejectsUnalignedAddress) {
   ASSERT_OK(Add(0, kPage));
-  const auto before = vm_->MemoryRegions();
-  EXPECT_THAT(Add(0x10800, kPage),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("multiples of 0x1000")));
-  EXPECT_EQ(vm_->MemoryRegions(), before);
+  ExpectAddRefused(0x10800, kPage,
+                   StatusIs(absl::StatusCode::kInvalidArgument,
+                            HasSubstr("multiples of 0x1000")));
 }
 
 // A MemoryRegion's size is always a non-zero multiple of the page size (the
@@ -84,11 +91,9 @@ TEST_F(KvmVmTest, RejectsUnalignedAddress) {
 // region can reach AddMemoryRegion; the VM sees only a null region.
 TEST_F(KvmVmTest, UnalignedSizeNeverReachesTheVm) {
   ASSERT_OK(Add(0, kPage));
-  const auto before = vm_->MemoryRegions();
-  EXPECT_THAT(Add(0x10000, 0x1800),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("multiple of the page size")));
-  EXPECT_EQ(vm_->MemoryRegions(), before);
+  ExpectAddRefused(0x10000, 0x1800,
+                   StatusIs(absl::StatusCode::kInvalidArgument,
+                            HasSubstr("multiple of the page size")));
 }
 
 TEST_F(KvmVmTest, RejectsEmptyAndNullRegions) {
@@ -103,12 +108,10 @@ TEST_F(KvmVmTest, RejectsEmptyAndNullRegions) {
 
 TEST_F(KvmVmTest, RejectsRegionPastGuestAddressLimit) {
   const uint64_t limit = vm_->GuestAddressLimit();
-  const auto before = vm_->MemoryRegions();
-  EXPECT_THAT(Add(limit - kPage, 2 * kPage),
-              StatusIs(absl::StatusCode::kOutOfRange,
-                       HasSubstr("guest address limit")));
-  EXPECT_THAT(Add(limit, kPage), StatusIs(absl::StatusCode::kOutOfRange));
-  EXPECT_EQ(vm_->MemoryRegions(), before);
+  ExpectAddRefused(limit - kPage, 2 * kPage,
+                   StatusIs(absl::StatusCode::kOutOfRange,
+                            HasSubstr("guest address limit")));
+  ExpectAddRefused(limit, kPage, StatusIs(absl::StatusCode::kOutOfRange));
   // The last page below the limit is fine.
   EXPECT_OK(Add(limit - kPage, kPage));
 }
@@ -269,13 +272,12 @@ TEST_F(KvmFdMappingTest, RejectsUnknownSlot) {
 
 TEST_F(KvmVmTest, NonCoherentFailsWhereUnsupported) {
   ASSERT_FALSE(vm_->CheckCapability(VmCap::kMemNoncoherentDma));
-  const auto before = vm_->MemoryRegions();
   MemoryRegionOptions options;
   options.cache = MemCacheType::kCacheNonCoherent;
-  EXPECT_THAT(Add(0, kPage, options),
-              StatusIs(absl::StatusCode::kUnimplemented,
-                       HasSubstr("cannot honour non-coherent DMA")));
-  EXPECT_EQ(vm_->MemoryRegions(), before);
+  ExpectAddRefused(0, kPage,
+                   StatusIs(absl::StatusCode::kUnimplemented,
+                            HasSubstr("cannot honour non-coherent DMA")),
+                   options);
 }
 
 // Upstream reuses capability 236 (KVM_CAP_PRE_FAULT_MEMORY): a kernel that

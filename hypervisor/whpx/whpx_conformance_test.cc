@@ -14,12 +14,7 @@ namespace {
 
 absl::StatusOr<BackendInstance> NewFakeWhpx() {
   std::shared_ptr<WhpxFake> fake = WhpxFake::Create();
-  auto hypervisor = WhpxHypervisor::Create(fake->api());
-  if (!hypervisor.ok()) return hypervisor.status();
-  BackendInstance instance;
-  instance.hypervisor = std::move(hypervisor).value();
-  instance.script = std::move(fake);
-  return instance;
+  return ScriptedBackend(WhpxHypervisor::Create(fake->api()), fake);
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -8,6 +8,7 @@
 #include "hypervisor/hypervisor.h"
 #include "hypervisor/whpx/whpx_status.h"
 #include "hypervisor/whpx/whpx_test_util.h"
+#include "testing/backend_expectations.h"
 #include "testing/status_matchers.h"
 
 namespace hv {
@@ -48,13 +49,12 @@ TEST(WhpxHypervisor, CreateAsksTheCapabilitiesOnce) {
   EXPECT_THAT(calls[3].args, HasSubstr("code 0x1004"));
   EXPECT_EQ(whpx->caps().processor_clock_hz, 2'400'000'000u);
   fake->ClearCalls();
-  EXPECT_TRUE(whpx->CheckCapability(HypervisorCap::kDirtyLog));
-  EXPECT_TRUE(whpx->CheckCapability(HypervisorCap::kReadOnlyMemory));
-  EXPECT_TRUE(whpx->CheckCapability(HypervisorCap::kImmediateExit));
-  EXPECT_TRUE(whpx->CheckCapability(HypervisorCap::kXcrs));
-  EXPECT_FALSE(whpx->CheckCapability(HypervisorCap::kIrqfd));
-  EXPECT_FALSE(whpx->CheckCapability(HypervisorCap::kIoEventfd));
-  EXPECT_FALSE(whpx->CheckCapability(HypervisorCap::kIrqChip));
+  EXPECT_TRUE(::hv::testing::HasCapabilities(
+      *whpx,
+      {HypervisorCap::kDirtyLog, HypervisorCap::kReadOnlyMemory,
+       HypervisorCap::kImmediateExit, HypervisorCap::kXcrs},
+      {HypervisorCap::kIrqfd, HypervisorCap::kIoEventfd,
+       HypervisorCap::kIrqChip}));
   EXPECT_TRUE(fake->calls().empty());
 }
 

@@ -8,20 +8,6 @@
 
 namespace hv::testing {
 
-void AArch64GuestConformance::SetUp() {
-  BackendInstance instance;
-  ASSERT_NO_FATAL_FAILURE(OpenBackend(GetParam(), &instance));
-  if (IsSkipped()) return;
-  hypervisor_ = std::move(instance.hypervisor);
-  script_ = std::move(instance.script);
-}
-
-void AArch64GuestConformance::TearDown() {
-  // The hypervisor before the script it may call.
-  hypervisor_.reset();
-  script_.reset();
-}
-
 absl::StatusOr<std::unique_ptr<AArch64Guest>>
 AArch64GuestConformance::NewGuest(AArch64GuestOptions options) {
   options.prepare_vm = GetParam().prepare_to_run;

@@ -40,12 +40,8 @@ namespace hv::testing {
 // AArch64GuestConformance: each test gets a new hypervisor (hypervisor_)
 // and makes its own guests (NewGuest()) or bare VMs (NewVm()), each
 // prepared to run (BackendUnderTest::prepare_to_run).
-class AArch64GuestConformance
-    : public ::testing::TestWithParam<BackendUnderTest> {
+class AArch64GuestConformance : public BackendTest {
  protected:
-  void SetUp() override;
-  void TearDown() override;
-
   // AArch64GuestConformance::NewGuest(): an AArch64Guest with `options` on
   // a new VM of hypervisor_.
   absl::StatusOr<std::unique_ptr<AArch64Guest>> NewGuest(
@@ -57,9 +53,6 @@ class AArch64GuestConformance
   // offer a GICv3 (VmAArch64::SupportsGic); where they do not, also checks
   // that creating one is UNIMPLEMENTED, as documented.
   absl::StatusOr<bool> GicV3Offered();
-
-  std::shared_ptr<ScriptedGuest> script_;  // kept while hypervisor_ lives
-  std::unique_ptr<Hypervisor> hypervisor_;
 };
 
 // WithGic(): the default guest options plus a GICv3.

@@ -39,23 +39,28 @@ TEST_P(AArch64GuestConformance, MmioWriteReadWriteBackWithData) {
   EXPECT_EQ(x2, 0xcafe0000f00eu);
 }
 
-TEST_P(AArch64GuestConformance, PsciSystemOffIsShutdownEvent) {
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<AArch64Guest> guest, NewGuest());
-  ASSERT_OK(guest->Start(0, Routine::kPsciCall, {{0, HV_A64_PSCI_SYSTEM_OFF}}));
-  ASSERT_OK_AND_ASSIGN(GuestRun run, guest->Run(0));
+// PSCI `function` on vCPU 0 of `guest` ends the run with a system event of
+// `kind`; the call never returns, so the guest reports nothing.
+void ExpectPsciSystemEvent(AArch64Guest& guest, uint64_t function,
+                           SystemEventKind kind) {
+  ASSERT_OK(guest.Start(0, Routine::kPsciCall, {{0, function}}));
+  ASSERT_OK_AND_ASSIGN(GuestRun run, guest.Run(0));
   ASSERT_EQ(run.end, GuestRun::End::kSystemEvent);
   EXPECT_EQ(run.last_exit.kind, VcpuExitKind::kSystemEvent);
-  EXPECT_EQ(run.last_exit.system_event.kind, SystemEventKind::kShutdown);
+  EXPECT_EQ(run.last_exit.system_event.kind, kind);
   EXPECT_THAT(run.reports, IsEmpty());
+}
+
+TEST_P(AArch64GuestConformance, PsciSystemOffIsShutdownEvent) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<AArch64Guest> guest, NewGuest());
+  ExpectPsciSystemEvent(*guest, HV_A64_PSCI_SYSTEM_OFF,
+                        SystemEventKind::kShutdown);
 }
 
 TEST_P(AArch64GuestConformance, PsciSystemResetIsResetEvent) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<AArch64Guest> guest, NewGuest());
-  ASSERT_OK(guest->Start(0, Routine::kPsciCall, {{0, HV_A64_PSCI_SYSTEM_RESET}}));
-  ASSERT_OK_AND_ASSIGN(GuestRun run, guest->Run(0));
-  ASSERT_EQ(run.end, GuestRun::End::kSystemEvent);
-  EXPECT_EQ(run.last_exit.kind, VcpuExitKind::kSystemEvent);
-  EXPECT_EQ(run.last_exit.system_event.kind, SystemEventKind::kReset);
+  ExpectPsciSystemEvent(*guest, HV_A64_PSCI_SYSTEM_RESET,
+                        SystemEventKind::kReset);
 }
 
 TEST_P(AArch64GuestConformance, PsciUnknownFunctionReturnsNotSupported) {

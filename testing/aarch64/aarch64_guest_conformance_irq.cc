@@ -49,11 +49,8 @@ TEST_P(AArch64GuestConformance, SpiFromIrqfdIsAcknowledgedAndEnded) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<AArch64Guest> guest, NewGuest(WithGic()));
   constexpr uint32_t kSpi = 6;
   ASSERT_OK_AND_ASSIGN(EventFd event, EventFd::Create());
-  if (!guest->vm().CheckCapability(VmCap::kIrqfd)) {
-    EXPECT_THAT(guest->vm().RegisterIrqfd(event, kSpi),
-                StatusIs(absl::StatusCode::kUnimplemented));
-    return;
-  }
+  HV_UNIMPLEMENTED_WITHOUT(guest->vm(), VmCap::kIrqfd,
+                           guest->vm().RegisterIrqfd(event, kSpi));
   ASSERT_OK(guest->vm().RegisterIrqfd(event, kSpi));
   ASSERT_OK(guest->Start(0, Routine::kGicSpi,
                          {{1, kSpi + 32}, {2, 1}, {3, HV_A64_GICD_BASE}}));

@@ -31,12 +31,9 @@ TEST_P(AArch64GuestConformance, ReadOnlyRegionStoreIsMmioAndLoadReadsRom) {
   Store64(rom_bytes + 0x100, 0x0badc0de0badc0de);
   MemoryRegionOptions options;
   options.read_only = true;
-  if (!guest->vm().CheckCapability(VmCap::kReadOnlyMemoryRegion)) {
-    EXPECT_THAT(guest->vm().AddMemoryRegion(HV_A64_EXTRA_BASE, std::move(rom),
-                                            options),
-                StatusIs(absl::StatusCode::kUnimplemented));
-    return;
-  }
+  HV_UNIMPLEMENTED_WITHOUT(guest->vm(), VmCap::kReadOnlyMemoryRegion,
+                           guest->vm().AddMemoryRegion(HV_A64_EXTRA_BASE,
+                                                       std::move(rom), options));
   ASSERT_OK(guest->vm().AddMemoryRegion(HV_A64_EXTRA_BASE, std::move(rom), options)
                 .status());
   ASSERT_OK(guest->Start(0, Routine::kStoreLoad,
@@ -62,11 +59,8 @@ TEST_P(AArch64GuestConformance, RemovedRegionBecomesMmio) {
   EXPECT_THAT(before.reports, ElementsAre(0x5555aaaa5555aaaau));
   EXPECT_THAT(before.mmio, IsEmpty());
 
-  if (!guest->vm().CheckCapability(VmCap::kRemoveMemoryRegion)) {
-    EXPECT_THAT(guest->vm().RemoveMemoryRegion(slot),
-                StatusIs(absl::StatusCode::kUnimplemented));
-    return;
-  }
+  HV_UNIMPLEMENTED_WITHOUT(guest->vm(), VmCap::kRemoveMemoryRegion,
+                           guest->vm().RemoveMemoryRegion(slot));
   ASSERT_OK_AND_ASSIGN(auto region, guest->vm().RemoveMemoryRegion(slot));
   EXPECT_EQ(Load64(region->data() + 0x40), 0x5555aaaa5555aaaau);
   ASSERT_OK(guest->Start(0, Routine::kLoadReport, {{1, HV_A64_EXTRA_BASE + 0x40}}));
@@ -86,12 +80,9 @@ TEST_P(AArch64GuestConformance, DirtyLogNamesExactlyTheWrittenPages) {
   uint8_t* bytes = logged->data();
   MemoryRegionOptions options;
   options.log_dirty_pages = true;
-  if (!guest->vm().CheckCapability(VmCap::kDirtyLog)) {
-    EXPECT_THAT(guest->vm().AddMemoryRegion(HV_A64_EXTRA_BASE, std::move(logged),
-                                            options),
-                StatusIs(absl::StatusCode::kUnimplemented));
-    return;
-  }
+  HV_UNIMPLEMENTED_WITHOUT(guest->vm(), VmCap::kDirtyLog,
+                           guest->vm().AddMemoryRegion(
+                               HV_A64_EXTRA_BASE, std::move(logged), options));
   ASSERT_OK_AND_ASSIGN(MemSlot slot,
                        guest->vm().AddMemoryRegion(HV_A64_EXTRA_BASE, std::move(logged), options));
   ASSERT_OK_AND_ASSIGN(std::vector<uint64_t> initial, guest->vm().GetDirtyLog(slot));
@@ -133,12 +124,10 @@ TEST_P(AArch64GuestConformance, FdMappingIntoArenaAndRemoval) {
   ASSERT_OK_AND_ASSIGN(UniqueFd blob, CreateMemfd("blob", page));
   const uint64_t value = 0x0123456789abcdef;
   ASSERT_EQ(::pwrite(blob.get(), &value, sizeof(value), 8), 8);
-  if (!guest->vm().CheckCapability(VmCap::kFdMapping)) {
-    EXPECT_THAT(guest->vm().AddFdMapping(slot, 2 * page, page, blob.get(), 0,
-                                         Protection::Read()),
-                StatusIs(absl::StatusCode::kUnimplemented));
-    return;
-  }
+  HV_UNIMPLEMENTED_WITHOUT(guest->vm(), VmCap::kFdMapping,
+                           guest->vm().AddFdMapping(slot, 2 * page, page,
+                                                    blob.get(), 0,
+                                                    Protection::Read()));
   ASSERT_OK(guest->vm().AddFdMapping(slot, 2 * page, page, blob.get(), 0,
                                      Protection::Read()));
   const uint64_t address = HV_A64_EXTRA_BASE + 2 * page + 8;

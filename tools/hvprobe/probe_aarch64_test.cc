@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "testing/status_matchers.h"
 #include "tools/hvprobe/probe.h"
+#include "tools/hvprobe/probe_test_util.h"
 
 namespace hv {
 namespace {
@@ -18,13 +19,6 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::Pair;
 using ::testing::StartsWith;
-
-const BackendReport* FindKvm(const std::vector<BackendReport>& reports) {
-  for (const BackendReport& r : reports) {
-    if (r.kind == "kvm") return &r;
-  }
-  return nullptr;
-}
 
 TEST(ProbeAArch64, KvmReportsGicFeaturesAndPsci) {
   std::vector<BackendReport> reports = ProbeBackends();

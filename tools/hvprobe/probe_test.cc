@@ -5,6 +5,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "testing/status_matchers.h"
+#include "tools/hvprobe/probe_test_util.h"
 
 namespace hv {
 namespace {
@@ -12,13 +13,6 @@ namespace {
 using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::testing::Pair;
-
-const BackendReport* FindKvm(const std::vector<BackendReport>& reports) {
-  for (const BackendReport& r : reports) {
-    if (r.kind == "kvm") return &r;
-  }
-  return nullptr;
-}
 
 TEST(ProbeBackends, KvmIsUsableWithItsLimitsAndCapabilities) {
   std::vector<BackendReport> reports = ProbeBackends();

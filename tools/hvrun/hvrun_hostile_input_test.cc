@@ -179,18 +179,12 @@ class HostileInput : public ::testing::TestWithParam<Row> {
     std::vector<uint8_t> truncated = TestBzImage().Build();
     truncated.resize(512);
     WriteBytes(Tmp("bzimage_truncated"), truncated);
-    TestBzImage old_protocol;
-    old_protocol.protocol = 0x020b;
-    WriteBytes(Tmp("bzimage_2_11"), old_protocol.Build());
-    TestBzImage no_64bit;
-    no_64bit.xloadflags = 0;
-    WriteBytes(Tmp("bzimage_32bit"), no_64bit.Build());
-    TestBzImage bad_alignment;
-    bad_alignment.kernel_alignment = 0x300000;
-    WriteBytes(Tmp("bzimage_bad_alignment"), bad_alignment.Build());
-    TestBzImage syssize;
-    syssize.syssize_bytes = 0x4000;
-    WriteBytes(Tmp("bzimage_syssize"), syssize.Build());
+    WriteBzImage("bzimage_2_11", [](TestBzImage& b) { b.protocol = 0x020b; });
+    WriteBzImage("bzimage_32bit", [](TestBzImage& b) { b.xloadflags = 0; });
+    WriteBzImage("bzimage_bad_alignment",
+                 [](TestBzImage& b) { b.kernel_alignment = 0x300000; });
+    WriteBzImage("bzimage_syssize",
+                 [](TestBzImage& b) { b.syssize_bytes = 0x4000; });
     WriteFile(Tmp("initrd_24m"), 0);
     ASSERT_EQ(::truncate(Tmp("initrd_24m").c_str(), 24 << 20), 0);
     WriteFile(Tmp("unreadable.bin"), 4096);
@@ -198,6 +192,14 @@ class HostileInput : public ::testing::TestWithParam<Row> {
     WriteFile(Tmp("sparse_1t.bin"), 0);
     ASSERT_EQ(::truncate(Tmp("sparse_1t.bin").c_str(), 1ll << 40), 0)
         << "the test's filesystem cannot hold a 1 TiB sparse file";
+  }
+
+  // Tmp(`name`): the test bzImage with the one change `fault` makes.
+  template <typename Fault>
+  static void WriteBzImage(const std::string& name, Fault fault) {
+    TestBzImage image;
+    fault(image);
+    WriteBytes(Tmp(name), image.Build());
   }
 
   static void WriteBytes(const std::string& path, const std::vector<uint8_t>& bytes) {
@@ -244,35 +246,39 @@ INSTANTIATE_TEST_SUITE_P(Rows, HostileInput, ::testing::ValuesIn(Rows()),
                            return info.param.name;
                          });
 
+// `tool` (a runfile path) run with `args`.
+absl::StatusOr<SubprocessResult> RunTool(const std::string& tool,
+                                         std::vector<std::string> args) {
+  args.insert(args.begin(), RunfilePath(tool));
+  return RunSubprocess(args);
+}
+
 TEST(HvrunHelp, ListsEveryFlagAndExitsZero) {
-  absl::StatusOr<SubprocessResult> r =
-      RunSubprocess({RunfilePath("tools/hvrun/hvrun_bin"), "--help"});
-  ASSERT_THAT(r, IsOk());
-  EXPECT_EQ(r->exit_code, 0);
-  EXPECT_EQ(r->stderr_text, "");
+  ASSERT_OK_AND_ASSIGN(SubprocessResult r,
+                       RunTool("tools/hvrun/hvrun_bin", {"--help"}));
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.stderr_text, "");
   for (const char* flag : {"--payload", "--mode", "--load_addr", "--entry", "--mem",
                            "--vcpus", "--hypervisor", "--timeout", "--stats"}) {
-    EXPECT_THAT(r->stdout_text, HasSubstr(absl::StrCat("\n  ", flag, " (default: "))) << flag;
+    EXPECT_THAT(r.stdout_text, HasSubstr(absl::StrCat("\n  ", flag, " (default: "))) << flag;
   }
-  EXPECT_THAT(r->stdout_text, HasSubstr("\n  --help\n"));
-  EXPECT_THAT(r->stdout_text, HasSubstr("Exit status: 0 the guest ended without a value"));
+  EXPECT_THAT(r.stdout_text, HasSubstr("\n  --help\n"));
+  EXPECT_THAT(r.stdout_text, HasSubstr("Exit status: 0 the guest ended without a value"));
 }
 
 TEST(HvprobeHelp, ListsItsFlagAndExitsZero) {
-  absl::StatusOr<SubprocessResult> r =
-      RunSubprocess({RunfilePath("tools/hvprobe/hvprobe"), "--help"});
-  ASSERT_THAT(r, IsOk());
-  EXPECT_EQ(r->exit_code, 0);
-  EXPECT_THAT(r->stdout_text, HasSubstr("\n  --json "));
-  EXPECT_THAT(r->stdout_text, HasSubstr("Exit status: 0 when at least one backend is usable"));
+  ASSERT_OK_AND_ASSIGN(SubprocessResult r,
+                       RunTool("tools/hvprobe/hvprobe", {"--help"}));
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.stdout_text, HasSubstr("\n  --json "));
+  EXPECT_THAT(r.stdout_text, HasSubstr("Exit status: 0 when at least one backend is usable"));
 }
 
 // hvprobe --json on this host, whatever it has: the JSON's shape, and an
 // exit status that agrees with it (0 when a backend is usable, 1 when none
 // is; a host without /dev/kvm has none).
 TEST(HvprobeJson, ShapeAndExitStatusAgree) {
-  absl::StatusOr<SubprocessResult> r =
-      RunSubprocess({RunfilePath("tools/hvprobe/hvprobe"), "--json"});
+  absl::StatusOr<SubprocessResult> r = RunTool("tools/hvprobe/hvprobe", {"--json"});
   ASSERT_THAT(r, IsOk());
   const std::string& json = r->stdout_text;
   EXPECT_THAT(json, StartsWith("{\"any_usable\": "));
