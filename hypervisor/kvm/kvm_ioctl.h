@@ -11,6 +11,9 @@
 
 #include <cerrno>
 
+#include "absl/types/span.h"
+#include "hypervisor/os/status_macros.h"
+
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -52,6 +55,30 @@ inline absl::StatusOr<int> KvmCheckExtension(KvmSys* sys, int fd, int cap,
 // HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_X): KvmCheckExtension naming the cap.
 #define HV_KVM_CHECK_EXTENSION(sys, fd, cap) \
   ::hv::KvmCheckExtension((sys), (fd), (cap), #cap)
+
+// KvmCapQuery<Caps>: one KVM_CHECK_EXTENSION whose result goes to an int
+// field of `Caps` (KvmDeviceCaps, KvmVmCaps). HV_KVM_CAP(KVM_CAP_X) gives
+// the cap and its name for one: {&Caps::x, HV_KVM_CAP(KVM_CAP_X)}.
+template <typename Caps>
+struct KvmCapQuery {
+  int Caps::*field;
+  int cap;
+  const char* name;
+};
+#define HV_KVM_CAP(cap) (cap), #cap
+
+// KvmCheckExtensions(): KvmCheckExtension() for each of `queries`, in
+// order, into `caps`; stops at the first error (which names the cap).
+template <typename Caps>
+absl::Status KvmCheckExtensions(KvmSys* sys, int fd,
+                                absl::Span<const KvmCapQuery<Caps>> queries,
+                                Caps& caps) {
+  for (const KvmCapQuery<Caps>& query : queries) {
+    ASSIGN_OR_RETURN(caps.*query.field,
+                     KvmCheckExtension(sys, fd, query.cap, query.name));
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace hv
 

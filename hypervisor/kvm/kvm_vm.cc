@@ -49,20 +49,21 @@ absl::StatusOr<bool> ProbeNonCoherentFlag(KvmSys* sys, int vm_fd) {
   return result;
 }
 
+// The capabilities QueryVmCaps() asks for, in this order.
+constexpr KvmCapQuery<KvmVmCaps> kVmCaps[] = {
+    {&KvmVmCaps::readonly_mem, HV_KVM_CAP(KVM_CAP_READONLY_MEM)},
+    {&KvmVmCaps::irqfd, HV_KVM_CAP(KVM_CAP_IRQFD)},
+    {&KvmVmCaps::ioeventfd, HV_KVM_CAP(KVM_CAP_IOEVENTFD)},
+    {&KvmVmCaps::adjust_clock, HV_KVM_CAP(KVM_CAP_ADJUST_CLOCK)},
+    {&KvmVmCaps::nr_memslots, HV_KVM_CAP(KVM_CAP_NR_MEMSLOTS)},
+};
+
 absl::StatusOr<KvmVmCaps> QueryVmCaps(KvmSys* sys, const KvmDevice& device,
                                       int vm_fd) {
   // Ask the VM where the kernel allows it (caps may differ by VM type).
   const int fd = device.caps.check_extension_vm > 0 ? vm_fd : device.fd.get();
   KvmVmCaps caps;
-  ASSIGN_OR_RETURN(caps.readonly_mem,
-                   HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_READONLY_MEM));
-  ASSIGN_OR_RETURN(caps.irqfd, HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_IRQFD));
-  ASSIGN_OR_RETURN(caps.ioeventfd,
-                   HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_IOEVENTFD));
-  ASSIGN_OR_RETURN(caps.adjust_clock,
-                   HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_ADJUST_CLOCK));
-  ASSIGN_OR_RETURN(caps.nr_memslots,
-                   HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_NR_MEMSLOTS));
+  RETURN_IF_ERROR(KvmCheckExtensions<KvmVmCaps>(sys, fd, kVmCaps, caps));
   ASSIGN_OR_RETURN(int noncoherent,
                    KvmCheckExtension(sys, fd,
                                      kvm_abi::kCapUserConfigureNoncoherentDma,
