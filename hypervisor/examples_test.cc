@@ -42,6 +42,7 @@
 #include "hypervisor/vm.h"
 #include "hypervisor/vm_checks.h"
 #include "hypervisor/x86_64/vcpu_x86_64.h"
+#include "hypervisor/x86_64/state_fields.h"
 #include "hypervisor/x86_64/vm_x86_64.h"
 #include "testing/fakes/fake_vm.h"
 #include "testing/status_matchers.h"
@@ -464,6 +465,53 @@ absl::Status VmX86_64Example(hv::Vm* vm) {
 TEST(HypervisorExamples, X86_64) {
   EXPECT_NE(&VcpuX86_64Example, nullptr);
   EXPECT_NE(&VmX86_64Example, nullptr);
+}
+
+
+// A hypervisor's own segment state for the state_fields.h example: the
+// names Sregs uses, its own segment and table types.
+struct MySegment {
+  uint64_t base = 0;
+  uint16_t selector = 0;
+};
+struct MyTable {
+  uint64_t base = 0;
+};
+struct MySregs {
+  MySegment cs, ds, es, fs, gs, ss, tr, ldt;
+  MyTable gdt, idt;
+  uint64_t cr0 = 0, cr2 = 0, cr3 = 0, cr4 = 0;
+};
+Segment SegmentFromMine(const MySegment& s) {
+  Segment out;
+  out.base = s.base;
+  out.selector = s.selector;
+  return out;
+}
+MySegment SegmentToMine(const Segment& s) { return {s.base, s.selector}; }
+DescriptorTable TableFromMine(const MyTable& t) { return {t.base, 0}; }
+MyTable TableToMine(const DescriptorTable& t) { return {t.base}; }
+
+TEST(HypervisorExamples, StateFields) {
+  MySregs mine;
+  mine.tr.selector = 0x28;
+  mine.idt.base = 0x1000;
+  mine.cr3 = 0x9000;
+  const uint64_t gprs[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+// hypervisor/x86_64/state_fields.h
+  hv::Sregs sregs;
+  hv::CopySregsFields(mine, sregs, SegmentFromMine, TableFromMine);  // Get
+  hv::CopySregsFields(sregs, mine, SegmentToMine, TableToMine);      // Set
+  hv::Regs regs;
+  for (int i = 0; i < 16; ++i) regs.*hv::kGprsByNumber[i] = gprs[i];
+// (end of the example)
+  EXPECT_EQ(sregs.tr.selector, 0x28);
+  EXPECT_EQ(sregs.idt.base, 0x1000u);
+  EXPECT_EQ(sregs.cr3, 0x9000u);
+  EXPECT_EQ(mine.cr3, 0x9000u);
+  EXPECT_EQ(regs.rcx, 2u);  // register number 1
+  EXPECT_EQ(regs.rsp, 5u);  // register number 4
+  EXPECT_EQ(regs.r15, 16u);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "hypervisor/haxm/haxm_vcpu.h"
 #include "hypervisor/os/status_macros.h"
+#include "hypervisor/x86_64/state_fields.h"
 
 namespace hv {
 namespace {
@@ -19,9 +20,6 @@ constexpr uint32_t kMsrEfer = 0xc0000080;
 constexpr uint32_t kMsrApicBase = 0x1b;
 // HAXM's ports reject nr_msr >= HAX_MAX_MSR_ARRAY (0x20).
 constexpr size_t kMsrBatch = haxm_abi::kMaxMsrs - 1;
-
-// vcpu_state_t.regs order (the x86 register encoding).
-enum Gpr { kRax, kRcx, kRdx, kRbx, kRsp, kRbp, kRsi, kRdi };
 
 Segment FromHaxm(const segment_desc_t& s) {
   Segment out;
@@ -86,22 +84,8 @@ absl::Status HaxmVcpu::SetState(vcpu_state_t& state) {
 absl::StatusOr<Regs> HaxmVcpu::GetRegs() {
   ASSIGN_OR_RETURN(vcpu_state_t state, GetState());
   Regs regs;
-  regs.rax = state.regs[kRax];
-  regs.rcx = state.regs[kRcx];
-  regs.rdx = state.regs[kRdx];
-  regs.rbx = state.regs[kRbx];
-  regs.rsp = state.regs[kRsp];
-  regs.rbp = state.regs[kRbp];
-  regs.rsi = state.regs[kRsi];
-  regs.rdi = state.regs[kRdi];
-  regs.r8 = state.regs[8];
-  regs.r9 = state.regs[9];
-  regs.r10 = state.regs[10];
-  regs.r11 = state.regs[11];
-  regs.r12 = state.regs[12];
-  regs.r13 = state.regs[13];
-  regs.r14 = state.regs[14];
-  regs.r15 = state.regs[15];
+  // vcpu_state_t.regs is indexed by register number.
+  for (int i = 0; i < 16; ++i) regs.*kGprsByNumber[i] = state.regs[i];
   regs.rip = state.rip;
   regs.rflags = state.rflags;
   return regs;
@@ -110,22 +94,7 @@ absl::StatusOr<Regs> HaxmVcpu::GetRegs() {
 absl::Status HaxmVcpu::SetRegs(const Regs& regs) {
   // SET_REGS replaces the whole vcpu_state_t: start from the current one.
   ASSIGN_OR_RETURN(vcpu_state_t state, GetState());
-  state.regs[kRax] = regs.rax;
-  state.regs[kRcx] = regs.rcx;
-  state.regs[kRdx] = regs.rdx;
-  state.regs[kRbx] = regs.rbx;
-  state.regs[kRsp] = regs.rsp;
-  state.regs[kRbp] = regs.rbp;
-  state.regs[kRsi] = regs.rsi;
-  state.regs[kRdi] = regs.rdi;
-  state.regs[8] = regs.r8;
-  state.regs[9] = regs.r9;
-  state.regs[10] = regs.r10;
-  state.regs[11] = regs.r11;
-  state.regs[12] = regs.r12;
-  state.regs[13] = regs.r13;
-  state.regs[14] = regs.r14;
-  state.regs[15] = regs.r15;
+  for (int i = 0; i < 16; ++i) state.regs[i] = regs.*kGprsByNumber[i];
   state.rip = regs.rip;
   state.rflags = regs.rflags;
   return SetState(state);
@@ -137,20 +106,7 @@ absl::StatusOr<Sregs> HaxmVcpu::GetSregs() {
   const uint32_t indices[] = {kMsrEfer, kMsrApicBase};
   ASSIGN_OR_RETURN(std::vector<MsrEntry> msrs, GetMsrs(indices));
   Sregs sregs;
-  sregs.cs = FromHaxm(state.cs);
-  sregs.ds = FromHaxm(state.ds);
-  sregs.es = FromHaxm(state.es);
-  sregs.fs = FromHaxm(state.fs);
-  sregs.gs = FromHaxm(state.gs);
-  sregs.ss = FromHaxm(state.ss);
-  sregs.tr = FromHaxm(state.tr);
-  sregs.ldt = FromHaxm(state.ldt);
-  sregs.gdt = TableFromHaxm(state.gdt);
-  sregs.idt = TableFromHaxm(state.idt);
-  sregs.cr0 = state.cr0;
-  sregs.cr2 = state.cr2;
-  sregs.cr3 = state.cr3;
-  sregs.cr4 = state.cr4;
+  CopySregsFields(state, sregs, FromHaxm, TableFromHaxm);
   sregs.cr8 = 0;  // vcpu_state_t has no CR8
   sregs.efer = msrs[0].value;
   sregs.apic_base = msrs[1].value;
@@ -165,20 +121,7 @@ absl::Status HaxmVcpu::SetSregs(const Sregs& sregs) {
         id_, sregs.cr8));
   }
   ASSIGN_OR_RETURN(vcpu_state_t state, GetState());
-  state.cs = ToHaxm(sregs.cs);
-  state.ds = ToHaxm(sregs.ds);
-  state.es = ToHaxm(sregs.es);
-  state.fs = ToHaxm(sregs.fs);
-  state.gs = ToHaxm(sregs.gs);
-  state.ss = ToHaxm(sregs.ss);
-  state.tr = ToHaxm(sregs.tr);
-  state.ldt = ToHaxm(sregs.ldt);
-  state.gdt = TableToHaxm(sregs.gdt);
-  state.idt = TableToHaxm(sregs.idt);
-  state.cr0 = sregs.cr0;
-  state.cr2 = sregs.cr2;
-  state.cr3 = sregs.cr3;
-  state.cr4 = sregs.cr4;
+  CopySregsFields(sregs, state, ToHaxm, TableToHaxm);
   state.efer = static_cast<uint32_t>(sregs.efer);
   RETURN_IF_ERROR(SetState(state));
   // After the CRs, so EFER.LMA agrees with CR0.PG when HAXM checks it.

@@ -6,6 +6,7 @@
 #include "hypervisor/os/status_macros.h"
 #include "hypervisor/whpx/whpx_status.h"
 #include "hypervisor/whpx/whpx_vcpu.h"
+#include "hypervisor/x86_64/state_fields.h"
 
 namespace hv {
 
@@ -13,7 +14,7 @@ using namespace whpx_abi;  // NOLINT: the SDK's names
 
 namespace {
 
-// The general purpose registers in the order of Regs' fields.
+// The general purpose registers in the order of Regs' fields (kRegsFields).
 constexpr WHV_REGISTER_NAME kRegsNames[] = {
     WHvX64RegisterRax,    WHvX64RegisterRbx,    WHvX64RegisterRcx,
     WHvX64RegisterRdx,    WHvX64RegisterRsi,    WHvX64RegisterRdi,
@@ -24,13 +25,8 @@ constexpr WHV_REGISTER_NAME kRegsNames[] = {
 };
 constexpr size_t kRegsCount = sizeof(kRegsNames) / sizeof(kRegsNames[0]);
 
-uint64_t* RegsFields(Regs& r, size_t i) {
-  uint64_t* fields[kRegsCount] = {&r.rax, &r.rbx, &r.rcx, &r.rdx, &r.rsi,
-                                  &r.rdi, &r.rsp, &r.rbp, &r.r8,  &r.r9,
-                                  &r.r10, &r.r11, &r.r12, &r.r13, &r.r14,
-                                  &r.r15, &r.rip, &r.rflags};
-  return fields[i];
-}
+static_assert(kRegsCount == sizeof(kRegsFields) / sizeof(kRegsFields[0]),
+              "kRegsNames follows Regs' field order (kRegsFields)");
 
 constexpr WHV_REGISTER_NAME kSregsNames[] = {
     WHvX64RegisterCs,   WHvX64RegisterDs,      WHvX64RegisterEs,
@@ -129,14 +125,13 @@ absl::StatusOr<Regs> WhpxVcpu::GetRegs() {
   WHV_REGISTER_VALUE values[kRegsCount] = {};
   RETURN_IF_ERROR(GetRegisters("regs", kRegsNames, values));
   Regs regs;
-  for (size_t i = 0; i < kRegsCount; ++i) *RegsFields(regs, i) = values[i].Reg64;
+  for (size_t i = 0; i < kRegsCount; ++i) regs.*kRegsFields[i] = values[i].Reg64;
   return regs;
 }
 
 absl::Status WhpxVcpu::SetRegs(const Regs& regs) {
   WHV_REGISTER_VALUE values[kRegsCount] = {};
-  Regs copy = regs;
-  for (size_t i = 0; i < kRegsCount; ++i) values[i].Reg64 = *RegsFields(copy, i);
+  for (size_t i = 0; i < kRegsCount; ++i) values[i].Reg64 = regs.*kRegsFields[i];
   return SetRegisters("regs", kRegsNames, values);
 }
 
@@ -144,8 +139,7 @@ absl::StatusOr<Sregs> WhpxVcpu::GetSregs() {
   WHV_REGISTER_VALUE v[kSregsCount] = {};
   RETURN_IF_ERROR(GetRegisters("sregs", kSregsNames, v));
   Sregs s;
-  Segment* segments[] = {&s.cs, &s.ds, &s.es, &s.fs, &s.gs, &s.ss, &s.tr, &s.ldt};
-  for (int i = 0; i < 8; ++i) *segments[i] = FromWhpx(v[i].Segment);
+  for (int i = 0; i < 8; ++i) s.*kSregsSegments[i] = FromWhpx(v[i].Segment);
   s.gdt.base = v[8].Table.Base;
   s.gdt.limit = v[8].Table.Limit;
   s.idt.base = v[9].Table.Base;
@@ -162,9 +156,7 @@ absl::StatusOr<Sregs> WhpxVcpu::GetSregs() {
 
 absl::Status WhpxVcpu::SetSregs(const Sregs& s) {
   WHV_REGISTER_VALUE v[kSregsCount] = {};
-  const Segment* segments[] = {&s.cs, &s.ds, &s.es, &s.fs,
-                               &s.gs, &s.ss, &s.tr, &s.ldt};
-  for (int i = 0; i < 8; ++i) v[i].Segment = ToWhpx(*segments[i]);
+  for (int i = 0; i < 8; ++i) v[i].Segment = ToWhpx(s.*kSregsSegments[i]);
   v[8].Table.Base = s.gdt.base;
   v[8].Table.Limit = s.gdt.limit;
   v[9].Table.Base = s.idt.base;

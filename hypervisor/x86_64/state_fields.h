@@ -1,0 +1,78 @@
+// Field maps between hv's x86_64 state types (x86_64/regs.h) and the
+// structs of the hypervisors that name their fields as hv does, written
+// once for both directions: a backend's Get* copies from its struct into
+// hv's, its Set* from hv's into its struct, through the same function.
+// Backend support: not part of the hypervisor API.
+//
+// Example (a hypervisor whose struct names its segment state as Sregs
+// does, with segment and table types of its own, and an array of GPRs):
+//   hv::Sregs sregs;
+//   hv::CopySregsFields(mine, sregs, SegmentFromMine, TableFromMine);  // Get
+//   hv::CopySregsFields(sregs, mine, SegmentToMine, TableToMine);      // Set
+//   hv::Regs regs;
+//   for (int i = 0; i < 16; ++i) regs.*hv::kGprsByNumber[i] = gprs[i];
+#ifndef HV_HYPERVISOR_X86_64_STATE_FIELDS_H_
+#define HV_HYPERVISOR_X86_64_STATE_FIELDS_H_
+
+#include <cstdint>
+
+#include "hypervisor/x86_64/regs.h"
+
+namespace hv {
+
+// CopySregsFields(): the fields Sregs shares by name with a hypervisor's
+// segment state (KVM's kvm_sregs, HAXM's vcpu_state_t), from `from` to
+// `to`, either way round: the eight segment registers (cs, ds, es, fs, gs,
+// ss, tr, ldt) through `segment`, gdt and idt through `table` (each turns
+// one field into the other side's type), cr0, cr2, cr3 and cr4 as they
+// are. What else each side has (cr8, EFER, the APIC base) the backend
+// copies itself.
+template <typename From, typename To, typename SegmentFn, typename TableFn>
+void CopySregsFields(const From& from, To& to, SegmentFn segment,
+                     TableFn table) {
+  to.cs = segment(from.cs);
+  to.ds = segment(from.ds);
+  to.es = segment(from.es);
+  to.fs = segment(from.fs);
+  to.gs = segment(from.gs);
+  to.ss = segment(from.ss);
+  to.tr = segment(from.tr);
+  to.ldt = segment(from.ldt);
+  to.gdt = table(from.gdt);
+  to.idt = table(from.idt);
+  to.cr0 = from.cr0;
+  to.cr2 = from.cr2;
+  to.cr3 = from.cr3;
+  to.cr4 = from.cr4;
+}
+
+// kGprsByNumber: Regs' sixteen general purpose registers by x86 register
+// number (rax 0, rcx 1, rdx 2, rbx 3, rsp 4, rbp 5, rsi 6, rdi 7, r8-r15
+// 8-15), the order of an array indexed as instructions encode registers
+// (HAXM's vcpu_state_t.regs).
+inline constexpr uint64_t Regs::*kGprsByNumber[16] = {
+    &Regs::rax, &Regs::rcx, &Regs::rdx, &Regs::rbx, &Regs::rsp, &Regs::rbp,
+    &Regs::rsi, &Regs::rdi, &Regs::r8,  &Regs::r9,  &Regs::r10, &Regs::r11,
+    &Regs::r12, &Regs::r13, &Regs::r14, &Regs::r15,
+};
+
+// kRegsFields: Regs' eighteen fields in their declaration order (rax, rbx,
+// rcx, rdx, rsi, rdi, rsp, rbp, r8-r15, rip, rflags), the order of an
+// array of register values named in that order (WHPX's batched calls).
+inline constexpr uint64_t Regs::*kRegsFields[18] = {
+    &Regs::rax, &Regs::rbx, &Regs::rcx, &Regs::rdx, &Regs::rsi, &Regs::rdi,
+    &Regs::rsp, &Regs::rbp, &Regs::r8,  &Regs::r9,  &Regs::r10, &Regs::r11,
+    &Regs::r12, &Regs::r13, &Regs::r14, &Regs::r15, &Regs::rip, &Regs::rflags,
+};
+
+// kSregsSegments: Sregs' eight segment registers in CopySregsFields'
+// order (cs, ds, es, fs, gs, ss, tr, ldt), for a hypervisor that takes
+// them as an array (WHPX's batched calls).
+inline constexpr Segment Sregs::*kSregsSegments[8] = {
+    &Sregs::cs, &Sregs::ds, &Sregs::es, &Sregs::fs,
+    &Sregs::gs, &Sregs::ss, &Sregs::tr, &Sregs::ldt,
+};
+
+}  // namespace hv
+
+#endif  // HV_HYPERVISOR_X86_64_STATE_FIELDS_H_
