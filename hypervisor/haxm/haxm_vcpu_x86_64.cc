@@ -21,20 +21,22 @@ constexpr uint32_t kMsrApicBase = 0x1b;
 // HAXM's ports reject nr_msr >= HAX_MAX_MSR_ARRAY (0x20).
 constexpr size_t kMsrBatch = haxm_abi::kMaxMsrs - 1;
 
+// segment_desc_t.ar is the VMX access-rights word (haxm_abi::kAr*).
+static_assert(haxm_abi::kArS == 1u << kAccessRightsSBit &&
+                  haxm_abi::kArDplShift == kAccessRightsDplShift &&
+                  haxm_abi::kArPresent == 1u << kAccessRightsPresentBit &&
+                  haxm_abi::kArAvl == 1u << kAccessRightsAvlBit &&
+                  haxm_abi::kArL == 1u << kAccessRightsLBit &&
+                  haxm_abi::kArDb == 1u << kAccessRightsDbBit &&
+                  haxm_abi::kArG == 1u << kAccessRightsGBit &&
+                  haxm_abi::kArUnusable == 1u << kAccessRightsUnusableBit,
+              "HAXM's ar is the VMX access-rights word");
 Segment FromHaxm(const segment_desc_t& s) {
   Segment out;
   out.base = s.base;
   out.limit = s.limit;
   out.selector = s.selector;
-  out.type = static_cast<uint8_t>(s.ar & haxm_abi::kArTypeMask);
-  out.s = (s.ar & haxm_abi::kArS) != 0;
-  out.dpl = static_cast<uint8_t>((s.ar >> haxm_abi::kArDplShift) & 3);
-  out.present = (s.ar & haxm_abi::kArPresent) != 0;
-  out.avl = (s.ar & haxm_abi::kArAvl) != 0;
-  out.l = (s.ar & haxm_abi::kArL) != 0;
-  out.db = (s.ar & haxm_abi::kArDb) != 0;
-  out.g = (s.ar & haxm_abi::kArG) != 0;
-  out.unusable = (s.ar & haxm_abi::kArUnusable) != 0;
+  SetAccessRights(s.ar, out);
   return out;
 }
 
@@ -43,16 +45,7 @@ segment_desc_t ToHaxm(const Segment& s) {
   out.base = s.base;
   out.limit = s.limit;
   out.selector = s.selector;
-  uint32_t ar = s.type & haxm_abi::kArTypeMask;
-  if (s.s) ar |= haxm_abi::kArS;
-  ar |= static_cast<uint32_t>(s.dpl & 3) << haxm_abi::kArDplShift;
-  if (s.present) ar |= haxm_abi::kArPresent;
-  if (s.avl) ar |= haxm_abi::kArAvl;
-  if (s.l) ar |= haxm_abi::kArL;
-  if (s.db) ar |= haxm_abi::kArDb;
-  if (s.g) ar |= haxm_abi::kArG;
-  if (s.unusable) ar |= haxm_abi::kArUnusable;
-  out.ar = ar;
+  out.ar = ToAccessRights(s);
   return out;
 }
 

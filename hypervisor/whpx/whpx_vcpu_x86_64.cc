@@ -38,18 +38,25 @@ constexpr WHV_REGISTER_NAME kSregsNames[] = {
 };
 constexpr size_t kSregsCount = sizeof(kSregsNames) / sizeof(kSregsNames[0]);
 
+// Attributes are the low 16 bits of the VMX access-rights word
+// (whpx_abi::kSeg*), without its "unusable" bit 16.
+static_assert(kSegTypeShift == 0 && kSegNonSystemBit == kAccessRightsSBit &&
+                  kSegDplShift == kAccessRightsDplShift &&
+                  kSegPresentBit == kAccessRightsPresentBit &&
+                  kSegAvailableBit == kAccessRightsAvlBit &&
+                  kSegLongBit == kAccessRightsLBit &&
+                  kSegDefaultBit == kAccessRightsDbBit &&
+                  kSegGranularityBit == kAccessRightsGBit,
+              "WHPX's segment Attributes are the VMX access-rights layout");
 WHV_X64_SEGMENT_REGISTER ToWhpx(const Segment& s) {
   WHV_X64_SEGMENT_REGISTER r = {};
   r.Base = s.base;
   r.Limit = s.limit;
   r.Selector = s.selector;
   // WHPX has no "unusable" bit: an unusable segment is a non-present one.
-  const bool present = s.present && !s.unusable;
-  r.Attributes = static_cast<uint16_t>(
-      ((s.type & 0xf) << kSegTypeShift) | (s.s ? 1 << kSegNonSystemBit : 0) |
-      ((s.dpl & 3) << kSegDplShift) | (present ? 1 << kSegPresentBit : 0) |
-      (s.avl ? 1 << kSegAvailableBit : 0) | (s.l ? 1 << kSegLongBit : 0) |
-      (s.db ? 1 << kSegDefaultBit : 0) | (s.g ? 1 << kSegGranularityBit : 0));
+  Segment attributes = s;
+  attributes.present = s.present && !s.unusable;
+  r.Attributes = static_cast<uint16_t>(ToAccessRights(attributes));
   return r;
 }
 
@@ -58,15 +65,7 @@ Segment FromWhpx(const WHV_X64_SEGMENT_REGISTER& r) {
   s.base = r.Base;
   s.limit = r.Limit;
   s.selector = r.Selector;
-  const uint16_t a = r.Attributes;
-  s.type = (a >> kSegTypeShift) & 0xf;
-  s.s = (a >> kSegNonSystemBit) & 1;
-  s.dpl = (a >> kSegDplShift) & 3;
-  s.present = (a >> kSegPresentBit) & 1;
-  s.avl = (a >> kSegAvailableBit) & 1;
-  s.l = (a >> kSegLongBit) & 1;
-  s.db = (a >> kSegDefaultBit) & 1;
-  s.g = (a >> kSegGranularityBit) & 1;
+  SetAccessRights(r.Attributes, s);
   s.unusable = !s.present;
   return s;
 }

@@ -73,6 +73,49 @@ inline constexpr Segment Sregs::*kSregsSegments[8] = {
     &Sregs::gs, &Sregs::ss, &Sregs::tr, &Sregs::ldt,
 };
 
+// Segment attributes in the VMX access-rights layout (Intel SDM Vol. 3,
+// Section 24.4.1, Table 24-2): type 3:0, S 4, DPL 6:5, P 7, AVL 12, L 13,
+// D/B 14, G 15, "unusable" 16. HAXM's segment_desc_t.ar is this word; WHPX's
+// segment Attributes are its low 16 bits.
+inline constexpr uint32_t kAccessRightsTypeMask = 0xf;
+inline constexpr int kAccessRightsSBit = 4;
+inline constexpr int kAccessRightsDplShift = 5;
+inline constexpr int kAccessRightsPresentBit = 7;
+inline constexpr int kAccessRightsAvlBit = 12;
+inline constexpr int kAccessRightsLBit = 13;
+inline constexpr int kAccessRightsDbBit = 14;
+inline constexpr int kAccessRightsGBit = 15;
+inline constexpr int kAccessRightsUnusableBit = 16;
+
+// ToAccessRights(): `s`'s attributes (type through unusable) as one
+// access-rights word.
+inline uint32_t ToAccessRights(const Segment& s) {
+  auto bit = [](bool set, int position) {
+    return set ? uint32_t{1} << position : 0u;
+  };
+  return (s.type & kAccessRightsTypeMask) | bit(s.s, kAccessRightsSBit) |
+         (static_cast<uint32_t>(s.dpl & 3) << kAccessRightsDplShift) |
+         bit(s.present, kAccessRightsPresentBit) |
+         bit(s.avl, kAccessRightsAvlBit) | bit(s.l, kAccessRightsLBit) |
+         bit(s.db, kAccessRightsDbBit) | bit(s.g, kAccessRightsGBit) |
+         bit(s.unusable, kAccessRightsUnusableBit);
+}
+
+// SetAccessRights(): sets `s`'s attributes (type through unusable) from
+// the access-rights word `ar`; base, limit and selector stay.
+inline void SetAccessRights(uint32_t ar, Segment& s) {
+  auto bit = [ar](int position) { return ((ar >> position) & 1) != 0; };
+  s.type = static_cast<uint8_t>(ar & kAccessRightsTypeMask);
+  s.s = bit(kAccessRightsSBit);
+  s.dpl = static_cast<uint8_t>((ar >> kAccessRightsDplShift) & 3);
+  s.present = bit(kAccessRightsPresentBit);
+  s.avl = bit(kAccessRightsAvlBit);
+  s.l = bit(kAccessRightsLBit);
+  s.db = bit(kAccessRightsDbBit);
+  s.g = bit(kAccessRightsGBit);
+  s.unusable = bit(kAccessRightsUnusableBit);
+}
+
 }  // namespace hv
 
 #endif  // HV_HYPERVISOR_X86_64_STATE_FIELDS_H_
