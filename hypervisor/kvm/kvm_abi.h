@@ -91,6 +91,18 @@ static_assert(offsetof(kvm_run, mmio.is_write) == 52);
 static_assert(offsetof(kvm_run, system_event.flags) == 40);
 static_assert(sizeof(kvm_run) == 2352);
 
+// DeviceAttr(): the kvm_device_attr KVM_{HAS,SET,GET}_DEVICE_ATTR take for
+// attribute `attr` of `group`, on a device, VM or vCPU fd; the kernel reads
+// or writes the attribute's value at `value` (nullptr: none, address 0).
+inline kvm_device_attr DeviceAttr(uint32_t group, uint64_t attr,
+                                  const void* value) {
+  kvm_device_attr request = {};
+  request.group = group;
+  request.attr = attr;
+  request.addr = reinterpret_cast<uintptr_t>(value);
+  return request;
+}
+
 // ArchIoctlName(): the name of an ioctl only one architecture's half of the
 // backend uses (kvm_sys_<arch>.cc), nullptr for any other request.
 const char* ArchIoctlName(unsigned long request);

@@ -32,6 +32,16 @@ inline absl::Status KvmIoctl(KvmSys* sys, int fd, unsigned long request,
   return absl::OkStatus();
 }
 
+// KvmSetDeviceAttr(): KVM_SET_DEVICE_ATTR of attribute `attr` of `group`
+// (kvm_abi::DeviceAttr) on `fd`, a device, VM or vCPU; an error names
+// `operation`.
+inline absl::Status KvmSetDeviceAttr(KvmSys* sys, int fd, uint32_t group,
+                                     uint64_t attr, const void* value,
+                                     absl::string_view operation) {
+  const kvm_device_attr request = kvm_abi::DeviceAttr(group, attr, value);
+  return KvmIoctl(sys, fd, KVM_SET_DEVICE_ATTR, &request, operation);
+}
+
 // KvmIoctlValue(): issues `request` with an integer argument and returns the
 // (non-negative) result.
 inline absl::StatusOr<int> KvmIoctlValue(KvmSys* sys, int fd,

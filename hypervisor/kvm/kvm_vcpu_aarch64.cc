@@ -321,13 +321,9 @@ absl::StatusOr<PsciVersion> KvmVcpuAArch64::GetPsciVersion() {
 absl::Status KvmVcpuAArch64::SetVcpuAttr(uint32_t group, uint64_t attr,
                                          const void* value,
                                          const char* operation) {
-  kvm_device_attr request = {};
-  request.group = group;
-  request.attr = attr;
-  request.addr = reinterpret_cast<uintptr_t>(value);
-  return KvmIoctl(sys_, fd_.get(), KVM_SET_DEVICE_ATTR, &request,
-                  absl::StrFormat("KVM_SET_DEVICE_ATTR (vCPU %u, %s)", id_,
-                                  operation));
+  return KvmSetDeviceAttr(
+      sys_, fd_.get(), group, attr, value,
+      absl::StrFormat("KVM_SET_DEVICE_ATTR (vCPU %u, %s)", id_, operation));
 }
 
 absl::Status KvmVcpuAArch64::InitPmu(uint32_t irq) {
@@ -344,9 +340,8 @@ absl::Status KvmVcpuAArch64::InitPmu(uint32_t irq) {
   const int line = static_cast<int>(irq);
   RETURN_IF_ERROR(SetVcpuAttr(KVM_ARM_VCPU_PMU_V3_CTRL, KVM_ARM_VCPU_PMU_V3_IRQ,
                               &line, "KVM_ARM_VCPU_PMU_V3_IRQ"));
-  kvm_device_attr request = {};
-  request.group = KVM_ARM_VCPU_PMU_V3_CTRL;
-  request.attr = KVM_ARM_VCPU_PMU_V3_INIT;
+  const kvm_device_attr request = kvm_abi::DeviceAttr(
+      KVM_ARM_VCPU_PMU_V3_CTRL, KVM_ARM_VCPU_PMU_V3_INIT, nullptr);
   if (sys_->IoctlPtr(fd_.get(), KVM_SET_DEVICE_ATTR, &request) < 0) {
     const int error = errno;
     if (error == ENODEV) {
