@@ -224,47 +224,43 @@ absl::Status KvmVcpuAArch64::SetOneReg(AArch64Reg reg, uint64_t value) {
   return SetRawReg(id_size.first, &value, "set register", reg);
 }
 
-absl::StatusOr<absl::uint128> KvmVcpuAArch64::GetVectorReg(uint32_t n) {
+absl::StatusOr<uint64_t> KvmVcpuAArch64::VectorRegId(
+    uint32_t n, const char* operation) const {
   if (n >= 32) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "get vector register vCPU %u: v%u does not exist (v0-v31)", id_, n));
+        "%s vCPU %u: v%u does not exist (v0-v31)", operation, id_, n));
   }
-  RETURN_IF_ERROR(CheckInitialized("get vector register"));
+  RETURN_IF_ERROR(CheckInitialized(operation));
+  // With SVE, V<n> is the low 128 bits of Z<n> (api.rst).
+  if ((init_features_ & Bit(KVM_ARM_VCPU_SVE)) != 0) {
+    return kvm_abi::SveZRegId(n);
+  }
+  return kvm_abi::CoreRegId(kvm_abi::kVregsOffset + 16 * n, KVM_REG_SIZE_U128);
+}
+
+absl::StatusOr<absl::uint128> KvmVcpuAArch64::GetVectorReg(uint32_t n) {
+  const char* operation = "get vector register";
+  ASSIGN_OR_RETURN(uint64_t id, VectorRegId(n, operation));
   const AArch64Reg name{AArch64Reg::Kind::kFpSimd, n};
   // Little-endian: the low 64 bits first.
   uint64_t halves[kvm_abi::kSveZRegBytes / 8] = {};
-  if ((init_features_ & Bit(KVM_ARM_VCPU_SVE)) != 0) {
-    // With SVE, V<n> is the low 128 bits of Z<n> (api.rst).
-    RETURN_IF_ERROR(GetRawReg(kvm_abi::SveZRegId(n), halves, "get vector register", name));
-  } else {
-    RETURN_IF_ERROR(GetRawReg(
-        kvm_abi::CoreRegId(kvm_abi::kVregsOffset + 16 * n, KVM_REG_SIZE_U128),
-        halves, "get vector register", name));
-  }
+  RETURN_IF_ERROR(GetRawReg(id, halves, operation, name));
   return absl::MakeUint128(halves[1], halves[0]);
 }
 
 absl::Status KvmVcpuAArch64::SetVectorReg(uint32_t n, absl::uint128 value) {
-  if (n >= 32) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "set vector register vCPU %u: v%u does not exist (v0-v31)", id_, n));
-  }
-  RETURN_IF_ERROR(CheckInitialized("set vector register"));
+  const char* operation = "set vector register";
+  ASSIGN_OR_RETURN(uint64_t id, VectorRegId(n, operation));
   const AArch64Reg name{AArch64Reg::Kind::kFpSimd, n};
   uint64_t halves[kvm_abi::kSveZRegBytes / 8] = {};
   if ((init_features_ & Bit(KVM_ARM_VCPU_SVE)) != 0) {
     // Keep Z<n>'s bits above 128 (writing V<n> architecturally zeroes
     // them, but this is a register write, not an instruction).
-    RETURN_IF_ERROR(GetRawReg(kvm_abi::SveZRegId(n), halves, "set vector register", name));
-    halves[0] = absl::Uint128Low64(value);
-    halves[1] = absl::Uint128High64(value);
-    return SetRawReg(kvm_abi::SveZRegId(n), halves, "set vector register", name);
+    RETURN_IF_ERROR(GetRawReg(id, halves, operation, name));
   }
   halves[0] = absl::Uint128Low64(value);
   halves[1] = absl::Uint128High64(value);
-  return SetRawReg(
-      kvm_abi::CoreRegId(kvm_abi::kVregsOffset + 16 * n, KVM_REG_SIZE_U128),
-      halves, "set vector register", name);
+  return SetRawReg(id, halves, operation, name);
 }
 
 absl::StatusOr<std::vector<std::pair<AArch64Reg, uint64_t>>>
