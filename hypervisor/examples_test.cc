@@ -4,6 +4,7 @@
 // longer matches the API stops the build. Examples that need a backend's
 // vCPU are compiled, not run; the rest run on a FakeVm, a scripted vCPU or
 // stand-ins for the backend code they show.
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <algorithm>
@@ -28,6 +29,7 @@
 #include "hypervisor/caps.h"
 #include "hypervisor/fd_mapping.h"
 #include "hypervisor/hypervisor.h"
+#include "hypervisor/kicked_vcpu.h"
 #include "hypervisor/memory.h"
 #include "hypervisor/memory_region.h"
 #include "hypervisor/memory_slot_table.h"
@@ -297,6 +299,64 @@ TEST(HypervisorExamples, BackendVcpu) {
   EXPECT_EQ(vcpu.completed, 1);
   EXPECT_THAT(vcpu.HandleMmio([](IoRequest&) {}),
               StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+// hypervisor/kicked_vcpu.h
+// A stand-in for a kernel's run ioctl: it returns EINTR when the
+// immediate-exit byte is set, fails with `error` when that is not 0, and
+// otherwise "runs" the guest to a HLT.
+constexpr unsigned long MY_RUN = 1;
+struct MyRunSys {
+  uint8_t immediate_exit = 0;
+  int error = 0;
+  int Ioctl(int, unsigned long, uintptr_t) {
+    if (immediate_exit != 0 || error != 0) {
+      errno = immediate_exit != 0 ? EINTR : error;
+      return -1;
+    }
+    return 0;
+  }
+};
+
+class MyKickedVcpu final : public hv::KickedVcpu<hv::Vcpu> {
+ public:
+  explicit MyKickedVcpu(MyRunSys* sys)
+      : KickedVcpu(0, &sys->immediate_exit), sys_(sys) {}
+  absl::StatusOr<hv::VcpuExit> Run() override;
+
+ private:
+  void DecodeExit(hv::VcpuExit& exit) const override {
+    exit.kind = hv::VcpuExitKind::kHlt;
+  }
+  absl::Status CompleteMmio(absl::FunctionRef<void(IoRequest&)>) override {
+    return absl::OkStatus();
+  }
+  MyRunSys* const sys_;
+  const int fd_ = 3;
+};
+
+  absl::StatusOr<hv::VcpuExit> MyKickedVcpu::Run() {
+    SetPendingExit(hv::VcpuExitKind::kUnknown);  // nothing waits now
+    return RunCall([&] { return sys_->Ioctl(fd_, MY_RUN, 0); },
+                   [] { return std::string("MY_RUN"); });
+  }
+
+TEST(HypervisorExamples, KickedVcpu) {
+  MyRunSys sys;
+  MyKickedVcpu vcpu(&sys);
+  ASSERT_OK_AND_ASSIGN(hv::VcpuExit exit, vcpu.Run());
+  EXPECT_EQ(exit.kind, hv::VcpuExitKind::kHlt);
+  vcpu.SetImmediateExit(true);
+  ASSERT_OK_AND_ASSIGN(exit, vcpu.Run());
+  EXPECT_EQ(exit.kind, hv::VcpuExitKind::kInterrupted);
+  ASSERT_OK(vcpu.Kick());  // no thread inside Run(): a request only
+  ASSERT_OK_AND_ASSIGN(exit, vcpu.Run());
+  EXPECT_EQ(exit.kind, hv::VcpuExitKind::kInterrupted);
+  sys.error = EIO;
+  const absl::StatusOr<hv::VcpuExit> failed = vcpu.Run();
+  ASSERT_FALSE(failed.ok());
+  EXPECT_THAT(std::string(failed.status().message()),
+              ::testing::StartsWith("MY_RUN: "));
 }
 
 // hypervisor/registry.h
