@@ -107,11 +107,10 @@ inline kvm_device_attr DeviceAttr(uint32_t group, uint64_t attr,
 // backend uses (kvm_sys_<arch>.cc), nullptr for any other request.
 const char* ArchIoctlName(unsigned long request);
 
-// HV_KVM_IOCTL_NAME(KVM_X): in a switch over an ioctl request, the case that
-// returns the request's name "KVM_X" (KvmIoctlName, ArchIoctlName).
+// HV_KVM_IOCTL_NAME(KVM_X): the IoctlName entry (os/ioctl_seam.h) that
+// names request KVM_X "KVM_X" (KvmIoctlName, ArchIoctlName).
 #define HV_KVM_IOCTL_NAME(name) \
-  case name:                    \
-    return #name;
+  { name, #name }
 
 }  // namespace hv::kvm_abi
 
