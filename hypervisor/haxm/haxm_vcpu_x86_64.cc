@@ -123,24 +123,22 @@ absl::Status HaxmVcpu::SetSregs(const Sregs& sregs) {
   return SetMsrs(msrs);
 }
 
+// ReadFxsave / WriteFxsave take fx_layout as the FXSAVE image it is; the
+// offsets haxm_abi.h does not assert itself.
+static_assert(offsetof(haxm_abi::fx_layout, fsw) == 2 &&
+                  offsetof(haxm_abi::fx_layout, ftw) == 4 &&
+                  offsetof(haxm_abi::fx_layout, fop) == 6 &&
+                  offsetof(haxm_abi::fx_layout, mmx_2) == 288,
+              "fx_layout is the FXSAVE image");
+
 absl::StatusOr<Fpu> HaxmVcpu::GetFpu() {
   haxm_abi::fx_layout fx = {};
   RETURN_IF_ERROR(
       Ioctl(sys_->platform().codes.vcpu_get_fpu, &fx, 0, sizeof(fx)));
-  Fpu fpu;
-  fpu.fcw = fx.fcw;
-  fpu.fsw = fx.fsw;
-  fpu.ftwx = fx.ftw;
-  fpu.last_opcode = fx.fop;
-  fpu.last_ip = fx.fpu_ip;
-  fpu.last_dp = fx.fpu_dp;
-  fpu.mxcsr = fx.mxcsr;
-  for (int i = 0; i < 8; ++i) {
-    std::memcpy(fpu.fpr[i].data(), fx.st_mm[i], 16);
-    std::memcpy(fpu.xmm[i].data(), fx.mmx_1[i], 16);
-    std::memcpy(fpu.xmm[8 + i].data(), fx.mmx_2[i], 16);
-  }
-  return fpu;
+  // SAFETY: fx_layout is the 512-byte FXSAVE image (its offsets are
+  // static_assert'ed in haxm_abi.h), a trivially copyable struct read here
+  // as bytes.
+  return ReadFxsave(reinterpret_cast<const uint8_t*>(&fx));
 }
 
 absl::Status HaxmVcpu::SetFpu(const Fpu& fpu) {
@@ -148,18 +146,8 @@ absl::Status HaxmVcpu::SetFpu(const Fpu& fpu) {
   haxm_abi::fx_layout fx = {};
   const haxm_abi::IoctlCodes& codes = sys_->platform().codes;
   RETURN_IF_ERROR(Ioctl(codes.vcpu_get_fpu, &fx, 0, sizeof(fx)));
-  fx.fcw = fpu.fcw;
-  fx.fsw = fpu.fsw;
-  fx.ftw = fpu.ftwx;
-  fx.fop = fpu.last_opcode;
-  fx.fpu_ip = fpu.last_ip;
-  fx.fpu_dp = fpu.last_dp;
-  fx.mxcsr = fpu.mxcsr;
-  for (int i = 0; i < 8; ++i) {
-    std::memcpy(fx.st_mm[i], fpu.fpr[i].data(), 16);
-    std::memcpy(fx.mmx_1[i], fpu.xmm[i].data(), 16);
-    std::memcpy(fx.mmx_2[i], fpu.xmm[8 + i].data(), 16);
-  }
+  // SAFETY: as in GetFpu; only the image's bytes for hv's fields change.
+  WriteFxsave(fpu, reinterpret_cast<uint8_t*>(&fx));
   return Ioctl(codes.vcpu_set_fpu, &fx, sizeof(fx), 0);
 }
 

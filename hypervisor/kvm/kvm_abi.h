@@ -91,6 +91,23 @@ static_assert(offsetof(kvm_run, mmio.is_write) == 52);
 static_assert(offsetof(kvm_run, system_event.flags) == 40);
 static_assert(sizeof(kvm_run) == 2352);
 
+// UserMemoryRegion(): the kvm_userspace_memory_region KVM_SET_USER_MEMORY_REGION
+// takes to map `size` bytes at `host` as `slot` at `guest_address` with
+// `flags` (size 0: delete the slot).
+inline kvm_userspace_memory_region UserMemoryRegion(uint32_t slot,
+                                                    uint32_t flags,
+                                                    uint64_t guest_address,
+                                                    uint64_t size,
+                                                    const void* host) {
+  kvm_userspace_memory_region region = {};
+  region.slot = slot;
+  region.flags = flags;
+  region.guest_phys_addr = guest_address;
+  region.memory_size = size;
+  region.userspace_addr = reinterpret_cast<uintptr_t>(host);
+  return region;
+}
+
 // DeviceAttr(): the kvm_device_attr KVM_{HAS,SET,GET}_DEVICE_ATTR take for
 // attribute `attr` of `group`, on a device, VM or vCPU fd; the kernel reads
 // or writes the attribute's value at `value` (nullptr: none, address 0).

@@ -178,50 +178,27 @@ absl::StatusOr<std::pair<uint64_t, int>> KvmVcpuAArch64::OneRegId(
 
 absl::Status KvmVcpuAArch64::GetRawReg(uint64_t id, void* data,
                                        const char* operation, AArch64Reg reg) {
-  kvm_one_reg one = {};
-  one.id = id;
-  one.addr = reinterpret_cast<uintptr_t>(data);
-  return KvmIoctl(sys_, fd_.get(), KVM_GET_ONE_REG, &one,
-                  absl::StrFormat("KVM_GET_ONE_REG (%s %s, id %#x)", operation,
-                                  AArch64RegName(reg), id));
+  return OneRegIoctl(KVM_GET_ONE_REG, "KVM_GET_ONE_REG", id, data, operation,
+                     reg);
 }
 
 absl::Status KvmVcpuAArch64::SetRawReg(uint64_t id, const void* data,
                                        const char* operation, AArch64Reg reg) {
+  return OneRegIoctl(KVM_SET_ONE_REG, "KVM_SET_ONE_REG", id, data, operation,
+                     reg);
+}
+
+absl::Status KvmVcpuAArch64::OneRegIoctl(unsigned long request,
+                                         const char* request_name, uint64_t id,
+                                         const void* data,
+                                         const char* operation,
+                                         AArch64Reg reg) {
   kvm_one_reg one = {};
   one.id = id;
   one.addr = reinterpret_cast<uintptr_t>(data);
-  return KvmIoctl(sys_, fd_.get(), KVM_SET_ONE_REG, &one,
-                  absl::StrFormat("KVM_SET_ONE_REG (%s %s, id %#x)", operation,
-                                  AArch64RegName(reg), id));
-}
-
-absl::StatusOr<uint64_t> KvmVcpuAArch64::GetOneReg(AArch64Reg reg) {
-  ASSIGN_OR_RETURN(auto id_size, OneRegId("get register", reg));
-  RETURN_IF_ERROR(CheckInitialized("get register"));
-  if (id_size.second == 4) {
-    uint32_t value = 0;
-    RETURN_IF_ERROR(GetRawReg(id_size.first, &value, "get register", reg));
-    return value;
-  }
-  uint64_t value = 0;
-  RETURN_IF_ERROR(GetRawReg(id_size.first, &value, "get register", reg));
-  return value;
-}
-
-absl::Status KvmVcpuAArch64::SetOneReg(AArch64Reg reg, uint64_t value) {
-  ASSIGN_OR_RETURN(auto id_size, OneRegId("set register", reg));
-  RETURN_IF_ERROR(CheckInitialized("set register"));
-  if (id_size.second == 4) {
-    if (value > 0xffffffffu) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "set register vCPU %u: %s is 32 bits wide; %#x does not fit", id_,
-          AArch64RegName(reg), value));
-    }
-    const uint32_t narrow = static_cast<uint32_t>(value);
-    return SetRawReg(id_size.first, &narrow, "set register", reg);
-  }
-  return SetRawReg(id_size.first, &value, "set register", reg);
+  return KvmIoctl(sys_, fd_.get(), request, &one,
+                  absl::StrFormat("%s (%s %s, id %#x)", request_name,
+                                  operation, AArch64RegName(reg), id));
 }
 
 absl::StatusOr<uint64_t> KvmVcpuAArch64::VectorRegId(

@@ -72,6 +72,11 @@ class KvmVcpuAArch64 final : public KvmVcpuCore<VcpuAArch64> {
                          AArch64Reg reg);
   absl::Status SetRawReg(uint64_t id, const void* data, const char* operation,
                          AArch64Reg reg);
+  // Both: `request` on a kvm_one_reg for `id` at `data`; errors name
+  // `request_name`, `operation`, the register and the id.
+  absl::Status OneRegIoctl(unsigned long request, const char* request_name,
+                           uint64_t id, const void* data,
+                           const char* operation, AArch64Reg reg);
   // KVM_SET_DEVICE_ATTR on the vCPU (PMU, PVTIME).
   absl::Status SetVcpuAttr(uint32_t group, uint64_t attr, const void* value,
                            const char* operation);

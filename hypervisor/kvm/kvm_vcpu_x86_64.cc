@@ -22,45 +22,14 @@
 namespace hv {
 namespace {
 
-// MXCSR sits at bytes 24..27 of the legacy FXSAVE area that starts every
-// XSAVE image (Intel SDM Vol. 1, Section 10.5.1, Table 10-2).
-constexpr size_t kXsaveMxcsrOffset = 24;
-
-// The fields of the legacy FXSAVE area that starts an XSAVE image (Intel
-// SDM Vol. 1, Table 10-2: FCW 0, FSW 2, abridged FTW 4, FOP 6, FIP 8, FDP
-// 16, MXCSR 24, ST0-7 from 32 in 16-byte slots, XMM0-15 from 160):
-// `field(offset, fpu's field, size)` for each; `FpuT` is Fpu or const Fpu.
-template <typename FpuT, typename FieldFn>
-void LegacyAreaFields(FpuT& fpu, FieldFn field) {
-  field(0, &fpu.fcw, 2);
-  field(2, &fpu.fsw, 2);
-  field(4, &fpu.ftwx, 1);
-  field(6, &fpu.last_opcode, 2);
-  field(8, &fpu.last_ip, 8);
-  field(16, &fpu.last_dp, 8);
-  field(kXsaveMxcsrOffset, &fpu.mxcsr, 4);
-  for (int i = 0; i < 8; ++i) field(32 + 16 * i, fpu.fpr[i].data(), 16);
-  for (int i = 0; i < 16; ++i) field(160 + 16 * i, fpu.xmm[i].data(), 16);
-}
-
-// Reads the legacy FXSAVE area of an XSAVE image (the kernel fills
-// components absent from XSTATE_BV with their init values).
-Fpu ReadLegacyArea(const uint8_t* image) {
-  Fpu fpu;
-  LegacyAreaFields(fpu, [image](size_t offset, void* field, size_t size) {
-    std::memcpy(field, image + offset, size);
-  });
-  return fpu;
-}
-
-// Writes `fpu` into the legacy area and marks x87 and SSE state present in
-// the XSAVE header's XSTATE_BV at byte 512 (Section 13.4.2), so the kernel
-// loads what was written.
+// Writes `fpu` into the legacy FXSAVE area that starts an XSAVE image
+// (Intel SDM Vol. 1, Section 10.5.1) and marks x87 and SSE state present
+// in the XSAVE header's XSTATE_BV at byte 512 (Section 13.4.2), so the
+// kernel loads what was written. Reading needs no more than ReadFxsave():
+// the kernel fills components absent from XSTATE_BV with their init
+// values.
 void WriteLegacyArea(const Fpu& fpu, uint8_t* image) {
-  LegacyAreaFields(fpu, [image](size_t offset, const void* field,
-                                size_t size) {
-    std::memcpy(image + offset, field, size);
-  });
+  WriteFxsave(fpu, image);
   uint64_t xstate_bv;
   std::memcpy(&xstate_bv, image + 512, 8);
   xstate_bv |= 0x3;  // bit 0: x87, bit 1: SSE
@@ -210,7 +179,7 @@ absl::StatusOr<Fpu> KvmVcpuX86_64::GetFpu() {
     // KVM_GET_FPU leaves mxcsr out; the XSAVE image has the whole legacy
     // area, so one ioctl serves (the mirror of SetFpu).
     ASSIGN_OR_RETURN(std::vector<uint8_t> xsave, GetXsave());
-    return ReadLegacyArea(xsave.data());
+    return ReadFxsave(xsave.data());
   }
   kvm_fpu f = {};
   RETURN_IF_ERROR(KvmIoctl(sys_, fd_.get(), KVM_GET_FPU, &f, "KVM_GET_FPU"));

@@ -27,12 +27,8 @@ absl::StatusOr<bool> ProbeNonCoherentFlag(KvmSys* sys, int vm_fd) {
   void* memory = sys->Mmap(nullptr, page, PROT_READ | PROT_WRITE,
                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (memory == MAP_FAILED) return ErrnoStatus("mmap non-coherent probe page");
-  kvm_userspace_memory_region region = {};
-  region.slot = 0;
-  region.flags = kvm_abi::kMemNonCoherentDma;
-  region.guest_phys_addr = 0;
-  region.memory_size = page;
-  region.userspace_addr = reinterpret_cast<uintptr_t>(memory);
+  kvm_userspace_memory_region region = kvm_abi::UserMemoryRegion(
+      0, kvm_abi::kMemNonCoherentDma, 0, page, memory);
   absl::StatusOr<bool> result = true;
   if (sys->IoctlPtr(vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
     // An unknown flag is EINVAL: the capability number meant something else.
@@ -131,12 +127,8 @@ absl::Status KvmVmCore<ArchVm>::SetUserMemoryRegion(MemSlot slot,
                                                     GuestAddress guest_address,
                                                     uint64_t size,
                                                     void* host_address) {
-  kvm_userspace_memory_region region = {};
-  region.slot = slot;
-  region.flags = flags;
-  region.guest_phys_addr = guest_address;
-  region.memory_size = size;
-  region.userspace_addr = reinterpret_cast<uintptr_t>(host_address);
+  const kvm_userspace_memory_region region = kvm_abi::UserMemoryRegion(
+      slot, flags, guest_address, size, host_address);
   if (sys_->IoctlPtr(vm_fd_.get(), KVM_SET_USER_MEMORY_REGION, &region) < 0) {
     return ErrnoStatus(absl::StrFormat(
         "KVM_SET_USER_MEMORY_REGION (slot %u, [%#x, %#x), flags %#x)", slot,

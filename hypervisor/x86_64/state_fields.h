@@ -14,7 +14,9 @@
 #ifndef HV_HYPERVISOR_X86_64_STATE_FIELDS_H_
 #define HV_HYPERVISOR_X86_64_STATE_FIELDS_H_
 
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "hypervisor/x86_64/regs.h"
 
@@ -72,6 +74,46 @@ inline constexpr Segment Sregs::*kSregsSegments[8] = {
     &Sregs::cs, &Sregs::ds, &Sregs::es, &Sregs::fs,
     &Sregs::gs, &Sregs::ss, &Sregs::tr, &Sregs::ldt,
 };
+
+// The fields of a 512-byte FXSAVE image (Intel SDM Vol. 1, Section 10.5.1,
+// Table 10-2, 64-bit form): FCW 0, FSW 2, abridged FTW 4, FOP 6, FIP 8,
+// FDP 16, MXCSR 24, ST0-7 from 32 and XMM0-15 from 160 in 16-byte slots.
+// KVM's XSAVE image starts with one (its legacy area); HAXM's fx_layout is
+// one. `field(offset, fpu's field, size)` for each; `FpuT` is Fpu or
+// const Fpu.
+namespace state_fields_internal {
+template <typename FpuT, typename FieldFn>
+void FxsaveFields(FpuT& fpu, FieldFn field) {
+  field(0, &fpu.fcw, 2);
+  field(2, &fpu.fsw, 2);
+  field(4, &fpu.ftwx, 1);
+  field(6, &fpu.last_opcode, 2);
+  field(8, &fpu.last_ip, 8);
+  field(16, &fpu.last_dp, 8);
+  field(24, &fpu.mxcsr, 4);
+  for (int i = 0; i < 8; ++i) field(32 + 16 * i, fpu.fpr[i].data(), 16);
+  for (int i = 0; i < 16; ++i) field(160 + 16 * i, fpu.xmm[i].data(), 16);
+}
+}  // namespace state_fields_internal
+
+// ReadFxsave(): the Fpu in the FXSAVE image at `image` (512 bytes).
+inline Fpu ReadFxsave(const uint8_t* image) {
+  Fpu fpu;
+  state_fields_internal::FxsaveFields(
+      fpu, [image](size_t offset, void* field, size_t size) {
+        std::memcpy(field, image + offset, size);
+      });
+  return fpu;
+}
+
+// WriteFxsave(): writes `fpu` into the FXSAVE image at `image`; the bytes
+// hv's Fpu does not carry (reserved ones, MXCSR_MASK, the tail) stay.
+inline void WriteFxsave(const Fpu& fpu, uint8_t* image) {
+  state_fields_internal::FxsaveFields(
+      fpu, [image](size_t offset, const void* field, size_t size) {
+        std::memcpy(image + offset, field, size);
+      });
+}
 
 // Segment attributes in the VMX access-rights layout (Intel SDM Vol. 3,
 // Section 24.4.1, Table 24-2): type 3:0, S 4, DPL 6:5, P 7, AVL 12, L 13,
