@@ -4,6 +4,7 @@
 // longer matches the API stops the build. Examples that need a backend's
 // vCPU are compiled, not run; the rest run on a FakeVm, a scripted vCPU or
 // stand-ins for the backend code they show.
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <algorithm>
@@ -29,6 +30,7 @@
 #include "hypervisor/caps.h"
 #include "hypervisor/fd_mapping.h"
 #include "hypervisor/hypervisor.h"
+#include "hypervisor/kicked_vcpu.h"
 #include "hypervisor/memory.h"
 #include "hypervisor/memory_region.h"
 #include "hypervisor/memory_slot_table.h"
@@ -43,6 +45,7 @@
 #include "hypervisor/vm.h"
 #include "hypervisor/vm_checks.h"
 #include "hypervisor/x86_64/vcpu_x86_64.h"
+#include "hypervisor/x86_64/state_fields.h"
 #include "hypervisor/x86_64/vm_x86_64.h"
 #include "testing/fakes/fake_vm.h"
 #include "testing/status_matchers.h"
@@ -299,6 +302,64 @@ TEST(HypervisorExamples, BackendVcpu) {
               StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
+// hypervisor/kicked_vcpu.h
+// A stand-in for a kernel's run ioctl: it returns EINTR when the
+// immediate-exit byte is set, fails with `error` when that is not 0, and
+// otherwise "runs" the guest to a HLT.
+constexpr unsigned long MY_RUN = 1;
+struct MyRunSys {
+  uint8_t immediate_exit = 0;
+  int error = 0;
+  int Ioctl(int, unsigned long, uintptr_t) {
+    if (immediate_exit != 0 || error != 0) {
+      errno = immediate_exit != 0 ? EINTR : error;
+      return -1;
+    }
+    return 0;
+  }
+};
+
+class MyKickedVcpu final : public hv::KickedVcpu<hv::Vcpu> {
+ public:
+  explicit MyKickedVcpu(MyRunSys* sys)
+      : KickedVcpu(0, &sys->immediate_exit), sys_(sys) {}
+  absl::StatusOr<hv::VcpuExit> Run() override;
+
+ private:
+  void DecodeExit(hv::VcpuExit& exit) const override {
+    exit.kind = hv::VcpuExitKind::kHlt;
+  }
+  absl::Status CompleteMmio(absl::FunctionRef<void(IoRequest&)>) override {
+    return absl::OkStatus();
+  }
+  MyRunSys* const sys_;
+  const int fd_ = 3;
+};
+
+  absl::StatusOr<hv::VcpuExit> MyKickedVcpu::Run() {
+    SetPendingExit(hv::VcpuExitKind::kUnknown);  // nothing waits now
+    return RunCall([&] { return sys_->Ioctl(fd_, MY_RUN, 0); },
+                   [] { return std::string("MY_RUN"); });
+  }
+
+TEST(HypervisorExamples, KickedVcpu) {
+  MyRunSys sys;
+  MyKickedVcpu vcpu(&sys);
+  ASSERT_OK_AND_ASSIGN(hv::VcpuExit exit, vcpu.Run());
+  EXPECT_EQ(exit.kind, hv::VcpuExitKind::kHlt);
+  vcpu.SetImmediateExit(true);
+  ASSERT_OK_AND_ASSIGN(exit, vcpu.Run());
+  EXPECT_EQ(exit.kind, hv::VcpuExitKind::kInterrupted);
+  ASSERT_OK(vcpu.Kick());  // no thread inside Run(): a request only
+  ASSERT_OK_AND_ASSIGN(exit, vcpu.Run());
+  EXPECT_EQ(exit.kind, hv::VcpuExitKind::kInterrupted);
+  sys.error = EIO;
+  const absl::StatusOr<hv::VcpuExit> failed = vcpu.Run();
+  ASSERT_FALSE(failed.ok());
+  EXPECT_THAT(std::string(failed.status().message()),
+              ::testing::StartsWith("MY_RUN: "));
+}
+
 // hypervisor/backend_registration.h
 // A stand-in for the backend the example registers: its Create() says what
 // it was given.
@@ -465,6 +526,53 @@ absl::Status VmX86_64Example(hv::Vm* vm) {
 TEST(HypervisorExamples, X86_64) {
   EXPECT_NE(&VcpuX86_64Example, nullptr);
   EXPECT_NE(&VmX86_64Example, nullptr);
+}
+
+
+// A hypervisor's own segment state for the state_fields.h example: the
+// names Sregs uses, its own segment and table types.
+struct MySegment {
+  uint64_t base = 0;
+  uint16_t selector = 0;
+};
+struct MyTable {
+  uint64_t base = 0;
+};
+struct MySregs {
+  MySegment cs, ds, es, fs, gs, ss, tr, ldt;
+  MyTable gdt, idt;
+  uint64_t cr0 = 0, cr2 = 0, cr3 = 0, cr4 = 0;
+};
+Segment SegmentFromMine(const MySegment& s) {
+  Segment out;
+  out.base = s.base;
+  out.selector = s.selector;
+  return out;
+}
+MySegment SegmentToMine(const Segment& s) { return {s.base, s.selector}; }
+DescriptorTable TableFromMine(const MyTable& t) { return {t.base, 0}; }
+MyTable TableToMine(const DescriptorTable& t) { return {t.base}; }
+
+TEST(HypervisorExamples, StateFields) {
+  MySregs mine;
+  mine.tr.selector = 0x28;
+  mine.idt.base = 0x1000;
+  mine.cr3 = 0x9000;
+  const uint64_t gprs[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+// hypervisor/x86_64/state_fields.h
+  hv::Sregs sregs;
+  hv::CopySregsFields(mine, sregs, SegmentFromMine, TableFromMine);  // Get
+  hv::CopySregsFields(sregs, mine, SegmentToMine, TableToMine);      // Set
+  hv::Regs regs;
+  for (int i = 0; i < 16; ++i) regs.*hv::kGprsByNumber[i] = gprs[i];
+// (end of the example)
+  EXPECT_EQ(sregs.tr.selector, 0x28);
+  EXPECT_EQ(sregs.idt.base, 0x1000u);
+  EXPECT_EQ(sregs.cr3, 0x9000u);
+  EXPECT_EQ(mine.cr3, 0x9000u);
+  EXPECT_EQ(regs.rcx, 2u);  // register number 1
+  EXPECT_EQ(regs.rsp, 5u);  // register number 4
+  EXPECT_EQ(regs.r15, 16u);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 
 #include <cerrno>
+#include <string>
 
 #include "absl/strings/str_format.h"
 #include "hypervisor/geniezone/geniezone_abi.h"
@@ -65,17 +66,9 @@ absl::StatusOr<VcpuExit> GeniezoneVcpu::Run() {
   // A kick or SetImmediateExit(true) since the last kInterrupted is written
   // into the run struct here: the driver's copy-in sees it and returns EINTR
   // before entering the guest.
-  const int error = kicker_.Run(
-      [&] { return sys_->IoctlPtr(fd_.get(), geniezone_abi::kRun, run_); });
-  VcpuExit exit;
-  if (error == EINTR) {
-    exit.kind = VcpuExitKind::kInterrupted;
-    return exit;
-  }
-  if (error != 0) return ErrnoStatus("GZVM_RUN", error);
-  DecodeExit(exit);
-  SetPendingExit(exit.kind);
-  return exit;
+  return RunCall(
+      [&] { return sys_->IoctlPtr(fd_.get(), geniezone_abi::kRun, run_); },
+      [] { return std::string("GZVM_RUN"); });
 }
 
 void GeniezoneVcpu::DecodeExit(VcpuExit& exit) const {
@@ -156,14 +149,5 @@ absl::Status GeniezoneVcpu::CompleteMmio(
                mmio.size);
   return absl::OkStatus();
 }
-
-void GeniezoneVcpu::SetImmediateExit(bool exit) {
-  kicker_.SetImmediateExit(exit);
-}
-
-// Recorded before the signal, so a GZVM_RUN entered after this point
-// returns at once, and a kick the driver's copy-out overwrites is not lost
-// (the next Run() writes the byte again).
-absl::Status GeniezoneVcpu::Kick() { return kicker_.Kick(); }
 
 }  // namespace hv

@@ -33,15 +33,14 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "hypervisor/aarch64/vcpu_aarch64.h"
-#include "hypervisor/backend_vcpu.h"
 #include "hypervisor/geniezone/geniezone_abi.h"
 #include "hypervisor/geniezone/geniezone_fd.h"
 #include "hypervisor/geniezone/geniezone_hypervisor.h"
-#include "hypervisor/os/run_kicker.h"
+#include "hypervisor/kicked_vcpu.h"
 
 namespace hv {
 
-class GeniezoneVcpu final : public BackendVcpu<VcpuAArch64> {
+class GeniezoneVcpu final : public KickedVcpu<VcpuAArch64> {
  public:
   // GeniezoneVcpu::Create(): GZVM_CREATE_VCPU `id` on `vm_fd` and the page
   // holding its gzvm_vcpu_run; installs the kick signal handler (once per
@@ -53,8 +52,6 @@ class GeniezoneVcpu final : public BackendVcpu<VcpuAArch64> {
 
   // Vcpu (geniezone_vcpu.cc).
   absl::StatusOr<VcpuExit> Run() override;
-  void SetImmediateExit(bool exit) override;
-  absl::Status Kick() override;
 
   // VcpuAArch64 (geniezone_vcpu_aarch64.cc).
   // Geniezone creates vCPUs in their reset state and has no VCPU_INIT: the
@@ -77,16 +74,15 @@ class GeniezoneVcpu final : public BackendVcpu<VcpuAArch64> {
  private:
   GeniezoneVcpu(std::shared_ptr<const GeniezoneDevice> device, GeniezoneFd fd,
                 uint32_t id, geniezone_abi::VcpuRun* run, uint64_t run_size)
-      : BackendVcpu(id),
+      : KickedVcpu(id, &run->immediate_exit),
         sys_(device->sys),
         device_(std::move(device)),
         fd_(std::move(fd)),
         run_(run),
-        run_size_(run_size),
-        kicker_(&run->immediate_exit) {}
+        run_size_(run_size) {}
 
   // Fills `exit` from the run struct after a successful GZVM_RUN.
-  void DecodeExit(VcpuExit& exit) const;
+  void DecodeExit(VcpuExit& exit) const override;
   absl::Status CompleteMmio(
       absl::FunctionRef<void(IoRequest&)> handler) override;
   // The one-reg id for `reg` and its size in bytes (4 or 8), or
@@ -105,11 +101,6 @@ class GeniezoneVcpu final : public BackendVcpu<VcpuAArch64> {
 
   // Only the Run() thread touches it.
   bool initialized_ = false;
-
-  // The immediate-exit request (kept apart from the run struct, whose byte
-  // the driver's copy-out overwrites) and the thread inside Run(), for
-  // Kick().
-  RunKicker kicker_;
 };
 
 }  // namespace hv

@@ -27,6 +27,18 @@ constexpr uint32_t kFpsr = AArch64Reg::Sys(3, 3, 4, 4, 1).index;
 // implements PSCI itself and the ABI has no register to ask it.
 constexpr PsciVersion kGeniezonePsci = {0, 2};
 
+// GetVectorReg / SetVectorReg: INVALID_ARGUMENT for a register past v31,
+// else UNIMPLEMENTED (Q registers are 128 bits wide).
+absl::Status VectorRegUnavailable(const char* operation, uint32_t n) {
+  if (n >= 32) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s v%u: there are v0..v31", operation, n));
+  }
+  return absl::UnimplementedError(absl::StrFormat(
+      "%s v%u: Geniezone's one-reg ioctls carry at most 64 bits", operation,
+      n));
+}
+
 }  // namespace
 
 bool GeniezoneVcpu::SupportsFeature(VcpuFeature feature) const {
@@ -142,25 +154,11 @@ absl::Status GeniezoneVcpu::SetOneReg(AArch64Reg reg, uint64_t value) {
 }
 
 absl::StatusOr<absl::uint128> GeniezoneVcpu::GetVectorReg(uint32_t n) {
-  if (n >= 32) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("get vector register v%u: there are v0..v31", n));
-  }
-  return absl::UnimplementedError(absl::StrFormat(
-      "get vector register v%u: Geniezone's one-reg ioctls carry at most 64 "
-      "bits",
-      n));
+  return VectorRegUnavailable("get vector register", n);
 }
 
 absl::Status GeniezoneVcpu::SetVectorReg(uint32_t n, absl::uint128) {
-  if (n >= 32) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("set vector register v%u: there are v0..v31", n));
-  }
-  return absl::UnimplementedError(absl::StrFormat(
-      "set vector register v%u: Geniezone's one-reg ioctls carry at most 64 "
-      "bits",
-      n));
+  return VectorRegUnavailable("set vector register", n);
 }
 
 absl::StatusOr<std::vector<std::pair<AArch64Reg, uint64_t>>>

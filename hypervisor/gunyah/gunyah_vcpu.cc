@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -107,12 +108,11 @@ absl::StatusOr<std::unique_ptr<GunyahVcpu>> GunyahVcpu::Create(
 
 GunyahVcpu::GunyahVcpu(std::shared_ptr<GunyahVmCore> vm, GunyahFd fd,
                        uint32_t id, abi::VcpuRun* run, uint64_t run_size)
-    : BackendVcpu(id),
+    : KickedVcpu(id, &run->immediate_exit),
       vm_(std::move(vm)),
       fd_(std::move(fd)),
       run_(run),
-      run_size_(run_size),
-      kicker_(&run->immediate_exit) {}
+      run_size_(run_size) {}
 
 // The vCPU function stays bound to the VM (as with KVM, an id is used once
 // per VM); the kernel drops it with the VM.
@@ -136,18 +136,9 @@ absl::StatusOr<VcpuExit> GunyahVcpu::Run() {
   }
   // The kernel never clears immediate_exit; hv's contract does
   // (RunKicker::Run takes the request when the run is interrupted).
-  const int error = kicker_.Run(
-      [&] { return vm_->sys()->Ioctl(fd_.get(), abi::kVcpuRun, 0); });
-  if (error == EINTR) {
-    exit.kind = VcpuExitKind::kInterrupted;
-    return exit;
-  }
-  if (error != 0) {
-    return ErrnoStatus(absl::StrFormat("GH_VCPU_RUN (vCPU %u)", id_), error);
-  }
-  DecodeExit(exit);
-  SetPendingExit(exit.kind);
-  return exit;
+  return RunCall(
+      [&] { return vm_->sys()->Ioctl(fd_.get(), abi::kVcpuRun, 0); },
+      [&] { return absl::StrFormat("GH_VCPU_RUN (vCPU %u)", id_); });
 }
 
 void GunyahVcpu::DecodeExit(VcpuExit& exit) const {
@@ -218,9 +209,5 @@ absl::Status GunyahVcpu::CompleteMmio(
                {mmio.data, mmio.len}, mmio.len);
   return absl::OkStatus();
 }
-
-void GunyahVcpu::SetImmediateExit(bool exit) { kicker_.SetImmediateExit(exit); }
-
-absl::Status GunyahVcpu::Kick() { return kicker_.Kick(); }
 
 }  // namespace hv

@@ -28,16 +28,15 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "hypervisor/aarch64/vcpu_aarch64.h"
-#include "hypervisor/backend_vcpu.h"
 #include "hypervisor/gunyah/gunyah_abi.h"
 #include "hypervisor/gunyah/gunyah_fd.h"
-#include "hypervisor/os/run_kicker.h"
+#include "hypervisor/kicked_vcpu.h"
 
 namespace hv {
 
 class GunyahVmCore;
 
-class GunyahVcpu final : public BackendVcpu<VcpuAArch64> {
+class GunyahVcpu final : public KickedVcpu<VcpuAArch64> {
  public:
   // GunyahVcpu::Create(): GH_VM_ADD_FUNCTION(GH_FN_VCPU, id), then
   // GH_VCPU_MMAP_SIZE and the mapping of the run struct. On failure after
@@ -49,8 +48,6 @@ class GunyahVcpu final : public BackendVcpu<VcpuAArch64> {
 
   // Vcpu (gunyah_vcpu.cc).
   absl::StatusOr<VcpuExit> Run() override;
-  void SetImmediateExit(bool exit) override;
-  absl::Status Kick() override;
 
   // VcpuAArch64 (gunyah_vcpu_aarch64.cc).
   absl::Status Init(absl::Span<const VcpuFeature> features) override;
@@ -72,7 +69,7 @@ class GunyahVcpu final : public BackendVcpu<VcpuAArch64> {
              gunyah_abi::VcpuRun* run, uint64_t run_size);
 
   // Fills `exit` from the run struct after GH_VCPU_RUN returned 0.
-  void DecodeExit(VcpuExit& exit) const;
+  void DecodeExit(VcpuExit& exit) const override;
   absl::Status CompleteMmio(
       absl::FunctionRef<void(IoRequest&)> handler) override;
 
@@ -84,9 +81,6 @@ class GunyahVcpu final : public BackendVcpu<VcpuAArch64> {
 
   // Whether Init() ran. Only the Run() thread touches it.
   bool initialized_ = false;
-
-  // The immediate-exit request and the thread inside Run(), for Kick().
-  RunKicker kicker_;
 };
 
 }  // namespace hv

@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "hypervisor/haxm/haxm_vcpu.h"
 #include "hypervisor/os/status_macros.h"
+#include "hypervisor/x86_64/state_fields.h"
 
 namespace hv {
 namespace {
@@ -20,23 +21,22 @@ constexpr uint32_t kMsrApicBase = 0x1b;
 // HAXM's ports reject nr_msr >= HAX_MAX_MSR_ARRAY (0x20).
 constexpr size_t kMsrBatch = haxm_abi::kMaxMsrs - 1;
 
-// vcpu_state_t.regs order (the x86 register encoding).
-enum Gpr { kRax, kRcx, kRdx, kRbx, kRsp, kRbp, kRsi, kRdi };
-
+// segment_desc_t.ar is the VMX access-rights word (haxm_abi::kAr*).
+static_assert(haxm_abi::kArS == 1u << kAccessRightsSBit &&
+                  haxm_abi::kArDplShift == kAccessRightsDplShift &&
+                  haxm_abi::kArPresent == 1u << kAccessRightsPresentBit &&
+                  haxm_abi::kArAvl == 1u << kAccessRightsAvlBit &&
+                  haxm_abi::kArL == 1u << kAccessRightsLBit &&
+                  haxm_abi::kArDb == 1u << kAccessRightsDbBit &&
+                  haxm_abi::kArG == 1u << kAccessRightsGBit &&
+                  haxm_abi::kArUnusable == 1u << kAccessRightsUnusableBit,
+              "HAXM's ar is the VMX access-rights word");
 Segment FromHaxm(const segment_desc_t& s) {
   Segment out;
   out.base = s.base;
   out.limit = s.limit;
   out.selector = s.selector;
-  out.type = static_cast<uint8_t>(s.ar & haxm_abi::kArTypeMask);
-  out.s = (s.ar & haxm_abi::kArS) != 0;
-  out.dpl = static_cast<uint8_t>((s.ar >> haxm_abi::kArDplShift) & 3);
-  out.present = (s.ar & haxm_abi::kArPresent) != 0;
-  out.avl = (s.ar & haxm_abi::kArAvl) != 0;
-  out.l = (s.ar & haxm_abi::kArL) != 0;
-  out.db = (s.ar & haxm_abi::kArDb) != 0;
-  out.g = (s.ar & haxm_abi::kArG) != 0;
-  out.unusable = (s.ar & haxm_abi::kArUnusable) != 0;
+  SetAccessRights(s.ar, out);
   return out;
 }
 
@@ -45,16 +45,7 @@ segment_desc_t ToHaxm(const Segment& s) {
   out.base = s.base;
   out.limit = s.limit;
   out.selector = s.selector;
-  uint32_t ar = s.type & haxm_abi::kArTypeMask;
-  if (s.s) ar |= haxm_abi::kArS;
-  ar |= static_cast<uint32_t>(s.dpl & 3) << haxm_abi::kArDplShift;
-  if (s.present) ar |= haxm_abi::kArPresent;
-  if (s.avl) ar |= haxm_abi::kArAvl;
-  if (s.l) ar |= haxm_abi::kArL;
-  if (s.db) ar |= haxm_abi::kArDb;
-  if (s.g) ar |= haxm_abi::kArG;
-  if (s.unusable) ar |= haxm_abi::kArUnusable;
-  out.ar = ar;
+  out.ar = ToAccessRights(s);
   return out;
 }
 
@@ -86,22 +77,8 @@ absl::Status HaxmVcpu::SetState(vcpu_state_t& state) {
 absl::StatusOr<Regs> HaxmVcpu::GetRegs() {
   ASSIGN_OR_RETURN(vcpu_state_t state, GetState());
   Regs regs;
-  regs.rax = state.regs[kRax];
-  regs.rcx = state.regs[kRcx];
-  regs.rdx = state.regs[kRdx];
-  regs.rbx = state.regs[kRbx];
-  regs.rsp = state.regs[kRsp];
-  regs.rbp = state.regs[kRbp];
-  regs.rsi = state.regs[kRsi];
-  regs.rdi = state.regs[kRdi];
-  regs.r8 = state.regs[8];
-  regs.r9 = state.regs[9];
-  regs.r10 = state.regs[10];
-  regs.r11 = state.regs[11];
-  regs.r12 = state.regs[12];
-  regs.r13 = state.regs[13];
-  regs.r14 = state.regs[14];
-  regs.r15 = state.regs[15];
+  // vcpu_state_t.regs is indexed by register number.
+  for (int i = 0; i < 16; ++i) regs.*kGprsByNumber[i] = state.regs[i];
   regs.rip = state.rip;
   regs.rflags = state.rflags;
   return regs;
@@ -110,22 +87,7 @@ absl::StatusOr<Regs> HaxmVcpu::GetRegs() {
 absl::Status HaxmVcpu::SetRegs(const Regs& regs) {
   // SET_REGS replaces the whole vcpu_state_t: start from the current one.
   ASSIGN_OR_RETURN(vcpu_state_t state, GetState());
-  state.regs[kRax] = regs.rax;
-  state.regs[kRcx] = regs.rcx;
-  state.regs[kRdx] = regs.rdx;
-  state.regs[kRbx] = regs.rbx;
-  state.regs[kRsp] = regs.rsp;
-  state.regs[kRbp] = regs.rbp;
-  state.regs[kRsi] = regs.rsi;
-  state.regs[kRdi] = regs.rdi;
-  state.regs[8] = regs.r8;
-  state.regs[9] = regs.r9;
-  state.regs[10] = regs.r10;
-  state.regs[11] = regs.r11;
-  state.regs[12] = regs.r12;
-  state.regs[13] = regs.r13;
-  state.regs[14] = regs.r14;
-  state.regs[15] = regs.r15;
+  for (int i = 0; i < 16; ++i) state.regs[i] = regs.*kGprsByNumber[i];
   state.rip = regs.rip;
   state.rflags = regs.rflags;
   return SetState(state);
@@ -137,20 +99,7 @@ absl::StatusOr<Sregs> HaxmVcpu::GetSregs() {
   const uint32_t indices[] = {kMsrEfer, kMsrApicBase};
   ASSIGN_OR_RETURN(std::vector<MsrEntry> msrs, GetMsrs(indices));
   Sregs sregs;
-  sregs.cs = FromHaxm(state.cs);
-  sregs.ds = FromHaxm(state.ds);
-  sregs.es = FromHaxm(state.es);
-  sregs.fs = FromHaxm(state.fs);
-  sregs.gs = FromHaxm(state.gs);
-  sregs.ss = FromHaxm(state.ss);
-  sregs.tr = FromHaxm(state.tr);
-  sregs.ldt = FromHaxm(state.ldt);
-  sregs.gdt = TableFromHaxm(state.gdt);
-  sregs.idt = TableFromHaxm(state.idt);
-  sregs.cr0 = state.cr0;
-  sregs.cr2 = state.cr2;
-  sregs.cr3 = state.cr3;
-  sregs.cr4 = state.cr4;
+  CopySregsFields(state, sregs, FromHaxm, TableFromHaxm);
   sregs.cr8 = 0;  // vcpu_state_t has no CR8
   sregs.efer = msrs[0].value;
   sregs.apic_base = msrs[1].value;
@@ -165,20 +114,7 @@ absl::Status HaxmVcpu::SetSregs(const Sregs& sregs) {
         id_, sregs.cr8));
   }
   ASSIGN_OR_RETURN(vcpu_state_t state, GetState());
-  state.cs = ToHaxm(sregs.cs);
-  state.ds = ToHaxm(sregs.ds);
-  state.es = ToHaxm(sregs.es);
-  state.fs = ToHaxm(sregs.fs);
-  state.gs = ToHaxm(sregs.gs);
-  state.ss = ToHaxm(sregs.ss);
-  state.tr = ToHaxm(sregs.tr);
-  state.ldt = ToHaxm(sregs.ldt);
-  state.gdt = TableToHaxm(sregs.gdt);
-  state.idt = TableToHaxm(sregs.idt);
-  state.cr0 = sregs.cr0;
-  state.cr2 = sregs.cr2;
-  state.cr3 = sregs.cr3;
-  state.cr4 = sregs.cr4;
+  CopySregsFields(sregs, state, ToHaxm, TableToHaxm);
   state.efer = static_cast<uint32_t>(sregs.efer);
   RETURN_IF_ERROR(SetState(state));
   // After the CRs, so EFER.LMA agrees with CR0.PG when HAXM checks it.
@@ -187,24 +123,22 @@ absl::Status HaxmVcpu::SetSregs(const Sregs& sregs) {
   return SetMsrs(msrs);
 }
 
+// ReadFxsave / WriteFxsave take fx_layout as the FXSAVE image it is; the
+// offsets haxm_abi.h does not assert itself.
+static_assert(offsetof(haxm_abi::fx_layout, fsw) == 2 &&
+                  offsetof(haxm_abi::fx_layout, ftw) == 4 &&
+                  offsetof(haxm_abi::fx_layout, fop) == 6 &&
+                  offsetof(haxm_abi::fx_layout, mmx_2) == 288,
+              "fx_layout is the FXSAVE image");
+
 absl::StatusOr<Fpu> HaxmVcpu::GetFpu() {
   haxm_abi::fx_layout fx = {};
   RETURN_IF_ERROR(
       Ioctl(sys_->platform().codes.vcpu_get_fpu, &fx, 0, sizeof(fx)));
-  Fpu fpu;
-  fpu.fcw = fx.fcw;
-  fpu.fsw = fx.fsw;
-  fpu.ftwx = fx.ftw;
-  fpu.last_opcode = fx.fop;
-  fpu.last_ip = fx.fpu_ip;
-  fpu.last_dp = fx.fpu_dp;
-  fpu.mxcsr = fx.mxcsr;
-  for (int i = 0; i < 8; ++i) {
-    std::memcpy(fpu.fpr[i].data(), fx.st_mm[i], 16);
-    std::memcpy(fpu.xmm[i].data(), fx.mmx_1[i], 16);
-    std::memcpy(fpu.xmm[8 + i].data(), fx.mmx_2[i], 16);
-  }
-  return fpu;
+  // SAFETY: fx_layout is the 512-byte FXSAVE image (its offsets are
+  // static_assert'ed in haxm_abi.h), a trivially copyable struct read here
+  // as bytes.
+  return ReadFxsave(reinterpret_cast<const uint8_t*>(&fx));
 }
 
 absl::Status HaxmVcpu::SetFpu(const Fpu& fpu) {
@@ -212,18 +146,8 @@ absl::Status HaxmVcpu::SetFpu(const Fpu& fpu) {
   haxm_abi::fx_layout fx = {};
   const haxm_abi::IoctlCodes& codes = sys_->platform().codes;
   RETURN_IF_ERROR(Ioctl(codes.vcpu_get_fpu, &fx, 0, sizeof(fx)));
-  fx.fcw = fpu.fcw;
-  fx.fsw = fpu.fsw;
-  fx.ftw = fpu.ftwx;
-  fx.fop = fpu.last_opcode;
-  fx.fpu_ip = fpu.last_ip;
-  fx.fpu_dp = fpu.last_dp;
-  fx.mxcsr = fpu.mxcsr;
-  for (int i = 0; i < 8; ++i) {
-    std::memcpy(fx.st_mm[i], fpu.fpr[i].data(), 16);
-    std::memcpy(fx.mmx_1[i], fpu.xmm[i].data(), 16);
-    std::memcpy(fx.mmx_2[i], fpu.xmm[8 + i].data(), 16);
-  }
+  // SAFETY: as in GetFpu; only the image's bytes for hv's fields change.
+  WriteFxsave(fpu, reinterpret_cast<uint8_t*>(&fx));
   return Ioctl(codes.vcpu_set_fpu, &fx, sizeof(fx), 0);
 }
 

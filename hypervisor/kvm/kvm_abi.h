@@ -91,15 +91,43 @@ static_assert(offsetof(kvm_run, mmio.is_write) == 52);
 static_assert(offsetof(kvm_run, system_event.flags) == 40);
 static_assert(sizeof(kvm_run) == 2352);
 
+// UserMemoryRegion(): the kvm_userspace_memory_region KVM_SET_USER_MEMORY_REGION
+// takes to map `size` bytes at `host` as `slot` at `guest_address` with
+// `flags` (size 0: delete the slot).
+inline kvm_userspace_memory_region UserMemoryRegion(uint32_t slot,
+                                                    uint32_t flags,
+                                                    uint64_t guest_address,
+                                                    uint64_t size,
+                                                    const void* host) {
+  kvm_userspace_memory_region region = {};
+  region.slot = slot;
+  region.flags = flags;
+  region.guest_phys_addr = guest_address;
+  region.memory_size = size;
+  region.userspace_addr = reinterpret_cast<uintptr_t>(host);
+  return region;
+}
+
+// DeviceAttr(): the kvm_device_attr KVM_{HAS,SET,GET}_DEVICE_ATTR take for
+// attribute `attr` of `group`, on a device, VM or vCPU fd; the kernel reads
+// or writes the attribute's value at `value` (nullptr: none, address 0).
+inline kvm_device_attr DeviceAttr(uint32_t group, uint64_t attr,
+                                  const void* value) {
+  kvm_device_attr request = {};
+  request.group = group;
+  request.attr = attr;
+  request.addr = reinterpret_cast<uintptr_t>(value);
+  return request;
+}
+
 // ArchIoctlName(): the name of an ioctl only one architecture's half of the
 // backend uses (kvm_sys_<arch>.cc), nullptr for any other request.
 const char* ArchIoctlName(unsigned long request);
 
-// HV_KVM_IOCTL_NAME(KVM_X): in a switch over an ioctl request, the case that
-// returns the request's name "KVM_X" (KvmIoctlName, ArchIoctlName).
+// HV_KVM_IOCTL_NAME(KVM_X): the IoctlName entry (os/ioctl_seam.h) that
+// names request KVM_X "KVM_X" (KvmIoctlName, ArchIoctlName).
 #define HV_KVM_IOCTL_NAME(name) \
-  case name:                    \
-    return #name;
+  { name, #name }
 
 }  // namespace hv::kvm_abi
 

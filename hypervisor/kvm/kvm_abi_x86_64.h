@@ -91,11 +91,7 @@ static_assert(sizeof(kvm_interrupt) == 4);
 // for the TSC offset (api.rst, 4.2 KVM_VCPU_TSC_CTRL); the kernel reads or
 // writes the u64 at `value`.
 inline kvm_device_attr TscOffsetAttr(uint64_t* value) {
-  kvm_device_attr attr = {};
-  attr.group = KVM_VCPU_TSC_CTRL;
-  attr.attr = KVM_VCPU_TSC_OFFSET;
-  attr.addr = reinterpret_cast<uintptr_t>(value);
-  return attr;
+  return DeviceAttr(KVM_VCPU_TSC_CTRL, KVM_VCPU_TSC_OFFSET, value);
 }
 
 }  // namespace hv::kvm_abi

@@ -19,44 +19,28 @@ namespace {
 // api.rst: "If the KVM_CAP_NR_VCPUS does not exist, you should assume that
 // max_vcpus is 4 cpus max."
 constexpr uint32_t kDefaultMaxVcpus = 4;
-absl::StatusOr<KvmDeviceCaps> QueryCaps(KvmSys* sys, int fd) {
-  KvmDeviceCaps caps;
-  ASSIGN_OR_RETURN(caps.user_memory,
-                   HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_USER_MEMORY));
-  ASSIGN_OR_RETURN(caps.immediate_exit,
-                   HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_IMMEDIATE_EXIT));
-  ASSIGN_OR_RETURN(caps.readonly_mem,
-                   HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_READONLY_MEM));
-  ASSIGN_OR_RETURN(caps.irqfd, HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_IRQFD));
-  ASSIGN_OR_RETURN(caps.ioeventfd,
-                   HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_IOEVENTFD));
-  ASSIGN_OR_RETURN(caps.irqchip,
-                   HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_IRQCHIP));
-  ASSIGN_OR_RETURN(caps.split_irqchip,
-                   HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_SPLIT_IRQCHIP));
-  ASSIGN_OR_RETURN(caps.pit2,
-                   KvmCheckExtension(sys, fd, kvm_abi::kCapPit2, "KVM_CAP_PIT2"));
-  ASSIGN_OR_RETURN(caps.xcrs,
-                   KvmCheckExtension(sys, fd, kvm_abi::kCapXcrs, "KVM_CAP_XCRS"));
-  ASSIGN_OR_RETURN(caps.xsave,
-                   KvmCheckExtension(sys, fd, kvm_abi::kCapXsave, "KVM_CAP_XSAVE"));
-  ASSIGN_OR_RETURN(caps.xsave2, HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_XSAVE2));
-  ASSIGN_OR_RETURN(caps.vcpu_attributes,
-                   HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_VCPU_ATTRIBUTES));
-  ASSIGN_OR_RETURN(caps.sync_regs,
-                   HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_SYNC_REGS));
-  ASSIGN_OR_RETURN(caps.check_extension_vm,
-                   HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_CHECK_EXTENSION_VM));
-  ASSIGN_OR_RETURN(caps.adjust_clock,
-                   HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_ADJUST_CLOCK));
-  ASSIGN_OR_RETURN(caps.nr_memslots,
-                   HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_NR_MEMSLOTS));
-  ASSIGN_OR_RETURN(caps.nr_vcpus,
-                   HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_NR_VCPUS));
-  ASSIGN_OR_RETURN(caps.max_vcpus,
-                   HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_MAX_VCPUS));
-  return caps;
-}
+// The capabilities Open() asks the device for, in this order.
+constexpr KvmCapQuery<KvmDeviceCaps> kDeviceCaps[] = {
+    {&KvmDeviceCaps::user_memory, HV_KVM_CAP(KVM_CAP_USER_MEMORY)},
+    {&KvmDeviceCaps::immediate_exit, HV_KVM_CAP(KVM_CAP_IMMEDIATE_EXIT)},
+    {&KvmDeviceCaps::readonly_mem, HV_KVM_CAP(KVM_CAP_READONLY_MEM)},
+    {&KvmDeviceCaps::irqfd, HV_KVM_CAP(KVM_CAP_IRQFD)},
+    {&KvmDeviceCaps::ioeventfd, HV_KVM_CAP(KVM_CAP_IOEVENTFD)},
+    {&KvmDeviceCaps::irqchip, HV_KVM_CAP(KVM_CAP_IRQCHIP)},
+    {&KvmDeviceCaps::split_irqchip, HV_KVM_CAP(KVM_CAP_SPLIT_IRQCHIP)},
+    {&KvmDeviceCaps::pit2, kvm_abi::kCapPit2, "KVM_CAP_PIT2"},
+    {&KvmDeviceCaps::xcrs, kvm_abi::kCapXcrs, "KVM_CAP_XCRS"},
+    {&KvmDeviceCaps::xsave, kvm_abi::kCapXsave, "KVM_CAP_XSAVE"},
+    {&KvmDeviceCaps::xsave2, HV_KVM_CAP(KVM_CAP_XSAVE2)},
+    {&KvmDeviceCaps::vcpu_attributes, HV_KVM_CAP(KVM_CAP_VCPU_ATTRIBUTES)},
+    {&KvmDeviceCaps::sync_regs, HV_KVM_CAP(KVM_CAP_SYNC_REGS)},
+    {&KvmDeviceCaps::check_extension_vm,
+     HV_KVM_CAP(KVM_CAP_CHECK_EXTENSION_VM)},
+    {&KvmDeviceCaps::adjust_clock, HV_KVM_CAP(KVM_CAP_ADJUST_CLOCK)},
+    {&KvmDeviceCaps::nr_memslots, HV_KVM_CAP(KVM_CAP_NR_MEMSLOTS)},
+    {&KvmDeviceCaps::nr_vcpus, HV_KVM_CAP(KVM_CAP_NR_VCPUS)},
+    {&KvmDeviceCaps::max_vcpus, HV_KVM_CAP(KVM_CAP_MAX_VCPUS)},
+};
 
 }  // namespace
 
@@ -76,7 +60,8 @@ absl::StatusOr<std::shared_ptr<const KvmDevice>> KvmDevice::Open(
         "KVM_GET_API_VERSION: %s speaks KVM API version %d; hv needs %d",
         path, version, kvm_abi::kApiVersion));
   }
-  ASSIGN_OR_RETURN(device->caps, QueryCaps(sys, fd));
+  RETURN_IF_ERROR(KvmCheckExtensions<KvmDeviceCaps>(sys, fd, kDeviceCaps,
+                                                   device->caps));
   if (device->caps.user_memory == 0) {
     return absl::FailedPreconditionError(absl::StrCat(
         path, " lacks KVM_CAP_USER_MEMORY, which hv needs for guest memory"));

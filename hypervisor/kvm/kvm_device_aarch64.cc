@@ -15,28 +15,28 @@ namespace {
 // offer.
 constexpr int kDefaultIpaBits = 40;
 
+// The aarch64 capabilities QueryArch() asks the device for, in this order.
+constexpr KvmCapQuery<KvmDeviceCaps> kArchCaps[] = {
+    {&KvmDeviceCaps::arm_vm_ipa_size, HV_KVM_CAP(KVM_CAP_ARM_VM_IPA_SIZE)},
+    {&KvmDeviceCaps::arm_psci_0_2, HV_KVM_CAP(KVM_CAP_ARM_PSCI_0_2)},
+    {&KvmDeviceCaps::arm_pmu_v3, HV_KVM_CAP(KVM_CAP_ARM_PMU_V3)},
+    {&KvmDeviceCaps::arm_sve, HV_KVM_CAP(KVM_CAP_ARM_SVE)},
+    {&KvmDeviceCaps::arm_ptrauth_address,
+     HV_KVM_CAP(KVM_CAP_ARM_PTRAUTH_ADDRESS)},
+    {&KvmDeviceCaps::arm_ptrauth_generic,
+     HV_KVM_CAP(KVM_CAP_ARM_PTRAUTH_GENERIC)},
+    {&KvmDeviceCaps::steal_time, HV_KVM_CAP(KVM_CAP_STEAL_TIME)},
+    {&KvmDeviceCaps::counter_offset, kvm_abi::kCapCounterOffset,
+     "KVM_CAP_COUNTER_OFFSET"},
+};
+
 }  // namespace
 
 absl::Status KvmDevice::QueryArch(KvmDevice& device) {
   KvmSys* sys = device.sys;
   const int fd = device.fd.get();
   KvmDeviceCaps& caps = device.caps;
-  ASSIGN_OR_RETURN(caps.arm_vm_ipa_size,
-                   HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_ARM_VM_IPA_SIZE));
-  ASSIGN_OR_RETURN(caps.arm_psci_0_2,
-                   HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_ARM_PSCI_0_2));
-  ASSIGN_OR_RETURN(caps.arm_pmu_v3,
-                   HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_ARM_PMU_V3));
-  ASSIGN_OR_RETURN(caps.arm_sve, HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_ARM_SVE));
-  ASSIGN_OR_RETURN(caps.arm_ptrauth_address,
-                   HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_ARM_PTRAUTH_ADDRESS));
-  ASSIGN_OR_RETURN(caps.arm_ptrauth_generic,
-                   HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_ARM_PTRAUTH_GENERIC));
-  ASSIGN_OR_RETURN(caps.steal_time,
-                   HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_STEAL_TIME));
-  ASSIGN_OR_RETURN(caps.counter_offset,
-                   KvmCheckExtension(sys, fd, kvm_abi::kCapCounterOffset,
-                                     "KVM_CAP_COUNTER_OFFSET"));
+  RETURN_IF_ERROR(KvmCheckExtensions<KvmDeviceCaps>(sys, fd, kArchCaps, caps));
   // The largest IPA space the kernel offers; VMs ask for it in their type
   // (KVM_VM_TYPE_ARM_IPA_SIZE), so every address below the limit is usable.
   int ipa_bits = kDefaultIpaBits;

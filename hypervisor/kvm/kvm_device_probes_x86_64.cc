@@ -89,9 +89,8 @@ bool GuestSeesXcr0(KvmSys* sys, const KvmDevice& device) {
                      MAP_PRIVATE | MAP_ANONYMOUS, -1);
   if (!ram.valid()) return false;
   std::memcpy(ram.address, kXgetbvCode, sizeof(kXgetbvCode));
-  kvm_userspace_memory_region region = {};
-  region.memory_size = kPage;
-  region.userspace_addr = reinterpret_cast<uintptr_t>(ram.address);
+  const kvm_userspace_memory_region region =
+      kvm_abi::UserMemoryRegion(0, 0, 0, kPage, ram.address);
   if (sys->IoctlPtr(scratch.vm.get(), KVM_SET_USER_MEMORY_REGION, &region) < 0) {
     return false;
   }

@@ -11,6 +11,9 @@
 
 #include <cerrno>
 
+#include "absl/types/span.h"
+#include "hypervisor/os/status_macros.h"
+
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -27,6 +30,16 @@ inline absl::Status KvmIoctl(KvmSys* sys, int fd, unsigned long request,
                              const void* arg, absl::string_view operation) {
   if (sys->IoctlPtr(fd, request, arg) < 0) return ErrnoStatus(operation);
   return absl::OkStatus();
+}
+
+// KvmSetDeviceAttr(): KVM_SET_DEVICE_ATTR of attribute `attr` of `group`
+// (kvm_abi::DeviceAttr) on `fd`, a device, VM or vCPU; an error names
+// `operation`.
+inline absl::Status KvmSetDeviceAttr(KvmSys* sys, int fd, uint32_t group,
+                                     uint64_t attr, const void* value,
+                                     absl::string_view operation) {
+  const kvm_device_attr request = kvm_abi::DeviceAttr(group, attr, value);
+  return KvmIoctl(sys, fd, KVM_SET_DEVICE_ATTR, &request, operation);
 }
 
 // KvmIoctlValue(): issues `request` with an integer argument and returns the
@@ -52,6 +65,30 @@ inline absl::StatusOr<int> KvmCheckExtension(KvmSys* sys, int fd, int cap,
 // HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_X): KvmCheckExtension naming the cap.
 #define HV_KVM_CHECK_EXTENSION(sys, fd, cap) \
   ::hv::KvmCheckExtension((sys), (fd), (cap), #cap)
+
+// KvmCapQuery<Caps>: one KVM_CHECK_EXTENSION whose result goes to an int
+// field of `Caps` (KvmDeviceCaps, KvmVmCaps). HV_KVM_CAP(KVM_CAP_X) gives
+// the cap and its name for one: {&Caps::x, HV_KVM_CAP(KVM_CAP_X)}.
+template <typename Caps>
+struct KvmCapQuery {
+  int Caps::*field;
+  int cap;
+  const char* name;
+};
+#define HV_KVM_CAP(cap) (cap), #cap
+
+// KvmCheckExtensions(): KvmCheckExtension() for each of `queries`, in
+// order, into `caps`; stops at the first error (which names the cap).
+template <typename Caps>
+absl::Status KvmCheckExtensions(KvmSys* sys, int fd,
+                                absl::Span<const KvmCapQuery<Caps>> queries,
+                                Caps& caps) {
+  for (const KvmCapQuery<Caps>& query : queries) {
+    ASSIGN_OR_RETURN(caps.*query.field,
+                     KvmCheckExtension(sys, fd, query.cap, query.name));
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace hv
 

@@ -1,43 +1,40 @@
 // The names of the ioctls only the x86_64 half of the KVM backend uses.
 #include "hypervisor/kvm/kvm_abi_x86_64.h"
+#include "hypervisor/os/ioctl_seam.h"
 
 namespace hv::kvm_abi {
 
 const char* ArchIoctlName(unsigned long request) {
-  switch (request) {
-    HV_KVM_IOCTL_NAME(KVM_CREATE_IRQCHIP)
-    HV_KVM_IOCTL_NAME(KVM_CREATE_PIT2)
-    HV_KVM_IOCTL_NAME(KVM_SET_TSS_ADDR)
-    HV_KVM_IOCTL_NAME(KVM_SET_IDENTITY_MAP_ADDR)
-    HV_KVM_IOCTL_NAME(KVM_GET_CLOCK)
-    HV_KVM_IOCTL_NAME(KVM_SET_CLOCK)
-    HV_KVM_IOCTL_NAME(KVM_GET_REGS)
-    HV_KVM_IOCTL_NAME(KVM_SET_REGS)
-    HV_KVM_IOCTL_NAME(KVM_GET_SREGS)
-    HV_KVM_IOCTL_NAME(KVM_SET_SREGS)
-    HV_KVM_IOCTL_NAME(KVM_GET_FPU)
-    HV_KVM_IOCTL_NAME(KVM_SET_FPU)
-    HV_KVM_IOCTL_NAME(KVM_GET_DEBUGREGS)
-    HV_KVM_IOCTL_NAME(KVM_SET_DEBUGREGS)
-    HV_KVM_IOCTL_NAME(KVM_GET_XCRS)
-    HV_KVM_IOCTL_NAME(KVM_SET_XCRS)
-    HV_KVM_IOCTL_NAME(KVM_GET_LAPIC)
-    HV_KVM_IOCTL_NAME(KVM_SET_LAPIC)
-    HV_KVM_IOCTL_NAME(KVM_INTERRUPT)
-    HV_KVM_IOCTL_NAME(KVM_NMI)
-    HV_KVM_IOCTL_NAME(KVM_GET_TSC_KHZ)
-    // Flexible-array structs: see kvm_abi_x86_64.h for why these are hv's own.
-    case kGetSupportedCpuid:
-      return "KVM_GET_SUPPORTED_CPUID";
-    case kGetMsrs:
-      return "KVM_GET_MSRS";
-    case kSetMsrs:
-      return "KVM_SET_MSRS";
-    case kSetCpuid2:
-      return "KVM_SET_CPUID2";
-    default:
-      return nullptr;
-  }
+  static constexpr IoctlName kNames[] = {
+      HV_KVM_IOCTL_NAME(KVM_CREATE_IRQCHIP),
+      HV_KVM_IOCTL_NAME(KVM_CREATE_PIT2),
+      HV_KVM_IOCTL_NAME(KVM_SET_TSS_ADDR),
+      HV_KVM_IOCTL_NAME(KVM_SET_IDENTITY_MAP_ADDR),
+      HV_KVM_IOCTL_NAME(KVM_GET_CLOCK),
+      HV_KVM_IOCTL_NAME(KVM_SET_CLOCK),
+      HV_KVM_IOCTL_NAME(KVM_GET_REGS),
+      HV_KVM_IOCTL_NAME(KVM_SET_REGS),
+      HV_KVM_IOCTL_NAME(KVM_GET_SREGS),
+      HV_KVM_IOCTL_NAME(KVM_SET_SREGS),
+      HV_KVM_IOCTL_NAME(KVM_GET_FPU),
+      HV_KVM_IOCTL_NAME(KVM_SET_FPU),
+      HV_KVM_IOCTL_NAME(KVM_GET_DEBUGREGS),
+      HV_KVM_IOCTL_NAME(KVM_SET_DEBUGREGS),
+      HV_KVM_IOCTL_NAME(KVM_GET_XCRS),
+      HV_KVM_IOCTL_NAME(KVM_SET_XCRS),
+      HV_KVM_IOCTL_NAME(KVM_GET_LAPIC),
+      HV_KVM_IOCTL_NAME(KVM_SET_LAPIC),
+      HV_KVM_IOCTL_NAME(KVM_INTERRUPT),
+      HV_KVM_IOCTL_NAME(KVM_NMI),
+      HV_KVM_IOCTL_NAME(KVM_GET_TSC_KHZ),
+      // Flexible-array structs: see kvm_abi_x86_64.h for why these are
+      // hv's own.
+      {kGetSupportedCpuid, "KVM_GET_SUPPORTED_CPUID"},
+      {kGetMsrs, "KVM_GET_MSRS"},
+      {kSetMsrs, "KVM_SET_MSRS"},
+      {kSetCpuid2, "KVM_SET_CPUID2"},
+  };
+  return FindIoctlName(request, kNames);
 }
 
 }  // namespace hv::kvm_abi

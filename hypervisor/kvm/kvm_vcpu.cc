@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 
 #include <cerrno>
+#include <string>
 
 #include "absl/strings/str_format.h"
 #include "hypervisor/aarch64/vcpu_aarch64.h"
@@ -57,13 +58,12 @@ absl::StatusOr<KvmVcpuFd> OpenKvmVcpu(const KvmDevice& device, int vm_fd,
 template <typename ArchVcpu>
 KvmVcpuCore<ArchVcpu>::KvmVcpuCore(std::shared_ptr<const KvmDevice> device,
                                    KvmVcpuFd vcpu, uint32_t id)
-    : BackendVcpu<ArchVcpu>(id),
+    : KickedVcpu<ArchVcpu>(id, &vcpu.run->immediate_exit),
       sys_(device->sys),
       device_(std::move(device)),
       fd_(std::move(vcpu.fd)),
       run_(vcpu.run),
-      run_size_(vcpu.run_size),
-      kicker_(&vcpu.run->immediate_exit) {}
+      run_size_(vcpu.run_size) {}
 
 template <typename ArchVcpu>
 KvmVcpuCore<ArchVcpu>::~KvmVcpuCore() {
@@ -74,18 +74,8 @@ template <typename ArchVcpu>
 absl::StatusOr<VcpuExit> KvmVcpuCore<ArchVcpu>::Run() {
   RETURN_IF_ERROR(CheckRunnable());
   this->SetPendingExit(VcpuExitKind::kUnknown);
-  const int error =
-      kicker_.Run([&] { return sys_->Ioctl(fd_.get(), KVM_RUN, 0); });
-  VcpuExit exit;
-  if (error == EINTR) {
-    exit.kind = VcpuExitKind::kInterrupted;
-    exit.raw_reason = KVM_EXIT_INTR;
-    return exit;
-  }
-  if (error != 0) return ErrnoStatus("KVM_RUN", error);
-  DecodeExit(exit);
-  this->SetPendingExit(exit.kind);
-  return exit;
+  return this->RunCall([&] { return sys_->Ioctl(fd_.get(), KVM_RUN, 0); },
+                       [] { return std::string("KVM_RUN"); }, KVM_EXIT_INTR);
 }
 
 template <typename ArchVcpu>
@@ -226,16 +216,6 @@ absl::Status KvmVcpuCore<ArchVcpu>::CompleteMmio(
   RunIoHandler(handler, mmio.phys_addr, mmio.is_write != 0,
                {mmio.data, mmio.len}, mmio.len);
   return absl::OkStatus();
-}
-
-template <typename ArchVcpu>
-void KvmVcpuCore<ArchVcpu>::SetImmediateExit(bool exit) {
-  kicker_.SetImmediateExit(exit);
-}
-
-template <typename ArchVcpu>
-absl::Status KvmVcpuCore<ArchVcpu>::Kick() {
-  return kicker_.Kick();
 }
 
 // Both architectures' cores, whichever the target is: the code is the same

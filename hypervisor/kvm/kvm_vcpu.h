@@ -22,10 +22,9 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "hypervisor/backend_vcpu.h"
 #include "hypervisor/kvm/kvm_device.h"
+#include "hypervisor/kicked_vcpu.h"
 #include "hypervisor/kvm/kvm_fd.h"
-#include "hypervisor/os/run_kicker.h"
 #include "hypervisor/vcpu_exit.h"
 
 struct kvm_run;
@@ -46,13 +45,11 @@ absl::StatusOr<KvmVcpuFd> OpenKvmVcpu(const KvmDevice& device, int vm_fd,
                                       uint32_t id);
 
 template <typename ArchVcpu>
-class KvmVcpuCore : public BackendVcpu<ArchVcpu> {
+class KvmVcpuCore : public KickedVcpu<ArchVcpu> {
  public:
   ~KvmVcpuCore() override;
 
   absl::StatusOr<VcpuExit> Run() final;
-  void SetImmediateExit(bool exit) final;
-  absl::Status Kick() final;
 
  protected:
   KvmVcpuCore(std::shared_ptr<const KvmDevice> device, KvmVcpuFd vcpu,
@@ -74,14 +71,9 @@ class KvmVcpuCore : public BackendVcpu<ArchVcpu> {
 
  private:
   // Fills `exit` from kvm_run after a successful KVM_RUN.
-  void DecodeExit(VcpuExit& exit) const;
+  void DecodeExit(VcpuExit& exit) const final;
   absl::Status CompleteIo(absl::FunctionRef<void(IoRequest&)> handler) final;
   absl::Status CompleteMmio(absl::FunctionRef<void(IoRequest&)> handler) final;
-
-  // The immediate-exit request (kvm_run->immediate_exit) and the thread
-  // inside Run(), for Kick(): never signalled once it has left Run() (and
-  // may have exited).
-  RunKicker kicker_;
 };
 
 }  // namespace hv

@@ -178,93 +178,66 @@ absl::StatusOr<std::pair<uint64_t, int>> KvmVcpuAArch64::OneRegId(
 
 absl::Status KvmVcpuAArch64::GetRawReg(uint64_t id, void* data,
                                        const char* operation, AArch64Reg reg) {
-  kvm_one_reg one = {};
-  one.id = id;
-  one.addr = reinterpret_cast<uintptr_t>(data);
-  return KvmIoctl(sys_, fd_.get(), KVM_GET_ONE_REG, &one,
-                  absl::StrFormat("KVM_GET_ONE_REG (%s %s, id %#x)", operation,
-                                  AArch64RegName(reg), id));
+  return OneRegIoctl(KVM_GET_ONE_REG, "KVM_GET_ONE_REG", id, data, operation,
+                     reg);
 }
 
 absl::Status KvmVcpuAArch64::SetRawReg(uint64_t id, const void* data,
                                        const char* operation, AArch64Reg reg) {
+  return OneRegIoctl(KVM_SET_ONE_REG, "KVM_SET_ONE_REG", id, data, operation,
+                     reg);
+}
+
+absl::Status KvmVcpuAArch64::OneRegIoctl(unsigned long request,
+                                         const char* request_name, uint64_t id,
+                                         const void* data,
+                                         const char* operation,
+                                         AArch64Reg reg) {
   kvm_one_reg one = {};
   one.id = id;
   one.addr = reinterpret_cast<uintptr_t>(data);
-  return KvmIoctl(sys_, fd_.get(), KVM_SET_ONE_REG, &one,
-                  absl::StrFormat("KVM_SET_ONE_REG (%s %s, id %#x)", operation,
-                                  AArch64RegName(reg), id));
+  return KvmIoctl(sys_, fd_.get(), request, &one,
+                  absl::StrFormat("%s (%s %s, id %#x)", request_name,
+                                  operation, AArch64RegName(reg), id));
 }
 
-absl::StatusOr<uint64_t> KvmVcpuAArch64::GetOneReg(AArch64Reg reg) {
-  ASSIGN_OR_RETURN(auto id_size, OneRegId("get register", reg));
-  RETURN_IF_ERROR(CheckInitialized("get register"));
-  if (id_size.second == 4) {
-    uint32_t value = 0;
-    RETURN_IF_ERROR(GetRawReg(id_size.first, &value, "get register", reg));
-    return value;
+absl::StatusOr<uint64_t> KvmVcpuAArch64::VectorRegId(
+    uint32_t n, const char* operation) const {
+  if (n >= 32) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s vCPU %u: v%u does not exist (v0-v31)", operation, id_, n));
   }
-  uint64_t value = 0;
-  RETURN_IF_ERROR(GetRawReg(id_size.first, &value, "get register", reg));
-  return value;
-}
-
-absl::Status KvmVcpuAArch64::SetOneReg(AArch64Reg reg, uint64_t value) {
-  ASSIGN_OR_RETURN(auto id_size, OneRegId("set register", reg));
-  RETURN_IF_ERROR(CheckInitialized("set register"));
-  if (id_size.second == 4) {
-    if (value > 0xffffffffu) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "set register vCPU %u: %s is 32 bits wide; %#x does not fit", id_,
-          AArch64RegName(reg), value));
-    }
-    const uint32_t narrow = static_cast<uint32_t>(value);
-    return SetRawReg(id_size.first, &narrow, "set register", reg);
+  RETURN_IF_ERROR(CheckInitialized(operation));
+  // With SVE, V<n> is the low 128 bits of Z<n> (api.rst).
+  if ((init_features_ & Bit(KVM_ARM_VCPU_SVE)) != 0) {
+    return kvm_abi::SveZRegId(n);
   }
-  return SetRawReg(id_size.first, &value, "set register", reg);
+  return kvm_abi::CoreRegId(kvm_abi::kVregsOffset + 16 * n, KVM_REG_SIZE_U128);
 }
 
 absl::StatusOr<absl::uint128> KvmVcpuAArch64::GetVectorReg(uint32_t n) {
-  if (n >= 32) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "get vector register vCPU %u: v%u does not exist (v0-v31)", id_, n));
-  }
-  RETURN_IF_ERROR(CheckInitialized("get vector register"));
+  const char* operation = "get vector register";
+  ASSIGN_OR_RETURN(uint64_t id, VectorRegId(n, operation));
   const AArch64Reg name{AArch64Reg::Kind::kFpSimd, n};
   // Little-endian: the low 64 bits first.
   uint64_t halves[kvm_abi::kSveZRegBytes / 8] = {};
-  if ((init_features_ & Bit(KVM_ARM_VCPU_SVE)) != 0) {
-    // With SVE, V<n> is the low 128 bits of Z<n> (api.rst).
-    RETURN_IF_ERROR(GetRawReg(kvm_abi::SveZRegId(n), halves, "get vector register", name));
-  } else {
-    RETURN_IF_ERROR(GetRawReg(
-        kvm_abi::CoreRegId(kvm_abi::kVregsOffset + 16 * n, KVM_REG_SIZE_U128),
-        halves, "get vector register", name));
-  }
+  RETURN_IF_ERROR(GetRawReg(id, halves, operation, name));
   return absl::MakeUint128(halves[1], halves[0]);
 }
 
 absl::Status KvmVcpuAArch64::SetVectorReg(uint32_t n, absl::uint128 value) {
-  if (n >= 32) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "set vector register vCPU %u: v%u does not exist (v0-v31)", id_, n));
-  }
-  RETURN_IF_ERROR(CheckInitialized("set vector register"));
+  const char* operation = "set vector register";
+  ASSIGN_OR_RETURN(uint64_t id, VectorRegId(n, operation));
   const AArch64Reg name{AArch64Reg::Kind::kFpSimd, n};
   uint64_t halves[kvm_abi::kSveZRegBytes / 8] = {};
   if ((init_features_ & Bit(KVM_ARM_VCPU_SVE)) != 0) {
     // Keep Z<n>'s bits above 128 (writing V<n> architecturally zeroes
     // them, but this is a register write, not an instruction).
-    RETURN_IF_ERROR(GetRawReg(kvm_abi::SveZRegId(n), halves, "set vector register", name));
-    halves[0] = absl::Uint128Low64(value);
-    halves[1] = absl::Uint128High64(value);
-    return SetRawReg(kvm_abi::SveZRegId(n), halves, "set vector register", name);
+    RETURN_IF_ERROR(GetRawReg(id, halves, operation, name));
   }
   halves[0] = absl::Uint128Low64(value);
   halves[1] = absl::Uint128High64(value);
-  return SetRawReg(
-      kvm_abi::CoreRegId(kvm_abi::kVregsOffset + 16 * n, KVM_REG_SIZE_U128),
-      halves, "set vector register", name);
+  return SetRawReg(id, halves, operation, name);
 }
 
 absl::StatusOr<std::vector<std::pair<AArch64Reg, uint64_t>>>
@@ -321,13 +294,9 @@ absl::StatusOr<PsciVersion> KvmVcpuAArch64::GetPsciVersion() {
 absl::Status KvmVcpuAArch64::SetVcpuAttr(uint32_t group, uint64_t attr,
                                          const void* value,
                                          const char* operation) {
-  kvm_device_attr request = {};
-  request.group = group;
-  request.attr = attr;
-  request.addr = reinterpret_cast<uintptr_t>(value);
-  return KvmIoctl(sys_, fd_.get(), KVM_SET_DEVICE_ATTR, &request,
-                  absl::StrFormat("KVM_SET_DEVICE_ATTR (vCPU %u, %s)", id_,
-                                  operation));
+  return KvmSetDeviceAttr(
+      sys_, fd_.get(), group, attr, value,
+      absl::StrFormat("KVM_SET_DEVICE_ATTR (vCPU %u, %s)", id_, operation));
 }
 
 absl::Status KvmVcpuAArch64::InitPmu(uint32_t irq) {
@@ -344,9 +313,8 @@ absl::Status KvmVcpuAArch64::InitPmu(uint32_t irq) {
   const int line = static_cast<int>(irq);
   RETURN_IF_ERROR(SetVcpuAttr(KVM_ARM_VCPU_PMU_V3_CTRL, KVM_ARM_VCPU_PMU_V3_IRQ,
                               &line, "KVM_ARM_VCPU_PMU_V3_IRQ"));
-  kvm_device_attr request = {};
-  request.group = KVM_ARM_VCPU_PMU_V3_CTRL;
-  request.attr = KVM_ARM_VCPU_PMU_V3_INIT;
+  const kvm_device_attr request = kvm_abi::DeviceAttr(
+      KVM_ARM_VCPU_PMU_V3_CTRL, KVM_ARM_VCPU_PMU_V3_INIT, nullptr);
   if (sys_->IoctlPtr(fd_.get(), KVM_SET_DEVICE_ATTR, &request) < 0) {
     const int error = errno;
     if (error == ENODEV) {

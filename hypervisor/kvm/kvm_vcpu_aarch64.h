@@ -63,11 +63,20 @@ class KvmVcpuAArch64 final : public KvmVcpuCore<VcpuAArch64> {
   absl::StatusOr<std::pair<uint64_t, int>> OneRegId(const char* operation,
                                                     AArch64Reg reg) const;
   absl::Status CheckInitialized(const char* operation) const;
+  // The one-reg id of vector register V<n> (within Z<n> with SVE), once
+  // `operation` may use it: n is 0..31 and the vCPU is initialised.
+  absl::StatusOr<uint64_t> VectorRegId(uint32_t n,
+                                       const char* operation) const;
   // KVM_GET_ONE_REG / KVM_SET_ONE_REG of `size` bytes at `data`.
   absl::Status GetRawReg(uint64_t id, void* data, const char* operation,
                          AArch64Reg reg);
   absl::Status SetRawReg(uint64_t id, const void* data, const char* operation,
                          AArch64Reg reg);
+  // Both: `request` on a kvm_one_reg for `id` at `data`; errors name
+  // `request_name`, `operation`, the register and the id.
+  absl::Status OneRegIoctl(unsigned long request, const char* request_name,
+                           uint64_t id, const void* data,
+                           const char* operation, AArch64Reg reg);
   // KVM_SET_DEVICE_ATTR on the vCPU (PMU, PVTIME).
   absl::Status SetVcpuAttr(uint32_t group, uint64_t attr, const void* value,
                            const char* operation);

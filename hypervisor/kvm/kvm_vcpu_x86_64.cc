@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <memory>
 #include <utility>
 
@@ -16,82 +17,94 @@
 #include "hypervisor/kvm/kvm_ioctl.h"
 #include "hypervisor/os/errno_status.h"
 #include "hypervisor/os/status_macros.h"
+#include "hypervisor/x86_64/state_fields.h"
 
 namespace hv {
 namespace {
 
-// MXCSR sits at bytes 24..27 of the legacy FXSAVE area that starts every
-// XSAVE image (Intel SDM Vol. 1, Section 10.5.1, Table 10-2).
-constexpr size_t kXsaveMxcsrOffset = 24;
-
-// Writes `fpu` into the legacy FXSAVE area at the start of an XSAVE image
-// (Intel SDM Vol. 1, Table 10-2: FCW 0, FSW 2, abridged FTW 4, FOP 6, FIP 8,
-// FDP 16, MXCSR 24, ST0-7 from 32 in 16-byte slots, XMM0-15 from 160) and
-// marks x87 and SSE state present in the XSAVE header's XSTATE_BV at byte
-// 512 (Section 13.4.2), so the kernel loads what was written.
-// Reads the legacy FXSAVE area of an XSAVE image (layout as above; the
-// kernel fills components absent from XSTATE_BV with their init values).
-Fpu ReadLegacyArea(const uint8_t* image) {
-  Fpu fpu;
-  std::memcpy(&fpu.fcw, image + 0, 2);
-  std::memcpy(&fpu.fsw, image + 2, 2);
-  fpu.ftwx = image[4];
-  std::memcpy(&fpu.last_opcode, image + 6, 2);
-  std::memcpy(&fpu.last_ip, image + 8, 8);
-  std::memcpy(&fpu.last_dp, image + 16, 8);
-  std::memcpy(&fpu.mxcsr, image + kXsaveMxcsrOffset, 4);
-  for (int i = 0; i < 8; ++i) std::memcpy(fpu.fpr[i].data(), image + 32 + 16 * i, 16);
-  for (int i = 0; i < 16; ++i) std::memcpy(fpu.xmm[i].data(), image + 160 + 16 * i, 16);
-  return fpu;
-}
-
+// Writes `fpu` into the legacy FXSAVE area that starts an XSAVE image
+// (Intel SDM Vol. 1, Section 10.5.1) and marks x87 and SSE state present
+// in the XSAVE header's XSTATE_BV at byte 512 (Section 13.4.2), so the
+// kernel loads what was written. Reading needs no more than ReadFxsave():
+// the kernel fills components absent from XSTATE_BV with their init
+// values.
 void WriteLegacyArea(const Fpu& fpu, uint8_t* image) {
-  std::memcpy(image + 0, &fpu.fcw, 2);
-  std::memcpy(image + 2, &fpu.fsw, 2);
-  image[4] = fpu.ftwx;
-  std::memcpy(image + 6, &fpu.last_opcode, 2);
-  std::memcpy(image + 8, &fpu.last_ip, 8);
-  std::memcpy(image + 16, &fpu.last_dp, 8);
-  std::memcpy(image + kXsaveMxcsrOffset, &fpu.mxcsr, 4);
-  for (int i = 0; i < 8; ++i) std::memcpy(image + 32 + 16 * i, fpu.fpr[i].data(), 16);
-  for (int i = 0; i < 16; ++i) std::memcpy(image + 160 + 16 * i, fpu.xmm[i].data(), 16);
+  WriteFxsave(fpu, image);
   uint64_t xstate_bv;
   std::memcpy(&xstate_bv, image + 512, 8);
   xstate_bv |= 0x3;  // bit 0: x87, bit 1: SSE
   std::memcpy(image + 512, &xstate_bv, 8);
 }
 
+// hv's Regs, Segment and Fpu and the kernel's kvm_regs, kvm_segment and
+// kvm_fpu name their fields alike: each Copy* serves both directions
+// (From/To are hv's type and the kernel's, either way round).
+template <typename From, typename To>
+void CopyRegs(const From& from, To& to) {
+  to.rax = from.rax;
+  to.rbx = from.rbx;
+  to.rcx = from.rcx;
+  to.rdx = from.rdx;
+  to.rsi = from.rsi;
+  to.rdi = from.rdi;
+  to.rsp = from.rsp;
+  to.rbp = from.rbp;
+  to.r8 = from.r8;
+  to.r9 = from.r9;
+  to.r10 = from.r10;
+  to.r11 = from.r11;
+  to.r12 = from.r12;
+  to.r13 = from.r13;
+  to.r14 = from.r14;
+  to.r15 = from.r15;
+  to.rip = from.rip;
+  to.rflags = from.rflags;
+}
+
+// kvm_segment's flags are __u8 (0 or 1 from the kernel); hv's are bool.
+template <typename From, typename To>
+void CopySegment(const From& from, To& to) {
+  to.base = from.base;
+  to.limit = from.limit;
+  to.selector = from.selector;
+  to.type = from.type;
+  to.present = from.present != 0;
+  to.dpl = from.dpl;
+  to.db = from.db != 0;
+  to.s = from.s != 0;
+  to.l = from.l != 0;
+  to.g = from.g != 0;
+  to.avl = from.avl != 0;
+  to.unusable = from.unusable != 0;
+}
+
+// kvm_fpu's arrays are __u8[16] per register; hv's std::array.
+template <typename From, typename To>
+void CopyFpu(const From& from, To& to) {
+  for (int i = 0; i < 8; ++i) {
+    std::memcpy(std::data(to.fpr[i]), std::data(from.fpr[i]), 16);
+  }
+  to.fcw = from.fcw;
+  to.fsw = from.fsw;
+  to.ftwx = from.ftwx;
+  to.last_opcode = from.last_opcode;
+  to.last_ip = from.last_ip;
+  to.last_dp = from.last_dp;
+  for (int i = 0; i < 16; ++i) {
+    std::memcpy(std::data(to.xmm[i]), std::data(from.xmm[i]), 16);
+  }
+  to.mxcsr = from.mxcsr;
+}
+
 Segment FromKvm(const kvm_segment& s) {
   Segment out;
-  out.base = s.base;
-  out.limit = s.limit;
-  out.selector = s.selector;
-  out.type = s.type;
-  out.present = s.present != 0;
-  out.dpl = s.dpl;
-  out.db = s.db != 0;
-  out.s = s.s != 0;
-  out.l = s.l != 0;
-  out.g = s.g != 0;
-  out.avl = s.avl != 0;
-  out.unusable = s.unusable != 0;
+  CopySegment(s, out);
   return out;
 }
 
 kvm_segment ToKvm(const Segment& s) {
   kvm_segment out = {};
-  out.base = s.base;
-  out.limit = s.limit;
-  out.selector = s.selector;
-  out.type = s.type;
-  out.present = s.present;
-  out.dpl = s.dpl;
-  out.db = s.db;
-  out.s = s.s;
-  out.l = s.l;
-  out.g = s.g;
-  out.avl = s.avl;
-  out.unusable = s.unusable;
+  CopySegment(s, out);
   return out;
 }
 
@@ -103,6 +116,9 @@ kvm_dtable ToKvm(const DescriptorTable& t) {
   out.limit = t.limit;
   return out;
 }
+
+constexpr auto kFromKvm = [](const auto& field) { return FromKvm(field); };
+constexpr auto kToKvm = [](const auto& field) { return ToKvm(field); };
 
 }  // namespace
 
@@ -122,47 +138,13 @@ absl::StatusOr<Regs> KvmVcpuX86_64::GetRegs() {
   kvm_regs r = {};
   RETURN_IF_ERROR(KvmIoctl(sys_, fd_.get(), KVM_GET_REGS, &r, "KVM_GET_REGS"));
   Regs regs;
-  regs.rax = r.rax;
-  regs.rbx = r.rbx;
-  regs.rcx = r.rcx;
-  regs.rdx = r.rdx;
-  regs.rsi = r.rsi;
-  regs.rdi = r.rdi;
-  regs.rsp = r.rsp;
-  regs.rbp = r.rbp;
-  regs.r8 = r.r8;
-  regs.r9 = r.r9;
-  regs.r10 = r.r10;
-  regs.r11 = r.r11;
-  regs.r12 = r.r12;
-  regs.r13 = r.r13;
-  regs.r14 = r.r14;
-  regs.r15 = r.r15;
-  regs.rip = r.rip;
-  regs.rflags = r.rflags;
+  CopyRegs(r, regs);
   return regs;
 }
 
 absl::Status KvmVcpuX86_64::SetRegs(const Regs& regs) {
   kvm_regs r = {};
-  r.rax = regs.rax;
-  r.rbx = regs.rbx;
-  r.rcx = regs.rcx;
-  r.rdx = regs.rdx;
-  r.rsi = regs.rsi;
-  r.rdi = regs.rdi;
-  r.rsp = regs.rsp;
-  r.rbp = regs.rbp;
-  r.r8 = regs.r8;
-  r.r9 = regs.r9;
-  r.r10 = regs.r10;
-  r.r11 = regs.r11;
-  r.r12 = regs.r12;
-  r.r13 = regs.r13;
-  r.r14 = regs.r14;
-  r.r15 = regs.r15;
-  r.rip = regs.rip;
-  r.rflags = regs.rflags;
+  CopyRegs(regs, r);
   return KvmIoctl(sys_, fd_.get(), KVM_SET_REGS, &r, "KVM_SET_REGS");
 }
 
@@ -171,20 +153,7 @@ absl::StatusOr<Sregs> KvmVcpuX86_64::GetSregs() {
   RETURN_IF_ERROR(
       KvmIoctl(sys_, fd_.get(), KVM_GET_SREGS, &s, "KVM_GET_SREGS"));
   Sregs sregs;
-  sregs.cs = FromKvm(s.cs);
-  sregs.ds = FromKvm(s.ds);
-  sregs.es = FromKvm(s.es);
-  sregs.fs = FromKvm(s.fs);
-  sregs.gs = FromKvm(s.gs);
-  sregs.ss = FromKvm(s.ss);
-  sregs.tr = FromKvm(s.tr);
-  sregs.ldt = FromKvm(s.ldt);
-  sregs.gdt = FromKvm(s.gdt);
-  sregs.idt = FromKvm(s.idt);
-  sregs.cr0 = s.cr0;
-  sregs.cr2 = s.cr2;
-  sregs.cr3 = s.cr3;
-  sregs.cr4 = s.cr4;
+  CopySregsFields(s, sregs, kFromKvm, kFromKvm);
   sregs.cr8 = s.cr8;
   sregs.efer = s.efer;
   sregs.apic_base = s.apic_base;
@@ -198,20 +167,7 @@ absl::Status KvmVcpuX86_64::SetSregs(const Sregs& sregs) {
   kvm_sregs s = {};
   RETURN_IF_ERROR(
       KvmIoctl(sys_, fd_.get(), KVM_GET_SREGS, &s, "KVM_GET_SREGS"));
-  s.cs = ToKvm(sregs.cs);
-  s.ds = ToKvm(sregs.ds);
-  s.es = ToKvm(sregs.es);
-  s.fs = ToKvm(sregs.fs);
-  s.gs = ToKvm(sregs.gs);
-  s.ss = ToKvm(sregs.ss);
-  s.tr = ToKvm(sregs.tr);
-  s.ldt = ToKvm(sregs.ldt);
-  s.gdt = ToKvm(sregs.gdt);
-  s.idt = ToKvm(sregs.idt);
-  s.cr0 = sregs.cr0;
-  s.cr2 = sregs.cr2;
-  s.cr3 = sregs.cr3;
-  s.cr4 = sregs.cr4;
+  CopySregsFields(sregs, s, kToKvm, kToKvm);
   s.cr8 = sregs.cr8;
   s.efer = sregs.efer;
   s.apic_base = sregs.apic_base;
@@ -223,20 +179,12 @@ absl::StatusOr<Fpu> KvmVcpuX86_64::GetFpu() {
     // KVM_GET_FPU leaves mxcsr out; the XSAVE image has the whole legacy
     // area, so one ioctl serves (the mirror of SetFpu).
     ASSIGN_OR_RETURN(std::vector<uint8_t> xsave, GetXsave());
-    return ReadLegacyArea(xsave.data());
+    return ReadFxsave(xsave.data());
   }
   kvm_fpu f = {};
   RETURN_IF_ERROR(KvmIoctl(sys_, fd_.get(), KVM_GET_FPU, &f, "KVM_GET_FPU"));
   Fpu fpu;
-  for (int i = 0; i < 8; ++i) std::memcpy(fpu.fpr[i].data(), f.fpr[i], 16);
-  fpu.fcw = f.fcw;
-  fpu.fsw = f.fsw;
-  fpu.ftwx = f.ftwx;
-  fpu.last_opcode = f.last_opcode;
-  fpu.last_ip = f.last_ip;
-  fpu.last_dp = f.last_dp;
-  for (int i = 0; i < 16; ++i) std::memcpy(fpu.xmm[i].data(), f.xmm[i], 16);
-  fpu.mxcsr = f.mxcsr;
+  CopyFpu(f, fpu);
   return fpu;
 }
 
@@ -250,15 +198,7 @@ absl::Status KvmVcpuX86_64::SetFpu(const Fpu& fpu) {
                     "KVM_SET_XSAVE");
   }
   kvm_fpu f = {};
-  for (int i = 0; i < 8; ++i) std::memcpy(f.fpr[i], fpu.fpr[i].data(), 16);
-  f.fcw = fpu.fcw;
-  f.fsw = fpu.fsw;
-  f.ftwx = fpu.ftwx;
-  f.last_opcode = fpu.last_opcode;
-  f.last_ip = fpu.last_ip;
-  f.last_dp = fpu.last_dp;
-  for (int i = 0; i < 16; ++i) std::memcpy(f.xmm[i], fpu.xmm[i].data(), 16);
-  f.mxcsr = fpu.mxcsr;
+  CopyFpu(fpu, f);
   return KvmIoctl(sys_, fd_.get(), KVM_SET_FPU, &f, "KVM_SET_FPU");
 }
 

@@ -27,12 +27,8 @@ absl::StatusOr<bool> ProbeNonCoherentFlag(KvmSys* sys, int vm_fd) {
   void* memory = sys->Mmap(nullptr, page, PROT_READ | PROT_WRITE,
                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (memory == MAP_FAILED) return ErrnoStatus("mmap non-coherent probe page");
-  kvm_userspace_memory_region region = {};
-  region.slot = 0;
-  region.flags = kvm_abi::kMemNonCoherentDma;
-  region.guest_phys_addr = 0;
-  region.memory_size = page;
-  region.userspace_addr = reinterpret_cast<uintptr_t>(memory);
+  kvm_userspace_memory_region region = kvm_abi::UserMemoryRegion(
+      0, kvm_abi::kMemNonCoherentDma, 0, page, memory);
   absl::StatusOr<bool> result = true;
   if (sys->IoctlPtr(vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
     // An unknown flag is EINVAL: the capability number meant something else.
@@ -49,20 +45,21 @@ absl::StatusOr<bool> ProbeNonCoherentFlag(KvmSys* sys, int vm_fd) {
   return result;
 }
 
+// The capabilities QueryVmCaps() asks for, in this order.
+constexpr KvmCapQuery<KvmVmCaps> kVmCaps[] = {
+    {&KvmVmCaps::readonly_mem, HV_KVM_CAP(KVM_CAP_READONLY_MEM)},
+    {&KvmVmCaps::irqfd, HV_KVM_CAP(KVM_CAP_IRQFD)},
+    {&KvmVmCaps::ioeventfd, HV_KVM_CAP(KVM_CAP_IOEVENTFD)},
+    {&KvmVmCaps::adjust_clock, HV_KVM_CAP(KVM_CAP_ADJUST_CLOCK)},
+    {&KvmVmCaps::nr_memslots, HV_KVM_CAP(KVM_CAP_NR_MEMSLOTS)},
+};
+
 absl::StatusOr<KvmVmCaps> QueryVmCaps(KvmSys* sys, const KvmDevice& device,
                                       int vm_fd) {
   // Ask the VM where the kernel allows it (caps may differ by VM type).
   const int fd = device.caps.check_extension_vm > 0 ? vm_fd : device.fd.get();
   KvmVmCaps caps;
-  ASSIGN_OR_RETURN(caps.readonly_mem,
-                   HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_READONLY_MEM));
-  ASSIGN_OR_RETURN(caps.irqfd, HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_IRQFD));
-  ASSIGN_OR_RETURN(caps.ioeventfd,
-                   HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_IOEVENTFD));
-  ASSIGN_OR_RETURN(caps.adjust_clock,
-                   HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_ADJUST_CLOCK));
-  ASSIGN_OR_RETURN(caps.nr_memslots,
-                   HV_KVM_CHECK_EXTENSION(sys, fd, KVM_CAP_NR_MEMSLOTS));
+  RETURN_IF_ERROR(KvmCheckExtensions<KvmVmCaps>(sys, fd, kVmCaps, caps));
   ASSIGN_OR_RETURN(int noncoherent,
                    KvmCheckExtension(sys, fd,
                                      kvm_abi::kCapUserConfigureNoncoherentDma,
@@ -130,12 +127,8 @@ absl::Status KvmVmCore<ArchVm>::SetUserMemoryRegion(MemSlot slot,
                                                     GuestAddress guest_address,
                                                     uint64_t size,
                                                     void* host_address) {
-  kvm_userspace_memory_region region = {};
-  region.slot = slot;
-  region.flags = flags;
-  region.guest_phys_addr = guest_address;
-  region.memory_size = size;
-  region.userspace_addr = reinterpret_cast<uintptr_t>(host_address);
+  const kvm_userspace_memory_region region = kvm_abi::UserMemoryRegion(
+      slot, flags, guest_address, size, host_address);
   if (sys_->IoctlPtr(vm_fd_.get(), KVM_SET_USER_MEMORY_REGION, &region) < 0) {
     return ErrnoStatus(absl::StrFormat(
         "KVM_SET_USER_MEMORY_REGION (slot %u, [%#x, %#x), flags %#x)", slot,

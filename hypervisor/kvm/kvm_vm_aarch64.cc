@@ -110,12 +110,9 @@ absl::Status KvmVmAArch64::CreateGic(const GicConfig& config) {
   gic_config_ = config;
   auto set_attr = [&](uint32_t group, uint64_t attr, const void* value,
                       const char* what) {
-    kvm_device_attr request = {};
-    request.group = group;
-    request.attr = attr;
-    request.addr = reinterpret_cast<uintptr_t>(value);
-    return KvmIoctl(sys_, gic_fd_.get(), KVM_SET_DEVICE_ATTR, &request,
-                    absl::StrFormat("KVM_SET_DEVICE_ATTR (%s %s)", name, what));
+    return KvmSetDeviceAttr(
+        sys_, gic_fd_.get(), group, attr, value,
+        absl::StrFormat("KVM_SET_DEVICE_ATTR (%s %s)", name, what));
   };
   const uint64_t dist = config.distributor_base;
   const uint64_t second = config.redistributor_or_cpu_base;
@@ -142,11 +139,9 @@ absl::Status KvmVmAArch64::FinalizeGic() {
   if (gic_finalized_) {
     return absl::FailedPreconditionError("finalize GIC: already finalized");
   }
-  kvm_device_attr request = {};
-  request.group = KVM_DEV_ARM_VGIC_GRP_CTRL;
-  request.attr = KVM_DEV_ARM_VGIC_CTRL_INIT;
-  RETURN_IF_ERROR(KvmIoctl(
-      sys_, gic_fd_.get(), KVM_SET_DEVICE_ATTR, &request,
+  RETURN_IF_ERROR(KvmSetDeviceAttr(
+      sys_, gic_fd_.get(), KVM_DEV_ARM_VGIC_GRP_CTRL,
+      KVM_DEV_ARM_VGIC_CTRL_INIT, nullptr,
       absl::StrFormat("KVM_SET_DEVICE_ATTR (%s KVM_DEV_ARM_VGIC_CTRL_INIT, "
                       "%u vCPUs)",
                       GicName(gic_config_->version), vcpus_created_)));

@@ -5,6 +5,18 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cstdio>
+
+namespace hv {
+
+std::string UnnamedIoctl(unsigned long request) {
+  char name[32];
+  std::snprintf(name, sizeof(name), "ioctl %#lx", request);
+  return name;
+}
+
+}  // namespace hv
+
 namespace hv::ioctl_seam_internal {
 
 int KernelOpen(const char* path, int flags) { return ::open(path, flags); }

@@ -23,6 +23,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <type_traits>
 
 namespace hv {
@@ -84,6 +85,35 @@ class KernelSeam final : public Seam {
   }
   int Close(int fd) override { return ioctl_seam_internal::KernelClose(fd); }
 };
+
+// IoctlName: an ioctl's request number and the name messages and fault
+// plans give it. Each backend lists the ioctls it makes in a table of these
+// (KvmIoctlName, GeniezoneIoctlName, GunyahIoctlName).
+struct IoctlName {
+  unsigned long request;
+  const char* name;
+};
+
+// FindIoctlName(): the name `names` gives `request`, nullptr when none does.
+template <size_t N>
+const char* FindIoctlName(unsigned long request, const IoctlName (&names)[N]) {
+  for (const IoctlName& entry : names) {
+    if (entry.request == request) return entry.name;
+  }
+  return nullptr;
+}
+
+// UnnamedIoctl(): "ioctl 0x..." (the request in hex), the name of a request
+// no table names.
+std::string UnnamedIoctl(unsigned long request);
+
+// NameIoctl(): FindIoctlName(), or UnnamedIoctl() when no entry names
+// `request`.
+template <size_t N>
+std::string NameIoctl(unsigned long request, const IoctlName (&names)[N]) {
+  const char* name = FindIoctlName(request, names);
+  return name != nullptr ? name : UnnamedIoctl(request);
+}
 
 // RealSeam<Seam>(): the process-wide KernelSeam<Seam>, never destroyed.
 template <typename Seam>

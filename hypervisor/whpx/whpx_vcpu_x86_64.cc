@@ -6,6 +6,7 @@
 #include "hypervisor/os/status_macros.h"
 #include "hypervisor/whpx/whpx_status.h"
 #include "hypervisor/whpx/whpx_vcpu.h"
+#include "hypervisor/x86_64/state_fields.h"
 
 namespace hv {
 
@@ -13,7 +14,7 @@ using namespace whpx_abi;  // NOLINT: the SDK's names
 
 namespace {
 
-// The general purpose registers in the order of Regs' fields.
+// The general purpose registers in the order of Regs' fields (kRegsFields).
 constexpr WHV_REGISTER_NAME kRegsNames[] = {
     WHvX64RegisterRax,    WHvX64RegisterRbx,    WHvX64RegisterRcx,
     WHvX64RegisterRdx,    WHvX64RegisterRsi,    WHvX64RegisterRdi,
@@ -24,13 +25,8 @@ constexpr WHV_REGISTER_NAME kRegsNames[] = {
 };
 constexpr size_t kRegsCount = sizeof(kRegsNames) / sizeof(kRegsNames[0]);
 
-uint64_t* RegsFields(Regs& r, size_t i) {
-  uint64_t* fields[kRegsCount] = {&r.rax, &r.rbx, &r.rcx, &r.rdx, &r.rsi,
-                                  &r.rdi, &r.rsp, &r.rbp, &r.r8,  &r.r9,
-                                  &r.r10, &r.r11, &r.r12, &r.r13, &r.r14,
-                                  &r.r15, &r.rip, &r.rflags};
-  return fields[i];
-}
+static_assert(kRegsCount == sizeof(kRegsFields) / sizeof(kRegsFields[0]),
+              "kRegsNames follows Regs' field order (kRegsFields)");
 
 constexpr WHV_REGISTER_NAME kSregsNames[] = {
     WHvX64RegisterCs,   WHvX64RegisterDs,      WHvX64RegisterEs,
@@ -42,18 +38,25 @@ constexpr WHV_REGISTER_NAME kSregsNames[] = {
 };
 constexpr size_t kSregsCount = sizeof(kSregsNames) / sizeof(kSregsNames[0]);
 
+// Attributes are the low 16 bits of the VMX access-rights word
+// (whpx_abi::kSeg*), without its "unusable" bit 16.
+static_assert(kSegTypeShift == 0 && kSegNonSystemBit == kAccessRightsSBit &&
+                  kSegDplShift == kAccessRightsDplShift &&
+                  kSegPresentBit == kAccessRightsPresentBit &&
+                  kSegAvailableBit == kAccessRightsAvlBit &&
+                  kSegLongBit == kAccessRightsLBit &&
+                  kSegDefaultBit == kAccessRightsDbBit &&
+                  kSegGranularityBit == kAccessRightsGBit,
+              "WHPX's segment Attributes are the VMX access-rights layout");
 WHV_X64_SEGMENT_REGISTER ToWhpx(const Segment& s) {
   WHV_X64_SEGMENT_REGISTER r = {};
   r.Base = s.base;
   r.Limit = s.limit;
   r.Selector = s.selector;
   // WHPX has no "unusable" bit: an unusable segment is a non-present one.
-  const bool present = s.present && !s.unusable;
-  r.Attributes = static_cast<uint16_t>(
-      ((s.type & 0xf) << kSegTypeShift) | (s.s ? 1 << kSegNonSystemBit : 0) |
-      ((s.dpl & 3) << kSegDplShift) | (present ? 1 << kSegPresentBit : 0) |
-      (s.avl ? 1 << kSegAvailableBit : 0) | (s.l ? 1 << kSegLongBit : 0) |
-      (s.db ? 1 << kSegDefaultBit : 0) | (s.g ? 1 << kSegGranularityBit : 0));
+  Segment attributes = s;
+  attributes.present = s.present && !s.unusable;
+  r.Attributes = static_cast<uint16_t>(ToAccessRights(attributes));
   return r;
 }
 
@@ -62,15 +65,7 @@ Segment FromWhpx(const WHV_X64_SEGMENT_REGISTER& r) {
   s.base = r.Base;
   s.limit = r.Limit;
   s.selector = r.Selector;
-  const uint16_t a = r.Attributes;
-  s.type = (a >> kSegTypeShift) & 0xf;
-  s.s = (a >> kSegNonSystemBit) & 1;
-  s.dpl = (a >> kSegDplShift) & 3;
-  s.present = (a >> kSegPresentBit) & 1;
-  s.avl = (a >> kSegAvailableBit) & 1;
-  s.l = (a >> kSegLongBit) & 1;
-  s.db = (a >> kSegDefaultBit) & 1;
-  s.g = (a >> kSegGranularityBit) & 1;
+  SetAccessRights(r.Attributes, s);
   s.unusable = !s.present;
   return s;
 }
@@ -129,14 +124,13 @@ absl::StatusOr<Regs> WhpxVcpu::GetRegs() {
   WHV_REGISTER_VALUE values[kRegsCount] = {};
   RETURN_IF_ERROR(GetRegisters("regs", kRegsNames, values));
   Regs regs;
-  for (size_t i = 0; i < kRegsCount; ++i) *RegsFields(regs, i) = values[i].Reg64;
+  for (size_t i = 0; i < kRegsCount; ++i) regs.*kRegsFields[i] = values[i].Reg64;
   return regs;
 }
 
 absl::Status WhpxVcpu::SetRegs(const Regs& regs) {
   WHV_REGISTER_VALUE values[kRegsCount] = {};
-  Regs copy = regs;
-  for (size_t i = 0; i < kRegsCount; ++i) values[i].Reg64 = *RegsFields(copy, i);
+  for (size_t i = 0; i < kRegsCount; ++i) values[i].Reg64 = regs.*kRegsFields[i];
   return SetRegisters("regs", kRegsNames, values);
 }
 
@@ -144,8 +138,7 @@ absl::StatusOr<Sregs> WhpxVcpu::GetSregs() {
   WHV_REGISTER_VALUE v[kSregsCount] = {};
   RETURN_IF_ERROR(GetRegisters("sregs", kSregsNames, v));
   Sregs s;
-  Segment* segments[] = {&s.cs, &s.ds, &s.es, &s.fs, &s.gs, &s.ss, &s.tr, &s.ldt};
-  for (int i = 0; i < 8; ++i) *segments[i] = FromWhpx(v[i].Segment);
+  for (int i = 0; i < 8; ++i) s.*kSregsSegments[i] = FromWhpx(v[i].Segment);
   s.gdt.base = v[8].Table.Base;
   s.gdt.limit = v[8].Table.Limit;
   s.idt.base = v[9].Table.Base;
@@ -162,9 +155,7 @@ absl::StatusOr<Sregs> WhpxVcpu::GetSregs() {
 
 absl::Status WhpxVcpu::SetSregs(const Sregs& s) {
   WHV_REGISTER_VALUE v[kSregsCount] = {};
-  const Segment* segments[] = {&s.cs, &s.ds, &s.es, &s.fs,
-                               &s.gs, &s.ss, &s.tr, &s.ldt};
-  for (int i = 0; i < 8; ++i) v[i].Segment = ToWhpx(*segments[i]);
+  for (int i = 0; i < 8; ++i) v[i].Segment = ToWhpx(s.*kSregsSegments[i]);
   v[8].Table.Base = s.gdt.base;
   v[8].Table.Limit = s.gdt.limit;
   v[9].Table.Base = s.idt.base;
