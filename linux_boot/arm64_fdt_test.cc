@@ -129,6 +129,7 @@ TEST(BuildArm64Fdt, LeavesOutWhatTheConfigLacks) {
   config.uart.reset();
   config.initrd.reset();
   config.pci->mmio64 = Arm64FdtConfig::Range{0x8000000000, 0x8000000000};
+  config.pci->probe_only = false;
   Tree tree = Build(config);
   EXPECT_LT(tree.Node("/intc@8000000/msi-controller@8080000"), 0);
   EXPECT_LT(tree.Node("/uart@9000000"), 0);

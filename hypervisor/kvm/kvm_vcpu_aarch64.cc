@@ -201,6 +201,34 @@ absl::Status KvmVcpuAArch64::OneRegIoctl(unsigned long request,
                                   operation, AArch64RegName(reg), id));
 }
 
+absl::StatusOr<uint64_t> KvmVcpuAArch64::GetOneReg(AArch64Reg reg) {
+  ASSIGN_OR_RETURN(auto id_size, OneRegId("get register", reg));
+  RETURN_IF_ERROR(CheckInitialized("get register"));
+  if (id_size.second == 4) {
+    uint32_t value = 0;
+    RETURN_IF_ERROR(GetRawReg(id_size.first, &value, "get register", reg));
+    return value;
+  }
+  uint64_t value = 0;
+  RETURN_IF_ERROR(GetRawReg(id_size.first, &value, "get register", reg));
+  return value;
+}
+
+absl::Status KvmVcpuAArch64::SetOneReg(AArch64Reg reg, uint64_t value) {
+  ASSIGN_OR_RETURN(auto id_size, OneRegId("set register", reg));
+  RETURN_IF_ERROR(CheckInitialized("set register"));
+  if (id_size.second == 4) {
+    if (value > 0xffffffffu) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "set register vCPU %u: %s is 32 bits wide; %#x does not fit", id_,
+          AArch64RegName(reg), value));
+    }
+    const uint32_t narrow = static_cast<uint32_t>(value);
+    return SetRawReg(id_size.first, &narrow, "set register", reg);
+  }
+  return SetRawReg(id_size.first, &value, "set register", reg);
+}
+
 absl::StatusOr<uint64_t> KvmVcpuAArch64::VectorRegId(
     uint32_t n, const char* operation) const {
   if (n >= 32) {

@@ -122,6 +122,12 @@ absl::Status VcpuCreationError(const absl::Status& status, uint32_t index, uint3
                                                      count, status.message()));
 }
 
+absl::Status LinuxBootError(const absl::Status& status, absl::string_view what) {
+  if (status.ok()) return status;
+  return absl::Status(status.code(),
+                      absl::StrFormat("linux boot: %s: %s", what, status.message()));
+}
+
 }  // namespace machine_internal
 
 absl::Status Machine::AddPciDevice(uint8_t slot, virtio::PciDevice* device) {
@@ -311,6 +317,14 @@ void Machine::RunVcpu(Vcpu& vcpu, std::ostream& serial) {
     }
     if (stop || debug_exit) return;
   }
+}
+
+void Machine::WriteConsoleByte(uint8_t byte) {
+  std::lock_guard<std::mutex> lock(serial_mutex_);
+  std::ostream* console = console_;
+  if (console == nullptr) return;
+  console->put(static_cast<char>(byte));
+  if (byte == '\n') console->flush();
 }
 
 RunResult Machine::Run(std::ostream& serial, absl::Duration timeout,

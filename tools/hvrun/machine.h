@@ -263,6 +263,9 @@ class Machine {
   // (machine_linux_<arch>.cc).
   static absl::StatusOr<std::unique_ptr<Machine>> CreateLinux(
       const MachineOptions& options);
+  // A Linux guest's UART output: one byte to the console Run() was given
+  // (dropped outside a run), flushed at each newline.
+  void WriteConsoleByte(uint8_t byte);
 
   // Runs one vCPU until it halts or the run ends; sets ended_ when it ends
   // the run.
@@ -326,6 +329,10 @@ absl::StatusOr<std::unique_ptr<Hypervisor>> OpenHypervisor(const MachineOptions&
 // VcpuCreationError(): `status` (creating vCPU `index` failed) with "creating
 // vCPU <index> of <count>: " before its message.
 absl::Status VcpuCreationError(const absl::Status& status, uint32_t index, uint32_t count);
+
+// LinuxBootError(): `status` from setting up `what` for a Linux guest, with
+// "linux boot: <what>: " before its message (OK stays OK).
+absl::Status LinuxBootError(const absl::Status& status, absl::string_view what);
 
 // What machine_<arch>.cc provides to Machine::Create.
 

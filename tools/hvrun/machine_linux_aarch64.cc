@@ -24,6 +24,8 @@
 namespace hv {
 namespace {
 
+using machine_internal::LinuxBootError;
+
 // The guest-physical map, as QEMU's "virt" board has it where it can
 // (the demo's PCI windows: demo_aarch64.cc).
 constexpr GuestAddress kRamBase = 0x40000000;
@@ -58,12 +60,6 @@ absl::StatusOr<CheckedImages> CheckImages(const MachineOptions& o) {
   ASSIGN_OR_RETURN(LinuxArm64Layout layout,
                    PlanLinuxArm64Boot(kernel, kRamBase, o.mem_size, o.linux_boot->initrd.size()));
   return CheckedImages{kernel, layout};
-}
-
-absl::Status Annotate(const absl::Status& status, absl::string_view what) {
-  if (status.ok()) return status;
-  return absl::Status(status.code(),
-                      absl::StrFormat("linux boot: %s: %s", what, status.message()));
 }
 
 Arm64FdtConfig BoardFdt(const MachineOptions& o, const LinuxArm64Layout& layout) {
@@ -114,7 +110,7 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::CreateLinux(const MachineOptio
   gic.distributor_base = kGicDistributor;
   gic.redistributor_or_cpu_base = kGicRedistributors;
   gic.num_irqs = 64;  // 32 private + 32 SPIs: the UART's is SPI 1
-  RETURN_IF_ERROR(Annotate(arm->CreateGic(gic), "GICv3"));
+  RETURN_IF_ERROR(LinuxBootError(arm->CreateGic(gic), "GICv3"));
 
   ASSIGN_OR_RETURN(std::unique_ptr<MemoryRegion> ram,
                    MemoryRegion::CreateShared("hvrun-ram", o.mem_size));
@@ -132,19 +128,19 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::CreateLinux(const MachineOptio
     absl::StatusOr<std::unique_ptr<VcpuAArch64>> vcpu = arm->CreateVcpuAArch64(i);
     if (!vcpu.ok()) return machine_internal::VcpuCreationError(vcpu.status(), i, o.vcpus);
     if (i == 0) {
-      RETURN_IF_ERROR(Annotate((*vcpu)->Init({VcpuFeature::kPsci0_2}), "vCPU 0 init"));
+      RETURN_IF_ERROR(LinuxBootError((*vcpu)->Init({VcpuFeature::kPsci0_2}), "vCPU 0 init"));
       RETURN_IF_ERROR((*vcpu)->SetOneReg(AArch64Reg::Pstate(), kPstateEl1hMasked));
       RETURN_IF_ERROR((*vcpu)->SetOneReg(AArch64Reg::X(0), layout.fdt));
       RETURN_IF_ERROR((*vcpu)->SetOneReg(AArch64Reg::Pc(), layout.kernel));
     } else {
       // Secondaries wait for PSCI CPU_ON, which the hypervisor answers.
-      RETURN_IF_ERROR(Annotate(
+      RETURN_IF_ERROR(LinuxBootError(
           (*vcpu)->Init({VcpuFeature::kPsci0_2, VcpuFeature::kPowerOff}),
           absl::StrFormat("vCPU %u init", i)));
     }
     vcpus.push_back(*std::move(vcpu));
   }
-  RETURN_IF_ERROR(Annotate(arm->FinalizeGic(), "GICv3 initialisation"));
+  RETURN_IF_ERROR(LinuxBootError(arm->FinalizeGic(), "GICv3 initialisation"));
 
   Vm* vm_raw = vm.get();
   std::unique_ptr<Machine> machine(new Machine(MachineLayoutForTarget(), std::move(hypervisor),
@@ -154,13 +150,7 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::CreateLinux(const MachineOptio
 
   Serial16550::Options uart_options;
   uart_options.base_port = 0;  // registers 0..7, reached by MMIO below
-  uart_options.output = [m](uint8_t byte) {
-    std::lock_guard<std::mutex> lock(m->serial_mutex_);
-    std::ostream* console = m->console_;
-    if (console == nullptr) return;
-    console->put(static_cast<char>(byte));
-    if (byte == '\n') console->flush();
-  };
+  uart_options.output = [m](uint8_t byte) { m->WriteConsoleByte(byte); };
   uart_options.set_irq = [vm_raw](bool level) {
     // A failure here would be the hypervisor's: the next vCPU exit reports
     // it; the UART keeps working polled.

@@ -23,18 +23,14 @@
 namespace hv {
 namespace {
 
+using machine_internal::LinuxBootError;
+
 // Three pages for the TSS VMX needs for real-mode emulation, and the page
 // for its identity map (KVM_SET_TSS_ADDR, KVM_SET_IDENTITY_MAP_ADDR): just
 // below the BIOS area at the top of 4 GiB, clear of RAM, BARs, the IOAPIC
 // and the LAPIC.
 constexpr GuestAddress kTssAddress = 0xfffbd000;
 constexpr GuestAddress kIdentityMapAddress = 0xfffbc000;
-
-absl::Status Annotate(const absl::Status& status, absl::string_view what) {
-  if (status.ok()) return status;
-  return absl::Status(status.code(),
-                      absl::StrFormat("linux boot: %s: %s", what, status.message()));
-}
 
 struct CheckedImages {
   BzImage kernel;
@@ -75,11 +71,11 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::CreateLinux(const MachineOptio
   if (vm86 == nullptr) {
     return absl::UnimplementedError("linux boot: the hypervisor did not create an x86_64 VM");
   }
-  RETURN_IF_ERROR(Annotate(vm86->CreateIrqChip(IrqChipKind::kKernel),
+  RETURN_IF_ERROR(LinuxBootError(vm86->CreateIrqChip(IrqChipKind::kKernel),
                            "in-kernel irqchip and PIT"));
-  RETURN_IF_ERROR(Annotate(vm86->SetTssAddress(kTssAddress), "TSS address"));
+  RETURN_IF_ERROR(LinuxBootError(vm86->SetTssAddress(kTssAddress), "TSS address"));
   RETURN_IF_ERROR(
-      Annotate(vm86->SetIdentityMapAddress(kIdentityMapAddress), "identity map address"));
+      LinuxBootError(vm86->SetIdentityMapAddress(kIdentityMapAddress), "identity map address"));
 
   uint8_t* low_ram = nullptr;
   for (size_t i = 0; i < layout.ram.size(); ++i) {
@@ -118,13 +114,7 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::CreateLinux(const MachineOptio
   m->linux_guest_ = true;
 
   Serial16550::Options uart_options;
-  uart_options.output = [m](uint8_t byte) {
-    std::lock_guard<std::mutex> lock(m->serial_mutex_);
-    std::ostream* console = m->console_;
-    if (console == nullptr) return;
-    console->put(static_cast<char>(byte));
-    if (byte == '\n') console->flush();
-  };
+  uart_options.output = [m](uint8_t byte) { m->WriteConsoleByte(byte); };
   uart_options.set_irq = [vm_raw](bool level) {
     // A failure here would be the hypervisor's: the next vCPU exit reports
     // it; the UART keeps working polled.
