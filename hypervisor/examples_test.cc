@@ -138,12 +138,17 @@ absl::Status VcpuAArch64Example(hv::Vcpu* vcpu) {
 
 // hypervisor/aarch64/vm_aarch64.h
 // Compiled, not run: it needs an aarch64 VM.
-absl::Status VmAArch64Example(hv::Vm* vm) {
+absl::Status VmAArch64Example(hv::Vm* vm, uint64_t fdt_size) {
   hv::VmAArch64* arm = vm->AsAArch64();
+  // RAM at 0x40000000 is added; the kernel is at 0x40200000 and its
+  // devicetree at 0x4fe00000.
+  RETURN_IF_ERROR(arm->InitArch(0x40200000, 0x4fe00000, fdt_size));
   RETURN_IF_ERROR(arm->CreateGic({hv::GicConfig::Version::kV3, 0x08000000,
                                   0x080a0000, 96}));
   ASSIGN_OR_RETURN(auto vcpu, arm->CreateVcpuAArch64(0));
   RETURN_IF_ERROR(vcpu->Init({hv::VcpuFeature::kPsci0_2}));
+  RETURN_IF_ERROR(vcpu->SetOneReg(hv::AArch64Reg::Pc(), 0x40200000));
+  RETURN_IF_ERROR(vcpu->SetOneReg(hv::AArch64Reg::X(0), 0x4fe00000));
   RETURN_IF_ERROR(arm->FinalizeGic());
   return absl::OkStatus();
 }

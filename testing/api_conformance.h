@@ -50,9 +50,11 @@ class ApiConformance : public BackendTest {
   void SetUp() override;
   void TearDown() override;
 
-  // ApiConformance::NewRunnableVcpu(): vCPU `id` of vm_, initialised the
-  // way its architecture needs before it may run (aarch64: Init with PSCI
-  // 0.2).
+  // ApiConformance::NewRunnableVcpu(): vCPU `id` of vm_, set up the way
+  // its architecture needs before it may run. aarch64: before the VM's
+  // first vCPU, a 64 KiB boot region at kBootRegionBase whose first page
+  // stands for the devicetree, and VmAArch64::InitArch (Gunyah cannot start
+  // a VM without one); each vCPU Init with PSCI 0.2.
   absl::StatusOr<std::unique_ptr<Vcpu>> NewRunnableVcpu(uint32_t id);
   // ApiConformance::EnsureIrqChip(): gives vm_ the in-kernel interrupt
   // controller its architecture needs for irqfds and irq lines (x86: the
@@ -63,8 +65,13 @@ class ApiConformance : public BackendTest {
   // the GIC EnsureIrqChip created (aarch64); OK when there is none.
   absl::Status FinishIrqChip();
 
+  // Where NewRunnableVcpu puts an aarch64 VM's boot region: away from
+  // every address the suite's tests use.
+  static constexpr GuestAddress kBootRegionBase = 0x40000000;
+  static constexpr uint64_t kBootRegionSize = 64 * 1024;
+
   std::unique_ptr<Vm> vm_;
-  bool prepared_to_run_ = false;
+  bool boot_configured_ = false;
   bool gic_created_ = false;
 };
 

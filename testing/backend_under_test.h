@@ -50,11 +50,6 @@ struct BackendUnderTest {
   // When `create` fails, every test fails, unless this environment variable
   // (which CI never sets) is "1": then they skip. Empty: always fail.
   std::string allow_missing_env;
-  // What the backend's VMs need before a vCPU may run that the hv API has
-  // no call for (Gunyah: a devicetree in guest memory, GH_VM_SET_DTB_CONFIG).
-  // The suites call it once per VM before its first vCPU runs; null:
-  // nothing needed.
-  std::function<absl::Status(Vm& vm)> prepare_to_run;
 };
 
 // RegisteredBackend(): the real backend `spec` names in the registry

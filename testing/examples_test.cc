@@ -94,10 +94,10 @@ INSTANTIATE_TEST_SUITE_P(
 // The scenario the example sweeps: a Gunyah VM with RAM and a devicetree.
 absl::Status RunScenario(GunyahFake& fake) {
   ASSIGN_OR_RETURN(auto gunyah, GunyahHypervisor::Create("/dev/gunyah", &fake));
-  ASSIGN_OR_RETURN(auto vm, gunyah->CreateGunyahVm());
+  ASSIGN_OR_RETURN(auto vm, gunyah->CreateVm());
   ASSIGN_OR_RETURN(auto ram, MemoryRegion::CreateShared("ram", 1 << 20));
   RETURN_IF_ERROR(vm->AddMemoryRegion(0x80000000, std::move(ram), {}).status());
-  return vm->SetDtbConfig(0x80000000, 0x1000);
+  return vm->AsAArch64()->InitArch(0x80001000, 0x80000000, 0x1000);
 }
 
 TEST(TestingExamples, FaultSweep) {

@@ -30,11 +30,7 @@ uint64_t Le64(const uint8_t* p) {
 }
 
 absl::StatusOr<std::unique_ptr<Vm>> X86GuestConformance::NewVm() {
-  ASSIGN_OR_RETURN(std::unique_ptr<Vm> vm, hypervisor_->CreateVm());
-  if (GetParam().prepare_to_run) {
-    RETURN_IF_ERROR(GetParam().prepare_to_run(*vm));
-  }
-  return vm;
+  return hypervisor_->CreateVm();
 }
 
 absl::StatusOr<std::unique_ptr<Vm>>

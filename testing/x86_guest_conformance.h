@@ -48,8 +48,7 @@ uint64_t Le64(const uint8_t* p);
 
 // X86GuestConformance: each test gets a new hypervisor, an x86_64 VM without
 // an irqchip and a GuestFixture on it (guest_); tests that need an irqchip
-// make their own VM with NewVm(). Both VMs are prepared to run
-// (BackendUnderTest::prepare_to_run).
+// make their own VM with NewVm().
 class X86GuestConformance : public BackendTest {
  protected:
   void SetUp() override;

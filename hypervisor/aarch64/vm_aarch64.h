@@ -4,15 +4,20 @@
 // Interrupt numbers: Vm::SetIrqLine and Vm::RegisterIrqfd on an aarch64 VM
 // take the SPI number (0 is INTID 32), as KVM's irqfd GSIs do.
 //
-// Order (as the hypervisors require): CreateGic, then the vCPUs, then
-// FinalizeGic, then Run.
+// Order (as the hypervisors require): memory, the devicetree written into
+// it and InitArch; CreateGic, then the vCPUs, then FinalizeGic, then Run.
 //
 // Example:
 //   hv::VmAArch64* arm = vm->AsAArch64();
+//   // RAM at 0x40000000 is added; the kernel is at 0x40200000 and its
+//   // devicetree at 0x4fe00000.
+//   RETURN_IF_ERROR(arm->InitArch(0x40200000, 0x4fe00000, fdt_size));
 //   RETURN_IF_ERROR(arm->CreateGic({hv::GicConfig::Version::kV3, 0x08000000,
 //                                   0x080a0000, 96}));
 //   ASSIGN_OR_RETURN(auto vcpu, arm->CreateVcpuAArch64(0));
 //   RETURN_IF_ERROR(vcpu->Init({hv::VcpuFeature::kPsci0_2}));
+//   RETURN_IF_ERROR(vcpu->SetOneReg(hv::AArch64Reg::Pc(), 0x40200000));
+//   RETURN_IF_ERROR(vcpu->SetOneReg(hv::AArch64Reg::X(0), 0x4fe00000));
 //   RETURN_IF_ERROR(arm->FinalizeGic());
 #ifndef HV_HYPERVISOR_AARCH64_VM_AARCH64_H_
 #define HV_HYPERVISOR_AARCH64_VM_AARCH64_H_
@@ -53,6 +58,44 @@ class VmAArch64 : public Vm {
   // physical counter minus `offset` on every vCPU. UNIMPLEMENTED where the
   // hypervisor has no VM-wide offset.
   virtual absl::Status SetCounterOffset(uint64_t offset) = 0;
+
+  // VmAArch64::InitArch(): the VM-wide boot step (crosvm's init_arch), once
+  // the guest's memory is added and its devicetree written into it, before
+  // any vCPU runs. `entry` is where the boot vCPU starts; the devicetree
+  // is [fdt_address, fdt_address + fdt_size).
+  //
+  // Checked first, with nothing passed to the hypervisor when a check
+  // fails (INVALID_ARGUMENT "init arch: ..."): the devicetree is 8-byte
+  // aligned and at most 2 MiB (Linux, Documentation/arch/arm64/booting.rst,
+  // "Setup the device tree"), not empty, and lies inside one added memory
+  // region; `entry` is 4-byte aligned (A64 instructions) and inside an
+  // added region.
+  //
+  // Then each hypervisor takes what it needs: KVM nothing (it boots from
+  // the vCPU registers alone); Geniezone the devicetree's place
+  // (GZVM_SET_DTB_CONFIG); Gunyah the devicetree's place
+  // (GH_VM_SET_DTB_CONFIG), without which its VM cannot start. `entry` is
+  // checked only: the boot vCPU's PC (= entry) and x0 (= fdt_address) are
+  // the caller's to set with VcpuAArch64::SetOneReg, on every hypervisor.
+  // May be called again before the VM runs: the last call counts.
+  // FAILED_PRECONDITION where the hypervisor has fixed its boot
+  // configuration (Gunyah, once a vCPU has run).
+  absl::Status InitArch(GuestAddress entry, GuestAddress fdt_address,
+                        uint64_t fdt_size);
+
+  // The devicetree's alignment and largest size (booting.rst).
+  static constexpr uint64_t kFdtAlignment = 8;
+  static constexpr uint64_t kFdtMaxSize = uint64_t{2} << 20;
+
+ protected:
+  // VmAArch64::ConfigureBoot(): InitArch's hypervisor part, after its
+  // checks passed. On error the hypervisor's boot configuration is as it
+  // was. By default nothing (KVM).
+  virtual absl::Status ConfigureBoot(GuestAddress entry,
+                                     GuestAddress fdt_address,
+                                     uint64_t fdt_size) {
+    return absl::OkStatus();
+  }
 };
 
 }  // namespace hv

@@ -76,6 +76,10 @@ class GeniezoneVm final : public BackendVm<VmAArch64> {
   absl::Status ReplacePages(MemSlot slot, MemorySlotTable::Entry& entry,
                             const HostPageChange& change) override
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // VmAArch64::InitArch's part: GZVM_SET_DTB_CONFIG (the entry is vCPU
+  // 0's PC, set with SetOneReg).
+  absl::Status ConfigureBoot(GuestAddress entry, GuestAddress fdt_address,
+                             uint64_t fdt_size) override;
   // GZVM_IOEVENTFD (MMIO only) and GZVM_IRQFD (SPI numbers).
   absl::Status IoEvent(const EventFd& event, const IoEventAddress& address,
                        bool assign) override;

@@ -1,4 +1,5 @@
-// GeniezoneVm's VmAArch64 part: aarch64 vCPUs and the in-hypervisor GICv3.
+// GeniezoneVm's VmAArch64 part: aarch64 vCPUs, the in-hypervisor GICv3 and
+// the boot step (the devicetree's place).
 #include "absl/strings/str_format.h"
 #include "hypervisor/geniezone/geniezone_abi.h"
 #include "hypervisor/geniezone/geniezone_vcpu.h"
@@ -118,6 +119,19 @@ absl::Status GeniezoneVm::FinalizeGic() {
 absl::Status GeniezoneVm::SetCounterOffset(uint64_t offset) {
   return absl::UnimplementedError(absl::StrFormat(
       "set counter offset %#x: Geniezone has no VM-wide counter offset", offset));
+}
+
+absl::Status GeniezoneVm::ConfigureBoot(GuestAddress /*entry*/,
+                                        GuestAddress fdt_address,
+                                        uint64_t fdt_size) {
+  geniezone_abi::DtbConfig config = {};
+  config.dtb_addr = fdt_address;
+  config.dtb_size = fdt_size;
+  if (sys_->IoctlPtr(vm_fd_.get(), geniezone_abi::kSetDtbConfig, &config) < 0) {
+    return ErrnoStatus(absl::StrFormat(
+        "GZVM_SET_DTB_CONFIG (devicetree [%#x, +%#x))", fdt_address, fdt_size));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace hv

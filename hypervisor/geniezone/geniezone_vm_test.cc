@@ -286,6 +286,32 @@ TEST(GeniezoneVm, IrqLineErrorNamesTheIoctl) {
                        HasSubstr("GZVM_IRQ_LINE (spi 3, level 1): Invalid")));
 }
 
+TEST(GeniezoneVm, InitArchHandsTheDriverTheDevicetree) {
+  ASSERT_OK_AND_ASSIGN(GeniezoneTestEnv env, GeniezoneTestEnv::Create());
+  ASSERT_OK(env.vm->AddMemoryRegion(kRam, Region(), {}).status());
+  env.fake->ClearCalls();
+  // A devicetree outside guest memory never reaches the driver.
+  EXPECT_THAT(env.arm()->InitArch(kRam, kRam + kSize, 0x1000),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(IoctlNames(*env.fake), IsEmpty());
+  ASSERT_OK(env.arm()->InitArch(kRam + 0x1000, kRam + 0x8000, 0x800));
+  EXPECT_THAT(IoctlNames(*env.fake), ElementsAre("GZVM_SET_DTB_CONFIG"));
+  auto config = LastIoctl(*env.fake, "GZVM_SET_DTB_CONFIG")
+                    .As<geniezone_abi::DtbConfig>();
+  EXPECT_EQ(config.dtb_addr, kRam + 0x8000);
+  EXPECT_EQ(config.dtb_size, 0x800u);
+  ASSERT_TRUE(env.fake->DtbConfig().has_value());
+  EXPECT_EQ(env.fake->DtbConfig()->dtb_addr, kRam + 0x8000);
+  // The driver's error is reported, naming the ioctl and the range; the
+  // hypervisor keeps the place it had.
+  env.fake->FailCall(env.fake->call_count(), EFAULT);
+  EXPECT_THAT(env.arm()->InitArch(kRam, kRam, 0x1000),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("GZVM_SET_DTB_CONFIG (devicetree "
+                                 "[0x80000000, +0x1000))")));
+  EXPECT_EQ(env.fake->DtbConfig()->dtb_addr, kRam + 0x8000);
+}
+
 TEST(GeniezoneVm, CreateGicMakesDistributorAndRedistributor) {
   ASSERT_OK_AND_ASSIGN(GeniezoneTestEnv env, GeniezoneTestEnv::Create());
   EXPECT_TRUE(env.arm()->SupportsGic(GicConfig::Version::kV3));

@@ -69,19 +69,20 @@ TEST(GunyahExamples, Compile) {
 }
 
 // hypervisor/gunyah/gunyah_vm.h
-absl::StatusOr<std::unique_ptr<hv::GunyahVm>> GunyahVmExample(
+absl::StatusOr<std::unique_ptr<hv::Vm>> GunyahVmExample(
     hv::GunyahHypervisor* gunyah) {
-  ASSIGN_OR_RETURN(std::unique_ptr<hv::GunyahVm> vm, gunyah->CreateGunyahVm());
+  ASSIGN_OR_RETURN(std::unique_ptr<hv::Vm> vm, gunyah->CreateVm());
   ASSIGN_OR_RETURN(auto ram, hv::MemoryRegion::CreateShared("ram", 16 << 20));
   ASSIGN_OR_RETURN(hv::MemSlot slot, vm->AddMemoryRegion(0x80000000, std::move(ram), {}));
-  RETURN_IF_ERROR(vm->SetDtbConfig(0x80000000, 0x10000));
-  ASSIGN_OR_RETURN(auto vcpu, vm->CreateVcpuAArch64(0));
+  hv::VmAArch64* arm = vm->AsAArch64();
+  RETURN_IF_ERROR(arm->InitArch(0x80200000, 0x80000000, 0x10000));
+  ASSIGN_OR_RETURN(auto vcpu, arm->CreateVcpuAArch64(0));
   (void)slot;
   return vm;
 }
 
 // hypervisor/gunyah/gunyah_vcpu.h
-absl::StatusOr<hv::VcpuExit> GunyahVcpuExample(hv::GunyahVm* vm) {
+absl::StatusOr<hv::VcpuExit> GunyahVcpuExample(hv::VmAArch64* vm) {
   ASSIGN_OR_RETURN(std::unique_ptr<hv::VcpuAArch64> vcpu, vm->CreateVcpuAArch64(0));
   RETURN_IF_ERROR(vcpu->Init({hv::VcpuFeature::kPsci0_2}));
   ASSIGN_OR_RETURN(hv::VcpuExit exit, vcpu->Run());
@@ -91,7 +92,7 @@ absl::StatusOr<hv::VcpuExit> GunyahVcpuExample(hv::GunyahVm* vm) {
 TEST(GunyahExamples, Vm) {
   ASSERT_OK_AND_ASSIGN(hv::testing::GunyahTestEnv gunyah,
                        hv::testing::NewGunyahTestEnv());
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<hv::GunyahVm> vm,
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<hv::Vm> vm,
                        GunyahVmExample(gunyah.hypervisor.get()));
   EXPECT_EQ(vm->MemoryRegions().size(), 1u);
   EXPECT_THAT(hv::testing::CallNames(*gunyah.fake),
@@ -101,7 +102,7 @@ TEST(GunyahExamples, Vm) {
 TEST(GunyahExamples, Vcpu) {
   ASSERT_OK_AND_ASSIGN(hv::testing::GunyahTestEnv gunyah,
                        hv::testing::NewGunyahTestEnv());
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<hv::GunyahVm> vm,
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<hv::VmAArch64> vm,
                        hv::testing::NewBootableVm(*gunyah.hypervisor));
   gunyah.fake->QueueMmio(0, 0x9000000, /*is_write=*/true, {'h'});
   ASSERT_OK_AND_ASSIGN(hv::VcpuExit exit, GunyahVcpuExample(vm.get()));

@@ -2,9 +2,9 @@
 // backend over the ABI-faithful fake of /dev/gunyah, which also plays the
 // guest (there is no /dev/gunyah on the build machines).
 //
-// A Gunyah VM cannot run without a devicetree in guest memory, which the hv
-// API has no call for: prepare_to_run gives each test's VM one page of RAM
-// for it at kDtbBase, away from every address the suite uses.
+// A Gunyah VM cannot run without a devicetree in guest memory: the suite
+// gives it one through the generic boot step, VmAArch64::InitArch, as it
+// does on every aarch64 backend (ApiConformance::NewRunnableVcpu).
 //
 // The suite checks VmCap::kRemoveMemoryRegion and VmCap::kFdMapping, which
 // Gunyah lacks (regions are freed only with the VM; pages are pinned when a
@@ -17,8 +17,8 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "hypervisor/aarch64/vm_aarch64.h"
 #include "hypervisor/gunyah/gunyah_hypervisor.h"
-#include "hypervisor/gunyah/gunyah_vm.h"
 #include "hypervisor/os/eventfd.h"
 #include "hypervisor/os/memfd.h"
 #include "hypervisor/os/status_macros.h"
@@ -45,22 +45,20 @@ absl::StatusOr<BackendInstance> NewFakeGunyahBackend() {
                          fake);
 }
 
-// RAM for the devicetree, and GH_VM_SET_DTB_CONFIG pointing at it.
-absl::Status PrepareToRun(Vm& vm) {
-  auto* gunyah = dynamic_cast<GunyahVm*>(&vm);
-  if (gunyah == nullptr) return absl::InternalError("not a GunyahVm");
-  auto dtb = MemoryRegion::CreateShared("devicetree", kDtbRegionSize);
-  if (!dtb.ok()) return dtb.status();
-  auto slot = gunyah->AddMemoryRegion(kDtbBase, std::move(dtb).value(), {});
-  if (!slot.ok()) return slot.status();
-  return gunyah->SetDtbConfig(kDtbBase, 0x1000);
+// RAM for the devicetree, and InitArch pointing at it.
+absl::Status InitBoot(Vm& vm) {
+  VmAArch64* arm = vm.AsAArch64();
+  if (arm == nullptr) return absl::InternalError("not an aarch64 VM");
+  ASSIGN_OR_RETURN(auto dtb,
+                   MemoryRegion::CreateShared("devicetree", kDtbRegionSize));
+  RETURN_IF_ERROR(arm->AddMemoryRegion(kDtbBase, std::move(dtb), {}).status());
+  return arm->InitArch(kDtbBase + 0x1000, kDtbBase, 0x1000);
 }
 
 BackendUnderTest FakeGunyahBackend() {
   BackendUnderTest backend;
   backend.name = "gunyah";
   backend.create = NewFakeGunyahBackend;
-  backend.prepare_to_run = PrepareToRun;
   return backend;
 }
 
@@ -87,7 +85,7 @@ class GunyahInsteadOfSuite : public ::testing::Test {
     return region.ok() ? *std::move(region) : nullptr;
   }
   absl::StatusOr<std::unique_ptr<Vcpu>> NewRunnableVcpu(uint32_t id) {
-    RETURN_IF_ERROR(PrepareToRun(*vm_));
+    RETURN_IF_ERROR(InitBoot(*vm_));
     auto vcpu = vm_->CreateVcpu(id);
     if (!vcpu.ok()) return vcpu.status();
     RETURN_IF_ERROR((*vcpu)->AsAArch64()->Init({VcpuFeature::kPsci0_2}));

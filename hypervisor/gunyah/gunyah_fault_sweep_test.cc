@@ -20,7 +20,7 @@ using ::testing::IsEmpty;
 
 absl::Status RunScenario(GunyahFake& fake) {
   ASSIGN_OR_RETURN(auto gunyah, GunyahHypervisor::Create("/dev/gunyah", &fake));
-  ASSIGN_OR_RETURN(auto vm, gunyah->CreateGunyahVm());
+  ASSIGN_OR_RETURN(auto vm, NewArmVm(*gunyah));
   ASSIGN_OR_RETURN(auto ram, MemoryRegion::CreateShared("ram", kRamSize));
   absl::Status added =
       vm->AddMemoryRegion(kRamBase, std::move(ram), {}).status();
@@ -29,7 +29,7 @@ absl::Status RunScenario(GunyahFake& fake) {
     EXPECT_THAT(fake.LatestVm()->regions, IsEmpty());
     return added;
   }
-  RETURN_IF_ERROR(vm->SetDtbConfig(kRamBase, kDtbSize));
+  RETURN_IF_ERROR(vm->InitArch(kRamBase + kDtbSize, kRamBase, kDtbSize));
   absl::StatusOr<std::unique_ptr<VcpuAArch64>> vcpu =
       vm->CreateVcpuAArch64(0);
   if (!vcpu.ok()) {
@@ -110,7 +110,7 @@ TEST(GunyahFaultSweep, AFailedVcpuCreationLeavesTheIdFree) {
     GunyahFake fake;
     ASSERT_OK_AND_ASSIGN(auto gunyah,
                          GunyahHypervisor::Create("/dev/gunyah", &fake));
-    ASSERT_OK_AND_ASSIGN(auto vm, gunyah->CreateGunyahVm());
+    ASSERT_OK_AND_ASSIGN(auto vm, NewArmVm(*gunyah));
     // Calls so far: open, GH_CREATE_VM; then GH_VM_ADD_FUNCTION (2),
     // GH_VCPU_MMAP_SIZE (3), mmap (4).
     fake.FailCall(std::string(step) == "mmap" ? 4 : 3, ENOMEM);

@@ -48,12 +48,8 @@ bool GunyahHypervisor::CheckCapability(HypervisorCap cap) const {
 }
 
 absl::StatusOr<std::unique_ptr<Vm>> GunyahHypervisor::CreateVm() {
-  ASSIGN_OR_RETURN(std::unique_ptr<GunyahVm> vm, CreateGunyahVm());
+  ASSIGN_OR_RETURN(std::unique_ptr<GunyahVm> vm, GunyahVm::Create(device_));
   return std::unique_ptr<Vm>(std::move(vm));
-}
-
-absl::StatusOr<std::unique_ptr<GunyahVm>> GunyahHypervisor::CreateGunyahVm() {
-  return GunyahVm::Create(device_);
 }
 
 }  // namespace hv

@@ -53,9 +53,6 @@ class GunyahHypervisor final : public Hypervisor {
   uint32_t MaxVcpus() const override { return kMaxVcpus; }
   absl::StatusOr<std::unique_ptr<Vm>> CreateVm() override;
 
-  // GunyahHypervisor::CreateGunyahVm(): CreateVm() with the Gunyah type (for
-  // SetDtbConfig and the other Gunyah-only calls).
-  absl::StatusOr<std::unique_ptr<GunyahVm>> CreateGunyahVm();
 
  private:
   explicit GunyahHypervisor(std::shared_ptr<const GunyahDevice> device)

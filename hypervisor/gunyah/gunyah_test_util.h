@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "hypervisor/aarch64/vm_aarch64.h"
 #include "hypervisor/gunyah/gunyah_hypervisor.h"
 #include "hypervisor/gunyah/gunyah_vm.h"
 #include "hypervisor/memory_region.h"
@@ -43,15 +44,32 @@ inline absl::StatusOr<GunyahTestEnv> NewGunyahTestEnv() {
   return result;
 }
 
-// A VM with kRamSize bytes of RAM at kRamBase whose first page is the
-// devicetree (GH_VM_SET_DTB_CONFIG), so its first vCPU run can start it.
-inline absl::StatusOr<std::unique_ptr<GunyahVm>> NewBootableVm(
+// The aarch64 VM of a fresh VM of `hypervisor` (a GunyahVm).
+inline absl::StatusOr<std::unique_ptr<VmAArch64>> NewArmVm(
     GunyahHypervisor& hypervisor) {
-  ASSIGN_OR_RETURN(std::unique_ptr<GunyahVm> vm, hypervisor.CreateGunyahVm());
+  ASSIGN_OR_RETURN(std::unique_ptr<Vm> vm, hypervisor.CreateVm());
+  if (vm->AsAArch64() == nullptr) {
+    return absl::InternalError("a Gunyah VM is not a VmAArch64");
+  }
+  return std::unique_ptr<VmAArch64>(vm.release()->AsAArch64());
+}
+
+// A VM with kRamSize bytes of RAM at kRamBase whose first page is the
+// devicetree (InitArch: GH_VM_SET_DTB_CONFIG), so its first vCPU run can
+// start it.
+inline absl::StatusOr<std::unique_ptr<VmAArch64>> NewBootableVm(
+    GunyahHypervisor& hypervisor) {
+  ASSIGN_OR_RETURN(std::unique_ptr<VmAArch64> vm, NewArmVm(hypervisor));
   ASSIGN_OR_RETURN(auto ram, MemoryRegion::CreateShared("gunyah-ram", kRamSize));
   RETURN_IF_ERROR(vm->AddMemoryRegion(kRamBase, std::move(ram), {}).status());
-  RETURN_IF_ERROR(vm->SetDtbConfig(kRamBase, kDtbSize));
+  RETURN_IF_ERROR(vm->InitArch(kRamBase + kDtbSize, kRamBase, kDtbSize));
   return vm;
+}
+
+// Whether the fake's latest VM has started (GH_VM_START succeeded).
+inline bool LatestVmRunning(const GunyahFake& fake) {
+  auto vm = fake.LatestVm();
+  return vm.has_value() && vm->status == GunyahFake::VmState::Status::kRunning;
 }
 
 inline std::vector<std::string> CallNames(const GunyahFake& fake) {

@@ -55,9 +55,10 @@ bool GunyahVm::CheckCapability(VmCap cap) const {
 
 bool GunyahVm::started() const { return core_->started(); }
 
-absl::Status GunyahVm::SetDtbConfig(GuestAddress guest_address,
-                                    uint64_t size) {
-  return core_->SetDtbConfig(guest_address, size);
+absl::Status GunyahVm::ConfigureBoot(GuestAddress /*entry*/,
+                                     GuestAddress fdt_address,
+                                     uint64_t fdt_size) {
+  return core_->SetDtbConfig(fdt_address, fdt_size);
 }
 
 absl::Status GunyahVm::MapSlot(MemSlot slot, GuestAddress guest_address,

@@ -9,17 +9,19 @@
 // AddFdMapping and memory added after the start are refused (see
 // README.md). vCPUs, irqfds and ioeventfds are VM functions
 // (GH_VM_ADD_FUNCTION / GH_VM_REMOVE_FUNCTION). The VM starts (GH_VM_START)
-// on the first Run() of one of its vCPUs, after SetDtbConfig().
+// on the first Run() of one of its vCPUs, after InitArch() gave it the
+// devicetree (GH_VM_SET_DTB_CONFIG).
 //
 // Thread safe: BackendVm's mutex guards the slot table; the start is
 // ordered against memory changes by GunyahVmCore's lock.
 //
 // Example:
-//   ASSIGN_OR_RETURN(std::unique_ptr<hv::GunyahVm> vm, gunyah->CreateGunyahVm());
+//   ASSIGN_OR_RETURN(std::unique_ptr<hv::Vm> vm, gunyah->CreateVm());
 //   ASSIGN_OR_RETURN(auto ram, hv::MemoryRegion::CreateShared("ram", 16 << 20));
 //   ASSIGN_OR_RETURN(hv::MemSlot slot, vm->AddMemoryRegion(0x80000000, std::move(ram), {}));
-//   RETURN_IF_ERROR(vm->SetDtbConfig(0x80000000, 0x10000));
-//   ASSIGN_OR_RETURN(auto vcpu, vm->CreateVcpuAArch64(0));
+//   hv::VmAArch64* arm = vm->AsAArch64();
+//   RETURN_IF_ERROR(arm->InitArch(0x80200000, 0x80000000, 0x10000));
+//   ASSIGN_OR_RETURN(auto vcpu, arm->CreateVcpuAArch64(0));
 #ifndef HV_HYPERVISOR_GUNYAH_GUNYAH_VM_H_
 #define HV_HYPERVISOR_GUNYAH_GUNYAH_VM_H_
 
@@ -66,16 +68,15 @@ class GunyahVm final : public BackendVm<VmAArch64> {
   absl::Status FinalizeGic() override;
   absl::Status SetCounterOffset(uint64_t offset) override;
 
-  // Gunyah only.
-  // GunyahVm::SetDtbConfig(): where the VM's devicetree lies in guest
-  // memory (GH_VM_SET_DTB_CONFIG); needed before the first Run(), and the
-  // range must lie inside an added region when the VM starts.
-  absl::Status SetDtbConfig(GuestAddress guest_address, uint64_t size);
-  // GunyahVm::started(): whether GH_VM_START has run.
+  // Gunyah only: whether GH_VM_START has run.
   bool started() const;
 
  private:
   explicit GunyahVm(std::shared_ptr<GunyahVmCore> core);
+
+  // VmAArch64::InitArch's part: GH_VM_SET_DTB_CONFIG, before the start.
+  absl::Status ConfigureBoot(GuestAddress entry, GuestAddress fdt_address,
+                             uint64_t fdt_size) override;
 
   // BackendVm's hooks (no dirty log: the default).
   // GH_VM_SET_USER_MEM_REGION with the slot as label, before the VM

@@ -11,7 +11,7 @@ absl::Status GunyahVmCore::EnsureStarted() {
   if (!dtb_.has_value()) {
     return absl::FailedPreconditionError(
         "GH_VM_START: a Gunyah VM is configured from its devicetree; call "
-        "GunyahVm::SetDtbConfig() with the devicetree's guest address and "
+        "VmAArch64::InitArch() with the devicetree's guest address and "
         "size (inside an added memory region) before the first Run()");
   }
   if (sys()->Ioctl(fd(), gunyah_abi::kVmStart, 0) < 0) {

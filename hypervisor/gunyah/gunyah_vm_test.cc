@@ -35,7 +35,7 @@ class GunyahVmTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_OK_AND_ASSIGN(gunyah_, NewGunyahTestEnv());
-    ASSERT_OK_AND_ASSIGN(vm_, gunyah_.hypervisor->CreateGunyahVm());
+    ASSERT_OK_AND_ASSIGN(vm_, NewArmVm(*gunyah_.hypervisor));
     fake_ = gunyah_.fake.get();
     vm_fd_ = LastCall(*fake_, "GH_CREATE_VM").result;
     fake_->ClearCalls();
@@ -49,18 +49,18 @@ class GunyahVmTest : public ::testing::Test {
     ASSERT_OK(vm_->AddMemoryRegion(kRamBase,
                                    NewRegion(kRamSize), {})
                   .status());
-    ASSERT_OK(vm_->SetDtbConfig(kRamBase, kDtbSize));
+    ASSERT_OK(vm_->InitArch(kRamBase + kDtbSize, kRamBase, kDtbSize));
     ASSERT_OK_AND_ASSIGN(vcpu_, vm_->CreateVcpuAArch64(0));
     ASSERT_OK(vcpu_->Init({VcpuFeature::kPsci0_2}));
     fake_->QueueMmio(0, 0x09000000, true, {1});
     ASSERT_OK_AND_ASSIGN(VcpuExit exit, vcpu_->Run());
     ASSERT_EQ(exit.kind, VcpuExitKind::kMmio);
-    ASSERT_TRUE(vm_->started());
+    ASSERT_TRUE(LatestVmRunning(*fake_));
     fake_->ClearCalls();
   }
 
   GunyahTestEnv gunyah_;
-  std::unique_ptr<GunyahVm> vm_;
+  std::unique_ptr<VmAArch64> vm_;
   std::unique_ptr<VcpuAArch64> vcpu_;  // Start()'s
   GunyahFake* fake_ = nullptr;
   int vm_fd_ = -1;  // the fake's VM fd
@@ -210,10 +210,17 @@ TEST_F(GunyahVmTest, FdMappingsAreCheckedThenUnimplemented) {
   EXPECT_THAT(vm_->GetDirtyLog(slot), StatusIs(absl::StatusCode::kUnimplemented));
 }
 
-TEST_F(GunyahVmTest, DtbConfigIsPassedAndFixedOnceStarted) {
-  EXPECT_THAT(vm_->SetDtbConfig(kBase, 0),
+TEST_F(GunyahVmTest, InitArchPassesTheDevicetreeAndIsFixedOnceStarted) {
+  ASSERT_OK(vm_->AddMemoryRegion(kBase, NewRegion(), {}).status());
+  fake_->ClearCalls();
+  // Refused by InitArch's checks, before any ioctl.
+  EXPECT_THAT(vm_->InitArch(kBase, kBase, 0),
               StatusIs(absl::StatusCode::kInvalidArgument));
-  ASSERT_OK(vm_->SetDtbConfig(kBase + 0x2000, 0x800));
+  EXPECT_THAT(vm_->InitArch(kBase, kRamBase, 0x800),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("not inside one added memory region")));
+  EXPECT_THAT(fake_->Calls(), IsEmpty());
+  ASSERT_OK(vm_->InitArch(kBase, kBase + 0x2000, 0x800));
   GunyahFake::Call call = LastCall(*fake_, "GH_VM_SET_DTB_CONFIG");
   EXPECT_EQ(call.request, 0x40104702u);
   auto config = ArgAs<abi::VmDtbConfig>(call.arg);
@@ -222,14 +229,23 @@ TEST_F(GunyahVmTest, DtbConfigIsPassedAndFixedOnceStarted) {
   // The kernel keeps it page-rounded.
   ASSERT_TRUE(fake_->LatestVm()->dtb.has_value());
   EXPECT_EQ(fake_->LatestVm()->dtb->size, 0x1000u);
+  // A later call replaces it.
+  ASSERT_OK(vm_->InitArch(kBase, kBase, 0x1000));
+  EXPECT_EQ(fake_->LatestVm()->dtb->guest_phys_addr, kBase);
+  // A refused ioctl leaves the configuration as it was.
+  fake_->FailIoctl(abi::kVmSetDtbConfig, ENOMEM);
+  EXPECT_THAT(vm_->InitArch(kBase, kBase + 0x3000, 0x1000),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       HasSubstr("GH_VM_SET_DTB_CONFIG")));
+  EXPECT_EQ(fake_->LatestVm()->dtb->guest_phys_addr, kBase);
   Start();
-  EXPECT_THAT(vm_->SetDtbConfig(kBase, 0x1000),
+  EXPECT_THAT(vm_->InitArch(kBase, kBase, 0x1000),
               StatusIs(absl::StatusCode::kFailedPrecondition));
-  EXPECT_THAT(vm_->AddMemoryRegion(kBase, NewRegion(), {}),
+  EXPECT_THAT(vm_->AddMemoryRegion(kBase + 16 * kRegionSize, NewRegion(), {}),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("GH_VM_START")));
   EXPECT_THAT(fake_->Calls(), IsEmpty());
-  EXPECT_THAT(vm_->MemoryRegions(), SizeIs(1));
+  EXPECT_THAT(vm_->MemoryRegions(), SizeIs(2));
 }
 
 TEST_F(GunyahVmTest, IoeventfdsAreMmioFunctions) {

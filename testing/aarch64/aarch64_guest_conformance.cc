@@ -10,7 +10,6 @@ namespace hv::testing {
 
 absl::StatusOr<std::unique_ptr<AArch64Guest>>
 AArch64GuestConformance::NewGuest(AArch64GuestOptions options) {
-  options.prepare_vm = GetParam().prepare_to_run;
   return AArch64Guest::Create(*hypervisor_, options);
 }
 
@@ -19,9 +18,6 @@ absl::StatusOr<std::unique_ptr<Vm>> AArch64GuestConformance::NewVm() {
   if (vm->AsAArch64() == nullptr) {
     return absl::FailedPreconditionError(
         "AArch64GuestConformance: the hypervisor's VM is not an aarch64 VM");
-  }
-  if (GetParam().prepare_to_run) {
-    RETURN_IF_ERROR(GetParam().prepare_to_run(*vm));
   }
   return vm;
 }

@@ -38,8 +38,8 @@
 namespace hv::testing {
 
 // AArch64GuestConformance: each test gets a new hypervisor (hypervisor_)
-// and makes its own guests (NewGuest()) or bare VMs (NewVm()), each
-// prepared to run (BackendUnderTest::prepare_to_run).
+// and makes its own guests (NewGuest(): RAM, the image and InitArch) or
+// bare aarch64 VMs (NewVm()).
 class AArch64GuestConformance : public BackendTest {
  protected:
   // AArch64GuestConformance::NewGuest(): an AArch64Guest with `options` on

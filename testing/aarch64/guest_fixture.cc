@@ -35,7 +35,8 @@ absl::StatusOr<std::unique_ptr<AArch64Guest>> AArch64Guest::Create(
   guest->ram_ = ram->data();
   ASSIGN_OR_RETURN(guest->ram_slot_,
                    guest->vm_->AddMemoryRegion(HV_A64_RAM_BASE, std::move(ram), {}));
-  if (options.prepare_vm) RETURN_IF_ERROR(options.prepare_vm(*guest->vm_));
+  RETURN_IF_ERROR(
+      guest->arm_vm_->InitArch(HV_A64_CODE, HV_A64_DTB, HV_A64_DTB_SIZE));
   if (options.gic) {
     GicConfig gic;
     gic.version = GicConfig::Version::kV3;

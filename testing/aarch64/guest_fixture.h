@@ -44,10 +44,6 @@ struct AArch64GuestOptions {
   bool gic = false;
   uint32_t gic_irqs = 96;
   std::vector<VcpuFeature> features = {VcpuFeature::kPsci0_2};
-  // What the backend's VM needs before its vCPUs are created that the hv
-  // API has no call for (BackendUnderTest::prepare_to_run), called after RAM
-  // is added; null: nothing.
-  std::function<absl::Status(Vm& vm)> prepare_vm;
 };
 
 // GuestRun: what one AArch64Guest::Run saw.

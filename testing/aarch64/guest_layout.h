@@ -27,6 +27,10 @@
 #define HV_A64_CODE_MAX 0x10000
 // Scratch RAM the routines and the host share (flags of the 2-vCPU test).
 #define HV_A64_SCRATCH (HV_A64_RAM_BASE + 0x100000)
+// The page VmAArch64::InitArch is told holds the devicetree (the guest
+// image reads none; it only has to lie in RAM).
+#define HV_A64_DTB (HV_A64_RAM_BASE + 0x1f0000)
+#define HV_A64_DTB_SIZE 0x1000
 
 // A second region tests add at this address (read-only, dirty log, arena,
 // removal).

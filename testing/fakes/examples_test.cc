@@ -155,12 +155,12 @@ TEST(FakesExamples, GeniezoneFake) {
 TEST(FakesExamples, GunyahFake) {
   auto fake = std::make_shared<hv::testing::GunyahFake>();
   ASSERT_OK_AND_ASSIGN(auto gunyah, hv::GunyahHypervisor::Create("/dev/gunyah", fake.get()));
-  ASSERT_OK_AND_ASSIGN(auto vm, gunyah->CreateGunyahVm());
-  // ... vm->AddMemoryRegion(...); vm->SetDtbConfig(...);
+  ASSERT_OK_AND_ASSIGN(auto vm, gunyah->CreateVm());
+  // ... vm->AddMemoryRegion(...); vm->AsAArch64()->InitArch(...);
   ASSERT_OK_AND_ASSIGN(auto ram, MemoryRegion::CreateShared("ram", 1 << 20));
   ASSERT_OK(vm->AddMemoryRegion(0x80000000, std::move(ram), {}).status());
-  ASSERT_OK(vm->SetDtbConfig(0x80000000, 0x1000));
-  ASSERT_OK_AND_ASSIGN(auto vcpu, vm->CreateVcpuAArch64(0));
+  ASSERT_OK(vm->AsAArch64()->InitArch(0x80001000, 0x80000000, 0x1000));
+  ASSERT_OK_AND_ASSIGN(auto vcpu, vm->AsAArch64()->CreateVcpuAArch64(0));
   ASSERT_OK(vcpu->Init({hv::VcpuFeature::kPsci0_2}));
   fake->QueueMmio(0, 0x9000000, /*is_write=*/true, {'h'});
   ASSERT_OK_AND_ASSIGN(hv::VcpuExit exit, vcpu->Run());

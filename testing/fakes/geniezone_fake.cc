@@ -77,6 +77,7 @@ struct GeniezoneFake::VmModel {
   std::vector<IrqfdEntry> irqfds;
   std::map<uint32_t, uint64_t> delivered;  // SPI -> injections
   std::map<uint32_t, uint32_t> line_levels;
+  std::optional<abi::DtbConfig> dtb;
   std::map<uint32_t, std::deque<Action>> queues;  // by vCPU id
   std::map<uint32_t, std::shared_ptr<VcpuModel>> vcpus;
 };
@@ -387,8 +388,13 @@ int GeniezoneFake::VmIoctl(const std::shared_ptr<VmModel>& vm_ptr,
       return WithArg<abi::EnableCap>(arg, call,
                                      [](const auto&) { return -EINVAL; });
     case abi::kSetDtbConfig:
-      // Any devicetree: the fake boots no guest from it.
-      return WithArg<abi::DtbConfig>(arg, call, [](const auto&) { return 0; });
+      // The driver passes the place on to the hypervisor (MT_HVC_GZVM_
+      // SET_DTB_CONFIG), which reads the devicetree when the VM boots; the
+      // fake boots no guest from it, so it keeps the place for tests.
+      return WithArg<abi::DtbConfig>(arg, call, [&](const auto& config) {
+        vm.dtb = config;
+        return 0;
+      });
     default:
       return -ENOTTY;
   }
@@ -854,6 +860,12 @@ size_t GeniezoneFake::IoeventfdCount() const {
 size_t GeniezoneFake::IrqfdCount() const {
   std::lock_guard<std::mutex> lock(mu_);
   return latest_vm_ == nullptr ? 0 : latest_vm_->irqfds.size();
+}
+
+std::optional<abi::DtbConfig> GeniezoneFake::DtbConfig() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (latest_vm_ == nullptr) return std::nullopt;
+  return latest_vm_->dtb;
 }
 
 uint32_t GeniezoneFake::IrqLineLevel(uint32_t spi) const {

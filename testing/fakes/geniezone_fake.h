@@ -168,6 +168,8 @@ class GeniezoneFake final : public GeniezoneSys, public ScriptedGuest {
   size_t IrqfdCount() const;
   // The last GZVM_IRQ_LINE level of SPI `spi` (0 when never set).
   uint32_t IrqLineLevel(uint32_t spi) const;
+  // The latest VM's last GZVM_SET_DTB_CONFIG (none when never set).
+  std::optional<geniezone_abi::DtbConfig> DtbConfig() const;
 
  private:
   struct Action;

@@ -37,9 +37,9 @@
 // Example:
 //   auto fake = std::make_shared<hv::testing::GunyahFake>();
 //   ASSERT_OK_AND_ASSIGN(auto gunyah, hv::GunyahHypervisor::Create("/dev/gunyah", fake.get()));
-//   ASSERT_OK_AND_ASSIGN(auto vm, gunyah->CreateGunyahVm());
-//   ... vm->AddMemoryRegion(...); vm->SetDtbConfig(...);
-//   ASSERT_OK_AND_ASSIGN(auto vcpu, vm->CreateVcpuAArch64(0));
+//   ASSERT_OK_AND_ASSIGN(auto vm, gunyah->CreateVm());
+//   ... vm->AddMemoryRegion(...); vm->AsAArch64()->InitArch(...);
+//   ASSERT_OK_AND_ASSIGN(auto vcpu, vm->AsAArch64()->CreateVcpuAArch64(0));
 //   ASSERT_OK(vcpu->Init({hv::VcpuFeature::kPsci0_2}));
 //   fake->QueueMmio(0, 0x9000000, /*is_write=*/true, {'h'});
 //   ASSERT_OK_AND_ASSIGN(hv::VcpuExit exit, vcpu->Run());

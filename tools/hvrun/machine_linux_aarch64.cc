@@ -122,6 +122,10 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::CreateLinux(const MachineOptio
     std::memcpy(at(layout.initrd), o.linux_boot->initrd.data(), o.linux_boot->initrd.size());
   }
   std::memcpy(at(layout.fdt), fdt.data(), fdt.size());
+  // The VM-wide boot step: nothing on KVM, the devicetree's place on
+  // Geniezone and Gunyah.
+  RETURN_IF_ERROR(LinuxBootError(arm->InitArch(layout.kernel, layout.fdt, fdt.size()),
+                                 "boot configuration"));
 
   std::vector<std::unique_ptr<Vcpu>> vcpus;
   for (uint32_t i = 0; i < o.vcpus; ++i) {
