@@ -15,6 +15,12 @@ const char* HypervisorCapName(HypervisorCap cap) {
     case HypervisorCap::kXcrs: return "xcrs";
     case HypervisorCap::kTscControl: return "tsc_control";
     case HypervisorCap::kSyncRegs: return "sync_regs";
+    case HypervisorCap::kMpState: return "mp_state";
+    case HypervisorCap::kXsave: return "xsave";
+    case HypervisorCap::kVcpuEvents: return "vcpu_events";
+    case HypervisorCap::kTscKhz: return "tsc_khz";
+    case HypervisorCap::kMsrList: return "msr_list";
+    case HypervisorCap::kFeatureMsrs: return "feature_msrs";
   }
   return "unknown";
 }

@@ -22,6 +22,12 @@ enum class HypervisorCap {
   kXcrs,            // x86: VcpuX86_64::GetXcrs / SetXcrs
   kTscControl,      // x86: VcpuX86_64::SetTscOffset
   kSyncRegs,        // registers exchanged through the shared run page
+  kMpState,         // Vcpu::GetMpState / SetMpState
+  kXsave,           // x86: VcpuX86_64::GetXsave / SetXsave (the whole image)
+  kVcpuEvents,      // x86: VcpuX86_64::GetVcpuEvents / SetVcpuEvents
+  kTscKhz,          // x86: VcpuX86_64::SetTscKhz
+  kMsrList,         // x86: VmX86_64::GetMsrIndexList
+  kFeatureMsrs,     // x86: VmX86_64::GetFeatureMsrs
 };
 
 // VmCap: what one VM offers (may differ by VM type).

@@ -29,6 +29,21 @@ namespace hv {
 class VcpuX86_64;
 class VcpuAArch64;
 
+// MpState: a vCPU's multiprocessing state, as the hypervisor keeps it
+// (KVM's api.rst, KVM_GET_MP_STATE). x86: the local APIC's INIT/SIPI
+// protocol (Intel SDM Vol. 3, Section 9.4) and HLT; aarch64: PSCI power
+// state (stopped until CPU_ON; suspended in CPU_SUSPEND / WFI-like waits).
+enum class MpState {
+  kRunnable,       // runs when Run() is called
+  kUninitialized,  // x86: an AP waiting for INIT
+  kInitReceived,   // x86: INIT received, waiting for SIPI
+  kHalted,         // x86: in HLT, waiting for an interrupt
+  kSipiReceived,   // x86: SIPI received
+  kStopped,        // aarch64: powered off (PSCI CPU_OFF, or created so)
+  kSuspended,      // aarch64: suspended until a wake-up event
+};
+const char* MpStateName(MpState state);
+
 class Vcpu {
  public:
   virtual ~Vcpu() = default;
@@ -58,6 +73,15 @@ class Vcpu {
   // Vcpu::Kick(): thread safe. Makes the current Run() (or, if none is in
   // progress, the next one) return kInterrupted promptly.
   virtual absl::Status Kick() = 0;
+
+  // Vcpu::GetMpState() / SetMpState(): the multiprocessing state, for
+  // saving and restoring a vCPU (HypervisorCap::kMpState; UNIMPLEMENTED
+  // without it). SetMpState refuses a state of the other architecture
+  // (INVALID_ARGUMENT), and one the hypervisor does not accept in the
+  // vCPU's configuration (KVM x86: anything but kRunnable without the
+  // in-kernel irqchip) with its error; the vCPU is then unchanged.
+  virtual absl::StatusOr<MpState> GetMpState();
+  virtual absl::Status SetMpState(MpState state);
 
   // Per-architecture views; nullptr when the vCPU is not of that kind.
   virtual VcpuX86_64* AsX86_64() { return nullptr; }

@@ -42,6 +42,12 @@ bool GunyahHypervisor::CheckCapability(HypervisorCap cap) const {
     case HypervisorCap::kXcrs:
     case HypervisorCap::kTscControl:
     case HypervisorCap::kSyncRegs:
+    case HypervisorCap::kMpState:  // not wired up (see README.md)
+    case HypervisorCap::kXsave:
+    case HypervisorCap::kVcpuEvents:
+    case HypervisorCap::kTscKhz:
+    case HypervisorCap::kMsrList:
+    case HypervisorCap::kFeatureMsrs:
       return false;
   }
   return false;

@@ -34,6 +34,11 @@ struct Cpuid2Header {
   uint32_t padding;
 };
 static_assert(sizeof(MsrsHeader) == 8 && sizeof(Cpuid2Header) == 8);
+// struct kvm_msr_list: nmsrs, then the u32 indices at offset 4.
+struct MsrListHeader {
+  uint32_t nmsrs;
+};
+static_assert(sizeof(MsrListHeader) == 4);
 
 // The same mistake reaches the ioctl numbers, which encode the struct size:
 // under g++ KVM_GET_MSRS & co. come out with 16 or 12 where the kernel
@@ -43,7 +48,13 @@ inline constexpr unsigned long kGetSupportedCpuid =
 inline constexpr unsigned long kGetMsrs = _IOWR(KVMIO, 0x88, MsrsHeader);
 inline constexpr unsigned long kSetMsrs = _IOW(KVMIO, 0x89, MsrsHeader);
 inline constexpr unsigned long kSetCpuid2 = _IOW(KVMIO, 0x90, Cpuid2Header);
+inline constexpr unsigned long kGetMsrIndexList =
+    _IOWR(KVMIO, 0x02, MsrListHeader);
+inline constexpr unsigned long kGetMsrFeatureIndexList =
+    _IOWR(KVMIO, 0x0a, MsrListHeader);
 // The kernel's values (as a C compiler computes them).
+static_assert(kGetMsrIndexList == 0xc004ae02);
+static_assert(kGetMsrFeatureIndexList == 0xc004ae0a);
 static_assert(kGetSupportedCpuid == 0xc008ae05);
 static_assert(kGetMsrs == 0xc008ae88);
 static_assert(kSetMsrs == 0x4008ae89);
@@ -86,6 +97,10 @@ static_assert(sizeof(kvm_msr_entry) == 16);
 static_assert(sizeof(kvm_cpuid_entry2) == 40);
 static_assert(sizeof(kvm_lapic_state) == 1024);
 static_assert(sizeof(kvm_interrupt) == 4);
+static_assert(sizeof(kvm_vcpu_events) == 64);
+static_assert(offsetof(kvm_vcpu_events, flags) == 20);
+static_assert(offsetof(kvm_vcpu_events, smi) == 24);
+static_assert(sizeof(kvm_mp_state) == 4);
 
 // TscOffsetAttr(): the vCPU attribute KVM_{HAS,SET,GET}_DEVICE_ATTR take
 // for the TSC offset (api.rst, 4.2 KVM_VCPU_TSC_CTRL); the kernel reads or

@@ -46,6 +46,15 @@ struct KvmDeviceCaps {
   int nr_memslots = 0;
   int nr_vcpus = 0;
   int max_vcpus = 0;
+  int mp_state = 0;
+  int vcpu_events = 0;
+  // x86_64 (0 elsewhere).
+  int tsc_control = 0;     // KVM_SET_TSC_KHZ on a vCPU
+  int kvmclock_ctrl = 0;   // KVM_KVMCLOCK_CTRL
+  int msr_features = 0;    // KVM_GET_MSR_FEATURE_INDEX_LIST
+  // KVM_GET_MSR_INDEX_LIST is base API on x86 (api.rst names no
+  // capability): 1 where QueryArch is x86_64's.
+  int msr_index_list = 0;
   // aarch64 only (kvm_device_aarch64.cc; 0 on x86_64).
   int arm_vm_ipa_size = 0;  // bits of guest-physical address (0: 40)
   int arm_psci_0_2 = 0;

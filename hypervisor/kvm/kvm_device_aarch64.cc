@@ -46,6 +46,8 @@ absl::Status KvmDevice::QueryArch(KvmDevice& device) {
     device.vm_type = KVM_VM_TYPE_ARM_IPA_SIZE(ipa_bits);
   }
   device.guest_address_limit = ipa_bits >= 64 ? ~0ull : 1ull << ipa_bits;
+  // arm64's KVM_CAP_VCPU_EVENTS is about SErrors; hv's VcpuEvents are x86's.
+  caps.vcpu_events = 0;
   return absl::OkStatus();
 }
 

@@ -73,6 +73,7 @@ absl::Status KvmDevice::QueryArch(KvmDevice& device) {
     }
   }
   device.guest_address_limit = phys_bits >= 64 ? ~0ull : 1ull << phys_bits;
+  device.caps.msr_index_list = 1;
   return absl::OkStatus();
 }
 

@@ -45,6 +45,18 @@ bool KvmHypervisor::CheckCapability(HypervisorCap cap) const {
       // some KVMs accept and ignore: reported only when a probe's offset
       // reads back (KvmDevice::TscOffsetHonoured).
       return device_->TscOffsetHonoured();
+    case HypervisorCap::kMpState:
+      return caps.mp_state > 0;
+    case HypervisorCap::kXsave:
+      return caps.xsave > 0;
+    case HypervisorCap::kVcpuEvents:
+      return caps.vcpu_events > 0;
+    case HypervisorCap::kTscKhz:
+      return caps.tsc_control > 0;
+    case HypervisorCap::kMsrList:
+      return caps.msr_index_list > 0;
+    case HypervisorCap::kFeatureMsrs:
+      return caps.msr_features > 0;
     case HypervisorCap::kSyncRegs:
       // The kernel may offer KVM_CAP_SYNC_REGS, but this backend exchanges
       // registers through KVM_GET/SET_REGS ioctls and never through the run

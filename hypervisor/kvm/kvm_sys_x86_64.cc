@@ -27,12 +27,21 @@ const char* ArchIoctlName(unsigned long request) {
       HV_KVM_IOCTL_NAME(KVM_INTERRUPT),
       HV_KVM_IOCTL_NAME(KVM_NMI),
       HV_KVM_IOCTL_NAME(KVM_GET_TSC_KHZ),
+      HV_KVM_IOCTL_NAME(KVM_SET_TSC_KHZ),
+      HV_KVM_IOCTL_NAME(KVM_GET_VCPU_EVENTS),
+      HV_KVM_IOCTL_NAME(KVM_SET_VCPU_EVENTS),
+      HV_KVM_IOCTL_NAME(KVM_KVMCLOCK_CTRL),
       // Flexible-array structs: see kvm_abi_x86_64.h for why these are
       // hv's own.
       {kGetSupportedCpuid, "KVM_GET_SUPPORTED_CPUID"},
       {kGetMsrs, "KVM_GET_MSRS"},
       {kSetMsrs, "KVM_SET_MSRS"},
       {kSetCpuid2, "KVM_SET_CPUID2"},
+      {kGetMsrIndexList, "KVM_GET_MSR_INDEX_LIST"},
+      {kGetXsave, "KVM_GET_XSAVE"},
+      {kSetXsave, "KVM_SET_XSAVE"},
+      {kGetXsave2, "KVM_GET_XSAVE2"},
+      {kGetMsrFeatureIndexList, "KVM_GET_MSR_FEATURE_INDEX_LIST"},
   };
   return FindIoctlName(request, kNames);
 }

@@ -13,6 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "hypervisor/kvm/kvm_abi_aarch64.h"
 #include "hypervisor/kvm/kvm_ioctl.h"
+#include "hypervisor/kvm/kvm_mp_state.h"
 #include "hypervisor/os/errno_status.h"
 #include "hypervisor/os/status_macros.h"
 
@@ -375,6 +376,14 @@ absl::Status KvmVcpuAArch64::InitPvtime(GuestAddress address) {
   const uint64_t ipa = address;
   return SetVcpuAttr(KVM_ARM_VCPU_PVTIME_CTRL, KVM_ARM_VCPU_PVTIME_IPA, &ipa,
                      "KVM_ARM_VCPU_PVTIME_IPA");
+}
+
+absl::StatusOr<MpState> KvmVcpuAArch64::GetMpState() {
+  return GetKvmMpState(*device_, fd_.get(), MpArch::kArm64);
+}
+
+absl::Status KvmVcpuAArch64::SetMpState(MpState state) {
+  return SetKvmMpState(*device_, fd_.get(), MpArch::kArm64, state);
 }
 
 }  // namespace hv

@@ -48,6 +48,9 @@ class KvmVcpuAArch64 final : public KvmVcpuCore<VcpuAArch64> {
   absl::Status InitPmu(uint32_t irq) override;
   bool HasPvtime() const override;
   absl::Status InitPvtime(GuestAddress address) override;
+  // KVM_GET/SET_MP_STATE: runnable, stopped (PSCI off) or suspended.
+  absl::StatusOr<MpState> GetMpState() override;
+  absl::Status SetMpState(MpState state) override;
 
  private:
   KvmVcpuAArch64(std::shared_ptr<const KvmDevice> device, KvmVcpuFd vcpu,

@@ -202,21 +202,6 @@ absl::Status KvmVcpuX86_64::SetFpu(const Fpu& fpu) {
   return KvmIoctl(sys_, fd_.get(), KVM_SET_FPU, &f, "KVM_SET_FPU");
 }
 
-absl::StatusOr<std::vector<uint8_t>> KvmVcpuX86_64::GetXsave() {
-  // KVM_CAP_XSAVE2 gives the image size when it exceeds 4 KiB
-  // (e.g. with AMX state); KVM_GET_XSAVE2 then fills the larger buffer.
-  const size_t size = std::max<size_t>(sizeof(kvm_abi::XsaveImage), device_->caps.xsave2);
-  std::vector<uint8_t> xsave(size);
-  if (size > sizeof(kvm_abi::XsaveImage)) {
-    RETURN_IF_ERROR(
-        KvmIoctl(sys_, fd_.get(), kvm_abi::kGetXsave2, xsave.data(), "KVM_GET_XSAVE2"));
-  } else {
-    RETURN_IF_ERROR(
-        KvmIoctl(sys_, fd_.get(), kvm_abi::kGetXsave, xsave.data(), "KVM_GET_XSAVE"));
-  }
-  return xsave;
-}
-
 absl::StatusOr<DebugRegs> KvmVcpuX86_64::GetDebugRegs() {
   kvm_debugregs d = {};
   RETURN_IF_ERROR(

@@ -1,7 +1,9 @@
 // KvmVcpuX86_64: hv::VcpuX86_64 over a KVM vCPU (KvmVcpuCore, kvm_vcpu.h):
 // registers, FPU and XSAVE, debug registers, XCRs, MSRs, CPUID, the local
-// APIC, interrupt injection and the TSC (kvm_vcpu_x86_64.cc). KvmVmX86_64
-// creates it.
+// APIC, interrupt injection and the TSC (kvm_vcpu_x86_64.cc), and the rest
+// of a vCPU's state for saving and restoring it: the whole XSAVE image,
+// vCPU events, MP state, the TSC frequency and the kvmclock pause
+// notification (kvm_vcpu_x86_64_state.cc). KvmVmX86_64 creates it.
 //
 // Example:
 //   ASSIGN_OR_RETURN(std::unique_ptr<hv::Vm> vm, hv::CreateKvmVm(device));
@@ -55,6 +57,17 @@ class KvmVcpuX86_64 final : public KvmVcpuCore<VcpuX86_64> {
   absl::StatusOr<uint64_t> GetTscOffset() override;
   absl::StatusOr<uint32_t> GetTscKhz() override;
 
+  // Saving and restoring (kvm_vcpu_x86_64_state.cc).
+  absl::StatusOr<std::vector<uint8_t>> GetXsave() override;
+  absl::Status SetXsave(absl::Span<const uint8_t> image) override;
+  size_t XsaveSize() const override;
+  absl::StatusOr<VcpuEvents> GetVcpuEvents() override;
+  absl::Status SetVcpuEvents(const VcpuEvents& events) override;
+  absl::Status SetTscKhz(uint32_t khz) override;
+  absl::Status NotifyGuestPaused() override;
+  absl::StatusOr<MpState> GetMpState() override;
+  absl::Status SetMpState(MpState state) override;
+
  private:
   using KvmVcpuCore::KvmVcpuCore;
 
@@ -64,8 +77,6 @@ class KvmVcpuX86_64 final : public KvmVcpuCore<VcpuX86_64> {
   absl::Status CheckTscControl(absl::string_view operation) const;
   // The same for XCRs (KvmDevice::XcrsHonoured).
   absl::Status CheckXcrs(absl::string_view operation) const;
-  // KVM_GET_XSAVE (or KVM_GET_XSAVE2): the vCPU's XSAVE image.
-  absl::StatusOr<std::vector<uint8_t>> GetXsave();
 };
 
 }  // namespace hv

@@ -2,13 +2,17 @@
 // reserved addresses and the clock.
 #include "hypervisor/kvm/kvm_vm_x86_64.h"
 
+#include <cerrno>
 #include <cstdint>
 #include <utility>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "hypervisor/kvm/kvm_abi_x86_64.h"
 #include "hypervisor/kvm/kvm_ioctl.h"
 #include "hypervisor/kvm/kvm_vcpu_x86_64.h"
+#include "hypervisor/os/errno_status.h"
 #include "hypervisor/os/status_macros.h"
 
 namespace hv {
@@ -119,6 +123,64 @@ absl::Status KvmVmX86_64::SetIrqLine(uint32_t irq, bool level) {
   request.level = level ? 1 : 0;
   return KvmIoctl(sys_, vm_fd_.get(), KVM_IRQ_LINE, &request,
                   absl::StrFormat("KVM_IRQ_LINE (irq %u)", irq));
+}
+
+namespace {
+
+// The indices of an MSR list ioctl on the system fd (`request`:
+// KVM_GET_MSR_INDEX_LIST or KVM_GET_MSR_FEATURE_INDEX_LIST). api.rst: with
+// too small an nmsrs the kernel answers E2BIG and stores the count needed,
+// so ask with none, then with that many (again if the list grew between).
+absl::StatusOr<std::vector<uint32_t>> MsrList(const KvmDevice& device,
+                                              unsigned long request,
+                                              const char* name) {
+  uint32_t count = 0;
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    kvm_abi::FlexBuffer<kvm_abi::MsrListHeader, uint32_t> buffer(count);
+    buffer.header()->nmsrs = count;
+    if (device.sys->IoctlPtr(device.fd.get(), request, buffer.data()) == 0) {
+      const uint32_t* first = buffer.entries();
+      return std::vector<uint32_t>(first, first + buffer.header()->nmsrs);
+    }
+    if (errno != E2BIG) return ErrnoStatus(name);
+    count = buffer.header()->nmsrs;
+  }
+  return absl::InternalError(
+      absl::StrCat(name, ": the list kept growing between calls"));
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<uint32_t>> KvmVmX86_64::GetMsrIndexList() {
+  return MsrList(*device_, kvm_abi::kGetMsrIndexList, "KVM_GET_MSR_INDEX_LIST");
+}
+
+absl::StatusOr<std::vector<MsrEntry>> KvmVmX86_64::GetFeatureMsrs() {
+  if (device_->caps.msr_features == 0) {
+    return absl::UnimplementedError(
+        "get feature MSRs: this KVM lacks KVM_CAP_GET_MSR_FEATURES");
+  }
+  ASSIGN_OR_RETURN(std::vector<uint32_t> indices,
+                   MsrList(*device_, kvm_abi::kGetMsrFeatureIndexList,
+                           "KVM_GET_MSR_FEATURE_INDEX_LIST"));
+  kvm_abi::FlexBuffer<kvm_abi::MsrsHeader, kvm_msr_entry> buffer(indices.size());
+  buffer.header()->nmsrs = static_cast<uint32_t>(indices.size());
+  for (size_t i = 0; i < indices.size(); ++i) buffer.entries()[i].index = indices[i];
+  ASSIGN_OR_RETURN(int read, KvmIoctlValue(device_->sys, device_->fd.get(),
+                                           kvm_abi::kGetMsrs,
+                                           reinterpret_cast<uintptr_t>(buffer.data()),
+                                           "KVM_GET_MSRS (feature MSRs)"));
+  if (static_cast<size_t>(read) < indices.size()) {
+    return absl::InternalError(absl::StrFormat(
+        "KVM_GET_MSRS (feature MSRs): MSR %#x, which KVM listed, cannot be read "
+        "(read %d of %u)",
+        indices[read], read, indices.size()));
+  }
+  std::vector<MsrEntry> msrs;
+  for (size_t i = 0; i < indices.size(); ++i) {
+    msrs.push_back(MsrEntry{indices[i], buffer.entries()[i].data});
+  }
+  return msrs;
 }
 
 }  // namespace hv

@@ -36,6 +36,10 @@ class KvmVmX86_64 final : public KvmVmCore<VmX86_64> {
   absl::Status SetIdentityMapAddress(GuestAddress address) override;
   absl::StatusOr<ClockState> GetClock() override;
   absl::Status SetClock(const ClockState& state) override;
+  // KVM_GET_MSR_INDEX_LIST / KVM_GET_MSR_FEATURE_INDEX_LIST (+ KVM_GET_MSRS)
+  // on the system fd.
+  absl::StatusOr<std::vector<uint32_t>> GetMsrIndexList() override;
+  absl::StatusOr<std::vector<MsrEntry>> GetFeatureMsrs() override;
 
  private:
   friend std::unique_ptr<Vm> NewKvmVm(std::shared_ptr<const KvmDevice> device,

@@ -74,6 +74,12 @@ bool WhpxHypervisor::CheckCapability(HypervisorCap cap) const {
     case HypervisorCap::kSplitIrqChip:  // APIC emulation not wired up
     case HypervisorCap::kTscControl:
     case HypervisorCap::kSyncRegs:
+    case HypervisorCap::kMpState:  // not wired up (see README.md)
+    case HypervisorCap::kXsave:
+    case HypervisorCap::kVcpuEvents:
+    case HypervisorCap::kTscKhz:
+    case HypervisorCap::kMsrList:
+    case HypervisorCap::kFeatureMsrs:
       return false;
   }
   return false;

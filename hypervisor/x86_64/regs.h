@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 namespace hv {
@@ -91,6 +92,44 @@ struct CpuidEntry {
 // The local APIC's 1 KiB register page (Intel SDM Vol. 3, Section 10.4.1).
 struct LapicState {
   std::array<uint8_t, 1024> regs{};
+};
+
+// VcpuEvents: what a vCPU has in flight between instructions -- an event
+// being delivered, blocking and pending NMIs, the interrupt shadow, a
+// waiting SIPI, SMM -- everything beyond the registers that saving and
+// restoring a running vCPU must carry (KVM's struct kvm_vcpu_events).
+struct VcpuEvents {
+  // An exception being delivered (Intel SDM Vol. 3, Section 6.15).
+  struct Exception {
+    bool injected = false;
+    uint8_t vector = 0;
+    bool has_error_code = false;
+    uint32_t error_code = 0;
+  } exception;
+  // An external or software interrupt being delivered, and the interrupt
+  // shadow: blocking by STI (bit 0) or by MOV SS (bit 1), Section 24.4.2.
+  struct Interrupt {
+    bool injected = false;
+    uint8_t vector = 0;
+    bool soft = false;
+    uint8_t shadow = 0;
+  } interrupt;
+  // An NMI being delivered, one waiting, and NMI blocking (Section 6.7.1).
+  struct Nmi {
+    bool injected = false;
+    bool pending = false;
+    bool masked = false;
+  } nmi;
+  // The vector of a SIPI received and not yet taken (Section 9.4.4).
+  std::optional<uint8_t> sipi_vector;
+  // System-management mode (Chapter 32): in SMM, an SMI waiting, NMIs
+  // blocked by SMM, an INIT latched while in SMM.
+  struct Smi {
+    bool smm = false;
+    bool pending = false;
+    bool smm_inside_nmi = false;
+    bool latched_init = false;
+  } smi;
 };
 
 // The VM's paravirtual clock (ns) and whether it is stable across hosts.

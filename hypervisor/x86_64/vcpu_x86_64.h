@@ -9,6 +9,7 @@
 #ifndef HV_HYPERVISOR_X86_64_VCPU_X86_64_H_
 #define HV_HYPERVISOR_X86_64_VCPU_X86_64_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -67,6 +68,43 @@ class VcpuX86_64 : public Vcpu {
   virtual absl::StatusOr<uint64_t> GetTscOffset() = 0;
   // VcpuX86_64::GetTscKhz(): the guest TSC frequency.
   virtual absl::StatusOr<uint32_t> GetTscKhz() = 0;
+
+  // What saving and restoring a running vCPU needs beyond the calls above.
+  // Each is UNIMPLEMENTED where the hypervisor lacks the HypervisorCap it
+  // names, and leaves the vCPU unchanged when it fails.
+  //
+  // VcpuX86_64::GetXsave(): the vCPU's whole XSAVE image in the standard
+  // format (Intel SDM Vol. 1, Section 13.4: legacy area, XSAVE header,
+  // every state component the hypervisor keeps, AVX and AVX-512 among
+  // them), XsaveSize() bytes. HypervisorCap::kXsave.
+  virtual absl::StatusOr<std::vector<uint8_t>> GetXsave();
+  // VcpuX86_64::SetXsave(): loads an image GetXsave() returned (on this
+  // vCPU or another of the same hypervisor). INVALID_ARGUMENT, with
+  // nothing loaded, unless it is XsaveSize() bytes; the hypervisor refuses
+  // components the guest's CPUID does not offer (KVM: EINVAL), so call
+  // SetCpuid first.
+  virtual absl::Status SetXsave(absl::Span<const uint8_t> image);
+  // VcpuX86_64::XsaveSize(): bytes of this hypervisor's XSAVE image (KVM:
+  // KVM_CAP_XSAVE2's answer, at least 4096); 0 without kXsave.
+  virtual size_t XsaveSize() const;
+
+  // VcpuX86_64::GetVcpuEvents() / SetVcpuEvents(): the events in flight
+  // (VcpuEvents). HypervisorCap::kVcpuEvents. SetVcpuEvents sets every
+  // field, so an NMI or SIPI it does not mark pending is cleared.
+  virtual absl::StatusOr<VcpuEvents> GetVcpuEvents();
+  virtual absl::Status SetVcpuEvents(const VcpuEvents& events);
+
+  // VcpuX86_64::SetTscKhz(): the guest TSC frequency GetTscKhz() reports
+  // and the guest's TSC runs at (KVM scales it where the CPU can).
+  // HypervisorCap::kTscKhz; INVALID_ARGUMENT for 0.
+  virtual absl::Status SetTscKhz(uint32_t khz);
+
+  // VcpuX86_64::NotifyGuestPaused(): tells the guest's paravirtual clock
+  // that the VM was paused (KVM_KVMCLOCK_CTRL), so that its soft-lockup
+  // watchdog does not fire after a snapshot or a stop. FAILED_PRECONDITION
+  // when the guest has not enabled the paravirtual clock on this vCPU;
+  // UNIMPLEMENTED where the hypervisor has no such call.
+  virtual absl::Status NotifyGuestPaused();
 };
 
 }  // namespace hv

@@ -53,6 +53,17 @@ class VmX86_64 : public Vm {
   // The kvmclock-style VM clock.
   virtual absl::StatusOr<ClockState> GetClock() = 0;
   virtual absl::Status SetClock(const ClockState& state) = 0;
+
+  // VmX86_64::GetMsrIndexList(): the MSRs whose values are vCPU state the
+  // hypervisor keeps (KVM_GET_MSR_INDEX_LIST): what saving a vCPU reads
+  // with VcpuX86_64::GetMsrs. HypervisorCap::kMsrList; UNIMPLEMENTED
+  // without it.
+  virtual absl::StatusOr<std::vector<uint32_t>> GetMsrIndexList();
+  // VmX86_64::GetFeatureMsrs(): the feature MSRs (capability MSRs such as
+  // IA32_ARCH_CAPABILITIES, VMX capabilities) and the values the
+  // hypervisor can offer guests (KVM_GET_MSR_FEATURE_INDEX_LIST, then
+  // KVM_GET_MSRS on the system fd). HypervisorCap::kFeatureMsrs.
+  virtual absl::StatusOr<std::vector<MsrEntry>> GetFeatureMsrs();
 };
 
 }  // namespace hv

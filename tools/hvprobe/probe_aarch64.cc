@@ -21,6 +21,7 @@ constexpr HypervisorCap kHypervisorCaps[] = {
     HypervisorCap::kReadOnlyMemory, HypervisorCap::kDirtyLog,
     HypervisorCap::kIrqfd,          HypervisorCap::kIoEventfd,
     HypervisorCap::kIrqChip,        HypervisorCap::kSyncRegs,
+    HypervisorCap::kMpState,
 };
 
 constexpr VmCap kVmCaps[] = {

@@ -12,7 +12,10 @@ constexpr HypervisorCap kHypervisorCaps[] = {
     HypervisorCap::kIrqfd,         HypervisorCap::kIoEventfd,
     HypervisorCap::kIrqChip,       HypervisorCap::kSplitIrqChip,
     HypervisorCap::kXcrs,          HypervisorCap::kTscControl,
-    HypervisorCap::kSyncRegs,
+    HypervisorCap::kSyncRegs,      HypervisorCap::kMpState,
+    HypervisorCap::kXsave,         HypervisorCap::kVcpuEvents,
+    HypervisorCap::kTscKhz,        HypervisorCap::kMsrList,
+    HypervisorCap::kFeatureMsrs,
 };
 
 constexpr VmCap kVmCaps[] = {
