@@ -46,6 +46,10 @@ GuestProgram Xgetbv();
 GuestProgram PicInterrupt();
 // real_mode.S (16-bit)
 GuestProgram RealModeState();
+// state.S (64-bit)
+GuestProgram EventHandlers();  // CPL0
+GuestProgram AvxLoad();
+GuestProgram AvxStore();
 
 }  // namespace guest
 }  // namespace hv::testing

@@ -1,0 +1,79 @@
+// ApiConformance: the vCPU and VM state calls a snapshot needs, on every
+// backend: each works where its capability is reported, and is
+// UNIMPLEMENTED (changing nothing) where it is not. The guest-code suites
+// show what the state means (x86_guest_conformance_state.cc).
+
+#include <memory>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "hypervisor/x86_64/vcpu_x86_64.h"
+#include "hypervisor/x86_64/vm_x86_64.h"
+#include "testing/api_conformance.h"
+#include "testing/status_matchers.h"
+
+namespace hv::testing {
+namespace {
+
+using ::testing::Not;
+using ::testing::IsEmpty;
+
+TEST_P(ApiConformance, MpStateFollowsItsCapability) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Vcpu> vcpu, NewRunnableVcpu(0));
+  if (!hypervisor_->CheckCapability(HypervisorCap::kMpState)) {
+    EXPECT_THAT(vcpu->GetMpState(), StatusIs(absl::StatusCode::kUnimplemented));
+    EXPECT_THAT(vcpu->SetMpState(MpState::kRunnable),
+                StatusIs(absl::StatusCode::kUnimplemented));
+    return;
+  }
+  ASSERT_OK_AND_ASSIGN(MpState state, vcpu->GetMpState());
+  EXPECT_EQ(state, MpState::kRunnable) << MpStateName(state);
+  ASSERT_OK(vcpu->SetMpState(state));
+  // A state of the other architecture never reaches the hypervisor.
+  const MpState foreign = vcpu->AsX86_64() != nullptr ? MpState::kStopped
+                                                      : MpState::kHalted;
+  EXPECT_THAT(vcpu->SetMpState(foreign),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(vcpu->GetMpState(), IsOkAndHolds(state));
+}
+
+TEST_P(ApiConformance, X86StateCallsFollowTheirCapabilities) {
+  VmX86_64* vm86 = vm_->AsX86_64();
+  if (vm86 == nullptr) GTEST_SKIP() << "x86_64 state calls";
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<VcpuX86_64> vcpu, vm86->CreateVcpuX86_64(0));
+  const auto has = [&](HypervisorCap cap) { return hypervisor_->CheckCapability(cap); };
+  if (has(HypervisorCap::kXsave)) {
+    ASSERT_OK_AND_ASSIGN(std::vector<uint8_t> image, vcpu->GetXsave());
+    EXPECT_EQ(image.size(), vcpu->XsaveSize());
+    EXPECT_OK(vcpu->SetXsave(image));
+    EXPECT_THAT(vcpu->SetXsave(std::vector<uint8_t>(image.size() + 64)),
+                StatusIs(absl::StatusCode::kInvalidArgument));
+  } else {
+    EXPECT_THAT(vcpu->GetXsave(), StatusIs(absl::StatusCode::kUnimplemented));
+    EXPECT_THAT(vcpu->SetXsave(std::vector<uint8_t>(4096)),
+                StatusIs(absl::StatusCode::kUnimplemented));
+    EXPECT_EQ(vcpu->XsaveSize(), 0u);
+  }
+  if (has(HypervisorCap::kVcpuEvents)) {
+    ASSERT_OK_AND_ASSIGN(VcpuEvents events, vcpu->GetVcpuEvents());
+    EXPECT_OK(vcpu->SetVcpuEvents(events));
+  } else {
+    EXPECT_THAT(vcpu->GetVcpuEvents(), StatusIs(absl::StatusCode::kUnimplemented));
+    EXPECT_THAT(vcpu->SetVcpuEvents({}), StatusIs(absl::StatusCode::kUnimplemented));
+  }
+  if (!has(HypervisorCap::kTscKhz)) {
+    EXPECT_THAT(vcpu->SetTscKhz(1000000),
+                StatusIs(absl::StatusCode::kUnimplemented));
+  }
+  if (has(HypervisorCap::kMsrList)) {
+    EXPECT_THAT(vm86->GetMsrIndexList(), IsOkAndHolds(Not(IsEmpty())));
+  } else {
+    EXPECT_THAT(vm86->GetMsrIndexList(), StatusIs(absl::StatusCode::kUnimplemented));
+  }
+  if (!has(HypervisorCap::kFeatureMsrs)) {
+    EXPECT_THAT(vm86->GetFeatureMsrs(), StatusIs(absl::StatusCode::kUnimplemented));
+  }
+}
+
+}  // namespace
+}  // namespace hv::testing

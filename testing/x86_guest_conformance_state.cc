@@ -1,0 +1,246 @@
+// X86GuestConformance: the vCPU state a snapshot carries beyond registers,
+// shown with guests: AVX registers that live only in the XSAVE image reach
+// another vCPU; an NMI and an exception set through vCPU events are taken
+// by the guest; MP state, the TSC frequency and the MSR lists.
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "hypervisor/os/status_macros.h"
+#include "hypervisor/x86_64/vm_x86_64.h"
+#include "testing/status_matchers.h"
+#include "testing/x86_guest_conformance.h"
+
+namespace hv::testing {
+namespace {
+
+using ::testing::Contains;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
+
+// Guest RAM the AVX programs read and write (user pages, away from code,
+// tables and stack).
+constexpr uint64_t kAvxData = 0x100000;
+constexpr uint64_t kAvxOut = 0x100100;
+// XCR0 with x87, SSE and AVX (Intel SDM Vol. 1, Section 13.3).
+constexpr uint64_t kXcr0Avx = 0x7;
+
+// Whether the hypervisor's CPUID offers AVX with XSAVE-managed state:
+// CPUID.1:ECX.AVX[28] and CPUID.(0xd,0):EAX bit 2 (Vol. 1, Section 13.2).
+bool OffersAvx(const std::vector<CpuidEntry>& cpuid) {
+  bool avx = false, ymm_state = false;
+  for (const CpuidEntry& entry : cpuid) {
+    if (entry.function == 1) avx = (entry.ecx >> 28) & 1;
+    if (entry.function == 0xd && entry.index == 0) ymm_state = (entry.eax >> 2) & 1;
+  }
+  return avx && ymm_state;
+}
+
+// Loads `program` at CPL3 with %rdi = `rdi`, the supported CPUID, XCR0 with
+// AVX and CR4.OSXSAVE, so the program may use AVX.
+absl::Status LoadAvxProgram(GuestFixture& guest, const GuestProgram& program,
+                            uint64_t rdi, const std::vector<CpuidEntry>& cpuid) {
+  VcpuX86_64& vcpu = guest.vcpu();
+  RETURN_IF_ERROR(vcpu.SetCpuid(cpuid));
+  RETURN_IF_ERROR(guest.Load(program, GuestMode::kLongUser,
+                             [&](Regs& regs) { regs.rdi = rdi; }));
+  RETURN_IF_ERROR(vcpu.SetXcrs({Xcr{0, kXcr0Avx}}));
+  ASSIGN_OR_RETURN(Sregs sregs, vcpu.GetSregs());
+  sregs.cr4 |= uint64_t{1} << 18;  // CR4.OSXSAVE (Vol. 3, Section 2.5)
+  return vcpu.SetSregs(sregs);
+}
+
+TEST_P(X86GuestConformance, XsaveCarriesAvxRegistersToAnotherVcpu) {
+  VcpuX86_64& source = guest_->vcpu();
+  if (!hypervisor_->CheckCapability(HypervisorCap::kXsave)) {
+    EXPECT_THAT(source.GetXsave(), StatusIs(absl::StatusCode::kUnimplemented));
+    EXPECT_THAT(source.SetXsave(std::vector<uint8_t>(4096)),
+                StatusIs(absl::StatusCode::kUnimplemented));
+    EXPECT_EQ(source.XsaveSize(), 0u);
+    return;
+  }
+  if (!hypervisor_->CheckCapability(HypervisorCap::kXcrs)) {
+    GTEST_SKIP() << GetParam().name
+                 << ": the guest cannot be given XCR0 with AVX (kXcrs is "
+                    "false), so no guest code can put state in the YMM "
+                    "registers";
+  }
+  ASSERT_OK_AND_ASSIGN(std::vector<CpuidEntry> cpuid,
+                       vm_->AsX86_64()->GetSupportedCpuid());
+  if (!OffersAvx(cpuid)) {
+    GTEST_SKIP() << GetParam().name << ": this CPU offers guests no AVX";
+  }
+  uint8_t pattern[64];
+  for (int i = 0; i < 64; ++i) pattern[i] = static_cast<uint8_t>(0xa1 + 7 * i);
+  std::memcpy(guest_->ram().data() + kAvxData, pattern, sizeof(pattern));
+  ASSERT_OK(LoadAvxProgram(*guest_, guest::AvxLoad(), kAvxData, cpuid));
+  ASSERT_OK(guest_->Run().status());
+  ASSERT_OK_AND_ASSIGN(std::vector<uint8_t> image, source.GetXsave());
+  ASSERT_EQ(image.size(), source.XsaveSize());
+  ASSERT_GE(image.size(), 4096u);
+  // XSTATE_BV (the XSAVE header at byte 512, Vol. 1, Section 13.4.2) says
+  // the AVX component is in the image.
+  EXPECT_EQ(image[512] & 0x4, 0x4) << "XSTATE_BV lacks AVX";
+
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Vm> vm2, NewVm());
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<GuestFixture> target,
+                       GuestFixture::Create(*vm2));
+  ASSERT_OK(LoadAvxProgram(*target, guest::AvxStore(), kAvxOut, cpuid));
+  // Bad images change nothing.
+  EXPECT_THAT(target->vcpu().SetXsave(absl::MakeSpan(image).subspan(1)),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("set xsave")));
+  EXPECT_THAT(target->vcpu().SetXsave({}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  ASSERT_OK(target->vcpu().SetXsave(image));
+  ASSERT_OK(target->Run().status());
+  EXPECT_EQ(std::memcmp(target->ram().data() + kAvxOut, pattern, sizeof(pattern)),
+            0)
+      << "ymm0/ymm15 did not arrive in the other vCPU";
+}
+
+// Runs the event_handlers program of `guest` to its signal and completes
+// the signal's port write, so that the guest's IDT is in place.
+absl::Status RunToHandlersInstalled(GuestFixture& guest) {
+  RETURN_IF_ERROR(guest.Load(guest::EventHandlers(), GuestMode::kLong));
+  GuestRunOptions options;
+  options.until = VcpuExitKind::kIo;
+  ASSIGN_OR_RETURN(GuestRunResult run, guest.Run(options));
+  if (run.exit.io.port != HV_GUEST_SIGNAL_PORT) {
+    return absl::InternalError("event_handlers: expected its signal first");
+  }
+  return guest.vcpu().HandleIo([](IoRequest&) {});
+}
+
+TEST_P(X86GuestConformance, VcpuEventsCarryAnNmiAndAnException) {
+  VcpuX86_64& vcpu = guest_->vcpu();
+  if (!hypervisor_->CheckCapability(HypervisorCap::kVcpuEvents)) {
+    EXPECT_THAT(vcpu.GetVcpuEvents(), StatusIs(absl::StatusCode::kUnimplemented));
+    EXPECT_THAT(vcpu.SetVcpuEvents({}), StatusIs(absl::StatusCode::kUnimplemented));
+    return;
+  }
+  ASSERT_OK(RunToHandlersInstalled(*guest_));
+  ASSERT_OK_AND_ASSIGN(VcpuEvents quiet, vcpu.GetVcpuEvents());
+  EXPECT_FALSE(quiet.nmi.pending);
+  EXPECT_FALSE(quiet.exception.injected);
+  ASSERT_OK(vcpu.InjectNmi());
+  ASSERT_OK_AND_ASSIGN(VcpuEvents with_nmi, vcpu.GetVcpuEvents());
+  ASSERT_TRUE(with_nmi.nmi.pending || with_nmi.nmi.injected);
+  // Clear it, then put it back through the events alone.
+  ASSERT_OK(vcpu.SetVcpuEvents(quiet));
+  ASSERT_OK_AND_ASSIGN(VcpuEvents cleared, vcpu.GetVcpuEvents());
+  EXPECT_FALSE(cleared.nmi.pending || cleared.nmi.injected);
+  // Bad events are refused and change nothing.
+  VcpuEvents bad = with_nmi;
+  bad.interrupt.shadow = 4;
+  EXPECT_THAT(vcpu.SetVcpuEvents(bad),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("shadow")));
+  bad = with_nmi;
+  bad.exception.injected = true;
+  bad.exception.vector = 40;
+  EXPECT_THAT(vcpu.SetVcpuEvents(bad),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("vector 40")));
+  ASSERT_OK_AND_ASSIGN(VcpuEvents unchanged, vcpu.GetVcpuEvents());
+  EXPECT_FALSE(unchanged.nmi.pending || unchanged.nmi.injected);
+  ASSERT_OK(vcpu.SetVcpuEvents(with_nmi));
+  ASSERT_OK_AND_ASSIGN(GuestRunResult nmi_run, guest_->Run());
+  EXPECT_THAT(nmi_run.reports, ElementsAre(2)) << "the guest took no NMI";
+
+  // An exception with an error code, set as being delivered.
+  ASSERT_OK(RunToHandlersInstalled(*guest_));
+  ASSERT_OK_AND_ASSIGN(VcpuEvents events, vcpu.GetVcpuEvents());
+  events.exception.injected = true;
+  events.exception.vector = 13;
+  events.exception.has_error_code = true;
+  events.exception.error_code = 0x18;
+  ASSERT_OK(vcpu.SetVcpuEvents(events));
+  ASSERT_OK_AND_ASSIGN(VcpuEvents back, vcpu.GetVcpuEvents());
+  EXPECT_TRUE(back.exception.injected);
+  EXPECT_EQ(back.exception.vector, 13);
+  EXPECT_EQ(back.exception.error_code, 0x18u);
+  ASSERT_OK_AND_ASSIGN(GuestRunResult gp_run, guest_->Run());
+  EXPECT_THAT(gp_run.reports, ElementsAre(13, 0x18));
+}
+
+TEST_P(X86GuestConformance, MpStateRoundTrips) {
+  VcpuX86_64& bare = guest_->vcpu();
+  if (!hypervisor_->CheckCapability(HypervisorCap::kMpState)) {
+    EXPECT_THAT(bare.GetMpState(), StatusIs(absl::StatusCode::kUnimplemented));
+    EXPECT_THAT(bare.SetMpState(MpState::kHalted),
+                StatusIs(absl::StatusCode::kUnimplemented));
+    return;
+  }
+  EXPECT_THAT(bare.GetMpState(), IsOkAndHolds(MpState::kRunnable));
+  EXPECT_THAT(bare.SetMpState(MpState::kStopped),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("x86_64")));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Vm> vm, NewVmWithKernelIrqChip());
+  if (vm == nullptr) return;  // no irqchip: the APIC states have no meaning
+  VmX86_64* vm86 = vm->AsX86_64();
+  ASSERT_OK_AND_ASSIGN(auto bsp, vm86->CreateVcpuX86_64(0));
+  ASSERT_OK_AND_ASSIGN(auto ap, vm86->CreateVcpuX86_64(1));
+  EXPECT_THAT(bsp->GetMpState(), IsOkAndHolds(MpState::kRunnable));
+  // An AP waits for INIT (Intel SDM Vol. 3, Section 9.4).
+  EXPECT_THAT(ap->GetMpState(), IsOkAndHolds(MpState::kUninitialized));
+  ASSERT_OK(bsp->SetMpState(MpState::kHalted));
+  EXPECT_THAT(bsp->GetMpState(), IsOkAndHolds(MpState::kHalted));
+  ASSERT_OK(ap->SetMpState(MpState::kRunnable));
+  EXPECT_THAT(ap->GetMpState(), IsOkAndHolds(MpState::kRunnable));
+  EXPECT_THAT(ap->SetMpState(MpState::kSuspended),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ap->GetMpState(), IsOkAndHolds(MpState::kRunnable));
+}
+
+TEST_P(X86GuestConformance, TscFrequencyIsSetAndReported) {
+  VcpuX86_64& vcpu = guest_->vcpu();
+  ASSERT_OK_AND_ASSIGN(uint32_t khz, vcpu.GetTscKhz());
+  EXPECT_GT(khz, 0u);
+  if (!hypervisor_->CheckCapability(HypervisorCap::kTscKhz)) {
+    EXPECT_THAT(vcpu.SetTscKhz(khz), StatusIs(absl::StatusCode::kUnimplemented));
+    return;
+  }
+  EXPECT_THAT(vcpu.SetTscKhz(0), StatusIs(absl::StatusCode::kInvalidArgument));
+  ASSERT_OK(vcpu.SetTscKhz(khz));
+  EXPECT_THAT(vcpu.GetTscKhz(), IsOkAndHolds(khz));
+}
+
+TEST_P(X86GuestConformance, MsrIndexListIsReadableOnAVcpu) {
+  VmX86_64* vm86 = vm_->AsX86_64();
+  if (!hypervisor_->CheckCapability(HypervisorCap::kMsrList)) {
+    EXPECT_THAT(vm86->GetMsrIndexList(),
+                StatusIs(absl::StatusCode::kUnimplemented));
+    return;
+  }
+  ASSERT_OK_AND_ASSIGN(std::vector<uint32_t> list, vm86->GetMsrIndexList());
+  // IA32_SYSENTER_CS and IA32_LSTAR (Vol. 4, Table 2-2): state every x86
+  // hypervisor keeps.
+  EXPECT_THAT(list, Contains(0x174u));
+  EXPECT_THAT(list, Contains(0xc0000082u));
+  // What saving a vCPU does: read every listed MSR.
+  ASSERT_OK_AND_ASSIGN(std::vector<CpuidEntry> cpuid, vm86->GetSupportedCpuid());
+  ASSERT_OK(guest_->vcpu().SetCpuid(cpuid));
+  ASSERT_OK_AND_ASSIGN(std::vector<MsrEntry> values, guest_->vcpu().GetMsrs(list));
+  EXPECT_EQ(values.size(), list.size());
+  if (!hypervisor_->CheckCapability(HypervisorCap::kFeatureMsrs)) {
+    EXPECT_THAT(vm86->GetFeatureMsrs(), StatusIs(absl::StatusCode::kUnimplemented));
+    return;
+  }
+  ASSERT_OK_AND_ASSIGN(std::vector<MsrEntry> features, vm86->GetFeatureMsrs());
+  EXPECT_THAT(features, Not(IsEmpty()));
+}
+
+TEST_P(X86GuestConformance, PauseNoticeNeedsTheGuestsKvmclock) {
+  // This guest never enables a paravirtual clock.
+  absl::Status status = guest_->vcpu().NotifyGuestPaused();
+  EXPECT_TRUE(status.code() == absl::StatusCode::kFailedPrecondition ||
+              status.code() == absl::StatusCode::kUnimplemented)
+      << status;
+}
+
+}  // namespace
+}  // namespace hv::testing
