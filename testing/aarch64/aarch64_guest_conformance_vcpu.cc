@@ -298,5 +298,32 @@ TEST_P(AArch64GuestConformance, PmuNeedsFeatureAndFinalizedGic) {
   EXPECT_OK(guest->vcpu(0).InitPmu(23));
 }
 
+// A vCPU created powered off (PSCI) is kStopped; made runnable through its
+// MP state it runs; and back to stopped. What restoring a secondary vCPU
+// that the guest had not started (or had stopped) needs.
+TEST_P(AArch64GuestConformance, MpStateOfAPoweredOffVcpuRoundTrips) {
+  AArch64GuestOptions options;
+  options.features = {VcpuFeature::kPsci0_2, VcpuFeature::kPowerOff};
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<AArch64Guest> guest, NewGuest(options));
+  VcpuAArch64& vcpu = guest->vcpu(0);
+  if (!hypervisor_->CheckCapability(HypervisorCap::kMpState)) {
+    EXPECT_THAT(vcpu.GetMpState(), StatusIs(absl::StatusCode::kUnimplemented));
+    return;
+  }
+  EXPECT_THAT(vcpu.GetMpState(), IsOkAndHolds(MpState::kStopped));
+  EXPECT_THAT(vcpu.SetMpState(MpState::kHalted),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(vcpu.GetMpState(), IsOkAndHolds(MpState::kStopped));
+  ASSERT_OK(vcpu.SetMpState(MpState::kRunnable));
+  EXPECT_THAT(vcpu.GetMpState(), IsOkAndHolds(MpState::kRunnable));
+  Store64(guest->ram() + (HV_A64_SCRATCH - HV_A64_RAM_BASE), 0x5eed);
+  ASSERT_OK(guest->Start(0, Routine::kLoadReport, {{1, HV_A64_SCRATCH}}));
+  ASSERT_OK_AND_ASSIGN(GuestRun run, guest->Run(0));
+  EXPECT_EQ(run.end, GuestRun::End::kDone);
+  EXPECT_THAT(run.reports, ElementsAre(0x5eedu));
+  ASSERT_OK(vcpu.SetMpState(MpState::kStopped));
+  EXPECT_THAT(vcpu.GetMpState(), IsOkAndHolds(MpState::kStopped));
+}
+
 }  // namespace
 }  // namespace hv::testing
