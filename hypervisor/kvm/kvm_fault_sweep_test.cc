@@ -18,6 +18,8 @@
 #include "hypervisor/kvm/kvm_hypervisor.h"
 #include "hypervisor/kvm/kvm_test_env.h"
 #include "hypervisor/os/memfd.h"
+#include "hypervisor/x86_64/vcpu_x86_64.h"
+#include "hypervisor/x86_64/vm_x86_64.h"
 #include "testing/fault_sweep.h"
 #include "testing/status_matchers.h"
 
@@ -112,6 +114,38 @@ Outcome RunScenario(KvmSys* sys) {
                                 0, Protection::ReadWrite()));
     SWEEP_STEP("remove mapping",
                vm->RemoveMapping(arena_slot, 4 * kPage, 2 * kPage));
+  }
+  // The state calls a snapshot makes, each read then written back.
+  VcpuX86_64* cpu = vcpus[0]->AsX86_64();
+  {
+    absl::StatusOr<MpState> last;
+    SWEEP_STEP("get mp state", cpu->GetMpState());
+    {
+      absl::Status last;
+      SWEEP_STEP("set mp state", cpu->SetMpState(MpState::kRunnable));
+    }
+  }
+  {
+    absl::StatusOr<std::vector<uint8_t>> last;
+    SWEEP_STEP("get xsave", cpu->GetXsave());
+    const std::vector<uint8_t> image = *last;
+    {
+      absl::Status last;
+      SWEEP_STEP("set xsave", cpu->SetXsave(image));
+    }
+  }
+  {
+    absl::StatusOr<VcpuEvents> last;
+    SWEEP_STEP("get vcpu events", cpu->GetVcpuEvents());
+    const VcpuEvents events = *last;
+    {
+      absl::Status last;
+      SWEEP_STEP("set vcpu events", cpu->SetVcpuEvents(events));
+    }
+  }
+  {
+    absl::StatusOr<std::vector<uint32_t>> last;
+    SWEEP_STEP("get msr index list", vm->AsX86_64()->GetMsrIndexList());
   }
   {
     absl::StatusOr<std::unique_ptr<MemoryRegion>> last;
