@@ -21,6 +21,7 @@ const char* HypervisorCapName(HypervisorCap cap) {
     case HypervisorCap::kTscKhz: return "tsc_khz";
     case HypervisorCap::kMsrList: return "msr_list";
     case HypervisorCap::kFeatureMsrs: return "feature_msrs";
+    case HypervisorCap::kIrqChipState: return "irqchip_state";
   }
   return "unknown";
 }

@@ -28,6 +28,7 @@ enum class HypervisorCap {
   kTscKhz,          // x86: VcpuX86_64::SetTscKhz
   kMsrList,         // x86: VmX86_64::GetMsrIndexList
   kFeatureMsrs,     // x86: VmX86_64::GetFeatureMsrs
+  kIrqChipState,    // x86: VmX86_64::Get/SetPicState, IoapicState, PitState
 };
 
 // VmCap: what one VM offers (may differ by VM type).

@@ -50,6 +50,8 @@ GuestProgram RealModeState();
 GuestProgram EventHandlers();  // CPL0
 GuestProgram AvxLoad();
 GuestProgram AvxStore();
+GuestProgram PitProgram();  // CPL0
+GuestProgram PitTicks();    // CPL0
 
 }  // namespace guest
 }  // namespace hv::testing

@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "hypervisor/os/status_macros.h"
@@ -240,6 +241,67 @@ TEST_P(X86GuestConformance, PauseNoticeNeedsTheGuestsKvmclock) {
   EXPECT_TRUE(status.code() == absl::StatusCode::kFailedPrecondition ||
               status.code() == absl::StatusCode::kUnimplemented)
       << status;
+}
+
+// A guest programs the PIC and the PIT in one VM; their state, moved to a
+// second VM whose guest programs neither, makes its timer tick there
+// (without it, none does). The IOAPIC's state round-trips.
+TEST_P(X86GuestConformance, PicAndPitStateCarryATickingTimerToAnotherVm) {
+  VmX86_64* bare = vm_->AsX86_64();
+  if (!hypervisor_->CheckCapability(HypervisorCap::kIrqChipState)) {
+    EXPECT_THAT(bare->GetPicState(VmX86_64::Pic::kPrimary),
+                StatusIs(absl::StatusCode::kUnimplemented));
+    EXPECT_THAT(bare->GetIoapicState(), StatusIs(absl::StatusCode::kUnimplemented));
+    EXPECT_THAT(bare->SetPitState({}), StatusIs(absl::StatusCode::kUnimplemented));
+    return;
+  }
+  // vm_ has no in-kernel irqchip.
+  EXPECT_THAT(bare->GetPitState(), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(bare->SetPicState(VmX86_64::Pic::kPrimary, {}),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Vm> source_vm, NewVmWithKernelIrqChip());
+  ASSERT_NE(source_vm, nullptr);
+  VmX86_64* source = source_vm->AsX86_64();
+  ASSERT_OK_AND_ASSIGN(auto programmer, GuestFixture::Create(*source_vm));
+  ASSERT_OK(programmer->Load(guest::PitProgram(), GuestMode::kLong));
+  ASSERT_OK(programmer->Run().status());
+  ASSERT_OK_AND_ASSIGN(PicState primary, source->GetPicState(VmX86_64::Pic::kPrimary));
+  EXPECT_EQ(primary.imr, 0xfe);
+  EXPECT_EQ(primary.irq_base, HV_GUEST_PIC_VECTOR_BASE);
+  ASSERT_OK_AND_ASSIGN(PicState secondary,
+                       source->GetPicState(VmX86_64::Pic::kSecondary));
+  ASSERT_OK_AND_ASSIGN(PitState pit, source->GetPitState());
+  EXPECT_EQ(pit.channels[0].count, 1193u);
+  EXPECT_EQ(pit.channels[0].mode, 2);
+  ASSERT_OK_AND_ASSIGN(IoapicState ioapic, source->GetIoapicState());
+  ioapic.redirection[5] = 0x10035;  // masked, fixed, vector 0x35
+  ASSERT_OK(source->SetIoapicState(ioapic));
+  ASSERT_OK_AND_ASSIGN(IoapicState ioapic_back, source->GetIoapicState());
+  EXPECT_EQ(ioapic_back.redirection, ioapic.redirection);
+  EXPECT_EQ(ioapic_back.base_address, ioapic.base_address);
+
+  // Without the state, the second guest's timer never ticks.
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<Vm> vm, NewVmWithKernelIrqChip());
+    ASSERT_OK_AND_ASSIGN(auto idle, GuestFixture::Create(*vm));
+    ASSERT_OK(idle->Load(guest::PitTicks(), GuestMode::kLong));
+    GuestRunOptions options;
+    options.timeout = absl::Milliseconds(300);
+    EXPECT_THAT(idle->Run(options), StatusIs(absl::StatusCode::kDeadlineExceeded));
+  }
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Vm> target_vm, NewVmWithKernelIrqChip());
+  VmX86_64* target = target_vm->AsX86_64();
+  ASSERT_OK_AND_ASSIGN(auto ticker, GuestFixture::Create(*target_vm));
+  ASSERT_OK(ticker->Load(guest::PitTicks(), GuestMode::kLong));
+  ASSERT_OK(target->SetPicState(VmX86_64::Pic::kPrimary, primary));
+  ASSERT_OK(target->SetPicState(VmX86_64::Pic::kSecondary, secondary));
+  ASSERT_OK(target->SetIoapicState(ioapic));
+  ASSERT_OK(target->SetPitState(pit));
+  ASSERT_OK_AND_ASSIGN(PicState primary_back, target->GetPicState(VmX86_64::Pic::kPrimary));
+  EXPECT_EQ(primary_back.imr, primary.imr);
+  ASSERT_OK_AND_ASSIGN(GuestRunResult run, ticker->Run());
+  EXPECT_THAT(run.reports, ElementsAre(3));
 }
 
 }  // namespace

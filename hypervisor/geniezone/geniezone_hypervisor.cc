@@ -71,6 +71,7 @@ bool GeniezoneHypervisor::CheckCapability(HypervisorCap cap) const {
     case HypervisorCap::kTscKhz:
     case HypervisorCap::kMsrList:
     case HypervisorCap::kFeatureMsrs:
+    case HypervisorCap::kIrqChipState:
       return false;
   }
   return false;

@@ -48,6 +48,7 @@ bool GunyahHypervisor::CheckCapability(HypervisorCap cap) const {
     case HypervisorCap::kTscKhz:
     case HypervisorCap::kMsrList:
     case HypervisorCap::kFeatureMsrs:
+    case HypervisorCap::kIrqChipState:
       return false;
   }
   return false;

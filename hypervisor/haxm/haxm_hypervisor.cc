@@ -42,6 +42,7 @@ bool HaxmHypervisor::CheckCapability(HypervisorCap cap) const {
     case HypervisorCap::kTscKhz:
     case HypervisorCap::kMsrList:
     case HypervisorCap::kFeatureMsrs:
+    case HypervisorCap::kIrqChipState:
       return false;
   }
   return false;

@@ -101,6 +101,11 @@ static_assert(sizeof(kvm_vcpu_events) == 64);
 static_assert(offsetof(kvm_vcpu_events, flags) == 20);
 static_assert(offsetof(kvm_vcpu_events, smi) == 24);
 static_assert(sizeof(kvm_mp_state) == 4);
+static_assert(sizeof(kvm_irqchip) == 8 + 512);
+static_assert(sizeof(kvm_pic_state) == 16);
+static_assert(sizeof(kvm_ioapic_state) == 24 + 24 * 8);
+static_assert(sizeof(kvm_pit_channel_state) == 24);
+static_assert(sizeof(kvm_pit_state2) == 3 * 24 + 40);
 
 // TscOffsetAttr(): the vCPU attribute KVM_{HAS,SET,GET}_DEVICE_ATTR take
 // for the TSC offset (api.rst, 4.2 KVM_VCPU_TSC_CTRL); the kernel reads or

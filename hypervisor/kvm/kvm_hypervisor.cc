@@ -57,6 +57,10 @@ bool KvmHypervisor::CheckCapability(HypervisorCap cap) const {
       return caps.msr_index_list > 0;
     case HypervisorCap::kFeatureMsrs:
       return caps.msr_features > 0;
+    case HypervisorCap::kIrqChipState:
+      // KVM_GET/SET_IRQCHIP and KVM_GET/SET_PIT2 come with the in-kernel
+      // irqchip (x86: KVM_CAP_IRQCHIP and KVM_CAP_PIT2).
+      return caps.irqchip > 0 && caps.pit2 > 0;
     case HypervisorCap::kSyncRegs:
       // The kernel may offer KVM_CAP_SYNC_REGS, but this backend exchanges
       // registers through KVM_GET/SET_REGS ioctls and never through the run

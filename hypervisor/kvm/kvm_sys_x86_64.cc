@@ -31,6 +31,10 @@ const char* ArchIoctlName(unsigned long request) {
       HV_KVM_IOCTL_NAME(KVM_GET_VCPU_EVENTS),
       HV_KVM_IOCTL_NAME(KVM_SET_VCPU_EVENTS),
       HV_KVM_IOCTL_NAME(KVM_KVMCLOCK_CTRL),
+      HV_KVM_IOCTL_NAME(KVM_GET_IRQCHIP),
+      HV_KVM_IOCTL_NAME(KVM_SET_IRQCHIP),
+      HV_KVM_IOCTL_NAME(KVM_GET_PIT2),
+      HV_KVM_IOCTL_NAME(KVM_SET_PIT2),
       // Flexible-array structs: see kvm_abi_x86_64.h for why these are
       // hv's own.
       {kGetSupportedCpuid, "KVM_GET_SUPPORTED_CPUID"},

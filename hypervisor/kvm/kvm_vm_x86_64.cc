@@ -44,12 +44,14 @@ absl::Status KvmVmX86_64::CreateIrqChip(IrqChipKind kind,
     // The irqchip cannot be taken back: from here the VM has one even if
     // the PIT below fails.
     irqchip_created_ = true;
+    kernel_irqchip_ = true;
     if (caps.pit2 > 0) {
       kvm_pit_config pit = {};
       // Port 0x61's speaker bit reads as a dummy (no user-space speaker).
       pit.flags = KVM_PIT_SPEAKER_DUMMY;
       RETURN_IF_ERROR(
           KvmIoctl(sys_, vm_fd_.get(), KVM_CREATE_PIT2, &pit, "KVM_CREATE_PIT2"));
+      pit_created_ = true;
     }
     return absl::OkStatus();
   }

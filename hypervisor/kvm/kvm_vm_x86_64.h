@@ -40,6 +40,13 @@ class KvmVmX86_64 final : public KvmVmCore<VmX86_64> {
   // on the system fd.
   absl::StatusOr<std::vector<uint32_t>> GetMsrIndexList() override;
   absl::StatusOr<std::vector<MsrEntry>> GetFeatureMsrs() override;
+  // KVM_GET/SET_IRQCHIP and KVM_GET/SET_PIT2 (kvm_vm_x86_64_irqchip.cc).
+  absl::StatusOr<PicState> GetPicState(Pic pic) override;
+  absl::Status SetPicState(Pic pic, const PicState& state) override;
+  absl::StatusOr<IoapicState> GetIoapicState() override;
+  absl::Status SetIoapicState(const IoapicState& state) override;
+  absl::StatusOr<PitState> GetPitState() override;
+  absl::Status SetPitState(const PitState& state) override;
 
  private:
   friend std::unique_ptr<Vm> NewKvmVm(std::shared_ptr<const KvmDevice> device,
@@ -48,6 +55,13 @@ class KvmVmX86_64 final : public KvmVmCore<VmX86_64> {
 
   uint32_t vcpus_created_ ABSL_GUARDED_BY(mutex_) = 0;
   bool irqchip_created_ ABSL_GUARDED_BY(mutex_) = false;
+  // CreateIrqChip(kKernel) made the PICs and IOAPIC, and the PIT.
+  bool kernel_irqchip_ ABSL_GUARDED_BY(mutex_) = false;
+  bool pit_created_ ABSL_GUARDED_BY(mutex_) = false;
+
+  // OK when the VM has the in-kernel PICs and IOAPIC (`pit`: the PIT);
+  // otherwise FAILED_PRECONDITION naming `operation`.
+  absl::Status CheckKernelDevice(const char* operation, bool pit) const;
 };
 
 }  // namespace hv

@@ -80,6 +80,7 @@ bool WhpxHypervisor::CheckCapability(HypervisorCap cap) const {
     case HypervisorCap::kTscKhz:
     case HypervisorCap::kMsrList:
     case HypervisorCap::kFeatureMsrs:
+    case HypervisorCap::kIrqChipState:
       return false;
   }
   return false;

@@ -132,6 +132,62 @@ struct VcpuEvents {
   } smi;
 };
 
+// PicState: one 8259A interrupt controller (Intel 8259A datasheet; the
+// PIIX edge/level register, ELCR, beside it): its registers and where its
+// initialisation and read-back sequences stand.
+struct PicState {
+  uint8_t last_irr = 0;      // input levels at the last edge check
+  uint8_t irr = 0;           // interrupt request register
+  uint8_t imr = 0;           // interrupt mask register (OCW1)
+  uint8_t isr = 0;           // in-service register
+  uint8_t priority_add = 0;  // rotation: the lowest-priority line + 1
+  uint8_t irq_base = 0;      // vector of line 0 (ICW2)
+  uint8_t read_reg_select = 0;  // OCW3: read ISR (1) or IRR (0)
+  uint8_t poll = 0;
+  uint8_t special_mask = 0;
+  uint8_t init_state = 0;    // which ICW comes next (0: initialised)
+  uint8_t auto_eoi = 0;
+  uint8_t rotate_on_auto_eoi = 0;
+  uint8_t special_fully_nested_mode = 0;
+  uint8_t init4 = 0;         // ICW4 expected
+  uint8_t elcr = 0;          // level-triggered lines
+  uint8_t elcr_mask = 0;     // lines whose ELCR bit can be set
+};
+
+// IoapicState: an I/O APIC (82093AA datasheet): its base address, index
+// register, id, remote IRR bits and the 24 redirection-table entries.
+struct IoapicState {
+  uint64_t base_address = 0xfec00000;
+  uint32_t ioregsel = 0;
+  uint32_t id = 0;
+  uint32_t irr = 0;
+  std::array<uint64_t, 24> redirection{};
+};
+
+// PitState: the 8254 interval timer's three counters (8254 datasheet) and
+// KVM's flags (HPET legacy routing, speaker data).
+struct PitChannelState {
+  uint32_t count = 0;  // the initial count (65536 for 0)
+  uint16_t latched_count = 0;
+  uint8_t count_latched = 0;
+  uint8_t status_latched = 0;
+  uint8_t status = 0;
+  uint8_t read_state = 0;
+  uint8_t write_state = 0;
+  uint8_t write_latch = 0;
+  uint8_t rw_mode = 0;
+  uint8_t mode = 0;
+  uint8_t bcd = 0;
+  uint8_t gate = 0;
+  // When the count was loaded, in the host kernel's clock (ns): read for
+  // completeness; setting the state reloads the count from now.
+  int64_t count_load_time = 0;
+};
+struct PitState {
+  std::array<PitChannelState, 3> channels{};
+  uint32_t flags = 0;
+};
+
 // The VM's paravirtual clock (ns) and whether it is stable across hosts.
 struct ClockState {
   uint64_t clock_ns = 0;

@@ -56,4 +56,28 @@ absl::StatusOr<std::vector<MsrEntry>> VmX86_64::GetFeatureMsrs() {
   return NotOffered("get feature MSRs", "kFeatureMsrs");
 }
 
+absl::StatusOr<PicState> VmX86_64::GetPicState(Pic /*pic*/) {
+  return NotOffered("get PIC state", "kIrqChipState");
+}
+
+absl::Status VmX86_64::SetPicState(Pic /*pic*/, const PicState& /*state*/) {
+  return NotOffered("set PIC state", "kIrqChipState");
+}
+
+absl::StatusOr<IoapicState> VmX86_64::GetIoapicState() {
+  return NotOffered("get IOAPIC state", "kIrqChipState");
+}
+
+absl::Status VmX86_64::SetIoapicState(const IoapicState& /*state*/) {
+  return NotOffered("set IOAPIC state", "kIrqChipState");
+}
+
+absl::StatusOr<PitState> VmX86_64::GetPitState() {
+  return NotOffered("get PIT state", "kIrqChipState");
+}
+
+absl::Status VmX86_64::SetPitState(const PitState& /*state*/) {
+  return NotOffered("set PIT state", "kIrqChipState");
+}
+
 }  // namespace hv

@@ -64,6 +64,19 @@ class VmX86_64 : public Vm {
   // hypervisor can offer guests (KVM_GET_MSR_FEATURE_INDEX_LIST, then
   // KVM_GET_MSRS on the system fd). HypervisorCap::kFeatureMsrs.
   virtual absl::StatusOr<std::vector<MsrEntry>> GetFeatureMsrs();
+
+  // The in-kernel platform devices' state, for saving and restoring a VM
+  // (HypervisorCap::kIrqChipState; UNIMPLEMENTED without it).
+  // FAILED_PRECONDITION unless the VM has the device: the PICs and the I/O
+  // APIC come with CreateIrqChip(kKernel), the PIT too where the
+  // hypervisor has one (a split irqchip keeps them in user space).
+  enum class Pic { kPrimary, kSecondary };
+  virtual absl::StatusOr<PicState> GetPicState(Pic pic);
+  virtual absl::Status SetPicState(Pic pic, const PicState& state);
+  virtual absl::StatusOr<IoapicState> GetIoapicState();
+  virtual absl::Status SetIoapicState(const IoapicState& state);
+  virtual absl::StatusOr<PitState> GetPitState();
+  virtual absl::Status SetPitState(const PitState& state);
 };
 
 }  // namespace hv

@@ -68,3 +68,59 @@ HV_GUEST_PROGRAM_BEGIN(avx_store)
         vmovdqu %ymm15, 32(%rdi)
         DONE
 HV_GUEST_PROGRAM_END(avx_store)
+
+// pit_program (CPL0): initialises the primary 8259A (ICW1-ICW4: edge
+// triggered, vectors from HV_GUEST_PIC_VECTOR_BASE, 8086 mode) with only
+// IRQ 0 unmasked, and starts 8254 counter 0 as a rate generator (control
+// word 0x34: counter 0, low then high byte, mode 2, binary) with count
+// 1193 (about 1 kHz). Interrupts stay disabled (RFLAGS.IF = 0).
+HV_GUEST_PROGRAM_BEGIN(pit_program)
+        mov     $0x11, %al
+        out     %al, $HV_GUEST_PIC_MASTER_CMD
+        mov     $HV_GUEST_PIC_VECTOR_BASE, %al
+        out     %al, $HV_GUEST_PIC_MASTER_DATA
+        mov     $0x04, %al
+        out     %al, $HV_GUEST_PIC_MASTER_DATA
+        mov     $0x01, %al
+        out     %al, $HV_GUEST_PIC_MASTER_DATA
+        mov     $0xfe, %al                              // OCW1: IRQ 0 only
+        out     %al, $HV_GUEST_PIC_MASTER_DATA
+        mov     $0x34, %al
+        out     %al, $0x43
+        mov     $(1193 & 0xff), %al
+        out     %al, $0x40
+        mov     $(1193 >> 8), %al
+        out     %al, $0x40
+        DONE
+HV_GUEST_PROGRAM_END(pit_program)
+
+// pit_ticks (CPL0): programs neither the PIC nor the PIT; installs a
+// handler for vector HV_GUEST_PIC_VECTOR_BASE (IRQ 0) that counts in %rbx
+// and sends a non-specific EOI, enables interrupts and halts until three
+// ticks arrived, then reports the count. Whatever programmed the timer
+// (here: state set by the host) makes it tick.
+HV_GUEST_PROGRAM_BEGIN(pit_ticks)
+        GATE    HV_GUEST_PIC_VECTOR_BASE, tick_handler
+        sub     $16, %rsp
+        movw    $(256 * 16 - 1), (%rsp)
+        movq    $HV_GUEST_IDT, 2(%rsp)
+        lidt    (%rsp)
+        add     $16, %rsp
+        xor     %ebx, %ebx
+        sti
+1:      hlt
+        cmp     $3, %rbx
+        jb      1b
+        cli
+        mov     %ebx, %eax
+        REPORT32
+        DONE
+
+tick_handler:
+        push    %rax
+        inc     %rbx
+        mov     $0x20, %al
+        out     %al, $HV_GUEST_PIC_MASTER_CMD
+        pop     %rax
+        iretq
+HV_GUEST_PROGRAM_END(pit_ticks)

@@ -15,7 +15,7 @@ constexpr HypervisorCap kHypervisorCaps[] = {
     HypervisorCap::kSyncRegs,      HypervisorCap::kMpState,
     HypervisorCap::kXsave,         HypervisorCap::kVcpuEvents,
     HypervisorCap::kTscKhz,        HypervisorCap::kMsrList,
-    HypervisorCap::kFeatureMsrs,
+    HypervisorCap::kFeatureMsrs,   HypervisorCap::kIrqChipState,
 };
 
 constexpr VmCap kVmCaps[] = {
