@@ -22,6 +22,7 @@ const char* HypervisorCapName(HypervisorCap cap) {
     case HypervisorCap::kMsrList: return "msr_list";
     case HypervisorCap::kFeatureMsrs: return "feature_msrs";
     case HypervisorCap::kIrqChipState: return "irqchip_state";
+    case HypervisorCap::kGuestDebug: return "guest_debug";
   }
   return "unknown";
 }

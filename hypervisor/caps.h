@@ -29,6 +29,7 @@ enum class HypervisorCap {
   kMsrList,         // x86: VmX86_64::GetMsrIndexList
   kFeatureMsrs,     // x86: VmX86_64::GetFeatureMsrs
   kIrqChipState,    // x86: VmX86_64::Get/SetPicState, IoapicState, PitState
+  kGuestDebug,      // Vcpu::SetGuestDebug
 };
 
 // VmCap: what one VM offers (may differ by VM type).

@@ -32,4 +32,10 @@ absl::Status Vcpu::SetMpState(MpState state) {
                    "(HypervisorCap::kMpState is false)"));
 }
 
+absl::Status Vcpu::SetGuestDebug(const GuestDebug& /*debug*/) {
+  return absl::UnimplementedError(
+      "set guest debug: this hypervisor offers no guest debugging "
+      "(HypervisorCap::kGuestDebug is false)");
+}
+
 }  // namespace hv

@@ -18,6 +18,7 @@
 #define HV_HYPERVISOR_VCPU_H_
 
 #include <cstdint>
+#include <vector>
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
@@ -82,6 +83,20 @@ class Vcpu {
   // in-kernel irqchip) with its error; the vCPU is then unchanged.
   virtual absl::StatusOr<MpState> GetMpState();
   virtual absl::Status SetMpState(MpState state);
+
+  // Vcpu::SetGuestDebug(): debugging of the guest by the VMM: with
+  // `enable`, Run() returns kDebug after each instruction (`single_step`)
+  // and when the guest reaches one of `hw_breakpoints` (instruction
+  // addresses; x86: at most 4, DR0-DR3). `enable` false turns it all off.
+  // HypervisorCap::kGuestDebug; UNIMPLEMENTED without it. INVALID_ARGUMENT,
+  // with the vCPU unchanged, for more breakpoints than the architecture
+  // has or an address it cannot hold.
+  struct GuestDebug {
+    bool enable = false;
+    bool single_step = false;
+    std::vector<uint64_t> hw_breakpoints;
+  };
+  virtual absl::Status SetGuestDebug(const GuestDebug& debug);
 
   // Per-architecture views; nullptr when the vCPU is not of that kind.
   virtual VcpuX86_64* AsX86_64() { return nullptr; }

@@ -79,6 +79,20 @@ struct VcpuExit {
     uint64_t args[6] = {};
   } hypercall;
 
+  // kDebug: what stopped the guest. x86: `address` is the rip the guest
+  // stopped at, `exception` the vector (1 = #DB: single step or hardware
+  // breakpoint, 3 = #BP), `dr6` says which breakpoint or that it was a
+  // step (Intel SDM Vol. 3, Section 18.2.3), `dr7` the enables in effect.
+  // arm64: `syndrome` is ESR_EL2 (its EC names the debug event) and
+  // `address` the faulting address of a watchpoint.
+  struct Debug {
+    uint64_t address = 0;
+    uint32_t exception = 0;
+    uint64_t dr6 = 0;
+    uint64_t dr7 = 0;
+    uint64_t syndrome = 0;
+  } debug;
+
   // kIoapicEoi: the vector; kRdMsr/kWrMsr: index and (for writes) data;
   // kFailEntry / kInternalError: hardware reason / suberror.
   uint64_t code = 0;

@@ -42,6 +42,7 @@ GuestProgram UserSum();
 GuestProgram Spin();
 GuestProgram Rdtsc();
 GuestProgram Xgetbv();
+GuestProgram DebugSteps();
 // irq.S (64-bit, CPL0)
 GuestProgram PicInterrupt();
 // real_mode.S (16-bit)

@@ -301,7 +301,73 @@ TEST_P(X86GuestConformance, PicAndPitStateCarryATickingTimerToAnotherVm) {
   ASSERT_OK_AND_ASSIGN(PicState primary_back, target->GetPicState(VmX86_64::Pic::kPrimary));
   EXPECT_EQ(primary_back.imr, primary.imr);
   ASSERT_OK_AND_ASSIGN(GuestRunResult run, ticker->Run());
-  EXPECT_THAT(run.reports, ElementsAre(3));
+  // At least three: KVM re-injects ticks the vCPU missed while it was not
+  // running, so a slow host may deliver several before the guest checks.
+  EXPECT_THAT(run.reports, ElementsAre(::testing::Ge(3u)));
+}
+
+// Single-stepping stops after every instruction, at the next one's
+// address; a hardware breakpoint stops at its address before the
+// instruction runs; with debugging off the program runs to its end.
+TEST_P(X86GuestConformance, SingleStepAndHardwareBreakpoint) {
+  VcpuX86_64& vcpu = guest_->vcpu();
+  if (!hypervisor_->CheckCapability(HypervisorCap::kGuestDebug)) {
+    Vcpu::GuestDebug debug;
+    debug.enable = true;
+    EXPECT_THAT(vcpu.SetGuestDebug(debug), StatusIs(absl::StatusCode::kUnimplemented));
+    return;
+  }
+  Vcpu::GuestDebug bad;
+  bad.enable = true;
+  bad.hw_breakpoints = {1, 2, 3, 4, 5};
+  EXPECT_THAT(vcpu.SetGuestDebug(bad),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("DR0-DR3")));
+  bad.hw_breakpoints = {0x0000800000000000ull};
+  EXPECT_THAT(vcpu.SetGuestDebug(bad),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("canonical")));
+
+  ASSERT_OK(guest_->Load(guest::DebugSteps(), GuestMode::kLong));
+  Vcpu::GuestDebug step;
+  step.enable = true;
+  step.single_step = true;
+  ASSERT_OK(vcpu.SetGuestDebug(step));
+  std::vector<uint64_t> stops;
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_OK_AND_ASSIGN(VcpuExit exit, vcpu.Run());
+    ASSERT_EQ(exit.kind, VcpuExitKind::kDebug) << VcpuExitKindName(exit.kind);
+    EXPECT_EQ(exit.debug.exception, 1u);
+    EXPECT_NE(exit.debug.dr6 & (1u << 14), 0u) << "DR6.BS (single step)";
+    ASSERT_OK_AND_ASSIGN(Regs regs, vcpu.GetRegs());
+    EXPECT_EQ(regs.rip, exit.debug.address);
+    stops.push_back(exit.debug.address - HV_GUEST_CODE);
+  }
+  EXPECT_THAT(stops, ElementsAre(1, 2, 3, 8));
+  ASSERT_OK(vcpu.SetGuestDebug({}));
+  ASSERT_OK_AND_ASSIGN(GuestRunResult rest, guest_->Run());
+  EXPECT_THAT(rest.reports, ElementsAre(0x1234));
+
+  ASSERT_OK(guest_->Load(guest::DebugSteps(), GuestMode::kLong));
+  Vcpu::GuestDebug breakpoint;
+  breakpoint.enable = true;
+  breakpoint.hw_breakpoints = {HV_GUEST_CODE + 3};
+  ASSERT_OK(vcpu.SetGuestDebug(breakpoint));
+  ASSERT_OK_AND_ASSIGN(VcpuExit hit, vcpu.Run());
+  if (hit.kind == VcpuExitKind::kIo && hit.io.port == HV_GUEST_REPORT_PORT) {
+    // KVM took the breakpoint (DR0 and DR7 are in the vCPU's state) but the
+    // CPU ran past it. Seen on the SVM KVM inside QEMU's TCG, whose nested
+    // SVM does not arm DR0-DR3 breakpoints at VMRUN; single-stepping above
+    // works there. Not a result about KVM, so say so instead of passing.
+    GTEST_SKIP() << GetParam().name
+                 << ": this machine's CPU did not raise the hardware "
+                    "breakpoint KVM set (an emulated nested CPU?)";
+  }
+  ASSERT_EQ(hit.kind, VcpuExitKind::kDebug) << VcpuExitKindName(hit.kind);
+  EXPECT_EQ(hit.debug.address, HV_GUEST_CODE + 3);
+  EXPECT_EQ(hit.debug.exception, 1u);
+  EXPECT_NE(hit.debug.dr6 & 1, 0u) << "DR6.B0 (breakpoint 0)";
+  ASSERT_OK(vcpu.SetGuestDebug({}));
+  ASSERT_OK_AND_ASSIGN(GuestRunResult after, guest_->Run());
+  EXPECT_THAT(after.reports, ElementsAre(0x1234));
 }
 
 }  // namespace

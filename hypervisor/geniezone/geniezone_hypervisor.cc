@@ -72,6 +72,7 @@ bool GeniezoneHypervisor::CheckCapability(HypervisorCap cap) const {
     case HypervisorCap::kMsrList:
     case HypervisorCap::kFeatureMsrs:
     case HypervisorCap::kIrqChipState:
+    case HypervisorCap::kGuestDebug:
       return false;
   }
   return false;

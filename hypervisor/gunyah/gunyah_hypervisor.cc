@@ -49,6 +49,7 @@ bool GunyahHypervisor::CheckCapability(HypervisorCap cap) const {
     case HypervisorCap::kMsrList:
     case HypervisorCap::kFeatureMsrs:
     case HypervisorCap::kIrqChipState:
+    case HypervisorCap::kGuestDebug:
       return false;
   }
   return false;

@@ -43,6 +43,7 @@ bool HaxmHypervisor::CheckCapability(HypervisorCap cap) const {
     case HypervisorCap::kMsrList:
     case HypervisorCap::kFeatureMsrs:
     case HypervisorCap::kIrqChipState:
+    case HypervisorCap::kGuestDebug:
       return false;
   }
   return false;

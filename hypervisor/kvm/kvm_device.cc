@@ -42,6 +42,7 @@ constexpr KvmCapQuery<KvmDeviceCaps> kDeviceCaps[] = {
     {&KvmDeviceCaps::max_vcpus, HV_KVM_CAP(KVM_CAP_MAX_VCPUS)},
     {&KvmDeviceCaps::mp_state, HV_KVM_CAP(KVM_CAP_MP_STATE)},
     {&KvmDeviceCaps::vcpu_events, HV_KVM_CAP(KVM_CAP_VCPU_EVENTS)},
+    {&KvmDeviceCaps::guest_debug, HV_KVM_CAP(KVM_CAP_SET_GUEST_DEBUG)},
     {&KvmDeviceCaps::tsc_control, HV_KVM_CAP(KVM_CAP_TSC_CONTROL)},
     {&KvmDeviceCaps::kvmclock_ctrl, HV_KVM_CAP(KVM_CAP_KVMCLOCK_CTRL)},
     {&KvmDeviceCaps::msr_features, HV_KVM_CAP(KVM_CAP_GET_MSR_FEATURES)},

@@ -48,6 +48,7 @@ struct KvmDeviceCaps {
   int max_vcpus = 0;
   int mp_state = 0;
   int vcpu_events = 0;
+  int guest_debug = 0;  // KVM_SET_GUEST_DEBUG
   // x86_64 (0 elsewhere).
   int tsc_control = 0;     // KVM_SET_TSC_KHZ on a vCPU
   int kvmclock_ctrl = 0;   // KVM_KVMCLOCK_CTRL

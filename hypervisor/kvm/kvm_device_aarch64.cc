@@ -48,6 +48,9 @@ absl::Status KvmDevice::QueryArch(KvmDevice& device) {
   device.guest_address_limit = ipa_bits >= 64 ? ~0ull : 1ull << ipa_bits;
   // arm64's KVM_CAP_VCPU_EVENTS is about SErrors; hv's VcpuEvents are x86's.
   caps.vcpu_events = 0;
+  // Guest debugging is wired up on x86 only (VcpuAArch64 keeps the
+  // default UNIMPLEMENTED), so the capability is not reported here.
+  caps.guest_debug = 0;
   return absl::OkStatus();
 }
 

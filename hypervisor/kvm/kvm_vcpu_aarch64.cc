@@ -49,6 +49,8 @@ void KvmVcpuAArch64::DecodeDebugExit(const kvm_run& run, VcpuExit& exit) const {
   // watchpoints, the faulting address.
   exit.code = run.debug.arch.hsr;
   exit.data = run.debug.arch.far;
+  exit.debug.syndrome = run.debug.arch.hsr;
+  exit.debug.address = run.debug.arch.far;
 }
 
 absl::Status KvmVcpuAArch64::CheckRunnable() const {

@@ -132,6 +132,10 @@ absl::StatusOr<std::unique_ptr<KvmVcpuX86_64>> KvmVcpuX86_64::Create(
 void KvmVcpuX86_64::DecodeDebugExit(const kvm_run& run, VcpuExit& exit) const {
   exit.code = run.debug.arch.exception;
   exit.data = run.debug.arch.pc;
+  exit.debug.address = run.debug.arch.pc;
+  exit.debug.exception = run.debug.arch.exception;
+  exit.debug.dr6 = run.debug.arch.dr6;
+  exit.debug.dr7 = run.debug.arch.dr7;
 }
 
 absl::StatusOr<Regs> KvmVcpuX86_64::GetRegs() {

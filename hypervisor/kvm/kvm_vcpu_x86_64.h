@@ -67,6 +67,7 @@ class KvmVcpuX86_64 final : public KvmVcpuCore<VcpuX86_64> {
   absl::Status NotifyGuestPaused() override;
   absl::StatusOr<MpState> GetMpState() override;
   absl::Status SetMpState(MpState state) override;
+  absl::Status SetGuestDebug(const GuestDebug& debug) override;
 
  private:
   using KvmVcpuCore::KvmVcpuCore;

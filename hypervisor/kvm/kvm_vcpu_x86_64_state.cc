@@ -173,4 +173,44 @@ absl::Status KvmVcpuX86_64::SetMpState(MpState state) {
   return SetKvmMpState(*device_, fd_.get(), MpArch::kX86, state);
 }
 
+absl::Status KvmVcpuX86_64::SetGuestDebug(const GuestDebug& debug) {
+  if (device_->caps.guest_debug == 0) {
+    return absl::UnimplementedError(
+        "set guest debug: this KVM lacks KVM_CAP_SET_GUEST_DEBUG");
+  }
+  // DR0-DR3 (Intel SDM Vol. 3, Section 18.2.4).
+  constexpr size_t kBreakpoints = 4;
+  if (debug.hw_breakpoints.size() > kBreakpoints) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "set guest debug: %u hardware breakpoints; x86 has %u (DR0-DR3)",
+        debug.hw_breakpoints.size(), kBreakpoints));
+  }
+  for (uint64_t address : debug.hw_breakpoints) {
+    // A linear address must be canonical (48-bit: bits 63:47 equal).
+    const uint64_t top = address >> 47;
+    if (top != 0 && top != 0x1ffff) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "set guest debug: breakpoint address %#x is not canonical", address));
+    }
+  }
+  kvm_guest_debug request = {};
+  if (debug.enable) {
+    request.control = KVM_GUESTDBG_ENABLE;
+    if (debug.single_step) request.control |= KVM_GUESTDBG_SINGLESTEP;
+    if (!debug.hw_breakpoints.empty()) {
+      request.control |= KVM_GUESTDBG_USE_HW_BP;
+      uint64_t dr7 = 0;
+      for (size_t i = 0; i < debug.hw_breakpoints.size(); ++i) {
+        request.arch.debugreg[i] = debug.hw_breakpoints[i];
+        // G<i> (bit 2i + 1), with R/W and LEN 00: an instruction fetch
+        // breakpoint (Section 18.2.4).
+        dr7 |= uint64_t{1} << (2 * i + 1);
+      }
+      request.arch.debugreg[7] = dr7;
+    }
+  }
+  return KvmIoctl(sys_, fd_.get(), KVM_SET_GUEST_DEBUG, &request,
+                  "KVM_SET_GUEST_DEBUG");
+}
+
 }  // namespace hv

@@ -81,6 +81,7 @@ bool WhpxHypervisor::CheckCapability(HypervisorCap cap) const {
     case HypervisorCap::kMsrList:
     case HypervisorCap::kFeatureMsrs:
     case HypervisorCap::kIrqChipState:
+    case HypervisorCap::kGuestDebug:
       return false;
   }
   return false;

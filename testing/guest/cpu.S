@@ -71,3 +71,15 @@ HV_GUEST_PROGRAM_BEGIN(xgetbv)
         REPORT64 %rdx
         DONE
 HV_GUEST_PROGRAM_END(xgetbv)
+
+// debug_steps: three one-byte nops, then a five-byte mov, so a debugger
+// knows each instruction's address: HV_GUEST_CODE + 0, 1, 2, 3 (the mov),
+// 8 (the report); then reports 0x1234.
+HV_GUEST_PROGRAM_BEGIN(debug_steps)
+        nop
+        nop
+        nop
+        mov     $0x1234, %eax
+        REPORT32
+        DONE
+HV_GUEST_PROGRAM_END(debug_steps)

@@ -16,6 +16,7 @@ constexpr HypervisorCap kHypervisorCaps[] = {
     HypervisorCap::kXsave,         HypervisorCap::kVcpuEvents,
     HypervisorCap::kTscKhz,        HypervisorCap::kMsrList,
     HypervisorCap::kFeatureMsrs,   HypervisorCap::kIrqChipState,
+    HypervisorCap::kGuestDebug,
 };
 
 constexpr VmCap kVmCaps[] = {
