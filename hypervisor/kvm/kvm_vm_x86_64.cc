@@ -61,6 +61,24 @@ absl::Status KvmVmX86_64::CreateIrqChip(IrqChipKind kind,
       absl::StrFormat("KVM_ENABLE_CAP (KVM_CAP_SPLIT_IRQCHIP, %u pins)",
                       ioapic_pins)));
   irqchip_created_ = true;
+  split_irqchip_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status KvmVmX86_64::CheckIrqChip(const char* operation,
+                                       bool full) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!irqchip_created_) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s: the VM has no in-kernel irqchip (VmX86_64::CreateIrqChip)",
+        operation));
+  }
+  if (full && split_irqchip_) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s: the VM's irqchip is split; its IOAPIC and PIC pins are in user "
+        "space, so only the full in-kernel irqchip can resample a line",
+        operation));
+  }
   return absl::OkStatus();
 }
 

@@ -42,8 +42,14 @@ class KvmVmX86_64 final : public KvmVmCore<VmX86_64> {
                                       KvmVmFd vm);
   using KvmVmCore::KvmVmCore;
 
+  // KvmVmCore::CheckIrqChip(): GSI routing and MSIs need the in-kernel
+  // local APICs (either irqchip); a resample irqfd needs the kernel's
+  // IOAPIC/PIC pins (the full irqchip).
+  absl::Status CheckIrqChip(const char* operation, bool full) const override;
+
   uint32_t vcpus_created_ ABSL_GUARDED_BY(mutex_) = 0;
   bool irqchip_created_ ABSL_GUARDED_BY(mutex_) = false;
+  bool split_irqchip_ ABSL_GUARDED_BY(mutex_) = false;
 };
 
 }  // namespace hv
