@@ -164,8 +164,9 @@ class Vm {
   // write `event` again if its line is still pending. UnregisterIrqfd(event,
   // gsi) removes it. Requires VmCap::kIrqfdResample (else UNIMPLEMENTED) and
   // an in-kernel irqchip that owns the GSI's pin (x86: the full irqchip, not
-  // the split one; else FAILED_PRECONDITION). ALREADY_EXISTS (from the
-  // kernel) when `event` is already an irqfd.
+  // the split one; else FAILED_PRECONDITION). INVALID_ARGUMENT when `event`
+  // and `resample` are the same eventfd; the kernel's error when `event` is
+  // already an irqfd.
   virtual absl::Status RegisterResampleIrqfd(const EventFd& event,
                                              uint32_t gsi,
                                              const EventFd& resample) = 0;

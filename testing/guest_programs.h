@@ -44,6 +44,8 @@ GuestProgram Rdtsc();
 GuestProgram Xgetbv();
 // irq.S (64-bit, CPL0)
 GuestProgram PicInterrupt();
+GuestProgram LapicInterrupt();
+GuestProgram IoapicLevel();
 // real_mode.S (16-bit)
 GuestProgram RealModeState();
 
