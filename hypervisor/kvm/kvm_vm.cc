@@ -351,12 +351,14 @@ absl::StatusOr<bool> KvmVmCore<ArchVm>::SignalMsi(const MsiMessage& msi) {
     request.flags = KVM_MSI_VALID_DEVID;
     request.devid = *msi.device_id;
   }
-  ASSIGN_OR_RETURN(
-      int delivered,
-      KvmIoctlValue(sys_, vm_fd_.get(), KVM_SIGNAL_MSI,
-                    reinterpret_cast<uintptr_t>(&request),
-                    absl::StrFormat("KVM_SIGNAL_MSI (address %#x, data %#x)",
-                                    msi.address, msi.data)));
+  // A hot path: the message is formatted only on failure.
+  const int delivered = sys_->IoctlPtr(vm_fd_.get(), KVM_SIGNAL_MSI, &request);
+  if (delivered < 0) {
+    const int error = errno;
+    return ErrnoStatus(absl::StrFormat("KVM_SIGNAL_MSI (address %#x, data %#x)",
+                                       msi.address, msi.data),
+                       error);
+  }
   return delivered > 0;
 }
 
