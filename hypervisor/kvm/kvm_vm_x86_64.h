@@ -12,6 +12,7 @@
 #ifndef HV_HYPERVISOR_KVM_KVM_VM_X86_64_H_
 #define HV_HYPERVISOR_KVM_KVM_VM_X86_64_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -49,7 +50,10 @@ class KvmVmX86_64 final : public KvmVmCore<VmX86_64> {
 
   uint32_t vcpus_created_ ABSL_GUARDED_BY(mutex_) = 0;
   bool irqchip_created_ ABSL_GUARDED_BY(mutex_) = false;
-  bool split_irqchip_ ABSL_GUARDED_BY(mutex_) = false;
+  // Which irqchip the VM has, for CheckIrqChip() on the interrupt paths
+  // without the mutex: written (under it) only when one is created.
+  enum IrqChipState : uint8_t { kNoIrqChip, kFullIrqChip, kSplitIrqChip };
+  std::atomic<uint8_t> irqchip_state_{kNoIrqChip};
 };
 
 }  // namespace hv
