@@ -46,6 +46,7 @@ GuestProgram Xgetbv();
 GuestProgram PicInterrupt();
 GuestProgram LapicInterrupt();
 GuestProgram IoapicLevel();
+GuestProgram WindowInterrupt();
 // real_mode.S (16-bit)
 GuestProgram RealModeState();
 

@@ -14,6 +14,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "hypervisor/os/eventfd.h"
+#include "hypervisor/vcpu_exit.h"
 #include "hypervisor/x86_64/vm_x86_64.h"
 #include "testing/x86_guest_conformance.h"
 #include "testing/status_matchers.h"
@@ -212,6 +213,38 @@ TEST_P(X86GuestConformance, ResampleIrqfdReassertsOnlyWhilePending) {
   EXPECT_EQ(resamples.load(), 2);
   EXPECT_EQ(pending.load(), 0);
   ASSERT_OK(vm->UnregisterIrqfd(trigger, kPin));
+}
+
+TEST_P(X86GuestConformance, InjectInterruptWaitsForTheInterruptWindow) {
+  // vm_ has no irqchip: the VMM injects vectors itself.
+  constexpr uint8_t kVector = 0x44;
+  ASSERT_OK(guest_->Load(guest::WindowInterrupt(), GuestMode::kLong,
+                         [](Regs& regs) { regs.rdi = kVector; }));
+  VcpuX86_64& vcpu = guest_->vcpu();
+  absl::Status refused = absl::UnknownError("the guest never signalled ready");
+  GuestRunOptions options;
+  options.timeout = absl::Seconds(10);
+  options.until = VcpuExitKind::kIrqWindowOpen;
+  options.on_write = [&](bool mmio, const IoRequest& request) {
+    if (mmio || request.address != HV_GUEST_SIGNAL_PORT) return;
+    // The guest runs with IF clear here: the vector must not be queued.
+    refused = vcpu.InjectInterrupt(kVector);
+    vcpu.SetInterruptWindowRequested(true);
+  };
+  ASSERT_OK_AND_ASSIGN(GuestRunResult window, guest_->Run(options));
+  EXPECT_THAT(refused, StatusIs(absl::StatusCode::kFailedPrecondition,
+                                ::testing::HasSubstr("interrupt window")));
+  ASSERT_EQ(window.exit.kind, VcpuExitKind::kIrqWindowOpen)
+      << VcpuExitKindName(window.exit.kind);
+  EXPECT_TRUE(window.reports.empty()) << "an interrupt arrived before the window";
+  ASSERT_TRUE(vcpu.ReadyForInterrupt());
+  ASSERT_OK(vcpu.InjectInterrupt(kVector));
+  vcpu.SetInterruptWindowRequested(false);
+  GuestRunOptions rest;
+  rest.timeout = absl::Seconds(10);
+  ASSERT_OK_AND_ASSIGN(GuestRunResult run, guest_->Run(rest));
+  // The handler ran once, at the injected vector.
+  EXPECT_THAT(run.reports, ElementsAre(kVector, 1u));
 }
 
 }  // namespace

@@ -204,3 +204,32 @@ ioapic_handler:
         pop     %rax
         iretq
 HV_GUEST_PROGRAM_END(ioapic_level)
+
+// window_interrupt: %rdi = vector. Installs a handler for the vector, writes
+// HV_GUEST_SIGNAL_PORT with interrupts disabled (the host's injection must
+// be refused here), then enables interrupts (`sti`: the interrupt window
+// the host asked for opens) and spins until the handler has run. The
+// handler (no interrupt controller to EOI: the host injects the vector
+// itself) counts itself in %r12 and reports the vector; the program then
+// reports the count and finishes.
+HV_GUEST_PROGRAM_BEGIN(window_interrupt)
+        mov     %rdi, %rbx
+        IDT_GATE %rbx, window_handler
+        xor     %r12d, %r12d
+        out     %al, $HV_GUEST_SIGNAL_PORT
+        sti
+1:      cmp     $0, %r12
+        je      1b
+        cli
+        mov     %r12d, %eax
+        REPORT32
+        DONE
+
+window_handler:
+        push    %rax
+        inc     %r12
+        mov     %ebx, %eax
+        REPORT32
+        pop     %rax
+        iretq
+HV_GUEST_PROGRAM_END(window_interrupt)
