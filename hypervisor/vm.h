@@ -182,7 +182,8 @@ class Vm {
   // the same chip or MSI routed alongside another route, or an MSI with a
   // device id where the VM has no use for one; the kernel's EINVAL for a
   // chip or pin it does not have is INVALID_ARGUMENT too. FAILED_PRECONDITION
-  // without an in-kernel irqchip (x86). UNIMPLEMENTED without
+  // without an in-kernel irqchip (x86), or for an MSI route where nothing
+  // takes MSIs (arm64 without a GICv3 ITS, which hv does not create yet). UNIMPLEMENTED without
   // VmCap::kGsiRouting. On error the previous table stays in effect.
   virtual absl::Status SetGsiRouting(absl::Span<const IrqRoute> routes) = 0;
 

@@ -123,7 +123,7 @@ bool KvmVmCore<ArchVm>::CheckCapability(VmCap cap) const {
     case VmCap::kGsiRouting:
       return caps_.irq_routing > 0;
     case VmCap::kSignalMsi:
-      return caps_.signal_msi > 0;
+      return caps_.signal_msi > 0 && HasMsiController();
     case VmCap::kIrqfdResample:
       return caps_.irqfd_resample > 0 && caps_.irqfd > 0;
   }
@@ -302,9 +302,14 @@ absl::Status KvmVmCore<ArchVm>::SetGsiRouting(
   }
   RETURN_IF_ERROR(CheckGsiRoutes(routes, MaxGsiRoutes()));
   for (const IrqRoute& route : routes) {
-    if (route.kind == IrqRoute::Kind::kMsi) {
-      RETURN_IF_ERROR(CheckMsiDeviceId("set GSI routing", route.msi));
+    if (route.kind != IrqRoute::Kind::kMsi) continue;
+    if (!HasMsiController()) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "set GSI routing: GSI %u is an MSI route, but the VM has nothing "
+          "to take an MSI (arm64: hv creates no GICv3 ITS yet)",
+          route.gsi));
     }
+    RETURN_IF_ERROR(CheckMsiDeviceId("set GSI routing", route.msi));
   }
   RETURN_IF_ERROR(CheckIrqChip("set GSI routing", /*full=*/false));
   kvm_abi::FlexBuffer<kvm_abi::IrqRoutingHeader, kvm_irq_routing_entry> table(
@@ -340,6 +345,11 @@ absl::StatusOr<bool> KvmVmCore<ArchVm>::SignalMsi(const MsiMessage& msi) {
   if (caps_.signal_msi <= 0) {
     return absl::UnimplementedError(
         "signal MSI: this KVM lacks KVM_CAP_SIGNAL_MSI");
+  }
+  if (!HasMsiController()) {
+    return absl::UnimplementedError(
+        "signal MSI: the VM has nothing to take an MSI (arm64: hv creates no "
+        "GICv3 ITS yet)");
   }
   RETURN_IF_ERROR(CheckMsiDeviceId("signal MSI", msi));
   RETURN_IF_ERROR(CheckIrqChip("signal MSI", /*full=*/false));

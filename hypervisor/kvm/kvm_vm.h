@@ -91,6 +91,12 @@ class KvmVmCore : public BackendVm<ArchVm> {
     return absl::OkStatus();
   }
 
+  // KvmVmCore::HasMsiController(): whether an MSI can reach the guest at
+  // all (x86: the local APICs; arm64: a GICv3 ITS, which hv does not create
+  // yet, so false there: VmCap::kSignalMsi is false and MSI routes are
+  // refused instead of being dropped by the kernel at delivery).
+  virtual bool HasMsiController() const { return true; }
+
   KvmSys* const sys_;
   const std::shared_ptr<const KvmDevice> device_;
   const KvmFd vm_fd_;
