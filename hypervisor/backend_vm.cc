@@ -151,6 +151,43 @@ absl::Status BackendVm<ArchVm>::SetIrqLine(uint32_t irq, bool level) {
       irq, level ? 1 : 0, hypervisor_));
 }
 
+template <typename ArchVm>
+absl::Status BackendVm<ArchVm>::RegisterResampleIrqfd(const EventFd& event,
+                                                      uint32_t gsi,
+                                                      const EventFd& resample) {
+  if (event.fd() == resample.fd()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "register resample irqfd (gsi %u): the trigger and the resample "
+        "event are the same eventfd (fd %d)",
+        gsi, event.fd()));
+  }
+  return ResampleIrqfd(event, gsi, resample);
+}
+
+template <typename ArchVm>
+absl::Status BackendVm<ArchVm>::ResampleIrqfd(const EventFd&, uint32_t gsi,
+                                              const EventFd&) {
+  return absl::UnimplementedError(absl::StrFormat(
+      "register resample irqfd (gsi %u): %s has no level-triggered irqfds; "
+      "use a plain irqfd or inject interrupts through the vCPU",
+      gsi, hypervisor_));
+}
+
+template <typename ArchVm>
+absl::Status BackendVm<ArchVm>::SetGsiRouting(
+    absl::Span<const IrqRoute> routes) {
+  return absl::UnimplementedError(absl::StrFormat(
+      "set GSI routing (%u routes): %s has no in-kernel GSI routing",
+      routes.size(), hypervisor_));
+}
+
+template <typename ArchVm>
+absl::StatusOr<bool> BackendVm<ArchVm>::SignalMsi(const MsiMessage& msi) {
+  return absl::UnimplementedError(absl::StrFormat(
+      "signal MSI (address %#x, data %#x): %s cannot inject an MSI",
+      msi.address, msi.data, hypervisor_));
+}
+
 // The three interfaces a backend's VM implements.
 template class BackendVm<Vm>;
 template class BackendVm<VmX86_64>;

@@ -122,6 +122,17 @@ class BackendVm : public ArchVm {
   absl::Status UnregisterIrqfd(const EventFd& event, uint32_t gsi) final {
     return Irqfd(event, gsi, false);
   }
+  // Vm::RegisterResampleIrqfd(): checks that the two events differ, then
+  // the ResampleIrqfd() hook.
+  absl::Status RegisterResampleIrqfd(const EventFd& event, uint32_t gsi,
+                                     const EventFd& resample) final;
+
+  // Vm::SetGsiRouting(), Vm::MaxGsiRoutes(), Vm::SignalMsi(): by default
+  // UNIMPLEMENTED (and 0 routes), for a hypervisor without in-kernel GSI
+  // routing or MSI injection.
+  absl::Status SetGsiRouting(absl::Span<const IrqRoute> routes) override;
+  uint32_t MaxGsiRoutes() const override { return 0; }
+  absl::StatusOr<bool> SignalMsi(const MsiMessage& msi) override;
 
   // Vm::SetIrqLine(): by default UNIMPLEMENTED, for a hypervisor without an
   // in-kernel interrupt controller.
@@ -171,6 +182,11 @@ class BackendVm : public ArchVm {
   virtual absl::Status IoEvent(const EventFd& event,
                                const IoEventAddress& address, bool assign);
   virtual absl::Status Irqfd(const EventFd& event, uint32_t gsi, bool assign);
+  // BackendVm::ResampleIrqfd(): Vm::RegisterResampleIrqfd once `event` and
+  // `resample` are known to differ. Called without the mutex. By default
+  // UNIMPLEMENTED: no level-triggered irqfds.
+  virtual absl::Status ResampleIrqfd(const EventFd& event, uint32_t gsi,
+                                     const EventFd& resample);
 
   // BackendVm::EmptyDirtyBitmap(): FAILED_PRECONDITION (CheckDirtyLogging)
   // unless the region in `slot` logs dirty pages; else a zeroed bitmap of

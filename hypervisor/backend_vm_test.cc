@@ -188,5 +188,26 @@ TEST(BackendVm, RegisterAndUnregisterAssignAndDeassign) {
                                     "irqfd assign", "irqfd deassign"));
 }
 
+TEST(BackendVm, InterruptRoutingDefaultsAreUnimplementedNamingTheHypervisor) {
+  RecordingVm vm;
+  ASSERT_OK_AND_ASSIGN(EventFd event, EventFd::Create());
+  ASSERT_OK_AND_ASSIGN(EventFd resample, EventFd::Create());
+  EXPECT_THAT(vm.RegisterResampleIrqfd(event, 3, resample),
+              StatusIs(absl::StatusCode::kUnimplemented,
+                       HasSubstr("Recording has no level-triggered irqfds")));
+  // The argument check comes first, on every backend.
+  EXPECT_THAT(vm.RegisterResampleIrqfd(event, 3, event),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("same eventfd")));
+  EXPECT_THAT(vm.SetGsiRouting({IrqRoute::Pin(1, 2, 1)}),
+              StatusIs(absl::StatusCode::kUnimplemented,
+                       HasSubstr("Recording has no in-kernel GSI routing")));
+  EXPECT_EQ(vm.MaxGsiRoutes(), 0u);
+  EXPECT_THAT(vm.SignalMsi(MsiMessage()).status(),
+              StatusIs(absl::StatusCode::kUnimplemented,
+                       HasSubstr("Recording cannot inject an MSI")));
+  EXPECT_THAT(vm.calls, IsEmpty());
+}
+
 }  // namespace
 }  // namespace hv

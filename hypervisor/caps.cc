@@ -37,6 +37,9 @@ const char* VmCapName(VmCap cap) {
     case VmCap::kIoEventfd: return "ioeventfd";
     case VmCap::kRemoveMemoryRegion: return "remove_memory_region";
     case VmCap::kFdMapping: return "fd_mapping";
+    case VmCap::kGsiRouting: return "gsi_routing";
+    case VmCap::kSignalMsi: return "signal_msi";
+    case VmCap::kIrqfdResample: return "irqfd_resample";
   }
   return "unknown";
 }

@@ -48,6 +48,12 @@ enum class VmCap {
   // UNIMPLEMENTED (the hypervisor pins a region's pages when it is added,
   // or the OS cannot replace pages in place).
   kFdMapping,
+  // Vm::SetGsiRouting (irqchip pins and MSI routes).
+  kGsiRouting,
+  // Vm::SignalMsi.
+  kSignalMsi,
+  // Vm::RegisterResampleIrqfd (level-triggered irqfds re-armed on EOI).
+  kIrqfdResample,
 };
 
 const char* HypervisorCapName(HypervisorCap cap);

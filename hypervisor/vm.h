@@ -20,6 +20,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "hypervisor/caps.h"
 #include "hypervisor/memory.h"
 #include "hypervisor/memory_region.h"
@@ -40,6 +41,53 @@ struct IoEventAddress {
   uint32_t length = 0;
   // Only writes of this value signal the event; nullopt matches any value.
   std::optional<uint64_t> datamatch;
+};
+
+// MsiMessage: one message-signalled interrupt, as a device would write it:
+// `data` stored at guest-physical `address`. On x86 the address selects the
+// local APIC(s) (0xfee00000 | destination << 12) and the data the vector
+// and delivery mode; on arm64 it is a write to a GICv3 ITS doorbell, which
+// also needs the writing device's id.
+struct MsiMessage {
+  uint64_t address = 0;
+  uint32_t data = 0;
+  // The requester (device) id the ITS translates with (KVM_MSI_VALID_DEVID);
+  // nullopt on x86, where none is needed.
+  std::optional<uint32_t> device_id;
+};
+
+// IrqRoute: where one GSI (global system interrupt: what an irqfd and
+// Vm::SetIrqLine name) is delivered: to a pin of an in-kernel interrupt
+// controller, or as an MSI.
+struct IrqRoute {
+  enum class Kind { kIrqChipPin, kMsi };
+
+  uint32_t gsi = 0;
+  Kind kind = Kind::kIrqChipPin;
+  // kIrqChipPin: the controller and its input. x86: chip 0 the master PIC,
+  // 1 the slave PIC (pins 0-7), 2 the IOAPIC (pins 0-23); arm64: chip 0
+  // the GIC, pin an SPI number (0 = INTID 32).
+  uint32_t chip = 0;
+  uint32_t pin = 0;
+  // kMsi: the message.
+  MsiMessage msi;
+
+  // IrqRoute::Pin() / Msi(): the two kinds of route for `gsi`.
+  static IrqRoute Pin(uint32_t gsi, uint32_t chip, uint32_t pin) {
+    IrqRoute route;
+    route.gsi = gsi;
+    route.kind = Kind::kIrqChipPin;
+    route.chip = chip;
+    route.pin = pin;
+    return route;
+  }
+  static IrqRoute Msi(uint32_t gsi, const MsiMessage& msi) {
+    IrqRoute route;
+    route.gsi = gsi;
+    route.kind = Kind::kMsi;
+    route.msi = msi;
+    return route;
+  }
 };
 
 // MemoryRegionInfo: one added region, as MemoryRegions() lists it.
@@ -110,8 +158,45 @@ class Vm {
   virtual absl::Status RegisterIrqfd(const EventFd& event, uint32_t gsi) = 0;
   virtual absl::Status UnregisterIrqfd(const EventFd& event, uint32_t gsi) = 0;
 
+  // Vm::RegisterResampleIrqfd(): a level-triggered irqfd. Writing `event`
+  // asserts GSI `gsi`; when the guest acknowledges the interrupt (EOI) the
+  // line is deasserted and `resample` is signalled, so the device model can
+  // write `event` again if its line is still pending. UnregisterIrqfd(event,
+  // gsi) removes it. Requires VmCap::kIrqfdResample (else UNIMPLEMENTED) and
+  // an in-kernel irqchip that owns the GSI's pin (x86: the full irqchip, not
+  // the split one; else FAILED_PRECONDITION). INVALID_ARGUMENT when `event`
+  // and `resample` are the same eventfd; the kernel's error when `event` is
+  // already an irqfd.
+  virtual absl::Status RegisterResampleIrqfd(const EventFd& event,
+                                             uint32_t gsi,
+                                             const EventFd& resample) = 0;
+
   // Vm::SetIrqLine(): drives in-kernel irqchip input `irq` to `level`.
   virtual absl::Status SetIrqLine(uint32_t irq, bool level) = 0;
+
+  // Vm::SetGsiRouting(): replaces the whole GSI routing table with `routes`
+  // (an empty table removes every route, including the defaults the
+  // in-kernel irqchip starts with). A GSI may have one route per irqchip, or
+  // exactly one MSI route. INVALID_ARGUMENT for a GSI at or beyond
+  // MaxGsiRoutes(), more routes than MaxGsiRoutes(), a GSI routed twice to
+  // the same chip or MSI routed alongside another route, or an MSI with a
+  // device id where the VM has no use for one; the kernel's EINVAL for a
+  // chip or pin it does not have is INVALID_ARGUMENT too. FAILED_PRECONDITION
+  // without an in-kernel irqchip (x86), or for an MSI route where nothing
+  // takes MSIs (arm64 without a GICv3 ITS, which hv does not create yet). UNIMPLEMENTED without
+  // VmCap::kGsiRouting. On error the previous table stays in effect.
+  virtual absl::Status SetGsiRouting(absl::Span<const IrqRoute> routes) = 0;
+
+  // Vm::MaxGsiRoutes(): how many routes (and GSIs) SetGsiRouting accepts;
+  // 0 without VmCap::kGsiRouting.
+  virtual uint32_t MaxGsiRoutes() const = 0;
+
+  // Vm::SignalMsi(): delivers `msi` at once, as if a device wrote it. True
+  // when it was delivered, false when the guest blocked it (e.g. its local
+  // APIC is software-disabled); FAILED_PRECONDITION without an in-kernel
+  // irqchip, INVALID_ARGUMENT (from the kernel) for a message it refuses.
+  // UNIMPLEMENTED without VmCap::kSignalMsi.
+  virtual absl::StatusOr<bool> SignalMsi(const MsiMessage& msi) = 0;
 
   // Vm::CreateVcpu(): creates vCPU `id`.
   virtual absl::StatusOr<std::unique_ptr<Vcpu>> CreateVcpu(uint32_t id) = 0;

@@ -55,6 +55,14 @@ absl::Status CheckIoEventLength(const char* operation, uint32_t length);
 absl::Status CheckIoEventAnyLength(const char* operation,
                                    const IoEventAddress& address);
 
+// CheckGsiRoutes(): INVALID_ARGUMENT "set GSI routing: ..." (the route's
+// index and GSI named) for more than `max_routes` routes, a GSI at or beyond
+// `max_routes`, a kind that is neither, a GSI routed twice to the same
+// irqchip, or a GSI with an MSI route and any other route (the rules of
+// KVM_SET_GSI_ROUTING, checked before the kernel is asked).
+absl::Status CheckGsiRoutes(absl::Span<const IrqRoute> routes,
+                            uint32_t max_routes);
+
 }  // namespace hv
 
 #endif  // HV_HYPERVISOR_VM_CHECKS_H_

@@ -1,6 +1,7 @@
 #include "hypervisor/vm_checks.h"
 
 #include <memory>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -85,6 +86,64 @@ TEST(CheckIoEventAnyLength, RefusesDatamatchWithAnyLength) {
                        "ioeventfd: length 0 (any) cannot have a datamatch"));
   address.length = 4;
   EXPECT_THAT(CheckIoEventAnyLength("ioeventfd", address), IsOk());
+}
+
+MsiMessage AnyMsi() {
+  MsiMessage msi;
+  msi.address = 0xfee00000;
+  msi.data = 0x40;
+  return msi;
+}
+
+TEST(CheckGsiRoutes, AcceptsOneRoutePerChipAndLoneMsis) {
+  // GSI 3 on both PICs' chip 0 and the IOAPIC (chip 2), as KVM's defaults.
+  EXPECT_THAT(CheckGsiRoutes({IrqRoute::Pin(3, 0, 3), IrqRoute::Pin(3, 2, 3),
+                              IrqRoute::Msi(30, AnyMsi())},
+                             64),
+              IsOk());
+  EXPECT_THAT(CheckGsiRoutes({}, 64), IsOk());
+}
+
+TEST(CheckGsiRoutes, RefusesGsiAndTableBeyondTheLimit) {
+  EXPECT_THAT(CheckGsiRoutes({IrqRoute::Pin(64, 2, 1)}, 64),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("route 0 has GSI 64, beyond the last GSI (63)")));
+  std::vector<IrqRoute> routes(5, IrqRoute::Pin(1, 2, 1));
+  EXPECT_THAT(CheckGsiRoutes(routes, 4),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("5 routes, more than the 4")));
+  // No routing at all (limit 0): any route is too many.
+  EXPECT_THAT(CheckGsiRoutes({IrqRoute::Pin(0, 2, 0)}, 0),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(CheckGsiRoutes, RefusesAGsiRoutedTwiceToOneChip) {
+  EXPECT_THAT(CheckGsiRoutes({IrqRoute::Pin(5, 2, 5), IrqRoute::Pin(5, 2, 6)},
+                             64),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "set GSI routing: routes 0 and 1 both route GSI 5 to "
+                       "irqchip 2"));
+}
+
+TEST(CheckGsiRoutes, RefusesAnMsiSharingItsGsi) {
+  EXPECT_THAT(CheckGsiRoutes({IrqRoute::Msi(7, AnyMsi()),
+                              IrqRoute::Msi(7, AnyMsi())},
+                             64),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("route 0 made it an MSI")));
+  EXPECT_THAT(CheckGsiRoutes({IrqRoute::Pin(7, 2, 7),
+                              IrqRoute::Msi(7, AnyMsi())},
+                             64),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("route 0 already routes it")));
+}
+
+TEST(CheckGsiRoutes, RefusesAnUnknownKind) {
+  IrqRoute route = IrqRoute::Pin(1, 2, 1);
+  route.kind = static_cast<IrqRoute::Kind>(9);
+  EXPECT_THAT(CheckGsiRoutes({route}, 64),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("unknown kind 9")));
 }
 
 }  // namespace

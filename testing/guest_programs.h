@@ -45,6 +45,9 @@ GuestProgram Xgetbv();
 GuestProgram DebugSteps();
 // irq.S (64-bit, CPL0)
 GuestProgram PicInterrupt();
+GuestProgram LapicInterrupt();
+GuestProgram IoapicLevel();
+GuestProgram WindowInterrupt();
 // real_mode.S (16-bit)
 GuestProgram RealModeState();
 // state.S (64-bit)

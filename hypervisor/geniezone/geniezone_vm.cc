@@ -47,6 +47,9 @@ bool GeniezoneVm::CheckCapability(VmCap cap) const {
     case VmCap::kReadOnlyMemoryRegion:  // no read-only region flag
     case VmCap::kMemNoncoherentDma:     // no cache-type region flag
     case VmCap::kPvClock:               // x86 only
+    case VmCap::kGsiRouting:     // no in-kernel GSI routing
+    case VmCap::kSignalMsi:      // no MSI injection
+    case VmCap::kIrqfdResample:  // no level-triggered irqfds
       return false;
   }
   return false;

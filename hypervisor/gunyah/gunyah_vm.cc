@@ -48,6 +48,9 @@ bool GunyahVm::CheckCapability(VmCap cap) const {
     case VmCap::kReadOnlyMemoryRegion:  // writes are not promised as MMIO
     case VmCap::kMemNoncoherentDma:     // no cache-type flag
     case VmCap::kPvClock:               // Gunyah keeps the guest's time
+    case VmCap::kGsiRouting:     // no in-kernel GSI routing
+    case VmCap::kSignalMsi:      // no MSI injection
+    case VmCap::kIrqfdResample:  // no level-triggered irqfds
       return false;
   }
   return false;

@@ -204,6 +204,17 @@ TEST(HaxmVcpu, InterruptWindowExitsOnlyWhenRequested) {
   EXPECT_EQ(halt.kind, VcpuExitKind::kHlt);
 }
 
+TEST(HaxmVcpu, InjectInterruptIsRefusedUntilTheGuestCanTakeOne) {
+  HaxmTestEnv env = NewHaxmVcpu();
+  ASSERT_NE(env.vcpu, nullptr);
+  // Never run: HAXM has not said the guest can take an interrupt.
+  ASSERT_FALSE(env.vcpu->ReadyForInterrupt());
+  EXPECT_THAT(env.vcpu->InjectInterrupt(0x30),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("interrupt window")));
+  EXPECT_THAT(env.fake->InjectedVectors(0), ElementsAre());
+}
+
 TEST(HaxmVcpu, AKickBeforeRunPausesTheNextEntry) {
   HaxmTestEnv env = NewHaxmVcpu();
   ASSERT_NE(env.vcpu, nullptr);

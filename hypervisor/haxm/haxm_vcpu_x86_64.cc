@@ -292,6 +292,16 @@ absl::Status HaxmVcpu::SetLapic(const LapicState&) {
 }
 
 absl::Status HaxmVcpu::InjectInterrupt(uint8_t vector) {
+  // The same contract as KVM's: HAX_VCPU_IOCTL_INTERRUPT queues the vector
+  // whatever the guest's state, so refuse it until HAXM says the guest can
+  // take one.
+  if (!ReadyForInterrupt()) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "inject interrupt %#x: the vCPU cannot take an interrupt now "
+        "(hax_tunnel.ready_for_interrupt_injection is 0); request an "
+        "interrupt window and inject on the kIrqWindowOpen exit",
+        vector));
+  }
   uint32_t value = vector;
   return Ioctl(sys_->platform().codes.vcpu_interrupt, &value, sizeof(value), 0,
                absl::StrFormat("vector %u", vector));

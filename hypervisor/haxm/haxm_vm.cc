@@ -70,6 +70,9 @@ bool HaxmVm::CheckCapability(VmCap cap) const {
     case VmCap::kPvClock:
     case VmCap::kIrqfd:
     case VmCap::kIoEventfd:
+    case VmCap::kGsiRouting:     // no in-kernel GSI routing
+    case VmCap::kSignalMsi:      // no MSI injection
+    case VmCap::kIrqfdResample:  // no level-triggered irqfds
       return false;
   }
   return false;

@@ -74,7 +74,34 @@ static_assert(sizeof(kvm_dirty_log) == 16);
 static_assert(sizeof(kvm_ioeventfd) == 64);
 static_assert(offsetof(kvm_ioeventfd, fd) == 20);
 static_assert(sizeof(kvm_irqfd) == 32);
+static_assert(offsetof(kvm_irqfd, resamplefd) == 12);
 static_assert(sizeof(kvm_irq_level) == 8);
+// GSI routing (KVM_SET_GSI_ROUTING) and MSIs (KVM_SIGNAL_MSI).
+// kvm_irq_routing ends in a flexible array, which the 6.1 uapi declares with
+// __DECLARE_FLEX_ARRAY: under C++ that puts `entries` at offset 16 (not 8)
+// and makes KVM_SET_GSI_ROUTING encode size 16, a number the kernel does
+// not know (see kvm_abi_x86_64.h). hv lays out the header itself.
+struct IrqRoutingHeader {
+  uint32_t nr;
+  uint32_t flags;
+};
+inline constexpr unsigned long kSetGsiRouting =
+    _IOW(KVMIO, 0x6a, IrqRoutingHeader);
+static_assert(kSetGsiRouting == 0x4008ae6a);
+static_assert(sizeof(kvm_irq_routing_entry) == 48);
+static_assert(offsetof(kvm_irq_routing_entry, type) == 4);
+static_assert(offsetof(kvm_irq_routing_entry, flags) == 8);
+static_assert(offsetof(kvm_irq_routing_entry, u) == 16);
+static_assert(offsetof(kvm_irq_routing_msi, data) == 8);
+static_assert(offsetof(kvm_irq_routing_msi, devid) == 12);
+static_assert(sizeof(kvm_msi) == 32);
+static_assert(offsetof(kvm_msi, flags) == 12);
+static_assert(offsetof(kvm_msi, devid) == 16);
+static_assert(KVM_IRQ_ROUTING_IRQCHIP == 1 && KVM_IRQ_ROUTING_MSI == 2);
+static_assert(KVM_IRQFD_FLAG_RESAMPLE == 2 && KVM_MSI_VALID_DEVID == 1);
+static_assert(KVM_CAP_IRQ_ROUTING == 25 && KVM_CAP_SIGNAL_MSI == 77 &&
+              KVM_CAP_IRQFD_RESAMPLE == 82 && KVM_CAP_MSI_DEVID == 131);
+static_assert(KVM_SIGNAL_MSI == 0x4020aea5);
 static_assert(sizeof(kvm_enable_cap) == 104);
 static_assert(sizeof(kvm_device_attr) == 24);
 // kvm_run: the shared page. Offsets of the fields the backend reads/writes.

@@ -1,7 +1,8 @@
 // Fault-injection sweep over the KVM backend: a scenario (create the
-// hypervisor and a VM, add a RAM region and an arena, create two vCPUs, map
-// a file into the arena and take it out again, remove a region, tear
-// everything down) is run once cleanly to count its N system calls, then
+// hypervisor and a VM, add a RAM region and an arena, create the in-kernel
+// irqchip and two vCPUs, set a GSI routing table, signal an MSI, register
+// and unregister a resample irqfd, map a file into the arena and take it
+// out again, remove a region, tear everything down) is run once cleanly to count its N system calls, then
 // once per call with that call failing (SweepFaults). Each failure must come
 // back as a Status that names the failed call, leave the slot table as it
 // was before the failing step, leak no file descriptor and crash nothing.
@@ -17,6 +18,7 @@
 #include "hypervisor/kvm/kvm_fault_run.h"
 #include "hypervisor/kvm/kvm_hypervisor.h"
 #include "hypervisor/kvm/kvm_test_env.h"
+#include "hypervisor/os/eventfd.h"
 #include "hypervisor/os/memfd.h"
 #include "hypervisor/x86_64/vcpu_x86_64.h"
 #include "hypervisor/x86_64/vm_x86_64.h"
@@ -89,7 +91,10 @@ Outcome RunScenario(KvmSys* sys) {
   auto ram = MemoryRegion::CreateShared("ram", 16 * kPage);
   auto arena = MemoryRegion::CreateArena(16 * kPage);
   auto blob = CreateMemfd("blob", 4 * kPage);
-  if (!ram.ok() || !arena.ok() || !blob.ok()) {
+  auto trigger = EventFd::Create();
+  auto resample = EventFd::Create();
+  if (!ram.ok() || !arena.ok() || !blob.ok() || !trigger.ok() ||
+      !resample.ok()) {
     outcome.status = absl::InternalError("test setup (memfd/mmap) failed");
     outcome.step = "setup";
     return outcome;
@@ -102,10 +107,28 @@ Outcome RunScenario(KvmSys* sys) {
                vm->AddMemoryRegion(0x100000, std::move(arena).value(), {}));
     arena_slot = *last;
   }
+  {
+    absl::Status last;
+    SWEEP_STEP("create irqchip",
+               vm->AsX86_64()->CreateIrqChip(IrqChipKind::kKernel, 0));
+  }
   for (uint32_t id = 0; id < 2; ++id) {
     absl::StatusOr<std::unique_ptr<Vcpu>> last;
     SWEEP_STEP("create vcpu", vm->CreateVcpu(id));
     vcpus.push_back(std::move(last).value());
+  }
+  {
+    MsiMessage msi;
+    msi.address = 0xfee00000;
+    msi.data = 0x40;
+    absl::Status last;
+    SWEEP_STEP("set gsi routing",
+               vm->SetGsiRouting(
+                   {IrqRoute::Pin(5, 2, 5), IrqRoute::Msi(30, msi)}));
+    SWEEP_STEP("signal msi", vm->SignalMsi(msi).status());
+    SWEEP_STEP("register resample irqfd",
+               vm->RegisterResampleIrqfd(*trigger, 5, *resample));
+    SWEEP_STEP("unregister irqfd", vm->UnregisterIrqfd(*trigger, 5));
   }
   {
     absl::Status last;
@@ -146,6 +169,28 @@ Outcome RunScenario(KvmSys* sys) {
   {
     absl::StatusOr<std::vector<uint32_t>> last;
     SWEEP_STEP("get msr index list", vm->AsX86_64()->GetMsrIndexList());
+  }
+  if (kvm->CheckCapability(HypervisorCap::kIrqChipState)) {
+    {
+      absl::StatusOr<PicState> last;
+      SWEEP_STEP("get pic state",
+                 vm->AsX86_64()->GetPicState(VmX86_64::Pic::kPrimary));
+      const PicState pic = *last;
+      {
+        absl::Status last;
+        SWEEP_STEP("set pic state",
+                   vm->AsX86_64()->SetPicState(VmX86_64::Pic::kPrimary, pic));
+      }
+    }
+    {
+      absl::StatusOr<PitState> last;
+      SWEEP_STEP("get pit state", vm->AsX86_64()->GetPitState());
+      const PitState pit = *last;
+      {
+        absl::Status last;
+        SWEEP_STEP("set pit state", vm->AsX86_64()->SetPitState(pit));
+      }
+    }
   }
   {
     absl::StatusOr<std::unique_ptr<MemoryRegion>> last;

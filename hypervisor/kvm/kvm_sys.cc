@@ -18,6 +18,8 @@ std::string KvmIoctlName(unsigned long request) {
       HV_KVM_IOCTL_NAME(KVM_IOEVENTFD),
       HV_KVM_IOCTL_NAME(KVM_IRQFD),
       HV_KVM_IOCTL_NAME(KVM_IRQ_LINE),
+      {kvm_abi::kSetGsiRouting, "KVM_SET_GSI_ROUTING"},
+      HV_KVM_IOCTL_NAME(KVM_SIGNAL_MSI),
       HV_KVM_IOCTL_NAME(KVM_ENABLE_CAP),
       HV_KVM_IOCTL_NAME(KVM_RUN),
       HV_KVM_IOCTL_NAME(KVM_GET_MP_STATE),

@@ -331,6 +331,17 @@ absl::Status KvmVcpuX86_64::SetLapic(const LapicState& state) {
 }
 
 absl::Status KvmVcpuX86_64::InjectInterrupt(uint8_t vector) {
+  // crosvm's contract: KVM_INTERRUPT queues the vector whatever the guest's
+  // state, and a vector queued while the guest cannot take it is delivered
+  // with IF=0 (or lost behind another event). Refuse instead, and let the
+  // VMM ask for the window (SetInterruptWindowRequested).
+  if (!ReadyForInterrupt()) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "inject interrupt %#x: the vCPU cannot take an interrupt now "
+        "(kvm_run: ready_for_interrupt_injection %u, IF %u); request an "
+        "interrupt window and inject on the kIrqWindowOpen exit",
+        vector, run_->ready_for_interrupt_injection, run_->if_flag));
+  }
   kvm_interrupt interrupt = {};
   interrupt.irq = vector;
   return KvmIoctl(sys_, fd_.get(), KVM_INTERRUPT, &interrupt,

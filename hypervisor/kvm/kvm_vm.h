@@ -36,6 +36,11 @@ struct KvmVmCaps {
   int ioeventfd = 0;
   int adjust_clock = 0;
   int nr_memslots = 0;
+  // KVM_CAP_IRQ_ROUTING: the number of routes (and GSIs) KVM_SET_GSI_ROUTING
+  // accepts (KVM_MAX_IRQ_ROUTES), 0 without GSI routing.
+  int irq_routing = 0;
+  int signal_msi = 0;
+  int irqfd_resample = 0;
   // KVM_MEM_NON_COHERENT_DMA is honoured (see kvm_abi.h).
   bool noncoherent_dma = false;
 };
@@ -62,11 +67,35 @@ class KvmVmCore : public BackendVm<ArchVm> {
   bool CheckCapability(VmCap cap) const final;
   const KvmVmCaps& caps() const { return caps_; }
 
+  // Vm::SetGsiRouting(): checks the table (CheckGsiRoutes) and the irqchip,
+  // then one KVM_SET_GSI_ROUTING, which replaces the table atomically.
+  absl::Status SetGsiRouting(absl::Span<const IrqRoute> routes) final;
+  uint32_t MaxGsiRoutes() const final;
+  // Vm::SignalMsi(): KVM_SIGNAL_MSI; its result 0 is "blocked".
+  absl::StatusOr<bool> SignalMsi(const MsiMessage& msi) final;
+
  protected:
   KvmVmCore(std::shared_ptr<const KvmDevice> device, KvmVmFd vm);
 
   // BackendVm::Irqfd(): KVM_IRQFD. KvmVmAArch64 checks the SPI first.
   absl::Status Irqfd(const EventFd& event, uint32_t gsi, bool assign) override;
+  // BackendVm::ResampleIrqfd(): KVM_IRQFD with KVM_IRQFD_FLAG_RESAMPLE.
+  absl::Status ResampleIrqfd(const EventFd& event, uint32_t gsi,
+                             const EventFd& resample) override;
+
+  // KvmVmCore::CheckIrqChip(): FAILED_PRECONDITION naming `operation` when
+  // the VM has no in-kernel irqchip that can do it (`full`: the pins too,
+  // not only the local APICs). By default OK (arm64: the kernel decides,
+  // and says EINVAL/ENXIO before the vGIC exists).
+  virtual absl::Status CheckIrqChip(const char* operation, bool full) const {
+    return absl::OkStatus();
+  }
+
+  // KvmVmCore::HasMsiController(): whether an MSI can reach the guest at
+  // all (x86: the local APICs; arm64: a GICv3 ITS, which hv does not create
+  // yet, so false there: VmCap::kSignalMsi is false and MSI routes are
+  // refused instead of being dropped by the kernel at delivery).
+  virtual bool HasMsiController() const { return true; }
 
   KvmSys* const sys_;
   const std::shared_ptr<const KvmDevice> device_;
@@ -90,6 +119,11 @@ class KvmVmCore : public BackendVm<ArchVm> {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(this->mutex_);
   absl::Status IoEvent(const EventFd& event, const IoEventAddress& address,
                        bool assign) final;
+
+  // INVALID_ARGUMENT naming `operation` when `msi` has a device id and the
+  // VM takes none (KVM_CAP_MSI_DEVID, asked at the call).
+  absl::Status CheckMsiDeviceId(const char* operation,
+                                const MsiMessage& msi) const;
 
   // KVM_SET_USER_MEMORY_REGION for `slot`; size 0 deletes the slot.
   absl::Status SetUserMemoryRegion(MemSlot slot, uint32_t flags,

@@ -44,6 +44,8 @@ class KvmVmAArch64 final : public KvmVmCore<VmAArch64> {
 
   // KVM_IRQFD once the SPI is checked (assigning only).
   absl::Status Irqfd(const EventFd& event, uint32_t gsi, bool assign) override;
+  // No GICv3 ITS yet: MSIs have nowhere to go.
+  bool HasMsiController() const override { return false; }
 
   uint32_t vcpus_created_ ABSL_GUARDED_BY(mutex_) = 0;
   // The vGIC device (KVM_CREATE_DEVICE), its configuration, and whether

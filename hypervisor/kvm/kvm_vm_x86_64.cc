@@ -44,7 +44,7 @@ absl::Status KvmVmX86_64::CreateIrqChip(IrqChipKind kind,
     // The irqchip cannot be taken back: from here the VM has one even if
     // the PIT below fails.
     irqchip_created_ = true;
-    kernel_irqchip_ = true;
+    irqchip_state_.store(kFullIrqChip, std::memory_order_release);
     if (caps.pit2 > 0) {
       kvm_pit_config pit = {};
       // Port 0x61's speaker bit reads as a dummy (no user-space speaker).
@@ -67,6 +67,24 @@ absl::Status KvmVmX86_64::CreateIrqChip(IrqChipKind kind,
       absl::StrFormat("KVM_ENABLE_CAP (KVM_CAP_SPLIT_IRQCHIP, %u pins)",
                       ioapic_pins)));
   irqchip_created_ = true;
+  irqchip_state_.store(kSplitIrqChip, std::memory_order_release);
+  return absl::OkStatus();
+}
+
+absl::Status KvmVmX86_64::CheckIrqChip(const char* operation,
+                                       bool full) const {
+  const uint8_t state = irqchip_state_.load(std::memory_order_acquire);
+  if (state == kNoIrqChip) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s: the VM has no in-kernel irqchip (VmX86_64::CreateIrqChip)",
+        operation));
+  }
+  if (full && state == kSplitIrqChip) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s: the VM's irqchip is split; its IOAPIC and PIC pins are in user "
+        "space, so only the full in-kernel irqchip can resample a line",
+        operation));
+  }
   return absl::OkStatus();
 }
 

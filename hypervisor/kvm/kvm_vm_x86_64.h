@@ -12,6 +12,7 @@
 #ifndef HV_HYPERVISOR_KVM_KVM_VM_X86_64_H_
 #define HV_HYPERVISOR_KVM_KVM_VM_X86_64_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -53,15 +54,23 @@ class KvmVmX86_64 final : public KvmVmCore<VmX86_64> {
                                       KvmVmFd vm);
   using KvmVmCore::KvmVmCore;
 
+  // KvmVmCore::CheckIrqChip(): GSI routing and MSIs need the in-kernel
+  // local APICs (either irqchip); a resample irqfd needs the kernel's
+  // IOAPIC/PIC pins (the full irqchip).
+  absl::Status CheckIrqChip(const char* operation, bool full) const override;
+
   uint32_t vcpus_created_ ABSL_GUARDED_BY(mutex_) = 0;
   bool irqchip_created_ ABSL_GUARDED_BY(mutex_) = false;
-  // CreateIrqChip(kKernel) made the PICs and IOAPIC, and the PIT.
-  bool kernel_irqchip_ ABSL_GUARDED_BY(mutex_) = false;
+  // CreateIrqChip(kKernel) made the PIT too.
   bool pit_created_ ABSL_GUARDED_BY(mutex_) = false;
 
   // OK when the VM has the in-kernel PICs and IOAPIC (`pit`: the PIT);
   // otherwise FAILED_PRECONDITION naming `operation`.
   absl::Status CheckKernelDevice(const char* operation, bool pit) const;
+  // Which irqchip the VM has, for CheckIrqChip() on the interrupt paths
+  // without the mutex: written (under it) only when one is created.
+  enum IrqChipState : uint8_t { kNoIrqChip, kFullIrqChip, kSplitIrqChip };
+  std::atomic<uint8_t> irqchip_state_{kNoIrqChip};
 };
 
 }  // namespace hv

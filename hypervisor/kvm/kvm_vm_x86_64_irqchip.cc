@@ -64,7 +64,7 @@ void CopyPitChannel(const From& from, To& to) {
 absl::Status KvmVmX86_64::CheckKernelDevice(const char* operation,
                                             bool pit) const {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (!kernel_irqchip_) {
+  if (irqchip_state_.load(std::memory_order_acquire) != kFullIrqChip) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "%s: the VM has no in-kernel PIC and IOAPIC (CreateIrqChip(kKernel))",
         operation));

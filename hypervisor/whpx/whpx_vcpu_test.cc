@@ -370,6 +370,18 @@ TEST_F(WhpxVcpuTest, InterruptsGoThroughThePendingInterruption) {
   EXPECT_EQ(bed_.fake->InterruptsDelivered(0x31), 0u);
 }
 
+TEST_F(WhpxVcpuTest, InterruptsAreRefusedWhileTheGuestHasIfClear) {
+  Regs regs;
+  regs.rflags = 0x2;  // IF clear
+  ASSERT_OK(vcpu_->SetRegs(regs));
+  EXPECT_FALSE(vcpu_->ReadyForInterrupt());
+  EXPECT_THAT(vcpu_->InjectInterrupt(0x30),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("interrupt window")));
+  EXPECT_EQ(Reg(WHvRegisterPendingInterruption), 0u);
+  EXPECT_EQ(bed_.fake->InterruptsDelivered(0x30), 0u);
+}
+
 TEST_F(WhpxVcpuTest, InterruptWindowRequestIsWrittenBeforeEntry) {
   vcpu_->SetInterruptWindowRequested(true);
   WHV_RUN_VP_EXIT_CONTEXT window = {};

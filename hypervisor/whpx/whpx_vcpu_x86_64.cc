@@ -347,15 +347,30 @@ WHV_REGISTER_VALUE PendingInterruption(uint64_t type, uint8_t vector) {
 }  // namespace
 
 absl::Status WhpxVcpu::InjectInterrupt(uint8_t vector) {
-  const WHV_REGISTER_NAME name = WHvRegisterPendingInterruption;
-  WHV_REGISTER_VALUE current = {};
-  RETURN_IF_ERROR(GetRegisters("pending interruption", {&name, 1}, {&current, 1}));
+  // ReadyForInterrupt()'s three registers, read once: a vector is queued
+  // only when the guest can take it (the contract KVM and HAXM keep too).
+  const WHV_REGISTER_NAME names[] = {WHvRegisterPendingInterruption,
+                                     WHvX64RegisterRflags,
+                                     WHvRegisterInterruptState};
+  WHV_REGISTER_VALUE v[3] = {};
+  RETURN_IF_ERROR(GetRegisters("pending interruption", names, v));
+  const WHV_REGISTER_VALUE& current = v[0];
   if (current.Reg64 & kPendingInterruptionPending) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "inject interrupt %u (vCPU %u): an event is already pending "
         "(WHvRegisterPendingInterruption %#x); wait for the interrupt window",
         vector, id_, current.Reg64));
   }
+  constexpr uint64_t kRflagsIf = 1u << 9;
+  if ((v[1].Reg64 & kRflagsIf) == 0 ||
+      (v[2].Reg64 & kInterruptStateShadow) != 0) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "inject interrupt %u (vCPU %u): the guest cannot take an interrupt "
+        "now (RFLAGS %#x, interrupt shadow %u); request an interrupt window "
+        "and inject on the kIrqWindowOpen exit",
+        vector, id_, v[1].Reg64, (v[2].Reg64 & kInterruptStateShadow) ? 1 : 0));
+  }
+  const WHV_REGISTER_NAME name = WHvRegisterPendingInterruption;
   const WHV_REGISTER_VALUE value =
       PendingInterruption(WHvX64PendingInterrupt, vector);
   return SetRegisters("pending interruption", {&name, 1}, {&value, 1});

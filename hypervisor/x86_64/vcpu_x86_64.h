@@ -48,7 +48,10 @@ class VcpuX86_64 : public Vcpu {
   virtual absl::Status SetLapic(const LapicState& state) = 0;
 
   // VcpuX86_64::InjectInterrupt(): queues external interrupt `vector`
-  // (only without an in-kernel irqchip; see ReadyForInterrupt()).
+  // (only without an in-kernel irqchip). FAILED_PRECONDITION, and nothing
+  // queued, unless the guest can take it now (ReadyForInterrupt(): after a
+  // run that exited with interrupts enabled and no event pending); request
+  // the interrupt window and inject on its exit.
   virtual absl::Status InjectInterrupt(uint8_t vector) = 0;
   virtual absl::Status InjectNmi() = 0;
   // Whether the guest can take an interrupt on the next entry.

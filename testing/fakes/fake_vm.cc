@@ -224,6 +224,10 @@ absl::StatusOr<std::vector<uint8_t>> FakeVm::ReadGuest(GuestAddress address,
 }
 
 bool FakeVm::CheckCapability(VmCap cap) const {
+  if (cap == VmCap::kGsiRouting || cap == VmCap::kSignalMsi ||
+      cap == VmCap::kIrqfdResample) {
+    return false;  // no interrupt controller is modelled
+  }
   std::lock_guard<std::mutex> lock(mu_);
   return capabilities_.count(cap) != 0;
 }
@@ -465,6 +469,25 @@ absl::Status FakeVm::SetIrqLine(uint32_t irq, bool level) {
     irq_lines_[irq] = level;
     return absl::OkStatus();
   });
+}
+
+absl::Status FakeVm::RegisterResampleIrqfd(const EventFd&, uint32_t gsi,
+                                           const EventFd&) {
+  return absl::UnimplementedError(absl::StrFormat(
+      "RegisterResampleIrqfd (gsi %u): FakeVm models no interrupt controller",
+      gsi));
+}
+
+absl::Status FakeVm::SetGsiRouting(absl::Span<const IrqRoute> routes) {
+  return absl::UnimplementedError(absl::StrFormat(
+      "SetGsiRouting (%u routes): FakeVm models no interrupt controller",
+      routes.size()));
+}
+
+absl::StatusOr<bool> FakeVm::SignalMsi(const MsiMessage& msi) {
+  return absl::UnimplementedError(absl::StrFormat(
+      "SignalMsi (address %#x): FakeVm models no interrupt controller",
+      msi.address));
 }
 
 absl::StatusOr<std::unique_ptr<Vcpu>> FakeVm::CreateVcpu(uint32_t id) {

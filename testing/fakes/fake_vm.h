@@ -137,6 +137,14 @@ class FakeVm : public Vm {
   absl::Status RegisterIrqfd(const EventFd& event, uint32_t gsi) override;
   absl::Status UnregisterIrqfd(const EventFd& event, uint32_t gsi) override;
   absl::Status SetIrqLine(uint32_t irq, bool level) override;
+  // No interrupt controller is modelled: the GSI routing, MSI and resample
+  // irqfd calls are UNIMPLEMENTED (and not recorded), their capabilities
+  // false.
+  absl::Status RegisterResampleIrqfd(const EventFd& event, uint32_t gsi,
+                                     const EventFd& resample) override;
+  absl::Status SetGsiRouting(absl::Span<const IrqRoute> routes) override;
+  uint32_t MaxGsiRoutes() const override { return 0; }
+  absl::StatusOr<bool> SignalMsi(const MsiMessage& msi) override;
   absl::StatusOr<std::unique_ptr<Vcpu>> CreateVcpu(uint32_t id) override;
 
  private:

@@ -73,3 +73,163 @@ handler:
         pop     %rax
         iretq
 HV_GUEST_PROGRAM_END(pic_interrupt)
+
+// The local APIC and IOAPIC at their reset addresses (Intel SDM Vol. 3,
+// Section 11.4.1, Table 11-1; 82093AA IOAPIC datasheet, Section 3.0).
+#define LAPIC_EOI 0xfee000b0
+#define LAPIC_SVR 0xfee000f0
+#define IOAPIC_REGSEL 0xfec00000
+#define IOAPIC_WIN 0xfec00010
+
+// IDT_GATE vector, handler: writes a 64-bit interrupt gate for vector
+// \vector (a register) to `handler` at HV_GUEST_IDT and loads the IDT, as
+// pic_interrupt does. Clobbers rax, rcx, rdx.
+.macro IDT_GATE vector, handler
+        mov     \vector, %rcx
+        shl     $4, %rcx
+        add     $HV_GUEST_IDT, %rcx
+        lea     \handler(%rip), %rax
+        mov     %ax, (%rcx)
+        mov     %cs, %dx
+        mov     %dx, 2(%rcx)
+        movw    $0x8e00, 4(%rcx)
+        shr     $16, %rax
+        mov     %ax, 6(%rcx)
+        shr     $16, %rax
+        mov     %eax, 8(%rcx)
+        movl    $0, 12(%rcx)
+        sub     $16, %rsp
+        movw    $(256 * 16 - 1), (%rsp)
+        movq    $HV_GUEST_IDT, 2(%rsp)
+        lidt    (%rsp)
+        add     $16, %rsp
+.endm
+
+// LAPIC_ENABLE: software-enables the local APIC (SVR bit 8, spurious
+// vector 0xff); until then it drops fixed interrupts. The APIC's addresses
+// are above 2 GiB, beyond a sign-extended displacement, so they go through
+// a register. Clobbers rdx.
+.macro LAPIC_ENABLE
+        mov     $LAPIC_SVR, %edx
+        movl    $0x1ff, (%rdx)
+.endm
+
+// LAPIC_EOI_WRITE: ends the interrupt in service. Keeps every register.
+.macro LAPIC_EOI_WRITE
+        push    %rdx
+        mov     $LAPIC_EOI, %edx
+        movl    $0, (%rdx)
+        pop     %rdx
+.endm
+
+// lapic_interrupt: %rdi = vector (0x20-0xfe). Enables the local APIC,
+// installs a handler for the vector, writes HV_GUEST_SIGNAL_PORT (the host
+// may now send an MSI), then `sti; hlt`. The handler reports its vector and
+// writes the APIC's EOI register; the program then reports RFLAGS.IF and
+// finishes.
+HV_GUEST_PROGRAM_BEGIN(lapic_interrupt)
+        mov     %rdi, %rbx
+        IDT_GATE %rbx, lapic_handler
+        LAPIC_ENABLE
+        out     %al, $HV_GUEST_SIGNAL_PORT
+        sti
+        hlt
+        pushfq
+        pop     %rax
+        and     $0x200, %eax
+        REPORT32
+        DONE
+
+lapic_handler:
+        push    %rax
+        mov     %ebx, %eax
+        REPORT32
+        LAPIC_EOI_WRITE
+        pop     %rax
+        iretq
+HV_GUEST_PROGRAM_END(lapic_interrupt)
+
+// ioapic_level: %rdi = IOAPIC pin, %rsi = vector. Enables the local APIC,
+// installs a handler, masks the PICs, and programs the pin's redirection entry (registers
+// 0x10 + 2 * pin, low, and 0x11 + 2 * pin, high): fixed delivery of the
+// vector to APIC 0, active high, level triggered (bit 15), unmasked. Writes
+// HV_GUEST_SIGNAL_PORT, then sleeps with interrupts enabled until the
+// handler has run twice (cli / check / sti; hlt, so no interrupt is lost
+// between the check and the hlt). Each handler run counts itself in %r12,
+// reports the vector and EOIs the local APIC (which, for a level-triggered
+// vector, EOIs the IOAPIC too). After the second, the program keeps
+// interrupts enabled for a while (a line left asserted would be delivered
+// again here), then reports the count and finishes.
+HV_GUEST_PROGRAM_BEGIN(ioapic_level)
+        mov     %rsi, %rbx
+        IDT_GATE %rbx, ioapic_handler
+        LAPIC_ENABLE
+        xor     %r12d, %r12d
+        // Mask both 8259As (OCW1): KVM's default routes send a legacy GSI
+        // to the PIC as well, and the BSP's LINT0 takes the PIC's output.
+        mov     $0xff, %al
+        out     %al, $HV_GUEST_PIC_MASTER_DATA
+        out     %al, $0xa1                              // slave PIC data
+        mov     $IOAPIC_REGSEL, %edx
+        lea     0x11(%rdi, %rdi), %eax                  // high half: APIC 0
+        movl    %eax, (%rdx)
+        movl    $0, IOAPIC_WIN - IOAPIC_REGSEL(%rdx)
+        lea     0x10(%rdi, %rdi), %eax                  // low half
+        movl    %eax, (%rdx)
+        mov     %ebx, %eax
+        or      $0x8000, %eax                           // level triggered
+        movl    %eax, IOAPIC_WIN - IOAPIC_REGSEL(%rdx)
+        out     %al, $HV_GUEST_SIGNAL_PORT
+1:      cli
+        cmp     $2, %r12
+        jae     2f
+        sti
+        hlt
+        jmp     1b
+2:      sti
+        mov     $20000000, %ecx
+3:      dec     %ecx
+        jnz     3b
+        cli
+        mov     %r12d, %eax
+        REPORT32
+        DONE
+
+ioapic_handler:
+        push    %rax
+        inc     %r12
+        mov     %ebx, %eax
+        REPORT32
+        LAPIC_EOI_WRITE
+        pop     %rax
+        iretq
+HV_GUEST_PROGRAM_END(ioapic_level)
+
+// window_interrupt: %rdi = vector. Installs a handler for the vector, writes
+// HV_GUEST_SIGNAL_PORT with interrupts disabled (the host's injection must
+// be refused here), then enables interrupts (`sti`: the interrupt window
+// the host asked for opens) and spins until the handler has run. The
+// handler (no interrupt controller to EOI: the host injects the vector
+// itself) counts itself in %r12 and reports the vector; the program then
+// reports the count and finishes.
+HV_GUEST_PROGRAM_BEGIN(window_interrupt)
+        mov     %rdi, %rbx
+        IDT_GATE %rbx, window_handler
+        xor     %r12d, %r12d
+        out     %al, $HV_GUEST_SIGNAL_PORT
+        sti
+1:      cmp     $0, %r12
+        je      1b
+        cli
+        mov     %r12d, %eax
+        REPORT32
+        DONE
+
+window_handler:
+        push    %rax
+        inc     %r12
+        mov     %ebx, %eax
+        REPORT32
+        pop     %rax
+        iretq
+HV_GUEST_PROGRAM_END(window_interrupt)

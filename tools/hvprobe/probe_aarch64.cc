@@ -27,7 +27,8 @@ constexpr HypervisorCap kHypervisorCaps[] = {
 constexpr VmCap kVmCaps[] = {
     VmCap::kDirtyLog,          VmCap::kReadOnlyMemoryRegion,
     VmCap::kMemNoncoherentDma, VmCap::kIrqfd,
-    VmCap::kIoEventfd,
+    VmCap::kIoEventfd,         VmCap::kGsiRouting,
+    VmCap::kSignalMsi,         VmCap::kIrqfdResample,
 };
 
 constexpr VcpuFeature kFeatures[] = {

@@ -25,6 +25,9 @@ TEST(ProbeBackends, KvmIsUsableWithItsLimitsAndCapabilities) {
   EXPECT_THAT(kvm->hypervisor_caps, Contains(Pair("immediate_exit", true)));
   EXPECT_THAT(kvm->hypervisor_caps, Contains(Pair("user_memory", true)));
   EXPECT_THAT(kvm->vm_caps, Contains(Pair("ioeventfd", true)));
+  // The interrupt calls the guest-code suite shows working on a KVM.
+  EXPECT_THAT(kvm->vm_caps, Contains(Pair("gsi_routing", true)));
+  EXPECT_THAT(kvm->vm_caps, Contains(Pair("signal_msi", true)));
   // Upstream KVM has no per-slot non-coherent DMA flag.
   EXPECT_THAT(kvm->vm_caps, Contains(Pair("mem_noncoherent_dma", false)));
 }

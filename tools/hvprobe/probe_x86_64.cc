@@ -23,6 +23,8 @@ constexpr VmCap kVmCaps[] = {
     VmCap::kDirtyLog,          VmCap::kReadOnlyMemoryRegion,
     VmCap::kMemNoncoherentDma, VmCap::kPvClock,
     VmCap::kIrqfd,             VmCap::kIoEventfd,
+    VmCap::kGsiRouting,        VmCap::kSignalMsi,
+    VmCap::kIrqfdResample,
 };
 
 }  // namespace
