@@ -23,6 +23,7 @@
 #include "hypervisor/kvm/kvm_fault_run.h"
 #include "hypervisor/kvm/kvm_hypervisor.h"
 #include "hypervisor/kvm/kvm_ioctl.h"
+#include "hypervisor/kvm/kvm_mp_state.h"
 #include "hypervisor/kvm/kvm_sys.h"
 #include "hypervisor/kvm/kvm_test_env.h"
 #include "hypervisor/kvm/kvm_vcpu.h"
@@ -100,6 +101,15 @@ absl::Status KvmIoctlExample(hv::KvmSys* sys, int fd, int vm_fd) {
   ASSIGN_OR_RETURN(int slots, hv::KvmCheckExtension(sys, fd, KVM_CAP_NR_MEMSLOTS,
                                                      "KVM_CAP_NR_MEMSLOTS"));
   (void)slots;
+  return absl::OkStatus();
+}
+
+// hypervisor/kvm/kvm_mp_state.h
+absl::Status KvmMpStateExample(std::shared_ptr<const hv::KvmDevice> device,
+                               int vcpu_fd) {
+  ASSIGN_OR_RETURN(hv::MpState state,
+                   hv::GetKvmMpState(*device, vcpu_fd, hv::MpArch::kX86));
+  RETURN_IF_ERROR(hv::SetKvmMpState(*device, vcpu_fd, hv::MpArch::kX86, state));
   return absl::OkStatus();
 }
 
@@ -236,6 +246,7 @@ TEST(KvmExamples, Compile) {
   EXPECT_NE(&hv::examples::KvmDeviceExample, nullptr);
   EXPECT_NE(&hv::examples::KvmHypervisorExample, nullptr);
   EXPECT_NE(&hv::examples::KvmIoctlExample, nullptr);
+  EXPECT_NE(&hv::examples::KvmMpStateExample, nullptr);
   EXPECT_NE(&hv::examples::KvmSysExample, nullptr);
   EXPECT_NE(&hv::examples::KvmVcpuExample, nullptr);
   EXPECT_NE(&hv::examples::KvmVmExample, nullptr);

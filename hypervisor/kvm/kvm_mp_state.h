@@ -2,10 +2,10 @@
 // the conversion between KVM's numbers and hv::MpState. Internal to
 // hypervisor/kvm.
 //
-// Example (a vCPU's override):
-//   absl::StatusOr<MpState> KvmVcpuX86_64::GetMpState() {
-//     return GetKvmMpState(*device_, fd_.get(), MpArch::kX86);
-//   }
+// Example (what a vCPU's GetMpState / SetMpState do):
+//   ASSIGN_OR_RETURN(hv::MpState state,
+//                    hv::GetKvmMpState(*device, vcpu_fd, hv::MpArch::kX86));
+//   RETURN_IF_ERROR(hv::SetKvmMpState(*device, vcpu_fd, hv::MpArch::kX86, state));
 #ifndef HV_HYPERVISOR_KVM_KVM_MP_STATE_H_
 #define HV_HYPERVISOR_KVM_KVM_MP_STATE_H_
 
