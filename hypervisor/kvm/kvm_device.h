@@ -125,6 +125,15 @@ struct KvmDevice {
 absl::Status SetCpuid2(KvmSys* sys, int vcpu_fd,
                        absl::Span<const CpuidEntry> entries);
 
+// GetKvmMsrs(): KVM_GET_MSRS of `indices` on `fd` (a vCPU, or the system fd
+// for feature MSRs). KVM reads in order and stops at the first MSR it
+// cannot read, so the result holds the first `read` entries only; the
+// caller says what a short read means. An ioctl error names `operation`.
+// x86_64 builds only.
+absl::StatusOr<std::vector<MsrEntry>> GetKvmMsrs(
+    KvmSys* sys, int fd, absl::Span<const uint32_t> indices,
+    absl::string_view operation);
+
 }  // namespace hv
 
 #endif  // HV_HYPERVISOR_KVM_KVM_DEVICE_H_

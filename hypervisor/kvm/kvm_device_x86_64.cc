@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "hypervisor/kvm/kvm_abi_x86_64.h"
 #include "hypervisor/kvm/kvm_device.h"
+#include "hypervisor/kvm/kvm_ioctl.h"
 #include "hypervisor/os/errno_status.h"
 #include "hypervisor/os/status_macros.h"
 
@@ -62,6 +63,25 @@ absl::Status SetCpuid2(KvmSys* sys, int vcpu_fd,
     return ErrnoStatus("KVM_SET_CPUID2");
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<MsrEntry>> GetKvmMsrs(
+    KvmSys* sys, int fd, absl::Span<const uint32_t> indices,
+    absl::string_view operation) {
+  kvm_abi::FlexBuffer<kvm_abi::MsrsHeader, kvm_msr_entry> buffer(
+      indices.size());
+  buffer.header()->nmsrs = static_cast<uint32_t>(indices.size());
+  kvm_msr_entry* msrs = buffer.entries();
+  for (size_t i = 0; i < indices.size(); ++i) msrs[i].index = indices[i];
+  ASSIGN_OR_RETURN(int read, KvmIoctlValue(sys, fd, kvm_abi::kGetMsrs,
+                                           reinterpret_cast<uintptr_t>(buffer.data()),
+                                           operation));
+  std::vector<MsrEntry> result;
+  result.reserve(read);
+  for (int i = 0; i < read && static_cast<size_t>(i) < indices.size(); ++i) {
+    result.push_back(MsrEntry{msrs[i].index, msrs[i].data});
+  }
+  return result;
 }
 
 absl::Status KvmDevice::QueryArch(KvmDevice& device) {

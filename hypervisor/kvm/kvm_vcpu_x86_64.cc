@@ -268,25 +268,12 @@ absl::Status KvmVcpuX86_64::SetXcrs(absl::Span<const Xcr> xcrs) {
 
 absl::StatusOr<std::vector<MsrEntry>> KvmVcpuX86_64::GetMsrs(
     absl::Span<const uint32_t> indices) {
-  kvm_abi::FlexBuffer<kvm_abi::MsrsHeader, kvm_msr_entry> buffer(
-      indices.size());
-  buffer.header()->nmsrs = static_cast<uint32_t>(indices.size());
-  kvm_msr_entry* msrs = buffer.entries();
-  for (size_t i = 0; i < indices.size(); ++i) msrs[i].index = indices[i];
-  // KVM_GET_MSRS returns how many MSRs it read, stopping at the first it
-  // cannot.
-  ASSIGN_OR_RETURN(int read, KvmIoctlValue(sys_, fd_.get(), kvm_abi::kGetMsrs,
-                                           reinterpret_cast<uintptr_t>(buffer.data()),
-                                           "KVM_GET_MSRS"));
-  if (static_cast<size_t>(read) < indices.size()) {
+  ASSIGN_OR_RETURN(std::vector<MsrEntry> result,
+                   GetKvmMsrs(sys_, fd_.get(), indices, "KVM_GET_MSRS"));
+  if (result.size() < indices.size()) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "KVM_GET_MSRS: MSR %#x cannot be read (read %d of %d)",
-        indices[read], read, indices.size()));
-  }
-  std::vector<MsrEntry> result;
-  result.reserve(indices.size());
-  for (size_t i = 0; i < indices.size(); ++i) {
-    result.push_back(MsrEntry{msrs[i].index, msrs[i].data});
+        indices[result.size()], result.size(), indices.size()));
   }
   return result;
 }

@@ -183,22 +183,14 @@ absl::StatusOr<std::vector<MsrEntry>> KvmVmX86_64::GetFeatureMsrs() {
   ASSIGN_OR_RETURN(std::vector<uint32_t> indices,
                    MsrList(*device_, kvm_abi::kGetMsrFeatureIndexList,
                            "KVM_GET_MSR_FEATURE_INDEX_LIST"));
-  kvm_abi::FlexBuffer<kvm_abi::MsrsHeader, kvm_msr_entry> buffer(indices.size());
-  buffer.header()->nmsrs = static_cast<uint32_t>(indices.size());
-  for (size_t i = 0; i < indices.size(); ++i) buffer.entries()[i].index = indices[i];
-  ASSIGN_OR_RETURN(int read, KvmIoctlValue(device_->sys, device_->fd.get(),
-                                           kvm_abi::kGetMsrs,
-                                           reinterpret_cast<uintptr_t>(buffer.data()),
-                                           "KVM_GET_MSRS (feature MSRs)"));
-  if (static_cast<size_t>(read) < indices.size()) {
+  ASSIGN_OR_RETURN(std::vector<MsrEntry> msrs,
+                   GetKvmMsrs(device_->sys, device_->fd.get(), indices,
+                              "KVM_GET_MSRS (feature MSRs)"));
+  if (msrs.size() < indices.size()) {
     return absl::InternalError(absl::StrFormat(
         "KVM_GET_MSRS (feature MSRs): MSR %#x, which KVM listed, cannot be read "
         "(read %d of %u)",
-        indices[read], read, indices.size()));
-  }
-  std::vector<MsrEntry> msrs;
-  for (size_t i = 0; i < indices.size(); ++i) {
-    msrs.push_back(MsrEntry{indices[i], buffer.entries()[i].data});
+        indices[msrs.size()], msrs.size(), indices.size()));
   }
   return msrs;
 }
