@@ -293,6 +293,23 @@ absl::Status KvmVmCore<ArchVm>::CheckMsiDeviceId(const char* operation,
   return absl::OkStatus();
 }
 
+namespace {
+
+// ToKvmMsi(): `msi` into the address/data/devid fields that struct kvm_msi
+// and a routing entry's kvm_irq_routing_msi both have; returns the flags
+// their owner carries (KVM_MSI_VALID_DEVID with a device id).
+template <typename KvmMsiFields>
+uint32_t ToKvmMsi(const MsiMessage& msi, KvmMsiFields& out) {
+  out.address_lo = static_cast<uint32_t>(msi.address);
+  out.address_hi = static_cast<uint32_t>(msi.address >> 32);
+  out.data = msi.data;
+  if (!msi.device_id.has_value()) return 0;
+  out.devid = *msi.device_id;
+  return KVM_MSI_VALID_DEVID;
+}
+
+}  // namespace
+
 template <typename ArchVm>
 absl::Status KvmVmCore<ArchVm>::SetGsiRouting(
     absl::Span<const IrqRoute> routes) {
@@ -325,13 +342,7 @@ absl::Status KvmVmCore<ArchVm>::SetGsiRouting(
       entry.u.irqchip.pin = route.pin;
     } else {
       entry.type = KVM_IRQ_ROUTING_MSI;
-      entry.u.msi.address_lo = static_cast<uint32_t>(route.msi.address);
-      entry.u.msi.address_hi = static_cast<uint32_t>(route.msi.address >> 32);
-      entry.u.msi.data = route.msi.data;
-      if (route.msi.device_id.has_value()) {
-        entry.flags = KVM_MSI_VALID_DEVID;
-        entry.u.msi.devid = *route.msi.device_id;
-      }
+      entry.flags = ToKvmMsi(route.msi, entry.u.msi);
     }
   }
   return KvmIoctl(sys_, vm_fd_.get(), kvm_abi::kSetGsiRouting, table.data(),
@@ -354,13 +365,7 @@ absl::StatusOr<bool> KvmVmCore<ArchVm>::SignalMsi(const MsiMessage& msi) {
   RETURN_IF_ERROR(CheckMsiDeviceId("signal MSI", msi));
   RETURN_IF_ERROR(CheckIrqChip("signal MSI", /*full=*/false));
   kvm_msi request = {};
-  request.address_lo = static_cast<uint32_t>(msi.address);
-  request.address_hi = static_cast<uint32_t>(msi.address >> 32);
-  request.data = msi.data;
-  if (msi.device_id.has_value()) {
-    request.flags = KVM_MSI_VALID_DEVID;
-    request.devid = *msi.device_id;
-  }
+  request.flags = ToKvmMsi(msi, request);
   // A hot path: the message is formatted only on failure.
   const int delivered = sys_->IoctlPtr(vm_fd_.get(), KVM_SIGNAL_MSI, &request);
   if (delivered < 0) {
