@@ -26,6 +26,7 @@
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "hypervisor/aarch64/vcpu_aarch64.h"
 #include "hypervisor/vcpu.h"
@@ -88,12 +89,30 @@ class BackendVcpu : public ArchVcpu {
   explicit BackendVcpu(uint32_t id) : id_(id) {}
 
   // BackendVcpu::SetPendingExit(): Run() says which exit it returns: a kIo
-  // or kMmio exit then waits for HandleIo / HandleMmio; any other kind
+  // or kMmio exit then waits for HandleIo / HandleMmio, a kRdMsr or kWrMsr
+  // exit for HandleMsr; any other kind
   // (kUnknown at the start of a run) leaves nothing waiting.
   void SetPendingExit(VcpuExitKind kind) {
-    pending_ = kind == VcpuExitKind::kIo || kind == VcpuExitKind::kMmio
+    pending_ = kind == VcpuExitKind::kIo || kind == VcpuExitKind::kMmio ||
+                       kind == VcpuExitKind::kRdMsr ||
+                       kind == VcpuExitKind::kWrMsr
                    ? kind
                    : VcpuExitKind::kUnknown;
+  }
+
+  // BackendVcpu::TakePendingMsrExit(): for an x86 vCPU's HandleMsr:
+  // whether the kRdMsr (false) or kWrMsr (true) exit the last Run()
+  // returned waits; it no longer waits after this. FAILED_PRECONDITION when
+  // no such exit waits.
+  absl::StatusOr<bool> TakePendingMsrExit() {
+    if (pending_ != VcpuExitKind::kRdMsr && pending_ != VcpuExitKind::kWrMsr) {
+      return absl::FailedPreconditionError(
+          "HandleMsr: the last Run() did not return an unhandled kRdMsr or "
+          "kWrMsr exit");
+    }
+    const bool write = pending_ == VcpuExitKind::kWrMsr;
+    pending_ = VcpuExitKind::kUnknown;
+    return write;
   }
 
   // BackendVcpu::CompleteIo(): hands each access of the pending kIo exit to
@@ -110,7 +129,8 @@ class BackendVcpu : public ArchVcpu {
 
  private:
   // The kind of the last exit that still waits for HandleIo/HandleMmio
-  // (kUnknown when none). Only the Run() thread touches it.
+  // (or, on x86, HandleMsr; kUnknown when none). Only the Run() thread
+  // touches it.
   VcpuExitKind pending_ = VcpuExitKind::kUnknown;
 };
 

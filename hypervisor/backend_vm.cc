@@ -108,6 +108,103 @@ absl::StatusOr<std::vector<uint64_t>> BackendVm<ArchVm>::GetDirtyLog(
 }
 
 template <typename ArchVm>
+absl::Status BackendVm<ArchVm>::CheckDirtyLogCap(VmCap cap,
+                                                 const char* operation) const {
+  if (this->CheckCapability(cap)) return absl::OkStatus();
+  if (cap == VmCap::kDirtyLogSwitch) {
+    return absl::UnimplementedError(absl::StrFormat(
+        "%s: %s cannot switch dirty logging of a region that is already "
+        "added; choose MemoryRegionOptions::log_dirty_pages when adding it",
+        operation, hypervisor_));
+  }
+  return absl::UnimplementedError(absl::StrFormat(
+      "%s: %s has no manual dirty-log protection; GetDirtyLog resets the log",
+      operation, hypervisor_));
+}
+
+template <typename ArchVm>
+absl::Status BackendVm<ArchVm>::SetDirtyLogging(MemSlot slot, bool enabled) {
+  const char* const operation =
+      enabled ? "set dirty logging on" : "set dirty logging off";
+  RETURN_IF_ERROR(CheckDirtyLogCap(VmCap::kDirtyLogSwitch, operation));
+  std::lock_guard<std::mutex> lock(mutex_);
+  ASSIGN_OR_RETURN(MemorySlotTable::Entry * entry,
+                   FindSlot(operation, slots_, slot));
+  if (entry->options.log_dirty_pages == enabled) return absl::OkStatus();
+  RETURN_IF_ERROR(SwitchDirtyLogging(slot, *entry, enabled));
+  entry->options.log_dirty_pages = enabled;
+  return absl::OkStatus();
+}
+
+template <typename ArchVm>
+absl::Status BackendVm<ArchVm>::EnableDirtyLogManualProtect() {
+  constexpr const char* kOperation = "enable dirty log manual protect";
+  RETURN_IF_ERROR(
+      CheckDirtyLogCap(VmCap::kDirtyLogManualProtect, kOperation));
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (manual_protect_) return absl::OkStatus();
+  for (const MemoryRegionInfo& info : slots_.List()) {
+    if (info.options.log_dirty_pages) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "%s: slot %u already logs dirty pages; turn manual protection on "
+          "before any region logs (or switch its logging off first)",
+          kOperation, info.slot));
+    }
+  }
+  RETURN_IF_ERROR(EnableManualProtect());
+  manual_protect_ = true;
+  return absl::OkStatus();
+}
+
+template <typename ArchVm>
+absl::Status BackendVm<ArchVm>::ClearDirtyLog(
+    MemSlot slot, uint64_t first_page, uint64_t num_pages,
+    absl::Span<const uint64_t> bitmap) {
+  constexpr const char* kOperation = "clear dirty log";
+  RETURN_IF_ERROR(
+      CheckDirtyLogCap(VmCap::kDirtyLogManualProtect, kOperation));
+  std::lock_guard<std::mutex> lock(mutex_);
+  ASSIGN_OR_RETURN(MemorySlotTable::Entry * entry,
+                   FindSlot(kOperation, slots_, slot));
+  if (!manual_protect_) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s (slot %u): manual protection is off (GetDirtyLog already "
+        "re-protects); call EnableDirtyLogManualProtect first",
+        kOperation, slot));
+  }
+  RETURN_IF_ERROR(CheckDirtyLogging(*entry, slot, kOperation));
+  RETURN_IF_ERROR(CheckDirtyLogRange(slot,
+                                     entry->region->size() / slots_.alignment(),
+                                     first_page, num_pages, bitmap.size()));
+  return ClearDirtyPages(slot, *entry, first_page, num_pages, bitmap);
+}
+
+template <typename ArchVm>
+absl::Status BackendVm<ArchVm>::SwitchDirtyLogging(
+    MemSlot slot, const MemorySlotTable::Entry&, bool enabled) {
+  return absl::UnimplementedError(absl::StrFormat(
+      "set dirty logging %s (slot %u): %s cannot switch it on a live region",
+      enabled ? "on" : "off", slot, hypervisor_));
+}
+
+template <typename ArchVm>
+absl::Status BackendVm<ArchVm>::EnableManualProtect() {
+  return absl::UnimplementedError(absl::StrFormat(
+      "enable dirty log manual protect: %s has no manual dirty-log "
+      "protection",
+      hypervisor_));
+}
+
+template <typename ArchVm>
+absl::Status BackendVm<ArchVm>::ClearDirtyPages(
+    MemSlot slot, const MemorySlotTable::Entry&, uint64_t, uint64_t,
+    absl::Span<const uint64_t>) {
+  return absl::UnimplementedError(absl::StrFormat(
+      "clear dirty log (slot %u): %s has no manual dirty-log protection",
+      slot, hypervisor_));
+}
+
+template <typename ArchVm>
 absl::StatusOr<std::vector<uint64_t>> BackendVm<ArchVm>::EmptyDirtyBitmap(
     MemSlot slot, const MemorySlotTable::Entry& entry) const {
   RETURN_IF_ERROR(CheckDirtyLogging(entry, slot));

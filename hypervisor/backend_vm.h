@@ -12,12 +12,18 @@
 //                 RemoveMapping: MAP_FIXED for KVM and Geniezone, unmap /
 //                 swap / map for WHPX and HAXM)
 //   ReadDirtyLog  read and reset a region's dirty bitmap
+//   SwitchDirtyLogging   turn a live region's dirty logging on or off
+//   EnableManualProtect  turn on manual dirty-log protection
+//   ClearDirtyPages      reset and re-protect pages of a region's log
 //   IoEvent       assign or deassign an ioeventfd
 //   Irqfd         assign or deassign an irqfd
 //
 // A hypervisor without a dirty log, ioeventfds, irqfds or interrupt lines
 // keeps the default of ReadDirtyLog, IoEvent, Irqfd or SetIrqLine:
-// UNIMPLEMENTED, naming the hypervisor and the operation.
+// UNIMPLEMENTED, naming the hypervisor and the operation. SetDirtyLogging,
+// EnableDirtyLogManualProtect and ClearDirtyLog are UNIMPLEMENTED the same
+// way, before any other check, unless the VM reports VmCap::kDirtyLogSwitch
+// or VmCap::kDirtyLogManualProtect.
 //
 // BackendVm owns the mutex and the MemorySlotTable. Each memory method
 // checks its arguments (vm_checks.h), finds the slot, calls the hook with
@@ -107,6 +113,19 @@ class BackendVm : public ArchVm {
   absl::Status RemoveMapping(MemSlot slot, uint64_t offset,
                              uint64_t size) final;
   absl::StatusOr<std::vector<uint64_t>> GetDirtyLog(MemSlot slot) final;
+  // Vm::SetDirtyLogging(): the capability, the slot, then (unless the
+  // setting is already `enabled`) the SwitchDirtyLogging() hook; the table
+  // records the new setting only once the hook succeeded.
+  absl::Status SetDirtyLogging(MemSlot slot, bool enabled) final;
+  // Vm::EnableDirtyLogManualProtect(): the capability, no logging region,
+  // then the EnableManualProtect() hook, once.
+  absl::Status EnableDirtyLogManualProtect() final;
+  // Vm::ClearDirtyLog(): the capability, the slot, manual protection, the
+  // region's logging and the range (CheckDirtyLogRange), then the
+  // ClearDirtyPages() hook.
+  absl::Status ClearDirtyLog(MemSlot slot, uint64_t first_page,
+                             uint64_t num_pages,
+                             absl::Span<const uint64_t> bitmap) final;
 
   absl::Status RegisterIoEvent(const EventFd& event,
                                const IoEventAddress& address) final {
@@ -175,6 +194,28 @@ class BackendVm : public ArchVm {
       MemSlot slot, const MemorySlotTable::Entry& entry)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
+  // BackendVm::SwitchDirtyLogging(): makes the hypervisor log (or stop
+  // logging) the region in `slot`, whose entry still has the old setting,
+  // keeping everything else about it. On error nothing changed. By
+  // default UNIMPLEMENTED (never called without VmCap::kDirtyLogSwitch).
+  virtual absl::Status SwitchDirtyLogging(MemSlot slot,
+                                          const MemorySlotTable::Entry& entry,
+                                          bool enabled)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+
+  // BackendVm::EnableManualProtect(): turns on manual dirty-log protection
+  // for the whole VM (no region logs yet). By default UNIMPLEMENTED.
+  virtual absl::Status EnableManualProtect()
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+
+  // BackendVm::ClearDirtyPages(): Vm::ClearDirtyLog() once every argument
+  // is checked. By default UNIMPLEMENTED.
+  virtual absl::Status ClearDirtyPages(MemSlot slot,
+                                       const MemorySlotTable::Entry& entry,
+                                       uint64_t first_page, uint64_t num_pages,
+                                       absl::Span<const uint64_t> bitmap)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+
   // BackendVm::IoEvent() / Irqfd(): Vm::RegisterIoEvent (assign) and
   // Vm::UnregisterIoEvent, Vm::RegisterIrqfd and Vm::UnregisterIrqfd.
   // Called without the mutex. By default UNIMPLEMENTED: no in-kernel
@@ -203,8 +244,14 @@ class BackendVm : public ArchVm {
   mutable std::mutex mutex_;
 
  private:
+  // UNIMPLEMENTED "<operation>: <hypervisor> ..." unless the VM reports
+  // `cap`.
+  absl::Status CheckDirtyLogCap(VmCap cap, const char* operation) const;
+
   const char* const hypervisor_;
   MemorySlotTable slots_ ABSL_GUARDED_BY(mutex_);
+  // Vm::EnableDirtyLogManualProtect() succeeded.
+  bool manual_protect_ ABSL_GUARDED_BY(mutex_) = false;
 };
 
 }  // namespace hv

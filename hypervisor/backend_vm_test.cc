@@ -4,9 +4,11 @@
 #include "hypervisor/backend_vm.h"
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "hypervisor/os/eventfd.h"
@@ -30,7 +32,9 @@ class RecordingVm final : public BackendVm<Vm> {
   RecordingVm()
       : BackendVm("Recording", 2, uint64_t{1} << 30, HostPageSize()) {}
 
-  bool CheckCapability(VmCap) const override { return false; }
+  bool CheckCapability(VmCap cap) const override {
+    return caps.count(cap) != 0;
+  }
   absl::Status SetIrqLine(uint32_t, bool) override {
     return absl::UnimplementedError("no irq lines");
   }
@@ -38,6 +42,8 @@ class RecordingVm final : public BackendVm<Vm> {
     return absl::UnimplementedError("no vCPUs");
   }
 
+  // What CheckCapability reports (nothing by default).
+  std::set<VmCap> caps;
   // Every hook returns this (and records its name in `calls`).
   absl::Status result;
   std::vector<std::string> calls;
@@ -64,6 +70,22 @@ class RecordingVm final : public BackendVm<Vm> {
     calls.push_back("dirty");
     RETURN_IF_ERROR(result);
     return EmptyDirtyBitmap(slot, entry);
+  }
+  absl::Status SwitchDirtyLogging(MemSlot, const MemorySlotTable::Entry&,
+                                  bool enabled) override {
+    calls.push_back(enabled ? "switch on" : "switch off");
+    return result;
+  }
+  absl::Status EnableManualProtect() override {
+    calls.push_back("manual");
+    return result;
+  }
+  absl::Status ClearDirtyPages(MemSlot slot, const MemorySlotTable::Entry&,
+                               uint64_t first_page, uint64_t num_pages,
+                               absl::Span<const uint64_t> bitmap) override {
+    calls.push_back(absl::StrFormat("clear %u [%u +%u) %u words", slot,
+                                    first_page, num_pages, bitmap.size()));
+    return result;
   }
   absl::Status IoEvent(const EventFd&, const IoEventAddress&,
                        bool assign) override {
@@ -207,6 +229,88 @@ TEST(BackendVm, InterruptRoutingDefaultsAreUnimplementedNamingTheHypervisor) {
               StatusIs(absl::StatusCode::kUnimplemented,
                        HasSubstr("Recording cannot inject an MSI")));
   EXPECT_THAT(vm.calls, IsEmpty());
+}
+
+TEST(BackendVm, DirtyLogSwitchAndManualProtectNeedTheirCapabilities) {
+  RecordingVm vm;
+  ASSERT_THAT(vm.AddMemoryRegion(0, Arena(1), {}), IsOkAndHolds(0u));
+  EXPECT_THAT(vm.SetDirtyLogging(0, true),
+              StatusIs(absl::StatusCode::kUnimplemented,
+                       HasSubstr("set dirty logging on: Recording cannot "
+                                 "switch dirty logging")));
+  EXPECT_THAT(vm.EnableDirtyLogManualProtect(),
+              StatusIs(absl::StatusCode::kUnimplemented,
+                       HasSubstr("Recording has no manual dirty-log")));
+  EXPECT_THAT(vm.ClearDirtyLog(0, 0, 1, std::vector<uint64_t>{1}),
+              StatusIs(absl::StatusCode::kUnimplemented,
+                       HasSubstr("clear dirty log: Recording")));
+  EXPECT_THAT(vm.calls, ElementsAre("map"));
+}
+
+TEST(BackendVm, DirtyLogSwitchRecordsOnlyWhatTheHookAccepted) {
+  RecordingVm vm;
+  vm.caps = {VmCap::kDirtyLogSwitch};
+  ASSERT_THAT(vm.AddMemoryRegion(0, Arena(2), {}), IsOkAndHolds(0u));
+  EXPECT_THAT(vm.SetDirtyLogging(1, true),
+              StatusIs(absl::StatusCode::kNotFound,
+                       "set dirty logging on: memory slot 1 holds no region"));
+  vm.result = absl::InternalError("refused");
+  EXPECT_THAT(vm.SetDirtyLogging(0, true),
+              StatusIs(absl::StatusCode::kInternal, "refused"));
+  EXPECT_FALSE(vm.MemoryRegions()[0].options.log_dirty_pages);
+  vm.result = absl::OkStatus();
+  ASSERT_THAT(vm.SetDirtyLogging(0, true), IsOk());
+  EXPECT_TRUE(vm.MemoryRegions()[0].options.log_dirty_pages);
+  EXPECT_THAT(vm.GetDirtyLog(0), IsOkAndHolds(ElementsAre(0u)));
+  // The current setting again: no hook call.
+  ASSERT_THAT(vm.SetDirtyLogging(0, true), IsOk());
+  ASSERT_THAT(vm.SetDirtyLogging(0, false), IsOk());
+  EXPECT_THAT(vm.GetDirtyLog(0),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  // (ReadDirtyLog's own check refused the last GetDirtyLog.)
+  EXPECT_THAT(vm.calls, ElementsAre("map", "switch on", "switch on", "dirty",
+                                    "switch off", "dirty"));
+}
+
+TEST(BackendVm, ManualProtectIsCheckedBeforeTheHooks) {
+  RecordingVm vm;
+  vm.caps = {VmCap::kDirtyLogSwitch, VmCap::kDirtyLogManualProtect};
+  MemoryRegionOptions logged;
+  logged.log_dirty_pages = true;
+  ASSERT_THAT(vm.AddMemoryRegion(0, Arena(65), logged), IsOkAndHolds(0u));
+  const std::vector<uint64_t> two(2, ~uint64_t{0});
+  EXPECT_THAT(vm.EnableDirtyLogManualProtect(),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("slot 0 already logs dirty pages")));
+  EXPECT_THAT(vm.ClearDirtyLog(0, 0, 65, two),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("manual protection is off")));
+  ASSERT_THAT(vm.SetDirtyLogging(0, false), IsOk());
+  vm.result = absl::InternalError("refused");
+  EXPECT_THAT(vm.EnableDirtyLogManualProtect(),
+              StatusIs(absl::StatusCode::kInternal));
+  vm.result = absl::OkStatus();
+  // Still off after the refusal.
+  EXPECT_THAT(vm.ClearDirtyLog(0, 0, 65, two),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  ASSERT_THAT(vm.EnableDirtyLogManualProtect(), IsOk());
+  ASSERT_THAT(vm.EnableDirtyLogManualProtect(), IsOk());  // no second call
+  EXPECT_THAT(vm.ClearDirtyLog(0, 0, 65, two),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("clear dirty log: slot 0 was added without")));
+  ASSERT_THAT(vm.SetDirtyLogging(0, true), IsOk());
+  EXPECT_THAT(vm.ClearDirtyLog(3, 0, 65, two),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(vm.ClearDirtyLog(0, 64, 64, two),
+              StatusIs(absl::StatusCode::kOutOfRange));
+  EXPECT_THAT(vm.ClearDirtyLog(0, 0, 32, two),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  ASSERT_THAT(vm.ClearDirtyLog(0, 0, 65, two), IsOk());
+  ASSERT_THAT(vm.ClearDirtyLog(0, 64, 1, std::vector<uint64_t>{1}), IsOk());
+  EXPECT_THAT(vm.calls,
+              ElementsAre("map", "switch off", "manual", "manual", "switch on",
+                          "clear 0 [0 +65) 2 words",
+                          "clear 0 [64 +1) 1 words"));
 }
 
 }  // namespace

@@ -40,6 +40,9 @@ const char* VmCapName(VmCap cap) {
     case VmCap::kGsiRouting: return "gsi_routing";
     case VmCap::kSignalMsi: return "signal_msi";
     case VmCap::kIrqfdResample: return "irqfd_resample";
+    case VmCap::kUserSpaceMsrs: return "user_space_msrs";
+    case VmCap::kDirtyLogSwitch: return "dirty_log_switch";
+    case VmCap::kDirtyLogManualProtect: return "dirty_log_manual_protect";
   }
   return "unknown";
 }

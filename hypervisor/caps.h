@@ -28,7 +28,9 @@ enum class HypervisorCap {
   kTscKhz,          // x86: VcpuX86_64::SetTscKhz
   kMsrList,         // x86: VmX86_64::GetMsrIndexList
   kFeatureMsrs,     // x86: VmX86_64::GetFeatureMsrs
-  kIrqChipState,    // x86: VmX86_64::Get/SetPicState, IoapicState, PitState
+  // x86: VmX86_64::Get/SetPicState, IoapicState, PitState; arm64:
+  // VmAArch64::Get/SetGicState.
+  kIrqChipState,
   kGuestDebug,      // Vcpu::SetGuestDebug
 };
 
@@ -54,6 +56,16 @@ enum class VmCap {
   kSignalMsi,
   // Vm::RegisterResampleIrqfd (level-triggered irqfds re-armed on EOI).
   kIrqfdResample,
+  // x86: VmX86_64::SetUserSpaceMsrs, and kRdMsr/kWrMsr exits answered with
+  // VcpuX86_64::HandleMsr.
+  kUserSpaceMsrs,
+  // Vm::SetDirtyLogging: dirty logging switched on and off for a region
+  // that is already added (KVM: KVM_MEM_LOG_DIRTY_PAGES re-issued).
+  kDirtyLogSwitch,
+  // Vm::EnableDirtyLogManualProtect / Vm::ClearDirtyLog: reading the log
+  // leaves pages writable until the VMM re-protects them (KVM:
+  // KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 and KVM_CLEAR_DIRTY_LOG).
+  kDirtyLogManualProtect,
 };
 
 const char* HypervisorCapName(HypervisorCap cap);

@@ -87,7 +87,10 @@ class Vcpu {
   // Vcpu::SetGuestDebug(): debugging of the guest by the VMM: with
   // `enable`, Run() returns kDebug after each instruction (`single_step`)
   // and when the guest reaches one of `hw_breakpoints` (instruction
-  // addresses; x86: at most 4, DR0-DR3). `enable` false turns it all off.
+  // addresses; x86: at most 4, DR0-DR3; arm64: as many breakpoint
+  // register pairs as the CPU has, word-aligned). `enable` false turns it
+  // all off. The kDebug exit says why (VcpuExit::debug); read the
+  // instruction pointer to see where.
   // HypervisorCap::kGuestDebug; UNIMPLEMENTED without it. INVALID_ARGUMENT,
   // with the vCPU unchanged, for more breakpoints than the architecture
   // has or an address it cannot hold.

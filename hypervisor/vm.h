@@ -145,7 +145,69 @@ class Vm {
   // Vm::GetDirtyLog(): the pages of `slot` written since the last call, as
   // a bitmap of 64-bit words (bit i = page i); resets the log. The region
   // must have been added with log_dirty_pages.
+  //
+  // With manual protection on (EnableDirtyLogManualProtect), reading the
+  // log neither resets it nor write-protects the pages again: a page stays
+  // in every later bitmap, and guest writes to it are not tracked, until
+  // ClearDirtyLog names it. NOT_FOUND for an unknown slot,
+  // FAILED_PRECONDITION when the region does not log dirty pages.
   virtual absl::StatusOr<std::vector<uint64_t>> GetDirtyLog(MemSlot slot) = 0;
+
+  // Vm::SetDirtyLogging(): switches dirty logging of the live region in
+  // `slot` on or off; the region keeps its slot, guest address, size, other
+  // options and memory, and MemoryRegions() reports the new setting. Once
+  // on, GetDirtyLog reports the pages written from then on (nothing before);
+  // switching it off discards the log, and GetDirtyLog is FAILED_PRECONDITION
+  // again. Setting the current value is OK and changes nothing. A read-only
+  // region may log, as AddMemoryRegion allows (no page ever becomes dirty).
+  // UNIMPLEMENTED without VmCap::kDirtyLogSwitch, NOT_FOUND for an unknown
+  // slot, the hypervisor's error when it refuses; on error logging stays as
+  // it was.
+  //
+  // Example (live migration's first pass):
+  //   RETURN_IF_ERROR(vm->SetDirtyLogging(ram_slot, true));
+  //   // ... copy the whole region while the guest keeps running ...
+  //   ASSIGN_OR_RETURN(std::vector<uint64_t> dirty, vm->GetDirtyLog(ram_slot));
+  virtual absl::Status SetDirtyLogging(MemSlot slot, bool enabled) = 0;
+
+  // Vm::EnableDirtyLogManualProtect(): from now on, for every region of
+  // this VM, GetDirtyLog only reports dirty pages and ClearDirtyLog resets
+  // and write-protects them, so a VMM re-protects only what it has copied
+  // (and in pieces, not a whole large slot under one lock). Logging regions
+  // start with an empty log (KVM: KVM_DIRTY_LOG_INITIALLY_SET is not used).
+  // Call it before any region logs dirty pages: FAILED_PRECONDITION, naming
+  // the slot, while one does (its log would change meaning half way). There
+  // is no way back. OK when already on. UNIMPLEMENTED without
+  // VmCap::kDirtyLogManualProtect; the hypervisor's error when it refuses.
+  virtual absl::Status EnableDirtyLogManualProtect() = 0;
+
+  // Vm::ClearDirtyLog(): with manual protection on, resets the log of the
+  // region in `slot` for the pages whose bit is set in `bitmap` and
+  // write-protects them again, so the guest's next write to one of them
+  // reports it again. `bitmap` covers pages [first_page, first_page +
+  // num_pages) of the region (bit i of word i / 64 is page first_page + i;
+  // bits past num_pages are ignored) and has exactly (num_pages + 63) / 64
+  // words: the bitmap GetDirtyLog returned, or a piece of it, fits.
+  // `first_page` is a multiple of 64 and `num_pages` too, unless the range
+  // ends at the region's last page. Arguments are checked before the
+  // hypervisor is asked: UNIMPLEMENTED without
+  // VmCap::kDirtyLogManualProtect, NOT_FOUND for an unknown slot,
+  // FAILED_PRECONDITION without manual protection or when the region does
+  // not log dirty pages, INVALID_ARGUMENT for an unaligned range, an empty
+  // one or a bitmap of the wrong size, OUT_OF_RANGE for pages past the
+  // region; each message starts with "clear dirty log" and names the slot.
+  //
+  // Re-protect a page before copying it: a write between the copy and a
+  // later ClearDirtyLog would go unseen (the page is writable and its bit
+  // already set), so the copy would be stale.
+  //
+  // Example (re-arm exactly the dirty pages, then copy them):
+  //   ASSIGN_OR_RETURN(std::vector<uint64_t> dirty, vm->GetDirtyLog(slot));
+  //   RETURN_IF_ERROR(vm->ClearDirtyLog(slot, 0, pages, dirty));
+  //   // ... copy the pages whose bit is set in `dirty` ...
+  virtual absl::Status ClearDirtyLog(MemSlot slot, uint64_t first_page,
+                                     uint64_t num_pages,
+                                     absl::Span<const uint64_t> bitmap) = 0;
 
   // Vm::RegisterIoEvent(): guest writes matching `address` signal `event`
   // in the kernel, with no exit to user space.

@@ -1,10 +1,13 @@
 #include "hypervisor/vm_checks.h"
 
+#include <algorithm>
 #include <map>
+#include <vector>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "hypervisor/x86_64/vm_x86_64.h"
 
 namespace hv {
 
@@ -27,10 +30,45 @@ absl::StatusOr<MemorySlotTable::Entry*> FindSlot(const char* operation,
 }
 
 absl::Status CheckDirtyLogging(const MemorySlotTable::Entry& entry,
-                               MemSlot slot) {
+                               MemSlot slot, const char* operation) {
   if (!entry.options.log_dirty_pages) {
     return absl::FailedPreconditionError(absl::StrFormat(
-        "get dirty log: slot %u was added without log_dirty_pages", slot));
+        "%s: slot %u was added without log_dirty_pages (or SetDirtyLogging "
+        "switched it off)",
+        operation, slot));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckDirtyLogRange(MemSlot slot, uint64_t region_pages,
+                                uint64_t first_page, uint64_t num_pages,
+                                size_t bitmap_words) {
+  if (num_pages == 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "clear dirty log (slot %u): no pages (num_pages 0)", slot));
+  }
+  if (first_page % 64 != 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "clear dirty log (slot %u): first_page %u is not a multiple of 64",
+        slot, first_page));
+  }
+  if (first_page >= region_pages || num_pages > region_pages - first_page) {
+    return absl::OutOfRangeError(absl::StrFormat(
+        "clear dirty log (slot %u): pages [%u, %u) reach past the region's "
+        "%u pages",
+        slot, first_page, first_page + num_pages, region_pages));
+  }
+  if (num_pages % 64 != 0 && first_page + num_pages != region_pages) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "clear dirty log (slot %u): num_pages %u is not a multiple of 64 and "
+        "the range [%u, %u) stops short of the region's end (page %u)",
+        slot, num_pages, first_page, first_page + num_pages, region_pages));
+  }
+  const uint64_t words = (num_pages + 63) / 64;
+  if (bitmap_words != words) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "clear dirty log (slot %u): the bitmap has %u words; %u pages need %u",
+        slot, bitmap_words, num_pages, words));
   }
   return absl::OkStatus();
 }
@@ -117,6 +155,75 @@ absl::Status CheckGsiRoutes(absl::Span<const IrqRoute> routes,
       }
     }
     any_route.emplace(route.gsi, i);
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
+// The x2APIC registers' MSRs (Intel SDM Vol. 3, Section 11.12.1.2).
+constexpr uint64_t kX2ApicFirstMsr = 0x800;
+constexpr uint64_t kX2ApicEndMsr = 0x900;
+
+}  // namespace
+
+absl::Status CheckUserSpaceMsrRanges(absl::Span<const MsrRange> ranges) {
+  if (ranges.size() > VmX86_64::kMaxUserSpaceMsrRanges) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "set user-space MSRs: %u ranges, more than the %u a VM takes",
+        ranges.size(), VmX86_64::kMaxUserSpaceMsrRanges));
+  }
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    const MsrRange& range = ranges[i];
+    const uint64_t end = uint64_t{range.first} + range.count;
+    if (range.count == 0) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "set user-space MSRs: range %u (from MSR %#x) is empty", i,
+          range.first));
+    }
+    if (!range.reads && !range.writes) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "set user-space MSRs: range %u (MSRs %#x-%#x) takes neither reads "
+          "nor writes",
+          i, range.first, end - 1));
+    }
+    if (end > (uint64_t{1} << 32)) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "set user-space MSRs: range %u (%u MSRs from %#x) runs past MSR "
+          "0xffffffff",
+          i, range.count, range.first));
+    }
+    if (range.count > VmX86_64::kMaxUserSpaceMsrsPerRange) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "set user-space MSRs: range %u (MSRs %#x-%#x) has %u MSRs, more "
+          "than the %u one range takes",
+          i, range.first, end - 1, range.count,
+          VmX86_64::kMaxUserSpaceMsrsPerRange));
+    }
+    if (range.first < kX2ApicEndMsr && end > kX2ApicFirstMsr) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "set user-space MSRs: range %u (MSRs %#x-%#x) touches the x2APIC "
+          "MSRs %#x-%#x, which stay with the local APIC",
+          i, range.first, end - 1, kX2ApicFirstMsr, kX2ApicEndMsr - 1));
+    }
+  }
+  // Overlaps: neighbours once sorted by first index.
+  std::vector<size_t> order(ranges.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return ranges[a].first < ranges[b].first;
+  });
+  for (size_t k = 1; k < order.size(); ++k) {
+    const MsrRange& low = ranges[order[k - 1]];
+    const MsrRange& high = ranges[order[k]];
+    const uint64_t low_end = uint64_t{low.first} + low.count;
+    if (high.first < low_end) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "set user-space MSRs: range %u (MSRs %#x-%#x) overlaps range %u "
+          "(MSRs %#x-%#x)",
+          order[k], high.first, uint64_t{high.first} + high.count - 1,
+          order[k - 1], low.first, low_end - 1));
+    }
   }
   return absl::OkStatus();
 }

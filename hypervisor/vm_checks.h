@@ -19,10 +19,12 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "hypervisor/memory.h"
 #include "hypervisor/memory_region.h"
 #include "hypervisor/memory_slot_table.h"
 #include "hypervisor/vm.h"
+#include "hypervisor/x86_64/regs.h"
 
 namespace hv {
 
@@ -35,10 +37,23 @@ absl::StatusOr<MemorySlotTable::Entry*> FindSlot(const char* operation,
                                                  MemorySlotTable& slots,
                                                  MemSlot slot);
 
-// CheckDirtyLogging(): FAILED_PRECONDITION when the region in `slot` was
-// added without MemoryRegionOptions::log_dirty_pages (Vm::GetDirtyLog).
+// CheckDirtyLogging(): FAILED_PRECONDITION "<operation>: ..." when the
+// region in `slot` does not log dirty pages: added without
+// MemoryRegionOptions::log_dirty_pages, or switched off since
+// (Vm::GetDirtyLog, Vm::ClearDirtyLog).
 absl::Status CheckDirtyLogging(const MemorySlotTable::Entry& entry,
-                               MemSlot slot);
+                               MemSlot slot,
+                               const char* operation = "get dirty log");
+
+// CheckDirtyLogRange(): INVALID_ARGUMENT or OUT_OF_RANGE "clear dirty log
+// (slot N): ..." unless pages [first_page, first_page + num_pages) of a
+// region of `region_pages` pages are a range Vm::ClearDirtyLog takes
+// (first_page a multiple of 64, num_pages non-zero and a multiple of 64
+// unless the range ends at the region's end) and `bitmap_words` is
+// (num_pages + 63) / 64. Overflow-safe.
+absl::Status CheckDirtyLogRange(MemSlot slot, uint64_t region_pages,
+                                uint64_t first_page, uint64_t num_pages,
+                                size_t bitmap_words);
 
 // CheckFdMappingArguments(): INVALID_ARGUMENT "add fd mapping: ..." when
 // `fd` is negative or `fd_offset` is not a multiple of `page_size`
@@ -62,6 +77,11 @@ absl::Status CheckIoEventAnyLength(const char* operation,
 // KVM_SET_GSI_ROUTING, checked before the kernel is asked).
 absl::Status CheckGsiRoutes(absl::Span<const IrqRoute> routes,
                             uint32_t max_routes);
+
+// CheckUserSpaceMsrRanges(): INVALID_ARGUMENT "set user-space MSRs: ..."
+// (the range's index and MSRs named; for an overlap both ranges) for the
+// bad sets VmX86_64::SetUserSpaceMsrs documents.
+absl::Status CheckUserSpaceMsrRanges(absl::Span<const MsrRange> ranges);
 
 }  // namespace hv
 

@@ -47,9 +47,47 @@ TEST(CheckDirtyLogging, RefusesSlotAddedWithoutLogging) {
   EXPECT_THAT(CheckDirtyLogging(entry, 7),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        "get dirty log: slot 7 was added without "
-                       "log_dirty_pages"));
+                       "log_dirty_pages (or SetDirtyLogging switched it "
+                       "off)"));
+  EXPECT_THAT(CheckDirtyLogging(entry, 7, "clear dirty log"),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       ::testing::StartsWith("clear dirty log: slot 7 ")));
   entry.options.log_dirty_pages = true;
   EXPECT_THAT(CheckDirtyLogging(entry, 7), IsOk());
+}
+
+TEST(CheckDirtyLogRange, AcceptsWholeWordsAndTheRegionsTail) {
+  // A region of 200 pages: [0, 64), [64, 200) (the tail) and [0, 200).
+  EXPECT_THAT(CheckDirtyLogRange(3, 200, 0, 64, 1), IsOk());
+  EXPECT_THAT(CheckDirtyLogRange(3, 200, 64, 136, 3), IsOk());
+  EXPECT_THAT(CheckDirtyLogRange(3, 200, 0, 200, 4), IsOk());
+  EXPECT_THAT(CheckDirtyLogRange(3, 200, 192, 8, 1), IsOk());
+}
+
+TEST(CheckDirtyLogRange, RefusesEachBadRangeNamingTheCall) {
+  EXPECT_THAT(CheckDirtyLogRange(3, 200, 0, 0, 0),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "clear dirty log (slot 3): no pages (num_pages 0)"));
+  EXPECT_THAT(CheckDirtyLogRange(3, 200, 32, 64, 1),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "clear dirty log (slot 3): first_page 32 is not a "
+                       "multiple of 64"));
+  EXPECT_THAT(CheckDirtyLogRange(3, 200, 0, 10, 1),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("num_pages 10 is not a multiple of 64")));
+  EXPECT_THAT(CheckDirtyLogRange(3, 200, 128, 128, 2),
+              StatusIs(absl::StatusCode::kOutOfRange,
+                       "clear dirty log (slot 3): pages [128, 256) reach past "
+                       "the region's 200 pages"));
+  EXPECT_THAT(CheckDirtyLogRange(3, 200, 256, 64, 1),
+              StatusIs(absl::StatusCode::kOutOfRange));
+  // first_page + num_pages wraps around: still out of range.
+  EXPECT_THAT(CheckDirtyLogRange(3, 200, 64, ~uint64_t{0} - 63, 1),
+              StatusIs(absl::StatusCode::kOutOfRange));
+  EXPECT_THAT(CheckDirtyLogRange(3, 200, 0, 128, 1),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "clear dirty log (slot 3): the bitmap has 1 words; 128 "
+                       "pages need 2"));
 }
 
 TEST(CheckFdMappingArguments, RefusesNegativeFd) {
@@ -144,6 +182,61 @@ TEST(CheckGsiRoutes, RefusesAnUnknownKind) {
   EXPECT_THAT(CheckGsiRoutes({route}, 64),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("unknown kind 9")));
+}
+
+MsrRange Msrs(uint32_t first, uint32_t count, bool reads = true,
+               bool writes = true) {
+  MsrRange range;
+  range.first = first;
+  range.count = count;
+  range.reads = reads;
+  range.writes = writes;
+  return range;
+}
+
+TEST(CheckUserSpaceMsrRanges, AcceptsDisjointRangesAndNone) {
+  EXPECT_OK(CheckUserSpaceMsrRanges({}));
+  EXPECT_OK(CheckUserSpaceMsrRanges(
+      {Msrs(0xc0000100, 3), Msrs(0x10, 1, true, false), Msrs(0x11, 0x7ef)}));
+  EXPECT_OK(CheckUserSpaceMsrRanges({Msrs(0xfffff000, 0x1000)}));
+  EXPECT_OK(CheckUserSpaceMsrRanges({Msrs(0x900, 0x3000)}));
+}
+
+TEST(CheckUserSpaceMsrRanges, RefusesEmptyUselessAndWrappingRanges) {
+  EXPECT_THAT(CheckUserSpaceMsrRanges({Msrs(0x10, 1), Msrs(0x1a0, 0)}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("range 1 (from MSR 0x1a0) is empty")));
+  EXPECT_THAT(CheckUserSpaceMsrRanges({Msrs(0x1a0, 2, false, false)}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("neither reads nor writes")));
+  EXPECT_THAT(CheckUserSpaceMsrRanges({Msrs(0xffffffff, 2)}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("runs past MSR 0xffffffff")));
+  EXPECT_THAT(CheckUserSpaceMsrRanges({Msrs(0x1000, 0x3001)}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("more than the 12288 one range takes")));
+}
+
+TEST(CheckUserSpaceMsrRanges, RefusesOverlapsNamingBothRanges) {
+  EXPECT_THAT(
+      CheckUserSpaceMsrRanges({Msrs(0x100, 0x10), Msrs(0x10, 1),
+                               Msrs(0x10f, 2, true, false)}),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("range 2 (MSRs 0x10f-0x110) overlaps range 0 (MSRs "
+                         "0x100-0x10f)")));
+}
+
+TEST(CheckUserSpaceMsrRanges, RefusesTheX2ApicMsrsAndTooManyRanges) {
+  EXPECT_THAT(CheckUserSpaceMsrRanges({Msrs(0x7f0, 0x11)}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("x2APIC MSRs 0x800-0x8ff")));
+  std::vector<MsrRange> many;
+  for (uint32_t i = 0; i < 17; ++i) many.push_back(Msrs(0x10 + 2 * i, 1));
+  EXPECT_THAT(CheckUserSpaceMsrRanges(many),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("17 ranges, more than the 16")));
+  many.pop_back();
+  EXPECT_OK(CheckUserSpaceMsrRanges(many));
 }
 
 }  // namespace

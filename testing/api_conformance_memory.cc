@@ -2,8 +2,10 @@
 
 #include <cstring>
 #include <memory>
+#include <string>
 #include <vector>
 
+#include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "gmock/gmock.h"
 #include "hypervisor/memory_region.h"
@@ -251,6 +253,108 @@ TEST_P(ApiConformance, DirtyLogNeedsALoggedSlot) {
   } else {
     EXPECT_FALSE(vm_->GetDirtyLog(slot).ok());
   }
+}
+
+// The regions' (slot, address, size, read-only, logging) as one string, to
+// show that a refused call changed nothing.
+std::string Regions(const Vm& vm) {
+  std::string out;
+  for (const MemoryRegionInfo& info : vm.MemoryRegions()) {
+    out += absl::StrFormat("slot %u [%#x +%#x) ro %d log %d; ", info.slot,
+                           info.guest_address, info.size,
+                           info.options.read_only, info.options.log_dirty_pages);
+  }
+  return out;
+}
+
+TEST_P(ApiConformance, DirtyLoggingSwitchesForALiveRegion) {
+  const uint64_t page = PageSize();
+  ASSERT_OK_AND_ASSIGN(MemSlot slot, vm_->AddMemoryRegion(kBase, NewRegion(), {}));
+  HV_UNIMPLEMENTED_WITHOUT(*vm_, VmCap::kDirtyLogSwitch,
+                           vm_->SetDirtyLogging(slot, true));
+  const std::string plain = Regions(*vm_);
+  EXPECT_THAT(vm_->SetDirtyLogging(slot + 100, true),
+              StatusIs(absl::StatusCode::kNotFound,
+                       absl::StrFormat("set dirty logging on: memory slot %u "
+                                       "holds no region",
+                                       slot + 100)));
+  EXPECT_EQ(Regions(*vm_), plain);
+  // Off is already the setting: nothing to do.
+  EXPECT_OK(vm_->SetDirtyLogging(slot, false));
+  EXPECT_THAT(vm_->GetDirtyLog(slot),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+
+  ASSERT_OK(vm_->SetDirtyLogging(slot, true));
+  ASSERT_THAT(vm_->MemoryRegions(), SizeIs(1));
+  EXPECT_TRUE(vm_->MemoryRegions()[0].options.log_dirty_pages);
+  EXPECT_EQ(vm_->MemoryRegions()[0].guest_address, kBase);
+  EXPECT_EQ(vm_->MemoryRegions()[0].size, kRegionSize);
+  EXPECT_OK(vm_->SetDirtyLogging(slot, true));
+  ASSERT_OK_AND_ASSIGN(std::vector<uint64_t> log, vm_->GetDirtyLog(slot));
+  EXPECT_THAT(log, SizeIs((kRegionSize / page + 63) / 64));
+
+  ASSERT_OK(vm_->SetDirtyLogging(slot, false));
+  EXPECT_EQ(Regions(*vm_), plain);
+  EXPECT_THAT(vm_->GetDirtyLog(slot),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("switched it off")));
+}
+
+TEST_P(ApiConformance, ManualDirtyLogProtectFollowsTheCapability) {
+  const uint64_t pages = kRegionSize / PageSize();
+  const std::vector<uint64_t> all((pages + 63) / 64, ~uint64_t{0});
+  MemoryRegionOptions logged;
+  logged.log_dirty_pages = true;
+  if (!vm_->CheckCapability(VmCap::kDirtyLogManualProtect)) {
+    EXPECT_THAT(vm_->EnableDirtyLogManualProtect(),
+                StatusIs(absl::StatusCode::kUnimplemented,
+                         HasSubstr("enable dirty log manual protect")));
+    EXPECT_THAT(vm_->ClearDirtyLog(0, 0, pages, all),
+                StatusIs(absl::StatusCode::kUnimplemented,
+                         HasSubstr("clear dirty log")));
+    return;
+  }
+  ASSERT_OK_AND_ASSIGN(MemSlot slot, vm_->AddMemoryRegion(kBase, NewRegion(), logged));
+  // Logging already on: too late to change what the log means.
+  EXPECT_THAT(vm_->EnableDirtyLogManualProtect(),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr(absl::StrFormat("slot %u already logs", slot))));
+  EXPECT_THAT(vm_->ClearDirtyLog(slot, 0, pages, all),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("manual protection is off")));
+  ASSERT_OK(vm_->RemoveMemoryRegion(slot).status());
+
+  ASSERT_OK(vm_->EnableDirtyLogManualProtect());
+  EXPECT_OK(vm_->EnableDirtyLogManualProtect());
+  ASSERT_OK_AND_ASSIGN(slot, vm_->AddMemoryRegion(kBase, NewRegion(), logged));
+  ASSERT_OK_AND_ASSIGN(MemSlot plain,
+                       vm_->AddMemoryRegion(kBase + kRegionSize, NewRegion(), {}));
+  const std::string before = Regions(*vm_);
+  EXPECT_THAT(vm_->ClearDirtyLog(slot + 100, 0, pages, all),
+              StatusIs(absl::StatusCode::kNotFound,
+                       HasSubstr("clear dirty log: memory slot")));
+  EXPECT_THAT(vm_->ClearDirtyLog(plain, 0, pages, all),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("clear dirty log: slot")));
+  EXPECT_THAT(vm_->ClearDirtyLog(slot, 1, pages - 1, all),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("first_page 1 is not a multiple of 64")));
+  EXPECT_THAT(vm_->ClearDirtyLog(slot, 0, pages + 64, all),
+              StatusIs(absl::StatusCode::kOutOfRange,
+                       HasSubstr("reach past the region")));
+  EXPECT_THAT(vm_->ClearDirtyLog(slot, 0, 0, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("no pages")));
+  EXPECT_THAT(vm_->ClearDirtyLog(slot, 0, pages, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("the bitmap has 0 words")));
+  EXPECT_EQ(Regions(*vm_), before);
+  // The whole region (its last word partial), every page named, then none.
+  EXPECT_OK(vm_->ClearDirtyLog(slot, 0, pages, all));
+  EXPECT_OK(vm_->ClearDirtyLog(slot, 0, pages, std::vector<uint64_t>(all.size(), 0)));
+  ASSERT_OK_AND_ASSIGN(std::vector<uint64_t> log, vm_->GetDirtyLog(slot));
+  EXPECT_THAT(log, SizeIs(all.size()));
+  EXPECT_EQ(Regions(*vm_), before);
 }
 
 }  // namespace

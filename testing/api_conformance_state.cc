@@ -15,6 +15,7 @@
 namespace hv::testing {
 namespace {
 
+using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::IsEmpty;
 
@@ -73,6 +74,27 @@ TEST_P(ApiConformance, X86StateCallsFollowTheirCapabilities) {
   if (!has(HypervisorCap::kFeatureMsrs)) {
     EXPECT_THAT(vm86->GetFeatureMsrs(), StatusIs(absl::StatusCode::kUnimplemented));
   }
+}
+
+TEST_P(ApiConformance, UserSpaceMsrsFollowTheCapability) {
+  VmX86_64* vm86 = vm_->AsX86_64();
+  if (vm86 == nullptr) GTEST_SKIP() << "x86_64 MSRs";
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<VcpuX86_64> vcpu, vm86->CreateVcpuX86_64(0));
+  // No MSR exit has happened: nothing to answer, on every backend.
+  bool called = false;
+  EXPECT_THAT(vcpu->HandleMsr([&](MsrRequest&) { called = true; }),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("HandleMsr")));
+  EXPECT_FALSE(called);
+  const MsrRange range{0x1a0, 1, true, true};
+  HV_UNIMPLEMENTED_WITHOUT(*vm_, VmCap::kUserSpaceMsrs,
+                           vm86->SetUserSpaceMsrs({range}));
+  ASSERT_OK(vm86->SetUserSpaceMsrs({range, MsrRange{0xc0000100, 3, false, true}}));
+  EXPECT_THAT(vm86->SetUserSpaceMsrs({range, range}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("overlaps")));
+  EXPECT_THAT(vm86->SetUserSpaceMsrs(std::vector<MsrRange>(17, range)),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("17 ranges")));
+  ASSERT_OK(vm86->SetUserSpaceMsrs({}));
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // What every backend's tests check the same way: the capabilities its
 // hypervisor and VMs report, its entry in the registry (each an
 // AssertionResult naming every answer that differs), the fd-mapping
-// argument checks, and a run ended by a kick from another thread:
+// argument checks, a run ended by a kick from another thread, and the
+// memory a VM test adds (NewTestRegion):
 //
 //   EXPECT_TRUE(HasCapabilities(*hypervisor,
 //                               {HypervisorCap::kUserMemory},
@@ -10,7 +11,9 @@
 #ifndef HV_TESTING_BACKEND_EXPECTATIONS_H_
 #define HV_TESTING_BACKEND_EXPECTATIONS_H_
 
+#include <cstdint>
 #include <initializer_list>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,6 +26,7 @@
 #include "gtest/gtest.h"
 #include "hypervisor/caps.h"
 #include "hypervisor/hypervisor.h"
+#include "hypervisor/memory_region.h"
 #include "hypervisor/registry.h"
 #include "hypervisor/vcpu.h"
 #include "hypervisor/vcpu_exit.h"
@@ -55,6 +59,16 @@ template <typename Subject, typename Cap>
 }
 
 }  // namespace internal
+
+// NewTestRegion(): `size` bytes of shared memory (MemoryRegion::CreateShared)
+// for a test to add to a VM; where they cannot be made, a failure of the
+// test and null (which Vm::AddMemoryRegion refuses).
+inline std::unique_ptr<MemoryRegion> NewTestRegion(uint64_t size) {
+  absl::StatusOr<std::unique_ptr<MemoryRegion>> region =
+      MemoryRegion::CreateShared("test-region", size);
+  EXPECT_OK(region.status());
+  return region.ok() ? *std::move(region) : nullptr;
+}
 
 // HasCapabilities(): `hypervisor` (or `vm`) reports every capability of
 // `offered` and none of `lacking`.

@@ -167,6 +167,15 @@ absl::StatusOr<GuestRunResult> GuestFixture::Run(
       if (done) return result;
       continue;
     }
+    if ((exit->kind == VcpuExitKind::kRdMsr ||
+         exit->kind == VcpuExitKind::kWrMsr) &&
+        options.on_msr) {
+      RETURN_IF_ERROR(vcpu_->HandleMsr([&](MsrRequest& request) {
+        options.on_msr(request);
+        result.msrs.push_back(request);
+      }));
+      continue;
+    }
     if (exit->kind == VcpuExitKind::kInterrupted && timed_out) {
       return absl::DeadlineExceededError(absl::StrFormat(
           "%s", Failure(absl::StrFormat("did not finish within %s",

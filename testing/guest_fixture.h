@@ -76,6 +76,7 @@ struct GuestRunResult {
   std::vector<GuestAccess> accesses;  // all but report and done writes
   std::vector<uint64_t> reports;      // the values the program reported
   int exit_count = 0;                 // exits to user space, the last included
+  std::vector<MsrRequest> msrs;       // MSR exits answered (with on_msr)
 };
 
 struct GuestRunOptions {
@@ -86,6 +87,10 @@ struct GuestRunOptions {
   std::function<void(bool mmio, IoRequest& request)> on_read;
   // Sees every recorded guest write (e.g. HV_GUEST_SIGNAL_PORT).
   std::function<void(bool mmio, const IoRequest& request)> on_write;
+  // Answers kRdMsr / kWrMsr exits through VcpuX86_64::HandleMsr; each
+  // answered request lands in GuestRunResult::msrs. Without it such an
+  // exit is an error.
+  std::function<void(MsrRequest&)> on_msr;
   // After this long the vCPU is kicked and Run() fails.
   absl::Duration timeout = absl::Seconds(30);
 };

@@ -56,6 +56,7 @@ GuestProgram AvxLoad();
 GuestProgram AvxStore();
 GuestProgram PitProgram();  // CPL0
 GuestProgram PitTicks();    // CPL0
+GuestProgram MsrAccess();   // CPL0
 
 }  // namespace guest
 }  // namespace hv::testing

@@ -150,6 +150,119 @@ TEST_P(X86GuestConformance, DirtyLogReportsExactlyWrittenPages) {
   }
 }
 
+// Runs touch_pages in 64-bit mode over the 16 pages at kRegionAddress:
+// each page whose bit is set in `mask` gets its number + 1 in its first byte.
+void TouchPagesOnce(GuestFixture& guest, uint64_t mask) {
+  ASSERT_OK(guest.Load(guest::TouchPages(), kLongModes[0], [&](Regs& regs) {
+    regs.rdi = kRegionAddress;
+    regs.rsi = mask;
+    regs.rcx = 16;
+  }));
+  ASSERT_OK_AND_ASSIGN(GuestRunResult run, guest.Run());
+  EXPECT_THAT(run.accesses, IsEmpty());
+}
+
+TEST_P(X86GuestConformance, DirtyLoggingSwitchedOnAndOffForALiveRegion) {
+  constexpr uint64_t kPages = 16;
+  std::unique_ptr<MemoryRegion> region = PatternRegion(0x60, kPages * kPage);
+  ASSERT_NE(region, nullptr);
+  uint8_t* data = region->data();
+  const std::vector<uint8_t> pattern = Pattern(0x60, kPages * kPage);
+  ASSERT_OK_AND_ASSIGN(MemSlot slot,
+                       vm_->AddMemoryRegion(kRegionAddress, std::move(region), {}));
+  HV_UNIMPLEMENTED_WITHOUT(*vm_, VmCap::kDirtyLogSwitch,
+                           vm_->SetDirtyLogging(slot, true));
+  EXPECT_THAT(vm_->GetDirtyLog(slot),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  // A write before logging starts is never reported.
+  ASSERT_NO_FATAL_FAILURE(TouchPagesOnce(*guest_, uint64_t{1} << 2));
+
+  ASSERT_OK(vm_->SetDirtyLogging(slot, true));
+  bool listed = false;
+  for (const MemoryRegionInfo& info : vm_->MemoryRegions()) {
+    if (info.slot != slot) continue;
+    listed = true;
+    EXPECT_TRUE(info.options.log_dirty_pages);
+    EXPECT_EQ(info.guest_address, kRegionAddress);
+    EXPECT_EQ(info.size, kPages * kPage);
+  }
+  EXPECT_TRUE(listed);
+  // The region's memory is as it was: the pattern, and the guest's byte.
+  for (uint64_t i = 0; i < kPages * kPage; ++i) {
+    const uint8_t want = i == 2 * kPage ? 3 : pattern[i];
+    ASSERT_EQ(data[i], want) << "byte " << i;
+  }
+  EXPECT_THAT(vm_->GetDirtyLog(slot), IsOkAndHolds(ElementsAre(0u)));
+  for (uint64_t k : {5u, 11u}) {
+    SCOPED_TRACE(k);
+    ASSERT_NO_FATAL_FAILURE(TouchPagesOnce(*guest_, uint64_t{1} << k));
+    EXPECT_EQ(data[k * kPage], k + 1);
+    EXPECT_THAT(vm_->GetDirtyLog(slot),
+                IsOkAndHolds(ElementsAre(uint64_t{1} << k)));
+    EXPECT_THAT(vm_->GetDirtyLog(slot), IsOkAndHolds(ElementsAre(0u)));
+  }
+
+  // Off: the log is gone, the guest still writes the memory.
+  ASSERT_NO_FATAL_FAILURE(TouchPagesOnce(*guest_, uint64_t{1} << 7));
+  ASSERT_OK(vm_->SetDirtyLogging(slot, false));
+  EXPECT_THAT(vm_->GetDirtyLog(slot),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  ASSERT_NO_FATAL_FAILURE(TouchPagesOnce(*guest_, uint64_t{1} << 9));
+  EXPECT_EQ(data[9 * kPage], 10);
+  // On again: a new, empty log (page 7's write went with the old one).
+  ASSERT_OK(vm_->SetDirtyLogging(slot, true));
+  EXPECT_THAT(vm_->GetDirtyLog(slot), IsOkAndHolds(ElementsAre(0u)));
+  ASSERT_NO_FATAL_FAILURE(TouchPagesOnce(*guest_, uint64_t{1} << 9));
+  EXPECT_THAT(vm_->GetDirtyLog(slot),
+              IsOkAndHolds(ElementsAre(uint64_t{1} << 9)));
+}
+
+TEST_P(X86GuestConformance, ManualProtectKeepsPagesDirtyUntilCleared) {
+  constexpr uint64_t kPages = 16;
+  HV_UNIMPLEMENTED_WITHOUT(*vm_, VmCap::kDirtyLogManualProtect,
+                           vm_->EnableDirtyLogManualProtect());
+  ASSERT_OK(vm_->EnableDirtyLogManualProtect());
+  MemoryRegionOptions logged;
+  logged.log_dirty_pages = true;
+  ASSERT_OK_AND_ASSIGN(
+      MemSlot slot, vm_->AddMemoryRegion(kRegionAddress,
+                                         PatternRegion(0x70, kPages * kPage),
+                                         logged));
+  // The log starts empty (not every page set).
+  EXPECT_THAT(vm_->GetDirtyLog(slot), IsOkAndHolds(ElementsAre(0u)));
+
+  const uint64_t first = (uint64_t{1} << 1) | (uint64_t{1} << 4);
+  ASSERT_NO_FATAL_FAILURE(TouchPagesOnce(*guest_, first));
+  EXPECT_THAT(vm_->GetDirtyLog(slot), IsOkAndHolds(ElementsAre(first)));
+  // Reading did not reset it: the pages stay dirty until cleared.
+  EXPECT_THAT(vm_->GetDirtyLog(slot), IsOkAndHolds(ElementsAre(first)));
+
+  // Clear page 4 only: page 1 stays, page 4 is protected again and its
+  // next write reports it once more.
+  const std::vector<uint64_t> page4 = {uint64_t{1} << 4};
+  ASSERT_OK(vm_->ClearDirtyLog(slot, 0, kPages, page4));
+  EXPECT_THAT(vm_->GetDirtyLog(slot),
+              IsOkAndHolds(ElementsAre(uint64_t{1} << 1)));
+  ASSERT_NO_FATAL_FAILURE(TouchPagesOnce(*guest_, uint64_t{1} << 4));
+  EXPECT_THAT(vm_->GetDirtyLog(slot), IsOkAndHolds(ElementsAre(first)));
+
+  // Clear everything; a new write shows up alone.
+  const std::vector<uint64_t> all = {(uint64_t{1} << kPages) - 1};
+  ASSERT_OK(vm_->ClearDirtyLog(slot, 0, kPages, all));
+  EXPECT_THAT(vm_->GetDirtyLog(slot), IsOkAndHolds(ElementsAre(0u)));
+  ASSERT_NO_FATAL_FAILURE(TouchPagesOnce(*guest_, uint64_t{1} << 13));
+  EXPECT_THAT(vm_->GetDirtyLog(slot),
+              IsOkAndHolds(ElementsAre(uint64_t{1} << 13)));
+
+  // Refused calls change nothing: the page stays dirty.
+  EXPECT_THAT(vm_->ClearDirtyLog(slot, 64, kPages, all),
+              StatusIs(absl::StatusCode::kOutOfRange));
+  EXPECT_THAT(vm_->ClearDirtyLog(slot, 0, kPages, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(vm_->GetDirtyLog(slot),
+              IsOkAndHolds(ElementsAre(uint64_t{1} << 13)));
+}
+
 // A memfd of `size` bytes holding Pattern(seed, size).
 absl::StatusOr<UniqueFd> PatternMemfd(uint8_t seed, uint64_t size) {
   absl::StatusOr<UniqueFd> fd = CreateMemfd("hv-conformance", size);

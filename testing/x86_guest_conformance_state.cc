@@ -306,6 +306,92 @@ TEST_P(X86GuestConformance, PicAndPitStateCarryATickingTimerToAnotherVm) {
   EXPECT_THAT(run.reports, ElementsAre(::testing::Ge(3u)));
 }
 
+// MSRs the VMM takes reach it as exits it answers (a value, a recorded
+// write, a #GP); the MSRs it leaves stay with the hypervisor. IA32_MISC_ENABLE
+// (0x1a0) is the taken one: the hypervisor implements it, so the answers
+// show the VMM overriding it. IA32_SYSENTER_CS (0x174; Intel SDM Vol. 4,
+// Table 2-2) is left alone.
+TEST_P(X86GuestConformance, UserSpaceMsrsAreAnsweredByTheVmm) {
+  constexpr uint32_t kTaken = 0x1a0;
+  constexpr uint32_t kLeft = 0x174;
+  constexpr uint64_t kAnswer = 0x0123456789abcdefull;
+  VmX86_64* vm86 = vm_->AsX86_64();
+  VcpuX86_64& vcpu = guest_->vcpu();
+  const MsrRange taken{kTaken, 1, true, true};
+  EXPECT_THAT(vcpu.HandleMsr([](MsrRequest&) { ADD_FAILURE(); }),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("kRdMsr or kWrMsr")));
+  HV_UNIMPLEMENTED_WITHOUT(*vm_, VmCap::kUserSpaceMsrs,
+                           vm86->SetUserSpaceMsrs({taken}));
+  ASSERT_OK_AND_ASSIGN(std::vector<CpuidEntry> cpuid, vm86->GetSupportedCpuid());
+  ASSERT_OK(vcpu.SetCpuid(cpuid));
+  ASSERT_OK(vm86->SetUserSpaceMsrs({taken}));
+  auto load = [&] {
+    return guest_->Load(guest::MsrAccess(), GuestMode::kLong, [&](Regs& regs) {
+      regs.rdi = kTaken;
+      regs.rsi = kLeft;
+    });
+  };
+  ASSERT_OK(load());
+  GuestRunOptions options;
+  int reads = 0;
+  options.on_msr = [&](MsrRequest& request) {
+    if (!request.is_write && ++reads == 2) {
+      request.fault = true;  // the second read: #GP
+    } else if (!request.is_write) {
+      request.data = kAnswer;
+    }
+  };
+  ASSERT_OK_AND_ASSIGN(GuestRunResult run, guest_->Run(options));
+  // (A 64-bit report arrives as one value; the #GP handler's 13 comes
+  // before the faulted read's 0.)
+  EXPECT_THAT(run.reports, ElementsAre(kAnswer, 0xa5, 13, 0));
+  ASSERT_EQ(run.msrs.size(), 3u);
+  EXPECT_FALSE(run.msrs[0].is_write);
+  EXPECT_EQ(run.msrs[0].index, kTaken);
+  EXPECT_TRUE(run.msrs[1].is_write);
+  EXPECT_EQ(run.msrs[1].index, kTaken);
+  EXPECT_EQ(run.msrs[1].data, 0x1122334455667788u);
+  EXPECT_FALSE(run.msrs[2].is_write);
+  // The write the VMM took never reached the hypervisor's MSR; the one it
+  // left did.
+  ASSERT_OK_AND_ASSIGN(std::vector<MsrEntry> kept,
+                       vcpu.GetMsrs({kTaken, kLeft}));
+  EXPECT_NE(kept[0].value, 0x1122334455667788u);
+  EXPECT_EQ(kept[1].value, 0xa5u);
+
+  // Bad sets are refused and keep the previous one.
+  EXPECT_THAT(vm86->SetUserSpaceMsrs({taken, MsrRange{kTaken - 4, 8, true, false}}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("overlaps")));
+  EXPECT_THAT(vm86->SetUserSpaceMsrs({MsrRange{kTaken, 0, true, true}}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("empty")));
+  EXPECT_THAT(vm86->SetUserSpaceMsrs({MsrRange{0x800, 16, true, true}}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("x2APIC")));
+  ASSERT_OK(load());
+  reads = 0;
+  ASSERT_OK_AND_ASSIGN(run, guest_->Run(options));
+  EXPECT_EQ(run.msrs.size(), 3u) << "the refused sets replaced the filter";
+
+  // Writes only: the reads go back to the hypervisor.
+  ASSERT_OK(vm86->SetUserSpaceMsrs({MsrRange{kTaken, 1, false, true}}));
+  ASSERT_OK(load());
+  ASSERT_OK_AND_ASSIGN(run, guest_->Run(options));
+  ASSERT_EQ(run.msrs.size(), 1u);
+  EXPECT_TRUE(run.msrs[0].is_write);
+  EXPECT_THAT(run.reports, ElementsAre(kept[0].value, 0xa5, kept[0].value));
+
+  // None: every access is the hypervisor's again, no exit reaches the VMM.
+  ASSERT_OK(vm86->SetUserSpaceMsrs({}));
+  ASSERT_OK(guest_->Load(guest::MsrAccess(), GuestMode::kLong, [&](Regs& regs) {
+    regs.rdi = kLeft;
+    regs.rsi = kLeft;
+  }));
+  ASSERT_OK_AND_ASSIGN(run, guest_->Run(options));
+  EXPECT_THAT(run.msrs, IsEmpty());
+  // (The write of 0xa5 comes after the one of 0x1122334455667788.)
+  EXPECT_THAT(run.reports, ElementsAre(0xa5, 0xa5, 0xa5));
+}
+
 // Single-stepping stops after every instruction, at the next one's
 // address; a hardware breakpoint stops at its address before the
 // instruction runs; with debugging off the program runs to its end.

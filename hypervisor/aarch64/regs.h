@@ -11,6 +11,7 @@
 #define HV_HYPERVISOR_AARCH64_REGS_H_
 
 #include <cstdint>
+#include <vector>
 #include <string>
 
 #include "hypervisor/memory.h"
@@ -109,6 +110,36 @@ struct GicConfig {
   // Interrupt lines including the 32 private ones (a multiple of 32,
   // 64..1024).
   uint32_t num_irqs = 64;
+};
+
+// GicState: a GICv3's state as the guest could see it in its registers,
+// for saving a VM and restoring it into another with the same GicConfig
+// and vCPUs (VmAArch64::GetGicState). Offsets are those of the GICv3
+// architecture (Arm IHI 0069, Section 12.8: distributor from its base,
+// redistributor from RD_base, its SGI frame at 0x10000); 64-bit registers
+// appear as two 32-bit words. The pending bits are the latched state and
+// `line_levels` the input lines (bit n of word k: INTID 32 * k + n), so
+// level-triggered interrupts come back exactly.
+struct GicState {
+  struct Register {
+    uint32_t offset = 0;
+    uint32_t value = 0;
+  };
+  // A CPU interface register, by its A64 encoding op0:op1:CRn:CRm:op2
+  // (bits 15:14, 13:11, 10:7, 6:3, 2:0).
+  struct SysReg {
+    uint16_t encoding = 0;
+    uint64_t value = 0;
+  };
+  struct Cpu {
+    uint64_t mpidr = 0;
+    std::vector<Register> redistributor;
+    std::vector<SysReg> cpu_interface;
+    uint32_t ppi_line_levels = 0;  // INTIDs 0-31 (SGIs read as 0)
+  };
+  std::vector<Register> distributor;
+  std::vector<uint32_t> line_levels;  // from INTID 32, one word per 32
+  std::vector<Cpu> cpus;
 };
 
 }  // namespace hv

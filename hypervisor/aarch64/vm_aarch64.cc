@@ -65,4 +65,20 @@ absl::Status VmAArch64::InitArch(GuestAddress entry, GuestAddress fdt_address,
   return ConfigureBoot(entry, fdt_address, fdt_size);
 }
 
+absl::StatusOr<GicState> VmAArch64::GetGicState(
+    absl::Span<VcpuAArch64* const> vcpus) {
+  return absl::UnimplementedError(absl::StrFormat(
+      "get GIC state (%u vCPUs): this hypervisor does not offer it "
+      "(HypervisorCap::kIrqChipState is false)",
+      vcpus.size()));
+}
+
+absl::Status VmAArch64::SetGicState(const GicState& /*state*/,
+                                    absl::Span<VcpuAArch64* const> vcpus) {
+  return absl::UnimplementedError(absl::StrFormat(
+      "set GIC state (%u vCPUs): this hypervisor does not offer it "
+      "(HypervisorCap::kIrqChipState is false)",
+      vcpus.size()));
+}
+
 }  // namespace hv

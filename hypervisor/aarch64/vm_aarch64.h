@@ -27,6 +27,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "hypervisor/aarch64/regs.h"
 #include "hypervisor/aarch64/vcpu_aarch64.h"
 #include "hypervisor/vm.h"
@@ -58,6 +59,22 @@ class VmAArch64 : public Vm {
   // physical counter minus `offset` on every vCPU. UNIMPLEMENTED where the
   // hypervisor has no VM-wide offset.
   virtual absl::Status SetCounterOffset(uint64_t offset) = 0;
+
+  // VmAArch64::GetGicState(): the finalised GICv3's distributor, and the
+  // redistributor and CPU interface of each of `vcpus` (in that order,
+  // each with its MPIDR). SetGicState() writes such a state into this VM's
+  // GIC, created with the same GicConfig and finalised, for `vcpus` whose
+  // MPIDRs are the saved ones (restore MPIDR_EL1 first if it was set):
+  // INVALID_ARGUMENT, nothing written, when the vCPU count or an MPIDR
+  // differs or a line-level word lies beyond the GIC's interrupts. No vCPU
+  // may be inside Run() (the hypervisor refuses: FAILED_PRECONDITION or
+  // its error). HypervisorCap::kIrqChipState, else UNIMPLEMENTED;
+  // FAILED_PRECONDITION without a finalised GIC; UNIMPLEMENTED for a
+  // GICv2.
+  virtual absl::StatusOr<GicState> GetGicState(
+      absl::Span<VcpuAArch64* const> vcpus);
+  virtual absl::Status SetGicState(const GicState& state,
+                                   absl::Span<VcpuAArch64* const> vcpus);
 
   // VmAArch64::InitArch(): the VM-wide boot step (crosvm's init_arch), once
   // the guest's memory is added and its devicetree written into it, before

@@ -1,15 +1,15 @@
 #include "hypervisor/geniezone/geniezone_hypervisor.h"
 
-#include <fcntl.h>
-
 #include <cerrno>
+#include <string>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
+#include "absl/algorithm/container.h"
 #include "absl/strings/str_format.h"
 #include "hypervisor/geniezone/geniezone_abi.h"
 #include "hypervisor/geniezone/geniezone_vm.h"
 #include "hypervisor/os/errno_status.h"
+#include "hypervisor/os/ioctl_seam.h"
 #include "hypervisor/os/status_macros.h"
 
 namespace hv {
@@ -33,6 +33,19 @@ absl::StatusOr<uint32_t> QueryGpaBits(GeniezoneSys* sys, int fd) {
   return static_cast<uint32_t>(value);
 }
 
+// The capabilities Geniezone has; CheckCapability() is false for every
+// other. Not among them: kReadOnlyMemory (no read-only region flag),
+// kDirtyLog (no dirty-log ioctl), kSplitIrqChip (x86 only), kMpState (not
+// wired up, see README.md), and the x86 and state-access caps.
+constexpr HypervisorCap kGeniezoneCaps[] = {
+    HypervisorCap::kUserMemory,     // GZVM_SET_USER_MEMORY_REGION only
+    HypervisorCap::kImmediateExit,  // gzvm_vcpu_run.immediate_exit, checked
+                                    // on every GZVM_RUN
+    HypervisorCap::kIrqfd,          // GZVM_IRQFD
+    HypervisorCap::kIoEventfd,      // GZVM_IOEVENTFD
+    HypervisorCap::kIrqChip,        // the GICv3 of GZVM_CREATE_DEVICE
+};
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<GeniezoneHypervisor>>
@@ -40,9 +53,7 @@ GeniezoneHypervisor::Create(absl::string_view device_path, GeniezoneSys* sys) {
   auto device = std::make_shared<GeniezoneDevice>();
   device->sys = sys;
   device->path = std::string(device_path);
-  device->fd =
-      GeniezoneFd(sys, sys->Open(device->path.c_str(), O_RDWR | O_CLOEXEC));
-  if (!device->fd.valid()) return ErrnoStatus(absl::StrCat("open ", device_path));
+  ASSIGN_OR_RETURN(device->fd, OpenSeamFd(sys, device_path));
   ASSIGN_OR_RETURN(device->gpa_bits, QueryGpaBits(sys, device->fd.get()));
   device->guest_address_limit = uint64_t{1} << device->gpa_bits;
   return std::unique_ptr<GeniezoneHypervisor>(
@@ -50,32 +61,7 @@ GeniezoneHypervisor::Create(absl::string_view device_path, GeniezoneSys* sys) {
 }
 
 bool GeniezoneHypervisor::CheckCapability(HypervisorCap cap) const {
-  switch (cap) {
-    case HypervisorCap::kUserMemory:
-      return true;  // GZVM_SET_USER_MEMORY_REGION is the only way in
-    case HypervisorCap::kImmediateExit:
-      return true;  // gzvm_vcpu_run.immediate_exit, checked on every GZVM_RUN
-    case HypervisorCap::kIrqfd:
-    case HypervisorCap::kIoEventfd:
-    case HypervisorCap::kIrqChip:  // the GICv3 of GZVM_CREATE_DEVICE
-      return true;
-    case HypervisorCap::kReadOnlyMemory:  // no read-only region flag
-    case HypervisorCap::kDirtyLog:        // no dirty-log ioctl
-    case HypervisorCap::kSplitIrqChip:    // x86 only
-    case HypervisorCap::kXcrs:
-    case HypervisorCap::kTscControl:
-    case HypervisorCap::kSyncRegs:
-    case HypervisorCap::kMpState:  // not wired up (see README.md)
-    case HypervisorCap::kXsave:
-    case HypervisorCap::kVcpuEvents:
-    case HypervisorCap::kTscKhz:
-    case HypervisorCap::kMsrList:
-    case HypervisorCap::kFeatureMsrs:
-    case HypervisorCap::kIrqChipState:
-    case HypervisorCap::kGuestDebug:
-      return false;
-  }
-  return false;
+  return absl::c_linear_search(kGeniezoneCaps, cap);
 }
 
 uint32_t GeniezoneHypervisor::MaxVcpus() const {

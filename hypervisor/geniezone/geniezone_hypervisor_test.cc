@@ -22,7 +22,7 @@ using ::testing::HasSubstr;
 TEST(GeniezoneHypervisor, OpensTheDeviceAndAsksTheAddressWidth) {
   auto fake = GeniezoneFake::Create();
   ASSERT_OK_AND_ASSIGN(auto gz, GeniezoneHypervisor::Create("/dev/gzvm", fake.get()));
-  EXPECT_THAT(CallNames(*fake),
+  EXPECT_THAT(fake->CallNames(),
               ElementsAre("open /dev/gzvm", "GZVM_CHECK_EXTENSION"));
   const GeniezoneFake::Call check = LastIoctl(*fake, "GZVM_CHECK_EXTENSION");
   EXPECT_EQ(check.fd, fake->calls()[0].result);  // on the device fd

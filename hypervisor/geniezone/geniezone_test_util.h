@@ -63,14 +63,6 @@ inline std::vector<std::string> IoctlNames(const GeniezoneFake& fake) {
   return names;
 }
 
-// CallNames(): every recorded seam call's name, in order.
-inline std::vector<std::string> CallNames(const GeniezoneFake& fake) {
-  std::vector<std::string> names;
-  for (const GeniezoneFake::Call& call : fake.calls())
-    names.push_back(call.name);
-  return names;
-}
-
 // LastIoctl(): the last recorded ioctl named `name`.
 inline GeniezoneFake::Call LastIoctl(const GeniezoneFake& fake,
                                      const std::string& name) {

@@ -46,7 +46,7 @@ TEST(GeniezoneVcpu, CreateMapsARunStructAndReleasesIt) {
   ASSERT_OK_AND_ASSIGN(GeniezoneTestEnv env, GeniezoneTestEnv::Create());
   env.fake->ClearCalls();
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Vcpu> vcpu, env.vm->CreateVcpu(2));
-  EXPECT_THAT(CallNames(*env.fake), ElementsAre("GZVM_CREATE_VCPU", "mmap"));
+  EXPECT_THAT(env.fake->CallNames(), ElementsAre("GZVM_CREATE_VCPU", "mmap"));
   EXPECT_EQ(env.fake->calls()[0].arg, 2u);
   EXPECT_EQ(env.fake->LiveMappingCount(), 1u);
   EXPECT_EQ(env.fake->OpenFdCount(), 3u);

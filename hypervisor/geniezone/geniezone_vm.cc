@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/str_format.h"
 #include "hypervisor/fd_mapping.h"
 #include "hypervisor/geniezone/geniezone_abi.h"
@@ -12,6 +13,24 @@
 #include "hypervisor/vm_checks.h"
 
 namespace hv {
+
+namespace {
+
+// The VM capabilities Geniezone has; CheckCapability() is false for every
+// other. Not among them: kRemoveMemoryRegion (GZVM_SET_USER_MEMORY_REGION
+// has no delete), kDirtyLog (no dirty-log ioctl), kReadOnlyMemoryRegion (no
+// read-only region flag), kMemNoncoherentDma (no cache-type region flag),
+// kPvClock (x86 only), kGsiRouting (no in-kernel GSI routing), kSignalMsi
+// (no MSI injection), kIrqfdResample (no level-triggered irqfds),
+// kUserSpaceMsrs (x86 only), kDirtyLogSwitch and kDirtyLogManualProtect (no
+// dirty log at all).
+constexpr VmCap kGeniezoneVmCaps[] = {
+    VmCap::kIrqfd,
+    VmCap::kIoEventfd,
+    VmCap::kFdMapping,  // see README: no MMU notifier for touched pages
+};
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<GeniezoneVm>> GeniezoneVm::Create(
     std::shared_ptr<const GeniezoneDevice> device) {
@@ -37,22 +56,7 @@ GeniezoneVm::GeniezoneVm(std::shared_ptr<const GeniezoneDevice> device,
 GeniezoneVm::~GeniezoneVm() = default;
 
 bool GeniezoneVm::CheckCapability(VmCap cap) const {
-  switch (cap) {
-    case VmCap::kIrqfd:
-    case VmCap::kIoEventfd:
-    case VmCap::kFdMapping:  // see README: no MMU notifier for touched pages
-      return true;
-    case VmCap::kRemoveMemoryRegion:  // no delete in GZVM_SET_USER_MEMORY_REGION
-    case VmCap::kDirtyLog:              // no dirty-log ioctl
-    case VmCap::kReadOnlyMemoryRegion:  // no read-only region flag
-    case VmCap::kMemNoncoherentDma:     // no cache-type region flag
-    case VmCap::kPvClock:               // x86 only
-    case VmCap::kGsiRouting:     // no in-kernel GSI routing
-    case VmCap::kSignalMsi:      // no MSI injection
-    case VmCap::kIrqfdResample:  // no level-triggered irqfds
-      return false;
-  }
-  return false;
+  return absl::c_linear_search(kGeniezoneVmCaps, cap);
 }
 
 absl::Status GeniezoneVm::MapSlot(MemSlot slot, GuestAddress guest_address,

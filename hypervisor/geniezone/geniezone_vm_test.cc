@@ -33,12 +33,6 @@ using ::testing::SizeIs;
 constexpr GuestAddress kRam = 0x80000000;
 constexpr uint64_t kSize = 64 * 1024;
 
-std::unique_ptr<MemoryRegion> Region(uint64_t size = kSize) {
-  auto region = MemoryRegion::CreateShared("gzvm-test", size);
-  EXPECT_OK(region.status());
-  return region.ok() ? *std::move(region) : nullptr;
-}
-
 GicConfig Gic() {
   GicConfig config;
   config.version = GicConfig::Version::kV3;
@@ -50,7 +44,7 @@ GicConfig Gic() {
 
 TEST(GeniezoneVm, AddMemoryRegionHandsTheDriverTheHostMapping) {
   ASSERT_OK_AND_ASSIGN(GeniezoneTestEnv env, GeniezoneTestEnv::Create());
-  std::unique_ptr<MemoryRegion> ram = Region();
+  std::unique_ptr<MemoryRegion> ram = NewTestRegion(kSize);
   const uintptr_t host = reinterpret_cast<uintptr_t>(ram->data());
   env.fake->ClearCalls();
   ASSERT_OK_AND_ASSIGN(MemSlot slot, env.vm->AddMemoryRegion(kRam, std::move(ram), {}));
@@ -73,11 +67,11 @@ TEST(GeniezoneVm, TenSlotsThenResourceExhaustedWithoutAnIoctl) {
   EXPECT_EQ(env.vm->MaxMemorySlots(), 10u);
   for (uint32_t i = 0; i < 10; ++i) {
     ASSERT_OK_AND_ASSIGN(MemSlot slot,
-                         env.vm->AddMemoryRegion(kRam + i * kSize, Region(), {}));
+                         env.vm->AddMemoryRegion(kRam + i * kSize, NewTestRegion(kSize), {}));
     EXPECT_EQ(slot, i);
   }
   env.fake->ClearCalls();
-  EXPECT_THAT(env.vm->AddMemoryRegion(kRam + 10 * kSize, Region(), {}),
+  EXPECT_THAT(env.vm->AddMemoryRegion(kRam + 10 * kSize, NewTestRegion(kSize), {}),
               StatusIs(absl::StatusCode::kResourceExhausted));
   EXPECT_THAT(IoctlNames(*env.fake), IsEmpty());
   EXPECT_THAT(env.vm->MemoryRegions(), SizeIs(10));
@@ -86,41 +80,41 @@ TEST(GeniezoneVm, TenSlotsThenResourceExhaustedWithoutAnIoctl) {
 TEST(GeniezoneVm, DriverErrorNamesTheIoctlAndLeavesNoSlot) {
   ASSERT_OK_AND_ASSIGN(GeniezoneTestEnv env, GeniezoneTestEnv::Create());
   env.fake->FailCall(env.fake->call_count(), ENOMEM);
-  EXPECT_THAT(env.vm->AddMemoryRegion(kRam, Region(), {}),
+  EXPECT_THAT(env.vm->AddMemoryRegion(kRam, NewTestRegion(kSize), {}),
               StatusIs(absl::StatusCode::kResourceExhausted,
                        HasSubstr("GZVM_SET_USER_MEMORY_REGION (slot 0, "
                                  "[0x80000000, 0x80010000)): Cannot allocate")));
   EXPECT_THAT(env.vm->MemoryRegions(), IsEmpty());
   EXPECT_THAT(env.fake->Slots(), IsEmpty());
   // Slot 0 is still the one the next region gets.
-  ASSERT_OK_AND_ASSIGN(MemSlot slot, env.vm->AddMemoryRegion(kRam, Region(), {}));
+  ASSERT_OK_AND_ASSIGN(MemSlot slot, env.vm->AddMemoryRegion(kRam, NewTestRegion(kSize), {}));
   EXPECT_EQ(slot, 0u);
 }
 
 TEST(GeniezoneVm, BadRegionsNeverReachTheDriver) {
   ASSERT_OK_AND_ASSIGN(GeniezoneTestEnv env, GeniezoneTestEnv::Create());
-  ASSERT_OK(env.vm->AddMemoryRegion(kRam, Region(), {}).status());
+  ASSERT_OK(env.vm->AddMemoryRegion(kRam, NewTestRegion(kSize), {}).status());
   env.fake->ClearCalls();
   EXPECT_THAT(env.vm->AddMemoryRegion(kRam, nullptr, {}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("null")));
-  EXPECT_THAT(env.vm->AddMemoryRegion(kRam + 1, Region(), {}),
+  EXPECT_THAT(env.vm->AddMemoryRegion(kRam + 1, NewTestRegion(kSize), {}),
               StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(env.vm->AddMemoryRegion(kRam + kSize / 2, Region(), {}),
+  EXPECT_THAT(env.vm->AddMemoryRegion(kRam + kSize / 2, NewTestRegion(kSize), {}),
               StatusIs(absl::StatusCode::kAlreadyExists,
                        AllOf(HasSubstr("0x80000000"), HasSubstr("0x80008000"))));
-  EXPECT_THAT(env.vm->AddMemoryRegion((uint64_t{1} << 40) - 4096, Region(), {}),
+  EXPECT_THAT(env.vm->AddMemoryRegion((uint64_t{1} << 40) - 4096, NewTestRegion(kSize), {}),
               StatusIs(absl::StatusCode::kOutOfRange));
   MemoryRegionOptions read_only;
   read_only.read_only = true;
-  EXPECT_THAT(env.vm->AddMemoryRegion(kRam + kSize, Region(), read_only),
+  EXPECT_THAT(env.vm->AddMemoryRegion(kRam + kSize, NewTestRegion(kSize), read_only),
               StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("read-only")));
   MemoryRegionOptions logged;
   logged.log_dirty_pages = true;
-  EXPECT_THAT(env.vm->AddMemoryRegion(kRam + kSize, Region(), logged),
+  EXPECT_THAT(env.vm->AddMemoryRegion(kRam + kSize, NewTestRegion(kSize), logged),
               StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("dirty")));
   MemoryRegionOptions noncoherent;
   noncoherent.cache = MemCacheType::kCacheNonCoherent;
-  EXPECT_THAT(env.vm->AddMemoryRegion(kRam + kSize, Region(), noncoherent),
+  EXPECT_THAT(env.vm->AddMemoryRegion(kRam + kSize, NewTestRegion(kSize), noncoherent),
               StatusIs(absl::StatusCode::kUnimplemented,
                        HasSubstr("non-coherent")));
   EXPECT_THAT(IoctlNames(*env.fake), IsEmpty());
@@ -133,7 +127,7 @@ TEST(GeniezoneVm, BadRegionsNeverReachTheDriver) {
 
 TEST(GeniezoneVm, RegionsCannotBeRemovedAndStayMapped) {
   ASSERT_OK_AND_ASSIGN(GeniezoneTestEnv env, GeniezoneTestEnv::Create());
-  ASSERT_OK_AND_ASSIGN(MemSlot slot, env.vm->AddMemoryRegion(kRam, Region(), {}));
+  ASSERT_OK_AND_ASSIGN(MemSlot slot, env.vm->AddMemoryRegion(kRam, NewTestRegion(kSize), {}));
   env.fake->ClearCalls();
   EXPECT_THAT(env.vm->RemoveMemoryRegion(7),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("7")));
@@ -147,7 +141,7 @@ TEST(GeniezoneVm, RegionsCannotBeRemovedAndStayMapped) {
 
 TEST(GeniezoneVm, DirtyLogIsUnimplementedForAKnownSlot) {
   ASSERT_OK_AND_ASSIGN(GeniezoneTestEnv env, GeniezoneTestEnv::Create());
-  ASSERT_OK_AND_ASSIGN(MemSlot slot, env.vm->AddMemoryRegion(kRam, Region(), {}));
+  ASSERT_OK_AND_ASSIGN(MemSlot slot, env.vm->AddMemoryRegion(kRam, NewTestRegion(kSize), {}));
   EXPECT_THAT(env.vm->GetDirtyLog(slot + 1),
               StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(env.vm->GetDirtyLog(slot),
@@ -167,7 +161,7 @@ TEST(GeniezoneVm, GuestSeesRegionMemoryAndFdMappings) {
   ASSERT_OK(env.vm->AddFdMapping(slot, page, page, blob.get(), 0,
                                  Protection::ReadWrite()));
   // No Geniezone call: the host mapping changes in place.
-  EXPECT_THAT(CallNames(*env.fake), ElementsAre("mmap"));
+  EXPECT_THAT(env.fake->CallNames(), ElementsAre("mmap"));
   EXPECT_EQ(env.fake->LiveMappingCount(), mappings);
   EXPECT_THAT(env.fake->GuestRead(kRam + page, 4),
               IsOkAndHolds(ElementsAre('b', 'l', 'o', 'b')));
@@ -288,7 +282,7 @@ TEST(GeniezoneVm, IrqLineErrorNamesTheIoctl) {
 
 TEST(GeniezoneVm, InitArchHandsTheDriverTheDevicetree) {
   ASSERT_OK_AND_ASSIGN(GeniezoneTestEnv env, GeniezoneTestEnv::Create());
-  ASSERT_OK(env.vm->AddMemoryRegion(kRam, Region(), {}).status());
+  ASSERT_OK(env.vm->AddMemoryRegion(kRam, NewTestRegion(kSize), {}).status());
   env.fake->ClearCalls();
   // A devicetree outside guest memory never reaches the driver.
   EXPECT_THAT(env.arm()->InitArch(kRam, kRam + kSize, 0x1000),

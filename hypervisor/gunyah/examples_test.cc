@@ -95,7 +95,7 @@ TEST(GunyahExamples, Vm) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<hv::Vm> vm,
                        GunyahVmExample(gunyah.hypervisor.get()));
   EXPECT_EQ(vm->MemoryRegions().size(), 1u);
-  EXPECT_THAT(hv::testing::CallNames(*gunyah.fake),
+  EXPECT_THAT(gunyah.fake->CallNames(),
               Contains("GH_VM_SET_DTB_CONFIG"));
 }
 
@@ -108,7 +108,7 @@ TEST(GunyahExamples, Vcpu) {
   ASSERT_OK_AND_ASSIGN(hv::VcpuExit exit, GunyahVcpuExample(vm.get()));
   EXPECT_EQ(exit.kind, hv::VcpuExitKind::kMmio);
   EXPECT_EQ(exit.mmio.address, 0x9000000u);
-  EXPECT_THAT(hv::testing::CallNames(*gunyah.fake), Contains("GH_VM_START"));
+  EXPECT_THAT(gunyah.fake->CallNames(), Contains("GH_VM_START"));
 }
 
 // hypervisor/gunyah/gunyah_test_util.h
@@ -116,7 +116,7 @@ TEST(GunyahExamples, TestUtil) {
   ASSERT_OK_AND_ASSIGN(hv::testing::GunyahTestEnv gunyah,
                        hv::testing::NewGunyahTestEnv());
   ASSERT_OK_AND_ASSIGN(auto vm, hv::testing::NewBootableVm(*gunyah.hypervisor));
-  EXPECT_THAT(hv::testing::CallNames(*gunyah.fake), Contains("GH_CREATE_VM"));
+  EXPECT_THAT(gunyah.fake->CallNames(), Contains("GH_CREATE_VM"));
 }
 
 }  // namespace

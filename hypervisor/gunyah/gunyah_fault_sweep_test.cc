@@ -117,7 +117,7 @@ TEST(GunyahFaultSweep, AFailedVcpuCreationLeavesTheIdFree) {
     EXPECT_THAT(vm->CreateVcpu(0),
                 StatusIs(absl::StatusCode::kResourceExhausted,
                                         HasSubstr(step)));
-    std::vector<std::string> names = CallNames(fake);
+    std::vector<std::string> names = fake.CallNames();
     EXPECT_EQ(names.back(), "close");
     EXPECT_EQ(names[names.size() - 2], "GH_VM_REMOVE_FUNCTION");
     EXPECT_THAT(fake.LatestVm()->vcpus, IsEmpty());

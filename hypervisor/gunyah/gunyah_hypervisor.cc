@@ -1,13 +1,10 @@
 #include "hypervisor/gunyah/gunyah_hypervisor.h"
 
-#include <fcntl.h>
-
-#include <string>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
+#include "absl/algorithm/container.h"
 #include "hypervisor/gunyah/gunyah_vm.h"
-#include "hypervisor/os/errno_status.h"
+#include "hypervisor/os/ioctl_seam.h"
 #include "hypervisor/os/status_macros.h"
 
 namespace hv {
@@ -17,42 +14,32 @@ absl::StatusOr<std::unique_ptr<GunyahHypervisor>> GunyahHypervisor::Create(
   if (sys == nullptr) {
     return absl::InvalidArgumentError("GunyahHypervisor::Create: sys is null");
   }
-  const std::string path(device_path);
   auto device = std::make_shared<GunyahDevice>();
   device->sys = sys;
-  device->fd = GunyahFd(sys, sys->Open(path.c_str(), O_RDWR | O_CLOEXEC));
-  if (!device->fd.valid()) return ErrnoStatus(absl::StrCat("open ", path));
+  ASSIGN_OR_RETURN(device->fd, OpenSeamFd(sys, device_path));
   return std::unique_ptr<GunyahHypervisor>(
       new GunyahHypervisor(std::move(device)));
 }
 
+namespace {
+
+// The capabilities Gunyah has; CheckCapability() is false for every other.
+// Not among them: kReadOnlyMemory (a region without GH_MEM_ALLOW_WRITE is not
+// guaranteed to turn guest writes into MMIO exits; crosvm reports the same),
+// kDirtyLog, kMpState (not wired up, see README.md), and the x86 and
+// state-access caps.
+constexpr HypervisorCap kGunyahCaps[] = {
+    HypervisorCap::kUserMemory,     // GH_VM_SET_USER_MEM_REGION
+    HypervisorCap::kImmediateExit,  // gh_vcpu_run.immediate_exit
+    HypervisorCap::kIrqfd,          // GH_FN_IRQFD
+    HypervisorCap::kIoEventfd,      // GH_FN_IOEVENTFD
+    HypervisorCap::kIrqChip,        // Gunyah's own virtual GIC
+};
+
+}  // namespace
+
 bool GunyahHypervisor::CheckCapability(HypervisorCap cap) const {
-  switch (cap) {
-    case HypervisorCap::kUserMemory:     // GH_VM_SET_USER_MEM_REGION
-    case HypervisorCap::kImmediateExit:  // gh_vcpu_run.immediate_exit
-    case HypervisorCap::kIrqfd:          // GH_FN_IRQFD
-    case HypervisorCap::kIoEventfd:      // GH_FN_IOEVENTFD
-    case HypervisorCap::kIrqChip:        // Gunyah's own virtual GIC
-      return true;
-    case HypervisorCap::kReadOnlyMemory:
-      // A region without GH_MEM_ALLOW_WRITE is not guaranteed to turn guest
-      // writes into MMIO exits (crosvm reports the same).
-    case HypervisorCap::kDirtyLog:
-    case HypervisorCap::kSplitIrqChip:
-    case HypervisorCap::kXcrs:
-    case HypervisorCap::kTscControl:
-    case HypervisorCap::kSyncRegs:
-    case HypervisorCap::kMpState:  // not wired up (see README.md)
-    case HypervisorCap::kXsave:
-    case HypervisorCap::kVcpuEvents:
-    case HypervisorCap::kTscKhz:
-    case HypervisorCap::kMsrList:
-    case HypervisorCap::kFeatureMsrs:
-    case HypervisorCap::kIrqChipState:
-    case HypervisorCap::kGuestDebug:
-      return false;
-  }
-  return false;
+  return absl::c_linear_search(kGunyahCaps, cap);
 }
 
 absl::StatusOr<std::unique_ptr<Vm>> GunyahHypervisor::CreateVm() {

@@ -87,7 +87,7 @@ TEST(GunyahHypervisor, CreateVmFailureNamesTheIoctlAndLeaksNothing) {
               StatusIs(absl::StatusCode::kResourceExhausted,
                        HasSubstr("GH_CREATE_VM: Cannot allocate memory")));
   EXPECT_EQ(gunyah.fake->open_fds(), 1u);
-  EXPECT_THAT(CallNames(*gunyah.fake), ElementsAre("open", "GH_CREATE_VM"));
+  EXPECT_THAT(gunyah.fake->CallNames(), ElementsAre("open", "GH_CREATE_VM"));
 }
 
 }  // namespace

@@ -6,7 +6,7 @@
 //   ASSERT_OK_AND_ASSIGN(hv::testing::GunyahTestEnv gunyah,
 //                        hv::testing::NewGunyahTestEnv());
 //   ASSERT_OK_AND_ASSIGN(auto vm, hv::testing::NewBootableVm(*gunyah.hypervisor));
-//   EXPECT_THAT(hv::testing::CallNames(*gunyah.fake), Contains("GH_CREATE_VM"));
+//   EXPECT_THAT(gunyah.fake->CallNames(), Contains("GH_CREATE_VM"));
 #ifndef HV_HYPERVISOR_GUNYAH_GUNYAH_TEST_UTIL_H_
 #define HV_HYPERVISOR_GUNYAH_GUNYAH_TEST_UTIL_H_
 
@@ -70,12 +70,6 @@ inline absl::StatusOr<std::unique_ptr<VmAArch64>> NewBootableVm(
 inline bool LatestVmRunning(const GunyahFake& fake) {
   auto vm = fake.LatestVm();
   return vm.has_value() && vm->status == GunyahFake::VmState::Status::kRunning;
-}
-
-inline std::vector<std::string> CallNames(const GunyahFake& fake) {
-  std::vector<std::string> names;
-  for (const GunyahFake::Call& call : fake.Calls()) names.push_back(call.name);
-  return names;
 }
 
 // The struct a recorded call's argument (or function argument) held.

@@ -50,7 +50,7 @@ TEST_F(GunyahVcpuTest, CreateAddsAVcpuFunctionAndMapsItsRunPage) {
                        vm_->CreateVcpuAArch64(3));
   EXPECT_EQ(vcpu->id(), 3u);
   std::vector<GunyahFake::Call> calls = fake_->Calls();
-  ASSERT_THAT(CallNames(*fake_),
+  ASSERT_THAT(fake_->CallNames(),
               ElementsAre("GH_VM_ADD_FUNCTION", "GH_VCPU_MMAP_SIZE", "mmap"));
   auto desc = ArgAs<abi::FnDesc>(calls[0].arg);
   EXPECT_EQ(desc.type, abi::kFnVcpu);
@@ -79,7 +79,7 @@ TEST_F(GunyahVcpuTest, FirstRunStartsTheVmOnce) {
   fake_->ClearCalls();
   fake_->QueueMmio(0, kMmio, true, {'h', 'i'});
   ASSERT_OK_AND_ASSIGN(VcpuExit exit, vcpu0->Run());
-  EXPECT_THAT(CallNames(*fake_), ElementsAre("GH_VM_START", "GH_VCPU_RUN"));
+  EXPECT_THAT(fake_->CallNames(), ElementsAre("GH_VM_START", "GH_VCPU_RUN"));
   EXPECT_EQ(LastCall(*fake_, "GH_VM_START").request, 0x4703u);
   EXPECT_EQ(LastCall(*fake_, "GH_VCPU_RUN").request, 0x4705u);
   ASSERT_EQ(exit.kind, VcpuExitKind::kMmio);
@@ -101,7 +101,7 @@ TEST_F(GunyahVcpuTest, FirstRunStartsTheVmOnce) {
   fake_->QueueMmio(1, kMmio, true, {1});
   ASSERT_OK_AND_ASSIGN(VcpuExit other, vcpu1->Run());
   EXPECT_EQ(other.kind, VcpuExitKind::kMmio);
-  EXPECT_THAT(CallNames(*fake_), ElementsAre("GH_VCPU_RUN"));
+  EXPECT_THAT(fake_->CallNames(), ElementsAre("GH_VCPU_RUN"));
 }
 
 TEST_F(GunyahVcpuTest, MmioReadsAreCompletedOnTheNextRun) {

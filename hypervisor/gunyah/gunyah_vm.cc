@@ -3,6 +3,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "hypervisor/gunyah/gunyah_abi.h"
@@ -15,6 +16,24 @@
 namespace hv {
 
 namespace abi = gunyah_abi;
+
+namespace {
+
+// The VM capabilities Gunyah has; CheckCapability() is false for every
+// other. Not among them: kRemoveMemoryRegion (size 0 is EINVAL; a region is
+// freed with the VM), kFdMapping (pages are pinned when a region is added),
+// kDirtyLog (no dirty-page log in the ABI), kReadOnlyMemoryRegion (writes
+// are not promised as MMIO), kMemNoncoherentDma (no cache-type flag),
+// kPvClock (Gunyah keeps the guest's time), kGsiRouting (no in-kernel GSI
+// routing), kSignalMsi (no MSI injection), kIrqfdResample (no
+// level-triggered irqfds), kUserSpaceMsrs (x86 only), kDirtyLogSwitch and
+// kDirtyLogManualProtect (no dirty log at all).
+constexpr VmCap kGunyahVmCaps[] = {
+    VmCap::kIrqfd,
+    VmCap::kIoEventfd,
+};
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<GunyahVm>> GunyahVm::Create(
     std::shared_ptr<const GunyahDevice> device) {
@@ -38,22 +57,7 @@ GunyahVm::GunyahVm(std::shared_ptr<GunyahVmCore> core)
 GunyahVm::~GunyahVm() = default;
 
 bool GunyahVm::CheckCapability(VmCap cap) const {
-  switch (cap) {
-    case VmCap::kIrqfd:
-    case VmCap::kIoEventfd:
-      return true;
-    case VmCap::kRemoveMemoryRegion:  // size 0 is EINVAL; freed with the VM
-    case VmCap::kFdMapping:           // pages are pinned when a region is added
-    case VmCap::kDirtyLog:              // no dirty-page log in the ABI
-    case VmCap::kReadOnlyMemoryRegion:  // writes are not promised as MMIO
-    case VmCap::kMemNoncoherentDma:     // no cache-type flag
-    case VmCap::kPvClock:               // Gunyah keeps the guest's time
-    case VmCap::kGsiRouting:     // no in-kernel GSI routing
-    case VmCap::kSignalMsi:      // no MSI injection
-    case VmCap::kIrqfdResample:  // no level-triggered irqfds
-      return false;
-  }
-  return false;
+  return absl::c_linear_search(kGunyahVmCaps, cap);
 }
 
 bool GunyahVm::started() const { return core_->started(); }

@@ -25,12 +25,6 @@ using ::testing::SizeIs;
 constexpr uint64_t kRegionSize = 64 * 1024;
 constexpr uint64_t kBase = 0x100000;
 
-std::unique_ptr<MemoryRegion> NewRegion(uint64_t size = kRegionSize) {
-  auto region = MemoryRegion::CreateShared("gunyah-test", size);
-  EXPECT_OK(region.status());
-  return region.ok() ? *std::move(region) : nullptr;
-}
-
 class GunyahVmTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -47,7 +41,7 @@ class GunyahVmTest : public ::testing::Test {
   // Starts vm_ the way a first vCPU run does (RAM with the devicetree).
   void Start() {
     ASSERT_OK(vm_->AddMemoryRegion(kRamBase,
-                                   NewRegion(kRamSize), {})
+                                   NewTestRegion(kRamSize), {})
                   .status());
     ASSERT_OK(vm_->InitArch(kRamBase + kDtbSize, kRamBase, kDtbSize));
     ASSERT_OK_AND_ASSIGN(vcpu_, vm_->CreateVcpuAArch64(0));
@@ -67,11 +61,11 @@ class GunyahVmTest : public ::testing::Test {
 };
 
 TEST_F(GunyahVmTest, AddMemoryRegionPassesTheLabelFlagsAndAddresses) {
-  std::unique_ptr<MemoryRegion> first = NewRegion();
+  std::unique_ptr<MemoryRegion> first = NewTestRegion(kRegionSize);
   const uintptr_t first_host = reinterpret_cast<uintptr_t>(first->data());
   ASSERT_OK_AND_ASSIGN(MemSlot a, vm_->AddMemoryRegion(kBase, std::move(first), {}));
   ASSERT_OK_AND_ASSIGN(MemSlot b, vm_->AddMemoryRegion(kBase + kRegionSize,
-                                                       NewRegion(), {}));
+                                                       NewTestRegion(kRegionSize), {}));
   EXPECT_EQ(a, 0u);
   EXPECT_EQ(b, 1u);
   std::vector<GunyahFake::Call> calls = fake_->Calls();
@@ -92,7 +86,7 @@ TEST_F(GunyahVmTest, AddMemoryRegionPassesTheLabelFlagsAndAddresses) {
 }
 
 TEST_F(GunyahVmTest, GuestSeesTheRegionsMemory) {
-  std::unique_ptr<MemoryRegion> region = NewRegion();
+  std::unique_ptr<MemoryRegion> region = NewTestRegion(kRegionSize);
   std::memcpy(region->data() + 8, "gh", 2);
   uint8_t* host = region->data();
   ASSERT_OK(vm_->AddMemoryRegion(kBase, std::move(region), {}).status());
@@ -103,9 +97,9 @@ TEST_F(GunyahVmTest, GuestSeesTheRegionsMemory) {
 }
 
 TEST_F(GunyahVmTest, OverlapIsRefusedBeforeTheKernelAndChangesNothing) {
-  ASSERT_OK(vm_->AddMemoryRegion(kBase, NewRegion(), {}).status());
+  ASSERT_OK(vm_->AddMemoryRegion(kBase, NewTestRegion(kRegionSize), {}).status());
   fake_->ClearCalls();
-  EXPECT_THAT(vm_->AddMemoryRegion(kBase + kRegionSize / 2, NewRegion(), {}),
+  EXPECT_THAT(vm_->AddMemoryRegion(kBase + kRegionSize / 2, NewTestRegion(kRegionSize), {}),
               StatusIs(absl::StatusCode::kAlreadyExists,
                        AllOf(HasSubstr("0x100000"), HasSubstr("0x108000"))));
   EXPECT_THAT(fake_->Calls(), IsEmpty());
@@ -116,14 +110,14 @@ TEST_F(GunyahVmTest, OverlapIsRefusedBeforeTheKernelAndChangesNothing) {
 TEST_F(GunyahVmTest, KernelErrorNamesTheIoctlAndLeavesTheSlotFree) {
   fake_->FailIoctl(abi::kVmSetUserMemRegion, ENOMEM);
   EXPECT_THAT(
-      vm_->AddMemoryRegion(kBase, NewRegion(), {}),
+      vm_->AddMemoryRegion(kBase, NewTestRegion(kRegionSize), {}),
       StatusIs(absl::StatusCode::kResourceExhausted,
                AllOf(HasSubstr("GH_VM_SET_USER_MEM_REGION (label 0, [0x100000, "
                                "0x110000), flags 0x7)"),
                      HasSubstr("Cannot allocate memory"))));
   EXPECT_THAT(vm_->MemoryRegions(), IsEmpty());
   EXPECT_THAT(fake_->LatestVm()->regions, IsEmpty());
-  EXPECT_THAT(vm_->AddMemoryRegion(kBase, NewRegion(), {}), IsOkAndHolds(0u));
+  EXPECT_THAT(vm_->AddMemoryRegion(kBase, NewTestRegion(kRegionSize), {}), IsOkAndHolds(0u));
 }
 
 TEST_F(GunyahVmTest, ReadOnlyHostPagesAreGivenWithoutWriteAccess) {
@@ -158,23 +152,23 @@ TEST_F(GunyahVmTest, TheKernelRefusesToPinReadOnlyPagesForWriting) {
 TEST_F(GunyahVmTest, OptionsGunyahCannotHonourAreUnimplemented) {
   MemoryRegionOptions read_only;
   read_only.read_only = true;
-  EXPECT_THAT(vm_->AddMemoryRegion(kBase, NewRegion(), read_only),
+  EXPECT_THAT(vm_->AddMemoryRegion(kBase, NewTestRegion(kRegionSize), read_only),
               StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("read-only")));
   MemoryRegionOptions dirty;
   dirty.log_dirty_pages = true;
-  EXPECT_THAT(vm_->AddMemoryRegion(kBase, NewRegion(), dirty),
+  EXPECT_THAT(vm_->AddMemoryRegion(kBase, NewTestRegion(kRegionSize), dirty),
               StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("dirty")));
   MemoryRegionOptions noncoherent;
   noncoherent.cache = MemCacheType::kCacheNonCoherent;
-  EXPECT_THAT(vm_->AddMemoryRegion(kBase, NewRegion(), noncoherent),
+  EXPECT_THAT(vm_->AddMemoryRegion(kBase, NewTestRegion(kRegionSize), noncoherent),
               StatusIs(absl::StatusCode::kUnimplemented,
                        HasSubstr("non-coherent")));
   EXPECT_THAT(vm_->AddMemoryRegion(kBase, nullptr, {}),
               StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(vm_->AddMemoryRegion(kBase + 1, NewRegion(), {}),
+  EXPECT_THAT(vm_->AddMemoryRegion(kBase + 1, NewTestRegion(kRegionSize), {}),
               StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(vm_->AddMemoryRegion(GunyahVm::kGuestAddressLimit - 4096,
-                                   NewRegion(), {}),
+                                   NewTestRegion(kRegionSize), {}),
               StatusIs(absl::StatusCode::kOutOfRange));
   EXPECT_THAT(fake_->Calls(), IsEmpty());
   EXPECT_THAT(vm_->MemoryRegions(), IsEmpty());
@@ -184,7 +178,7 @@ TEST_F(GunyahVmTest, OptionsGunyahCannotHonourAreUnimplemented) {
 }
 
 TEST_F(GunyahVmTest, RegionsCannotBeRemovedAndStay) {
-  ASSERT_OK_AND_ASSIGN(MemSlot slot, vm_->AddMemoryRegion(kBase, NewRegion(), {}));
+  ASSERT_OK_AND_ASSIGN(MemSlot slot, vm_->AddMemoryRegion(kBase, NewTestRegion(kRegionSize), {}));
   fake_->ClearCalls();
   EXPECT_THAT(vm_->RemoveMemoryRegion(slot + 7),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("7")));
@@ -198,7 +192,7 @@ TEST_F(GunyahVmTest, RegionsCannotBeRemovedAndStay) {
 
 TEST_F(GunyahVmTest, FdMappingsAreCheckedThenUnimplemented) {
   const uint64_t page = HostPageSize();
-  ASSERT_OK_AND_ASSIGN(MemSlot slot, vm_->AddMemoryRegion(kBase, NewRegion(), {}));
+  ASSERT_OK_AND_ASSIGN(MemSlot slot, vm_->AddMemoryRegion(kBase, NewTestRegion(kRegionSize), {}));
   ASSERT_OK_AND_ASSIGN(UniqueFd blob, CreateMemfd("blob", page));
   ExpectFdMappingArgumentsRefused(*vm_, slot, slot + 1, kRegionSize,
                                   blob.get(), page);
@@ -211,7 +205,7 @@ TEST_F(GunyahVmTest, FdMappingsAreCheckedThenUnimplemented) {
 }
 
 TEST_F(GunyahVmTest, InitArchPassesTheDevicetreeAndIsFixedOnceStarted) {
-  ASSERT_OK(vm_->AddMemoryRegion(kBase, NewRegion(), {}).status());
+  ASSERT_OK(vm_->AddMemoryRegion(kBase, NewTestRegion(kRegionSize), {}).status());
   fake_->ClearCalls();
   // Refused by InitArch's checks, before any ioctl.
   EXPECT_THAT(vm_->InitArch(kBase, kBase, 0),
@@ -241,7 +235,7 @@ TEST_F(GunyahVmTest, InitArchPassesTheDevicetreeAndIsFixedOnceStarted) {
   Start();
   EXPECT_THAT(vm_->InitArch(kBase, kBase, 0x1000),
               StatusIs(absl::StatusCode::kFailedPrecondition));
-  EXPECT_THAT(vm_->AddMemoryRegion(kBase + 16 * kRegionSize, NewRegion(), {}),
+  EXPECT_THAT(vm_->AddMemoryRegion(kBase + 16 * kRegionSize, NewTestRegion(kRegionSize), {}),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("GH_VM_START")));
   EXPECT_THAT(fake_->Calls(), IsEmpty());
@@ -333,7 +327,7 @@ TEST_F(GunyahVmTest, WhatGunyahOwnsIsUnimplemented) {
 }
 
 TEST_F(GunyahVmTest, DestroyingTheVmReleasesEverything) {
-  ASSERT_OK(vm_->AddMemoryRegion(kBase, NewRegion(), {}).status());
+  ASSERT_OK(vm_->AddMemoryRegion(kBase, NewTestRegion(kRegionSize), {}).status());
   ASSERT_OK_AND_ASSIGN(auto vcpu, vm_->CreateVcpu(0));
   EXPECT_EQ(fake_->open_fds(), 3u);  // device, VM, vCPU
   EXPECT_EQ(fake_->mappings(), 1u);

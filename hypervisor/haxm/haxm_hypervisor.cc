@@ -2,10 +2,24 @@
 
 #include <utility>
 
+#include "absl/algorithm/container.h"
 #include "hypervisor/haxm/haxm_vm.h"
 #include "hypervisor/os/status_macros.h"
 
 namespace hv {
+namespace {
+
+// The capabilities HAXM has; CheckCapability() is false for every other.
+// Not among them: kImmediateExit (a kick reaches a running vCPU only at its
+// next VM exit, see HaxmVcpu::Kick, so there is no race-free immediate
+// exit), kMpState (not wired up, see README.md), and everything HAXM has no
+// ioctl for.
+constexpr HypervisorCap kHaxmCaps[] = {
+    HypervisorCap::kUserMemory,      // SET_RAM2 maps user memory
+    HypervisorCap::kReadOnlyMemory,  // HAX_RAM_INFO_ROM
+};
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<HaxmHypervisor>> HaxmHypervisor::Create(
     absl::string_view device_path, HaxmSys* sys) {
@@ -19,34 +33,7 @@ std::string HaxmHypervisor::DefaultDevicePath(const HaxmSys& sys) {
 }
 
 bool HaxmHypervisor::CheckCapability(HypervisorCap cap) const {
-  switch (cap) {
-    case HypervisorCap::kUserMemory:
-      return true;  // SET_RAM2 maps user memory
-    case HypervisorCap::kReadOnlyMemory:
-      return true;  // HAX_RAM_INFO_ROM
-    case HypervisorCap::kImmediateExit:
-      // A kick reaches a running vCPU only at its next VM exit (see
-      // HaxmVcpu::Kick), so there is no race-free immediate exit.
-      return false;
-    case HypervisorCap::kDirtyLog:
-    case HypervisorCap::kIrqfd:
-    case HypervisorCap::kIoEventfd:
-    case HypervisorCap::kIrqChip:
-    case HypervisorCap::kSplitIrqChip:
-    case HypervisorCap::kXcrs:
-    case HypervisorCap::kTscControl:
-    case HypervisorCap::kSyncRegs:
-    case HypervisorCap::kMpState:  // not wired up (see README.md)
-    case HypervisorCap::kXsave:
-    case HypervisorCap::kVcpuEvents:
-    case HypervisorCap::kTscKhz:
-    case HypervisorCap::kMsrList:
-    case HypervisorCap::kFeatureMsrs:
-    case HypervisorCap::kIrqChipState:
-    case HypervisorCap::kGuestDebug:
-      return false;
-  }
-  return false;
+  return absl::c_linear_search(kHaxmCaps, cap);
 }
 
 absl::StatusOr<std::unique_ptr<Vm>> HaxmHypervisor::CreateVm() {

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/str_format.h"
 #include "hypervisor/haxm/haxm_vcpu.h"
 #include "hypervisor/os/mmap_region.h"
@@ -10,6 +11,22 @@
 namespace hv {
 
 using haxm_abi::DeviceLevel;
+
+namespace {
+
+// The VM capabilities every HAXM has; kFdMapping depends on the VM
+// (CheckCapability), and every other is false. Not among them: kGsiRouting
+// (no in-kernel GSI routing), kSignalMsi (no MSI injection), kIrqfdResample
+// (no level-triggered irqfds), and what HAXM has no ioctl for (dirty log,
+// non-coherent DMA, pvclock, irqfds, ioeventfds, MSR exits to user space:
+// kUserSpaceMsrs, a dirty log to switch or protect: kDirtyLogSwitch,
+// kDirtyLogManualProtect).
+constexpr VmCap kHaxmVmCaps[] = {
+    VmCap::kReadOnlyMemoryRegion,  // HAX_RAM_INFO_ROM
+    VmCap::kRemoveMemoryRegion,    // HAX_RAM_INFO_INVALID
+};
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<HaxmVm>> HaxmVm::Create(
     std::shared_ptr<const HaxmDevice> device) {
@@ -58,24 +75,10 @@ HaxmVm::HaxmVm(std::shared_ptr<const HaxmDevice> device, HaxmHandleOwner handle,
 HaxmVm::~HaxmVm() = default;
 
 bool HaxmVm::CheckCapability(VmCap cap) const {
-  switch (cap) {
-    case VmCap::kReadOnlyMemoryRegion:
-      return true;  // HAX_RAM_INFO_ROM
-    case VmCap::kRemoveMemoryRegion:
-      return true;  // HAX_RAM_INFO_INVALID
-    case VmCap::kFdMapping:  // unmap, replace the host pages, map again
-      return standalone_ram_ && MmapRegion::CanRemapInPlace();
-    case VmCap::kDirtyLog:
-    case VmCap::kMemNoncoherentDma:
-    case VmCap::kPvClock:
-    case VmCap::kIrqfd:
-    case VmCap::kIoEventfd:
-    case VmCap::kGsiRouting:     // no in-kernel GSI routing
-    case VmCap::kSignalMsi:      // no MSI injection
-    case VmCap::kIrqfdResample:  // no level-triggered irqfds
-      return false;
+  if (cap == VmCap::kFdMapping) {  // unmap, replace the host pages, map again
+    return standalone_ram_ && MmapRegion::CanRemapInPlace();
   }
-  return false;
+  return absl::c_linear_search(kHaxmVmCaps, cap);
 }
 
 uint32_t HaxmVm::MapFlags(const MemoryRegionOptions& options) const {

@@ -21,6 +21,7 @@
 #include "hypervisor/os/memfd.h"
 #include "hypervisor/haxm/haxm_test_util.h"
 #include "testing/fakes/haxm_fake.h"
+#include "testing/backend_expectations.h"
 #include "testing/status_matchers.h"
 
 namespace hv::testing {
@@ -32,12 +33,6 @@ using ::testing::SizeIs;
 
 constexpr uint64_t kSize = 0x10000;
 constexpr uint64_t kBase = 0x100000;
-
-std::unique_ptr<MemoryRegion> Region(uint64_t size = kSize) {
-  auto region = MemoryRegion::CreateShared("haxm-test", size);
-  EXPECT_OK(region.status());
-  return region.ok() ? *std::move(region) : nullptr;
-}
 
 std::vector<haxm_abi::hax_set_ram_info2> SetRamCalls(HaxmFake& fake) {
   std::vector<haxm_abi::hax_set_ram_info2> result;
@@ -74,7 +69,7 @@ TEST(HaxmVm, ARegionIsOneStandaloneSetRam2) {
   HaxmTestEnv env = NewHaxmVm();
   ASSERT_NE(env.vm, nullptr);
   EXPECT_TRUE(env.haxm_vm->standalone_ram());
-  std::unique_ptr<MemoryRegion> region = Region();
+  std::unique_ptr<MemoryRegion> region = NewTestRegion(kSize);
   const uint64_t host = reinterpret_cast<uintptr_t>(region->data());
   ASSERT_OK_AND_ASSIGN(MemSlot slot,
                        env.vm->AddMemoryRegion(kBase, std::move(region), {}));
@@ -97,7 +92,7 @@ TEST(HaxmVm, ReadOnlyIsRomAndGuestWritesAreRefused) {
   HaxmTestEnv env = NewHaxmVm();
   ASSERT_NE(env.vm, nullptr);
   EXPECT_TRUE(env.vm->CheckCapability(VmCap::kReadOnlyMemoryRegion));
-  std::unique_ptr<MemoryRegion> rom = Region();
+  std::unique_ptr<MemoryRegion> rom = NewTestRegion(kSize);
   rom->data()[0] = 0x5a;
   MemoryRegionOptions options;
   options.read_only = true;
@@ -113,7 +108,7 @@ TEST(HaxmVm, ReadOnlyIsRomAndGuestWritesAreRefused) {
 TEST(HaxmVm, RemoveUnmapsWithInvalidAndVaZero) {
   HaxmTestEnv env = NewHaxmVm();
   ASSERT_NE(env.vm, nullptr);
-  std::unique_ptr<MemoryRegion> region = Region();
+  std::unique_ptr<MemoryRegion> region = NewTestRegion(kSize);
   uint8_t* host = region->data();
   ASSERT_OK_AND_ASSIGN(MemSlot slot,
                        env.vm->AddMemoryRegion(kBase, std::move(region), {}));
@@ -139,7 +134,7 @@ TEST(HaxmVm, WithoutImplicitRamblocksRegionsAreAllocRamThenSetRam2) {
   HaxmTestEnv env = NewHaxmVm(options);
   ASSERT_NE(env.vm, nullptr);
   EXPECT_FALSE(env.haxm_vm->standalone_ram());
-  std::unique_ptr<MemoryRegion> region = Region();
+  std::unique_ptr<MemoryRegion> region = NewTestRegion(kSize);
   const uint64_t host = reinterpret_cast<uintptr_t>(region->data());
   ASSERT_OK_AND_ASSIGN(MemSlot slot,
                        env.vm->AddMemoryRegion(kBase, std::move(region), {}));
@@ -160,7 +155,7 @@ TEST(HaxmVm, WithoutImplicitRamblocksRegionsAreAllocRamThenSetRam2) {
   EXPECT_EQ(env.fake->RamBlocks(), 1u);
   env.fake->ClearCalls();
   // (Made first, so it cannot land on the pages of `back` once they go.)
-  std::unique_ptr<MemoryRegion> fresh_region = Region();
+  std::unique_ptr<MemoryRegion> fresh_region = NewTestRegion(kSize);
   EXPECT_THAT(env.vm->AddMemoryRegion(kBase, std::move(back), {}),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("cannot drop RAM blocks")));
@@ -183,7 +178,7 @@ TEST(HaxmVm, DriverErrorsNameTheIoctlAndLeaveNoSlot) {
     ASSERT_NE(env.vm, nullptr);
     env.fake->FailNextIoctl("HAX_VM_IOCTL_SET_RAM2",
                             platform->errors.invalid_parameter);
-    EXPECT_THAT(env.vm->AddMemoryRegion(kBase, Region(), {}),
+    EXPECT_THAT(env.vm->AddMemoryRegion(kBase, NewTestRegion(kSize), {}),
                 StatusIs(absl::StatusCode::kInvalidArgument,
                          AllOf(HasSubstr("HAX_VM_IOCTL_SET_RAM2 ([0x100000, "
                                          "0x110000) map flags 0x40)"),
@@ -193,7 +188,7 @@ TEST(HaxmVm, DriverErrorsNameTheIoctlAndLeaveNoSlot) {
     EXPECT_THAT(env.vm->MemoryRegions(), SizeIs(0));
     EXPECT_THAT(env.fake->Mappings(), SizeIs(0));
     // The slot number was not used up.
-    EXPECT_THAT(env.vm->AddMemoryRegion(kBase, Region(), {}), IsOkAndHolds(0u));
+    EXPECT_THAT(env.vm->AddMemoryRegion(kBase, NewTestRegion(kSize), {}), IsOkAndHolds(0u));
   }
 }
 
@@ -210,7 +205,7 @@ TEST(HaxmVm, TheFakeChecksSetRam2AsTheDriverDoes) {
   ASSERT_EQ(fake.Open("/dev/hax_vm/vm00", &vm), 0);
   HaxmHandle again = kInvalidHaxmHandle;
   EXPECT_EQ(fake.Open("/dev/hax_vm/vm00", &again), EBUSY);
-  std::unique_ptr<MemoryRegion> region = Region();
+  std::unique_ptr<MemoryRegion> region = NewTestRegion(kSize);
   haxm_abi::hax_set_ram_info2 info = {};
   info.pa_start = kBase;
   info.size = kSize;
@@ -261,23 +256,23 @@ TEST(HaxmVm, BadInputIsRefusedBeforeTheDriver) {
   ASSERT_NE(env.vm, nullptr);
   EXPECT_THAT(env.vm->AddMemoryRegion(kBase, nullptr, {}),
               StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(env.vm->AddMemoryRegion(kBase + 1, Region(), {}),
+  EXPECT_THAT(env.vm->AddMemoryRegion(kBase + 1, NewTestRegion(kSize), {}),
               StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(env.vm->AddMemoryRegion(HaxmVm::kGuestAddressLimit - 0x1000,
-                                      Region(), {}),
+                                      NewTestRegion(kSize), {}),
               StatusIs(absl::StatusCode::kOutOfRange));
   MemoryRegionOptions dirty;
   dirty.log_dirty_pages = true;
-  EXPECT_THAT(env.vm->AddMemoryRegion(kBase, Region(), dirty),
+  EXPECT_THAT(env.vm->AddMemoryRegion(kBase, NewTestRegion(kSize), dirty),
               StatusIs(absl::StatusCode::kUnimplemented,
                        HasSubstr("dirty page logging")));
   MemoryRegionOptions noncoherent;
   noncoherent.cache = MemCacheType::kCacheNonCoherent;
-  EXPECT_THAT(env.vm->AddMemoryRegion(kBase, Region(), noncoherent),
+  EXPECT_THAT(env.vm->AddMemoryRegion(kBase, NewTestRegion(kSize), noncoherent),
               StatusIs(absl::StatusCode::kUnimplemented,
                        HasSubstr("non-coherent")));
-  ASSERT_OK(env.vm->AddMemoryRegion(kBase, Region(), {}).status());
-  EXPECT_THAT(env.vm->AddMemoryRegion(kBase + kSize / 2, Region(), {}),
+  ASSERT_OK(env.vm->AddMemoryRegion(kBase, NewTestRegion(kSize), {}).status());
+  EXPECT_THAT(env.vm->AddMemoryRegion(kBase + kSize / 2, NewTestRegion(kSize), {}),
               StatusIs(absl::StatusCode::kAlreadyExists));
   EXPECT_THAT(env.vm->RemoveMemoryRegion(7),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("7")));
@@ -385,7 +380,7 @@ TEST(HaxmVm, WhatHaxmLacksIsUnimplementedNamingTheOperation) {
   EXPECT_THAT(x86->GetSupportedCpuid(),
               StatusIs(absl::StatusCode::kUnimplemented));
   EXPECT_OK(x86->SetTssAddress(0xfffbd000));
-  ASSERT_OK_AND_ASSIGN(MemSlot slot, env.vm->AddMemoryRegion(kBase, Region(), {}));
+  ASSERT_OK_AND_ASSIGN(MemSlot slot, env.vm->AddMemoryRegion(kBase, NewTestRegion(kSize), {}));
   EXPECT_THAT(env.vm->GetDirtyLog(slot + 3),
               StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(env.vm->GetDirtyLog(slot),

@@ -1,7 +1,9 @@
 // Fault-injection sweep over the KVM backend's aarch64 paths: a scenario
 // (hypervisor, VM, RAM, a vGICv3, two vCPUs initialised, the GIC finalised,
 // an irqfd and an SPI line, register reads and writes, the register list,
-// an fd mapped into an arena and removed, a region removed, teardown) runs
+// an fd mapped into an arena and removed, dirty logging of the RAM switched
+// on (manual protection first), read, cleared and off, a region removed,
+// teardown) runs
 // once cleanly to count its N system calls, then once per call with that
 // call failing with EIO (SweepFaults). Each failure must come back as a
 // Status naming the failed call, leave the slot table as it was before the
@@ -34,7 +36,8 @@ namespace {
 std::string Describe(const std::vector<MemoryRegionInfo>& regions) {
   std::string out;
   for (const MemoryRegionInfo& r : regions) {
-    out += absl::StrCat("slot ", r.slot, " @", r.guest_address, "+", r.size, "; ");
+    out += absl::StrCat("slot ", r.slot, " @", r.guest_address, "+", r.size,
+                        r.options.log_dirty_pages ? " log" : "", "; ");
   }
   return out;
 }
@@ -89,6 +92,17 @@ class Scenario {
     if (!Check("get mpidr", cpu.GetMpidr().status())) return outcome_;
     if (!Check("get vector reg", cpu.GetVectorReg(2).status())) return outcome_;
     if (!Check("get system regs", cpu.GetSystemRegs().status())) return outcome_;
+    Vcpu::GuestDebug step;
+    step.enable = true;
+    step.single_step = true;
+    if (!Check("set guest debug", cpu.SetGuestDebug(step))) return outcome_;
+    // The GIC state read and written back, for both vCPUs.
+    std::vector<VcpuAArch64*> both = {vcpus_[0].get(), vcpus_[1].get()};
+    auto gic_state = arm->GetGicState(both);
+    if (!Check("get gic state", gic_state.status())) return outcome_;
+    if (!Check("set gic state", arm->SetGicState(*gic_state, both))) {
+      return outcome_;
+    }
     if (!Check("add fd mapping",
                vm_->AddFdMapping(*arena_slot, 2 * page, 2 * page, blob->get(), 0,
                                  Protection::Read()))) {
@@ -98,6 +112,28 @@ class Scenario {
       return outcome_;
     }
     if (!Check("unregister irqfd", vm_->UnregisterIrqfd(*event, 3))) return outcome_;
+    // Dirty logging of the live RAM region (manual protection first, where
+    // KVM has it): on, read, cleared, off.
+    const bool manual = vm_->CheckCapability(VmCap::kDirtyLogManualProtect);
+    if (manual && !Check("enable dirty log manual protect",
+                         vm_->EnableDirtyLogManualProtect())) {
+      return outcome_;
+    }
+    if (!Check("set dirty logging on", vm_->SetDirtyLogging(*ram_slot, true))) {
+      return outcome_;
+    }
+    if (!Check("get dirty log", vm_->GetDirtyLog(*ram_slot).status())) {
+      return outcome_;
+    }
+    const std::vector<uint64_t> all = {0xffff};
+    if (manual && !Check("clear dirty log",
+                         vm_->ClearDirtyLog(*ram_slot, 0, 16, all))) {
+      return outcome_;
+    }
+    if (!Check("set dirty logging off",
+               vm_->SetDirtyLogging(*ram_slot, false))) {
+      return outcome_;
+    }
     if (!Check("remove ram", vm_->RemoveMemoryRegion(*ram_slot).status())) {
       return outcome_;
     }

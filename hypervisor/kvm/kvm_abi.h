@@ -103,6 +103,20 @@ static_assert(KVM_CAP_IRQ_ROUTING == 25 && KVM_CAP_SIGNAL_MSI == 77 &&
               KVM_CAP_IRQFD_RESAMPLE == 82 && KVM_CAP_MSI_DEVID == 131);
 static_assert(KVM_SIGNAL_MSI == 0x4020aea5);
 static_assert(sizeof(kvm_enable_cap) == 104);
+// Manual dirty-log protection: KVM_ENABLE_CAP of
+// KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 (168; 166 is the obsolete first version)
+// with args[0] the flags its KVM_CHECK_EXTENSION answer allows, then
+// KVM_CLEAR_DIRTY_LOG = _IOWR(KVMIO, 0xc0, struct kvm_clear_dirty_log), a
+// struct without a flexible array, so the header's macro is right under C++.
+static_assert(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 == 168);
+static_assert(KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE == 1 &&
+              KVM_DIRTY_LOG_INITIALLY_SET == 2);
+static_assert(sizeof(kvm_clear_dirty_log) == 24);
+static_assert(offsetof(kvm_clear_dirty_log, num_pages) == 4);
+static_assert(offsetof(kvm_clear_dirty_log, first_page) == 8);
+static_assert(offsetof(kvm_clear_dirty_log, dirty_bitmap) == 16);
+static_assert(KVM_CLEAR_DIRTY_LOG == 0xc018aec0);
+static_assert(KVM_GET_DIRTY_LOG == 0x4010ae42);
 static_assert(sizeof(kvm_device_attr) == 24);
 // kvm_run: the shared page. Offsets of the fields the backend reads/writes.
 static_assert(offsetof(kvm_run, request_interrupt_window) == 0);

@@ -133,6 +133,13 @@ static_assert(sizeof(kvm_one_reg) == 16);
 static_assert(sizeof(kvm_create_device) == 12);
 static_assert(sizeof(kvm_regs) == 336 + 32 * 16 + 16);
 
+// DBGBCR<n>_EL1 for an unlinked instruction-address breakpoint that
+// matches at EL1 and EL0 (Arm ARM D13.3.2): E (bit 0) = 1, PMC (bits 2:1)
+// = 0b11, BAS (bits 8:5) = 0b1111 (the whole A64 instruction), HMC, SSC
+// and BT (unlinked address match) zero.
+inline constexpr uint64_t kArmBreakpointOnAddress = 1 | (3 << 1) | (0xf << 5);
+static_assert(sizeof(kvm_guest_debug_arch) == 4 * 16 * 8);
+
 }  // namespace hv::kvm_abi
 
 #endif  // HV_HYPERVISOR_KVM_KVM_ABI_AARCH64_H_

@@ -106,6 +106,13 @@ static_assert(sizeof(kvm_pic_state) == 16);
 static_assert(sizeof(kvm_ioapic_state) == 24 + 24 * 8);
 static_assert(sizeof(kvm_pit_channel_state) == 24);
 static_assert(sizeof(kvm_pit_state2) == 3 * 24 + 40);
+// KVM_X86_SET_MSR_FILTER: flags, then 16 ranges of {flags, nmsrs, base,
+// bitmap pointer}; no flexible array, so the ioctl number is the kernel's.
+static_assert(sizeof(kvm_msr_filter_range) == 24);
+static_assert(offsetof(kvm_msr_filter, ranges) == 8);
+static_assert(sizeof(kvm_msr_filter) == 8 + 16 * 24);
+static_assert(KVM_X86_SET_MSR_FILTER == 0x4188aec6);
+static_assert(KVM_MSR_FILTER_MAX_RANGES == 16);
 
 // TscOffsetAttr(): the vCPU attribute KVM_{HAS,SET,GET}_DEVICE_ATTR take
 // for the TSC offset (api.rst, 4.2 KVM_VCPU_TSC_CTRL); the kernel reads or

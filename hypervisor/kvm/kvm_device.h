@@ -56,6 +56,10 @@ struct KvmDeviceCaps {
   // KVM_GET_MSR_INDEX_LIST is base API on x86 (api.rst names no
   // capability): 1 where QueryArch is x86_64's.
   int msr_index_list = 0;
+  // The irqchip state calls (HypervisorCap::kIrqChipState), set by
+  // QueryArch: x86 KVM_CAP_IRQCHIP and KVM_CAP_PIT2; aarch64 the vGICv3
+  // register groups, part of every arm64 KVM's vGIC device (1).
+  int irqchip_state = 0;
   // aarch64 only (kvm_device_aarch64.cc; 0 on x86_64).
   int arm_vm_ipa_size = 0;  // bits of guest-physical address (0: 40)
   int arm_psci_0_2 = 0;
@@ -65,6 +69,7 @@ struct KvmDeviceCaps {
   int arm_ptrauth_generic = 0;
   int steal_time = 0;  // PVTIME (KVM_ARM_VCPU_PVTIME_CTRL)
   int counter_offset = 0;  // KVM_ARM_SET_COUNTER_OFFSET
+  int arm_hw_breakpoints = 0;  // KVM_CAP_GUEST_DEBUG_HW_BPS: how many
 };
 
 struct KvmDevice {

@@ -28,6 +28,7 @@ constexpr KvmCapQuery<KvmDeviceCaps> kArchCaps[] = {
     {&KvmDeviceCaps::steal_time, HV_KVM_CAP(KVM_CAP_STEAL_TIME)},
     {&KvmDeviceCaps::counter_offset, kvm_abi::kCapCounterOffset,
      "KVM_CAP_COUNTER_OFFSET"},
+    {&KvmDeviceCaps::arm_hw_breakpoints, HV_KVM_CAP(KVM_CAP_GUEST_DEBUG_HW_BPS)},
 };
 
 }  // namespace
@@ -48,9 +49,7 @@ absl::Status KvmDevice::QueryArch(KvmDevice& device) {
   device.guest_address_limit = ipa_bits >= 64 ? ~0ull : 1ull << ipa_bits;
   // arm64's KVM_CAP_VCPU_EVENTS is about SErrors; hv's VcpuEvents are x86's.
   caps.vcpu_events = 0;
-  // Guest debugging is wired up on x86 only (VcpuAArch64 keeps the
-  // default UNIMPLEMENTED), so the capability is not reported here.
-  caps.guest_debug = 0;
+  caps.irqchip_state = 1;
   return absl::OkStatus();
 }
 

@@ -94,6 +94,8 @@ absl::Status KvmDevice::QueryArch(KvmDevice& device) {
   }
   device.guest_address_limit = phys_bits >= 64 ? ~0ull : 1ull << phys_bits;
   device.caps.msr_index_list = 1;
+  device.caps.irqchip_state =
+      device.caps.irqchip > 0 && device.caps.pit2 > 0 ? 1 : 0;
   return absl::OkStatus();
 }
 

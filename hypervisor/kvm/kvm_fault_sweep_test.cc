@@ -2,7 +2,8 @@
 // hypervisor and a VM, add a RAM region and an arena, create the in-kernel
 // irqchip and two vCPUs, set a GSI routing table, signal an MSI, register
 // and unregister a resample irqfd, map a file into the arena and take it
-// out again, remove a region, tear everything down) is run once cleanly to count its N system calls, then
+// out again, switch dirty logging of the RAM on (manual protection first,
+// where KVM has it), read and clear its log and switch it off, remove a region, tear everything down) is run once cleanly to count its N system calls, then
 // once per call with that call failing (SweepFaults). Each failure must come
 // back as a Status that names the failed call, leave the slot table as it
 // was before the failing step, leak no file descriptor and crash nothing.
@@ -35,7 +36,7 @@ std::string Describe(const std::vector<MemoryRegionInfo>& regions) {
   for (const MemoryRegionInfo& r : regions) {
     out += "slot " + std::to_string(r.slot) + " @" +
            std::to_string(r.guest_address) + "+" + std::to_string(r.size) +
-           "; ";
+           (r.options.log_dirty_pages ? " log" : "") + "; ";
   }
   return out;
 }
@@ -138,6 +139,23 @@ Outcome RunScenario(KvmSys* sys) {
     SWEEP_STEP("remove mapping",
                vm->RemoveMapping(arena_slot, 4 * kPage, 2 * kPage));
   }
+  // Dirty logging switched on for the live RAM region (with manual
+  // protection where KVM offers it), read, cleared and switched off.
+  {
+    absl::Status last;
+    const bool manual = vm->CheckCapability(VmCap::kDirtyLogManualProtect);
+    if (manual) {
+      SWEEP_STEP("enable dirty log manual protect",
+                 vm->EnableDirtyLogManualProtect());
+    }
+    SWEEP_STEP("set dirty logging on", vm->SetDirtyLogging(ram_slot, true));
+    SWEEP_STEP("get dirty log", vm->GetDirtyLog(ram_slot).status());
+    if (manual) {
+      const std::vector<uint64_t> all = {0xffff};
+      SWEEP_STEP("clear dirty log", vm->ClearDirtyLog(ram_slot, 0, 16, all));
+    }
+    SWEEP_STEP("set dirty logging off", vm->SetDirtyLogging(ram_slot, false));
+  }
   // The state calls a snapshot makes, each read then written back.
   VcpuX86_64* cpu = vcpus[0]->AsX86_64();
   {
@@ -169,6 +187,19 @@ Outcome RunScenario(KvmSys* sys) {
   {
     absl::StatusOr<std::vector<uint32_t>> last;
     SWEEP_STEP("get msr index list", vm->AsX86_64()->GetMsrIndexList());
+  }
+  if (kvm->CheckCapability(HypervisorCap::kGuestDebug)) {
+    Vcpu::GuestDebug step;
+    step.enable = true;
+    step.single_step = true;
+    step.hw_breakpoints = {0x1000};
+    absl::Status last;
+    SWEEP_STEP("set guest debug", cpu->SetGuestDebug(step));
+  }
+  if (vm->CheckCapability(VmCap::kUserSpaceMsrs)) {
+    absl::Status last;
+    SWEEP_STEP("set user-space msrs",
+               vm->AsX86_64()->SetUserSpaceMsrs({MsrRange{0x1a0, 1, true, true}}));
   }
   if (kvm->CheckCapability(HypervisorCap::kIrqChipState)) {
     {

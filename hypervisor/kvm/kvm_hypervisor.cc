@@ -58,12 +58,11 @@ bool KvmHypervisor::CheckCapability(HypervisorCap cap) const {
     case HypervisorCap::kFeatureMsrs:
       return caps.msr_features > 0;
     case HypervisorCap::kIrqChipState:
-      // KVM_GET/SET_IRQCHIP and KVM_GET/SET_PIT2 come with the in-kernel
-      // irqchip (x86: KVM_CAP_IRQCHIP and KVM_CAP_PIT2).
-      return caps.irqchip > 0 && caps.pit2 > 0;
+      // x86: KVM_GET/SET_IRQCHIP and KVM_GET/SET_PIT2 (KVM_CAP_IRQCHIP,
+      // KVM_CAP_PIT2); arm64: the vGICv3's attribute groups (QueryArch).
+      return caps.irqchip_state > 0;
     case HypervisorCap::kGuestDebug:
-      // x86 only so far (kvm_vcpu_x86_64_state.cc); arm64's debug
-      // registers are not wired up, so its answer is 0 (QueryArch).
+      // KVM_SET_GUEST_DEBUG on both architectures.
       return caps.guest_debug > 0;
     case HypervisorCap::kSyncRegs:
       // The kernel may offer KVM_CAP_SYNC_REGS, but this backend exchanges

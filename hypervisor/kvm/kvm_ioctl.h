@@ -42,6 +42,15 @@ inline absl::Status KvmSetDeviceAttr(KvmSys* sys, int fd, uint32_t group,
   return KvmIoctl(sys, fd, KVM_SET_DEVICE_ATTR, &request, operation);
 }
 
+// KvmGetDeviceAttr(): KVM_GET_DEVICE_ATTR of attribute `attr` of `group`
+// into `value`; an error names `operation`.
+inline absl::Status KvmGetDeviceAttr(KvmSys* sys, int fd, uint32_t group,
+                                     uint64_t attr, void* value,
+                                     absl::string_view operation) {
+  const kvm_device_attr request = kvm_abi::DeviceAttr(group, attr, value);
+  return KvmIoctl(sys, fd, KVM_GET_DEVICE_ATTR, &request, operation);
+}
+
 // KvmIoctlValue(): issues `request` with an integer argument and returns the
 // (non-negative) result.
 inline absl::StatusOr<int> KvmIoctlValue(KvmSys* sys, int fd,

@@ -35,6 +35,7 @@ const char* ArchIoctlName(unsigned long request) {
       HV_KVM_IOCTL_NAME(KVM_SET_IRQCHIP),
       HV_KVM_IOCTL_NAME(KVM_GET_PIT2),
       HV_KVM_IOCTL_NAME(KVM_SET_PIT2),
+      HV_KVM_IOCTL_NAME(KVM_X86_SET_MSR_FILTER),
       // Flexible-array structs: see kvm_abi_x86_64.h for why these are
       // hv's own.
       {kGetSupportedCpuid, "KVM_GET_SUPPORTED_CPUID"},

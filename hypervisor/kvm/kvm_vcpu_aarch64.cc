@@ -53,6 +53,46 @@ void KvmVcpuAArch64::DecodeDebugExit(const kvm_run& run, VcpuExit& exit) const {
   exit.debug.address = run.debug.arch.far;
 }
 
+absl::Status KvmVcpuAArch64::SetGuestDebug(const GuestDebug& debug) {
+  if (device_->caps.guest_debug == 0) {
+    return absl::UnimplementedError(
+        "set guest debug: this KVM lacks KVM_CAP_SET_GUEST_DEBUG");
+  }
+  const size_t breakpoints = static_cast<size_t>(
+      std::min(device_->caps.arm_hw_breakpoints, KVM_ARM_MAX_DBG_REGS));
+  if (debug.hw_breakpoints.size() > breakpoints) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "set guest debug: %u hardware breakpoints; this CPU has %u "
+        "(KVM_CAP_GUEST_DEBUG_HW_BPS)",
+        debug.hw_breakpoints.size(), breakpoints));
+  }
+  for (uint64_t address : debug.hw_breakpoints) {
+    // DBGBVR<n>_EL1 holds a word-aligned virtual address whose bits above
+    // the 49-bit VA range sign-extend it (Arm ARM D13.3.3).
+    const uint64_t top = address >> 48;
+    if ((address & 3) != 0 || (top != 0 && top != 0xffff)) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "set guest debug: breakpoint address %#x is not a word-aligned "
+          "virtual address",
+          address));
+    }
+  }
+  kvm_guest_debug request = {};
+  if (debug.enable) {
+    request.control = KVM_GUESTDBG_ENABLE;
+    if (debug.single_step) request.control |= KVM_GUESTDBG_SINGLESTEP;
+    if (!debug.hw_breakpoints.empty()) {
+      request.control |= KVM_GUESTDBG_USE_HW;
+      for (size_t i = 0; i < debug.hw_breakpoints.size(); ++i) {
+        request.arch.dbg_bvr[i] = debug.hw_breakpoints[i];
+        request.arch.dbg_bcr[i] = kvm_abi::kArmBreakpointOnAddress;
+      }
+    }
+  }
+  return KvmIoctl(sys_, fd_.get(), KVM_SET_GUEST_DEBUG, &request,
+                  "KVM_SET_GUEST_DEBUG");
+}
+
 absl::Status KvmVcpuAArch64::CheckRunnable() const {
   return CheckInitialized("run");
 }

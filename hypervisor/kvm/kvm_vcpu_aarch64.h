@@ -51,6 +51,10 @@ class KvmVcpuAArch64 final : public KvmVcpuCore<VcpuAArch64> {
   // KVM_GET/SET_MP_STATE: runnable, stopped (PSCI off) or suspended.
   absl::StatusOr<MpState> GetMpState() override;
   absl::Status SetMpState(MpState state) override;
+  // KVM_SET_GUEST_DEBUG: software step and the debug architecture's
+  // breakpoint registers (DBGBVR/DBGBCR), as many as
+  // KVM_CAP_GUEST_DEBUG_HW_BPS says.
+  absl::Status SetGuestDebug(const GuestDebug& debug) override;
 
  private:
   KvmVcpuAArch64(std::shared_ptr<const KvmDevice> device, KvmVcpuFd vcpu,

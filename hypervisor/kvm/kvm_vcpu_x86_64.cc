@@ -391,6 +391,24 @@ absl::StatusOr<uint64_t> KvmVcpuX86_64::GetTscOffset() {
   return offset;
 }
 
+absl::Status KvmVcpuX86_64::HandleMsr(
+    absl::FunctionRef<void(MsrRequest&)> handler) {
+  ASSIGN_OR_RETURN(const bool write, TakePendingMsrExit());
+  // SAFETY: the last KVM_RUN ended with KVM_EXIT_X86_RDMSR or WRMSR, so
+  // run_->msr is the live union member; the kernel reads `error` and (for
+  // a read) `data` back at the next KVM_RUN, and nothing else writes them
+  // in between (only this, the Run() thread, does).
+  auto& msr = run_->msr;
+  MsrRequest request;
+  request.index = msr.index;
+  request.is_write = write;
+  request.data = write ? msr.data : 0;
+  handler(request);
+  msr.error = request.fault ? 1 : 0;
+  if (!write) msr.data = request.fault ? 0 : request.data;
+  return absl::OkStatus();
+}
+
 absl::StatusOr<uint32_t> KvmVcpuX86_64::GetTscKhz() {
   ASSIGN_OR_RETURN(int khz, KvmIoctlValue(sys_, fd_.get(), KVM_GET_TSC_KHZ, 0,
                                           "KVM_GET_TSC_KHZ"));

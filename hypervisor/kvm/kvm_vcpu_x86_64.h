@@ -65,6 +65,8 @@ class KvmVcpuX86_64 final : public KvmVcpuCore<VcpuX86_64> {
   absl::Status SetVcpuEvents(const VcpuEvents& events) override;
   absl::Status SetTscKhz(uint32_t khz) override;
   absl::Status NotifyGuestPaused() override;
+  // Answers a KVM_EXIT_X86_RDMSR / WRMSR through kvm_run's msr fields.
+  absl::Status HandleMsr(absl::FunctionRef<void(MsrRequest&)> handler) override;
   absl::StatusOr<MpState> GetMpState() override;
   absl::Status SetMpState(MpState state) override;
   absl::Status SetGuestDebug(const GuestDebug& debug) override;

@@ -55,6 +55,10 @@ constexpr KvmCapQuery<KvmVmCaps> kVmCaps[] = {
     {&KvmVmCaps::irq_routing, HV_KVM_CAP(KVM_CAP_IRQ_ROUTING)},
     {&KvmVmCaps::signal_msi, HV_KVM_CAP(KVM_CAP_SIGNAL_MSI)},
     {&KvmVmCaps::irqfd_resample, HV_KVM_CAP(KVM_CAP_IRQFD_RESAMPLE)},
+    {&KvmVmCaps::user_space_msr, HV_KVM_CAP(KVM_CAP_X86_USER_SPACE_MSR)},
+    {&KvmVmCaps::msr_filter, HV_KVM_CAP(KVM_CAP_X86_MSR_FILTER)},
+    {&KvmVmCaps::manual_dirty_log_protect,
+     HV_KVM_CAP(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2)},
 };
 
 absl::StatusOr<KvmVmCaps> QueryVmCaps(KvmSys* sys, const KvmDevice& device,
@@ -71,6 +75,18 @@ absl::StatusOr<KvmVmCaps> QueryVmCaps(KvmSys* sys, const KvmDevice& device,
     ASSIGN_OR_RETURN(caps.noncoherent_dma, ProbeNonCoherentFlag(sys, vm_fd));
   }
   return caps;
+}
+
+// The KVM_SET_USER_MEMORY_REGION flags for a region with `options`, once
+// MapSlot has checked that this KVM can honour them.
+uint32_t SlotFlags(const MemoryRegionOptions& options) {
+  uint32_t flags = 0;
+  if (options.read_only) flags |= KVM_MEM_READONLY;
+  if (options.log_dirty_pages) flags |= KVM_MEM_LOG_DIRTY_PAGES;
+  if (options.cache == MemCacheType::kCacheNonCoherent) {
+    flags |= kvm_abi::kMemNonCoherentDma;
+  }
+  return flags;
 }
 
 // api.rst: without KVM_CAP_NR_MEMSLOTS, "you should assume that you have
@@ -126,6 +142,15 @@ bool KvmVmCore<ArchVm>::CheckCapability(VmCap cap) const {
       return caps_.signal_msi > 0 && HasMsiController();
     case VmCap::kIrqfdResample:
       return caps_.irqfd_resample > 0 && caps_.irqfd > 0;
+    case VmCap::kUserSpaceMsrs:
+      // Filter exits (KVM_MSR_EXIT_REASON_FILTER) came with the filter.
+      return caps_.user_space_msr > 0 && caps_.msr_filter > 0;
+    case VmCap::kDirtyLogSwitch:
+      // base API: a KVM_SET_USER_MEMORY_REGION that changes only the flags
+      return true;
+    case VmCap::kDirtyLogManualProtect:
+      return (caps_.manual_dirty_log_protect &
+              KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE) != 0;
   }
   return false;
 }
@@ -151,16 +176,13 @@ absl::Status KvmVmCore<ArchVm>::MapSlot(MemSlot slot,
                                         GuestAddress guest_address,
                                         MemoryRegion& region,
                                         const MemoryRegionOptions& options) {
-  uint32_t flags = 0;
   if (options.read_only) {
     if (caps_.readonly_mem == 0) {
       return absl::UnimplementedError(
           "add memory region: read-only regions need KVM_CAP_READONLY_MEM, "
           "which this KVM lacks");
     }
-    flags |= KVM_MEM_READONLY;
   }
-  if (options.log_dirty_pages) flags |= KVM_MEM_LOG_DIRTY_PAGES;
   if (options.cache == MemCacheType::kCacheNonCoherent) {
     if (!caps_.noncoherent_dma) {
       return absl::UnimplementedError(absl::StrFormat(
@@ -169,10 +191,9 @@ absl::Status KvmVmCore<ArchVm>::MapSlot(MemSlot slot,
           "to map the region coherent",
           guest_address));
     }
-    flags |= kvm_abi::kMemNonCoherentDma;
   }
-  return SetUserMemoryRegion(slot, flags, guest_address, region.size(),
-                             region.data());
+  return SetUserMemoryRegion(slot, SlotFlags(options), guest_address,
+                             region.size(), region.data());
 }
 
 template <typename ArchVm>
@@ -200,6 +221,45 @@ absl::StatusOr<std::vector<uint64_t>> KvmVmCore<ArchVm>::ReadDirtyLog(
   RETURN_IF_ERROR(KvmIoctl(sys_, vm_fd_.get(), KVM_GET_DIRTY_LOG, &log,
                            absl::StrFormat("KVM_GET_DIRTY_LOG (slot %u)", slot)));
   return bitmap;
+}
+
+template <typename ArchVm>
+absl::Status KvmVmCore<ArchVm>::SwitchDirtyLogging(
+    MemSlot slot, const MemorySlotTable::Entry& entry, bool enabled) {
+  MemoryRegionOptions options = entry.options;
+  options.log_dirty_pages = enabled;
+  return SetUserMemoryRegion(slot, SlotFlags(options), entry.guest_address,
+                             entry.region->size(), entry.region->data());
+}
+
+template <typename ArchVm>
+absl::Status KvmVmCore<ArchVm>::EnableManualProtect() {
+  // KVM_DIRTY_LOG_INITIALLY_SET stays off: a region's log starts empty, as
+  // without manual protection (vm.h).
+  kvm_enable_cap enable = {};
+  enable.cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2;
+  enable.args[0] = KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE;
+  return KvmIoctl(sys_, vm_fd_.get(), KVM_ENABLE_CAP, &enable,
+                  "KVM_ENABLE_CAP (KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2)");
+}
+
+template <typename ArchVm>
+absl::Status KvmVmCore<ArchVm>::ClearDirtyPages(
+    MemSlot slot, const MemorySlotTable::Entry&, uint64_t first_page,
+    uint64_t num_pages, absl::Span<const uint64_t> bitmap) {
+  kvm_clear_dirty_log clear = {};
+  clear.slot = slot;
+  // CheckDirtyLogRange kept num_pages within the region, whose page count
+  // KVM_SET_USER_MEMORY_REGION already bounded to 32 bits' worth.
+  clear.num_pages = static_cast<uint32_t>(num_pages);
+  clear.first_page = first_page;
+  // SAFETY: the kernel only reads (num_pages + 63) / 64 words through this
+  // pointer (copy_from_user), exactly bitmap.size(); it never writes them.
+  clear.dirty_bitmap = const_cast<uint64_t*>(bitmap.data());
+  return KvmIoctl(sys_, vm_fd_.get(), KVM_CLEAR_DIRTY_LOG, &clear,
+                  absl::StrFormat("KVM_CLEAR_DIRTY_LOG (slot %u, pages [%u, "
+                                  "%u))",
+                                  slot, first_page, first_page + num_pages));
 }
 
 template <typename ArchVm>

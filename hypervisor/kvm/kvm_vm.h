@@ -41,6 +41,13 @@ struct KvmVmCaps {
   int irq_routing = 0;
   int signal_msi = 0;
   int irqfd_resample = 0;
+  // x86: KVM_CAP_X86_USER_SPACE_MSR (1, or the exit reasons it offers)
+  // and KVM_CAP_X86_MSR_FILTER; 0 elsewhere.
+  int user_space_msr = 0;
+  int msr_filter = 0;
+  // KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2: the KVM_DIRTY_LOG_* flags
+  // KVM_ENABLE_CAP accepts (bit 0: manual protection), 0 without it.
+  int manual_dirty_log_protect = 0;
   // KVM_MEM_NON_COHERENT_DMA is honoured (see kvm_abi.h).
   bool noncoherent_dma = false;
 };
@@ -116,6 +123,21 @@ class KvmVmCore : public BackendVm<ArchVm> {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(this->mutex_);
   absl::StatusOr<std::vector<uint64_t>> ReadDirtyLog(
       MemSlot slot, const MemorySlotTable::Entry& entry) final
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(this->mutex_);
+  // BackendVm's dirty-log hooks: KVM_SET_USER_MEMORY_REGION of the same
+  // slot with KVM_MEM_LOG_DIRTY_PAGES toggled (a flags-only change: the
+  // memory and the guest's mappings stay), KVM_ENABLE_CAP of
+  // KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, and KVM_CLEAR_DIRTY_LOG.
+  absl::Status SwitchDirtyLogging(MemSlot slot,
+                                  const MemorySlotTable::Entry& entry,
+                                  bool enabled) final
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(this->mutex_);
+  absl::Status EnableManualProtect() final
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(this->mutex_);
+  absl::Status ClearDirtyPages(MemSlot slot,
+                               const MemorySlotTable::Entry& entry,
+                               uint64_t first_page, uint64_t num_pages,
+                               absl::Span<const uint64_t> bitmap) final
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(this->mutex_);
   absl::Status IoEvent(const EventFd& event, const IoEventAddress& address,
                        bool assign) final;

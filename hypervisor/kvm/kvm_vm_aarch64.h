@@ -36,6 +36,12 @@ class KvmVmAArch64 final : public KvmVmCore<VmAArch64> {
   bool SupportsGic(GicConfig::Version version) const override;
   absl::Status FinalizeGic() override;
   absl::Status SetCounterOffset(uint64_t offset) override;
+  // The vGICv3's registers through its device attributes
+  // (kvm_vm_aarch64_gic_state.cc).
+  absl::StatusOr<GicState> GetGicState(
+      absl::Span<VcpuAArch64* const> vcpus) override;
+  absl::Status SetGicState(const GicState& state,
+                           absl::Span<VcpuAArch64* const> vcpus) override;
 
  private:
   friend std::unique_ptr<Vm> NewKvmVm(std::shared_ptr<const KvmDevice> device,
@@ -53,6 +59,15 @@ class KvmVmAArch64 final : public KvmVmCore<VmAArch64> {
   KvmFd gic_fd_ ABSL_GUARDED_BY(mutex_);
   std::optional<GicConfig> gic_config_ ABSL_GUARDED_BY(mutex_);
   bool gic_finalized_ ABSL_GUARDED_BY(mutex_) = false;
+
+  // The finalised vGICv3's fd and interrupt count, or FAILED_PRECONDITION
+  // (none finalised) / UNIMPLEMENTED (a v2) naming `operation`.
+  struct GicV3 {
+    int fd;
+    uint32_t irqs;
+  };
+  absl::StatusOr<GicV3> FinalizedGicV3(const char* operation) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 };
 
 }  // namespace hv

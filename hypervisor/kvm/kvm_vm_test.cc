@@ -8,8 +8,11 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -352,6 +355,100 @@ TEST_F(KvmVmTest, ReadOnlyAndDirtyLogRegions) {
                        HasSubstr("log_dirty_pages")));
 }
 
+TEST_F(KvmVmTest, DirtyLogCapabilitiesFollowTheKernel) {
+  EXPECT_TRUE(vm_->CheckCapability(VmCap::kDirtyLogSwitch));
+  const int kvm_fd = ::open("/dev/kvm", O_RDWR | O_CLOEXEC);
+  ASSERT_GE(kvm_fd, 0);
+  const int manual =
+      ::ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2);
+  ::close(kvm_fd);
+  std::printf("KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2: %d\n", manual);
+  EXPECT_EQ(vm_->CheckCapability(VmCap::kDirtyLogManualProtect),
+            manual > 0 && (manual & KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE) != 0);
+}
+
+TEST_F(KvmVmTest, DirtyLoggingSwitchesOnAReadOnlyRegionToo) {
+  if (!vm_->CheckCapability(VmCap::kReadOnlyMemoryRegion)) {
+    GTEST_SKIP() << "no KVM_CAP_READONLY_MEM";
+  }
+  MemoryRegionOptions read_only;
+  read_only.read_only = true;
+  ASSERT_OK_AND_ASSIGN(MemSlot slot, Add(0x100000, 4 * kPage, read_only));
+  // KVM takes KVM_MEM_LOG_DIRTY_PAGES beside KVM_MEM_READONLY, as
+  // AddMemoryRegion does; the guest cannot dirty the pages.
+  ASSERT_OK(vm_->SetDirtyLogging(slot, true));
+  ASSERT_EQ(vm_->MemoryRegions().size(), 1u);
+  EXPECT_TRUE(vm_->MemoryRegions()[0].options.read_only);
+  EXPECT_TRUE(vm_->MemoryRegions()[0].options.log_dirty_pages);
+  EXPECT_THAT(vm_->GetDirtyLog(slot),
+              ::hv::testing::IsOkAndHolds(::testing::ElementsAre(0u)));
+  ASSERT_OK(vm_->SetDirtyLogging(slot, false));
+  EXPECT_FALSE(vm_->MemoryRegions()[0].options.log_dirty_pages);
+}
+
+TEST(KvmDirtyLog, KernelFailuresLeaveTheLoggingAsItWas) {
+  HV_REQUIRE_KVM();
+  testing::FaultInjectingKvmSys sys;
+  ASSERT_OK_AND_ASSIGN(auto kvm, KvmHypervisor::Create("/dev/kvm", &sys));
+  ASSERT_OK_AND_ASSIGN(auto vm, kvm->CreateVm());
+  ASSERT_OK_AND_ASSIGN(auto ram, MemoryRegion::CreateShared("ram", 64 * kPage));
+  ASSERT_OK_AND_ASSIGN(MemSlot slot,
+                       vm->AddMemoryRegion(0x100000, std::move(ram), {}));
+  const auto before = vm->MemoryRegions();
+
+  sys.FailIoctl(KVM_SET_USER_MEMORY_REGION, EIO);
+  EXPECT_THAT(vm->SetDirtyLogging(slot, true),
+              StatusIs(absl::ErrnoToStatusCode(EIO),
+                       AllOf(HasSubstr("KVM_SET_USER_MEMORY_REGION"),
+                             HasSubstr("flags 0x1"))));
+  EXPECT_EQ(vm->MemoryRegions(), before);
+  EXPECT_THAT(vm->GetDirtyLog(slot),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+
+  if (vm->CheckCapability(VmCap::kDirtyLogManualProtect)) {
+    sys.FailIoctl(KVM_ENABLE_CAP, EIO);
+    EXPECT_THAT(vm->EnableDirtyLogManualProtect(),
+                StatusIs(absl::ErrnoToStatusCode(EIO),
+                         HasSubstr("KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2")));
+    ASSERT_OK(vm->SetDirtyLogging(slot, true));
+    // Still off: ClearDirtyLog is refused before KVM is asked.
+    const std::vector<uint64_t> all = {~uint64_t{0}};
+    EXPECT_THAT(vm->ClearDirtyLog(slot, 0, 64, all),
+                StatusIs(absl::StatusCode::kFailedPrecondition,
+                         HasSubstr("manual protection is off")));
+    ASSERT_OK(vm->SetDirtyLogging(slot, false));
+    ASSERT_OK(vm->EnableDirtyLogManualProtect());
+    ASSERT_OK(vm->SetDirtyLogging(slot, true));
+    sys.FailIoctl(KVM_CLEAR_DIRTY_LOG, EIO);
+    EXPECT_THAT(vm->ClearDirtyLog(slot, 0, 64, all),
+                StatusIs(absl::ErrnoToStatusCode(EIO),
+                         HasSubstr("KVM_CLEAR_DIRTY_LOG (slot")));
+    EXPECT_OK(vm->ClearDirtyLog(slot, 0, 64, all));
+  }
+  // Switching off fails: logging stays on, and the log readable.
+  ASSERT_OK(vm->SetDirtyLogging(slot, true));
+  sys.FailIoctl(KVM_SET_USER_MEMORY_REGION, EIO);
+  EXPECT_FALSE(vm->SetDirtyLogging(slot, false).ok());
+  EXPECT_TRUE(vm->MemoryRegions()[0].options.log_dirty_pages);
+  EXPECT_OK(vm->GetDirtyLog(slot).status());
+}
+
+TEST(KvmDirtyLog, ManualProtectFollowsTheKernelsAnswer) {
+  HV_REQUIRE_KVM();
+  testing::FaultInjectingKvmSys sys;
+  sys.OverrideExtension(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, 0);
+  ASSERT_OK_AND_ASSIGN(auto kvm, KvmHypervisor::Create("/dev/kvm", &sys));
+  ASSERT_OK_AND_ASSIGN(auto vm, kvm->CreateVm());
+  EXPECT_FALSE(vm->CheckCapability(VmCap::kDirtyLogManualProtect));
+  EXPECT_THAT(vm->EnableDirtyLogManualProtect(),
+              StatusIs(absl::StatusCode::kUnimplemented,
+                       HasSubstr("KVM has no manual dirty-log protection")));
+  const std::vector<uint64_t> all = {~uint64_t{0}};
+  EXPECT_THAT(vm->ClearDirtyLog(0, 0, 64, all),
+              StatusIs(absl::StatusCode::kUnimplemented,
+                       HasSubstr("clear dirty log")));
+}
+
 TEST_F(KvmVmTest, IoEventsAndIrqfds) {
   ASSERT_OK_AND_ASSIGN(EventFd event, EventFd::Create());
   IoEventAddress pio;
@@ -409,6 +506,34 @@ TEST_F(KvmVmTest, X86VmState) {
     ASSERT_OK_AND_ASSIGN(ClockState after, vm86->GetClock());
     EXPECT_GE(after.clock_ns, clock.clock_ns);
   }
+}
+
+// With the real time a clock was read at, setting it adds the real time
+// since: a clock "read" 2 s ago comes back at least 2 s ahead of its value.
+// KVM reports the real time only where the host's clock source is the TSC.
+TEST_F(KvmVmTest, ClockSetWithItsRealTimeAddsTheTimeSince) {
+  VmX86_64* vm86 = vm_->AsX86_64();
+  if (!vm_->CheckCapability(VmCap::kPvClock)) GTEST_SKIP() << "no kvmclock";
+  ASSERT_OK_AND_ASSIGN(ClockState clock, vm86->GetClock());
+  if (!clock.realtime_ns.has_value()) {
+    // Still settable as a plain value.
+    ASSERT_OK(vm86->SetClock(clock));
+    GTEST_SKIP() << "this KVM does not report the real time with the clock "
+                    "(KVM_CLOCK_REALTIME needs a TSC clock source)";
+  }
+  EXPECT_TRUE(clock.host_tsc.has_value());
+  constexpr uint64_t kTwoSeconds = 2000000000;
+  ClockState earlier = clock;
+  *earlier.realtime_ns -= kTwoSeconds;
+  ASSERT_OK(vm86->SetClock(earlier));
+  ASSERT_OK_AND_ASSIGN(ClockState after, vm86->GetClock());
+  EXPECT_GE(after.clock_ns, clock.clock_ns + kTwoSeconds);
+  // Without it the value is taken as is (and the clock runs on from there).
+  ClockState plain = clock;
+  plain.realtime_ns.reset();
+  ASSERT_OK(vm86->SetClock(plain));
+  ASSERT_OK_AND_ASSIGN(ClockState again, vm86->GetClock());
+  EXPECT_LT(again.clock_ns, clock.clock_ns + kTwoSeconds);
 }
 
 }  // namespace

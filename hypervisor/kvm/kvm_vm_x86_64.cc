@@ -124,6 +124,8 @@ absl::StatusOr<ClockState> KvmVmX86_64::GetClock() {
   ClockState state;
   state.clock_ns = data.clock;
   state.stable = (data.flags & KVM_CLOCK_TSC_STABLE) != 0;
+  if (data.flags & KVM_CLOCK_REALTIME) state.realtime_ns = data.realtime;
+  if (data.flags & KVM_CLOCK_HOST_TSC) state.host_tsc = data.host_tsc;
   return state;
 }
 
@@ -131,9 +133,15 @@ absl::Status KvmVmX86_64::SetClock(const ClockState& state) {
   if (caps_.adjust_clock == 0) {
     return absl::UnimplementedError("set clock: this KVM lacks KVM_CAP_ADJUST_CLOCK");
   }
-  // Only the clock value is set; KVM_CLOCK_TSC_STABLE is an output flag.
+  // The clock value, and the real time it was read at when known (the
+  // kernel then adds the time elapsed since); KVM_CLOCK_TSC_STABLE and
+  // KVM_CLOCK_HOST_TSC are output flags.
   kvm_clock_data data = {};
   data.clock = state.clock_ns;
+  if (state.realtime_ns.has_value()) {
+    data.flags = KVM_CLOCK_REALTIME;
+    data.realtime = *state.realtime_ns;
+  }
   return KvmIoctl(sys_, vm_fd_.get(), KVM_SET_CLOCK, &data, "KVM_SET_CLOCK");
 }
 

@@ -41,6 +41,9 @@ class KvmVmX86_64 final : public KvmVmCore<VmX86_64> {
   // on the system fd.
   absl::StatusOr<std::vector<uint32_t>> GetMsrIndexList() override;
   absl::StatusOr<std::vector<MsrEntry>> GetFeatureMsrs() override;
+  // KVM_ENABLE_CAP(KVM_CAP_X86_USER_SPACE_MSR, filter exits) and
+  // KVM_X86_SET_MSR_FILTER with the ranges denied (kvm_vm_x86_64_msr.cc).
+  absl::Status SetUserSpaceMsrs(absl::Span<const MsrRange> ranges) override;
   // KVM_GET/SET_IRQCHIP and KVM_GET/SET_PIT2 (kvm_vm_x86_64_irqchip.cc).
   absl::StatusOr<PicState> GetPicState(Pic pic) override;
   absl::Status SetPicState(Pic pic, const PicState& state) override;

@@ -8,7 +8,8 @@
 // ioctl_seam.cc, at the cost of one indirect call. Tests wrap a seam to
 // count and fail calls (hypervisor/kvm/kvm_fault_injection.h) or implement
 // it as an ABI-faithful fake (testing/fakes/). Calls return what the system
-// call returns and set errno as it does.
+// call returns and set errno as it does. OpenSeamFd() opens a backend's
+// device node through its seam.
 //
 // Example:
 //   class KvmSys : public hv::IoctlSeam {};
@@ -19,12 +20,19 @@
 #ifndef HV_HYPERVISOR_OS_IOCTL_SEAM_H_
 #define HV_HYPERVISOR_OS_IOCTL_SEAM_H_
 
+#include <fcntl.h>
 #include <sys/types.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <type_traits>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "hypervisor/os/errno_status.h"
+#include "hypervisor/os/seam_fd.h"
 
 namespace hv {
 
@@ -120,6 +128,18 @@ template <typename Seam>
 Seam* RealSeam() {
   static Seam* const seam = new KernelSeam<Seam>;
   return seam;
+}
+
+// OpenSeamFd(): the device node at `path` opened read-write and
+// close-on-exec through `seam`, as a SeamFd that closes through it too; or
+// the errno as "open <path>: <errno text>". How every ioctl backend opens
+// /dev/kvm, /dev/gzvm or /dev/gunyah.
+template <typename Seam>
+absl::StatusOr<SeamFd<Seam>> OpenSeamFd(Seam* seam, absl::string_view path) {
+  const std::string path_string(path);
+  SeamFd<Seam> fd(seam, seam->Open(path_string.c_str(), O_RDWR | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoStatus(absl::StrCat("open ", path));
+  return fd;
 }
 
 }  // namespace hv

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/str_format.h"
 #include "hypervisor/os/status_macros.h"
 #include "hypervisor/whpx/whpx_status.h"
@@ -22,6 +23,18 @@ absl::Status GetCapability(const WhpxApi* api, WHV_CAPABILITY_CODE code,
       absl::StrFormat("WHvGetCapability (%s)", name),
       api->WHvGetCapability(code, &capability, sizeof(capability), &written));
 }
+
+// The capabilities every WHPX has; kDirtyLog and kXcrs depend on the
+// partition features (CheckCapability), and every other is false. Not
+// among them: kIrqfd and kIoEventfd (no kernel event objects, see
+// README.md), kIrqChip (no in-hypervisor PIC or IOAPIC), kSplitIrqChip (APIC
+// emulation not wired up), kMpState (not wired up, see README.md), and the
+// other state-access caps.
+constexpr HypervisorCap kWhpxCaps[] = {
+    HypervisorCap::kUserMemory,      // WHvMapGpaRange of host memory
+    HypervisorCap::kImmediateExit,   // a flag + WHvCancelRunVirtualProcessor
+    HypervisorCap::kReadOnlyMemory,  // a mapping without the Write flag
+};
 
 }  // namespace
 
@@ -59,32 +72,11 @@ absl::StatusOr<std::unique_ptr<WhpxHypervisor>> WhpxHypervisor::Create(
 }
 
 bool WhpxHypervisor::CheckCapability(HypervisorCap cap) const {
-  switch (cap) {
-    case HypervisorCap::kUserMemory:      // WHvMapGpaRange of host memory
-    case HypervisorCap::kImmediateExit:   // a flag + WHvCancelRunVirtualProcessor
-    case HypervisorCap::kReadOnlyMemory:  // a mapping without the Write flag
-      return true;
-    case HypervisorCap::kDirtyLog:
-      return (caps_.features & kFeatureDirtyPageTracking) != 0;
-    case HypervisorCap::kXcrs:
-      return (caps_.features & kFeatureXsave) != 0;
-    case HypervisorCap::kIrqfd:         // no kernel event objects
-    case HypervisorCap::kIoEventfd:     // (see README.md)
-    case HypervisorCap::kIrqChip:       // no in-hypervisor PIC / IOAPIC
-    case HypervisorCap::kSplitIrqChip:  // APIC emulation not wired up
-    case HypervisorCap::kTscControl:
-    case HypervisorCap::kSyncRegs:
-    case HypervisorCap::kMpState:  // not wired up (see README.md)
-    case HypervisorCap::kXsave:
-    case HypervisorCap::kVcpuEvents:
-    case HypervisorCap::kTscKhz:
-    case HypervisorCap::kMsrList:
-    case HypervisorCap::kFeatureMsrs:
-    case HypervisorCap::kIrqChipState:
-    case HypervisorCap::kGuestDebug:
-      return false;
+  if (cap == HypervisorCap::kDirtyLog) {
+    return (caps_.features & kFeatureDirtyPageTracking) != 0;
   }
-  return false;
+  if (cap == HypervisorCap::kXcrs) return (caps_.features & kFeatureXsave) != 0;
+  return absl::c_linear_search(kWhpxCaps, cap);
 }
 
 absl::StatusOr<std::unique_ptr<Vm>> WhpxHypervisor::CreateVm() {

@@ -176,8 +176,9 @@ WhpxVcpu::~WhpxVcpu() {
 
 absl::Status WhpxVcpu::PrepareEntry() {
   if (msr_fault_pending_) {
-    // RDMSR/WRMSR of an MSR neither WHPX nor hv implements: #GP(0), as the
-    // architecture defines for a reserved MSR (Intel SDM Vol. 2B, RDMSR).
+    // RDMSR/WRMSR of an MSR neither WHPX nor the VMM (HandleMsr)
+    // implements: #GP(0), as the architecture defines for a reserved MSR
+    // (Intel SDM Vol. 2B, RDMSR).
     WHV_REGISTER_VALUE value = {};
     value.Reg64 = kPendingInterruptionPending |
                   (WHvX64PendingException << kPendingInterruptionTypeShift) |
@@ -290,7 +291,9 @@ absl::StatusOr<bool> WhpxVcpu::DecodeExit(VcpuExit& exit) {
       exit.kind = is_write ? VcpuExitKind::kWrMsr : VcpuExitKind::kRdMsr;
       exit.code = msr.MsrNumber;
       if (is_write) exit.data = (msr.Rdx << 32) | (msr.Rax & 0xffffffffu);
+      // #GP on the next entry unless HandleMsr answers it.
       msr_fault_pending_ = true;
+      SetPendingExit(exit.kind);
       return true;
     }
     case WHvRunVpExitReasonException:
@@ -356,6 +359,32 @@ absl::Status WhpxVcpu::CompleteCpuid() {
   values[3].Reg64 = rcx;
   values[4].Reg64 = rdx;
   return SetRegisters("CPUID result", names, values);
+}
+
+absl::Status WhpxVcpu::HandleMsr(
+    absl::FunctionRef<void(MsrRequest&)> handler) {
+  ASSIGN_OR_RETURN(const bool write, TakePendingMsrExit());
+  const auto& msr = exit_.MsrAccess;
+  MsrRequest request;
+  request.index = msr.MsrNumber;
+  request.is_write = write;
+  if (write) request.data = (msr.Rdx << 32) | (msr.Rax & 0xffffffffu);
+  handler(request);
+  if (request.fault) return absl::OkStatus();  // #GP at the next entry
+  // The instruction completes: rdmsr's result in edx:eax (the upper halves
+  // cleared, as in 64-bit mode), then rip past it.
+  const WHV_REGISTER_NAME names[] = {WHvX64RegisterRip, WHvX64RegisterRax,
+                                     WHvX64RegisterRdx};
+  WHV_REGISTER_VALUE values[3] = {};
+  values[0].Reg64 = exit_.VpContext.Rip + InstructionLength(exit_.VpContext);
+  values[1].Reg64 = request.data & 0xffffffffu;
+  values[2].Reg64 = request.data >> 32;
+  const size_t count = write ? 1 : 3;
+  RETURN_IF_ERROR(SetRegisters("MSR access result",
+                               absl::MakeConstSpan(names, count),
+                               absl::MakeConstSpan(values, count)));
+  msr_fault_pending_ = false;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<WHV_EMULATOR_STATUS> WhpxVcpu::EmulateMmio(

@@ -73,6 +73,9 @@ class WhpxVcpu final : public BackendVcpu<VcpuX86_64> {
   absl::Status SetTscOffset(uint64_t offset) override;
   absl::StatusOr<uint64_t> GetTscOffset() override;
   absl::StatusOr<uint32_t> GetTscKhz() override;
+  // Answers an MSR WHPX does not implement (its MSR exit): a read's value
+  // into rax:rdx and rip past the instruction, or the #GP it would get.
+  absl::Status HandleMsr(absl::FunctionRef<void(MsrRequest&)> handler) override;
 
   // WhpxVcpu::GetRegisters() / SetRegisters(): one batched
   // WHv{Get,Set}VirtualProcessorRegisters call; errors name `what`.
@@ -111,8 +114,8 @@ class WhpxVcpu final : public BackendVcpu<VcpuX86_64> {
   // Runs the emulator on the pending MMIO exit with `context`.
   absl::StatusOr<whpx_abi::WHV_EMULATOR_STATUS> EmulateMmio(
       EmulationContext& context);
-  // Applied before entering the guest: a #GP for an MSR exit hv could not
-  // complete, the interrupt-window request.
+  // Applied before entering the guest: a #GP for an MSR exit that
+  // HandleMsr did not answer, the interrupt-window request.
   absl::Status PrepareEntry();
 
   const std::shared_ptr<WhpxPartition> partition_;

@@ -236,6 +236,50 @@ TEST_F(WhpxVcpuTest, UnhandledMsrExitThenGeneralProtection) {
   EXPECT_EQ((pending >> 16) & 0xffff, 13u);
 }
 
+TEST_F(WhpxVcpuTest, HandleMsrAnswersAnUnimplementedMsr) {
+  // A read: the VMM's value lands in edx:eax and rip moves past rdmsr.
+  WHV_RUN_VP_EXIT_CONTEXT read = {};
+  read.ExitReason = WHvRunVpExitReasonX64MsrAccess;
+  read.MsrAccess.MsrNumber = 0x4b564dff;
+  read.VpContext.Rip = Reg(WHvX64RegisterRip);
+  read.VpContext.InstructionLengthCr8 = 2;
+  bed_.fake->QueueRawExit(0, read);
+  ASSERT_OK_AND_ASSIGN(VcpuExit exit, vcpu_->Run());
+  EXPECT_EQ(exit.kind, VcpuExitKind::kRdMsr);
+  const uint64_t rip = Reg(WHvX64RegisterRip);
+  ASSERT_OK(vcpu_->HandleMsr([](MsrRequest& request) {
+    EXPECT_EQ(request.index, 0x4b564dffu);
+    EXPECT_FALSE(request.is_write);
+    request.data = 0x1122334455667788;
+  }));
+  EXPECT_EQ(Reg(WHvX64RegisterRax), 0x55667788u);
+  EXPECT_EQ(Reg(WHvX64RegisterRdx), 0x11223344u);
+  EXPECT_EQ(Reg(WHvX64RegisterRip), rip + 2);
+  // Answered once only.
+  EXPECT_THAT(vcpu_->HandleMsr([](MsrRequest&) { ADD_FAILURE(); }),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  // A write the VMM refuses: #GP at the next entry, rip unchanged.
+  WHV_RUN_VP_EXIT_CONTEXT write = read;
+  write.MsrAccess.AccessInfo = 1;
+  write.MsrAccess.Rax = 0xaabbccdd;
+  write.MsrAccess.Rdx = 0x1;
+  write.VpContext.Rip = Reg(WHvX64RegisterRip);
+  bed_.fake->QueueRawExit(0, write);
+  bed_.fake->QueueHalt(0);
+  ASSERT_OK_AND_ASSIGN(exit, vcpu_->Run());
+  EXPECT_EQ(exit.kind, VcpuExitKind::kWrMsr);
+  ASSERT_OK(vcpu_->HandleMsr([](MsrRequest& request) {
+    EXPECT_TRUE(request.is_write);
+    EXPECT_EQ(request.data, 0x1aabbccddu);
+    request.fault = true;
+  }));
+  EXPECT_EQ(Reg(WHvX64RegisterRip), rip + 2);
+  ASSERT_OK_AND_ASSIGN(exit, vcpu_->Run());
+  const uint64_t pending = Reg(WHvRegisterPendingInterruption);
+  EXPECT_EQ(pending & 1, 1u);
+  EXPECT_EQ((pending >> 16) & 0xffff, 13u);
+}
+
 TEST_F(WhpxVcpuTest, OtherExitsAreDecoded) {
   WHV_RUN_VP_EXIT_CONTEXT raw = {};
   raw.ExitReason = WHvRunVpExitReasonUnrecoverableException;

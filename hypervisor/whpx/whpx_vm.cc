@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "hypervisor/os/mmap_region.h"
@@ -37,6 +38,19 @@ absl::Status Unimplemented(absl::string_view what, absl::string_view why) {
   return absl::UnimplementedError(absl::StrCat("WHPX: ", what, ": ", why));
 }
 
+// The VM capabilities every WHPX has; kDirtyLog and kFdMapping depend on
+// the partition features (CheckCapability), and every other is false. Not
+// among them: kMemNoncoherentDma (WHPX maps every range write-back),
+// kGsiRouting (no in-kernel GSI routing), kSignalMsi (no MSI injection),
+// kIrqfdResample (no level-triggered irqfds), kPvClock, kIrqfd, kIoEventfd,
+// kUserSpaceMsrs (WHPX's MSR exits choose classes of MSRs, not indices;
+// HandleMsr answers the ones it does not implement), kDirtyLogSwitch and
+// kDirtyLogManualProtect (not wired up: see README.md).
+constexpr VmCap kWhpxVmCaps[] = {
+    VmCap::kReadOnlyMemoryRegion,
+    VmCap::kRemoveMemoryRegion,
+};
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<WhpxVm>> WhpxVm::Create(const WhpxApi* api,
@@ -63,25 +77,14 @@ WhpxVm::~WhpxVm() {
 }
 
 bool WhpxVm::CheckCapability(VmCap cap) const {
-  switch (cap) {
-    case VmCap::kDirtyLog:
-      return (partition_->caps().features & kFeatureDirtyPageTracking) != 0;
-    case VmCap::kReadOnlyMemoryRegion:
-    case VmCap::kRemoveMemoryRegion:
-      return true;
-    case VmCap::kFdMapping:  // unmap, replace the host pages, map again
-      return MmapRegion::CanRemapInPlace() &&
-             (partition_->caps().features & kFeaturePartialUnmap) != 0;
-    case VmCap::kMemNoncoherentDma:  // WHPX maps every range write-back
-    case VmCap::kPvClock:
-    case VmCap::kIrqfd:
-    case VmCap::kIoEventfd:
-    case VmCap::kGsiRouting:     // no in-kernel GSI routing
-    case VmCap::kSignalMsi:      // no MSI injection
-    case VmCap::kIrqfdResample:  // no level-triggered irqfds
-      return false;
+  if (cap == VmCap::kDirtyLog) {
+    return (partition_->caps().features & kFeatureDirtyPageTracking) != 0;
   }
-  return false;
+  if (cap == VmCap::kFdMapping) {  // unmap, replace the host pages, map again
+    return MmapRegion::CanRemapInPlace() &&
+           (partition_->caps().features & kFeaturePartialUnmap) != 0;
+  }
+  return absl::c_linear_search(kWhpxVmCaps, cap);
 }
 
 uint32_t WhpxVm::MapFlags(const MemoryRegionOptions& options) const {

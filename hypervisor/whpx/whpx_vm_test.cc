@@ -14,27 +14,23 @@
 #include "hypervisor/os/eventfd.h"
 #include "hypervisor/os/memfd.h"
 #include "hypervisor/whpx/whpx_test_util.h"
+#include "testing/backend_expectations.h"
 #include "testing/status_matchers.h"
 
 namespace hv {
 namespace {
 
+using ::hv::testing::NewTestRegion;
 using ::hv::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using namespace whpx_abi;  // NOLINT
 
-std::unique_ptr<MemoryRegion> Ram(uint64_t size) {
-  auto region = MemoryRegion::CreateShared("ram", size);
-  EXPECT_OK(region);
-  return std::move(region).value();
-}
-
 TEST(WhpxVm, AddMemoryRegionMapsTheHostMemory) {
   WhpxTestBed bed;
   ASSERT_OK(bed.Init());
-  auto ram = Ram(0x4000);
+  auto ram = NewTestRegion(0x4000);
   uint8_t* host = ram->data();
   bed.fake->ClearCalls();
   ASSERT_OK_AND_ASSIGN(MemSlot slot,
@@ -62,7 +58,7 @@ TEST(WhpxVm, ReadOnlyRegionIsMappedWithoutWrite) {
   ASSERT_OK(bed.Init());
   MemoryRegionOptions options;
   options.read_only = true;
-  ASSERT_OK(bed.vm->AddMemoryRegion(0x0, Ram(0x1000), options));
+  ASSERT_OK(bed.vm->AddMemoryRegion(0x0, NewTestRegion(0x1000), options));
   EXPECT_EQ(bed.fake->Mappings()[0].flags,
             WHvMapGpaRangeFlagRead | WHvMapGpaRangeFlagExecute);
   const uint8_t data[] = {1};
@@ -76,7 +72,7 @@ TEST(WhpxVm, DirtyLogReportsGuestWritesAndResets) {
   MemoryRegionOptions options;
   options.log_dirty_pages = true;
   ASSERT_OK_AND_ASSIGN(MemSlot slot,
-                       bed.vm->AddMemoryRegion(0x100000, Ram(0x42000), options));
+                       bed.vm->AddMemoryRegion(0x100000, NewTestRegion(0x42000), options));
   EXPECT_EQ(bed.fake->Mappings()[0].flags & WHvMapGpaRangeFlagTrackDirtyPages,
             WHvMapGpaRangeFlagTrackDirtyPages);
   const uint8_t data[] = {7};
@@ -97,7 +93,7 @@ TEST(WhpxVm, DirtyLogErrors) {
   WhpxTestBed bed;
   ASSERT_OK(bed.Init());
   ASSERT_OK_AND_ASSIGN(MemSlot slot,
-                       bed.vm->AddMemoryRegion(0x0, Ram(0x1000), {}));
+                       bed.vm->AddMemoryRegion(0x0, NewTestRegion(0x1000), {}));
   EXPECT_THAT(bed.vm->GetDirtyLog(slot),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("without log_dirty_pages")));
@@ -114,7 +110,7 @@ TEST(WhpxVm, DirtyLogWithoutTheFeatureIsUnimplemented) {
   MemoryRegionOptions region_options;
   region_options.log_dirty_pages = true;
   bed.fake->ClearCalls();
-  EXPECT_THAT(bed.vm->AddMemoryRegion(0x0, Ram(0x1000), region_options),
+  EXPECT_THAT(bed.vm->AddMemoryRegion(0x0, NewTestRegion(0x1000), region_options),
               StatusIs(absl::StatusCode::kUnimplemented,
                        HasSubstr("DirtyPageTracking")));
   EXPECT_TRUE(bed.fake->calls().empty());
@@ -124,14 +120,14 @@ TEST(WhpxVm, DirtyLogWithoutTheFeatureIsUnimplemented) {
 TEST(WhpxVm, BadRegionsChangeNothing) {
   WhpxTestBed bed;
   ASSERT_OK(bed.Init());
-  ASSERT_OK(bed.vm->AddMemoryRegion(0x10000, Ram(0x2000), {}));
+  ASSERT_OK(bed.vm->AddMemoryRegion(0x10000, NewTestRegion(0x2000), {}));
   const auto before = bed.vm->MemoryRegions();
   bed.fake->ClearCalls();
-  EXPECT_THAT(bed.vm->AddMemoryRegion(0x11000, Ram(0x2000), {}),
+  EXPECT_THAT(bed.vm->AddMemoryRegion(0x11000, NewTestRegion(0x2000), {}),
               StatusIs(absl::StatusCode::kAlreadyExists));
-  EXPECT_THAT(bed.vm->AddMemoryRegion(0x20800, Ram(0x1000), {}),
+  EXPECT_THAT(bed.vm->AddMemoryRegion(0x20800, NewTestRegion(0x1000), {}),
               StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(bed.vm->AddMemoryRegion(bed.vm->GuestAddressLimit(), Ram(0x1000),
+  EXPECT_THAT(bed.vm->AddMemoryRegion(bed.vm->GuestAddressLimit(), NewTestRegion(0x1000),
                                       {}),
               StatusIs(absl::StatusCode::kOutOfRange));
   EXPECT_THAT(bed.vm->AddMemoryRegion(0x40000, nullptr, {}),
@@ -139,7 +135,7 @@ TEST(WhpxVm, BadRegionsChangeNothing) {
   MemoryRegionOptions noncoherent;
   noncoherent.cache = MemCacheType::kCacheNonCoherent;
   EXPECT_FALSE(bed.vm->CheckCapability(VmCap::kMemNoncoherentDma));
-  EXPECT_THAT(bed.vm->AddMemoryRegion(0x40000, Ram(0x1000), noncoherent),
+  EXPECT_THAT(bed.vm->AddMemoryRegion(0x40000, NewTestRegion(0x1000), noncoherent),
               StatusIs(absl::StatusCode::kUnimplemented,
                        HasSubstr("non-coherent")));
   EXPECT_THAT(bed.vm->RemoveMemoryRegion(5),
@@ -153,7 +149,7 @@ TEST(WhpxVm, MapFailureLeavesNothing) {
   WhpxTestBed bed;
   ASSERT_OK(bed.Init());
   bed.fake->FailNext("WHvMapGpaRange", kEOutOfMemory);
-  EXPECT_THAT(bed.vm->AddMemoryRegion(0x10000, Ram(0x2000), {}),
+  EXPECT_THAT(bed.vm->AddMemoryRegion(0x10000, NewTestRegion(0x2000), {}),
               StatusIs(absl::StatusCode::kResourceExhausted,
                        HasSubstr("WHvMapGpaRange ([0x10000, 0x12000), flags "
                                  "0x7): E_OUTOFMEMORY (HRESULT 0x8007000e)")));
@@ -161,14 +157,14 @@ TEST(WhpxVm, MapFailureLeavesNothing) {
   EXPECT_THAT(bed.fake->Mappings(), IsEmpty());
   // The slot is still free.
   ASSERT_OK_AND_ASSIGN(MemSlot slot,
-                       bed.vm->AddMemoryRegion(0x10000, Ram(0x2000), {}));
+                       bed.vm->AddMemoryRegion(0x10000, NewTestRegion(0x2000), {}));
   EXPECT_EQ(slot, 0u);
 }
 
 TEST(WhpxVm, RemoveMemoryRegionUnmapsAndHandsTheRegionBack) {
   WhpxTestBed bed;
   ASSERT_OK(bed.Init());
-  auto ram = Ram(0x2000);
+  auto ram = NewTestRegion(0x2000);
   uint8_t* host = ram->data();
   ASSERT_OK_AND_ASSIGN(MemSlot slot,
                        bed.vm->AddMemoryRegion(0x10000, std::move(ram), {}));
@@ -218,7 +214,7 @@ TEST(WhpxVm, FdMappingErrorsChangeNothing) {
   WhpxTestBed bed;
   ASSERT_OK(bed.Init());
   ASSERT_OK_AND_ASSIGN(MemSlot slot,
-                       bed.vm->AddMemoryRegion(0x80000, Ram(0x4000), {}));
+                       bed.vm->AddMemoryRegion(0x80000, NewTestRegion(0x4000), {}));
   ASSERT_OK_AND_ASSIGN(UniqueFd blob, CreateMemfd("blob", 0x1000));
   bed.fake->ClearCalls();
   EXPECT_THAT(bed.vm->AddFdMapping(7, 0, 0x1000, blob.get(), 0, {}),
@@ -244,7 +240,7 @@ TEST(WhpxVm, FdMappingWithoutPartialUnmapIsUnimplemented) {
   WhpxTestBed bed(options);
   ASSERT_OK(bed.Init());
   ASSERT_OK_AND_ASSIGN(MemSlot slot,
-                       bed.vm->AddMemoryRegion(0x80000, Ram(0x4000), {}));
+                       bed.vm->AddMemoryRegion(0x80000, NewTestRegion(0x4000), {}));
   ASSERT_OK_AND_ASSIGN(UniqueFd blob, CreateMemfd("blob", 0x1000));
   bed.fake->ClearCalls();
   EXPECT_THAT(bed.vm->AddFdMapping(slot, 0, 0x1000, blob.get(), 0, {}),
@@ -292,7 +288,7 @@ TEST(WhpxVm, VcpuIdsBeyondTheProcessorCountAreRefused) {
 TEST(WhpxVm, DestroyingTheVmUnmapsAndDeletesInOrder) {
   WhpxTestBed bed;
   ASSERT_OK(bed.Init());
-  ASSERT_OK(bed.vm->AddMemoryRegion(0x0, Ram(0x1000), {}));
+  ASSERT_OK(bed.vm->AddMemoryRegion(0x0, NewTestRegion(0x1000), {}));
   ASSERT_OK_AND_ASSIGN(auto vcpu, bed.vm->CreateVcpu(0));
   bed.vm.reset();
   // The vCPU keeps the partition, but its memory is already unmapped.

@@ -81,6 +81,28 @@ struct MsrEntry {
   uint64_t value = 0;
 };
 
+// MsrRange: `count` MSRs from index `first` whose guest accesses (rdmsr
+// when `reads`, wrmsr when `writes`) the VMM answers itself
+// (VmX86_64::SetUserSpaceMsrs).
+struct MsrRange {
+  uint32_t first = 0;
+  uint32_t count = 0;
+  bool reads = true;
+  bool writes = true;
+};
+
+// MsrRequest: one guest rdmsr or wrmsr handed to the VMM's handler by
+// VcpuX86_64::HandleMsr. For a write `data` is the value written; for a
+// read the handler sets it (it starts 0). Setting `fault` makes the
+// guest's instruction raise #GP(0) instead (Intel SDM Vol. 2B, RDMSR and
+// WRMSR: an unimplemented MSR), and a read's `data` is then ignored.
+struct MsrRequest {
+  uint32_t index = 0;
+  bool is_write = false;
+  uint64_t data = 0;
+  bool fault = false;
+};
+
 // One CPUID leaf/subleaf result.
 struct CpuidEntry {
   uint32_t function = 0;
@@ -192,6 +214,15 @@ struct PitState {
 struct ClockState {
   uint64_t clock_ns = 0;
   bool stable = false;
+  // The host's CLOCK_REALTIME (ns) at the moment the clock was read, where
+  // the hypervisor reports it (KVM: KVM_CLOCK_REALTIME, a host whose clock
+  // source is the TSC). Handed back to VmX86_64::SetClock, the hypervisor
+  // adds the real time elapsed since then, so a guest restored later (or
+  // elsewhere, with synchronised host clocks) does not lag by the downtime;
+  // absent, the clock is set to clock_ns as is.
+  std::optional<uint64_t> realtime_ns;
+  // The host's TSC at that moment (KVM_CLOCK_HOST_TSC); read only.
+  std::optional<uint64_t> host_tsc;
 };
 
 }  // namespace hv

@@ -48,6 +48,21 @@ absl::Status VcpuX86_64::NotifyGuestPaused() {
       "notification");
 }
 
+absl::Status VcpuX86_64::HandleMsr(
+    absl::FunctionRef<void(MsrRequest&)> /*handler*/) {
+  // Without VmCap::kUserSpaceMsrs no Run() returns kRdMsr or kWrMsr.
+  return absl::FailedPreconditionError(
+      "HandleMsr: the last Run() did not return an unhandled kRdMsr or kWrMsr "
+      "exit (this hypervisor hands no MSR access to user space)");
+}
+
+absl::Status VmX86_64::SetUserSpaceMsrs(absl::Span<const MsrRange> ranges) {
+  return absl::UnimplementedError(absl::StrFormat(
+      "set user-space MSRs (%u ranges): this hypervisor does not hand MSR "
+      "accesses to user space (VmCap::kUserSpaceMsrs is false)",
+      ranges.size()));
+}
+
 absl::StatusOr<std::vector<uint32_t>> VmX86_64::GetMsrIndexList() {
   return NotOffered("get MSR index list", "kMsrList");
 }

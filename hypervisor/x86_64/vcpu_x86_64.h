@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
@@ -101,6 +102,16 @@ class VcpuX86_64 : public Vcpu {
   // and the guest's TSC runs at (KVM scales it where the CPU can).
   // HypervisorCap::kTscKhz; INVALID_ARGUMENT for 0.
   virtual absl::Status SetTscKhz(uint32_t khz);
+
+  // VcpuX86_64::HandleMsr(): after a kRdMsr or kWrMsr exit (MSRs the VMM
+  // took with VmX86_64::SetUserSpaceMsrs), calls `handler` once with the
+  // access; the next Run() completes the guest's instruction with the
+  // handler's answer (a read's value, or #GP when it sets `fault`).
+  // FAILED_PRECONDITION, and `handler` not called, unless the last Run()
+  // returned such an exit that no HandleMsr() has answered. An exit left
+  // unanswered is completed by the next Run() as the hypervisor's default
+  // (KVM: a read of 0, a write accepted).
+  virtual absl::Status HandleMsr(absl::FunctionRef<void(MsrRequest&)> handler);
 
   // VcpuX86_64::NotifyGuestPaused(): tells the guest's paravirtual clock
   // that the VM was paused (KVM_KVMCLOCK_CTRL), so that its soft-lockup

@@ -8,12 +8,14 @@
 #ifndef HV_HYPERVISOR_X86_64_VM_X86_64_H_
 #define HV_HYPERVISOR_X86_64_VM_X86_64_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "hypervisor/vm.h"
 #include "hypervisor/x86_64/regs.h"
 #include "hypervisor/x86_64/vcpu_x86_64.h"
@@ -64,6 +66,24 @@ class VmX86_64 : public Vm {
   // hypervisor can offer guests (KVM_GET_MSR_FEATURE_INDEX_LIST, then
   // KVM_GET_MSRS on the system fd). HypervisorCap::kFeatureMsrs.
   virtual absl::StatusOr<std::vector<MsrEntry>> GetFeatureMsrs();
+
+  // VmX86_64::SetUserSpaceMsrs(): guest rdmsr/wrmsr of the MSRs in
+  // `ranges` (reads, writes or both, as each range says) stop reaching the
+  // hypervisor: Run() returns kRdMsr / kWrMsr (VcpuExit::code the index,
+  // `data` a write's value) and the VMM answers with
+  // VcpuX86_64::HandleMsr. Every other MSR stays with the hypervisor.
+  // Replaces the previous set on every vCPU; an empty `ranges` gives every
+  // MSR back. Only rdmsr/wrmsr are filtered, not the MSR loads of the
+  // hypervisor's own state calls (SetMsrs). VmCap::kUserSpaceMsrs, else
+  // UNIMPLEMENTED. INVALID_ARGUMENT, and the previous set kept, for more
+  // than kMaxUserSpaceMsrRanges ranges, an empty range, one that takes
+  // neither reads nor writes, one past index 0xffffffff or longer than
+  // kMaxUserSpaceMsrsPerRange, two that overlap (both named), or one that
+  // touches the x2APIC MSRs 0x800-0x8ff (the local APIC's; KVM never hands
+  // them over, Intel SDM Vol. 3, Section 11.12.1.2).
+  static constexpr size_t kMaxUserSpaceMsrRanges = 16;
+  static constexpr uint32_t kMaxUserSpaceMsrsPerRange = 0x600 * 8;
+  virtual absl::Status SetUserSpaceMsrs(absl::Span<const MsrRange> ranges);
 
   // The in-kernel platform devices' state, for saving and restoring a VM
   // (HypervisorCap::kIrqChipState; UNIMPLEMENTED without it).

@@ -3,11 +3,13 @@
 // order and argument errors.
 
 #include <memory>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "hypervisor/aarch64/vm_aarch64.h"
 #include "hypervisor/os/eventfd.h"
+#include "hypervisor/os/status_macros.h"
 #include "testing/aarch64/aarch64_guest_conformance.h"
 #include "testing/status_matchers.h"
 
@@ -116,6 +118,86 @@ TEST_P(AArch64GuestConformance, GicOrderAndVersion) {
     config.version = version;
     EXPECT_THAT(arm->CreateGic(config), StatusIs(absl::StatusCode::kUnimplemented));
   }
+}
+
+// Copies the registers a guest in the middle of a routine needs (general,
+// PC, PSTATE, SP_EL1 and every listed system register) from one vCPU to
+// another.
+absl::Status CopyVcpuRegisters(VcpuAArch64& from, VcpuAArch64& to) {
+  std::vector<AArch64Reg> core = {AArch64Reg::Pc(), AArch64Reg::Pstate(),
+                                  AArch64Reg::SpEl1()};
+  for (uint32_t n = 0; n <= 30; ++n) core.push_back(AArch64Reg::X(n));
+  for (const AArch64Reg& reg : core) {
+    ASSIGN_OR_RETURN(uint64_t value, from.GetOneReg(reg));
+    RETURN_IF_ERROR(to.SetOneReg(reg, value));
+  }
+  ASSIGN_OR_RETURN(auto system, from.GetSystemRegs());
+  for (const auto& [reg, value] : system) {
+    RETURN_IF_ERROR(to.SetOneReg(reg, value));
+  }
+  return absl::OkStatus();
+}
+
+// A GICv3's state saved with an SPI pending that the guest has not taken
+// yet, restored with the vCPU's registers into a second VM: that VM's
+// guest takes the SPI (and finds nothing more pending) and finishes.
+TEST_P(AArch64GuestConformance, GicStateCarriesAPendingSpiToAnotherVm) {
+  ASSERT_OK_AND_ASSIGN(bool gic_v3, GicV3Offered());
+  if (!gic_v3) return;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<AArch64Guest> source, NewGuest(WithGic()));
+  VcpuAArch64* source_cpu = &source->vcpu(0);
+  if (!hypervisor_->CheckCapability(HypervisorCap::kIrqChipState)) {
+    EXPECT_THAT(source->vm().GetGicState({&source_cpu, 1}),
+                StatusIs(absl::StatusCode::kUnimplemented));
+    return;
+  }
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<AArch64Guest> plain, NewGuest());
+    VcpuAArch64* cpu = &plain->vcpu(0);
+    EXPECT_THAT(plain->vm().GetGicState({&cpu, 1}),
+                StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("GIC")));
+  }
+  constexpr uint32_t kSpi = 7;
+  ASSERT_OK(source->Start(0, Routine::kGicSpi,
+                          {{1, kSpi + 32}, {2, 1}, {3, HV_A64_GICD_BASE}}));
+  // The guest has configured and enabled the SPI when it signals; stop it
+  // there, before it waits for the interrupt.
+  ASSERT_OK_AND_ASSIGN(GuestRun ready, source->Run(0, [&](IoRequest& io) {
+    if (io.is_write && io.address == HV_A64_SIGNAL) source_cpu->SetImmediateExit(true);
+  }));
+  ASSERT_EQ(ready.last_exit.kind, VcpuExitKind::kInterrupted);
+  source_cpu->SetImmediateExit(false);
+  ASSERT_OK(source->vm().SetIrqLine(kSpi, true));
+  ASSERT_OK(source->vm().SetIrqLine(kSpi, false));  // edge: latched pending
+  ASSERT_OK_AND_ASSIGN(GicState state, source->vm().GetGicState({&source_cpu, 1}));
+  // ISPENDR1 (INTIDs 32-63) holds the SPI's latched pending bit.
+  bool pending = false;
+  for (const GicState::Register& reg : state.distributor) {
+    if (reg.offset == 0x204) pending = (reg.value >> kSpi) & 1;
+  }
+  EXPECT_TRUE(pending) << "the SPI is not pending in the saved state";
+  ASSERT_EQ(state.cpus.size(), 1u);
+  EXPECT_FALSE(state.cpus[0].cpu_interface.empty());
+
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<AArch64Guest> target, NewGuest(WithGic()));
+  VcpuAArch64* target_cpu = &target->vcpu(0);
+  // Bad input is refused before anything is written.
+  EXPECT_THAT(target->vm().SetGicState(state, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("1 CPU")));
+  GicState foreign = state;
+  foreign.cpus[0].mpidr ^= 1;
+  EXPECT_THAT(target->vm().SetGicState(foreign, {&target_cpu, 1}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("MPIDR")));
+  GicState too_many = state;
+  too_many.line_levels.resize(64);
+  EXPECT_THAT(target->vm().SetGicState(too_many, {&target_cpu, 1}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("line-level")));
+
+  ASSERT_OK(CopyVcpuRegisters(*source_cpu, *target_cpu));
+  ASSERT_OK(target->vm().SetGicState(state, {&target_cpu, 1}));
+  ASSERT_OK_AND_ASSIGN(GuestRun run, target->Run(0));
+  EXPECT_EQ(run.end, GuestRun::End::kDone);
+  EXPECT_THAT(run.reports, ElementsAre(kSpi + 32, 1023u));
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <vector>
 
@@ -113,6 +114,67 @@ TEST_P(AArch64GuestConformance, DirtyLogNamesExactlyTheWrittenPages) {
   ASSERT_OK(guest->Run(0).status());
   ASSERT_OK_AND_ASSIGN(log, guest->vm().GetDirtyLog(slot));
   EXPECT_EQ(log[0], expected_bits(second));
+}
+
+TEST_P(AArch64GuestConformance, DirtyLogSwitchedLiveAndManuallyProtected) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<AArch64Guest> guest, NewGuest());
+  Vm& vm = guest->vm();
+  const uint64_t page = HostPageSize();
+  ASSERT_OK_AND_ASSIGN(auto region, MemoryRegion::CreateShared("live", 64 * page));
+  uint8_t* bytes = region->data();
+  ASSERT_OK_AND_ASSIGN(MemSlot slot,
+                       vm.AddMemoryRegion(HV_A64_EXTRA_BASE, std::move(region), {}));
+  HV_UNIMPLEMENTED_WITHOUT(vm, VmCap::kDirtyLogSwitch,
+                           vm.SetDirtyLogging(slot, true));
+  // Guest writes at 4 KiB strides; with larger host pages several share a bit.
+  auto bits = [&](uint64_t mask) {
+    uint64_t out = 0;
+    for (int i = 0; i < 64; ++i) {
+      if (mask & (1ull << i)) out |= 1ull << ((i * 4096ull) / page);
+    }
+    return out;
+  };
+  auto touch = [&](uint64_t mask) {
+    ASSERT_OK(guest->Start(0, Routine::kTouchPages,
+                           {{1, HV_A64_EXTRA_BASE}, {2, mask}}));
+    ASSERT_OK_AND_ASSIGN(GuestRun run, guest->Run(0));
+    EXPECT_EQ(run.end, GuestRun::End::kDone);
+  };
+  EXPECT_THAT(vm.GetDirtyLog(slot),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  ASSERT_NO_FATAL_FAILURE(touch(1ull << 2));  // before logging: never reported
+
+  ASSERT_OK(vm.SetDirtyLogging(slot, true));
+  EXPECT_EQ(Load64(bytes + 2 * 4096), 3u);  // the region kept its memory
+  EXPECT_THAT(vm.GetDirtyLog(slot), IsOkAndHolds(ElementsAre(0u)));
+  ASSERT_NO_FATAL_FAILURE(touch(1ull << 5));
+  EXPECT_THAT(vm.GetDirtyLog(slot), IsOkAndHolds(ElementsAre(bits(1ull << 5))));
+  EXPECT_THAT(vm.GetDirtyLog(slot), IsOkAndHolds(ElementsAre(0u)));
+  ASSERT_OK(vm.SetDirtyLogging(slot, false));
+  EXPECT_THAT(vm.GetDirtyLog(slot),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+
+  // Which half ran, in the log.
+  std::printf("manual dirty-log protection: %s\n",
+              vm.CheckCapability(VmCap::kDirtyLogManualProtect) ? "yes" : "no");
+  if (!vm.CheckCapability(VmCap::kDirtyLogManualProtect)) {
+    EXPECT_THAT(vm.EnableDirtyLogManualProtect(),
+                StatusIs(absl::StatusCode::kUnimplemented));
+    return;
+  }
+  ASSERT_OK(vm.EnableDirtyLogManualProtect());
+  ASSERT_OK(vm.SetDirtyLogging(slot, true));
+  const uint64_t first = (1ull << 1) | (1ull << 4);
+  ASSERT_NO_FATAL_FAILURE(touch(first));
+  EXPECT_THAT(vm.GetDirtyLog(slot), IsOkAndHolds(ElementsAre(bits(first))));
+  // Not reset by reading; only ClearDirtyLog resets (and re-protects).
+  EXPECT_THAT(vm.GetDirtyLog(slot), IsOkAndHolds(ElementsAre(bits(first))));
+  const std::vector<uint64_t> page4 = {bits(1ull << 4)};
+  ASSERT_OK(vm.ClearDirtyLog(slot, 0, 64, page4));
+  EXPECT_THAT(vm.GetDirtyLog(slot),
+              IsOkAndHolds(ElementsAre(bits(first) & ~bits(1ull << 4))));
+  ASSERT_NO_FATAL_FAILURE(touch(1ull << 4));
+  EXPECT_THAT(vm.GetDirtyLog(slot), IsOkAndHolds(ElementsAre(bits(first))));
 }
 
 TEST_P(AArch64GuestConformance, FdMappingIntoArenaAndRemoval) {

@@ -325,5 +325,56 @@ TEST_P(AArch64GuestConformance, MpStateOfAPoweredOffVcpuRoundTrips) {
   EXPECT_THAT(vcpu.GetMpState(), IsOkAndHolds(MpState::kStopped));
 }
 
+// Software step stops after each instruction (ESR EC 0x32, Arm ARM
+// D17.2.37); a hardware breakpoint stops before the instruction at its
+// address (EC 0x30); with debugging off the routine runs to its end.
+TEST_P(AArch64GuestConformance, SingleStepAndHardwareBreakpoint) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<AArch64Guest> guest, NewGuest());
+  VcpuAArch64& cpu = guest->vcpu(0);
+  Vcpu::GuestDebug step;
+  step.enable = true;
+  step.single_step = true;
+  if (!hypervisor_->CheckCapability(HypervisorCap::kGuestDebug)) {
+    EXPECT_THAT(cpu.SetGuestDebug(step), StatusIs(absl::StatusCode::kUnimplemented));
+    return;
+  }
+  Vcpu::GuestDebug bad;
+  bad.enable = true;
+  bad.hw_breakpoints = {HV_A64_CODE + 2};
+  EXPECT_THAT(cpu.SetGuestDebug(bad),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("word-aligned")));
+  bad.hw_breakpoints.assign(17, HV_A64_CODE);
+  EXPECT_THAT(cpu.SetGuestDebug(bad),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("17 hardware breakpoints")));
+
+  // store_load: str, ldr, then the report.
+  const uint64_t start = HV_A64_CODE + a64::Offset(Routine::kStoreLoad);
+  constexpr uint64_t kValue = 0x5eed;
+  ASSERT_OK(guest->Start(0, Routine::kStoreLoad, {{1, HV_A64_SCRATCH}, {2, kValue}}));
+  ASSERT_OK(cpu.SetGuestDebug(step));
+  for (uint64_t n = 1; n <= 2; ++n) {
+    ASSERT_OK_AND_ASSIGN(GuestRun run, guest->Run(0));
+    ASSERT_EQ(run.last_exit.kind, VcpuExitKind::kDebug) << "step " << n;
+    EXPECT_EQ(run.last_exit.debug.syndrome >> 26, 0x32u) << "step " << n;
+    EXPECT_THAT(cpu.GetOneReg(AArch64Reg::Pc()), IsOkAndHolds(start + 4 * n));
+  }
+
+  ASSERT_OK(guest->Start(0, Routine::kStoreLoad, {{1, HV_A64_SCRATCH}, {2, kValue}}));
+  Vcpu::GuestDebug breakpoint;
+  breakpoint.enable = true;
+  breakpoint.hw_breakpoints = {start + 4};
+  ASSERT_OK(cpu.SetGuestDebug(breakpoint));
+  ASSERT_OK_AND_ASSIGN(GuestRun stopped, guest->Run(0));
+  ASSERT_EQ(stopped.last_exit.kind, VcpuExitKind::kDebug);
+  EXPECT_EQ(stopped.last_exit.debug.syndrome >> 26, 0x30u);
+  EXPECT_THAT(cpu.GetOneReg(AArch64Reg::Pc()), IsOkAndHolds(start + 4));
+
+  ASSERT_OK(cpu.SetGuestDebug({}));
+  ASSERT_OK_AND_ASSIGN(GuestRun finished, guest->Run(0));
+  EXPECT_EQ(finished.end, GuestRun::End::kDone);
+  EXPECT_THAT(finished.reports, ElementsAre(kValue));
+}
+
 }  // namespace
 }  // namespace hv::testing

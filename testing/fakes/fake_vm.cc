@@ -228,6 +228,9 @@ bool FakeVm::CheckCapability(VmCap cap) const {
       cap == VmCap::kIrqfdResample) {
     return false;  // no interrupt controller is modelled
   }
+  if (cap == VmCap::kDirtyLogSwitch || cap == VmCap::kDirtyLogManualProtect) {
+    return false;  // logging is fixed when a region is added
+  }
   std::lock_guard<std::mutex> lock(mu_);
   return capabilities_.count(cap) != 0;
 }
@@ -469,6 +472,26 @@ absl::Status FakeVm::SetIrqLine(uint32_t irq, bool level) {
     irq_lines_[irq] = level;
     return absl::OkStatus();
   });
+}
+
+absl::Status FakeVm::SetDirtyLogging(MemSlot slot, bool enabled) {
+  return absl::UnimplementedError(absl::StrFormat(
+      "SetDirtyLogging (slot %u, %s): FakeVm fixes logging when a region is "
+      "added",
+      slot, enabled ? "on" : "off"));
+}
+
+absl::Status FakeVm::EnableDirtyLogManualProtect() {
+  return absl::UnimplementedError(
+      "EnableDirtyLogManualProtect: FakeVm has no manual dirty-log "
+      "protection");
+}
+
+absl::Status FakeVm::ClearDirtyLog(MemSlot slot, uint64_t, uint64_t,
+                                   absl::Span<const uint64_t>) {
+  return absl::UnimplementedError(absl::StrFormat(
+      "ClearDirtyLog (slot %u): FakeVm has no manual dirty-log protection",
+      slot));
 }
 
 absl::Status FakeVm::RegisterResampleIrqfd(const EventFd&, uint32_t gsi,

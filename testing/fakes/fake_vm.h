@@ -130,6 +130,14 @@ class FakeVm : public Vm {
   absl::Status RemoveMapping(MemSlot slot, uint64_t offset,
                              uint64_t size) override;
   absl::StatusOr<std::vector<uint64_t>> GetDirtyLog(MemSlot slot) override;
+  // SetDirtyLogging, EnableDirtyLogManualProtect, ClearDirtyLog:
+  // UNIMPLEMENTED (FakeVm never reports kDirtyLogSwitch or
+  // kDirtyLogManualProtect), not recorded.
+  absl::Status SetDirtyLogging(MemSlot slot, bool enabled) override;
+  absl::Status EnableDirtyLogManualProtect() override;
+  absl::Status ClearDirtyLog(MemSlot slot, uint64_t first_page,
+                             uint64_t num_pages,
+                             absl::Span<const uint64_t> bitmap) override;
   absl::Status RegisterIoEvent(const EventFd& event,
                                const IoEventAddress& address) override;
   absl::Status UnregisterIoEvent(const EventFd& event,

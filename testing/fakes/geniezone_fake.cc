@@ -134,6 +134,10 @@ std::vector<GeniezoneFake::Call> GeniezoneFake::calls() const {
 
 uint64_t GeniezoneFake::call_count() const { return log_.count(); }
 
+std::vector<std::string> GeniezoneFake::CallNames() const {
+  return log_.Names();
+}
+
 void GeniezoneFake::ClearCalls() { log_.Clear(); }
 
 int GeniezoneFake::NewFd(FdEntry entry) {

@@ -151,8 +151,9 @@ class GeniezoneFake final : public GeniezoneSys, public ScriptedGuest {
   // fails with `error` and changes nothing; a failed close or munmap still
   // releases its resource, as Linux's close does.
   void FailCall(uint64_t index, int error);
-  // Seam calls made since creation (or ClearCalls()).
+  // Seam calls made since creation (or ClearCalls()), or their names.
   std::vector<Call> calls() const;
+  std::vector<std::string> CallNames() const;
   uint64_t call_count() const;
   void ClearCalls();
 

@@ -819,6 +819,8 @@ void GunyahFake::ClearCalls() { log_.Clear(); }
 
 uint64_t GunyahFake::call_count() const { return log_.count(); }
 
+std::vector<std::string> GunyahFake::CallNames() const { return log_.Names(); }
+
 size_t GunyahFake::open_fds() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return fds_.size();

@@ -129,8 +129,10 @@ class GunyahFake final : public GunyahSys, public ScriptedGuest {
   // collected when this is called).
   uint64_t InterruptsDelivered(uint32_t gsi) override;
 
-  // Inspection.
+  // Inspection: the seam calls recorded (since ClearCalls()), or their
+  // names.
   std::vector<Call> Calls() const;
+  std::vector<std::string> CallNames() const;
   void ClearCalls();
   // Seam calls so far (the index FailCall counts in).
   uint64_t call_count() const;

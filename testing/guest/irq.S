@@ -21,25 +21,8 @@
 //     and finishes.
 HV_GUEST_PROGRAM_BEGIN(pic_interrupt)
         lea     HV_GUEST_PIC_VECTOR_BASE(%rdi), %rbx    // rbx = vector
-        mov     %rbx, %rcx
-        shl     $4, %rcx
-        add     $HV_GUEST_IDT, %rcx                     // rcx = gate address
-        lea     handler(%rip), %rax
-        mov     %ax, (%rcx)                             // offset 15:0
-        mov     %cs, %dx
-        mov     %dx, 2(%rcx)                            // code selector
-        movw    $0x8e00, 4(%rcx)                        // P, DPL 0, type 0xE
-        shr     $16, %rax
-        mov     %ax, 6(%rcx)                            // offset 31:16
-        shr     $16, %rax
-        mov     %eax, 8(%rcx)                           // offset 63:32
-        movl    $0, 12(%rcx)                            // reserved
-        // lidt takes a 10-byte limit:base pseudo-descriptor.
-        sub     $16, %rsp
-        movw    $(256 * 16 - 1), (%rsp)
-        movq    $HV_GUEST_IDT, 2(%rsp)
-        lidt    (%rsp)
-        add     $16, %rsp
+        GATE    %rbx, handler
+        LOAD_IDT
 
         mov     $0x11, %al                              // ICW1: ICW4 needed
         out     %al, $HV_GUEST_PIC_MASTER_CMD
@@ -81,28 +64,11 @@ HV_GUEST_PROGRAM_END(pic_interrupt)
 #define IOAPIC_REGSEL 0xfec00000
 #define IOAPIC_WIN 0xfec00010
 
-// IDT_GATE vector, handler: writes a 64-bit interrupt gate for vector
-// \vector (a register) to `handler` at HV_GUEST_IDT and loads the IDT, as
-// pic_interrupt does. Clobbers rax, rcx, rdx.
+// IDT_GATE vector, handler: GATE (layout.h) for `vector` (a register),
+// then LOAD_IDT, as pic_interrupt does. Clobbers rax, rcx, rdx.
 .macro IDT_GATE vector, handler
-        mov     \vector, %rcx
-        shl     $4, %rcx
-        add     $HV_GUEST_IDT, %rcx
-        lea     \handler(%rip), %rax
-        mov     %ax, (%rcx)
-        mov     %cs, %dx
-        mov     %dx, 2(%rcx)
-        movw    $0x8e00, 4(%rcx)
-        shr     $16, %rax
-        mov     %ax, 6(%rcx)
-        shr     $16, %rax
-        mov     %eax, 8(%rcx)
-        movl    $0, 12(%rcx)
-        sub     $16, %rsp
-        movw    $(256 * 16 - 1), (%rsp)
-        movq    $HV_GUEST_IDT, 2(%rsp)
-        lidt    (%rsp)
-        add     $16, %rsp
+        GATE    \vector, \handler
+        LOAD_IDT
 .endm
 
 // LAPIC_ENABLE: software-enables the local APIC (SVR bit 8, spurious

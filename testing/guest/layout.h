@@ -78,6 +78,37 @@ hv_guest_##name##_end:                        \
         out     %eax, $HV_GUEST_REPORT_HIGH_PORT
 .endm
 
+// GATE vector, handler: writes a 64-bit interrupt gate (Intel SDM Vol. 3,
+// Section 6.14.1, Figure 6-8: offset 15:0, selector, IST, type 0xE with
+// P=1 and DPL=0, offset 31:16, offset 63:32) for `vector` (an immediate
+// such as $2, or a register) at HV_GUEST_IDT pointing at `handler`.
+// Clobbers rax, rcx, rdx.
+.macro GATE vector, handler
+        mov     \vector, %rcx
+        shl     $4, %rcx
+        add     $HV_GUEST_IDT, %rcx
+        lea     \handler(%rip), %rax
+        mov     %ax, (%rcx)
+        mov     %cs, %dx
+        mov     %dx, 2(%rcx)
+        movw    $0x8e00, 4(%rcx)
+        shr     $16, %rax
+        mov     %ax, 6(%rcx)
+        shr     $16, %rax
+        mov     %eax, 8(%rcx)
+        movl    $0, 12(%rcx)
+.endm
+
+// LOAD_IDT: loads the IDT at HV_GUEST_IDT (256 gates) through the 10-byte
+// limit:base pseudo-descriptor lidt takes, built on the stack.
+.macro LOAD_IDT
+        sub     $16, %rsp
+        movw    $(256 * 16 - 1), (%rsp)
+        movq    $HV_GUEST_IDT, 2(%rsp)
+        lidt    (%rsp)
+        add     $16, %rsp
+.endm
+
 // DONE: tells the host the program finished, then halts (at CPL3 the host
 // stops at the PIO exit and never lets the guest reach the hlt).
 .macro DONE

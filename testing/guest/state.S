@@ -6,36 +6,15 @@
 
         .code64
 
-// GATE vector, handler: writes a 64-bit interrupt gate (Intel SDM Vol. 3,
-// Section 6.14.1, Figure 6-8: P=1, DPL=0, type 0xE) for `vector` at
-// HV_GUEST_IDT pointing at `handler`. Clobbers rax, rcx, rdx.
-.macro GATE vector, handler
-        mov     $(HV_GUEST_IDT + \vector * 16), %rcx
-        lea     \handler(%rip), %rax
-        mov     %ax, (%rcx)                             // offset 15:0
-        mov     %cs, %dx
-        mov     %dx, 2(%rcx)                            // code selector
-        movw    $0x8e00, 4(%rcx)
-        shr     $16, %rax
-        mov     %ax, 6(%rcx)                            // offset 31:16
-        shr     $16, %rax
-        mov     %eax, 8(%rcx)                           // offset 63:32
-        movl    $0, 12(%rcx)
-.endm
-
 // event_handlers (CPL0): installs handlers for the NMI (vector 2) and for
 // #GP (vector 13, which pushes an error code), loads the IDT, writes
 // HV_GUEST_SIGNAL_PORT (the host may now set events) and halts. A handler
 // reports its vector (and #GP its error code) and finishes; with no event
 // the hlt exits to the host instead.
 HV_GUEST_PROGRAM_BEGIN(event_handlers)
-        GATE    2, nmi_handler
-        GATE    13, gp_handler
-        sub     $16, %rsp
-        movw    $(256 * 16 - 1), (%rsp)
-        movq    $HV_GUEST_IDT, 2(%rsp)
-        lidt    (%rsp)
-        add     $16, %rsp
+        GATE    $2, nmi_handler
+        GATE    $13, gp_handler
+        LOAD_IDT
         out     %al, $HV_GUEST_SIGNAL_PORT
         hlt
         DONE
@@ -100,12 +79,8 @@ HV_GUEST_PROGRAM_END(pit_program)
 // ticks arrived, then reports the count. Whatever programmed the timer
 // (here: state set by the host) makes it tick.
 HV_GUEST_PROGRAM_BEGIN(pit_ticks)
-        GATE    HV_GUEST_PIC_VECTOR_BASE, tick_handler
-        sub     $16, %rsp
-        movw    $(256 * 16 - 1), (%rsp)
-        movq    $HV_GUEST_IDT, 2(%rsp)
-        lidt    (%rsp)
-        add     $16, %rsp
+        GATE    $HV_GUEST_PIC_VECTOR_BASE, tick_handler
+        LOAD_IDT
         xor     %ebx, %ebx
         sti
 1:      hlt
@@ -124,3 +99,49 @@ tick_handler:
         pop     %rax
         iretq
 HV_GUEST_PROGRAM_END(pit_ticks)
+
+// msr_access (CPL0): %rdi = an MSR the host may take, %rsi = one it leaves
+// with the hypervisor. Installs a #GP handler (vector 13) that reports 13
+// and resumes after the faulting two-byte rdmsr/wrmsr with %rax = %rdx =
+// 0. Then: reads MSR %rdi and reports it; writes 0x1122334455667788 to
+// it; writes 0xa5 to MSR %rsi, reads it back and reports it; reads MSR
+// %rdi again and reports it (0 after a #GP).
+HV_GUEST_PROGRAM_BEGIN(msr_access)
+        GATE    $13, gp_skip
+        LOAD_IDT
+        mov     %edi, %ecx
+        call    read_msr
+        REPORT64 %rax
+        mov     %edi, %ecx
+        mov     $0x55667788, %eax
+        mov     $0x11223344, %edx
+        wrmsr
+        mov     %esi, %ecx
+        mov     $0xa5, %eax
+        xor     %edx, %edx
+        wrmsr
+        call    read_msr
+        REPORT64 %rax
+        mov     %edi, %ecx
+        call    read_msr
+        REPORT64 %rax
+        DONE
+
+// read_msr: %rax = MSR %ecx (edx:eax joined), 0 if rdmsr faulted.
+read_msr:
+        xor     %eax, %eax
+        xor     %edx, %edx
+        rdmsr
+        shl     $32, %rdx
+        or      %rdx, %rax
+        ret
+
+gp_skip:
+        mov     $13, %eax
+        REPORT32
+        add     $8, %rsp                                // the error code
+        addq    $2, (%rsp)                              // past rdmsr/wrmsr
+        xor     %eax, %eax
+        xor     %edx, %edx
+        iretq
+HV_GUEST_PROGRAM_END(msr_access)

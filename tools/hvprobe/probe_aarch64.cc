@@ -29,6 +29,7 @@ constexpr VmCap kVmCaps[] = {
     VmCap::kMemNoncoherentDma, VmCap::kIrqfd,
     VmCap::kIoEventfd,         VmCap::kGsiRouting,
     VmCap::kSignalMsi,         VmCap::kIrqfdResample,
+    VmCap::kDirtyLogSwitch,    VmCap::kDirtyLogManualProtect,
 };
 
 constexpr VcpuFeature kFeatures[] = {

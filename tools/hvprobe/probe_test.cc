@@ -28,6 +28,7 @@ TEST(ProbeBackends, KvmIsUsableWithItsLimitsAndCapabilities) {
   // The interrupt calls the guest-code suite shows working on a KVM.
   EXPECT_THAT(kvm->vm_caps, Contains(Pair("gsi_routing", true)));
   EXPECT_THAT(kvm->vm_caps, Contains(Pair("signal_msi", true)));
+  EXPECT_THAT(kvm->vm_caps, Contains(Pair("dirty_log_switch", true)));
   // Upstream KVM has no per-slot non-coherent DMA flag.
   EXPECT_THAT(kvm->vm_caps, Contains(Pair("mem_noncoherent_dma", false)));
 }

@@ -24,7 +24,8 @@ constexpr VmCap kVmCaps[] = {
     VmCap::kMemNoncoherentDma, VmCap::kPvClock,
     VmCap::kIrqfd,             VmCap::kIoEventfd,
     VmCap::kGsiRouting,        VmCap::kSignalMsi,
-    VmCap::kIrqfdResample,
+    VmCap::kIrqfdResample,     VmCap::kUserSpaceMsrs,
+    VmCap::kDirtyLogSwitch,    VmCap::kDirtyLogManualProtect,
 };
 
 }  // namespace

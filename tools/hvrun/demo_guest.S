@@ -204,15 +204,8 @@ put_hex:
         ret
 
 msg_hello:      .asciz "hv demo: guest running in 32-bit protected mode\n"
-msg_no_device:  .asciz "hv demo: no virtio device on PCI bus 0\n"
-msg_device:     .asciz "hv demo: found virtio PCI device "
-msg_slot:       .asciz " in slot "
-msg_no_cap:     .asciz "hv demo: the device has no shared-memory capability\n"
-msg_bar:        .asciz "hv demo: shared memory at "
-msg_length:     .asciz ", length "
 msg_high:       .asciz "hv demo: the shared-memory BAR is above 4 GiB\n"
-msg_blob:       .asciz "hv demo: the host's blob says: "
-msg_newline:    .asciz "\n"
+#include "tools/hvrun/demo_guest_messages.inc"
         .balign 4
 shm_offset:     .long 0
 shm_length:     .long 0

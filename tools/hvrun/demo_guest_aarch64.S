@@ -174,13 +174,6 @@ put_hex:
         ret
 
 msg_hello:      .asciz "hv demo: guest running at EL1 on aarch64\n"
-msg_no_device:  .asciz "hv demo: no virtio device on PCI bus 0\n"
-msg_device:     .asciz "hv demo: found virtio PCI device "
-msg_slot:       .asciz " in slot "
-msg_no_cap:     .asciz "hv demo: the device has no shared-memory capability\n"
-msg_bar:        .asciz "hv demo: shared memory at "
-msg_length:     .asciz ", length "
-msg_blob:       .asciz "hv demo: the host's blob says: "
-msg_newline:    .asciz "\n"
+#include "tools/hvrun/demo_guest_messages.inc"
         .balign 4
 hv_demo_guest_end:
