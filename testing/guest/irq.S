@@ -125,7 +125,7 @@ HV_GUEST_PROGRAM_END(lapic_interrupt)
 // reports the vector and EOIs the local APIC (which, for a level-triggered
 // vector, EOIs the IOAPIC too). After the second, the program keeps
 // interrupts enabled for a while (a line left asserted would be delivered
-// again here), then reports the count and finishes.
+// again here), then reports the count and finishes. Clobbers %r13.
 HV_GUEST_PROGRAM_BEGIN(ioapic_level)
         mov     %rsi, %rbx
         IDT_GATE %rbx, ioapic_handler
@@ -152,10 +152,19 @@ HV_GUEST_PROGRAM_BEGIN(ioapic_level)
         sti
         hlt
         jmp     1b
+        // The while is 2^24 TSC ticks (5-10 ms at 1.6-3.5 GHz), not a count
+        // of instructions: kvm_pvm emulates this CPL0 code at ~1 us per
+        // instruction (../shared/notes/kvm-on-these-machines.md).
 2:      sti
-        mov     $20000000, %ecx
-3:      dec     %ecx
-        jnz     3b
+        rdtsc
+        shl     $32, %rdx
+        or      %rax, %rdx
+        lea     0x1000000(%rdx), %r13                   // deadline
+3:      rdtsc
+        shl     $32, %rdx
+        or      %rax, %rdx
+        cmp     %r13, %rdx
+        jb      3b
         cli
         mov     %r12d, %eax
         REPORT32
