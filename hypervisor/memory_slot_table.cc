@@ -20,6 +20,13 @@ MemorySlotTable::MemorySlotTable(uint32_t max_slots, uint64_t address_limit,
       address_limit_(address_limit),
       alignment_(alignment) {}
 
+const MemorySlotTable::Entry* MemorySlotTable::EntryIn(MemSlot slot) const {
+  if (slot >= by_slot_.size() || by_slot_[slot].region == nullptr) {
+    return nullptr;
+  }
+  return &by_slot_[slot];
+}
+
 MemSlot MemorySlotTable::LowestFreeSlot() const {
   return freed_.empty() ? next_unused_ : *freed_.begin();
 }
@@ -46,7 +53,7 @@ absl::StatusOr<MemSlot> MemorySlotTable::Check(GuestAddress guest_address,
   auto next = by_address_.lower_bound(guest_address + size);
   if (next != by_address_.begin()) {
     auto prev = std::prev(next);
-    const Entry& other = by_slot_.at(prev->second);
+    const Entry& other = by_slot_[prev->second];
     if (other.guest_address + other.region->size() > guest_address) {
       return absl::AlreadyExistsError(absl::StrFormat(
           "add memory region %s: overlaps region %s in slot %u",
@@ -72,16 +79,16 @@ void MemorySlotTable::Insert(MemSlot slot, GuestAddress guest_address,
     freed_.erase(slot);
   }
   by_address_[guest_address] = slot;
+  if (slot >= by_slot_.size()) by_slot_.resize(slot + 1);
   by_slot_[slot] = Entry{guest_address, std::move(region), options};
 }
 
 absl::StatusOr<MemorySlotTable::Entry*> MemorySlotTable::Find(MemSlot slot) {
-  auto it = by_slot_.find(slot);
-  if (it == by_slot_.end()) {
+  if (EntryIn(slot) == nullptr) {
     return absl::NotFoundError(
         absl::StrFormat("memory slot %u holds no region", slot));
   }
-  return &it->second;
+  return &by_slot_[slot];
 }
 
 absl::StatusOr<MemorySlotTable::Entry*> MemorySlotTable::FindRange(
@@ -107,13 +114,12 @@ absl::StatusOr<MemorySlotTable::Entry*> MemorySlotTable::FindRange(
 }
 
 absl::StatusOr<MemorySlotTable::Entry> MemorySlotTable::Remove(MemSlot slot) {
-  auto it = by_slot_.find(slot);
-  if (it == by_slot_.end()) {
+  if (EntryIn(slot) == nullptr) {
     return absl::NotFoundError(
         absl::StrFormat("remove memory slot %u: it holds no region", slot));
   }
-  Entry entry = std::move(it->second);
-  by_slot_.erase(it);
+  Entry entry = std::move(by_slot_[slot]);
+  by_slot_[slot] = Entry{};
   by_address_.erase(entry.guest_address);
   if (slot + 1 == next_unused_) {
     --next_unused_;
@@ -122,6 +128,8 @@ absl::StatusOr<MemorySlotTable::Entry> MemorySlotTable::Remove(MemSlot slot) {
       freed_.erase(std::prev(freed_.end()));
       --next_unused_;
     }
+    // by_slot_ stays next_unused_ long at most; its capacity is kept.
+    by_slot_.resize(next_unused_);
   } else {
     freed_.insert(slot);
   }
@@ -133,7 +141,7 @@ absl::StatusOr<MemSlot> MemorySlotTable::FindByAddress(
   auto next = by_address_.upper_bound(guest_address);
   if (next != by_address_.begin()) {
     auto prev = std::prev(next);
-    const Entry& entry = by_slot_.at(prev->second);
+    const Entry& entry = by_slot_[prev->second];
     if (guest_address < entry.guest_address + entry.region->size()) {
       return prev->second;
     }
@@ -146,7 +154,7 @@ std::vector<MemoryRegionInfo> MemorySlotTable::List() const {
   std::vector<MemoryRegionInfo> result;
   result.reserve(by_address_.size());
   for (const auto& [address, slot] : by_address_) {
-    const Entry& entry = by_slot_.at(slot);
+    const Entry& entry = by_slot_[slot];
     result.push_back(MemoryRegionInfo{slot, address, entry.region->size(),
                                       entry.options});
   }
