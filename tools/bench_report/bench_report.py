@@ -39,6 +39,8 @@ TARGETS = [
     ("_Hv", r"^BM_(Pio|Mmio|Hlt|ImmediateExit)", 1.02,
      "hv/raw <= 1.02 on the run path"),
     ("_Hv", r"^BM_MemoryRegion", 1.02, "hv/raw <= 1.02 on the region path"),
+    ("_Hv", r"^BM_PreparedBar", 1.10,
+     "prepared BAR map+unmap <= 1.10x the raw mmap pair into a registered region"),
     ("_Prepared", r"^BM_BarMapUnmap", 0.10,
      "prepared BAR mapping >= 10x faster than dynamic"),
 ]
