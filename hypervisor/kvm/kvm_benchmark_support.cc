@@ -8,8 +8,10 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <utility>
 
@@ -309,12 +311,16 @@ hv::testing::FaultInjectingKvmSys& CountingSys() {
 std::string KernelDescription() {
   utsname name = {};
   std::string kernel = ::uname(&name) == 0 ? name.release : "unknown";
+  // /sys/module lists built-in modules too (kvm_pvm is built in on some
+  // hosts here, so /proc/modules lacks it), loaded ones as well.
   std::vector<std::string> modules;
-  std::ifstream proc_modules("/proc/modules");
-  for (std::string line; std::getline(proc_modules, line);) {
-    const std::string module = line.substr(0, line.find(' '));
+  std::error_code error;
+  for (const auto& entry :
+       std::filesystem::directory_iterator("/sys/module", error)) {
+    const std::string module = entry.path().filename().string();
     if (module.rfind("kvm", 0) == 0) modules.push_back(module);
   }
+  std::sort(modules.begin(), modules.end());
   std::string model = "unknown";
   std::ifstream cpuinfo("/proc/cpuinfo");
   for (std::string line; std::getline(cpuinfo, line);) {
@@ -324,7 +330,7 @@ std::string KernelDescription() {
     }
   }
   return absl::StrCat(kernel, "; KVM modules: ",
-                      modules.empty() ? "none (built in?)"
+                      modules.empty() ? "none"
                                       : absl::StrJoin(modules, ", "),
                       "; CPU: ", model);
 }
