@@ -212,6 +212,8 @@ def main():
         c = counters.setdefault((binary, base, arg), {})
         if "syscalls_per_op" in b:
           c[suffix] = b["syscalls_per_op"]
+        if "allocs_per_op" in b:
+          c[suffix + "_allocs"] = b["allocs_per_op"]
         for side in ("hv", "raw"):
           if f"paired_{side}_ns" in b:
             c.setdefault(f"paired_{side}", []).append(b[f"paired_{side}_ns"])
@@ -269,7 +271,10 @@ def main():
       if a == "_Hv":
         c = counters.get(key, {})
         fmt = lambda x: f"{x:g}" if isinstance(x, (int, float)) else "?"
-        row += f" {fmt(c.get(a))} / {fmt(c.get(b))} |"
+        row += f" {fmt(c.get(a))} / {fmt(c.get(b))}"
+        if a + "_allocs" in c and b + "_allocs" in c:
+          row += f" (allocs {c[a + '_allocs']:.2g} / {c[b + '_allocs']:.2g})"
+        row += " |"
         if c.get("paired_hv") and c.get("paired_raw"):
           ph = statistics.median(c["paired_hv"])
           pr = statistics.median(c["paired_raw"])
