@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "hypervisor/os/mmap_region.h"
 #include "hypervisor/os/status_macros.h"
+#include "hypervisor/vm_checks.h"
 
 namespace hv::testing {
 namespace {
@@ -78,6 +79,9 @@ const char* FakeVmMethodName(FakeVm::Method method) {
     case FakeVm::Method::kRegisterIrqfd: return "RegisterIrqfd";
     case FakeVm::Method::kUnregisterIrqfd: return "UnregisterIrqfd";
     case FakeVm::Method::kSetIrqLine: return "SetIrqLine";
+    case FakeVm::Method::kRegisterResampleIrqfd: return "RegisterResampleIrqfd";
+    case FakeVm::Method::kSetGsiRouting: return "SetGsiRouting";
+    case FakeVm::Method::kSignalMsi: return "SignalMsi";
     case FakeVm::Method::kCreateVcpu: return "CreateVcpu";
   }
   return "?";
@@ -95,6 +99,7 @@ std::string FakeVm::Call::ToString() const {
 FakeVm::FakeVm(const Options& options)
     : max_slots_(options.max_slots),
       address_limit_(options.address_limit),
+      max_gsi_routes_(options.max_gsi_routes),
       capabilities_(options.capabilities),
       table_(options.max_slots, options.address_limit, HostPageSize()) {}
 
@@ -142,6 +147,11 @@ std::vector<FakeVm::Call> FakeVm::CallsOf(Method method) const {
 void FakeVm::ClearCalls() {
   std::lock_guard<std::mutex> lock(mu_);
   calls_.clear();
+}
+
+std::vector<IrqRoute> FakeVm::GsiRoutes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return gsi_routes_;
 }
 
 void FakeVm::set_recording(bool recording) {
@@ -224,10 +234,6 @@ absl::StatusOr<std::vector<uint8_t>> FakeVm::ReadGuest(GuestAddress address,
 }
 
 bool FakeVm::CheckCapability(VmCap cap) const {
-  if (cap == VmCap::kGsiRouting || cap == VmCap::kSignalMsi ||
-      cap == VmCap::kIrqfdResample) {
-    return false;  // no interrupt controller is modelled
-  }
   if (cap == VmCap::kDirtyLogSwitch || cap == VmCap::kDirtyLogManualProtect) {
     return false;  // logging is fixed when a region is added
   }
@@ -494,23 +500,76 @@ absl::Status FakeVm::ClearDirtyLog(MemSlot slot, uint64_t, uint64_t,
       slot));
 }
 
-absl::Status FakeVm::RegisterResampleIrqfd(const EventFd&, uint32_t gsi,
-                                           const EventFd&) {
-  return absl::UnimplementedError(absl::StrFormat(
-      "RegisterResampleIrqfd (gsi %u): FakeVm models no interrupt controller",
-      gsi));
+absl::Status FakeVm::RegisterResampleIrqfd(const EventFd& event, uint32_t gsi,
+                                           const EventFd& resample) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (capabilities_.count(VmCap::kIrqfdResample) == 0) {
+    return absl::UnimplementedError(absl::StrFormat(
+        "RegisterResampleIrqfd (gsi %u): this FakeVm is not given "
+        "VmCap::kIrqfdResample",
+        gsi));
+  }
+  Call call;
+  call.method = Method::kRegisterResampleIrqfd;
+  call.fd = event.fd();
+  call.resample_fd = resample.fd();
+  call.value = gsi;
+  return Recorded(std::move(call), [&](Call&) -> absl::Status {
+    if (event.fd() == resample.fd()) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "RegisterResampleIrqfd (gsi %u): the trigger and the resample "
+          "event are the same eventfd (fd %d)",
+          gsi, event.fd()));
+    }
+    // Unregistered with UnregisterIrqfd, like any irqfd.
+    if (!irqfds_.insert({event.fd(), gsi}).second) {
+      return absl::AlreadyExistsError(absl::StrFormat(
+          "RegisterResampleIrqfd: fd %d already drives gsi %u", event.fd(),
+          gsi));
+    }
+    return absl::OkStatus();
+  });
+}
+
+uint32_t FakeVm::MaxGsiRoutes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return capabilities_.count(VmCap::kGsiRouting) != 0 ? max_gsi_routes_ : 0;
 }
 
 absl::Status FakeVm::SetGsiRouting(absl::Span<const IrqRoute> routes) {
-  return absl::UnimplementedError(absl::StrFormat(
-      "SetGsiRouting (%u routes): FakeVm models no interrupt controller",
-      routes.size()));
+  std::lock_guard<std::mutex> lock(mu_);
+  if (capabilities_.count(VmCap::kGsiRouting) == 0) {
+    return absl::UnimplementedError(absl::StrFormat(
+        "SetGsiRouting (%u routes): this FakeVm is not given "
+        "VmCap::kGsiRouting",
+        routes.size()));
+  }
+  Call call;
+  call.method = Method::kSetGsiRouting;
+  call.routes.assign(routes.begin(), routes.end());
+  call.size = routes.size();
+  return Recorded(std::move(call), [&](Call&) -> absl::Status {
+    RETURN_IF_ERROR(CheckGsiRoutes(routes, max_gsi_routes_));
+    gsi_routes_.assign(routes.begin(), routes.end());
+    return absl::OkStatus();
+  });
 }
 
 absl::StatusOr<bool> FakeVm::SignalMsi(const MsiMessage& msi) {
-  return absl::UnimplementedError(absl::StrFormat(
-      "SignalMsi (address %#x): FakeVm models no interrupt controller",
-      msi.address));
+  std::lock_guard<std::mutex> lock(mu_);
+  if (capabilities_.count(VmCap::kSignalMsi) == 0) {
+    return absl::UnimplementedError(absl::StrFormat(
+        "SignalMsi (address %#x): this FakeVm is not given VmCap::kSignalMsi",
+        msi.address));
+  }
+  Call call;
+  call.method = Method::kSignalMsi;
+  call.msi = msi;
+  call.guest_address = msi.address;
+  call.value = msi.data;
+  RETURN_IF_ERROR(
+      Recorded(std::move(call), [](Call&) { return absl::OkStatus(); }));
+  return true;
 }
 
 absl::StatusOr<std::unique_ptr<Vcpu>> FakeVm::CreateVcpu(uint32_t id) {

@@ -9,7 +9,12 @@
 // arguments and result. Any method can be made to fail: FailNext() queues an
 // error that the next call of that method returns before doing anything
 // (like a failing ioctl, the Vm is then unchanged). No guest code runs:
-// CreateVcpu() is UNIMPLEMENTED and no page is ever dirty. Thread safe.
+// CreateVcpu() is UNIMPLEMENTED and no page is ever dirty. Interrupts are
+// recorded, not delivered: given VmCap::kGsiRouting, kSignalMsi or
+// kIrqfdResample, the matching calls are checked as a backend checks them
+// (GSI routes by the backends' own rules), recorded, and their state kept
+// (GsiRoutes(), the irqfds); without the capability they are UNIMPLEMENTED
+// and not recorded, as on a backend without it. Thread safe.
 //
 // Example:
 //   FakeVm::Options options;
@@ -51,6 +56,8 @@ class FakeVm : public Vm {
   struct Options {
     uint32_t max_slots = 509;
     uint64_t address_limit = uint64_t{1} << 40;
+    // MaxGsiRoutes() where VmCap::kGsiRouting is offered (KVM's x86 limit).
+    uint32_t max_gsi_routes = 4096;
     std::set<VmCap> capabilities = {VmCap::kReadOnlyMemoryRegion,
                                     VmCap::kDirtyLog, VmCap::kIrqfd,
                                     VmCap::kIoEventfd};
@@ -67,6 +74,9 @@ class FakeVm : public Vm {
     kRegisterIrqfd,
     kUnregisterIrqfd,
     kSetIrqLine,
+    kRegisterResampleIrqfd,
+    kSetGsiRouting,
+    kSignalMsi,
     kCreateVcpu,
   };
 
@@ -82,6 +92,9 @@ class FakeVm : public Vm {
     Protection prot;
     MemoryRegionOptions options;
     uint64_t value = 0;  // gsi, irq line level, vCPU id
+    int resample_fd = -1;            // RegisterResampleIrqfd
+    MsiMessage msi;                  // SignalMsi
+    std::vector<IrqRoute> routes;    // SetGsiRouting
     absl::Status result;
 
     std::string ToString() const;
@@ -105,6 +118,8 @@ class FakeVm : public Vm {
   // FakeVm::CallsOf(): the recorded calls of one method.
   std::vector<Call> CallsOf(Method method) const;
   void ClearCalls();
+  // FakeVm::GsiRoutes(): the table the last successful SetGsiRouting set.
+  std::vector<IrqRoute> GsiRoutes() const;
   // Stop or resume recording (benchmarks with many calls).
   void set_recording(bool recording);
   // FakeVm::ReadGuest(): the bytes the guest would read at `address`, or
@@ -145,13 +160,12 @@ class FakeVm : public Vm {
   absl::Status RegisterIrqfd(const EventFd& event, uint32_t gsi) override;
   absl::Status UnregisterIrqfd(const EventFd& event, uint32_t gsi) override;
   absl::Status SetIrqLine(uint32_t irq, bool level) override;
-  // No interrupt controller is modelled: the GSI routing, MSI and resample
-  // irqfd calls are UNIMPLEMENTED (and not recorded), their capabilities
-  // false.
+  // Recorded where the capability is offered (see the file comment); a
+  // signalled MSI is reported delivered.
   absl::Status RegisterResampleIrqfd(const EventFd& event, uint32_t gsi,
                                      const EventFd& resample) override;
   absl::Status SetGsiRouting(absl::Span<const IrqRoute> routes) override;
-  uint32_t MaxGsiRoutes() const override { return 0; }
+  uint32_t MaxGsiRoutes() const override;
   absl::StatusOr<bool> SignalMsi(const MsiMessage& msi) override;
   absl::StatusOr<std::unique_ptr<Vcpu>> CreateVcpu(uint32_t id) override;
 
@@ -188,6 +202,7 @@ class FakeVm : public Vm {
 
   const uint32_t max_slots_;
   const uint64_t address_limit_;
+  const uint32_t max_gsi_routes_;
   // std::mutex rather than absl::Mutex: Debian's Abseil is not built with
   // TSan, which then cannot see absl::Mutex's synchronisation.
   mutable std::mutex mu_;
@@ -207,6 +222,7 @@ class FakeVm : public Vm {
   std::set<IoEventKey> io_events_ ABSL_GUARDED_BY(mu_);
   std::set<std::pair<int, uint32_t>> irqfds_ ABSL_GUARDED_BY(mu_);
   std::map<uint32_t, bool> irq_lines_ ABSL_GUARDED_BY(mu_);
+  std::vector<IrqRoute> gsi_routes_ ABSL_GUARDED_BY(mu_);
 };
 
 const char* FakeVmMethodName(FakeVm::Method method);

@@ -181,6 +181,59 @@ TEST(FakeVm, EventsAndIrqsAreBookkeptAndVcpusAreRefused) {
   EXPECT_THAT(vm->CallsOf(Method::kSetIrqLine), SizeIs(1));
 }
 
+TEST(FakeVm, InterruptCallsNeedTheirCapabilities) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<FakeVm> vm, FakeVm::Create());
+  ASSERT_OK_AND_ASSIGN(EventFd trigger, EventFd::Create());
+  ASSERT_OK_AND_ASSIGN(EventFd resample, EventFd::Create());
+  EXPECT_FALSE(vm->CheckCapability(VmCap::kGsiRouting));
+  EXPECT_EQ(vm->MaxGsiRoutes(), 0u);
+  EXPECT_THAT(vm->SetGsiRouting({IrqRoute::Pin(1, 0, 1)}),
+              StatusIs(absl::StatusCode::kUnimplemented));
+  EXPECT_THAT(vm->SignalMsi(MsiMessage{0xfee00000, 0x30, std::nullopt}),
+              StatusIs(absl::StatusCode::kUnimplemented));
+  EXPECT_THAT(vm->RegisterResampleIrqfd(trigger, 3, resample),
+              StatusIs(absl::StatusCode::kUnimplemented));
+  EXPECT_THAT(vm->Calls(), IsEmpty());
+}
+
+TEST(FakeVm, InterruptCallsAreCheckedAndRecorded) {
+  FakeVm::Options options;
+  options.max_gsi_routes = 8;
+  options.capabilities.insert(
+      {VmCap::kGsiRouting, VmCap::kSignalMsi, VmCap::kIrqfdResample});
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<FakeVm> vm, FakeVm::Create(options));
+  EXPECT_EQ(vm->MaxGsiRoutes(), 8u);
+
+  const MsiMessage msi{0xfee00000, 0x41, std::nullopt};
+  const std::vector<IrqRoute> table = {IrqRoute::Pin(2, 0, 2),
+                                       IrqRoute::Msi(5, msi)};
+  ASSERT_OK(vm->SetGsiRouting(table));
+  ASSERT_THAT(vm->GsiRoutes(), SizeIs(2));
+  EXPECT_EQ(vm->GsiRoutes()[1].msi.data, 0x41u);
+  // Past the limit: refused by the backends' own rules, the table kept.
+  EXPECT_THAT(vm->SetGsiRouting({IrqRoute::Pin(8, 0, 1)}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(vm->GsiRoutes(), SizeIs(2));
+
+  EXPECT_THAT(vm->SignalMsi(msi), IsOkAndHolds(true));
+  ASSERT_THAT(vm->CallsOf(Method::kSignalMsi), SizeIs(1));
+  EXPECT_EQ(vm->CallsOf(Method::kSignalMsi)[0].msi.address, 0xfee00000u);
+
+  ASSERT_OK_AND_ASSIGN(EventFd trigger, EventFd::Create());
+  ASSERT_OK_AND_ASSIGN(EventFd resample, EventFd::Create());
+  EXPECT_THAT(vm->RegisterResampleIrqfd(trigger, 3, trigger),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  ASSERT_OK(vm->RegisterResampleIrqfd(trigger, 3, resample));
+  const std::vector<FakeVm::Call> resamples =
+      vm->CallsOf(Method::kRegisterResampleIrqfd);
+  ASSERT_THAT(resamples, SizeIs(2));
+  EXPECT_EQ(resamples[1].resample_fd, resample.fd());
+  EXPECT_EQ(resamples[1].value, 3u);
+  // A resample irqfd is removed like any irqfd.
+  EXPECT_OK(vm->UnregisterIrqfd(trigger, 3));
+  EXPECT_THAT(vm->CallsOf(Method::kSetGsiRouting), SizeIs(2));
+}
+
 TEST(FakeVm, DirtyLogNeedsLoggingAndIsClean) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<FakeVm> vm, FakeVm::Create());
   MemoryRegionOptions logged;
