@@ -57,6 +57,7 @@ GuestProgram AvxStore();
 GuestProgram PitProgram();  // CPL0
 GuestProgram PitTicks();    // CPL0
 GuestProgram MsrAccess();   // CPL0
+GuestProgram SnapshotWorker();  // CPL0
 
 }  // namespace guest
 }  // namespace hv::testing

@@ -304,8 +304,18 @@ absl::Status KvmVcpuX86_64::SetCpuid(absl::Span<const CpuidEntry> entries) {
 
 absl::StatusOr<LapicState> KvmVcpuX86_64::GetLapic() {
   kvm_lapic_state l = {};
-  RETURN_IF_ERROR(
-      KvmIoctl(sys_, fd_.get(), KVM_GET_LAPIC, &l, "KVM_GET_LAPIC"));
+  // KVM's only EINVAL here is a vCPU without an in-kernel local APIC
+  // (virt/kvm/x86.c, kvm_vcpu_ioctl_get_lapic's caller).
+  if (absl::Status status =
+          KvmIoctl(sys_, fd_.get(), KVM_GET_LAPIC, &l, "KVM_GET_LAPIC");
+      !status.ok()) {
+    if (absl::IsInvalidArgument(status)) {
+      return absl::FailedPreconditionError(
+          "KVM_GET_LAPIC: the VM has no in-kernel local APIC (CreateIrqChip "
+          "first)");
+    }
+    return status;
+  }
   LapicState state;
   std::memcpy(state.regs.data(), l.regs, sizeof(l.regs));
   return state;

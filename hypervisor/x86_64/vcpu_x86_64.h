@@ -44,7 +44,8 @@ class VcpuX86_64 : public Vcpu {
   virtual absl::Status SetMsrs(absl::Span<const MsrEntry> msrs) = 0;
   // VcpuX86_64::SetCpuid(): the CPUID results the guest sees.
   virtual absl::Status SetCpuid(absl::Span<const CpuidEntry> entries) = 0;
-  // Local APIC state; requires the in-kernel irqchip.
+  // Local APIC state; requires the in-kernel irqchip: GetLapic() is
+  // FAILED_PRECONDITION on a VM without one (the VMM then has the APIC).
   virtual absl::StatusOr<LapicState> GetLapic() = 0;
   virtual absl::Status SetLapic(const LapicState& state) = 0;
 

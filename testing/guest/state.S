@@ -145,3 +145,54 @@ gp_skip:
         xor     %edx, %edx
         iretq
 HV_GUEST_PROGRAM_END(msr_access)
+
+// snapshot_worker (CPL0): %rdi = rounds per phase (> 0). Phase one mixes a
+// hash in %rax over the rounds, storing each round's value in a 256-qword
+// table at 0x100000 (slot = round mod 256); it leaves the hash in %r13, 7
+// in %r15 and the hash's low half in MSR IA32_SYSENTER_ESP (0x175), then
+// writes HV_GUEST_SIGNAL_PORT: a host may snapshot the VM here. Phase two
+// adds the table up into %rbx, folds %r13, %r15 and the MSR in, mixes as
+// many rounds again into %rax, and reports %rbx, then %rax (REPORT64
+// each). A restored VM reports the same two values only if its memory,
+// registers and MSRs all came back. (No SSE: kvm_pvm's instruction
+// emulator, which runs CPL0 code there, has no movq to %xmm.)
+HV_GUEST_PROGRAM_BEGIN(snapshot_worker)
+        mov     $0x9e3779b97f4a7c15, %rax
+        mov     $0x100000, %rsi
+        mov     %rdi, %rcx
+1:      imul    $31, %rax, %rax
+        add     %rcx, %rax
+        mov     %ecx, %edx
+        and     $255, %edx
+        mov     %rax, (%rsi, %rdx, 8)
+        dec     %rcx
+        jnz     1b
+        mov     %rax, %r13
+        mov     $7, %r15
+        mov     $0x175, %ecx                            // IA32_SYSENTER_ESP
+        xor     %edx, %edx
+        wrmsr                                           // %eax, the low half
+        out     %al, $HV_GUEST_SIGNAL_PORT
+        xor     %ebx, %ebx
+        xor     %ecx, %ecx
+2:      add     (%rsi, %rcx, 8), %rbx
+        inc     %ecx
+        cmp     $256, %ecx
+        jb      2b
+        xor     %r13, %rbx
+        add     %r15, %rbx
+        mov     $0x175, %ecx
+        rdmsr
+        shl     $32, %rax
+        or      %rax, %rbx                              // low half into 63:32
+        mov     %r13, %rax
+        mov     %rdi, %rcx
+3:      imul    $31, %rax, %rax
+        add     %rcx, %rax
+        dec     %rcx
+        jnz     3b
+        mov     %rax, %r14
+        REPORT64 %rbx
+        REPORT64 %r14
+        DONE
+HV_GUEST_PROGRAM_END(snapshot_worker)

@@ -1,0 +1,111 @@
+#include "snapshot/codec.h"
+
+#include <array>
+
+#include "absl/strings/str_format.h"
+
+namespace hv::snapshot {
+namespace {
+
+// The byte-at-a-time table of the reflected CRC-32C polynomial.
+std::array<uint32_t, 256> MakeCrc32cTable() {
+  std::array<uint32_t, 256> table{};
+  for (uint32_t i = 0; i < 256; ++i) {
+    uint32_t crc = i;
+    for (int bit = 0; bit < 8; ++bit) {
+      crc = (crc & 1) != 0 ? (crc >> 1) ^ 0x82f63b78u : crc >> 1;
+    }
+    table[i] = crc;
+  }
+  return table;
+}
+
+}  // namespace
+
+uint32_t Crc32c(absl::Span<const uint8_t> data, uint32_t crc) {
+  static const std::array<uint32_t, 256> table = MakeCrc32cTable();
+  crc = ~crc;
+  for (uint8_t byte : data) crc = table[(crc ^ byte) & 0xff] ^ (crc >> 8);
+  return ~crc;
+}
+
+absl::StatusOr<uint64_t> ByteReader::GetLittle(const char* field, int width) {
+  if (remaining() < static_cast<uint64_t>(width)) {
+    return absl::DataLossError(absl::StrFormat(
+        "%s: %s needs %d bytes, %u are left", what_, field, width,
+        remaining()));
+  }
+  uint64_t v = 0;
+  for (int i = 0; i < width; ++i) {
+    v |= static_cast<uint64_t>(data_[pos_ + i]) << (8 * i);
+  }
+  pos_ += width;
+  return v;
+}
+
+absl::StatusOr<uint8_t> ByteReader::Get8(const char* field) {
+  absl::StatusOr<uint64_t> v = GetLittle(field, 1);
+  if (!v.ok()) return v.status();
+  return static_cast<uint8_t>(*v);
+}
+
+absl::StatusOr<uint16_t> ByteReader::Get16(const char* field) {
+  absl::StatusOr<uint64_t> v = GetLittle(field, 2);
+  if (!v.ok()) return v.status();
+  return static_cast<uint16_t>(*v);
+}
+
+absl::StatusOr<uint32_t> ByteReader::Get32(const char* field) {
+  absl::StatusOr<uint64_t> v = GetLittle(field, 4);
+  if (!v.ok()) return v.status();
+  return static_cast<uint32_t>(*v);
+}
+
+absl::StatusOr<uint64_t> ByteReader::Get64(const char* field) {
+  return GetLittle(field, 8);
+}
+
+absl::StatusOr<bool> ByteReader::GetBool(const char* field) {
+  absl::StatusOr<uint8_t> v = Get8(field);
+  if (!v.ok()) return v.status();
+  if (*v > 1) {
+    return absl::DataLossError(absl::StrFormat(
+        "%s: %s is %u, not a boolean (0 or 1)", what_, field, *v));
+  }
+  return *v == 1;
+}
+
+absl::StatusOr<absl::Span<const uint8_t>> ByteReader::GetBytes(
+    const char* field, uint64_t size) {
+  if (remaining() < size) {
+    return absl::DataLossError(absl::StrFormat(
+        "%s: %s needs %u bytes, %u are left", what_, field, size,
+        remaining()));
+  }
+  absl::Span<const uint8_t> bytes = data_.subspan(pos_, size);
+  pos_ += size;
+  return bytes;
+}
+
+absl::StatusOr<absl::Span<const uint8_t>> ByteReader::GetBlob(
+    const char* field) {
+  absl::StatusOr<uint64_t> size = Get64(field);
+  if (!size.ok()) return size.status();
+  return GetBytes(field, *size);
+}
+
+absl::StatusOr<std::string> ByteReader::GetString(const char* field) {
+  absl::StatusOr<absl::Span<const uint8_t>> bytes = GetBlob(field);
+  if (!bytes.ok()) return bytes.status();
+  return std::string(bytes->begin(), bytes->end());
+}
+
+absl::Status ByteReader::Done() const {
+  if (remaining() != 0) {
+    return absl::DataLossError(absl::StrFormat(
+        "%s: %u bytes left over after the last field", what_, remaining()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace hv::snapshot

@@ -1,0 +1,480 @@
+#include "snapshot/x86_64_snapshot.h"
+
+#include <algorithm>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "hypervisor/os/status_macros.h"
+#include "hypervisor/vcpu_exit.h"
+#include "snapshot/codec.h"
+#include "snapshot/x86_64_codec.h"
+
+namespace hv::snapshot {
+namespace {
+
+// Prefixes `status`'s message with `context` (the code is kept).
+absl::Status Within(const std::string& context, const absl::Status& status) {
+  if (status.ok()) return status;
+  return absl::Status(status.code(), absl::StrCat(context, ": ",
+                                                  status.message()));
+}
+
+// Whether a state call's failure means "this hypervisor has no such
+// state" (the section is then left out) rather than a real error.
+bool Absent(const absl::Status& status) {
+  return absl::IsUnimplemented(status) || absl::IsFailedPrecondition(status);
+}
+
+std::string VcpuName(uint32_t id) { return absl::StrCat("vCPU ", id); }
+
+// The vCPU's MSRs of `indices`: all at once, or, where the hypervisor
+// refuses one (an MSR the list names that this vCPU's CPUID does not
+// offer), one at a time, leaving out those it refuses.
+absl::StatusOr<std::vector<MsrEntry>> ReadMsrs(VcpuX86_64& vcpu,
+                                               absl::Span<const uint32_t> indices) {
+  absl::StatusOr<std::vector<MsrEntry>> all = vcpu.GetMsrs(indices);
+  if (all.ok()) return all;
+  std::vector<MsrEntry> readable;
+  for (uint32_t index : indices) {
+    absl::StatusOr<std::vector<MsrEntry>> one = vcpu.GetMsrs({index});
+    if (one.ok()) readable.insert(readable.end(), one->begin(), one->end());
+  }
+  return readable;
+}
+
+// Completes whatever the vCPU's last exit left for the next Run() (an I/O
+// or MMIO access the VMM answered): the state read after this is the state
+// after that instruction.
+absl::Status SettleVcpu(VcpuX86_64& vcpu) {
+  vcpu.SetImmediateExit(true);
+  absl::StatusOr<VcpuExit> exit = vcpu.Run();
+  vcpu.SetImmediateExit(false);
+  if (!exit.ok()) return Within("completing the last exit", exit.status());
+  if (exit->kind != VcpuExitKind::kInterrupted) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "completing the last exit: the vCPU ran on to another exit (%s) "
+        "instead of stopping",
+        VcpuExitKindName(exit->kind)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CaptureVcpu(VcpuX86_64& vcpu, absl::Span<const uint32_t> msr_list,
+                         SnapshotFile& file) {
+  const uint32_t id = vcpu.id();
+  RETURN_IF_ERROR(SettleVcpu(vcpu));
+  // Tell a kvmclock guest it was paused; one without kvmclock has no
+  // watchdog to calm (FAILED_PRECONDITION) and some hypervisors have no
+  // such call.
+  if (absl::Status paused = vcpu.NotifyGuestPaused();
+      !paused.ok() && !Absent(paused)) {
+    return Within("notify guest paused", paused);
+  }
+  ASSIGN_OR_RETURN(Regs regs, vcpu.GetRegs());
+  file.Add(Tag::kVcpuRegs, id, EncodeRegs(regs));
+  ASSIGN_OR_RETURN(Sregs sregs, vcpu.GetSregs());
+  file.Add(Tag::kVcpuSregs, id, EncodeSregs(sregs));
+  ASSIGN_OR_RETURN(Fpu fpu, vcpu.GetFpu());
+  file.Add(Tag::kVcpuFpu, id, EncodeFpu(fpu));
+  ASSIGN_OR_RETURN(DebugRegs debug, vcpu.GetDebugRegs());
+  file.Add(Tag::kVcpuDebugRegs, id, EncodeDebugRegs(debug));
+  if (absl::StatusOr<std::vector<Xcr>> xcrs = vcpu.GetXcrs(); xcrs.ok()) {
+    file.Add(Tag::kVcpuXcrs, id, EncodeXcrs(*xcrs));
+  } else if (!Absent(xcrs.status())) {
+    return Within("get xcrs", xcrs.status());
+  }
+  if (absl::StatusOr<std::vector<uint8_t>> xsave = vcpu.GetXsave();
+      xsave.ok()) {
+    file.Add(Tag::kVcpuXsave, id, *std::move(xsave));
+  } else if (!Absent(xsave.status())) {
+    return Within("get xsave", xsave.status());
+  }
+  if (!msr_list.empty()) {
+    ASSIGN_OR_RETURN(std::vector<MsrEntry> msrs, ReadMsrs(vcpu, msr_list));
+    file.Add(Tag::kVcpuMsrs, id, EncodeMsrs(msrs));
+  }
+  if (absl::StatusOr<VcpuEvents> events = vcpu.GetVcpuEvents(); events.ok()) {
+    file.Add(Tag::kVcpuEvents, id, EncodeVcpuEvents(*events));
+  } else if (!Absent(events.status())) {
+    return Within("get vcpu events", events.status());
+  }
+  if (absl::StatusOr<MpState> mp = vcpu.GetMpState(); mp.ok()) {
+    file.Add(Tag::kVcpuMpState, id, EncodeMpState(*mp));
+  } else if (!Absent(mp.status())) {
+    return Within("get mp state", mp.status());
+  }
+  if (absl::StatusOr<LapicState> lapic = vcpu.GetLapic(); lapic.ok()) {
+    file.Add(Tag::kVcpuLapic, id,
+             std::vector<uint8_t>(lapic->regs.begin(), lapic->regs.end()));
+  } else if (!Absent(lapic.status())) {
+    return Within("get lapic", lapic.status());
+  }
+  if (absl::StatusOr<uint32_t> khz = vcpu.GetTscKhz(); khz.ok()) {
+    file.Add(Tag::kVcpuTscKhz, id, EncodeU32(*khz));
+  } else if (!Absent(khz.status())) {
+    return Within("get tsc khz", khz.status());
+  }
+  return absl::OkStatus();
+}
+
+// What RestoreX86_64 loads into one vCPU, decoded and checked first.
+struct VcpuImage {
+  Regs regs;
+  Sregs sregs;
+  Fpu fpu;
+  DebugRegs debug;
+  std::optional<std::vector<Xcr>> xcrs;
+  std::optional<std::vector<uint8_t>> xsave;
+  std::optional<std::vector<MsrEntry>> msrs;
+  std::optional<VcpuEvents> events;
+  std::optional<MpState> mp_state;
+  std::optional<LapicState> lapic;
+  std::optional<uint32_t> tsc_khz;
+};
+
+// The payload of an optional section, or nullopt.
+std::optional<absl::Span<const uint8_t>> Optional(const SnapshotFile& file,
+                                                  Tag tag, uint32_t index) {
+  absl::StatusOr<absl::Span<const uint8_t>> payload = file.Find(tag, index);
+  if (!payload.ok()) return std::nullopt;
+  return *payload;
+}
+
+absl::StatusOr<VcpuImage> DecodeVcpu(const SnapshotFile& file, uint32_t id) {
+  const std::string name = VcpuName(id);
+  VcpuImage image;
+  ASSIGN_OR_RETURN(absl::Span<const uint8_t> regs,
+                   file.Find(Tag::kVcpuRegs, id));
+  ASSIGN_OR_RETURN(image.regs, DecodeRegs(regs, name + " regs"));
+  ASSIGN_OR_RETURN(absl::Span<const uint8_t> sregs,
+                   file.Find(Tag::kVcpuSregs, id));
+  ASSIGN_OR_RETURN(image.sregs, DecodeSregs(sregs, name + " sregs"));
+  ASSIGN_OR_RETURN(absl::Span<const uint8_t> fpu, file.Find(Tag::kVcpuFpu, id));
+  ASSIGN_OR_RETURN(image.fpu, DecodeFpu(fpu, name + " fpu"));
+  ASSIGN_OR_RETURN(absl::Span<const uint8_t> debug,
+                   file.Find(Tag::kVcpuDebugRegs, id));
+  ASSIGN_OR_RETURN(image.debug, DecodeDebugRegs(debug, name + " debug regs"));
+  if (auto p = Optional(file, Tag::kVcpuXcrs, id)) {
+    ASSIGN_OR_RETURN(image.xcrs, DecodeXcrs(*p, name + " xcrs"));
+  }
+  if (auto p = Optional(file, Tag::kVcpuXsave, id)) {
+    image.xsave = std::vector<uint8_t>(p->begin(), p->end());
+  }
+  if (auto p = Optional(file, Tag::kVcpuMsrs, id)) {
+    ASSIGN_OR_RETURN(image.msrs, DecodeMsrs(*p, name + " msrs"));
+  }
+  if (auto p = Optional(file, Tag::kVcpuEvents, id)) {
+    ASSIGN_OR_RETURN(image.events, DecodeVcpuEvents(*p, name + " events"));
+  }
+  if (auto p = Optional(file, Tag::kVcpuMpState, id)) {
+    ASSIGN_OR_RETURN(image.mp_state, DecodeMpState(*p, name + " mp state"));
+  }
+  if (auto p = Optional(file, Tag::kVcpuLapic, id)) {
+    LapicState lapic;
+    if (p->size() != lapic.regs.size()) {
+      return absl::DataLossError(absl::StrFormat(
+          "%s lapic: %u bytes, not the %u of the APIC page", name, p->size(),
+          lapic.regs.size()));
+    }
+    std::copy(p->begin(), p->end(), lapic.regs.begin());
+    image.lapic = lapic;
+  }
+  if (auto p = Optional(file, Tag::kVcpuTscKhz, id)) {
+    ASSIGN_OR_RETURN(image.tsc_khz, DecodeU32(*p, name + " tsc khz"));
+  }
+  return image;
+}
+
+// Checks, by side-effect-free reads, that `vcpu` can take `image`.
+absl::Status CheckVcpuTakes(VcpuX86_64& vcpu, const VcpuImage& image) {
+  auto needs = [&](bool present, const absl::Status& probe,
+                   const char* piece) -> absl::Status {
+    if (present && !probe.ok()) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "the snapshot has %s state, which this vCPU cannot take (%s)",
+          piece, probe.message()));
+    }
+    return absl::OkStatus();
+  };
+  RETURN_IF_ERROR(needs(image.xcrs.has_value(), vcpu.GetXcrs().status(), "XCR"));
+  if (image.xsave.has_value() && image.xsave->size() != vcpu.XsaveSize()) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "the snapshot's XSAVE image is %u bytes, this vCPU's %u (another "
+        "host CPU or hypervisor)",
+        image.xsave->size(), vcpu.XsaveSize()));
+  }
+  RETURN_IF_ERROR(needs(image.events.has_value(),
+                        vcpu.GetVcpuEvents().status(), "vCPU event"));
+  RETURN_IF_ERROR(
+      needs(image.mp_state.has_value(), vcpu.GetMpState().status(), "MP"));
+  RETURN_IF_ERROR(
+      needs(image.lapic.has_value(), vcpu.GetLapic().status(), "local APIC"));
+  if (image.tsc_khz.has_value()) {
+    absl::StatusOr<uint32_t> khz = vcpu.GetTscKhz();
+    RETURN_IF_ERROR(needs(true, khz.status(), "TSC frequency"));
+    if (*khz != *image.tsc_khz) {
+      // SetTscKhz may scale it; a hypervisor that cannot is refused below.
+      // Probe with the current value: it changes nothing.
+      absl::Status settable = vcpu.SetTscKhz(*khz);
+      if (!settable.ok()) {
+        return absl::FailedPreconditionError(absl::StrFormat(
+            "the snapshot's guest TSC ran at %u kHz, this vCPU's runs at %u "
+            "kHz and cannot be set (%s)",
+            *image.tsc_khz, *khz, settable.message()));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Writes `msrs`: all at once, or, where the hypervisor refuses one, one at
+// a time. A refused MSR is skipped only when the vCPU already holds the
+// saved value (KVM lists paravirtual MSRs that it refuses to write unless
+// the guest's CPUID offers the feature; the guest cannot have changed them
+// then, so they hold their reset value on both sides); any other refusal
+// is an error naming the MSR.
+absl::Status WriteMsrs(VcpuX86_64& vcpu, absl::Span<const MsrEntry> msrs) {
+  if (vcpu.SetMsrs(msrs).ok()) return absl::OkStatus();
+  for (const MsrEntry& msr : msrs) {
+    absl::Status written = vcpu.SetMsrs({msr});
+    if (written.ok()) continue;
+    absl::StatusOr<std::vector<MsrEntry>> current = vcpu.GetMsrs({msr.index});
+    if (current.ok() && current->size() == 1 &&
+        (*current)[0].value == msr.value) {
+      continue;
+    }
+    return absl::Status(
+        written.code(),
+        absl::StrFormat("MSR %#x (saved value %#x) cannot be restored: %s",
+                        msr.index, msr.value, written.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LoadVcpu(VcpuX86_64& vcpu, const VcpuImage& image) {
+  if (image.tsc_khz.has_value()) {
+    ASSIGN_OR_RETURN(uint32_t khz, vcpu.GetTscKhz());
+    if (khz != *image.tsc_khz) {
+      RETURN_IF_ERROR(Within("set tsc khz", vcpu.SetTscKhz(*image.tsc_khz)));
+    }
+  }
+  RETURN_IF_ERROR(Within("set regs", vcpu.SetRegs(image.regs)));
+  if (image.xsave.has_value()) {
+    RETURN_IF_ERROR(Within("set xsave", vcpu.SetXsave(*image.xsave)));
+  } else {
+    RETURN_IF_ERROR(Within("set fpu", vcpu.SetFpu(image.fpu)));
+  }
+  if (image.xcrs.has_value()) {
+    RETURN_IF_ERROR(Within("set xcrs", vcpu.SetXcrs(*image.xcrs)));
+  }
+  RETURN_IF_ERROR(Within("set sregs", vcpu.SetSregs(image.sregs)));
+  if (image.msrs.has_value()) {
+    RETURN_IF_ERROR(Within("set msrs", WriteMsrs(vcpu, *image.msrs)));
+  }
+  if (image.mp_state.has_value()) {
+    RETURN_IF_ERROR(Within("set mp state", vcpu.SetMpState(*image.mp_state)));
+  }
+  if (image.lapic.has_value()) {
+    RETURN_IF_ERROR(Within("set lapic", vcpu.SetLapic(*image.lapic)));
+  }
+  if (image.events.has_value()) {
+    RETURN_IF_ERROR(Within("set vcpu events", vcpu.SetVcpuEvents(*image.events)));
+  }
+  return Within("set debug regs", vcpu.SetDebugRegs(image.debug));
+}
+
+// The VM device state in (tag, 0), decoded, or nullopt where the file has
+// none.
+template <typename T>
+absl::StatusOr<std::optional<T>> DecodeVmState(
+    const SnapshotFile& file, Tag tag,
+    absl::StatusOr<T> (*decode)(absl::Span<const uint8_t>,
+                                const std::string&)) {
+  std::optional<absl::Span<const uint8_t>> payload = Optional(file, tag, 0);
+  if (!payload.has_value()) return std::optional<T>();
+  ASSIGN_OR_RETURN(T state, decode(*payload, TagName(tag)));
+  return std::optional<T>(std::move(state));
+}
+
+absl::Status CheckArguments(const char* operation,
+                            absl::Span<VcpuX86_64* const> vcpus,
+                            absl::Span<const GuestRam> ram) {
+  if (vcpus.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(operation, ": no vCPU given"));
+  }
+  for (size_t i = 0; i < vcpus.size(); ++i) {
+    if (vcpus[i] == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s: vCPU %u of the list is null", operation, i));
+    }
+  }
+  for (size_t i = 0; i < ram.size(); ++i) {
+    if (ram[i].host.empty()) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: RAM range %u (guest address %#x) is empty", operation, i,
+          ram[i].guest_address));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<SnapshotFile> CaptureX86_64(VmX86_64& vm,
+                                           absl::Span<VcpuX86_64* const> vcpus,
+                                           absl::Span<const GuestRam> ram,
+                                           const std::string& backend) {
+  RETURN_IF_ERROR(CheckArguments("snapshot capture", vcpus, ram));
+  SnapshotFile file(Arch::kX86_64, backend);
+  ByteWriter ids;
+  ids.Put32(static_cast<uint32_t>(vcpus.size()));
+  for (VcpuX86_64* vcpu : vcpus) ids.Put32(vcpu->id());
+  file.Add(Tag::kVcpuCount, 0, ids.Take());
+
+  std::vector<uint32_t> msr_list;
+  if (absl::StatusOr<std::vector<uint32_t>> list = vm.GetMsrIndexList();
+      list.ok()) {
+    msr_list = *std::move(list);
+  } else if (!Absent(list.status())) {
+    return Within("snapshot capture: get MSR index list", list.status());
+  }
+  for (VcpuX86_64* vcpu : vcpus) {
+    RETURN_IF_ERROR(Within(
+        absl::StrCat("snapshot capture: ", VcpuName(vcpu->id())),
+        CaptureVcpu(*vcpu, msr_list, file)));
+  }
+  auto optional_vm = [&](Tag tag, auto get, auto encode) -> absl::Status {
+    auto state = get();
+    if (state.ok()) {
+      file.Add(tag, 0, encode(*state));
+      return absl::OkStatus();
+    }
+    if (Absent(state.status())) return absl::OkStatus();
+    return Within(absl::StrCat("snapshot capture: ", TagName(tag)),
+                  state.status());
+  };
+  RETURN_IF_ERROR(optional_vm(
+      Tag::kVmPicPrimary, [&] { return vm.GetPicState(VmX86_64::Pic::kPrimary); },
+      EncodePic));
+  RETURN_IF_ERROR(optional_vm(
+      Tag::kVmPicSecondary,
+      [&] { return vm.GetPicState(VmX86_64::Pic::kSecondary); }, EncodePic));
+  RETURN_IF_ERROR(optional_vm(
+      Tag::kVmIoapic, [&] { return vm.GetIoapicState(); }, EncodeIoapic));
+  RETURN_IF_ERROR(
+      optional_vm(Tag::kVmPit, [&] { return vm.GetPitState(); }, EncodePit));
+  RETURN_IF_ERROR(
+      optional_vm(Tag::kVmClock, [&] { return vm.GetClock(); }, EncodeClock));
+  for (size_t i = 0; i < ram.size(); ++i) {
+    ByteWriter range;
+    range.Put64(ram[i].guest_address);
+    range.PutBlob(ram[i].host);
+    file.Add(Tag::kMemoryRange, static_cast<uint32_t>(i), range.Take());
+  }
+  return file;
+}
+
+absl::Status RestoreX86_64(const SnapshotFile& file, VmX86_64& vm,
+                           absl::Span<VcpuX86_64* const> vcpus,
+                           absl::Span<const GuestRam> ram) {
+  constexpr const char* kOp = "snapshot restore";
+  RETURN_IF_ERROR(CheckArguments(kOp, vcpus, ram));
+  if (file.arch() != Arch::kX86_64) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s: the snapshot is of an %s VM, not x86_64", kOp,
+        ArchName(file.arch())));
+  }
+  // The vCPUs: the same number, with the same ids, in the same order.
+  ASSIGN_OR_RETURN(absl::Span<const uint8_t> count_payload,
+                   file.Find(Tag::kVcpuCount, 0));
+  ByteReader count_in(count_payload, "vCPU count");
+  ASSIGN_OR_RETURN(uint32_t count, count_in.Get32("count"));
+  if (count != vcpus.size()) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s: the snapshot has %u vCPUs, %u were given", kOp, count,
+        vcpus.size()));
+  }
+  std::vector<VcpuImage> images;
+  for (VcpuX86_64* vcpu : vcpus) {
+    ASSIGN_OR_RETURN(uint32_t id, count_in.Get32("vCPU id"));
+    if (id != vcpu->id()) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "%s: the snapshot's vCPU %u is given vCPU %u", kOp, id, vcpu->id()));
+    }
+    ASSIGN_OR_RETURN(VcpuImage image, DecodeVcpu(file, id));
+    RETURN_IF_ERROR(
+        Within(absl::StrCat(kOp, ": ", VcpuName(id)), CheckVcpuTakes(*vcpu, image)));
+    images.push_back(std::move(image));
+  }
+  RETURN_IF_ERROR(count_in.Done());
+
+  // The RAM: the same ranges, checked before any byte is copied.
+  std::vector<absl::Span<const uint8_t>> contents;
+  for (size_t i = 0;; ++i) {
+    auto payload = Optional(file, Tag::kMemoryRange, static_cast<uint32_t>(i));
+    if (!payload.has_value()) {
+      if (i != ram.size()) {
+        return absl::FailedPreconditionError(absl::StrFormat(
+            "%s: the snapshot has %u RAM ranges, %u were given", kOp, i,
+            ram.size()));
+      }
+      break;
+    }
+    if (i >= ram.size()) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "%s: the snapshot has more than the %u RAM ranges given", kOp,
+          ram.size()));
+    }
+    ByteReader in(*payload, absl::StrFormat("RAM range %u", i));
+    ASSIGN_OR_RETURN(uint64_t address, in.Get64("guest address"));
+    ASSIGN_OR_RETURN(absl::Span<const uint8_t> bytes, in.GetBlob("contents"));
+    RETURN_IF_ERROR(in.Done());
+    if (address != ram[i].guest_address || bytes.size() != ram[i].host.size()) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "%s: the snapshot's RAM range %u is [%#x, %#x), the one given "
+          "[%#x, %#x)",
+          kOp, i, address, address + bytes.size(), ram[i].guest_address,
+          ram[i].guest_address + ram[i].host.size()));
+    }
+    contents.push_back(bytes);
+  }
+
+  // The VM's devices, decoded now so that a damaged one changes nothing.
+  ASSIGN_OR_RETURN(auto pic0, DecodeVmState(file, Tag::kVmPicPrimary, DecodePic));
+  ASSIGN_OR_RETURN(auto pic1, DecodeVmState(file, Tag::kVmPicSecondary, DecodePic));
+  ASSIGN_OR_RETURN(auto ioapic, DecodeVmState(file, Tag::kVmIoapic, DecodeIoapic));
+  ASSIGN_OR_RETURN(auto pit, DecodeVmState(file, Tag::kVmPit, DecodePit));
+  ASSIGN_OR_RETURN(auto clock, DecodeVmState(file, Tag::kVmClock, DecodeClock));
+  if ((pic0 || ioapic) && !vm.GetIoapicState().ok()) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s: the snapshot has in-kernel irqchip state and this VM has no "
+        "in-kernel irqchip (CreateIrqChip(kKernel) first)",
+        kOp));
+  }
+  if (pit && !vm.GetPitState().ok()) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s: the snapshot has PIT state and this VM has no in-kernel PIT", kOp));
+  }
+
+  // Everything fits: write it.
+  for (size_t i = 0; i < contents.size(); ++i) {
+    std::copy(contents[i].begin(), contents[i].end(), ram[i].host.begin());
+  }
+  if (pic0) RETURN_IF_ERROR(vm.SetPicState(VmX86_64::Pic::kPrimary, *pic0));
+  if (pic1) RETURN_IF_ERROR(vm.SetPicState(VmX86_64::Pic::kSecondary, *pic1));
+  if (ioapic) RETURN_IF_ERROR(vm.SetIoapicState(*ioapic));
+  if (pit) RETURN_IF_ERROR(vm.SetPitState(*pit));
+  for (size_t i = 0; i < vcpus.size(); ++i) {
+    RETURN_IF_ERROR(Within(absl::StrCat(kOp, ": ", VcpuName(vcpus[i]->id())),
+                           LoadVcpu(*vcpus[i], images[i])));
+  }
+  if (clock) RETURN_IF_ERROR(Within(absl::StrCat(kOp, ": set clock"),
+                                    vm.SetClock(*clock)));
+  return absl::OkStatus();
+}
+
+}  // namespace hv::snapshot

@@ -1,0 +1,78 @@
+// Snapshot and restore of an x86_64 VM over the hv API, on any backend
+// that has the state calls (HypervisorCap::kXsave, kVcpuEvents, kMpState,
+// kMsrList, kIrqChipState; each piece a backend lacks is left out of the
+// file on capture and refused on restore when the file has it).
+//
+// What a snapshot holds (snapshot/README.md has the byte layout): per vCPU
+// the general, segment and debug registers, the FPU/SSE and the whole
+// XSAVE image (AVX and beyond), XCRs, every MSR of the hypervisor's MSR
+// index list (the TSC among them), the events in flight, the MP state, the
+// local APIC and the TSC frequency; the VM's clock and, with an in-kernel
+// irqchip, both PICs, the I/O APIC and the PIT; and the guest RAM the
+// caller names. Not held: CPUID (the VMM's configuration: set the same
+// entries on the new vCPUs before RestoreX86_64), devices in user space
+// (the VMM's own), fd mappings in arenas (map them again).
+//
+// Example (the VM paused: no Run() in progress):
+//   std::vector<hv::VcpuX86_64*> vcpus = {vcpu0.get(), vcpu1.get()};
+//   std::vector<hv::snapshot::GuestRam> ram = {{0, ram_span}};
+//   ASSIGN_OR_RETURN(hv::snapshot::SnapshotFile file,
+//                    hv::snapshot::CaptureX86_64(*vm, vcpus, ram, "kvm"));
+//   RETURN_IF_ERROR(file.WriteTo("vm.hvsnap"));
+//   // ... in another process: the same memory layout, irqchip and vCPUs,
+//   // the same CPUID set on each vCPU, then:
+//   ASSIGN_OR_RETURN(auto back, hv::snapshot::SnapshotFile::ReadFrom("vm.hvsnap"));
+//   RETURN_IF_ERROR(hv::snapshot::RestoreX86_64(back, *new_vm, new_vcpus, new_ram));
+#ifndef HV_SNAPSHOT_X86_64_SNAPSHOT_H_
+#define HV_SNAPSHOT_X86_64_SNAPSHOT_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "hypervisor/memory.h"
+#include "hypervisor/x86_64/vcpu_x86_64.h"
+#include "hypervisor/x86_64/vm_x86_64.h"
+#include "snapshot/snapshot_file.h"
+
+namespace hv::snapshot {
+
+// GuestRam: a guest-physical range and the host memory behind it (e.g. a
+// MemoryRegion's data() before it was handed to Vm::AddMemoryRegion).
+struct GuestRam {
+  GuestAddress guest_address = 0;
+  absl::Span<uint8_t> host;
+};
+
+// CaptureX86_64(): the state of `vm`, its `vcpus` (every vCPU of the VM, in
+// id order) and `ram`. The vCPUs must be stopped (no Run() in progress);
+// each is first run with the immediate-exit flag so that an I/O or MMIO
+// exit the VMM answered is completed into the registers, and its guest is
+// told it was paused (NotifyGuestPaused, where the guest uses kvmclock).
+// `backend` is recorded in the header. INVALID_ARGUMENT for no vCPU or an
+// empty RAM range; a failing state call's Status names the vCPU.
+absl::StatusOr<SnapshotFile> CaptureX86_64(VmX86_64& vm,
+                                           absl::Span<VcpuX86_64* const> vcpus,
+                                           absl::Span<const GuestRam> ram,
+                                           const std::string& backend);
+
+// RestoreX86_64(): loads `file` into a new `vm` built like the captured one
+// (the same RAM layout in `ram`, the same irqchip kind, vCPUs with the same
+// ids and CPUID, none run yet). Every section is decoded and checked
+// against the VM (architecture, vCPU count, RAM ranges and sizes, XSAVE
+// size, capabilities) before anything is written, so a file that does not
+// fit is refused with nothing changed: FAILED_PRECONDITION naming the
+// mismatch, DATA_LOSS for a section that does not decode. The state is then
+// set in the order the hypervisor needs (per vCPU: regs, XSAVE, XCRs,
+// sregs, MSRs, MP state, LAPIC, events, debug registers; then the irqchip,
+// the PIT and the clock). Should the hypervisor refuse a call midway, its
+// Status names the piece, and the VM is part restored: discard it.
+absl::Status RestoreX86_64(const SnapshotFile& file, VmX86_64& vm,
+                           absl::Span<VcpuX86_64* const> vcpus,
+                           absl::Span<const GuestRam> ram);
+
+}  // namespace hv::snapshot
+
+#endif  // HV_SNAPSHOT_X86_64_SNAPSHOT_H_
