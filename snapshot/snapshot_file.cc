@@ -51,6 +51,7 @@ const char* TagName(Tag tag) {
     case Tag::kVmIoapic: return "VM ioapic";
     case Tag::kVmPit: return "VM pit";
     case Tag::kVcpuCount: return "vCPU count";
+    case Tag::kSnapshotInfo: return "snapshot info";
   }
   return "unknown";
 }

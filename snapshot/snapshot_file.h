@@ -58,6 +58,7 @@ enum class Tag : uint32_t {
   kVmIoapic = 51,
   kVmPit = 52,
   kVcpuCount = 53,
+  kSnapshotInfo = 54,    // index 0: u64 id, u64 parent id (0: full)
 };
 const char* TagName(Tag tag);
 

@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "hypervisor/os/status_macros.h"
@@ -322,14 +323,174 @@ absl::Status CheckArguments(const char* operation,
   return absl::OkStatus();
 }
 
+// Dirty-log pages: the log's unit on x86_64.
+constexpr uint64_t kPageSize = 4096;
+
+// Checks that `range`'s slot holds exactly the range.
+absl::Status CheckRangeSlot(const Vm& vm, size_t i, const GuestRam& range) {
+  for (const MemoryRegionInfo& info : vm.MemoryRegions()) {
+    if (info.slot != *range.slot) continue;
+    if (info.guest_address != range.guest_address ||
+        info.size != range.host.size()) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "snapshot capture: RAM range %u is [%#x, %#x), but slot %u holds "
+          "[%#x, %#x)",
+          i, range.guest_address, range.guest_address + range.host.size(),
+          info.slot, info.guest_address, info.guest_address + info.size));
+    }
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrFormat(
+      "snapshot capture: RAM range %u names slot %u, which holds no region", i,
+      *range.slot));
+}
+
+// Adds range `i` to `file`: whole, or (incremental, with a slot) the pages
+// its dirty log marks. A slot's log is read either way, so that the next
+// incremental capture starts from this one.
+absl::Status CaptureRange(Vm& vm, size_t i, const GuestRam& range,
+                          bool incremental, SnapshotFile& file) {
+  std::vector<uint64_t> dirty;
+  if (range.slot.has_value()) {
+    RETURN_IF_ERROR(CheckRangeSlot(vm, i, range));
+    ASSIGN_OR_RETURN(dirty, vm.GetDirtyLog(*range.slot));
+  }
+  ByteWriter out;
+  out.Put64(range.guest_address);
+  if (!incremental || !range.slot.has_value()) {
+    out.PutBlob(range.host);
+    file.Add(Tag::kMemoryRange, static_cast<uint32_t>(i), out.Take());
+    return absl::OkStatus();
+  }
+  const uint64_t pages = range.host.size() / kPageSize;
+  std::vector<uint64_t> written;
+  for (uint64_t page = 0; page < pages; ++page) {
+    if (page / 64 < dirty.size() && ((dirty[page / 64] >> (page % 64)) & 1)) {
+      written.push_back(page);
+    }
+  }
+  out.Put64(range.host.size());
+  out.Put32(static_cast<uint32_t>(kPageSize));
+  out.Put64(written.size());
+  for (uint64_t page : written) {
+    out.Put64(page);
+    out.PutBytes(range.host.subspan(page * kPageSize, kPageSize));
+  }
+  file.Add(Tag::kMemoryPages, static_cast<uint32_t>(i), out.Take());
+  return absl::OkStatus();
+}
+
+// One copy into guest RAM that a restore will make.
+struct RamWrite {
+  size_t range = 0;
+  uint64_t offset = 0;
+  absl::Span<const uint8_t> bytes;
+};
+
+// The RAM writes `file` asks for, every one checked against `ram`. A full
+// snapshot must hold every range whole; an incremental one each range
+// whole or as pages.
+absl::Status CollectRamWrites(const SnapshotFile& file, bool full,
+                              absl::Span<const GuestRam> ram,
+                              std::vector<RamWrite>& writes) {
+  constexpr const char* kOp = "snapshot restore";
+  for (const SnapshotFile::Section& section : file.sections()) {
+    if ((section.tag == Tag::kMemoryRange || section.tag == Tag::kMemoryPages) &&
+        section.index >= ram.size()) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "%s: the snapshot has RAM range %u; %u ranges were given", kOp,
+          section.index, ram.size()));
+    }
+  }
+  for (size_t i = 0; i < ram.size(); ++i) {
+    const std::string name = absl::StrFormat("RAM range %u", i);
+    const uint32_t index = static_cast<uint32_t>(i);
+    auto whole = Optional(file, Tag::kMemoryRange, index);
+    auto pages = Optional(file, Tag::kMemoryPages, index);
+    if (!whole.has_value() && (full || !pages.has_value())) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "%s: the snapshot has no contents for %s of the %u given", kOp, name,
+          ram.size()));
+    }
+    ByteReader in(whole.has_value() ? *whole : *pages, name);
+    ASSIGN_OR_RETURN(uint64_t address, in.Get64("guest address"));
+    uint64_t size = 0;
+    absl::Span<const uint8_t> bytes;
+    if (whole.has_value()) {
+      ASSIGN_OR_RETURN(bytes, in.GetBlob("contents"));
+      size = bytes.size();
+    } else {
+      ASSIGN_OR_RETURN(size, in.Get64("range size"));
+    }
+    if (address != ram[i].guest_address || size != ram[i].host.size()) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "%s: the snapshot's %s is [%#x, %#x), the one given [%#x, %#x)", kOp,
+          name, address, address + size, ram[i].guest_address,
+          ram[i].guest_address + ram[i].host.size()));
+    }
+    if (whole.has_value()) {
+      RETURN_IF_ERROR(in.Done());
+      writes.push_back(RamWrite{i, 0, bytes});
+      continue;
+    }
+    ASSIGN_OR_RETURN(uint32_t page_size, in.Get32("page size"));
+    ASSIGN_OR_RETURN(uint64_t count, in.Get64("page count"));
+    if (page_size != kPageSize) {
+      return absl::DataLossError(absl::StrFormat(
+          "%s: pages of %u bytes, not %u", name, page_size, kPageSize));
+    }
+    for (uint64_t n = 0; n < count; ++n) {
+      ASSIGN_OR_RETURN(uint64_t page, in.Get64("page number"));
+      ASSIGN_OR_RETURN(absl::Span<const uint8_t> data,
+                       in.GetBytes("page", kPageSize));
+      if (page >= size / kPageSize) {
+        return absl::DataLossError(absl::StrFormat(
+            "%s: page %u is past the range's %u pages", name, page,
+            size / kPageSize));
+      }
+      writes.push_back(RamWrite{i, page * kPageSize, data});
+    }
+    RETURN_IF_ERROR(in.Done());
+  }
+  return absl::OkStatus();
+}
+
+// The (id, parent id) of `file`'s info section.
+absl::StatusOr<std::pair<uint64_t, uint64_t>> SnapshotIds(
+    const SnapshotFile& file) {
+  ASSIGN_OR_RETURN(absl::Span<const uint8_t> payload,
+                   file.Find(Tag::kSnapshotInfo, 0));
+  ByteReader in(payload, "snapshot info");
+  ASSIGN_OR_RETURN(uint64_t id, in.Get64("id"));
+  ASSIGN_OR_RETURN(uint64_t parent, in.Get64("parent id"));
+  RETURN_IF_ERROR(in.Done());
+  return std::make_pair(id, parent);
+}
+
 }  // namespace
+
+absl::StatusOr<uint64_t> SnapshotId(const SnapshotFile& file) {
+  ASSIGN_OR_RETURN(auto ids, SnapshotIds(file));
+  return ids.first;
+}
 
 absl::StatusOr<SnapshotFile> CaptureX86_64(VmX86_64& vm,
                                            absl::Span<VcpuX86_64* const> vcpus,
                                            absl::Span<const GuestRam> ram,
-                                           const std::string& backend) {
+                                           const std::string& backend,
+                                           const CaptureOptions& options) {
   RETURN_IF_ERROR(CheckArguments("snapshot capture", vcpus, ram));
+  for (size_t i = 0; i < ram.size(); ++i) {
+    if (ram[i].slot.has_value()) RETURN_IF_ERROR(CheckRangeSlot(vm, i, ram[i]));
+  }
   SnapshotFile file(Arch::kX86_64, backend);
+  uint64_t id = 0;
+  absl::BitGen random;
+  while (id == 0) id = absl::Uniform<uint64_t>(random);
+  ByteWriter info;
+  info.Put64(id);
+  info.Put64(options.parent_id);
+  file.Add(Tag::kSnapshotInfo, 0, info.Take());
   ByteWriter ids;
   ids.Put32(static_cast<uint32_t>(vcpus.size()));
   for (VcpuX86_64* vcpu : vcpus) ids.Put32(vcpu->id());
@@ -370,10 +531,9 @@ absl::StatusOr<SnapshotFile> CaptureX86_64(VmX86_64& vm,
   RETURN_IF_ERROR(
       optional_vm(Tag::kVmClock, [&] { return vm.GetClock(); }, EncodeClock));
   for (size_t i = 0; i < ram.size(); ++i) {
-    ByteWriter range;
-    range.Put64(ram[i].guest_address);
-    range.PutBlob(ram[i].host);
-    file.Add(Tag::kMemoryRange, static_cast<uint32_t>(i), range.Take());
+    RETURN_IF_ERROR(Within("snapshot capture",
+                           CaptureRange(vm, i, ram[i], options.parent_id != 0,
+                                        file)));
   }
   return file;
 }
@@ -381,13 +541,40 @@ absl::StatusOr<SnapshotFile> CaptureX86_64(VmX86_64& vm,
 absl::Status RestoreX86_64(const SnapshotFile& file, VmX86_64& vm,
                            absl::Span<VcpuX86_64* const> vcpus,
                            absl::Span<const GuestRam> ram) {
+  const SnapshotFile* chain[] = {&file};
+  return RestoreX86_64(chain, vm, vcpus, ram);
+}
+
+absl::Status RestoreX86_64(absl::Span<const SnapshotFile* const> chain,
+                           VmX86_64& vm, absl::Span<VcpuX86_64* const> vcpus,
+                           absl::Span<const GuestRam> ram) {
   constexpr const char* kOp = "snapshot restore";
   RETURN_IF_ERROR(CheckArguments(kOp, vcpus, ram));
-  if (file.arch() != Arch::kX86_64) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "%s: the snapshot is of an %s VM, not x86_64", kOp,
-        ArchName(file.arch())));
+  if (chain.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(kOp, ": no snapshot given"));
   }
+  // The chain: a full snapshot, then each one's child.
+  uint64_t previous = 0;
+  for (size_t n = 0; n < chain.size(); ++n) {
+    if (chain[n]->arch() != Arch::kX86_64) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "%s: snapshot %u of the chain is of an %s VM, not x86_64", kOp, n,
+          ArchName(chain[n]->arch())));
+    }
+    ASSIGN_OR_RETURN(auto ids, SnapshotIds(*chain[n]));
+    if (ids.second != previous) {
+      return absl::FailedPreconditionError(
+          n == 0 ? absl::StrFormat("%s: the first snapshot is incremental "
+                                   "(parent %#x); a chain starts full",
+                                   kOp, ids.second)
+                 : absl::StrFormat("%s: snapshot %u of the chain follows "
+                                   "%#x, not the one before it (%#x)",
+                                   kOp, n, ids.second, previous));
+    }
+    previous = ids.first;
+  }
+  const SnapshotFile& file = *chain.back();
   // The vCPUs: the same number, with the same ids, in the same order.
   ASSIGN_OR_RETURN(absl::Span<const uint8_t> count_payload,
                    file.Find(Tag::kVcpuCount, 0));
@@ -412,35 +599,10 @@ absl::Status RestoreX86_64(const SnapshotFile& file, VmX86_64& vm,
   }
   RETURN_IF_ERROR(count_in.Done());
 
-  // The RAM: the same ranges, checked before any byte is copied.
-  std::vector<absl::Span<const uint8_t>> contents;
-  for (size_t i = 0;; ++i) {
-    auto payload = Optional(file, Tag::kMemoryRange, static_cast<uint32_t>(i));
-    if (!payload.has_value()) {
-      if (i != ram.size()) {
-        return absl::FailedPreconditionError(absl::StrFormat(
-            "%s: the snapshot has %u RAM ranges, %u were given", kOp, i,
-            ram.size()));
-      }
-      break;
-    }
-    if (i >= ram.size()) {
-      return absl::FailedPreconditionError(absl::StrFormat(
-          "%s: the snapshot has more than the %u RAM ranges given", kOp,
-          ram.size()));
-    }
-    ByteReader in(*payload, absl::StrFormat("RAM range %u", i));
-    ASSIGN_OR_RETURN(uint64_t address, in.Get64("guest address"));
-    ASSIGN_OR_RETURN(absl::Span<const uint8_t> bytes, in.GetBlob("contents"));
-    RETURN_IF_ERROR(in.Done());
-    if (address != ram[i].guest_address || bytes.size() != ram[i].host.size()) {
-      return absl::FailedPreconditionError(absl::StrFormat(
-          "%s: the snapshot's RAM range %u is [%#x, %#x), the one given "
-          "[%#x, %#x)",
-          kOp, i, address, address + bytes.size(), ram[i].guest_address,
-          ram[i].guest_address + ram[i].host.size()));
-    }
-    contents.push_back(bytes);
+  // The RAM: every file's writes, checked before any byte is copied.
+  std::vector<RamWrite> writes;
+  for (size_t n = 0; n < chain.size(); ++n) {
+    RETURN_IF_ERROR(CollectRamWrites(*chain[n], n == 0, ram, writes));
   }
 
   // The VM's devices, decoded now so that a damaged one changes nothing.
@@ -461,8 +623,9 @@ absl::Status RestoreX86_64(const SnapshotFile& file, VmX86_64& vm,
   }
 
   // Everything fits: write it.
-  for (size_t i = 0; i < contents.size(); ++i) {
-    std::copy(contents[i].begin(), contents[i].end(), ram[i].host.begin());
+  for (const RamWrite& write : writes) {
+    std::copy(write.bytes.begin(), write.bytes.end(),
+              ram[write.range].host.begin() + write.offset);
   }
   if (pic0) RETURN_IF_ERROR(vm.SetPicState(VmX86_64::Pic::kPrimary, *pic0));
   if (pic1) RETURN_IF_ERROR(vm.SetPicState(VmX86_64::Pic::kSecondary, *pic1));

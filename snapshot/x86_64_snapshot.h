@@ -27,6 +27,7 @@
 #define HV_SNAPSHOT_X86_64_SNAPSHOT_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -44,7 +45,25 @@ namespace hv::snapshot {
 struct GuestRam {
   GuestAddress guest_address = 0;
   absl::Span<uint8_t> host;
+  // The memory slot whose region is exactly this range, with dirty logging
+  // on (MemoryRegionOptions::log_dirty_pages or Vm::SetDirtyLogging): then
+  // every capture reads (and so resets) the slot's dirty log, and an
+  // incremental capture writes only the pages it marks. nullopt: the range
+  // is written whole every time.
+  std::optional<MemSlot> slot;
 };
+
+// CaptureOptions: what kind of snapshot CaptureX86_64 writes.
+struct CaptureOptions {
+  // The id (SnapshotId()) of the snapshot this one follows: ranges with a
+  // slot then hold only the pages written since that capture (the dirty
+  // log's), the rest of the state in full. 0: a full snapshot.
+  uint64_t parent_id = 0;
+};
+
+// SnapshotId(): the id CaptureX86_64 gave `file` (random, never 0), or
+// NOT_FOUND / DATA_LOSS for a file without a readable one.
+absl::StatusOr<uint64_t> SnapshotId(const SnapshotFile& file);
 
 // CaptureX86_64(): the state of `vm`, its `vcpus` (every vCPU of the VM, in
 // id order) and `ram`. The vCPUs must be stopped (no Run() in progress);
@@ -52,11 +71,14 @@ struct GuestRam {
 // exit the VMM answered is completed into the registers, and its guest is
 // told it was paused (NotifyGuestPaused, where the guest uses kvmclock).
 // `backend` is recorded in the header. INVALID_ARGUMENT for no vCPU or an
-// empty RAM range; a failing state call's Status names the vCPU.
+// empty RAM range, or a range with a slot that is not exactly that slot's
+// region; FAILED_PRECONDITION for a slot without dirty logging; a failing
+// state call's Status names the vCPU.
 absl::StatusOr<SnapshotFile> CaptureX86_64(VmX86_64& vm,
                                            absl::Span<VcpuX86_64* const> vcpus,
                                            absl::Span<const GuestRam> ram,
-                                           const std::string& backend);
+                                           const std::string& backend,
+                                           const CaptureOptions& options = {});
 
 // RestoreX86_64(): loads `file` into a new `vm` built like the captured one
 // (the same RAM layout in `ram`, the same irqchip kind, vCPUs with the same
@@ -71,6 +93,13 @@ absl::StatusOr<SnapshotFile> CaptureX86_64(VmX86_64& vm,
 // Status names the piece, and the VM is part restored: discard it.
 absl::Status RestoreX86_64(const SnapshotFile& file, VmX86_64& vm,
                            absl::Span<VcpuX86_64* const> vcpus,
+                           absl::Span<const GuestRam> ram);
+// RestoreX86_64() of a chain: a full snapshot, then incremental ones, each
+// the child of the one before (FAILED_PRECONDITION naming the break
+// otherwise). Memory comes from every file in order, the vCPUs' and the
+// VM's state from the last; all is checked before anything is written.
+absl::Status RestoreX86_64(absl::Span<const SnapshotFile* const> chain,
+                           VmX86_64& vm, absl::Span<VcpuX86_64* const> vcpus,
                            absl::Span<const GuestRam> ram);
 
 }  // namespace hv::snapshot

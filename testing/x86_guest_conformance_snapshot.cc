@@ -1,5 +1,6 @@
 // X86GuestConformance: snapshot and restore (snapshot/x86_64_snapshot.h) of
-// a guest stopped mid-computation, restored into a new VM in a child
+// a guest stopped mid-computation -- a full snapshot, then an incremental
+// one after it wrote a little more -- restored into a new VM in a child
 // process, which must finish with the results of an uninterrupted run.
 #include <sys/wait.h>
 #include <unistd.h>
@@ -30,86 +31,61 @@ constexpr uint64_t kTable = 0x100000;  // snapshot_worker's table
 
 void SetRounds(Regs& regs) { regs.rdi = kRounds; }
 
-std::string SnapshotPath() {
+std::string SnapshotPath(const char* name) {
   const char* dir = std::getenv("TEST_TMPDIR");
   return absl::StrCat(dir != nullptr ? dir : "/tmp", "/x86_guest_", ::getpid(),
-                      ".hvsnap");
+                      "_", name, ".hvsnap");
 }
 
-// What the child process does: a new VM and vCPU, the snapshot restored
-// into them, the guest run to its end; the reports it made, then the number
-// of other accesses (0: it went on from the signal, not from the start).
-absl::StatusOr<std::vector<uint64_t>> RestoreAndFinish(Hypervisor& hypervisor,
-                                                       const std::string& path) {
+// A VM like the captured one: with the kernel's irqchip if that had one.
+absl::StatusOr<std::unique_ptr<Vm>> VmLike(Hypervisor& hypervisor,
+                                          bool irqchip) {
   ASSIGN_OR_RETURN(std::unique_ptr<Vm> vm, hypervisor.CreateVm());
+  if (irqchip) RETURN_IF_ERROR(vm->AsX86_64()->CreateIrqChip(IrqChipKind::kKernel));
+  return vm;
+}
+
+// What the child process does: a new VM and vCPU, the chain of snapshots
+// restored into them, the guest run to its end; the reports it made, then
+// the number of other accesses (0: it went on from the last signal, not
+// from the start).
+absl::StatusOr<std::vector<uint64_t>> RestoreAndFinish(
+    Hypervisor& hypervisor, bool irqchip,
+    const std::vector<std::string>& paths) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Vm> vm, VmLike(hypervisor, irqchip));
   ASSIGN_OR_RETURN(std::unique_ptr<GuestFixture> guest,
                    GuestFixture::Create(*vm));
   // The fixture's boot state (and CPUID) first, as a VMM would configure a
-  // new vCPU; the snapshot then replaces the state.
+  // new vCPU; the snapshots then replace the state.
   RETURN_IF_ERROR(guest->Load(guest::SnapshotWorker(), GuestMode::kLong));
-  ASSIGN_OR_RETURN(snapshot::SnapshotFile file,
-                   snapshot::SnapshotFile::ReadFrom(path));
+  std::vector<snapshot::SnapshotFile> files;
+  for (const std::string& path : paths) {
+    ASSIGN_OR_RETURN(snapshot::SnapshotFile file,
+                     snapshot::SnapshotFile::ReadFrom(path));
+    files.push_back(std::move(file));
+  }
+  std::vector<const snapshot::SnapshotFile*> chain;
+  for (const snapshot::SnapshotFile& file : files) chain.push_back(&file);
   VcpuX86_64* vcpus[] = {&guest->vcpu()};
-  const snapshot::GuestRam ram[] = {{0, guest->ram()}};
-  RETURN_IF_ERROR(snapshot::RestoreX86_64(file, *vm->AsX86_64(), vcpus, ram));
+  const snapshot::GuestRam ram[] = {{0, guest->ram(), guest->ram_slot()}};
+  RETURN_IF_ERROR(snapshot::RestoreX86_64(chain, *vm->AsX86_64(), vcpus, ram));
   ASSIGN_OR_RETURN(GuestRunResult run, guest->Run());
   std::vector<uint64_t> result = run.reports;
   result.push_back(run.accesses.size());
   return result;
 }
 
-TEST_P(X86GuestConformance, SnapshotRestoredInAnotherProcessContinues) {
-  // The reference: the program run through without a stop.
-  ASSERT_OK(guest_->Load(guest::SnapshotWorker(), GuestMode::kLong, SetRounds));
-  ASSERT_OK_AND_ASSIGN(GuestRunResult reference, guest_->Run());
-  ASSERT_THAT(reference.reports, SizeIs(2));
-
-  // A second VM, stopped at the program's signal (mid-computation: phase
-  // one's table in memory, the hash in registers and an MSR) and captured.
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Vm> vm, NewVm());
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<GuestFixture> guest,
-                       GuestFixture::Create(*vm));
-  ASSERT_OK(guest->Load(guest::SnapshotWorker(), GuestMode::kLong, SetRounds));
-  GuestRunOptions until_signal;
-  until_signal.until = VcpuExitKind::kIo;
-  ASSERT_OK_AND_ASSIGN(GuestRunResult first, guest->Run(until_signal));
-  ASSERT_EQ(first.exit.io.port, HV_GUEST_SIGNAL_PORT);
-  VcpuX86_64* vcpus[] = {&guest->vcpu()};
-  const snapshot::GuestRam ram[] = {{0, guest->ram()}};
-  ASSERT_OK_AND_ASSIGN(
-      snapshot::SnapshotFile file,
-      snapshot::CaptureX86_64(*vm->AsX86_64(), vcpus, ram, GetParam().name));
-  EXPECT_TRUE(file.Has(snapshot::Tag::kVcpuRegs, 0));
-  EXPECT_TRUE(file.Has(snapshot::Tag::kMemoryRange, 0));
-  const std::string path = SnapshotPath();
-  ASSERT_OK(file.WriteTo(path));
-
-  // A snapshot that does not fit is refused before anything is written: a
-  // RAM range of another size leaves the new VM's memory as it was.
-  {
-    ASSERT_OK_AND_ASSIGN(std::unique_ptr<Vm> other, NewVm());
-    ASSERT_OK_AND_ASSIGN(std::unique_ptr<GuestFixture> other_guest,
-                         GuestFixture::Create(*other));
-    VcpuX86_64* other_vcpus[] = {&other_guest->vcpu()};
-    const snapshot::GuestRam half[] = {
-        {0, other_guest->ram().subspan(0, other_guest->ram().size() / 2)}};
-    EXPECT_THAT(
-        snapshot::RestoreX86_64(file, *other->AsX86_64(), other_vcpus, half),
-        StatusIs(absl::StatusCode::kFailedPrecondition,
-                 HasSubstr("RAM range 0")));
-    EXPECT_EQ(other_guest->ram()[kTable], 0);
-  }
-
-  // Restored in a child process (a new VM of its own); it sends back the
-  // two reports, or an error text.
+// Runs RestoreAndFinish in a child process; its answer as text.
+std::string InChild(Hypervisor& hypervisor, bool irqchip,
+                    const std::vector<std::string>& paths) {
   int pipe_fds[2];
-  ASSERT_EQ(::pipe(pipe_fds), 0);
+  if (::pipe(pipe_fds) != 0) return "error: pipe";
   const pid_t child = ::fork();
-  ASSERT_GE(child, 0);
+  if (child < 0) return "error: fork";
   if (child == 0) {
     ::close(pipe_fds[0]);
     absl::StatusOr<std::vector<uint64_t>> reports =
-        RestoreAndFinish(*hypervisor_, path);
+        RestoreAndFinish(hypervisor, irqchip, paths);
     std::string message;
     if (reports.ok() && reports->size() == 3) {
       message = absl::StrCat("ok ", (*reports)[0], " ", (*reports)[1],
@@ -130,13 +106,115 @@ TEST_P(X86GuestConformance, SnapshotRestoredInAnotherProcessContinues) {
   }
   ::close(pipe_fds[0]);
   int wait_status = 0;
-  ASSERT_EQ(::waitpid(child, &wait_status, 0), child);
-  EXPECT_TRUE(WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0);
-  // The reference's results, and no signal write: the restored guest went
-  // on from where it stopped.
-  EXPECT_EQ(message, absl::StrCat("ok ", reference.reports[0], " ",
-                                  reference.reports[1], " accesses 0"));
-  ::unlink(path.c_str());
+  if (::waitpid(child, &wait_status, 0) != child || !WIFEXITED(wait_status) ||
+      WEXITSTATUS(wait_status) != 0) {
+    absl::StrAppend(&message, " (the child failed)");
+  }
+  return message;
+}
+
+TEST_P(X86GuestConformance, SnapshotRestoredInAnotherProcessContinues) {
+  // The reference: the program run through without a stop.
+  ASSERT_OK(guest_->Load(guest::SnapshotWorker(), GuestMode::kLong, SetRounds));
+  ASSERT_OK_AND_ASSIGN(GuestRunResult reference, guest_->Run());
+  ASSERT_THAT(reference.reports, SizeIs(2));
+
+  // A VM with the kernel's irqchip where there is one (its LAPIC, PICs,
+  // I/O APIC and PIT are then in the snapshot), its RAM logging dirty
+  // pages where the VM can switch that on.
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Vm> vm, NewVmWithKernelIrqChip());
+  const bool irqchip = vm != nullptr;
+  if (!irqchip) {
+    ASSERT_OK_AND_ASSIGN(vm, NewVm());
+  }
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<GuestFixture> guest,
+                       GuestFixture::Create(*vm));
+  const bool incremental = vm->CheckCapability(VmCap::kDirtyLogSwitch);
+  std::optional<MemSlot> slot;
+  if (incremental) {
+    ASSERT_OK(vm->SetDirtyLogging(guest->ram_slot(), true));
+    slot = guest->ram_slot();
+  }
+  ASSERT_OK(guest->Load(guest::SnapshotWorker(), GuestMode::kLong, SetRounds));
+  VcpuX86_64* vcpus[] = {&guest->vcpu()};
+  const snapshot::GuestRam ram[] = {{0, guest->ram(), slot}};
+  GuestRunOptions until_signal;
+  until_signal.until = VcpuExitKind::kIo;
+
+  // Stopped at the first signal (phase one's table in memory, the hash in
+  // registers and an MSR): a full snapshot.
+  ASSERT_OK_AND_ASSIGN(GuestRunResult first, guest->Run(until_signal));
+  ASSERT_EQ(first.exit.io.port, HV_GUEST_SIGNAL_PORT);
+  ASSERT_OK_AND_ASSIGN(
+      snapshot::SnapshotFile full,
+      snapshot::CaptureX86_64(*vm->AsX86_64(), vcpus, ram, GetParam().name));
+  EXPECT_EQ(full.Has(snapshot::Tag::kVcpuLapic, 0), irqchip);
+  EXPECT_EQ(full.Has(snapshot::Tag::kVmIoapic, 0), irqchip);
+  const std::string full_path = SnapshotPath("full");
+  ASSERT_OK(full.WriteTo(full_path));
+  std::vector<std::string> chain = {full_path};
+
+  // At the second signal (16 table entries changed): an incremental one
+  // that holds only the pages written since.
+  ASSERT_OK_AND_ASSIGN(GuestRunResult second, guest->Run(until_signal));
+  ASSERT_EQ(second.exit.io.port, HV_GUEST_SIGNAL_PORT);
+  snapshot::CaptureOptions options;
+  ASSERT_OK_AND_ASSIGN(options.parent_id, snapshot::SnapshotId(full));
+  if (incremental) {
+    ASSERT_OK_AND_ASSIGN(snapshot::SnapshotFile delta,
+                         snapshot::CaptureX86_64(*vm->AsX86_64(), vcpus, ram,
+                                                 GetParam().name, options));
+    ASSERT_OK_AND_ASSIGN(absl::Span<const uint8_t> pages,
+                         delta.Find(snapshot::Tag::kMemoryPages, 0));
+    // The table's page (and no more than the stack's besides), against the
+    // 2 MiB of the full one.
+    EXPECT_LE(pages.size(), 2u * 4104 + 28);
+    EXPECT_GE(pages.size(), 4104u + 28);
+    const std::string delta_path = SnapshotPath("delta");
+    ASSERT_OK(delta.WriteTo(delta_path));
+    chain.push_back(delta_path);
+  } else {
+    ASSERT_OK_AND_ASSIGN(
+        snapshot::SnapshotFile again,
+        snapshot::CaptureX86_64(*vm->AsX86_64(), vcpus, ram, GetParam().name));
+    ASSERT_OK(again.WriteTo(full_path));
+  }
+
+  // A snapshot that does not fit is refused before anything is written: a
+  // RAM range of another size leaves the new VM's memory as it was; a chain
+  // without its full snapshot is refused.
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<Vm> other,
+                         VmLike(*hypervisor_, irqchip));
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<GuestFixture> other_guest,
+                         GuestFixture::Create(*other));
+    VcpuX86_64* other_vcpus[] = {&other_guest->vcpu()};
+    const snapshot::GuestRam half[] = {
+        {0, other_guest->ram().subspan(0, other_guest->ram().size() / 2)}};
+    EXPECT_THAT(
+        snapshot::RestoreX86_64(full, *other->AsX86_64(), other_vcpus, half),
+        StatusIs(absl::StatusCode::kFailedPrecondition,
+                 HasSubstr("RAM range 0")));
+    EXPECT_EQ(other_guest->ram()[kTable], 0);
+    if (incremental) {
+      ASSERT_OK_AND_ASSIGN(snapshot::SnapshotFile delta,
+                           snapshot::SnapshotFile::ReadFrom(chain.back()));
+      const snapshot::GuestRam whole[] = {{0, other_guest->ram()}};
+      EXPECT_THAT(
+          snapshot::RestoreX86_64(delta, *other->AsX86_64(), other_vcpus,
+                                  whole),
+          StatusIs(absl::StatusCode::kFailedPrecondition,
+                   HasSubstr("incremental")));
+      EXPECT_EQ(other_guest->ram()[kTable], 0);
+    }
+  }
+
+  // Restored in a child process (a new VM of its own): the reference's
+  // results, and no signal write: the guest went on from where it stopped.
+  EXPECT_EQ(InChild(*hypervisor_, irqchip, chain),
+            absl::StrCat("ok ", reference.reports[0], " ",
+                         reference.reports[1], " accesses 0"));
+  for (const std::string& path : chain) ::unlink(path.c_str());
 }
 
 }  // namespace

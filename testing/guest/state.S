@@ -150,10 +150,11 @@ HV_GUEST_PROGRAM_END(msr_access)
 // hash in %rax over the rounds, storing each round's value in a 256-qword
 // table at 0x100000 (slot = round mod 256); it leaves the hash in %r13, 7
 // in %r15 and the hash's low half in MSR IA32_SYSENTER_ESP (0x175), then
-// writes HV_GUEST_SIGNAL_PORT: a host may snapshot the VM here. Phase two
-// adds the table up into %rbx, folds %r13, %r15 and the MSR in, mixes as
-// many rounds again into %rax, and reports %rbx, then %rax (REPORT64
-// each). A restored VM reports the same two values only if its memory,
+// writes HV_GUEST_SIGNAL_PORT: a host may snapshot the VM here. It then
+// changes 16 table entries (entry i - 1 ^= i) and signals again (a second,
+// incremental snapshot). Phase two adds the table up into %rbx, folds %r13,
+// %r15 and the MSR in, mixes as many rounds again into %rax, and reports
+// %rbx, then %rax (REPORT64 each). A restored VM reports the same two values only if its memory,
 // registers and MSRs all came back. (No SSE: kvm_pvm's instruction
 // emulator, which runs CPL0 code there, has no movq to %xmm.)
 HV_GUEST_PROGRAM_BEGIN(snapshot_worker)
@@ -172,6 +173,11 @@ HV_GUEST_PROGRAM_BEGIN(snapshot_worker)
         mov     $0x175, %ecx                            // IA32_SYSENTER_ESP
         xor     %edx, %edx
         wrmsr                                           // %eax, the low half
+        out     %al, $HV_GUEST_SIGNAL_PORT
+        mov     $16, %ecx
+4:      xor     %rcx, -8(%rsi, %rcx, 8)
+        dec     %ecx
+        jnz     4b
         out     %al, $HV_GUEST_SIGNAL_PORT
         xor     %ebx, %ebx
         xor     %ecx, %ecx
