@@ -540,14 +540,16 @@ absl::StatusOr<SnapshotFile> CaptureX86_64(VmX86_64& vm,
 
 absl::Status RestoreX86_64(const SnapshotFile& file, VmX86_64& vm,
                            absl::Span<VcpuX86_64* const> vcpus,
-                           absl::Span<const GuestRam> ram) {
+                           absl::Span<const GuestRam> ram,
+                           const RestoreOptions& options) {
   const SnapshotFile* chain[] = {&file};
-  return RestoreX86_64(chain, vm, vcpus, ram);
+  return RestoreX86_64(chain, vm, vcpus, ram, options);
 }
 
 absl::Status RestoreX86_64(absl::Span<const SnapshotFile* const> chain,
                            VmX86_64& vm, absl::Span<VcpuX86_64* const> vcpus,
-                           absl::Span<const GuestRam> ram) {
+                           absl::Span<const GuestRam> ram,
+                           const RestoreOptions& options) {
   constexpr const char* kOp = "snapshot restore";
   RETURN_IF_ERROR(CheckArguments(kOp, vcpus, ram));
   if (chain.empty()) {
@@ -635,8 +637,13 @@ absl::Status RestoreX86_64(absl::Span<const SnapshotFile* const> chain,
     RETURN_IF_ERROR(Within(absl::StrCat(kOp, ": ", VcpuName(vcpus[i]->id())),
                            LoadVcpu(*vcpus[i], images[i])));
   }
-  if (clock) RETURN_IF_ERROR(Within(absl::StrCat(kOp, ": set clock"),
-                                    vm.SetClock(*clock)));
+  if (clock) {
+    // Without the real time of the capture, SetClock sets the clock as it
+    // was: the guest sees no time pass while it was saved.
+    if (!options.advance_clock_by_downtime) clock->realtime_ns.reset();
+    RETURN_IF_ERROR(
+        Within(absl::StrCat(kOp, ": set clock"), vm.SetClock(*clock)));
+  }
   return absl::OkStatus();
 }
 

@@ -61,6 +61,17 @@ struct CaptureOptions {
   uint64_t parent_id = 0;
 };
 
+// RestoreOptions: how RestoreX86_64 treats time.
+struct RestoreOptions {
+  // false (the default): the guest's clock and TSC continue from the values
+  // captured, as if the VM had stayed paused: no jump, however long the
+  // snapshot waited. true: the paravirtual clock is advanced by the host
+  // real time since the capture (where the file recorded it: KVM with a
+  // TSC clock source), as for a live migration between hosts with
+  // synchronised clocks.
+  bool advance_clock_by_downtime = false;
+};
+
 // SnapshotId(): the id CaptureX86_64 gave `file` (random, never 0), or
 // NOT_FOUND / DATA_LOSS for a file without a readable one.
 absl::StatusOr<uint64_t> SnapshotId(const SnapshotFile& file);
@@ -93,14 +104,16 @@ absl::StatusOr<SnapshotFile> CaptureX86_64(VmX86_64& vm,
 // Status names the piece, and the VM is part restored: discard it.
 absl::Status RestoreX86_64(const SnapshotFile& file, VmX86_64& vm,
                            absl::Span<VcpuX86_64* const> vcpus,
-                           absl::Span<const GuestRam> ram);
+                           absl::Span<const GuestRam> ram,
+                           const RestoreOptions& options = {});
 // RestoreX86_64() of a chain: a full snapshot, then incremental ones, each
 // the child of the one before (FAILED_PRECONDITION naming the break
 // otherwise). Memory comes from every file in order, the vCPUs' and the
 // VM's state from the last; all is checked before anything is written.
 absl::Status RestoreX86_64(absl::Span<const SnapshotFile* const> chain,
                            VmX86_64& vm, absl::Span<VcpuX86_64* const> vcpus,
-                           absl::Span<const GuestRam> ram);
+                           absl::Span<const GuestRam> ram,
+                           const RestoreOptions& options = {});
 
 }  // namespace hv::snapshot
 
