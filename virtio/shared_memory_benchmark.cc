@@ -153,17 +153,7 @@ struct RawBarFixture {
   }
 
   absl::Status MapUnmap() {
-    void* at = arena + kBlobOffset;
-    if (::mmap(at, kBlobSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
-               blob.get(), 0) == MAP_FAILED) {
-      return ErrnoStatus("mmap blob");
-    }
-    if (::mmap(at, kBlobSize, PROT_READ,
-               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1,
-               0) == MAP_FAILED) {
-      return ErrnoStatus("mmap anonymous");
-    }
-    return absl::OkStatus();
+    return bench::RawMapUnmap(arena + kBlobOffset, kBlobSize, blob.get());
   }
 };
 

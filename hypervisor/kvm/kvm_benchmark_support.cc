@@ -303,6 +303,19 @@ absl::StatusOr<std::unique_ptr<HvGuest>> CreateHvGuest(GuestLoop loop,
   return guest;
 }
 
+absl::Status RawMapUnmap(uint8_t* at, size_t size, int fd) {
+  if (::mmap(at, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd,
+             0) == MAP_FAILED) {
+    return ErrnoStatus("mmap blob");
+  }
+  if (::mmap(at, size, PROT_READ,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1,
+             0) == MAP_FAILED) {
+    return ErrnoStatus("mmap anonymous");
+  }
+  return absl::OkStatus();
+}
+
 hv::testing::FaultInjectingKvmSys& CountingSys() {
   static auto* sys = new hv::testing::FaultInjectingKvmSys();
   return *sys;

@@ -183,6 +183,12 @@ absl::StatusOr<PairedTimes> MeasurePaired(int rounds, HvOp hv_op,
 // over RealKvmSys() and use this one only in an untimed check beforehand.
 hv::testing::FaultInjectingKvmSys& CountingSys();
 
+// RawMapUnmap(): the raw limit of an fd mapping into an arena and its
+// removal: mmap(MAP_FIXED) of `size` bytes of `fd` at `at`, then read-only
+// anonymous pages back over them (what hv's AddFdMapping + RemoveMapping
+// stand for).
+absl::Status RawMapUnmap(uint8_t* at, size_t size, int fd);
+
 // KernelDescription(): "uname -r; KVM module(s); CPU model" of the machine
 // the benchmark runs on, for the report's context.
 std::string KernelDescription();
