@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_format.h"
 #include "hypervisor/kvm/kvm_abi_aarch64.h"
+#include "hypervisor/kvm/kvm_guest_debug.h"
 #include "hypervisor/kvm/kvm_ioctl.h"
 #include "hypervisor/kvm/kvm_mp_state.h"
 #include "hypervisor/os/errno_status.h"
@@ -78,15 +79,11 @@ absl::Status KvmVcpuAArch64::SetGuestDebug(const GuestDebug& debug) {
     }
   }
   kvm_guest_debug request = {};
+  request.control = KvmGuestDebugControl(debug, KVM_GUESTDBG_USE_HW);
   if (debug.enable) {
-    request.control = KVM_GUESTDBG_ENABLE;
-    if (debug.single_step) request.control |= KVM_GUESTDBG_SINGLESTEP;
-    if (!debug.hw_breakpoints.empty()) {
-      request.control |= KVM_GUESTDBG_USE_HW;
-      for (size_t i = 0; i < debug.hw_breakpoints.size(); ++i) {
-        request.arch.dbg_bvr[i] = debug.hw_breakpoints[i];
-        request.arch.dbg_bcr[i] = kvm_abi::kArmBreakpointOnAddress;
-      }
+    for (size_t i = 0; i < debug.hw_breakpoints.size(); ++i) {
+      request.arch.dbg_bvr[i] = debug.hw_breakpoints[i];
+      request.arch.dbg_bcr[i] = kvm_abi::kArmBreakpointOnAddress;
     }
   }
   return KvmIoctl(sys_, fd_.get(), KVM_SET_GUEST_DEBUG, &request,

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_format.h"
 #include "hypervisor/kvm/kvm_abi_x86_64.h"
+#include "hypervisor/kvm/kvm_guest_debug.h"
 #include "hypervisor/kvm/kvm_ioctl.h"
 #include "hypervisor/kvm/kvm_mp_state.h"
 #include "hypervisor/kvm/kvm_vcpu_x86_64.h"
@@ -194,11 +195,9 @@ absl::Status KvmVcpuX86_64::SetGuestDebug(const GuestDebug& debug) {
     }
   }
   kvm_guest_debug request = {};
+  request.control = KvmGuestDebugControl(debug, KVM_GUESTDBG_USE_HW_BP);
   if (debug.enable) {
-    request.control = KVM_GUESTDBG_ENABLE;
-    if (debug.single_step) request.control |= KVM_GUESTDBG_SINGLESTEP;
     if (!debug.hw_breakpoints.empty()) {
-      request.control |= KVM_GUESTDBG_USE_HW_BP;
       uint64_t dr7 = 0;
       for (size_t i = 0; i < debug.hw_breakpoints.size(); ++i) {
         request.arch.debugreg[i] = debug.hw_breakpoints[i];
