@@ -23,6 +23,7 @@
 #include "hypervisor/kvm/kvm_fault_run.h"
 #include "hypervisor/kvm/kvm_hypervisor.h"
 #include "hypervisor/kvm/kvm_ioctl.h"
+#include "hypervisor/kvm/kvm_guest_debug.h"
 #include "hypervisor/kvm/kvm_mp_state.h"
 #include "hypervisor/kvm/kvm_sys.h"
 #include "hypervisor/kvm/kvm_test_env.h"
@@ -102,6 +103,18 @@ absl::Status KvmIoctlExample(hv::KvmSys* sys, int fd, int vm_fd) {
                                                      "KVM_CAP_NR_MEMSLOTS"));
   (void)slots;
   return absl::OkStatus();
+}
+
+// hypervisor/kvm/kvm_guest_debug.h (KVM_GUESTDBG_USE_HW is arm64's name;
+// x86's is KVM_GUESTDBG_USE_HW_BP, of the same value)
+[[maybe_unused]] uint32_t KvmGuestDebugExample(
+    const hv::Vcpu::GuestDebug& debug) {
+#if !defined(KVM_GUESTDBG_USE_HW)
+  constexpr uint32_t KVM_GUESTDBG_USE_HW = KVM_GUESTDBG_USE_HW_BP;
+#endif
+  kvm_guest_debug request = {};
+  request.control = hv::KvmGuestDebugControl(debug, KVM_GUESTDBG_USE_HW);
+  return request.control;
 }
 
 // hypervisor/kvm/kvm_mp_state.h

@@ -4,7 +4,7 @@
 //
 // Example (what a vCPU's SetGuestDebug does):
 //   kvm_guest_debug request = {};
-//   request.control = hv::KvmGuestDebugControl(debug, KVM_GUESTDBG_USE_HW_BP);
+//   request.control = hv::KvmGuestDebugControl(debug, KVM_GUESTDBG_USE_HW);
 #ifndef HV_HYPERVISOR_KVM_KVM_GUEST_DEBUG_H_
 #define HV_HYPERVISOR_KVM_KVM_GUEST_DEBUG_H_
 
