@@ -46,7 +46,7 @@ KVM_GET_API_VERSION = 0xAE00
 LINUX_NOTE = (
     "Linux guest: not measured. hvrun_linux_boot_test boots Debian's kernel "
     "only inside a QEMU (TCG) VM, whose timing and memory are the emulator's; "
-    "on a kvm_pvm host the guest kernel's code is emulated by KVM (minutes per "
+    "on a kvm_pvm host the guest kernel's code is emulated by KVM (hours per "
     "boot). On an SVM/VMX host, `/usr/bin/time -v hvrun_bin --kernel=... "
     "--initrd=...` gives the peak; subtract the guest's touched RAM."
 )
@@ -229,8 +229,10 @@ def main():
     print("Written by `tools/bazel run --config=opt //tools/hvrun:overhead_report` "
           "(tools/hvrun/overhead_report.py).\n")
     print("- date: %s" % time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
-    print("- host: %s, %d CPUs, kernel %s; KVM modules: %s" %
-          (cpu_model(), os.cpu_count(), platform.release(), kvm_modules()))
+    print("- host: %s, %d CPUs, kernel %s; KVM modules: %s; load average %.2f at the "
+          "start (times are only as quiet as the machine)" %
+          (cpu_model(), os.cpu_count(), platform.release(), kvm_modules(),
+           os.getloadavg()[0]))
     static = is_static(binary)
     mode = next((m for m in ("opt", "fastbuild", "dbg") if "-%s/" % m in binary), "unknown")
     print("- hvrun_bin: %s build, %s, %d bytes" %
@@ -250,19 +252,30 @@ def main():
             f.write(EXIT_GUEST)
         with open(spin_path, "wb") as f:
             f.write(SPIN_GUEST)
-        true_walls, true_rss, _ = timed_runs(spawner, ["/bin/true"], args.runs)
+        # Round-robin, one run of each at a time, so that load from other
+        # processes on the machine falls on every column alike.
+        counts = [int(v) for v in args.vcpus.split(",")]
+        commands = {"true": ["/bin/true"]}
+        for vcpus in counts:
+            commands[vcpus] = [binary, "--payload=" + exit_path, "--mem=" + args.mem,
+                               "--vcpus=%d" % vcpus]
+        samples = {key: ([], [], []) for key in commands}
+        for _ in range(args.runs):
+            for key, argv in commands.items():
+                walls, rss, statuses = timed_runs(spawner, argv, 1)
+                for total, part in zip(samples[key], (walls, rss, statuses)):
+                    total.extend(part)
+        true_walls, true_rss, _ = samples["true"]
         results = []
-        for vcpus in [int(v) for v in args.vcpus.split(",")]:
-            argv = [binary, "--payload=" + exit_path, "--mem=" + args.mem,
-                    "--vcpus=%d" % vcpus]
-            walls, rss, statuses = timed_runs(spawner, argv, args.runs)
+        for vcpus in counts:
+            walls, rss, statuses = samples[vcpus]
             bad = [s for s in statuses if s != EXIT_STATUS_VALUE_0]
             parts = breakdown(binary, spin_path, vcpus, args.mem)
             results.append((vcpus, walls, rss, bad, parts))
 
     print("- guests: 4-byte `mov al,0; out 0xf4,al` (its one exit ends the run) for "
           "start-up and peak, 2-byte `jmp $` for the breakdown; `--mem=%s`, "
-          "%d runs each" % (args.mem, args.runs))
+          "%d runs each, taken in turn with `/bin/true`'s" % (args.mem, args.runs))
     print("- start-up: fork to reaped (process start to the guest's only exit, "
           "and hvrun's way out), by rusage_spawn; `/bin/true` the same way: %.2f ms "
           "median, %d KiB peak RSS (a dynamically linked C program)" %
