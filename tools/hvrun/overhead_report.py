@@ -235,7 +235,7 @@ def main():
            os.getloadavg()[0]))
     static = is_static(binary)
     mode = next((m for m in ("opt", "fastbuild", "dbg") if "-%s/" % m in binary), "unknown")
-    print("- hvrun_bin: %s build, %s, %d bytes" %
+    print("- hvrun_bin: compilation mode %s, %s, %d bytes" %
           (mode, {True: "static", False: "dynamic", None: "not an ELF64 file"}[static],
            os.path.getsize(binary)))
     if mode != "opt":
