@@ -1,5 +1,6 @@
 #include "hypervisor/registry.h"
 
+#include <algorithm>
 #include <mutex>
 #include <utility>
 
@@ -42,6 +43,18 @@ std::string HypervisorSpec::Option(absl::string_view key,
 }
 
 absl::StatusOr<HypervisorSpec> ParseHypervisorSpec(absl::string_view spec) {
+  // A bare kind such as "kvm" (hvrun's default): what kSpec would give, without
+  // compiling the expressions, whose code and memory would otherwise be a
+  // fixed part of every hvrun run (RE2 and its compiler are ~300 KiB).
+  const auto lower = [](char c) { return c >= 'a' && c <= 'z'; };
+  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  if (!spec.empty() && lower(spec[0]) &&
+      std::all_of(spec.begin(), spec.end(),
+                  [&](char c) { return lower(c) || digit(c) || c == '_'; })) {
+    HypervisorSpec parsed;
+    parsed.kind = std::string(spec);
+    return parsed;
+  }
   static const LazyRE2 kSpec = {R"(([a-z][a-z0-9_]*)(?:\[([^\[\]]*)\])?)"};
   static const LazyRE2 kOption = {R"(([a-z][a-z0-9_]*)=([^,\[\]=]+))"};
   HypervisorSpec parsed;

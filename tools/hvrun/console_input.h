@@ -1,6 +1,6 @@
 // ConsoleInputPump: copies what arrives on an fd (hvrun: stdin) to a
 // guest's console while a Linux guest runs, on a thread of its own that
-// polls a stop flag every 100 ms. End of file or a read error stops the
+// its end wakes and joins. End of file or a read error stops the
 // copying (the guest then gets no more input); bytes arrive as the fd
 // gives them (a terminal in its normal mode sends whole lines and echoes
 // them itself). On Windows (console_input_windows.cc) it copies nothing.

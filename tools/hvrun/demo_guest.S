@@ -210,3 +210,7 @@ msg_high:       .asciz "hv demo: the shared-memory BAR is above 4 GiB\n"
 shm_offset:     .long 0
 shm_length:     .long 0
 hv_demo_guest_end:
+
+// Code for the guest, not the host: the note keeps hvrun's own stacks
+// non-executable (without it the linker marks them executable).
+        .section .note.GNU-stack, "", %progbits

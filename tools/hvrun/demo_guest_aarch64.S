@@ -177,3 +177,7 @@ msg_hello:      .asciz "hv demo: guest running at EL1 on aarch64\n"
 #include "tools/hvrun/demo_guest_messages.inc"
         .balign 4
 hv_demo_guest_end:
+
+// Code for the guest, not the host: the note keeps hvrun's own stacks
+// non-executable (without it the linker marks them executable).
+        .section .note.GNU-stack, "", %progbits

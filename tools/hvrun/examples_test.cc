@@ -3,6 +3,8 @@
 // example that no longer matches the code stops the build. No backend is
 // linked in: examples that need a running Machine (or hvrun_bin on a real
 // KVM) are compiled, not run; the rest run and their results are checked.
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdint>
 #include <iostream>
@@ -162,6 +164,36 @@ TEST(HvrunExamples, PollingThreadStopsAndJoinsWhenItGoes) {
   absl::StatusOr<int> polls = HostThreadExample();
   ASSERT_TRUE(polls.ok()) << polls.status();
   EXPECT_GE(*polls, 3);
+}
+
+// A body that blocks until woken (here on a pipe) ends when its owner goes
+// only because `wake` is called: without it the join would wait forever.
+TEST(HvrunExamples, PollingThreadWakeEndsABlockedBody) {
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  std::atomic<int> wakes{0};
+  std::atomic<bool> running{false};
+  absl::StatusOr<std::unique_ptr<hv::PollingThread>> poller = hv::PollingThread::Start(
+      "the blocked thread",
+      [&, read_end = fds[0]](const std::atomic<bool>& stop) {
+        running = true;
+        char byte;
+        while (!stop) {
+          if (read(read_end, &byte, 1) < 0) return;
+        }
+      },
+      [&, write_end = fds[1]](std::thread& thread) {
+        EXPECT_TRUE(thread.joinable());
+        ++wakes;
+        EXPECT_EQ(write(write_end, "w", 1), 1);
+      });
+  ASSERT_TRUE(poller.ok()) << poller.status();
+  while (!running) absl::SleepFor(absl::Milliseconds(1));
+  EXPECT_EQ(wakes, 0);
+  poller->reset();
+  EXPECT_EQ(wakes, 1);
+  close(fds[0]);
+  close(fds[1]);
 }
 
 TEST(HvrunExamples, StartThreadRunsTheBody) {

@@ -16,8 +16,9 @@ absl::StatusOr<std::thread> StartThread(absl::string_view what, std::function<vo
 }
 
 absl::StatusOr<std::unique_ptr<PollingThread>> PollingThread::Start(absl::string_view what,
-                                                                    Body body) {
+                                                                    Body body, Wake wake) {
   std::unique_ptr<PollingThread> poller(new PollingThread());
+  poller->wake_ = std::move(wake);
   absl::StatusOr<std::thread> thread =
       StartThread(what, [stop = &poller->stop_, body = std::move(body)] { body(*stop); });
   if (!thread.ok()) return thread.status();
@@ -27,7 +28,9 @@ absl::StatusOr<std::unique_ptr<PollingThread>> PollingThread::Start(absl::string
 
 PollingThread::~PollingThread() {
   stop_ = true;
-  if (thread_.joinable()) thread_.join();
+  if (!thread_.joinable()) return;
+  if (wake_) wake_(thread_);
+  thread_.join();
 }
 
 }  // namespace hv

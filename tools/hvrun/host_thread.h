@@ -1,7 +1,8 @@
 // Threads hvrun starts beside the guest's: std::thread throws
 // std::system_error when the host cannot start one (RLIMIT_NPROC, memory);
 // these turn that into a Status, and PollingThread is a loop that stops
-// and is joined when its owner goes.
+// and is joined when its owner goes (woken at once when it was started
+// with a `wake`, rather than at its next look at `stop`).
 //
 // Example:
 //   std::atomic<int> polls{0};
@@ -30,22 +31,29 @@ absl::StatusOr<std::thread> StartThread(absl::string_view what, std::function<vo
 
 class PollingThread {
  public:
-  // `body` runs until it returns; it must look at `stop` often (hvrun's
-  // loops wait at most 100 ms between looks).
+  // `body` runs until it returns; it must look at `stop` often, or be
+  // woken by `wake` when `stop` is set.
   using Body = std::function<void(const std::atomic<bool>& stop)>;
+  // `wake`, when given, is called with the running thread once `stop` is
+  // set, before the join: it makes `body` look at `stop` now (hvrun's
+  // threads block until a signal or input arrives, so a join would
+  // otherwise wait for the next one).
+  using Wake = std::function<void(std::thread& thread)>;
 
   // PollingThread::Start(): as StartThread().
   static absl::StatusOr<std::unique_ptr<PollingThread>> Start(absl::string_view what,
-                                                              Body body);
+                                                              Body body, Wake wake = nullptr);
   PollingThread(const PollingThread&) = delete;
   PollingThread& operator=(const PollingThread&) = delete;
-  // ~PollingThread(): sets `stop` and joins the thread.
+  // ~PollingThread(): sets `stop`, calls `wake` if given, and joins the
+  // thread.
   ~PollingThread();
 
  private:
   PollingThread() = default;
 
   std::atomic<bool> stop_{false};
+  Wake wake_;
   std::thread thread_;
 };
 

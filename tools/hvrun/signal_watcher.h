@@ -2,7 +2,7 @@
 // without doing anything in a signal handler. Start() blocks both signals
 // in the calling thread, so every thread started afterwards (the vCPUs,
 // the watchdog) inherits the block, and waits for them on a thread of its
-// own with sigtimedwait(); a signal then calls RunInterrupter::Interrupt(),
+// own with sigwaitinfo(); a signal then calls RunInterrupter::Interrupt(),
 // which ends the Machine's run through its normal end path (the guest's
 // output flushed, --stats printed, exit 128 + the signal). On Windows
 // (signal_watcher_windows.cc) it does nothing and Ctrl-C ends the process.
