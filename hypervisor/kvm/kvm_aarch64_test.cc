@@ -127,8 +127,8 @@ TEST_F(KvmAArch64, GicItsIsOfferedWithTheGicV3AndAskedOfTheKernel) {
   msi.device_id = 1;
   EXPECT_THAT(vm->SignalMsi(msi).status(),
               StatusIs(absl::ErrnoToStatusCode(EBUSY), HasSubstr("KVM_SIGNAL_MSI")));
-  // A doorbell that is not the ITS's: EINVAL from the kernel.
-  msi.address = HV_A64_GITS_BASE;
+  // An address where no ITS is: EINVAL from the kernel.
+  msi.address = HV_A64_MMIO_BASE;
   EXPECT_THAT(vm->SignalMsi(msi).status(),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("KVM_SIGNAL_MSI")));
   // A failed register write names the register.
