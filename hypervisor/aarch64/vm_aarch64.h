@@ -103,10 +103,12 @@ class VmAArch64 : public Vm {
   //   RETURN_IF_ERROR(arm->CreateGic({hv::GicConfig::Version::kV3,
   //                                   0x08000000, 0x080a0000, 96}));
   //   RETURN_IF_ERROR(arm->CreateGicIts(0x08080000));
-  //   // ... vCPUs, FinalizeGic, the guest maps device 3 event 0 ...
-  //   ASSIGN_OR_RETURN(bool delivered,
-  //                    vm->SignalMsi({0x08080000 + hv::VmAArch64::
-  //                                       kGitsTranslaterOffset, 0, 3}));
+  //   // ... vCPUs, FinalizeGic; the guest maps device 3's event 0 ...
+  //   hv::MsiMessage msi;
+  //   msi.address = 0x08080000 + hv::VmAArch64::kGitsTranslaterOffset;
+  //   msi.data = 0;       // the event id
+  //   msi.device_id = 3;  // the requester id
+  //   ASSIGN_OR_RETURN(bool delivered, arm->SignalMsi(msi));
   virtual absl::Status CreateGicIts(GuestAddress base);
 
   // VmAArch64::GetGicItsState(): the ITS's registers, after the ITS has
