@@ -90,14 +90,16 @@ class VmAArch64 : public Vm {
   // (GITS_CTLR.Enabled) the hypervisor refuses it (KVM: EBUSY).
   //
   // After CreateGic with a GICv3, at most once, before or after the
-  // vCPUs and FinalizeGic. Checked first, nothing created when a check
+  // vCPUs and FinalizeGic. UNIMPLEMENTED without VmCap::kGicIts, before
+  // anything else is looked at. Then checked, nothing created when a check
   // fails: FAILED_PRECONDITION without a GICv3 or when the VM has an ITS;
   // INVALID_ARGUMENT when `base` is not 64 KiB aligned, when the frames
   // reach past Vm::GuestAddressLimit(), or overlap the distributor (64
   // KiB), the redistributors (128 KiB for each vCPU created so far, at
   // least one; FinalizeGic checks again with every vCPU, INVALID_ARGUMENT
-  // and the GIC not finalised) or an added memory region. UNIMPLEMENTED
-  // without VmCap::kGicIts.
+  // and the GIC not finalised) or an added memory region. A hypervisor
+  // error after the ITS was created leaves it in the VM (KVM keeps its
+  // devices): a second call is FAILED_PRECONDITION.
   //
   // Example:
   //   RETURN_IF_ERROR(arm->CreateGic({hv::GicConfig::Version::kV3,

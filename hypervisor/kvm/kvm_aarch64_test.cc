@@ -109,10 +109,19 @@ TEST_F(KvmAArch64, GicItsIsOfferedWithTheGicV3AndAskedOfTheKernel) {
   v3.distributor_base = HV_A64_GICD_BASE;
   v3.redistributor_or_cpu_base = HV_A64_GICR_BASE;
   ASSERT_OK(arm->CreateGic(v3));
-  // ENODEV for the ITS type: UNIMPLEMENTED, nothing recorded.
+  // ENODEV for the ITS type, from the test or from the creation itself:
+  // UNIMPLEMENTED, nothing recorded.
   sys.FailIoctl(KVM_CREATE_DEVICE, ENODEV);
   EXPECT_THAT(arm->CreateGicIts(HV_A64_GITS_BASE),
               StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("no ITS")));
+  sys.FailIoctl(KVM_CREATE_DEVICE, ENODEV, /*skip=*/1);
+  EXPECT_THAT(arm->CreateGicIts(HV_A64_GITS_BASE),
+              StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("no ITS")));
+  // Any other error names the ioctl.
+  sys.FailIoctl(KVM_CREATE_DEVICE, EIO, /*skip=*/1);
+  EXPECT_THAT(arm->CreateGicIts(HV_A64_GITS_BASE),
+              StatusIs(absl::ErrnoToStatusCode(EIO),
+                       HasSubstr("KVM_CREATE_DEVICE (KVM_DEV_TYPE_ARM_VGIC_ITS)")));
   EXPECT_FALSE(vm->CheckCapability(VmCap::kSignalMsi));
   ASSERT_OK(arm->CreateGicIts(HV_A64_GITS_BASE));
   // Now the VM wants device ids (KVM_CAP_MSI_DEVID) and takes MSIs.

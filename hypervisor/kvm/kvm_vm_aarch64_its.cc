@@ -86,8 +86,25 @@ absl::Status KvmVmAArch64::CheckItsPlacement(
 absl::Status KvmVmAArch64::CreateGicIts(GuestAddress base) {
   // The regions first: MemoryRegions() takes mutex_ itself.
   const std::vector<MemoryRegionInfo> regions = MemoryRegions();
-  std::lock_guard<std::mutex> lock(mutex_);
   const std::string operation = absl::StrFormat("create GIC ITS at %#x", base);
+  // Whether this KVM has the ITS at all comes first (VmCap::kGicIts false:
+  // UNIMPLEMENTED, whatever else is wrong).
+  kvm_create_device test = {};
+  test.type = KVM_DEV_TYPE_ARM_VGIC_ITS;
+  test.flags = KVM_CREATE_DEVICE_TEST;
+  if (sys_->IoctlPtr(vm_fd_.get(), KVM_CREATE_DEVICE, &test) < 0) {
+    const int error = errno;
+    if (error == ENODEV) {
+      return absl::UnimplementedError(absl::StrFormat(
+          "%s: this KVM offers no ITS (KVM_CREATE_DEVICE_TEST: %s)", operation,
+          std::strerror(error)));
+    }
+    return ErrnoStatus(absl::StrFormat("%s: KVM_CREATE_DEVICE (test, "
+                                       "KVM_DEV_TYPE_ARM_VGIC_ITS)",
+                                       operation),
+                       error);
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
   if (!gic_config_.has_value() ||
       gic_config_->version != GicConfig::Version::kV3) {
     return absl::FailedPreconditionError(absl::StrFormat(
