@@ -345,6 +345,9 @@ absl::Status KvmVmCore<ArchVm>::CheckMsiDeviceId(const char* operation,
         "GICv3 ITS translates by device id (MsiMessage::device_id)",
         operation, msi.address, msi.data));
   }
+  // A VM that needs device ids (arm64 with its ITS) takes them: no need to
+  // ask the kernel on every MSI.
+  if (MsiNeedsDeviceId()) return absl::OkStatus();
   // KVM_CAP_MSI_DEVID is a property of the VM (arm64: true once a GICv3
   // ITS exists), so it is asked now rather than at creation.
   int uses_devid = 0;
