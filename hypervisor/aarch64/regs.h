@@ -151,6 +151,9 @@ struct GicState {
 // (GITS_BASER<n>, the ITT addresses of its MAPD commands), so they travel
 // with the guest's memory.
 struct GicItsState {
+  // Where the ITS's frames were (VmAArch64::CreateGicIts): the guest's
+  // doorbell writes go there, so the ITS it is restored into must be too.
+  GuestAddress base = 0;
   uint64_t iidr = 0;     // GITS_IIDR (0x0004): the revision names the
                          // layout of the tables in guest memory
   uint64_t ctlr = 0;     // GITS_CTLR (0x0000): bit 0 Enabled

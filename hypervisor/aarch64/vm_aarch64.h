@@ -120,7 +120,8 @@ class VmAArch64 : public Vm {
   // complete state. No vCPU may be inside Run() (the hypervisor refuses).
   //
   // VmAArch64::SetGicItsState(): writes such a state into this VM's ITS,
-  // created at the same address as the saved one's. Restore in this order
+  // which must be at the saved one's address (INVALID_ARGUMENT, nothing
+  // written, when it is not). Restore in this order
   // (arm-vgic-its.rst, "ITS Restore Sequence"): the guest's memory; the
   // vCPUs, FinalizeGic, SetGicState (the redistributors: their LPI
   // configuration and pending table addresses and EnableLPIs); then

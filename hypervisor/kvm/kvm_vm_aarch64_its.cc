@@ -199,6 +199,7 @@ absl::StatusOr<GicItsState> KvmVmAArch64::GetGicItsState() {
       "get GIC ITS state: KVM_SET_DEVICE_ATTR "
       "(KVM_DEV_ARM_VGIC_SAVE_PENDING_TABLES)"));
   GicItsState state;
+  state.base = *its_base_;
   auto read = [&](uint64_t offset, const char* name,
                   uint64_t& value) -> absl::Status {
     return KvmGetDeviceAttr(
@@ -220,6 +221,12 @@ absl::StatusOr<GicItsState> KvmVmAArch64::GetGicItsState() {
 absl::Status KvmVmAArch64::SetGicItsState(const GicItsState& state) {
   std::lock_guard<std::mutex> lock(mutex_);
   ASSIGN_OR_RETURN(Its its, ReadyIts("set GIC ITS state"));
+  if (state.base != *its_base_) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "set GIC ITS state: the state is of an ITS at %#x, this VM's is at "
+        "%#x (the guest's MSIs go to the saved address)",
+        state.base, *its_base_));
+  }
   auto write = [&](uint64_t offset, const char* name,
                    uint64_t value) -> absl::Status {
     return KvmSetDeviceAttr(

@@ -255,6 +255,7 @@ TEST_P(AArch64GuestConformance, GicItsFollowsTheCapability) {
   EXPECT_OK(vm.SetGsiRouting({IrqRoute::Msi(1, ItsMsi(kDeviceId, kEvent))}));
   // The guest has not mapped anything yet: the state is the reset one.
   ASSERT_OK_AND_ASSIGN(GicItsState state, vm.GetGicItsState());
+  EXPECT_EQ(state.base, HV_A64_GITS_BASE);
   EXPECT_EQ(state.ctlr & 1, 0u);
   EXPECT_OK(vm.SetGicItsState(state));
 }
@@ -396,6 +397,11 @@ TEST_P(AArch64GuestConformance, GicItsStateCarriesAPendingLpiToAnotherVm) {
   std::memcpy(target->ram(), source->ram(), HV_A64_RAM_SIZE);
   ASSERT_OK(CopyVcpuRegisters(*source_cpu, *target_cpu));
   ASSERT_OK(target->vm().SetGicState(gic, {&target_cpu, 1}));
+  // An ITS state of another address is refused before anything is written.
+  GicItsState elsewhere = its;
+  elsewhere.base += 0x100000;
+  EXPECT_THAT(target->vm().SetGicItsState(elsewhere),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("0x8080000")));
   ASSERT_OK(target->vm().SetGicItsState(its));
   ASSERT_OK_AND_ASSIGN(GicItsState restored, target->vm().GetGicItsState());
   EXPECT_EQ(restored.ctlr & 1, 1u);
