@@ -43,6 +43,7 @@ const char* VmCapName(VmCap cap) {
     case VmCap::kUserSpaceMsrs: return "user_space_msrs";
     case VmCap::kDirtyLogSwitch: return "dirty_log_switch";
     case VmCap::kDirtyLogManualProtect: return "dirty_log_manual_protect";
+    case VmCap::kGicIts: return "gic_its";
   }
   return "unknown";
 }

@@ -66,6 +66,10 @@ enum class VmCap {
   // leaves pages writable until the VMM re-protects them (KVM:
   // KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 and KVM_CLEAR_DIRTY_LOG).
   kDirtyLogManualProtect,
+  // arm64: VmAArch64::CreateGicIts (a GICv3 ITS, so MSIs carry a device
+  // id: Vm::SignalMsi, MSI routes) and Get/SetGicItsState. KVM: the
+  // kernel's vGICv3 offers the ITS device (KVM_CREATE_DEVICE_TEST).
+  kGicIts,
 };
 
 const char* HypervisorCapName(HypervisorCap cap);

@@ -245,7 +245,8 @@ class Vm {
   // device id where the VM has no use for one; the kernel's EINVAL for a
   // chip or pin it does not have is INVALID_ARGUMENT too. FAILED_PRECONDITION
   // without an in-kernel irqchip (x86), or for an MSI route where nothing
-  // takes MSIs (arm64 without a GICv3 ITS, which hv does not create yet). UNIMPLEMENTED without
+  // takes MSIs (arm64 without a GICv3 ITS: VmAArch64::CreateGicIts; with
+  // one, every MSI route needs a device id). UNIMPLEMENTED without
   // VmCap::kGsiRouting. On error the previous table stays in effect.
   virtual absl::Status SetGsiRouting(absl::Span<const IrqRoute> routes) = 0;
 
@@ -257,7 +258,8 @@ class Vm {
   // when it was delivered, false when the guest blocked it (e.g. its local
   // APIC is software-disabled); FAILED_PRECONDITION without an in-kernel
   // irqchip, INVALID_ARGUMENT (from the kernel) for a message it refuses.
-  // UNIMPLEMENTED without VmCap::kSignalMsi.
+  // UNIMPLEMENTED without VmCap::kSignalMsi (arm64: until
+  // VmAArch64::CreateGicIts made an ITS, whose MSIs need a device id).
   virtual absl::StatusOr<bool> SignalMsi(const MsiMessage& msi) = 0;
 
   // Vm::CreateVcpu(): creates vCPU `id`.

@@ -10,6 +10,7 @@
 #ifndef HV_HYPERVISOR_AARCH64_REGS_H_
 #define HV_HYPERVISOR_AARCH64_REGS_H_
 
+#include <array>
 #include <cstdint>
 #include <vector>
 #include <string>
@@ -140,6 +141,26 @@ struct GicState {
   std::vector<Register> distributor;
   std::vector<uint32_t> line_levels;  // from INTID 32, one word per 32
   std::vector<Cpu> cpus;
+};
+
+// GicItsState: the registers of a GICv3 ITS (Arm IHI 0069, Section 12.19,
+// offsets from GITS_CTLR) that, with the tables the ITS keeps in guest
+// memory, make its state (VmAArch64::GetGicItsState). The translations
+// themselves (device, collection and interrupt translation tables) are not
+// here: they are written into the guest memory the guest gave the ITS
+// (GITS_BASER<n>, the ITT addresses of its MAPD commands), so they travel
+// with the guest's memory.
+struct GicItsState {
+  // Where the ITS's frames were (VmAArch64::CreateGicIts): the guest's
+  // doorbell writes go there, so the ITS it is restored into must be too.
+  GuestAddress base = 0;
+  uint64_t iidr = 0;     // GITS_IIDR (0x0004): the revision names the
+                         // layout of the tables in guest memory
+  uint64_t ctlr = 0;     // GITS_CTLR (0x0000): bit 0 Enabled
+  uint64_t cbaser = 0;   // GITS_CBASER (0x0080): the command queue
+  uint64_t cwriter = 0;  // GITS_CWRITER (0x0088)
+  uint64_t creadr = 0;   // GITS_CREADR (0x0090)
+  std::array<uint64_t, 8> baser = {};  // GITS_BASER<n> (0x0100 + 8n)
 };
 
 }  // namespace hv

@@ -81,4 +81,23 @@ absl::Status VmAArch64::SetGicState(const GicState& /*state*/,
       vcpus.size()));
 }
 
+absl::Status VmAArch64::CreateGicIts(GuestAddress base) {
+  return absl::UnimplementedError(absl::StrFormat(
+      "create GIC ITS at %#x: this hypervisor does not offer one "
+      "(VmCap::kGicIts is false)",
+      base));
+}
+
+absl::StatusOr<GicItsState> VmAArch64::GetGicItsState() {
+  return absl::UnimplementedError(
+      "get GIC ITS state: this hypervisor does not offer an ITS "
+      "(VmCap::kGicIts is false)");
+}
+
+absl::Status VmAArch64::SetGicItsState(const GicItsState& /*state*/) {
+  return absl::UnimplementedError(
+      "set GIC ITS state: this hypervisor does not offer an ITS "
+      "(VmCap::kGicIts is false)");
+}
+
 }  // namespace hv

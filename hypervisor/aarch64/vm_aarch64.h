@@ -5,7 +5,8 @@
 // take the SPI number (0 is INTID 32), as KVM's irqfd GSIs do.
 //
 // Order (as the hypervisors require): memory, the devicetree written into
-// it and InitArch; CreateGic, then the vCPUs, then FinalizeGic, then Run.
+// it and InitArch; CreateGic (and, for MSIs, CreateGicIts), then the
+// vCPUs, then FinalizeGic, then Run.
 //
 // Example:
 //   hv::VmAArch64* arm = vm->AsAArch64();
@@ -75,6 +76,71 @@ class VmAArch64 : public Vm {
       absl::Span<VcpuAArch64* const> vcpus);
   virtual absl::Status SetGicState(const GicState& state,
                                    absl::Span<VcpuAArch64* const> vcpus);
+
+  // VmAArch64::CreateGicIts(): a GICv3 ITS (Interrupt Translation Service)
+  // whose two 64 KiB frames (control, then translation) are at
+  // [base, base + kGicItsSize). With it, MSIs reach the guest as LPIs:
+  // Vm::SignalMsi and Vm::SetGsiRouting's MSI routes take messages whose
+  // address is the doorbell (base + kGitsTranslaterOffset), whose data is
+  // the event id, and which carry the device id (MsiMessage::device_id;
+  // without one: INVALID_ARGUMENT); VmCap::kSignalMsi becomes true. The
+  // guest maps device and event ids to LPIs with ITS commands, as on
+  // hardware; an MSI that no mapping translates is "blocked" (SignalMsi
+  // returns false), and while the guest has not enabled the ITS
+  // (GITS_CTLR.Enabled) the hypervisor refuses it (KVM: EBUSY).
+  //
+  // After CreateGic with a GICv3, at most once, before or after the
+  // vCPUs and FinalizeGic. UNIMPLEMENTED without VmCap::kGicIts, before
+  // anything else is looked at. Then checked, nothing created when a check
+  // fails: FAILED_PRECONDITION without a GICv3 or when the VM has an ITS;
+  // INVALID_ARGUMENT when `base` is not 64 KiB aligned, when the frames
+  // reach past Vm::GuestAddressLimit(), or overlap the distributor (64
+  // KiB), the redistributors (128 KiB for each vCPU created so far, at
+  // least one; FinalizeGic checks again with every vCPU, INVALID_ARGUMENT
+  // and the GIC not finalised) or an added memory region. A hypervisor
+  // error after the ITS was created leaves it in the VM (KVM keeps its
+  // devices): a second call is FAILED_PRECONDITION.
+  //
+  // Example:
+  //   RETURN_IF_ERROR(arm->CreateGic({hv::GicConfig::Version::kV3,
+  //                                   0x08000000, 0x080a0000, 96}));
+  //   RETURN_IF_ERROR(arm->CreateGicIts(0x08080000));
+  //   // ... vCPUs, FinalizeGic; the guest maps device 3's event 0 ...
+  //   hv::MsiMessage msi;
+  //   msi.address = 0x08080000 + hv::VmAArch64::kGitsTranslaterOffset;
+  //   msi.data = 0;       // the event id
+  //   msi.device_id = 3;  // the requester id
+  //   ASSIGN_OR_RETURN(bool delivered, arm->SignalMsi(msi));
+  virtual absl::Status CreateGicIts(GuestAddress base);
+
+  // VmAArch64::GetGicItsState(): the ITS's registers, after the ITS has
+  // written its tables into guest memory and the redistributors their
+  // pending LPIs into the guest's LPI pending tables. So read the guest's
+  // memory AFTER this call (and GetGicState, in either order) to take a
+  // complete state. No vCPU may be inside Run() (the hypervisor refuses).
+  //
+  // VmAArch64::SetGicItsState(): writes such a state into this VM's ITS,
+  // which must be at the saved one's address (INVALID_ARGUMENT, nothing
+  // written, when it is not). Restore in this order
+  // (arm-vgic-its.rst, "ITS Restore Sequence"): the guest's memory; the
+  // vCPUs, FinalizeGic, SetGicState (the redistributors: their LPI
+  // configuration and pending table addresses and EnableLPIs); then
+  // SetGicItsState, which writes GITS_CBASER, GITS_IIDR, GITS_CREADR,
+  // GITS_CWRITER and GITS_BASER<n>, has the ITS read its tables back from
+  // guest memory, and writes GITS_CTLR last. Only then run the vCPUs.
+  // A hypervisor error part-way leaves the ITS partly written (the calls
+  // cannot be undone); the message names the register or step.
+  //
+  // Both: UNIMPLEMENTED without VmCap::kGicIts; FAILED_PRECONDITION when
+  // the VM has no ITS (CreateGicIts) or its GIC is not finalised.
+  virtual absl::StatusOr<GicItsState> GetGicItsState();
+  virtual absl::Status SetGicItsState(const GicItsState& state);
+
+  // The ITS's size (its control and translation frames, 64 KiB each) and
+  // where GITS_TRANSLATER, the doorbell an MSI writes, lies in it.
+  static constexpr uint64_t kGicItsSize = 0x20000;
+  static constexpr uint64_t kGicItsAlignment = 0x10000;
+  static constexpr uint64_t kGitsTranslaterOffset = 0x10040;
 
   // VmAArch64::InitArch(): the VM-wide boot step (crosvm's init_arch), once
   // the guest's memory is added and its devicetree written into it, before

@@ -1,5 +1,6 @@
 // Fault-injection sweep over the KVM backend's aarch64 paths: a scenario
-// (hypervisor, VM, RAM, a vGICv3, two vCPUs initialised, the GIC finalised,
+// (hypervisor, VM, RAM, a vGICv3 and its ITS, two vCPUs initialised, the
+// GIC finalised, the GIC's and the ITS's state read and written back,
 // an irqfd and an SPI line, register reads and writes, the register list,
 // an fd mapped into an arena and removed, dirty logging of the RAM switched
 // on (manual protection first), read, cleared and off, a region removed,
@@ -74,6 +75,9 @@ class Scenario {
     gic.distributor_base = HV_A64_GICD_BASE;
     gic.redistributor_or_cpu_base = HV_A64_GICR_BASE;
     if (!Check("create gic", arm->CreateGic(gic))) return outcome_;
+    if (!Check("create gic its", arm->CreateGicIts(HV_A64_GITS_BASE))) {
+      return outcome_;
+    }
     for (uint32_t id = 0; id < 2; ++id) {
       auto vcpu = arm->CreateVcpuAArch64(id);
       if (!Check("create vcpu", vcpu.status())) return outcome_;
@@ -101,6 +105,12 @@ class Scenario {
     auto gic_state = arm->GetGicState(both);
     if (!Check("get gic state", gic_state.status())) return outcome_;
     if (!Check("set gic state", arm->SetGicState(*gic_state, both))) {
+      return outcome_;
+    }
+    // The ITS's registers and tables, saved and restored.
+    auto its_state = arm->GetGicItsState();
+    if (!Check("get gic its state", its_state.status())) return outcome_;
+    if (!Check("set gic its state", arm->SetGicItsState(*its_state))) {
       return outcome_;
     }
     if (!Check("add fd mapping",

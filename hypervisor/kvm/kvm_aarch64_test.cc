@@ -90,6 +90,64 @@ TEST_F(KvmAArch64, UnsupportedGicVersionLeavesVmUnchanged) {
   EXPECT_OK(arm->CreateGic(v3));
 }
 
+// KVM's vGICv3 always brings its ITS device type (vgic-kvm-device.c
+// registers both), so where a GICv3 is offered VmCap::kGicIts is true; the
+// capability is the kernel's KVM_CREATE_DEVICE_TEST answer.
+TEST_F(KvmAArch64, GicItsIsOfferedWithTheGicV3AndAskedOfTheKernel) {
+  FaultInjectingKvmSys sys;
+  ASSERT_OK_AND_ASSIGN(auto kvm, KvmHypervisor::Create("/dev/kvm", &sys));
+  ASSERT_OK_AND_ASSIGN(auto vm, kvm->CreateVm());
+  VmAArch64* arm = vm->AsAArch64();
+  if (!arm->SupportsGic(GicConfig::Version::kV3)) {
+    EXPECT_FALSE(vm->CheckCapability(VmCap::kGicIts));
+    return;
+  }
+  EXPECT_TRUE(vm->CheckCapability(VmCap::kGicIts));
+  sys.FailIoctl(KVM_CREATE_DEVICE, ENODEV);
+  EXPECT_FALSE(vm->CheckCapability(VmCap::kGicIts));
+  GicConfig v3;
+  v3.distributor_base = HV_A64_GICD_BASE;
+  v3.redistributor_or_cpu_base = HV_A64_GICR_BASE;
+  ASSERT_OK(arm->CreateGic(v3));
+  // ENODEV for the ITS type, from the test or from the creation itself:
+  // UNIMPLEMENTED, nothing recorded.
+  sys.FailIoctl(KVM_CREATE_DEVICE, ENODEV);
+  EXPECT_THAT(arm->CreateGicIts(HV_A64_GITS_BASE),
+              StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("no ITS")));
+  sys.FailIoctl(KVM_CREATE_DEVICE, ENODEV, /*skip=*/1);
+  EXPECT_THAT(arm->CreateGicIts(HV_A64_GITS_BASE),
+              StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("no ITS")));
+  // Any other error names the ioctl.
+  sys.FailIoctl(KVM_CREATE_DEVICE, EIO, /*skip=*/1);
+  EXPECT_THAT(arm->CreateGicIts(HV_A64_GITS_BASE),
+              StatusIs(absl::ErrnoToStatusCode(EIO),
+                       HasSubstr("KVM_CREATE_DEVICE (KVM_DEV_TYPE_ARM_VGIC_ITS)")));
+  EXPECT_FALSE(vm->CheckCapability(VmCap::kSignalMsi));
+  ASSERT_OK(arm->CreateGicIts(HV_A64_GITS_BASE));
+  // Now the VM wants device ids (KVM_CAP_MSI_DEVID) and takes MSIs.
+  EXPECT_TRUE(vm->CheckCapability(VmCap::kSignalMsi));
+  ASSERT_OK_AND_ASSIGN(auto vcpu, arm->CreateVcpuAArch64(0));
+  ASSERT_OK(vcpu->Init({VcpuFeature::kPsci0_2}));
+  ASSERT_OK(arm->FinalizeGic());
+  // The ITS is disabled until a guest enables it: KVM refuses the MSI
+  // (EBUSY), and hv says which ioctl did.
+  MsiMessage msi;
+  msi.address = HV_A64_GITS_TRANSLATER;
+  msi.device_id = 1;
+  EXPECT_THAT(vm->SignalMsi(msi).status(),
+              StatusIs(absl::ErrnoToStatusCode(EBUSY), HasSubstr("KVM_SIGNAL_MSI")));
+  // An address where no ITS is: EINVAL from the kernel.
+  msi.address = HV_A64_MMIO_BASE;
+  EXPECT_THAT(vm->SignalMsi(msi).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("KVM_SIGNAL_MSI")));
+  // A failed register write names the register.
+  ASSERT_OK_AND_ASSIGN(GicItsState state, arm->GetGicItsState());
+  sys.FailIoctl(KVM_SET_DEVICE_ATTR, EIO);
+  EXPECT_THAT(arm->SetGicItsState(state),
+              StatusIs(absl::ErrnoToStatusCode(EIO), HasSubstr("GITS_CBASER")));
+  EXPECT_OK(arm->SetGicItsState(state));
+}
+
 TEST_F(KvmAArch64, FailedIoctlsNameThemselvesAndChangeNothing) {
   FaultInjectingKvmSys sys;
   ASSERT_OK_AND_ASSIGN(auto kvm, KvmHypervisor::Create("/dev/kvm", &sys));

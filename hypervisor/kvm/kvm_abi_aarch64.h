@@ -127,6 +127,37 @@ constexpr uint32_t SpiIrqLine(uint32_t spi) {
 }
 static_assert(SpiIrqLine(5) == ((1u << 24) | 37u));
 
+// The GICv3 ITS device (devices/arm-vgic-its.rst): KVM_DEV_TYPE_ARM_VGIC_ITS,
+// its frames' base through KVM_DEV_ARM_VGIC_GRP_ADDR / KVM_VGIC_ITS_ADDR_TYPE
+// (64 KiB aligned, two 64 KiB frames), KVM_DEV_ARM_VGIC_GRP_CTRL for INIT
+// and the table save/restore, and its registers through
+// KVM_DEV_ARM_VGIC_GRP_ITS_REGS by offset from the control frame, always
+// as a 64-bit value. KVM_DEV_ARM_VGIC_SAVE_PENDING_TABLES is on the
+// vGICv3 device (arm-vgic-v3.rst).
+static_assert(KVM_VGIC_ITS_ADDR_TYPE == 4);
+// The frames' sizes (the uapi spells them with the kernel-only SZ_64K):
+// KVM_VGIC_V3_DIST_SIZE, KVM_VGIC_V3_REDIST_SIZE (per vCPU) and
+// KVM_VGIC_V3_ITS_SIZE.
+inline constexpr uint64_t kGicV3DistSize = 0x10000;
+inline constexpr uint64_t kGicV3RedistSize = 0x20000;
+inline constexpr uint64_t kItsSize = 0x20000;
+static_assert(KVM_DEV_ARM_VGIC_GRP_ITS_REGS == 8);
+static_assert(KVM_DEV_ARM_VGIC_CTRL_INIT == 0);
+static_assert(KVM_DEV_ARM_ITS_SAVE_TABLES == 1);
+static_assert(KVM_DEV_ARM_ITS_RESTORE_TABLES == 2);
+static_assert(KVM_DEV_ARM_VGIC_SAVE_PENDING_TABLES == 3);
+inline constexpr uint64_t kItsAlignment = 0x10000;
+// ITS register offsets (Arm IHI 0069, Table 12-37).
+inline constexpr uint64_t kGitsCtlr = 0x0000;
+inline constexpr uint64_t kGitsIidr = 0x0004;
+inline constexpr uint64_t kGitsCbaser = 0x0080;
+inline constexpr uint64_t kGitsCwriter = 0x0088;
+inline constexpr uint64_t kGitsCreadr = 0x0090;
+constexpr uint64_t GitsBaser(uint32_t n) { return 0x0100 + 8 * n; }
+inline constexpr uint32_t kGitsBasers = 8;
+// GITS_TRANSLATER, in the second (translation) frame: the MSI doorbell.
+inline constexpr uint64_t kGitsTranslater = 0x10040;
+
 // Structs the backend hands the kernel (api.rst layouts).
 static_assert(sizeof(kvm_vcpu_init) == 32);
 static_assert(sizeof(kvm_one_reg) == 16);

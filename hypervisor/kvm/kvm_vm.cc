@@ -151,6 +151,8 @@ bool KvmVmCore<ArchVm>::CheckCapability(VmCap cap) const {
     case VmCap::kDirtyLogManualProtect:
       return (caps_.manual_dirty_log_protect &
               KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE) != 0;
+    case VmCap::kGicIts:
+      return OffersGicIts();
   }
   return false;
 }
@@ -336,7 +338,16 @@ uint32_t KvmVmCore<ArchVm>::MaxGsiRoutes() const {
 template <typename ArchVm>
 absl::Status KvmVmCore<ArchVm>::CheckMsiDeviceId(const char* operation,
                                                  const MsiMessage& msi) const {
-  if (!msi.device_id.has_value()) return absl::OkStatus();
+  if (!msi.device_id.has_value()) {
+    if (!MsiNeedsDeviceId()) return absl::OkStatus();
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: MSI (address %#x, data %#x) carries no device id, but the VM's "
+        "GICv3 ITS translates by device id (MsiMessage::device_id)",
+        operation, msi.address, msi.data));
+  }
+  // A VM that needs device ids (arm64 with its ITS) takes them: no need to
+  // ask the kernel on every MSI.
+  if (MsiNeedsDeviceId()) return absl::OkStatus();
   // KVM_CAP_MSI_DEVID is a property of the VM (arm64: true once a GICv3
   // ITS exists), so it is asked now rather than at creation.
   int uses_devid = 0;
@@ -383,7 +394,7 @@ absl::Status KvmVmCore<ArchVm>::SetGsiRouting(
     if (!HasMsiController()) {
       return absl::FailedPreconditionError(absl::StrFormat(
           "set GSI routing: GSI %u is an MSI route, but the VM has nothing "
-          "to take an MSI (arm64: hv creates no GICv3 ITS yet)",
+          "to take an MSI (arm64: no GICv3 ITS; VmAArch64::CreateGicIts)",
           route.gsi));
     }
     RETURN_IF_ERROR(CheckMsiDeviceId("set GSI routing", route.msi));
@@ -419,8 +430,8 @@ absl::StatusOr<bool> KvmVmCore<ArchVm>::SignalMsi(const MsiMessage& msi) {
   }
   if (!HasMsiController()) {
     return absl::UnimplementedError(
-        "signal MSI: the VM has nothing to take an MSI (arm64: hv creates no "
-        "GICv3 ITS yet)");
+        "signal MSI: the VM has nothing to take an MSI (arm64: no GICv3 ITS; "
+        "VmAArch64::CreateGicIts)");
   }
   RETURN_IF_ERROR(CheckMsiDeviceId("signal MSI", msi));
   RETURN_IF_ERROR(CheckIrqChip("signal MSI", /*full=*/false));

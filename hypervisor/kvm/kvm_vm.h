@@ -99,10 +99,16 @@ class KvmVmCore : public BackendVm<ArchVm> {
   }
 
   // KvmVmCore::HasMsiController(): whether an MSI can reach the guest at
-  // all (x86: the local APICs; arm64: a GICv3 ITS, which hv does not create
-  // yet, so false there: VmCap::kSignalMsi is false and MSI routes are
-  // refused instead of being dropped by the kernel at delivery).
+  // all (x86: the local APICs; arm64: a GICv3 ITS, once CreateGicIts made
+  // one; until then VmCap::kSignalMsi is false and MSI routes are refused
+  // instead of being dropped by the kernel at delivery).
   virtual bool HasMsiController() const { return true; }
+  // KvmVmCore::MsiNeedsDeviceId(): whether every MSI must carry a device
+  // id (arm64 with an ITS: the kernel refuses one without
+  // KVM_MSI_VALID_DEVID).
+  virtual bool MsiNeedsDeviceId() const { return false; }
+  // KvmVmCore::OffersGicIts(): VmCap::kGicIts (arm64 only).
+  virtual bool OffersGicIts() const { return false; }
 
   KvmSys* const sys_;
   const std::shared_ptr<const KvmDevice> device_;
@@ -143,7 +149,8 @@ class KvmVmCore : public BackendVm<ArchVm> {
                        bool assign) final;
 
   // INVALID_ARGUMENT naming `operation` when `msi` has a device id and the
-  // VM takes none (KVM_CAP_MSI_DEVID, asked at the call).
+  // VM takes none (KVM_CAP_MSI_DEVID, asked at the call), or has none and
+  // the VM needs one (MsiNeedsDeviceId).
   absl::Status CheckMsiDeviceId(const char* operation,
                                 const MsiMessage& msi) const;
 

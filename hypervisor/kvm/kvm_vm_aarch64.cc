@@ -139,6 +139,12 @@ absl::Status KvmVmAArch64::FinalizeGic() {
   if (gic_finalized_) {
     return absl::FailedPreconditionError("finalize GIC: already finalized");
   }
+  if (its_base_.has_value()) {
+    // The redistributors now span every vCPU: the ITS must still be clear
+    // of them (KVM does not check the ITS against the other frames).
+    RETURN_IF_ERROR(CheckItsPlacement("finalize GIC", *its_base_,
+                                      vcpus_created_, {}));
+  }
   RETURN_IF_ERROR(KvmSetDeviceAttr(
       sys_, gic_fd_.get(), KVM_DEV_ARM_VGIC_GRP_CTRL,
       KVM_DEV_ARM_VGIC_CTRL_INIT, nullptr,

@@ -1,7 +1,10 @@
 // AArch64GuestConformance: SPIs through the in-kernel GICv3, raised by an
 // irq line and by an irqfd, acknowledged and ended by the guest; the GIC's
-// order and argument errors.
+// order and argument errors; LPIs through a GICv3 ITS the guest programs
+// (MSIs with device ids from SignalMsi and from an MSI route's irqfd), the
+// ITS's placement checks and its state carried to another VM.
 
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -198,6 +201,219 @@ TEST_P(AArch64GuestConformance, GicStateCarriesAPendingSpiToAnotherVm) {
   ASSERT_OK_AND_ASSIGN(GuestRun run, target->Run(0));
   EXPECT_EQ(run.end, GuestRun::End::kDone);
   EXPECT_THAT(run.reports, ElementsAre(kSpi + 32, 1023u));
+}
+
+
+AArch64GuestOptions WithIts() {
+  AArch64GuestOptions options = WithGic();
+  options.its = true;
+  return options;
+}
+
+// The MSI a device with `device_id` writes for `event` to the layout's ITS.
+MsiMessage ItsMsi(uint32_t device_id, uint32_t event) {
+  MsiMessage msi;
+  msi.address = HV_A64_GITS_TRANSLATER;
+  msi.data = event;
+  msi.device_id = device_id;
+  return msi;
+}
+
+constexpr uint32_t kDeviceId = 3;
+constexpr uint32_t kEvent = 5;
+constexpr uint32_t kLpi = 8192 + 40;
+
+TEST_P(AArch64GuestConformance, GicItsFollowsTheCapability) {
+  ASSERT_OK_AND_ASSIGN(bool gic_v3, GicV3Offered());
+  if (!gic_v3) return;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<AArch64Guest> guest, NewGuest(WithGic()));
+  VmAArch64& vm = guest->vm();
+  if (!vm.CheckCapability(VmCap::kGicIts)) {
+    EXPECT_THAT(vm.CreateGicIts(HV_A64_GITS_BASE),
+                StatusIs(absl::StatusCode::kUnimplemented));
+    EXPECT_THAT(vm.GetGicItsState().status(),
+                StatusIs(absl::StatusCode::kUnimplemented));
+    EXPECT_THAT(vm.SetGicItsState({}), StatusIs(absl::StatusCode::kUnimplemented));
+    return;
+  }
+  // Without an ITS nothing takes an MSI.
+  EXPECT_FALSE(vm.CheckCapability(VmCap::kSignalMsi));
+  EXPECT_THAT(vm.GetGicItsState().status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("no ITS")));
+  ASSERT_OK(vm.CreateGicIts(HV_A64_GITS_BASE));
+  EXPECT_TRUE(vm.CheckCapability(VmCap::kSignalMsi));
+  EXPECT_THAT(vm.CreateGicIts(HV_A64_GITS_BASE + 0x100000),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("already")));
+  // The ITS translates by device id: an MSI without one is refused.
+  MsiMessage no_id = ItsMsi(kDeviceId, kEvent);
+  no_id.device_id.reset();
+  EXPECT_THAT(vm.SignalMsi(no_id).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("device id")));
+  EXPECT_THAT(vm.SetGsiRouting({IrqRoute::Msi(1, no_id)}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("device id")));
+  // A route with one is taken.
+  EXPECT_OK(vm.SetGsiRouting({IrqRoute::Msi(1, ItsMsi(kDeviceId, kEvent))}));
+  // The guest has not mapped anything yet: the state is the reset one.
+  ASSERT_OK_AND_ASSIGN(GicItsState state, vm.GetGicItsState());
+  EXPECT_EQ(state.base, HV_A64_GITS_BASE);
+  EXPECT_EQ(state.ctlr & 1, 0u);
+  EXPECT_OK(vm.SetGicItsState(state));
+}
+
+TEST_P(AArch64GuestConformance, GicItsPlacementIsCheckedAndChangesNothing) {
+  ASSERT_OK_AND_ASSIGN(bool gic_v3, GicV3Offered());
+  if (!gic_v3) return;
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<AArch64Guest> plain, NewGuest());
+    if (!plain->vm().CheckCapability(VmCap::kGicIts)) return;
+    EXPECT_THAT(plain->vm().CreateGicIts(HV_A64_GITS_BASE),
+                StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("GICv3")));
+  }
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Vm> vm, NewVm());
+  VmAArch64* arm = vm->AsAArch64();
+  ASSERT_OK_AND_ASSIGN(auto ram, MemoryRegion::CreateShared("ram", 0x200000));
+  ASSERT_OK(vm->AddMemoryRegion(HV_A64_RAM_BASE, std::move(ram), {}).status());
+  ASSERT_OK(arm->CreateGic(LayoutGicV3()));
+  struct Bad {
+    uint64_t base;
+    const char* what;
+  };
+  const Bad bad[] = {
+      {HV_A64_GITS_BASE + 0x1000, "aligned"},
+      {HV_A64_GICD_BASE, "distributor"},
+      {HV_A64_GICR_BASE - 0x10000, "redistributors"},
+      {HV_A64_RAM_BASE + 0x1f0000, "memory region"},
+      {vm->GuestAddressLimit() - 0x10000, "limit"},
+  };
+  for (const Bad& b : bad) {
+    EXPECT_THAT(arm->CreateGicIts(b.base),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(b.what)))
+        << std::hex << b.base;
+  }
+  // Nothing was created: the VM still takes no MSI, and an ITS can still
+  // be placed, right after one redistributor.
+  EXPECT_FALSE(vm->CheckCapability(VmCap::kSignalMsi));
+  ASSERT_OK(arm->CreateGicIts(HV_A64_GICR_BASE + 0x20000));
+  EXPECT_TRUE(vm->CheckCapability(VmCap::kSignalMsi));
+  // Two vCPUs' redistributors reach it: FinalizeGic refuses, unfinalised.
+  ASSERT_OK_AND_ASSIGN(auto vcpu0, arm->CreateVcpuAArch64(0));
+  ASSERT_OK_AND_ASSIGN(auto vcpu1, arm->CreateVcpuAArch64(1));
+  EXPECT_THAT(arm->FinalizeGic(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("redistributors")));
+  EXPECT_THAT(arm->GetGicItsState().status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("finalised")));
+}
+
+TEST_P(AArch64GuestConformance, LpiFromSignalMsiWithDeviceIdIsTaken) {
+  ASSERT_OK_AND_ASSIGN(bool gic_v3, GicV3Offered());
+  if (!gic_v3) return;
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<AArch64Guest> plain, NewGuest());
+    if (!plain->vm().CheckCapability(VmCap::kGicIts)) return;
+  }
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<AArch64Guest> guest, NewGuest(WithIts()));
+  ASSERT_OK(guest->Start(0, Routine::kItsLpi, {{1, kDeviceId}, {2, kEvent}, {3, kLpi}}));
+  absl::StatusOr<bool> unmapped = absl::UnknownError("never signalled");
+  absl::StatusOr<bool> delivered = absl::UnknownError("never signalled");
+  ASSERT_OK_AND_ASSIGN(GuestRun run, guest->Run(0, [&](IoRequest& io) {
+    if (io.is_write && io.address == HV_A64_SIGNAL) {
+      // An event the guest did not map is dropped ("blocked"), not an error.
+      unmapped = guest->vm().SignalMsi(ItsMsi(kDeviceId, kEvent + 1));
+      delivered = guest->vm().SignalMsi(ItsMsi(kDeviceId, kEvent));
+    }
+  }));
+  EXPECT_THAT(unmapped, IsOkAndHolds(false));
+  EXPECT_THAT(delivered, IsOkAndHolds(true));
+  EXPECT_EQ(run.end, GuestRun::End::kDone);
+  EXPECT_THAT(run.reports, ElementsAre(kLpi, 1023u));
+}
+
+TEST_P(AArch64GuestConformance, LpiFromAnMsiRoutesIrqfdIsTaken) {
+  ASSERT_OK_AND_ASSIGN(bool gic_v3, GicV3Offered());
+  if (!gic_v3) return;
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<AArch64Guest> plain, NewGuest());
+    if (!plain->vm().CheckCapability(VmCap::kGicIts) ||
+        !plain->vm().CheckCapability(VmCap::kGsiRouting) ||
+        !plain->vm().CheckCapability(VmCap::kIrqfd)) {
+      return;
+    }
+  }
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<AArch64Guest> guest, NewGuest(WithIts()));
+  constexpr uint32_t kGsi = 9;
+  ASSERT_OK(guest->vm().SetGsiRouting({IrqRoute::Msi(kGsi, ItsMsi(kDeviceId, kEvent))}));
+  ASSERT_OK_AND_ASSIGN(EventFd event, EventFd::Create());
+  ASSERT_OK(guest->vm().RegisterIrqfd(event, kGsi));
+  ASSERT_OK(guest->Start(0, Routine::kItsLpi, {{1, kDeviceId}, {2, kEvent}, {3, kLpi}}));
+  absl::Status fire = absl::UnknownError("never signalled");
+  ASSERT_OK_AND_ASSIGN(GuestRun run, guest->Run(0, [&](IoRequest& io) {
+    if (io.is_write && io.address == HV_A64_SIGNAL) fire = event.Write(1);
+  }));
+  EXPECT_OK(fire);
+  EXPECT_EQ(run.end, GuestRun::End::kDone);
+  EXPECT_THAT(run.reports, ElementsAre(kLpi, 1023u));
+  EXPECT_OK(guest->vm().UnregisterIrqfd(event, kGsi));
+}
+
+// The guest has mapped its device's event to an LPI and waits; the host
+// signals the MSI while the vCPU is out of the guest, so the LPI is
+// pending. The GIC and ITS state and the guest's memory (which holds the
+// ITS tables and the pending table) go into a second VM, restored in the
+// documented order; that VM's guest takes the LPI and finishes.
+TEST_P(AArch64GuestConformance, GicItsStateCarriesAPendingLpiToAnotherVm) {
+  ASSERT_OK_AND_ASSIGN(bool gic_v3, GicV3Offered());
+  if (!gic_v3) return;
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<AArch64Guest> plain, NewGuest());
+    if (!plain->vm().CheckCapability(VmCap::kGicIts) ||
+        !hypervisor_->CheckCapability(HypervisorCap::kIrqChipState)) {
+      return;
+    }
+  }
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<AArch64Guest> source, NewGuest(WithIts()));
+  VcpuAArch64* source_cpu = &source->vcpu(0);
+  ASSERT_OK(source->Start(0, Routine::kItsLpi, {{1, kDeviceId}, {2, kEvent}, {3, kLpi}}));
+  ASSERT_OK_AND_ASSIGN(GuestRun ready, source->Run(0, [&](IoRequest& io) {
+    if (io.is_write && io.address == HV_A64_SIGNAL) source_cpu->SetImmediateExit(true);
+  }));
+  ASSERT_EQ(ready.last_exit.kind, VcpuExitKind::kInterrupted);
+  source_cpu->SetImmediateExit(false);
+  ASSERT_THAT(source->vm().SignalMsi(ItsMsi(kDeviceId, kEvent)), IsOkAndHolds(true));
+  ASSERT_OK_AND_ASSIGN(GicState gic, source->vm().GetGicState({&source_cpu, 1}));
+  ASSERT_OK_AND_ASSIGN(GicItsState its, source->vm().GetGicItsState());
+  EXPECT_EQ(its.ctlr & 1, 1u) << "the guest enabled the ITS";
+  EXPECT_NE(its.cbaser >> 63, 0u) << "the guest's command queue is valid";
+  EXPECT_EQ(its.creadr, 128u) << "four commands read";
+  EXPECT_EQ(its.baser[0] >> 63, 1u) << "device table valid";
+  EXPECT_EQ((its.baser[0] >> 56) & 7, 1u) << "GITS_BASER0 holds devices";
+  // The pending table (saved into guest memory) has the LPI's bit.
+  const uint8_t* pending =
+      source->ram() + (HV_A64_LPI_PENDING_TABLE - HV_A64_RAM_BASE);
+  EXPECT_EQ((pending[kLpi / 8] >> (kLpi % 8)) & 1, 1) << "LPI not pending";
+
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<AArch64Guest> target, NewGuest(WithIts()));
+  VcpuAArch64* target_cpu = &target->vcpu(0);
+  // Memory first, then the vCPU and the GIC (redistributors), then the ITS.
+  std::memcpy(target->ram(), source->ram(), HV_A64_RAM_SIZE);
+  ASSERT_OK(CopyVcpuRegisters(*source_cpu, *target_cpu));
+  ASSERT_OK(target->vm().SetGicState(gic, {&target_cpu, 1}));
+  // An ITS state of another address is refused before anything is written.
+  GicItsState elsewhere = its;
+  elsewhere.base += 0x100000;
+  EXPECT_THAT(target->vm().SetGicItsState(elsewhere),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("0x8080000")));
+  ASSERT_OK(target->vm().SetGicItsState(its));
+  ASSERT_OK_AND_ASSIGN(GicItsState restored, target->vm().GetGicItsState());
+  EXPECT_EQ(restored.ctlr & 1, 1u);
+  EXPECT_EQ(restored.cbaser, its.cbaser);
+  EXPECT_EQ(restored.creadr, its.creadr);
+  EXPECT_EQ(restored.baser, its.baser);
+  ASSERT_OK_AND_ASSIGN(GuestRun run, target->Run(0));
+  EXPECT_EQ(run.end, GuestRun::End::kDone);
+  EXPECT_THAT(run.reports, ElementsAre(kLpi, 1023u));
+  // The restored ITS translates as the source's did.
+  EXPECT_THAT(target->vm().SignalMsi(ItsMsi(kDeviceId, kEvent + 1)),
+              IsOkAndHolds(false));
 }
 
 }  // namespace

@@ -44,6 +44,9 @@ absl::StatusOr<std::unique_ptr<AArch64Guest>> AArch64Guest::Create(
     gic.redistributor_or_cpu_base = HV_A64_GICR_BASE;
     gic.num_irqs = options.gic_irqs;
     RETURN_IF_ERROR(guest->arm_vm_->CreateGic(gic));
+    if (options.its) {
+      RETURN_IF_ERROR(guest->arm_vm_->CreateGicIts(HV_A64_GITS_BASE));
+    }
   }
   for (uint32_t i = 0; i < options.vcpus; ++i) {
     ASSIGN_OR_RETURN(std::unique_ptr<VcpuAArch64> vcpu,

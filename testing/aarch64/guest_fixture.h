@@ -43,6 +43,9 @@ struct AArch64GuestOptions {
   // HV_A64_GICR_BASE, `gic_irqs` interrupts), finalised after the vCPUs.
   bool gic = false;
   uint32_t gic_irqs = 96;
+  // With `gic`: a GICv3 ITS at HV_A64_GITS_BASE (VmAArch64::CreateGicIts),
+  // created before the vCPUs.
+  bool its = false;
   std::vector<VcpuFeature> features = {VcpuFeature::kPsci0_2};
 };
 

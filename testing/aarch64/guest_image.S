@@ -220,6 +220,107 @@ HV_A64_ROUTINE(timer_regs)
         REPORT  x0
         DONE
 
+// its_lpi(x1 device id, x2 event id, x3 LPI INTID): sets up the GICv3
+// CPU interface, LPIs on this vCPU's redistributor (configuration table
+// with LPI x3 enabled at priority 0xa0, pending table) and the ITS (device
+// and collection tables in GITS_BASER0/1, the command queue in
+// GITS_CBASER, then GITS_CTLR.Enabled), all at guest_layout.h's
+// addresses; queues MAPD (device x1, 8 event-id bits, its ITT), MAPC
+// (collection 0 to vCPU 0), MAPTI (device x1 event x2 to LPI x3 in
+// collection 0) and SYNC, waits until the ITS has read them
+// (GITS_CREADR), signals the host and waits until the IRQ handler has run.
+// KVM's ITS: GITS_BASER0 is the device table and GITS_BASER1 the
+// collection table, and GITS_TYPER.PTA is 0, so a command's target is the
+// vCPU number.
+HV_A64_ROUTINE(its_lpi)
+        mov     x21, #0
+        mrs     x4, ICC_SRE_EL1
+        orr     x4, x4, #1
+        msr     ICC_SRE_EL1, x4
+        isb
+        mov     x4, #0xff
+        msr     ICC_PMR_EL1, x4
+        mov     x4, #1
+        msr     ICC_IGRPEN1_EL1, x4
+        isb
+        // GICD_CTLR: ARE, EnableGrp1, EnableGrp0.
+        LOAD_CONST x5, HV_A64_GICD_BASE
+        mov     w4, #0x13
+        str     w4, [x5]
+        // The LPI's configuration byte (LPIs start at INTID 8192).
+        LOAD_CONST x5, HV_A64_LPI_CONFIG_TABLE
+        sub     x6, x3, #2, lsl #12
+        mov     w4, #0xa1
+        strb    w4, [x5, x6]
+        dsb     sy
+        // GICR_PROPBASER: the configuration table, IDbits 13 (14 bits of
+        // INTID); GICR_PENDBASER: the pending table; GICR_CTLR.EnableLPIs.
+        LOAD_CONST x7, HV_A64_GICR_BASE
+        mov     x4, #13
+        orr     x4, x4, x5
+        str     x4, [x7, #0x70]
+        LOAD_CONST x4, HV_A64_LPI_PENDING_TABLE
+        str     x4, [x7, #0x78]
+        mov     w4, #1
+        str     w4, [x7]
+        // GITS_BASER0/1: Valid, one page each; GITS_CBASER: Valid, one
+        // 4 KiB page; then GITS_CTLR.Enabled.
+        LOAD_CONST x8, HV_A64_GITS_BASE
+        LOAD_CONST x4, HV_A64_ITS_DEVICE_TABLE
+        orr     x4, x4, #(1 << 63)
+        str     x4, [x8, #0x100]
+        LOAD_CONST x4, HV_A64_ITS_COLLECTION_TABLE
+        orr     x4, x4, #(1 << 63)
+        str     x4, [x8, #0x108]
+        LOAD_CONST x4, HV_A64_ITS_COMMAND_QUEUE
+        orr     x4, x4, #(1 << 63)
+        str     x4, [x8, #0x80]
+        mov     w4, #1
+        str     w4, [x8]
+        // The commands, 32 bytes each (Arm IHI 0069, Section 5.3).
+        LOAD_CONST x10, HV_A64_ITS_COMMAND_QUEUE
+        // MAPD: DW0 0x08 | device << 32, DW1 event-id bits - 1, DW2 V | ITT.
+        mov     x4, #0x08
+        orr     x4, x4, x1, lsl #32
+        mov     x5, #7
+        stp     x4, x5, [x10]
+        LOAD_CONST x4, HV_A64_ITS_ITT
+        orr     x4, x4, #(1 << 63)
+        stp     x4, xzr, [x10, #16]
+        // MAPC: DW0 0x09, DW2 V | target (vCPU 0) << 16 | collection 0.
+        mov     x4, #0x09
+        stp     x4, xzr, [x10, #32]
+        mov     x4, #(1 << 63)
+        stp     x4, xzr, [x10, #48]
+        // MAPTI: DW0 0x0a | device << 32, DW1 event | LPI << 32, DW2
+        // collection 0.
+        mov     x4, #0x0a
+        orr     x4, x4, x1, lsl #32
+        mov     w5, w2
+        orr     x5, x5, x3, lsl #32
+        stp     x4, x5, [x10, #64]
+        stp     xzr, xzr, [x10, #80]
+        // SYNC: DW0 0x05, DW2 target vCPU 0.
+        mov     x4, #0x05
+        stp     x4, xzr, [x10, #96]
+        stp     xzr, xzr, [x10, #112]
+        dsb     sy
+        // GITS_CWRITER past the four commands; wait for GITS_CREADR.
+        mov     x4, #128
+        str     x4, [x8, #0x88]
+1:      ldr     x5, [x8, #0x90]
+        cmp     x5, x4
+        b.ne    1b
+        dsb     sy
+        SIGNAL
+4:      cbnz    x21, 5f
+        wfi
+        msr     daifclr, #2
+        isb
+        msr     daifset, #2
+        b       4b
+5:      DONE
+
         .ltorg
         .globl hv_a64_image_end
         .hidden hv_a64_image_end

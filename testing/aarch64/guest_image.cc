@@ -16,6 +16,7 @@ extern const uint8_t hv_a64_wait_for_peer[];
 extern const uint8_t hv_a64_spin[];
 extern const uint8_t hv_a64_registers[];
 extern const uint8_t hv_a64_timer_regs[];
+extern const uint8_t hv_a64_its_lpi[];
 }
 
 namespace hv::testing::a64 {
@@ -33,6 +34,7 @@ const uint8_t* Symbol(Routine routine) {
     case Routine::kSpin: return hv_a64_spin;
     case Routine::kRegisters: return hv_a64_registers;
     case Routine::kTimerRegs: return hv_a64_timer_regs;
+    case Routine::kItsLpi: return hv_a64_its_lpi;
   }
   return hv_a64_image_start;
 }
@@ -61,6 +63,7 @@ const char* RoutineName(Routine routine) {
     case Routine::kSpin: return "spin";
     case Routine::kRegisters: return "registers";
     case Routine::kTimerRegs: return "timer_regs";
+    case Routine::kItsLpi: return "its_lpi";
   }
   return "unknown";
 }

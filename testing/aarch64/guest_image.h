@@ -28,6 +28,7 @@ enum class Routine {
   kSpin,
   kRegisters,
   kTimerRegs,
+  kItsLpi,
 };
 
 // Image(): the whole image, vector table first.

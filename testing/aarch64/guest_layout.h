@@ -40,6 +40,23 @@
 // vCPU).
 #define HV_A64_GICD_BASE 0x08000000
 #define HV_A64_GICR_BASE 0x080a0000
+// A GICv3 ITS (two 64 KiB frames, as on QEMU's virt board) and its MSI
+// doorbell, GITS_TRANSLATER.
+#define HV_A64_GITS_BASE 0x08080000
+#define HV_A64_GITS_TRANSLATER (HV_A64_GITS_BASE + 0x10040)
+
+// The ITS tables of the its_lpi routine, in RAM: the device and collection
+// tables (one 64 KiB page each: KVM's ITS pages are 64 KiB), the LPI
+// pending table (64 KiB aligned), the command queue (4 KiB), the device's
+// interrupt translation table and the LPI configuration table (8 KiB:
+// LPIs 8192-16383).
+#define HV_A64_ITS_TABLES (HV_A64_RAM_BASE + 0x120000)
+#define HV_A64_ITS_DEVICE_TABLE (HV_A64_ITS_TABLES + 0x00000)
+#define HV_A64_ITS_COLLECTION_TABLE (HV_A64_ITS_TABLES + 0x10000)
+#define HV_A64_LPI_PENDING_TABLE (HV_A64_ITS_TABLES + 0x20000)
+#define HV_A64_ITS_COMMAND_QUEUE (HV_A64_ITS_TABLES + 0x30000)
+#define HV_A64_ITS_ITT (HV_A64_ITS_TABLES + 0x31000)
+#define HV_A64_LPI_CONFIG_TABLE (HV_A64_ITS_TABLES + 0x32000)
 
 // MMIO addresses with nothing behind them (QEMU virt's UART area).
 #define HV_A64_MMIO_BASE 0x09000000

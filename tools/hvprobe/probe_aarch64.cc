@@ -30,6 +30,7 @@ constexpr VmCap kVmCaps[] = {
     VmCap::kIoEventfd,         VmCap::kGsiRouting,
     VmCap::kSignalMsi,         VmCap::kIrqfdResample,
     VmCap::kDirtyLogSwitch,    VmCap::kDirtyLogManualProtect,
+    VmCap::kGicIts,
 };
 
 constexpr VcpuFeature kFeatures[] = {
