@@ -32,6 +32,9 @@ constexpr GuestAddress kRamBase = 0x40000000;
 constexpr GuestAddress kGicDistributor = 0x08000000;
 constexpr uint64_t kGicDistributorSize = 0x10000;
 constexpr GuestAddress kGicRedistributors = 0x080a0000;
+// The ITS frames (VmAArch64::kGicItsSize) right below the redistributors,
+// where QEMU's virt board has them.
+constexpr GuestAddress kGicIts = 0x08080000;
 constexpr uint64_t kRedistributorSize = 0x20000;  // per vCPU (GICv3 RD + SGI frames)
 constexpr GuestAddress kUartBase = 0x09000000;
 constexpr uint64_t kUartSize = 8;
@@ -62,13 +65,14 @@ absl::StatusOr<CheckedImages> CheckImages(const MachineOptions& o) {
   return CheckedImages{kernel, layout};
 }
 
-Arm64FdtConfig BoardFdt(const MachineOptions& o, const LinuxArm64Layout& layout) {
+Arm64FdtConfig BoardFdt(const MachineOptions& o, const LinuxArm64Layout& layout, bool its) {
   Arm64FdtConfig c;
   c.ram_base = kRamBase;
   c.ram_size = o.mem_size;
   for (uint32_t i = 0; i < o.vcpus; ++i) c.cpu_mpidrs.push_back(i);  // KVM's Aff0 = vCPU id
   c.gic.distributor = {kGicDistributor, kGicDistributorSize};
   c.gic.redistributors = {kGicRedistributors, uint64_t{o.vcpus} * kRedistributorSize};
+  if (its) c.gic.its = Arm64FdtConfig::Range{kGicIts, VmAArch64::kGicItsSize};
   c.uart = Arm64FdtConfig::Uart{{kUartBase, kUartSize}, kUartSpi};
   Arm64FdtConfig::PciEcam pci;
   pci.ecam = {kEcamBase, PciEcam::kSize};
@@ -98,8 +102,6 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::CreateLinux(const MachineOptio
         "machine: %u vCPUs; this board's GIC redistributors hold at most %u", o.vcpus,
         kMaxVcpus));
   }
-  ASSIGN_OR_RETURN(std::vector<uint8_t> fdt, BuildArm64Fdt(BoardFdt(o, layout)));
-
   ASSIGN_OR_RETURN(std::unique_ptr<Hypervisor> hypervisor, machine_internal::OpenHypervisor(o));
   ASSIGN_OR_RETURN(std::unique_ptr<Vm> vm, hypervisor->CreateVm());
   VmAArch64* arm = vm->AsAArch64();
@@ -111,6 +113,11 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::CreateLinux(const MachineOptio
   gic.redistributor_or_cpu_base = kGicRedistributors;
   gic.num_irqs = 64;  // 32 private + 32 SPIs: the UART's is SPI 1
   RETURN_IF_ERROR(LinuxBootError(arm->CreateGic(gic), "GICv3"));
+  // An ITS where the hypervisor has one: the devicetree then names it as
+  // the PCI host's MSI controller, and device MSIs reach the guest as LPIs.
+  const bool its = vm->CheckCapability(VmCap::kGicIts);
+  if (its) RETURN_IF_ERROR(LinuxBootError(arm->CreateGicIts(kGicIts), "GICv3 ITS"));
+  ASSIGN_OR_RETURN(std::vector<uint8_t> fdt, BuildArm64Fdt(BoardFdt(o, layout, its)));
 
   ASSIGN_OR_RETURN(std::unique_ptr<MemoryRegion> ram,
                    MemoryRegion::CreateShared("hvrun-ram", o.mem_size));
