@@ -139,6 +139,7 @@ int main(int argc, char** argv) {
         const size_t bytes = static_cast<size_t>(run->io.size) * run->io.count;
         if (run->io.port == kSerialData && out) {
           std::fwrite(data, 1, bytes, stdout);
+          if (std::memchr(data, '\n', bytes) != nullptr) std::fflush(stdout);  // as hvrun does
         } else if (run->io.port == kSerialLineStatus && !out) {
           std::memset(data, 0x60, bytes);  // transmitter idle
         } else if (run->io.port == kDebugExit && out) {
