@@ -583,7 +583,7 @@ def format_report(info, contenders, kinds, ns, reps, samples, exit_samples, cpu_
     L = []
     L.append("## hvrun vs QEMU vs raw KVM: one guest, one run (`//tools/vs_qemu`)\n")
     L.append("Measured %s UTC with `tools/bazel run --config=opt //tools/vs_qemu%s`.\n" %
-             (datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M"),
+             (datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
               " -- --quick" if quick else ""))
     L.append("- Host: kernel `%s`, KVM module: **%s**, %s." %
              (info["kernel"], info["kvm"], info["cpu"]))
@@ -605,7 +605,7 @@ def format_report(info, contenders, kinds, ns, reps, samples, exit_samples, cpu_
                       "and kind at N=%d (that trace fires only under KVM, so the run was "
                       "not TCG)" % n_check)
     L.append("- Checks: on every timed run, the exit status and the guest's serial line "
-             "`exits=<N in hex>`. Exact exit counts (N plus %d fixed PIO exits) are checked "
+             "`exits=<N in hex>`. Exact exit counts (N plus %d fixed PIO exits) are checked: "
              "%s." % (FIXED_PIO_EXITS, "; ".join(checks)))
     L.append("")
     if quick:
