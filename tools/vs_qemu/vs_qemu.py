@@ -318,7 +318,7 @@ class Qemu(Contender):
 
 
 class Finished:
-    """A finished process: what subprocess.run returns, plus two times."""
+    """A finished process: what subprocess.run returns, plus the three measures."""
 
     def __init__(self, returncode, stdout, stderr, guest_end_us, exit_us, cpu_us):
         self.returncode = returncode
