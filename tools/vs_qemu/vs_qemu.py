@@ -622,7 +622,7 @@ def format_report(info, contenders, kinds, ns, reps, samples, exit_samples, cpu_
              "line reaches the script through the stdout pipe. The guest's next instruction "
              "ends the run.\n")
     fits = _fit_table(L, contenders, kinds, ns, samples, "start-up to guest end")
-    L.append("**Up to process exit:** from just before the fork until `wait()` returns, "
+    L.append("**Up to process exit:** from just before the fork until `wait4()` returns, "
              "so it includes each VMM's teardown.\n")
     exit_fits = _fit_table(L, contenders, kinds, ns, exit_samples, "process lifetime")
     L.append("**CPU time:** the process's user + system time over all its threads, from "
