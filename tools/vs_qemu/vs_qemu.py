@@ -650,13 +650,18 @@ def format_report(info, contenders, kinds, ns, reps, samples, exit_samples, cpu_
                          "exit | hvrun %+.2f µs, QEMU pc %+.2f µs, so the limit is %.2f µs | "
                          "%s |" % (kind, label, hv_add, pc_add, pc_add / 3, verdict))
         for kind in kinds:
+            # Start-up is judged on the medians at the smallest N (a direct
+            # measurement when that N is 0); the all-runs intercepts move
+            # with the load's outliers at large N.
             a = fits[("hvrun", kind)][0][1] / 1e3
-            e = exit_fits[("hvrun", kind)][0][1] / 1e3
             m0 = statistics.median(t for n, t in samples[("hvrun", kind)] if n == ns[0]) / 1e3
-            L.append("| hvrun start-up under 5 ms (%s) | intercept %.2f ms to the guest's end "
-                     "(median at N=%d: %.2f ms); %.2f ms to process exit | %s |" %
-                     (kind, a, ns[0], m0, e, "yes" if max(a, e) < 5 else
-                      ("to the guest's end only" if a < 5 else "**no**")))
+            e0 = statistics.median(t for n, t in exit_samples[("hvrun", kind)]
+                                   if n == ns[0]) / 1e3
+            L.append("| hvrun start-up under 5 ms (%s, N=%d medians) | %.2f ms to the guest's "
+                     "end, %.2f ms to process exit (all-runs intercept to the guest's end: "
+                     "%.2f ms) | %s |" %
+                     (kind, ns[0], m0, e0, a, "yes" if max(m0, e0) < 5 else
+                      ("to the guest's end only" if m0 < 5 else "**no**")))
         L.append("")
     if traced:
         L.append("QEMU's exits as counted by its kvm_run_exit trace at N=%d (io / mmio / "
