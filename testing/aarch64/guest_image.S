@@ -13,6 +13,21 @@
 #define ICC_SRE_EL1 S3_0_C12_C12_5
 #define ICC_IGRPEN1_EL1 S3_0_C12_C12_7
 
+// GIC_CPU_INTERFACE_ON: the CPU interface's system registers enabled
+// (ICC_SRE_EL1.SRE), every priority let through (ICC_PMR_EL1 = 0xff) and
+// group 1 interrupts on (ICC_IGRPEN1_EL1). Clobbers x4.
+.macro GIC_CPU_INTERFACE_ON
+        mrs     x4, ICC_SRE_EL1
+        orr     x4, x4, #1
+        msr     ICC_SRE_EL1, x4
+        isb
+        mov     x4, #0xff
+        msr     ICC_PMR_EL1, x4
+        mov     x4, #1
+        msr     ICC_IGRPEN1_EL1, x4
+        isb
+.endm
+
         .section .rodata.hv_a64_image, "a"
         .balign 2048
         .globl hv_a64_image_start
@@ -109,15 +124,7 @@ HV_A64_ROUTINE(touch_pages)
 // IRQ handler has run.
 HV_A64_ROUTINE(gic_spi)
         mov     x21, #0
-        mrs     x4, ICC_SRE_EL1
-        orr     x4, x4, #1
-        msr     ICC_SRE_EL1, x4
-        isb
-        mov     x4, #0xff
-        msr     ICC_PMR_EL1, x4
-        mov     x4, #1
-        msr     ICC_IGRPEN1_EL1, x4
-        isb
+        GIC_CPU_INTERFACE_ON
         // GICD_CTLR: ARE, EnableGrp1, EnableGrp0.
         mov     w4, #0x13
         str     w4, [x3]
@@ -234,15 +241,7 @@ HV_A64_ROUTINE(timer_regs)
 // vCPU number.
 HV_A64_ROUTINE(its_lpi)
         mov     x21, #0
-        mrs     x4, ICC_SRE_EL1
-        orr     x4, x4, #1
-        msr     ICC_SRE_EL1, x4
-        isb
-        mov     x4, #0xff
-        msr     ICC_PMR_EL1, x4
-        mov     x4, #1
-        msr     ICC_IGRPEN1_EL1, x4
-        isb
+        GIC_CPU_INTERFACE_ON
         // GICD_CTLR: ARE, EnableGrp1, EnableGrp0.
         LOAD_CONST x5, HV_A64_GICD_BASE
         mov     w4, #0x13
