@@ -252,12 +252,7 @@ template <typename ArchVm>
 absl::Status BackendVm<ArchVm>::RegisterResampleIrqfd(const EventFd& event,
                                                       uint32_t gsi,
                                                       const EventFd& resample) {
-  if (event.fd() == resample.fd()) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "register resample irqfd (gsi %u): the trigger and the resample "
-        "event are the same eventfd (fd %d)",
-        gsi, event.fd()));
-  }
+  RETURN_IF_ERROR(CheckResampleIrqfdEvents(gsi, event.fd(), resample.fd()));
   return ResampleIrqfd(event, gsi, resample);
 }
 

@@ -86,6 +86,17 @@ absl::Status CheckFdMappingArguments(int fd, uint64_t fd_offset,
   return absl::OkStatus();
 }
 
+absl::Status CheckResampleIrqfdEvents(uint32_t gsi, int event_fd,
+                                      int resample_fd) {
+  if (event_fd == resample_fd) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "register resample irqfd (gsi %u): the trigger and the resample "
+        "event are the same eventfd (fd %d)",
+        gsi, event_fd));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckIoEventLength(const char* operation, uint32_t length) {
   if (length != 0 && length != 1 && length != 2 && length != 4 &&
       length != 8) {

@@ -70,6 +70,12 @@ absl::Status CheckIoEventLength(const char* operation, uint32_t length);
 absl::Status CheckIoEventAnyLength(const char* operation,
                                    const IoEventAddress& address);
 
+// CheckResampleIrqfdEvents(): INVALID_ARGUMENT "register resample irqfd
+// (gsi N): ..." when the trigger and the resample eventfd are one (the
+// kernel would signal the line's own trigger on every EOI).
+absl::Status CheckResampleIrqfdEvents(uint32_t gsi, int event_fd,
+                                      int resample_fd);
+
 // CheckGsiRoutes(): INVALID_ARGUMENT "set GSI routing: ..." (the route's
 // index and GSI named) for more than `max_routes` routes, a GSI at or beyond
 // `max_routes`, a kind that is neither, a GSI routed twice to the same

@@ -515,12 +515,7 @@ absl::Status FakeVm::RegisterResampleIrqfd(const EventFd& event, uint32_t gsi,
   call.resample_fd = resample.fd();
   call.value = gsi;
   return Recorded(std::move(call), [&](Call&) -> absl::Status {
-    if (event.fd() == resample.fd()) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "RegisterResampleIrqfd (gsi %u): the trigger and the resample "
-          "event are the same eventfd (fd %d)",
-          gsi, event.fd()));
-    }
+    RETURN_IF_ERROR(CheckResampleIrqfdEvents(gsi, event.fd(), resample.fd()));
     // Unregistered with UnregisterIrqfd, like any irqfd.
     if (!irqfds_.insert({event.fd(), gsi}).second) {
       return absl::AlreadyExistsError(absl::StrFormat(
