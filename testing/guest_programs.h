@@ -48,6 +48,7 @@ GuestProgram PicInterrupt();
 GuestProgram LapicInterrupt();
 GuestProgram IoapicLevel();
 GuestProgram WindowInterrupt();
+GuestProgram SnapshotPair();  // two vCPUs at once
 // real_mode.S (16-bit)
 GuestProgram RealModeState();
 // state.S (64-bit)

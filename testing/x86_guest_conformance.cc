@@ -23,6 +23,17 @@ std::vector<uint8_t> Pattern(uint8_t seed, size_t n) {
   return bytes;
 }
 
+std::vector<IrqRoute> LegacyRoutes() {
+  std::vector<IrqRoute> routes;
+  for (uint32_t gsi = 0; gsi < 24; ++gsi) {
+    if (gsi < 16 && gsi != 2) {
+      routes.push_back(IrqRoute::Pin(gsi, gsi < 8 ? 0 : 1, gsi % 8));
+    }
+    routes.push_back(IrqRoute::Pin(gsi, 2, gsi == 0 ? 2 : gsi));
+  }
+  return routes;
+}
+
 uint64_t Le64(const uint8_t* p) {
   uint64_t value = 0;
   for (int i = 0; i < 8; ++i) value |= static_cast<uint64_t>(p[i]) << (8 * i);

@@ -46,6 +46,11 @@ std::vector<uint8_t> Pattern(uint8_t seed, size_t n);
 // Le64(): the 8 bytes at `p` as a little-endian integer.
 uint64_t Le64(const uint8_t* p);
 
+// LegacyRoutes(): the default routes of KVM's full irqchip for GSIs 0-23
+// (PIC pins for 0-15 but 2, I/O APIC pins for all; GSI 0 to I/O APIC pin
+// 2), so that a table that adds MSI routes keeps the legacy lines working.
+std::vector<IrqRoute> LegacyRoutes();
+
 // X86GuestConformance: each test gets a new hypervisor, an x86_64 VM without
 // an irqchip and a GuestFixture on it (guest_); tests that need an irqchip
 // make their own VM with NewVm().

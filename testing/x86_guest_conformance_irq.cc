@@ -78,20 +78,6 @@ MsiMessage MsiToApic0(uint8_t vector) {
   return msi;
 }
 
-// The default routes of KVM's full irqchip for GSIs 0-23 (PIC pins for
-// 0-15 but 2, IOAPIC pins for all; GSI 0 to IOAPIC pin 2), so that a table
-// that adds MSI routes keeps the legacy lines working.
-std::vector<IrqRoute> LegacyRoutes() {
-  std::vector<IrqRoute> routes;
-  for (uint32_t gsi = 0; gsi < 24; ++gsi) {
-    if (gsi < 16 && gsi != 2) {
-      routes.push_back(IrqRoute::Pin(gsi, gsi < 8 ? 0 : 1, gsi % 8));
-    }
-    routes.push_back(IrqRoute::Pin(gsi, 2, gsi == 0 ? 2 : gsi));
-  }
-  return routes;
-}
-
 TEST_P(X86GuestConformance, MsiRoutedThroughAGsiReachesTheLapic) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Vm> vm, NewVmWithKernelIrqChip());
   if (vm == nullptr) return;

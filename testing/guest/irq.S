@@ -208,3 +208,107 @@ window_handler:
         pop     %rax
         iretq
 HV_GUEST_PROGRAM_END(window_interrupt)
+
+// The local APIC timer (Intel SDM Vol. 3, Section 11.5.4: LVT timer,
+// initial count and divide configuration registers).
+#define LAPIC_LVT_TIMER 0xfee00320
+#define LAPIC_TIMER_INITIAL 0xfee00380
+#define LAPIC_TIMER_DIVIDE 0xfee003e0
+// snapshot_pair's shared words: interrupts taken by vCPU 0 (timer) and 1
+// (the host's MSI), then each vCPU's "computation finished" flag, then vCPU
+// 1's "ready for interrupts" flag.
+#define PAIR_COUNTS 0x180000
+#define PAIR_IRQ_READY (PAIR_COUNTS + 32)
+#define PAIR_TIMER_VECTOR 0x30
+#define PAIR_IRQ_VECTOR 0x31
+#define PAIR_TIMER_COUNT 1000000  // bus cycles: 1 ms on KVM's 1 GHz APIC bus
+
+// snapshot_pair: two vCPUs run it at once, each on its own stack; %rsi =
+// the vCPU (0 or 1), %rdi = rounds of work, %rdx = interrupts to take.
+// Both install the same two gates, enable their local APICs and set
+// interrupts on. vCPU 0 starts its APIC timer (one-shot, vector 0x30,
+// PAIR_TIMER_COUNT; its handler re-arms it until the last tick); vCPU 1
+// sets PAIR_IRQ_READY: from then on the host may send it MSIs at vector
+// 0x31. Each vCPU then mixes a hash in %rax over its rounds, storing each
+// round's value in its own 512-qword table (0x100000 + 0x10000 * vCPU),
+// adds the table up into %rbx, folds the hash in, sets its "finished" flag
+// and sleeps until it has taken its interrupts (cli / check / sti; hlt). It
+// reports the checksum (REPORT64) and its interrupt count, and finishes.
+// The handlers only count (the timer's up to vCPU 0's %rdx), so the
+// checksums are the same however the interrupts fall. (One-shot, re-armed:
+// on kvm_pvm a periodic APIC timer was seen to tick only once.)
+HV_GUEST_PROGRAM_BEGIN(snapshot_pair)
+        mov     %rdx, %r12
+        mov     %rsi, %rbp
+        GATE    $PAIR_TIMER_VECTOR, pair_timer_handler
+        GATE    $PAIR_IRQ_VECTOR, pair_irq_handler
+        LOAD_IDT
+        LAPIC_ENABLE
+        test    %ebp, %ebp
+        jnz     1f
+        mov     $LAPIC_TIMER_DIVIDE, %edx
+        movl    $0xb, (%rdx)                            // divide by 1
+        mov     $LAPIC_LVT_TIMER, %edx
+        movl    $PAIR_TIMER_VECTOR, (%rdx)              // one-shot
+        mov     $LAPIC_TIMER_INITIAL, %edx
+        movl    $PAIR_TIMER_COUNT, (%rdx)
+        jmp     2f
+1:      movq    $1, PAIR_IRQ_READY
+2:      sti
+        mov     %rbp, %rsi
+        shl     $16, %rsi
+        add     $0x100000, %rsi                         // this vCPU's table
+        mov     $0x9e3779b97f4a7c15, %rax
+        xor     %rbp, %rax
+        mov     %rdi, %rcx
+3:      imul    $31, %rax, %rax
+        add     %rcx, %rax
+        mov     %ecx, %edx
+        and     $511, %edx
+        mov     %rax, (%rsi, %rdx, 8)
+        dec     %rcx
+        jnz     3b
+        xor     %ebx, %ebx
+        xor     %ecx, %ecx
+4:      add     (%rsi, %rcx, 8), %rbx
+        inc     %ecx
+        cmp     $512, %ecx
+        jb      4b
+        xor     %rax, %rbx
+        lea     PAIR_COUNTS(, %rbp, 8), %r13            // this vCPU's count
+        movq    $1, 16(%r13)                            // finished
+5:      cli
+        cmp     %r12, (%r13)
+        jae     6f
+        sti
+        hlt
+        jmp     5b
+6:      REPORT64 %rbx
+        mov     (%r13), %rax
+        REPORT32
+        DONE
+
+pair_timer_handler:
+        push    %rax
+        push    %rdx
+        mov     $PAIR_COUNTS, %eax
+        cmp     %r12, (%rax)
+        jae     1f
+        incq    (%rax)
+        cmp     %r12, (%rax)
+        jae     1f
+        mov     $LAPIC_TIMER_INITIAL, %edx              // the next tick
+        movl    $PAIR_TIMER_COUNT, (%rdx)
+1:      LAPIC_EOI_WRITE
+        pop     %rdx
+        pop     %rax
+        iretq
+
+pair_irq_handler:
+        push    %rax
+        mov     $(PAIR_COUNTS + 8), %eax
+        incq    (%rax)
+        LAPIC_EOI_WRITE
+        pop     %rax
+        iretq
+HV_GUEST_PROGRAM_END(snapshot_pair)
