@@ -8,11 +8,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <string>
 #include <thread>
@@ -21,7 +24,6 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
@@ -141,31 +143,32 @@ class PairMachine {
   // Pause(): stops both vCPUs at their next exit and the device between
   // two raises. false: a vCPU has already finished (too late to snapshot).
   absl::StatusOr<bool> Pause() {
-    absl::MutexLock lock(&mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     paused_ = true;
     for (int i = 0; i < kVcpus; ++i) {
       if (!done_[i]) RETURN_IF_ERROR(vcpus_[i]->Kick());
     }
-    mu_.Await(absl::Condition(this, &PairMachine::AllStopped));
+    changed_.wait(lock, [this] { return AllStopped(); });
     if (!error_.ok()) return error_;
     return !done_[0] && !done_[1];
   }
   void Resume() {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     paused_ = false;
+    changed_.notify_all();
   }
 
   // RaiseWhilePaused(): while paused, raises the MSI once more if vCPU 1 has
   // taken every earlier raise and is owed more; true if it did.
   absl::StatusOr<bool> RaiseWhilePaused() {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     if (!CanRaise()) return false;
     RETURN_IF_ERROR(irq_.Write(1));
     ++raised_;
     return true;
   }
   uint64_t raised() {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     return raised_;
   }
 
@@ -174,18 +177,20 @@ class PairMachine {
   // and interrupt count.
   absl::StatusOr<std::string> Finish(absl::Duration timeout) {
     {
-      absl::MutexLock lock(&mu_);
+      std::unique_lock<std::mutex> lock(mu_);
       paused_ = false;
-      mu_.AwaitWithTimeout(absl::Condition(this, &PairMachine::BothDone),
-                           timeout);
+      changed_.notify_all();
+      changed_.wait_for(lock, absl::ToChronoNanoseconds(timeout),
+                        [this] { return BothDone(); });
       stop_ = true;
+      changed_.notify_all();
       for (int i = 0; i < kVcpus; ++i) {
         if (!done_[i]) (void)vcpus_[i]->Kick();
       }
     }
     for (std::thread& thread : threads_) thread.join();
     threads_.clear();
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     RETURN_IF_ERROR(error_);
     std::vector<uint64_t> results;
     for (int i = 0; i < kVcpus; ++i) {
@@ -225,6 +230,7 @@ class PairMachine {
 
   void Fail(const absl::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (error_.ok()) error_ = status;
+    changed_.notify_all();
   }
 
   // One vCPU's loop: run, answer the report ports, park while paused.
@@ -232,14 +238,15 @@ class PairMachine {
     VcpuX86_64& vcpu = *vcpus_[i];
     while (true) {
       {
-        absl::MutexLock lock(&mu_);
+        std::unique_lock<std::mutex> lock(mu_);
         parked_[i] = true;
-        mu_.Await(absl::Condition(this, &PairMachine::Released));
+        changed_.notify_all();
+        changed_.wait(lock, [this] { return Released(); });
         parked_[i] = false;
         if (stop_) return;
       }
       absl::StatusOr<VcpuExit> exit = vcpu.Run();
-      absl::MutexLock lock(&mu_);
+      std::lock_guard<std::mutex> lock(mu_);
       if (!exit.ok()) return Fail(exit.status());
       if (exit->kind == VcpuExitKind::kInterrupted) continue;
       if (exit->kind != VcpuExitKind::kIo) {
@@ -262,7 +269,7 @@ class PairMachine {
         }
       });
       if (!handled.ok()) return Fail(handled);
-      if (done_[i]) return;
+      if (done_[i]) return changed_.notify_all();
     }
   }
 
@@ -271,7 +278,7 @@ class PairMachine {
   void RunDevice() {
     while (true) {
       {
-        absl::MutexLock lock(&mu_);
+        std::lock_guard<std::mutex> lock(mu_);
         if (stop_ || done_[1] || !error_.ok()) return;
         if (!paused_ && CanRaise()) {
           absl::Status written = irq_.Write(1);
@@ -289,7 +296,10 @@ class PairMachine {
   std::vector<std::unique_ptr<VcpuX86_64>> vcpus_;
   std::vector<std::thread> threads_;
 
-  absl::Mutex mu_;
+  // std::mutex, not absl::Mutex: Debian's Abseil is not built with TSan,
+  // which then cannot see absl::Mutex's synchronisation.
+  std::mutex mu_;
+  std::condition_variable changed_;  // any field below changed
   bool paused_ ABSL_GUARDED_BY(mu_) = false;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   bool parked_[kVcpus] ABSL_GUARDED_BY(mu_) = {};
