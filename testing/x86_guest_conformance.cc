@@ -34,6 +34,24 @@ std::vector<IrqRoute> LegacyRoutes() {
   return routes;
 }
 
+bool OffersAvx(const std::vector<CpuidEntry>& cpuid) {
+  bool avx = false, ymm_state = false;
+  for (const CpuidEntry& entry : cpuid) {
+    if (entry.function == 1) avx = (entry.ecx >> 28) & 1;
+    if (entry.function == 0xd && entry.index == 0) ymm_state = (entry.eax >> 2) & 1;
+  }
+  return avx && ymm_state;
+}
+
+absl::Status EnableAvx(VcpuX86_64& vcpu, const std::vector<CpuidEntry>& cpuid) {
+  constexpr uint64_t kXcr0Avx = 0x7;
+  RETURN_IF_ERROR(vcpu.SetCpuid(cpuid));
+  RETURN_IF_ERROR(vcpu.SetXcrs({Xcr{0, kXcr0Avx}}));
+  ASSIGN_OR_RETURN(Sregs sregs, vcpu.GetSregs());
+  sregs.cr4 |= uint64_t{1} << 18;  // CR4.OSXSAVE
+  return vcpu.SetSregs(sregs);
+}
+
 uint64_t Le64(const uint8_t* p) {
   uint64_t value = 0;
   for (int i = 0; i < 8; ++i) value |= static_cast<uint64_t>(p[i]) << (8 * i);

@@ -51,6 +51,16 @@ uint64_t Le64(const uint8_t* p);
 // 2), so that a table that adds MSI routes keeps the legacy lines working.
 std::vector<IrqRoute> LegacyRoutes();
 
+// OffersAvx(): whether `cpuid` (a hypervisor's supported CPUID) offers AVX
+// with XSAVE-managed state: CPUID.1:ECX.AVX[28] and CPUID.(0xd,0):EAX bit 2
+// (Intel SDM Vol. 1, Section 13.2).
+bool OffersAvx(const std::vector<CpuidEntry>& cpuid);
+
+// EnableAvx(): gives a loaded vCPU `cpuid`, XCR0 with x87, SSE and AVX
+// (Vol. 1, Section 13.3) and CR4.OSXSAVE (Vol. 3, Section 2.5), so its
+// guest code may use AVX. Needs HypervisorCap::kXcrs and OffersAvx(cpuid).
+absl::Status EnableAvx(VcpuX86_64& vcpu, const std::vector<CpuidEntry>& cpuid);
+
 // X86GuestConformance: each test gets a new hypervisor, an x86_64 VM without
 // an irqchip and a GuestFixture on it (guest_); tests that need an irqchip
 // make their own VM with NewVm().

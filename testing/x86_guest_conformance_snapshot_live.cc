@@ -3,7 +3,8 @@
 // ticks and an irqfd sends MSIs; each snapshot is restored in a
 // child process, which must finish with the checksums and interrupt counts
 // of an uninterrupted run. One snapshot is taken with an interrupt pending
-// in a local APIC, one with a vCPU halted.
+// in a local APIC, one with a vCPU halted; where the guest can have AVX, a
+// YMM register is live throughout.
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,6 +45,7 @@ namespace {
 // snapshot_pair's shared words and interrupt wiring (testing/guest/irq.S).
 constexpr uint64_t kPairCounts = 0x180000;
 constexpr uint64_t kPairIrqReady = kPairCounts + 32;
+constexpr uint64_t kPairAvxData = 0x181000;  // %ymm1's 32 bytes
 constexpr uint32_t kPairIrqGsi = 24;  // the first after the legacy 0-23
 constexpr uint8_t kPairIrqVector = 0x31;
 constexpr int kVcpus = 2;
@@ -92,8 +94,16 @@ class PairMachine {
     RETURN_IF_ERROR(vm->SetGsiRouting(routes));
     ASSIGN_OR_RETURN(EventFd irq, EventFd::Create());
     RETURN_IF_ERROR(vm->RegisterIrqfd(irq, kPairIrqGsi));
+    // AVX where the guest can be given it: %ymm1 then stays live.
+    std::vector<CpuidEntry> cpuid;
+    if (hypervisor.CheckCapability(HypervisorCap::kXsave) &&
+        hypervisor.CheckCapability(HypervisorCap::kXcrs)) {
+      ASSIGN_OR_RETURN(cpuid, vm86->GetSupportedCpuid());
+    }
+    const bool avx = OffersAvx(cpuid);
     auto machine = std::unique_ptr<PairMachine>(
-        new PairMachine(std::move(vm), ram, std::move(irq)));
+        new PairMachine(std::move(vm), ram, std::move(irq), avx));
+    for (int i = 0; i < 32; ++i) ram[kPairAvxData + i] = 0x3c + 5 * i;
     const GuestProgram program = guest::SnapshotPair();
     std::memcpy(ram.data() + HV_GUEST_CODE, program.bytes.data(),
                 program.bytes.size());
@@ -110,7 +120,10 @@ class PairMachine {
       regs.rdi = kRounds[i];
       regs.rsi = i;
       regs.rdx = kInterrupts[i];
+      regs.r8 = avx;
+      regs.r9 = kPairAvxData;
       RETURN_IF_ERROR(vcpu->SetRegs(regs));
+      if (avx) RETURN_IF_ERROR(EnableAvx(*vcpu, cpuid));
       // With the kernel's local APICs an application processor waits for
       // INIT and SIPI; this one starts at once, like the BSP.
       RETURN_IF_ERROR(vcpu->SetMpState(MpState::kRunnable));
@@ -124,6 +137,7 @@ class PairMachine {
   ~PairMachine() { (void)Finish(absl::ZeroDuration()); }
 
   VmX86_64& vm() { return *vm_->AsX86_64(); }
+  bool avx() const { return avx_; }
   std::vector<VcpuX86_64*> vcpus() {
     return {vcpus_[0].get(), vcpus_[1].get()};
   }
@@ -208,8 +222,9 @@ class PairMachine {
   }
 
  private:
-  PairMachine(std::unique_ptr<Vm> vm, absl::Span<uint8_t> ram, EventFd irq)
-      : vm_(std::move(vm)), ram_(ram), irq_(std::move(irq)) {}
+  PairMachine(std::unique_ptr<Vm> vm, absl::Span<uint8_t> ram, EventFd irq,
+              bool avx)
+      : vm_(std::move(vm)), ram_(ram), irq_(std::move(irq)), avx_(avx) {}
 
   bool AllStopped() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     for (int i = 0; i < kVcpus; ++i) {
@@ -293,6 +308,7 @@ class PairMachine {
   const std::unique_ptr<Vm> vm_;
   const absl::Span<uint8_t> ram_;
   const EventFd irq_;
+  const bool avx_;
   std::vector<std::unique_ptr<VcpuX86_64>> vcpus_;
   std::vector<std::thread> threads_;
 
@@ -385,6 +401,7 @@ TEST_P(X86GuestConformance, SnapshotsOfABusyTwoVcpuGuestRestoreAnywhere) {
   const absl::Time reference_start = absl::Now();
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<PairMachine> reference,
                        PairMachine::Create(*hypervisor_));
+  const bool avx = reference->avx();
   reference->Start(0);
   ASSERT_OK_AND_ASSIGN(const std::string expected,
                        reference->Finish(kRunTimeout));
@@ -452,7 +469,8 @@ TEST_P(X86GuestConformance, SnapshotsOfABusyTwoVcpuGuestRestoreAnywhere) {
   EXPECT_TRUE(pending_taken) << "no snapshot with an interrupt requested";
   EXPECT_TRUE(halted_taken) << "no snapshot with vCPU 1 halted";
   std::cout << moments.size() << " snapshots over " << runs << " runs (seed "
-            << seed << "), " << halted << " with vCPU 1 halted\n";
+            << seed << "), " << halted << " with vCPU 1 halted, AVX "
+            << (avx ? "live" : "not offered") << "\n";
 
   // Each restored in a child process: the uninterrupted run's results.
   for (const Moment& moment : moments) {

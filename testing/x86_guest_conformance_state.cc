@@ -29,32 +29,12 @@ using ::testing::Not;
 // tables and stack).
 constexpr uint64_t kAvxData = 0x100000;
 constexpr uint64_t kAvxOut = 0x100100;
-// XCR0 with x87, SSE and AVX (Intel SDM Vol. 1, Section 13.3).
-constexpr uint64_t kXcr0Avx = 0x7;
-
-// Whether the hypervisor's CPUID offers AVX with XSAVE-managed state:
-// CPUID.1:ECX.AVX[28] and CPUID.(0xd,0):EAX bit 2 (Vol. 1, Section 13.2).
-bool OffersAvx(const std::vector<CpuidEntry>& cpuid) {
-  bool avx = false, ymm_state = false;
-  for (const CpuidEntry& entry : cpuid) {
-    if (entry.function == 1) avx = (entry.ecx >> 28) & 1;
-    if (entry.function == 0xd && entry.index == 0) ymm_state = (entry.eax >> 2) & 1;
-  }
-  return avx && ymm_state;
-}
-
-// Loads `program` at CPL3 with %rdi = `rdi`, the supported CPUID, XCR0 with
-// AVX and CR4.OSXSAVE, so the program may use AVX.
+// Loads `program` at CPL3 with %rdi = `rdi` and AVX enabled (EnableAvx).
 absl::Status LoadAvxProgram(GuestFixture& guest, const GuestProgram& program,
                             uint64_t rdi, const std::vector<CpuidEntry>& cpuid) {
-  VcpuX86_64& vcpu = guest.vcpu();
-  RETURN_IF_ERROR(vcpu.SetCpuid(cpuid));
   RETURN_IF_ERROR(guest.Load(program, GuestMode::kLongUser,
                              [&](Regs& regs) { regs.rdi = rdi; }));
-  RETURN_IF_ERROR(vcpu.SetXcrs({Xcr{0, kXcr0Avx}}));
-  ASSIGN_OR_RETURN(Sregs sregs, vcpu.GetSregs());
-  sregs.cr4 |= uint64_t{1} << 18;  // CR4.OSXSAVE (Vol. 3, Section 2.5)
-  return vcpu.SetSregs(sregs);
+  return EnableAvx(guest.vcpu(), cpuid);
 }
 
 TEST_P(X86GuestConformance, XsaveCarriesAvxRegistersToAnotherVcpu) {

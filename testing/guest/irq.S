@@ -224,7 +224,9 @@ HV_GUEST_PROGRAM_END(window_interrupt)
 #define PAIR_TIMER_COUNT 1000000  // bus cycles: 1 ms on KVM's 1 GHz APIC bus
 
 // snapshot_pair: two vCPUs run it at once, each on its own stack; %rsi =
-// the vCPU (0 or 1), %rdi = rounds of work, %rdx = interrupts to take.
+// the vCPU (0 or 1), %rdi = rounds of work, %rdx = interrupts to take; if
+// %r8 is not 0 (the host enabled AVX), %ymm1 holds the 32 bytes at %r9
+// through the computation and its upper half is folded into the checksum.
 // Both install the same two gates, enable their local APICs and set
 // interrupts on. vCPU 0 starts its APIC timer (one-shot, vector 0x30,
 // PAIR_TIMER_COUNT; its handler re-arms it until the last tick); vCPU 1
@@ -255,7 +257,10 @@ HV_GUEST_PROGRAM_BEGIN(snapshot_pair)
         jmp     2f
 1:      movq    $1, PAIR_IRQ_READY
 2:      sti
-        mov     %rbp, %rsi
+        test    %r8, %r8
+        jz      7f
+        vmovdqu (%r9), %ymm1                            // live to the end
+7:      mov     %rbp, %rsi
         shl     $16, %rsi
         add     $0x100000, %rsi                         // this vCPU's table
         mov     $0x9e3779b97f4a7c15, %rax
@@ -275,7 +280,14 @@ HV_GUEST_PROGRAM_BEGIN(snapshot_pair)
         cmp     $512, %ecx
         jb      4b
         xor     %rax, %rbx
-        lea     PAIR_COUNTS(, %rbp, 8), %r13            // this vCPU's count
+        test    %r8, %r8
+        jz      8f
+        vextractf128 $1, %ymm1, %xmm2                   // the upper half
+        vmovq   %xmm2, %rdx
+        xor     %rdx, %rbx
+        vpextrq $1, %xmm2, %rdx
+        add     %rdx, %rbx
+8:      lea     PAIR_COUNTS(, %rbp, 8), %r13            // this vCPU's count
         movq    $1, 16(%r13)                            // finished
 5:      cli
         cmp     %r12, (%r13)
