@@ -154,14 +154,13 @@ constexpr char kUsage[] =
     "\n"
     "Exit status: 0 the guest ended without a value (all vCPUs halted,\n"
     "SYSTEM_OFF, a Linux reboot) or the demo worked; (v << 1) | 1 for a\n"
-    "debug-exit value v in 0..63 (odd); 2 bad flags; 4 the payload, kernel or\n"
-    "initrd file; 6 the hypervisor is unavailable or refused; 8 guest fault\n"
-    "(triple fault, emulation failure);\n"
-    "10 timeout; 12 a debug-exit value above 63; 14 stopped and the snapshot\n"
-    "written; 16 stopped, but the snapshot could not be taken or written\n"
-    "(also 4: the --restore file missing, unreadable or not an hvrun snapshot);\n"
-    "128+n ended by signal n (SIGINT, SIGTERM: the guest's output is flushed\n"
-    "first).";
+    "debug-exit value v in 0..63 (odd); 2 bad flags; 4 the payload, kernel,\n"
+    "initrd or --restore file; 6 the hypervisor is unavailable or refused;\n"
+    "8 guest fault (triple fault, emulation failure);\n"
+    "10 timeout; 12 a debug-exit value above 63; 14 stopped for a snapshot and\n"
+    "the snapshot written; 16 stopped for a snapshot that could not be taken or\n"
+    "written; 128+n ended by signal n (SIGINT, SIGTERM: the guest's output is\n"
+    "flushed first).";
 
 // Prints `status` as hvrun's one line on stderr; returns `exit_code`.
 int Fail(int exit_code, const absl::Status& status) {

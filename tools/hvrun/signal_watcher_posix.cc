@@ -1,5 +1,5 @@
-// SignalWatcher on POSIX: SIGINT and SIGTERM blocked, then taken with
-// sigwaitinfo() on a thread of their own. The watcher's end wakes that
+// SignalWatcher on POSIX: SIGINT and SIGTERM (and --snapshot_on's signal,
+// if any) blocked, then taken with sigwaitinfo() on a thread of their own. The watcher's end wakes that
 // thread with a SIGTERM sent to it alone (pthread_kill), which it takes
 // once its stop flag is set and so never passes on; hvrun's exit then
 // waits for no poll interval (it used to wait up to 100 ms).
