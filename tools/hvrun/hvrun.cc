@@ -287,6 +287,11 @@ int RunPayload(RunInterrupter& interrupter) {
   return Finish(**machine, result);
 }
 
+// "1 vCPU", "3 vCPUs".
+std::string VcpuCount(uint32_t vcpus) {
+  return absl::StrFormat("%u vCPU%s", vcpus, vcpus == 1 ? "" : "s");
+}
+
 // --mem or --vcpus given with --restore: they must be the snapshot's.
 absl::Status CheckRestoreShape(const MachineSnapshot& snapshot, const MachineOptions& o,
                                bool mem_given, bool vcpus_given) {
@@ -299,9 +304,9 @@ absl::Status CheckRestoreShape(const MachineSnapshot& snapshot, const MachineOpt
   }
   if (vcpus_given && o.vcpus != snapshot.vcpus()) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "--restore=%s: the snapshot's machine has %u vCPUs; --vcpus=%u differs (leave "
+        "--restore=%s: the snapshot's machine has %s; --vcpus=%u differs (leave "
         "--vcpus out to use the snapshot's)",
-        path, snapshot.vcpus(), o.vcpus));
+        path, VcpuCount(snapshot.vcpus()), o.vcpus));
   }
   return absl::OkStatus();
 }
@@ -326,8 +331,8 @@ int RunRestore(RunInterrupter& interrupter, bool mem_given, bool vcpus_given) {
     return Fail(kExitHypervisor, restored);
   }
   std::cerr << absl::StrFormat(
-      "hvrun: restored %s (%u bytes of RAM, %u vCPUs, taken on %s after %u VM exits)\n",
-      absl::GetFlag(FLAGS_restore), (*snapshot)->mem_size(), (*snapshot)->vcpus(),
+      "hvrun: restored %s (%u bytes of RAM, %s, taken on %s after %u VM exits)\n",
+      absl::GetFlag(FLAGS_restore), (*snapshot)->mem_size(), VcpuCount((*snapshot)->vcpus()),
       (*snapshot)->backend(), (*snapshot)->exits_handled());
   const RunResult result =
       (*machine)->Run(std::cout, absl::GetFlag(FLAGS_timeout), &interrupter);

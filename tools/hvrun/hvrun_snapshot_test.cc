@@ -85,7 +85,7 @@ TEST(HvrunSnapshot, RestoredRunPrintsTheRestOfAnUninterruptedRun) {
     EXPECT_EQ(before + after.stdout_text, whole.stdout_text);
     EXPECT_THAT(after.stderr_text,
                 StartsWith(absl::StrCat("hvrun: restored ", path, " (1048576 bytes of RAM, 1 "
-                                        "vCPUs, taken on kvm after ",
+                                        "vCPU, taken on kvm after ",
                                         exits, " VM exits)\n")));
     // A restore does not change the file: a second one prints the same.
     SubprocessResult again = RunHvrun({absl::StrCat("--restore=", path), kSmallMem,
@@ -216,7 +216,7 @@ TEST(HvrunSnapshot, BadRestoresAreRefused) {
                     "bytes (leave --mem out to use the snapshot's)")},
       {{"--restore=" + good, "--vcpus=2"}, 2,
        absl::StrCat("hvrun: --restore=", good,
-                    ": the snapshot's machine has 1 vCPUs; --vcpus=2 differs (leave --vcpus "
+                    ": the snapshot's machine has 1 vCPU; --vcpus=2 differs (leave --vcpus "
                     "out to use the snapshot's)")},
   };
   for (const Case& c : cases) {
