@@ -52,6 +52,7 @@ const char* TagName(Tag tag) {
     case Tag::kVmPit: return "VM pit";
     case Tag::kVcpuCount: return "vCPU count";
     case Tag::kSnapshotInfo: return "snapshot info";
+    case Tag::kVmmState: return "VMM state";
   }
   return "unknown";
 }

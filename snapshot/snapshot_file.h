@@ -59,6 +59,8 @@ enum class Tag : uint32_t {
   kVmPit = 52,
   kVcpuCount = 53,
   kSnapshotInfo = 54,    // index 0: u64 id, u64 parent id (0: full)
+  kVmmState = 1024,      // the VMM's own (devices in user space); index and
+                         // payload are the VMM's, Restore ignores it
 };
 const char* TagName(Tag tag);
 

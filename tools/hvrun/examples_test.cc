@@ -35,6 +35,7 @@
 #include "tools/hvrun/hvrun_test_util.h"
 #include "tools/hvrun/linux_guest/initramfs.h"
 #include "tools/hvrun/machine.h"
+#include "tools/hvrun/machine_snapshot.h"
 #include "tools/hvrun/payload_file.h"
 #include "tools/hvrun/pci_ecam.h"
 #include "tools/hvrun/signal_watcher.h"
@@ -126,6 +127,23 @@ absl::Status MachineExample(const std::vector<uint8_t>& bytes) {
   options.payload = bytes;
   ASSIGN_OR_RETURN(auto machine, hv::Machine::Create(options));
   hv::RunResult result = machine->Run(std::cout);
+  return absl::OkStatus();
+}
+
+// tools/hvrun/machine_snapshot.h
+// Compiled, not run: it needs a Machine stopped for a snapshot.
+absl::Status MachineSnapshotExample(std::unique_ptr<hv::Machine> machine) {
+  // After machine->Run() ended with RunEnd::kSnapshot:
+  ASSIGN_OR_RETURN(uint64_t bytes, hv::SaveMachineSnapshot(*machine, "vm.hvsnap"));
+  // Later, in another process:
+  ASSIGN_OR_RETURN(auto snapshot, hv::MachineSnapshot::Read("vm.hvsnap"));
+  hv::MachineOptions options;
+  options.mem_size = snapshot->mem_size();
+  options.vcpus = snapshot->vcpus();
+  options.state_from_snapshot = true;
+  ASSIGN_OR_RETURN(auto restored, hv::Machine::Create(options));
+  RETURN_IF_ERROR(snapshot->RestoreInto(*restored));
+  hv::RunResult result = restored->Run(std::cout);
   return absl::OkStatus();
 }
 

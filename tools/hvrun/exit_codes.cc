@@ -41,6 +41,8 @@ RunReport ReportRun(const RunResult& r, bool demo) {
                               SignalName(r.signal), kExitSignalBase + r.signal)};
     case RunEnd::kHostError:
       return {kExitHypervisor, r.how};
+    case RunEnd::kSnapshot:
+      return {kExitSnapshotWritten, r.how};
   }
   return {kExitHypervisor, "the run ended in a way hvrun does not know"};
 }

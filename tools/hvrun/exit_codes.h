@@ -18,6 +18,9 @@
 //   8        a guest fault: triple fault, emulation failure, failed entry
 //   10       the --timeout passed
 //   12       the guest wrote a debug-exit value above 63
+//   14       stopped for a snapshot (--snapshot_after, --snapshot_on) and
+//            the snapshot written: hvrun --restore=FILE continues the guest
+//   16       stopped for a snapshot, but taking or writing it failed
 //   128 + n  ended by signal n (130 SIGINT, 143 SIGTERM)
 //
 // Example:
@@ -40,6 +43,8 @@ inline constexpr int kExitHypervisor = 6;
 inline constexpr int kExitGuestFault = 8;
 inline constexpr int kExitTimeout = 10;
 inline constexpr int kExitGuestValueTooLarge = 12;
+inline constexpr int kExitSnapshotWritten = 14;
+inline constexpr int kExitSnapshotFailed = 16;
 inline constexpr int kExitSignalBase = 128;
 // The largest debug-exit value that has an exit status of its own.
 inline constexpr uint64_t kMaxGuestExitValue = 63;
@@ -50,7 +55,9 @@ struct RunReport {
 };
 
 // ReportRun(): the exit status and the one line for how a run ended. For
-// the demo (`demo` true) a debug-exit value of 0 means success: exit 0.
+// the demo (`demo` true) a debug-exit value of 0 means success: exit 0. A
+// stop for a snapshot (RunEnd::kSnapshot) is kExitSnapshotWritten with
+// `how`: the caller writes the snapshot first, and says where in `how`.
 RunReport ReportRun(const RunResult& result, bool demo);
 
 }  // namespace hv

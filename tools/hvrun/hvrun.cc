@@ -5,15 +5,19 @@
 //   hvrun --payload=guest.bin --mode=long --entry=0x10000 --stats
 //   hvrun --hypervisor='kvm[device=/dev/kvm]' --payload=guest.bin
 //   hvrun --kernel=bzImage --initrd=initrd.cpio --vcpus=2 --mem=512M
+//   hvrun --payload=guest.bin --snapshot_after=1000 --snapshot=vm.hvsnap
+//   hvrun --restore=vm.hvsnap
 //
 // A thin command line over Machine (machine.h, which has the guest-visible
 // contract): it parses and checks the flags (cli_flags.h), reads the payload
 // (payload_file.h), turns SIGINT/SIGTERM into the end of the run
-// (signal_watcher.h) and maps how the run ended to one line on stderr and
+// (signal_watcher.h), takes and restores snapshots of payload machines
+// (machine_snapshot.h; x86_64 Linux builds) and maps how the run ended to one line on stderr and
 // an exit status (exit_codes.h). Guest serial goes to stdout, everything of
 // hvrun's to stderr; nothing it is given makes it abort.
 #include <cstdlib>
 #include <iostream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -29,6 +33,7 @@
 #include "tools/hvrun/demo.h"
 #include "tools/hvrun/exit_codes.h"
 #include "tools/hvrun/machine.h"
+#include "tools/hvrun/machine_snapshot.h"
 #include "tools/hvrun/payload_file.h"
 #include "tools/hvrun/signal_watcher.h"
 
@@ -81,13 +86,36 @@ ABSL_FLAG(absl::Duration, timeout, absl::Seconds(30),
 ABSL_FLAG(bool, stats, false,
           "print per-exit-kind counts and times on stderr at the end, however "
           "the run ends");
+ABSL_FLAG(std::string, snapshot, "",
+          "with --payload or --restore (x86_64 Linux builds): where to write a "
+          "snapshot of the machine when --snapshot_after or --snapshot_on says; "
+          "hvrun then stops the guest, writes FILE and exits 14");
+ABSL_FLAG(uint64_t, snapshot_after, 0,
+          "with --snapshot: stop for the snapshot once N VM exits (all vCPUs "
+          "together: I/O, MMIO, HLT, ... as --stats counts them, not hvrun's own "
+          "kicks) have been handled in this run; at least 1");
+ABSL_FLAG(std::string, snapshot_on, "",
+          "with --snapshot: stop for the snapshot when hvrun receives this signal: "
+          "USR1, USR2 or HUP (SIG prefix optional); each vCPU stops at its next "
+          "exit");
+ABSL_FLAG(std::string, restore, "",
+          "continue the guest of a snapshot written by --snapshot (in place of "
+          "--payload: the file holds its RAM and registers), on a machine of the "
+          "snapshot's --mem and --vcpus (given, they must match)");
 
 namespace hv {
 namespace {
 
 const std::vector<std::string> kFlagNames = {
-    "payload", "kernel", "initrd",     "cmdline", "mode",  "load_addr",
-    "entry",   "mem",    "vcpus",      "hypervisor", "timeout", "stats"};
+    "payload", "kernel",     "initrd",  "cmdline", "mode",     "load_addr",
+    "entry",   "mem",        "vcpus",   "hypervisor", "timeout", "stats",
+    "snapshot", "snapshot_after", "snapshot_on", "restore"};
+// The snapshot flags (machine_snapshot.h).
+const std::vector<std::string> kSnapshotFlagNames = {"snapshot", "snapshot_after",
+                                                     "snapshot_on", "restore"};
+// What a snapshot holds, so --restore takes none of them.
+const std::vector<std::string> kNotWithRestoreFlagNames = {
+    "payload", "kernel", "initrd", "cmdline", "mode", "load_addr", "entry"};
 // The flags of a flat payload only (--kernel sets them itself).
 const std::vector<std::string> kFlatOnlyFlagNames = {"mode", "load_addr", "entry"};
 // The flags of the machine, with --payload or --kernel.
@@ -106,6 +134,9 @@ constexpr char kUsage[] =
     "             [--timeout=30s] [--stats]\n"
     "       hvrun --kernel=bzImage [--initrd=FILE] [--cmdline=STR] [--mem=512M]\n"
     "             [--vcpus=N] [--hypervisor=SPEC] [--timeout=30s] [--stats]\n"
+    "       hvrun --payload=FILE ... --snapshot=SNAP --snapshot_after=N\n"
+    "       hvrun --payload=FILE ... --snapshot=SNAP --snapshot_on=USR1\n"
+    "       hvrun --restore=SNAP [--snapshot=SNAP2 --snapshot_after=N] [--timeout=30s]\n"
     "\n"
     "With --kernel it boots Linux (x86_64 bzImage, aarch64 Image): a 16550 UART\n"
     "is the console on stdout and stdin, the virtio demo device sits at PCI\n"
@@ -116,13 +147,20 @@ constexpr char kUsage[] =
     "to stdout, a write of v to MMIO 0x09010000 records it, PSCI SYSTEM_OFF\n"
     "ends the run. hvrun's own messages go to stderr, one line each.\n"
     "\n"
+    "Snapshots (x86_64 Linux builds, --payload machines): at the Nth VM exit\n"
+    "or the signal every vCPU stops, the machine (registers, RAM, hvrun's\n"
+    "vCPU states) goes to SNAP, and hvrun exits 14. --restore=SNAP builds the\n"
+    "same machine, loads SNAP and runs the guest on from where it stopped.\n"
+    "\n"
     "Exit status: 0 the guest ended without a value (all vCPUs halted,\n"
     "SYSTEM_OFF, a Linux reboot) or the demo worked; (v << 1) | 1 for a\n"
-    "debug-exit value v in 0..63 (odd); 2 bad flags; 4 the payload, kernel or\n"
-    "initrd file; 6 the hypervisor is unavailable or refused; 8 guest fault\n"
-    "(triple fault, emulation failure);\n"
-    "10 timeout; 12 a debug-exit value above 63; 128+n ended by signal n\n"
-    "(SIGINT, SIGTERM: the guest's output is flushed first).";
+    "debug-exit value v in 0..63 (odd); 2 bad flags; 4 the payload, kernel,\n"
+    "initrd or --restore file; 6 the hypervisor is unavailable or refused;\n"
+    "8 guest fault (triple fault, emulation failure);\n"
+    "10 timeout; 12 a debug-exit value above 63; 14 stopped for a snapshot and\n"
+    "the snapshot written; 16 stopped for a snapshot that could not be taken or\n"
+    "written; 128+n ended by signal n (SIGINT, SIGTERM: the guest's output is\n"
+    "flushed first).";
 
 // Prints `status` as hvrun's one line on stderr; returns `exit_code`.
 int Fail(int exit_code, const absl::Status& status) {
@@ -209,9 +247,35 @@ int Report(const RunResult& result, const std::string& stats, bool demo) {
   return report.exit_code;
 }
 
+// After a payload machine's run: a stop for a snapshot writes --snapshot
+// first (exit 14; 16 when that fails); then Report().
+int Finish(Machine& machine, RunResult result) {
+  const bool wanted = !absl::GetFlag(FLAGS_snapshot).empty();
+  if (result.end == RunEnd::kSnapshot) {
+    const std::string path = UserPath(absl::GetFlag(FLAGS_snapshot));
+    absl::StatusOr<uint64_t> bytes = SaveMachineSnapshot(machine, path);
+    if (!bytes.ok()) {
+      if (absl::GetFlag(FLAGS_stats)) std::cerr << machine.stats().Format();
+      return Fail(kExitSnapshotFailed, bytes.status());
+    }
+    const std::string when =
+        result.signal != 0 ? absl::StrFormat("on %s, ", SignalName(result.signal)) : "";
+    result.how = absl::StrFormat(
+        "stopped %safter %u VM exits; snapshot written to %s (%u bytes); continue it "
+        "with --restore=%s; exit status %d",
+        when, machine.exits_handled(), path, *bytes, path, kExitSnapshotWritten);
+  } else if (wanted) {
+    std::cerr << absl::StrFormat("hvrun: no snapshot taken: the run ended first, after %u "
+                                 "VM exits\n",
+                                 machine.exits_handled());
+  }
+  return Report(result, machine.stats().Format(), /*demo=*/false);
+}
+
 int RunPayload(RunInterrupter& interrupter) {
   absl::StatusOr<MachineOptions> options = OptionsFromFlags();
   if (!options.ok()) return Fail(kExitUsage, options.status());
+  options->stop_after_exits = absl::GetFlag(FLAGS_snapshot_after);
   absl::StatusOr<std::vector<uint8_t>> payload =
       ReadPayloadFile(UserPath(absl::GetFlag(FLAGS_payload)), options->mem_size);
   if (!payload.ok()) return Fail(kExitInputFile, payload.status());
@@ -220,7 +284,59 @@ int RunPayload(RunInterrupter& interrupter) {
   if (!machine.ok()) return Fail(CreateExitCode(machine.status()), machine.status());
   const RunResult result =
       (*machine)->Run(std::cout, absl::GetFlag(FLAGS_timeout), &interrupter);
-  return Report(result, (*machine)->stats().Format(), /*demo=*/false);
+  return Finish(**machine, result);
+}
+
+// "1 vCPU", "3 vCPUs".
+std::string VcpuCount(uint32_t vcpus) {
+  return absl::StrFormat("%u vCPU%s", vcpus, vcpus == 1 ? "" : "s");
+}
+
+// --mem or --vcpus given with --restore: they must be the snapshot's.
+absl::Status CheckRestoreShape(const MachineSnapshot& snapshot, const MachineOptions& o,
+                               bool mem_given, bool vcpus_given) {
+  const std::string path = absl::GetFlag(FLAGS_restore);
+  if (mem_given && o.mem_size != snapshot.mem_size()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "--restore=%s: the snapshot's machine has %u bytes of RAM; --mem=%s is %u bytes "
+        "(leave --mem out to use the snapshot's)",
+        path, snapshot.mem_size(), absl::GetFlag(FLAGS_mem), o.mem_size));
+  }
+  if (vcpus_given && o.vcpus != snapshot.vcpus()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "--restore=%s: the snapshot's machine has %s; --vcpus=%u differs (leave "
+        "--vcpus out to use the snapshot's)",
+        path, VcpuCount(snapshot.vcpus()), o.vcpus));
+  }
+  return absl::OkStatus();
+}
+
+// --restore: the snapshot read, a payload machine of its shape built and
+// loaded with it, the guest run on.
+int RunRestore(RunInterrupter& interrupter, bool mem_given, bool vcpus_given) {
+  absl::StatusOr<MachineOptions> options = OptionsFromFlags();
+  if (!options.ok()) return Fail(kExitUsage, options.status());
+  absl::StatusOr<std::unique_ptr<MachineSnapshot>> snapshot =
+      MachineSnapshot::Read(UserPath(absl::GetFlag(FLAGS_restore)));
+  if (!snapshot.ok()) return Fail(kExitInputFile, snapshot.status());
+  absl::Status shape = CheckRestoreShape(**snapshot, *options, mem_given, vcpus_given);
+  if (!shape.ok()) return Fail(kExitUsage, shape);
+  options->mem_size = (*snapshot)->mem_size();
+  options->vcpus = (*snapshot)->vcpus();
+  options->state_from_snapshot = true;
+  options->stop_after_exits = absl::GetFlag(FLAGS_snapshot_after);
+  absl::StatusOr<std::unique_ptr<Machine>> machine = Machine::Create(*options);
+  if (!machine.ok()) return Fail(CreateExitCode(machine.status()), machine.status());
+  if (absl::Status restored = (*snapshot)->RestoreInto(**machine); !restored.ok()) {
+    return Fail(kExitHypervisor, restored);
+  }
+  std::cerr << absl::StrFormat(
+      "hvrun: restored %s (%u bytes of RAM, %s, taken on %s after %u VM exits)\n",
+      absl::GetFlag(FLAGS_restore), (*snapshot)->mem_size(), VcpuCount((*snapshot)->vcpus()),
+      (*snapshot)->backend(), (*snapshot)->exits_handled());
+  const RunResult result =
+      (*machine)->Run(std::cout, absl::GetFlag(FLAGS_timeout), &interrupter);
+  return Finish(**machine, result);
 }
 
 // --kernel: reads the kernel and initrd, then boots Linux with the demo's
@@ -269,6 +385,52 @@ int RunDemoFromFlags(RunInterrupter& interrupter) {
   return Report(demo->run, demo->stats, /*demo=*/true);
 }
 
+// The snapshot flags: x86_64 Linux builds only; each trigger with a file
+// and a file with a trigger; --restore in place of what the snapshot holds;
+// snapshots of payload machines only.
+absl::Status CheckSnapshotFlags(const std::set<std::string>& set) {
+  bool any = false;
+  for (const std::string& name : kSnapshotFlagNames) any = any || set.count(name) > 0;
+  if (!any) return absl::OkStatus();
+  RETURN_IF_ERROR(MachineSnapshotSupport());
+  const bool file = set.count("snapshot") > 0;
+  const bool trigger = set.count("snapshot_after") > 0 || set.count("snapshot_on") > 0;
+  const bool restore = set.count("restore") > 0;
+  if (file && !trigger) {
+    return absl::InvalidArgumentError(
+        "--snapshot=FILE needs --snapshot_after=N or --snapshot_on=SIGNAL to say when");
+  }
+  if (trigger && !file) {
+    return absl::InvalidArgumentError(
+        "--snapshot_after and --snapshot_on need --snapshot=FILE to say where");
+  }
+  if (file && absl::GetFlag(FLAGS_snapshot).empty()) {
+    return absl::InvalidArgumentError("--snapshot=: expected a file name");
+  }
+  if (set.count("snapshot_after") > 0 && absl::GetFlag(FLAGS_snapshot_after) == 0) {
+    return absl::InvalidArgumentError("--snapshot_after=0: expected at least 1 VM exit");
+  }
+  if (restore && absl::GetFlag(FLAGS_restore).empty()) {
+    return absl::InvalidArgumentError("--restore=: expected a file name");
+  }
+  for (const std::string& name : kNotWithRestoreFlagNames) {
+    if (restore && set.count(name) > 0) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "--%s does not apply to --restore: the snapshot holds the guest's RAM and "
+          "registers",
+          name));
+    }
+  }
+  if (file && !restore && set.count("payload") == 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "--snapshot applies to --payload or --restore only: %s is not saved",
+        set.count("kernel") > 0
+            ? "the state of a Linux guest's devices (UART, 8042, PCI bus, virtio device)"
+            : "the demo's virtio device"));
+  }
+  return absl::OkStatus();
+}
+
 int Main(int argc, char** argv) {
   absl::StatusOr<CliFlags> flags = ParseCliFlags(argc, argv, kFlagNames);
   if (!flags.ok()) return Fail(kExitUsage, flags.status());
@@ -276,8 +438,12 @@ int Main(int argc, char** argv) {
     std::cout << FormatCliHelp(kUsage, kFlagNames);
     return 0;
   }
+  if (absl::Status snapshot = CheckSnapshotFlags(flags->set); !snapshot.ok()) {
+    return Fail(kExitUsage, snapshot);
+  }
   const bool payload = flags->set.count("payload") > 0;
   const bool kernel = flags->set.count("kernel") > 0;
+  const bool restore = flags->set.count("restore") > 0;
   if (payload && kernel) {
     std::cerr << "hvrun: --payload and --kernel exclude each other: a flat binary or a "
                  "Linux kernel (try --help)\n";
@@ -291,7 +457,7 @@ int Main(int argc, char** argv) {
     }
   }
   for (const std::string& name : kMachineFlagNames) {
-    if (!payload && !kernel && flags->set.count(name) > 0) {
+    if (!payload && !kernel && !restore && flags->set.count(name) > 0) {
       std::cerr << "hvrun: --" << name
                 << " applies to --payload or --kernel only; the demo sets its own (try --help)\n";
       return kExitUsage;
@@ -304,10 +470,21 @@ int Main(int argc, char** argv) {
     }
   }
   if (absl::Status timeout = CheckTimeout(); !timeout.ok()) return Fail(kExitUsage, timeout);
+  int snapshot_signal = 0;
+  if (flags->set.count("snapshot_on") > 0) {
+    absl::StatusOr<int> parsed = ParseSnapshotSignal(absl::GetFlag(FLAGS_snapshot_on));
+    if (!parsed.ok()) return Fail(kExitUsage, parsed.status());
+    snapshot_signal = *parsed;
+  }
   RunInterrupter interrupter;
-  absl::StatusOr<std::unique_ptr<SignalWatcher>> watcher = SignalWatcher::Start(&interrupter);
+  absl::StatusOr<std::unique_ptr<SignalWatcher>> watcher =
+      SignalWatcher::Start(&interrupter, snapshot_signal);
   if (!watcher.ok()) return Fail(kExitHypervisor, watcher.status());
   if (kernel) return RunKernel(interrupter, flags->set.count("mem") > 0);
+  if (restore) {
+    return RunRestore(interrupter, flags->set.count("mem") > 0,
+                      flags->set.count("vcpus") > 0);
+  }
   return payload ? RunPayload(interrupter) : RunDemoFromFlags(interrupter);
 }
 

@@ -25,8 +25,23 @@ constexpr absl::Duration kLongestTimeout = absl::Hours(24 * 365);
 // reported by number.
 constexpr uint64_t kInternalErrorEmulation = 1;
 
-}  // namespace
+// The payload and entry fit in RAM, and the architecture accepts them.
+absl::Status CheckPlacement(const MachineOptions& o, const MachineLayout& layout,
+                            GuestAddress load, GuestAddress entry) {
+  const GuestAddress ram_end = layout.ram_base + o.mem_size;
+  if (load < layout.ram_base || load > ram_end || o.payload.size() > ram_end - load) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "machine: payload of %u bytes at %#x does not fit in %#x bytes of RAM at %#x",
+        o.payload.size(), load, o.mem_size, layout.ram_base));
+  }
+  if (entry < layout.ram_base || entry >= ram_end) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "machine: entry %#x is outside RAM [%#x, %#x)", entry, layout.ram_base, ram_end));
+  }
+  return machine_internal::CheckArchOptions(o, load, entry);
+}
 
+}  // namespace
 
 absl::StatusOr<uint64_t> ParseMemorySize(absl::string_view text) {
   uint64_t multiplier = 1;
@@ -66,28 +81,24 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::Create(
     const MachineOptions& o) {
   const MachineLayout& layout = MachineLayoutForTarget();
   if (o.vcpus == 0) return absl::InvalidArgumentError("machine: --vcpus must be at least 1");
-  if (o.payload.empty()) return absl::InvalidArgumentError("machine: the payload is empty");
+  if (o.payload.empty() && !o.state_from_snapshot) {
+    return absl::InvalidArgumentError("machine: the payload is empty");
+  }
   if (o.linux_boot.has_value()) return CreateLinux(o);
   const GuestAddress load = o.load_address.value_or(layout.default_load_address);
   const GuestAddress entry = o.entry.value_or(load);
-  const GuestAddress ram_end = layout.ram_base + o.mem_size;
-  if (load < layout.ram_base || load > ram_end || o.payload.size() > ram_end - load) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "machine: payload of %u bytes at %#x does not fit in %#x bytes of RAM at %#x",
-        o.payload.size(), load, o.mem_size, layout.ram_base));
-  }
-  if (entry < layout.ram_base || entry >= ram_end) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "machine: entry %#x is outside RAM [%#x, %#x)", entry, layout.ram_base, ram_end));
-  }
-  RETURN_IF_ERROR(machine_internal::CheckArchOptions(o, load, entry));
+  // A machine restored from a snapshot gets its RAM and registers from it:
+  // the boot state set below is only the vCPUs' configuration before that.
+  if (!o.state_from_snapshot) RETURN_IF_ERROR(CheckPlacement(o, layout, load, entry));
   ASSIGN_OR_RETURN(std::unique_ptr<Hypervisor> hypervisor,
                    machine_internal::OpenHypervisor(o));
   ASSIGN_OR_RETURN(std::unique_ptr<Vm> vm, hypervisor->CreateVm());
   ASSIGN_OR_RETURN(std::unique_ptr<MemoryRegion> ram,
                    MemoryRegion::CreateShared("hvrun-ram", o.mem_size));
   uint8_t* ram_data = ram->data();
-  std::memcpy(ram_data + (load - layout.ram_base), o.payload.data(), o.payload.size());
+  if (!o.state_from_snapshot) {
+    std::memcpy(ram_data + (load - layout.ram_base), o.payload.data(), o.payload.size());
+  }
   RETURN_IF_ERROR(vm->AddMemoryRegion(layout.ram_base, std::move(ram), {}).status());
 
   std::vector<std::unique_ptr<Vcpu>> vcpus;
@@ -97,8 +108,11 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::Create(
     if (!vcpu.ok()) return machine_internal::VcpuCreationError(vcpu.status(), i, o.vcpus);
     vcpus.push_back(*std::move(vcpu));
   }
-  return std::unique_ptr<Machine>(new Machine(layout, std::move(hypervisor), std::move(vm),
-                                              ram_data, std::move(vcpus)));
+  std::unique_ptr<Machine> machine(new Machine(layout, std::move(hypervisor), std::move(vm),
+                                               ram_data, std::move(vcpus)));
+  machine->ram_size_ = o.mem_size;
+  machine->stop_after_exits_ = o.stop_after_exits;
+  return machine;
 }
 
 Machine::~Machine() = default;
@@ -142,12 +156,24 @@ void Machine::QueueConsoleInput(absl::string_view bytes) {
   if (console_input_) console_input_(bytes);
 }
 
+RunResult RunInterrupter::Request(int signal) const {
+  if (for_snapshot_) return RunResult{RunEnd::kSnapshot, 0, signal, "stopped for a snapshot"};
+  return RunResult{RunEnd::kInterrupted, 0, signal, "interrupted"};
+}
+
 void RunInterrupter::Interrupt(int signal) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (signal_ == 0) signal_ = signal;
-  if (machine_ != nullptr) {
-    machine_->EndRun(RunResult{RunEnd::kInterrupted, 0, signal_, "interrupted"});
+  if (machine_ != nullptr) machine_->EndRun(Request(signal_));
+}
+
+void RunInterrupter::StopForSnapshot(int signal) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (signal_ == 0) {
+    signal_ = signal;
+    for_snapshot_ = true;
   }
+  if (machine_ != nullptr) machine_->EndRun(Request(signal_));
 }
 
 int RunInterrupter::signal() const {
@@ -158,14 +184,30 @@ int RunInterrupter::signal() const {
 void RunInterrupter::Attach(Machine* machine) {
   std::lock_guard<std::mutex> lock(mutex_);
   machine_ = machine;
-  if (signal_ != 0) {
-    machine_->EndRun(RunResult{RunEnd::kInterrupted, 0, signal_, "interrupted"});
-  }
+  if (signal_ != 0) machine_->EndRun(Request(signal_));
 }
 
 void RunInterrupter::Detach() {
   std::lock_guard<std::mutex> lock(mutex_);
   machine_ = nullptr;
+}
+
+absl::Status Machine::SetHaltedVcpus(const std::vector<bool>& halted) {
+  if (halted.size() != vcpus_.size()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "machine: halted states for %u vCPUs given to a machine of %u", halted.size(),
+        vcpus_.size()));
+  }
+  halted_.assign(halted.begin(), halted.end());
+  return absl::OkStatus();
+}
+
+void Machine::CountExit() {
+  const uint64_t count = ++exits_handled_;
+  if (stop_after_exits_ != 0 && count == stop_after_exits_) {
+    EndRun(RunResult{RunEnd::kSnapshot, 0, 0,
+                     absl::StrFormat("stopped for a snapshot after %u VM exits", count)});
+  }
 }
 
 void Machine::KickAll() {
@@ -226,8 +268,9 @@ void Machine::HandleAccess(bool is_port, IoRequest& io, std::ostream& serial,
   if (!io.is_write) std::memset(io.data.data(), 0xff, io.data.size());
 }
 
-void Machine::RunVcpu(Vcpu& vcpu, std::ostream& serial) {
-  while (!ending_) {
+void Machine::RunVcpu(size_t index, std::ostream& serial) {
+  Vcpu& vcpu = *vcpus_[index];
+  while (!ending_ && !halted_[index]) {
     absl::Time start = absl::Now();
     absl::StatusOr<VcpuExit> exit = vcpu.Run();
     absl::Time ran = absl::Now();
@@ -249,6 +292,7 @@ void Machine::RunVcpu(Vcpu& vcpu, std::ostream& serial) {
             [&](IoRequest& io) { HandleAccess(/*is_port=*/false, io, serial, &debug_exit); });
         break;
       case VcpuExitKind::kHlt:
+        halted_[index] = 1;
         stop = true;
         break;
       case VcpuExitKind::kInterrupted:
@@ -315,6 +359,7 @@ void Machine::RunVcpu(Vcpu& vcpu, std::ostream& serial) {
                        absl::StrFormat("vCPU %u: %s", vcpu.id(), handled.message())});
       return;
     }
+    if (exit->kind != VcpuExitKind::kInterrupted) CountExit();
     if (stop || debug_exit) return;
   }
 }
@@ -334,10 +379,10 @@ RunResult Machine::Run(std::ostream& serial, absl::Duration timeout,
   // When the host cannot start a thread (RLIMIT_NPROC, memory) the run ends
   // as a host error; the threads already started are kicked and joined.
   std::vector<std::thread> threads;
-  for (const auto& vcpu : vcpus_) {
+  for (size_t i = 0; i < vcpus_.size(); ++i) {
     absl::StatusOr<std::thread> thread =
-        StartThread(absl::StrFormat("a thread for vCPU %u of %u", threads.size(), vcpus_.size()),
-                    [this, &vcpu, &serial] { RunVcpu(*vcpu, serial); });
+        StartThread(absl::StrFormat("a thread for vCPU %u of %u", i, vcpus_.size()),
+                    [this, i, &serial] { RunVcpu(i, serial); });
     if (!thread.ok()) {
       EndRun(RunResult{RunEnd::kHostError, 0, 0, std::string(thread.status().message())});
       break;

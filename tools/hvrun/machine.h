@@ -147,6 +147,13 @@ struct MachineOptions {
   // Boot Linux: `payload` is the kernel image (x86_64: a bzImage, entered
   // through the 64-bit boot protocol). See "Linux guests" above.
   std::optional<LinuxBootOptions> linux_boot;
+  // Payloads: end the run with RunEnd::kSnapshot once this many VM exits
+  // (all vCPUs together, as ExitStats counts them, kicks not included) have
+  // been handled; 0: never.
+  uint64_t stop_after_exits = 0;
+  // Payloads: the RAM and vCPU state will come from a snapshot
+  // (machine_snapshot.h): `payload` may be empty and nothing is loaded.
+  bool state_from_snapshot = false;
 };
 
 // How a run ended.
@@ -160,12 +167,16 @@ enum class RunEnd {
   kHostError,    // a hypervisor call or a host thread failed
   kReset,        // Linux guests: the guest reset the machine (8042 reset
                  // line or triple fault), as `reboot` does
+  kSnapshot,     // stopped for a snapshot: MachineOptions::stop_after_exits
+                 // or RunInterrupter::StopForSnapshot(); every vCPU is
+                 // stopped between two exits and can be captured
 };
 
 struct RunResult {
   RunEnd end = RunEnd::kHalted;
   uint64_t guest_value = 0;  // kDebugExit: the value the guest wrote
-  int signal = 0;            // kInterrupted: what Interrupt() was given
+  int signal = 0;            // kInterrupted: what Interrupt() was given;
+                             // kSnapshot: what StopForSnapshot() was given
   // One line: "debug exit", "all vCPUs halted", or what went wrong (a
   // guest fault names the vCPU and its registers as the hypervisor
   // reports them).
@@ -183,6 +194,9 @@ class PciDevice;
 class RunInterrupter {
  public:
   void Interrupt(int signal);
+  // RunInterrupter::StopForSnapshot(): as Interrupt(), but the run ends
+  // with RunEnd::kSnapshot (hvrun: --snapshot_on's signal).
+  void StopForSnapshot(int signal);
   // RunInterrupter::signal(): what Interrupt() was given, 0 before.
   int signal() const;
 
@@ -190,10 +204,13 @@ class RunInterrupter {
   friend class Machine;
   void Attach(Machine* machine);
   void Detach();
+  // The RunResult for a request made with `signal`.
+  RunResult Request(int signal) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
   mutable std::mutex mutex_;
   Machine* machine_ ABSL_GUARDED_BY(mutex_) = nullptr;
   int signal_ ABSL_GUARDED_BY(mutex_) = 0;
+  bool for_snapshot_ ABSL_GUARDED_BY(mutex_) = false;
 };
 
 // A device on the port or MMIO bus: returns false when the access is not
@@ -216,7 +233,24 @@ class Machine {
   Vm& vm() { return *vm_; }
   // Machine::ram(): the host view of guest RAM (at layout().ram_base).
   uint8_t* ram() { return ram_; }
+  // Machine::ram_size(): payloads: the bytes at ram(); Linux guests: 0
+  // (their RAM is in ranges, machine_linux_<arch>.cc).
+  uint64_t ram_size() const { return ram_size_; }
   const MachineLayout& layout() const { return layout_; }
+  const std::vector<std::unique_ptr<Vcpu>>& vcpus() const { return vcpus_; }
+  bool linux_guest() const { return linux_guest_; }
+  absl::string_view hypervisor_kind() const { return hypervisor_->kind(); }
+
+  // Machine::halted_vcpus(): per vCPU, whether it has halted (x86 HLT: its
+  // thread stopped, and Run() does not run it again). Between runs only.
+  std::vector<bool> halted_vcpus() const {
+    return std::vector<bool>(halted_.begin(), halted_.end());
+  }
+  // Machine::SetHaltedVcpus(): as a snapshot recorded them; INVALID_ARGUMENT
+  // for another vCPU count. Between runs only.
+  absl::Status SetHaltedVcpus(const std::vector<bool>& halted);
+  // Machine::exits_handled(): the VM exits counted for stop_after_exits.
+  uint64_t exits_handled() const { return exits_handled_; }
 
   // Machine::AddPciDevice(): Linux guests: puts `device` (not owned; it
   // must outlive the machine) at 00:`slot`.0 of the machine's PCI bus.
@@ -267,9 +301,11 @@ class Machine {
   // (dropped outside a run), flushed at each newline.
   void WriteConsoleByte(uint8_t byte);
 
-  // Runs one vCPU until it halts or the run ends; sets ended_ when it ends
-  // the run.
-  void RunVcpu(Vcpu& vcpu, std::ostream& serial);
+  // Runs vCPU `index` until it halts or the run ends; sets ended_ when it
+  // ends the run.
+  void RunVcpu(size_t index, std::ostream& serial);
+  // Counts a handled exit; ends the run for a snapshot at stop_after_exits_.
+  void CountExit();
   // Performs one access on the port (is_port) or MMIO bus: the console and
   // debug exit first, then the added handlers. Sets *ended when it ended
   // the run.
@@ -286,6 +322,12 @@ class Machine {
   const std::unique_ptr<Vm> vm_;
   uint8_t* const ram_;  // owned by vm_
   const std::vector<std::unique_ptr<Vcpu>> vcpus_;
+  uint64_t ram_size_ = 0;
+  // Written by vCPU i's thread only, read between runs (after the join).
+  // (bytes, not std::vector<bool>'s bits: the threads write side by side).
+  std::vector<uint8_t> halted_ = std::vector<uint8_t>(vcpus_.size(), 0);
+  uint64_t stop_after_exits_ = 0;
+  std::atomic<uint64_t> exits_handled_{0};
   std::vector<IoHandler> port_handlers_;
   std::vector<IoHandler> mmio_handlers_;
   // Linux guests (set by CreateLinux): the devices the machine owns, the

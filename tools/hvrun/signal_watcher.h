@@ -1,4 +1,6 @@
-// SignalWatcher: turns SIGINT and SIGTERM into the end of hvrun's run,
+// SignalWatcher: turns SIGINT and SIGTERM into the end of hvrun's run
+// (and, when given one, --snapshot_on's signal into a stop for a snapshot:
+// RunInterrupter::StopForSnapshot()),
 // without doing anything in a signal handler. Start() blocks both signals
 // in the calling thread, so every thread started afterwards (the vCPUs,
 // the watchdog) inherits the block, and waits for them on a thread of its
@@ -28,8 +30,9 @@ class SignalWatcher {
   // SignalWatcher::Start(): call it before starting any other thread.
   // RESOURCE_EXHAUSTED when the host cannot start its thread (the signals
   // are unblocked again then).
+  // `snapshot_signal`, if not 0, is watched too (ParseSnapshotSignal()).
   static absl::StatusOr<std::unique_ptr<SignalWatcher>> Start(
-      RunInterrupter* interrupter);
+      RunInterrupter* interrupter, int snapshot_signal = 0);
   SignalWatcher(const SignalWatcher&) = delete;
   SignalWatcher& operator=(const SignalWatcher&) = delete;
   // ~SignalWatcher(): stops and joins its thread; the signals stay blocked.
@@ -41,8 +44,15 @@ class SignalWatcher {
   const std::unique_ptr<PollingThread> thread_;  // null where nothing is watched
 };
 
-// SignalName(): "SIGINT", "SIGTERM", or "signal N".
+// SignalName(): "SIGINT", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGHUP", or
+// "signal N".
 std::string SignalName(int signal);
+
+// ParseSnapshotSignal(): --snapshot_on's value: USR1, USR2 or HUP, with or
+// without "SIG", in any case. INVALID_ARGUMENT naming `text` otherwise
+// (SIGINT and SIGTERM end the run; others are not the user's to send);
+// UNIMPLEMENTED on Windows.
+absl::StatusOr<int> ParseSnapshotSignal(const std::string& text);
 
 }  // namespace hv
 

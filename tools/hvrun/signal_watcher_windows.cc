@@ -7,8 +7,13 @@ namespace hv {
 
 std::string SignalName(int signal) { return absl::StrCat("signal ", signal); }
 
-absl::StatusOr<std::unique_ptr<SignalWatcher>> SignalWatcher::Start(RunInterrupter*) {
+absl::StatusOr<std::unique_ptr<SignalWatcher>> SignalWatcher::Start(RunInterrupter*, int) {
   return std::unique_ptr<SignalWatcher>(new SignalWatcher(nullptr));
+}
+
+absl::StatusOr<int> ParseSnapshotSignal(const std::string& text) {
+  return absl::UnimplementedError(
+      absl::StrCat("--snapshot_on=", text, ": Windows has no signals to watch"));
 }
 
 }  // namespace hv

@@ -1,0 +1,79 @@
+// Snapshot and restore of an hvrun Machine running a flat payload (hvrun
+// --snapshot with --snapshot_after or --snapshot_on, and --restore), over
+// hv's snapshot library (snapshot/x86_64_snapshot.h) on x86_64 Linux
+// builds. Elsewhere (aarch64, Windows: machine_snapshot_unsupported.cc)
+// every call is UNIMPLEMENTED naming the build.
+//
+// The file is the library's (snapshot/README.md) plus one section of
+// hvrun's own (Tag::kVmmState, index 0): the RAM size, the vCPU count,
+// which vCPUs had halted and the VM exits handled before the stop. A
+// payload machine's devices in user space need nothing more: the console
+// (port 0x3f8) and the debug-exit port keep no state. Linux guests are
+// refused: their UART, 8042, PCI bus and virtio device have state in user
+// space that is not saved.
+//
+// Example:
+//   // After machine->Run() ended with RunEnd::kSnapshot:
+//   ASSIGN_OR_RETURN(uint64_t bytes, hv::SaveMachineSnapshot(*machine, "vm.hvsnap"));
+//   // Later, in another process:
+//   ASSIGN_OR_RETURN(auto snapshot, hv::MachineSnapshot::Read("vm.hvsnap"));
+//   hv::MachineOptions options;
+//   options.mem_size = snapshot->mem_size();
+//   options.vcpus = snapshot->vcpus();
+//   options.state_from_snapshot = true;
+//   ASSIGN_OR_RETURN(auto restored, hv::Machine::Create(options));
+//   RETURN_IF_ERROR(snapshot->RestoreInto(*restored));
+//   hv::RunResult result = restored->Run(std::cout);
+#ifndef HV_TOOLS_HVRUN_MACHINE_SNAPSHOT_H_
+#define HV_TOOLS_HVRUN_MACHINE_SNAPSHOT_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "tools/hvrun/machine.h"
+
+namespace hv {
+
+// MachineSnapshotSupport(): OK where this build can snapshot and restore a
+// payload machine; UNIMPLEMENTED saying which build cannot.
+absl::Status MachineSnapshotSupport();
+
+// SaveMachineSnapshot(): captures `machine` (between runs: its Run()
+// returned) and writes it to `path` (atomically: `path`.tmp, then a
+// rename); returns the file's size in bytes. FAILED_PRECONDITION for a
+// Linux guest; the library's or the file system's error otherwise, naming
+// the step.
+absl::StatusOr<uint64_t> SaveMachineSnapshot(Machine& machine,
+                                             const std::string& path);
+
+// MachineSnapshot: a snapshot file read and checked, ready to restore.
+class MachineSnapshot {
+ public:
+  // MachineSnapshot::Read(): the file at `path`: the open or read error
+  // (NOT_FOUND for a missing file), DATA_LOSS for one that is not an intact
+  // hv snapshot, FAILED_PRECONDITION for one of another architecture or
+  // without hvrun's machine section.
+  static absl::StatusOr<std::unique_ptr<MachineSnapshot>> Read(
+      const std::string& path);
+  virtual ~MachineSnapshot() = default;
+
+  // The machine the snapshot was taken of.
+  virtual uint64_t mem_size() const = 0;
+  virtual uint32_t vcpus() const = 0;
+  virtual uint64_t exits_handled() const = 0;
+  virtual const std::string& backend() const = 0;
+
+  // MachineSnapshot::RestoreInto(): loads the snapshot into `machine`, a
+  // payload machine created with MachineOptions::state_from_snapshot and
+  // not run yet. FAILED_PRECONDITION naming the mismatch (RAM size, vCPU
+  // count, a state the hypervisor lacks) with nothing changed; should the
+  // hypervisor refuse a call midway, discard the machine.
+  virtual absl::Status RestoreInto(Machine& machine) const = 0;
+};
+
+}  // namespace hv
+
+#endif  // HV_TOOLS_HVRUN_MACHINE_SNAPSHOT_H_
