@@ -5,7 +5,6 @@
 // of an uninterrupted run. One snapshot is taken with an interrupt pending
 // in a local APIC, one with a vCPU halted; where the guest can have AVX, a
 // YMM register is live throughout.
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -37,6 +36,7 @@
 #include "testing/guest/layout.h"
 #include "testing/guest_programs.h"
 #include "testing/status_matchers.h"
+#include "testing/subprocess.h"
 #include "testing/x86_guest_conformance.h"
 
 namespace hv::testing {
@@ -347,35 +347,6 @@ absl::StatusOr<std::string> RestoreAndFinish(Hypervisor& hypervisor,
   return machine->Finish(kRunTimeout);
 }
 
-// Runs RestoreAndFinish in a child process; its answer, or the error.
-std::string InChild(Hypervisor& hypervisor, const Moment& moment) {
-  int pipe_fds[2];
-  if (::pipe(pipe_fds) != 0) return "error: pipe";
-  const pid_t child = ::fork();
-  if (child < 0) return "error: fork";
-  if (child == 0) {
-    ::close(pipe_fds[0]);
-    absl::StatusOr<std::string> result = RestoreAndFinish(hypervisor, moment);
-    const std::string message =
-        result.ok() ? *result : "error: " + result.status().ToString();
-    const ssize_t written = ::write(pipe_fds[1], message.data(), message.size());
-    ::_exit(written == static_cast<ssize_t>(message.size()) ? 0 : 1);
-  }
-  ::close(pipe_fds[1]);
-  std::string message;
-  char buffer[512];
-  for (ssize_t n; (n = ::read(pipe_fds[0], buffer, sizeof(buffer))) > 0;) {
-    message.append(buffer, static_cast<size_t>(n));
-  }
-  ::close(pipe_fds[0]);
-  int wait_status = 0;
-  if (::waitpid(child, &wait_status, 0) != child || !WIFEXITED(wait_status) ||
-      WEXITSTATUS(wait_status) != 0) {
-    absl::StrAppend(&message, " (the child failed)");
-  }
-  return message;
-}
-
 // Whether vCPU `vcpu`'s local APIC has `vector` requested (IRR: eight
 // 32-bit registers from offset 0x200, 16 bytes apart; Intel SDM Vol. 3,
 // Section 11.8.4).
@@ -474,7 +445,13 @@ TEST_P(X86GuestConformance, SnapshotsOfABusyTwoVcpuGuestRestoreAnywhere) {
 
   // Each restored in a child process: the uninterrupted run's results.
   for (const Moment& moment : moments) {
-    EXPECT_EQ(InChild(*hypervisor_, moment), expected)
+    EXPECT_EQ(InForkedChild([&] {
+                absl::StatusOr<std::string> result =
+                    RestoreAndFinish(*hypervisor_, moment);
+                return result.ok() ? *result
+                                   : "error: " + result.status().ToString();
+              }),
+              expected)
         << moment.path << " (device had raised " << moment.raised << ")";
     ::unlink(moment.path.c_str());
   }
