@@ -27,11 +27,16 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import re
 import statistics
 import subprocess
 import sys
+
+# host_facts.py (tools/host_facts) lies beside this script's folder, in
+# the source tree and in Bazel's runfiles alike.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                os.pardir, "host_facts"))
+import host_facts  # noqa: E402
 
 # Targets: (pair kind, pair-name regex, limit on first/second, text).
 TARGETS = [
@@ -48,13 +53,6 @@ PAIRS = [("_Hv", "_Raw", "hv", "raw"),
          ("_Prepared", "_Dynamic", "prepared", "dynamic")]
 
 
-def kvm_usable():
-  try:
-    fd = os.open("/dev/kvm", os.O_RDWR)
-  except OSError:
-    return False
-  os.close(fd)
-  return True
 
 
 def extract_json(console):
@@ -105,24 +103,6 @@ def split_name(name):
   return base, None, slash + arg
 
 
-def machine_facts():
-  model = "unknown"
-  try:
-    with open("/proc/cpuinfo") as f:
-      for line in f:
-        if line.startswith("model name"):
-          model = line.split(":", 1)[1].strip()
-          break
-  except OSError:
-    pass
-  # /sys/module lists built-in modules as well as loaded ones (kvm_pvm is
-  # built into some hosts' kernels, so /proc/modules may lack it).
-  try:
-    names = sorted(n for n in os.listdir("/sys/module") if n.startswith("kvm"))
-    kvm_module = ", ".join(names) or "none"
-  except OSError:
-    kvm_module = "unknown"
-  return model, os.cpu_count(), platform.release(), kvm_module
 
 
 def kvm_kind(kvm_module):
@@ -182,7 +162,7 @@ def main():
   parser.add_argument("binaries", nargs="+")
   args = parser.parse_args()
 
-  in_vm = args.force_vm or not kvm_usable()
+  in_vm = args.force_vm or not host_facts.kvm_usable()[0]
   if in_vm and not args.vm_runner:
     sys.exit("bench_report: no usable /dev/kvm here and no --vm_runner")
   vm_runner = args.vm_runner if in_vm else None
@@ -218,7 +198,9 @@ def main():
           if f"paired_{side}_ns" in b:
             c.setdefault(f"paired_{side}", []).append(b[f"paired_{side}_ns"])
 
-  model, cpus, kernel, kvm_module = machine_facts()
+  model, cpus, kernel, kvm_module = (host_facts.cpu_model(), os.cpu_count(),
+                                     host_facts.kernel(),
+                                     host_facts.kvm_modules())
   ctx = next(iter(contexts.values()), {})
   if in_vm:
     where = ("inside a QEMU (TCG, `-cpu max`, 1 vCPU) VM booted by "

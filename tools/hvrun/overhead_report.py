@@ -28,7 +28,6 @@ A Linux guest is not measured (see LINUX_NOTE).
 
 import argparse
 import os
-import platform
 import re
 import signal
 import statistics
@@ -38,10 +37,15 @@ import sys
 import tempfile
 import time
 
+# host_facts.py (tools/host_facts) lies beside this script's folder, in
+# the source tree and in Bazel's runfiles alike.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                os.pardir, "host_facts"))
+import host_facts  # noqa: E402
+
 EXIT_GUEST = bytes([0xB0, 0x00, 0xE6, 0xF4])  # mov al, 0; out 0xf4, al
 SPIN_GUEST = bytes([0xEB, 0xFE])  # jmp $
 EXIT_STATUS_VALUE_0 = 1  # hvrun: debug-exit value v -> (v << 1) | 1
-KVM_GET_API_VERSION = 0xAE00
 
 LINUX_NOTE = (
     "Linux guest: not measured. hvrun_linux_boot_test boots Debian's kernel "
@@ -52,38 +56,10 @@ LINUX_NOTE = (
 )
 
 
-def kvm_usable():
-    """(True, "") or (False, why)."""
-    try:
-        fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
-    except OSError as e:
-        return False, "/dev/kvm: %s" % e.strerror
-    try:
-        import fcntl
-        version = fcntl.ioctl(fd, KVM_GET_API_VERSION)
-        if version != 12:
-            return False, "/dev/kvm: KVM_GET_API_VERSION is %d, not 12" % version
-    except OSError as e:
-        return False, "/dev/kvm: KVM_GET_API_VERSION: %s" % e.strerror
-    finally:
-        os.close(fd)
-    return True, ""
 
 
-def kvm_modules():
-    mods = [m for m in ("kvm_pvm", "kvm_amd", "kvm_intel", "kvm")
-            if os.path.isdir("/sys/module/" + m)]
-    return ", ".join(mods) if mods else "none found in /sys/module"
 
 
-def cpu_model():
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.machine()
 
 
 def is_static(path):
@@ -231,7 +207,8 @@ def main():
     print("- date: %s" % time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
     print("- host: %s, %d CPUs, kernel %s; KVM modules: %s; load average %.2f at the "
           "start (times are only as quiet as the machine)" %
-          (cpu_model(), os.cpu_count(), platform.release(), kvm_modules(),
+          (host_facts.cpu_model(), os.cpu_count(), host_facts.kernel(),
+           host_facts.kvm_modules(),
            os.getloadavg()[0]))
     static = is_static(binary)
     mode = next((m for m in ("opt", "fastbuild", "dbg") if "-%s/" % m in binary), "unknown")
@@ -240,7 +217,7 @@ def main():
            os.path.getsize(binary)))
     if mode != "opt":
         print("- **not an opt build**: run with `--config=opt` for the numbers that count")
-    usable, why = kvm_usable()
+    usable, why = host_facts.kvm_usable()
     if not usable:
         print("\nNo usable /dev/kvm on this host (%s): nothing measured." % why)
         return 0

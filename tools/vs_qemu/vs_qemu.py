@@ -25,6 +25,12 @@ import sys
 import tempfile
 import time
 
+# host_facts.py (tools/host_facts) lies beside this script's folder, in
+# the source tree and in Bazel's runfiles alike.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                os.pardir, "host_facts"))
+import host_facts  # noqa: E402
+
 # ---------------------------------------------------------------------------
 # The guest image.
 #
@@ -394,31 +400,14 @@ def read_first_line(path):
 
 def host_info(qemu):
     info = {}
-    info["kernel"] = platform.release()
-    mods = [m for m in ("kvm_pvm", "kvm_amd", "kvm_intel") if os.path.isdir("/sys/module/" + m)]
-    info["kvm"] = ", ".join(mods) if mods else "unknown (no kvm_pvm/kvm_amd/kvm_intel in /sys/module)"
-    cpu = "unknown"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    info["cpu"] = "%s, %d CPUs" % (cpu, os.cpu_count() or 0)
+    info["kernel"] = host_facts.kernel()
+    info["kvm"] = host_facts.kvm_modules()
+    info["cpu"] = "%s, %d CPUs" % (host_facts.cpu_model(), os.cpu_count() or 0)
     v = subprocess.run([qemu, "--version"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     info["qemu"] = v.stdout.decode(errors="replace").splitlines()[0] if v.stdout else "?"
     return info
 
 
-def kvm_usable():
-    try:
-        fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
-    except OSError as e:
-        return str(e)
-    os.close(fd)
-    return None
 
 
 def main():
@@ -454,8 +443,8 @@ def main():
     if len(ns) < 2:
         ap.error("need at least two N values to fit a line")
 
-    why = kvm_usable()
-    if why is not None:
+    usable, why = host_facts.kvm_usable()
+    if not usable:
         print("vs_qemu: this host has no usable /dev/kvm (%s); nothing measured. "
               "Run it on a host with KVM." % why)
         return 0
