@@ -3,12 +3,6 @@
 // pass, the snapshot id, and the architecture-neutral sections (snapshot
 // info, vCPU ids, memory ranges and pages, MP state) with their checks.
 // The functions below the public types are internal to snapshot/.
-//
-// Example (inside an architecture's Capture, after its checks):
-//   SnapshotFile file(Arch::kAArch64, backend);
-//   AddSnapshotHeader(options, vcpu_ids, file);
-//   // ... the vCPUs' and the VM's own sections ...
-//   RETURN_IF_ERROR(CaptureRam(vm, ram, options, file));
 #ifndef HV_SNAPSHOT_VM_SNAPSHOT_COMMON_H_
 #define HV_SNAPSHOT_VM_SNAPSHOT_COMMON_H_
 
