@@ -2,7 +2,6 @@
 // a guest stopped mid-computation -- a full snapshot, then an incremental
 // one after it wrote a little more -- restored into a new VM in a child
 // process, which must finish with the results of an uninterrupted run.
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -17,6 +16,7 @@
 #include "hypervisor/os/status_macros.h"
 #include "hypervisor/x86_64/vm_x86_64.h"
 #include "snapshot/x86_64_snapshot.h"
+#include "testing/in_child.h"
 #include "testing/status_matchers.h"
 #include "testing/x86_guest_conformance.h"
 
@@ -76,41 +76,18 @@ absl::StatusOr<std::vector<uint64_t>> RestoreAndFinish(
 }
 
 // Runs RestoreAndFinish in a child process; its answer as text.
-std::string InChild(Hypervisor& hypervisor, bool irqchip,
-                    const std::vector<std::string>& paths) {
-  int pipe_fds[2];
-  if (::pipe(pipe_fds) != 0) return "error: pipe";
-  const pid_t child = ::fork();
-  if (child < 0) return "error: fork";
-  if (child == 0) {
-    ::close(pipe_fds[0]);
+std::string RestoredInChild(Hypervisor& hypervisor, bool irqchip,
+                            const std::vector<std::string>& paths) {
+  return InChild([&] {
     absl::StatusOr<std::vector<uint64_t>> reports =
         RestoreAndFinish(hypervisor, irqchip, paths);
-    std::string message;
     if (reports.ok() && reports->size() == 3) {
-      message = absl::StrCat("ok ", (*reports)[0], " ", (*reports)[1],
-                             " accesses ", (*reports)[2]);
-    } else if (reports.ok()) {
-      message = absl::StrCat("error: ", reports->size() - 1, " reports");
-    } else {
-      message = absl::StrCat("error: ", reports.status().ToString());
+      return absl::StrCat("ok ", (*reports)[0], " ", (*reports)[1],
+                          " accesses ", (*reports)[2]);
     }
-    const ssize_t written = ::write(pipe_fds[1], message.data(), message.size());
-    ::_exit(written == static_cast<ssize_t>(message.size()) ? 0 : 1);
-  }
-  ::close(pipe_fds[1]);
-  std::string message;
-  char buffer[512];
-  for (ssize_t n; (n = ::read(pipe_fds[0], buffer, sizeof(buffer))) > 0;) {
-    message.append(buffer, static_cast<size_t>(n));
-  }
-  ::close(pipe_fds[0]);
-  int wait_status = 0;
-  if (::waitpid(child, &wait_status, 0) != child || !WIFEXITED(wait_status) ||
-      WEXITSTATUS(wait_status) != 0) {
-    absl::StrAppend(&message, " (the child failed)");
-  }
-  return message;
+    if (reports.ok()) return absl::StrCat("error: ", reports->size() - 1, " reports");
+    return absl::StrCat("error: ", reports.status().ToString());
+  });
 }
 
 TEST_P(X86GuestConformance, SnapshotRestoredInAnotherProcessContinues) {
@@ -214,7 +191,7 @@ TEST_P(X86GuestConformance, SnapshotRestoredInAnotherProcessContinues) {
 
   // Restored in a child process (a new VM of its own): the reference's
   // results, and no signal write: the guest went on from where it stopped.
-  EXPECT_EQ(InChild(*hypervisor_, irqchip, chain),
+  EXPECT_EQ(RestoredInChild(*hypervisor_, irqchip, chain),
             absl::StrCat("ok ", reference.reports[0], " ",
                          reference.reports[1], " accesses 0"));
   for (const std::string& path : chain) ::unlink(path.c_str());
