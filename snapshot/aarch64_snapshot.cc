@@ -64,27 +64,8 @@ absl::Status CaptureVcpu(VcpuAArch64& vcpu, SnapshotFile& file) {
     ASSIGN_OR_RETURN(vregs[n], vcpu.GetVectorReg(n));
   }
   file.Add(Tag::kVcpuAArch64Vregs, id, EncodeAArch64Vregs(vregs));
-  if (absl::StatusOr<MpState> mp = vcpu.GetMpState(); mp.ok()) {
-    file.Add(Tag::kVcpuMpState, id, EncodeMpState(*mp));
-  } else if (!Absent(mp.status())) {
-    return Within("get mp state", mp.status());
-  }
+  RETURN_IF_ERROR(CaptureMpState(vcpu, file));
   return absl::OkStatus();
-}
-
-// Adds the VM-wide state `get` returns under `tag`, or nothing where the
-// VM has none.
-template <typename Get, typename Encode>
-absl::Status CaptureVmPiece(Tag tag, Get get, Encode encode,
-                            SnapshotFile& file) {
-  auto state = get();
-  if (state.ok()) {
-    file.Add(tag, 0, encode(*state));
-    return absl::OkStatus();
-  }
-  if (Absent(state.status())) return absl::OkStatus();
-  return Within(absl::StrCat("snapshot capture: ", TagName(tag)),
-                state.status());
 }
 
 // What RestoreAArch64 loads into one vCPU, decoded and checked first.
@@ -97,12 +78,11 @@ struct VcpuImage {
 absl::StatusOr<VcpuImage> DecodeVcpu(const SnapshotFile& file, uint32_t id) {
   const std::string name = VcpuName(id);
   VcpuImage image;
-  ASSIGN_OR_RETURN(absl::Span<const uint8_t> regs,
-                   file.Find(Tag::kVcpuAArch64Regs, id));
-  ASSIGN_OR_RETURN(image.regs, DecodeAArch64Regs(regs, name + " regs"));
-  ASSIGN_OR_RETURN(absl::Span<const uint8_t> vregs,
-                   file.Find(Tag::kVcpuAArch64Vregs, id));
-  ASSIGN_OR_RETURN(image.vregs, DecodeAArch64Vregs(vregs, name + " vregs"));
+  ASSIGN_OR_RETURN(image.regs, DecodeSection(file, Tag::kVcpuAArch64Regs, id,
+                                             DecodeAArch64Regs, name + " regs"));
+  ASSIGN_OR_RETURN(image.vregs,
+                   DecodeSection(file, Tag::kVcpuAArch64Vregs, id,
+                                 DecodeAArch64Vregs, name + " vregs"));
   if (auto p = Optional(file, Tag::kVcpuMpState, id)) {
     ASSIGN_OR_RETURN(image.mp_state, DecodeMpState(*p, name + " mp state"));
   }
@@ -232,15 +212,13 @@ absl::StatusOr<SnapshotFile> CaptureAArch64(VmAArch64& vm,
                                             absl::Span<const GuestRam> ram,
                                             const std::string& backend,
                                             const CaptureOptions& options) {
-  RETURN_IF_ERROR(CheckVcpusAndRam("snapshot capture", AsVcpus(vcpus), ram));
-  RETURN_IF_ERROR(CheckRamSlots(vm, ram));
-  SnapshotFile file(Arch::kAArch64, backend);
-  AddSnapshotHeader(options, VcpuIds(vcpus), file);
-  for (VcpuAArch64* vcpu : vcpus) {
-    RETURN_IF_ERROR(
-        Within(absl::StrCat("snapshot capture: ", VcpuName(vcpu->id())),
-               CaptureVcpu(*vcpu, file)));
-  }
+  ASSIGN_OR_RETURN(SnapshotFile file,
+                   BeginCapture(Arch::kAArch64, backend, vm, AsVcpus(vcpus),
+                                ram, options));
+  RETURN_IF_ERROR(ForEachVcpu("snapshot capture", vcpus,
+                              [&](VcpuAArch64& vcpu, size_t) {
+                                return CaptureVcpu(vcpu, file);
+                              }));
   RETURN_IF_ERROR(CaptureVmPiece(
       Tag::kVmGicV3, [&] { return vm.GetGicState(vcpus); }, EncodeGicState,
       file));
@@ -262,41 +240,30 @@ absl::Status RestoreAArch64(const SnapshotFile& file, VmAArch64& vm,
 absl::Status RestoreAArch64(absl::Span<const SnapshotFile* const> chain,
                             VmAArch64& vm, absl::Span<VcpuAArch64* const> vcpus,
                             absl::Span<const GuestRam> ram) {
-  RETURN_IF_ERROR(CheckVcpusAndRam(kRestore, AsVcpus(vcpus), ram));
-  RETURN_IF_ERROR(CheckChain(chain, Arch::kAArch64));
+  RETURN_IF_ERROR(
+      CheckRestoreTarget(chain, Arch::kAArch64, AsVcpus(vcpus), ram));
   const SnapshotFile& file = *chain.back();
-  RETURN_IF_ERROR(CheckVcpuIds(file, VcpuIds(vcpus)));
-  std::vector<VcpuImage> images;
-  for (VcpuAArch64* vcpu : vcpus) {
-    const uint32_t id = vcpu->id();
-    ASSIGN_OR_RETURN(VcpuImage image, DecodeVcpu(file, id));
-    RETURN_IF_ERROR(Within(absl::StrCat(kRestore, ": ", VcpuName(id)),
-                           CheckVcpuTakes(*vcpu, image)));
-    images.push_back(std::move(image));
-  }
+  ASSIGN_OR_RETURN(std::vector<VcpuImage> images,
+                   DecodeVcpuImages(file, vcpus, DecodeVcpu, CheckVcpuTakes));
   ASSIGN_OR_RETURN(std::vector<RamWrite> writes,
                    CollectChainRamWrites(chain, ram));
   ASSIGN_OR_RETURN(VmImage vm_image, DecodeAndCheckVm(file, vm, vcpus));
 
   // Everything fits: write it.
   ApplyRamWrites(writes, ram);
-  for (size_t i = 0; i < vcpus.size(); ++i) {
-    RETURN_IF_ERROR(Within(absl::StrCat(kRestore, ": ", VcpuName(vcpus[i]->id())),
-                           LoadRegs(*vcpus[i], images[i])));
-  }
+  RETURN_IF_ERROR(ForEachVcpu(kRestore, vcpus, [&](VcpuAArch64& vcpu, size_t i) {
+    return LoadRegs(vcpu, images[i]);
+  }));
   if (vm_image.gic.has_value()) {
     RETURN_IF_ERROR(Within(kRestore, vm.SetGicState(*vm_image.gic, vcpus)));
   }
   if (vm_image.its.has_value()) {
     RETURN_IF_ERROR(Within(kRestore, vm.SetGicItsState(*vm_image.its)));
   }
-  for (size_t i = 0; i < vcpus.size(); ++i) {
-    if (!images[i].mp_state.has_value()) continue;
-    RETURN_IF_ERROR(Within(
-        absl::StrCat(kRestore, ": ", VcpuName(vcpus[i]->id()), ": set mp state"),
-        vcpus[i]->SetMpState(*images[i].mp_state)));
-  }
-  return absl::OkStatus();
+  return ForEachVcpu(kRestore, vcpus, [&](VcpuAArch64& vcpu, size_t i) {
+    if (!images[i].mp_state.has_value()) return absl::OkStatus();
+    return Within("set mp state", vcpu.SetMpState(*images[i].mp_state));
+  });
 }
 
 }  // namespace hv::snapshot

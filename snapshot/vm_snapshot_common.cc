@@ -147,46 +147,6 @@ absl::Status CollectRamWrites(const SnapshotFile& file, bool full,
   return absl::OkStatus();
 }
 
-}  // namespace
-
-absl::StatusOr<uint64_t> SnapshotId(const SnapshotFile& file) {
-  ASSIGN_OR_RETURN(auto ids, SnapshotIds(file));
-  return ids.first;
-}
-
-absl::Status Within(const std::string& context, const absl::Status& status) {
-  if (status.ok()) return status;
-  return absl::Status(status.code(), absl::StrCat(context, ": ",
-                                                  status.message()));
-}
-
-bool Absent(const absl::Status& status) {
-  return absl::IsUnimplemented(status) || absl::IsFailedPrecondition(status);
-}
-
-std::string VcpuName(uint32_t id) { return absl::StrCat("vCPU ", id); }
-
-std::optional<absl::Span<const uint8_t>> Optional(const SnapshotFile& file,
-                                                  Tag tag, uint32_t index) {
-  absl::StatusOr<absl::Span<const uint8_t>> payload = file.Find(tag, index);
-  if (!payload.ok()) return std::nullopt;
-  return *payload;
-}
-
-absl::Status SettleVcpu(Vcpu& vcpu) {
-  vcpu.SetImmediateExit(true);
-  absl::StatusOr<VcpuExit> exit = vcpu.Run();
-  vcpu.SetImmediateExit(false);
-  if (!exit.ok()) return Within("completing the last exit", exit.status());
-  if (exit->kind != VcpuExitKind::kInterrupted) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "completing the last exit: the vCPU ran on to another exit (%s) "
-        "instead of stopping",
-        VcpuExitKindName(exit->kind)));
-  }
-  return absl::OkStatus();
-}
-
 absl::Status CheckVcpusAndRam(const char* operation,
                               absl::Span<Vcpu* const> vcpus,
                               absl::Span<const GuestRam> ram) {
@@ -229,16 +189,6 @@ void AddSnapshotHeader(const CaptureOptions& options,
 absl::Status CheckRamSlots(const Vm& vm, absl::Span<const GuestRam> ram) {
   for (size_t i = 0; i < ram.size(); ++i) {
     if (ram[i].slot.has_value()) RETURN_IF_ERROR(CheckRangeSlot(vm, i, ram[i]));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status CaptureRam(Vm& vm, absl::Span<const GuestRam> ram,
-                        const CaptureOptions& options, SnapshotFile& file) {
-  for (size_t i = 0; i < ram.size(); ++i) {
-    RETURN_IF_ERROR(Within("snapshot capture",
-                           CaptureRange(vm, i, ram[i], options.parent_id != 0,
-                                        file)));
   }
   return absl::OkStatus();
 }
@@ -292,6 +242,108 @@ absl::Status CheckVcpuIds(const SnapshotFile& file,
     }
   }
   return in.Done();
+}
+
+std::vector<uint32_t> VcpuIdsOf(absl::Span<Vcpu* const> vcpus) {
+  std::vector<uint32_t> ids;
+  for (Vcpu* vcpu : vcpus) ids.push_back(vcpu->id());
+  return ids;
+}
+
+}  // namespace
+
+absl::StatusOr<uint64_t> SnapshotId(const SnapshotFile& file) {
+  ASSIGN_OR_RETURN(auto ids, SnapshotIds(file));
+  return ids.first;
+}
+
+absl::Status Within(const std::string& context, const absl::Status& status) {
+  if (status.ok()) return status;
+  return absl::Status(status.code(), absl::StrCat(context, ": ",
+                                                  status.message()));
+}
+
+bool Absent(const absl::Status& status) {
+  return absl::IsUnimplemented(status) || absl::IsFailedPrecondition(status);
+}
+
+std::string VcpuName(uint32_t id) { return absl::StrCat("vCPU ", id); }
+
+std::optional<absl::Span<const uint8_t>> Optional(const SnapshotFile& file,
+                                                  Tag tag, uint32_t index) {
+  absl::StatusOr<absl::Span<const uint8_t>> payload = file.Find(tag, index);
+  if (!payload.ok()) return std::nullopt;
+  return *payload;
+}
+
+absl::Status SettleVcpu(Vcpu& vcpu) {
+  vcpu.SetImmediateExit(true);
+  absl::StatusOr<VcpuExit> exit = vcpu.Run();
+  vcpu.SetImmediateExit(false);
+  if (!exit.ok()) return Within("completing the last exit", exit.status());
+  if (exit->kind != VcpuExitKind::kInterrupted) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "completing the last exit: the vCPU ran on to another exit (%s) "
+        "instead of stopping",
+        VcpuExitKindName(exit->kind)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CaptureMpState(Vcpu& vcpu, SnapshotFile& file) {
+  absl::StatusOr<MpState> mp = vcpu.GetMpState();
+  if (mp.ok()) {
+    file.Add(Tag::kVcpuMpState, vcpu.id(), EncodeMpState(*mp));
+    return absl::OkStatus();
+  }
+  return Absent(mp.status()) ? absl::OkStatus()
+                             : Within("get mp state", mp.status());
+}
+
+absl::Status CaptureRam(Vm& vm, absl::Span<const GuestRam> ram,
+                        const CaptureOptions& options, SnapshotFile& file) {
+  for (size_t i = 0; i < ram.size(); ++i) {
+    RETURN_IF_ERROR(Within("snapshot capture",
+                           CaptureRange(vm, i, ram[i], options.parent_id != 0,
+                                        file)));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SnapshotFile> BeginCapture(Arch arch, const std::string& backend,
+                                          const Vm& vm,
+                                          absl::Span<Vcpu* const> vcpus,
+                                          absl::Span<const GuestRam> ram,
+                                          const CaptureOptions& options) {
+  RETURN_IF_ERROR(CheckVcpusAndRam("snapshot capture", vcpus, ram));
+  RETURN_IF_ERROR(CheckRamSlots(vm, ram));
+  SnapshotFile file(arch, backend);
+  AddSnapshotHeader(options, VcpuIdsOf(vcpus), file);
+  return file;
+}
+
+absl::Status CheckRestoreTarget(absl::Span<const SnapshotFile* const> chain,
+                                Arch arch, absl::Span<Vcpu* const> vcpus,
+                                absl::Span<const GuestRam> ram) {
+  RETURN_IF_ERROR(CheckVcpusAndRam("snapshot restore", vcpus, ram));
+  RETURN_IF_ERROR(CheckChain(chain, arch));
+  return CheckVcpuIds(*chain.back(), VcpuIdsOf(vcpus));
+}
+
+absl::StatusOr<std::vector<SnapshotFile>> ReadSnapshotChain(
+    absl::Span<const std::string> paths) {
+  std::vector<SnapshotFile> files;
+  for (const std::string& path : paths) {
+    ASSIGN_OR_RETURN(SnapshotFile file, SnapshotFile::ReadFrom(path));
+    files.push_back(std::move(file));
+  }
+  return files;
+}
+
+std::vector<const SnapshotFile*> ChainOf(const std::vector<SnapshotFile>& files) {
+  std::vector<const SnapshotFile*> chain;
+  for (const SnapshotFile& file : files) chain.push_back(&file);
+  return chain;
 }
 
 absl::StatusOr<std::vector<RamWrite>> CollectChainRamWrites(

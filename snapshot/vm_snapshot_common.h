@@ -48,6 +48,14 @@ struct CaptureOptions {
 // NOT_FOUND / DATA_LOSS for a file without a readable one.
 absl::StatusOr<uint64_t> SnapshotId(const SnapshotFile& file);
 
+// ReadSnapshotChain(): the files at `paths`, in order (e.g. a full
+// snapshot and its incremental children), each read as
+// SnapshotFile::ReadFrom does; ChainOf() the pointers a chain Restore
+// takes.
+absl::StatusOr<std::vector<SnapshotFile>> ReadSnapshotChain(
+    absl::Span<const std::string> paths);
+std::vector<const SnapshotFile*> ChainOf(const std::vector<SnapshotFile>& files);
+
 // ---- Internal to snapshot/ ----
 
 // Within(): `status` with `context` before its message (the code kept).
@@ -70,20 +78,19 @@ std::optional<absl::Span<const uint8_t>> Optional(const SnapshotFile& file,
 // userspace has re-entered the kernel").
 absl::Status SettleVcpu(Vcpu& vcpu);
 
-// CheckVcpusAndRam(): INVALID_ARGUMENT, naming `operation`, for no vCPU, a
-// null one or an empty RAM range.
-absl::Status CheckVcpusAndRam(const char* operation,
-                              absl::Span<Vcpu* const> vcpus,
-                              absl::Span<const GuestRam> ram);
+// BeginCapture(): checks the arguments (INVALID_ARGUMENT for no vCPU, a
+// null one, an empty RAM range, or a range with a slot that is not
+// exactly that slot's region) and starts the file: the snapshot info
+// section (a new random id and options.parent_id) and the vCPU ids.
+absl::StatusOr<SnapshotFile> BeginCapture(Arch arch, const std::string& backend,
+                                          const Vm& vm,
+                                          absl::Span<Vcpu* const> vcpus,
+                                          absl::Span<const GuestRam> ram,
+                                          const CaptureOptions& options);
 
-// AddSnapshotHeader(): the snapshot info section (a new random id and
-// options.parent_id) and the vCPU ids, in order.
-void AddSnapshotHeader(const CaptureOptions& options,
-                       absl::Span<const uint32_t> vcpu_ids, SnapshotFile& file);
-
-// CheckRamSlots(): each range with a slot is exactly that slot's region
-// (INVALID_ARGUMENT otherwise).
-absl::Status CheckRamSlots(const Vm& vm, absl::Span<const GuestRam> ram);
+// CaptureMpState(): the vCPU's MP state section, where the hypervisor has
+// the state.
+absl::Status CaptureMpState(Vcpu& vcpu, SnapshotFile& file);
 
 // CaptureRam(): every range: whole, or (incremental, with a slot) the
 // pages its dirty log marks; a slot's log is read either way, so that the
@@ -98,16 +105,13 @@ struct RamWrite {
   absl::Span<const uint8_t> bytes;
 };
 
-// CheckChain(): `chain` is a full snapshot of `arch` then each one's child
-// (FAILED_PRECONDITION naming the break otherwise; INVALID_ARGUMENT when
-// empty).
-absl::Status CheckChain(absl::Span<const SnapshotFile* const> chain,
-                        Arch arch);
-
-// CheckVcpuIds(): `file` was captured from vCPUs with `ids`, in that order
-// (FAILED_PRECONDITION naming the difference).
-absl::Status CheckVcpuIds(const SnapshotFile& file,
-                          absl::Span<const uint32_t> ids);
+// CheckRestoreTarget(): the arguments (INVALID_ARGUMENT as for
+// BeginCapture, or for no file), `chain` a full snapshot of `arch` then
+// each one's child, and its last file captured from vCPUs with the ids of
+// `vcpus`, in that order (FAILED_PRECONDITION naming the difference).
+absl::Status CheckRestoreTarget(absl::Span<const SnapshotFile* const> chain,
+                                Arch arch, absl::Span<Vcpu* const> vcpus,
+                                absl::Span<const GuestRam> ram);
 
 // CollectChainRamWrites(): the RAM writes of every file of the chain, in
 // order, each checked against `ram` (FAILED_PRECONDITION for a range that
@@ -126,12 +130,67 @@ std::vector<uint8_t> EncodeMpState(MpState state);
 absl::StatusOr<MpState> DecodeMpState(absl::Span<const uint8_t> data,
                                       const std::string& what);
 
-// VcpuIds(): the ids of `vcpus` (non-null, checked before), in order.
-template <typename VcpuT>
-std::vector<uint32_t> VcpuIds(absl::Span<VcpuT* const> vcpus) {
-  std::vector<uint32_t> ids;
-  for (VcpuT* vcpu : vcpus) ids.push_back(vcpu->id());
-  return ids;
+// DecodeSection(): the section (tag, index), which the file must have,
+// decoded by `decode` with `what` naming it in errors.
+template <typename T>
+absl::StatusOr<T> DecodeSection(
+    const SnapshotFile& file, Tag tag, uint32_t index,
+    absl::StatusOr<T> (*decode)(absl::Span<const uint8_t>, const std::string&),
+    const std::string& what) {
+  absl::StatusOr<absl::Span<const uint8_t>> payload = file.Find(tag, index);
+  if (!payload.ok()) return payload.status();
+  return decode(*payload, what);
+}
+
+// CaptureVmPiece(): adds the VM-wide state `get()` returns under (`tag`,
+// 0), encoded by `encode`; nothing where the VM has no such state.
+template <typename Get, typename Encode>
+absl::Status CaptureVmPiece(Tag tag, Get get, Encode encode,
+                            SnapshotFile& file) {
+  auto state = get();
+  if (state.ok()) {
+    file.Add(tag, 0, encode(*state));
+    return absl::OkStatus();
+  }
+  if (Absent(state.status())) return absl::OkStatus();
+  return Within(absl::StrCat("snapshot capture: ", TagName(tag)),
+                state.status());
+}
+
+// ForEachVcpu(): `step(*vcpus[i], i)` for each vCPU in order; the first
+// error, prefixed with `operation` and the vCPU's name.
+template <typename VcpuT, typename Step>
+absl::Status ForEachVcpu(const char* operation, absl::Span<VcpuT* const> vcpus,
+                         Step step) {
+  for (size_t i = 0; i < vcpus.size(); ++i) {
+    absl::Status status = step(*vcpus[i], i);
+    if (!status.ok()) {
+      return Within(absl::StrCat(operation, ": ", VcpuName(vcpus[i]->id())),
+                    status);
+    }
+  }
+  return absl::OkStatus();
+}
+
+// DecodeVcpuImages(): for each vCPU, `decode(file, id)` then `check(vcpu,
+// image)` (side-effect-free reads that the vCPU can take it).
+template <typename VcpuT, typename Image>
+absl::StatusOr<std::vector<Image>> DecodeVcpuImages(
+    const SnapshotFile& file, absl::Span<VcpuT* const> vcpus,
+    absl::StatusOr<Image> (*decode)(const SnapshotFile&, uint32_t),
+    absl::Status (*check)(VcpuT&, const Image&)) {
+  std::vector<Image> images;
+  for (VcpuT* vcpu : vcpus) {
+    absl::StatusOr<Image> image = decode(file, vcpu->id());
+    if (!image.ok()) return image.status();
+    absl::Status fits = check(*vcpu, *image);
+    if (!fits.ok()) {
+      return Within(absl::StrCat("snapshot restore: ", VcpuName(vcpu->id())),
+                    fits);
+    }
+    images.push_back(*std::move(image));
+  }
+  return images;
 }
 
 // AsVcpus(): an architecture's vCPU list as base-class pointers.

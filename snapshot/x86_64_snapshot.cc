@@ -70,11 +70,7 @@ absl::Status CaptureVcpu(VcpuX86_64& vcpu, absl::Span<const uint32_t> msr_list,
   } else if (!Absent(events.status())) {
     return Within("get vcpu events", events.status());
   }
-  if (absl::StatusOr<MpState> mp = vcpu.GetMpState(); mp.ok()) {
-    file.Add(Tag::kVcpuMpState, id, EncodeMpState(*mp));
-  } else if (!Absent(mp.status())) {
-    return Within("get mp state", mp.status());
-  }
+  RETURN_IF_ERROR(CaptureMpState(vcpu, file));
   if (absl::StatusOr<LapicState> lapic = vcpu.GetLapic(); lapic.ok()) {
     file.Add(Tag::kVcpuLapic, id,
              std::vector<uint8_t>(lapic->regs.begin(), lapic->regs.end()));
@@ -107,17 +103,15 @@ struct VcpuImage {
 absl::StatusOr<VcpuImage> DecodeVcpu(const SnapshotFile& file, uint32_t id) {
   const std::string name = VcpuName(id);
   VcpuImage image;
-  ASSIGN_OR_RETURN(absl::Span<const uint8_t> regs,
-                   file.Find(Tag::kVcpuRegs, id));
-  ASSIGN_OR_RETURN(image.regs, DecodeRegs(regs, name + " regs"));
-  ASSIGN_OR_RETURN(absl::Span<const uint8_t> sregs,
-                   file.Find(Tag::kVcpuSregs, id));
-  ASSIGN_OR_RETURN(image.sregs, DecodeSregs(sregs, name + " sregs"));
-  ASSIGN_OR_RETURN(absl::Span<const uint8_t> fpu, file.Find(Tag::kVcpuFpu, id));
-  ASSIGN_OR_RETURN(image.fpu, DecodeFpu(fpu, name + " fpu"));
-  ASSIGN_OR_RETURN(absl::Span<const uint8_t> debug,
-                   file.Find(Tag::kVcpuDebugRegs, id));
-  ASSIGN_OR_RETURN(image.debug, DecodeDebugRegs(debug, name + " debug regs"));
+  ASSIGN_OR_RETURN(image.regs, DecodeSection(file, Tag::kVcpuRegs, id,
+                                             DecodeRegs, name + " regs"));
+  ASSIGN_OR_RETURN(image.sregs, DecodeSection(file, Tag::kVcpuSregs, id,
+                                              DecodeSregs, name + " sregs"));
+  ASSIGN_OR_RETURN(image.fpu, DecodeSection(file, Tag::kVcpuFpu, id,
+                                            DecodeFpu, name + " fpu"));
+  ASSIGN_OR_RETURN(image.debug,
+                   DecodeSection(file, Tag::kVcpuDebugRegs, id,
+                                 DecodeDebugRegs, name + " debug regs"));
   if (auto p = Optional(file, Tag::kVcpuXcrs, id)) {
     ASSIGN_OR_RETURN(image.xcrs, DecodeXcrs(*p, name + " xcrs"));
   }
@@ -267,11 +261,9 @@ absl::StatusOr<SnapshotFile> CaptureX86_64(VmX86_64& vm,
                                            absl::Span<const GuestRam> ram,
                                            const std::string& backend,
                                            const CaptureOptions& options) {
-  RETURN_IF_ERROR(
-      CheckVcpusAndRam("snapshot capture", AsVcpus(vcpus), ram));
-  RETURN_IF_ERROR(CheckRamSlots(vm, ram));
-  SnapshotFile file(Arch::kX86_64, backend);
-  AddSnapshotHeader(options, VcpuIds(vcpus), file);
+  ASSIGN_OR_RETURN(SnapshotFile file,
+                   BeginCapture(Arch::kX86_64, backend, vm, AsVcpus(vcpus),
+                                ram, options));
 
   std::vector<uint32_t> msr_list;
   if (absl::StatusOr<std::vector<uint32_t>> list = vm.GetMsrIndexList();
@@ -280,20 +272,12 @@ absl::StatusOr<SnapshotFile> CaptureX86_64(VmX86_64& vm,
   } else if (!Absent(list.status())) {
     return Within("snapshot capture: get MSR index list", list.status());
   }
-  for (VcpuX86_64* vcpu : vcpus) {
-    RETURN_IF_ERROR(Within(
-        absl::StrCat("snapshot capture: ", VcpuName(vcpu->id())),
-        CaptureVcpu(*vcpu, msr_list, file)));
-  }
-  auto optional_vm = [&](Tag tag, auto get, auto encode) -> absl::Status {
-    auto state = get();
-    if (state.ok()) {
-      file.Add(tag, 0, encode(*state));
-      return absl::OkStatus();
-    }
-    if (Absent(state.status())) return absl::OkStatus();
-    return Within(absl::StrCat("snapshot capture: ", TagName(tag)),
-                  state.status());
+  RETURN_IF_ERROR(ForEachVcpu("snapshot capture", vcpus,
+                              [&](VcpuX86_64& vcpu, size_t) {
+                                return CaptureVcpu(vcpu, msr_list, file);
+                              }));
+  auto optional_vm = [&](Tag tag, auto get, auto encode) {
+    return CaptureVmPiece(tag, get, encode, file);
   };
   RETURN_IF_ERROR(optional_vm(
       Tag::kVmPicPrimary, [&] { return vm.GetPicState(VmX86_64::Pic::kPrimary); },
@@ -324,18 +308,10 @@ absl::Status RestoreX86_64(absl::Span<const SnapshotFile* const> chain,
                            absl::Span<const GuestRam> ram,
                            const RestoreOptions& options) {
   constexpr const char* kOp = "snapshot restore";
-  RETURN_IF_ERROR(CheckVcpusAndRam(kOp, AsVcpus(vcpus), ram));
-  RETURN_IF_ERROR(CheckChain(chain, Arch::kX86_64));
+  RETURN_IF_ERROR(CheckRestoreTarget(chain, Arch::kX86_64, AsVcpus(vcpus), ram));
   const SnapshotFile& file = *chain.back();
-  RETURN_IF_ERROR(CheckVcpuIds(file, VcpuIds(vcpus)));
-  std::vector<VcpuImage> images;
-  for (VcpuX86_64* vcpu : vcpus) {
-    const uint32_t id = vcpu->id();
-    ASSIGN_OR_RETURN(VcpuImage image, DecodeVcpu(file, id));
-    RETURN_IF_ERROR(
-        Within(absl::StrCat(kOp, ": ", VcpuName(id)), CheckVcpuTakes(*vcpu, image)));
-    images.push_back(std::move(image));
-  }
+  ASSIGN_OR_RETURN(std::vector<VcpuImage> images,
+                   DecodeVcpuImages(file, vcpus, DecodeVcpu, CheckVcpuTakes));
 
   // The RAM: every file's writes, checked before any byte is copied.
   ASSIGN_OR_RETURN(std::vector<RamWrite> writes,
@@ -364,10 +340,9 @@ absl::Status RestoreX86_64(absl::Span<const SnapshotFile* const> chain,
   if (pic1) RETURN_IF_ERROR(vm.SetPicState(VmX86_64::Pic::kSecondary, *pic1));
   if (ioapic) RETURN_IF_ERROR(vm.SetIoapicState(*ioapic));
   if (pit) RETURN_IF_ERROR(vm.SetPitState(*pit));
-  for (size_t i = 0; i < vcpus.size(); ++i) {
-    RETURN_IF_ERROR(Within(absl::StrCat(kOp, ": ", VcpuName(vcpus[i]->id())),
-                           LoadVcpu(*vcpus[i], images[i])));
-  }
+  RETURN_IF_ERROR(ForEachVcpu(kOp, vcpus, [&](VcpuX86_64& vcpu, size_t i) {
+    return LoadVcpu(vcpu, images[i]);
+  }));
   if (clock) {
     // Without the real time of the capture, SetClock sets the clock as it
     // was: the guest sees no time pass while it was saved.

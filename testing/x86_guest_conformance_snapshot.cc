@@ -58,14 +58,10 @@ absl::StatusOr<std::vector<uint64_t>> RestoreAndFinish(
   // The fixture's boot state (and CPUID) first, as a VMM would configure a
   // new vCPU; the snapshots then replace the state.
   RETURN_IF_ERROR(guest->Load(guest::SnapshotWorker(), GuestMode::kLong));
-  std::vector<snapshot::SnapshotFile> files;
-  for (const std::string& path : paths) {
-    ASSIGN_OR_RETURN(snapshot::SnapshotFile file,
-                     snapshot::SnapshotFile::ReadFrom(path));
-    files.push_back(std::move(file));
-  }
-  std::vector<const snapshot::SnapshotFile*> chain;
-  for (const snapshot::SnapshotFile& file : files) chain.push_back(&file);
+  ASSIGN_OR_RETURN(std::vector<snapshot::SnapshotFile> files,
+                   snapshot::ReadSnapshotChain(paths));
+  const std::vector<const snapshot::SnapshotFile*> chain =
+      snapshot::ChainOf(files);
   VcpuX86_64* vcpus[] = {&guest->vcpu()};
   const snapshot::GuestRam ram[] = {{0, guest->ram(), guest->ram_slot()}};
   RETURN_IF_ERROR(snapshot::RestoreX86_64(chain, *vm->AsX86_64(), vcpus, ram));

@@ -173,14 +173,10 @@ absl::StatusOr<std::string> RestoreAndFinish(
   ASSIGN_OR_RETURN(std::unique_ptr<AArch64Guest> guest,
                    AArch64Guest::Create(hypervisor, WorkerOptions()));
   absl::SleepFor(kChildDelay);
-  std::vector<snapshot::SnapshotFile> files;
-  for (const std::string& path : paths) {
-    ASSIGN_OR_RETURN(snapshot::SnapshotFile file,
-                     snapshot::SnapshotFile::ReadFrom(path));
-    files.push_back(std::move(file));
-  }
-  std::vector<const snapshot::SnapshotFile*> chain;
-  for (const snapshot::SnapshotFile& file : files) chain.push_back(&file);
+  ASSIGN_OR_RETURN(std::vector<snapshot::SnapshotFile> files,
+                   snapshot::ReadSnapshotChain(paths));
+  const std::vector<const snapshot::SnapshotFile*> chain =
+      snapshot::ChainOf(files);
   RETURN_IF_ERROR(snapshot::RestoreAArch64(chain, guest->vm(), Vcpus(*guest),
                                            Ram(*guest, std::nullopt)));
   ASSIGN_OR_RETURN(MpState secondary, guest->vcpu(1).GetMpState());
