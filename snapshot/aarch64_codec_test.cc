@@ -93,10 +93,9 @@ TEST(AArch64Codec, GicItsStateRoundTrips) {
   ASSERT_OK(back.status());
   EXPECT_EQ(EncodeGicItsState(*back), bytes);
   EXPECT_EQ(back->baser, its.baser);
-  EXPECT_THAT(DecodeGicItsState(absl::MakeConstSpan(bytes).first(100),
-                                "VM GIC ITS"),
-              StatusIs(absl::StatusCode::kDataLoss,
-                       HasSubstr("VM GIC ITS")));
+  EXPECT_THAT(
+      DecodeGicItsState(absl::MakeConstSpan(bytes).first(100), "VM GIC ITS"),
+      StatusIs(absl::StatusCode::kDataLoss, HasSubstr("VM GIC ITS")));
 }
 
 }  // namespace

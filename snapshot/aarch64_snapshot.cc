@@ -21,10 +21,10 @@ constexpr const char* kRestore = "snapshot restore";
 std::vector<AArch64Reg> CoreRegs() {
   std::vector<AArch64Reg> regs;
   for (uint32_t n = 0; n <= 30; ++n) regs.push_back(AArch64Reg::X(n));
-  for (AArch64Reg reg : {AArch64Reg::Sp(), AArch64Reg::Pc(),
-                         AArch64Reg::Pstate(), AArch64Reg::SpEl1(),
-                         AArch64Reg::ElrEl1(), AArch64Reg::SpsrEl1(),
-                         AArch64Reg::Fpsr(), AArch64Reg::Fpcr()}) {
+  for (AArch64Reg reg :
+       {AArch64Reg::Sp(), AArch64Reg::Pc(), AArch64Reg::Pstate(),
+        AArch64Reg::SpEl1(), AArch64Reg::ElrEl1(), AArch64Reg::SpsrEl1(),
+        AArch64Reg::Fpsr(), AArch64Reg::Fpcr()}) {
     regs.push_back(reg);
   }
   return regs;
@@ -78,8 +78,9 @@ struct VcpuImage {
 absl::StatusOr<VcpuImage> DecodeVcpu(const SnapshotFile& file, uint32_t id) {
   const std::string name = VcpuName(id);
   VcpuImage image;
-  ASSIGN_OR_RETURN(image.regs, DecodeSection(file, Tag::kVcpuAArch64Regs, id,
-                                             DecodeAArch64Regs, name + " regs"));
+  ASSIGN_OR_RETURN(image.regs,
+                   DecodeSection(file, Tag::kVcpuAArch64Regs, id,
+                                 DecodeAArch64Regs, name + " regs"));
   ASSIGN_OR_RETURN(image.vregs,
                    DecodeSection(file, Tag::kVcpuAArch64Vregs, id,
                                  DecodeAArch64Vregs, name + " vregs"));
@@ -144,8 +145,8 @@ absl::Status LoadRegs(VcpuAArch64& vcpu, const VcpuImage& image) {
     }
   }
   for (uint32_t n = 0; n < image.vregs.size(); ++n) {
-    RETURN_IF_ERROR(Within(absl::StrCat("set v", n),
-                           vcpu.SetVectorReg(n, image.vregs[n])));
+    RETURN_IF_ERROR(
+        Within(absl::StrCat("set v", n), vcpu.SetVectorReg(n, image.vregs[n])));
   }
   return absl::OkStatus();
 }
@@ -207,18 +208,16 @@ absl::StatusOr<VmImage> DecodeAndCheckVm(const SnapshotFile& file,
 
 }  // namespace
 
-absl::StatusOr<SnapshotFile> CaptureAArch64(VmAArch64& vm,
-                                            absl::Span<VcpuAArch64* const> vcpus,
-                                            absl::Span<const GuestRam> ram,
-                                            const std::string& backend,
-                                            const CaptureOptions& options) {
-  ASSIGN_OR_RETURN(SnapshotFile file,
-                   BeginCapture(Arch::kAArch64, backend, vm, AsVcpus(vcpus),
-                                ram, options));
-  RETURN_IF_ERROR(ForEachVcpu("snapshot capture", vcpus,
-                              [&](VcpuAArch64& vcpu, size_t) {
-                                return CaptureVcpu(vcpu, file);
-                              }));
+absl::StatusOr<SnapshotFile> CaptureAArch64(
+    VmAArch64& vm, absl::Span<VcpuAArch64* const> vcpus,
+    absl::Span<const GuestRam> ram, const std::string& backend,
+    const CaptureOptions& options) {
+  ASSIGN_OR_RETURN(
+      SnapshotFile file,
+      BeginCapture(Arch::kAArch64, backend, vm, AsVcpus(vcpus), ram, options));
+  RETURN_IF_ERROR(ForEachVcpu(
+      "snapshot capture", vcpus,
+      [&](VcpuAArch64& vcpu, size_t) { return CaptureVcpu(vcpu, file); }));
   RETURN_IF_ERROR(CaptureVmPiece(
       Tag::kVmGicV3, [&] { return vm.GetGicState(vcpus); }, EncodeGicState,
       file));
@@ -251,9 +250,9 @@ absl::Status RestoreAArch64(absl::Span<const SnapshotFile* const> chain,
 
   // Everything fits: write it.
   ApplyRamWrites(writes, ram);
-  RETURN_IF_ERROR(ForEachVcpu(kRestore, vcpus, [&](VcpuAArch64& vcpu, size_t i) {
-    return LoadRegs(vcpu, images[i]);
-  }));
+  RETURN_IF_ERROR(ForEachVcpu(
+      kRestore, vcpus,
+      [&](VcpuAArch64& vcpu, size_t i) { return LoadRegs(vcpu, images[i]); }));
   if (vm_image.gic.has_value()) {
     RETURN_IF_ERROR(Within(kRestore, vm.SetGicState(*vm_image.gic, vcpus)));
   }

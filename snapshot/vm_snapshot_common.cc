@@ -87,7 +87,8 @@ absl::Status CollectRamWrites(const SnapshotFile& file, bool full,
                               std::vector<RamWrite>& writes) {
   constexpr const char* kOp = "snapshot restore";
   for (const SnapshotFile::Section& section : file.sections()) {
-    if ((section.tag == Tag::kMemoryRange || section.tag == Tag::kMemoryPages) &&
+    if ((section.tag == Tag::kMemoryRange ||
+         section.tag == Tag::kMemoryPages) &&
         section.index >= ram.size()) {
       return absl::FailedPreconditionError(absl::StrFormat(
           "%s: the snapshot has RAM range %u; %u ranges were given", kOp,
@@ -136,9 +137,9 @@ absl::Status CollectRamWrites(const SnapshotFile& file, bool full,
       ASSIGN_OR_RETURN(absl::Span<const uint8_t> data,
                        in.GetBytes("page", kPageSize));
       if (page >= size / kPageSize) {
-        return absl::DataLossError(absl::StrFormat(
-            "%s: page %u is past the range's %u pages", name, page,
-            size / kPageSize));
+        return absl::DataLossError(
+            absl::StrFormat("%s: page %u is past the range's %u pages", name,
+                            page, size / kPageSize));
       }
       writes.push_back(RamWrite{i, page * kPageSize, data});
     }
@@ -162,9 +163,9 @@ absl::Status CheckVcpusAndRam(const char* operation,
   }
   for (size_t i = 0; i < ram.size(); ++i) {
     if (ram[i].host.empty()) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "%s: RAM range %u (guest address %#x) is empty", operation, i,
-          ram[i].guest_address));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s: RAM range %u (guest address %#x) is empty",
+                          operation, i, ram[i].guest_address));
     }
   }
   return absl::OkStatus();
@@ -197,15 +198,14 @@ absl::Status CheckChain(absl::Span<const SnapshotFile* const> chain,
                         Arch arch) {
   constexpr const char* kOp = "snapshot restore";
   if (chain.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(kOp, ": no snapshot given"));
+    return absl::InvalidArgumentError(absl::StrCat(kOp, ": no snapshot given"));
   }
   uint64_t previous = 0;
   for (size_t n = 0; n < chain.size(); ++n) {
     if (chain[n]->arch() != arch) {
-      return absl::FailedPreconditionError(absl::StrFormat(
-          "%s: snapshot %u of the chain is of an %s VM, not %s", kOp, n,
-          ArchName(chain[n]->arch()), ArchName(arch)));
+      return absl::FailedPreconditionError(
+          absl::StrFormat("%s: snapshot %u of the chain is of an %s VM, not %s",
+                          kOp, n, ArchName(chain[n]->arch()), ArchName(arch)));
     }
     ASSIGN_OR_RETURN(auto ids, SnapshotIds(*chain[n]));
     if (ids.second != previous) {
@@ -230,9 +230,9 @@ absl::Status CheckVcpuIds(const SnapshotFile& file,
   ByteReader in(payload, "vCPU count");
   ASSIGN_OR_RETURN(uint32_t count, in.Get32("count"));
   if (count != ids.size()) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "%s: the snapshot has %u vCPUs, %u were given", kOp, count,
-        ids.size()));
+    return absl::FailedPreconditionError(
+        absl::StrFormat("%s: the snapshot has %u vCPUs, %u were given", kOp,
+                        count, ids.size()));
   }
   for (uint32_t given : ids) {
     ASSIGN_OR_RETURN(uint32_t id, in.Get32("vCPU id"));
@@ -259,8 +259,8 @@ absl::StatusOr<uint64_t> SnapshotId(const SnapshotFile& file) {
 
 absl::Status Within(const std::string& context, const absl::Status& status) {
   if (status.ok()) return status;
-  return absl::Status(status.code(), absl::StrCat(context, ": ",
-                                                  status.message()));
+  return absl::Status(status.code(),
+                      absl::StrCat(context, ": ", status.message()));
 }
 
 bool Absent(const absl::Status& status) {
@@ -303,9 +303,9 @@ absl::Status CaptureMpState(Vcpu& vcpu, SnapshotFile& file) {
 absl::Status CaptureRam(Vm& vm, absl::Span<const GuestRam> ram,
                         const CaptureOptions& options, SnapshotFile& file) {
   for (size_t i = 0; i < ram.size(); ++i) {
-    RETURN_IF_ERROR(Within("snapshot capture",
-                           CaptureRange(vm, i, ram[i], options.parent_id != 0,
-                                        file)));
+    RETURN_IF_ERROR(
+        Within("snapshot capture",
+               CaptureRange(vm, i, ram[i], options.parent_id != 0, file)));
   }
   return absl::OkStatus();
 }
@@ -340,7 +340,8 @@ absl::StatusOr<std::vector<SnapshotFile>> ReadSnapshotChain(
   return files;
 }
 
-std::vector<const SnapshotFile*> ChainOf(const std::vector<SnapshotFile>& files) {
+std::vector<const SnapshotFile*> ChainOf(
+    const std::vector<SnapshotFile>& files) {
   std::vector<const SnapshotFile*> chain;
   for (const SnapshotFile& file : files) chain.push_back(&file);
   return chain;

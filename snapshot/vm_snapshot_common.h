@@ -54,7 +54,8 @@ absl::StatusOr<uint64_t> SnapshotId(const SnapshotFile& file);
 // takes.
 absl::StatusOr<std::vector<SnapshotFile>> ReadSnapshotChain(
     absl::Span<const std::string> paths);
-std::vector<const SnapshotFile*> ChainOf(const std::vector<SnapshotFile>& files);
+std::vector<const SnapshotFile*> ChainOf(
+    const std::vector<SnapshotFile>& files);
 
 // ---- Internal to snapshot/ ----
 
@@ -117,7 +118,8 @@ absl::Status CheckRestoreTarget(absl::Span<const SnapshotFile* const> chain,
 // order, each checked against `ram` (FAILED_PRECONDITION for a range that
 // differs or is missing, DATA_LOSS for one that does not decode).
 absl::StatusOr<std::vector<RamWrite>> CollectChainRamWrites(
-    absl::Span<const SnapshotFile* const> chain, absl::Span<const GuestRam> ram);
+    absl::Span<const SnapshotFile* const> chain,
+    absl::Span<const GuestRam> ram);
 // ApplyRamWrites(): makes the copies.
 void ApplyRamWrites(absl::Span<const RamWrite> writes,
                     absl::Span<const GuestRam> ram);

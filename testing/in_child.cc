@@ -15,7 +15,8 @@ std::string InChild(absl::FunctionRef<std::string()> body) {
   if (child == 0) {
     ::close(pipe_fds[0]);
     const std::string message = body();
-    const ssize_t written = ::write(pipe_fds[1], message.data(), message.size());
+    const ssize_t written =
+        ::write(pipe_fds[1], message.data(), message.size());
     ::_exit(written == static_cast<ssize_t>(message.size()) ? 0 : 1);
   }
   ::close(pipe_fds[1]);

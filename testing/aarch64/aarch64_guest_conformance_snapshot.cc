@@ -22,8 +22,8 @@
 #include <thread>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -40,8 +40,8 @@
 namespace hv::testing {
 namespace {
 
-using ::testing::HasSubstr;
 using a64::Routine;
+using ::testing::HasSubstr;
 
 constexpr uint32_t kSpi = 8;          // INTID 40
 constexpr uint64_t kRounds = 200000;  // a multiple of 4
@@ -59,18 +59,20 @@ constexpr uint64_t kStageInWfi = 4;
 constexpr absl::Duration kChildDelay = absl::Seconds(1);
 constexpr uint64_t kLargestStepDivisor = 4;  // of the counter frequency
 
-AArch64GuestOptions WorkerOptions() {
+// `its`: with a GICv3 ITS too (its registers are then in the snapshots).
+AArch64GuestOptions WorkerOptions(bool its) {
   AArch64GuestOptions options = WithGic();
   options.vcpus = 2;  // vCPU 1 stays powered off
+  options.its = its;
   return options;
 }
 
 // A new guest set up for snapshot_worker: vCPU 0 at the routine, vCPU 1
 // powered off (as a secondary before PSCI CPU_ON).
 absl::StatusOr<std::unique_ptr<AArch64Guest>> WorkerGuest(
-    Hypervisor& hypervisor) {
+    Hypervisor& hypervisor, bool its) {
   ASSIGN_OR_RETURN(std::unique_ptr<AArch64Guest> guest,
-                   AArch64Guest::Create(hypervisor, WorkerOptions()));
+                   AArch64Guest::Create(hypervisor, WorkerOptions(its)));
   RETURN_IF_ERROR(guest->Start(0, Routine::kSnapshotWorker,
                                {{1, kSpi + 32},
                                 {2, 1},
@@ -115,7 +117,8 @@ class DelayedKick {
 // stage 2, kicks the vCPU 20 ms into its final wait, and calls `at_stage`
 // at every stage (outside any exit's handling). Returns the reports.
 absl::StatusOr<std::vector<uint64_t>> RunWorker(
-    AArch64Guest& guest, const std::function<absl::Status(uint64_t)>& at_stage) {
+    AArch64Guest& guest,
+    const std::function<absl::Status(uint64_t)>& at_stage) {
   VcpuAArch64& cpu = guest.vcpu(0);
   std::vector<uint64_t> reports;
   std::optional<DelayedKick> kick;
@@ -143,8 +146,8 @@ absl::StatusOr<std::vector<uint64_t>> RunWorker(
       if (io.address == HV_A64_DATA) stage = value;
     }));
     if (exception.has_value()) {
-      return absl::InternalError(
-          absl::StrFormat("snapshot_worker: exception, ESR_EL1 %#x", *exception));
+      return absl::InternalError(absl::StrFormat(
+          "snapshot_worker: exception, ESR_EL1 %#x", *exception));
     }
     if (done) return reports;
     if (stage == kStageMasked) {
@@ -159,6 +162,12 @@ absl::StatusOr<std::vector<uint64_t>> RunWorker(
 
 absl::Status NoSnapshot(uint64_t) { return absl::OkStatus(); }
 
+// Whether this backend's VMs offer a GICv3 ITS.
+absl::StatusOr<bool> ItsOffered(Hypervisor& hypervisor) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Vm> vm, hypervisor.CreateVm());
+  return vm->CheckCapability(VmCap::kGicIts);
+}
+
 std::string SnapshotPath(int n) {
   const char* dir = std::getenv("TEST_TMPDIR");
   return absl::StrCat(dir != nullptr ? dir : "/tmp", "/aarch64_guest_",
@@ -169,9 +178,9 @@ std::string SnapshotPath(int n) {
 // into it and runs it to the end. "ok <checksum> <ticks> <SPIs> vcpu1 <MP
 // state> | <largest counter step after the restore> <counter frequency>".
 absl::StatusOr<std::string> RestoreAndFinish(
-    Hypervisor& hypervisor, const std::vector<std::string>& paths) {
+    Hypervisor& hypervisor, bool its, const std::vector<std::string>& paths) {
   ASSIGN_OR_RETURN(std::unique_ptr<AArch64Guest> guest,
-                   AArch64Guest::Create(hypervisor, WorkerOptions()));
+                   AArch64Guest::Create(hypervisor, WorkerOptions(its)));
   absl::SleepFor(kChildDelay);
   ASSIGN_OR_RETURN(std::vector<snapshot::SnapshotFile> files,
                    snapshot::ReadSnapshotChain(paths));
@@ -184,21 +193,24 @@ absl::StatusOr<std::string> RestoreAndFinish(
   // spans the capture and this restore. (The source VM's counter ran on
   // while it stood for its captures; those steps are not this test's.)
   RETURN_IF_ERROR(guest->vcpu(0).SetOneReg(AArch64Reg::X(30), 0));
-  ASSIGN_OR_RETURN(std::vector<uint64_t> reports, RunWorker(*guest, NoSnapshot));
+  ASSIGN_OR_RETURN(std::vector<uint64_t> reports,
+                   RunWorker(*guest, NoSnapshot));
   if (reports.size() != 5) {
     return absl::InternalError(absl::StrCat(reports.size(), " reports"));
   }
   return absl::StrCat("ok ", reports[0], " ", reports[1], " ", reports[2],
-                      " vcpu1 ", MpStateName(secondary), " | ", reports[3],
-                      " ", reports[4]);
+                      " vcpu1 ", MpStateName(secondary), " | ", reports[3], " ",
+                      reports[4]);
 }
 
-TEST_P(AArch64GuestConformance, SnapshotWithTimerAndSpiRestoredInAnotherProcess) {
+TEST_P(AArch64GuestConformance,
+       SnapshotWithTimerAndSpiRestoredInAnotherProcess) {
   ASSERT_OK_AND_ASSIGN(bool gic_v3, GicV3Offered());
   if (!gic_v3) return;
+  ASSERT_OK_AND_ASSIGN(bool its, ItsOffered(*hypervisor_));
   // The reference: the routine run through without a stop.
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<AArch64Guest> reference,
-                       WorkerGuest(*hypervisor_));
+                       WorkerGuest(*hypervisor_, its));
   ASSERT_OK_AND_ASSIGN(std::vector<uint64_t> expected,
                        RunWorker(*reference, NoSnapshot));
   ASSERT_EQ(expected.size(), 5u);
@@ -214,7 +226,7 @@ TEST_P(AArch64GuestConformance, SnapshotWithTimerAndSpiRestoredInAnotherProcess)
   // The same run, captured at each stage: a full snapshot at the first,
   // then incremental ones (the RAM slot logs dirty pages).
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<AArch64Guest> guest,
-                       WorkerGuest(*hypervisor_));
+                       WorkerGuest(*hypervisor_, its));
   std::optional<MemSlot> slot;
   if (guest->vm().SetDirtyLogging(guest->ram_slot(), true).ok()) {
     slot = guest->ram_slot();
@@ -225,23 +237,23 @@ TEST_P(AArch64GuestConformance, SnapshotWithTimerAndSpiRestoredInAnotherProcess)
   auto capture = [&](uint64_t stage) -> absl::Status {
     snapshot::CaptureOptions options;
     options.parent_id = parent;
-    ASSIGN_OR_RETURN(snapshot::SnapshotFile file,
-                     snapshot::CaptureAArch64(guest->vm(), Vcpus(*guest),
-                                              Ram(*guest, slot), "conformance",
-                                              options));
+    ASSIGN_OR_RETURN(
+        snapshot::SnapshotFile file,
+        snapshot::CaptureAArch64(guest->vm(), Vcpus(*guest), Ram(*guest, slot),
+                                 "conformance", options));
     ASSIGN_OR_RETURN(parent, snapshot::SnapshotId(file));
     paths.push_back(SnapshotPath(static_cast<int>(paths.size())));
     stages.push_back(stage);
     return file.WriteTo(paths.back());
   };
-  ASSERT_OK_AND_ASSIGN(std::vector<uint64_t> captured, RunWorker(*guest, capture));
+  ASSERT_OK_AND_ASSIGN(std::vector<uint64_t> captured,
+                       RunWorker(*guest, capture));
   // Carrying on after the captures changed nothing.
   ASSERT_EQ(captured.size(), 5u);
   EXPECT_EQ(captured[0], expected[0]);
   EXPECT_EQ(captured[1], kTicks);
   EXPECT_EQ(captured[2], 1u);
-  RecordProperty("captured_largest_counter_step",
-                 absl::StrCat(captured[3]));
+  RecordProperty("captured_largest_counter_step", absl::StrCat(captured[3]));
   EXPECT_EQ(stages, (std::vector<uint64_t>{kStageQuarter, kStageMasked,
                                            kStageWaiting, kStageInWfi}))
       << "the vCPU was not caught in its final wait";
@@ -251,11 +263,12 @@ TEST_P(AArch64GuestConformance, SnapshotWithTimerAndSpiRestoredInAnotherProcess)
   const std::string want =
       absl::StrCat("ok ", expected[0], " ", kTicks, " 1 vcpu1 stopped");
   for (size_t n = 0; n < paths.size(); ++n) {
-    SCOPED_TRACE(absl::StrCat("restored up to the snapshot of stage ",
-                              stages[n]));
+    SCOPED_TRACE(
+        absl::StrCat("restored up to the snapshot of stage ", stages[n]));
     std::vector<std::string> chain(paths.begin(), paths.begin() + n + 1);
     const std::string answer = InChild([&] {
-      absl::StatusOr<std::string> result = RestoreAndFinish(*hypervisor_, chain);
+      absl::StatusOr<std::string> result =
+          RestoreAndFinish(*hypervisor_, its, chain);
       return result.ok() ? *result
                          : absl::StrCat("error: ", result.status().ToString());
     });
@@ -283,33 +296,35 @@ TEST_P(AArch64GuestConformance, SnapshotWithTimerAndSpiRestoredInAnotherProcess)
 TEST_P(AArch64GuestConformance, SnapshotRefusedByAVmThatDoesNotFit) {
   ASSERT_OK_AND_ASSIGN(bool gic_v3, GicV3Offered());
   if (!gic_v3) return;
+  ASSERT_OK_AND_ASSIGN(bool its, ItsOffered(*hypervisor_));
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<AArch64Guest> source,
-                       WorkerGuest(*hypervisor_));
+                       WorkerGuest(*hypervisor_, its));
   ASSERT_OK_AND_ASSIGN(std::vector<uint64_t> reports,
                        RunWorker(*source, NoSnapshot));
-  ASSERT_OK_AND_ASSIGN(snapshot::SnapshotFile file,
-                       snapshot::CaptureAArch64(source->vm(), Vcpus(*source),
-                                                Ram(*source, std::nullopt),
-                                                "conformance"));
+  ASSERT_OK_AND_ASSIGN(
+      snapshot::SnapshotFile file,
+      snapshot::CaptureAArch64(source->vm(), Vcpus(*source),
+                               Ram(*source, std::nullopt), "conformance"));
 
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<AArch64Guest> target,
-                       WorkerGuest(*hypervisor_));
+                       WorkerGuest(*hypervisor_, its));
   const std::vector<uint8_t> ram_before(target->ram(),
                                         target->ram() + HV_A64_RAM_SIZE);
   ASSERT_OK_AND_ASSIGN(uint64_t pc_before,
                        target->vcpu(0).GetOneReg(AArch64Reg::Pc()));
   auto unchanged = [&] {
-    EXPECT_TRUE(std::equal(ram_before.begin(), ram_before.end(), target->ram()));
+    EXPECT_TRUE(
+        std::equal(ram_before.begin(), ram_before.end(), target->ram()));
     EXPECT_THAT(target->vcpu(0).GetOneReg(AArch64Reg::Pc()),
                 IsOkAndHolds(pc_before));
     EXPECT_THAT(target->vcpu(1).GetMpState(), IsOkAndHolds(MpState::kStopped));
   };
   // Half the RAM.
-  EXPECT_THAT(snapshot::RestoreAArch64(
-                  file, target->vm(), Vcpus(*target),
-                  Ram(*target, std::nullopt, HV_A64_RAM_SIZE / 2)),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("RAM range 0")));
+  EXPECT_THAT(
+      snapshot::RestoreAArch64(file, target->vm(), Vcpus(*target),
+                               Ram(*target, std::nullopt, HV_A64_RAM_SIZE / 2)),
+      StatusIs(absl::StatusCode::kFailedPrecondition,
+               HasSubstr("RAM range 0")));
   unchanged();
   // One vCPU of the two.
   std::vector<VcpuAArch64*> one = {&target->vcpu(0)};
@@ -327,12 +342,22 @@ TEST_P(AArch64GuestConformance, SnapshotRefusedByAVmThatDoesNotFit) {
   ASSERT_OK(plain->Start(0, Routine::kSpin, {}));
   ASSERT_OK_AND_ASSIGN(uint64_t plain_pc,
                        plain->vcpu(0).GetOneReg(AArch64Reg::Pc()));
-  EXPECT_THAT(snapshot::RestoreAArch64(file, plain->vm(), Vcpus(*plain),
-                                       Ram(*plain, std::nullopt)),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("GICv3")));
+  EXPECT_THAT(
+      snapshot::RestoreAArch64(file, plain->vm(), Vcpus(*plain),
+                               Ram(*plain, std::nullopt)),
+      StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("GICv3")));
   EXPECT_THAT(plain->vcpu(0).GetOneReg(AArch64Reg::Pc()),
               IsOkAndHolds(plain_pc));
+  if (its) {
+    // Nor one without an ITS the ITS's state.
+    AArch64GuestOptions no_its = WorkerOptions(false);
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<AArch64Guest> gic_only,
+                         AArch64Guest::Create(*hypervisor_, no_its));
+    EXPECT_THAT(snapshot::RestoreAArch64(file, gic_only->vm(), Vcpus(*gic_only),
+                                         Ram(*gic_only, std::nullopt)),
+                StatusIs(absl::StatusCode::kFailedPrecondition,
+                         HasSubstr("GIC ITS state")));
+  }
 
   // The same file fits a VM like the source's: its guest is then at DONE.
   ASSERT_OK(snapshot::RestoreAArch64(file, target->vm(), Vcpus(*target),
