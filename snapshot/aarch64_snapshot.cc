@@ -179,13 +179,32 @@ absl::Status CheckGicFits(VmAArch64& vm, absl::Span<VcpuAArch64* const> vcpus,
   return absl::OkStatus();
 }
 
+// The GIC's CPU interfaces are keyed by MPIDR: each must be the MPIDR_EL1
+// saved for its vCPU (which the restore writes before the GIC state), or
+// the file contradicts itself.
+absl::Status CheckGicMpidrs(const GicState& gic,
+                            absl::Span<const VcpuImage> images) {
+  for (size_t i = 0; i < images.size() && i < gic.cpus.size(); ++i) {
+    for (const auto& [reg, value] : images[i].regs) {
+      if (reg != aarch64_sys::kMpidrEl1 || value == gic.cpus[i].mpidr) continue;
+      return absl::DataLossError(absl::StrFormat(
+          "%s: the snapshot's GIC CPU interface %u is for MPIDR %#x, its vCPU "
+          "was saved with MPIDR %#x",
+          kRestore, i, gic.cpus[i].mpidr, value));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<VmImage> DecodeAndCheckVm(const SnapshotFile& file,
                                          VmAArch64& vm,
-                                         absl::Span<VcpuAArch64* const> vcpus) {
+                                         absl::Span<VcpuAArch64* const> vcpus,
+                                         absl::Span<const VcpuImage> images) {
   VmImage image;
   if (auto p = Optional(file, Tag::kVmGicV3, 0)) {
     ASSIGN_OR_RETURN(image.gic, DecodeGicState(*p, TagName(Tag::kVmGicV3)));
     RETURN_IF_ERROR(CheckGicFits(vm, vcpus, *image.gic));
+    RETURN_IF_ERROR(CheckGicMpidrs(*image.gic, images));
   }
   if (auto p = Optional(file, Tag::kVmGicIts, 0)) {
     ASSIGN_OR_RETURN(image.its, DecodeGicItsState(*p, TagName(Tag::kVmGicIts)));
@@ -246,7 +265,7 @@ absl::Status RestoreAArch64(absl::Span<const SnapshotFile* const> chain,
                    DecodeVcpuImages(file, vcpus, DecodeVcpu, CheckVcpuTakes));
   ASSIGN_OR_RETURN(std::vector<RamWrite> writes,
                    CollectChainRamWrites(chain, ram));
-  ASSIGN_OR_RETURN(VmImage vm_image, DecodeAndCheckVm(file, vm, vcpus));
+  ASSIGN_OR_RETURN(VmImage vm_image, DecodeAndCheckVm(file, vm, vcpus, images));
 
   // Everything fits: write it.
   ApplyRamWrites(writes, ram);

@@ -70,7 +70,8 @@ absl::StatusOr<SnapshotFile> CaptureAArch64(VmAArch64& vm,
 // each saved system register on the vCPU's register list, GIC and ITS
 // presence and size) before anything is written, so a file that does not
 // fit is refused with nothing changed: FAILED_PRECONDITION naming the
-// mismatch, DATA_LOSS for a section that does not decode. The state is
+// mismatch, DATA_LOSS for a section that does not decode (or a GIC CPU
+// interface saved for another MPIDR than its vCPU's). The state is
 // then set in the order KVM needs: the RAM; per vCPU the system registers
 // (MPIDR_EL1 among them, which the GIC state is keyed by), the core and
 // FP/SIMD registers and the PSCI version; then the GICv3 (distributor
