@@ -288,6 +288,18 @@ TEST_P(AArch64GuestConformance,
     RecordProperty(absl::StrCat("restored_", n, "_largest_counter_step"),
                    absl::StrCat(largest));
   }
+
+  // An incremental snapshot without its parent is no chain.
+  if (slot.has_value()) {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<AArch64Guest> fresh,
+                         WorkerGuest(*hypervisor_, its));
+    ASSERT_OK_AND_ASSIGN(std::vector<snapshot::SnapshotFile> last,
+                         snapshot::ReadSnapshotChain({paths.back()}));
+    EXPECT_THAT(snapshot::RestoreAArch64(last[0], fresh->vm(), Vcpus(*fresh),
+                                         Ram(*fresh, std::nullopt)),
+                StatusIs(absl::StatusCode::kFailedPrecondition,
+                         HasSubstr("a chain starts full")));
+  }
   for (const std::string& path : paths) ::unlink(path.c_str());
 }
 
@@ -332,6 +344,19 @@ TEST_P(AArch64GuestConformance, SnapshotRefusedByAVmThatDoesNotFit) {
                                        Ram(*target, std::nullopt)),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("2 vCPUs, 1 were given")));
+  unchanged();
+  // No vCPU, and a RAM range of no bytes.
+  EXPECT_THAT(
+      snapshot::RestoreAArch64(file, target->vm(), {},
+                               Ram(*target, std::nullopt)),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no vCPU given")));
+  EXPECT_THAT(
+      snapshot::CaptureAArch64(target->vm(), Vcpus(*target),
+                               Ram(*target, std::nullopt, 0), "conformance")
+          .status(),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("RAM range 0 (guest address 0x40000000) is "
+                         "empty")));
   unchanged();
 
   // A VM without a GIC cannot take the GIC's state.
