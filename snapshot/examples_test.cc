@@ -1,7 +1,8 @@
 // The Example block of each header in snapshot/, pasted as it stands there
 // under a line naming the header (tools/examples_check.sh), so an example
 // that no longer matches the API stops the build. The codec's and the
-// file's run; the x86_64 one needs a VM with vCPUs and is compiled only.
+// file's run; the x86_64 and aarch64 ones need a VM with vCPUs and are
+// compiled only.
 #include <unistd.h>
 
 #include <cstdint>
@@ -15,10 +16,13 @@
 #include "absl/types/span.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "hypervisor/aarch64/vcpu_aarch64.h"
+#include "hypervisor/aarch64/vm_aarch64.h"
 #include "hypervisor/os/status_macros.h"
 #include "hypervisor/x86_64/regs.h"
 #include "hypervisor/x86_64/vcpu_x86_64.h"
 #include "hypervisor/x86_64/vm_x86_64.h"
+#include "snapshot/aarch64_snapshot.h"
 #include "snapshot/codec.h"
 #include "snapshot/snapshot_file.h"
 #include "snapshot/x86_64_snapshot.h"
@@ -63,6 +67,22 @@ absl::StatusOr<std::vector<uint8_t>> FileExample(
   RETURN_IF_ERROR(file.WriteTo("vm.hvsnap"));
   ASSIGN_OR_RETURN(auto back, hv::snapshot::SnapshotFile::ReadFrom("vm.hvsnap"));
   RETURN_IF_ERROR(hv::snapshot::RestoreX86_64(back, *new_vm, new_vcpus, new_ram));
+  return absl::OkStatus();
+}
+
+// snapshot/aarch64_snapshot.h (the two processes' halves in one function)
+[[maybe_unused]] absl::Status AArch64Example(
+    hv::VmAArch64* vm, std::unique_ptr<hv::VcpuAArch64>& vcpu0,
+    std::unique_ptr<hv::VcpuAArch64>& vcpu1, absl::Span<uint8_t> ram_span,
+    hv::VmAArch64* new_vm, absl::Span<hv::VcpuAArch64* const> new_vcpus,
+    absl::Span<const hv::snapshot::GuestRam> new_ram) {
+  std::vector<hv::VcpuAArch64*> vcpus = {vcpu0.get(), vcpu1.get()};
+  std::vector<hv::snapshot::GuestRam> ram = {{0x40000000, ram_span}};
+  ASSIGN_OR_RETURN(hv::snapshot::SnapshotFile file,
+                   hv::snapshot::CaptureAArch64(*vm, vcpus, ram, "kvm"));
+  RETURN_IF_ERROR(file.WriteTo("vm.hvsnap"));
+  ASSIGN_OR_RETURN(auto back, hv::snapshot::SnapshotFile::ReadFrom("vm.hvsnap"));
+  RETURN_IF_ERROR(hv::snapshot::RestoreAArch64(back, *new_vm, new_vcpus, new_ram));
   return absl::OkStatus();
 }
 

@@ -45,6 +45,8 @@ const char* TagName(Tag tag) {
     case Tag::kVcpuMpState: return "vCPU mp state";
     case Tag::kVcpuLapic: return "vCPU lapic";
     case Tag::kVcpuTscKhz: return "vCPU tsc khz";
+    case Tag::kVcpuAArch64Regs: return "vCPU aarch64 regs";
+    case Tag::kVcpuAArch64Vregs: return "vCPU aarch64 vregs";
     case Tag::kVmClock: return "VM clock";
     case Tag::kVmPicPrimary: return "VM primary PIC";
     case Tag::kVmPicSecondary: return "VM secondary PIC";
@@ -52,6 +54,8 @@ const char* TagName(Tag tag) {
     case Tag::kVmPit: return "VM pit";
     case Tag::kVcpuCount: return "vCPU count";
     case Tag::kSnapshotInfo: return "snapshot info";
+    case Tag::kVmGicV3: return "VM GICv3";
+    case Tag::kVmGicIts: return "VM GIC ITS";
     case Tag::kVmmState: return "VMM state";
   }
   return "unknown";

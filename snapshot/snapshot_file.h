@@ -52,6 +52,8 @@ enum class Tag : uint32_t {
   kVcpuMpState = 24,
   kVcpuLapic = 25,
   kVcpuTscKhz = 26,
+  kVcpuAArch64Regs = 27,   // aarch64: core, FP/SIMD control, firmware, system
+  kVcpuAArch64Vregs = 28,  // aarch64: V0-V31
   kVmClock = 48,         // index 0, for every tag from 48
   kVmPicPrimary = 49,
   kVmPicSecondary = 50,
@@ -59,6 +61,8 @@ enum class Tag : uint32_t {
   kVmPit = 52,
   kVcpuCount = 53,
   kSnapshotInfo = 54,    // index 0: u64 id, u64 parent id (0: full)
+  kVmGicV3 = 55,         // aarch64: the vGICv3's registers
+  kVmGicIts = 56,        // aarch64: the GICv3 ITS's registers
   kVmmState = 1024,      // the VMM's own (devices in user space); index and
                          // payload are the VMM's, Restore ignores it
 };

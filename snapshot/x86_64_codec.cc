@@ -268,34 +268,6 @@ absl::StatusOr<VcpuEvents> DecodeVcpuEvents(absl::Span<const uint8_t> data,
 }
 
 // MP states by number; the numbers are part of the format.
-std::vector<uint8_t> EncodeMpState(MpState state) {
-  return EncodeU32(static_cast<uint32_t>(state));
-}
-
-absl::StatusOr<MpState> DecodeMpState(absl::Span<const uint8_t> data,
-                                      const std::string& what) {
-  ASSIGN_OR_RETURN(uint32_t value, DecodeU32(data, what));
-  if (value > static_cast<uint32_t>(MpState::kSuspended)) {
-    return absl::DataLossError(
-        absl::StrFormat("%s: MP state %u is none hv knows", what, value));
-  }
-  return static_cast<MpState>(value);
-}
-
-std::vector<uint8_t> EncodeU32(uint32_t value) {
-  ByteWriter out;
-  out.Put32(value);
-  return out.Take();
-}
-
-absl::StatusOr<uint32_t> DecodeU32(absl::Span<const uint8_t> data,
-                                   const std::string& what) {
-  ByteReader in(data, what);
-  ASSIGN_OR_RETURN(uint32_t value, in.Get32("value"));
-  RETURN_IF_ERROR(in.Done());
-  return value;
-}
-
 std::vector<uint8_t> EncodeClock(const ClockState& c) {
   ByteWriter out;
   out.Put64(c.clock_ns);

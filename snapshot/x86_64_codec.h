@@ -14,6 +14,7 @@
 #include "absl/types/span.h"
 #include "hypervisor/vcpu.h"
 #include "hypervisor/x86_64/regs.h"
+#include "snapshot/vm_snapshot_common.h"  // EncodeMpState, EncodeU32
 
 namespace hv::snapshot {
 
@@ -39,12 +40,6 @@ absl::StatusOr<std::vector<MsrEntry>> DecodeMsrs(
 std::vector<uint8_t> EncodeVcpuEvents(const VcpuEvents& events);
 absl::StatusOr<VcpuEvents> DecodeVcpuEvents(absl::Span<const uint8_t> data,
                                             const std::string& what);
-std::vector<uint8_t> EncodeMpState(MpState state);
-absl::StatusOr<MpState> DecodeMpState(absl::Span<const uint8_t> data,
-                                      const std::string& what);
-std::vector<uint8_t> EncodeU32(uint32_t value);
-absl::StatusOr<uint32_t> DecodeU32(absl::Span<const uint8_t> data,
-                                   const std::string& what);
 std::vector<uint8_t> EncodeClock(const ClockState& clock);
 absl::StatusOr<ClockState> DecodeClock(absl::Span<const uint8_t> data,
                                        const std::string& what);

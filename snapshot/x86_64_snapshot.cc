@@ -5,31 +5,16 @@
 #include <utility>
 #include <vector>
 
-#include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "hypervisor/os/status_macros.h"
 #include "hypervisor/vcpu_exit.h"
 #include "snapshot/codec.h"
+#include "snapshot/vm_snapshot_common.h"
 #include "snapshot/x86_64_codec.h"
 
 namespace hv::snapshot {
 namespace {
-
-// Prefixes `status`'s message with `context` (the code is kept).
-absl::Status Within(const std::string& context, const absl::Status& status) {
-  if (status.ok()) return status;
-  return absl::Status(status.code(), absl::StrCat(context, ": ",
-                                                  status.message()));
-}
-
-// Whether a state call's failure means "this hypervisor has no such
-// state" (the section is then left out) rather than a real error.
-bool Absent(const absl::Status& status) {
-  return absl::IsUnimplemented(status) || absl::IsFailedPrecondition(status);
-}
-
-std::string VcpuName(uint32_t id) { return absl::StrCat("vCPU ", id); }
 
 // The vCPU's MSRs of `indices`: all at once, or, where the hypervisor
 // refuses one (an MSR the list names that this vCPU's CPUID does not
@@ -44,23 +29,6 @@ absl::StatusOr<std::vector<MsrEntry>> ReadMsrs(VcpuX86_64& vcpu,
     if (one.ok()) readable.insert(readable.end(), one->begin(), one->end());
   }
   return readable;
-}
-
-// Completes whatever the vCPU's last exit left for the next Run() (an I/O
-// or MMIO access the VMM answered): the state read after this is the state
-// after that instruction.
-absl::Status SettleVcpu(VcpuX86_64& vcpu) {
-  vcpu.SetImmediateExit(true);
-  absl::StatusOr<VcpuExit> exit = vcpu.Run();
-  vcpu.SetImmediateExit(false);
-  if (!exit.ok()) return Within("completing the last exit", exit.status());
-  if (exit->kind != VcpuExitKind::kInterrupted) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "completing the last exit: the vCPU ran on to another exit (%s) "
-        "instead of stopping",
-        VcpuExitKindName(exit->kind)));
-  }
-  return absl::OkStatus();
 }
 
 absl::Status CaptureVcpu(VcpuX86_64& vcpu, absl::Span<const uint32_t> msr_list,
@@ -102,11 +70,7 @@ absl::Status CaptureVcpu(VcpuX86_64& vcpu, absl::Span<const uint32_t> msr_list,
   } else if (!Absent(events.status())) {
     return Within("get vcpu events", events.status());
   }
-  if (absl::StatusOr<MpState> mp = vcpu.GetMpState(); mp.ok()) {
-    file.Add(Tag::kVcpuMpState, id, EncodeMpState(*mp));
-  } else if (!Absent(mp.status())) {
-    return Within("get mp state", mp.status());
-  }
+  RETURN_IF_ERROR(CaptureMpState(vcpu, file));
   if (absl::StatusOr<LapicState> lapic = vcpu.GetLapic(); lapic.ok()) {
     file.Add(Tag::kVcpuLapic, id,
              std::vector<uint8_t>(lapic->regs.begin(), lapic->regs.end()));
@@ -136,28 +100,18 @@ struct VcpuImage {
   std::optional<uint32_t> tsc_khz;
 };
 
-// The payload of an optional section, or nullopt.
-std::optional<absl::Span<const uint8_t>> Optional(const SnapshotFile& file,
-                                                  Tag tag, uint32_t index) {
-  absl::StatusOr<absl::Span<const uint8_t>> payload = file.Find(tag, index);
-  if (!payload.ok()) return std::nullopt;
-  return *payload;
-}
-
 absl::StatusOr<VcpuImage> DecodeVcpu(const SnapshotFile& file, uint32_t id) {
   const std::string name = VcpuName(id);
   VcpuImage image;
-  ASSIGN_OR_RETURN(absl::Span<const uint8_t> regs,
-                   file.Find(Tag::kVcpuRegs, id));
-  ASSIGN_OR_RETURN(image.regs, DecodeRegs(regs, name + " regs"));
-  ASSIGN_OR_RETURN(absl::Span<const uint8_t> sregs,
-                   file.Find(Tag::kVcpuSregs, id));
-  ASSIGN_OR_RETURN(image.sregs, DecodeSregs(sregs, name + " sregs"));
-  ASSIGN_OR_RETURN(absl::Span<const uint8_t> fpu, file.Find(Tag::kVcpuFpu, id));
-  ASSIGN_OR_RETURN(image.fpu, DecodeFpu(fpu, name + " fpu"));
-  ASSIGN_OR_RETURN(absl::Span<const uint8_t> debug,
-                   file.Find(Tag::kVcpuDebugRegs, id));
-  ASSIGN_OR_RETURN(image.debug, DecodeDebugRegs(debug, name + " debug regs"));
+  ASSIGN_OR_RETURN(image.regs, DecodeSection(file, Tag::kVcpuRegs, id,
+                                             DecodeRegs, name + " regs"));
+  ASSIGN_OR_RETURN(image.sregs, DecodeSection(file, Tag::kVcpuSregs, id,
+                                              DecodeSregs, name + " sregs"));
+  ASSIGN_OR_RETURN(image.fpu, DecodeSection(file, Tag::kVcpuFpu, id,
+                                            DecodeFpu, name + " fpu"));
+  ASSIGN_OR_RETURN(image.debug,
+                   DecodeSection(file, Tag::kVcpuDebugRegs, id,
+                                 DecodeDebugRegs, name + " debug regs"));
   if (auto p = Optional(file, Tag::kVcpuXcrs, id)) {
     ASSIGN_OR_RETURN(image.xcrs, DecodeXcrs(*p, name + " xcrs"));
   }
@@ -300,200 +254,16 @@ absl::StatusOr<std::optional<T>> DecodeVmState(
   return std::optional<T>(std::move(state));
 }
 
-absl::Status CheckArguments(const char* operation,
-                            absl::Span<VcpuX86_64* const> vcpus,
-                            absl::Span<const GuestRam> ram) {
-  if (vcpus.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(operation, ": no vCPU given"));
-  }
-  for (size_t i = 0; i < vcpus.size(); ++i) {
-    if (vcpus[i] == nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrFormat("%s: vCPU %u of the list is null", operation, i));
-    }
-  }
-  for (size_t i = 0; i < ram.size(); ++i) {
-    if (ram[i].host.empty()) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "%s: RAM range %u (guest address %#x) is empty", operation, i,
-          ram[i].guest_address));
-    }
-  }
-  return absl::OkStatus();
-}
-
-// Dirty-log pages: the log's unit on x86_64.
-constexpr uint64_t kPageSize = 4096;
-
-// Checks that `range`'s slot holds exactly the range.
-absl::Status CheckRangeSlot(const Vm& vm, size_t i, const GuestRam& range) {
-  for (const MemoryRegionInfo& info : vm.MemoryRegions()) {
-    if (info.slot != *range.slot) continue;
-    if (info.guest_address != range.guest_address ||
-        info.size != range.host.size()) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "snapshot capture: RAM range %u is [%#x, %#x), but slot %u holds "
-          "[%#x, %#x)",
-          i, range.guest_address, range.guest_address + range.host.size(),
-          info.slot, info.guest_address, info.guest_address + info.size));
-    }
-    return absl::OkStatus();
-  }
-  return absl::InvalidArgumentError(absl::StrFormat(
-      "snapshot capture: RAM range %u names slot %u, which holds no region", i,
-      *range.slot));
-}
-
-// Adds range `i` to `file` (its slot checked by CaptureX86_64 already):
-// whole, or (incremental, with a slot) the pages its dirty log marks. A slot's log is read either way, so that the next
-// incremental capture starts from this one.
-absl::Status CaptureRange(Vm& vm, size_t i, const GuestRam& range,
-                          bool incremental, SnapshotFile& file) {
-  std::vector<uint64_t> dirty;
-  if (range.slot.has_value()) {
-    ASSIGN_OR_RETURN(dirty, vm.GetDirtyLog(*range.slot));
-  }
-  ByteWriter out;
-  out.Put64(range.guest_address);
-  if (!incremental || !range.slot.has_value()) {
-    out.PutBlob(range.host);
-    file.Add(Tag::kMemoryRange, static_cast<uint32_t>(i), out.Take());
-    return absl::OkStatus();
-  }
-  const uint64_t pages = range.host.size() / kPageSize;
-  std::vector<uint64_t> written;
-  for (uint64_t page = 0; page < pages; ++page) {
-    if (page / 64 < dirty.size() && ((dirty[page / 64] >> (page % 64)) & 1)) {
-      written.push_back(page);
-    }
-  }
-  out.Put64(range.host.size());
-  out.Put32(static_cast<uint32_t>(kPageSize));
-  out.Put64(written.size());
-  for (uint64_t page : written) {
-    out.Put64(page);
-    out.PutBytes(range.host.subspan(page * kPageSize, kPageSize));
-  }
-  file.Add(Tag::kMemoryPages, static_cast<uint32_t>(i), out.Take());
-  return absl::OkStatus();
-}
-
-// One copy into guest RAM that a restore will make.
-struct RamWrite {
-  size_t range = 0;
-  uint64_t offset = 0;
-  absl::Span<const uint8_t> bytes;
-};
-
-// The RAM writes `file` asks for, every one checked against `ram`. A full
-// snapshot must hold every range whole; an incremental one each range
-// whole or as pages.
-absl::Status CollectRamWrites(const SnapshotFile& file, bool full,
-                              absl::Span<const GuestRam> ram,
-                              std::vector<RamWrite>& writes) {
-  constexpr const char* kOp = "snapshot restore";
-  for (const SnapshotFile::Section& section : file.sections()) {
-    if ((section.tag == Tag::kMemoryRange || section.tag == Tag::kMemoryPages) &&
-        section.index >= ram.size()) {
-      return absl::FailedPreconditionError(absl::StrFormat(
-          "%s: the snapshot has RAM range %u; %u ranges were given", kOp,
-          section.index, ram.size()));
-    }
-  }
-  for (size_t i = 0; i < ram.size(); ++i) {
-    const std::string name = absl::StrFormat("RAM range %u", i);
-    const uint32_t index = static_cast<uint32_t>(i);
-    auto whole = Optional(file, Tag::kMemoryRange, index);
-    auto pages = Optional(file, Tag::kMemoryPages, index);
-    if (!whole.has_value() && (full || !pages.has_value())) {
-      return absl::FailedPreconditionError(absl::StrFormat(
-          "%s: the snapshot has no contents for %s of the %u given", kOp, name,
-          ram.size()));
-    }
-    ByteReader in(whole.has_value() ? *whole : *pages, name);
-    ASSIGN_OR_RETURN(uint64_t address, in.Get64("guest address"));
-    uint64_t size = 0;
-    absl::Span<const uint8_t> bytes;
-    if (whole.has_value()) {
-      ASSIGN_OR_RETURN(bytes, in.GetBlob("contents"));
-      size = bytes.size();
-    } else {
-      ASSIGN_OR_RETURN(size, in.Get64("range size"));
-    }
-    if (address != ram[i].guest_address || size != ram[i].host.size()) {
-      return absl::FailedPreconditionError(absl::StrFormat(
-          "%s: the snapshot's %s is [%#x, %#x), the one given [%#x, %#x)", kOp,
-          name, address, address + size, ram[i].guest_address,
-          ram[i].guest_address + ram[i].host.size()));
-    }
-    if (whole.has_value()) {
-      RETURN_IF_ERROR(in.Done());
-      writes.push_back(RamWrite{i, 0, bytes});
-      continue;
-    }
-    ASSIGN_OR_RETURN(uint32_t page_size, in.Get32("page size"));
-    ASSIGN_OR_RETURN(uint64_t count, in.Get64("page count"));
-    if (page_size != kPageSize) {
-      return absl::DataLossError(absl::StrFormat(
-          "%s: pages of %u bytes, not %u", name, page_size, kPageSize));
-    }
-    for (uint64_t n = 0; n < count; ++n) {
-      ASSIGN_OR_RETURN(uint64_t page, in.Get64("page number"));
-      ASSIGN_OR_RETURN(absl::Span<const uint8_t> data,
-                       in.GetBytes("page", kPageSize));
-      if (page >= size / kPageSize) {
-        return absl::DataLossError(absl::StrFormat(
-            "%s: page %u is past the range's %u pages", name, page,
-            size / kPageSize));
-      }
-      writes.push_back(RamWrite{i, page * kPageSize, data});
-    }
-    RETURN_IF_ERROR(in.Done());
-  }
-  return absl::OkStatus();
-}
-
-// The (id, parent id) of `file`'s info section.
-absl::StatusOr<std::pair<uint64_t, uint64_t>> SnapshotIds(
-    const SnapshotFile& file) {
-  ASSIGN_OR_RETURN(absl::Span<const uint8_t> payload,
-                   file.Find(Tag::kSnapshotInfo, 0));
-  ByteReader in(payload, "snapshot info");
-  ASSIGN_OR_RETURN(uint64_t id, in.Get64("id"));
-  ASSIGN_OR_RETURN(uint64_t parent, in.Get64("parent id"));
-  RETURN_IF_ERROR(in.Done());
-  return std::make_pair(id, parent);
-}
-
 }  // namespace
-
-absl::StatusOr<uint64_t> SnapshotId(const SnapshotFile& file) {
-  ASSIGN_OR_RETURN(auto ids, SnapshotIds(file));
-  return ids.first;
-}
 
 absl::StatusOr<SnapshotFile> CaptureX86_64(VmX86_64& vm,
                                            absl::Span<VcpuX86_64* const> vcpus,
                                            absl::Span<const GuestRam> ram,
                                            const std::string& backend,
                                            const CaptureOptions& options) {
-  RETURN_IF_ERROR(CheckArguments("snapshot capture", vcpus, ram));
-  for (size_t i = 0; i < ram.size(); ++i) {
-    if (ram[i].slot.has_value()) RETURN_IF_ERROR(CheckRangeSlot(vm, i, ram[i]));
-  }
-  SnapshotFile file(Arch::kX86_64, backend);
-  uint64_t id = 0;
-  absl::BitGen random;
-  while (id == 0) id = absl::Uniform<uint64_t>(random);
-  ByteWriter info;
-  info.Put64(id);
-  info.Put64(options.parent_id);
-  file.Add(Tag::kSnapshotInfo, 0, info.Take());
-  ByteWriter ids;
-  ids.Put32(static_cast<uint32_t>(vcpus.size()));
-  for (VcpuX86_64* vcpu : vcpus) ids.Put32(vcpu->id());
-  file.Add(Tag::kVcpuCount, 0, ids.Take());
+  ASSIGN_OR_RETURN(SnapshotFile file,
+                   BeginCapture(Arch::kX86_64, backend, vm, AsVcpus(vcpus),
+                                ram, options));
 
   std::vector<uint32_t> msr_list;
   if (absl::StatusOr<std::vector<uint32_t>> list = vm.GetMsrIndexList();
@@ -502,20 +272,12 @@ absl::StatusOr<SnapshotFile> CaptureX86_64(VmX86_64& vm,
   } else if (!Absent(list.status())) {
     return Within("snapshot capture: get MSR index list", list.status());
   }
-  for (VcpuX86_64* vcpu : vcpus) {
-    RETURN_IF_ERROR(Within(
-        absl::StrCat("snapshot capture: ", VcpuName(vcpu->id())),
-        CaptureVcpu(*vcpu, msr_list, file)));
-  }
-  auto optional_vm = [&](Tag tag, auto get, auto encode) -> absl::Status {
-    auto state = get();
-    if (state.ok()) {
-      file.Add(tag, 0, encode(*state));
-      return absl::OkStatus();
-    }
-    if (Absent(state.status())) return absl::OkStatus();
-    return Within(absl::StrCat("snapshot capture: ", TagName(tag)),
-                  state.status());
+  RETURN_IF_ERROR(ForEachVcpu("snapshot capture", vcpus,
+                              [&](VcpuX86_64& vcpu, size_t) {
+                                return CaptureVcpu(vcpu, msr_list, file);
+                              }));
+  auto optional_vm = [&](Tag tag, auto get, auto encode) {
+    return CaptureVmPiece(tag, get, encode, file);
   };
   RETURN_IF_ERROR(optional_vm(
       Tag::kVmPicPrimary, [&] { return vm.GetPicState(VmX86_64::Pic::kPrimary); },
@@ -529,11 +291,7 @@ absl::StatusOr<SnapshotFile> CaptureX86_64(VmX86_64& vm,
       optional_vm(Tag::kVmPit, [&] { return vm.GetPitState(); }, EncodePit));
   RETURN_IF_ERROR(
       optional_vm(Tag::kVmClock, [&] { return vm.GetClock(); }, EncodeClock));
-  for (size_t i = 0; i < ram.size(); ++i) {
-    RETURN_IF_ERROR(Within("snapshot capture",
-                           CaptureRange(vm, i, ram[i], options.parent_id != 0,
-                                        file)));
-  }
+  RETURN_IF_ERROR(CaptureRam(vm, ram, options, file));
   return file;
 }
 
@@ -550,61 +308,14 @@ absl::Status RestoreX86_64(absl::Span<const SnapshotFile* const> chain,
                            absl::Span<const GuestRam> ram,
                            const RestoreOptions& options) {
   constexpr const char* kOp = "snapshot restore";
-  RETURN_IF_ERROR(CheckArguments(kOp, vcpus, ram));
-  if (chain.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(kOp, ": no snapshot given"));
-  }
-  // The chain: a full snapshot, then each one's child.
-  uint64_t previous = 0;
-  for (size_t n = 0; n < chain.size(); ++n) {
-    if (chain[n]->arch() != Arch::kX86_64) {
-      return absl::FailedPreconditionError(absl::StrFormat(
-          "%s: snapshot %u of the chain is of an %s VM, not x86_64", kOp, n,
-          ArchName(chain[n]->arch())));
-    }
-    ASSIGN_OR_RETURN(auto ids, SnapshotIds(*chain[n]));
-    if (ids.second != previous) {
-      return absl::FailedPreconditionError(
-          n == 0 ? absl::StrFormat("%s: the first snapshot is incremental "
-                                   "(parent %#x); a chain starts full",
-                                   kOp, ids.second)
-                 : absl::StrFormat("%s: snapshot %u of the chain follows "
-                                   "%#x, not the one before it (%#x)",
-                                   kOp, n, ids.second, previous));
-    }
-    previous = ids.first;
-  }
+  RETURN_IF_ERROR(CheckRestoreTarget(chain, Arch::kX86_64, AsVcpus(vcpus), ram));
   const SnapshotFile& file = *chain.back();
-  // The vCPUs: the same number, with the same ids, in the same order.
-  ASSIGN_OR_RETURN(absl::Span<const uint8_t> count_payload,
-                   file.Find(Tag::kVcpuCount, 0));
-  ByteReader count_in(count_payload, "vCPU count");
-  ASSIGN_OR_RETURN(uint32_t count, count_in.Get32("count"));
-  if (count != vcpus.size()) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "%s: the snapshot has %u vCPUs, %u were given", kOp, count,
-        vcpus.size()));
-  }
-  std::vector<VcpuImage> images;
-  for (VcpuX86_64* vcpu : vcpus) {
-    ASSIGN_OR_RETURN(uint32_t id, count_in.Get32("vCPU id"));
-    if (id != vcpu->id()) {
-      return absl::FailedPreconditionError(absl::StrFormat(
-          "%s: the snapshot's vCPU %u is given vCPU %u", kOp, id, vcpu->id()));
-    }
-    ASSIGN_OR_RETURN(VcpuImage image, DecodeVcpu(file, id));
-    RETURN_IF_ERROR(
-        Within(absl::StrCat(kOp, ": ", VcpuName(id)), CheckVcpuTakes(*vcpu, image)));
-    images.push_back(std::move(image));
-  }
-  RETURN_IF_ERROR(count_in.Done());
+  ASSIGN_OR_RETURN(std::vector<VcpuImage> images,
+                   DecodeVcpuImages(file, vcpus, DecodeVcpu, CheckVcpuTakes));
 
   // The RAM: every file's writes, checked before any byte is copied.
-  std::vector<RamWrite> writes;
-  for (size_t n = 0; n < chain.size(); ++n) {
-    RETURN_IF_ERROR(CollectRamWrites(*chain[n], n == 0, ram, writes));
-  }
+  ASSIGN_OR_RETURN(std::vector<RamWrite> writes,
+                   CollectChainRamWrites(chain, ram));
 
   // The VM's devices, decoded now so that a damaged one changes nothing.
   ASSIGN_OR_RETURN(auto pic0, DecodeVmState(file, Tag::kVmPicPrimary, DecodePic));
@@ -624,18 +335,14 @@ absl::Status RestoreX86_64(absl::Span<const SnapshotFile* const> chain,
   }
 
   // Everything fits: write it.
-  for (const RamWrite& write : writes) {
-    std::copy(write.bytes.begin(), write.bytes.end(),
-              ram[write.range].host.begin() + write.offset);
-  }
+  ApplyRamWrites(writes, ram);
   if (pic0) RETURN_IF_ERROR(vm.SetPicState(VmX86_64::Pic::kPrimary, *pic0));
   if (pic1) RETURN_IF_ERROR(vm.SetPicState(VmX86_64::Pic::kSecondary, *pic1));
   if (ioapic) RETURN_IF_ERROR(vm.SetIoapicState(*ioapic));
   if (pit) RETURN_IF_ERROR(vm.SetPitState(*pit));
-  for (size_t i = 0; i < vcpus.size(); ++i) {
-    RETURN_IF_ERROR(Within(absl::StrCat(kOp, ": ", VcpuName(vcpus[i]->id())),
-                           LoadVcpu(*vcpus[i], images[i])));
-  }
+  RETURN_IF_ERROR(ForEachVcpu(kOp, vcpus, [&](VcpuX86_64& vcpu, size_t i) {
+    return LoadVcpu(vcpu, images[i]);
+  }));
   if (clock) {
     // Without the real time of the capture, SetClock sets the clock as it
     // was: the guest sees no time pass while it was saved.

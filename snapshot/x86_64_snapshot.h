@@ -37,29 +37,11 @@
 #include "hypervisor/x86_64/vcpu_x86_64.h"
 #include "hypervisor/x86_64/vm_x86_64.h"
 #include "snapshot/snapshot_file.h"
+#include "snapshot/vm_snapshot_common.h"
 
 namespace hv::snapshot {
 
-// GuestRam: a guest-physical range and the host memory behind it (e.g. a
-// MemoryRegion's data() before it was handed to Vm::AddMemoryRegion).
-struct GuestRam {
-  GuestAddress guest_address = 0;
-  absl::Span<uint8_t> host;
-  // The memory slot whose region is exactly this range, with dirty logging
-  // on (MemoryRegionOptions::log_dirty_pages or Vm::SetDirtyLogging): then
-  // every capture reads (and so resets) the slot's dirty log, and an
-  // incremental capture writes only the pages it marks. nullopt: the range
-  // is written whole every time.
-  std::optional<MemSlot> slot;
-};
-
-// CaptureOptions: what kind of snapshot CaptureX86_64 writes.
-struct CaptureOptions {
-  // The id (SnapshotId()) of the snapshot this one follows: ranges with a
-  // slot then hold only the pages written since that capture (the dirty
-  // log's), the rest of the state in full. 0: a full snapshot.
-  uint64_t parent_id = 0;
-};
+// GuestRam, CaptureOptions and SnapshotId(): snapshot/vm_snapshot_common.h.
 
 // RestoreOptions: how RestoreX86_64 treats time.
 struct RestoreOptions {
@@ -71,10 +53,6 @@ struct RestoreOptions {
   // synchronised clocks.
   bool advance_clock_by_downtime = false;
 };
-
-// SnapshotId(): the id CaptureX86_64 gave `file` (random, never 0), or
-// NOT_FOUND / DATA_LOSS for a file without a readable one.
-absl::StatusOr<uint64_t> SnapshotId(const SnapshotFile& file);
 
 // CaptureX86_64(): the state of `vm`, its `vcpus` (every vCPU of the VM, in
 // id order) and `ram`. The vCPUs must be stopped (no Run() in progress);

@@ -20,6 +20,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "hypervisor/geniezone/geniezone_hypervisor.h"
@@ -38,6 +39,7 @@
 #include "testing/guest/layout.h"
 #include "testing/guest_fixture.h"
 #include "testing/guest_programs.h"
+#include "testing/in_child.h"
 #include "testing/scripted_guest.h"
 #include "testing/status_matchers.h"
 #include "testing/subprocess.h"
@@ -164,6 +166,19 @@ TEST(TestingExamples, StatusMatchers) {
   ASSERT_OK_AND_ASSIGN(auto vm, hypervisor->CreateVm());
   EXPECT_THAT(vm->RemoveMemoryRegion(99),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("slot 99")));
+}
+
+// testing/in_child.h (the child's work: a sum)
+TEST(TestingExamples, InChild) {
+  auto RestoreAndFinish = [](uint64_t a) -> absl::StatusOr<uint64_t> {
+    return a + 2;
+  };
+  const uint64_t paths = 40;
+  std::string answer = hv::testing::InChild([&] {
+    absl::StatusOr<uint64_t> sum = RestoreAndFinish(paths);
+    return sum.ok() ? absl::StrCat("ok ", *sum) : sum.status().ToString();
+  });
+  EXPECT_EQ(answer, "ok 42");
 }
 
 // testing/subprocess.h

@@ -13,7 +13,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
@@ -44,13 +43,6 @@ absl::StatusOr<SubprocessResult> RunSubprocess(
     absl::Duration timeout = absl::Seconds(120));
 absl::StatusOr<SubprocessResult> RunSubprocess(
     const std::vector<std::string>& argv, const SubprocessOptions& options);
-
-// InForkedChild(): runs `body` in a child process made by fork() (a new
-// process with a copy of this one's memory, e.g. to restore a VM snapshot
-// somewhere other than where it was taken) and returns the text it
-// returned, with " (the child failed)" appended if the child did not exit
-// normally with status 0. "error: ..." if the pipe or fork fails.
-std::string InForkedChild(absl::FunctionRef<std::string()> body);
 
 // RunfilePath(): the absolute path of `path` (workspace relative, e.g.
 // "tools/hvrun/hvrun") in the test's runfiles.

@@ -16,8 +16,8 @@
 #include "hypervisor/os/status_macros.h"
 #include "hypervisor/x86_64/vm_x86_64.h"
 #include "snapshot/x86_64_snapshot.h"
+#include "testing/in_child.h"
 #include "testing/status_matchers.h"
-#include "testing/subprocess.h"
 #include "testing/x86_guest_conformance.h"
 
 namespace hv::testing {
@@ -58,14 +58,10 @@ absl::StatusOr<std::vector<uint64_t>> RestoreAndFinish(
   // The fixture's boot state (and CPUID) first, as a VMM would configure a
   // new vCPU; the snapshots then replace the state.
   RETURN_IF_ERROR(guest->Load(guest::SnapshotWorker(), GuestMode::kLong));
-  std::vector<snapshot::SnapshotFile> files;
-  for (const std::string& path : paths) {
-    ASSIGN_OR_RETURN(snapshot::SnapshotFile file,
-                     snapshot::SnapshotFile::ReadFrom(path));
-    files.push_back(std::move(file));
-  }
-  std::vector<const snapshot::SnapshotFile*> chain;
-  for (const snapshot::SnapshotFile& file : files) chain.push_back(&file);
+  ASSIGN_OR_RETURN(std::vector<snapshot::SnapshotFile> files,
+                   snapshot::ReadSnapshotChain(paths));
+  const std::vector<const snapshot::SnapshotFile*> chain =
+      snapshot::ChainOf(files);
   VcpuX86_64* vcpus[] = {&guest->vcpu()};
   const snapshot::GuestRam ram[] = {{0, guest->ram(), guest->ram_slot()}};
   RETURN_IF_ERROR(snapshot::RestoreX86_64(chain, *vm->AsX86_64(), vcpus, ram));
@@ -76,17 +72,17 @@ absl::StatusOr<std::vector<uint64_t>> RestoreAndFinish(
 }
 
 // Runs RestoreAndFinish in a child process; its answer as text.
-std::string InChild(Hypervisor& hypervisor, bool irqchip,
-                    const std::vector<std::string>& paths) {
-  return InForkedChild([&]() -> std::string {
+std::string RestoredInChild(Hypervisor& hypervisor, bool irqchip,
+                            const std::vector<std::string>& paths) {
+  return InChild([&] {
     absl::StatusOr<std::vector<uint64_t>> reports =
         RestoreAndFinish(hypervisor, irqchip, paths);
-    if (!reports.ok()) return absl::StrCat("error: ", reports.status().ToString());
-    if (reports->size() != 3) {
-      return absl::StrCat("error: ", reports->size() - 1, " reports");
+    if (reports.ok() && reports->size() == 3) {
+      return absl::StrCat("ok ", (*reports)[0], " ", (*reports)[1],
+                          " accesses ", (*reports)[2]);
     }
-    return absl::StrCat("ok ", (*reports)[0], " ", (*reports)[1], " accesses ",
-                        (*reports)[2]);
+    if (reports.ok()) return absl::StrCat("error: ", reports->size() - 1, " reports");
+    return absl::StrCat("error: ", reports.status().ToString());
   });
 }
 
@@ -191,7 +187,7 @@ TEST_P(X86GuestConformance, SnapshotRestoredInAnotherProcessContinues) {
 
   // Restored in a child process (a new VM of its own): the reference's
   // results, and no signal write: the guest went on from where it stopped.
-  EXPECT_EQ(InChild(*hypervisor_, irqchip, chain),
+  EXPECT_EQ(RestoredInChild(*hypervisor_, irqchip, chain),
             absl::StrCat("ok ", reference.reports[0], " ",
                          reference.reports[1], " accesses 0"));
   for (const std::string& path : chain) ::unlink(path.c_str());

@@ -34,9 +34,9 @@
 #include "hypervisor/x86_64/vm_x86_64.h"
 #include "snapshot/x86_64_snapshot.h"
 #include "testing/guest/layout.h"
+#include "testing/in_child.h"
 #include "testing/guest_programs.h"
 #include "testing/status_matchers.h"
-#include "testing/subprocess.h"
 #include "testing/x86_guest_conformance.h"
 
 namespace hv::testing {
@@ -445,7 +445,7 @@ TEST_P(X86GuestConformance, SnapshotsOfABusyTwoVcpuGuestRestoreAnywhere) {
 
   // Each restored in a child process: the uninterrupted run's results.
   for (const Moment& moment : moments) {
-    EXPECT_EQ(InForkedChild([&] {
+    EXPECT_EQ(InChild([&] {
                 absl::StatusOr<std::string> result =
                     RestoreAndFinish(*hypervisor_, moment);
                 return result.ok() ? *result

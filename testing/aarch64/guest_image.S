@@ -28,28 +28,89 @@
         isb
 .endm
 
+// GIC_SPI_ON: the distributor on (GICD_CTLR: ARE, EnableGrp1, EnableGrp0)
+// and SPI x1 (group 1, priority 0xa0, routed to affinity 0.0.0.0, edge-
+// triggered when x2 is not 0, else level) enabled; x3 is the GICD base.
+// Clobbers x4-x8 and x10-x13.
+.macro GIC_SPI_ON
+        // GICD_CTLR: ARE, EnableGrp1, EnableGrp0.
+        mov     w4, #0x13
+        str     w4, [x3]
+        // x5 = 4 * (INTID / 32), x7 = 1 << (INTID % 32).
+        lsr     x5, x1, #5
+        lsl     x5, x5, #2
+        and     x6, x1, #31
+        mov     x7, #1
+        lsl     x7, x7, x6
+        // GICD_IGROUPR<n>: group 1.
+        add     x8, x3, #0x80
+        add     x8, x8, x5
+        ldr     w10, [x8]
+        orr     w10, w10, w7
+        str     w10, [x8]
+        // GICD_ICFGR<n>: bit 2 * (INTID % 16) + 1 set = edge-triggered.
+        lsr     x11, x1, #4
+        lsl     x11, x11, #2
+        and     x12, x1, #15
+        lsl     x12, x12, #1
+        add     x12, x12, #1
+        mov     x13, #1
+        lsl     x13, x13, x12
+        add     x8, x3, #0xc00
+        add     x8, x8, x11
+        ldr     w10, [x8]
+        bic     w10, w10, w13
+        cbz     x2, 3f
+        orr     w10, w10, w13
+3:      str     w10, [x8]
+        // GICD_IPRIORITYR: one byte per INTID.
+        add     x8, x3, #0x400
+        add     x8, x8, x1
+        mov     w10, #0xa0
+        strb    w10, [x8]
+        // GICD_IROUTER<n> (64-bit): affinity 0.0.0.0, IRM 0.
+        mov     x8, #0x6000
+        add     x8, x3, x8
+        add     x8, x8, x1, lsl #3
+        str     xzr, [x8]
+        // GICD_ISENABLER<n>: enable (write-1-to-set).
+        add     x8, x3, #0x100
+        add     x8, x8, x5
+        str     w7, [x8]
+        dsb     sy
+.endm
+
         .section .rodata.hv_a64_image, "a"
         .balign 2048
         .globl hv_a64_image_start
         .hidden hv_a64_image_start
 hv_a64_image_start:
 
-// The vector table (VBAR_EL1): 16 entries of 0x80 bytes. Routines run at
-// EL1h, so only "current EL with SP_ELx" IRQs (0x280) are expected; every
-// other entry reports an unexpected exception.
-        .globl hv_a64_vectors
-        .hidden hv_a64_vectors
-hv_a64_vectors:
+// A vector table (VBAR_EL1): 16 entries of 0x80 bytes, 2 KiB aligned.
+// Routines run at EL1h, so only "current EL with SP_ELx" IRQs (0x280) are
+// expected, taken to `irq`; every other entry reports an unexpected
+// exception.
+.macro VECTOR_TABLE name, irq
+        .balign 2048
+        .globl \name
+        .hidden \name
+\name:
         .rept 5
         b       unexpected_exception
         .balign 0x80
         .endr
-        b       irq_handler             // 0x280: IRQ, current EL, SP_ELx
+        b       \irq                   // 0x280: IRQ, current EL, SP_ELx
         .balign 0x80
         .rept 10
         b       unexpected_exception
         .balign 0x80
         .endr
+.endm
+
+// The table every routine starts with.
+        VECTOR_TABLE hv_a64_vectors, irq_handler
+// snapshot_worker's, which counts interrupts without exits.
+        VECTOR_TABLE hv_a64_count_vectors, count_irq_handler
 
 // Hands ESR_EL1 and ELR_EL1 to the host, which ends the run there.
 unexpected_exception:
@@ -73,6 +134,35 @@ irq_handler:
         REPORT  x1
         mov     x21, #1
         eret
+
+// snapshot_worker's IRQ: acknowledge; for the virtual timer (INTID 27)
+// count it in x24, keep in x30 the largest CNTVCT_EL0 step between two
+// ticks (x29 the last tick's count) and re-arm it x23 ticks on, or stop it
+// once x24 reaches x28; count any other INTID in x25 (the SPI). Then end
+// it. Touches no register but x24-x27, x29, x30: the routine's loop runs
+// on undisturbed.
+count_irq_handler:
+        mrs     x26, ICC_IAR1_EL1
+        cmp     x26, #1020              // 1020-1023: special, nothing to end
+        b.hs    3f
+        cmp     x26, #27
+        b.ne    1f
+        add     x24, x24, #1
+        mrs     x27, cntvct_el0
+        sub     x29, x27, x29
+        cmp     x29, x30
+        csel    x30, x29, x30, hi
+        mov     x29, x27
+        cmp     x24, x28
+        b.hs    2f
+        msr     cntv_tval_el0, x23
+        b       4f
+2:      msr     cntv_ctl_el0, xzr
+        b       4f
+1:      add     x25, x25, #1
+4:      msr     ICC_EOIR1_EL1, x26
+        isb
+3:      eret
 
 // mmio_round_trip(x0 value, x1 address): stores x0 at x1, loads x1, and
 // stores what it read plus 1 back at x1.
@@ -125,51 +215,7 @@ HV_A64_ROUTINE(touch_pages)
 HV_A64_ROUTINE(gic_spi)
         mov     x21, #0
         GIC_CPU_INTERFACE_ON
-        // GICD_CTLR: ARE, EnableGrp1, EnableGrp0.
-        mov     w4, #0x13
-        str     w4, [x3]
-        // x5 = 4 * (INTID / 32), x7 = 1 << (INTID % 32).
-        lsr     x5, x1, #5
-        lsl     x5, x5, #2
-        and     x6, x1, #31
-        mov     x7, #1
-        lsl     x7, x7, x6
-        // GICD_IGROUPR<n>: group 1.
-        add     x8, x3, #0x80
-        add     x8, x8, x5
-        ldr     w10, [x8]
-        orr     w10, w10, w7
-        str     w10, [x8]
-        // GICD_ICFGR<n>: bit 2 * (INTID % 16) + 1 set = edge-triggered.
-        lsr     x11, x1, #4
-        lsl     x11, x11, #2
-        and     x12, x1, #15
-        lsl     x12, x12, #1
-        add     x12, x12, #1
-        mov     x13, #1
-        lsl     x13, x13, x12
-        add     x8, x3, #0xc00
-        add     x8, x8, x11
-        ldr     w10, [x8]
-        bic     w10, w10, w13
-        cbz     x2, 3f
-        orr     w10, w10, w13
-3:      str     w10, [x8]
-        // GICD_IPRIORITYR: one byte per INTID.
-        add     x8, x3, #0x400
-        add     x8, x8, x1
-        mov     w10, #0xa0
-        strb    w10, [x8]
-        // GICD_IROUTER<n> (64-bit): affinity 0.0.0.0, IRM 0.
-        mov     x8, #0x6000
-        add     x8, x3, x8
-        add     x8, x8, x1, lsl #3
-        str     xzr, [x8]
-        // GICD_ISENABLER<n>: enable (write-1-to-set).
-        add     x8, x3, #0x100
-        add     x8, x8, x5
-        str     w7, [x8]
-        dsb     sy
+        GIC_SPI_ON
         SIGNAL
         // Wait with IRQs masked (WFI still wakes on a pending one), then
         // open the window for one instruction: no IRQ can slip in between
@@ -319,6 +365,103 @@ HV_A64_ROUTINE(its_lpi)
         msr     daifset, #2
         b       4b
 5:      DONE
+
+// snapshot_worker(x1 SPI INTID, x2 edge-triggered?, x3 GICD base, x19
+// buffer, x20 rounds N (a multiple of 4), x28 timer ticks T): a guest
+// busy with interrupts, for snapshots taken at the stages it announces by
+// storing 1, 2, 3 at HV_A64_DATA. Sets up SPI x1 and the EL1 virtual
+// timer's PPI (INTID 27: Arm Base System Architecture, DEN0094, PPI
+// assignments) on this vCPU's redistributor, the timer to tick every
+// millisecond (CNTFRQ_EL0 / 1000) until T ticks (count_irq_handler), and
+// runs N rounds of an LCG over the 512 words at x19 with IRQs on, except
+// from round N/2 to 3N/4. Stage 1 is round N/4; stage 2 round N/2, IRQs
+// just masked (the host raises the SPI then: it stays pending until round
+// 3N/4); stage 3 after the rounds, then waits (WFI) for the T-th tick and
+// the SPI. Reports the checksum of the 512 words, the ticks (T), the SPIs
+// (1), the largest counter step between two ticks and CNTFRQ_EL0.
+HV_A64_ROUTINE(snapshot_worker)
+        GIC_CPU_INTERFACE_ON
+        GIC_SPI_ON
+        // The timer PPI in the redistributor's SGI frame (RD_base +
+        // 0x10000): GICR_IGROUPR0 group 1, priority 0xa0, GICR_ISENABLER0.
+        LOAD_CONST x8, (HV_A64_GICR_BASE + 0x10000)
+        mov     w4, #(1 << 27)
+        ldr     w10, [x8, #0x80]
+        orr     w10, w10, w4
+        str     w10, [x8, #0x80]
+        mov     w10, #0xa0
+        strb    w10, [x8, #(0x400 + 27)]
+        str     w4, [x8, #0x100]
+        dsb     sy
+        adr     x9, hv_a64_count_vectors
+        msr     vbar_el1, x9
+        mov     x24, #0
+        mov     x25, #0
+        mov     x30, #0
+        mrs     x23, cntfrq_el0
+        mov     x4, #1000
+        udiv    x23, x23, x4
+        isb
+        mrs     x29, cntvct_el0
+        msr     cntv_tval_el0, x23
+        mov     x4, #1                  // CNTV_CTL_EL0.ENABLE, IMASK 0
+        msr     cntv_ctl_el0, x4
+        isb
+        msr     daifclr, #2
+        LOAD_CONST x4, 6364136223846793005  // Knuth's MMIX LCG multiplier
+        LOAD_CONST x10, HV_A64_DATA
+        lsr     x6, x20, #2             // N/4
+        add     x7, x6, x6, lsl #1      // 3N/4
+        mov     x0, #0
+1:      and     x2, x0, #511
+        ldr     x3, [x19, x2, lsl #3]
+        madd    x3, x3, x4, x0
+        eor     x3, x3, x3, lsr #29
+        str     x3, [x19, x2, lsl #3]
+        add     x0, x0, #1
+        cmp     x0, x6
+        b.ne    2f
+        mov     x5, #1
+        str     x5, [x10]
+2:      cmp     x0, x6, lsl #1
+        b.ne    3f
+        msr     daifset, #2
+        mov     x5, #2
+        str     x5, [x10]
+3:      cmp     x0, x7
+        b.ne    4f
+        msr     daifclr, #2
+4:      cmp     x0, x20
+        b.lo    1b
+        // The checksum: rotate and XOR each word in.
+        mov     x0, #0
+        mov     x3, #0
+5:      ldr     x2, [x19, x0, lsl #3]
+        ror     x3, x3, #7
+        eor     x3, x3, x2
+        add     x0, x0, #1
+        cmp     x0, #512
+        b.ne    5b
+        mov     x5, #3
+        str     x5, [x10]
+        // Wait as gic_spi does: IRQs masked around the check, opened for
+        // one instruction after the WFI.
+        msr     daifset, #2
+6:      cmp     x24, x28
+        b.lo    7f
+        cbnz    x25, 8f
+7:      wfi
+        msr     daifclr, #2
+        isb
+        msr     daifset, #2
+        b       6b
+8:      REPORT  x3
+        REPORT  x24
+        REPORT  x25
+        REPORT  x30
+        mrs     x0, cntfrq_el0
+        REPORT  x0
+        DONE
 
         .ltorg
         .globl hv_a64_image_end

@@ -17,6 +17,7 @@ extern const uint8_t hv_a64_spin[];
 extern const uint8_t hv_a64_registers[];
 extern const uint8_t hv_a64_timer_regs[];
 extern const uint8_t hv_a64_its_lpi[];
+extern const uint8_t hv_a64_snapshot_worker[];
 }
 
 namespace hv::testing::a64 {
@@ -35,6 +36,7 @@ const uint8_t* Symbol(Routine routine) {
     case Routine::kRegisters: return hv_a64_registers;
     case Routine::kTimerRegs: return hv_a64_timer_regs;
     case Routine::kItsLpi: return hv_a64_its_lpi;
+    case Routine::kSnapshotWorker: return hv_a64_snapshot_worker;
   }
   return hv_a64_image_start;
 }
@@ -64,6 +66,7 @@ const char* RoutineName(Routine routine) {
     case Routine::kRegisters: return "registers";
     case Routine::kTimerRegs: return "timer_regs";
     case Routine::kItsLpi: return "its_lpi";
+    case Routine::kSnapshotWorker: return "snapshot_worker";
   }
   return "unknown";
 }

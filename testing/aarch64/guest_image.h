@@ -29,6 +29,7 @@ enum class Routine {
   kRegisters,
   kTimerRegs,
   kItsLpi,
+  kSnapshotWorker,
 };
 
 // Image(): the whole image, vector table first.
