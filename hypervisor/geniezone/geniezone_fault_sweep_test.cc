@@ -33,8 +33,21 @@ struct World {
   int regions_added = 0;
 };
 
-absl::Status Scenario(GeniezoneFake& fake, EventFd& irq_event,
-                      EventFd& io_event, World& world) {
+// The eventfds the scenario registers: an irqfd, an ioeventfd, and a
+// resample irqfd's trigger and resample events.
+struct Events {
+  EventFd irq, io, level, resample;
+  static absl::StatusOr<Events> Create() {
+    ASSIGN_OR_RETURN(EventFd irq, EventFd::Create());
+    ASSIGN_OR_RETURN(EventFd io, EventFd::Create());
+    ASSIGN_OR_RETURN(EventFd level, EventFd::Create());
+    ASSIGN_OR_RETURN(EventFd resample, EventFd::Create());
+    return Events{std::move(irq), std::move(io), std::move(level),
+                  std::move(resample)};
+  }
+};
+
+absl::Status Scenario(GeniezoneFake& fake, const Events& events, World& world) {
   ASSIGN_OR_RETURN(world.hypervisor, GeniezoneHypervisor::Create("/dev/gzvm", &fake));
   ASSIGN_OR_RETURN(world.vm, world.hypervisor->CreateVm());
   GicConfig gic;
@@ -53,9 +66,10 @@ absl::Status Scenario(GeniezoneFake& fake, EventFd& irq_event,
     ASSIGN_OR_RETURN(auto vcpu, world.vm->CreateVcpu(id));
     world.vcpus.push_back(std::move(vcpu));
   }
-  RETURN_IF_ERROR(world.vm->RegisterIrqfd(irq_event, 4));
+  RETURN_IF_ERROR(world.vm->RegisterIrqfd(events.irq, 4));
+  RETURN_IF_ERROR(world.vm->RegisterResampleIrqfd(events.level, 6, events.resample));
   RETURN_IF_ERROR(world.vm->RegisterIoEvent(
-      io_event, {IoEventAddress::Space::kMmio, 0x9000000, 4, std::nullopt}));
+      events.io, {IoEventAddress::Space::kMmio, 0x9000000, 4, std::nullopt}));
   return absl::OkStatus();
 }
 
@@ -86,25 +100,24 @@ void CheckReported(GeniezoneFake& fake, uint64_t n, const absl::Status& status,
 }
 
 TEST(GeniezoneFaultSweep, EveryFailedCallIsReportedAndLeaksNothing) {
-  ASSERT_OK_AND_ASSIGN(EventFd irq_event, EventFd::Create());
-  ASSERT_OK_AND_ASSIGN(EventFd io_event, EventFd::Create());
+  ASSERT_OK_AND_ASSIGN(const Events events, Events::Create());
   uint64_t total = 0;
   {
     auto fake = GeniezoneFake::Create();
     World world;
-    ASSERT_OK(Scenario(*fake, irq_event, io_event, world));
+    ASSERT_OK(Scenario(*fake, events, world));
     world = World();
     total = fake->call_count();
     EXPECT_EQ(fake->OpenFdCount(), 0u);
     EXPECT_EQ(fake->LiveMappingCount(), 0u);
   }
-  ASSERT_EQ(total, 19u);  // 13 in the scenario, 6 in teardown
+  ASSERT_EQ(total, 20u);  // 14 in the scenario, 6 in teardown
   int teardown = 0;
   const FaultSweep sweep = SweepFaults([&](uint64_t n) {
     auto fake = GeniezoneFake::Create();
     fake->FailCall(n, EIO);
     World world;
-    const absl::Status status = Scenario(*fake, irq_event, io_event, world);
+    const absl::Status status = Scenario(*fake, events, world);
     if (!status.ok()) CheckReported(*fake, n, status, world);
     world = World();
     const bool injected = fake->call_count() > n;
@@ -120,7 +133,7 @@ TEST(GeniezoneFaultSweep, EveryFailedCallIsReportedAndLeaksNothing) {
     return FaultRun{injected, status};
   });
   EXPECT_EQ(sweep.calls, total);
-  EXPECT_EQ(sweep.reported, 13u);  // every call of the scenario
+  EXPECT_EQ(sweep.reported, 14u);  // every call of the scenario
   EXPECT_EQ(teardown, 6);          // 2 munmaps, 4 closes
   EXPECT_EQ(sweep.unreported, 6u);
 }

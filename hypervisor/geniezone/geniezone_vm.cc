@@ -21,11 +21,11 @@ namespace {
 // has no delete), kDirtyLog (no dirty-log ioctl), kReadOnlyMemoryRegion (no
 // read-only region flag), kMemNoncoherentDma (no cache-type region flag),
 // kPvClock (x86 only), kGsiRouting (no in-kernel GSI routing), kSignalMsi
-// (no MSI injection), kIrqfdResample (no level-triggered irqfds),
-// kUserSpaceMsrs (x86 only), kDirtyLogSwitch and kDirtyLogManualProtect (no
+// (no MSI injection), kUserSpaceMsrs (x86 only), kDirtyLogSwitch and kDirtyLogManualProtect (no
 // dirty log at all).
 constexpr VmCap kGeniezoneVmCaps[] = {
     VmCap::kIrqfd,
+    VmCap::kIrqfdResample,  // GZVM_IRQFD_FLAG_RESAMPLE (README)
     VmCap::kIoEventfd,
     VmCap::kFdMapping,  // see README: no MMU notifier for touched pages
 };
@@ -160,6 +160,24 @@ absl::Status GeniezoneVm::Irqfd(const EventFd& event, uint32_t gsi,
   if (sys_->IoctlPtr(vm_fd_.get(), geniezone_abi::kIrqfd, &request) < 0) {
     return ErrnoStatus(absl::StrFormat("GZVM_IRQFD (%s gsi %u)",
                                        assign ? "assign" : "deassign", gsi));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status GeniezoneVm::ResampleIrqfd(const EventFd& event, uint32_t gsi,
+                                        const EventFd& resample) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    RETURN_IF_ERROR(CheckSpi("register resample irqfd", gsi));
+  }
+  geniezone_abi::Irqfd request = {};
+  request.fd = static_cast<uint32_t>(event.fd());
+  request.gsi = gsi;
+  request.flags = geniezone_abi::kIrqfdFlagResample;
+  request.resamplefd = static_cast<uint32_t>(resample.fd());
+  if (sys_->IoctlPtr(vm_fd_.get(), geniezone_abi::kIrqfd, &request) < 0) {
+    return ErrnoStatus(
+        absl::StrFormat("GZVM_IRQFD (assign resample gsi %u)", gsi));
   }
   return absl::OkStatus();
 }

@@ -84,6 +84,11 @@ class GeniezoneVm final : public BackendVm<VmAArch64> {
   absl::Status IoEvent(const EventFd& event, const IoEventAddress& address,
                        bool assign) override;
   absl::Status Irqfd(const EventFd& event, uint32_t gsi, bool assign) override;
+  // GZVM_IRQFD with GZVM_IRQFD_FLAG_RESAMPLE: the driver's resampler holds
+  // the SPI asserted until the guest EOIs it (seen in the vGIC list
+  // registers after a GZVM_RUN), then lowers it and signals `resample`.
+  absl::Status ResampleIrqfd(const EventFd& event, uint32_t gsi,
+                             const EventFd& resample) override;
 
   // The SPI `spi` exists on the GIC (when one was created); `operation`
   // names the caller.

@@ -120,7 +120,7 @@ TEST(GeniezoneVm, BadRegionsNeverReachTheDriver) {
   EXPECT_THAT(IoctlNames(*env.fake), IsEmpty());
   EXPECT_THAT(env.vm->MemoryRegions(), SizeIs(1));
   EXPECT_TRUE(HasCapabilities(
-      *env.vm, {VmCap::kIrqfd, VmCap::kIoEventfd},
+      *env.vm, {VmCap::kIrqfd, VmCap::kIrqfdResample, VmCap::kIoEventfd},
       {VmCap::kReadOnlyMemoryRegion, VmCap::kDirtyLog,
        VmCap::kMemNoncoherentDma, VmCap::kPvClock}));
 }
@@ -230,6 +230,38 @@ TEST(GeniezoneVm, IoEventsAreMmioOnlyAndMatchTheDriversRules) {
   EXPECT_THAT(env.vm->UnregisterIoEvent(event, address),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("GZVM_IOEVENTFD")));
   EXPECT_EQ(env.fake->IoeventfdCount(), 0u);
+}
+
+TEST(GeniezoneVm, ResampleIrqfdIsSignalledWhenTheGuestEndsTheSpi) {
+  ASSERT_OK_AND_ASSIGN(GeniezoneTestEnv env, GeniezoneTestEnv::Create());
+  ASSERT_OK(env.arm()->CreateGic(Gic()));
+  ASSERT_OK_AND_ASSIGN(EventFd level, EventFd::Create());
+  ASSERT_OK_AND_ASSIGN(EventFd resample, EventFd::Create());
+  // Bad input reaches no ioctl: one eventfd for both, an SPI past the GIC.
+  env.fake->ClearCalls();
+  EXPECT_THAT(env.vm->RegisterResampleIrqfd(level, 5, level),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("same eventfd")));
+  EXPECT_THAT(env.vm->RegisterResampleIrqfd(level, 4000, resample),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("register resample irqfd")));
+  EXPECT_THAT(IoctlNames(*env.fake), IsEmpty());
+
+  ASSERT_OK(env.vm->RegisterResampleIrqfd(level, 5, resample));
+  auto request = LastIoctl(*env.fake, "GZVM_IRQFD").As<geniezone_abi::Irqfd>();
+  EXPECT_EQ(request.fd, static_cast<uint32_t>(level.fd()));
+  EXPECT_EQ(request.gsi, 5u);
+  EXPECT_EQ(request.flags, geniezone_abi::kIrqfdFlagResample);
+  EXPECT_EQ(request.resamplefd, static_cast<uint32_t>(resample.fd()));
+  ASSERT_OK(level.Write(1));
+  EXPECT_EQ(env.fake->InterruptsDelivered(5), 1u);
+  // The guest's EOI of another SPI signals nothing; of this one, the
+  // resamplefd, once.
+  EXPECT_EQ(env.fake->GuestEoi(6), 0);
+  EXPECT_EQ(env.fake->GuestEoi(5), 1);
+  EXPECT_THAT(resample.Read(), IsOkAndHolds(1u));
+  ASSERT_OK(env.vm->UnregisterIrqfd(level, 5));
+  EXPECT_EQ(env.fake->IrqfdCount(), 0u);
+  EXPECT_EQ(env.fake->GuestEoi(5), 0);
 }
 
 TEST(GeniezoneVm, IrqfdsAndLinesCarrySpiNumbers) {

@@ -821,6 +821,19 @@ uint64_t GeniezoneFake::InterruptsDelivered(uint32_t gsi) {
   return it == latest_vm_->delivered.end() ? 0 : it->second;
 }
 
+int GeniezoneFake::GuestEoi(uint32_t gsi) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (latest_vm_ == nullptr) return 0;
+  DrainIrqfds(*latest_vm_);
+  int signalled = 0;
+  for (const IrqfdEntry& e : latest_vm_->irqfds) {
+    if (e.gsi != gsi || e.resample_dup < 0) continue;
+    const uint64_t one = 1;
+    if (::write(e.resample_dup, &one, sizeof(one)) == sizeof(one)) ++signalled;
+  }
+  return signalled;
+}
+
 // --- Model queries ---------------------------------------------------------------------
 
 size_t GeniezoneFake::OpenFdCount() const {

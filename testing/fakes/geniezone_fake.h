@@ -141,6 +141,13 @@ class GeniezoneFake final : public GeniezoneSys, public ScriptedGuest {
   // counter (one EventFd::Write(1)) counting as one injection.
   uint64_t InterruptsDelivered(uint32_t gsi) override;
 
+  // GeniezoneFake::GuestEoi(): the guest of the most recent VM ends SPI
+  // `gsi` (an EOI the driver finds in the vGIC list registers after a
+  // GZVM_RUN, gzvm_sync_vgic_state): as the driver's irqfd resampler does,
+  // each resample irqfd on `gsi` has its line lowered and its resamplefd
+  // signalled (one count each). Returns how many were signalled.
+  int GuestEoi(uint32_t gsi);
+
   // GeniezoneFake::QueueRawExit(): the next Run() of `vcpu` returns `run` as
   // the driver would copy it out (exit_reason and union as given), to test exit
   // decoding of reasons the script has no verb for.
