@@ -9,8 +9,10 @@ namespace hv {
 
 void ExitStats::Record(VcpuExitKind kind, absl::Duration run_time,
                        absl::Duration handle_time) {
+  size_t slot = static_cast<size_t>(kind);
+  if (slot >= kSlots) slot = static_cast<size_t>(VcpuExitKind::kUnknown);
   std::lock_guard<std::mutex> lock(mutex_);
-  Entry& e = entries_[kind];
+  Entry& e = entries_[slot];
   ++e.count;
   e.run_time += run_time;
   e.handle_time += handle_time;
@@ -19,7 +21,13 @@ void ExitStats::Record(VcpuExitKind kind, absl::Duration run_time,
 
 std::map<VcpuExitKind, ExitStats::Entry> ExitStats::Snapshot() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return entries_;
+  std::map<VcpuExitKind, Entry> entries;
+  for (size_t slot = 0; slot < kSlots; ++slot) {
+    if (entries_[slot].count != 0) {
+      entries.emplace(static_cast<VcpuExitKind>(slot), entries_[slot]);
+    }
+  }
+  return entries;
 }
 
 std::string ExitStats::Format() const {
