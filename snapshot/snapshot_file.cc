@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <set>
 #include <utility>
 
 #include "absl/strings/str_format.h"
@@ -109,6 +110,7 @@ absl::StatusOr<SnapshotFile> SnapshotFile::Parse(
   absl::StatusOr<std::string> backend = in.GetString("backend name");
   if (!backend.ok()) return backend.status();
   SnapshotFile file(static_cast<Arch>(*arch), *std::move(backend));
+  std::set<std::pair<uint32_t, uint32_t>> seen;  // (tag, index)
   while (true) {
     if (in.remaining() < kSectionHeaderSize) {
       return absl::DataLossError(absl::StrFormat(
@@ -135,7 +137,22 @@ absl::StatusOr<SnapshotFile> SnapshotFile::Parse(
           TagName(tag), static_cast<uint32_t>(tag), index, Crc32c(payload),
           crc));
     }
-    if (tag == Tag::kEnd) break;
+    if (tag == Tag::kEnd) {
+      // The end section is empty with index 0 (README): anything else is
+      // not what a writer of this format wrote.
+      if (length != 0 || index != 0) {
+        return absl::DataLossError(absl::StrFormat(
+            "snapshot: the end section has index %u and %u bytes; it is "
+            "empty with index 0",
+            index, length));
+      }
+      break;
+    }
+    if (!seen.emplace(static_cast<uint32_t>(tag), index).second) {
+      return absl::DataLossError(absl::StrFormat(
+          "snapshot: section %s (tag %u) index %u appears twice", TagName(tag),
+          static_cast<uint32_t>(tag), index));
+    }
     file.Add(tag, index, std::vector<uint8_t>(payload.begin(), payload.end()));
   }
   if (in.remaining() != 0) {

@@ -89,6 +89,25 @@ TEST(SnapshotFile, RefusesOtherFilesVersionsAndArchitectures) {
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("after the end")));
 }
 
+TEST(SnapshotFile, RefusesADuplicateSectionAndANonEmptyEnd) {
+  SnapshotFile twice = Sample();
+  twice.Add(Tag::kVcpuRegs, 0, {4, 5, 6});
+  EXPECT_THAT(SnapshotFile::Parse(twice.Serialize()),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("vCPU regs (tag 16) index 0 appears twice")));
+  // The end section given one payload byte (length and CRC to match).
+  std::vector<uint8_t> bytes = Sample().Serialize();
+  const size_t end = bytes.size() - 20;  // the end section's header
+  bytes[end + 8] = 1;
+  const uint8_t extra = 0x7e;
+  const uint32_t crc = Crc32c(absl::MakeConstSpan(&extra, 1));
+  for (int i = 0; i < 4; ++i) bytes[end + 16 + i] = (crc >> (8 * i)) & 0xff;
+  bytes.push_back(extra);
+  EXPECT_THAT(SnapshotFile::Parse(bytes),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("the end section has index 0 and 1 bytes")));
+}
+
 TEST(SnapshotFile, WritesAndReadsAFile) {
   const char* dir = std::getenv("TEST_TMPDIR");
   const std::string path =
@@ -140,6 +159,11 @@ TEST(X86_64Codec, StateRoundTripsAndShortPayloadsAreRefused) {
   regs.push_back(0);
   EXPECT_THAT(DecodeRegs(regs, "vCPU 3 regs"),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("left over")));
+  Regs reserved;
+  reserved.rflags = 0x2 | (uint64_t{1} << 40);
+  EXPECT_THAT(DecodeRegs(EncodeRegs(reserved), "vCPU 0 regs"),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("rflags 0x10000000002 has reserved bits")));
   // An MSR count the payload cannot hold is refused before allocating.
   ByteWriter huge;
   huge.Put32(0xffffffff);

@@ -77,6 +77,14 @@ absl::StatusOr<Regs> DecodeRegs(absl::Span<const uint8_t> data,
     HV_SNAP_GET(in, Get64, *v, "register");
   }
   RETURN_IF_ERROR(in.Done());
+  // RFLAGS bits 3, 5, 15 and 22-63 are reserved and read as zero (Intel
+  // SDM Vol. 1, 3.4.3): no vCPU ever had them set.
+  constexpr uint64_t kRflagsReserved = ~uint64_t{0x3f7fd7};
+  if ((r.rflags & kRflagsReserved) != 0) {
+    return absl::DataLossError(absl::StrFormat(
+        "%s: rflags %#x has reserved bits set (%#x)", what, r.rflags,
+        r.rflags & kRflagsReserved));
+  }
   return r;
 }
 
