@@ -132,6 +132,16 @@ TEST(X86_64Codec, StateRoundTripsAndShortPayloadsAreRefused) {
   EXPECT_TRUE(back.cs.l);
   EXPECT_EQ(back.efer, 0x500u);
   EXPECT_EQ(back.idt.limit, 0xfffu);
+  Sregs wide = sregs;
+  wide.ss.dpl = 4;
+  EXPECT_THAT(DecodeSregs(EncodeSregs(wide), "vCPU 0 sregs"),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("vCPU 0 sregs: segment type 0 / dpl 4")));
+  wide = sregs;
+  wide.cr0 = uint64_t{1} << 40;
+  EXPECT_THAT(DecodeSregs(EncodeSregs(wide), "vCPU 0 sregs"),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("cr0 0x10000000000 / cr8 0 have reserved")));
 
   VcpuEvents events;
   events.nmi.pending = true;

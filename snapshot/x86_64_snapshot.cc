@@ -563,6 +563,12 @@ absl::Status RestoreX86_64(absl::Span<const SnapshotFile* const> chain,
           "%s: snapshot %u of the chain is of an %s VM, not x86_64", kOp, n,
           ArchName(chain[n]->arch())));
     }
+    if (!options.backend.empty() && chain[n]->backend() != options.backend) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "%s: snapshot %u of the chain was recorded on the \"%s\" backend; "
+          "this VM runs on \"%s\"",
+          kOp, n, chain[n]->backend(), options.backend));
+    }
     ASSIGN_OR_RETURN(auto ids, SnapshotIds(*chain[n]));
     if (ids.second != previous) {
       return absl::FailedPreconditionError(
@@ -593,10 +599,11 @@ absl::Status RestoreX86_64(absl::Span<const SnapshotFile* const> chain,
       return absl::FailedPreconditionError(absl::StrFormat(
           "%s: the snapshot's vCPU %u is given vCPU %u", kOp, id, vcpu->id()));
     }
-    ASSIGN_OR_RETURN(VcpuImage image, DecodeVcpu(file, id));
+    absl::StatusOr<VcpuImage> image = DecodeVcpu(file, id);
+    if (!image.ok()) return Within(kOp, image.status());
     RETURN_IF_ERROR(
-        Within(absl::StrCat(kOp, ": ", VcpuName(id)), CheckVcpuTakes(*vcpu, image)));
-    images.push_back(std::move(image));
+        Within(absl::StrCat(kOp, ": ", VcpuName(id)), CheckVcpuTakes(*vcpu, *image)));
+    images.push_back(*std::move(image));
   }
   RETURN_IF_ERROR(count_in.Done());
 

@@ -70,6 +70,13 @@ struct RestoreOptions {
   // TSC clock source), as for a live migration between hosts with
   // synchronised clocks.
   bool advance_clock_by_downtime = false;
+  // The backend `vm` runs on: its Hypervisor::kind(), the name given to
+  // CaptureX86_64. A snapshot recorded on another backend is refused with
+  // FAILED_PRECONDITION naming both, before anything is written: one
+  // hypervisor's state (its MSR list, XSAVE image, clock, irqchip
+  // registers) is not another's to load. Empty: not checked (for a VMM
+  // that names backends its own way).
+  std::string backend;
 };
 
 // SnapshotId(): the id CaptureX86_64 gave `file` (random, never 0), or
@@ -94,8 +101,8 @@ absl::StatusOr<SnapshotFile> CaptureX86_64(VmX86_64& vm,
 // RestoreX86_64(): loads `file` into a new `vm` built like the captured one
 // (the same RAM layout in `ram`, the same irqchip kind, vCPUs with the same
 // ids and CPUID, none run yet). Every section is decoded and checked
-// against the VM (architecture, vCPU count, RAM ranges and sizes, XSAVE
-// size, capabilities) before anything is written, so a file that does not
+// against the VM (architecture, backend, vCPU count, RAM ranges and sizes,
+// XSAVE size, capabilities) before anything is written, so a file that does not
 // fit is refused with nothing changed: FAILED_PRECONDITION naming the
 // mismatch, DATA_LOSS for a section that does not decode. The state is then
 // set in the order the hypervisor needs (per vCPU: regs, XSAVE, XCRs,
