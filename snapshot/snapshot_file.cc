@@ -1,6 +1,7 @@
 #include "snapshot/snapshot_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -165,16 +166,23 @@ absl::StatusOr<SnapshotFile> SnapshotFile::Parse(
 absl::StatusOr<SnapshotFile> SnapshotFile::ReadFrom(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return ErrnoStatus(absl::StrFormat("open %s", path));
-  std::vector<uint8_t> bytes;
-  uint8_t buffer[1 << 16];
+  // Read into a buffer of the file's size, grown should the file grow.
+  struct stat info;
+  if (::fstat(fd.get(), &info) != 0) {
+    return ErrnoStatus(absl::StrFormat("fstat %s", path));
+  }
+  std::vector<uint8_t> bytes(static_cast<size_t>(info.st_size) + 1);
+  size_t done = 0;
   while (true) {
-    const ssize_t n = ::read(fd.get(), buffer, sizeof(buffer));
+    if (done == bytes.size()) bytes.resize(2 * bytes.size());
+    const ssize_t n =
+        ::read(fd.get(), bytes.data() + done, bytes.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return ErrnoStatus(absl::StrFormat("read %s", path));
     if (n == 0) break;
-    bytes.insert(bytes.end(), buffer, buffer + n);
+    done += static_cast<size_t>(n);
   }
-  return Parse(bytes);
+  return Parse(absl::MakeConstSpan(bytes.data(), done));
 }
 
 absl::Status SnapshotFile::WriteTo(const std::string& path) const {

@@ -35,6 +35,18 @@ TEST(Crc32c, MatchesTheStandardCheckValue) {
             0xe3069283u);
   // 32 zero bytes (RFC 3720 B.4).
   EXPECT_EQ(Crc32c(std::vector<uint8_t>(32, 0)), 0x8a9136aau);
+  // 32 bytes of 0xff, and 0x00 to 0x1f ascending (RFC 3720 B.4).
+  EXPECT_EQ(Crc32c(std::vector<uint8_t>(32, 0xff)), 0x62a8ab43u);
+  std::vector<uint8_t> ascending(32);
+  for (size_t i = 0; i < ascending.size(); ++i) ascending[i] = i;
+  EXPECT_EQ(Crc32c(ascending), 0x46dd794eu);
+  // Continued over pieces of every alignment, the CRC of the whole.
+  for (size_t cut = 0; cut <= ascending.size(); ++cut) {
+    const absl::Span<const uint8_t> all(ascending);
+    EXPECT_EQ(Crc32c(all.subspan(cut), Crc32c(all.subspan(0, cut))),
+              0x46dd794eu)
+        << cut;
+  }
 }
 
 TEST(SnapshotFile, RoundTripsThroughBytes) {
