@@ -14,7 +14,8 @@
 //                                  second VM built the same way
 //
 // Each reports `file_bytes`, the size of the file it made or read. Without
-// a usable /dev/kvm every benchmark is skipped, saying so.
+// a usable /dev/kvm, or with less than 1.5 GiB of free memory (a small test
+// VM), every benchmark is skipped, saying so.
 //
 //   tools/bazel run --config=opt //snapshot:snapshot_benchmark
 #include <fcntl.h>
@@ -134,6 +135,16 @@ absl::StatusOr<Bench*> MakeBench() {
     return absl::UnavailableError(
         "no usable /dev/kvm on this machine: the snapshot benchmarks need "
         "the host's KVM");
+  }
+  // Two VMs' RAM, the full snapshot, a second one being captured or read
+  // (its read buffer and its parsed copy): six times the guest's RAM.
+  const uint64_t needed = 6 * kRamSize;
+  const uint64_t free_bytes = static_cast<uint64_t>(::sysconf(_SC_AVPHYS_PAGES)) *
+                              static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  if (free_bytes < needed) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the snapshot benchmarks need ", needed >> 20, " MiB of free memory; ",
+        free_bytes >> 20, " MiB are free here"));
   }
   auto bench = std::make_unique<Bench>();
   ASSIGN_OR_RETURN(bench->hypervisor, CreateHypervisor("kvm"));
