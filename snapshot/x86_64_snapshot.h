@@ -20,9 +20,13 @@
 //                    hv::snapshot::CaptureX86_64(*vm, vcpus, ram, "kvm"));
 //   RETURN_IF_ERROR(file.WriteTo("vm.hvsnap"));
 //   // ... in another process: the same memory layout, irqchip and vCPUs,
-//   // the same CPUID set on each vCPU, then:
+//   // the same CPUID set on each vCPU, then (a file of another backend
+//   // refused):
 //   ASSIGN_OR_RETURN(auto back, hv::snapshot::SnapshotFile::ReadFrom("vm.hvsnap"));
-//   RETURN_IF_ERROR(hv::snapshot::RestoreX86_64(back, *new_vm, new_vcpus, new_ram));
+//   hv::snapshot::RestoreOptions options;
+//   options.backend = "kvm";
+//   RETURN_IF_ERROR(hv::snapshot::RestoreX86_64(back, *new_vm, new_vcpus,
+//                                               new_ram, options));
 #ifndef HV_SNAPSHOT_X86_64_SNAPSHOT_H_
 #define HV_SNAPSHOT_X86_64_SNAPSHOT_H_
 
