@@ -106,13 +106,16 @@ absl::StatusOr<SnapshotFile> CaptureX86_64(VmX86_64& vm,
 // (the same RAM layout in `ram`, the same irqchip kind, vCPUs with the same
 // ids and CPUID, none run yet). Every section is decoded and checked
 // against the VM (architecture, backend, vCPU count, RAM ranges and sizes,
-// XSAVE size, capabilities) before anything is written, so a file that does not
-// fit is refused with nothing changed: FAILED_PRECONDITION naming the
+// XSAVE size, capabilities) before anything is written, so a file that does
+// not fit is refused with nothing changed: FAILED_PRECONDITION naming the
 // mismatch, DATA_LOSS for a section that does not decode. The state is then
-// set in the order the hypervisor needs (per vCPU: regs, XSAVE, XCRs,
-// sregs, MSRs, MP state, LAPIC, events, debug registers; then the irqchip,
-// the PIT and the clock). Should the hypervisor refuse a call midway, its
-// Status names the piece, and the VM is part restored: discard it.
+// set in the order the hypervisor needs (the PICs, I/O APIC and PIT; per
+// vCPU: regs, XSAVE, XCRs, sregs, MSRs, MP state, LAPIC, events, debug
+// registers; the clock), and the RAM copied last. Should the hypervisor
+// refuse a call midway (a value no decoder can judge, e.g. a CR4 bit this
+// CPU lacks), the state it held before is put back and the RAM is left
+// untouched; the Status names the piece and says so. Only if putting back
+// fails too is the VM part restored (the Status says: discard it).
 absl::Status RestoreX86_64(const SnapshotFile& file, VmX86_64& vm,
                            absl::Span<VcpuX86_64* const> vcpus,
                            absl::Span<const GuestRam> ram,

@@ -6,6 +6,7 @@
 // with a Status code and a message naming what was wrong, and the VM it was
 // given keeps its RAM byte for byte and its vCPU's registers, is still fit
 // to take a good snapshot, and is destroyed cleanly (ASan: nothing leaked).
+// A value only the hypervisor refuses (a reserved CR4 bit) is put back.
 #include <unistd.h>
 
 #include <algorithm>
@@ -396,6 +397,23 @@ TEST_P(X86GuestConformance, SnapshotFileWithDamagedRegistersIsRefused) {
                 StatusIs(damage.code, HasSubstr(damage.message)))
         << snapshot::TagName(damage.tag);
   }
+  ExpectUnchanged(target);
+}
+
+TEST_P(X86GuestConformance, SnapshotRefusedByTheHypervisorIsPutBack) {
+  ASSERT_OK_AND_ASSIGN(Scene scene, NewScene(*hypervisor_));
+  Target& target = scene.target;
+  // CR4 bit 31 is reserved on every x86 CPU: the decoders let a CR4 value
+  // through (its valid bits depend on the CPU), the hypervisor refuses it
+  // at set sregs, after the regs, XSAVE and XCRs were written.
+  constexpr size_t kCr4 = 8 * 23 + 2 * 10 + 3 * 8;
+  const std::vector<uint8_t> bad_cr4 = Rewritten(
+      scene.bytes, Tag::kVcpuSregs,
+      [](std::vector<uint8_t>& p) { p[kCr4 + 3] |= 0x80; });
+  EXPECT_THAT(RestoreFile(bad_cr4, target, scene.backend),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::AllOf(HasSubstr("vCPU 0: set sregs"),
+                                        HasSubstr("state was put back"))));
   ExpectUnchanged(target);
 }
 
