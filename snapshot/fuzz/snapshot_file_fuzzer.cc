@@ -26,11 +26,11 @@ void Check(bool holds) {
 
 // One decoder and its encoder: a failure is DATA_LOSS; a success encodes to
 // a canonical payload (decoding and encoding it again changes nothing).
-template <typename T, typename Encoded>
+template <typename T, typename Encode>
 void Exercise(absl::Span<const uint8_t> payload,
               absl::StatusOr<T> (*decode)(absl::Span<const uint8_t>,
                                           const std::string&),
-              Encoded (*encode)(T)) {
+              Encode encode) {
   absl::StatusOr<T> value = decode(payload, "fuzzed section");
   if (!value.ok()) {
     Check(absl::IsDataLoss(value.status()));
@@ -42,38 +42,22 @@ void Exercise(absl::Span<const uint8_t> payload,
   Check(encode(*again) == once);
 }
 
-// The encoders, by value, so that Exercise can take each one's address
-// with one signature.
-std::vector<uint8_t> Regs_(Regs v) { return EncodeRegs(v); }
-std::vector<uint8_t> Sregs_(Sregs v) { return EncodeSregs(v); }
-std::vector<uint8_t> Fpu_(Fpu v) { return EncodeFpu(v); }
-std::vector<uint8_t> Debug_(DebugRegs v) { return EncodeDebugRegs(v); }
-std::vector<uint8_t> Xcrs_(std::vector<Xcr> v) { return EncodeXcrs(v); }
-std::vector<uint8_t> Msrs_(std::vector<MsrEntry> v) { return EncodeMsrs(v); }
-std::vector<uint8_t> Events_(VcpuEvents v) { return EncodeVcpuEvents(v); }
-std::vector<uint8_t> Mp_(MpState v) { return EncodeMpState(v); }
-std::vector<uint8_t> U32_(uint32_t v) { return EncodeU32(v); }
-std::vector<uint8_t> Clock_(ClockState v) { return EncodeClock(v); }
-std::vector<uint8_t> Pic_(PicState v) { return EncodePic(v); }
-std::vector<uint8_t> Ioapic_(IoapicState v) { return EncodeIoapic(v); }
-std::vector<uint8_t> Pit_(PitState v) { return EncodePit(v); }
-
 // Every decoder on `payload`, whatever its section's tag: a decoder must
 // survive any bytes, not only those written under its own tag.
 void DecodeAll(absl::Span<const uint8_t> payload) {
-  Exercise(payload, DecodeRegs, Regs_);
-  Exercise(payload, DecodeSregs, Sregs_);
-  Exercise(payload, DecodeFpu, Fpu_);
-  Exercise(payload, DecodeDebugRegs, Debug_);
-  Exercise(payload, DecodeXcrs, Xcrs_);
-  Exercise(payload, DecodeMsrs, Msrs_);
-  Exercise(payload, DecodeVcpuEvents, Events_);
-  Exercise(payload, DecodeMpState, Mp_);
-  Exercise(payload, DecodeU32, U32_);
-  Exercise(payload, DecodeClock, Clock_);
-  Exercise(payload, DecodePic, Pic_);
-  Exercise(payload, DecodeIoapic, Ioapic_);
-  Exercise(payload, DecodePit, Pit_);
+  Exercise(payload, DecodeRegs, EncodeRegs);
+  Exercise(payload, DecodeSregs, EncodeSregs);
+  Exercise(payload, DecodeFpu, EncodeFpu);
+  Exercise(payload, DecodeDebugRegs, EncodeDebugRegs);
+  Exercise(payload, DecodeXcrs, EncodeXcrs);
+  Exercise(payload, DecodeMsrs, EncodeMsrs);
+  Exercise(payload, DecodeVcpuEvents, EncodeVcpuEvents);
+  Exercise(payload, DecodeMpState, EncodeMpState);
+  Exercise(payload, DecodeU32, EncodeU32);
+  Exercise(payload, DecodeClock, EncodeClock);
+  Exercise(payload, DecodePic, EncodePic);
+  Exercise(payload, DecodeIoapic, EncodeIoapic);
+  Exercise(payload, DecodePit, EncodePit);
 }
 
 }  // namespace
