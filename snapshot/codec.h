@@ -79,6 +79,7 @@ class ByteReader {
   absl::Status Done() const;
 
   uint64_t remaining() const { return data_.size() - pos_; }
+  const std::string& what() const { return what_; }
 
  private:
   absl::StatusOr<uint64_t> GetLittle(const char* field, int width);

@@ -66,7 +66,10 @@ absl::StatusOr<std::vector<uint8_t>> FileExample(
                    hv::snapshot::CaptureX86_64(*vm, vcpus, ram, "kvm"));
   RETURN_IF_ERROR(file.WriteTo("vm.hvsnap"));
   ASSIGN_OR_RETURN(auto back, hv::snapshot::SnapshotFile::ReadFrom("vm.hvsnap"));
-  RETURN_IF_ERROR(hv::snapshot::RestoreX86_64(back, *new_vm, new_vcpus, new_ram));
+  hv::snapshot::RestoreOptions options;
+  options.backend = "kvm";
+  RETURN_IF_ERROR(hv::snapshot::RestoreX86_64(back, *new_vm, new_vcpus,
+                                              new_ram, options));
   return absl::OkStatus();
 }
 

@@ -1,11 +1,13 @@
 #include "snapshot/snapshot_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <set>
 #include <utility>
 
 #include "absl/strings/str_format.h"
@@ -114,6 +116,7 @@ absl::StatusOr<SnapshotFile> SnapshotFile::Parse(
   absl::StatusOr<std::string> backend = in.GetString("backend name");
   if (!backend.ok()) return backend.status();
   SnapshotFile file(static_cast<Arch>(*arch), *std::move(backend));
+  std::set<std::pair<uint32_t, uint32_t>> seen;  // (tag, index)
   while (true) {
     if (in.remaining() < kSectionHeaderSize) {
       return absl::DataLossError(absl::StrFormat(
@@ -140,7 +143,22 @@ absl::StatusOr<SnapshotFile> SnapshotFile::Parse(
           TagName(tag), static_cast<uint32_t>(tag), index, Crc32c(payload),
           crc));
     }
-    if (tag == Tag::kEnd) break;
+    if (tag == Tag::kEnd) {
+      // The end section is empty with index 0 (README): anything else is
+      // not what a writer of this format wrote.
+      if (length != 0 || index != 0) {
+        return absl::DataLossError(absl::StrFormat(
+            "snapshot: the end section has index %u and %u bytes; it is "
+            "empty with index 0",
+            index, length));
+      }
+      break;
+    }
+    if (!seen.emplace(static_cast<uint32_t>(tag), index).second) {
+      return absl::DataLossError(absl::StrFormat(
+          "snapshot: section %s (tag %u) index %u appears twice", TagName(tag),
+          static_cast<uint32_t>(tag), index));
+    }
     file.Add(tag, index, std::vector<uint8_t>(payload.begin(), payload.end()));
   }
   if (in.remaining() != 0) {
@@ -153,16 +171,23 @@ absl::StatusOr<SnapshotFile> SnapshotFile::Parse(
 absl::StatusOr<SnapshotFile> SnapshotFile::ReadFrom(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return ErrnoStatus(absl::StrFormat("open %s", path));
-  std::vector<uint8_t> bytes;
-  uint8_t buffer[1 << 16];
+  // Read into a buffer of the file's size, grown should the file grow.
+  struct stat info;
+  if (::fstat(fd.get(), &info) != 0) {
+    return ErrnoStatus(absl::StrFormat("fstat %s", path));
+  }
+  std::vector<uint8_t> bytes(static_cast<size_t>(info.st_size) + 1);
+  size_t done = 0;
   while (true) {
-    const ssize_t n = ::read(fd.get(), buffer, sizeof(buffer));
+    if (done == bytes.size()) bytes.resize(2 * bytes.size());
+    const ssize_t n =
+        ::read(fd.get(), bytes.data() + done, bytes.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return ErrnoStatus(absl::StrFormat("read %s", path));
     if (n == 0) break;
-    bytes.insert(bytes.end(), buffer, buffer + n);
+    done += static_cast<size_t>(n);
   }
-  return Parse(bytes);
+  return Parse(absl::MakeConstSpan(bytes.data(), done));
 }
 
 absl::Status SnapshotFile::WriteTo(const std::string& path) const {

@@ -35,6 +35,18 @@ TEST(Crc32c, MatchesTheStandardCheckValue) {
             0xe3069283u);
   // 32 zero bytes (RFC 3720 B.4).
   EXPECT_EQ(Crc32c(std::vector<uint8_t>(32, 0)), 0x8a9136aau);
+  // 32 bytes of 0xff, and 0x00 to 0x1f ascending (RFC 3720 B.4).
+  EXPECT_EQ(Crc32c(std::vector<uint8_t>(32, 0xff)), 0x62a8ab43u);
+  std::vector<uint8_t> ascending(32);
+  for (size_t i = 0; i < ascending.size(); ++i) ascending[i] = i;
+  EXPECT_EQ(Crc32c(ascending), 0x46dd794eu);
+  // Continued over pieces of every alignment, the CRC of the whole.
+  for (size_t cut = 0; cut <= ascending.size(); ++cut) {
+    const absl::Span<const uint8_t> all(ascending);
+    EXPECT_EQ(Crc32c(all.subspan(cut), Crc32c(all.subspan(0, cut))),
+              0x46dd794eu)
+        << cut;
+  }
 }
 
 TEST(SnapshotFile, RoundTripsThroughBytes) {
@@ -89,6 +101,25 @@ TEST(SnapshotFile, RefusesOtherFilesVersionsAndArchitectures) {
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("after the end")));
 }
 
+TEST(SnapshotFile, RefusesADuplicateSectionAndANonEmptyEnd) {
+  SnapshotFile twice = Sample();
+  twice.Add(Tag::kVcpuRegs, 0, {4, 5, 6});
+  EXPECT_THAT(SnapshotFile::Parse(twice.Serialize()),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("vCPU regs (tag 16) index 0 appears twice")));
+  // The end section given one payload byte (length and CRC to match).
+  std::vector<uint8_t> bytes = Sample().Serialize();
+  const size_t end = bytes.size() - 20;  // the end section's header
+  bytes[end + 8] = 1;
+  const uint8_t extra = 0x7e;
+  const uint32_t crc = Crc32c(absl::MakeConstSpan(&extra, 1));
+  for (int i = 0; i < 4; ++i) bytes[end + 16 + i] = (crc >> (8 * i)) & 0xff;
+  bytes.push_back(extra);
+  EXPECT_THAT(SnapshotFile::Parse(bytes),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("the end section has index 0 and 1 bytes")));
+}
+
 TEST(SnapshotFile, WritesAndReadsAFile) {
   const char* dir = std::getenv("TEST_TMPDIR");
   const std::string path =
@@ -113,6 +144,16 @@ TEST(X86_64Codec, StateRoundTripsAndShortPayloadsAreRefused) {
   EXPECT_TRUE(back.cs.l);
   EXPECT_EQ(back.efer, 0x500u);
   EXPECT_EQ(back.idt.limit, 0xfffu);
+  Sregs wide = sregs;
+  wide.ss.dpl = 4;
+  EXPECT_THAT(DecodeSregs(EncodeSregs(wide), "vCPU 0 sregs"),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("vCPU 0 sregs: segment type 0 / dpl 4")));
+  wide = sregs;
+  wide.cr0 = uint64_t{1} << 40;
+  EXPECT_THAT(DecodeSregs(EncodeSregs(wide), "vCPU 0 sregs"),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("cr0 0x10000000000 / cr8 0 have reserved")));
 
   VcpuEvents events;
   events.nmi.pending = true;
@@ -140,6 +181,11 @@ TEST(X86_64Codec, StateRoundTripsAndShortPayloadsAreRefused) {
   regs.push_back(0);
   EXPECT_THAT(DecodeRegs(regs, "vCPU 3 regs"),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("left over")));
+  Regs reserved;
+  reserved.rflags = 0x2 | (uint64_t{1} << 40);
+  EXPECT_THAT(DecodeRegs(EncodeRegs(reserved), "vCPU 0 regs"),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("rflags 0x10000000002 has reserved bits")));
   // An MSR count the payload cannot hold is refused before allocating.
   ByteWriter huge;
   huge.Put32(0xffffffff);

@@ -110,7 +110,10 @@ absl::Status CollectRamWrites(const SnapshotFile& file, bool full,
     uint64_t size = 0;
     absl::Span<const uint8_t> bytes;
     if (whole.has_value()) {
+      // Decoded to its end first: a blob length that lies is damage
+      // (DATA_LOSS), not a RAM size that does not fit.
       ASSIGN_OR_RETURN(bytes, in.GetBlob("contents"));
+      RETURN_IF_ERROR(in.Done());
       size = bytes.size();
     } else {
       ASSIGN_OR_RETURN(size, in.Get64("range size"));
@@ -122,7 +125,6 @@ absl::Status CollectRamWrites(const SnapshotFile& file, bool full,
           ram[i].guest_address + ram[i].host.size()));
     }
     if (whole.has_value()) {
-      RETURN_IF_ERROR(in.Done());
       writes.push_back(RamWrite{i, 0, bytes});
       continue;
     }

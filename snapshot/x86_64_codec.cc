@@ -39,6 +39,13 @@ absl::Status GetSegment(ByteReader& in, Segment& s) {
   HV_SNAP_GET(in, GetBool, s.g, "segment g");
   HV_SNAP_GET(in, GetBool, s.avl, "segment avl");
   HV_SNAP_GET(in, GetBool, s.unusable, "segment unusable");
+  // The descriptor's type is 4 bits and its DPL 2 (Intel SDM Vol. 3A,
+  // 3.4.5): a wider value was never read from a vCPU.
+  if (s.type > 0xf || s.dpl > 3) {
+    return absl::DataLossError(absl::StrFormat(
+        "%s: segment type %u / dpl %u do not fit their 4 / 2 bits", in.what(),
+        s.type, s.dpl));
+  }
   return absl::OkStatus();
 }
 
@@ -77,6 +84,14 @@ absl::StatusOr<Regs> DecodeRegs(absl::Span<const uint8_t> data,
     HV_SNAP_GET(in, Get64, *v, "register");
   }
   RETURN_IF_ERROR(in.Done());
+  // RFLAGS bits 3, 5, 15 and 22-63 are reserved and read as zero (Intel
+  // SDM Vol. 1, 3.4.3): no vCPU ever had them set.
+  constexpr uint64_t kRflagsReserved = ~uint64_t{0x3f7fd7};
+  if ((r.rflags & kRflagsReserved) != 0) {
+    return absl::DataLossError(absl::StrFormat(
+        "%s: rflags %#x has reserved bits set (%#x)", what, r.rflags,
+        r.rflags & kRflagsReserved));
+  }
   return r;
 }
 
@@ -113,6 +128,12 @@ absl::StatusOr<Sregs> DecodeSregs(absl::Span<const uint8_t> data,
     HV_SNAP_GET(in, Get64, *v, "control register");
   }
   RETURN_IF_ERROR(in.Done());
+  // CR0 bits 63:32 are reserved, CR8 holds a 4-bit priority (Intel SDM
+  // Vol. 3A, 2.5): no vCPU had other values.
+  if ((s.cr0 >> 32) != 0 || s.cr8 > 0xf) {
+    return absl::DataLossError(absl::StrFormat(
+        "%s: cr0 %#x / cr8 %#x have reserved bits set", what, s.cr0, s.cr8));
+  }
   return s;
 }
 

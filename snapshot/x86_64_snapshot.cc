@@ -254,6 +254,100 @@ absl::StatusOr<std::optional<T>> DecodeVmState(
   return std::optional<T>(std::move(state));
 }
 
+// What RestoreX86_64 writes into the VM's devices, decoded first.
+struct VmImage {
+  std::optional<PicState> pic0;
+  std::optional<PicState> pic1;
+  std::optional<IoapicState> ioapic;
+  std::optional<PitState> pit;
+  std::optional<ClockState> clock;
+};
+
+// What `vcpu` holds now of each piece `image` would write: what a restore
+// puts back should the hypervisor refuse a piece midway.
+absl::StatusOr<VcpuImage> ReadCurrent(VcpuX86_64& vcpu,
+                                      const VcpuImage& image) {
+  VcpuImage now;
+  ASSIGN_OR_RETURN(now.regs, vcpu.GetRegs());
+  ASSIGN_OR_RETURN(now.sregs, vcpu.GetSregs());
+  ASSIGN_OR_RETURN(now.fpu, vcpu.GetFpu());
+  ASSIGN_OR_RETURN(now.debug, vcpu.GetDebugRegs());
+  if (image.xcrs) {
+    ASSIGN_OR_RETURN(now.xcrs, vcpu.GetXcrs());
+  }
+  if (image.xsave) {
+    ASSIGN_OR_RETURN(now.xsave, vcpu.GetXsave());
+  }
+  if (image.msrs) {
+    std::vector<uint32_t> indices;
+    for (const MsrEntry& msr : *image.msrs) indices.push_back(msr.index);
+    ASSIGN_OR_RETURN(now.msrs, ReadMsrs(vcpu, indices));
+  }
+  if (image.events) {
+    ASSIGN_OR_RETURN(now.events, vcpu.GetVcpuEvents());
+  }
+  if (image.mp_state) {
+    ASSIGN_OR_RETURN(now.mp_state, vcpu.GetMpState());
+  }
+  if (image.lapic) {
+    ASSIGN_OR_RETURN(now.lapic, vcpu.GetLapic());
+  }
+  if (image.tsc_khz) {
+    ASSIGN_OR_RETURN(now.tsc_khz, vcpu.GetTscKhz());
+  }
+  return now;
+}
+
+// The same for the VM's devices.
+absl::StatusOr<VmImage> ReadCurrent(VmX86_64& vm, const VmImage& image) {
+  VmImage now;
+  if (image.pic0) {
+    ASSIGN_OR_RETURN(now.pic0, vm.GetPicState(VmX86_64::Pic::kPrimary));
+  }
+  if (image.pic1) {
+    ASSIGN_OR_RETURN(now.pic1, vm.GetPicState(VmX86_64::Pic::kSecondary));
+  }
+  if (image.ioapic) {
+    ASSIGN_OR_RETURN(now.ioapic, vm.GetIoapicState());
+  }
+  if (image.pit) {
+    ASSIGN_OR_RETURN(now.pit, vm.GetPitState());
+  }
+  if (image.clock) {
+    ASSIGN_OR_RETURN(now.clock, vm.GetClock());
+    now.clock->realtime_ns.reset();  // set back as it was read
+  }
+  return now;
+}
+
+// Writes the VM's devices, then each vCPU, then the clock, in the order
+// the hypervisor needs; the first refusal's Status names the piece.
+absl::Status WriteState(VmX86_64& vm, absl::Span<VcpuX86_64* const> vcpus,
+                        absl::Span<const VcpuImage> images,
+                        const VmImage& devices) {
+  if (devices.pic0) {
+    RETURN_IF_ERROR(Within("set primary PIC",
+                           vm.SetPicState(VmX86_64::Pic::kPrimary, *devices.pic0)));
+  }
+  if (devices.pic1) {
+    RETURN_IF_ERROR(Within(
+        "set secondary PIC",
+        vm.SetPicState(VmX86_64::Pic::kSecondary, *devices.pic1)));
+  }
+  if (devices.ioapic) {
+    RETURN_IF_ERROR(Within("set ioapic", vm.SetIoapicState(*devices.ioapic)));
+  }
+  if (devices.pit) RETURN_IF_ERROR(Within("set pit", vm.SetPitState(*devices.pit)));
+  for (size_t i = 0; i < vcpus.size(); ++i) {
+    RETURN_IF_ERROR(
+        Within(VcpuName(vcpus[i]->id()), LoadVcpu(*vcpus[i], images[i])));
+  }
+  if (devices.clock) {
+    RETURN_IF_ERROR(Within("set clock", vm.SetClock(*devices.clock)));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<SnapshotFile> CaptureX86_64(VmX86_64& vm,
@@ -309,47 +403,78 @@ absl::Status RestoreX86_64(absl::Span<const SnapshotFile* const> chain,
                            const RestoreOptions& options) {
   constexpr const char* kOp = "snapshot restore";
   RETURN_IF_ERROR(CheckRestoreTarget(chain, Arch::kX86_64, AsVcpus(vcpus), ram));
+  for (size_t n = 0; n < chain.size(); ++n) {
+    if (!options.backend.empty() && chain[n]->backend() != options.backend) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "%s: snapshot %u of the chain was recorded on the \"%s\" backend; "
+          "this VM runs on \"%s\"",
+          kOp, n, chain[n]->backend(), options.backend));
+    }
+  }
   const SnapshotFile& file = *chain.back();
-  ASSIGN_OR_RETURN(std::vector<VcpuImage> images,
-                   DecodeVcpuImages(file, vcpus, DecodeVcpu, CheckVcpuTakes));
+  absl::StatusOr<std::vector<VcpuImage>> decoded =
+      DecodeVcpuImages(file, vcpus, DecodeVcpu, CheckVcpuTakes);
+  if (!decoded.ok()) return Within(kOp, decoded.status());
+  std::vector<VcpuImage> images = *std::move(decoded);
 
   // The RAM: every file's writes, checked before any byte is copied.
   ASSIGN_OR_RETURN(std::vector<RamWrite> writes,
                    CollectChainRamWrites(chain, ram));
 
   // The VM's devices, decoded now so that a damaged one changes nothing.
-  ASSIGN_OR_RETURN(auto pic0, DecodeVmState(file, Tag::kVmPicPrimary, DecodePic));
-  ASSIGN_OR_RETURN(auto pic1, DecodeVmState(file, Tag::kVmPicSecondary, DecodePic));
-  ASSIGN_OR_RETURN(auto ioapic, DecodeVmState(file, Tag::kVmIoapic, DecodeIoapic));
-  ASSIGN_OR_RETURN(auto pit, DecodeVmState(file, Tag::kVmPit, DecodePit));
-  ASSIGN_OR_RETURN(auto clock, DecodeVmState(file, Tag::kVmClock, DecodeClock));
-  if ((pic0 || ioapic) && !vm.GetIoapicState().ok()) {
+  VmImage devices;
+  ASSIGN_OR_RETURN(devices.pic0,
+                   DecodeVmState(file, Tag::kVmPicPrimary, DecodePic));
+  ASSIGN_OR_RETURN(devices.pic1,
+                   DecodeVmState(file, Tag::kVmPicSecondary, DecodePic));
+  ASSIGN_OR_RETURN(devices.ioapic,
+                   DecodeVmState(file, Tag::kVmIoapic, DecodeIoapic));
+  ASSIGN_OR_RETURN(devices.pit, DecodeVmState(file, Tag::kVmPit, DecodePit));
+  ASSIGN_OR_RETURN(devices.clock,
+                   DecodeVmState(file, Tag::kVmClock, DecodeClock));
+  if ((devices.pic0 || devices.ioapic) && !vm.GetIoapicState().ok()) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "%s: the snapshot has in-kernel irqchip state and this VM has no "
         "in-kernel irqchip (CreateIrqChip(kKernel) first)",
         kOp));
   }
-  if (pit && !vm.GetPitState().ok()) {
+  if (devices.pit && !vm.GetPitState().ok()) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "%s: the snapshot has PIT state and this VM has no in-kernel PIT", kOp));
   }
-
-  // Everything fits: write it.
-  ApplyRamWrites(writes, ram);
-  if (pic0) RETURN_IF_ERROR(vm.SetPicState(VmX86_64::Pic::kPrimary, *pic0));
-  if (pic1) RETURN_IF_ERROR(vm.SetPicState(VmX86_64::Pic::kSecondary, *pic1));
-  if (ioapic) RETURN_IF_ERROR(vm.SetIoapicState(*ioapic));
-  if (pit) RETURN_IF_ERROR(vm.SetPitState(*pit));
-  RETURN_IF_ERROR(ForEachVcpu(kOp, vcpus, [&](VcpuX86_64& vcpu, size_t i) {
-    return LoadVcpu(vcpu, images[i]);
-  }));
-  if (clock) {
-    // Without the real time of the capture, SetClock sets the clock as it
-    // was: the guest sees no time pass while it was saved.
-    if (!options.advance_clock_by_downtime) clock->realtime_ns.reset();
-    RETURN_IF_ERROR(
-        Within(absl::StrCat(kOp, ": set clock"), vm.SetClock(*clock)));
+  // Without the real time of the capture, SetClock sets the clock as it
+  // was: the guest sees no time pass while it was saved.
+  if (devices.clock && !options.advance_clock_by_downtime) {
+    devices.clock->realtime_ns.reset();
   }
+
+  // Everything fits. What the VM holds now, to put back should the
+  // hypervisor refuse a piece midway (a value no decoder can judge, such
+  // as a CR4 bit this CPU lacks).
+  std::vector<VcpuImage> before;
+  for (size_t i = 0; i < vcpus.size(); ++i) {
+    ASSIGN_OR_RETURN(VcpuImage now, ReadCurrent(*vcpus[i], images[i]));
+    before.push_back(std::move(now));
+  }
+  ASSIGN_OR_RETURN(VmImage devices_before, ReadCurrent(vm, devices));
+  if (absl::Status written = WriteState(vm, vcpus, images, devices);
+      !written.ok()) {
+    absl::Status undone = WriteState(vm, vcpus, before, devices_before);
+    if (!undone.ok()) {
+      return absl::Status(
+          written.code(),
+          absl::StrCat(kOp, ": ", written.message(),
+                       "; putting the VM's state back failed too (",
+                       undone.message(), "): discard the VM"));
+    }
+    return absl::Status(
+        written.code(),
+        absl::StrCat(kOp, ": ", written.message(),
+                     " (the VM's state was put back; its RAM is untouched)"));
+  }
+  // The RAM last: a copy cannot fail. (The hypervisor refreshes what it
+  // keeps in guest memory, e.g. kvmclock's page, at the next entry.)
+  ApplyRamWrites(writes, ram);
   return absl::OkStatus();
 }
 

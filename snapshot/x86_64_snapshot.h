@@ -20,9 +20,13 @@
 //                    hv::snapshot::CaptureX86_64(*vm, vcpus, ram, "kvm"));
 //   RETURN_IF_ERROR(file.WriteTo("vm.hvsnap"));
 //   // ... in another process: the same memory layout, irqchip and vCPUs,
-//   // the same CPUID set on each vCPU, then:
+//   // the same CPUID set on each vCPU, then (a file of another backend
+//   // refused):
 //   ASSIGN_OR_RETURN(auto back, hv::snapshot::SnapshotFile::ReadFrom("vm.hvsnap"));
-//   RETURN_IF_ERROR(hv::snapshot::RestoreX86_64(back, *new_vm, new_vcpus, new_ram));
+//   hv::snapshot::RestoreOptions options;
+//   options.backend = "kvm";
+//   RETURN_IF_ERROR(hv::snapshot::RestoreX86_64(back, *new_vm, new_vcpus,
+//                                               new_ram, options));
 #ifndef HV_SNAPSHOT_X86_64_SNAPSHOT_H_
 #define HV_SNAPSHOT_X86_64_SNAPSHOT_H_
 
@@ -52,6 +56,13 @@ struct RestoreOptions {
   // TSC clock source), as for a live migration between hosts with
   // synchronised clocks.
   bool advance_clock_by_downtime = false;
+  // The backend `vm` runs on: its Hypervisor::kind(), the name given to
+  // CaptureX86_64. A snapshot recorded on another backend is refused with
+  // FAILED_PRECONDITION naming both, before anything is written: one
+  // hypervisor's state (its MSR list, XSAVE image, clock, irqchip
+  // registers) is not another's to load. Empty: not checked (for a VMM
+  // that names backends its own way).
+  std::string backend;
 };
 
 // CaptureX86_64(): the state of `vm`, its `vcpus` (every vCPU of the VM, in
@@ -72,14 +83,17 @@ absl::StatusOr<SnapshotFile> CaptureX86_64(VmX86_64& vm,
 // RestoreX86_64(): loads `file` into a new `vm` built like the captured one
 // (the same RAM layout in `ram`, the same irqchip kind, vCPUs with the same
 // ids and CPUID, none run yet). Every section is decoded and checked
-// against the VM (architecture, vCPU count, RAM ranges and sizes, XSAVE
-// size, capabilities) before anything is written, so a file that does not
-// fit is refused with nothing changed: FAILED_PRECONDITION naming the
+// against the VM (architecture, backend, vCPU count, RAM ranges and sizes,
+// XSAVE size, capabilities) before anything is written, so a file that does
+// not fit is refused with nothing changed: FAILED_PRECONDITION naming the
 // mismatch, DATA_LOSS for a section that does not decode. The state is then
-// set in the order the hypervisor needs (per vCPU: regs, XSAVE, XCRs,
-// sregs, MSRs, MP state, LAPIC, events, debug registers; then the irqchip,
-// the PIT and the clock). Should the hypervisor refuse a call midway, its
-// Status names the piece, and the VM is part restored: discard it.
+// set in the order the hypervisor needs (the PICs, I/O APIC and PIT; per
+// vCPU: regs, XSAVE, XCRs, sregs, MSRs, MP state, LAPIC, events, debug
+// registers; the clock), and the RAM copied last. Should the hypervisor
+// refuse a call midway (a value no decoder can judge, e.g. a CR4 bit this
+// CPU lacks), the state it held before is put back and the RAM is left
+// untouched; the Status names the piece and says so. Only if putting back
+// fails too is the VM part restored (the Status says: discard it).
 absl::Status RestoreX86_64(const SnapshotFile& file, VmX86_64& vm,
                            absl::Span<VcpuX86_64* const> vcpus,
                            absl::Span<const GuestRam> ram,

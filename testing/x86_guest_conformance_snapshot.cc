@@ -64,7 +64,10 @@ absl::StatusOr<std::vector<uint64_t>> RestoreAndFinish(
       snapshot::ChainOf(files);
   VcpuX86_64* vcpus[] = {&guest->vcpu()};
   const snapshot::GuestRam ram[] = {{0, guest->ram(), guest->ram_slot()}};
-  RETURN_IF_ERROR(snapshot::RestoreX86_64(chain, *vm->AsX86_64(), vcpus, ram));
+  snapshot::RestoreOptions options;
+  options.backend = std::string(hypervisor.kind());
+  RETURN_IF_ERROR(
+      snapshot::RestoreX86_64(chain, *vm->AsX86_64(), vcpus, ram, options));
   ASSIGN_OR_RETURN(GuestRunResult run, guest->Run());
   std::vector<uint64_t> result = run.reports;
   result.push_back(run.accesses.size());

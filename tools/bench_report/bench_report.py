@@ -15,6 +15,10 @@ hypervisor/kvm/kvm_benchmark_support.h). Where they exist, their ratio
 decides the hv/raw targets, since it is much steadier on a noisy machine.
 tools/bench_report/notes.md is appended to the report.
 
+snapshot_benchmark's BM_Snapshot* steps get a section of their own,
+"Snapshot and restore (256 MiB guest)": each step's time and the size of
+the file it made or read (its `file_bytes` counter).
+
 Benchmarks come in pairs named by suffix, measured in the same process:
   <Name>_Hv / <Name>_Raw              hv's path vs the raw syscall path
   <Name>_Prepared / <Name>_Dynamic    virtio BAR prepare modes
@@ -149,6 +153,45 @@ def fmt_ns(ns):
   return f"{ns / 1000:.1f} µs" if ns >= 10000 else f"{ns:.0f} ns"
 
 
+def fmt_ms(ns):
+  return f"{ns / 1e6:.1f} ms" if ns >= 1e6 else fmt_ns(ns)
+
+
+def fmt_bytes(n):
+  if n >= 1 << 20:
+    return f"{n / (1 << 20):.1f} MiB"
+  return f"{n / 1024:.1f} KiB" if n >= 1024 else f"{n:.0f} B"
+
+
+# The snapshot steps, in the order a VMM takes them, and what each does.
+SNAPSHOT_STEPS = [
+    ("BM_SnapshotCaptureFull", "full capture (every vCPU and VM state, all RAM)"),
+    ("BM_SnapshotCaptureIncremental",
+     "incremental capture after the guest wrote 64 pages (dirty log)"),
+    ("BM_SnapshotWriteTo", "WriteTo of the full file (write, fsync, rename)"),
+    ("BM_SnapshotReadFrom", "ReadFrom of the full file (read, CRC-checked parse)"),
+    ("BM_SnapshotRestore", "restore of the full file into a new VM"),
+]
+
+
+def snapshot_section(snapshots):
+  """The "Snapshot and restore" section's lines, from {name: (ns list, bytes)}."""
+  if not snapshots:
+    return []
+  lines = ["## Snapshot and restore (256 MiB guest)", "",
+           "snapshot_benchmark: an x86_64 VM with the in-kernel irqchip, one "
+           "vCPU and 256 MiB of RAM in one dirty-logged slot "
+           "(snapshot/x86_64_snapshot.h).", "",
+           "| step | what | time | file size |", "|---|---|---:|---:|"]
+  for name, what in SNAPSHOT_STEPS:
+    if name in snapshots:
+      ns, size = snapshots[name]
+      lines.append(f"| {name} | {what} | {fmt_ms(statistics.median(ns))} | "
+                   f"{fmt_bytes(size)} |")
+  lines.append("")
+  return lines
+
+
 def main():
   parser = argparse.ArgumentParser()
   parser.add_argument("--min_time", default="0.2")
@@ -170,6 +213,7 @@ def main():
   times = {}      # (binary, base, arg) -> {suffix: [ns, ...]}
   counters = {}   # (binary, base, arg) -> {suffix: syscalls_per_op}
   singles = {}    # (binary, name) -> [ns, ...]
+  snapshots = {}  # BM_Snapshot* name -> ([ns, ...], file_bytes)
   errors = []
   contexts = {}
   for path in args.binaries:
@@ -185,7 +229,11 @@ def main():
       ns = b["real_time"] * {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[b["time_unit"]]
       name = b.get("run_name", b["name"])
       base, suffix, arg = split_name(name)
-      if suffix is None:
+      if name.startswith("BM_Snapshot"):
+        entry = snapshots.setdefault(name, ([], 0))
+        entry[0].append(ns)
+        snapshots[name] = (entry[0], b.get("file_bytes", entry[1]))
+      elif suffix is None:
         singles.setdefault((binary, name), []).append(ns)
       else:
         times.setdefault((binary, base, arg), {}).setdefault(suffix, []).append(ns)
@@ -268,6 +316,7 @@ def main():
       lines.append(row)
       results.append((a, f"{base}{arg}", ratio, basis))
     lines.append("")
+  lines += snapshot_section(snapshots)
   if singles:
     lines += ["## Other measurements", "", "| binary | benchmark | time |", "|---|---|---:|"]
     lines += [f"| {binary} | {name} | {fmt_ns(statistics.median(ns))} |"
