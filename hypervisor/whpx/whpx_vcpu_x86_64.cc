@@ -424,12 +424,6 @@ absl::StatusOr<uint32_t> WhpxVcpu::GetTscKhz() {
   return static_cast<uint32_t>(hz / 1000);
 }
 
-}  // namespace hv
-
-namespace hv {
-
-using namespace whpx_abi;  // NOLINT: the SDK's names
-
 size_t WhpxVcpu::XsaveSize() const {
   if (!partition_->caps().xsave_state) return 0;
   // Every component XCR0 can enable fits (CPUID.(EAX=0DH,ECX=0):ECX); at
@@ -468,12 +462,15 @@ absl::StatusOr<std::vector<uint8_t>> WhpxVcpu::ReadCompactedXsave(
                       what, id(), needed),
       api_.WHvGetVirtualProcessorXsaveState(partition_->handle(), id(),
                                             image.data(), needed, &written)));
-  if (written != needed) {
+  // The image is what WHPX wrote (its XCOMP_BV says how much that must be;
+  // CompactedToStandard checks).
+  if (written < kXsaveExtendedOffset || written > needed) {
     return absl::InternalError(absl::StrFormat(
-        "%s: WHvGetVirtualProcessorXsaveState (vp %u) wrote %u bytes after "
-        "asking for %u",
+        "%s: WHvGetVirtualProcessorXsaveState (vp %u) wrote %u bytes into a "
+        "%u-byte buffer",
         what, id(), written, needed));
   }
+  image.resize(written);
   return image;
 }
 
@@ -495,7 +492,8 @@ absl::Status WhpxVcpu::SetXsave(absl::Span<const uint8_t> image) {
   if (!partition_->caps().xsave_state) return VcpuX86_64::SetXsave(image);
   if (image.size() != XsaveSize()) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "set xsave: the image is %u bytes; this vCPU's (XsaveSize()) are %u",
+        "set xsave: the image is %u bytes; this vCPU's XSAVE image "
+        "(XsaveSize()) is %u bytes",
         image.size(), XsaveSize()));
   }
   ASSIGN_OR_RETURN(std::vector<uint8_t> current,
