@@ -46,9 +46,17 @@ TEST_P(ApiConformance, X86StateCallsFollowTheirCapabilities) {
   if (has(HypervisorCap::kXsave)) {
     ASSERT_OK_AND_ASSIGN(std::vector<uint8_t> image, vcpu->GetXsave());
     EXPECT_EQ(image.size(), vcpu->XsaveSize());
+    // The standard format (Intel SDM Vol. 1, Section 13.4.2), whatever the
+    // hypervisor keeps: XCOMP_BV, the header's second quadword, is zero.
+    ASSERT_GE(image.size(), 576u);
+    EXPECT_EQ(std::vector<uint8_t>(image.begin() + 520, image.begin() + 528),
+              std::vector<uint8_t>(8, 0))
+        << "XCOMP_BV set: a compacted image";
     EXPECT_OK(vcpu->SetXsave(image));
     EXPECT_THAT(vcpu->SetXsave(std::vector<uint8_t>(image.size() + 64)),
                 StatusIs(absl::StatusCode::kInvalidArgument));
+    // Nothing was loaded.
+    EXPECT_THAT(vcpu->GetXsave(), IsOkAndHolds(image));
   } else {
     EXPECT_THAT(vcpu->GetXsave(), StatusIs(absl::StatusCode::kUnimplemented));
     EXPECT_THAT(vcpu->SetXsave(std::vector<uint8_t>(4096)),

@@ -89,6 +89,18 @@ struct WhpxApi {
    const whpx_abi::WHV_VP_EXIT_CONTEXT* vp_context,
    const whpx_abi::WHV_MEMORY_ACCESS_CONTEXT* mmio_context,
    whpx_abi::WHV_EMULATOR_STATUS* status);
+
+  // winhvplatform.dll, Windows 10 version 2004 and later: nullptr where the
+  // DLL does not export them (the backend then has no kXsave). The buffer
+  // is the vCPU's XSAVE area in the compacted format (whpx_xsave.h); a
+  // buffer too small for it is WHV_E_INSUFFICIENT_BUFFER with the size it
+  // needs in `written_size`.
+  HRESULT(WHPX_CALL* WHvGetVirtualProcessorXsaveState)
+  (Partition partition, uint32_t vp_index, void* buffer, uint32_t buffer_size,
+   uint32_t* written_size);
+  HRESULT(WHPX_CALL* WHvSetVirtualProcessorXsaveState)
+  (Partition partition, uint32_t vp_index, const void* buffer,
+   uint32_t buffer_size);
 };
 
 // LoadWhpxApi(): the process's real table, loaded once. On Windows,

@@ -87,6 +87,21 @@ absl::StatusOr<WhpxApi> Load() {
   emulation_fn("WHvEmulatorDestroyEmulator", &api.WHvEmulatorDestroyEmulator);
   emulation_fn("WHvEmulatorTryIoEmulation", &api.WHvEmulatorTryIoEmulation);
   emulation_fn("WHvEmulatorTryMmioEmulation", &api.WHvEmulatorTryMmioEmulation);
+  // Optional (Windows 10 2004+): a DLL without them leaves the slots null.
+  if (status.ok() &&
+      !Resolve(platform, "winhvplatform.dll",
+               "WHvGetVirtualProcessorXsaveState",
+               &api.WHvGetVirtualProcessorXsaveState)
+           .ok()) {
+    api.WHvGetVirtualProcessorXsaveState = nullptr;
+  }
+  if (status.ok() &&
+      !Resolve(platform, "winhvplatform.dll",
+               "WHvSetVirtualProcessorXsaveState",
+               &api.WHvSetVirtualProcessorXsaveState)
+           .ok()) {
+    api.WHvSetVirtualProcessorXsaveState = nullptr;
+  }
   if (!status.ok()) {
     FreeLibrary(emulation);
     FreeLibrary(platform);

@@ -1,5 +1,6 @@
 // Fault sweep: a scenario that creates a hypervisor, a VM, memory regions
-// (one dirty-logged), a vCPU, queries and removes, run once to count its WHPX
+// (one dirty-logged), a vCPU, reads and loads its XSAVE image, queries and
+// removes, run once to count its WHPX
 // calls, then once per call with that call failing (SweepFaults). A failure
 // inside the scenario must surface as a Status naming the call and the
 // HRESULT, leave the VM's regions as they were before the failing step, and
@@ -31,6 +32,8 @@ struct Outcome {
   absl::Status status;
   // Regions before the step that failed, and after it failed.
   std::vector<MemoryRegionInfo> before, after;
+  // A SetXsave that failed changed the vCPU's XSAVE state anyway.
+  bool xsave_changed = false;
 };
 
 bool SameRegions(const std::vector<MemoryRegionInfo>& a,
@@ -54,6 +57,7 @@ Outcome RunScenario(const WhpxApi* api) {
   std::unique_ptr<Vm> vm = std::move(vm_or).value();
   std::unique_ptr<Vcpu> vcpu;
   MemSlot ram = 0, logged = 0;
+  std::vector<uint8_t> xsave;
   const std::vector<std::function<absl::Status()>> steps = {
       [&]() -> absl::Status {
         auto region = MemoryRegion::CreateShared("ram", 0x4000);
@@ -81,6 +85,21 @@ Outcome RunScenario(const WhpxApi* api) {
         Regs regs;
         regs.rip = 0x1000;
         return vcpu->AsX86_64()->SetRegs(regs);
+      },
+      [&]() -> absl::Status {
+        auto image = vcpu->AsX86_64()->GetXsave();
+        if (image.ok()) xsave = *image;
+        return image.status();
+      },
+      [&]() -> absl::Status {
+        std::vector<uint8_t> changed = xsave;
+        changed[160] ^= 0x5a;  // XMM0's first byte
+        absl::Status status = vcpu->AsX86_64()->SetXsave(changed);
+        if (!status.ok()) {
+          auto now = vcpu->AsX86_64()->GetXsave();
+          outcome.xsave_changed = !now.ok() || *now != xsave;
+        }
+        return status;
       },
       [&]() -> absl::Status { return vm->GetDirtyLog(logged).status(); },
       [&]() -> absl::Status { return vm->RemoveMemoryRegion(ram).status(); },
@@ -139,6 +158,7 @@ void CheckFailedCall(const std::vector<testing::WhpxFake::Call>& clean,
   EXPECT_THAT(std::string(outcome.status.message()), HasSubstr(call.name));
   EXPECT_TRUE(SameRegions(outcome.before, outcome.after))
       << "the failed step changed the VM's regions";
+  EXPECT_FALSE(outcome.xsave_changed);
   EXPECT_EQ(leaks, 0);
 }
 

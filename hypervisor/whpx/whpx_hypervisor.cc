@@ -25,7 +25,8 @@ absl::Status GetCapability(const WhpxApi* api, WHV_CAPABILITY_CODE code,
 }
 
 // The capabilities every WHPX has; kDirtyLog and kXcrs depend on the
-// partition features (CheckCapability), and every other is false. Not
+// partition features, kXsave on them and the XsaveState calls
+// (CheckCapability), and every other is false. Not
 // among them: kIrqfd and kIoEventfd (no kernel event objects, see
 // README.md), kIrqChip (no in-hypervisor PIC or IOAPIC), kSplitIrqChip (APIC
 // emulation not wired up), kMpState (not wired up, see README.md), and the
@@ -67,6 +68,10 @@ absl::StatusOr<std::unique_ptr<WhpxHypervisor>> WhpxHypervisor::Create(
           .ok()) {
     caps.processor_clock_hz = capability.ProcessorClockFrequency;
   }
+  caps.xsave_state = (caps.features & kFeatureXsave) != 0 &&
+                     api->WHvGetVirtualProcessorXsaveState != nullptr &&
+                     api->WHvSetVirtualProcessorXsaveState != nullptr;
+  caps.xsave_layout = HostXsaveLayout();
   return std::unique_ptr<WhpxHypervisor>(
       new WhpxHypervisor(api, caps, max_vcpus));
 }
@@ -76,6 +81,7 @@ bool WhpxHypervisor::CheckCapability(HypervisorCap cap) const {
     return (caps_.features & kFeatureDirtyPageTracking) != 0;
   }
   if (cap == HypervisorCap::kXcrs) return (caps_.features & kFeatureXsave) != 0;
+  if (cap == HypervisorCap::kXsave) return caps_.xsave_state;
   return absl::c_linear_search(kWhpxCaps, cap);
 }
 

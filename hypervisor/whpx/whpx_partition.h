@@ -22,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "hypervisor/whpx/whpx_api.h"
+#include "hypervisor/whpx/whpx_xsave.h"
 
 namespace hv {
 
@@ -30,6 +31,12 @@ struct WhpxCaps {
   uint64_t features = 0;         // WHV_CAPABILITY_FEATURES
   uint64_t extended_vm_exits = 0;  // WHV_EXTENDED_VM_EXITS
   uint64_t processor_clock_hz = 0;  // 0 when WHPX did not say
+  // WHv{Get,Set}VirtualProcessorXsaveState are there and the Xsave feature
+  // is offered: HypervisorCap::kXsave.
+  bool xsave_state = false;
+  // The host's XSAVE layout (CPUID leaf 0xd), which WHPX's compacted images
+  // follow.
+  XsaveLayout xsave_layout;
 };
 
 class WhpxPartition {

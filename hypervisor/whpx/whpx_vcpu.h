@@ -73,6 +73,13 @@ class WhpxVcpu final : public BackendVcpu<VcpuX86_64> {
   absl::Status SetTscOffset(uint64_t offset) override;
   absl::StatusOr<uint64_t> GetTscOffset() override;
   absl::StatusOr<uint32_t> GetTscKhz() override;
+  // WHv{Get,Set}VirtualProcessorXsaveState, converted between WHPX's
+  // compacted format and the standard one (whpx_xsave.h). SetXsave reads
+  // the vCPU's image first: its XCOMP_BV is the set of components the
+  // compacted image it loads holds.
+  absl::StatusOr<std::vector<uint8_t>> GetXsave() override;
+  absl::Status SetXsave(absl::Span<const uint8_t> image) override;
+  size_t XsaveSize() const override;
   // Answers an MSR WHPX does not implement (its MSR exit): a read's value
   // into rax:rdx and rip past the instruction, or the #GP it would get.
   absl::Status HandleMsr(absl::FunctionRef<void(MsrRequest&)> handler) override;
@@ -114,6 +121,9 @@ class WhpxVcpu final : public BackendVcpu<VcpuX86_64> {
   // Runs the emulator on the pending MMIO exit with `context`.
   absl::StatusOr<whpx_abi::WHV_EMULATOR_STATUS> EmulateMmio(
       EmulationContext& context);
+  // The vCPU's compacted XSAVE image: WHvGetVirtualProcessorXsaveState
+  // asked for its size, then into a buffer of that size.
+  absl::StatusOr<std::vector<uint8_t>> ReadCompactedXsave(const char* what);
   // Applied before entering the guest: a #GP for an MSR exit that
   // HandleMsr did not answer, the interrupt-window request.
   absl::Status PrepareEntry();

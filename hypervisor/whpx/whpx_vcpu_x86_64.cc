@@ -1,7 +1,9 @@
 // WhpxVcpu's register state: hv's Regs / Sregs / Fpu / ... mapped to WHPX
 // register names at the edge, each set in one batched call.
+#include <algorithm>
 #include <cstring>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "hypervisor/os/status_macros.h"
 #include "hypervisor/whpx/whpx_status.h"
@@ -420,6 +422,105 @@ absl::StatusOr<uint32_t> WhpxVcpu::GetTscKhz() {
         "frequency on this host");
   }
   return static_cast<uint32_t>(hz / 1000);
+}
+
+size_t WhpxVcpu::XsaveSize() const {
+  if (!partition_->caps().xsave_state) return 0;
+  // Every component XCR0 can enable fits (CPUID.(EAX=0DH,ECX=0):ECX); at
+  // least 4096 bytes, as KVM's image.
+  return std::max<size_t>(4096, partition_->caps().xsave_layout.standard_size);
+}
+
+absl::StatusOr<std::vector<uint8_t>> WhpxVcpu::ReadCompactedXsave(
+    const char* what) {
+  // The size first: a 0-byte buffer is WHV_E_INSUFFICIENT_BUFFER with the
+  // size WHPX needs.
+  uint8_t probe = 0;
+  uint32_t needed = 0;
+  const HRESULT hr = api_.WHvGetVirtualProcessorXsaveState(
+      partition_->handle(), id(), &probe, 0, &needed);
+  if (hr != kWhvEInsufficientBuffer) {
+    RETURN_IF_ERROR(HResultStatus(
+        absl::StrFormat("%s: WHvGetVirtualProcessorXsaveState (vp %u, size 0)",
+                        what, id()),
+        hr));
+    return absl::InternalError(absl::StrFormat(
+        "%s: WHvGetVirtualProcessorXsaveState (vp %u) accepted a 0-byte "
+        "buffer",
+        what, id()));
+  }
+  if (needed < kXsaveExtendedOffset) {
+    return absl::InternalError(absl::StrFormat(
+        "%s: WHvGetVirtualProcessorXsaveState (vp %u) asks for %u bytes, less "
+        "than an XSAVE area's legacy region and header",
+        what, id(), needed));
+  }
+  std::vector<uint8_t> image(needed);
+  uint32_t written = 0;
+  RETURN_IF_ERROR(HResultStatus(
+      absl::StrFormat("%s: WHvGetVirtualProcessorXsaveState (vp %u, size %u)",
+                      what, id(), needed),
+      api_.WHvGetVirtualProcessorXsaveState(partition_->handle(), id(),
+                                            image.data(), needed, &written)));
+  // The image is what WHPX wrote (its XCOMP_BV says how much that must be;
+  // CompactedToStandard checks).
+  if (written < kXsaveExtendedOffset || written > needed) {
+    return absl::InternalError(absl::StrFormat(
+        "%s: WHvGetVirtualProcessorXsaveState (vp %u) wrote %u bytes into a "
+        "%u-byte buffer",
+        what, id(), written, needed));
+  }
+  image.resize(written);
+  return image;
+}
+
+absl::StatusOr<std::vector<uint8_t>> WhpxVcpu::GetXsave() {
+  if (!partition_->caps().xsave_state) return VcpuX86_64::GetXsave();
+  ASSIGN_OR_RETURN(std::vector<uint8_t> compacted,
+                   ReadCompactedXsave("get xsave"));
+  absl::StatusOr<std::vector<uint8_t>> standard = CompactedToStandard(
+      partition_->caps().xsave_layout, compacted, XsaveSize());
+  if (!standard.ok()) {
+    return absl::Status(standard.status().code(),
+                        absl::StrCat("get xsave: WHPX's image: ",
+                                     standard.status().message()));
+  }
+  return standard;
+}
+
+absl::Status WhpxVcpu::SetXsave(absl::Span<const uint8_t> image) {
+  if (!partition_->caps().xsave_state) return VcpuX86_64::SetXsave(image);
+  if (image.size() != XsaveSize()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "set xsave: the image is %u bytes; this vCPU's XSAVE image "
+        "(XsaveSize()) is %u bytes",
+        image.size(), XsaveSize()));
+  }
+  ASSIGN_OR_RETURN(std::vector<uint8_t> current,
+                   ReadCompactedXsave("set xsave"));
+  uint64_t xcomp_bv;
+  std::memcpy(&xcomp_bv, current.data() + kXsaveXcompBvOffset,
+              sizeof(xcomp_bv));
+  if ((xcomp_bv & kXcompBvCompacted) == 0) {
+    return absl::InternalError(absl::StrFormat(
+        "set xsave: WHvGetVirtualProcessorXsaveState (vp %u) gave XCOMP_BV "
+        "0x%x, not a compacted image",
+        id(), xcomp_bv));
+  }
+  absl::StatusOr<std::vector<uint8_t>> compacted =
+      StandardToCompacted(partition_->caps().xsave_layout, image, xcomp_bv);
+  if (!compacted.ok()) {
+    return absl::Status(
+        compacted.status().code(),
+        absl::StrCat("set xsave: ", compacted.status().message()));
+  }
+  return HResultStatus(
+      absl::StrFormat("set xsave: WHvSetVirtualProcessorXsaveState (vp %u, "
+                      "size %u)",
+                      id(), compacted->size()),
+      api_.WHvSetVirtualProcessorXsaveState(partition_->handle(), id(),
+                                            compacted->data(),
+                                            compacted->size()));
 }
 
 }  // namespace hv

@@ -1,5 +1,7 @@
 #include "testing/fakes/whpx_fake.h"
 
+#include <cpuid.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -103,6 +105,14 @@ HRESULT WHPX_CALL RequestInterruptFn(WHV_PARTITION_HANDLE p,
                                      uint32_t s) {
   return Fake()->RequestInterrupt(p, i, s);
 }
+HRESULT WHPX_CALL GetXsaveStateFn(WHV_PARTITION_HANDLE p, uint32_t vp,
+                                  void* b, uint32_t s, uint32_t* w) {
+  return Fake()->GetXsaveState(p, vp, b, s, w);
+}
+HRESULT WHPX_CALL SetXsaveStateFn(WHV_PARTITION_HANDLE p, uint32_t vp,
+                                  const void* b, uint32_t s) {
+  return Fake()->SetXsaveState(p, vp, b, s);
+}
 HRESULT WHPX_CALL EmulatorCreateFn(const WHV_EMULATOR_CALLBACKS* c,
                                    WHV_EMULATOR_HANDLE* e) {
   return Fake()->EmulatorCreate(c, e);
@@ -131,6 +141,18 @@ const WhpxApi kFakeApi = {
     RunVpFn,           CancelRunFn,         GetRegistersFn,
     SetRegistersFn,    RequestInterruptFn,  EmulatorCreateFn,
     EmulatorDestroyFn, EmulatorTryIoFn,     EmulatorTryMmioFn,
+    GetXsaveStateFn,   SetXsaveStateFn,
+};
+// An older winhvplatform.dll's: no XsaveState calls.
+const WhpxApi kFakeApiWithoutXsave = {
+    GetCapabilityFn,   CreatePartitionFn,   SetupPartitionFn,
+    DeletePartitionFn, GetPartitionPropertyFn, SetPartitionPropertyFn,
+    MapGpaRangeFn,     UnmapGpaRangeFn,     QueryDirtyFn,
+    TranslateGvaFn,    CreateVpFn,          DeleteVpFn,
+    RunVpFn,           CancelRunFn,         GetRegistersFn,
+    SetRegistersFn,    RequestInterruptFn,  EmulatorCreateFn,
+    EmulatorDestroyFn, EmulatorTryIoFn,     EmulatorTryMmioFn,
+    nullptr,           nullptr,
 };
 
 // The register names the fake's WHPX accepts (what the SDK defines).
@@ -224,7 +246,28 @@ std::shared_ptr<WhpxFake> WhpxFake::Create(const Options& options) {
 
 WhpxFake::~WhpxFake() { g_fake.store(nullptr); }
 
-const WhpxApi* WhpxFake::api() const { return &kFakeApi; }
+const WhpxApi* WhpxFake::api() const {
+  return options_.xsave_state_calls ? &kFakeApi : &kFakeApiWithoutXsave;
+}
+
+WhpxFake::WhpxFake(const Options& options) : options_(options) {
+  // The images' components and size from this CPU's CPUID leaf 0xd (Intel
+  // SDM Vol. 1, Section 13.2 and 13.4.3): the XCR0-capable components of
+  // bits 2..62 that the options keep, each after the previous one, rounded
+  // up to 64 bytes where ECX[1] says so.
+  xsave_size_ = 576;
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (__get_cpuid_max(0, nullptr) < 0xd) return;
+  __cpuid_count(0xd, 0, eax, ebx, ecx, edx);
+  xsave_held_ = (eax | (uint64_t{edx} << 32)) & options.xsave_components &
+                ~uint64_t{3} & ~(1ull << 63);
+  for (int i = 2; i < 63; ++i) {
+    if (((xsave_held_ >> i) & 1) == 0) continue;
+    __cpuid_count(0xd, i, eax, ebx, ecx, edx);
+    if ((ecx & 2) != 0) xsave_size_ = (xsave_size_ + 63) & ~uint32_t{63};
+    xsave_size_ += eax;
+  }
+}
 
 // ---- Calls and faults ----
 
@@ -415,6 +458,8 @@ void WhpxFake::ResetVp(Vp& vp, uint32_t index) {
   xmm.XmmControlStatus.XmmStatusControlMask = 0xffff;
   vp.registers[WHvX64RegisterXmmControlStatus] = xmm;
   SetReg(vp, WHvX64RegisterXCr0, 1);
+  vp.xstate_extended = 0;
+  vp.xsave_extended.assign(xsave_size_ - 576, 0);
 }
 
 // ---- Capabilities and partitions ----
@@ -1098,6 +1143,136 @@ WhpxFake::HRESULT WhpxFake::RequestInterrupt(
     return End(kWhvEInvalidPartitionConfig);
   }
   ++interrupts_[interrupt->Vector];
+  return End(kSOk);
+}
+
+// ---- XSAVE state ----
+//
+// The image is WHPX's: the compacted format (XCOMP_BV bit 63 set). Its
+// legacy region is the vCPU's FP and XMM registers in the FXSAVE layout
+// (Intel SDM Vol. 1, Section 10.5.1, Table 10-2: FCW 0, FSW 2, abridged
+// FTW 4, FOP 6, FIP 8, FDP 16, MXCSR 24, MXCSR_MASK 28, ST/MM 32 + 16i,
+// XMM 160 + 16i), so the registers and the image are one state.
+
+namespace {
+constexpr size_t kFxFcw = 0, kFxFsw = 2, kFxFtw = 4, kFxFop = 6, kFxFip = 8,
+                 kFxFdp = 16, kFxMxcsr = 24, kFxMxcsrMask = 28, kFxSt = 32,
+                 kFxXmm = 160;
+template <typename T>
+void PutAt(uint8_t* image, size_t offset, T value) {
+  std::memcpy(image + offset, &value, sizeof(value));
+}
+template <typename T>
+T GetAt(const uint8_t* image, size_t offset) {
+  T value;
+  std::memcpy(&value, image + offset, sizeof(value));
+  return value;
+}
+}  // namespace
+
+WhpxFake::HRESULT WhpxFake::GetXsaveState(WHV_PARTITION_HANDLE handle,
+                                          uint32_t vp, void* buffer,
+                                          uint32_t size, uint32_t* written) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Partition* partition;
+  Vp* model;
+  if (auto hr = BeginOnVp("WHvGetVirtualProcessorXsaveState",
+                          absl::StrFormat("%s, vp %u, size %u", Hex(handle),
+                                          vp, size),
+                          handle, vp, &partition, &model)) {
+    return *hr;
+  }
+  if (written == nullptr || (buffer == nullptr && size != 0)) {
+    return End(kEPointer);
+  }
+  if (size < xsave_size_) {
+    *written = xsave_size_;
+    return End(kWhvEInsufficientBuffer);
+  }
+  auto* image = static_cast<uint8_t*>(buffer);
+  std::memset(image, 0, xsave_size_);
+  const auto reg = [&](WHV_REGISTER_NAME name) {
+    auto it = model->registers.find(name);
+    return it == model->registers.end() ? WHV_REGISTER_VALUE{} : it->second;
+  };
+  const WHV_REGISTER_VALUE fp = reg(WHvX64RegisterFpControlStatus);
+  const WHV_REGISTER_VALUE xmm = reg(WHvX64RegisterXmmControlStatus);
+  PutAt(image, kFxFcw, fp.FpControlStatus.FpControl);
+  PutAt(image, kFxFsw, fp.FpControlStatus.FpStatus);
+  PutAt(image, kFxFtw, fp.FpControlStatus.FpTag);
+  PutAt(image, kFxFop, fp.FpControlStatus.LastFpOp);
+  PutAt(image, kFxFip, fp.FpControlStatus.LastFpRip);
+  PutAt(image, kFxFdp, xmm.XmmControlStatus.LastFpRdp);
+  PutAt(image, kFxMxcsr, xmm.XmmControlStatus.XmmStatusControl);
+  PutAt(image, kFxMxcsrMask, xmm.XmmControlStatus.XmmStatusControlMask);
+  for (uint32_t i = 0; i < 8; ++i) {
+    WHV_REGISTER_VALUE st = reg(WHvX64RegisterFpMmx0 + i);
+    std::memcpy(image + kFxSt + 16 * i, &st, 16);
+  }
+  for (uint32_t i = 0; i < 16; ++i) {
+    WHV_REGISTER_VALUE x = reg(WHvX64RegisterXmm0 + i);
+    std::memcpy(image + kFxXmm + 16 * i, &x, 16);
+  }
+  PutAt<uint64_t>(image, 512, 3 | model->xstate_extended);
+  PutAt<uint64_t>(image, 520, XsaveXcompBv());
+  std::memcpy(image + 576, model->xsave_extended.data(),
+              model->xsave_extended.size());
+  *written = xsave_size_;
+  return End(kSOk);
+}
+
+WhpxFake::HRESULT WhpxFake::SetXsaveState(WHV_PARTITION_HANDLE handle,
+                                          uint32_t vp, const void* buffer,
+                                          uint32_t size) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Partition* partition;
+  Vp* model;
+  if (auto hr = BeginOnVp("WHvSetVirtualProcessorXsaveState",
+                          absl::StrFormat("%s, vp %u, size %u", Hex(handle),
+                                          vp, size),
+                          handle, vp, &partition, &model)) {
+    return *hr;
+  }
+  if (buffer == nullptr) return End(kEPointer);
+  if (size != xsave_size_) return End(kEInvalidArg);
+  const auto* image = static_cast<const uint8_t*>(buffer);
+  const uint64_t xstate_bv = GetAt<uint64_t>(image, 512);
+  // What XRSTORS would refuse with #GP (SDM Vol. 1, Section 13.12): another
+  // XCOMP_BV, XSTATE_BV outside it, reserved header bytes, MXCSR bits
+  // outside MXCSR_MASK.
+  if (GetAt<uint64_t>(image, 520) != XsaveXcompBv() ||
+      (xstate_bv & ~(xsave_held_ | 3)) != 0) {
+    return End(kEInvalidArg);
+  }
+  for (size_t i = 528; i < 576; ++i) {
+    if (image[i] != 0) return End(kEInvalidArg);
+  }
+  WHV_REGISTER_VALUE& xmm = model->registers[WHvX64RegisterXmmControlStatus];
+  const uint32_t mxcsr = GetAt<uint32_t>(image, kFxMxcsr);
+  if ((mxcsr & ~xmm.XmmControlStatus.XmmStatusControlMask) != 0) {
+    return End(kEInvalidArg);
+  }
+  WHV_REGISTER_VALUE& fp = model->registers[WHvX64RegisterFpControlStatus];
+  fp.FpControlStatus.FpControl = GetAt<uint16_t>(image, kFxFcw);
+  fp.FpControlStatus.FpStatus = GetAt<uint16_t>(image, kFxFsw);
+  fp.FpControlStatus.FpTag = GetAt<uint8_t>(image, kFxFtw);
+  fp.FpControlStatus.LastFpOp = GetAt<uint16_t>(image, kFxFop);
+  fp.FpControlStatus.LastFpRip = GetAt<uint64_t>(image, kFxFip);
+  xmm.XmmControlStatus.LastFpRdp = GetAt<uint64_t>(image, kFxFdp);
+  xmm.XmmControlStatus.XmmStatusControl = mxcsr;
+  for (uint32_t i = 0; i < 8; ++i) {
+    WHV_REGISTER_VALUE st = {};
+    std::memcpy(&st, image + kFxSt + 16 * i, 16);
+    model->registers[WHvX64RegisterFpMmx0 + i] = st;
+  }
+  for (uint32_t i = 0; i < 16; ++i) {
+    WHV_REGISTER_VALUE x = {};
+    std::memcpy(&x, image + kFxXmm + 16 * i, 16);
+    model->registers[WHvX64RegisterXmm0 + i] = x;
+  }
+  model->xstate_extended = xstate_bv & ~uint64_t{3};
+  std::memcpy(model->xsave_extended.data(), image + 576,
+              model->xsave_extended.size());
   return End(kSOk);
 }
 

@@ -68,6 +68,14 @@ class WhpxFake final : public ScriptedGuest {
                                  whpx_abi::kExtendedExitX64Msr |
                                  whpx_abi::kExtendedExitException;
     uint64_t processor_clock_hz = 2'400'000'000;
+    // Whether the table has WHv{Get,Set}VirtualProcessorXsaveState (Windows
+    // 10 2004+); without them it has nullptr there, as LoadWhpxApi() leaves
+    // for an older winhvplatform.dll.
+    bool xsave_state_calls = true;
+    // The XSAVE state components (bits 2..62) the vCPUs' compacted images
+    // hold: these and the host's XCR0-capable ones (CPUID leaf 0xd, whose
+    // sizes and alignments the images use, as WHPX's on this CPU).
+    uint64_t xsave_components = ~uint64_t{0};
     // How long a Run() with nothing queued waits for a cancel.
     int run_timeout_ms = 20'000;
   };
@@ -186,6 +194,14 @@ class WhpxFake final : public ScriptedGuest {
   HRESULT RequestInterrupt(whpx_abi::WHV_PARTITION_HANDLE partition,
                            const whpx_abi::WHV_INTERRUPT_CONTROL* interrupt,
                            uint32_t size);
+  HRESULT GetXsaveState(whpx_abi::WHV_PARTITION_HANDLE partition,
+                        uint32_t vp, void* buffer, uint32_t size,
+                        uint32_t* written);
+  HRESULT SetXsaveState(whpx_abi::WHV_PARTITION_HANDLE partition,
+                        uint32_t vp, const void* buffer, uint32_t size);
+  // The compacted image's XCOMP_BV (bit 63 set) and size for every vCPU.
+  uint64_t XsaveXcompBv() const { return xsave_held_ | (1ull << 63); }
+  uint32_t XsaveImageSize() const { return xsave_size_; }
   HRESULT EmulatorCreate(const whpx_abi::WHV_EMULATOR_CALLBACKS* callbacks,
                          whpx_abi::WHV_EMULATOR_HANDLE* emulator);
   HRESULT EmulatorDestroy(whpx_abi::WHV_EMULATOR_HANDLE emulator);
@@ -200,7 +216,7 @@ class WhpxFake final : public ScriptedGuest {
                           whpx_abi::WHV_EMULATOR_STATUS* status);
 
  private:
-  explicit WhpxFake(const Options& options) : options_(options) {}
+  explicit WhpxFake(const Options& options);
 
   // What a vCPU's guest does next.
   struct Script {
@@ -224,6 +240,11 @@ class WhpxFake final : public ScriptedGuest {
     bool cancel_pending = false;
     std::optional<Pending> pending;
     std::vector<uint8_t> completed_read;
+    // XSAVE state beyond the legacy region (which is the FP and XMM
+    // registers): XSTATE_BV's bits 2..62 and the compacted image's bytes
+    // from 576 on.
+    uint64_t xstate_extended = 0;
+    std::vector<uint8_t> xsave_extended;
   };
   struct RangeState {
     uint8_t* host = nullptr;
@@ -314,6 +335,8 @@ class WhpxFake final : public ScriptedGuest {
   void SetReg(Vp& vp, whpx_abi::WHV_REGISTER_NAME name, uint64_t value);
 
   const Options options_;
+  uint64_t xsave_held_ = 0;   // extended components of the images
+  uint32_t xsave_size_ = 0;   // compacted size
   mutable std::mutex mutex_;
   std::condition_variable wake_;  // a script arrived or a cancel came
   CallLog<Call> log_;  // ClearCalls() resets its plan too
