@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -22,6 +23,7 @@
 #include "hypervisor/whpx/whpx_test_util.h"
 #include "hypervisor/whpx/whpx_vcpu.h"
 #include "hypervisor/whpx/whpx_vm.h"
+#include "hypervisor/whpx/whpx_xsave.h"
 #include "testing/fakes/whpx_fake.h"
 #include "testing/status_matchers.h"
 
@@ -122,6 +124,26 @@ TEST(WhpxExamples, Vcpu) {
   ASSERT_OK_AND_ASSIGN(hv::VcpuExit exit, WhpxVcpuExample(bed.vm.get()));
   EXPECT_EQ(exit.kind, hv::VcpuExitKind::kIo);
   EXPECT_EQ(exit.io.port, 0x3f8);
+}
+
+// hypervisor/whpx/whpx_xsave.h
+absl::StatusOr<std::vector<uint8_t>> XsaveExample(
+    absl::Span<const uint8_t> compacted) {
+  const hv::XsaveLayout layout = hv::HostXsaveLayout();
+  ASSIGN_OR_RETURN(std::vector<uint8_t> standard,
+                   hv::CompactedToStandard(layout, compacted, 4096));
+  return standard;
+}
+
+TEST(WhpxExamples, Xsave) {
+  // A standard image with only x87 and SSE in use, compacted as WHPX would
+  // hold it, comes back as the same standard image.
+  std::vector<uint8_t> standard(4096, 0);
+  standard[hv::kXsaveXstateBvOffset] = 0x3;
+  ASSERT_OK_AND_ASSIGN(
+      std::vector<uint8_t> compacted,
+      hv::StandardToCompacted(hv::HostXsaveLayout(), standard, 0x3));
+  EXPECT_THAT(XsaveExample(compacted), hv::testing::IsOkAndHolds(standard));
 }
 
 // hypervisor/whpx/whpx_test_util.h
