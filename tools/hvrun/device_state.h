@@ -1,8 +1,9 @@
 // DeviceStateOf(): a Machine's DeviceState (machine.h) for a device with
 // the snapshot trio SaveState(ByteWriter&), CheckState(ByteReader&) and
 // RestoreState(ByteReader&) (devices/, virtio/): its section is exactly
-// the device's record (a longer one is refused as DATA_LOSS), and errors
-// name the device. Linux builds (snapshot/codec.h).
+// the device's record (a longer one is refused as DATA_LOSS, "<name>
+// state: N bytes left over ..."), and errors name the device. Linux builds
+// (snapshot/codec.h).
 //
 // Example:
 //   RETURN_IF_ERROR(machine.AddDeviceState(hv::DeviceStateOf(1, "16550 UART", uart.get())));
@@ -15,7 +16,6 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/strings/str_format.h"
 #include "absl/types/span.h"
 #include "snapshot/codec.h"
 #include "tools/hvrun/machine.h"
@@ -24,21 +24,15 @@ namespace hv {
 
 namespace device_state_internal {
 
-// `status` with "<name> state: " before its message (OK stays OK).
-inline absl::Status Named(const absl::Status& status, const std::string& name) {
-  if (status.ok()) return status;
-  return absl::Status(status.code(),
-                      absl::StrFormat("%s state: %s", name, status.message()));
-}
-
 // Reads the whole of `bytes` with `read` (the device's CheckState or
-// RestoreState).
+// RestoreState, whose errors name the device; the reader's name it as
+// "<name> state").
 template <typename Read>
 absl::Status ReadAll(absl::Span<const uint8_t> bytes, const std::string& name, Read read) {
   snapshot::ByteReader in(bytes, name + " state");
   absl::Status status = read(in);
-  if (status.ok()) status = in.Done();
-  return Named(status, name);
+  if (!status.ok()) return status;
+  return in.Done();
 }
 
 }  // namespace device_state_internal

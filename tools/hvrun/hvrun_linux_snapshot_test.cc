@@ -2,7 +2,7 @@
 //
 //   hvrun --kernel=vmlinuz --initrd=initramfs.cpio --vcpus=2 --mem=128M
 //         --snapshot_on=USR1 --snapshot=linux.hvsnap      (kill -USR1: exit 14)
-//   hvrun --restore=linux.hvsnap --snapshot_after=N --snapshot=again.hvsnap
+//   hvrun --restore=linux.hvsnap --snapshot_after=100 --snapshot=again.hvsnap
 //   hvrun --restore=again.hvsnap
 //
 // The kernel and busybox are the tools/vmtest VM's, as in
@@ -141,18 +141,18 @@ TEST(HvrunLinuxSnapshot, RestoredGuestGoesOnCountingInAFreshProcess) {
   std::cout << "snapshot on SIGUSR1: " << FileSize(first) << " bytes\n";
   EXPECT_GT(FileSize(first), 128 << 20);  // the RAM, and the rest
 
-  // 2. Restore in a fresh process; a snapshot again after 400 VM exits
-  // (a tick line is some 100: each byte to the UART and its interrupt).
+  // 2. Restore in a fresh process; a snapshot again after 100 VM exits
+  // (some 3 ticks: each tick was about 30 in the SVM VM).
   const testing::SubprocessResult middle =
-      RunLogged("restore, snapshot after 400 exits",
-                {"--restore=" + first, "--snapshot_after=400", "--snapshot=" + second,
+      RunLogged("restore, snapshot after 100 exits",
+                {"--restore=" + first, "--snapshot_after=100", "--snapshot=" + second,
                  "--timeout=60s"},
                 testing::SubprocessOptions());
   ASSERT_EQ(middle.exit_code, kSnapshotWritten) << middle.stderr_text;
   EXPECT_THAT(middle.stderr_text, HasSubstr("hvrun: restored " + first));
   EXPECT_THAT(middle.stderr_text, HasSubstr("2 vCPUs"));
-  EXPECT_THAT(middle.stderr_text, HasSubstr("stopped after 400 VM exits"));
-  std::cout << "snapshot after 400 exits: " << FileSize(second) << " bytes\n";
+  EXPECT_THAT(middle.stderr_text, HasSubstr("stopped after 100 VM exits"));
+  std::cout << "snapshot after 100 exits: " << FileSize(second) << " bytes\n";
 
   // 3. Restore that one; SIGINT two ticks on.
   const std::vector<int> so_far = Ticks(boot.stdout_text + middle.stdout_text);

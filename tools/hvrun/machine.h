@@ -62,6 +62,9 @@
 //     fault does; a PCI host bridge at 00:00.0 on ports 0xcf8/0xcfc, where
 //     AddPciDevice() puts more devices. Ports nothing claims read as ones.
 //     The debug-exit port 0xf4 works as for payloads.
+//   - Snapshots: the UART, 8042, PCI bus and host bridge are the machine's
+//     device_states() (sections 1-4); with state_from_snapshot the board
+//     is built without the images, its vCPUs given only their CPUID.
 // On aarch64 Linux hosts (machine_linux_aarch64.cc) it is a small "virt"
 // board: RAM from 0x40000000 with the Image, initrd and device tree where
 // linux_boot/arm64_layout.h puts them (x0 = the tree); the in-kernel GICv3
