@@ -43,6 +43,9 @@ TEST(DevicesExamples, I8042) {
   ResettableMachine machine;
   hv::I8042 i8042([&] { machine.RequestReset(); });
   // On a kIo exit: if (i8042.HandlesPort(io.address)) i8042.HandleIo(io);
+  hv::snapshot::ByteWriter out;
+  i8042.SaveState(out);  // between runs
+  EXPECT_EQ(out.bytes().size(), 4u + 1 + 1 + 1 + 1 + 1 + 8);
 
   EXPECT_FALSE(i8042.HandlesPort(0x61));
   PortOut(i8042, I8042::kCommandPort, 0xaa);  // self test
@@ -59,6 +62,9 @@ absl::StatusOr<std::unique_ptr<hv::PciHostBridge>> PciHostBridgeExample(
     virtio::PciBus* bus) {
   ASSIGN_OR_RETURN(auto bridge, hv::PciHostBridge::Create());
   RETURN_IF_ERROR(bus->AddDevice(/*device=*/0, /*function=*/0, bridge.get()));
+  hv::snapshot::ByteWriter out;
+  bridge->SaveState(out);  // between runs
+  if (out.bytes().size() != 4 + 256) return absl::InternalError("state size");
   return bridge;
 }
 
@@ -81,6 +87,9 @@ absl::StatusOr<std::unique_ptr<hv::Serial16550>> Serial16550Example(
   ASSIGN_OR_RETURN(auto uart, hv::Serial16550::Create(options));
   // On a kIo exit: if (uart->HandlesPort(io.address)) uart->HandleIo(io);
   uart->QueueInput("ls\n");
+  hv::snapshot::ByteWriter out;
+  uart->SaveState(out);  // between runs: no vCPU in HandleIo
+  if (out.bytes().back() != '\n') return absl::InternalError("the FIFO is not saved");
   return uart;
 }
 

@@ -2,6 +2,9 @@
 
 #include <cstring>
 
+#include "absl/strings/str_format.h"
+#include "hypervisor/os/status_macros.h"
+
 namespace hv {
 namespace {
 
@@ -29,7 +32,66 @@ constexpr uint8_t kPortTestPassed = 0x00;
 constexpr uint8_t kCommandByteAuxDisabled = 1 << 5;
 constexpr uint8_t kCommandByteKeyboardDisabled = 1 << 4;
 
+// SaveState's record: u32 version, bool output full, u8 output byte, u8
+// command byte, bool command pending, u8 pending command, u64 resets.
+constexpr uint32_t kStateVersion = 1;
+
 }  // namespace
+
+struct I8042::SavedState {
+  std::optional<uint8_t> output;
+  uint8_t command_byte = 0;
+  std::optional<uint8_t> pending;
+  uint64_t resets = 0;
+};
+
+void I8042::SaveState(snapshot::ByteWriter& out) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  out.Put32(kStateVersion);
+  out.PutBool(output_.has_value());
+  out.Put8(output_.value_or(0));
+  out.Put8(command_byte_);
+  out.PutBool(pending_.has_value());
+  out.Put8(pending_.value_or(0));
+  out.Put64(resets_);
+}
+
+absl::StatusOr<I8042::SavedState> I8042::ReadState(snapshot::ByteReader& in) {
+  ASSIGN_OR_RETURN(uint32_t version, in.Get32("version"));
+  if (version != kStateVersion) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "i8042 state: version %u; this build reads version %u", version, kStateVersion));
+  }
+  SavedState s;
+  ASSIGN_OR_RETURN(bool full, in.GetBool("output full"));
+  ASSIGN_OR_RETURN(uint8_t output, in.Get8("output byte"));
+  ASSIGN_OR_RETURN(s.command_byte, in.Get8("command byte"));
+  ASSIGN_OR_RETURN(bool has_pending, in.GetBool("command pending"));
+  ASSIGN_OR_RETURN(uint8_t pending, in.Get8("pending command"));
+  ASSIGN_OR_RETURN(s.resets, in.Get64("resets"));
+  if (has_pending && pending != kWriteCommandByte && pending != kWriteOutputPort) {
+    return absl::DataLossError(absl::StrFormat(
+        "i8042 state: pending command %#x takes no data byte (only %#x and %#x do)",
+        pending, kWriteCommandByte, kWriteOutputPort));
+  }
+  if (full) s.output = output;
+  if (has_pending) s.pending = pending;
+  return s;
+}
+
+absl::Status I8042::CheckState(snapshot::ByteReader& in) const {
+  return ReadState(in).status();
+}
+
+absl::Status I8042::RestoreState(snapshot::ByteReader& in) {
+  ASSIGN_OR_RETURN(SavedState s, ReadState(in));
+  std::lock_guard<std::mutex> lock(mutex_);
+  output_ = s.output;
+  command_byte_ = s.command_byte;
+  pending_ = s.pending;
+  resets_ = s.resets;
+  return absl::OkStatus();
+}
 
 void I8042::HandleIo(IoRequest& io) {
   if (io.data.empty()) return;

@@ -10,11 +10,14 @@
 // 0xA8) and the output port write (0xD1, bit 0 clear = reset). No keyboard
 // or mouse is attached: bytes for them are dropped, and no interrupt is
 // raised. Linux boots faster told so (`i8042.nokbd i8042.noaux`), but
-// probes it correctly without. Thread safe.
+// probes it correctly without. Thread safe. SaveState/RestoreState carry
+// its state across a snapshot (snapshot/codec.h bytes).
 //
 // Example:
 //   hv::I8042 i8042([&] { machine.RequestReset(); });
 //   // On a kIo exit: if (i8042.HandlesPort(io.address)) i8042.HandleIo(io);
+//   hv::snapshot::ByteWriter out;
+//   i8042.SaveState(out);  // between runs
 #ifndef HV_DEVICES_I8042_H_
 #define HV_DEVICES_I8042_H_
 
@@ -24,7 +27,10 @@
 #include <optional>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "hypervisor/vcpu_exit.h"
+#include "snapshot/codec.h"
 
 namespace hv {
 
@@ -51,7 +57,22 @@ class I8042 {
   // I8042::resets(): how many reset requests the guest made.
   uint64_t resets() const;
 
+  // I8042::SaveState(): the output buffer, the command byte, the command
+  // awaiting its data byte and the reset count, appended to `out` (a
+  // versioned record).
+  void SaveState(snapshot::ByteWriter& out) const;
+  // I8042::CheckState(): reads a record SaveState() wrote from `in` and
+  // checks it, changing nothing: DATA_LOSS naming the field for short or
+  // impossible bytes (a pending command that takes no data byte),
+  // FAILED_PRECONDITION for another version.
+  absl::Status CheckState(snapshot::ByteReader& in) const;
+  // I8042::RestoreState(): as CheckState(), then makes the controller's
+  // state the record's; on an error nothing is changed.
+  absl::Status RestoreState(snapshot::ByteReader& in);
+
  private:
+  struct SavedState;
+  static absl::StatusOr<SavedState> ReadState(snapshot::ByteReader& in);
   void Command(uint8_t command) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void Data(uint8_t value) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void Reset() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);

@@ -31,4 +31,19 @@ void PciHostBridge::WriteConfig(uint32_t offset, uint32_t size,
   config_->Write(offset, size, value);
 }
 
+void PciHostBridge::SaveState(snapshot::ByteWriter& out) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  config_->SaveState(out);
+}
+
+absl::Status PciHostBridge::CheckState(snapshot::ByteReader& in) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return config_->CheckState(in);
+}
+
+absl::Status PciHostBridge::RestoreState(snapshot::ByteReader& in) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return config_->RestoreState(in);
+}
+
 }  // namespace hv

@@ -2,11 +2,14 @@
 // class 06/00 with no BARs. Linux's direct PCI probing (configuration
 // mechanism #1 without ACPI) only trusts bus 0 after it finds a host bridge
 // or a VGA device there, so a VMM that boots Linux on x86 without firmware
-// puts one on its bus. Thread safe.
+// puts one on its bus. Thread safe. SaveState/RestoreState carry its
+// configuration registers across a snapshot (PciConfigSpace's record).
 //
 // Example:
 //   ASSIGN_OR_RETURN(auto bridge, hv::PciHostBridge::Create());
 //   RETURN_IF_ERROR(bus->AddDevice(/*device=*/0, /*function=*/0, bridge.get()));
+//   hv::snapshot::ByteWriter out;
+//   bridge->SaveState(out);  // between runs
 #ifndef HV_DEVICES_PCI_HOST_BRIDGE_H_
 #define HV_DEVICES_PCI_HOST_BRIDGE_H_
 
@@ -16,6 +19,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "snapshot/codec.h"
 #include "virtio/pci_config_space.h"
 #include "virtio/pci_device.h"
 
@@ -46,6 +50,13 @@ class PciHostBridge : public virtio::PciDevice {
 
   uint32_t ReadConfigRegister(uint32_t index) override;
   void WriteConfig(uint32_t offset, uint32_t size, uint32_t value) override;
+
+  // PciHostBridge::SaveState() / CheckState() / RestoreState(): its
+  // configuration registers, as PciConfigSpace's (pci_config_space.h);
+  // CheckState changes nothing, RestoreState nothing on an error.
+  void SaveState(snapshot::ByteWriter& out);
+  absl::Status CheckState(snapshot::ByteReader& in);
+  absl::Status RestoreState(snapshot::ByteReader& in);
 
  private:
   explicit PciHostBridge(std::unique_ptr<virtio::PciConfigSpace> config)

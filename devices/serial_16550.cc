@@ -2,9 +2,11 @@
 
 #include <cstring>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include "hypervisor/os/status_macros.h"
 
 namespace hv {
 namespace {
@@ -55,7 +57,85 @@ constexpr uint8_t kMsrDsr = 1 << 5;
 constexpr uint8_t kMsrRi = 1 << 6;
 constexpr uint8_t kMsrDcd = 1 << 7;
 
+// SaveState's record: u32 version, u16 divisor, u8 IER, LCR, MCR, scratch,
+// bool FIFOs enabled, THRE interrupt pending, overrun, u64 overruns, then
+// the received bytes as a blob (at most kRxFifoSize).
+constexpr uint32_t kStateVersion = 1;
+
 }  // namespace
+
+struct Serial16550::SavedState {
+  uint16_t divisor = 0;
+  uint8_t ier = 0, lcr = 0, mcr = 0, scratch = 0;
+  bool fifo_enabled = false, thre_pending = false, overrun = false;
+  uint64_t overruns = 0;
+  std::deque<uint8_t> rx;
+};
+
+void Serial16550::SaveState(snapshot::ByteWriter& out) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  out.Put32(kStateVersion);
+  out.Put16(divisor_);
+  for (uint8_t reg : {ier_, lcr_, mcr_, scratch_}) out.Put8(reg);
+  for (bool flag : {fifo_enabled_, thre_pending_, overrun_}) out.PutBool(flag);
+  out.Put64(overruns_);
+  const std::vector<uint8_t> rx(rx_.begin(), rx_.end());
+  out.PutBlob(rx);
+}
+
+absl::StatusOr<Serial16550::SavedState> Serial16550::ReadState(
+    snapshot::ByteReader& in) {
+  ASSIGN_OR_RETURN(uint32_t version, in.Get32("version"));
+  if (version != kStateVersion) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "serial 16550 state: version %u; this build reads version %u", version,
+        kStateVersion));
+  }
+  SavedState s;
+  ASSIGN_OR_RETURN(s.divisor, in.Get16("divisor"));
+  ASSIGN_OR_RETURN(s.ier, in.Get8("IER"));
+  ASSIGN_OR_RETURN(s.lcr, in.Get8("LCR"));
+  ASSIGN_OR_RETURN(s.mcr, in.Get8("MCR"));
+  ASSIGN_OR_RETURN(s.scratch, in.Get8("scratch"));
+  ASSIGN_OR_RETURN(s.fifo_enabled, in.GetBool("FIFOs enabled"));
+  ASSIGN_OR_RETURN(s.thre_pending, in.GetBool("THRE pending"));
+  ASSIGN_OR_RETURN(s.overrun, in.GetBool("overrun"));
+  ASSIGN_OR_RETURN(s.overruns, in.Get64("overruns"));
+  ASSIGN_OR_RETURN(absl::Span<const uint8_t> rx, in.GetBlob("received bytes"));
+  if ((s.ier & ~kIerMask) != 0 || (s.mcr & ~kMcrMask) != 0) {
+    return absl::DataLossError(absl::StrFormat(
+        "serial 16550 state: IER %#x or MCR %#x has reserved bits set", s.ier, s.mcr));
+  }
+  if (rx.size() > kRxFifoSize) {
+    return absl::DataLossError(absl::StrFormat(
+        "serial 16550 state: %u received bytes; the FIFO holds %u", rx.size(),
+        kRxFifoSize));
+  }
+  s.rx.assign(rx.begin(), rx.end());
+  return s;
+}
+
+absl::Status Serial16550::CheckState(snapshot::ByteReader& in) const {
+  return ReadState(in).status();
+}
+
+absl::Status Serial16550::RestoreState(snapshot::ByteReader& in) {
+  ASSIGN_OR_RETURN(SavedState s, ReadState(in));
+  std::lock_guard<std::mutex> lock(mutex_);
+  divisor_ = s.divisor;
+  ier_ = s.ier;
+  lcr_ = s.lcr;
+  mcr_ = s.mcr;
+  scratch_ = s.scratch;
+  fifo_enabled_ = s.fifo_enabled;
+  thre_pending_ = s.thre_pending;
+  overrun_ = s.overrun;
+  overruns_ = s.overruns;
+  rx_ = std::move(s.rx);
+  irq_level_ = IrqLevel();
+  if (set_irq_) set_irq_(irq_level_);
+  return absl::OkStatus();
+}
 
 absl::StatusOr<std::unique_ptr<Serial16550>> Serial16550::Create(
     Options options) {
@@ -215,11 +295,14 @@ uint8_t Serial16550::ModemStatus() const {
   return msr;
 }
 
-void Serial16550::UpdateIrq() {
+bool Serial16550::IrqLevel() const {
   // On a PC, OUT2 gates the UART's interrupt onto the ISA bus; loopback
   // disconnects it.
-  const bool level = PendingInterrupt() != kIirNone && (mcr_ & kMcrOut2) &&
-                     !(mcr_ & kMcrLoopback);
+  return PendingInterrupt() != kIirNone && (mcr_ & kMcrOut2) && !(mcr_ & kMcrLoopback);
+}
+
+void Serial16550::UpdateIrq() {
+  const bool level = IrqLevel();
   if (level == irq_level_) return;
   irq_level_ = level;
   if (set_irq_) set_irq_(level);

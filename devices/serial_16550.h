@@ -13,6 +13,8 @@
 // more are dropped and counted as overruns (LSR.OE). The interrupt output
 // follows the PC wiring: it is raised only while MCR.OUT2 is set.
 // Thread safe: vCPU threads call HandleIo, an input thread QueueInput.
+// SaveState/RestoreState carry the registers and the receiver FIFO across
+// a snapshot (snapshot/codec.h bytes).
 //
 // Example:
 //   hv::Serial16550::Options options;
@@ -21,6 +23,8 @@
 //   ASSIGN_OR_RETURN(auto uart, hv::Serial16550::Create(options));
 //   // On a kIo exit: if (uart->HandlesPort(io.address)) uart->HandleIo(io);
 //   uart->QueueInput("ls\n");
+//   hv::snapshot::ByteWriter out;
+//   uart->SaveState(out);  // between runs: no vCPU in HandleIo
 #ifndef HV_DEVICES_SERIAL_16550_H_
 #define HV_DEVICES_SERIAL_16550_H_
 
@@ -34,6 +38,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "hypervisor/vcpu_exit.h"
+#include "snapshot/codec.h"
 
 namespace hv {
 
@@ -76,8 +81,25 @@ class Serial16550 {
   // Serial16550::overruns(): received bytes dropped because the FIFO was full.
   uint64_t overruns() const;
 
+  // Serial16550::SaveState(): the registers, the divisor, the received
+  // bytes not read yet and the overrun count, appended to `out` (a
+  // versioned record; the interrupt line's level follows from them).
+  void SaveState(snapshot::ByteWriter& out) const;
+  // Serial16550::CheckState(): reads a record SaveState() wrote from `in`
+  // and checks it, changing nothing: DATA_LOSS naming the field for bytes
+  // that are short or impossible (reserved IER or MCR bits, more received
+  // bytes than the FIFO holds), FAILED_PRECONDITION for another version.
+  absl::Status CheckState(snapshot::ByteReader& in) const;
+  // Serial16550::RestoreState(): as CheckState(), then makes the UART's
+  // state the record's and drives the interrupt line (set_irq) to the
+  // level it gives, whether or not it changed: a new VM's line starts low.
+  // On an error nothing is changed.
+  absl::Status RestoreState(snapshot::ByteReader& in);
+
  private:
+  struct SavedState;
   explicit Serial16550(Options options);
+  static absl::StatusOr<SavedState> ReadState(snapshot::ByteReader& in);
 
   uint8_t Read(uint8_t offset) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void Write(uint8_t offset, uint8_t value)
@@ -86,6 +108,8 @@ class Serial16550 {
   // The highest-priority pending interrupt's IIR value (1: none).
   uint8_t PendingInterrupt() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   uint8_t ModemStatus() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // The interrupt output's level the registers give.
+  bool IrqLevel() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Drives the interrupt output from the registers; calls set_irq on change.
   void UpdateIrq() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 

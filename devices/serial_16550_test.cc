@@ -11,8 +11,10 @@
 namespace hv {
 namespace {
 
+using ::hv::testing::IsOk;
 using ::hv::testing::StatusIs;
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 
 class Serial16550Test : public ::testing::Test {
  protected:
@@ -145,6 +147,115 @@ TEST(Serial16550, CreateChecksItsOptions) {
   options.base_port = 0xfffc;
   EXPECT_THAT(Serial16550::Create(options),
               StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+// Snapshots: a second UART, as a restored machine has, takes the first's
+// state.
+class Serial16550StateTest : public Serial16550Test {
+ protected:
+  void SetUp() override {
+    Serial16550Test::SetUp();
+    Serial16550::Options options;
+    options.output = [this](uint8_t byte) { restored_output_.push_back(byte); };
+    options.set_irq = [this](bool level) { restored_irq_.push_back(level); };
+    absl::StatusOr<std::unique_ptr<Serial16550>> uart = Serial16550::Create(options);
+    ASSERT_TRUE(uart.ok()) << uart.status();
+    restored_ = std::move(*uart);
+  }
+  static std::vector<uint8_t> Save(const Serial16550& uart) {
+    snapshot::ByteWriter out;
+    uart.SaveState(out);
+    return out.Take();
+  }
+  absl::Status Restore(const std::vector<uint8_t>& bytes) {
+    snapshot::ByteReader in(bytes, "uart");
+    absl::Status status = restored_->RestoreState(in);
+    return status.ok() ? in.Done() : status;
+  }
+  uint8_t RestoredIn(uint8_t reg) { return PortIn(*restored_, 0x3f8 + reg); }
+
+  std::string restored_output_;
+  std::vector<bool> restored_irq_;
+  std::unique_ptr<Serial16550> restored_;
+};
+
+TEST_F(Serial16550StateTest, RestoreCarriesRegistersFifoAndInterrupt) {
+  Out(3, 0x80);  // DLAB: divisor 0x0102
+  Out(0, 0x02);
+  Out(1, 0x01);
+  Out(3, 0x03);  // 8N1
+  Out(1, 0x01);  // received-data interrupt
+  Out(4, 0x0b);  // DTR, RTS, OUT2
+  Out(7, 0x5a);
+  Out(2, 0x01);  // FIFOs on
+  uart_->QueueInput("abc");
+  EXPECT_EQ(In(0), 'a');
+  const std::vector<uint8_t> saved = Save(*uart_);
+
+  ASSERT_THAT(Restore(saved), IsOk());
+  EXPECT_EQ(Save(*restored_), saved);
+  // The line is driven to the saved level (high: data waits) at once.
+  EXPECT_THAT(restored_irq_, ElementsAre(true));
+  EXPECT_EQ(RestoredIn(2), 0xc4);  // received data pending, FIFOs on
+  EXPECT_EQ(RestoredIn(3), 0x03);
+  EXPECT_EQ(RestoredIn(4), 0x0b);
+  EXPECT_EQ(RestoredIn(7), 0x5a);
+  EXPECT_EQ(RestoredIn(0), 'b');
+  EXPECT_EQ(RestoredIn(0), 'c');
+  EXPECT_THAT(restored_irq_, ElementsAre(true, false));
+  PortOut(*restored_, 0x3fb, 0x83);
+  EXPECT_EQ(RestoredIn(0), 0x02);
+  EXPECT_EQ(RestoredIn(1), 0x01);
+}
+
+TEST_F(Serial16550StateTest, RestoreOfAQuietUartDrivesTheLineLow) {
+  ASSERT_THAT(Restore(Save(*uart_)), IsOk());
+  EXPECT_THAT(restored_irq_, ElementsAre(false));
+}
+
+TEST_F(Serial16550StateTest, BadBytesAreRefusedAndChangeNothing) {
+  Out(7, 0x11);
+  uart_->QueueInput("x");
+  const std::vector<uint8_t> good = Save(*uart_);
+  PortOut(*restored_, 0x3ff, 0x77);  // the restored UART's own scratch
+  const std::vector<uint8_t> before = Save(*restored_);
+
+  struct Case {
+    std::vector<uint8_t> bytes;
+    absl::StatusCode code;
+    std::string message;
+  };
+  std::vector<Case> cases;
+  for (size_t size : {size_t{0}, size_t{3}, size_t{9}, good.size() - 1}) {
+    cases.push_back({std::vector<uint8_t>(good.begin(), good.begin() + size),
+                     absl::StatusCode::kDataLoss, "uart"});
+  }
+  std::vector<uint8_t> version = good;
+  version[0] = 2;
+  cases.push_back({version, absl::StatusCode::kFailedPrecondition, "version 2"});
+  std::vector<uint8_t> ier = good;
+  ier[6] = 0x10;  // after the version (4 bytes) and the divisor (2)
+  cases.push_back({ier, absl::StatusCode::kDataLoss, "reserved bits"});
+  std::vector<uint8_t> mcr = good;
+  mcr[8] = 0x20;
+  cases.push_back({mcr, absl::StatusCode::kDataLoss, "reserved bits"});
+  std::vector<uint8_t> boolean = good;
+  boolean[10] = 2;  // FIFOs enabled
+  cases.push_back({boolean, absl::StatusCode::kDataLoss, "FIFOs enabled"});
+  snapshot::ByteWriter overfull;
+  overfull.PutBytes(absl::MakeConstSpan(good).first(good.size() - 8 - 1));
+  overfull.PutBlob(std::vector<uint8_t>(Serial16550::kRxFifoSize + 1, 'y'));
+  cases.push_back({overfull.Take(), absl::StatusCode::kDataLoss, "65 received bytes"});
+
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.message);
+    EXPECT_THAT(Restore(c.bytes), StatusIs(c.code, HasSubstr(c.message)));
+    snapshot::ByteReader in(c.bytes, "uart");
+    const absl::Status checked = restored_->CheckState(in);
+    EXPECT_TRUE(!checked.ok() || !in.Done().ok());
+    EXPECT_EQ(Save(*restored_), before);
+    EXPECT_TRUE(restored_irq_.empty());
+  }
 }
 
 }  // namespace

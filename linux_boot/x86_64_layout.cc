@@ -17,6 +17,12 @@ absl::Status Invalid(const std::string& why) {
 
 }  // namespace
 
+std::vector<RamRange> LinuxX86RamRanges(uint64_t ram_size) {
+  std::vector<RamRange> ram = {{0, std::min(ram_size, kPciHoleStart)}};
+  if (ram_size > kPciHoleStart) ram.push_back({k4GiB, ram_size - kPciHoleStart});
+  return ram;
+}
+
 absl::StatusOr<LinuxX86Layout> PlanLinuxX86Boot(const BzImage& kernel,
                                                 uint64_t ram_size,
                                                 uint64_t initrd_size,
@@ -51,10 +57,7 @@ absl::StatusOr<LinuxX86Layout> PlanLinuxX86Boot(const BzImage& kernel,
         low_end));
   }
 
-  layout.ram.push_back({0, low_end});
-  if (ram_size > kPciHoleStart) {
-    layout.ram.push_back({k4GiB, ram_size - kPciHoleStart});
-  }
+  layout.ram = LinuxX86RamRanges(ram_size);
   layout.e820.push_back({0, kLinuxMpTable, E820Type::kRam});
   layout.e820.push_back({kLinuxMpTable, kLinuxMpTableRoom, E820Type::kReserved});
   layout.e820.push_back({kLinuxAcpiTables, k1MiB - kLinuxAcpiTables, E820Type::kReserved});

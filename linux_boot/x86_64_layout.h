@@ -65,6 +65,12 @@ struct LinuxX86Layout {
   GuestAddress initrd = 0;  // 0 without an initrd
 };
 
+// LinuxX86RamRanges(): where `ram_size` bytes of guest RAM go: [0,
+// min(ram_size, kPciHoleStart)) and, past the hole, the rest from 4 GiB
+// (PlanLinuxX86Boot's `ram`; a VMM restoring a snapshot builds the same
+// ranges without the kernel).
+std::vector<RamRange> LinuxX86RamRanges(uint64_t ram_size);
+
 // PlanLinuxX86Boot(): the layout for `kernel` in `ram_size` bytes of RAM
 // with an initrd of `initrd_size` bytes (0: none) and a command line of
 // `cmdline_size` bytes including its NUL. INVALID_ARGUMENT naming what does

@@ -126,6 +126,9 @@ absl::StatusOr<std::unique_ptr<VirtioPciDevice>> VirtioPciDeviceExample(
   ASSIGN_OR_RETURN(auto pci, hv::virtio::VirtioPciDevice::Create(
                                  &gpu, bar_allocator.get(), service.get()));
   RETURN_IF_ERROR(bus->AddDevice(1, 0, pci.get()));
+  hv::snapshot::ByteWriter out;
+  pci->SaveState(out);  // between runs
+  if (out.bytes().size() != 4 + 4 + 256 + 8) return absl::InternalError("state size");
   return pci;
 }
 
@@ -150,6 +153,8 @@ absl::Status PciBusExample(hv::Vcpu* vcpu, hv::virtio::PciDevice& virtio) {
   RETURN_IF_ERROR(vcpu->HandleIo([&](hv::IoRequest& io) {
     bus->HandleIo(io);
   }));
+  hv::snapshot::ByteWriter out;
+  bus->SaveState(out);  // between runs
   return absl::OkStatus();
 }
 
@@ -178,6 +183,8 @@ absl::StatusOr<std::unique_ptr<PciConfigSpace>> PciConfigSpaceExample(
   ASSIGN_OR_RETURN(uint8_t offset, config->AddCapability(cap_bytes));
   config->Write(0x18, 4, 0xffffffff);      // size BAR 2's low half
   uint32_t size_mask = config->ReadRegister(0x18 / 4);
+  hv::snapshot::ByteWriter out;
+  config->SaveState(out);
   (void)offset;
   *size_mask_out = size_mask;
   return config;

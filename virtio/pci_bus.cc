@@ -1,9 +1,16 @@
 #include "virtio/pci_bus.h"
 
 #include "absl/strings/str_format.h"
+#include "hypervisor/os/status_macros.h"
 
 namespace hv::virtio {
 namespace {
+
+// SaveState's record: u32 version, u32 CONFIG_ADDRESS.
+constexpr uint32_t kStateVersion = 1;
+// The CONFIG_ADDRESS bits that hold anything (bits 30:24 are reserved and
+// bits 1:0 read as zero).
+constexpr uint32_t kConfigAddressBits = 0x80fffffc;
 
 uint32_t LoadLittleEndian(absl::Span<const uint8_t> data) {
   uint32_t value = 0;
@@ -86,7 +93,7 @@ bool PciBus::Write(uint16_t port, absl::Span<const uint8_t> data) {
   if (port < kPciConfigDataPort) {
     if (port == kPciConfigAddressPort && data.size() == 4) {
       // Bits 30:24 are reserved and bits 1:0 read as zero.
-      config_address_ = LoadLittleEndian(data) & 0x80fffffc;
+      config_address_ = LoadLittleEndian(data) & kConfigAddressBits;
     }
     return true;
   }
@@ -108,6 +115,37 @@ bool PciBus::HandleIo(IoRequest& io) {
   const uint16_t port = static_cast<uint16_t>(io.address);
   if (io.is_write) return Write(port, io.data);
   return Read(port, io.data);
+}
+
+void PciBus::SaveState(snapshot::ByteWriter& out) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  out.Put32(kStateVersion);
+  out.Put32(config_address_);
+}
+
+absl::StatusOr<uint32_t> PciBus::ReadState(snapshot::ByteReader& in) {
+  ASSIGN_OR_RETURN(uint32_t version, in.Get32("version"));
+  if (version != kStateVersion) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "PCI bus state: version %u; this build reads version %u", version, kStateVersion));
+  }
+  ASSIGN_OR_RETURN(uint32_t address, in.Get32("CONFIG_ADDRESS"));
+  if ((address & ~kConfigAddressBits) != 0) {
+    return absl::DataLossError(absl::StrFormat(
+        "PCI bus state: CONFIG_ADDRESS %#010x has reserved bits set", address));
+  }
+  return address;
+}
+
+absl::Status PciBus::CheckState(snapshot::ByteReader& in) const {
+  return ReadState(in).status();
+}
+
+absl::Status PciBus::RestoreState(snapshot::ByteReader& in) {
+  ASSIGN_OR_RETURN(uint32_t address, ReadState(in));
+  std::lock_guard<std::mutex> lock(mu_);
+  config_address_ = address;
+  return absl::OkStatus();
 }
 
 }  // namespace hv::virtio

@@ -9,7 +9,8 @@
 // access of 1, 2 or 4 bytes at 0xCFC + n reaches byte n of the selected
 // register. With the enable bit clear, or for a function with no device,
 // reads return all ones and writes are dropped (§6.1: a read of an absent
-// function's vendor id returns 0xFFFF). Thread safe.
+// function's vendor id returns 0xFFFF). Thread safe. SaveState/RestoreState
+// carry CONFIG_ADDRESS across a snapshot (each device saves its own state).
 //
 // Example:
 //   ASSIGN_OR_RETURN(auto bus, hv::virtio::PciBus::Create());
@@ -18,6 +19,8 @@
 //   RETURN_IF_ERROR(vcpu->HandleIo([&](hv::IoRequest& io) {
 //     bus->HandleIo(io);
 //   }));
+//   hv::snapshot::ByteWriter out;
+//   bus->SaveState(out);  // between runs
 #ifndef HV_VIRTIO_PCI_BUS_H_
 #define HV_VIRTIO_PCI_BUS_H_
 
@@ -31,6 +34,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "hypervisor/vcpu_exit.h"
+#include "snapshot/codec.h"
 #include "virtio/pci_device.h"
 
 namespace hv::virtio {
@@ -72,7 +76,20 @@ class PciBus {
   bool Read(uint16_t port, absl::Span<uint8_t> data);
   bool Write(uint16_t port, absl::Span<const uint8_t> data);
 
+  // PciBus::SaveState(): CONFIG_ADDRESS, appended to `out` (a versioned
+  // record); the devices' own state is theirs to save.
+  void SaveState(snapshot::ByteWriter& out) const;
+  // PciBus::CheckState(): reads a record SaveState() wrote from `in` and
+  // checks it, changing nothing: DATA_LOSS for short bytes or a
+  // CONFIG_ADDRESS with reserved bits set, FAILED_PRECONDITION for another
+  // version.
+  absl::Status CheckState(snapshot::ByteReader& in) const;
+  // PciBus::RestoreState(): as CheckState(), then CONFIG_ADDRESS is the
+  // record's; on an error nothing is changed.
+  absl::Status RestoreState(snapshot::ByteReader& in);
+
  private:
+  static absl::StatusOr<uint32_t> ReadState(snapshot::ByteReader& in);
   PciBus() = default;
   // The device and register selected by CONFIG_ADDRESS, or null.
   PciDevice* Selected(uint32_t* register_offset) const

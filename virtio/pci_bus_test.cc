@@ -179,5 +179,50 @@ TEST(PciBus, SlotsAreUniqueAndChecked) {
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+TEST(PciBus, StateCarriesConfigAddress) {
+  auto bus = *PciBus::Create();
+  const uint32_t selected = MakePciConfigAddress(0, 3, 0, 0x10);
+  uint8_t data[4];
+  std::memcpy(data, &selected, 4);
+  bus->Write(kPciConfigAddressPort, absl::MakeConstSpan(data));
+  snapshot::ByteWriter out;
+  bus->SaveState(out);
+  const std::vector<uint8_t> good = out.Take();
+
+  auto restored = *PciBus::Create();
+  snapshot::ByteReader in(good, "bus");
+  ASSERT_TRUE(restored->RestoreState(in).ok());
+  EXPECT_TRUE(in.Done().ok());
+  uint8_t back[4] = {};
+  restored->Read(kPciConfigAddressPort, absl::MakeSpan(back));
+  EXPECT_EQ(std::memcmp(back, data, 4), 0);
+}
+
+TEST(PciBus, BadStateIsRefusedAndChangesNothing) {
+  auto bus = *PciBus::Create();
+  snapshot::ByteWriter reserved;
+  reserved.Put32(1);
+  reserved.Put32(0x81000010);  // bit 24: reserved
+  snapshot::ByteWriter version;
+  version.Put32(2);
+  version.Put32(0x80000000);
+  const std::vector<uint8_t> short_bytes = {1, 0, 0, 0, 0x10};
+  const std::vector<uint8_t> reserved_bytes = reserved.Take();
+  const std::vector<uint8_t> version_bytes = version.Take();
+  struct Case {
+    const std::vector<uint8_t>* bytes;
+    absl::StatusCode code;
+  } cases[] = {{&short_bytes, absl::StatusCode::kDataLoss},
+               {&reserved_bytes, absl::StatusCode::kDataLoss},
+               {&version_bytes, absl::StatusCode::kFailedPrecondition}};
+  for (const Case& c : cases) {
+    snapshot::ByteReader in(*c.bytes, "bus");
+    EXPECT_THAT(bus->RestoreState(in), StatusIs(c.code));
+    uint8_t back[4] = {1, 1, 1, 1};
+    bus->Read(kPciConfigAddressPort, absl::MakeSpan(back));
+    EXPECT_THAT(back, ElementsAre(0, 0, 0, 0));
+  }
+}
+
 }  // namespace
 }  // namespace hv::virtio

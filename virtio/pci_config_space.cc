@@ -1,8 +1,15 @@
 #include "virtio/pci_config_space.h"
 
 #include "absl/strings/str_format.h"
+#include "hypervisor/os/status_macros.h"
 
 namespace hv::virtio {
+namespace {
+
+// SaveState's record: u32 version, then the 64 registers as u32s.
+constexpr uint32_t kStateVersion = 1;
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<PciConfigSpace>> PciConfigSpace::Create(
     const PciIds& ids) {
@@ -142,6 +149,44 @@ uint64_t PciConfigSpace::BarSize(int index) const {
 
 bool PciConfigSpace::MemorySpaceEnabled() const {
   return (registers_[kPciCommandOffset / 4] & kPciCommandMemorySpace) != 0;
+}
+
+void PciConfigSpace::SaveState(snapshot::ByteWriter& out) const {
+  out.Put32(kStateVersion);
+  for (uint32_t reg : registers_) out.Put32(reg);
+}
+
+absl::StatusOr<std::array<uint32_t, kPciConfigRegisters>> PciConfigSpace::ReadState(
+    snapshot::ByteReader& in) const {
+  ASSIGN_OR_RETURN(uint32_t version, in.Get32("version"));
+  if (version != kStateVersion) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "PCI config space state: version %u; this build reads version %u", version,
+        kStateVersion));
+  }
+  std::array<uint32_t, kPciConfigRegisters> saved{};
+  for (uint32_t& reg : saved) {
+    ASSIGN_OR_RETURN(reg, in.Get32("register"));
+  }
+  for (size_t i = 0; i < kPciConfigRegisters; ++i) {
+    const uint32_t fixed = ~writable_[i];
+    if ((saved[i] & fixed) != (registers_[i] & fixed)) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "PCI config space state: register %#x is %#010x; this function's read-only "
+          "bits there are %#010x (mask %#010x): the state of another function",
+          i * 4, saved[i], registers_[i] & fixed, fixed));
+    }
+  }
+  return saved;
+}
+
+absl::Status PciConfigSpace::CheckState(snapshot::ByteReader& in) const {
+  return ReadState(in).status();
+}
+
+absl::Status PciConfigSpace::RestoreState(snapshot::ByteReader& in) {
+  ASSIGN_OR_RETURN(registers_, ReadState(in));
+  return absl::OkStatus();
 }
 
 }  // namespace hv::virtio

@@ -8,7 +8,8 @@
 // the size mask, since the address bits below the BAR's size are hardwired
 // to zero and the type bits are read-only. A 64-bit BAR takes two registers,
 // the upper one holding address bits 63:32. Not thread safe: the owning
-// device serialises access.
+// device serialises access. SaveState/RestoreState carry the registers
+// across a snapshot (snapshot/codec.h bytes).
 //
 // Example:
 //   ASSIGN_OR_RETURN(auto config, hv::virtio::PciConfigSpace::Create(ids));
@@ -17,6 +18,8 @@
 //   ASSIGN_OR_RETURN(uint8_t offset, config->AddCapability(cap_bytes));
 //   config->Write(0x18, 4, 0xffffffff);      // size BAR 2's low half
 //   uint32_t size_mask = config->ReadRegister(0x18 / 4);
+//   hv::snapshot::ByteWriter out;
+//   config->SaveState(out);
 #ifndef HV_VIRTIO_PCI_CONFIG_SPACE_H_
 #define HV_VIRTIO_PCI_CONFIG_SPACE_H_
 
@@ -28,6 +31,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "snapshot/codec.h"
 
 namespace hv::virtio {
 
@@ -120,7 +124,22 @@ class PciConfigSpace {
   // Space bit (the device decodes its memory BARs).
   bool MemorySpaceEnabled() const;
 
+  // PciConfigSpace::SaveState(): the 64 registers, appended to `out` (a
+  // versioned record).
+  void SaveState(snapshot::ByteWriter& out) const;
+  // PciConfigSpace::CheckState(): reads a record SaveState() wrote from
+  // `in` and checks it, changing nothing: DATA_LOSS for short bytes,
+  // FAILED_PRECONDITION for another version or a register whose read-only
+  // bits (ids, class, BAR types and sizes, capabilities) differ from this
+  // space's: the state of another function.
+  absl::Status CheckState(snapshot::ByteReader& in) const;
+  // PciConfigSpace::RestoreState(): as CheckState(), then the registers are
+  // the record's; on an error nothing is changed.
+  absl::Status RestoreState(snapshot::ByteReader& in);
+
  private:
+  absl::StatusOr<std::array<uint32_t, kPciConfigRegisters>> ReadState(
+      snapshot::ByteReader& in) const;
   PciConfigSpace() = default;
   void SetByte(uint32_t offset, uint8_t value);
   void SetWord(uint32_t offset, uint16_t value);

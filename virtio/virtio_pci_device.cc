@@ -7,6 +7,13 @@
 #include "virtio/virtio_pci_cap.h"
 
 namespace hv::virtio {
+namespace {
+
+// SaveState's record: u32 version, PciConfigSpace's record, u64 the
+// region's placed address (0 without a region).
+constexpr uint32_t kStateVersion = 1;
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<VirtioPciDevice>> VirtioPciDevice::Create(
     VirtioDevice* device, BarAllocator* bars, VmMemoryService* service) {
@@ -102,6 +109,60 @@ uint64_t VirtioPciDevice::shared_memory_address() const {
 absl::Status VirtioPciDevice::last_move_status() const {
   std::lock_guard<std::mutex> lock(mu_);
   return last_move_status_;
+}
+
+void VirtioPciDevice::SaveState(snapshot::ByteWriter& out) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  out.Put32(kStateVersion);
+  config_->SaveState(out);
+  out.Put64(region_id_ ? placed_address_ : 0);
+}
+
+absl::StatusOr<uint64_t> VirtioPciDevice::ReadState(snapshot::ByteReader& in) const {
+  ASSIGN_OR_RETURN(uint32_t version, in.Get32("version"));
+  if (version != kStateVersion) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "virtio PCI device state: version %u; this build reads version %u", version,
+        kStateVersion));
+  }
+  RETURN_IF_ERROR(config_->CheckState(in));
+  ASSIGN_OR_RETURN(uint64_t placed, in.Get64("placed address"));
+  if (!region_id_ && placed != 0) {
+    return absl::DataLossError(absl::StrFormat(
+        "virtio PCI device state: region placed at %#x; this device has no region",
+        placed));
+  }
+  if (region_id_ && (placed == 0 || placed % bar_size_ != 0)) {
+    return absl::DataLossError(absl::StrFormat(
+        "virtio PCI device state: region placed at %#x, not a non-zero multiple of "
+        "its BAR's size %#x",
+        placed, bar_size_));
+  }
+  return placed;
+}
+
+absl::Status VirtioPciDevice::CheckState(snapshot::ByteReader& in) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return ReadState(in).status();
+}
+
+absl::Status VirtioPciDevice::RestoreState(snapshot::ByteReader& in) {
+  std::lock_guard<std::mutex> lock(mu_);
+  snapshot::ByteReader probe = in;
+  ASSIGN_OR_RETURN(uint64_t placed, ReadState(probe));
+  if (region_id_ && placed != placed_address_) {
+    if (absl::Status moved = service_->MoveRegion(*region_id_, placed); !moved.ok()) {
+      return absl::Status(moved.code(),
+                          absl::StrFormat("virtio PCI device state: moving the region to "
+                                          "%#x: %s",
+                                          placed, moved.message()));
+    }
+    placed_address_ = placed;
+  }
+  // The same bytes as `probe` read: none of this can fail now.
+  RETURN_IF_ERROR(in.Get32("version").status());
+  RETURN_IF_ERROR(config_->RestoreState(in));
+  return in.Get64("placed address").status();
 }
 
 }  // namespace hv::virtio

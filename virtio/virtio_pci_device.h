@@ -16,10 +16,17 @@
 // last_move_status(). The virtio transport structures (common, notify, ISR
 // and device configuration) are not part of this class. Thread safe.
 //
+// Snapshots: SaveState/RestoreState carry the configuration registers and
+// where the region is placed; RestoreState on a new device moves its region
+// there. The region's mappings are the device model's to make again (they
+// map host memory, not guest RAM).
+//
 // Example:
 //   ASSIGN_OR_RETURN(auto pci, hv::virtio::VirtioPciDevice::Create(
 //                                  &gpu, bar_allocator.get(), service.get()));
 //   RETURN_IF_ERROR(bus->AddDevice(1, 0, pci.get()));
+//   hv::snapshot::ByteWriter out;
+//   pci->SaveState(out);  // between runs
 #ifndef HV_VIRTIO_VIRTIO_PCI_DEVICE_H_
 #define HV_VIRTIO_VIRTIO_PCI_DEVICE_H_
 
@@ -31,6 +38,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "snapshot/codec.h"
 #include "virtio/bar_allocator.h"
 #include "virtio/pci_config_space.h"
 #include "virtio/pci_device.h"
@@ -79,7 +87,25 @@ class VirtioPciDevice : public PciDevice {
   // The result of the last attempt to move the region (OK if none).
   absl::Status last_move_status() const;
 
+  // VirtioPciDevice::SaveState(): the configuration registers and the
+  // region's placed address, appended to `out` (a versioned record).
+  void SaveState(snapshot::ByteWriter& out) const;
+  // VirtioPciDevice::CheckState(): reads a record SaveState() wrote from
+  // `in` and checks it against this device, changing nothing: DATA_LOSS
+  // for short bytes or a placed address that is not the BAR's size aligned
+  // (or not 0 for a device without a region), FAILED_PRECONDITION for
+  // another version or another function's registers.
+  absl::Status CheckState(snapshot::ByteReader& in) const;
+  // VirtioPciDevice::RestoreState(): as CheckState(), then moves the
+  // region to the saved address (VmMemoryService::MoveRegion; its error,
+  // naming the address, changes nothing) and makes the registers the
+  // record's.
+  absl::Status RestoreState(snapshot::ByteReader& in);
+
  private:
+  // The placed address of the record in `in`, checked.
+  absl::StatusOr<uint64_t> ReadState(snapshot::ByteReader& in) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   VirtioPciDevice(std::unique_ptr<PciConfigSpace> config, BarAllocator* bars,
                   VmMemoryService* service,
                   std::optional<VmMemoryService::RegionId> region_id,

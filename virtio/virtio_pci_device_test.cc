@@ -240,5 +240,101 @@ TEST(VirtioPciDevice, DestructionReleasesTheRegionAndTheBar) {
   EXPECT_THAT(env.bars->Allocate(kBarSize), IsOkAndHolds(kWindow));
 }
 
+std::vector<uint8_t> Save(const VirtioPciDevice& pci) {
+  snapshot::ByteWriter out;
+  pci.SaveState(out);
+  return out.Take();
+}
+
+absl::Status Restore(VirtioPciDevice& pci, const std::vector<uint8_t>& bytes) {
+  snapshot::ByteReader in(bytes, "virtio");
+  absl::Status status = pci.RestoreState(in);
+  return status.ok() ? in.Done() : status;
+}
+
+// A snapshot's device, restored on a new machine (a new service and
+// allocator): the registers come back and the region moves where the guest
+// had put it.
+TEST(VirtioPciDevice, RestoreMovesTheRegionWhereTheGuestPutIt) {
+  Env env = MakeEnv();
+  TestDevice device(SharedMemoryInfo{0, kShmLength}, PrepareType(), false);
+  ASSERT_OK_AND_ASSIGN(auto pci, NewPci(env, device));
+  ASSERT_OK(env.bus->AddDevice(1, 0, pci.get()));
+  constexpr uint64_t kNew = uint64_t{0x3} << 32 | 0x00c00000;
+  ConfigWrite(*env.bus, 1, 0x18, static_cast<uint32_t>(kNew));
+  ConfigWrite(*env.bus, 1, 0x1c, static_cast<uint32_t>(kNew >> 32));
+  ConfigWrite(*env.bus, 1, 0x04, kPciCommandMemorySpace | kPciCommandBusMaster);
+  ConfigWrite(*env.bus, 1, 0x3c, 0x0a);
+  ASSERT_EQ(pci->shared_memory_address(), kNew);
+
+  Env other = MakeEnv();
+  TestDevice restored_device(SharedMemoryInfo{0, kShmLength}, PrepareType(), false);
+  ASSERT_OK_AND_ASSIGN(auto restored, NewPci(other, restored_device));
+  ASSERT_OK(other.bus->AddDevice(1, 0, restored.get()));
+  ASSERT_EQ(restored->shared_memory_address(), kWindow);
+  other.vm->ClearCalls();
+  ASSERT_OK(Restore(*restored, Save(*pci)));
+  EXPECT_EQ(restored->shared_memory_address(), kNew);
+  EXPECT_EQ(Save(*restored), Save(*pci));
+  for (uint8_t offset : {0x04, 0x18, 0x1c, 0x3c}) {
+    EXPECT_EQ(ConfigRead(*other.bus, 1, offset), ConfigRead(*env.bus, 1, offset))
+        << "register " << int{offset};
+  }
+  // A mapping made after the restore lands at the restored address.
+  UniqueFd blob = Blob(0x42);
+  ASSERT_OK(restored_device.mapper()->AddMapping(
+      MappingSource::Fd(blob.get(), 0, HostPageSize()), 0, Protection::Read(),
+      MemCacheType::kCacheCoherent));
+  EXPECT_THAT(other.vm->ReadGuest(kNew, 1), IsOkAndHolds(ElementsAre(0x42)));
+}
+
+TEST(VirtioPciDevice, BadStateIsRefusedAndChangesNothing) {
+  Env env = MakeEnv();
+  TestDevice device(SharedMemoryInfo{0, kShmLength}, PrepareType(), false);
+  ASSERT_OK_AND_ASSIGN(auto pci, NewPci(env, device));
+  const std::vector<uint8_t> good = Save(*pci);
+  TestDevice net(SharedMemoryInfo{0, kShmLength}, PrepareType(), false, /*device_type=*/1);
+  ASSERT_OK_AND_ASSIGN(auto other_type, NewPci(env, net));
+  TestDevice no_shm(std::nullopt, PrepareType(), false);
+  ASSERT_OK_AND_ASSIGN(auto without_region, NewPci(env, no_shm));
+  env.vm->ClearCalls();
+
+  // The placed address is the last 8 bytes.
+  auto with_placed = [&](uint64_t address) {
+    std::vector<uint8_t> bytes = good;
+    for (int i = 0; i < 8; ++i) bytes[bytes.size() - 8 + i] = (address >> (8 * i)) & 0xff;
+    return bytes;
+  };
+  std::vector<uint8_t> version = good;
+  version[0] = 3;
+  struct Case {
+    std::vector<uint8_t> bytes;
+    absl::StatusCode code;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {std::vector<uint8_t>(good.begin(), good.end() - 1), absl::StatusCode::kDataLoss,
+       "placed address needs 8 bytes"},
+      {version, absl::StatusCode::kFailedPrecondition, "version 3"},
+      {with_placed(kWindow + kBarSize / 2), absl::StatusCode::kDataLoss,
+       "not a non-zero multiple of its BAR's size 0x400000"},
+      {with_placed(0), absl::StatusCode::kDataLoss, "not a non-zero multiple"},
+      // A range the service refuses: past the guest's addresses.
+      {with_placed(~(kBarSize - 1)), absl::StatusCode::kOutOfRange, "moving the region"},
+      {Save(*other_type), absl::StatusCode::kFailedPrecondition, "another function"},
+  };
+  const std::vector<uint8_t> before = Save(*pci);
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.message);
+    EXPECT_THAT(Restore(*pci, c.bytes), StatusIs(c.code, ::testing::HasSubstr(c.message)));
+    EXPECT_EQ(Save(*pci), before);
+    EXPECT_EQ(pci->shared_memory_address(), kWindow);
+  }
+  EXPECT_THAT(env.vm->Calls(), IsEmpty());
+  // A device without a region takes no placed address.
+  EXPECT_THAT(Restore(*without_region, good),
+              StatusIs(absl::StatusCode::kFailedPrecondition));  // its registers differ
+}
+
 }  // namespace
 }  // namespace hv::virtio

@@ -12,6 +12,7 @@
 #include "hypervisor/os/memfd.h"
 #include "hypervisor/os/status_macros.h"
 #include "tools/hvrun/demo_arch.h"
+#include "tools/hvrun/device_state.h"
 #include "tools/hvrun/machine.h"
 #include "virtio/bar_allocator.h"
 #include "virtio/virtio_pci_device.h"
@@ -88,7 +89,9 @@ absl::StatusOr<std::unique_ptr<DemoDeviceAttachment>> AttachDemoDevice(Machine& 
                                                                        std::ostream& log) {
   ASSIGN_OR_RETURN(std::unique_ptr<DemoParts> parts,
                    BuildDemoDevice(machine, [&](DemoParts& p) {
-                     return machine.AddPciDevice(kDemoPciSlot, p.pci.get());
+                     RETURN_IF_ERROR(machine.AddPciDevice(kDemoPciSlot, p.pci.get()));
+                     return machine.AddDeviceState(DeviceStateOf(
+                         kDemoDeviceStateIndex, "virtio device (00:03.0)", p.pci.get()));
                    }));
   log << absl::StrFormat(
       "hvrun: virtio device (type 16) at PCI 00:%02x.0, shared memory (%u MiB) at %#x, "

@@ -41,9 +41,15 @@ class DemoDeviceAttachment {
 // The demo device's PCI slot on bus 0: 00:03.0.
 inline constexpr uint8_t kDemoPciSlot = 3;
 
+// The demo device's section in a machine snapshot (Machine::DeviceState).
+inline constexpr uint32_t kDemoDeviceStateIndex = 5;
+
 // AttachDemoDevice(): puts the demo's virtio device, with the blob mapped
 // at offset 0 of its shared memory, at 00:03.0 of `machine`'s own PCI bus
-// (a Linux guest's: Machine::AddPciDevice) and says so on `log`.
+// (a Linux guest's: Machine::AddPciDevice), adds its state to the
+// machine's snapshots (kDemoDeviceStateIndex: its PCI registers and where
+// its BAR is; no virtqueues, MSI-X or interrupt, and the blob is the
+// host's, mapped again by every attach) and says so on `log`.
 absl::StatusOr<std::unique_ptr<DemoDeviceAttachment>> AttachDemoDevice(Machine& machine,
                                                                        std::ostream& log);
 

@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "devices/serial_16550.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "hypervisor/os/status_macros.h"
@@ -28,6 +29,7 @@
 #include "tools/hvrun/console_input.h"
 #include "tools/hvrun/demo.h"
 #include "tools/hvrun/demo_arch.h"
+#include "tools/hvrun/device_state.h"
 #include "tools/hvrun/exit_codes.h"
 #include "tools/hvrun/exit_stats.h"
 #include "tools/hvrun/host_thread.h"
@@ -145,6 +147,47 @@ absl::Status MachineSnapshotExample(std::unique_ptr<hv::Machine> machine) {
   RETURN_IF_ERROR(snapshot->RestoreInto(*restored));
   hv::RunResult result = restored->Run(std::cout);
   return absl::OkStatus();
+}
+
+// tools/hvrun/device_state.h
+// Compiled, not run: it needs a Machine (the test below runs the rest).
+absl::Status DeviceStateExample(hv::Machine& machine,
+                                const std::unique_ptr<hv::Serial16550>& uart) {
+  RETURN_IF_ERROR(machine.AddDeviceState(hv::DeviceStateOf(1, "16550 UART", uart.get())));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<hv::Serial16550>> QuietUart() {
+  hv::Serial16550::Options options;
+  options.output = [](uint8_t) {};
+  return hv::Serial16550::Create(options);
+}
+
+TEST(HvrunExamples, DeviceStateOfAUartCarriesItsRecordExactly) {
+  EXPECT_NE(&DeviceStateExample, nullptr);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<hv::Serial16550> uart, QuietUart());
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<hv::Serial16550> restored, QuietUart());
+  const hv::DeviceState saved = hv::DeviceStateOf(1, "16550 UART", uart.get());
+  const hv::DeviceState into = hv::DeviceStateOf(1, "16550 UART", restored.get());
+  uart->QueueInput("hi");
+  const std::vector<uint8_t> bytes = saved.save();
+  const std::vector<uint8_t> fresh = into.save();
+  ASSERT_NE(bytes, fresh);
+
+  std::vector<uint8_t> longer = bytes;
+  longer.push_back(0);
+  EXPECT_THAT(into.check(longer), StatusIs(absl::StatusCode::kDataLoss,
+                                           HasSubstr("16550 UART state: 1 bytes left over")));
+  EXPECT_THAT(into.restore(longer), StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_EQ(into.save(), fresh);
+  const std::vector<uint8_t> shorter(bytes.begin(), bytes.end() - 1);
+  EXPECT_THAT(into.restore(shorter), StatusIs(absl::StatusCode::kDataLoss,
+                                              HasSubstr("16550 UART state: received bytes")));
+  EXPECT_EQ(into.save(), fresh);
+
+  ASSERT_THAT(into.check(bytes), IsOk());
+  ASSERT_THAT(into.restore(bytes), IsOk());
+  EXPECT_EQ(into.save(), bytes);
 }
 
 // tools/hvrun/pci_ecam.h

@@ -6,13 +6,14 @@
 //   hvrun --hypervisor='kvm[device=/dev/kvm]' --payload=guest.bin
 //   hvrun --kernel=bzImage --initrd=initrd.cpio --vcpus=2 --mem=512M
 //   hvrun --payload=guest.bin --snapshot_after=1000 --snapshot=vm.hvsnap
+//   hvrun --kernel=bzImage --initrd=initrd.cpio --snapshot_on=USR1 --snapshot=vm.hvsnap
 //   hvrun --restore=vm.hvsnap
 //
 // A thin command line over Machine (machine.h, which has the guest-visible
 // contract): it parses and checks the flags (cli_flags.h), reads the payload
 // (payload_file.h), turns SIGINT/SIGTERM into the end of the run
-// (signal_watcher.h), takes and restores snapshots of payload machines
-// (machine_snapshot.h; x86_64 Linux builds) and maps how the run ended to one line on stderr and
+// (signal_watcher.h), takes and restores snapshots of payload machines and
+// Linux guests (machine_snapshot.h; x86_64 Linux builds) and maps how the run ended to one line on stderr and
 // an exit status (exit_codes.h). Guest serial goes to stdout, everything of
 // hvrun's to stderr; nothing it is given makes it abort.
 #include <cstdlib>
@@ -87,7 +88,7 @@ ABSL_FLAG(bool, stats, false,
           "print per-exit-kind counts and times on stderr at the end, however "
           "the run ends");
 ABSL_FLAG(std::string, snapshot, "",
-          "with --payload or --restore (x86_64 Linux builds): where to write a "
+          "with --payload, --kernel or --restore (x86_64 Linux builds): where to write a "
           "snapshot of the machine when --snapshot_after or --snapshot_on says; "
           "hvrun then stops the guest, writes FILE and exits 14");
 ABSL_FLAG(uint64_t, snapshot_after, 0,
@@ -100,8 +101,8 @@ ABSL_FLAG(std::string, snapshot_on, "",
           "exit");
 ABSL_FLAG(std::string, restore, "",
           "continue the guest of a snapshot written by --snapshot (in place of "
-          "--payload: the file holds its RAM and registers), on a machine of the "
-          "snapshot's --mem and --vcpus (given, they must match)");
+          "--payload or --kernel: the file holds its RAM, registers and devices), on "
+          "a machine of the snapshot's --mem and --vcpus (given, they must match)");
 
 namespace hv {
 namespace {
@@ -136,6 +137,7 @@ constexpr char kUsage[] =
     "             [--vcpus=N] [--hypervisor=SPEC] [--timeout=30s] [--stats]\n"
     "       hvrun --payload=FILE ... --snapshot=SNAP --snapshot_after=N\n"
     "       hvrun --payload=FILE ... --snapshot=SNAP --snapshot_on=USR1\n"
+    "       hvrun --kernel=bzImage ... --snapshot=SNAP --snapshot_on=USR1\n"
     "       hvrun --restore=SNAP [--snapshot=SNAP2 --snapshot_after=N] [--timeout=30s]\n"
     "\n"
     "With --kernel it boots Linux (x86_64 bzImage, aarch64 Image): a 16550 UART\n"
@@ -147,10 +149,11 @@ constexpr char kUsage[] =
     "to stdout, a write of v to MMIO 0x09010000 records it, PSCI SYSTEM_OFF\n"
     "ends the run. hvrun's own messages go to stderr, one line each.\n"
     "\n"
-    "Snapshots (x86_64 Linux builds, --payload machines): at the Nth VM exit\n"
-    "or the signal every vCPU stops, the machine (registers, RAM, hvrun's\n"
-    "vCPU states) goes to SNAP, and hvrun exits 14. --restore=SNAP builds the\n"
-    "same machine, loads SNAP and runs the guest on from where it stopped.\n"
+    "Snapshots (x86_64 Linux builds, --payload and --kernel machines): at the\n"
+    "Nth VM exit or the signal every vCPU stops, the machine (registers, RAM,\n"
+    "hvrun's vCPU and device states) goes to SNAP, and hvrun exits 14.\n"
+    "--restore=SNAP builds the same machine, loads SNAP and runs the guest on\n"
+    "from where it stopped (a Linux guest's console on stdout and stdin).\n"
     "\n"
     "Exit status: 0 the guest ended without a value (all vCPUs halted,\n"
     "SYSTEM_OFF, a Linux reboot) or the demo worked; (v << 1) | 1 for a\n"
@@ -287,6 +290,12 @@ int RunPayload(RunInterrupter& interrupter) {
   return Finish(**machine, result);
 }
 
+// Stdin to a Linux guest's console while it runs.
+absl::StatusOr<std::unique_ptr<ConsoleInputPump>> StartConsoleInput(Machine& machine) {
+  return ConsoleInputPump::Start(
+      0, [m = &machine](absl::string_view bytes) { m->QueueConsoleInput(bytes); });
+}
+
 // "1 vCPU", "3 vCPUs".
 std::string VcpuCount(uint32_t vcpus) {
   return absl::StrFormat("%u vCPU%s", vcpus, vcpus == 1 ? "" : "s");
@@ -311,8 +320,9 @@ absl::Status CheckRestoreShape(const MachineSnapshot& snapshot, const MachineOpt
   return absl::OkStatus();
 }
 
-// --restore: the snapshot read, a payload machine of its shape built and
-// loaded with it, the guest run on.
+// --restore: the snapshot read, a machine of its kind and shape built (a
+// Linux guest's with the demo device and stdin on its console) and loaded
+// with it, the guest run on.
 int RunRestore(RunInterrupter& interrupter, bool mem_given, bool vcpus_given) {
   absl::StatusOr<MachineOptions> options = OptionsFromFlags();
   if (!options.ok()) return Fail(kExitUsage, options.status());
@@ -325,10 +335,24 @@ int RunRestore(RunInterrupter& interrupter, bool mem_given, bool vcpus_given) {
   options->vcpus = (*snapshot)->vcpus();
   options->state_from_snapshot = true;
   options->stop_after_exits = absl::GetFlag(FLAGS_snapshot_after);
+  if ((*snapshot)->linux_guest()) options->linux_boot = LinuxBootOptions{};
   absl::StatusOr<std::unique_ptr<Machine>> machine = Machine::Create(*options);
   if (!machine.ok()) return Fail(CreateExitCode(machine.status()), machine.status());
+  std::unique_ptr<DemoDeviceAttachment> device;
+  std::unique_ptr<ConsoleInputPump> input;
+  if ((*snapshot)->linux_guest()) {
+    absl::StatusOr<std::unique_ptr<DemoDeviceAttachment>> attached =
+        AttachDemoDevice(**machine, std::cerr);
+    if (!attached.ok()) return Fail(kExitHypervisor, attached.status());
+    device = *std::move(attached);
+  }
   if (absl::Status restored = (*snapshot)->RestoreInto(**machine); !restored.ok()) {
     return Fail(kExitHypervisor, restored);
+  }
+  if ((*snapshot)->linux_guest()) {
+    absl::StatusOr<std::unique_ptr<ConsoleInputPump>> started = StartConsoleInput(**machine);
+    if (!started.ok()) return Fail(kExitHypervisor, started.status());
+    input = *std::move(started);
   }
   std::cerr << absl::StrFormat(
       "hvrun: restored %s (%u bytes of RAM, %s, taken on %s after %u VM exits)\n",
@@ -336,6 +360,7 @@ int RunRestore(RunInterrupter& interrupter, bool mem_given, bool vcpus_given) {
       (*snapshot)->backend(), (*snapshot)->exits_handled());
   const RunResult result =
       (*machine)->Run(std::cout, absl::GetFlag(FLAGS_timeout), &interrupter);
+  input.reset();
   return Finish(**machine, result);
 }
 
@@ -358,6 +383,7 @@ int RunKernel(RunInterrupter& interrupter, bool mem_given) {
     linux_boot.initrd = *std::move(initrd);
   }
   options->linux_boot = std::move(linux_boot);
+  options->stop_after_exits = absl::GetFlag(FLAGS_snapshot_after);
   // The images' own faults (bad header, not fitting --mem) are the input
   // files'; Create()'s are as for payloads.
   if (absl::Status images = Machine::CheckLinuxImages(*options); !images.ok()) {
@@ -368,13 +394,12 @@ int RunKernel(RunInterrupter& interrupter, bool mem_given) {
   absl::StatusOr<std::unique_ptr<DemoDeviceAttachment>> device =
       AttachDemoDevice(**machine, std::cerr);
   if (!device.ok()) return Fail(kExitHypervisor, device.status());
-  absl::StatusOr<std::unique_ptr<ConsoleInputPump>> input = ConsoleInputPump::Start(
-      0, [m = machine->get()](absl::string_view bytes) { m->QueueConsoleInput(bytes); });
+  absl::StatusOr<std::unique_ptr<ConsoleInputPump>> input = StartConsoleInput(**machine);
   if (!input.ok()) return Fail(kExitHypervisor, input.status());
   const RunResult result =
       (*machine)->Run(std::cout, absl::GetFlag(FLAGS_timeout), &interrupter);
   input->reset();
-  return Report(result, (*machine)->stats().Format(), /*demo=*/false);
+  return Finish(**machine, result);
 }
 
 int RunDemoFromFlags(RunInterrupter& interrupter) {
@@ -387,7 +412,7 @@ int RunDemoFromFlags(RunInterrupter& interrupter) {
 
 // The snapshot flags: x86_64 Linux builds only; each trigger with a file
 // and a file with a trigger; --restore in place of what the snapshot holds;
-// snapshots of payload machines only.
+// snapshots of payload machines and Linux guests, not of the demo.
 absl::Status CheckSnapshotFlags(const std::set<std::string>& set) {
   bool any = false;
   for (const std::string& name : kSnapshotFlagNames) any = any || set.count(name) > 0;
@@ -421,12 +446,10 @@ absl::Status CheckSnapshotFlags(const std::set<std::string>& set) {
           name));
     }
   }
-  if (file && !restore && set.count("payload") == 0) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "--snapshot applies to --payload or --restore only: %s is not saved",
-        set.count("kernel") > 0
-            ? "the state of a Linux guest's devices (UART, 8042, PCI bus, virtio device)"
-            : "the demo's virtio device"));
+  if (file && !restore && set.count("payload") == 0 && set.count("kernel") == 0) {
+    return absl::InvalidArgumentError(
+        "--snapshot applies to --payload, --kernel or --restore only: the demo's own "
+        "PCI bus is not saved");
   }
   return absl::OkStatus();
 }

@@ -242,11 +242,11 @@ TEST(HvrunSnapshot, FlagsThatDoNotFitAreRefused) {
       {{real, "--snapshot=", "--snapshot_after=3"}, "--snapshot=: expected a file name"},
       {{"--restore="}, "--restore=: expected a file name"},
       {{file, "--snapshot_after=3"},
-       "--snapshot applies to --payload or --restore only: the demo's virtio device is not "
-       "saved"},
+       "--snapshot applies to --payload, --kernel or --restore only: the demo's own PCI bus "
+       "is not saved"},
+      // Linux guests take snapshots: the flags pass, the missing kernel does not.
       {{"--kernel=/nonexistent/bzImage", file, "--snapshot_after=3"},
-       "--snapshot applies to --payload or --restore only: the state of a Linux guest's "
-       "devices"},
+       "--kernel=/nonexistent/bzImage: cannot open it"},
       {{"--restore=x.hvsnap", real}, "--payload does not apply to --restore: the snapshot "
                                      "holds the guest's RAM and registers"},
       {{"--restore=x.hvsnap", "--kernel=bzImage"}, "--kernel does not apply to --restore"},

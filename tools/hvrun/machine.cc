@@ -112,6 +112,8 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::Create(
   std::unique_ptr<Machine> machine(new Machine(layout, std::move(hypervisor), std::move(vm),
                                                ram_data, std::move(vcpus)));
   machine->ram_size_ = o.mem_size;
+  machine->mem_size_ = o.mem_size;
+  machine->ram_ranges_ = {{layout.ram_base, absl::MakeSpan(ram_data, o.mem_size)}};
   machine->stop_after_exits_ = o.stop_after_exits;
   return machine;
 }
@@ -151,6 +153,24 @@ absl::Status Machine::AddPciDevice(uint8_t slot, virtio::PciDevice* device) {
         "machine: only Linux guests have a PCI bus of the machine's own");
   }
   return add_pci_device_(slot, device);
+}
+
+absl::Status Machine::AddDeviceState(DeviceState state) {
+  if (state.index == 0 || !state.save || !state.check || !state.restore) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "machine: device state \"%s\": index %u (must be 1 or more) or a missing "
+        "function",
+        state.name, state.index));
+  }
+  for (const DeviceState& other : device_states_) {
+    if (other.index == state.index) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "machine: device state \"%s\": index %u is \"%s\"'s", state.name, state.index,
+          other.name));
+    }
+  }
+  device_states_.push_back(std::move(state));
+  return absl::OkStatus();
 }
 
 void Machine::QueueConsoleInput(absl::string_view bytes) {

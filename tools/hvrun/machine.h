@@ -62,6 +62,9 @@
 //     fault does; a PCI host bridge at 00:00.0 on ports 0xcf8/0xcfc, where
 //     AddPciDevice() puts more devices. Ports nothing claims read as ones.
 //     The debug-exit port 0xf4 works as for payloads.
+//   - Snapshots: the UART, 8042, PCI bus and host bridge are the machine's
+//     device_states() (sections 1-4); with state_from_snapshot the board
+//     is built without the images, its vCPUs given only their CPUID.
 // On aarch64 Linux hosts (machine_linux_aarch64.cc) it is a small "virt"
 // board: RAM from 0x40000000 with the Image, initrd and device tree where
 // linux_boot/arm64_layout.h puts them (x0 = the tree); the in-kernel GICv3
@@ -93,6 +96,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "absl/time/time.h"
 #include "hypervisor/hypervisor.h"
 #include "hypervisor/memory.h"
@@ -147,12 +151,14 @@ struct MachineOptions {
   // Boot Linux: `payload` is the kernel image (x86_64: a bzImage, entered
   // through the 64-bit boot protocol). See "Linux guests" above.
   std::optional<LinuxBootOptions> linux_boot;
-  // Payloads: end the run with RunEnd::kSnapshot once this many VM exits
-  // (all vCPUs together, as ExitStats counts them, kicks not included) have
-  // been handled; 0: never.
+  // End the run with RunEnd::kSnapshot once this many VM exits (all vCPUs
+  // together, as ExitStats counts them, kicks not included) have been
+  // handled; 0: never.
   uint64_t stop_after_exits = 0;
-  // Payloads: the RAM and vCPU state will come from a snapshot
-  // (machine_snapshot.h): `payload` may be empty and nothing is loaded.
+  // The RAM and vCPU state will come from a snapshot (machine_snapshot.h):
+  // `payload` may be empty and nothing is loaded (a Linux guest: no kernel,
+  // initrd or boot state, `linux_boot` only says which machine to build;
+  // its vCPUs get their CPUID, the one thing a snapshot does not hold).
   bool state_from_snapshot = false;
 };
 
@@ -217,6 +223,27 @@ class RunInterrupter {
 // its own.
 using IoHandler = std::function<bool(IoRequest&)>;
 
+// GuestRamRange: a range of guest RAM and the host memory behind it.
+struct GuestRamRange {
+  GuestAddress address = 0;
+  absl::Span<uint8_t> host;
+};
+
+// DeviceState: a device in user space whose state a snapshot of the machine
+// carries (machine_snapshot.h; device_state.h makes one of a device), in
+// its own section of hvrun's, numbered `index`.
+struct DeviceState {
+  uint32_t index = 0;  // 1 and up; 0 is the machine's own section
+  std::string name;    // "16550 UART", for errors
+  // The device's state as bytes; between runs.
+  std::function<std::vector<uint8_t>()> save;
+  // Whether `bytes` (save()'s, maybe of another process) can be restored;
+  // changes nothing.
+  std::function<absl::Status(absl::Span<const uint8_t>)> check;
+  // Makes the device's state `bytes`'s; nothing changed on an error.
+  std::function<absl::Status(absl::Span<const uint8_t>)> restore;
+};
+
 class Machine {
  public:
   // Machine::Create(): INVALID_ARGUMENT for options that do not fit
@@ -236,6 +263,11 @@ class Machine {
   // Machine::ram_size(): payloads: the bytes at ram(); Linux guests: 0
   // (their RAM is in ranges, machine_linux_<arch>.cc).
   uint64_t ram_size() const { return ram_size_; }
+  // Machine::mem_size(): the RAM it was made with (MachineOptions::mem_size).
+  uint64_t mem_size() const { return mem_size_; }
+  // Machine::ram_ranges(): all of guest RAM: payloads one range (ram() at
+  // layout().ram_base), Linux guests one or two (around the PCI hole).
+  const std::vector<GuestRamRange>& ram_ranges() const { return ram_ranges_; }
   const MachineLayout& layout() const { return layout_; }
   const std::vector<std::unique_ptr<Vcpu>>& vcpus() const { return vcpus_; }
   bool linux_guest() const { return linux_guest_; }
@@ -256,6 +288,12 @@ class Machine {
   // must outlive the machine) at 00:`slot`.0 of the machine's PCI bus.
   // FAILED_PRECONDITION for a machine without one (payloads).
   absl::Status AddPciDevice(uint8_t slot, virtio::PciDevice* device);
+
+  // Machine::AddDeviceState(): a device whose state snapshots carry (the
+  // Linux board's own, added by Create(); more by whoever adds a device).
+  // INVALID_ARGUMENT for index 0, a taken index or a missing function.
+  absl::Status AddDeviceState(DeviceState state);
+  const std::vector<DeviceState>& device_states() const { return device_states_; }
 
   // Machine::CheckLinuxImages(): checks the kernel, initrd and command line
   // of `options.linux_boot` against `options.mem_size` as Create() will
@@ -323,6 +361,9 @@ class Machine {
   uint8_t* const ram_;  // owned by vm_
   const std::vector<std::unique_ptr<Vcpu>> vcpus_;
   uint64_t ram_size_ = 0;
+  uint64_t mem_size_ = 0;
+  std::vector<GuestRamRange> ram_ranges_;
+  std::vector<DeviceState> device_states_;
   // Written by vCPU i's thread only, read between runs (after the join).
   // (bytes, not std::vector<bool>'s bits: the threads write side by side).
   std::vector<uint8_t> halted_ = std::vector<uint8_t>(vcpus_.size(), 0);

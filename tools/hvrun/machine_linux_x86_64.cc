@@ -3,8 +3,11 @@
 // from linux_boot/ (layout, loader, vCPU state) and devices/ (UART, 8042,
 // PCI host bridge) over the hv API.
 #include <cstring>
+#include <iterator>
 #include <memory>
+#include <optional>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_format.h"
 #include "devices/i8042.h"
@@ -17,6 +20,7 @@
 #include "linux_boot/x86_64_layout.h"
 #include "linux_boot/x86_64_loader.h"
 #include "linux_boot/x86_64_vcpu.h"
+#include "tools/hvrun/device_state.h"
 #include "tools/hvrun/machine.h"
 #include "virtio/pci_bus.h"
 
@@ -31,6 +35,13 @@ using machine_internal::LinuxBootError;
 // and the LAPIC.
 constexpr GuestAddress kTssAddress = 0xfffbd000;
 constexpr GuestAddress kIdentityMapAddress = 0xfffbc000;
+
+// The board's devices' sections in a snapshot (machine_snapshot.h); the
+// demo's virtio device is kDemoDeviceStateIndex (demo.h).
+constexpr uint32_t kUartStateIndex = 1;
+constexpr uint32_t kI8042StateIndex = 2;
+constexpr uint32_t kPciBusStateIndex = 3;
+constexpr uint32_t kHostBridgeStateIndex = 4;
 
 struct CheckedImages {
   BzImage kernel;
@@ -57,12 +68,49 @@ absl::Status Machine::CheckLinuxImages(const MachineOptions& o) {
   return CheckImages(o).status();
 }
 
+namespace {
+
+// The boot: the kernel, initrd, command line, zero page and MP table in
+// RAM, each vCPU's CPUID, MSRs, LAPIC and (vCPU 0) entry state.
+absl::Status LoadAndSetUpVcpus(const MachineOptions& o, const CheckedImages& images,
+                               absl::Span<const CpuidEntry> cpuid, absl::Span<uint8_t> low,
+                               absl::Span<const std::unique_ptr<VcpuX86_64>> vcpus) {
+  MpTableConfig mp;
+  mp.cpus = o.vcpus;
+  for (const CpuidEntry& e : cpuid) {
+    if (e.function == 1) {
+      mp.cpu_signature = e.eax;
+      mp.cpu_features = e.edx;
+    }
+  }
+  RETURN_IF_ERROR(LoadLinuxX86(images.kernel, images.layout, o.linux_boot->initrd,
+                               o.linux_boot->cmdline, mp, low));
+  for (uint32_t i = 0; i < vcpus.size(); ++i) {
+    RETURN_IF_ERROR(SetupLinuxVcpu(*vcpus[i], i, o.vcpus, cpuid, low, images.layout));
+  }
+  return absl::OkStatus();
+}
+
+// A restore's vCPUs: only their CPUID, which a snapshot does not hold.
+absl::Status SetCpuidOnly(uint32_t cpus, absl::Span<const CpuidEntry> cpuid,
+                          absl::Span<const std::unique_ptr<VcpuX86_64>> vcpus) {
+  for (uint32_t i = 0; i < vcpus.size(); ++i) {
+    RETURN_IF_ERROR(LinuxBootError(vcpus[i]->SetCpuid(LinuxCpuid(cpuid, i, cpus)),
+                                   absl::StrFormat("vCPU %u CPUID", i)));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<Machine>> Machine::CreateLinux(const MachineOptions& o) {
-  const LinuxBootOptions& linux_boot = *o.linux_boot;
-  // Everything about the images is checked before the hypervisor is opened.
-  ASSIGN_OR_RETURN(CheckedImages images, CheckImages(o));
-  const BzImage& kernel = images.kernel;
-  const LinuxX86Layout& layout = images.layout;
+  // Everything about the images is checked before the hypervisor is opened;
+  // a restore has none (its RAM holds them).
+  std::optional<CheckedImages> images;
+  if (!o.state_from_snapshot) {
+    ASSIGN_OR_RETURN(images, CheckImages(o));
+  }
+  const std::vector<RamRange> ram_ranges = LinuxX86RamRanges(o.mem_size);
 
   ASSIGN_OR_RETURN(std::unique_ptr<Hypervisor> hypervisor,
                    machine_internal::OpenHypervisor(o));
@@ -77,41 +125,38 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::CreateLinux(const MachineOptio
   RETURN_IF_ERROR(
       LinuxBootError(vm86->SetIdentityMapAddress(kIdentityMapAddress), "identity map address"));
 
-  uint8_t* low_ram = nullptr;
-  for (size_t i = 0; i < layout.ram.size(); ++i) {
-    const RamRange& range = layout.ram[i];
-    ASSIGN_OR_RETURN(std::unique_ptr<MemoryRegion> ram,
+  std::vector<GuestRamRange> ram;
+  for (size_t i = 0; i < ram_ranges.size(); ++i) {
+    const RamRange& range = ram_ranges[i];
+    ASSIGN_OR_RETURN(std::unique_ptr<MemoryRegion> region,
                      MemoryRegion::CreateShared(i == 0 ? "hvrun-ram" : "hvrun-ram-high",
                                                 range.size));
-    if (i == 0) low_ram = ram->data();
-    RETURN_IF_ERROR(vm->AddMemoryRegion(range.address, std::move(ram), {}).status());
+    ram.push_back({range.address, absl::MakeSpan(region->data(), range.size)});
+    RETURN_IF_ERROR(vm->AddMemoryRegion(range.address, std::move(region), {}).status());
   }
-  const absl::Span<uint8_t> low = absl::MakeSpan(low_ram, layout.ram[0].size);
 
   ASSIGN_OR_RETURN(std::vector<CpuidEntry> cpuid, vm86->GetSupportedCpuid());
-  MpTableConfig mp;
-  mp.cpus = o.vcpus;
-  for (const CpuidEntry& e : cpuid) {
-    if (e.function == 1) {
-      mp.cpu_signature = e.eax;
-      mp.cpu_features = e.edx;
-    }
-  }
-  RETURN_IF_ERROR(LoadLinuxX86(kernel, layout, linux_boot.initrd, linux_boot.cmdline, mp, low));
-
-  std::vector<std::unique_ptr<Vcpu>> vcpus;
+  std::vector<std::unique_ptr<VcpuX86_64>> vcpus86;
   for (uint32_t i = 0; i < o.vcpus; ++i) {
     absl::StatusOr<std::unique_ptr<VcpuX86_64>> vcpu = vm86->CreateVcpuX86_64(i);
     if (!vcpu.ok()) return machine_internal::VcpuCreationError(vcpu.status(), i, o.vcpus);
-    RETURN_IF_ERROR(SetupLinuxVcpu(**vcpu, i, o.vcpus, cpuid, low, layout));
-    vcpus.push_back(*std::move(vcpu));
+    vcpus86.push_back(*std::move(vcpu));
   }
+  RETURN_IF_ERROR(images.has_value()
+                      ? LoadAndSetUpVcpus(o, *images, cpuid, ram[0].host, vcpus86)
+                      : SetCpuidOnly(o.vcpus, cpuid, vcpus86));
+  std::vector<std::unique_ptr<Vcpu>> vcpus(std::make_move_iterator(vcpus86.begin()),
+                                           std::make_move_iterator(vcpus86.end()));
 
   Vm* vm_raw = vm.get();
   std::unique_ptr<Machine> machine(new Machine(MachineLayoutForTarget(), std::move(hypervisor),
-                                               std::move(vm), low_ram, std::move(vcpus)));
+                                               std::move(vm), ram[0].host.data(),
+                                               std::move(vcpus)));
   Machine* m = machine.get();
   m->linux_guest_ = true;
+  m->mem_size_ = o.mem_size;
+  m->ram_ranges_ = std::move(ram);
+  m->stop_after_exits_ = o.stop_after_exits;
 
   Serial16550::Options uart_options;
   uart_options.output = [m](uint8_t byte) { m->WriteConsoleByte(byte); };
@@ -145,6 +190,11 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::CreateLinux(const MachineOptio
     return bus->AddDevice(slot, 0, device);
   };
   m->devices_ = {uart, i8042, bridge, bus};
+  RETURN_IF_ERROR(m->AddDeviceState(DeviceStateOf(kUartStateIndex, "16550 UART", uart.get())));
+  RETURN_IF_ERROR(m->AddDeviceState(DeviceStateOf(kI8042StateIndex, "8042", i8042.get())));
+  RETURN_IF_ERROR(m->AddDeviceState(DeviceStateOf(kPciBusStateIndex, "PCI bus", bus.get())));
+  RETURN_IF_ERROR(m->AddDeviceState(
+      DeviceStateOf(kHostBridgeStateIndex, "PCI host bridge", bridge.get())));
   return machine;
 }
 

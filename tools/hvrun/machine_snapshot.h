@@ -4,13 +4,19 @@
 // builds. Elsewhere (aarch64, Windows: machine_snapshot_unsupported.cc)
 // every call is UNIMPLEMENTED naming the build.
 //
-// The file is the library's (snapshot/README.md) plus one section of
-// hvrun's own (Tag::kVmmState, index 0): the RAM size, the vCPU count,
-// which vCPUs had halted and the VM exits handled before the stop. A
-// payload machine's devices in user space need nothing more: the console
-// (port 0x3f8) and the debug-exit port keep no state. Linux guests are
-// refused: their UART, 8042, PCI bus and virtio device have state in user
-// space that is not saved.
+// The file is the library's (snapshot/README.md) plus sections of hvrun's
+// own (Tag::kVmmState): index 0 the machine's (its kind, the RAM size, the
+// vCPU count, which vCPUs had halted, the VM exits handled before the stop,
+// the devices' section indices), then one per device in user space with
+// state (Machine::DeviceState, its index). A payload machine has none: the
+// console (port 0x3f8) and the debug-exit port keep no state. A Linux
+// guest's are its 16550 UART (1), 8042 (2), PCI bus (3), host bridge (4)
+// and the demo's virtio device (5: its PCI registers and BAR placement;
+// it has no virtqueues, so it is quiescent at any stop). The vCPUs'
+// kvmclock is the library's (it tells the guest it was paused); the
+// in-kernel irqchip's routing is KVM's default, made again with the new
+// VM's irqchip (hvrun adds no GSI routes or irqfds), and the UART drives
+// its interrupt line again after the restore.
 //
 // Example:
 //   // After machine->Run() ended with RunEnd::kSnapshot:
@@ -42,10 +48,9 @@ namespace hv {
 absl::Status MachineSnapshotSupport();
 
 // SaveMachineSnapshot(): captures `machine` (between runs: its Run()
-// returned) and writes it to `path` (atomically: `path`.tmp, then a
-// rename); returns the file's size in bytes. FAILED_PRECONDITION for a
-// Linux guest; the library's or the file system's error otherwise, naming
-// the step.
+// returned) and its devices' state and writes it to `path` (atomically:
+// `path`.tmp, then a rename); returns the file's size in bytes. The
+// library's or the file system's error, naming the step.
 absl::StatusOr<uint64_t> SaveMachineSnapshot(Machine& machine,
                                              const std::string& path);
 
@@ -65,12 +70,18 @@ class MachineSnapshot {
   virtual uint32_t vcpus() const = 0;
   virtual uint64_t exits_handled() const = 0;
   virtual const std::string& backend() const = 0;
+  // Whether it is of a Linux guest (--kernel): restore it into a machine
+  // made with MachineOptions::linux_boot and the demo device attached.
+  virtual bool linux_guest() const = 0;
 
   // MachineSnapshot::RestoreInto(): loads the snapshot into `machine`, a
-  // payload machine created with MachineOptions::state_from_snapshot and
-  // not run yet. FAILED_PRECONDITION naming the mismatch (RAM size, vCPU
-  // count, a state the hypervisor lacks) with nothing changed; should the
-  // hypervisor refuse a call midway, discard the machine.
+  // machine of its kind created with MachineOptions::state_from_snapshot,
+  // with the same devices added, and not run yet. FAILED_PRECONDITION
+  // naming the mismatch (kind, RAM size, vCPU count, a device missing on
+  // either side, a state the hypervisor lacks), a device's own error for
+  // its section's bytes (DATA_LOSS ...), each with nothing changed (every
+  // device's section is checked first); should the hypervisor refuse a
+  // call midway, discard the machine.
   virtual absl::Status RestoreInto(Machine& machine) const = 0;
 };
 

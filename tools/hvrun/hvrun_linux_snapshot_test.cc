@@ -1,0 +1,186 @@
+// Snapshots of a Linux guest with hvrun, as a user would take them:
+//
+//   hvrun --kernel=vmlinuz --initrd=initramfs.cpio --vcpus=2 --mem=128M
+//         --snapshot_on=USR1 --snapshot=linux.hvsnap      (kill -USR1: exit 14)
+//   hvrun --restore=linux.hvsnap --snapshot_after=100 --snapshot=again.hvsnap
+//   hvrun --restore=again.hvsnap
+//
+// The kernel and busybox are the tools/vmtest VM's, as in
+// hvrun_linux_boot_test (which says why this runs there on every host).
+// The guest's init counts ticks on its console, one a second; each
+// restored run must go on counting from where its snapshot stopped, in a
+// fresh hvrun process, without booting again. All three runs are in one
+// test binary, so in one VM: one VM boot, one Linux boot.
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "testing/subprocess.h"
+#include "tools/hvrun/hvrun_test_util.h"
+#include "tools/hvrun/linux_guest/initramfs.h"
+
+namespace hv {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr int kSnapshotWritten = 14;
+constexpr int kEndedBySigint = 128 + SIGINT;
+constexpr char kTick[] = "hv-init: tick ";
+// The guest's tty ends each line it prints with "\r\n" (ONLCR).
+constexpr char kLineEnd[] = "\r\n";
+
+// Counts forever: a restored guest's console shows where it went on.
+constexpr char kInit[] = R"sh(#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+echo "hv-init: counting"
+i=0
+while true; do
+  i=$((i + 1))
+  echo "hv-init: tick $i"
+  sleep 1
+done
+)sh";
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  return bytes.str();
+}
+
+int64_t FileSize(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 ? st.st_size : -1;
+}
+
+std::string TempPath(const std::string& name) {
+  return absl::StrFormat("%s/%s", std::getenv("TEST_TMPDIR"), name);
+}
+
+// The initramfs: busybox and the counting init.
+std::string WriteInitramfs() {
+  const std::string busybox = ReadFile("/bin/busybox");
+  EXPECT_GT(busybox.size(), 100000u) << "no /bin/busybox (busybox-static) in the VM";
+  Initramfs initramfs;
+  for (const char* dir : {"bin", "dev", "proc"}) initramfs.AddDirectory(dir);
+  initramfs.AddCharDevice("dev/console", 5, 1);
+  initramfs.AddFile("bin/busybox", busybox, 0755);
+  initramfs.AddFile("init", kInit, 0755);
+  const std::string path = TempPath("initramfs.cpio");
+  std::ofstream(path, std::ios::binary) << initramfs.Finish();
+  return path;
+}
+
+// The tick numbers in `console`, in order (SimpleAtoi takes the "\r").
+std::vector<int> Ticks(const std::string& console) {
+  std::vector<int> ticks;
+  for (absl::string_view line : absl::StrSplit(console, '\n')) {
+    int tick = 0;
+    if (absl::ConsumePrefix(&line, kTick) && absl::SimpleAtoi(line, &tick)) {
+      ticks.push_back(tick);
+    }
+  }
+  return ticks;
+}
+
+// Runs hvrun, logs the run whole and how long it took.
+testing::SubprocessResult RunLogged(const std::string& what, std::vector<std::string> args,
+                                    const testing::SubprocessOptions& options) {
+  const absl::Time start = absl::Now();
+  testing::SubprocessResult r = RunHvrun(std::move(args), options);
+  std::cout << "--- " << what << " (" << absl::FormatDuration(absl::Now() - start)
+            << "), exit " << r.exit_code << " ---\n"
+            << r.stdout_text << "\n--- its stderr ---\n" << r.stderr_text << "\n";
+  return r;
+}
+
+testing::SubprocessOptions SignalAfter(int signal, const std::string& stdout_text) {
+  testing::SubprocessOptions options;
+  options.timeout = absl::Minutes(3);
+  options.signal = signal;
+  options.signal_after_stdout = stdout_text;
+  return options;
+}
+
+TEST(HvrunLinuxSnapshot, RestoredGuestGoesOnCountingInAFreshProcess) {
+  const char* kernel = std::getenv("HV_GUEST_KERNEL");
+  ASSERT_NE(kernel, nullptr)
+      << "HV_GUEST_KERNEL is unset: this test runs in the tools/vmtest VM, which shares "
+         "its kernel (HV_VMTEST_SHARE_KERNEL=1, set by the test's BUILD target)";
+  const std::string initrd = WriteInitramfs();
+  const std::string first = TempPath("linux.hvsnap");
+  const std::string second = TempPath("again.hvsnap");
+
+  // 1. Boot; SIGUSR1 once the third tick is out.
+  const testing::SubprocessResult boot = RunLogged(
+      "boot, snapshot on SIGUSR1",
+      {absl::StrCat("--kernel=", kernel), "--initrd=" + initrd, "--vcpus=2", "--mem=128M",
+       "--cmdline=console=ttyS0 reboot=k panic=-1", "--snapshot_on=USR1",
+       "--snapshot=" + first, "--timeout=150s"},
+      SignalAfter(SIGUSR1, absl::StrCat(kTick, 3, kLineEnd)));
+  ASSERT_EQ(boot.exit_code, kSnapshotWritten) << boot.stderr_text;
+  EXPECT_THAT(boot.stdout_text, HasSubstr("Linux version"));
+  EXPECT_THAT(boot.stderr_text, HasSubstr("hvrun: stopped on SIGUSR1, after "));
+  std::cout << "snapshot on SIGUSR1: " << FileSize(first) << " bytes\n";
+  EXPECT_GT(FileSize(first), 128 << 20);  // the RAM, and the rest
+
+  // 2. Restore in a fresh process; a snapshot again after 100 VM exits
+  // (some 3 ticks: each tick was about 30 in the SVM VM).
+  const testing::SubprocessResult middle =
+      RunLogged("restore, snapshot after 100 exits",
+                {"--restore=" + first, "--snapshot_after=100", "--snapshot=" + second,
+                 "--timeout=60s"},
+                testing::SubprocessOptions());
+  ASSERT_EQ(middle.exit_code, kSnapshotWritten) << middle.stderr_text;
+  EXPECT_THAT(middle.stderr_text, HasSubstr("hvrun: restored " + first));
+  EXPECT_THAT(middle.stderr_text, HasSubstr("2 vCPUs"));
+  EXPECT_THAT(middle.stderr_text, HasSubstr("stopped after 100 VM exits"));
+  std::cout << "snapshot after 100 exits: " << FileSize(second) << " bytes\n";
+
+  // 3. Restore that one; SIGINT two ticks on.
+  const std::vector<int> so_far = Ticks(boot.stdout_text + middle.stdout_text);
+  ASSERT_FALSE(so_far.empty());
+  const int until = so_far.back() + 2;
+  const testing::SubprocessResult last =
+      RunLogged("restore, SIGINT two ticks on", {"--restore=" + second, "--timeout=60s"},
+                SignalAfter(SIGINT, absl::StrCat(kTick, until, kLineEnd)));
+  EXPECT_EQ(last.exit_code, kEndedBySigint) << last.stderr_text;
+
+  // The three consoles are one count, 1, 2, 3, ... with no tick repeated or
+  // missing, and the restored runs did not boot again.
+  const std::vector<int> ticks =
+      Ticks(boot.stdout_text + middle.stdout_text + last.stdout_text);
+  ASSERT_GE(ticks.size(), 5u);
+  for (size_t i = 0; i < ticks.size(); ++i) {
+    EXPECT_EQ(ticks[i], static_cast<int>(i) + 1) << "tick " << i;
+  }
+  EXPECT_GE(ticks.back(), until);
+  EXPECT_GT(Ticks(middle.stdout_text + last.stdout_text).size(), 1u)
+      << "the restored runs counted nothing";
+  for (const std::string* restored : {&middle.stdout_text, &last.stdout_text}) {
+    EXPECT_THAT(*restored, Not(HasSubstr("Linux version")));
+    EXPECT_THAT(*restored, Not(HasSubstr("hv-init: counting")));
+  }
+  ::unlink(first.c_str());
+  ::unlink(second.c_str());
+}
+
+}  // namespace
+}  // namespace hv
