@@ -28,6 +28,15 @@
         isb
 .endm
 
+// GIC_DISTRIBUTOR_ON: GICD_CTLR (x3 the GICD base) = ARE, EnableGrp1,
+// EnableGrp0. A vCPU turns it on before its timer's first tick: on KVM,
+// a tick that came while the distributor was still off was seen never to
+// be taken (snapshot_pair's vCPU 0, before it did). Clobbers x4.
+.macro GIC_DISTRIBUTOR_ON
+        mov     w4, #0x13
+        str     w4, [x3]
+.endm
+
 // GIC_SPI_ON_TO affinity: the distributor on (GICD_CTLR: ARE, EnableGrp1,
 // EnableGrp0) and SPI x1 (group 1, priority 0xa0, routed to the PE whose
 // affinity fields are in register `affinity` as GICD_IROUTER<n> holds them
@@ -36,9 +45,7 @@
 // enabled; x3 is the GICD base. Clobbers x4-x8 and x10-x13 (so `affinity`
 // must be none of them).
 .macro GIC_SPI_ON_TO affinity
-        // GICD_CTLR: ARE, EnableGrp1, EnableGrp0.
-        mov     w4, #0x13
-        str     w4, [x3]
+        GIC_DISTRIBUTOR_ON
         // x5 = 4 * (INTID / 32), x7 = 1 << (INTID % 32).
         lsr     x5, x1, #5
         lsl     x5, x5, #2
@@ -517,13 +524,13 @@ HV_A64_ROUTINE(snapshot_worker)
 // checksum, sets its "finished" flag and waits (WFI_WINDOW) until it has
 // taken x28 interrupts. Reports the checksum, its timer ticks and its
 // SPIs. count_irq_handler only counts, so the checksums are the same
-// however the interrupts fall. The GIC's distributor is turned on by vCPU
-// 1 (GIC_SPI_ON_TO): vCPU 0's first tick may wait for it.
+// however the interrupts fall. Both turn the GIC's distributor on.
 HV_A64_ROUTINE(snapshot_pair)
         GIC_CPU_INTERFACE_ON
         COUNT_VECTORS_ON
         add     x15, x22, x21, lsl #3   // this vCPU's count
         cbnz    x21, 1f
+        GIC_DISTRIBUTOR_ON
         TIMER_PPI_ON
         VIRTUAL_TIMER_START
         b       2f
