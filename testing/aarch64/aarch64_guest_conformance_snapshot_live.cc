@@ -403,7 +403,7 @@ TEST_P(AArch64GuestConformance, SnapshotsOfABusyTwoVcpuGuestRestoreAnywhere) {
             << absl::FormatDuration(run_time) << ": " << expected << "\n";
   std::mt19937_64 random(seed);
   std::uniform_int_distribution<int64_t> gap_us(
-      0, absl::ToInt64Microseconds(run_time) / 16);
+      0, absl::ToInt64Microseconds(run_time) / 12);
   std::vector<Moment> moments;
   bool raised_paused = false;
   int runs = 0, pending = 0, in_wfi = 0, computing = 0;
