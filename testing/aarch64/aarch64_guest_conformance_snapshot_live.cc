@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -21,10 +20,8 @@
 #include <optional>
 #include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -38,6 +35,7 @@
 #include "snapshot/aarch64_snapshot.h"
 #include "testing/aarch64/aarch64_guest_conformance.h"
 #include "testing/in_child.h"
+#include "testing/live_vcpus.h"
 #include "testing/status_matchers.h"
 
 namespace hv::testing {
@@ -54,7 +52,7 @@ constexpr uint32_t kTimerIntid = 27;
 constexpr int kVcpus = 2;
 // Work per vCPU: vCPU 0 computes with its timer ticking (1 ms a tick);
 // vCPU 1 soon waits, woken by each SPI the host raises.
-constexpr uint64_t kRounds[kVcpus] = {300000, 3000};
+constexpr uint64_t kRounds[kVcpus] = {1000000, 3000};
 constexpr uint64_t kInterrupts[kVcpus] = {60, 60};
 constexpr int kSnapshots = 20;
 constexpr absl::Duration kRunTimeout = absl::Seconds(60);
@@ -80,8 +78,9 @@ AArch64GuestOptions PairOptions(bool its) {
 
 // PairMachine: an AArch64Guest with a GICv3 and two vCPUs set up to run
 // snapshot_pair, an irqfd on SPI kSpi and, once Start()ed, a thread per
-// vCPU plus a "device" thread that raises the irqfd whenever vCPU 1 has
-// taken every SPI raised so far (so none coalesce), up to its quota.
+// vCPU plus a "device" thread (LiveVcpus, testing/live_vcpus.h) that
+// raises the irqfd whenever vCPU 1 has taken every SPI raised so far (so
+// none coalesce), up to its quota.
 class PairMachine {
  public:
   static absl::StatusOr<std::unique_ptr<PairMachine>> Create(
@@ -106,7 +105,6 @@ class PairMachine {
 
   PairMachine(const PairMachine&) = delete;
   PairMachine& operator=(const PairMachine&) = delete;
-  ~PairMachine() { (void)Finish(absl::ZeroDuration()); }
 
   VmAArch64& vm() { return guest_->vm(); }
   VcpuAArch64& vcpu(int i) { return guest_->vcpu(i); }
@@ -120,42 +118,28 @@ class PairMachine {
   // Start(): runs both vCPUs and the device, which has raised the SPI
   // `raised` times before (the VMM's device state, restored with the VM).
   void Start(uint64_t raised) {
-    raised_ = raised;
-    for (int i = 0; i < kVcpus; ++i) {
-      threads_.emplace_back([this, i] { RunVcpu(i); });
+    {
+      std::lock_guard<std::mutex> lock(live_.mutex());
+      raised_ = raised;
     }
-    threads_.emplace_back([this] { RunDevice(); });
+    live_.Start();
   }
 
-  // Pause(): stops both vCPUs at their next exit and the device between
-  // two raises. false: a vCPU has already finished (too late to snapshot).
-  absl::StatusOr<bool> Pause() {
-    std::unique_lock<std::mutex> lock(mu_);
-    paused_ = true;
-    for (int i = 0; i < kVcpus; ++i) {
-      if (!done_[i]) RETURN_IF_ERROR(vcpu(i).Kick());
-    }
-    changed_.wait(lock, [this] { return AllStopped(); });
-    if (!error_.ok()) return error_;
-    return !done_[0] && !done_[1];
-  }
-  void Resume() {
-    std::lock_guard<std::mutex> lock(mu_);
-    paused_ = false;
-    changed_.notify_all();
-  }
+  // Pause() / Resume(): LiveVcpus's, the device stopped between two raises.
+  absl::StatusOr<bool> Pause() { return live_.Pause(); }
+  void Resume() { live_.Resume(); }
 
   // RaiseWhilePaused(): while paused, raises the SPI once more if vCPU 1
   // has taken every earlier raise and is owed more; true if it did.
   absl::StatusOr<bool> RaiseWhilePaused() {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<std::mutex> lock(live_.mutex());
     if (!CanRaise()) return false;
     RETURN_IF_ERROR(irq_.Write(1));
     ++raised_;
     return true;
   }
   uint64_t raised() {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<std::mutex> lock(live_.mutex());
     return raised_;
   }
 
@@ -163,32 +147,21 @@ class PairMachine {
   // stops every thread, and returns "c0 t0 s0 c1 t1 s1": each vCPU's
   // checksum, timer ticks and SPIs.
   absl::StatusOr<std::string> Finish(absl::Duration timeout) {
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      paused_ = false;
-      changed_.notify_all();
-      changed_.wait_for(lock, absl::ToChronoNanoseconds(timeout),
-                        [this] { return BothDone(); });
-      stop_ = true;
-      changed_.notify_all();
-      for (int i = 0; i < kVcpus; ++i) {
-        if (!done_[i]) (void)vcpu(i).Kick();
-      }
-    }
-    for (std::thread& thread : threads_) thread.join();
-    threads_.clear();
-    std::lock_guard<std::mutex> lock(mu_);
-    RETURN_IF_ERROR(error_);
+    const absl::Status finished = live_.Finish(timeout);
+    std::lock_guard<std::mutex> lock(live_.mutex());
     std::vector<uint64_t> results;
     for (int i = 0; i < kVcpus; ++i) {
-      if (!done_[i] || reports_[i].size() != 3) {
-        return absl::DeadlineExceededError(absl::StrCat(
-            "vCPU ", i, " did not finish: ", reports_[i].size(),
-            " reports; interrupts taken ", GuestWord(ram_, kPairShared),
-            " and ", GuestWord(ram_, kPairShared + 8),
-            ", computations finished ", GuestWord(ram_, kPairShared + 16),
-            " and ", GuestWord(ram_, kPairShared + 24), ", SPIs raised ",
-            raised_));
+      if (!finished.ok() || reports_[i].size() != 3) {
+        return absl::Status(
+            finished.ok() ? absl::StatusCode::kDeadlineExceeded
+                          : finished.code(),
+            absl::StrCat(
+                finished.ok() ? "" : finished.message(), "; vCPU ", i, ": ",
+                reports_[i].size(), " reports; interrupts taken ",
+                GuestWord(ram_, kPairShared), " and ",
+                GuestWord(ram_, kPairShared + 8), ", computations finished ",
+                GuestWord(ram_, kPairShared + 16), " and ",
+                GuestWord(ram_, kPairShared + 24), ", SPIs raised ", raised_));
       }
       results.insert(results.end(), reports_[i].begin(), reports_[i].end());
     }
@@ -199,107 +172,60 @@ class PairMachine {
   PairMachine(std::unique_ptr<AArch64Guest> guest, EventFd irq)
       : guest_(std::move(guest)),
         ram_(guest_->ram(), HV_A64_RAM_SIZE),
-        irq_(std::move(irq)) {}
+        irq_(std::move(irq)),
+        live_({&vcpu(0), &vcpu(1)},
+              [this](int i, const VcpuExit& exit) {
+                return HandleExit(i, exit);
+              },
+              [this] { return RaiseIfTaken(); }) {}
 
-  bool AllStopped() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    for (int i = 0; i < kVcpus; ++i) {
-      if (!done_[i] && !parked_[i]) return false;
-    }
-    return true;
-  }
-  bool BothDone() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return (done_[0] && done_[1]) || !error_.ok();
-  }
-  bool Released() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return !paused_ || stop_;
-  }
-  bool CanRaise() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  bool CanRaise() const {
     return GuestWord(ram_, kPairReady) == 1 && raised_ < kInterrupts[1] &&
            GuestWord(ram_, kPairShared + 8) >= raised_;
   }
 
-  void Fail(const absl::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (error_.ok()) error_ = status;
-    changed_.notify_all();
-  }
-
-  // One vCPU's MMIO exit: a report, DONE, or a guest exception (an error).
-  absl::Status HandleExit(int i) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  // Under LiveVcpus's lock: a report, DONE (true), or a guest exception
+  // (an error).
+  absl::StatusOr<bool> HandleExit(int i, const VcpuExit& exit) {
+    if (exit.kind != VcpuExitKind::kMmio) {
+      return absl::InternalError(absl::StrCat("vCPU ", i, ": unexpected exit ",
+                                              VcpuExitKindName(exit.kind)));
+    }
+    bool done = false;
     std::optional<uint64_t> exception;
     RETURN_IF_ERROR(vcpu(i).HandleMmio([&](IoRequest& io) {
       if (!io.is_write) return;
       uint64_t value = 0;
       std::memcpy(&value, io.data.data(), std::min<size_t>(io.data.size(), 8));
       if (io.address == HV_A64_REPORT) reports_[i].push_back(value);
-      if (io.address == HV_A64_DONE) done_[i] = true;
+      if (io.address == HV_A64_DONE) done = true;
       if (io.address == HV_A64_EXCEPTION) exception = value;
     }));
     if (exception.has_value()) {
       return absl::InternalError(absl::StrFormat(
           "vCPU %d took an exception: ESR_EL1 %#x", i, *exception));
     }
-    return absl::OkStatus();
+    return done;
   }
 
-  // One vCPU's loop: run, answer the MMIO reports, park while paused.
-  void RunVcpu(int i) {
-    while (true) {
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        parked_[i] = true;
-        changed_.notify_all();
-        changed_.wait(lock, [this] { return Released(); });
-        parked_[i] = false;
-        if (stop_) return;
-      }
-      absl::StatusOr<VcpuExit> exit = vcpu(i).Run();
-      std::lock_guard<std::mutex> lock(mu_);
-      if (!exit.ok()) return Fail(exit.status());
-      if (exit->kind == VcpuExitKind::kInterrupted) continue;
-      if (exit->kind != VcpuExitKind::kMmio) {
-        return Fail(absl::InternalError(absl::StrCat(
-            "vCPU ", i, ": unexpected exit ", VcpuExitKindName(exit->kind))));
-      }
-      if (absl::Status handled = HandleExit(i); !handled.ok()) {
-        return Fail(handled);
-      }
-      if (done_[i]) return changed_.notify_all();
+  // The device, every 200 us under LiveVcpus's lock: raises the SPI again
+  // once vCPU 1 took the last raise; finished at its quota.
+  absl::StatusOr<bool> RaiseIfTaken() {
+    if (CanRaise()) {
+      RETURN_IF_ERROR(irq_.Write(1));
+      ++raised_;
     }
-  }
-
-  // The device: polls vCPU 1's count every 200 us and raises the SPI again
-  // once the last raise was taken.
-  void RunDevice() {
-    while (true) {
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        if (stop_ || done_[1] || !error_.ok()) return;
-        if (!paused_ && CanRaise()) {
-          absl::Status written = irq_.Write(1);
-          if (!written.ok()) return Fail(written);
-          ++raised_;
-        }
-      }
-      absl::SleepFor(absl::Microseconds(200));
-    }
+    return raised_ == kInterrupts[1];
   }
 
   const std::unique_ptr<AArch64Guest> guest_;
   const absl::Span<uint8_t> ram_;
   const EventFd irq_;
-  std::vector<std::thread> threads_;
-
-  // std::mutex, not absl::Mutex: Debian's Abseil is not built with TSan,
-  // which then cannot see absl::Mutex's synchronisation.
-  std::mutex mu_;
-  std::condition_variable changed_;  // any field below changed
-  bool paused_ ABSL_GUARDED_BY(mu_) = false;
-  bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  bool parked_[kVcpus] ABSL_GUARDED_BY(mu_) = {};
-  bool done_[kVcpus] ABSL_GUARDED_BY(mu_) = {};
-  std::vector<uint64_t> reports_[kVcpus] ABSL_GUARDED_BY(mu_);
-  uint64_t raised_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::Status error_ ABSL_GUARDED_BY(mu_);
+  // Under live_.mutex() once live_ runs.
+  std::vector<uint64_t> reports_[kVcpus];
+  uint64_t raised_ = 0;
+  // Destroyed first: its threads stop before the guest goes.
+  LiveVcpus live_;
 };
 
 // A snapshot taken, with the device state that goes with it.
