@@ -375,7 +375,8 @@ TEST_P(X86GuestConformance, SnapshotsOfABusyTwoVcpuGuestRestoreAnywhere) {
   EXPECT_TRUE(halted_taken) << "no snapshot with vCPU 1 halted";
   std::cout << moments.size() << " snapshots over " << runs << " runs (seed "
             << seed << "), " << halted << " with vCPU 1 halted, AVX "
-            << (avx ? "live" : "not offered") << "\n";
+            << (avx ? "live" : "not offered") << "\n"
+            << std::flush;  // before the children fork: printed once
 
   // Each restored in a child process: the uninterrupted run's results.
   for (const Moment& moment : moments) {

@@ -48,7 +48,6 @@ constexpr uint64_t kPairShared = HV_A64_SCRATCH;
 constexpr uint64_t kPairReady = kPairShared + 32;
 constexpr uint64_t kPairTables = HV_A64_SCRATCH + 0x1000;  // 4 KiB each
 constexpr uint32_t kSpi = 8;  // INTID 40, the irqfd's GSI
-constexpr uint32_t kTimerIntid = 27;
 constexpr int kVcpus = 2;
 // Work per vCPU: vCPU 0 computes with its timer ticking (1 ms a tick);
 // vCPU 1 soon waits, woken by each SPI the host raises.
@@ -56,7 +55,7 @@ constexpr uint64_t kRounds[kVcpus] = {1000000, 3000};
 constexpr uint64_t kInterrupts[kVcpus] = {60, 60};
 constexpr int kSnapshots = 20;
 constexpr absl::Duration kRunTimeout = absl::Seconds(60);
-// WFI (Arm ARM, C6.2 "WFI"): its A64 encoding.
+// The A64 encoding of WFI (Arm ARM, the A64 instruction WFI).
 constexpr uint32_t kWfi = 0xd503207f;
 
 uint64_t GuestWord(absl::Span<uint8_t> ram, uint64_t address) {
@@ -262,8 +261,10 @@ absl::StatusOr<bool> SpiPending(PairMachine& machine, uint32_t intid) {
 }
 
 // Whether vCPU 1 is stopped in its WFI: the instruction before its PC is a
-// WFI (KVM steps the PC past a WFI it trapped, before it waits), and it
-// has finished its computation, so that WFI is its wait for the SPI.
+// WFI (KVM has stepped the PC past a WFI it trapped by the time it returns
+// to user space), and it has finished its computation, so that WFI is its
+// wait for the SPI. (A vCPU just woken from it, before its next
+// instruction, looks the same.)
 absl::StatusOr<bool> InWfi(PairMachine& machine) {
   ASSIGN_OR_RETURN(uint64_t pc, machine.vcpu(1).GetOneReg(AArch64Reg::Pc()));
   if (pc < HV_A64_CODE + 4 || pc >= HV_A64_CODE + HV_A64_CODE_MAX) {
@@ -401,7 +402,8 @@ TEST_P(AArch64GuestConformance, SnapshotsOfABusyTwoVcpuGuestRestoreAnywhere) {
             << pending << " with the SPI pending (one raised while paused: "
             << (raised_paused ? "yes" : "no") << "), " << in_wfi
             << " with vCPU 1 in WFI, " << computing
-            << " with vCPU 0 computing\n";
+            << " with vCPU 0 computing\n"
+            << std::flush;  // before the children fork: printed once
   RecordProperty("snapshots_pending_spi", pending);
   RecordProperty("snapshots_vcpu1_in_wfi", in_wfi);
   RecordProperty("snapshots_vcpu0_computing", computing);
