@@ -6,15 +6,18 @@
 // testing/aarch64/aarch64_guest_conformance_snapshot_live.cc); what the
 // exits and the device do is theirs.
 //
-// Example:
-//   LiveVcpus live({vcpu0, vcpu1},
+// Example (two vCPUs, each finished at its first MMIO exit; no device):
+//   std::vector<hv::Vcpu*> vcpus = {vcpu0.get(), vcpu1.get()};
+//   hv::testing::LiveVcpus live(
+//       vcpus,
 //       [&](int i, const hv::VcpuExit& exit) -> absl::StatusOr<bool> {
-//         return exit.kind == hv::VcpuExitKind::kHalt;  // finished
+//         RETURN_IF_ERROR(vcpus[i]->HandleMmio([](hv::IoRequest&) {}));
+//         return true;  // vCPU i has finished
 //       },
-//       [&]() -> absl::StatusOr<bool> { return true; });  // no device
+//       []() -> absl::StatusOr<bool> { return true; });
 //   live.Start();
 //   ASSIGN_OR_RETURN(bool running, live.Pause());
-//   // ... every vCPU stopped: capture the VM ...
+//   // ... every vCPU stopped between two runs: capture the VM ...
 //   live.Resume();
 //   RETURN_IF_ERROR(live.Finish(absl::Seconds(10)));
 #ifndef HV_TESTING_LIVE_VCPUS_H_
