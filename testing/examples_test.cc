@@ -40,6 +40,7 @@
 #include "testing/guest_fixture.h"
 #include "testing/guest_programs.h"
 #include "testing/in_child.h"
+#include "testing/live_vcpus.h"
 #include "testing/scripted_guest.h"
 #include "testing/status_matchers.h"
 #include "testing/subprocess.h"
@@ -179,6 +180,37 @@ TEST(TestingExamples, InChild) {
     return sum.ok() ? absl::StrCat("ok ", *sum) : sum.status().ToString();
   });
   EXPECT_EQ(answer, "ok 42");
+}
+
+// testing/live_vcpus.h (on the Geniezone fake, whose vCPUs block in Run()
+// until an exit is queued: paused while blocked, then each given its MMIO)
+absl::Status LiveVcpusExample(GeniezoneFake& fake, hv::Vcpu* vcpu0,
+                              hv::Vcpu* vcpu1) {
+  std::vector<hv::Vcpu*> vcpus = {vcpu0, vcpu1};
+  hv::testing::LiveVcpus live(
+      vcpus,
+      [&](int i, const hv::VcpuExit& exit) -> absl::StatusOr<bool> {
+        RETURN_IF_ERROR(vcpus[i]->HandleMmio([](hv::IoRequest&) {}));
+        return true;  // vCPU i has finished
+      },
+      []() -> absl::StatusOr<bool> { return true; });
+  live.Start();
+  ASSIGN_OR_RETURN(bool running, live.Pause());
+  if (!running) return absl::InternalError("a vCPU finished unprompted");
+  fake.QueueMmio(0, 0x9000000, /*is_write=*/true, {'a'});
+  fake.QueueMmio(1, 0x9000000, /*is_write=*/true, {'b'});
+  live.Resume();
+  RETURN_IF_ERROR(live.Finish(absl::Seconds(10)));
+  return absl::OkStatus();
+}
+
+TEST(TestingExamples, LiveVcpus) {
+  std::shared_ptr<GeniezoneFake> fake = GeniezoneFake::Create();
+  ASSERT_OK_AND_ASSIGN(auto gz, GeniezoneHypervisor::Create("/dev/gzvm", fake.get()));
+  ASSERT_OK_AND_ASSIGN(auto vm, gz->CreateVm());
+  ASSERT_OK_AND_ASSIGN(auto vcpu0, vm->CreateVcpu(0));
+  ASSERT_OK_AND_ASSIGN(auto vcpu1, vm->CreateVcpu(1));
+  EXPECT_OK(LiveVcpusExample(*fake, vcpu0.get(), vcpu1.get()));
 }
 
 // testing/subprocess.h

@@ -8,8 +8,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -18,10 +16,8 @@
 #include <mutex>
 #include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
@@ -36,6 +32,7 @@
 #include "testing/guest/layout.h"
 #include "testing/in_child.h"
 #include "testing/guest_programs.h"
+#include "testing/live_vcpus.h"
 #include "testing/status_matchers.h"
 #include "testing/x86_guest_conformance.h"
 
@@ -66,9 +63,10 @@ uint64_t GuestWord(absl::Span<uint8_t> ram, uint64_t address) {
 
 // PairMachine: a VM with the kernel's irqchip, 2 MiB of RAM, two vCPUs set
 // up to run snapshot_pair, an irqfd on GSI 24 routed as an MSI to APIC 1
-// and, once Start()ed, a thread per vCPU plus a "device" thread that
-// raises the irqfd whenever vCPU 1 has taken every interrupt raised so far
-// (so none coalesce), up to its quota.
+// and, once Start()ed, a thread per vCPU plus a "device" thread
+// (LiveVcpus, testing/live_vcpus.h) that raises the irqfd whenever vCPU 1
+// has taken every interrupt raised so far (so none coalesce), up to its
+// quota.
 //
 // An MSI route, not an I/O APIC pin: KVM delivers an irqfd's MSI before the
 // eventfd write returns, but a pin's from a kernel work item a little
@@ -129,12 +127,12 @@ class PairMachine {
       RETURN_IF_ERROR(vcpu->SetMpState(MpState::kRunnable));
       machine->vcpus_.push_back(std::move(vcpu));
     }
+    machine->MakeLive();
     return machine;
   }
 
   PairMachine(const PairMachine&) = delete;
   PairMachine& operator=(const PairMachine&) = delete;
-  ~PairMachine() { (void)Finish(absl::ZeroDuration()); }
 
   VmX86_64& vm() { return *vm_->AsX86_64(); }
   bool avx() const { return avx_; }
@@ -147,42 +145,28 @@ class PairMachine {
   // Start(): runs both vCPUs and the device, which has raised the pin
   // `raised` times before (the VMM's device state, restored with the VM).
   void Start(uint64_t raised) {
-    raised_ = raised;
-    for (int i = 0; i < kVcpus; ++i) {
-      threads_.emplace_back([this, i] { RunVcpu(i); });
+    {
+      std::lock_guard<std::mutex> lock(live_->mutex());
+      raised_ = raised;
     }
-    threads_.emplace_back([this] { RunDevice(); });
+    live_->Start();
   }
 
-  // Pause(): stops both vCPUs at their next exit and the device between
-  // two raises. false: a vCPU has already finished (too late to snapshot).
-  absl::StatusOr<bool> Pause() {
-    std::unique_lock<std::mutex> lock(mu_);
-    paused_ = true;
-    for (int i = 0; i < kVcpus; ++i) {
-      if (!done_[i]) RETURN_IF_ERROR(vcpus_[i]->Kick());
-    }
-    changed_.wait(lock, [this] { return AllStopped(); });
-    if (!error_.ok()) return error_;
-    return !done_[0] && !done_[1];
-  }
-  void Resume() {
-    std::lock_guard<std::mutex> lock(mu_);
-    paused_ = false;
-    changed_.notify_all();
-  }
+  // Pause() / Resume(): LiveVcpus's, the device stopped between two raises.
+  absl::StatusOr<bool> Pause() { return live_->Pause(); }
+  void Resume() { live_->Resume(); }
 
   // RaiseWhilePaused(): while paused, raises the MSI once more if vCPU 1 has
   // taken every earlier raise and is owed more; true if it did.
   absl::StatusOr<bool> RaiseWhilePaused() {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<std::mutex> lock(live_->mutex());
     if (!CanRaise()) return false;
     RETURN_IF_ERROR(irq_.Write(1));
     ++raised_;
     return true;
   }
   uint64_t raised() {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<std::mutex> lock(live_->mutex());
     return raised_;
   }
 
@@ -190,31 +174,21 @@ class PairMachine {
   // stops every thread, and returns "h0 n0 h1 n1": each vCPU's checksum
   // and interrupt count.
   absl::StatusOr<std::string> Finish(absl::Duration timeout) {
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      paused_ = false;
-      changed_.notify_all();
-      changed_.wait_for(lock, absl::ToChronoNanoseconds(timeout),
-                        [this] { return BothDone(); });
-      stop_ = true;
-      changed_.notify_all();
-      for (int i = 0; i < kVcpus; ++i) {
-        if (!done_[i]) (void)vcpus_[i]->Kick();
-      }
-    }
-    for (std::thread& thread : threads_) thread.join();
-    threads_.clear();
-    std::lock_guard<std::mutex> lock(mu_);
-    RETURN_IF_ERROR(error_);
+    const absl::Status finished = live_->Finish(timeout);
+    std::lock_guard<std::mutex> lock(live_->mutex());
     std::vector<uint64_t> results;
     for (int i = 0; i < kVcpus; ++i) {
-      if (!done_[i] || reports_[i].size() != 2) {
-        return absl::DeadlineExceededError(absl::StrCat(
-            "vCPU ", i, " did not finish: ", reports_[i].size(),
-            " reports; interrupts taken ", GuestWord(ram_, kPairCounts), " and ",
-            GuestWord(ram_, kPairCounts + 8), ", computations finished ",
-            GuestWord(ram_, kPairCounts + 16), " and ",
-            GuestWord(ram_, kPairCounts + 24), ", MSIs raised ", raised_));
+      if (!finished.ok() || reports_[i].size() != 2) {
+        return absl::Status(
+            finished.ok() ? absl::StatusCode::kDeadlineExceeded
+                          : finished.code(),
+            absl::StrCat(
+                finished.ok() ? "" : finished.message(), "; vCPU ", i, ": ",
+                reports_[i].size(), " reports; interrupts taken ",
+                GuestWord(ram_, kPairCounts), " and ",
+                GuestWord(ram_, kPairCounts + 8), ", computations finished ",
+                GuestWord(ram_, kPairCounts + 16), " and ",
+                GuestWord(ram_, kPairCounts + 24), ", MSIs raised ", raised_));
       }
       results.insert(results.end(), reports_[i].begin(), reports_[i].end());
     }
@@ -226,83 +200,51 @@ class PairMachine {
               bool avx)
       : vm_(std::move(vm)), ram_(ram), irq_(std::move(irq)), avx_(avx) {}
 
-  bool AllStopped() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    for (int i = 0; i < kVcpus; ++i) {
-      if (!done_[i] && !parked_[i]) return false;
-    }
-    return true;
+  // The threads, once the vCPUs exist.
+  void MakeLive() {
+    live_ = std::make_unique<LiveVcpus>(
+        std::vector<Vcpu*>{vcpus_[0].get(), vcpus_[1].get()},
+        [this](int i, const VcpuExit& exit) { return HandleExit(i, exit); },
+        [this] { return RaiseIfTaken(); });
   }
-  bool BothDone() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return (done_[0] && done_[1]) || !error_.ok();
-  }
-  bool Released() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return !paused_ || stop_;
-  }
-  bool CanRaise() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+
+  bool CanRaise() const {
     return GuestWord(ram_, kPairIrqReady) == 1 && raised_ < kInterrupts[1] &&
            GuestWord(ram_, kPairCounts + 8) >= raised_;
   }
 
-  void Fail(const absl::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (error_.ok()) error_ = status;
-    changed_.notify_all();
+  // Under LiveVcpus's lock: the report ports; true at DONE.
+  absl::StatusOr<bool> HandleExit(int i, const VcpuExit& exit) {
+    if (exit.kind != VcpuExitKind::kIo) {
+      return absl::InternalError(absl::StrCat(
+          "vCPU ", i, ": unexpected exit kind ", static_cast<int>(exit.kind)));
+    }
+    bool done = false;
+    RETURN_IF_ERROR(vcpus_[i]->HandleIo([&](IoRequest& request) {
+      if (!request.is_write) return;
+      uint64_t value = 0;
+      std::memcpy(&value, request.data.data(),
+                  std::min<size_t>(request.data.size(), sizeof(value)));
+      if (request.address == HV_GUEST_REPORT_PORT) {
+        reports_[i].push_back(value);
+      } else if (request.address == HV_GUEST_REPORT_HIGH_PORT &&
+                 !reports_[i].empty()) {
+        reports_[i].back() |= value << 32;
+      } else if (request.address == HV_GUEST_DONE_PORT) {
+        done = true;
+      }
+    }));
+    return done;
   }
 
-  // One vCPU's loop: run, answer the report ports, park while paused.
-  void RunVcpu(int i) {
-    VcpuX86_64& vcpu = *vcpus_[i];
-    while (true) {
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        parked_[i] = true;
-        changed_.notify_all();
-        changed_.wait(lock, [this] { return Released(); });
-        parked_[i] = false;
-        if (stop_) return;
-      }
-      absl::StatusOr<VcpuExit> exit = vcpu.Run();
-      std::lock_guard<std::mutex> lock(mu_);
-      if (!exit.ok()) return Fail(exit.status());
-      if (exit->kind == VcpuExitKind::kInterrupted) continue;
-      if (exit->kind != VcpuExitKind::kIo) {
-        return Fail(absl::InternalError(
-            absl::StrCat("vCPU ", i, ": unexpected exit kind ",
-                         static_cast<int>(exit->kind))));
-      }
-      absl::Status handled = vcpu.HandleIo([&](IoRequest& request) {
-        if (!request.is_write) return;
-        uint64_t value = 0;
-        std::memcpy(&value, request.data.data(),
-                    std::min<size_t>(request.data.size(), sizeof(value)));
-        if (request.address == HV_GUEST_REPORT_PORT) {
-          reports_[i].push_back(value);
-        } else if (request.address == HV_GUEST_REPORT_HIGH_PORT &&
-                   !reports_[i].empty()) {
-          reports_[i].back() |= value << 32;
-        } else if (request.address == HV_GUEST_DONE_PORT) {
-          done_[i] = true;
-        }
-      });
-      if (!handled.ok()) return Fail(handled);
-      if (done_[i]) return changed_.notify_all();
+  // The device, every 200 us under LiveVcpus's lock: raises the MSI again
+  // once vCPU 1 took the last raise; finished at its quota.
+  absl::StatusOr<bool> RaiseIfTaken() {
+    if (CanRaise()) {
+      RETURN_IF_ERROR(irq_.Write(1));
+      ++raised_;
     }
-  }
-
-  // The device: polls vCPU 1's count every 200 us and raises the MSI again
-  // once the last raise was taken.
-  void RunDevice() {
-    while (true) {
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        if (stop_ || done_[1] || !error_.ok()) return;
-        if (!paused_ && CanRaise()) {
-          absl::Status written = irq_.Write(1);
-          if (!written.ok()) return Fail(written);
-          ++raised_;
-        }
-      }
-      absl::SleepFor(absl::Microseconds(200));
-    }
+    return raised_ == kInterrupts[1];
   }
 
   const std::unique_ptr<Vm> vm_;
@@ -310,19 +252,11 @@ class PairMachine {
   const EventFd irq_;
   const bool avx_;
   std::vector<std::unique_ptr<VcpuX86_64>> vcpus_;
-  std::vector<std::thread> threads_;
-
-  // std::mutex, not absl::Mutex: Debian's Abseil is not built with TSan,
-  // which then cannot see absl::Mutex's synchronisation.
-  std::mutex mu_;
-  std::condition_variable changed_;  // any field below changed
-  bool paused_ ABSL_GUARDED_BY(mu_) = false;
-  bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  bool parked_[kVcpus] ABSL_GUARDED_BY(mu_) = {};
-  bool done_[kVcpus] ABSL_GUARDED_BY(mu_) = {};
-  std::vector<uint64_t> reports_[kVcpus] ABSL_GUARDED_BY(mu_);
-  uint64_t raised_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::Status error_ ABSL_GUARDED_BY(mu_);
+  // Fields below: under live_->mutex() once live_ runs. live_ is destroyed
+  // (its threads stopped) before the vCPUs.
+  std::vector<uint64_t> reports_[kVcpus];
+  uint64_t raised_ = 0;
+  std::unique_ptr<LiveVcpus> live_;
 };
 
 constexpr absl::Duration kRunTimeout = absl::Seconds(120);
@@ -441,7 +375,8 @@ TEST_P(X86GuestConformance, SnapshotsOfABusyTwoVcpuGuestRestoreAnywhere) {
   EXPECT_TRUE(halted_taken) << "no snapshot with vCPU 1 halted";
   std::cout << moments.size() << " snapshots over " << runs << " runs (seed "
             << seed << "), " << halted << " with vCPU 1 halted, AVX "
-            << (avx ? "live" : "not offered") << "\n";
+            << (avx ? "live" : "not offered") << "\n"
+            << std::flush;  // before the children fork: printed once
 
   // Each restored in a child process: the uninterrupted run's results.
   for (const Moment& moment : moments) {

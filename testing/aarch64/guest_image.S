@@ -28,14 +28,24 @@
         isb
 .endm
 
-// GIC_SPI_ON: the distributor on (GICD_CTLR: ARE, EnableGrp1, EnableGrp0)
-// and SPI x1 (group 1, priority 0xa0, routed to affinity 0.0.0.0, edge-
-// triggered when x2 is not 0, else level) enabled; x3 is the GICD base.
-// Clobbers x4-x8 and x10-x13.
-.macro GIC_SPI_ON
-        // GICD_CTLR: ARE, EnableGrp1, EnableGrp0.
+// GIC_DISTRIBUTOR_ON: GICD_CTLR (x3 the GICD base) = ARE, EnableGrp1,
+// EnableGrp0. A vCPU turns it on before its timer's first tick: on KVM,
+// a tick that came while the distributor was still off was seen never to
+// be taken (snapshot_pair's vCPU 0, before it did). Clobbers x4.
+.macro GIC_DISTRIBUTOR_ON
         mov     w4, #0x13
         str     w4, [x3]
+.endm
+
+// GIC_SPI_ON_TO affinity: the distributor on (GICD_CTLR: ARE, EnableGrp1,
+// EnableGrp0) and SPI x1 (group 1, priority 0xa0, routed to the PE whose
+// affinity fields are in register `affinity` as GICD_IROUTER<n> holds them
+// -- Aff3 in bits 39:32, Aff2-Aff0 in bits 23:0, IRM (bit 31) 0; Arm IHI
+// 0069, GICD_IROUTER<n> -- edge-triggered when x2 is not 0, else level)
+// enabled; x3 is the GICD base. Clobbers x4-x8 and x10-x13 (so `affinity`
+// must be none of them).
+.macro GIC_SPI_ON_TO affinity
+        GIC_DISTRIBUTOR_ON
         // x5 = 4 * (INTID / 32), x7 = 1 << (INTID % 32).
         lsr     x5, x1, #5
         lsl     x5, x5, #2
@@ -68,16 +78,100 @@
         add     x8, x8, x1
         mov     w10, #0xa0
         strb    w10, [x8]
-        // GICD_IROUTER<n> (64-bit): affinity 0.0.0.0, IRM 0.
+        // GICD_IROUTER<n> (64-bit).
         mov     x8, #0x6000
         add     x8, x3, x8
         add     x8, x8, x1, lsl #3
-        str     xzr, [x8]
+        str     \affinity, [x8]
         // GICD_ISENABLER<n>: enable (write-1-to-set).
         add     x8, x3, #0x100
         add     x8, x8, x5
         str     w7, [x8]
         dsb     sy
+.endm
+
+// GIC_SPI_ON: GIC_SPI_ON_TO affinity 0.0.0.0 (vCPU 0).
+.macro GIC_SPI_ON
+        GIC_SPI_ON_TO xzr
+.endm
+
+// TIMER_PPI_ON: the EL1 virtual timer's PPI (INTID 27: Arm Base System
+// Architecture, DEN0094, PPI assignments) on vCPU 0's redistributor, in its
+// SGI frame (RD_base + 0x10000; IHI 0069, Section 12.10): GICR_IGROUPR0
+// group 1, priority 0xa0, GICR_ISENABLER0. Clobbers x4, x8 and x10.
+.macro TIMER_PPI_ON
+        LOAD_CONST x8, (HV_A64_GICR_BASE + 0x10000)
+        mov     w4, #(1 << 27)
+        ldr     w10, [x8, #0x80]
+        orr     w10, w10, w4
+        str     w10, [x8, #0x80]
+        mov     w10, #0xa0
+        strb    w10, [x8, #(0x400 + 27)]
+        str     w4, [x8, #0x100]
+        dsb     sy
+.endm
+
+// COUNT_VECTORS_ON: count_irq_handler's vector table in VBAR_EL1, its
+// counters (x24 ticks, x25 other INTIDs, x30 largest counter step) at 0.
+// Clobbers x9.
+.macro COUNT_VECTORS_ON
+        adr     x9, hv_a64_count_vectors
+        msr     vbar_el1, x9
+        mov     x24, #0
+        mov     x25, #0
+        mov     x30, #0
+.endm
+
+// VIRTUAL_TIMER_START: the EL1 virtual timer ticking every millisecond as
+// count_irq_handler re-arms it: x23 = CNTFRQ_EL0 / 1000 (its TVAL), x29 =
+// CNTVCT_EL0 now, CNTV_TVAL_EL0 = x23 and CNTV_CTL_EL0.ENABLE with IMASK 0
+// (Arm ARM, CNTV_CTL_EL0). Clobbers x4.
+.macro VIRTUAL_TIMER_START
+        mrs     x23, cntfrq_el0
+        mov     x4, #1000
+        udiv    x23, x23, x4
+        isb
+        mrs     x29, cntvct_el0
+        msr     cntv_tval_el0, x23
+        mov     x4, #1                  // CNTV_CTL_EL0.ENABLE, IMASK 0
+        msr     cntv_ctl_el0, x4
+        isb
+.endm
+
+// LCG_ROUND: round x0 of an LCG over the 512 words at x19 (x4 the
+// multiplier): word x0 % 512 = (word * x4 + x0) ^ its >> 29; then x0 + 1.
+// Clobbers x2 and x3.
+.macro LCG_ROUND
+        and     x2, x0, #511
+        ldr     x3, [x19, x2, lsl #3]
+        madd    x3, x3, x4, x0
+        eor     x3, x3, x3, lsr #29
+        str     x3, [x19, x2, lsl #3]
+        add     x0, x0, #1
+.endm
+
+// TABLE_CHECKSUM: x3 = the 512 words at x19, each rotated in (ror 7) and
+// XORed. Clobbers x0 and x2.
+.macro TABLE_CHECKSUM
+        mov     x0, #0
+        mov     x3, #0
+5:      ldr     x2, [x19, x0, lsl #3]
+        ror     x3, x3, #7
+        eor     x3, x3, x2
+        add     x0, x0, #1
+        cmp     x0, #512
+        b.ne    5b
+.endm
+
+// WFI_WINDOW: waits for an interrupt with IRQs masked (WFI still wakes on a
+// pending one), then opens them for one instruction to take it: between
+// a routine's check and the WFI no IRQ can slip in and leave the WFI
+// waiting forever.
+.macro WFI_WINDOW
+        wfi
+        msr     daifclr, #2
+        isb
+        msr     daifset, #2
 .endm
 
         .section .rodata.hv_a64_image, "a"
@@ -217,14 +311,9 @@ HV_A64_ROUTINE(gic_spi)
         GIC_CPU_INTERFACE_ON
         GIC_SPI_ON
         SIGNAL
-        // Wait with IRQs masked (WFI still wakes on a pending one), then
-        // open the window for one instruction: no IRQ can slip in between
-        // the check and the WFI and leave the WFI waiting forever.
+        // Wait as WFI_WINDOW describes.
 4:      cbnz    x21, 5f
-        wfi
-        msr     daifclr, #2
-        isb
-        msr     daifset, #2
+        WFI_WINDOW
         b       4b
 5:      DONE
 
@@ -359,10 +448,7 @@ HV_A64_ROUTINE(its_lpi)
         dsb     sy
         SIGNAL
 4:      cbnz    x21, 5f
-        wfi
-        msr     daifclr, #2
-        isb
-        msr     daifset, #2
+        WFI_WINDOW
         b       4b
 5:      DONE
 
@@ -382,43 +468,16 @@ HV_A64_ROUTINE(its_lpi)
 HV_A64_ROUTINE(snapshot_worker)
         GIC_CPU_INTERFACE_ON
         GIC_SPI_ON
-        // The timer PPI in the redistributor's SGI frame (RD_base +
-        // 0x10000): GICR_IGROUPR0 group 1, priority 0xa0, GICR_ISENABLER0.
-        LOAD_CONST x8, (HV_A64_GICR_BASE + 0x10000)
-        mov     w4, #(1 << 27)
-        ldr     w10, [x8, #0x80]
-        orr     w10, w10, w4
-        str     w10, [x8, #0x80]
-        mov     w10, #0xa0
-        strb    w10, [x8, #(0x400 + 27)]
-        str     w4, [x8, #0x100]
-        dsb     sy
-        adr     x9, hv_a64_count_vectors
-        msr     vbar_el1, x9
-        mov     x24, #0
-        mov     x25, #0
-        mov     x30, #0
-        mrs     x23, cntfrq_el0
-        mov     x4, #1000
-        udiv    x23, x23, x4
-        isb
-        mrs     x29, cntvct_el0
-        msr     cntv_tval_el0, x23
-        mov     x4, #1                  // CNTV_CTL_EL0.ENABLE, IMASK 0
-        msr     cntv_ctl_el0, x4
-        isb
+        TIMER_PPI_ON
+        COUNT_VECTORS_ON
+        VIRTUAL_TIMER_START
         msr     daifclr, #2
         LOAD_CONST x4, 6364136223846793005  // Knuth's MMIX LCG multiplier
         LOAD_CONST x10, HV_A64_DATA
         lsr     x6, x20, #2             // N/4
         add     x7, x6, x6, lsl #1      // 3N/4
         mov     x0, #0
-1:      and     x2, x0, #511
-        ldr     x3, [x19, x2, lsl #3]
-        madd    x3, x3, x4, x0
-        eor     x3, x3, x3, lsr #29
-        str     x3, [x19, x2, lsl #3]
-        add     x0, x0, #1
+1:      LCG_ROUND
         cmp     x0, x6
         b.ne    2f
         mov     x5, #1
@@ -433,27 +492,15 @@ HV_A64_ROUTINE(snapshot_worker)
         msr     daifclr, #2
 4:      cmp     x0, x20
         b.lo    1b
-        // The checksum: rotate and XOR each word in.
-        mov     x0, #0
-        mov     x3, #0
-5:      ldr     x2, [x19, x0, lsl #3]
-        ror     x3, x3, #7
-        eor     x3, x3, x2
-        add     x0, x0, #1
-        cmp     x0, #512
-        b.ne    5b
+        TABLE_CHECKSUM
         mov     x5, #3
         str     x5, [x10]
-        // Wait as gic_spi does: IRQs masked around the check, opened for
-        // one instruction after the WFI.
+        // Wait as WFI_WINDOW describes.
         msr     daifset, #2
 6:      cmp     x24, x28
         b.lo    7f
         cbnz    x25, 8f
-7:      wfi
-        msr     daifclr, #2
-        isb
-        msr     daifset, #2
+7:      WFI_WINDOW
         b       6b
 8:      REPORT  x3
         REPORT  x24
@@ -461,6 +508,63 @@ HV_A64_ROUTINE(snapshot_worker)
         REPORT  x30
         mrs     x0, cntfrq_el0
         REPORT  x0
+        DONE
+
+// snapshot_pair(x1 SPI INTID, x3 GICD base, x19 this vCPU's table of 512
+// words, x20 rounds, x21 the vCPU (0 or 1), x22 the shared words, x28
+// interrupts to take): two vCPUs run it at once, for snapshots taken at any
+// moment. The shared words: at x22 + 8 * vCPU its interrupt count
+// (published by its loops), at x22 + 16 + 8 * vCPU its "computation
+// finished" flag, at x22 + 32 vCPU 1's "ready for the SPI" flag. vCPU 0
+// starts its virtual timer (VIRTUAL_TIMER_START: count_irq_handler re-arms
+// it every millisecond until x28 ticks); vCPU 1 routes edge-triggered SPI
+// x1 to itself (its MPIDR_EL1's affinity fields) and sets its flag: from
+// then on the host may raise the SPI. Each runs x20 LCG rounds over its
+// table with IRQs on, publishing its count each round, takes the table's
+// checksum, sets its "finished" flag and waits (WFI_WINDOW) until it has
+// taken x28 interrupts. Reports the checksum, its timer ticks and its
+// SPIs. count_irq_handler only counts, so the checksums are the same
+// however the interrupts fall. Both turn the GIC's distributor on.
+HV_A64_ROUTINE(snapshot_pair)
+        GIC_CPU_INTERFACE_ON
+        COUNT_VECTORS_ON
+        add     x15, x22, x21, lsl #3   // this vCPU's count
+        cbnz    x21, 1f
+        GIC_DISTRIBUTOR_ON
+        TIMER_PPI_ON
+        VIRTUAL_TIMER_START
+        b       2f
+        // MPIDR_EL1's Aff3 (bits 39:32) and Aff2-Aff0 (23:0) sit where
+        // GICD_IROUTER<n> takes them (Arm ARM, MPIDR_EL1; IHI 0069,
+        // GICD_IROUTER<n>).
+1:      mrs     x14, mpidr_el1
+        LOAD_CONST x4, 0xff00ffffff
+        and     x14, x14, x4
+        mov     x2, #1                  // edge-triggered
+        GIC_SPI_ON_TO x14
+        mov     x4, #1
+        str     x4, [x22, #32]          // ready for the SPI
+2:      msr     daifclr, #2
+        LOAD_CONST x4, 6364136223846793005  // Knuth's MMIX LCG multiplier
+        mov     x0, #0
+3:      LCG_ROUND
+        add     x5, x24, x25
+        str     x5, [x15]
+        cmp     x0, x20
+        b.lo    3b
+        TABLE_CHECKSUM
+        mov     x4, #1
+        str     x4, [x15, #16]          // finished
+        msr     daifset, #2
+4:      add     x5, x24, x25
+        str     x5, [x15]
+        cmp     x5, x28
+        b.hs    6f
+        WFI_WINDOW
+        b       4b
+6:      REPORT  x3
+        REPORT  x24
+        REPORT  x25
         DONE
 
         .ltorg

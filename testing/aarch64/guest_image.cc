@@ -18,6 +18,7 @@ extern const uint8_t hv_a64_registers[];
 extern const uint8_t hv_a64_timer_regs[];
 extern const uint8_t hv_a64_its_lpi[];
 extern const uint8_t hv_a64_snapshot_worker[];
+extern const uint8_t hv_a64_snapshot_pair[];
 }
 
 namespace hv::testing::a64 {
@@ -37,6 +38,7 @@ const uint8_t* Symbol(Routine routine) {
     case Routine::kTimerRegs: return hv_a64_timer_regs;
     case Routine::kItsLpi: return hv_a64_its_lpi;
     case Routine::kSnapshotWorker: return hv_a64_snapshot_worker;
+    case Routine::kSnapshotPair: return hv_a64_snapshot_pair;
   }
   return hv_a64_image_start;
 }
@@ -67,6 +69,7 @@ const char* RoutineName(Routine routine) {
     case Routine::kTimerRegs: return "timer_regs";
     case Routine::kItsLpi: return "its_lpi";
     case Routine::kSnapshotWorker: return "snapshot_worker";
+    case Routine::kSnapshotPair: return "snapshot_pair";
   }
   return "unknown";
 }

@@ -30,6 +30,7 @@ enum class Routine {
   kTimerRegs,
   kItsLpi,
   kSnapshotWorker,
+  kSnapshotPair,
 };
 
 // Image(): the whole image, vector table first.

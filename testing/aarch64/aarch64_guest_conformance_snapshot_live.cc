@@ -1,0 +1,426 @@
+// AArch64GuestConformance: snapshots of a busy two-vCPU aarch64 guest,
+// taken at random moments while its vCPUs run in their own threads, vCPU
+// 0's virtual timer ticks and an irqfd raises an SPI that the vGICv3
+// routes to vCPU 1; each snapshot is restored in a child process, which
+// must finish with the checksums and interrupt counts of an uninterrupted
+// run. One snapshot is taken with the SPI pending in the GIC's
+// distributor, one with vCPU 1 waiting in WFI. The aarch64 counterpart of
+// X86GuestConformance's SnapshotsOfABusyTwoVcpuGuestRestoreAnywhere
+// (testing/x86_guest_conformance_snapshot_live.cc).
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+#include "hypervisor/aarch64/vm_aarch64.h"
+#include "hypervisor/os/eventfd.h"
+#include "hypervisor/os/status_macros.h"
+#include "snapshot/aarch64_snapshot.h"
+#include "testing/aarch64/aarch64_guest_conformance.h"
+#include "testing/in_child.h"
+#include "testing/live_vcpus.h"
+#include "testing/status_matchers.h"
+
+namespace hv::testing {
+namespace {
+
+// snapshot_pair's wiring (testing/aarch64/guest_image.S): its shared words
+// (each vCPU's interrupt count, its "finished" flag, vCPU 1's "ready"
+// flag) and its tables, in the scratch RAM.
+constexpr uint64_t kPairShared = HV_A64_SCRATCH;
+constexpr uint64_t kPairReady = kPairShared + 32;
+constexpr uint64_t kPairTables = HV_A64_SCRATCH + 0x1000;  // 4 KiB each
+constexpr uint32_t kSpi = 8;  // INTID 40, the irqfd's GSI
+constexpr int kVcpus = 2;
+// Work per vCPU: vCPU 0 computes with its timer ticking (1 ms a tick);
+// vCPU 1 soon waits, woken by each SPI the host raises.
+constexpr uint64_t kRounds[kVcpus] = {1000000, 3000};
+constexpr uint64_t kInterrupts[kVcpus] = {60, 60};
+constexpr int kSnapshots = 20;
+constexpr absl::Duration kRunTimeout = absl::Seconds(60);
+// The A64 encoding of WFI (Arm ARM, the A64 instruction WFI).
+constexpr uint32_t kWfi = 0xd503207f;
+
+uint64_t GuestWord(absl::Span<uint8_t> ram, uint64_t address) {
+  // Safe while vCPUs write it: 8-byte aligned, and an atomic load sees
+  // either the old or the new value of the guest's store.
+  return __atomic_load_n(
+      reinterpret_cast<uint64_t*>(ram.data() + (address - HV_A64_RAM_BASE)),
+      __ATOMIC_ACQUIRE);
+}
+
+// With a GICv3 ITS where the VM offers one (its registers are then in the
+// snapshots, as in the one-vCPU snapshot test).
+AArch64GuestOptions PairOptions(bool its) {
+  AArch64GuestOptions options = WithGic();
+  options.vcpus = kVcpus;
+  options.its = its;
+  return options;
+}
+
+// PairMachine: an AArch64Guest with a GICv3 and two vCPUs set up to run
+// snapshot_pair, an irqfd on SPI kSpi and, once Start()ed, a thread per
+// vCPU plus a "device" thread (LiveVcpus, testing/live_vcpus.h) that
+// raises the irqfd whenever vCPU 1 has taken every SPI raised so far (so
+// none coalesce), up to its quota.
+class PairMachine {
+ public:
+  static absl::StatusOr<std::unique_ptr<PairMachine>> Create(
+      Hypervisor& hypervisor, bool its) {
+    ASSIGN_OR_RETURN(std::unique_ptr<AArch64Guest> guest,
+                     AArch64Guest::Create(hypervisor, PairOptions(its)));
+    ASSIGN_OR_RETURN(EventFd irq, EventFd::Create());
+    RETURN_IF_ERROR(guest->vm().RegisterIrqfd(irq, kSpi));
+    for (int i = 0; i < kVcpus; ++i) {
+      RETURN_IF_ERROR(guest->Start(i, a64::Routine::kSnapshotPair,
+                                   {{1, kSpi + 32},
+                                    {3, HV_A64_GICD_BASE},
+                                    {19, kPairTables + 0x1000 * i},
+                                    {20, kRounds[i]},
+                                    {21, static_cast<uint64_t>(i)},
+                                    {22, kPairShared},
+                                    {28, kInterrupts[i]}}));
+    }
+    return std::unique_ptr<PairMachine>(
+        new PairMachine(std::move(guest), std::move(irq)));
+  }
+
+  PairMachine(const PairMachine&) = delete;
+  PairMachine& operator=(const PairMachine&) = delete;
+
+  VmAArch64& vm() { return guest_->vm(); }
+  VcpuAArch64& vcpu(int i) { return guest_->vcpu(i); }
+  std::vector<VcpuAArch64*> vcpus() { return {&vcpu(0), &vcpu(1)}; }
+  absl::Span<uint8_t> ram() { return ram_; }
+  // Full snapshots: the RAM is written whole (no slot, no dirty log).
+  std::vector<snapshot::GuestRam> snapshot_ram() const {
+    return {{HV_A64_RAM_BASE, ram_, std::nullopt}};
+  }
+
+  // Start(): runs both vCPUs and the device, which has raised the SPI
+  // `raised` times before (the VMM's device state, restored with the VM).
+  void Start(uint64_t raised) {
+    {
+      std::lock_guard<std::mutex> lock(live_.mutex());
+      raised_ = raised;
+    }
+    live_.Start();
+  }
+
+  // Pause() / Resume(): LiveVcpus's, the device stopped between two raises.
+  absl::StatusOr<bool> Pause() { return live_.Pause(); }
+  void Resume() { live_.Resume(); }
+
+  // RaiseWhilePaused(): while paused, raises the SPI once more if vCPU 1
+  // has taken every earlier raise and is owed more; true if it did.
+  absl::StatusOr<bool> RaiseWhilePaused() {
+    std::lock_guard<std::mutex> lock(live_.mutex());
+    if (!CanRaise()) return false;
+    RETURN_IF_ERROR(irq_.Write(1));
+    ++raised_;
+    return true;
+  }
+  uint64_t raised() {
+    std::lock_guard<std::mutex> lock(live_.mutex());
+    return raised_;
+  }
+
+  // Finish(): waits up to `timeout` for both vCPUs to report and finish,
+  // stops every thread, and returns "c0 t0 s0 c1 t1 s1": each vCPU's
+  // checksum, timer ticks and SPIs.
+  absl::StatusOr<std::string> Finish(absl::Duration timeout) {
+    const absl::Status finished = live_.Finish(timeout);
+    std::lock_guard<std::mutex> lock(live_.mutex());
+    std::vector<uint64_t> results;
+    for (int i = 0; i < kVcpus; ++i) {
+      if (!finished.ok() || reports_[i].size() != 3) {
+        return absl::Status(
+            finished.ok() ? absl::StatusCode::kDeadlineExceeded
+                          : finished.code(),
+            absl::StrCat(
+                finished.ok() ? "" : finished.message(), "; vCPU ", i, ": ",
+                reports_[i].size(), " reports; interrupts taken ",
+                GuestWord(ram_, kPairShared), " and ",
+                GuestWord(ram_, kPairShared + 8), ", computations finished ",
+                GuestWord(ram_, kPairShared + 16), " and ",
+                GuestWord(ram_, kPairShared + 24), ", SPIs raised ", raised_));
+      }
+      results.insert(results.end(), reports_[i].begin(), reports_[i].end());
+    }
+    return absl::StrJoin(results, " ");
+  }
+
+ private:
+  PairMachine(std::unique_ptr<AArch64Guest> guest, EventFd irq)
+      : guest_(std::move(guest)),
+        ram_(guest_->ram(), HV_A64_RAM_SIZE),
+        irq_(std::move(irq)),
+        live_({&vcpu(0), &vcpu(1)},
+              [this](int i, const VcpuExit& exit) {
+                return HandleExit(i, exit);
+              },
+              [this] { return RaiseIfTaken(); }) {}
+
+  bool CanRaise() const {
+    return GuestWord(ram_, kPairReady) == 1 && raised_ < kInterrupts[1] &&
+           GuestWord(ram_, kPairShared + 8) >= raised_;
+  }
+
+  // Under LiveVcpus's lock: a report, DONE (true), or a guest exception
+  // (an error).
+  absl::StatusOr<bool> HandleExit(int i, const VcpuExit& exit) {
+    if (exit.kind != VcpuExitKind::kMmio) {
+      return absl::InternalError(absl::StrCat("vCPU ", i, ": unexpected exit ",
+                                              VcpuExitKindName(exit.kind)));
+    }
+    bool done = false;
+    std::optional<uint64_t> exception;
+    RETURN_IF_ERROR(vcpu(i).HandleMmio([&](IoRequest& io) {
+      if (!io.is_write) return;
+      uint64_t value = 0;
+      std::memcpy(&value, io.data.data(), std::min<size_t>(io.data.size(), 8));
+      if (io.address == HV_A64_REPORT) reports_[i].push_back(value);
+      if (io.address == HV_A64_DONE) done = true;
+      if (io.address == HV_A64_EXCEPTION) exception = value;
+    }));
+    if (exception.has_value()) {
+      return absl::InternalError(absl::StrFormat(
+          "vCPU %d took an exception: ESR_EL1 %#x", i, *exception));
+    }
+    return done;
+  }
+
+  // The device, every 200 us under LiveVcpus's lock: raises the SPI again
+  // once vCPU 1 took the last raise; finished at its quota.
+  absl::StatusOr<bool> RaiseIfTaken() {
+    if (CanRaise()) {
+      RETURN_IF_ERROR(irq_.Write(1));
+      ++raised_;
+    }
+    return raised_ == kInterrupts[1];
+  }
+
+  const std::unique_ptr<AArch64Guest> guest_;
+  const absl::Span<uint8_t> ram_;
+  const EventFd irq_;
+  // Under live_.mutex() once live_ runs.
+  std::vector<uint64_t> reports_[kVcpus];
+  uint64_t raised_ = 0;
+  // Destroyed first: its threads stop before the guest goes.
+  LiveVcpus live_;
+};
+
+// A snapshot taken, with the device state that goes with it.
+struct Moment {
+  std::string path;
+  uint64_t raised = 0;
+};
+
+// What a child process does: a new PairMachine, the snapshot restored into
+// it, the device resumed with its count, the guest run to its end.
+absl::StatusOr<std::string> RestoreAndFinish(Hypervisor& hypervisor, bool its,
+                                             const Moment& moment) {
+  ASSIGN_OR_RETURN(std::unique_ptr<PairMachine> machine,
+                   PairMachine::Create(hypervisor, its));
+  ASSIGN_OR_RETURN(snapshot::SnapshotFile file,
+                   snapshot::SnapshotFile::ReadFrom(moment.path));
+  RETURN_IF_ERROR(snapshot::RestoreAArch64(file, machine->vm(),
+                                           machine->vcpus(),
+                                           machine->snapshot_ram()));
+  machine->Start(moment.raised);
+  return machine->Finish(kRunTimeout);
+}
+
+// Whether `intid` (an SPI) is pending in the distributor: its bit of
+// GICD_ISPENDR<n> (offset 0x200 + 4n; Arm IHI 0069, GICD_ISPENDR<n>).
+absl::StatusOr<bool> SpiPending(PairMachine& machine, uint32_t intid) {
+  ASSIGN_OR_RETURN(GicState state, machine.vm().GetGicState(machine.vcpus()));
+  const uint32_t offset = 0x200 + 4 * (intid / 32);
+  for (const GicState::Register& reg : state.distributor) {
+    if (reg.offset == offset) return (reg.value >> (intid % 32) & 1) != 0;
+  }
+  return absl::NotFoundError(
+      absl::StrFormat("no GICD_ISPENDR at %#x in the GIC state", offset));
+}
+
+// Whether vCPU 1 is stopped in its WFI: the instruction before its PC is a
+// WFI (KVM has stepped the PC past a WFI it trapped by the time it returns
+// to user space), and it has finished its computation, so that WFI is its
+// wait for the SPI. (A vCPU just woken from it, before its next
+// instruction, looks the same.)
+absl::StatusOr<bool> InWfi(PairMachine& machine) {
+  ASSIGN_OR_RETURN(uint64_t pc, machine.vcpu(1).GetOneReg(AArch64Reg::Pc()));
+  if (pc < HV_A64_CODE + 4 || pc >= HV_A64_CODE + HV_A64_CODE_MAX) {
+    return false;
+  }
+  uint32_t before = 0;
+  std::memcpy(&before, machine.ram().data() + (pc - 4 - HV_A64_RAM_BASE), 4);
+  return before == kWfi && GuestWord(machine.ram(), kPairShared + 24) == 1;
+}
+
+// PauseAgain(): lets a paused `machine` run 300 us more and pauses it
+// again; false when a vCPU finished meanwhile.
+absl::StatusOr<bool> PauseAgain(PairMachine& machine) {
+  machine.Resume();
+  absl::SleepFor(absl::Microseconds(300));
+  return machine.Pause();
+}
+
+// Whether this backend's VMs offer a GICv3 ITS.
+absl::StatusOr<bool> ItsOffered(Hypervisor& hypervisor) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Vm> vm, hypervisor.CreateVm());
+  return vm->CheckCapability(VmCap::kGicIts);
+}
+
+TEST_P(AArch64GuestConformance, SnapshotsOfABusyTwoVcpuGuestRestoreAnywhere) {
+  ASSERT_OK_AND_ASSIGN(bool gic_v3, GicV3Offered());
+  if (!gic_v3) return;
+  ASSERT_OK_AND_ASSIGN(bool its, ItsOffered(*hypervisor_));
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<AArch64Guest> probe,
+                         NewGuest(WithGic()));
+    ASSERT_OK_AND_ASSIGN(EventFd event, EventFd::Create());
+    HV_UNIMPLEMENTED_WITHOUT(probe->vm(), VmCap::kIrqfd,
+                             probe->vm().RegisterIrqfd(event, kSpi));
+  }
+  const char* dir = std::getenv("TEST_TMPDIR");
+  const std::string prefix = absl::StrCat(dir != nullptr ? dir : "/tmp",
+                                          "/a64_pair_", ::getpid(), "_");
+
+  // The reference: a run without a stop.
+  const absl::Time reference_start = absl::Now();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PairMachine> reference,
+                       PairMachine::Create(*hypervisor_, its));
+  reference->Start(0);
+  ASSERT_OK_AND_ASSIGN(const std::string expected,
+                       reference->Finish(kRunTimeout));
+  const absl::Duration run_time = absl::Now() - reference_start;
+  reference.reset();
+  // vCPU 0 took only ticks, vCPU 1 only SPIs, each its quota.
+  const std::vector<std::string> fields = absl::StrSplit(expected, ' ');
+  ASSERT_EQ(fields.size(), 6u) << expected;
+  EXPECT_EQ(fields[1], absl::StrCat(kInterrupts[0])) << expected;
+  EXPECT_EQ(fields[2], "0") << expected;
+  EXPECT_EQ(fields[4], "0") << expected;
+  EXPECT_EQ(fields[5], absl::StrCat(kInterrupts[1])) << expected;
+  RecordProperty("reference", expected);
+
+  // Snapshots at random moments (a logged seed) of runs like it, each run
+  // then finished; the pauses must not change its results either.
+  const uint64_t seed = absl::ToUnixNanos(absl::Now());
+  RecordProperty("seed", absl::StrCat(seed));
+  std::cout << "seed " << seed << ", reference run "
+            << absl::FormatDuration(run_time) << ": " << expected << "\n";
+  std::mt19937_64 random(seed);
+  std::uniform_int_distribution<int64_t> gap_us(
+      0, absl::ToInt64Microseconds(run_time) / 12);
+  std::vector<Moment> moments;
+  bool raised_paused = false;
+  int runs = 0, pending = 0, in_wfi = 0, computing = 0;
+  for (int run = 0; run < 40 && moments.size() < kSnapshots; ++run) {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<PairMachine> machine,
+                         PairMachine::Create(*hypervisor_, its));
+    machine->Start(0);
+    ++runs;
+    while (moments.size() < kSnapshots) {
+      absl::SleepFor(absl::Microseconds(gap_us(random)));
+      ASSERT_OK_AND_ASSIGN(bool in_time, machine->Pause());
+      if (!in_time) break;
+      // Once, from the third moment on: the SPI raised while the vCPUs are
+      // stopped, so the snapshot holds it pending in the distributor. The
+      // device mostly has one in flight: at the next-to-last moment, should
+      // it not have been raised yet, pause again (up to 1000 times) until
+      // it can be.
+      if (!raised_paused && moments.size() >= 2) {
+        ASSERT_OK_AND_ASSIGN(raised_paused, machine->RaiseWhilePaused());
+        for (int retry = 0; retry < 1000 && in_time && !raised_paused &&
+                            moments.size() + 2 == kSnapshots;
+             ++retry) {
+          ASSERT_OK_AND_ASSIGN(in_time, PauseAgain(*machine));
+          if (in_time) {
+            ASSERT_OK_AND_ASSIGN(raised_paused, machine->RaiseWhilePaused());
+          }
+        }
+        if (!in_time) break;
+        if (raised_paused) {
+          ASSERT_OK_AND_ASSIGN(bool is_pending,
+                               SpiPending(*machine, kSpi + 32));
+          EXPECT_TRUE(is_pending)
+              << "the irqfd's SPI was not pending in the GIC on return";
+        }
+      }
+      ASSERT_OK_AND_ASSIGN(bool waiting, InWfi(*machine));
+      // Likewise at the last moment, should no snapshot have caught vCPU 1
+      // in its WFI yet.
+      for (int retry = 0; retry < 1000 && in_time && !waiting && in_wfi == 0 &&
+                          moments.size() + 1 == kSnapshots;
+           ++retry) {
+        ASSERT_OK_AND_ASSIGN(in_time, PauseAgain(*machine));
+        if (in_time) {
+          ASSERT_OK_AND_ASSIGN(waiting, InWfi(*machine));
+        }
+      }
+      if (!in_time) break;
+      ASSERT_OK_AND_ASSIGN(bool is_pending, SpiPending(*machine, kSpi + 32));
+      pending += is_pending;
+      in_wfi += waiting;
+      computing += GuestWord(machine->ram(), kPairShared + 16) == 0;
+      ASSERT_OK_AND_ASSIGN(
+          snapshot::SnapshotFile file,
+          snapshot::CaptureAArch64(machine->vm(), machine->vcpus(),
+                                   machine->snapshot_ram(), "conformance"));
+      Moment moment{absl::StrCat(prefix, moments.size(), ".hvsnap"),
+                    machine->raised()};
+      ASSERT_OK(file.WriteTo(moment.path));
+      moments.push_back(moment);
+      machine->Resume();
+    }
+    EXPECT_THAT(machine->Finish(kRunTimeout), IsOkAndHolds(expected));
+  }
+  ASSERT_EQ(moments.size(), kSnapshots) << "runs ended before the moments";
+  EXPECT_TRUE(raised_paused) << "the SPI was never raised while paused";
+  EXPECT_GT(pending, 0) << "no snapshot with the SPI pending";
+  EXPECT_GT(in_wfi, 0) << "no snapshot with vCPU 1 in WFI";
+  std::cout << moments.size() << " snapshots over " << runs << " runs: "
+            << pending << " with the SPI pending (one raised while paused: "
+            << (raised_paused ? "yes" : "no") << "), " << in_wfi
+            << " with vCPU 1 in WFI, " << computing
+            << " with vCPU 0 computing\n"
+            << std::flush;  // before the children fork: printed once
+  RecordProperty("snapshots_pending_spi", pending);
+  RecordProperty("snapshots_vcpu1_in_wfi", in_wfi);
+  RecordProperty("snapshots_vcpu0_computing", computing);
+
+  // Each restored in a child process: the uninterrupted run's results.
+  for (const Moment& moment : moments) {
+    EXPECT_EQ(InChild([&] {
+                absl::StatusOr<std::string> result =
+                    RestoreAndFinish(*hypervisor_, its, moment);
+                return result.ok() ? *result
+                                   : "error: " + result.status().ToString();
+              }),
+              expected)
+        << moment.path << " (device had raised " << moment.raised << ")";
+    ::unlink(moment.path.c_str());
+  }
+}
+
+}  // namespace
+}  // namespace hv::testing

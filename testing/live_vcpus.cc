@@ -1,0 +1,136 @@
+#include "testing/live_vcpus.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "hypervisor/os/status_macros.h"
+
+namespace hv::testing {
+
+LiveVcpus::LiveVcpus(std::vector<Vcpu*> vcpus, ExitHandler on_exit,
+                     DeviceStep device_step, absl::Duration device_period)
+    : vcpus_(std::move(vcpus)),
+      on_exit_(std::move(on_exit)),
+      device_step_(std::move(device_step)),
+      device_period_(device_period),
+      parked_(vcpus_.size(), false),
+      done_(vcpus_.size(), false) {}
+
+LiveVcpus::~LiveVcpus() { (void)Finish(absl::ZeroDuration()); }
+
+void LiveVcpus::Start() {
+  for (size_t i = 0; i < vcpus_.size(); ++i) {
+    threads_.emplace_back([this, i] { RunVcpu(static_cast<int>(i)); });
+  }
+  threads_.emplace_back([this] { RunDevice(); });
+}
+
+absl::StatusOr<bool> LiveVcpus::Pause() {
+  std::unique_lock<std::mutex> lock(mu_);
+  paused_ = true;
+  for (size_t i = 0; i < vcpus_.size(); ++i) {
+    if (!done_[i]) RETURN_IF_ERROR(vcpus_[i]->Kick());
+  }
+  changed_.wait(lock, [this] { return AllStopped(); });
+  if (!error_.ok()) return error_;
+  for (bool done : done_) {
+    if (done) return false;
+  }
+  return true;
+}
+
+void LiveVcpus::Resume() {
+  std::lock_guard<std::mutex> lock(mu_);
+  paused_ = false;
+  changed_.notify_all();
+}
+
+absl::Status LiveVcpus::Finish(absl::Duration timeout) {
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    paused_ = false;
+    changed_.notify_all();
+    changed_.wait_for(lock, absl::ToChronoNanoseconds(timeout),
+                      [this] { return AllDone() || !error_.ok(); });
+    stop_ = true;
+    changed_.notify_all();
+    for (size_t i = 0; i < vcpus_.size(); ++i) {
+      if (!done_[i]) (void)vcpus_[i]->Kick();
+    }
+  }
+  for (std::thread& thread : threads_) thread.join();
+  threads_.clear();
+  std::lock_guard<std::mutex> lock(mu_);
+  RETURN_IF_ERROR(error_);
+  for (size_t i = 0; i < vcpus_.size(); ++i) {
+    if (!done_[i]) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("vCPU ", i, " did not finish"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+bool LiveVcpus::AllStopped() const {
+  for (size_t i = 0; i < vcpus_.size(); ++i) {
+    if (!done_[i] && !parked_[i]) return false;
+  }
+  return true;
+}
+
+bool LiveVcpus::AllDone() const {
+  for (bool done : done_) {
+    if (!done) return false;
+  }
+  return true;
+}
+
+void LiveVcpus::Fail(const absl::Status& status) {
+  if (error_.ok()) error_ = status;
+  changed_.notify_all();
+}
+
+// One vCPU's loop: park while paused, run, hand each exit to on_exit_.
+void LiveVcpus::RunVcpu(int i) {
+  Vcpu& vcpu = *vcpus_[i];
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      parked_[i] = true;
+      changed_.notify_all();
+      changed_.wait(lock, [this] { return !paused_ || stop_; });
+      parked_[i] = false;
+      if (stop_) return;
+    }
+    absl::StatusOr<VcpuExit> exit = vcpu.Run();
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!exit.ok()) return Fail(exit.status());
+    if (exit->kind == VcpuExitKind::kInterrupted) continue;
+    absl::StatusOr<bool> done = on_exit_(i, *exit);
+    if (!done.ok()) return Fail(done.status());
+    if (*done) {
+      done_[i] = true;
+      return changed_.notify_all();
+    }
+  }
+}
+
+// The device: a step every device_period_ while not paused, until it
+// finishes, an error, or stop.
+void LiveVcpus::RunDevice() {
+  while (true) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stop_ || !error_.ok()) return;
+      if (!paused_) {
+        absl::StatusOr<bool> done = device_step_();
+        if (!done.ok()) return Fail(done.status());
+        if (*done) return;
+      }
+    }
+    absl::SleepFor(device_period_);
+  }
+}
+
+}  // namespace hv::testing
