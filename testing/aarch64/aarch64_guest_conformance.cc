@@ -57,4 +57,9 @@ void Answer(IoRequest& io, uint64_t value) {
   std::memcpy(io.data.data(), &value, io.data.size());
 }
 
+absl::StatusOr<bool> ItsOffered(Hypervisor& hypervisor) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Vm> vm, hypervisor.CreateVm());
+  return vm->CheckCapability(VmCap::kGicIts);
+}
+
 }  // namespace hv::testing

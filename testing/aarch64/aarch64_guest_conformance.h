@@ -70,6 +70,10 @@ void Store64(uint8_t* p, uint64_t value);
 // bytes).
 void Answer(IoRequest& io, uint64_t value);
 
+// ItsOffered(): whether `hypervisor`'s VMs offer a GICv3 ITS
+// (VmCap::kGicIts), asked of a VM made for the question.
+absl::StatusOr<bool> ItsOffered(Hypervisor& hypervisor);
+
 }  // namespace hv::testing
 
 #endif  // HV_TESTING_AARCH64_AARCH64_GUEST_CONFORMANCE_H_

@@ -162,12 +162,6 @@ absl::StatusOr<std::vector<uint64_t>> RunWorker(
 
 absl::Status NoSnapshot(uint64_t) { return absl::OkStatus(); }
 
-// Whether this backend's VMs offer a GICv3 ITS.
-absl::StatusOr<bool> ItsOffered(Hypervisor& hypervisor) {
-  ASSIGN_OR_RETURN(std::unique_ptr<Vm> vm, hypervisor.CreateVm());
-  return vm->CheckCapability(VmCap::kGicIts);
-}
-
 std::string SnapshotPath(int n) {
   const char* dir = std::getenv("TEST_TMPDIR");
   return absl::StrCat(dir != nullptr ? dir : "/tmp", "/aarch64_guest_",

@@ -283,12 +283,6 @@ absl::StatusOr<bool> PauseAgain(PairMachine& machine) {
   return machine.Pause();
 }
 
-// Whether this backend's VMs offer a GICv3 ITS.
-absl::StatusOr<bool> ItsOffered(Hypervisor& hypervisor) {
-  ASSIGN_OR_RETURN(std::unique_ptr<Vm> vm, hypervisor.CreateVm());
-  return vm->CheckCapability(VmCap::kGicIts);
-}
-
 TEST_P(AArch64GuestConformance, SnapshotsOfABusyTwoVcpuGuestRestoreAnywhere) {
   ASSERT_OK_AND_ASSIGN(bool gic_v3, GicV3Offered());
   if (!gic_v3) return;
