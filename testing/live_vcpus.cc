@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "hypervisor/os/status_macros.h"
 
@@ -131,6 +132,29 @@ void LiveVcpus::RunDevice() {
     }
     absl::SleepFor(device_period_);
   }
+}
+
+uint64_t GuestWord(absl::Span<uint8_t> ram, uint64_t offset) {
+  // Safe while vCPUs write it: in the mapping, aligned (the contract).
+  return __atomic_load_n(reinterpret_cast<uint64_t*>(ram.data() + offset),
+                         __ATOMIC_ACQUIRE);
+}
+
+absl::StatusOr<std::string> JoinReports(
+    const absl::Status& finished,
+    absl::Span<const std::vector<uint64_t>> reports, size_t per_vcpu,
+    const std::string& state) {
+  std::vector<uint64_t> results;
+  for (size_t i = 0; i < reports.size(); ++i) {
+    if (!finished.ok() || reports[i].size() != per_vcpu) {
+      return absl::Status(
+          finished.ok() ? absl::StatusCode::kDeadlineExceeded : finished.code(),
+          absl::StrCat(finished.ok() ? "" : finished.message(), "; vCPU ", i,
+                       ": ", reports[i].size(), " reports; ", state));
+    }
+    results.insert(results.end(), reports[i].begin(), reports[i].end());
+  }
+  return absl::StrJoin(results, " ");
 }
 
 }  // namespace hv::testing

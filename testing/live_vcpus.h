@@ -26,6 +26,7 @@
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -33,10 +34,27 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "hypervisor/vcpu.h"
 #include "hypervisor/vcpu_exit.h"
 
 namespace hv::testing {
+
+// GuestWord(): the 8-byte word at byte `offset` of guest RAM `ram`, read
+// while vCPUs may write it (a shared counter or flag). `offset` must be
+// 8-byte aligned: an atomic load then sees either the old or the new value
+// of the guest's store.
+uint64_t GuestWord(absl::Span<uint8_t> ram, uint64_t offset);
+
+// JoinReports(): every vCPU's reports joined by spaces ("r0 r1 ...") when
+// `finished` (LiveVcpus::Finish's answer) is OK and each vCPU made
+// `per_vcpu` reports; otherwise `finished`'s code (DEADLINE_EXCEEDED if it
+// was OK) with the vCPU that fell short and `state` (the test's view of
+// the guest's shared words) in the message.
+absl::StatusOr<std::string> JoinReports(
+    const absl::Status& finished,
+    absl::Span<const std::vector<uint64_t>> reports, size_t per_vcpu,
+    const std::string& state);
 
 class LiveVcpus {
  public:

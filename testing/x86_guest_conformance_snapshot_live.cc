@@ -53,14 +53,6 @@ constexpr uint64_t kRounds[kVcpus] = {40000, 4000};
 constexpr uint64_t kInterrupts[kVcpus] = {100, 100};
 constexpr int kSnapshots = 20;
 
-// The 8-byte guest word at `address` of `ram`, read while vCPUs may write
-// it. Safe: the words are 8-byte aligned inside the 2 MiB mapping, and an
-// atomic load sees either the old or the new value of the guest's store.
-uint64_t GuestWord(absl::Span<uint8_t> ram, uint64_t address) {
-  return __atomic_load_n(reinterpret_cast<uint64_t*>(ram.data() + address),
-                         __ATOMIC_ACQUIRE);
-}
-
 // PairMachine: a VM with the kernel's irqchip, 2 MiB of RAM, two vCPUs set
 // up to run snapshot_pair, an irqfd on GSI 24 routed as an MSI to APIC 1
 // and, once Start()ed, a thread per vCPU plus a "device" thread
@@ -176,23 +168,14 @@ class PairMachine {
   absl::StatusOr<std::string> Finish(absl::Duration timeout) {
     const absl::Status finished = live_->Finish(timeout);
     std::lock_guard<std::mutex> lock(live_->mutex());
-    std::vector<uint64_t> results;
-    for (int i = 0; i < kVcpus; ++i) {
-      if (!finished.ok() || reports_[i].size() != 2) {
-        return absl::Status(
-            finished.ok() ? absl::StatusCode::kDeadlineExceeded
-                          : finished.code(),
-            absl::StrCat(
-                finished.ok() ? "" : finished.message(), "; vCPU ", i, ": ",
-                reports_[i].size(), " reports; interrupts taken ",
-                GuestWord(ram_, kPairCounts), " and ",
-                GuestWord(ram_, kPairCounts + 8), ", computations finished ",
-                GuestWord(ram_, kPairCounts + 16), " and ",
-                GuestWord(ram_, kPairCounts + 24), ", MSIs raised ", raised_));
-      }
-      results.insert(results.end(), reports_[i].begin(), reports_[i].end());
-    }
-    return absl::StrJoin(results, " ");
+    return JoinReports(
+        finished, reports_, 2,
+        absl::StrCat("interrupts taken ", GuestWord(ram_, kPairCounts), " and ",
+                     GuestWord(ram_, kPairCounts + 8),
+                     ", computations finished ",
+                     GuestWord(ram_, kPairCounts + 16), " and ",
+                     GuestWord(ram_, kPairCounts + 24), ", MSIs raised ",
+                     raised_));
   }
 
  private:

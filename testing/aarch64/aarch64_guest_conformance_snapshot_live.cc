@@ -58,12 +58,10 @@ constexpr absl::Duration kRunTimeout = absl::Seconds(60);
 // The A64 encoding of WFI (Arm ARM, the A64 instruction WFI).
 constexpr uint32_t kWfi = 0xd503207f;
 
-uint64_t GuestWord(absl::Span<uint8_t> ram, uint64_t address) {
-  // Safe while vCPUs write it: 8-byte aligned, and an atomic load sees
-  // either the old or the new value of the guest's store.
-  return __atomic_load_n(
-      reinterpret_cast<uint64_t*>(ram.data() + (address - HV_A64_RAM_BASE)),
-      __ATOMIC_ACQUIRE);
+// The shared word at guest-physical `address` (RAM starts at
+// HV_A64_RAM_BASE).
+uint64_t SharedWord(absl::Span<uint8_t> ram, uint64_t address) {
+  return GuestWord(ram, address - HV_A64_RAM_BASE);
 }
 
 // With a GICv3 ITS where the VM offers one (its registers are then in the
@@ -148,23 +146,14 @@ class PairMachine {
   absl::StatusOr<std::string> Finish(absl::Duration timeout) {
     const absl::Status finished = live_.Finish(timeout);
     std::lock_guard<std::mutex> lock(live_.mutex());
-    std::vector<uint64_t> results;
-    for (int i = 0; i < kVcpus; ++i) {
-      if (!finished.ok() || reports_[i].size() != 3) {
-        return absl::Status(
-            finished.ok() ? absl::StatusCode::kDeadlineExceeded
-                          : finished.code(),
-            absl::StrCat(
-                finished.ok() ? "" : finished.message(), "; vCPU ", i, ": ",
-                reports_[i].size(), " reports; interrupts taken ",
-                GuestWord(ram_, kPairShared), " and ",
-                GuestWord(ram_, kPairShared + 8), ", computations finished ",
-                GuestWord(ram_, kPairShared + 16), " and ",
-                GuestWord(ram_, kPairShared + 24), ", SPIs raised ", raised_));
-      }
-      results.insert(results.end(), reports_[i].begin(), reports_[i].end());
-    }
-    return absl::StrJoin(results, " ");
+    return JoinReports(
+        finished, reports_, 3,
+        absl::StrCat("interrupts taken ", SharedWord(ram_, kPairShared), " and ",
+                     SharedWord(ram_, kPairShared + 8),
+                     ", computations finished ",
+                     SharedWord(ram_, kPairShared + 16), " and ",
+                     SharedWord(ram_, kPairShared + 24), ", SPIs raised ",
+                     raised_));
   }
 
  private:
@@ -179,8 +168,8 @@ class PairMachine {
               [this] { return RaiseIfTaken(); }) {}
 
   bool CanRaise() const {
-    return GuestWord(ram_, kPairReady) == 1 && raised_ < kInterrupts[1] &&
-           GuestWord(ram_, kPairShared + 8) >= raised_;
+    return SharedWord(ram_, kPairReady) == 1 && raised_ < kInterrupts[1] &&
+           SharedWord(ram_, kPairShared + 8) >= raised_;
   }
 
   // Under LiveVcpus's lock: a report, DONE (true), or a guest exception
@@ -272,7 +261,7 @@ absl::StatusOr<bool> InWfi(PairMachine& machine) {
   }
   uint32_t before = 0;
   std::memcpy(&before, machine.ram().data() + (pc - 4 - HV_A64_RAM_BASE), 4);
-  return before == kWfi && GuestWord(machine.ram(), kPairShared + 24) == 1;
+  return before == kWfi && SharedWord(machine.ram(), kPairShared + 24) == 1;
 }
 
 // PauseAgain(): lets a paused `machine` run 300 us more and pauses it
@@ -375,7 +364,7 @@ TEST_P(AArch64GuestConformance, SnapshotsOfABusyTwoVcpuGuestRestoreAnywhere) {
       ASSERT_OK_AND_ASSIGN(bool is_pending, SpiPending(*machine, kSpi + 32));
       pending += is_pending;
       in_wfi += waiting;
-      computing += GuestWord(machine->ram(), kPairShared + 16) == 0;
+      computing += SharedWord(machine->ram(), kPairShared + 16) == 0;
       ASSERT_OK_AND_ASSIGN(
           snapshot::SnapshotFile file,
           snapshot::CaptureAArch64(machine->vm(), machine->vcpus(),
