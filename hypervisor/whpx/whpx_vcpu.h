@@ -124,6 +124,12 @@ class WhpxVcpu final : public BackendVcpu<VcpuX86_64> {
   // The vCPU's compacted XSAVE image: WHvGetVirtualProcessorXsaveState
   // asked for its size, then into a buffer of that size.
   absl::StatusOr<std::vector<uint8_t>> ReadCompactedXsave(const char* what);
+  // The local APIC's register page
+  // (WHvGetVirtualProcessorInterruptControllerState2); UNIMPLEMENTED
+  // without the calls or WHPX's LocalApicEmulation feature,
+  // FAILED_PRECONDITION when the partition does not emulate local APICs.
+  // `what` names the operation in errors.
+  absl::StatusOr<std::vector<uint8_t>> ReadLapicPage(const char* what);
   // Applied before entering the guest: a #GP for an MSR exit that
   // HandleMsr did not answer, the interrupt-window request.
   absl::Status PrepareEntry();
