@@ -64,6 +64,10 @@ class WhpxVcpu final : public BackendVcpu<VcpuX86_64> {
       absl::Span<const uint32_t> indices) override;
   absl::Status SetMsrs(absl::Span<const MsrEntry> msrs) override;
   absl::Status SetCpuid(absl::Span<const CpuidEntry> entries) override;
+  // The first 1 KiB of WHPX's xAPIC register page
+  // (WHv{Get,Set}VirtualProcessorInterruptControllerState2), once
+  // CreateIrqChip(kSplit) turned on the local APIC emulation; SetLapic keeps
+  // the page's reserved rest.
   absl::StatusOr<LapicState> GetLapic() override;
   absl::Status SetLapic(const LapicState& state) override;
   absl::Status InjectInterrupt(uint8_t vector) override;

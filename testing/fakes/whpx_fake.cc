@@ -1209,7 +1209,9 @@ std::optional<WhpxFake::HRESULT> WhpxFake::BeginLapic(
   if ((*vp)->lapic.empty()) {
     (*vp)->lapic.assign(kLapicStateSize, 0);
     const uint32_t id = index << 24;
-    const uint32_t version = 0x50014;  // 6 LVT entries - 1, version 0x14
+    // Version register: bits 23:16 the last LVT entry (5: six entries),
+    // bits 7:0 the version (0x14, an integrated xAPIC).
+    const uint32_t version = 0x50014;
     std::memcpy(&(*vp)->lapic[0x20], &id, sizeof(id));
     std::memcpy(&(*vp)->lapic[0x30], &version, sizeof(version));
   }

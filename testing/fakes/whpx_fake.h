@@ -5,7 +5,9 @@
 // Its table's functions are plain ms_abi functions that dispatch to the one
 // live fake. Every call is checked the way WHPX checks it (handles, pointers,
 // sizes, flags, register names, call order: properties only before
-// WHvSetupPartition, vCPUs and mappings only after it) and answered with the
+// WHvSetupPartition, vCPUs, mappings and interrupt requests only after it;
+// interrupt requests and APIC state only with the LocalApicEmulationMode
+// property set) and answered with the
 // HRESULT WHPX gives (E_INVALIDARG, E_HANDLE, WHV_E_*). The fake keeps a
 // model of partitions, GPA mappings over the backend's host memory (with
 // dirty bits), vCPUs with their registers, and emulators; it records every
