@@ -4,7 +4,8 @@
 // VMM's, interrupts reach the guest through VcpuX86_64::InjectInterrupt,
 // and there is no VM clock or CPUID query, so for such a VM:
 //
-//   CreateIrqChip, GetSupportedCpuid,    UNIMPLEMENTED, naming the
+//   CreateIrqChip (unless overridden),   UNIMPLEMENTED, naming the
+//   GetSupportedCpuid,
 //   GetClock, SetClock                   hypervisor and the operation
 //   SetTssAddress, SetIdentityMapAddress OK: there is nothing to place
 //
@@ -35,7 +36,9 @@ namespace hv {
 
 class UserIrqchipVm : public BackendVm<VmX86_64> {
  public:
-  absl::Status CreateIrqChip(IrqChipKind kind, uint32_t ioapic_pins) final;
+  // UNIMPLEMENTED; a backend whose hypervisor can emulate local APICs
+  // (WHPX) overrides it for IrqChipKind::kSplit.
+  absl::Status CreateIrqChip(IrqChipKind kind, uint32_t ioapic_pins) override;
   absl::StatusOr<std::vector<CpuidEntry>> GetSupportedCpuid() final;
   absl::Status SetTssAddress(GuestAddress address) final;
   absl::Status SetIdentityMapAddress(GuestAddress address) final;

@@ -43,10 +43,14 @@ absl::StatusOr<std::unique_ptr<Vcpu>> ApiConformance::NewRunnableVcpu(
 
 absl::Status ApiConformance::EnsureIrqChip() {
   if (VmX86_64* x86 = vm_->AsX86_64(); x86 != nullptr) {
-    if (!hypervisor_->CheckCapability(HypervisorCap::kIrqChip)) {
-      return absl::OkStatus();
+    if (hypervisor_->CheckCapability(HypervisorCap::kIrqChip)) {
+      return x86->CreateIrqChip(IrqChipKind::kKernel);
     }
-    return x86->CreateIrqChip(IrqChipKind::kKernel);
+    // Only the local APICs in the hypervisor (WHPX's APIC emulation).
+    if (hypervisor_->CheckCapability(HypervisorCap::kSplitIrqChip)) {
+      return x86->CreateIrqChip(IrqChipKind::kSplit);
+    }
+    return absl::OkStatus();
   }
   if (VmAArch64* arm = vm_->AsAArch64(); arm != nullptr) {
     // A GIC at the addresses of QEMU's virt board (any free range works).

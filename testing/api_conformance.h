@@ -58,8 +58,9 @@ class ApiConformance : public BackendTest {
   absl::StatusOr<std::unique_ptr<Vcpu>> NewRunnableVcpu(uint32_t id);
   // ApiConformance::EnsureIrqChip(): gives vm_ the in-kernel interrupt
   // controller its architecture needs for irqfds and irq lines (x86: the
-  // kernel PIC/IOAPIC; aarch64: a GICv3, else v2), where the backend has
-  // one to create; OK when it has none to create.
+  // kernel PIC/IOAPIC, else a split irqchip's local APICs where that is all
+  // the backend has (WHPX); aarch64: a GICv3, else v2), where the backend
+  // has one to create; OK when it has none to create.
   absl::Status EnsureIrqChip();
   // ApiConformance::FinishIrqChip(): after the vCPUs are created: finalizes
   // the GIC EnsureIrqChip created (aarch64); OK when there is none.

@@ -51,6 +51,7 @@ absl::StatusOr<std::shared_ptr<hv::WhpxPartition>> WhpxPartitionExample(
     const hv::WhpxApi* api, const hv::WhpxCaps& caps) {
   ASSIGN_OR_RETURN(std::shared_ptr<hv::WhpxPartition> partition,
                    hv::WhpxPartition::Create(api, caps, /*max_vcpus=*/4));
+  RETURN_IF_ERROR(partition->EnsureSetUp());
   return partition;
 }
 

@@ -500,16 +500,49 @@ static_assert(offsetof(WHV_RUN_VP_EXIT_CONTEXT, MemoryAccess) == 48, "SDK layout
 
 // ---- Interrupts ----
 
-// WHV_INTERRUPT_CONTROL. TypeModes: Type 0-7 (WHV_INTERRUPT_TYPE),
-// DestinationMode 8-11, TriggerMode 12-15.
+// WHV_X64_LOCAL_APIC_EMULATION_MODE: the LocalApicEmulationMode partition
+// property, which only a partition not yet set up takes (and only where
+// WHV_CAPABILITY_FEATURES has LocalApicEmulation).
+inline constexpr uint32_t WHvX64LocalApicEmulationModeNone = 0;
+inline constexpr uint32_t WHvX64LocalApicEmulationModeXApic = 1;
+inline constexpr uint32_t WHvX64LocalApicEmulationModeX2Apic = 2;
+
+// WHV_INTERRUPT_CONTROL: what WHvRequestInterrupt asks of the emulated local
+// APICs. TypeModes: Type bits 0-7 (WHV_INTERRUPT_TYPE), DestinationMode
+// bits 8-11 (WHV_INTERRUPT_DESTINATION_MODE), TriggerMode bits 12-15
+// (WHV_INTERRUPT_TRIGGER_MODE), bits 16-63 reserved (zero).
 struct WHV_INTERRUPT_CONTROL {
   uint64_t TypeModes;
-  uint32_t Destination;
+  uint32_t Destination;  // an APIC id (physical) or a logical destination
   uint32_t Vector;
 };
 static_assert(sizeof(WHV_INTERRUPT_CONTROL) == 16, "bindgen: 16 bytes");
+static_assert(offsetof(WHV_INTERRUPT_CONTROL, Destination) == 8, "SDK layout");
+static_assert(offsetof(WHV_INTERRUPT_CONTROL, Vector) == 12, "SDK layout");
+inline constexpr int kInterruptControlTypeShift = 0;
+inline constexpr int kInterruptControlDestinationModeShift = 8;
+inline constexpr int kInterruptControlTriggerModeShift = 12;
+// WHV_INTERRUPT_TYPE.
 inline constexpr uint64_t WHvX64InterruptTypeFixed = 0;
+inline constexpr uint64_t WHvX64InterruptTypeLowestPriority = 1;
 inline constexpr uint64_t WHvX64InterruptTypeNmi = 4;
+inline constexpr uint64_t WHvX64InterruptTypeInit = 5;
+inline constexpr uint64_t WHvX64InterruptTypeSipi = 6;
+inline constexpr uint64_t WHvX64InterruptTypeLocalInt1 = 9;
+// WHV_INTERRUPT_DESTINATION_MODE.
+inline constexpr uint64_t WHvX64InterruptDestinationModePhysical = 0;
+inline constexpr uint64_t WHvX64InterruptDestinationModeLogical = 1;
+// WHV_INTERRUPT_TRIGGER_MODE.
+inline constexpr uint64_t WHvX64InterruptTriggerModeEdge = 0;
+inline constexpr uint64_t WHvX64InterruptTriggerModeLevel = 1;
+
+// WHv{Get,Set}VirtualProcessorInterruptControllerState2: the local APIC in
+// the "standard external state format", the xAPIC register page (Intel SDM
+// Vol. 3A, Section 11.4.1, Table 11-1): register n at byte offset 16 * n,
+// 32 bits wide, the page 4 KiB. Getting it into a smaller buffer is
+// WHV_E_INSUFFICIENT_BUFFER with the size needed; setting it from a smaller
+// one E_POINTER. Both need the partition's local APIC emulation.
+inline constexpr uint32_t kLapicStateSize = 4096;
 
 // ---- The instruction emulator (WinHvEmulation.h) ----
 

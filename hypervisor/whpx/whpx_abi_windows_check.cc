@@ -89,6 +89,21 @@ static_assert(WHvPartitionPropertyCodeProcessorCount ==
               ::WHvPartitionPropertyCodeProcessorCount);
 static_assert(WHvMapGpaRangeFlagTrackDirtyPages ==
               ::WHvMapGpaRangeFlagTrackDirtyPages);
+static_assert(WHvPartitionPropertyCodeLocalApicEmulationMode ==
+              ::WHvPartitionPropertyCodeLocalApicEmulationMode);
+static_assert(WHvX64LocalApicEmulationModeXApic ==
+              ::WHvX64LocalApicEmulationModeXApic);
+static_assert(WHvX64InterruptTypeFixed == ::WHvX64InterruptTypeFixed);
+static_assert(WHvX64InterruptTypeLowestPriority ==
+              ::WHvX64InterruptTypeLowestPriority);
+static_assert(WHvX64InterruptTypeNmi == ::WHvX64InterruptTypeNmi);
+static_assert(WHvX64InterruptTypeInit == ::WHvX64InterruptTypeInit);
+static_assert(WHvX64InterruptTypeSipi == ::WHvX64InterruptTypeSipi);
+static_assert(WHvX64InterruptTypeLocalInt1 == ::WHvX64InterruptTypeLocalInt1);
+static_assert(WHvX64InterruptDestinationModeLogical ==
+              ::WHvX64InterruptDestinationModeLogical);
+static_assert(WHvX64InterruptTriggerModeLevel ==
+              ::WHvX64InterruptTriggerModeLevel);
 // mingw's winerror.h has no WHV_E_* codes; these are checked against
 // Microsoft's documentation in whpx_abi.h only.
 static_assert(kEInvalidArg == E_INVALIDARG);

@@ -101,6 +101,17 @@ struct WhpxApi {
   HRESULT(WHPX_CALL* WHvSetVirtualProcessorXsaveState)
   (Partition partition, uint32_t vp_index, const void* buffer,
    uint32_t buffer_size);
+
+  // winhvplatform.dll, Windows 10 version 2004 and later: nullptr where the
+  // DLL does not export them (the backend then has no GetLapic/SetLapic).
+  // The state is the local APIC's register page (whpx_abi::kLapicStateSize);
+  // the partition must emulate local APICs.
+  HRESULT(WHPX_CALL* WHvGetVirtualProcessorInterruptControllerState2)
+  (Partition partition, uint32_t vp_index, void* state, uint32_t state_size,
+   uint32_t* written_size);
+  HRESULT(WHPX_CALL* WHvSetVirtualProcessorInterruptControllerState2)
+  (Partition partition, uint32_t vp_index, const void* state,
+   uint32_t state_size);
 };
 
 // LoadWhpxApi(): the process's real table, loaded once. On Windows,

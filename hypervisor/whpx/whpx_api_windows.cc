@@ -102,6 +102,20 @@ absl::StatusOr<WhpxApi> Load() {
            .ok()) {
     api.WHvSetVirtualProcessorXsaveState = nullptr;
   }
+  if (status.ok() &&
+      !Resolve(platform, "winhvplatform.dll",
+               "WHvGetVirtualProcessorInterruptControllerState2",
+               &api.WHvGetVirtualProcessorInterruptControllerState2)
+           .ok()) {
+    api.WHvGetVirtualProcessorInterruptControllerState2 = nullptr;
+  }
+  if (status.ok() &&
+      !Resolve(platform, "winhvplatform.dll",
+               "WHvSetVirtualProcessorInterruptControllerState2",
+               &api.WHvSetVirtualProcessorInterruptControllerState2)
+           .ok()) {
+    api.WHvSetVirtualProcessorInterruptControllerState2 = nullptr;
+  }
   if (!status.ok()) {
     FreeLibrary(emulation);
     FreeLibrary(platform);

@@ -1,7 +1,8 @@
-// Fault sweep: a scenario that creates a hypervisor, a VM, memory regions
-// (one dirty-logged), a vCPU, reads and loads its XSAVE image, queries and
-// removes, run once to count its WHPX
-// calls, then once per call with that call failing (SweepFaults). A failure
+// Fault sweep: a scenario that creates a hypervisor, a VM with a split
+// irqchip (WHPX's local APIC emulation), memory regions (one dirty-logged;
+// the first sets the partition up), a vCPU, reads and loads its XSAVE image
+// and its local APIC state, signals an MSI, queries and removes, run once
+// to count its WHPX calls, then once per call with that call failing (SweepFaults). A failure
 // inside the scenario must surface as a Status naming the call and the
 // HRESULT, leave the VM's regions as they were before the failing step, and
 // leak nothing once everything is destroyed. A failure of a teardown call
@@ -18,6 +19,7 @@
 #include "hypervisor/whpx/whpx_hypervisor.h"
 #include "hypervisor/whpx/whpx_status.h"
 #include "hypervisor/x86_64/vcpu_x86_64.h"
+#include "hypervisor/x86_64/vm_x86_64.h"
 #include "testing/fakes/whpx_fake.h"
 #include "testing/fault_sweep.h"
 #include "testing/status_matchers.h"
@@ -34,6 +36,8 @@ struct Outcome {
   std::vector<MemoryRegionInfo> before, after;
   // A SetXsave that failed changed the vCPU's XSAVE state anyway.
   bool xsave_changed = false;
+  // A SetLapic that failed changed the vCPU's local APIC state anyway.
+  bool lapic_changed = false;
 };
 
 bool SameRegions(const std::vector<MemoryRegionInfo>& a,
@@ -58,7 +62,11 @@ Outcome RunScenario(const WhpxApi* api) {
   std::unique_ptr<Vcpu> vcpu;
   MemSlot ram = 0, logged = 0;
   std::vector<uint8_t> xsave;
+  LapicState lapic;
   const std::vector<std::function<absl::Status()>> steps = {
+      [&]() -> absl::Status {
+        return vm->AsX86_64()->CreateIrqChip(IrqChipKind::kSplit);
+      },
       [&]() -> absl::Status {
         auto region = MemoryRegion::CreateShared("ram", 0x4000);
         if (!region.ok()) return region.status();
@@ -100,6 +108,27 @@ Outcome RunScenario(const WhpxApi* api) {
           outcome.xsave_changed = !now.ok() || *now != xsave;
         }
         return status;
+      },
+      [&]() -> absl::Status {
+        auto state = vcpu->AsX86_64()->GetLapic();
+        if (state.ok()) lapic = *state;
+        return state.status();
+      },
+      [&]() -> absl::Status {
+        LapicState changed = lapic;
+        changed.regs[0x80] = 0x20;  // TPR
+        absl::Status status = vcpu->AsX86_64()->SetLapic(changed);
+        if (!status.ok()) {
+          auto now = vcpu->AsX86_64()->GetLapic();
+          outcome.lapic_changed = !now.ok() || now->regs != lapic.regs;
+        }
+        return status;
+      },
+      [&]() -> absl::Status {
+        MsiMessage msi;
+        msi.address = 0xfee00000;
+        msi.data = 0x40;
+        return vm->SignalMsi(msi).status();
       },
       [&]() -> absl::Status { return vm->GetDirtyLog(logged).status(); },
       [&]() -> absl::Status { return vm->RemoveMemoryRegion(ram).status(); },
@@ -159,6 +188,7 @@ void CheckFailedCall(const std::vector<testing::WhpxFake::Call>& clean,
   EXPECT_TRUE(SameRegions(outcome.before, outcome.after))
       << "the failed step changed the VM's regions";
   EXPECT_FALSE(outcome.xsave_changed);
+  EXPECT_FALSE(outcome.lapic_changed);
   EXPECT_EQ(leaks, 0);
 }
 

@@ -24,12 +24,11 @@ absl::Status GetCapability(const WhpxApi* api, WHV_CAPABILITY_CODE code,
       api->WHvGetCapability(code, &capability, sizeof(capability), &written));
 }
 
-// The capabilities every WHPX has; kDirtyLog and kXcrs depend on the
-// partition features, kXsave on them and the XsaveState calls
+// The capabilities every WHPX has; kDirtyLog, kXcrs and kSplitIrqChip
+// (local APIC emulation) depend on the partition features, kXsave on them and the XsaveState calls
 // (CheckCapability), and every other is false. Not
 // among them: kIrqfd and kIoEventfd (no kernel event objects, see
-// README.md), kIrqChip (no in-hypervisor PIC or IOAPIC), kSplitIrqChip (APIC
-// emulation not wired up), kMpState (not wired up, see README.md), and the
+// README.md), kIrqChip (no in-hypervisor PIC or IOAPIC), kMpState (not wired up, see README.md), and the
 // other state-access caps.
 constexpr HypervisorCap kWhpxCaps[] = {
     HypervisorCap::kUserMemory,      // WHvMapGpaRange of host memory
@@ -82,6 +81,9 @@ bool WhpxHypervisor::CheckCapability(HypervisorCap cap) const {
   }
   if (cap == HypervisorCap::kXcrs) return (caps_.features & kFeatureXsave) != 0;
   if (cap == HypervisorCap::kXsave) return caps_.xsave_state;
+  if (cap == HypervisorCap::kSplitIrqChip) {
+    return (caps_.features & kFeatureLocalApicEmulation) != 0;
+  }
   return absl::c_linear_search(kWhpxCaps, cap);
 }
 

@@ -6,6 +6,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "hypervisor/hypervisor.h"
+#include "hypervisor/memory_region.h"
 #include "hypervisor/whpx/whpx_status.h"
 #include "hypervisor/whpx/whpx_test_util.h"
 #include "testing/backend_expectations.h"
@@ -95,34 +96,59 @@ TEST(WhpxHypervisor, BadArgumentsAreRefusedBeforeAnyCall) {
   EXPECT_TRUE(fake->calls().empty());
 }
 
-TEST(WhpxHypervisor, CreateVmSetsUpAPartition) {
+TEST(WhpxHypervisor, CreateVmMakesAPartitionThatTheFirstVcpuSetsUp) {
   auto fake = ::hv::testing::WhpxFake::Create();
   ASSERT_OK_AND_ASSIGN(auto whpx, WhpxHypervisor::Create(fake->api(), 3));
   fake->ClearCalls();
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Vm> vm, whpx->CreateVm());
   EXPECT_THAT(fake->CallNames(),
               ElementsAre("WHvCreatePartition", "WHvSetPartitionProperty",
-                          "WHvSetPartitionProperty", "WHvSetupPartition"));
+                          "WHvSetPartitionProperty"));
   const auto calls = fake->calls();
   EXPECT_THAT(calls[1].args, HasSubstr("code 0x1fff, value 0x3"));
   // CPUID and MSR exits, not the exception exits the host also offers.
   EXPECT_THAT(calls[2].args, HasSubstr("code 0x1, value 0x3"));
-  EXPECT_TRUE(fake->IsSetUp());
+  // Set up only when something needs it, so CreateIrqChip can still choose
+  // the local APIC emulation.
+  EXPECT_FALSE(fake->IsSetUp());
   EXPECT_EQ(fake->ProcessorCount(), 3u);
   EXPECT_EQ(fake->ExtendedVmExits(), kExtendedExitX64Cpuid | kExtendedExitX64Msr);
   EXPECT_EQ(fake->LivePartitions(), 1);
+  fake->ClearCalls();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Vcpu> vcpu, vm->CreateVcpu(0));
+  EXPECT_THAT(fake->CallNames(),
+              ElementsAre("WHvSetupPartition", "WHvCreateVirtualProcessor",
+                          "WHvEmulatorCreateEmulator"));
+  EXPECT_TRUE(fake->IsSetUp());
+  // Once only.
+  fake->ClearCalls();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Vcpu> vcpu1, vm->CreateVcpu(1));
+  EXPECT_THAT(fake->CallNames(), ElementsAre("WHvCreateVirtualProcessor",
+                                             "WHvEmulatorCreateEmulator"));
+  vcpu.reset();
+  vcpu1.reset();
   vm.reset();
   EXPECT_EQ(fake->LivePartitions(), 0);
   EXPECT_TRUE(fake->violations().empty());
 }
 
-TEST(WhpxHypervisor, SetupFailureDeletesThePartition) {
+TEST(WhpxHypervisor, SetupFailureIsReportedAndTriedAgain) {
   auto fake = ::hv::testing::WhpxFake::Create();
   ASSERT_OK_AND_ASSIGN(auto whpx, WhpxHypervisor::Create(fake->api()));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Vm> vm, whpx->CreateVm());
   fake->FailNext("WHvSetupPartition", kWhvEUnsupportedHypervisorConfig);
-  EXPECT_THAT(whpx->CreateVm(),
+  auto ram = MemoryRegion::CreateShared("ram", 0x4000);
+  ASSERT_OK(ram);
+  EXPECT_THAT(vm->AddMemoryRegion(0, std::move(ram).value(), {}),
               StatusIs(absl::StatusCode::kUnavailable,
                        HasSubstr("WHvSetupPartition: WHV_E_UNSUPPORTED_HYPERVISOR_CONFIG")));
+  EXPECT_TRUE(vm->MemoryRegions().empty());
+  EXPECT_FALSE(fake->IsSetUp());
+  // The next call that needs the partition sets it up.
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Vcpu> vcpu, vm->CreateVcpu(0));
+  EXPECT_TRUE(fake->IsSetUp());
+  vcpu.reset();
+  vm.reset();
   EXPECT_EQ(fake->LivePartitions(), 0);
 }
 

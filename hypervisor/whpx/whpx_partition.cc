@@ -50,9 +50,53 @@ absl::StatusOr<std::shared_ptr<WhpxPartition>> WhpxPartition::Create(
                                 "ExtendedVmExits", property));
   }
   partition->extended_exits_ = exits;
-  RETURN_IF_ERROR(
-      HResultStatus("WHvSetupPartition", api->WHvSetupPartition(handle)));
   return partition;
+}
+
+absl::Status WhpxPartition::EnsureSetUp() {
+  std::lock_guard<std::mutex> lock(setup_mutex_);
+  if (setup_) return absl::OkStatus();
+  RETURN_IF_ERROR(
+      HResultStatus("WHvSetupPartition", api_->WHvSetupPartition(handle_)));
+  setup_ = true;
+  return absl::OkStatus();
+}
+
+bool WhpxPartition::IsSetUp() const {
+  std::lock_guard<std::mutex> lock(setup_mutex_);
+  return setup_;
+}
+
+absl::Status WhpxPartition::EnableLocalApicEmulation() {
+  std::lock_guard<std::mutex> lock(setup_mutex_);
+  if ((caps_.features & kFeatureLocalApicEmulation) == 0) {
+    return absl::UnimplementedError(
+        "enable local APIC emulation: this WHPX does not offer it (no "
+        "LocalApicEmulation feature)");
+  }
+  if (apic_emulation_) {
+    return absl::FailedPreconditionError(
+        "enable local APIC emulation: the partition already emulates local "
+        "APICs");
+  }
+  if (setup_) {
+    return absl::FailedPreconditionError(
+        "enable local APIC emulation: the partition is already set up (a "
+        "memory region or vCPU was added); WHPX takes the local APIC "
+        "emulation mode only before WHvSetupPartition");
+  }
+  WHV_PARTITION_PROPERTY property = {};
+  property.LocalApicEmulationMode = WHvX64LocalApicEmulationModeXApic;
+  RETURN_IF_ERROR(SetProperty(api_, handle_,
+                              WHvPartitionPropertyCodeLocalApicEmulationMode,
+                              "LocalApicEmulationMode = xAPIC", property));
+  apic_emulation_ = true;
+  return absl::OkStatus();
+}
+
+bool WhpxPartition::LocalApicEmulation() const {
+  std::lock_guard<std::mutex> lock(setup_mutex_);
+  return apic_emulation_;
 }
 
 WhpxPartition::~WhpxPartition() {

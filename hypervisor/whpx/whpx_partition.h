@@ -9,6 +9,7 @@
 // Example:
 //   ASSIGN_OR_RETURN(std::shared_ptr<hv::WhpxPartition> partition,
 //                    hv::WhpxPartition::Create(api, caps, /*max_vcpus=*/4));
+//   RETURN_IF_ERROR(partition->EnsureSetUp());
 #ifndef HV_HYPERVISOR_WHPX_WHPX_PARTITION_H_
 #define HV_HYPERVISOR_WHPX_WHPX_PARTITION_H_
 
@@ -41,9 +42,11 @@ struct WhpxCaps {
 
 class WhpxPartition {
  public:
-  // WhpxPartition::Create(): WHvCreatePartition, the properties (processor
-  // count, the CPUID and MSR exits `caps` offers) and WHvSetupPartition. On
-  // any failure the partition is deleted again.
+  // WhpxPartition::Create(): WHvCreatePartition and the properties
+  // (processor count, the CPUID and MSR exits `caps` offers). On any failure
+  // the partition is deleted again. WHvSetupPartition waits for
+  // EnsureSetUp(), so that properties only a partition not yet set up takes
+  // (the local APIC emulation: EnableLocalApicEmulation) can still be chosen.
   static absl::StatusOr<std::shared_ptr<WhpxPartition>> Create(
       const WhpxApi* api, const WhpxCaps& caps, uint32_t max_vcpus);
 
@@ -57,6 +60,19 @@ class WhpxPartition {
   uint32_t max_vcpus() const { return max_vcpus_; }
   // The WHV_EXTENDED_VM_EXITS bits set on the partition.
   uint64_t extended_exits() const { return extended_exits_; }
+
+  // WhpxPartition::EnsureSetUp(): WHvSetupPartition, once; called before
+  // anything that needs a set-up partition (the first mapping, vCPU or
+  // interrupt request). A failed setup is reported and tried again next time.
+  absl::Status EnsureSetUp();
+  bool IsSetUp() const;
+  // WhpxPartition::EnableLocalApicEmulation(): the LocalApicEmulationMode
+  // property = xAPIC, so WHPX emulates each vCPU's local APIC (and
+  // WHvRequestInterrupt reaches them). FAILED_PRECONDITION once the
+  // partition is set up, UNIMPLEMENTED where WHPX lacks the
+  // LocalApicEmulation feature, FAILED_PRECONDITION when already enabled.
+  absl::Status EnableLocalApicEmulation();
+  bool LocalApicEmulation() const;
 
   // Guest RAM view, kept by WhpxVm as it maps and unmaps regions.
   void AddRam(uint64_t gpa, uint8_t* host, uint64_t size, bool writable);
@@ -86,6 +102,11 @@ class WhpxPartition {
   const WhpxCaps caps_;
   const uint32_t max_vcpus_;
   uint64_t extended_exits_ = 0;  // written only by Create()
+
+  // Guards the setup state (set up, APIC emulation chosen).
+  mutable std::mutex setup_mutex_;
+  bool setup_ ABSL_GUARDED_BY(setup_mutex_) = false;
+  bool apic_emulation_ ABSL_GUARDED_BY(setup_mutex_) = false;
 
   mutable std::mutex mutex_;
   std::map<uint64_t, Ram> ram_ ABSL_GUARDED_BY(mutex_);  // by start gpa

@@ -154,6 +154,7 @@ std::string EmulatorStatusText(WHV_EMULATOR_STATUS status) {
 absl::StatusOr<std::unique_ptr<WhpxVcpu>> WhpxVcpu::Create(
     std::shared_ptr<WhpxPartition> partition, uint32_t id) {
   const WhpxApi& api = partition->api();
+  RETURN_IF_ERROR(partition->EnsureSetUp());
   RETURN_IF_ERROR(HResultStatus(
       absl::StrFormat("WHvCreateVirtualProcessor (vCPU %u)", id),
       api.WHvCreateVirtualProcessor(partition->handle(), id, 0)));

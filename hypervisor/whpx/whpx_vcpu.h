@@ -64,6 +64,10 @@ class WhpxVcpu final : public BackendVcpu<VcpuX86_64> {
       absl::Span<const uint32_t> indices) override;
   absl::Status SetMsrs(absl::Span<const MsrEntry> msrs) override;
   absl::Status SetCpuid(absl::Span<const CpuidEntry> entries) override;
+  // The first 1 KiB of WHPX's xAPIC register page
+  // (WHv{Get,Set}VirtualProcessorInterruptControllerState2), once
+  // CreateIrqChip(kSplit) turned on the local APIC emulation; SetLapic keeps
+  // the page's reserved rest.
   absl::StatusOr<LapicState> GetLapic() override;
   absl::Status SetLapic(const LapicState& state) override;
   absl::Status InjectInterrupt(uint8_t vector) override;
@@ -124,6 +128,12 @@ class WhpxVcpu final : public BackendVcpu<VcpuX86_64> {
   // The vCPU's compacted XSAVE image: WHvGetVirtualProcessorXsaveState
   // asked for its size, then into a buffer of that size.
   absl::StatusOr<std::vector<uint8_t>> ReadCompactedXsave(const char* what);
+  // The local APIC's register page
+  // (WHvGetVirtualProcessorInterruptControllerState2); UNIMPLEMENTED
+  // without the calls or WHPX's LocalApicEmulation feature,
+  // FAILED_PRECONDITION when the partition does not emulate local APICs.
+  // `what` names the operation in errors.
+  absl::StatusOr<std::vector<uint8_t>> ReadLapicPage(const char* what);
   // Applied before entering the guest: a #GP for an MSR exit that
   // HandleMsr did not answer, the interrupt-window request.
   absl::Status PrepareEntry();

@@ -324,16 +324,66 @@ absl::Status WhpxVcpu::SetCpuid(absl::Span<const CpuidEntry> entries) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<LapicState> WhpxVcpu::GetLapic() {
-  return absl::UnimplementedError(
-      "get local APIC: hv does not enable WHPX's local APIC emulation (no "
-      "in-kernel irqchip)");
+absl::StatusOr<std::vector<uint8_t>> WhpxVcpu::ReadLapicPage(
+    const char* what) {
+  if (api_.WHvGetVirtualProcessorInterruptControllerState2 == nullptr ||
+      api_.WHvSetVirtualProcessorInterruptControllerState2 == nullptr) {
+    return absl::UnimplementedError(absl::StrFormat(
+        "%s: this winhvplatform.dll has no "
+        "WHv{Get,Set}VirtualProcessorInterruptControllerState2 (Windows 10 "
+        "2004 and later)",
+        what));
+  }
+  if ((partition_->caps().features & kFeatureLocalApicEmulation) == 0) {
+    return absl::UnimplementedError(absl::StrFormat(
+        "%s: this WHPX does not emulate local APICs (no LocalApicEmulation "
+        "feature); the VMM has the APIC",
+        what));
+  }
+  if (!partition_->LocalApicEmulation()) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s: the VM has no in-kernel irqchip (CreateIrqChip(kSplit) turns on "
+        "WHPX's local APIC emulation); the VMM has the APIC",
+        what));
+  }
+  std::vector<uint8_t> page(kLapicStateSize);
+  uint32_t written = 0;
+  RETURN_IF_ERROR(HResultStatus(
+      absl::StrFormat(
+          "WHvGetVirtualProcessorInterruptControllerState2 (vCPU %u, %u bytes)",
+          id(), kLapicStateSize),
+      api_.WHvGetVirtualProcessorInterruptControllerState2(
+          partition_->handle(), id(), page.data(), kLapicStateSize,
+          &written)));
+  if (written < sizeof(LapicState::regs)) {
+    return absl::InternalError(absl::StrFormat(
+        "%s: WHvGetVirtualProcessorInterruptControllerState2 wrote %u bytes, "
+        "fewer than the %u of the APIC's registers",
+        what, written, sizeof(LapicState::regs)));
+  }
+  return page;
 }
 
-absl::Status WhpxVcpu::SetLapic(const LapicState&) {
-  return absl::UnimplementedError(
-      "set local APIC: hv does not enable WHPX's local APIC emulation (no "
-      "in-kernel irqchip)");
+// hv's LapicState is the first 1 KiB of the xAPIC register page (KVM's
+// kvm_lapic_state: registers 0x000-0x3f0, 16 bytes apart); WHPX's state is
+// the whole 4 KiB page in the same layout, whose rest is reserved.
+absl::StatusOr<LapicState> WhpxVcpu::GetLapic() {
+  ASSIGN_OR_RETURN(std::vector<uint8_t> page, ReadLapicPage("get local APIC"));
+  LapicState state;
+  std::memcpy(state.regs.data(), page.data(), state.regs.size());
+  return state;
+}
+
+absl::Status WhpxVcpu::SetLapic(const LapicState& state) {
+  // The page's reserved rest is written back as WHPX has it.
+  ASSIGN_OR_RETURN(std::vector<uint8_t> page, ReadLapicPage("set local APIC"));
+  std::memcpy(page.data(), state.regs.data(), state.regs.size());
+  return HResultStatus(
+      absl::StrFormat(
+          "WHvSetVirtualProcessorInterruptControllerState2 (vCPU %u, %u bytes)",
+          id(), kLapicStateSize),
+      api_.WHvSetVirtualProcessorInterruptControllerState2(
+          partition_->handle(), id(), page.data(), kLapicStateSize));
 }
 
 namespace {

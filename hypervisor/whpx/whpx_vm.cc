@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "hypervisor/os/mmap_region.h"
 #include "hypervisor/os/status_macros.h"
+#include "hypervisor/whpx/whpx_msi.h"
 #include "hypervisor/whpx/whpx_status.h"
 #include "hypervisor/whpx/whpx_vcpu.h"
 
@@ -38,10 +39,11 @@ absl::Status Unimplemented(absl::string_view what, absl::string_view why) {
   return absl::UnimplementedError(absl::StrCat("WHPX: ", what, ": ", why));
 }
 
-// The VM capabilities every WHPX has; kDirtyLog and kFdMapping depend on
-// the partition features (CheckCapability), and every other is false. Not
-// among them: kMemNoncoherentDma (WHPX maps every range write-back),
-// kGsiRouting (no in-kernel GSI routing), kSignalMsi (no MSI injection),
+// The VM capabilities every WHPX has; kDirtyLog, kFdMapping and kSignalMsi
+// (WHvRequestInterrupt to emulated local APICs) depend on the partition
+// features (CheckCapability), and every other is false. Not among them:
+// kMemNoncoherentDma (WHPX maps every range write-back), kGsiRouting (no
+// in-kernel GSI routing),
 // kIrqfdResample (no level-triggered irqfds), kPvClock, kIrqfd, kIoEventfd,
 // kUserSpaceMsrs (WHPX's MSR exits choose classes of MSRs, not indices;
 // HandleMsr answers the ones it does not implement), kDirtyLogSwitch and
@@ -84,7 +86,60 @@ bool WhpxVm::CheckCapability(VmCap cap) const {
     return MmapRegion::CanRemapInPlace() &&
            (partition_->caps().features & kFeaturePartialUnmap) != 0;
   }
+  if (cap == VmCap::kSignalMsi) {  // WHvRequestInterrupt, a required export
+    return (partition_->caps().features & kFeatureLocalApicEmulation) != 0;
+  }
   return absl::c_linear_search(kWhpxVmCaps, cap);
+}
+
+absl::Status WhpxVm::CreateIrqChip(IrqChipKind kind, uint32_t ioapic_pins) {
+  if (kind == IrqChipKind::kKernel) {
+    return UserIrqchipVm::CreateIrqChip(kind, ioapic_pins);
+  }
+  // kSplit: the local APICs in WHPX, the PIC and IOAPIC the VMM's (WHPX has
+  // no GSIs, so `ioapic_pins` routes nothing).
+  absl::Status status = partition_->EnableLocalApicEmulation();
+  if (!status.ok()) {
+    return absl::Status(status.code(),
+                        absl::StrCat("create irqchip (split): ",
+                                     status.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> WhpxVm::SignalMsi(const MsiMessage& msi) {
+  if (!CheckCapability(VmCap::kSignalMsi)) {
+    return absl::UnimplementedError(
+        "signal MSI: this WHPX does not emulate local APICs (no "
+        "LocalApicEmulation feature), so WHvRequestInterrupt has nothing to "
+        "deliver to");
+  }
+  if (msi.device_id.has_value()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "signal MSI (address %#x, data %#x): device id %u given; an x86 MSI "
+        "has no use for one",
+        msi.address, msi.data, *msi.device_id));
+  }
+  if (!partition_->LocalApicEmulation()) {
+    return absl::FailedPreconditionError(
+        "signal MSI: the VM has no in-kernel irqchip; CreateIrqChip(kSplit) "
+        "first turns on WHPX's local APIC emulation");
+  }
+  ASSIGN_OR_RETURN(WHV_INTERRUPT_CONTROL control,
+                   WhpxMsiInterrupt(msi.address, msi.data));
+  RETURN_IF_ERROR(partition_->EnsureSetUp());
+  // A hot path: the message is formatted only on failure.
+  const HRESULT hr = api_.WHvRequestInterrupt(partition_->handle(), &control,
+                                              sizeof(control));
+  if (!Succeeded(hr)) {
+    return HResultStatus(
+        absl::StrFormat("WHvRequestInterrupt (MSI address %#x, data %#x)",
+                        msi.address, msi.data),
+        hr);
+  }
+  // WHPX does not say whether the APIC took or blocked the interrupt: the
+  // request was accepted.
+  return true;
 }
 
 uint32_t WhpxVm::MapFlags(const MemoryRegionOptions& options) const {
@@ -123,6 +178,7 @@ absl::Status WhpxVm::MapSlot(MemSlot, GuestAddress guest_address,
         "WHvMapGpaRange has no memory-type flag, so non-coherent DMA cannot "
         "be honoured; refusing to map the region coherent");
   }
+  RETURN_IF_ERROR(partition_->EnsureSetUp());
   RETURN_IF_ERROR(
       MapRange(guest_address, region.data(), region.size(), MapFlags(options)));
   partition_->AddRam(guest_address, region.data(), region.size(),

@@ -35,7 +35,9 @@ class WhpxVm final : public UserIrqchipVm {
   // hv's own bound on regions (WHPX has no slot limit of its own).
   static constexpr uint32_t kMaxMemorySlots = 32768;
 
-  // WhpxVm::Create(): a set-up partition for up to `max_vcpus` vCPUs.
+  // WhpxVm::Create(): a partition for up to `max_vcpus` vCPUs. It is set
+  // up (WHvSetupPartition) when the first memory region, vCPU or MSI needs
+  // it, so CreateIrqChip can still choose the local APIC emulation.
   static absl::StatusOr<std::unique_ptr<WhpxVm>> Create(const WhpxApi* api,
                                                         const WhpxCaps& caps,
                                                         uint32_t max_vcpus);
@@ -45,6 +47,18 @@ class WhpxVm final : public UserIrqchipVm {
   // Vm; memory through BackendVm; no interrupt lines (BackendVm's
   // SetIrqLine).
   bool CheckCapability(VmCap cap) const override;
+
+  // VmX86_64::CreateIrqChip(): kSplit turns on WHPX's local APIC emulation
+  // (xAPIC), which WHPX takes only before the partition is set up, i.e.
+  // before the first memory region or vCPU: FAILED_PRECONDITION after.
+  // kKernel is UNIMPLEMENTED (WHPX has no PIC or IOAPIC).
+  absl::Status CreateIrqChip(IrqChipKind kind,
+                             uint32_t ioapic_pins = 24) override;
+  // Vm::SignalMsi(): the MSI decoded (whpx_msi.h) and WHvRequestInterrupt;
+  // needs CreateIrqChip(kSplit) (FAILED_PRECONDITION without). True when
+  // WHPX accepted the request: it does not say whether the guest's APIC
+  // blocked it.
+  absl::StatusOr<bool> SignalMsi(const MsiMessage& msi) override;
 
   // VmX86_64 (the rest: UserIrqchipVm).
   absl::StatusOr<std::unique_ptr<VcpuX86_64>> CreateVcpuX86_64(

@@ -36,7 +36,9 @@ TEST(WhpxVm, AddMemoryRegionMapsTheHostMemory) {
   ASSERT_OK_AND_ASSIGN(MemSlot slot,
                        bed.vm->AddMemoryRegion(0x10000, std::move(ram), {}));
   EXPECT_EQ(slot, 0u);
-  EXPECT_THAT(bed.fake->CallNames(), ElementsAre("WHvMapGpaRange"));
+  // The first mapping sets the partition up.
+  EXPECT_THAT(bed.fake->CallNames(),
+              ElementsAre("WHvSetupPartition", "WHvMapGpaRange"));
   const auto mappings = bed.fake->Mappings();
   ASSERT_EQ(mappings.size(), 1u);
   EXPECT_EQ(mappings[0].gpa, 0x10000u);

@@ -113,6 +113,14 @@ HRESULT WHPX_CALL SetXsaveStateFn(WHV_PARTITION_HANDLE p, uint32_t vp,
                                   const void* b, uint32_t s) {
   return Fake()->SetXsaveState(p, vp, b, s);
 }
+HRESULT WHPX_CALL GetLapicStateFn(WHV_PARTITION_HANDLE p, uint32_t vp,
+                                  void* b, uint32_t s, uint32_t* w) {
+  return Fake()->GetInterruptControllerState2(p, vp, b, s, w);
+}
+HRESULT WHPX_CALL SetLapicStateFn(WHV_PARTITION_HANDLE p, uint32_t vp,
+                                  const void* b, uint32_t s) {
+  return Fake()->SetInterruptControllerState2(p, vp, b, s);
+}
 HRESULT WHPX_CALL EmulatorCreateFn(const WHV_EMULATOR_CALLBACKS* c,
                                    WHV_EMULATOR_HANDLE* e) {
   return Fake()->EmulatorCreate(c, e);
@@ -141,18 +149,8 @@ const WhpxApi kFakeApi = {
     RunVpFn,           CancelRunFn,         GetRegistersFn,
     SetRegistersFn,    RequestInterruptFn,  EmulatorCreateFn,
     EmulatorDestroyFn, EmulatorTryIoFn,     EmulatorTryMmioFn,
-    GetXsaveStateFn,   SetXsaveStateFn,
-};
-// An older winhvplatform.dll's: no XsaveState calls.
-const WhpxApi kFakeApiWithoutXsave = {
-    GetCapabilityFn,   CreatePartitionFn,   SetupPartitionFn,
-    DeletePartitionFn, GetPartitionPropertyFn, SetPartitionPropertyFn,
-    MapGpaRangeFn,     UnmapGpaRangeFn,     QueryDirtyFn,
-    TranslateGvaFn,    CreateVpFn,          DeleteVpFn,
-    RunVpFn,           CancelRunFn,         GetRegistersFn,
-    SetRegistersFn,    RequestInterruptFn,  EmulatorCreateFn,
-    EmulatorDestroyFn, EmulatorTryIoFn,     EmulatorTryMmioFn,
-    nullptr,           nullptr,
+    GetXsaveStateFn,   SetXsaveStateFn,     GetLapicStateFn,
+    SetLapicStateFn,
 };
 
 // The register names the fake's WHPX accepts (what the SDK defines).
@@ -246,11 +244,20 @@ std::shared_ptr<WhpxFake> WhpxFake::Create(const Options& options) {
 
 WhpxFake::~WhpxFake() { g_fake.store(nullptr); }
 
-const WhpxApi* WhpxFake::api() const {
-  return options_.xsave_state_calls ? &kFakeApi : &kFakeApiWithoutXsave;
-}
+const WhpxApi* WhpxFake::api() const { return &api_; }
 
-WhpxFake::WhpxFake(const Options& options) : options_(options) {
+WhpxFake::WhpxFake(const Options& options)
+    : options_(options), api_(kFakeApi) {
+  // An older winhvplatform.dll's table: the optional calls it lacks are
+  // null, as LoadWhpxApi() leaves them.
+  if (!options.xsave_state_calls) {
+    api_.WHvGetVirtualProcessorXsaveState = nullptr;
+    api_.WHvSetVirtualProcessorXsaveState = nullptr;
+  }
+  if (!options.interrupt_controller_state_calls) {
+    api_.WHvGetVirtualProcessorInterruptControllerState2 = nullptr;
+    api_.WHvSetVirtualProcessorInterruptControllerState2 = nullptr;
+  }
   // The images' components and size from this CPU's CPUID leaf 0xd (Intel
   // SDM Vol. 1, Section 13.2 and 13.4.3): the XCR0-capable components of
   // bits 2..62 that the options keep, each after the previous one, rounded
@@ -510,6 +517,7 @@ WhpxFake::HRESULT WhpxFake::CreatePartition(WHV_PARTITION_HANDLE* handle) {
   partitions_[key] = std::move(partition);
   scripts_.clear();
   interrupts_.clear();
+  requested_.clear();
   *handle = reinterpret_cast<WHV_PARTITION_HANDLE>(key);
   log_.UpdateLast(
       [key](Call& call) { call.args = absl::StrFormat("-> %#x", key); });
@@ -1127,23 +1135,129 @@ WhpxFake::HRESULT WhpxFake::RequestInterrupt(
   Partition* partition;
   if (auto hr = BeginOn(
           "WHvRequestInterrupt",
-          absl::StrFormat("%s, type %#x, destination %u, vector %u, size %u",
-                          Hex(handle),
-                          interrupt ? interrupt->TypeModes & 0xff : 0,
-                          interrupt ? interrupt->Destination : 0,
-                          interrupt ? interrupt->Vector : 0, size),
+          interrupt == nullptr
+              ? absl::StrFormat("%s, null, size %u", Hex(handle), size)
+              : absl::StrFormat(
+                    "%s, type modes %#x, destination %#x, vector %#x, size %u",
+                    Hex(handle), interrupt->TypeModes, interrupt->Destination,
+                    interrupt->Vector, size),
           handle, &partition)) {
     return *hr;
   }
   if (interrupt == nullptr) return End(kEPointer);
   if (size < sizeof(WHV_INTERRUPT_CONTROL)) return End(kEInvalidArg);
-  // Interrupts are requested of the emulated local APIC.
-  if (partition->Property(WHvPartitionPropertyCodeLocalApicEmulationMode) ==
-      0) {
+  // Interrupts are requested of the emulated local APICs of a set-up
+  // partition.
+  if (!partition->setup ||
+      partition->Property(WHvPartitionPropertyCodeLocalApicEmulationMode) ==
+          WHvX64LocalApicEmulationModeNone) {
     return End(kWhvEInvalidPartitionConfig);
   }
+  const uint64_t type = interrupt->TypeModes & 0xff;
+  const uint64_t destination_mode = (interrupt->TypeModes >> 8) & 0xf;
+  const uint64_t trigger_mode = (interrupt->TypeModes >> 12) & 0xf;
+  const bool known_type =
+      type == WHvX64InterruptTypeFixed ||
+      type == WHvX64InterruptTypeLowestPriority ||
+      type == WHvX64InterruptTypeNmi || type == WHvX64InterruptTypeInit ||
+      type == WHvX64InterruptTypeSipi || type == WHvX64InterruptTypeLocalInt1;
+  if (!known_type || destination_mode > WHvX64InterruptDestinationModeLogical ||
+      trigger_mode > WHvX64InterruptTriggerModeLevel ||
+      (interrupt->TypeModes >> 16) != 0 || interrupt->Vector > 0xff) {
+    return End(kEInvalidArg);
+  }
+  requested_.push_back(*interrupt);
   ++interrupts_[interrupt->Vector];
   return End(kSOk);
+}
+
+std::vector<WHV_INTERRUPT_CONTROL> WhpxFake::RequestedInterrupts() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return requested_;
+}
+
+uint32_t WhpxFake::LocalApicEmulationMode() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Partition* partition = Latest();
+  return partition == nullptr
+             ? 0
+             : static_cast<uint32_t>(partition->Property(
+                   WHvPartitionPropertyCodeLocalApicEmulationMode));
+}
+
+// ---- Local APIC state ----
+//
+// A partition that emulates local APICs keeps each vCPU's register page;
+// the fake holds it as bytes (WHPX's "standard external state format" is
+// the xAPIC page, 16 bytes per 32-bit register). A new vCPU's page has its
+// APIC id (register 0x20, bits 31:24) and version (0x30), the rest zero.
+
+std::optional<WhpxFake::HRESULT> WhpxFake::BeginLapic(
+    const std::string& name, WHV_PARTITION_HANDLE handle, uint32_t index,
+    uint32_t size, Vp** vp) {
+  Partition* partition;
+  if (auto hr = BeginOnVp(name,
+                          absl::StrFormat("%s, vp %u, size %u", Hex(handle),
+                                          index, size),
+                          handle, index, &partition, vp)) {
+    return hr;
+  }
+  if (partition->Property(WHvPartitionPropertyCodeLocalApicEmulationMode) ==
+      WHvX64LocalApicEmulationModeNone) {
+    return End(kWhvEInvalidPartitionConfig);
+  }
+  if ((*vp)->lapic.empty()) {
+    (*vp)->lapic.assign(kLapicStateSize, 0);
+    const uint32_t id = index << 24;
+    // Version register: bits 23:16 the last LVT entry (5: six entries),
+    // bits 7:0 the version (0x14, an integrated xAPIC).
+    const uint32_t version = 0x50014;
+    std::memcpy(&(*vp)->lapic[0x20], &id, sizeof(id));
+    std::memcpy(&(*vp)->lapic[0x30], &version, sizeof(version));
+  }
+  return std::nullopt;
+}
+
+WhpxFake::HRESULT WhpxFake::GetInterruptControllerState2(
+    WHV_PARTITION_HANDLE handle, uint32_t index, void* state, uint32_t size,
+    uint32_t* written) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Vp* vp;
+  if (auto hr = BeginLapic("WHvGetVirtualProcessorInterruptControllerState2",
+                           handle, index, size, &vp)) {
+    return *hr;
+  }
+  if (size < kLapicStateSize) {
+    if (written != nullptr) *written = kLapicStateSize;
+    return End(kWhvEInsufficientBuffer);
+  }
+  if (state == nullptr) return End(kEPointer);
+  std::memcpy(state, vp->lapic.data(), kLapicStateSize);
+  if (written != nullptr) *written = kLapicStateSize;
+  return End(kSOk);
+}
+
+WhpxFake::HRESULT WhpxFake::SetInterruptControllerState2(
+    WHV_PARTITION_HANDLE handle, uint32_t index, const void* state,
+    uint32_t size) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Vp* vp;
+  if (auto hr = BeginLapic("WHvSetVirtualProcessorInterruptControllerState2",
+                           handle, index, size, &vp)) {
+    return *hr;
+  }
+  if (state == nullptr || size < kLapicStateSize) return End(kEPointer);
+  std::memcpy(vp->lapic.data(), state, kLapicStateSize);
+  return End(kSOk);
+}
+
+absl::StatusOr<std::vector<uint8_t>> WhpxFake::LapicPage(uint32_t index) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Partition* partition = Latest();
+  if (partition == nullptr) return absl::NotFoundError("no partition");
+  auto it = partition->vps.find(index);
+  if (it == partition->vps.end()) return absl::NotFoundError("no such vCPU");
+  return it->second.lapic;
 }
 
 // ---- XSAVE state ----

@@ -5,7 +5,9 @@
 // Its table's functions are plain ms_abi functions that dispatch to the one
 // live fake. Every call is checked the way WHPX checks it (handles, pointers,
 // sizes, flags, register names, call order: properties only before
-// WHvSetupPartition, vCPUs and mappings only after it) and answered with the
+// WHvSetupPartition, vCPUs, mappings and interrupt requests only after it;
+// interrupt requests and APIC state only with the LocalApicEmulationMode
+// property set) and answered with the
 // HRESULT WHPX gives (E_INVALIDARG, E_HANDLE, WHV_E_*). The fake keeps a
 // model of partitions, GPA mappings over the backend's host memory (with
 // dirty bits), vCPUs with their registers, and emulators; it records every
@@ -62,6 +64,7 @@ class WhpxFake final : public ScriptedGuest {
   struct Options {
     bool hypervisor_present = true;
     uint64_t features = whpx_abi::kFeaturePartialUnmap |
+                        whpx_abi::kFeatureLocalApicEmulation |
                         whpx_abi::kFeatureXsave |
                         whpx_abi::kFeatureDirtyPageTracking;
     uint64_t extended_vm_exits = whpx_abi::kExtendedExitX64Cpuid |
@@ -72,6 +75,10 @@ class WhpxFake final : public ScriptedGuest {
     // 10 2004+); without them it has nullptr there, as LoadWhpxApi() leaves
     // for an older winhvplatform.dll.
     bool xsave_state_calls = true;
+    // Whether the table has
+    // WHv{Get,Set}VirtualProcessorInterruptControllerState2 (Windows 10
+    // 2004+; nullptr without them).
+    bool interrupt_controller_state_calls = true;
     // The XSAVE state components (bits 2..62) the vCPUs' compacted images
     // hold: these and the host's XCR0-capable ones (CPUID leaf 0xd, whose
     // sizes and alignments the images use, as WHPX's on this CPU).
@@ -130,6 +137,14 @@ class WhpxFake final : public ScriptedGuest {
   bool IsSetUp() const;
   uint32_t ProcessorCount() const;
   uint64_t ExtendedVmExits() const;
+  // Its LocalApicEmulationMode property (0: none).
+  uint32_t LocalApicEmulationMode() const;
+  // Every WHV_INTERRUPT_CONTROL WHvRequestInterrupt accepted for the latest
+  // partition, in order.
+  std::vector<whpx_abi::WHV_INTERRUPT_CONTROL> RequestedInterrupts() const;
+  // vCPU `vp`'s local APIC page (empty until the partition's emulated APIC
+  // was first read or written).
+  absl::StatusOr<std::vector<uint8_t>> LapicPage(uint32_t vp) const;
   // A register of vCPU `vp` of the latest partition.
   absl::StatusOr<whpx_abi::WHV_REGISTER_VALUE> Register(
       uint32_t vp, whpx_abi::WHV_REGISTER_NAME name) const;
@@ -199,6 +214,12 @@ class WhpxFake final : public ScriptedGuest {
                         uint32_t* written);
   HRESULT SetXsaveState(whpx_abi::WHV_PARTITION_HANDLE partition,
                         uint32_t vp, const void* buffer, uint32_t size);
+  HRESULT GetInterruptControllerState2(
+      whpx_abi::WHV_PARTITION_HANDLE partition, uint32_t vp, void* state,
+      uint32_t size, uint32_t* written);
+  HRESULT SetInterruptControllerState2(
+      whpx_abi::WHV_PARTITION_HANDLE partition, uint32_t vp,
+      const void* state, uint32_t size);
   // The compacted image's XCOMP_BV (bit 63 set) and size for every vCPU.
   uint64_t XsaveXcompBv() const { return xsave_held_ | (1ull << 63); }
   uint32_t XsaveImageSize() const { return xsave_size_; }
@@ -245,6 +266,8 @@ class WhpxFake final : public ScriptedGuest {
     // from 576 on.
     uint64_t xstate_extended = 0;
     std::vector<uint8_t> xsave_extended;
+    // The emulated local APIC's page (kLapicStateSize bytes once used).
+    std::vector<uint8_t> lapic;
   };
   struct RangeState {
     uint8_t* host = nullptr;
@@ -306,6 +329,13 @@ class WhpxFake final : public ScriptedGuest {
       uint32_t index, const whpx_abi::WHV_REGISTER_NAME* names,
       uint32_t count, const void* values, bool set, Vp** vp)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // BeginOnVp() for WHv{Get,Set}VirtualProcessorInterruptControllerState2:
+  // also WHV_E_INVALID_PARTITION_CONFIG without local APIC emulation; the
+  // vCPU's page is made on first use.
+  std::optional<HRESULT> BeginLapic(const std::string& name,
+                                    whpx_abi::WHV_PARTITION_HANDLE handle,
+                                    uint32_t index, uint32_t size, Vp** vp)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   bool PropertyValueValid(whpx_abi::WHV_PARTITION_PROPERTY_CODE code,
                           uint64_t value) const;
   Partition* FindPartition(whpx_abi::WHV_PARTITION_HANDLE handle)
@@ -335,6 +365,7 @@ class WhpxFake final : public ScriptedGuest {
   void SetReg(Vp& vp, whpx_abi::WHV_REGISTER_NAME name, uint64_t value);
 
   const Options options_;
+  WhpxApi api_;  // the table, without the calls `options_` leaves out
   uint64_t xsave_held_ = 0;   // extended components of the images
   uint32_t xsave_size_ = 0;   // compacted size
   mutable std::mutex mutex_;
@@ -350,6 +381,8 @@ class WhpxFake final : public ScriptedGuest {
   // The latest partition's scripts, by vCPU (reset with each partition).
   std::map<uint32_t, std::deque<Script>> scripts_ ABSL_GUARDED_BY(mutex_);
   std::map<uint32_t, uint64_t> interrupts_ ABSL_GUARDED_BY(mutex_);
+  std::vector<whpx_abi::WHV_INTERRUPT_CONTROL> requested_
+      ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace hv::testing
