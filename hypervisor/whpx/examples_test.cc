@@ -18,6 +18,7 @@
 #include "hypervisor/whpx/whpx_abi.h"
 #include "hypervisor/whpx/whpx_api.h"
 #include "hypervisor/whpx/whpx_hypervisor.h"
+#include "hypervisor/whpx/whpx_msi.h"
 #include "hypervisor/whpx/whpx_partition.h"
 #include "hypervisor/whpx/whpx_status.h"
 #include "hypervisor/whpx/whpx_test_util.h"
@@ -145,6 +146,23 @@ TEST(WhpxExamples, Xsave) {
       std::vector<uint8_t> compacted,
       hv::StandardToCompacted(hv::HostXsaveLayout(), standard, 0x3));
   EXPECT_THAT(XsaveExample(compacted), hv::testing::IsOkAndHolds(standard));
+}
+
+// hypervisor/whpx/whpx_msi.h
+absl::StatusOr<hv::whpx_abi::WHV_INTERRUPT_CONTROL> MsiExample() {
+  using hv::whpx_abi::WHV_INTERRUPT_CONTROL;
+  ASSIGN_OR_RETURN(WHV_INTERRUPT_CONTROL control,
+                   hv::WhpxMsiInterrupt(0xfee01000, 0x40));
+  // fixed, physical, edge, destination 1, vector 0x40
+  return control;
+}
+
+TEST(WhpxExamples, Msi) {
+  ASSERT_OK_AND_ASSIGN(hv::whpx_abi::WHV_INTERRUPT_CONTROL control,
+                       MsiExample());
+  EXPECT_EQ(control.TypeModes, hv::whpx_abi::WHvX64InterruptTypeFixed);
+  EXPECT_EQ(control.Destination, 1u);
+  EXPECT_EQ(control.Vector, 0x40u);
 }
 
 // hypervisor/whpx/whpx_test_util.h
