@@ -74,6 +74,16 @@ struct RestoreOptions {
 // empty RAM range, or a range with a slot that is not exactly that slot's
 // region; FAILED_PRECONDITION for a slot without dirty logging; a failing
 // state call's Status names the vCPU.
+//
+// Interrupts in flight: stop the VMM's devices before the capture. An
+// irqfd routed as an MSI (and SignalMsi, SetIrqLine) has reached the local
+// APIC when the eventfd write returns, so the capture holds it; KVM injects
+// an irqfd routed to an I/O APIC or PIC pin from a kernel work item a
+// little later, so one written just before the capture may be in neither
+// the snapshot nor the device's state (seen in
+// X86GuestConformance.SnapshotsOfABusyTwoVcpuGuestRestoreAnywhere before it
+// moved to an MSI route). With pin routes, check the line reached the
+// irqchip (its I/O APIC or LAPIC IRR) before capturing.
 absl::StatusOr<SnapshotFile> CaptureX86_64(VmX86_64& vm,
                                            absl::Span<VcpuX86_64* const> vcpus,
                                            absl::Span<const GuestRam> ram,
