@@ -140,6 +140,16 @@ uint64_t GuestWord(absl::Span<uint8_t> ram, uint64_t offset) {
                          __ATOMIC_ACQUIRE);
 }
 
+absl::StatusOr<bool> PacedIrq::RaiseIfDue() {
+  if (GuestWord(ram_, ready_offset_) != 1 || raised_ >= quota_ ||
+      GuestWord(ram_, count_offset_) < raised_) {
+    return false;
+  }
+  RETURN_IF_ERROR(irq_.Write(1));
+  ++raised_;
+  return true;
+}
+
 absl::StatusOr<std::string> JoinReports(
     const absl::Status& finished,
     absl::Span<const std::vector<uint64_t>> reports, size_t per_vcpu,

@@ -28,6 +28,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -35,6 +36,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "hypervisor/os/eventfd.h"
 #include "hypervisor/vcpu.h"
 #include "hypervisor/vcpu_exit.h"
 
@@ -55,6 +57,41 @@ absl::StatusOr<std::string> JoinReports(
     const absl::Status& finished,
     absl::Span<const std::vector<uint64_t>> reports, size_t per_vcpu,
     const std::string& state);
+
+// PacedIrq: a test's device that raises an irqfd once the guest has
+// counted every raise so far (so no two coalesce), up to `quota` raises,
+// and only after the guest set its "ready" word to 1. Both words are guest
+// RAM words (GuestWord offsets into `ram`). Not thread safe: call it under
+// LiveVcpus::mutex(), from the device step or while paused.
+class PacedIrq {
+ public:
+  PacedIrq(absl::Span<uint8_t> ram, uint64_t ready_offset,
+           uint64_t count_offset, uint64_t quota, EventFd irq)
+      : ram_(ram),
+        ready_offset_(ready_offset),
+        count_offset_(count_offset),
+        quota_(quota),
+        irq_(std::move(irq)) {}
+
+  const EventFd& irq() const { return irq_; }
+  // PacedIrq::RaiseIfDue(): raises once more if the guest is ready, has
+  // taken every earlier raise and is owed more; whether it raised.
+  absl::StatusOr<bool> RaiseIfDue();
+  // Whether every raise of the quota was made.
+  bool finished() const { return raised_ == quota_; }
+  // Raises made so far: the device's state, saved beside a snapshot and
+  // set again in the process that restores it.
+  uint64_t raised() const { return raised_; }
+  void set_raised(uint64_t raised) { raised_ = raised; }
+
+ private:
+  const absl::Span<uint8_t> ram_;
+  const uint64_t ready_offset_;
+  const uint64_t count_offset_;
+  const uint64_t quota_;
+  const EventFd irq_;
+  uint64_t raised_ = 0;
+};
 
 class LiveVcpus {
  public:

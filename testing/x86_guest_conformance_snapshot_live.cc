@@ -139,7 +139,7 @@ class PairMachine {
   void Start(uint64_t raised) {
     {
       std::lock_guard<std::mutex> lock(live_->mutex());
-      raised_ = raised;
+      device_.set_raised(raised);
     }
     live_->Start();
   }
@@ -152,14 +152,11 @@ class PairMachine {
   // taken every earlier raise and is owed more; true if it did.
   absl::StatusOr<bool> RaiseWhilePaused() {
     std::lock_guard<std::mutex> lock(live_->mutex());
-    if (!CanRaise()) return false;
-    RETURN_IF_ERROR(irq_.Write(1));
-    ++raised_;
-    return true;
+    return device_.RaiseIfDue();
   }
   uint64_t raised() {
     std::lock_guard<std::mutex> lock(live_->mutex());
-    return raised_;
+    return device_.raised();
   }
 
   // Finish(): waits up to `timeout` for both vCPUs to report and finish,
@@ -175,13 +172,17 @@ class PairMachine {
                      ", computations finished ",
                      GuestWord(ram_, kPairCounts + 16), " and ",
                      GuestWord(ram_, kPairCounts + 24), ", MSIs raised ",
-                     raised_));
+                     device_.raised()));
   }
 
  private:
   PairMachine(std::unique_ptr<Vm> vm, absl::Span<uint8_t> ram, EventFd irq,
               bool avx)
-      : vm_(std::move(vm)), ram_(ram), irq_(std::move(irq)), avx_(avx) {}
+      : vm_(std::move(vm)),
+        ram_(ram),
+        avx_(avx),
+        device_(ram, kPairIrqReady, kPairCounts + 8, kInterrupts[1],
+                std::move(irq)) {}
 
   // The threads, once the vCPUs exist.
   void MakeLive() {
@@ -189,11 +190,6 @@ class PairMachine {
         std::vector<Vcpu*>{vcpus_[0].get(), vcpus_[1].get()},
         [this](int i, const VcpuExit& exit) { return HandleExit(i, exit); },
         [this] { return RaiseIfTaken(); });
-  }
-
-  bool CanRaise() const {
-    return GuestWord(ram_, kPairIrqReady) == 1 && raised_ < kInterrupts[1] &&
-           GuestWord(ram_, kPairCounts + 8) >= raised_;
   }
 
   // Under LiveVcpus's lock: the report ports; true at DONE.
@@ -223,22 +219,18 @@ class PairMachine {
   // The device, every 200 us under LiveVcpus's lock: raises the MSI again
   // once vCPU 1 took the last raise; finished at its quota.
   absl::StatusOr<bool> RaiseIfTaken() {
-    if (CanRaise()) {
-      RETURN_IF_ERROR(irq_.Write(1));
-      ++raised_;
-    }
-    return raised_ == kInterrupts[1];
+    RETURN_IF_ERROR(device_.RaiseIfDue().status());
+    return device_.finished();
   }
 
   const std::unique_ptr<Vm> vm_;
   const absl::Span<uint8_t> ram_;
-  const EventFd irq_;
   const bool avx_;
   std::vector<std::unique_ptr<VcpuX86_64>> vcpus_;
   // Fields below: under live_->mutex() once live_ runs. live_ is destroyed
   // (its threads stopped) before the vCPUs.
+  PacedIrq device_;
   std::vector<uint64_t> reports_[kVcpus];
-  uint64_t raised_ = 0;
   std::unique_ptr<LiveVcpus> live_;
 };
 

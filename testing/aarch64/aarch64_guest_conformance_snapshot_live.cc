@@ -117,7 +117,7 @@ class PairMachine {
   void Start(uint64_t raised) {
     {
       std::lock_guard<std::mutex> lock(live_.mutex());
-      raised_ = raised;
+      device_.set_raised(raised);
     }
     live_.Start();
   }
@@ -130,14 +130,11 @@ class PairMachine {
   // has taken every earlier raise and is owed more; true if it did.
   absl::StatusOr<bool> RaiseWhilePaused() {
     std::lock_guard<std::mutex> lock(live_.mutex());
-    if (!CanRaise()) return false;
-    RETURN_IF_ERROR(irq_.Write(1));
-    ++raised_;
-    return true;
+    return device_.RaiseIfDue();
   }
   uint64_t raised() {
     std::lock_guard<std::mutex> lock(live_.mutex());
-    return raised_;
+    return device_.raised();
   }
 
   // Finish(): waits up to `timeout` for both vCPUs to report and finish,
@@ -153,24 +150,21 @@ class PairMachine {
                      ", computations finished ",
                      SharedWord(ram_, kPairShared + 16), " and ",
                      SharedWord(ram_, kPairShared + 24), ", SPIs raised ",
-                     raised_));
+                     device_.raised()));
   }
 
  private:
   PairMachine(std::unique_ptr<AArch64Guest> guest, EventFd irq)
       : guest_(std::move(guest)),
         ram_(guest_->ram(), HV_A64_RAM_SIZE),
-        irq_(std::move(irq)),
+        device_(ram_, kPairReady - HV_A64_RAM_BASE,
+                kPairShared + 8 - HV_A64_RAM_BASE, kInterrupts[1],
+                std::move(irq)),
         live_({&vcpu(0), &vcpu(1)},
               [this](int i, const VcpuExit& exit) {
                 return HandleExit(i, exit);
               },
               [this] { return RaiseIfTaken(); }) {}
-
-  bool CanRaise() const {
-    return SharedWord(ram_, kPairReady) == 1 && raised_ < kInterrupts[1] &&
-           SharedWord(ram_, kPairShared + 8) >= raised_;
-  }
 
   // Under LiveVcpus's lock: a report, DONE (true), or a guest exception
   // (an error).
@@ -199,19 +193,15 @@ class PairMachine {
   // The device, every 200 us under LiveVcpus's lock: raises the SPI again
   // once vCPU 1 took the last raise; finished at its quota.
   absl::StatusOr<bool> RaiseIfTaken() {
-    if (CanRaise()) {
-      RETURN_IF_ERROR(irq_.Write(1));
-      ++raised_;
-    }
-    return raised_ == kInterrupts[1];
+    RETURN_IF_ERROR(device_.RaiseIfDue().status());
+    return device_.finished();
   }
 
   const std::unique_ptr<AArch64Guest> guest_;
   const absl::Span<uint8_t> ram_;
-  const EventFd irq_;
   // Under live_.mutex() once live_ runs.
+  PacedIrq device_;
   std::vector<uint64_t> reports_[kVcpus];
-  uint64_t raised_ = 0;
   // Destroyed first: its threads stop before the guest goes.
   LiveVcpus live_;
 };
