@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -25,6 +26,7 @@
 #include "hypervisor/aarch64/vcpu_aarch64.h"
 #include "hypervisor/aarch64/vm_aarch64.h"
 #include "hypervisor/backend_registration.h"
+#include "hypervisor/backend_overrides.h"
 #include "hypervisor/backend_vcpu.h"
 #include "hypervisor/backend_vm.h"
 #include "hypervisor/caps.h"
@@ -286,6 +288,14 @@ TEST(HypervisorExamples, BackendVm) {
   ASSERT_OK_AND_ASSIGN(auto removed, vm.RemoveMemoryRegion(0));
   EXPECT_TRUE(vm.mapped.empty());
 }
+
+// hypervisor/backend_overrides.h
+// Declares every VcpuX86_64 state call (left undefined: never instantiated).
+class MyX86Vcpu final : public hv::BackendVcpu<hv::VcpuX86_64> {
+ public:
+  HV_VCPU_X86_64_STATE_OVERRIDES
+};
+static_assert(std::is_base_of_v<hv::VcpuX86_64, MyX86Vcpu>);
 
 // hypervisor/backend_vcpu.h
 // A stand-in vCPU whose "guest" makes one MMIO exit per Run().

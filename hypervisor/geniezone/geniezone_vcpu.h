@@ -33,6 +33,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "hypervisor/aarch64/vcpu_aarch64.h"
+#include "hypervisor/backend_overrides.h"
 #include "hypervisor/geniezone/geniezone_abi.h"
 #include "hypervisor/geniezone/geniezone_fd.h"
 #include "hypervisor/geniezone/geniezone_hypervisor.h"
@@ -57,19 +58,8 @@ class GeniezoneVcpu final : public KickedVcpu<VcpuAArch64> {
   // Geniezone creates vCPUs in their reset state and has no VCPU_INIT: the
   // first Init() checks the features (only kPsci0_2 exists); a second one
   // is UNIMPLEMENTED (no reset).
-  absl::Status Init(absl::Span<const VcpuFeature> features) override;
-  bool SupportsFeature(VcpuFeature feature) const override;
-  absl::StatusOr<uint64_t> GetOneReg(AArch64Reg reg) override;
-  absl::Status SetOneReg(AArch64Reg reg, uint64_t value) override;
-  absl::StatusOr<absl::uint128> GetVectorReg(uint32_t n) override;
-  absl::Status SetVectorReg(uint32_t n, absl::uint128 value) override;
-  absl::StatusOr<std::vector<std::pair<AArch64Reg, uint64_t>>> GetSystemRegs()
-      override;
-  absl::StatusOr<uint64_t> GetMpidr() override;
-  absl::StatusOr<PsciVersion> GetPsciVersion() override;
-  absl::Status InitPmu(uint32_t irq) override;
+  HV_VCPU_AARCH64_STATE_OVERRIDES
   bool HasPvtime() const override { return false; }
-  absl::Status InitPvtime(GuestAddress address) override;
 
  private:
   GeniezoneVcpu(std::shared_ptr<const GeniezoneDevice> device, GeniezoneFd fd,

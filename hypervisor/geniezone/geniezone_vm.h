@@ -30,6 +30,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "hypervisor/aarch64/vm_aarch64.h"
+#include "hypervisor/backend_overrides.h"
 #include "hypervisor/backend_vm.h"
 #include "hypervisor/geniezone/geniezone_fd.h"
 #include "hypervisor/geniezone/geniezone_hypervisor.h"
@@ -51,31 +52,17 @@ class GeniezoneVm final : public BackendVm<VmAArch64> {
   absl::Status SetIrqLine(uint32_t irq, bool level) override;
 
   // VmAArch64 (geniezone_vm_aarch64.cc).
-  absl::StatusOr<std::unique_ptr<VcpuAArch64>> CreateVcpuAArch64(
-      uint32_t id) override;
-  absl::Status CreateGic(const GicConfig& config) override;
-  bool SupportsGic(GicConfig::Version version) const override;
-  absl::Status FinalizeGic() override;
-  absl::Status SetCounterOffset(uint64_t offset) override;
+  HV_VM_AARCH64_OVERRIDES
 
  private:
   GeniezoneVm(std::shared_ptr<const GeniezoneDevice> device, GeniezoneFd vm_fd);
 
   // BackendVm's hooks (no dirty log: the default).
-  // GZVM_SET_USER_MEMORY_REGION; read-only, dirty-logged and non-coherent
-  // regions are UNIMPLEMENTED (the struct has no flag for them).
-  absl::Status MapSlot(MemSlot slot, GuestAddress guest_address,
-                       MemoryRegion& region,
-                       const MemoryRegionOptions& options) override
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  // UNIMPLEMENTED: the ioctl has no delete.
-  absl::Status UnmapSlot(MemSlot slot,
-                         const MemorySlotTable::Entry& entry) override
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  // ReplaceHostPages(): MAP_FIXED; the driver follows the host's pages.
-  absl::Status ReplacePages(MemSlot slot, MemorySlotTable::Entry& entry,
-                            const HostPageChange& change) override
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // MapSlot: GZVM_SET_USER_MEMORY_REGION; read-only, dirty-logged and
+  // non-coherent regions are UNIMPLEMENTED (the struct has no flag for
+  // them). UnmapSlot: UNIMPLEMENTED, the ioctl has no delete. ReplacePages:
+  // ReplaceHostPages() (MAP_FIXED; the driver follows the host's pages).
+  HV_BACKEND_VM_SLOT_HOOKS(override)
   // VmAArch64::InitArch's part: GZVM_SET_DTB_CONFIG (the entry is vCPU
   // 0's PC, set with SetOneReg).
   absl::Status ConfigureBoot(GuestAddress entry, GuestAddress fdt_address,

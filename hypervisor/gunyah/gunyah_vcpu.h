@@ -28,6 +28,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "hypervisor/aarch64/vcpu_aarch64.h"
+#include "hypervisor/backend_overrides.h"
 #include "hypervisor/gunyah/gunyah_abi.h"
 #include "hypervisor/gunyah/gunyah_fd.h"
 #include "hypervisor/kicked_vcpu.h"
@@ -50,19 +51,8 @@ class GunyahVcpu final : public KickedVcpu<VcpuAArch64> {
   absl::StatusOr<VcpuExit> Run() override;
 
   // VcpuAArch64 (gunyah_vcpu_aarch64.cc).
-  absl::Status Init(absl::Span<const VcpuFeature> features) override;
-  bool SupportsFeature(VcpuFeature feature) const override;
-  absl::StatusOr<uint64_t> GetOneReg(AArch64Reg reg) override;
-  absl::Status SetOneReg(AArch64Reg reg, uint64_t value) override;
-  absl::StatusOr<absl::uint128> GetVectorReg(uint32_t n) override;
-  absl::Status SetVectorReg(uint32_t n, absl::uint128 value) override;
-  absl::StatusOr<std::vector<std::pair<AArch64Reg, uint64_t>>> GetSystemRegs()
-      override;
-  absl::StatusOr<uint64_t> GetMpidr() override;
-  absl::StatusOr<PsciVersion> GetPsciVersion() override;
-  absl::Status InitPmu(uint32_t irq) override;
+  HV_VCPU_AARCH64_STATE_OVERRIDES
   bool HasPvtime() const override { return false; }
-  absl::Status InitPvtime(GuestAddress address) override;
 
  private:
   GunyahVcpu(std::shared_ptr<GunyahVmCore> vm, GunyahFd fd, uint32_t id,

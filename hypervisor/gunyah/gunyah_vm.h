@@ -34,6 +34,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "hypervisor/aarch64/vm_aarch64.h"
+#include "hypervisor/backend_overrides.h"
 #include "hypervisor/backend_vm.h"
 #include "hypervisor/gunyah/gunyah_hypervisor.h"
 
@@ -61,12 +62,7 @@ class GunyahVm final : public BackendVm<VmAArch64> {
   absl::Status SetIrqLine(uint32_t irq, bool level) override;
 
   // VmAArch64 (gunyah_vm_aarch64.cc).
-  absl::StatusOr<std::unique_ptr<VcpuAArch64>> CreateVcpuAArch64(
-      uint32_t id) override;
-  absl::Status CreateGic(const GicConfig& config) override;
-  bool SupportsGic(GicConfig::Version version) const override;
-  absl::Status FinalizeGic() override;
-  absl::Status SetCounterOffset(uint64_t offset) override;
+  HV_VM_AARCH64_OVERRIDES
 
   // Gunyah only: whether GH_VM_START has run.
   bool started() const;
@@ -79,21 +75,12 @@ class GunyahVm final : public BackendVm<VmAArch64> {
                              uint64_t fdt_size) override;
 
   // BackendVm's hooks (no dirty log: the default).
-  // GH_VM_SET_USER_MEM_REGION with the slot as label, before the VM
-  // starts; read-only, dirty-logged and non-coherent regions are
-  // UNIMPLEMENTED.
-  absl::Status MapSlot(MemSlot slot, GuestAddress guest_address,
-                       MemoryRegion& region,
-                       const MemoryRegionOptions& options) override
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  // UNIMPLEMENTED, both: the kernel pins a region's pages until the VM
-  // is destroyed (see the top of this file).
-  absl::Status UnmapSlot(MemSlot slot,
-                         const MemorySlotTable::Entry& entry) override
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  absl::Status ReplacePages(MemSlot slot, MemorySlotTable::Entry& entry,
-                            const HostPageChange& change) override
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // MapSlot: GH_VM_SET_USER_MEM_REGION with the slot as label, before the
+  // VM starts; read-only, dirty-logged and non-coherent regions are
+  // UNIMPLEMENTED. UnmapSlot and ReplacePages: UNIMPLEMENTED, both: the
+  // kernel pins a region's pages until the VM is destroyed (see the top of
+  // this file).
+  HV_BACKEND_VM_SLOT_HOOKS(override)
   // VM functions: GH_FN_IOEVENTFD (MMIO only) and GH_FN_IRQFD (doorbells
   // labelled by interrupt number).
   absl::Status IoEvent(const EventFd& event, const IoEventAddress& address,

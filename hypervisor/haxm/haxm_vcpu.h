@@ -45,6 +45,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "hypervisor/backend_overrides.h"
 #include "hypervisor/backend_vcpu.h"
 #include "hypervisor/haxm/haxm_abi.h"
 #include "hypervisor/haxm/haxm_device.h"
@@ -73,29 +74,7 @@ class HaxmVcpu final : public BackendVcpu<VcpuX86_64> {
   absl::Status Kick() override;
 
   // VcpuX86_64 (haxm_vcpu_x86_64.cc).
-  absl::StatusOr<Regs> GetRegs() override;
-  absl::Status SetRegs(const Regs& regs) override;
-  absl::StatusOr<Sregs> GetSregs() override;
-  absl::Status SetSregs(const Sregs& sregs) override;
-  absl::StatusOr<Fpu> GetFpu() override;
-  absl::Status SetFpu(const Fpu& fpu) override;
-  absl::StatusOr<DebugRegs> GetDebugRegs() override;
-  absl::Status SetDebugRegs(const DebugRegs& regs) override;
-  absl::StatusOr<std::vector<Xcr>> GetXcrs() override;
-  absl::Status SetXcrs(absl::Span<const Xcr> xcrs) override;
-  absl::StatusOr<std::vector<MsrEntry>> GetMsrs(
-      absl::Span<const uint32_t> indices) override;
-  absl::Status SetMsrs(absl::Span<const MsrEntry> msrs) override;
-  absl::Status SetCpuid(absl::Span<const CpuidEntry> entries) override;
-  absl::StatusOr<LapicState> GetLapic() override;
-  absl::Status SetLapic(const LapicState& state) override;
-  absl::Status InjectInterrupt(uint8_t vector) override;
-  absl::Status InjectNmi() override;
-  bool ReadyForInterrupt() const override;
-  void SetInterruptWindowRequested(bool requested) override;
-  absl::Status SetTscOffset(uint64_t offset) override;
-  absl::StatusOr<uint64_t> GetTscOffset() override;
-  absl::StatusOr<uint32_t> GetTscKhz() override;
+  HV_VCPU_X86_64_STATE_OVERRIDES
 
  private:
   HaxmVcpu(std::shared_ptr<const HaxmDevice> device, HaxmHandleOwner handle,

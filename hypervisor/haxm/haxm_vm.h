@@ -40,6 +40,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "hypervisor/backend_overrides.h"
 #include "hypervisor/haxm/haxm_device.h"
 #include "hypervisor/haxm/haxm_sys.h"
 #include "hypervisor/user_irqchip_vm.h"
@@ -94,21 +95,12 @@ class HaxmVm final : public UserIrqchipVm {
          uint32_t vm_id);
 
   // BackendVm's hooks (no dirty log, ioeventfds or irqfds: the defaults).
-  // A RAM block unless HAXM makes one (RegisterRamBlock), then
+  // MapSlot: a RAM block unless HAXM makes one (RegisterRamBlock), then
   // HAX_VM_IOCTL_SET_RAM2; dirty-logged and non-coherent regions are
-  // UNIMPLEMENTED.
-  absl::Status MapSlot(MemSlot slot, GuestAddress guest_address,
-                       MemoryRegion& region,
-                       const MemoryRegionOptions& options) override
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  // HAX_VM_IOCTL_SET_RAM2 with HAX_RAM_INFO_INVALID.
-  absl::Status UnmapSlot(MemSlot slot,
-                         const MemorySlotTable::Entry& entry) override
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  // Remap(), with HAX_CAP_IMPLICIT_RAMBLOCK only.
-  absl::Status ReplacePages(MemSlot slot, MemorySlotTable::Entry& entry,
-                            const HostPageChange& change) override
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // UNIMPLEMENTED. UnmapSlot: HAX_VM_IOCTL_SET_RAM2 with
+  // HAX_RAM_INFO_INVALID. ReplacePages: Remap(), with
+  // HAX_CAP_IMPLICIT_RAMBLOCK only.
+  HV_BACKEND_VM_SLOT_HOOKS(override)
 
   // HAX_VM_IOCTL_SET_RAM2 mapping [gpa, gpa + size) to `host` (flags as
   // given), or unmapping it (host == nullptr: HAX_RAM_INFO_INVALID).

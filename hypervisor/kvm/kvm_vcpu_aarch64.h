@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "hypervisor/aarch64/vcpu_aarch64.h"
+#include "hypervisor/backend_overrides.h"
 #include "hypervisor/kvm/kvm_device.h"
 #include "hypervisor/kvm/kvm_vcpu.h"
 
@@ -35,19 +36,8 @@ class KvmVcpuAArch64 final : public KvmVcpuCore<VcpuAArch64> {
       std::shared_ptr<const KvmDevice> device, int vm_fd, uint32_t id,
       uint32_t target);
 
-  absl::Status Init(absl::Span<const VcpuFeature> features) override;
-  bool SupportsFeature(VcpuFeature feature) const override;
-  absl::StatusOr<uint64_t> GetOneReg(AArch64Reg reg) override;
-  absl::Status SetOneReg(AArch64Reg reg, uint64_t value) override;
-  absl::StatusOr<absl::uint128> GetVectorReg(uint32_t n) override;
-  absl::Status SetVectorReg(uint32_t n, absl::uint128 value) override;
-  absl::StatusOr<std::vector<std::pair<AArch64Reg, uint64_t>>> GetSystemRegs()
-      override;
-  absl::StatusOr<uint64_t> GetMpidr() override;
-  absl::StatusOr<PsciVersion> GetPsciVersion() override;
-  absl::Status InitPmu(uint32_t irq) override;
+  HV_VCPU_AARCH64_STATE_OVERRIDES
   bool HasPvtime() const override;
-  absl::Status InitPvtime(GuestAddress address) override;
   // KVM_GET/SET_MP_STATE: runnable, stopped (PSCI off) or suspended.
   absl::StatusOr<MpState> GetMpState() override;
   absl::Status SetMpState(MpState state) override;

@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "hypervisor/backend_overrides.h"
 #include "hypervisor/kvm/kvm_device.h"
 #include "hypervisor/kvm/kvm_vcpu.h"
 #include "hypervisor/x86_64/vcpu_x86_64.h"
@@ -33,29 +34,7 @@ class KvmVcpuX86_64 final : public KvmVcpuCore<VcpuX86_64> {
   static absl::StatusOr<std::unique_ptr<KvmVcpuX86_64>> Create(
       std::shared_ptr<const KvmDevice> device, int vm_fd, uint32_t id);
 
-  absl::StatusOr<Regs> GetRegs() override;
-  absl::Status SetRegs(const Regs& regs) override;
-  absl::StatusOr<Sregs> GetSregs() override;
-  absl::Status SetSregs(const Sregs& sregs) override;
-  absl::StatusOr<Fpu> GetFpu() override;
-  absl::Status SetFpu(const Fpu& fpu) override;
-  absl::StatusOr<DebugRegs> GetDebugRegs() override;
-  absl::Status SetDebugRegs(const DebugRegs& regs) override;
-  absl::StatusOr<std::vector<Xcr>> GetXcrs() override;
-  absl::Status SetXcrs(absl::Span<const Xcr> xcrs) override;
-  absl::StatusOr<std::vector<MsrEntry>> GetMsrs(
-      absl::Span<const uint32_t> indices) override;
-  absl::Status SetMsrs(absl::Span<const MsrEntry> msrs) override;
-  absl::Status SetCpuid(absl::Span<const CpuidEntry> entries) override;
-  absl::StatusOr<LapicState> GetLapic() override;
-  absl::Status SetLapic(const LapicState& state) override;
-  absl::Status InjectInterrupt(uint8_t vector) override;
-  absl::Status InjectNmi() override;
-  bool ReadyForInterrupt() const override;
-  void SetInterruptWindowRequested(bool requested) override;
-  absl::Status SetTscOffset(uint64_t offset) override;
-  absl::StatusOr<uint64_t> GetTscOffset() override;
-  absl::StatusOr<uint32_t> GetTscKhz() override;
+  HV_VCPU_X86_64_STATE_OVERRIDES
 
   // Saving and restoring (kvm_vcpu_x86_64_state.cc).
   absl::StatusOr<std::vector<uint8_t>> GetXsave() override;

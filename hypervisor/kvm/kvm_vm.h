@@ -22,6 +22,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "hypervisor/backend_overrides.h"
 #include "hypervisor/backend_vm.h"
 #include "hypervisor/kvm/kvm_device.h"
 #include "hypervisor/kvm/kvm_fd.h"
@@ -117,16 +118,7 @@ class KvmVmCore : public BackendVm<ArchVm> {
 
  private:
   // BackendVm's memory hooks and KVM_IOEVENTFD.
-  absl::Status MapSlot(MemSlot slot, GuestAddress guest_address,
-                       MemoryRegion& region,
-                       const MemoryRegionOptions& options) final
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(this->mutex_);
-  absl::Status UnmapSlot(MemSlot slot,
-                         const MemorySlotTable::Entry& entry) final
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(this->mutex_);
-  absl::Status ReplacePages(MemSlot slot, MemorySlotTable::Entry& entry,
-                            const HostPageChange& change) final
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(this->mutex_);
+  HV_BACKEND_VM_SLOT_HOOKS(final)
   absl::StatusOr<std::vector<uint64_t>> ReadDirtyLog(
       MemSlot slot, const MemorySlotTable::Entry& entry) final
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(this->mutex_);

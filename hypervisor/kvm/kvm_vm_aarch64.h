@@ -24,6 +24,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "hypervisor/aarch64/vm_aarch64.h"
+#include "hypervisor/backend_overrides.h"
 #include "hypervisor/kvm/kvm_device.h"
 #include "hypervisor/kvm/kvm_fd.h"
 #include "hypervisor/kvm/kvm_vm.h"
@@ -33,12 +34,7 @@ namespace hv {
 class KvmVmAArch64 final : public KvmVmCore<VmAArch64> {
  public:
   absl::Status SetIrqLine(uint32_t irq, bool level) override;
-  absl::StatusOr<std::unique_ptr<VcpuAArch64>> CreateVcpuAArch64(
-      uint32_t id) override;
-  absl::Status CreateGic(const GicConfig& config) override;
-  bool SupportsGic(GicConfig::Version version) const override;
-  absl::Status FinalizeGic() override;
-  absl::Status SetCounterOffset(uint64_t offset) override;
+  HV_VM_AARCH64_OVERRIDES
   // The vGICv3's registers through its device attributes
   // (kvm_vm_aarch64_gic_state.cc).
   absl::StatusOr<GicState> GetGicState(

@@ -28,6 +28,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "hypervisor/backend_overrides.h"
 #include "hypervisor/backend_vcpu.h"
 #include "hypervisor/whpx/whpx_abi.h"
 #include "hypervisor/whpx/whpx_partition.h"
@@ -49,34 +50,12 @@ class WhpxVcpu final : public BackendVcpu<VcpuX86_64> {
   void SetImmediateExit(bool exit) override;
   absl::Status Kick() override;
 
-  // VcpuX86_64 (whpx_vcpu_x86_64.cc).
-  absl::StatusOr<Regs> GetRegs() override;
-  absl::Status SetRegs(const Regs& regs) override;
-  absl::StatusOr<Sregs> GetSregs() override;
-  absl::Status SetSregs(const Sregs& sregs) override;
-  absl::StatusOr<Fpu> GetFpu() override;
-  absl::Status SetFpu(const Fpu& fpu) override;
-  absl::StatusOr<DebugRegs> GetDebugRegs() override;
-  absl::Status SetDebugRegs(const DebugRegs& regs) override;
-  absl::StatusOr<std::vector<Xcr>> GetXcrs() override;
-  absl::Status SetXcrs(absl::Span<const Xcr> xcrs) override;
-  absl::StatusOr<std::vector<MsrEntry>> GetMsrs(
-      absl::Span<const uint32_t> indices) override;
-  absl::Status SetMsrs(absl::Span<const MsrEntry> msrs) override;
-  absl::Status SetCpuid(absl::Span<const CpuidEntry> entries) override;
-  // The first 1 KiB of WHPX's xAPIC register page
+  // VcpuX86_64 (whpx_vcpu_x86_64.cc). GetLapic / SetLapic: the first 1 KiB
+  // of WHPX's xAPIC register page
   // (WHv{Get,Set}VirtualProcessorInterruptControllerState2), once
   // CreateIrqChip(kSplit) turned on the local APIC emulation; SetLapic keeps
   // the page's reserved rest.
-  absl::StatusOr<LapicState> GetLapic() override;
-  absl::Status SetLapic(const LapicState& state) override;
-  absl::Status InjectInterrupt(uint8_t vector) override;
-  absl::Status InjectNmi() override;
-  bool ReadyForInterrupt() const override;
-  void SetInterruptWindowRequested(bool requested) override;
-  absl::Status SetTscOffset(uint64_t offset) override;
-  absl::StatusOr<uint64_t> GetTscOffset() override;
-  absl::StatusOr<uint32_t> GetTscKhz() override;
+  HV_VCPU_X86_64_STATE_OVERRIDES
   // WHv{Get,Set}VirtualProcessorXsaveState, converted between WHPX's
   // compacted format and the standard one (whpx_xsave.h). SetXsave reads
   // the vCPU's image first: its XCOMP_BV is the set of components the

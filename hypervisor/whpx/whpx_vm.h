@@ -23,6 +23,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "hypervisor/backend_overrides.h"
 #include "hypervisor/user_irqchip_vm.h"
 #include "hypervisor/whpx/whpx_api.h"
 #include "hypervisor/whpx/whpx_partition.h"
@@ -72,21 +73,12 @@ class WhpxVm final : public UserIrqchipVm {
   WhpxVm(std::shared_ptr<WhpxPartition> partition, uint64_t address_limit);
 
   // BackendVm's hooks (no ioeventfds or irqfds: the defaults).
-  // WHvMapGpaRange, and the partition's RAM list for the emulator;
-  // non-coherent regions are UNIMPLEMENTED (no memory-type flag).
-  absl::Status MapSlot(MemSlot slot, GuestAddress guest_address,
-                       MemoryRegion& region,
-                       const MemoryRegionOptions& options) override
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  // WHvUnmapGpaRange.
-  absl::Status UnmapSlot(MemSlot slot,
-                         const MemorySlotTable::Entry& entry) override
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  // Unmaps the range from the partition, swaps its host pages and maps it
-  // again (needs WHPX's PartialUnmap feature).
-  absl::Status ReplacePages(MemSlot slot, MemorySlotTable::Entry& entry,
-                            const HostPageChange& change) override
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // MapSlot: WHvMapGpaRange, and the partition's RAM list for the
+  // emulator; non-coherent regions are UNIMPLEMENTED (no memory-type flag).
+  // UnmapSlot: WHvUnmapGpaRange. ReplacePages: unmaps the range from the
+  // partition, swaps its host pages and maps it again (needs WHPX's
+  // PartialUnmap feature).
+  HV_BACKEND_VM_SLOT_HOOKS(override)
   // WHvQueryGpaRangeDirtyBitmap.
   absl::StatusOr<std::vector<uint64_t>> ReadDirtyLog(
       MemSlot slot, const MemorySlotTable::Entry& entry) override
