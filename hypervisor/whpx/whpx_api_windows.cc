@@ -88,34 +88,19 @@ absl::StatusOr<WhpxApi> Load() {
   emulation_fn("WHvEmulatorTryIoEmulation", &api.WHvEmulatorTryIoEmulation);
   emulation_fn("WHvEmulatorTryMmioEmulation", &api.WHvEmulatorTryMmioEmulation);
   // Optional (Windows 10 2004+): a DLL without them leaves the slots null.
-  if (status.ok() &&
-      !Resolve(platform, "winhvplatform.dll",
-               "WHvGetVirtualProcessorXsaveState",
-               &api.WHvGetVirtualProcessorXsaveState)
-           .ok()) {
-    api.WHvGetVirtualProcessorXsaveState = nullptr;
-  }
-  if (status.ok() &&
-      !Resolve(platform, "winhvplatform.dll",
-               "WHvSetVirtualProcessorXsaveState",
-               &api.WHvSetVirtualProcessorXsaveState)
-           .ok()) {
-    api.WHvSetVirtualProcessorXsaveState = nullptr;
-  }
-  if (status.ok() &&
-      !Resolve(platform, "winhvplatform.dll",
-               "WHvGetVirtualProcessorInterruptControllerState2",
-               &api.WHvGetVirtualProcessorInterruptControllerState2)
-           .ok()) {
-    api.WHvGetVirtualProcessorInterruptControllerState2 = nullptr;
-  }
-  if (status.ok() &&
-      !Resolve(platform, "winhvplatform.dll",
-               "WHvSetVirtualProcessorInterruptControllerState2",
-               &api.WHvSetVirtualProcessorInterruptControllerState2)
-           .ok()) {
-    api.WHvSetVirtualProcessorInterruptControllerState2 = nullptr;
-  }
+  auto optional_platform_fn = [&](const char* name, auto* slot) {
+    if (status.ok() && !Resolve(platform, "winhvplatform.dll", name, slot).ok()) {
+      *slot = nullptr;
+    }
+  };
+  optional_platform_fn("WHvGetVirtualProcessorXsaveState",
+                       &api.WHvGetVirtualProcessorXsaveState);
+  optional_platform_fn("WHvSetVirtualProcessorXsaveState",
+                       &api.WHvSetVirtualProcessorXsaveState);
+  optional_platform_fn("WHvGetVirtualProcessorInterruptControllerState2",
+                       &api.WHvGetVirtualProcessorInterruptControllerState2);
+  optional_platform_fn("WHvSetVirtualProcessorInterruptControllerState2",
+                       &api.WHvSetVirtualProcessorInterruptControllerState2);
   if (!status.ok()) {
     FreeLibrary(emulation);
     FreeLibrary(platform);

@@ -149,6 +149,15 @@ std::string EmulatorStatusText(WHV_EMULATOR_STATUS status) {
   return text;
 }
 
+// INTERNAL "<call>: emulation failed (<status bits>)" unless the emulator
+// says it completed the instruction; `call` names the emulation call.
+absl::Status EmulationResult(const std::string& call,
+                             WHV_EMULATOR_STATUS status) {
+  if ((status & kEmulationSuccessful) != 0) return absl::OkStatus();
+  return absl::InternalError(absl::StrFormat(
+      "%s: emulation failed (%s)", call, EmulatorStatusText(status)));
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<WhpxVcpu>> WhpxVcpu::Create(
@@ -254,9 +263,7 @@ absl::StatusOr<bool> WhpxVcpu::DecodeExit(VcpuExit& exit) {
     case WHvRunVpExitReasonMemoryAccess: {
       // The exit names the address only; a probe pass of the emulator finds
       // the access's size (and a write's direction) without completing it.
-      EmulationContext probe;
-      probe.vcpu = this;
-      probe.mode = EmulationContext::Mode::kProbe;
+      EmulationContext probe{this, EmulationContext::Mode::kProbe};
       ASSIGN_OR_RETURN(WHV_EMULATOR_STATUS status, EmulateMmio(probe));
       if (!probe.probed) {
         exit.kind = VcpuExitKind::kInternalError;
@@ -400,38 +407,26 @@ absl::StatusOr<WHV_EMULATOR_STATUS> WhpxVcpu::EmulateMmio(
 }
 
 absl::Status WhpxVcpu::CompleteIo(absl::FunctionRef<void(IoRequest&)> handler) {
-  EmulationContext context;
-  context.vcpu = this;
-  context.mode = EmulationContext::Mode::kIo;
-  context.handler = &handler;
+  EmulationContext context{this, EmulationContext::Mode::kIo, &handler};
+  const std::string call =
+      absl::StrFormat("WHvEmulatorTryIoEmulation (vCPU %u, port %#x)", id_,
+                      exit_.IoPortAccess.PortNumber);
   WHV_EMULATOR_STATUS status = 0;
   RETURN_IF_ERROR(HResultStatus(
-      absl::StrFormat("WHvEmulatorTryIoEmulation (vCPU %u, port %#x)", id_,
-                      exit_.IoPortAccess.PortNumber),
-      api_.WHvEmulatorTryIoEmulation(emulator_, &context, &exit_.VpContext,
-                                     &exit_.IoPortAccess, &status)));
-  if ((status & kEmulationSuccessful) == 0) {
-    return absl::InternalError(absl::StrFormat(
-        "WHvEmulatorTryIoEmulation (vCPU %u, port %#x): emulation failed (%s)",
-        id_, exit_.IoPortAccess.PortNumber, EmulatorStatusText(status)));
-  }
-  return absl::OkStatus();
+      call, api_.WHvEmulatorTryIoEmulation(emulator_, &context,
+                                           &exit_.VpContext,
+                                           &exit_.IoPortAccess, &status)));
+  return EmulationResult(call, status);
 }
 
 absl::Status WhpxVcpu::CompleteMmio(
     absl::FunctionRef<void(IoRequest&)> handler) {
-  EmulationContext context;
-  context.vcpu = this;
-  context.mode = EmulationContext::Mode::kMmio;
-  context.handler = &handler;
+  EmulationContext context{this, EmulationContext::Mode::kMmio, &handler};
   ASSIGN_OR_RETURN(WHV_EMULATOR_STATUS status, EmulateMmio(context));
-  if ((status & kEmulationSuccessful) == 0) {
-    return absl::InternalError(absl::StrFormat(
-        "WHvEmulatorTryMmioEmulation (vCPU %u, gpa %#x): emulation failed "
-        "(%s)",
-        id_, exit_.MemoryAccess.Gpa, EmulatorStatusText(status)));
-  }
-  return absl::OkStatus();
+  return EmulationResult(
+      absl::StrFormat("WHvEmulatorTryMmioEmulation (vCPU %u, gpa %#x)", id_,
+                      exit_.MemoryAccess.Gpa),
+      status);
 }
 
 void WhpxVcpu::SetImmediateExit(bool exit) {

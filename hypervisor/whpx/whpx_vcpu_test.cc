@@ -20,26 +20,13 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using namespace whpx_abi;  // NOLINT
 
-class WhpxVcpuTest : public ::testing::Test {
+class WhpxVcpuTest : public WhpxVcpuFixture {
  protected:
-  void SetUp() override {
-    ASSERT_OK(bed_.Init());
-    ASSERT_OK_AND_ASSIGN(vcpu_, bed_.vm->CreateVcpuX86_64(0));
-  }
-  void TearDown() override {
-    vcpu_.reset();
-    bed_.vm.reset();
-    EXPECT_EQ(bed_.fake->LivePartitions(), 0);
-    EXPECT_THAT(bed_.fake->violations(), ::testing::IsEmpty());
-  }
   uint64_t Reg(WHV_REGISTER_NAME name) {
     auto value = bed_.fake->Register(0, name);
     EXPECT_OK(value);
     return value.ok() ? value->Reg64 : 0;
   }
-
-  WhpxTestBed bed_;
-  std::unique_ptr<VcpuX86_64> vcpu_;
 };
 
 TEST_F(WhpxVcpuTest, PortWriteGoesToTheHandlerAndCompletes) {

@@ -30,24 +30,16 @@ void Put64(std::vector<uint8_t>& image, size_t offset, uint64_t value) {
   std::memcpy(image.data() + offset, &value, 8);
 }
 
-class WhpxXsaveTest : public ::testing::Test {
+// WhpxVcpuFixture whose fake logs only the calls after vCPU 0 exists.
+class WhpxXsaveTest : public WhpxVcpuFixture {
  protected:
   explicit WhpxXsaveTest(testing::WhpxFake::Options options = {})
-      : bed_(options) {}
+      : WhpxVcpuFixture(options) {}
   void SetUp() override {
-    ASSERT_OK(bed_.Init());
-    ASSERT_OK_AND_ASSIGN(vcpu_, bed_.vm->CreateVcpuX86_64(0));
+    WhpxVcpuFixture::SetUp();
+    if (HasFatalFailure()) return;
     bed_.fake->ClearCalls();
   }
-  void TearDown() override {
-    vcpu_.reset();
-    bed_.vm.reset();
-    EXPECT_EQ(bed_.fake->LivePartitions(), 0);
-    EXPECT_THAT(bed_.fake->violations(), IsEmpty());
-  }
-
-  WhpxTestBed bed_;
-  std::unique_ptr<VcpuX86_64> vcpu_;
 };
 
 TEST_F(WhpxXsaveTest, ImageIsStandardFormatOfXsaveSize) {

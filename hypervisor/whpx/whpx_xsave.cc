@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include "hypervisor/os/status_macros.h"
 
 namespace hv {
 
@@ -27,6 +28,16 @@ void Store64(std::vector<uint8_t>& image, size_t offset, uint64_t value) {
 }
 
 bool Has(uint64_t mask, int i) { return ((mask >> i) & 1) != 0; }
+
+// INVALID_ARGUMENT unless `image` (`what`) holds at least the legacy
+// region and the XSAVE header.
+absl::Status CheckHoldsHeader(const char* what,
+                              absl::Span<const uint8_t> image) {
+  if (image.size() >= kXsaveExtendedOffset) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrFormat(
+      "%s of %d bytes: shorter than its legacy region and header (576)", what,
+      image.size()));
+}
 
 // ForEachCompacted(): calls `fn(i, location)` for each extended component
 // of `xcomp_bv` in index order with its compacted location (SDM Vol. 1,
@@ -88,12 +99,7 @@ absl::StatusOr<size_t> CompactedSize(const XsaveLayout& layout,
 absl::StatusOr<std::vector<uint8_t>> CompactedToStandard(
     const XsaveLayout& layout, absl::Span<const uint8_t> compacted,
     size_t standard_size) {
-  if (compacted.size() < kXsaveExtendedOffset) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "compacted XSAVE image of %d bytes: shorter than its legacy region "
-        "and header (576)",
-        compacted.size()));
-  }
+  RETURN_IF_ERROR(CheckHoldsHeader("compacted XSAVE image", compacted));
   const uint64_t xstate_bv = Load64(compacted, kXsaveXstateBvOffset);
   const uint64_t xcomp_bv = Load64(compacted, kXsaveXcompBvOffset);
   if ((xcomp_bv & kXcompBvCompacted) == 0) {
@@ -151,12 +157,7 @@ absl::StatusOr<std::vector<uint8_t>> CompactedToStandard(
 absl::StatusOr<std::vector<uint8_t>> StandardToCompacted(
     const XsaveLayout& layout, absl::Span<const uint8_t> standard,
     uint64_t xcomp_bv) {
-  if (standard.size() < kXsaveExtendedOffset) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "XSAVE image of %d bytes: shorter than its legacy region and header "
-        "(576)",
-        standard.size()));
-  }
+  RETURN_IF_ERROR(CheckHoldsHeader("XSAVE image", standard));
   const uint64_t xstate_bv = Load64(standard, kXsaveXstateBvOffset);
   // A standard image's XCOMP_BV and the header's last 48 bytes are zero
   // (XRSTOR raises #GP otherwise, SDM Vol. 1, Section 13.8.1).

@@ -1282,6 +1282,34 @@ T GetAt(const uint8_t* image, size_t offset) {
   std::memcpy(&value, image + offset, sizeof(value));
   return value;
 }
+
+// The legacy region's fields and where `registers` holds each, for both
+// directions: `field(offset, bytes, size)` for each field of the FP and XMM
+// control registers (MXCSR_MASK aside: the CPU's, not state) and each ST
+// and XMM register whole. operator[] makes a register missing from the map
+// a zero one.
+template <typename FieldFn>
+void FxsaveRegisterFields(
+    std::map<uint32_t, WHV_REGISTER_VALUE>& registers, FieldFn field) {
+  auto at = [&field](size_t offset, auto* bytes) {
+    field(offset, bytes, sizeof(*bytes));
+  };
+  auto& fp = registers[WHvX64RegisterFpControlStatus].FpControlStatus;
+  auto& xmm = registers[WHvX64RegisterXmmControlStatus].XmmControlStatus;
+  at(kFxFcw, &fp.FpControl);
+  at(kFxFsw, &fp.FpStatus);
+  at(kFxFtw, &fp.FpTag);
+  at(kFxFop, &fp.LastFpOp);
+  at(kFxFip, &fp.LastFpRip);
+  at(kFxFdp, &xmm.LastFpRdp);
+  at(kFxMxcsr, &xmm.XmmStatusControl);
+  for (uint32_t i = 0; i < 8; ++i) {
+    at(kFxSt + 16 * i, &registers[WHvX64RegisterFpMmx0 + i].Reg128);
+  }
+  for (uint32_t i = 0; i < 16; ++i) {
+    at(kFxXmm + 16 * i, &registers[WHvX64RegisterXmm0 + i].Reg128);
+  }
+}
 }  // namespace
 
 WhpxFake::HRESULT WhpxFake::GetXsaveState(WHV_PARTITION_HANDLE handle,
@@ -1305,28 +1333,15 @@ WhpxFake::HRESULT WhpxFake::GetXsaveState(WHV_PARTITION_HANDLE handle,
   }
   auto* image = static_cast<uint8_t*>(buffer);
   std::memset(image, 0, xsave_size_);
-  const auto reg = [&](WHV_REGISTER_NAME name) {
-    auto it = model->registers.find(name);
-    return it == model->registers.end() ? WHV_REGISTER_VALUE{} : it->second;
-  };
-  const WHV_REGISTER_VALUE fp = reg(WHvX64RegisterFpControlStatus);
-  const WHV_REGISTER_VALUE xmm = reg(WHvX64RegisterXmmControlStatus);
-  PutAt(image, kFxFcw, fp.FpControlStatus.FpControl);
-  PutAt(image, kFxFsw, fp.FpControlStatus.FpStatus);
-  PutAt(image, kFxFtw, fp.FpControlStatus.FpTag);
-  PutAt(image, kFxFop, fp.FpControlStatus.LastFpOp);
-  PutAt(image, kFxFip, fp.FpControlStatus.LastFpRip);
-  PutAt(image, kFxFdp, xmm.XmmControlStatus.LastFpRdp);
-  PutAt(image, kFxMxcsr, xmm.XmmControlStatus.XmmStatusControl);
-  PutAt(image, kFxMxcsrMask, xmm.XmmControlStatus.XmmStatusControlMask);
-  for (uint32_t i = 0; i < 8; ++i) {
-    WHV_REGISTER_VALUE st = reg(WHvX64RegisterFpMmx0 + i);
-    std::memcpy(image + kFxSt + 16 * i, &st, 16);
-  }
-  for (uint32_t i = 0; i < 16; ++i) {
-    WHV_REGISTER_VALUE x = reg(WHvX64RegisterXmm0 + i);
-    std::memcpy(image + kFxXmm + 16 * i, &x, 16);
-  }
+  // A copy: reading the image adds no register to the model.
+  std::map<uint32_t, WHV_REGISTER_VALUE> registers = model->registers;
+  FxsaveRegisterFields(registers,
+                       [image](size_t offset, const void* bytes, size_t size) {
+                         std::memcpy(image + offset, bytes, size);
+                       });
+  PutAt(image, kFxMxcsrMask,
+        registers[WHvX64RegisterXmmControlStatus]
+            .XmmControlStatus.XmmStatusControlMask);
   PutAt<uint64_t>(image, 512, 3 | model->xstate_extended);
   PutAt<uint64_t>(image, 520, XsaveXcompBv());
   std::memcpy(image + 576, model->xsave_extended.data(),
@@ -1361,29 +1376,13 @@ WhpxFake::HRESULT WhpxFake::SetXsaveState(WHV_PARTITION_HANDLE handle,
   for (size_t i = 528; i < 576; ++i) {
     if (image[i] != 0) return End(kEInvalidArg);
   }
-  WHV_REGISTER_VALUE& xmm = model->registers[WHvX64RegisterXmmControlStatus];
-  const uint32_t mxcsr = GetAt<uint32_t>(image, kFxMxcsr);
-  if ((mxcsr & ~xmm.XmmControlStatus.XmmStatusControlMask) != 0) {
-    return End(kEInvalidArg);
-  }
-  WHV_REGISTER_VALUE& fp = model->registers[WHvX64RegisterFpControlStatus];
-  fp.FpControlStatus.FpControl = GetAt<uint16_t>(image, kFxFcw);
-  fp.FpControlStatus.FpStatus = GetAt<uint16_t>(image, kFxFsw);
-  fp.FpControlStatus.FpTag = GetAt<uint8_t>(image, kFxFtw);
-  fp.FpControlStatus.LastFpOp = GetAt<uint16_t>(image, kFxFop);
-  fp.FpControlStatus.LastFpRip = GetAt<uint64_t>(image, kFxFip);
-  xmm.XmmControlStatus.LastFpRdp = GetAt<uint64_t>(image, kFxFdp);
-  xmm.XmmControlStatus.XmmStatusControl = mxcsr;
-  for (uint32_t i = 0; i < 8; ++i) {
-    WHV_REGISTER_VALUE st = {};
-    std::memcpy(&st, image + kFxSt + 16 * i, 16);
-    model->registers[WHvX64RegisterFpMmx0 + i] = st;
-  }
-  for (uint32_t i = 0; i < 16; ++i) {
-    WHV_REGISTER_VALUE x = {};
-    std::memcpy(&x, image + kFxXmm + 16 * i, 16);
-    model->registers[WHvX64RegisterXmm0 + i] = x;
-  }
+  const uint32_t mask = model->registers[WHvX64RegisterXmmControlStatus]
+                            .XmmControlStatus.XmmStatusControlMask;
+  if ((GetAt<uint32_t>(image, kFxMxcsr) & ~mask) != 0) return End(kEInvalidArg);
+  FxsaveRegisterFields(model->registers,
+                       [image](size_t offset, void* bytes, size_t size) {
+                         std::memcpy(bytes, image + offset, size);
+                       });
   model->xstate_extended = xstate_bv & ~uint64_t{3};
   std::memcpy(model->xsave_extended.data(), image + 576,
               model->xsave_extended.size());
