@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "hypervisor/kvm/kvm_abi.h"
 #include "hypervisor/kvm/kvm_hypervisor.h"
 #include "hypervisor/memory_region.h"
 #include "hypervisor/os/errno_status.h"
@@ -144,12 +145,8 @@ RawVm::~RawVm() {
 
 absl::Status RawVm::SetRegion(uint32_t slot, uint64_t guest_address,
                               uint64_t size, void* host, uint32_t flags) {
-  kvm_userspace_memory_region region = {};
-  region.slot = slot;
-  region.flags = flags;
-  region.guest_phys_addr = guest_address;
-  region.memory_size = size;
-  region.userspace_addr = reinterpret_cast<uintptr_t>(host);
+  const kvm_userspace_memory_region region =
+      kvm_abi::UserMemoryRegion(slot, flags, guest_address, size, host);
   if (::ioctl(vm_fd_, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
     return ErrnoStatus(absl::StrFormat("KVM_SET_USER_MEMORY_REGION (slot %u)",
                                        slot));
