@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_format.h"
 #include "hypervisor/os/mmap_region_checks.h"
+#include "hypervisor/os/status_macros.h"
 
 namespace hv {
 
@@ -38,10 +39,7 @@ absl::Status MmapRegion::CheckRange(const char* operation, size_t offset,
 
 absl::Status MmapRegion::CheckFdMapping(size_t offset, size_t size,
                                         uint64_t fd_offset) const {
-  if (absl::Status s = CheckRange("mmap fd into region", offset, size);
-      !s.ok()) {
-    return s;
-  }
+  RETURN_IF_ERROR(CheckRange("mmap fd into region", offset, size));
   return internal_mmap::CheckFdOffset("mmap fd into region: fd", fd_offset);
 }
 

@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "hypervisor/os/mmap_region.h"
+#include "hypervisor/os/status_macros.h"
 
 namespace hv {
 namespace internal_mmap {
@@ -34,7 +35,7 @@ inline absl::Status CheckSize(const char* operation, size_t size) {
 // and inside a region of `region_size` bytes.
 inline absl::Status CheckRange(const char* operation, size_t offset,
                                size_t size, size_t region_size) {
-  if (absl::Status s = CheckSize(operation, size); !s.ok()) return s;
+  RETURN_IF_ERROR(CheckSize(operation, size));
   if (!PageAligned(offset)) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "%s: offset %#x is not page aligned", operation, offset));
@@ -60,7 +61,7 @@ inline absl::Status CheckFdOffset(const std::string& what, uint64_t fd_offset) {
 // CheckFromFd(): MmapRegion::FromFd()'s checks: the size, and a page-aligned
 // file offset.
 inline absl::Status CheckFromFd(int fd, uint64_t fd_offset, size_t size) {
-  if (absl::Status s = CheckSize("mmap fd", size); !s.ok()) return s;
+  RETURN_IF_ERROR(CheckSize("mmap fd", size));
   return CheckFdOffset(absl::StrFormat("mmap fd %d:", fd), fd_offset);
 }
 

@@ -7,6 +7,7 @@
 #include "hypervisor/os/errno_status.h"
 #include "hypervisor/os/mmap_region.h"
 #include "hypervisor/os/mmap_region_checks.h"
+#include "hypervisor/os/status_macros.h"
 
 namespace hv {
 
@@ -22,7 +23,7 @@ size_t HostPageSize() {
 using internal_mmap::CheckSize;
 
 absl::StatusOr<MmapRegion> MmapRegion::Anonymous(size_t size, int prot) {
-  if (absl::Status s = CheckSize("mmap anonymous", size); !s.ok()) return s;
+  RETURN_IF_ERROR(CheckSize("mmap anonymous", size));
   void* p = ::mmap(nullptr, size, prot,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) {
@@ -33,10 +34,7 @@ absl::StatusOr<MmapRegion> MmapRegion::Anonymous(size_t size, int prot) {
 
 absl::StatusOr<MmapRegion> MmapRegion::FromFd(int fd, uint64_t fd_offset,
                                               size_t size, int prot) {
-  if (absl::Status s = internal_mmap::CheckFromFd(fd, fd_offset, size);
-      !s.ok()) {
-    return s;
-  }
+  RETURN_IF_ERROR(internal_mmap::CheckFromFd(fd, fd_offset, size));
   void* p = ::mmap(nullptr, size, prot, MAP_SHARED, fd,
                    static_cast<off_t>(fd_offset));
   if (p == MAP_FAILED) {
@@ -54,9 +52,7 @@ bool MmapRegion::CanRemapInPlace() { return true; }
 
 absl::Status MmapRegion::MapFdAt(size_t offset, size_t size, int fd,
                                  uint64_t fd_offset, int prot) {
-  if (absl::Status s = CheckFdMapping(offset, size, fd_offset); !s.ok()) {
-    return s;
-  }
+  RETURN_IF_ERROR(CheckFdMapping(offset, size, fd_offset));
   // MAP_FIXED replaces the old pages atomically; when mmap fails it leaves
   // the old mapping in place (the kernel validates fd and flags first).
   void* p = ::mmap(data_ + offset, size, prot, MAP_SHARED | MAP_FIXED, fd,
@@ -69,10 +65,7 @@ absl::Status MmapRegion::MapFdAt(size_t offset, size_t size, int fd,
 }
 
 absl::Status MmapRegion::MapAnonymousAt(size_t offset, size_t size, int prot) {
-  if (absl::Status s = CheckRange("mmap anonymous into region", offset, size);
-      !s.ok()) {
-    return s;
-  }
+  RETURN_IF_ERROR(CheckRange("mmap anonymous into region", offset, size));
   void* p = ::mmap(data_ + offset, size, prot,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
                    -1, 0);

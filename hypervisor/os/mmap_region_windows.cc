@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "hypervisor/os/mmap_region.h"
 #include "hypervisor/os/mmap_region_checks.h"
+#include "hypervisor/os/status_macros.h"
 #include "hypervisor/os/windows_handle.h"
 
 namespace hv {
@@ -55,7 +56,7 @@ size_t HostPageSize() {
 }
 
 absl::StatusOr<MmapRegion> MmapRegion::Anonymous(size_t size, int prot) {
-  if (absl::Status s = CheckSize("mmap anonymous", size); !s.ok()) return s;
+  RETURN_IF_ERROR(CheckSize("mmap anonymous", size));
   void* p = ::VirtualAlloc(nullptr, size, MEM_RESERVE | MEM_COMMIT,
                            PageProtection(prot));
   if (p == nullptr) {
@@ -67,10 +68,7 @@ absl::StatusOr<MmapRegion> MmapRegion::Anonymous(size_t size, int prot) {
 
 absl::StatusOr<MmapRegion> MmapRegion::FromFd(int fd, uint64_t fd_offset,
                                               size_t size, int prot) {
-  if (absl::Status s = internal_mmap::CheckFromFd(fd, fd_offset, size);
-      !s.ok()) {
-    return s;
-  }
+  RETURN_IF_ERROR(internal_mmap::CheckFromFd(fd, fd_offset, size));
   // A view is readable or read-write (FILE_MAP_WRITE includes reading);
   // other protections are applied to the view afterwards.
   DWORD access = (prot & kProtWrite) ? FILE_MAP_WRITE : FILE_MAP_READ;
@@ -98,9 +96,7 @@ bool MmapRegion::CanRemapInPlace() { return false; }
 
 absl::Status MmapRegion::MapFdAt(size_t offset, size_t size, int fd,
                                  uint64_t fd_offset, int prot) {
-  if (absl::Status s = CheckFdMapping(offset, size, fd_offset); !s.ok()) {
-    return s;
-  }
+  RETURN_IF_ERROR(CheckFdMapping(offset, size, fd_offset));
   return absl::UnimplementedError(absl::StrFormat(
       "mmap fd %d at region offset %#x size %#x: Windows cannot replace part "
       "of a mapping in place (no MAP_FIXED); the region is unchanged",
@@ -108,10 +104,7 @@ absl::Status MmapRegion::MapFdAt(size_t offset, size_t size, int fd,
 }
 
 absl::Status MmapRegion::MapAnonymousAt(size_t offset, size_t size, int prot) {
-  if (absl::Status s = CheckRange("mmap anonymous into region", offset, size);
-      !s.ok()) {
-    return s;
-  }
+  RETURN_IF_ERROR(CheckRange("mmap anonymous into region", offset, size));
   return absl::UnimplementedError(absl::StrFormat(
       "mmap anonymous at region offset %#x size %#x: Windows cannot replace "
       "part of a mapping in place (no MAP_FIXED); the region is unchanged",

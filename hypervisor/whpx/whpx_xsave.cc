@@ -58,7 +58,7 @@ absl::Status ForEachCompacted(const XsaveLayout& layout, uint64_t xcomp_bv,
           xcomp_bv, i));
     }
     if (c.align64) location = (location + 63) & ~size_t{63};
-    if (absl::Status s = fn(i, location); !s.ok()) return s;
+    RETURN_IF_ERROR(fn(i, location));
     location += c.size;
   }
   *end = location;
