@@ -52,6 +52,7 @@ absl::StatusOr<MemSlot> BackendVm<ArchVm>::AddMemoryRegion(
   RETURN_IF_ERROR(CheckRegionGiven(region.get()));
   std::lock_guard<std::mutex> lock(mutex_);
   ASSIGN_OR_RETURN(MemSlot slot, slots_.Check(guest_address, region->size()));
+  RETURN_IF_ERROR(CheckDeviceFrames(guest_address, region->size()));
   RETURN_IF_ERROR(MapSlot(slot, guest_address, *region, options));
   slots_.Insert(slot, guest_address, std::move(region), options);
   return slot;
@@ -71,7 +72,7 @@ BackendVm<ArchVm>::RemoveMemoryRegion(MemSlot slot) {
 template <typename ArchVm>
 std::vector<MemoryRegionInfo> BackendVm<ArchVm>::MemoryRegions() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return slots_.List();
+  return RegionsLocked();
 }
 
 template <typename ArchVm>

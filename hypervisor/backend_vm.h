@@ -229,6 +229,24 @@ class BackendVm : public ArchVm {
   virtual absl::Status ResampleIrqfd(const EventFd& event, uint32_t gsi,
                                      const EventFd& resample);
 
+  // BackendVm::CheckDeviceFrames(): AddMemoryRegion's last check before
+  // MapSlot, with the mutex held: an error naming the device when
+  // [guest_address, guest_address + size) overlaps guest-physical frames
+  // the backend gave an in-kernel device (a memory slot there would hide
+  // the device from the guest). By default OK: no such frames.
+  virtual absl::Status CheckDeviceFrames(GuestAddress guest_address,
+                                         uint64_t size) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+    return absl::OkStatus();
+  }
+
+  // BackendVm::RegionsLocked(): MemoryRegions() for a caller that holds the
+  // mutex.
+  std::vector<MemoryRegionInfo> RegionsLocked() const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+    return slots_.List();
+  }
+
   // BackendVm::EmptyDirtyBitmap(): FAILED_PRECONDITION (CheckDirtyLogging)
   // unless the region in `slot` logs dirty pages; else a zeroed bitmap of
   // one bit a page, for ReadDirtyLog() to fill.

@@ -18,6 +18,8 @@
 #include "hypervisor/kvm/kvm_fault_injection.h"
 #include "hypervisor/kvm/kvm_hypervisor.h"
 #include "hypervisor/kvm/kvm_test_env.h"
+#include "hypervisor/memory_region.h"
+#include "hypervisor/os/status_macros.h"
 #include "testing/aarch64/guest_fixture.h"
 #include "testing/status_matchers.h"
 
@@ -172,6 +174,68 @@ TEST_F(KvmAArch64, FailedIoctlsNameThemselvesAndChangeNothing) {
               StatusIs(absl::ErrnoToStatusCode(EIO), HasSubstr("KVM_ARM_PREFERRED_TARGET")));
   // The failed creation left no vCPU behind: the id is still free.
   EXPECT_OK(vm->AsAArch64()->CreateVcpuAArch64(1).status());
+}
+
+
+// The vGIC's frames and memory regions stay apart whichever comes first
+// (KVM checks neither: a memory slot over a frame hides the device from
+// the guest). A refused step changes nothing, so the caller can move the
+// region and go on.
+TEST_F(KvmAArch64, GicFramesAndMemoryRegionsStayApart) {
+  ASSERT_OK_AND_ASSIGN(auto vm, kvm_->CreateVm());
+  VmAArch64* arm = vm->AsAArch64();
+  if (!arm->SupportsGic(GicConfig::Version::kV3)) GTEST_SKIP() << "no GICv3";
+  auto add = [&](GuestAddress gpa, uint64_t size) -> absl::StatusOr<MemSlot> {
+    ASSIGN_OR_RETURN(auto region, MemoryRegion::CreateShared("gic test", size));
+    return vm->AddMemoryRegion(gpa, std::move(region), {});
+  };
+  // Memory first: the GIC is refused and not created.
+  ASSERT_OK_AND_ASSIGN(MemSlot under_gicd, add(HV_A64_GICD_BASE + 0x10000 -
+                                                   0x1000, 0x1000));
+  GicConfig v3;
+  v3.distributor_base = HV_A64_GICD_BASE;
+  v3.redistributor_or_cpu_base = HV_A64_GICR_BASE;
+  EXPECT_THAT(arm->CreateGic(v3),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("create vGICv3: distributor [0x8000000, "
+                                 "0x8010000) would overlap memory region "
+                                 "[0x800f000, 0x8010000)")));
+  ASSERT_OK(vm->RemoveMemoryRegion(under_gicd).status());
+  ASSERT_OK(arm->CreateGic(v3));
+  // The GIC first: a region over any of its frames is refused.
+  EXPECT_THAT(add(HV_A64_GICD_BASE, 0x1000),
+              StatusIs(absl::StatusCode::kAlreadyExists,
+                       HasSubstr("overlaps the vGICv3 distributor "
+                                 "[0x8000000, 0x8010000)")));
+  EXPECT_THAT(add(HV_A64_GICR_BASE, 0x10000),
+              StatusIs(absl::StatusCode::kAlreadyExists,
+                       HasSubstr("overlaps the vGICv3 redistributors (1 vCPU)")));
+  // The redistributors grow with the vCPUs: a region just past one
+  // vCPU's is taken, and FinalizeGic with two vCPUs refuses it.
+  const GuestAddress second_rd = HV_A64_GICR_BASE + 0x20000;
+  ASSERT_OK_AND_ASSIGN(MemSlot in_rd, add(second_rd, 0x10000));
+  for (uint32_t id = 0; id < 2; ++id) {
+    ASSERT_OK_AND_ASSIGN(auto vcpu, arm->CreateVcpuAArch64(id));
+    ASSERT_OK(vcpu->Init({VcpuFeature::kPsci0_2}));
+  }
+  EXPECT_THAT(arm->FinalizeGic(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("finalize GIC: the vGICv3 redistributors (2 "
+                                 "vCPUs) [0x80a0000, 0x80e0000) would overlap "
+                                 "memory region [0x80c0000, 0x80d0000)")));
+  ASSERT_OK(vm->RemoveMemoryRegion(in_rd).status());
+  ASSERT_OK(arm->FinalizeGic());
+  EXPECT_THAT(add(second_rd, 0x10000),
+              StatusIs(absl::StatusCode::kAlreadyExists,
+                       HasSubstr("redistributors (2 vCPUs)")));
+  if (vm->CheckCapability(VmCap::kGicIts)) {
+    ASSERT_OK(arm->CreateGicIts(HV_A64_GITS_BASE));
+    EXPECT_THAT(add(HV_A64_GITS_BASE + 0x10000, 0x1000),
+                StatusIs(absl::StatusCode::kAlreadyExists,
+                         HasSubstr("overlaps the GIC ITS")));
+  }
+  // Nothing refused was kept.
+  EXPECT_TRUE(vm->MemoryRegions().empty());
 }
 
 }  // namespace

@@ -141,6 +141,12 @@ static_assert(KVM_VGIC_ITS_ADDR_TYPE == 4);
 inline constexpr uint64_t kGicV3DistSize = 0x10000;
 inline constexpr uint64_t kGicV3RedistSize = 0x20000;
 inline constexpr uint64_t kItsSize = 0x20000;
+// The GICv2 distributor's and CPU interface's frames (asm/kvm.h's
+// KVM_VGIC_V2_DIST_SIZE and KVM_VGIC_V2_CPU_SIZE).
+inline constexpr uint64_t kGicV2DistSize = 0x1000;
+inline constexpr uint64_t kGicV2CpuSize = 0x2000;
+static_assert(KVM_VGIC_V2_DIST_SIZE == kGicV2DistSize);
+static_assert(KVM_VGIC_V2_CPU_SIZE == kGicV2CpuSize);
 static_assert(KVM_DEV_ARM_VGIC_GRP_ITS_REGS == 8);
 static_assert(KVM_DEV_ARM_VGIC_CTRL_INIT == 0);
 static_assert(KVM_DEV_ARM_ITS_SAVE_TABLES == 1);

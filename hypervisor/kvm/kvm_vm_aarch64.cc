@@ -92,6 +92,17 @@ absl::Status KvmVmAArch64::CreateGic(const GicConfig& config) {
           name, base, align, device_->guest_address_limit));
     }
   }
+  // The frames must stay clear of memory (KVM does not check: the guest
+  // would reach the memory, not the GIC). The redistributors' span grows
+  // with the vCPUs; FinalizeGic checks it again.
+  const std::vector<MemoryRegionInfo> regions = RegionsLocked();
+  RETURN_IF_ERROR(CheckClearOfRegions(
+      absl::StrFormat("create %s", name), "distributor", config.distributor_base,
+      v3 ? kvm_abi::kGicV3DistSize : kvm_abi::kGicV2DistSize, regions));
+  RETURN_IF_ERROR(CheckClearOfRegions(
+      absl::StrFormat("create %s", name),
+      v3 ? "redistributor" : "CPU interface", config.redistributor_or_cpu_base,
+      v3 ? kvm_abi::kGicV3RedistSize : kvm_abi::kGicV2CpuSize, regions));
   kvm_create_device create = {};
   create.type = GicDeviceType(config.version);
   if (sys_->IoctlPtr(vm_fd_.get(), KVM_CREATE_DEVICE, &create) < 0) {
@@ -144,6 +155,12 @@ absl::Status KvmVmAArch64::FinalizeGic() {
     // of them (KVM does not check the ITS against the other frames).
     RETURN_IF_ERROR(CheckItsPlacement("finalize GIC", *its_base_,
                                       vcpus_created_, {}));
+  }
+  // The redistributors span every vCPU now: still clear of memory?
+  for (const DeviceFrames& frames : GicFrames(vcpus_created_, false)) {
+    RETURN_IF_ERROR(CheckClearOfRegions("finalize GIC", frames.name,
+                                        frames.base, frames.size,
+                                        RegionsLocked()));
   }
   RETURN_IF_ERROR(KvmSetDeviceAttr(
       sys_, gic_fd_.get(), KVM_DEV_ARM_VGIC_GRP_CTRL,

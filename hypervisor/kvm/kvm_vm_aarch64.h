@@ -18,11 +18,13 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "hypervisor/aarch64/vm_aarch64.h"
 #include "hypervisor/backend_overrides.h"
 #include "hypervisor/kvm/kvm_device.h"
@@ -30,6 +32,14 @@
 #include "hypervisor/kvm/kvm_vm.h"
 
 namespace hv {
+
+// CheckClearOfRegions(): INVALID_ARGUMENT "<operation>: <what> [base,
+// end) would overlap memory region [...) (slot N)" when [base, base +
+// size) overlaps one of `regions`.
+absl::Status CheckClearOfRegions(absl::string_view operation,
+                                 absl::string_view what, GuestAddress base,
+                                 uint64_t size,
+                                 const std::vector<MemoryRegionInfo>& regions);
 
 class KvmVmAArch64 final : public KvmVmCore<VmAArch64> {
  public:
@@ -74,6 +84,22 @@ class KvmVmAArch64 final : public KvmVmCore<VmAArch64> {
   KvmFd its_fd_ ABSL_GUARDED_BY(mutex_);
   std::optional<GuestAddress> its_base_ ABSL_GUARDED_BY(mutex_);
   std::atomic<bool> has_its_{false};
+
+  // The guest-physical frames of the vGIC (and, `with_its`, the ITS once
+  // placed), with
+  // redistributors for max(vcpus, 1) vCPUs: what memory regions must stay
+  // clear of. Empty without a GIC.
+  struct DeviceFrames {
+    std::string name;  // "the GICv3 distributor", for messages
+    GuestAddress base;
+    uint64_t size;
+  };
+  std::vector<DeviceFrames> GicFrames(uint32_t vcpus, bool with_its) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // BackendVm's hook: a new memory region must not cover the GIC's frames.
+  absl::Status CheckDeviceFrames(GuestAddress guest_address,
+                                 uint64_t size) const override
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
   // INVALID_ARGUMENT naming `operation` when the ITS's frames at `base`
   // are unaligned, reach past the guest address limit, or overlap the

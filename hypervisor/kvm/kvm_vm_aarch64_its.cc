@@ -37,11 +37,68 @@ bool Overlaps(uint64_t a, uint64_t a_size, uint64_t b, uint64_t b_size) {
 
 }  // namespace
 
+absl::Status CheckClearOfRegions(absl::string_view operation,
+                                 absl::string_view what, GuestAddress base,
+                                 uint64_t size,
+                                 const std::vector<MemoryRegionInfo>& regions) {
+  for (const MemoryRegionInfo& region : regions) {
+    if (Overlaps(base, size, region.guest_address, region.size)) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: %s [%#x, %#x) would overlap memory region [%#x, %#x) (slot %u)",
+          operation, what, base, base + size, region.guest_address,
+          region.guest_address + region.size, region.slot));
+    }
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
+}  // namespace
+
 bool KvmVmAArch64::OffersGicIts() const {
   kvm_create_device test = {};
   test.type = KVM_DEV_TYPE_ARM_VGIC_ITS;
   test.flags = KVM_CREATE_DEVICE_TEST;
   return sys_->IoctlPtr(vm_fd_.get(), KVM_CREATE_DEVICE, &test) == 0;
+}
+
+std::vector<KvmVmAArch64::DeviceFrames> KvmVmAArch64::GicFrames(
+    uint32_t vcpus, bool with_its) const {
+  std::vector<DeviceFrames> frames;
+  if (!gic_config_.has_value()) return frames;
+  const GicConfig& gic = *gic_config_;
+  const uint32_t count = vcpus > 0 ? vcpus : 1;
+  if (gic.version == GicConfig::Version::kV3) {
+    frames.push_back({"the vGICv3 distributor", gic.distributor_base,
+                      kDistributorSize});
+    frames.push_back({absl::StrFormat("the vGICv3 redistributors (%u vCPU%s)",
+                                      count, count == 1 ? "" : "s"),
+                      gic.redistributor_or_cpu_base,
+                      kRedistributorSize * count});
+  } else {
+    frames.push_back({"the vGICv2 distributor", gic.distributor_base,
+                      kvm_abi::kGicV2DistSize});
+    frames.push_back({"the vGICv2 CPU interface", gic.redistributor_or_cpu_base,
+                      kvm_abi::kGicV2CpuSize});
+  }
+  if (with_its && its_base_.has_value()) {
+    frames.push_back({"the GIC ITS", *its_base_, kGicItsSize});
+  }
+  return frames;
+}
+
+absl::Status KvmVmAArch64::CheckDeviceFrames(GuestAddress guest_address,
+                                             uint64_t size) const {
+  for (const DeviceFrames& frames : GicFrames(vcpus_created_, true)) {
+    if (Overlaps(guest_address, size, frames.base, frames.size)) {
+      return absl::AlreadyExistsError(absl::StrFormat(
+          "add memory region [%#x, %#x): overlaps %s [%#x, %#x)",
+          guest_address, guest_address + size, frames.name, frames.base,
+          frames.base + frames.size));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status KvmVmAArch64::CheckItsPlacement(
@@ -58,29 +115,14 @@ absl::Status KvmVmAArch64::CheckItsPlacement(
         "%s: frames [%#x, %#x) reach past the guest address limit %#x",
         operation, base, base + size, limit));
   }
-  const uint64_t dist = gic_config_->distributor_base;
-  if (Overlaps(base, size, dist, kDistributorSize)) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: frames [%#x, %#x) overlap the GIC distributor [%#x, %#x)",
-        operation, base, base + size, dist, dist + kDistributorSize));
-  }
-  const uint64_t redist = gic_config_->redistributor_or_cpu_base;
-  const uint64_t redist_size = kRedistributorSize * (vcpus > 0 ? vcpus : 1);
-  if (Overlaps(base, size, redist, redist_size)) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: frames [%#x, %#x) overlap the GIC redistributors [%#x, %#x) "
-        "(%u vCPUs)",
-        operation, base, base + size, redist, redist + redist_size, vcpus));
-  }
-  for (const MemoryRegionInfo& region : regions) {
-    if (Overlaps(base, size, region.guest_address, region.size)) {
+  for (const DeviceFrames& frames : GicFrames(vcpus, /*with_its=*/false)) {
+    if (Overlaps(base, size, frames.base, frames.size)) {
       return absl::InvalidArgumentError(absl::StrFormat(
-          "%s: frames [%#x, %#x) overlap memory region [%#x, %#x) (slot %u)",
-          operation, base, base + size, region.guest_address,
-          region.guest_address + region.size, region.slot));
+          "%s: frames [%#x, %#x) overlap %s [%#x, %#x)", operation, base,
+          base + size, frames.name, frames.base, frames.base + frames.size));
     }
   }
-  return absl::OkStatus();
+  return CheckClearOfRegions(operation, "frames", base, size, regions);
 }
 
 absl::Status KvmVmAArch64::CreateGicIts(GuestAddress base) {
