@@ -3,6 +3,7 @@
 #include "absl/strings/str_format.h"
 #include "hypervisor/os/status_macros.h"
 #include "snapshot/codec.h"
+#include "snapshot/fields.h"
 
 namespace hv::snapshot {
 namespace {
@@ -141,33 +142,28 @@ absl::StatusOr<GicState> DecodeGicState(absl::Span<const uint8_t> data,
   return gic;
 }
 
+namespace {
+
+// GITS registers in order (fields.h): `io` writes or reads them.
+constexpr auto kGicItsFields = [](auto& io, auto& its) {
+  io(its.base, "base");
+  io(its.iidr, "GITS_IIDR");
+  io(its.ctlr, "GITS_CTLR");
+  io(its.cbaser, "GITS_CBASER");
+  io(its.cwriter, "GITS_CWRITER");
+  io(its.creadr, "GITS_CREADR");
+  for (auto& baser : its.baser) io(baser, "GITS_BASER");
+};
+
+}  // namespace
+
 std::vector<uint8_t> EncodeGicItsState(const GicItsState& its) {
-  ByteWriter out;
-  out.Put64(its.base);
-  out.Put64(its.iidr);
-  out.Put64(its.ctlr);
-  out.Put64(its.cbaser);
-  out.Put64(its.cwriter);
-  out.Put64(its.creadr);
-  for (uint64_t baser : its.baser) out.Put64(baser);
-  return out.Take();
+  return EncodeFields(its, kGicItsFields);
 }
 
 absl::StatusOr<GicItsState> DecodeGicItsState(absl::Span<const uint8_t> data,
                                               const std::string& what) {
-  ByteReader in(data, what);
-  GicItsState its;
-  ASSIGN_OR_RETURN(its.base, in.Get64("base"));
-  ASSIGN_OR_RETURN(its.iidr, in.Get64("GITS_IIDR"));
-  ASSIGN_OR_RETURN(its.ctlr, in.Get64("GITS_CTLR"));
-  ASSIGN_OR_RETURN(its.cbaser, in.Get64("GITS_CBASER"));
-  ASSIGN_OR_RETURN(its.cwriter, in.Get64("GITS_CWRITER"));
-  ASSIGN_OR_RETURN(its.creadr, in.Get64("GITS_CREADR"));
-  for (uint64_t& baser : its.baser) {
-    ASSIGN_OR_RETURN(baser, in.Get64("GITS_BASER"));
-  }
-  RETURN_IF_ERROR(in.Done());
-  return its;
+  return DecodeFields<GicItsState>(data, what, kGicItsFields);
 }
 
 }  // namespace hv::snapshot
