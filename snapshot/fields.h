@@ -5,7 +5,8 @@
 // order, width or name. The wire form is codec.h's: each field takes the
 // width of its C++ type, little-endian; bool one byte (0 or 1);
 // std::array<uint8_t, N> its N bytes; std::optional<T> a presence byte,
-// then T (zero when absent). FieldReader stops at the first error (a short
+// then T (zero when absent); std::vector<T> a u32 count, then each
+// element's fields. FieldReader stops at the first error (a short
 // payload, a bad bool, a failed Check()) and keeps it, naming the field.
 #ifndef HV_SNAPSHOT_FIELDS_H_
 #define HV_SNAPSHOT_FIELDS_H_
@@ -16,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -54,6 +56,13 @@ class FieldWriter {
                   const char* value_name) {
     (*this)(value.has_value(), present_name);
     (*this)(value.value_or(T{}), value_name);
+  }
+  // A u32 count, then each element as `fields(io, element)` lists it.
+  template <typename T, typename ElementFields>
+  void operator()(const std::vector<T>& elements, const char* count_name,
+                  const ElementFields& fields) {
+    (*this)(static_cast<uint32_t>(elements.size()), count_name);
+    for (const T& element : elements) fields(*this, element);
   }
   // Check(): a decoder's test of what it has read so far; nothing to do
   // when writing.
@@ -102,6 +111,19 @@ class FieldReader {
     (*this)(present, present_name);
     (*this)(read, value_name);
     if (status_.ok() && present) value = read;
+  }
+  // Reads the count, then as many elements as it says, stopping at the
+  // first error (a count the payload cannot hold ends at its end).
+  template <typename T, typename ElementFields>
+  void operator()(std::vector<T>& elements, const char* count_name,
+                  const ElementFields& fields) {
+    uint32_t count = 0;
+    (*this)(count, count_name);
+    for (uint32_t i = 0; i < count && status_.ok(); ++i) {
+      T element{};
+      fields(*this, element);
+      if (status_.ok()) elements.push_back(std::move(element));
+    }
   }
   // Check(): unless an error came first, `check(what)` (`what` names the
   // payload) becomes the reader's status.

@@ -103,5 +103,25 @@ TEST(Fields, ReportsAFailedCheckAndLeftOverBytes) {
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("left over")));
 }
 
+constexpr auto kWordsFields = [](auto& io, auto& words) {
+  io(words, "word count", [](auto& io, auto& word) { io(word, "word"); });
+};
+
+TEST(Fields, WritesAListAsItsCountThenItsElements) {
+  const std::vector<uint32_t> words = {1, 0x0a0b0c0d};
+  const std::vector<uint8_t> bytes = EncodeFields(words, kWordsFields);
+  EXPECT_THAT(bytes, ElementsAre(2, 0, 0, 0, 1, 0, 0, 0, 0x0d, 0x0c, 0x0b, 0x0a));
+  absl::StatusOr<std::vector<uint32_t>> back =
+      DecodeFields<std::vector<uint32_t>>(bytes, "words", kWordsFields);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, words);
+}
+
+TEST(Fields, AListCountBeyondThePayloadEndsAtItsEnd) {
+  const std::vector<uint8_t> bytes = {0xff, 0xff, 0xff, 0xff, 1, 0, 0, 0};
+  EXPECT_THAT(DecodeFields<std::vector<uint32_t>>(bytes, "words", kWordsFields),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("words: word needs 4 bytes")));
+}
+
 }  // namespace
 }  // namespace hv::snapshot
