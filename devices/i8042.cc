@@ -57,11 +57,7 @@ void I8042::SaveState(snapshot::ByteWriter& out) const {
 }
 
 absl::StatusOr<I8042::SavedState> I8042::ReadState(snapshot::ByteReader& in) {
-  ASSIGN_OR_RETURN(uint32_t version, in.Get32("version"));
-  if (version != kStateVersion) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "i8042 state: version %u; this build reads version %u", version, kStateVersion));
-  }
+  RETURN_IF_ERROR(in.ExpectVersion(kStateVersion, "i8042 state"));
   SavedState s;
   ASSIGN_OR_RETURN(bool full, in.GetBool("output full"));
   ASSIGN_OR_RETURN(uint8_t output, in.Get8("output byte"));

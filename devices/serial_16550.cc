@@ -85,12 +85,7 @@ void Serial16550::SaveState(snapshot::ByteWriter& out) const {
 
 absl::StatusOr<Serial16550::SavedState> Serial16550::ReadState(
     snapshot::ByteReader& in) {
-  ASSIGN_OR_RETURN(uint32_t version, in.Get32("version"));
-  if (version != kStateVersion) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "serial 16550 state: version %u; this build reads version %u", version,
-        kStateVersion));
-  }
+  RETURN_IF_ERROR(in.ExpectVersion(kStateVersion, "serial 16550 state"));
   SavedState s;
   ASSIGN_OR_RETURN(s.divisor, in.Get16("divisor"));
   ASSIGN_OR_RETURN(s.ier, in.Get8("IER"));

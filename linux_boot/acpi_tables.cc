@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
@@ -94,6 +95,17 @@ std::vector<uint8_t> NameSeg(const char name[5]) {
   return std::vector<uint8_t>(name, name + 4);
 }
 
+// The Device whose objects are `body` and then Name(_CRS, Buffer() {
+// `resources` }) (the resource template, 6.4, as a byte buffer).
+std::vector<uint8_t> DeviceWithResources(std::vector<uint8_t> body,
+                                         const std::vector<uint8_t>& resources) {
+  std::vector<uint8_t> buffer = {kAmlBytePrefix, static_cast<uint8_t>(resources.size())};
+  Append(buffer, resources);
+  Append(body, {kAmlNameOp, '_', 'C', 'R', 'S'});
+  Append(body, Package({kAmlBufferOp}, buffer));
+  return Package({kAmlExtOpPrefix, kAmlDeviceOp}, body);
+}
+
 // Device(COMn) { Name(_HID, EisaId("PNP0501")) Name(_UID, n)
 //   Name(_CRS, ResourceTemplate() { IO(Decode16, base, base, 1, 8)
 //                                   IRQNoFlags() { irq } }) }
@@ -112,11 +124,7 @@ std::vector<uint8_t> SerialDevice(const AcpiSerialPort& port, uint8_t index) {
       0x22, static_cast<uint8_t>(irq_mask), static_cast<uint8_t>(irq_mask >> 8),  // IRQ
       0x79, 0x00,  // end tag (checksum 0: none)
   };
-  std::vector<uint8_t> buffer = {kAmlBytePrefix, static_cast<uint8_t>(resources.size())};
-  Append(buffer, resources);
-  Append(body, {kAmlNameOp, '_', 'C', 'R', 'S'});
-  Append(body, Package({kAmlBufferOp}, buffer));
-  return Package({kAmlExtOpPrefix, kAmlDeviceOp}, body);
+  return DeviceWithResources(std::move(body), resources);
 }
 
 void AppendLe16(std::vector<uint8_t>& out, uint16_t value) {
@@ -170,11 +178,7 @@ std::vector<uint8_t> PciRootDevice(const AcpiPciRoot& root) {
   WordAddress(resources, kIoSpace, kEntireRange, 0x0d00, 0xffff);
   DWordMemory(resources, root.mmio_base, root.mmio_size);
   Append(resources, {0x79, 0x00});
-  std::vector<uint8_t> buffer = {kAmlBytePrefix, static_cast<uint8_t>(resources.size())};
-  Append(buffer, resources);
-  Append(body, {kAmlNameOp, '_', 'C', 'R', 'S'});
-  Append(body, Package({kAmlBufferOp}, buffer));
-  return Package({kAmlExtOpPrefix, kAmlDeviceOp}, body);
+  return DeviceWithResources(std::move(body), resources);
 }
 
 std::vector<uint8_t> DsdtBody(const AcpiConfig& config) {

@@ -3,58 +3,34 @@
 #include "absl/strings/str_format.h"
 #include "hypervisor/os/status_macros.h"
 #include "snapshot/codec.h"
+#include "snapshot/fields.h"
 
 namespace hv::snapshot {
 namespace {
 
-// GIC registers: (u32 offset, u32 value) each, a u32 count first.
-void PutGicRegisters(ByteWriter& out,
-                     const std::vector<GicState::Register>& regs) {
-  out.Put32(static_cast<uint32_t>(regs.size()));
-  for (const GicState::Register& reg : regs) {
-    out.Put32(reg.offset);
-    out.Put32(reg.value);
-  }
-}
+// The GIC's state in order (fields.h): `io` writes or reads it. Register
+// lists are a u32 count, then (u32 offset, u32 value) each.
+constexpr auto kGicRegisterFields = [](auto& io, auto& reg) {
+  io(reg.offset, "register offset");
+  io(reg.value, "register value");
+};
 
-absl::StatusOr<std::vector<GicState::Register>> GetGicRegisters(
-    ByteReader& in) {
-  ASSIGN_OR_RETURN(uint32_t count, in.Get32("register count"));
-  std::vector<GicState::Register> regs;
-  for (uint32_t i = 0; i < count; ++i) {
-    GicState::Register reg;
-    ASSIGN_OR_RETURN(reg.offset, in.Get32("register offset"));
-    ASSIGN_OR_RETURN(reg.value, in.Get32("register value"));
-    regs.push_back(reg);
-  }
-  return regs;
-}
+constexpr auto kGicCpuFields = [](auto& io, auto& cpu) {
+  io(cpu.mpidr, "mpidr");
+  io(cpu.redistributor, "register count", kGicRegisterFields);
+  io(cpu.cpu_interface, "CPU interface register count", [](auto& io, auto& reg) {
+    io(reg.encoding, "CPU interface register");
+    io(reg.value, "CPU interface register value");
+  });
+  io(cpu.ppi_line_levels, "PPI line levels");
+};
 
-void PutGicCpu(ByteWriter& out, const GicState::Cpu& cpu) {
-  out.Put64(cpu.mpidr);
-  PutGicRegisters(out, cpu.redistributor);
-  out.Put32(static_cast<uint32_t>(cpu.cpu_interface.size()));
-  for (const GicState::SysReg& reg : cpu.cpu_interface) {
-    out.Put16(reg.encoding);
-    out.Put64(reg.value);
-  }
-  out.Put32(cpu.ppi_line_levels);
-}
-
-absl::StatusOr<GicState::Cpu> GetGicCpu(ByteReader& in) {
-  GicState::Cpu cpu;
-  ASSIGN_OR_RETURN(cpu.mpidr, in.Get64("mpidr"));
-  ASSIGN_OR_RETURN(cpu.redistributor, GetGicRegisters(in));
-  ASSIGN_OR_RETURN(uint32_t count, in.Get32("CPU interface register count"));
-  for (uint32_t i = 0; i < count; ++i) {
-    GicState::SysReg reg;
-    ASSIGN_OR_RETURN(reg.encoding, in.Get16("CPU interface register"));
-    ASSIGN_OR_RETURN(reg.value, in.Get64("CPU interface register value"));
-    cpu.cpu_interface.push_back(reg);
-  }
-  ASSIGN_OR_RETURN(cpu.ppi_line_levels, in.Get32("PPI line levels"));
-  return cpu;
-}
+constexpr auto kGicFields = [](auto& io, auto& gic) {
+  io(gic.distributor, "register count", kGicRegisterFields);
+  io(gic.line_levels, "line level count",
+     [](auto& io, auto& word) { io(word, "line levels"); });
+  io(gic.cpus, "CPU count", kGicCpuFields);
+};
 
 }  // namespace
 
@@ -113,61 +89,36 @@ absl::StatusOr<AArch64Vregs> DecodeAArch64Vregs(absl::Span<const uint8_t> data,
 }
 
 std::vector<uint8_t> EncodeGicState(const GicState& gic) {
-  ByteWriter out;
-  PutGicRegisters(out, gic.distributor);
-  out.Put32(static_cast<uint32_t>(gic.line_levels.size()));
-  for (uint32_t word : gic.line_levels) out.Put32(word);
-  out.Put32(static_cast<uint32_t>(gic.cpus.size()));
-  for (const GicState::Cpu& cpu : gic.cpus) PutGicCpu(out, cpu);
-  return out.Take();
+  return EncodeFields(gic, kGicFields);
 }
 
 absl::StatusOr<GicState> DecodeGicState(absl::Span<const uint8_t> data,
                                         const std::string& what) {
-  ByteReader in(data, what);
-  GicState gic;
-  ASSIGN_OR_RETURN(gic.distributor, GetGicRegisters(in));
-  ASSIGN_OR_RETURN(uint32_t levels, in.Get32("line level count"));
-  for (uint32_t i = 0; i < levels; ++i) {
-    ASSIGN_OR_RETURN(uint32_t word, in.Get32("line levels"));
-    gic.line_levels.push_back(word);
-  }
-  ASSIGN_OR_RETURN(uint32_t cpus, in.Get32("CPU count"));
-  for (uint32_t i = 0; i < cpus; ++i) {
-    ASSIGN_OR_RETURN(GicState::Cpu cpu, GetGicCpu(in));
-    gic.cpus.push_back(std::move(cpu));
-  }
-  RETURN_IF_ERROR(in.Done());
-  return gic;
+  return DecodeFields<GicState>(data, what, kGicFields);
 }
 
+namespace {
+
+// GITS registers in order (fields.h): `io` writes or reads them.
+constexpr auto kGicItsFields = [](auto& io, auto& its) {
+  io(its.base, "base");
+  io(its.iidr, "GITS_IIDR");
+  io(its.ctlr, "GITS_CTLR");
+  io(its.cbaser, "GITS_CBASER");
+  io(its.cwriter, "GITS_CWRITER");
+  io(its.creadr, "GITS_CREADR");
+  for (auto& baser : its.baser) io(baser, "GITS_BASER");
+};
+
+}  // namespace
+
 std::vector<uint8_t> EncodeGicItsState(const GicItsState& its) {
-  ByteWriter out;
-  out.Put64(its.base);
-  out.Put64(its.iidr);
-  out.Put64(its.ctlr);
-  out.Put64(its.cbaser);
-  out.Put64(its.cwriter);
-  out.Put64(its.creadr);
-  for (uint64_t baser : its.baser) out.Put64(baser);
-  return out.Take();
+  return EncodeFields(its, kGicItsFields);
 }
 
 absl::StatusOr<GicItsState> DecodeGicItsState(absl::Span<const uint8_t> data,
                                               const std::string& what) {
-  ByteReader in(data, what);
-  GicItsState its;
-  ASSIGN_OR_RETURN(its.base, in.Get64("base"));
-  ASSIGN_OR_RETURN(its.iidr, in.Get64("GITS_IIDR"));
-  ASSIGN_OR_RETURN(its.ctlr, in.Get64("GITS_CTLR"));
-  ASSIGN_OR_RETURN(its.cbaser, in.Get64("GITS_CBASER"));
-  ASSIGN_OR_RETURN(its.cwriter, in.Get64("GITS_CWRITER"));
-  ASSIGN_OR_RETURN(its.creadr, in.Get64("GITS_CREADR"));
-  for (uint64_t& baser : its.baser) {
-    ASSIGN_OR_RETURN(baser, in.Get64("GITS_BASER"));
-  }
-  RETURN_IF_ERROR(in.Done());
-  return its;
+  return DecodeFields<GicItsState>(data, what, kGicItsFields);
 }
 
 }  // namespace hv::snapshot

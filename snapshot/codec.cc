@@ -133,4 +133,14 @@ absl::Status ByteReader::Done() const {
   return absl::OkStatus();
 }
 
+absl::Status ByteReader::ExpectVersion(uint32_t expected, absl::string_view record) {
+  absl::StatusOr<uint32_t> version = Get32("version");
+  if (!version.ok()) return version.status();
+  if (*version != expected) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s: version %u; this build reads version %u", record, *version, expected));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace hv::snapshot

@@ -18,6 +18,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 
 namespace hv::snapshot {
@@ -77,6 +78,10 @@ class ByteReader {
   // Done(): DATA_LOSS unless every byte was read (a longer section than its
   // decoder expects is corrupt or of another format version).
   absl::Status Done() const;
+  // ExpectVersion(): reads a versioned record's leading u32 "version";
+  // FAILED_PRECONDITION "`record`: version N; this build reads version
+  // `expected`" for another one.
+  absl::Status ExpectVersion(uint32_t expected, absl::string_view record);
 
   uint64_t remaining() const { return data_.size() - pos_; }
   const std::string& what() const { return what_; }

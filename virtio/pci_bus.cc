@@ -124,11 +124,7 @@ void PciBus::SaveState(snapshot::ByteWriter& out) const {
 }
 
 absl::StatusOr<uint32_t> PciBus::ReadState(snapshot::ByteReader& in) {
-  ASSIGN_OR_RETURN(uint32_t version, in.Get32("version"));
-  if (version != kStateVersion) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "PCI bus state: version %u; this build reads version %u", version, kStateVersion));
-  }
+  RETURN_IF_ERROR(in.ExpectVersion(kStateVersion, "PCI bus state"));
   ASSIGN_OR_RETURN(uint32_t address, in.Get32("CONFIG_ADDRESS"));
   if ((address & ~kConfigAddressBits) != 0) {
     return absl::DataLossError(absl::StrFormat(

@@ -158,12 +158,7 @@ void PciConfigSpace::SaveState(snapshot::ByteWriter& out) const {
 
 absl::StatusOr<std::array<uint32_t, kPciConfigRegisters>> PciConfigSpace::ReadState(
     snapshot::ByteReader& in) const {
-  ASSIGN_OR_RETURN(uint32_t version, in.Get32("version"));
-  if (version != kStateVersion) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "PCI config space state: version %u; this build reads version %u", version,
-        kStateVersion));
-  }
+  RETURN_IF_ERROR(in.ExpectVersion(kStateVersion, "PCI config space state"));
   std::array<uint32_t, kPciConfigRegisters> saved{};
   for (uint32_t& reg : saved) {
     ASSIGN_OR_RETURN(reg, in.Get32("register"));

@@ -119,12 +119,7 @@ void VirtioPciDevice::SaveState(snapshot::ByteWriter& out) const {
 }
 
 absl::StatusOr<uint64_t> VirtioPciDevice::ReadState(snapshot::ByteReader& in) const {
-  ASSIGN_OR_RETURN(uint32_t version, in.Get32("version"));
-  if (version != kStateVersion) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "virtio PCI device state: version %u; this build reads version %u", version,
-        kStateVersion));
-  }
+  RETURN_IF_ERROR(in.ExpectVersion(kStateVersion, "virtio PCI device state"));
   RETURN_IF_ERROR(config_->CheckState(in));
   ASSIGN_OR_RETURN(uint64_t placed, in.Get64("placed address"));
   if (!region_id_ && placed != 0) {

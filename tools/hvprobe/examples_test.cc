@@ -46,5 +46,25 @@ TEST(HvprobeExamples, ProbeArch) {
               ::testing::Contains(HypervisorCap::kUserMemory));
 }
 
+// Not an example: probe.cc's one table gives each architecture its own
+// capabilities, in report order.
+TEST(ProbeArch, ListsTheTargetsCapabilitiesOnly) {
+  const auto hypervisor_caps = probe_internal::ArchHypervisorCaps();
+  const auto vm_caps = probe_internal::ArchVmCaps();
+  EXPECT_EQ(hypervisor_caps.front(), HypervisorCap::kUserMemory);
+  EXPECT_EQ(vm_caps.front(), VmCap::kDirtyLog);
+#if defined(__aarch64__)
+  EXPECT_EQ(hypervisor_caps.size(), 9u);
+  EXPECT_EQ(hypervisor_caps.back(), HypervisorCap::kMpState);
+  EXPECT_EQ(vm_caps.size(), 11u);
+  EXPECT_EQ(vm_caps.back(), VmCap::kGicIts);
+#else
+  EXPECT_EQ(hypervisor_caps.size(), 19u);
+  EXPECT_EQ(hypervisor_caps.back(), HypervisorCap::kGuestDebug);
+  EXPECT_EQ(vm_caps.size(), 12u);
+  EXPECT_EQ(vm_caps.back(), VmCap::kDirtyLogManualProtect);
+#endif
+}
+
 }  // namespace
 }  // namespace hv

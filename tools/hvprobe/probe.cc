@@ -1,15 +1,90 @@
 #include "tools/hvprobe/probe.h"
 
 #include <memory>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
 #include "hypervisor/hypervisor.h"
 #include "hypervisor/registry.h"
 #include "tools/hvprobe/probe_arch.h"
 
 namespace hv {
+namespace probe_internal {
+namespace {
+
+// Each capability hvprobe asks about, in report order, and the
+// architectures on which it means something.
+template <typename Cap>
+struct CapRow {
+  Cap cap;
+  bool x86_64;
+  bool aarch64;
+};
+
+constexpr CapRow<HypervisorCap> kHypervisorCapRows[] = {
+    {HypervisorCap::kUserMemory, true, true},
+    {HypervisorCap::kImmediateExit, true, true},
+    {HypervisorCap::kReadOnlyMemory, true, true},
+    {HypervisorCap::kDirtyLog, true, true},
+    {HypervisorCap::kIrqfd, true, true},
+    {HypervisorCap::kIoEventfd, true, true},
+    {HypervisorCap::kIrqChip, true, true},
+    {HypervisorCap::kSplitIrqChip, true, false},
+    {HypervisorCap::kXcrs, true, false},
+    {HypervisorCap::kTscControl, true, false},
+    {HypervisorCap::kSyncRegs, true, true},
+    {HypervisorCap::kMpState, true, true},
+    {HypervisorCap::kXsave, true, false},
+    {HypervisorCap::kVcpuEvents, true, false},
+    {HypervisorCap::kTscKhz, true, false},
+    {HypervisorCap::kMsrList, true, false},
+    {HypervisorCap::kFeatureMsrs, true, false},
+    {HypervisorCap::kIrqChipState, true, false},
+    {HypervisorCap::kGuestDebug, true, false},
+};
+
+constexpr CapRow<VmCap> kVmCapRows[] = {
+    {VmCap::kDirtyLog, true, true},
+    {VmCap::kReadOnlyMemoryRegion, true, true},
+    {VmCap::kMemNoncoherentDma, true, true},
+    {VmCap::kPvClock, true, false},
+    {VmCap::kIrqfd, true, true},
+    {VmCap::kIoEventfd, true, true},
+    {VmCap::kGsiRouting, true, true},
+    {VmCap::kSignalMsi, true, true},
+    {VmCap::kIrqfdResample, true, true},
+    {VmCap::kUserSpaceMsrs, true, false},
+    {VmCap::kDirtyLogSwitch, true, true},
+    {VmCap::kDirtyLogManualProtect, true, true},
+    {VmCap::kGicIts, false, true},
+};
+
+// The rows' capabilities for the target architecture (ArchName()).
+template <typename Cap, size_t N>
+const std::vector<Cap>& ForThisArch(const CapRow<Cap> (&rows)[N]) {
+  static const std::vector<Cap>* const caps = [&rows] {
+    const bool x86_64 = absl::string_view(ArchName()) == "x86_64";
+    auto* out = new std::vector<Cap>;
+    for (const CapRow<Cap>& row : rows) {
+      if (x86_64 ? row.x86_64 : row.aarch64) out->push_back(row.cap);
+    }
+    return out;
+  }();
+  return *caps;
+}
+
+}  // namespace
+
+absl::Span<const HypervisorCap> ArchHypervisorCaps() {
+  return ForThisArch(kHypervisorCapRows);
+}
+absl::Span<const VmCap> ArchVmCaps() { return ForThisArch(kVmCapRows); }
+
+}  // namespace probe_internal
+
 namespace {
 
 BackendReport Probe(const BackendInfo& info) {

@@ -1,8 +1,8 @@
-// The aarch64 half of hvprobe (probe_arch.h): the capabilities that mean
-// something on aarch64, and, through the VmAArch64/VcpuAArch64 API, the GIC
-// versions the VM can create, the vCPU features offered, and -- from a
-// probe vCPU initialised with PSCI 0.2 -- the PSCI version, the MPIDR and
-// stolen-time (PVTIME) support.
+// The aarch64 half of hvprobe (probe_arch.h): its name (probe.cc's table
+// says which capabilities mean something on aarch64) and, through the
+// VmAArch64/VcpuAArch64 API, the GIC versions the VM can create, the vCPU
+// features offered, and -- from a probe vCPU initialised with PSCI 0.2 --
+// the PSCI version, the MPIDR and stolen-time (PVTIME) support.
 #include <memory>
 #include <string>
 
@@ -16,23 +16,6 @@
 namespace hv::probe_internal {
 namespace {
 
-constexpr HypervisorCap kHypervisorCaps[] = {
-    HypervisorCap::kUserMemory,     HypervisorCap::kImmediateExit,
-    HypervisorCap::kReadOnlyMemory, HypervisorCap::kDirtyLog,
-    HypervisorCap::kIrqfd,          HypervisorCap::kIoEventfd,
-    HypervisorCap::kIrqChip,        HypervisorCap::kSyncRegs,
-    HypervisorCap::kMpState,
-};
-
-constexpr VmCap kVmCaps[] = {
-    VmCap::kDirtyLog,          VmCap::kReadOnlyMemoryRegion,
-    VmCap::kMemNoncoherentDma, VmCap::kIrqfd,
-    VmCap::kIoEventfd,         VmCap::kGsiRouting,
-    VmCap::kSignalMsi,         VmCap::kIrqfdResample,
-    VmCap::kDirtyLogSwitch,    VmCap::kDirtyLogManualProtect,
-    VmCap::kGicIts,
-};
-
 constexpr VcpuFeature kFeatures[] = {
     VcpuFeature::kPsci0_2,        VcpuFeature::kPowerOff,
     VcpuFeature::kPmuV3,          VcpuFeature::kSve,
@@ -44,8 +27,6 @@ const char* YesNo(bool b) { return b ? "yes" : "no"; }
 }  // namespace
 
 const char* ArchName() { return "aarch64"; }
-absl::Span<const HypervisorCap> ArchHypervisorCaps() { return kHypervisorCaps; }
-absl::Span<const VmCap> ArchVmCaps() { return kVmCaps; }
 
 void ProbeArch(Vm& vm, BackendReport& report) {
   auto& details = report.arch_details;

@@ -1,7 +1,8 @@
 // The architecture-specific half of hvprobe (probe.h): which capabilities
 // mean something on the target architecture, and its own figures.
-// Implemented by probe_x86_64.cc and probe_aarch64.cc, chosen by BUILD
-// select().
+// ArchName() and ProbeArch() are implemented by probe_x86_64.cc and
+// probe_aarch64.cc, chosen by BUILD select(); the capability lists by
+// probe.cc, from one table of both architectures.
 //
 // Example (probe.cc):
 //   for (hv::HypervisorCap cap : hv::probe_internal::ArchHypervisorCaps()) ...
@@ -16,7 +17,10 @@
 
 namespace hv::probe_internal {
 
+// ArchName(): "x86_64" or "aarch64" (probe_x86_64.cc, probe_aarch64.cc).
 const char* ArchName();
+// The capabilities that mean something on ArchName()'s architecture, in
+// report order (probe.cc's table, for both).
 absl::Span<const HypervisorCap> ArchHypervisorCaps();
 absl::Span<const VmCap> ArchVmCaps();
 

@@ -12,8 +12,7 @@
 // The guest's init prints the processor count, the PCI devices and the
 // virtio device's shared-memory capability and blob, then reboots (x86_64:
 // the 8042 reset line) or powers off (aarch64: PSCI SYSTEM_OFF).
-#include <fstream>
-#include <sstream>
+#include <iostream>
 #include <string>
 
 #include "absl/strings/match.h"
@@ -26,7 +25,7 @@
 #include "testing/subprocess.h"
 #include "tools/hvrun/demo.h"
 #include "tools/hvrun/hvrun_test_util.h"
-#include "tools/hvrun/linux_guest/initramfs.h"
+#include "tools/hvrun/linux_guest/guest_test_util.h"
 
 namespace hv {
 namespace {
@@ -59,32 +58,16 @@ echo "hv-init: done, ending"
 sleep 1
 )sh";
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream bytes;
-  bytes << in.rdbuf();
-  return bytes.str();
-}
-
 TEST(HvrunLinuxBoot, BootsDebiansKernelOnTwoVcpusAndReadsTheBlob) {
-  const char* kernel = std::getenv("HV_GUEST_KERNEL");
-  ASSERT_NE(kernel, nullptr)
-      << "HV_GUEST_KERNEL is unset: this test runs in the tools/vmtest VM, which shares "
-         "its kernel (HV_VMTEST_SHARE_KERNEL=1, set by the test's BUILD target)";
-  const std::string busybox = ReadFile("/bin/busybox");
-  ASSERT_GT(busybox.size(), 100000u) << "no /bin/busybox (busybox-static) in the VM";
+  const std::string kernel = SharedGuestKernel();
+  ASSERT_FALSE(kernel.empty());
   const std::string probe =
-      ReadFile(testing::RunfilePath("tools/hvrun/linux_guest/virtio_shm_probe"));
+      ReadWholeFile(testing::RunfilePath("tools/hvrun/linux_guest/virtio_shm_probe"));
   ASSERT_FALSE(probe.empty());
-
-  Initramfs initramfs;
-  for (const char* dir : {"bin", "dev", "proc", "sys"}) initramfs.AddDirectory(dir);
-  initramfs.AddCharDevice("dev/console", 5, 1);
-  initramfs.AddFile("bin/busybox", busybox, 0755);
-  initramfs.AddFile("virtio_shm_probe", probe, 0755);
-  initramfs.AddFile("init", absl::StrCat(kInit, kEnd, "\n"), 0755);
-  const std::string initrd_path = absl::StrFormat("%s/initramfs.cpio", std::getenv("TEST_TMPDIR"));
-  std::ofstream(initrd_path, std::ios::binary) << initramfs.Finish();
+  const std::string initrd_path =
+      WriteBusyboxInitramfs({"bin", "dev", "proc", "sys"},
+                            {{"virtio_shm_probe", probe}, {"init", absl::StrCat(kInit, kEnd, "\n")}});
+  ASSERT_FALSE(initrd_path.empty());
 
   testing::SubprocessOptions options;
   // A boot takes 17-30 s; well inside the VM's own limit (HV_VMTEST_TIMEOUT,

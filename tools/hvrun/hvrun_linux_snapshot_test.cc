@@ -15,8 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <fstream>
-#include <sstream>
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -31,7 +30,7 @@
 #include "gtest/gtest.h"
 #include "testing/subprocess.h"
 #include "tools/hvrun/hvrun_test_util.h"
-#include "tools/hvrun/linux_guest/initramfs.h"
+#include "tools/hvrun/linux_guest/guest_test_util.h"
 
 namespace hv {
 namespace {
@@ -58,13 +57,6 @@ while true; do
 done
 )sh";
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream bytes;
-  bytes << in.rdbuf();
-  return bytes.str();
-}
-
 int64_t FileSize(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0 ? st.st_size : -1;
@@ -72,20 +64,6 @@ int64_t FileSize(const std::string& path) {
 
 std::string TempPath(const std::string& name) {
   return absl::StrFormat("%s/%s", std::getenv("TEST_TMPDIR"), name);
-}
-
-// The initramfs: busybox and the counting init.
-std::string WriteInitramfs() {
-  const std::string busybox = ReadFile("/bin/busybox");
-  EXPECT_GT(busybox.size(), 100000u) << "no /bin/busybox (busybox-static) in the VM";
-  Initramfs initramfs;
-  for (const char* dir : {"bin", "dev", "proc"}) initramfs.AddDirectory(dir);
-  initramfs.AddCharDevice("dev/console", 5, 1);
-  initramfs.AddFile("bin/busybox", busybox, 0755);
-  initramfs.AddFile("init", kInit, 0755);
-  const std::string path = TempPath("initramfs.cpio");
-  std::ofstream(path, std::ios::binary) << initramfs.Finish();
-  return path;
 }
 
 // The tick numbers in `console`, in order (SimpleAtoi takes the "\r").
@@ -120,11 +98,11 @@ testing::SubprocessOptions SignalAfter(int signal, const std::string& stdout_tex
 }
 
 TEST(HvrunLinuxSnapshot, RestoredGuestGoesOnCountingInAFreshProcess) {
-  const char* kernel = std::getenv("HV_GUEST_KERNEL");
-  ASSERT_NE(kernel, nullptr)
-      << "HV_GUEST_KERNEL is unset: this test runs in the tools/vmtest VM, which shares "
-         "its kernel (HV_VMTEST_SHARE_KERNEL=1, set by the test's BUILD target)";
-  const std::string initrd = WriteInitramfs();
+  const std::string kernel = SharedGuestKernel();
+  ASSERT_FALSE(kernel.empty());
+  // The initramfs: busybox and the counting init.
+  const std::string initrd = WriteBusyboxInitramfs({"bin", "dev", "proc"}, {{"init", kInit}});
+  ASSERT_FALSE(initrd.empty());
   const std::string first = TempPath("linux.hvsnap");
   const std::string second = TempPath("again.hvsnap");
 
