@@ -4,7 +4,8 @@
 // live snapshot tests of both architectures
 // (testing/x86_guest_conformance_snapshot_live.cc,
 // testing/aarch64/aarch64_guest_conformance_snapshot_live.cc); what the
-// exits and the device do is theirs.
+// exits and the device do is theirs. SnapshotMoments: the snapshots those
+// tests take of the running guest, each restored in a child process.
 //
 // Example (two vCPUs, each finished at its first MMIO exit; no device):
 //   std::vector<hv::Vcpu*> vcpus = {vcpu0.get(), vcpu1.get()};
@@ -24,6 +25,7 @@
 #define HV_TESTING_LIVE_VCPUS_H_
 
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -32,6 +34,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -39,6 +42,7 @@
 #include "hypervisor/os/eventfd.h"
 #include "hypervisor/vcpu.h"
 #include "hypervisor/vcpu_exit.h"
+#include "snapshot/snapshot_file.h"
 
 namespace hv::testing {
 
@@ -153,6 +157,43 @@ class LiveVcpus {
   std::vector<bool> parked_ ABSL_GUARDED_BY(mu_);
   std::vector<bool> done_ ABSL_GUARDED_BY(mu_);
   absl::Status error_ ABSL_GUARDED_BY(mu_);
+};
+
+// SnapshotMoments: the snapshots a live snapshot test takes of its running
+// guest, each written to a file of its own (in TEST_TMPDIR, else /tmp,
+// named from `stem`, the process id and its number) with the count of
+// raises its PacedIrq had made by then.
+class SnapshotMoments {
+ public:
+  // What a child process does with one moment: a new machine, `file`
+  // restored into it, its device resumed at `raised`, the guest run to its
+  // end; the run's result (JoinReports's answer).
+  using RestoreAndFinish = absl::FunctionRef<absl::StatusOr<std::string>(
+      const snapshot::SnapshotFile& file, uint64_t raised)>;
+
+  explicit SnapshotMoments(const std::string& stem);
+  SnapshotMoments(const SnapshotMoments&) = delete;
+  SnapshotMoments& operator=(const SnapshotMoments&) = delete;
+
+  // SnapshotMoments::Add(): writes `file` as the next moment.
+  absl::Status Add(const snapshot::SnapshotFile& file, uint64_t raised);
+  size_t size() const { return moments_.size(); }
+
+  // SnapshotMoments::ExpectEachRestoresTo(): each moment read and given to
+  // `restore_and_finish` in a child process (InChild, so call it with no
+  // other thread running), whose answer must be `expected` (a gtest
+  // failure naming the file otherwise); each file removed after.
+  void ExpectEachRestoresTo(const std::string& expected,
+                            RestoreAndFinish restore_and_finish);
+
+ private:
+  struct Moment {
+    std::string path;
+    uint64_t raised = 0;
+  };
+
+  const std::string prefix_;
+  std::vector<Moment> moments_;
 };
 
 }  // namespace hv::testing

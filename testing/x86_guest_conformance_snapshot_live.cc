@@ -5,11 +5,8 @@
 // of an uninterrupted run. One snapshot is taken with an interrupt pending
 // in a local APIC, one with a vCPU halted; where the guest can have AVX, a
 // YMM register is live throughout.
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <memory>
@@ -30,7 +27,6 @@
 #include "hypervisor/x86_64/vm_x86_64.h"
 #include "snapshot/x86_64_snapshot.h"
 #include "testing/guest/layout.h"
-#include "testing/in_child.h"
 #include "testing/guest_programs.h"
 #include "testing/live_vcpus.h"
 #include "testing/status_matchers.h"
@@ -236,23 +232,17 @@ class PairMachine {
 
 constexpr absl::Duration kRunTimeout = absl::Seconds(120);
 
-// A snapshot taken, with the device state that goes with it.
-struct Moment {
-  std::string path;
-  uint64_t raised = 0;
-};
-
 // What a child process does: a new PairMachine, the snapshot restored into
-// it, the device resumed with its count, the guest run to its end.
+// it, the device resumed with its count, the guest run to its end
+// (SnapshotMoments::RestoreAndFinish).
 absl::StatusOr<std::string> RestoreAndFinish(Hypervisor& hypervisor,
-                                             const Moment& moment) {
+                                             const snapshot::SnapshotFile& file,
+                                             uint64_t raised) {
   ASSIGN_OR_RETURN(std::unique_ptr<PairMachine> machine,
                    PairMachine::Create(hypervisor));
-  ASSIGN_OR_RETURN(snapshot::SnapshotFile file,
-                   snapshot::SnapshotFile::ReadFrom(moment.path));
-  RETURN_IF_ERROR(snapshot::RestoreX86_64(file, machine->vm(),
-                                          machine->vcpus(), machine->ram()));
-  machine->Start(moment.raised);
+  RETURN_IF_ERROR(snapshot::RestoreX86_64(file, machine->vm(), machine->vcpus(),
+                                          machine->ram()));
+  machine->Start(raised);
   return machine->Finish(kRunTimeout);
 }
 
@@ -273,9 +263,7 @@ TEST_P(X86GuestConformance, SnapshotsOfABusyTwoVcpuGuestRestoreAnywhere) {
   HV_UNIMPLEMENTED_WITHOUT(*probe, VmCap::kGsiRouting,
                            probe->SetGsiRouting(LegacyRoutes()));
   probe.reset();
-  const char* dir = std::getenv("TEST_TMPDIR");
-  const std::string prefix = absl::StrCat(dir != nullptr ? dir : "/tmp",
-                                          "/pair_", ::getpid(), "_");
+  SnapshotMoments moments("pair");
 
   // The reference: a run without a stop.
   const absl::Time reference_start = absl::Now();
@@ -295,7 +283,6 @@ TEST_P(X86GuestConformance, SnapshotsOfABusyTwoVcpuGuestRestoreAnywhere) {
   std::mt19937_64 random(seed);
   std::uniform_int_distribution<int64_t> gap_us(
       0, absl::ToInt64Microseconds(run_time) / 16);
-  std::vector<Moment> moments;
   bool pending_taken = false, halted_taken = false;
   int runs = 0, halted = 0;
   for (int run = 0; run < 40 && moments.size() < kSnapshots; ++run) {
@@ -337,10 +324,7 @@ TEST_P(X86GuestConformance, SnapshotsOfABusyTwoVcpuGuestRestoreAnywhere) {
           snapshot::SnapshotFile file,
           snapshot::CaptureX86_64(machine->vm(), machine->vcpus(),
                                   machine->ram(), GetParam().name));
-      Moment moment{absl::StrCat(prefix, moments.size(), ".hvsnap"),
-                    machine->raised()};
-      ASSERT_OK(file.WriteTo(moment.path));
-      moments.push_back(moment);
+      ASSERT_OK(moments.Add(file, machine->raised()));
       machine->Resume();
     }
     EXPECT_THAT(machine->Finish(kRunTimeout), IsOkAndHolds(expected));
@@ -354,17 +338,10 @@ TEST_P(X86GuestConformance, SnapshotsOfABusyTwoVcpuGuestRestoreAnywhere) {
             << std::flush;  // before the children fork: printed once
 
   // Each restored in a child process: the uninterrupted run's results.
-  for (const Moment& moment : moments) {
-    EXPECT_EQ(InChild([&] {
-                absl::StatusOr<std::string> result =
-                    RestoreAndFinish(*hypervisor_, moment);
-                return result.ok() ? *result
-                                   : "error: " + result.status().ToString();
-              }),
-              expected)
-        << moment.path << " (device had raised " << moment.raised << ")";
-    ::unlink(moment.path.c_str());
-  }
+  moments.ExpectEachRestoresTo(
+      expected, [&](const snapshot::SnapshotFile& file, uint64_t raised) {
+        return RestoreAndFinish(*hypervisor_, file, raised);
+      });
 }
 
 }  // namespace

@@ -8,11 +8,8 @@
 // X86GuestConformance's SnapshotsOfABusyTwoVcpuGuestRestoreAnywhere
 // (testing/x86_guest_conformance_snapshot_live.cc).
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <memory>
@@ -34,7 +31,6 @@
 #include "hypervisor/os/status_macros.h"
 #include "snapshot/aarch64_snapshot.h"
 #include "testing/aarch64/aarch64_guest_conformance.h"
-#include "testing/in_child.h"
 #include "testing/live_vcpus.h"
 #include "testing/status_matchers.h"
 
@@ -206,24 +202,17 @@ class PairMachine {
   LiveVcpus live_;
 };
 
-// A snapshot taken, with the device state that goes with it.
-struct Moment {
-  std::string path;
-  uint64_t raised = 0;
-};
-
 // What a child process does: a new PairMachine, the snapshot restored into
-// it, the device resumed with its count, the guest run to its end.
+// it, the device resumed with its count, the guest run to its end
+// (SnapshotMoments::RestoreAndFinish).
 absl::StatusOr<std::string> RestoreAndFinish(Hypervisor& hypervisor, bool its,
-                                             const Moment& moment) {
+                                             const snapshot::SnapshotFile& file,
+                                             uint64_t raised) {
   ASSIGN_OR_RETURN(std::unique_ptr<PairMachine> machine,
                    PairMachine::Create(hypervisor, its));
-  ASSIGN_OR_RETURN(snapshot::SnapshotFile file,
-                   snapshot::SnapshotFile::ReadFrom(moment.path));
-  RETURN_IF_ERROR(snapshot::RestoreAArch64(file, machine->vm(),
-                                           machine->vcpus(),
-                                           machine->snapshot_ram()));
-  machine->Start(moment.raised);
+  RETURN_IF_ERROR(snapshot::RestoreAArch64(
+      file, machine->vm(), machine->vcpus(), machine->snapshot_ram()));
+  machine->Start(raised);
   return machine->Finish(kRunTimeout);
 }
 
@@ -273,9 +262,7 @@ TEST_P(AArch64GuestConformance, SnapshotsOfABusyTwoVcpuGuestRestoreAnywhere) {
     HV_UNIMPLEMENTED_WITHOUT(probe->vm(), VmCap::kIrqfd,
                              probe->vm().RegisterIrqfd(event, kSpi));
   }
-  const char* dir = std::getenv("TEST_TMPDIR");
-  const std::string prefix = absl::StrCat(dir != nullptr ? dir : "/tmp",
-                                          "/a64_pair_", ::getpid(), "_");
+  SnapshotMoments moments("a64_pair");
 
   // The reference: a run without a stop.
   const absl::Time reference_start = absl::Now();
@@ -304,7 +291,6 @@ TEST_P(AArch64GuestConformance, SnapshotsOfABusyTwoVcpuGuestRestoreAnywhere) {
   std::mt19937_64 random(seed);
   std::uniform_int_distribution<int64_t> gap_us(
       0, absl::ToInt64Microseconds(run_time) / 12);
-  std::vector<Moment> moments;
   bool raised_paused = false;
   int runs = 0, pending = 0, in_wfi = 0, computing = 0;
   for (int run = 0; run < 40 && moments.size() < kSnapshots; ++run) {
@@ -359,10 +345,7 @@ TEST_P(AArch64GuestConformance, SnapshotsOfABusyTwoVcpuGuestRestoreAnywhere) {
           snapshot::SnapshotFile file,
           snapshot::CaptureAArch64(machine->vm(), machine->vcpus(),
                                    machine->snapshot_ram(), "conformance"));
-      Moment moment{absl::StrCat(prefix, moments.size(), ".hvsnap"),
-                    machine->raised()};
-      ASSERT_OK(file.WriteTo(moment.path));
-      moments.push_back(moment);
+      ASSERT_OK(moments.Add(file, machine->raised()));
       machine->Resume();
     }
     EXPECT_THAT(machine->Finish(kRunTimeout), IsOkAndHolds(expected));
@@ -382,17 +365,10 @@ TEST_P(AArch64GuestConformance, SnapshotsOfABusyTwoVcpuGuestRestoreAnywhere) {
   RecordProperty("snapshots_vcpu0_computing", computing);
 
   // Each restored in a child process: the uninterrupted run's results.
-  for (const Moment& moment : moments) {
-    EXPECT_EQ(InChild([&] {
-                absl::StatusOr<std::string> result =
-                    RestoreAndFinish(*hypervisor_, its, moment);
-                return result.ok() ? *result
-                                   : "error: " + result.status().ToString();
-              }),
-              expected)
-        << moment.path << " (device had raised " << moment.raised << ")";
-    ::unlink(moment.path.c_str());
-  }
+  moments.ExpectEachRestoresTo(
+      expected, [&](const snapshot::SnapshotFile& file, uint64_t raised) {
+        return RestoreAndFinish(*hypervisor_, its, file, raised);
+      });
 }
 
 }  // namespace
