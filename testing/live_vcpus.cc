@@ -172,6 +172,36 @@ absl::StatusOr<std::string> JoinReports(
   return absl::StrJoin(results, " ");
 }
 
+PacedLiveVcpus::PacedLiveVcpus(std::vector<Vcpu*> vcpus,
+                               LiveVcpus::ExitHandler on_exit,
+                               absl::Span<uint8_t> ram, uint64_t ready_offset,
+                               uint64_t count_offset, uint64_t quota,
+                               EventFd irq)
+    : device_(ram, ready_offset, count_offset, quota, std::move(irq)),
+      live_(std::move(vcpus), std::move(on_exit),
+            [this]() -> absl::StatusOr<bool> {
+              RETURN_IF_ERROR(device_.RaiseIfDue().status());
+              return device_.finished();
+            }) {}
+
+void PacedLiveVcpus::Start(uint64_t raised) {
+  {
+    std::lock_guard<std::mutex> lock(live_.mutex());
+    device_.set_raised(raised);
+  }
+  live_.Start();
+}
+
+absl::StatusOr<bool> PacedLiveVcpus::RaiseWhilePaused() {
+  std::lock_guard<std::mutex> lock(live_.mutex());
+  return device_.RaiseIfDue();
+}
+
+uint64_t PacedLiveVcpus::raised() {
+  std::lock_guard<std::mutex> lock(live_.mutex());
+  return device_.raised();
+}
+
 namespace {
 
 std::string MomentPrefix(const std::string& stem) {

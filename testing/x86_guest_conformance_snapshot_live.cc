@@ -52,9 +52,9 @@ constexpr int kSnapshots = 20;
 // PairMachine: a VM with the kernel's irqchip, 2 MiB of RAM, two vCPUs set
 // up to run snapshot_pair, an irqfd on GSI 24 routed as an MSI to APIC 1
 // and, once Start()ed, a thread per vCPU plus a "device" thread
-// (LiveVcpus, testing/live_vcpus.h) that raises the irqfd whenever vCPU 1
-// has taken every interrupt raised so far (so none coalesce), up to its
-// quota.
+// (PacedLiveVcpus, testing/live_vcpus.h) that raises the irqfd whenever
+// vCPU 1 has taken every interrupt raised so far (so none coalesce), up to
+// its quota.
 //
 // An MSI route, not an I/O APIC pin: KVM delivers an irqfd's MSI before the
 // eventfd write returns, but a pin's from a kernel work item a little
@@ -130,36 +130,20 @@ class PairMachine {
   // Full snapshots: the RAM is written whole (no slot, no dirty log).
   std::vector<snapshot::GuestRam> ram() const { return {{0, ram_}}; }
 
-  // Start(): runs both vCPUs and the device, which has raised the pin
-  // `raised` times before (the VMM's device state, restored with the VM).
-  void Start(uint64_t raised) {
-    {
-      std::lock_guard<std::mutex> lock(live_->mutex());
-      device_.set_raised(raised);
-    }
-    live_->Start();
-  }
-
-  // Pause() / Resume(): LiveVcpus's, the device stopped between two raises.
+  // Start(), Pause(), Resume(), RaiseWhilePaused() (the MSI, for vCPU 1)
+  // and raised(): PacedLiveVcpus's.
+  void Start(uint64_t raised) { live_->Start(raised); }
   absl::StatusOr<bool> Pause() { return live_->Pause(); }
   void Resume() { live_->Resume(); }
-
-  // RaiseWhilePaused(): while paused, raises the MSI once more if vCPU 1 has
-  // taken every earlier raise and is owed more; true if it did.
-  absl::StatusOr<bool> RaiseWhilePaused() {
-    std::lock_guard<std::mutex> lock(live_->mutex());
-    return device_.RaiseIfDue();
-  }
-  uint64_t raised() {
-    std::lock_guard<std::mutex> lock(live_->mutex());
-    return device_.raised();
-  }
+  absl::StatusOr<bool> RaiseWhilePaused() { return live_->RaiseWhilePaused(); }
+  uint64_t raised() { return live_->raised(); }
 
   // Finish(): waits up to `timeout` for both vCPUs to report and finish,
   // stops every thread, and returns "h0 n0 h1 n1": each vCPU's checksum
   // and interrupt count.
   absl::StatusOr<std::string> Finish(absl::Duration timeout) {
     const absl::Status finished = live_->Finish(timeout);
+    const uint64_t raised = live_->raised();
     std::lock_guard<std::mutex> lock(live_->mutex());
     return JoinReports(
         finished, reports_, 2,
@@ -168,24 +152,20 @@ class PairMachine {
                      ", computations finished ",
                      GuestWord(ram_, kPairCounts + 16), " and ",
                      GuestWord(ram_, kPairCounts + 24), ", MSIs raised ",
-                     device_.raised()));
+                     raised));
   }
 
  private:
   PairMachine(std::unique_ptr<Vm> vm, absl::Span<uint8_t> ram, EventFd irq,
               bool avx)
-      : vm_(std::move(vm)),
-        ram_(ram),
-        avx_(avx),
-        device_(ram, kPairIrqReady, kPairCounts + 8, kInterrupts[1],
-                std::move(irq)) {}
+      : vm_(std::move(vm)), ram_(ram), avx_(avx), irq_(std::move(irq)) {}
 
   // The threads, once the vCPUs exist.
   void MakeLive() {
-    live_ = std::make_unique<LiveVcpus>(
+    live_ = std::make_unique<PacedLiveVcpus>(
         std::vector<Vcpu*>{vcpus_[0].get(), vcpus_[1].get()},
         [this](int i, const VcpuExit& exit) { return HandleExit(i, exit); },
-        [this] { return RaiseIfTaken(); });
+        ram_, kPairIrqReady, kPairCounts + 8, kInterrupts[1], std::move(irq_));
   }
 
   // Under LiveVcpus's lock: the report ports; true at DONE.
@@ -212,22 +192,15 @@ class PairMachine {
     return done;
   }
 
-  // The device, every 200 us under LiveVcpus's lock: raises the MSI again
-  // once vCPU 1 took the last raise; finished at its quota.
-  absl::StatusOr<bool> RaiseIfTaken() {
-    RETURN_IF_ERROR(device_.RaiseIfDue().status());
-    return device_.finished();
-  }
-
   const std::unique_ptr<Vm> vm_;
   const absl::Span<uint8_t> ram_;
   const bool avx_;
   std::vector<std::unique_ptr<VcpuX86_64>> vcpus_;
-  // Fields below: under live_->mutex() once live_ runs. live_ is destroyed
-  // (its threads stopped) before the vCPUs.
-  PacedIrq device_;
+  EventFd irq_;  // the device's, until MakeLive()
+  // Under live_->mutex() once live_ runs. live_ is destroyed (its threads
+  // stopped) before the reports and the vCPUs.
   std::vector<uint64_t> reports_[kVcpus];
-  std::unique_ptr<LiveVcpus> live_;
+  std::unique_ptr<PacedLiveVcpus> live_;
 };
 
 constexpr absl::Duration kRunTimeout = absl::Seconds(120);

@@ -71,7 +71,7 @@ AArch64GuestOptions PairOptions(bool its) {
 
 // PairMachine: an AArch64Guest with a GICv3 and two vCPUs set up to run
 // snapshot_pair, an irqfd on SPI kSpi and, once Start()ed, a thread per
-// vCPU plus a "device" thread (LiveVcpus, testing/live_vcpus.h) that
+// vCPU plus a "device" thread (PacedLiveVcpus, testing/live_vcpus.h) that
 // raises the irqfd whenever vCPU 1 has taken every SPI raised so far (so
 // none coalesce), up to its quota.
 class PairMachine {
@@ -108,36 +108,20 @@ class PairMachine {
     return {{HV_A64_RAM_BASE, ram_, std::nullopt}};
   }
 
-  // Start(): runs both vCPUs and the device, which has raised the SPI
-  // `raised` times before (the VMM's device state, restored with the VM).
-  void Start(uint64_t raised) {
-    {
-      std::lock_guard<std::mutex> lock(live_.mutex());
-      device_.set_raised(raised);
-    }
-    live_.Start();
-  }
-
-  // Pause() / Resume(): LiveVcpus's, the device stopped between two raises.
+  // Start(), Pause(), Resume(), RaiseWhilePaused() (the SPI, for vCPU 1)
+  // and raised(): PacedLiveVcpus's.
+  void Start(uint64_t raised) { live_.Start(raised); }
   absl::StatusOr<bool> Pause() { return live_.Pause(); }
   void Resume() { live_.Resume(); }
-
-  // RaiseWhilePaused(): while paused, raises the SPI once more if vCPU 1
-  // has taken every earlier raise and is owed more; true if it did.
-  absl::StatusOr<bool> RaiseWhilePaused() {
-    std::lock_guard<std::mutex> lock(live_.mutex());
-    return device_.RaiseIfDue();
-  }
-  uint64_t raised() {
-    std::lock_guard<std::mutex> lock(live_.mutex());
-    return device_.raised();
-  }
+  absl::StatusOr<bool> RaiseWhilePaused() { return live_.RaiseWhilePaused(); }
+  uint64_t raised() { return live_.raised(); }
 
   // Finish(): waits up to `timeout` for both vCPUs to report and finish,
   // stops every thread, and returns "c0 t0 s0 c1 t1 s1": each vCPU's
   // checksum, timer ticks and SPIs.
   absl::StatusOr<std::string> Finish(absl::Duration timeout) {
     const absl::Status finished = live_.Finish(timeout);
+    const uint64_t raised = live_.raised();
     std::lock_guard<std::mutex> lock(live_.mutex());
     return JoinReports(
         finished, reports_, 3,
@@ -146,21 +130,20 @@ class PairMachine {
                      ", computations finished ",
                      SharedWord(ram_, kPairShared + 16), " and ",
                      SharedWord(ram_, kPairShared + 24), ", SPIs raised ",
-                     device_.raised()));
+                     raised));
   }
 
  private:
   PairMachine(std::unique_ptr<AArch64Guest> guest, EventFd irq)
       : guest_(std::move(guest)),
         ram_(guest_->ram(), HV_A64_RAM_SIZE),
-        device_(ram_, kPairReady - HV_A64_RAM_BASE,
-                kPairShared + 8 - HV_A64_RAM_BASE, kInterrupts[1],
-                std::move(irq)),
         live_({&vcpu(0), &vcpu(1)},
               [this](int i, const VcpuExit& exit) {
                 return HandleExit(i, exit);
               },
-              [this] { return RaiseIfTaken(); }) {}
+              ram_, kPairReady - HV_A64_RAM_BASE,
+              kPairShared + 8 - HV_A64_RAM_BASE, kInterrupts[1],
+              std::move(irq)) {}
 
   // Under LiveVcpus's lock: a report, DONE (true), or a guest exception
   // (an error).
@@ -186,20 +169,12 @@ class PairMachine {
     return done;
   }
 
-  // The device, every 200 us under LiveVcpus's lock: raises the SPI again
-  // once vCPU 1 took the last raise; finished at its quota.
-  absl::StatusOr<bool> RaiseIfTaken() {
-    RETURN_IF_ERROR(device_.RaiseIfDue().status());
-    return device_.finished();
-  }
-
   const std::unique_ptr<AArch64Guest> guest_;
   const absl::Span<uint8_t> ram_;
   // Under live_.mutex() once live_ runs.
-  PacedIrq device_;
   std::vector<uint64_t> reports_[kVcpus];
   // Destroyed first: its threads stop before the guest goes.
-  LiveVcpus live_;
+  PacedLiveVcpus live_;
 };
 
 // What a child process does: a new PairMachine, the snapshot restored into
