@@ -192,6 +192,12 @@ void PacedLiveVcpus::Start(uint64_t raised) {
   live_.Start();
 }
 
+absl::StatusOr<bool> PacedLiveVcpus::PauseAgain() {
+  live_.Resume();
+  absl::SleepFor(absl::Microseconds(300));
+  return live_.Pause();
+}
+
 absl::StatusOr<bool> PacedLiveVcpus::RaiseWhilePaused() {
   std::lock_guard<std::mutex> lock(live_.mutex());
   return device_.RaiseIfDue();

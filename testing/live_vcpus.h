@@ -184,6 +184,9 @@ class PacedLiveVcpus {
   // Pause() / Resume(): LiveVcpus's, the device stopped between two raises.
   absl::StatusOr<bool> Pause() { return live_.Pause(); }
   void Resume() { live_.Resume(); }
+  // PacedLiveVcpus::PauseAgain(): while paused, lets everything run 300 us
+  // more and pauses again; false when a vCPU finished meanwhile.
+  absl::StatusOr<bool> PauseAgain();
   // PacedLiveVcpus::RaiseWhilePaused(): while paused, raises once more if
   // the guest has taken every earlier raise and is owed more; true if it
   // did.

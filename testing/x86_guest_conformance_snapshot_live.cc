@@ -130,11 +130,12 @@ class PairMachine {
   // Full snapshots: the RAM is written whole (no slot, no dirty log).
   std::vector<snapshot::GuestRam> ram() const { return {{0, ram_}}; }
 
-  // Start(), Pause(), Resume(), RaiseWhilePaused() (the MSI, for vCPU 1)
-  // and raised(): PacedLiveVcpus's.
+  // Start(), Pause(), Resume(), PauseAgain(), RaiseWhilePaused() (the MSI,
+  // for vCPU 1) and raised(): PacedLiveVcpus's.
   void Start(uint64_t raised) { live_->Start(raised); }
   absl::StatusOr<bool> Pause() { return live_->Pause(); }
   void Resume() { live_->Resume(); }
+  absl::StatusOr<bool> PauseAgain() { return live_->PauseAgain(); }
   absl::StatusOr<bool> RaiseWhilePaused() { return live_->RaiseWhilePaused(); }
   uint64_t raised() { return live_->raised(); }
 
@@ -284,9 +285,7 @@ TEST_P(X86GuestConformance, SnapshotsOfABusyTwoVcpuGuestRestoreAnywhere) {
       for (int retry = 0; retry < 1000 && state != MpState::kHalted &&
                           !halted_taken && moments.size() + 1 == kSnapshots;
            ++retry) {
-        machine->Resume();
-        absl::SleepFor(absl::Microseconds(300));
-        ASSERT_OK_AND_ASSIGN(in_time, machine->Pause());
+        ASSERT_OK_AND_ASSIGN(in_time, machine->PauseAgain());
         if (!in_time) break;
         ASSERT_OK_AND_ASSIGN(state, machine->vcpus()[1]->GetMpState());
       }

@@ -108,11 +108,12 @@ class PairMachine {
     return {{HV_A64_RAM_BASE, ram_, std::nullopt}};
   }
 
-  // Start(), Pause(), Resume(), RaiseWhilePaused() (the SPI, for vCPU 1)
-  // and raised(): PacedLiveVcpus's.
+  // Start(), Pause(), Resume(), PauseAgain(), RaiseWhilePaused() (the SPI,
+  // for vCPU 1) and raised(): PacedLiveVcpus's.
   void Start(uint64_t raised) { live_.Start(raised); }
   absl::StatusOr<bool> Pause() { return live_.Pause(); }
   void Resume() { live_.Resume(); }
+  absl::StatusOr<bool> PauseAgain() { return live_.PauseAgain(); }
   absl::StatusOr<bool> RaiseWhilePaused() { return live_.RaiseWhilePaused(); }
   uint64_t raised() { return live_.raised(); }
 
@@ -218,14 +219,6 @@ absl::StatusOr<bool> InWfi(PairMachine& machine) {
   return before == kWfi && SharedWord(machine.ram(), kPairShared + 24) == 1;
 }
 
-// PauseAgain(): lets a paused `machine` run 300 us more and pauses it
-// again; false when a vCPU finished meanwhile.
-absl::StatusOr<bool> PauseAgain(PairMachine& machine) {
-  machine.Resume();
-  absl::SleepFor(absl::Microseconds(300));
-  return machine.Pause();
-}
-
 TEST_P(AArch64GuestConformance, SnapshotsOfABusyTwoVcpuGuestRestoreAnywhere) {
   ASSERT_OK_AND_ASSIGN(bool gic_v3, GicV3Offered());
   if (!gic_v3) return;
@@ -287,7 +280,7 @@ TEST_P(AArch64GuestConformance, SnapshotsOfABusyTwoVcpuGuestRestoreAnywhere) {
         for (int retry = 0; retry < 1000 && in_time && !raised_paused &&
                             moments.size() + 2 == kSnapshots;
              ++retry) {
-          ASSERT_OK_AND_ASSIGN(in_time, PauseAgain(*machine));
+          ASSERT_OK_AND_ASSIGN(in_time, machine->PauseAgain());
           if (in_time) {
             ASSERT_OK_AND_ASSIGN(raised_paused, machine->RaiseWhilePaused());
           }
@@ -306,7 +299,7 @@ TEST_P(AArch64GuestConformance, SnapshotsOfABusyTwoVcpuGuestRestoreAnywhere) {
       for (int retry = 0; retry < 1000 && in_time && !waiting && in_wfi == 0 &&
                           moments.size() + 1 == kSnapshots;
            ++retry) {
-        ASSERT_OK_AND_ASSIGN(in_time, PauseAgain(*machine));
+        ASSERT_OK_AND_ASSIGN(in_time, machine->PauseAgain());
         if (in_time) {
           ASSERT_OK_AND_ASSIGN(waiting, InWfi(*machine));
         }
