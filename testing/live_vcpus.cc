@@ -1,11 +1,16 @@
 #include "testing/live_vcpus.h"
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "gtest/gtest.h"
 #include "hypervisor/os/status_macros.h"
+#include "testing/in_child.h"
 
 namespace hv::testing {
 
@@ -165,6 +170,81 @@ absl::StatusOr<std::string> JoinReports(
     results.insert(results.end(), reports[i].begin(), reports[i].end());
   }
   return absl::StrJoin(results, " ");
+}
+
+PacedLiveVcpus::PacedLiveVcpus(std::vector<Vcpu*> vcpus,
+                               LiveVcpus::ExitHandler on_exit,
+                               absl::Span<uint8_t> ram, uint64_t ready_offset,
+                               uint64_t count_offset, uint64_t quota,
+                               EventFd irq)
+    : device_(ram, ready_offset, count_offset, quota, std::move(irq)),
+      live_(std::move(vcpus), std::move(on_exit),
+            [this]() -> absl::StatusOr<bool> {
+              RETURN_IF_ERROR(device_.RaiseIfDue().status());
+              return device_.finished();
+            }) {}
+
+void PacedLiveVcpus::Start(uint64_t raised) {
+  {
+    std::lock_guard<std::mutex> lock(live_.mutex());
+    device_.set_raised(raised);
+  }
+  live_.Start();
+}
+
+absl::StatusOr<bool> PacedLiveVcpus::PauseAgain() {
+  live_.Resume();
+  absl::SleepFor(absl::Microseconds(300));
+  return live_.Pause();
+}
+
+absl::StatusOr<bool> PacedLiveVcpus::RaiseWhilePaused() {
+  std::lock_guard<std::mutex> lock(live_.mutex());
+  return device_.RaiseIfDue();
+}
+
+uint64_t PacedLiveVcpus::raised() {
+  std::lock_guard<std::mutex> lock(live_.mutex());
+  return device_.raised();
+}
+
+namespace {
+
+std::string MomentPrefix(const std::string& stem) {
+  const char* dir = std::getenv("TEST_TMPDIR");
+  return absl::StrCat(dir != nullptr ? dir : "/tmp", "/", stem, "_", ::getpid(),
+                      "_");
+}
+
+}  // namespace
+
+SnapshotMoments::SnapshotMoments(const std::string& stem)
+    : prefix_(MomentPrefix(stem)) {}
+
+absl::Status SnapshotMoments::Add(const snapshot::SnapshotFile& file,
+                                  uint64_t raised) {
+  Moment moment{absl::StrCat(prefix_, moments_.size(), ".hvsnap"), raised};
+  RETURN_IF_ERROR(file.WriteTo(moment.path));
+  moments_.push_back(std::move(moment));
+  return absl::OkStatus();
+}
+
+void SnapshotMoments::ExpectEachRestoresTo(
+    const std::string& expected, RestoreAndFinish restore_and_finish) {
+  for (const Moment& moment : moments_) {
+    EXPECT_EQ(InChild([&] {
+                absl::StatusOr<snapshot::SnapshotFile> file =
+                    snapshot::SnapshotFile::ReadFrom(moment.path);
+                absl::StatusOr<std::string> result =
+                    file.ok() ? restore_and_finish(*file, moment.raised)
+                              : file.status();
+                return result.ok() ? *result
+                                   : "error: " + result.status().ToString();
+              }),
+              expected)
+        << moment.path << " (device had raised " << moment.raised << ")";
+    ::unlink(moment.path.c_str());
+  }
 }
 
 }  // namespace hv::testing

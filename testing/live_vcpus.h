@@ -4,7 +4,9 @@
 // live snapshot tests of both architectures
 // (testing/x86_guest_conformance_snapshot_live.cc,
 // testing/aarch64/aarch64_guest_conformance_snapshot_live.cc); what the
-// exits and the device do is theirs.
+// exits do is theirs. PacedLiveVcpus: LiveVcpus with the device those
+// tests share, a PacedIrq. SnapshotMoments: the snapshots they take of the
+// running guest, each restored in a child process.
 //
 // Example (two vCPUs, each finished at its first MMIO exit; no device):
 //   std::vector<hv::Vcpu*> vcpus = {vcpu0.get(), vcpu1.get()};
@@ -24,6 +26,7 @@
 #define HV_TESTING_LIVE_VCPUS_H_
 
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -32,6 +35,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -39,6 +43,7 @@
 #include "hypervisor/os/eventfd.h"
 #include "hypervisor/vcpu.h"
 #include "hypervisor/vcpu_exit.h"
+#include "snapshot/snapshot_file.h"
 
 namespace hv::testing {
 
@@ -153,6 +158,85 @@ class LiveVcpus {
   std::vector<bool> parked_ ABSL_GUARDED_BY(mu_);
   std::vector<bool> done_ ABSL_GUARDED_BY(mu_);
   absl::Status error_ ABSL_GUARDED_BY(mu_);
+};
+
+// PacedLiveVcpus: LiveVcpus whose device is a PacedIrq, as both live
+// snapshot tests run their guests: every 200 us the device raises the irqfd
+// when due, and it has finished at its quota. While paused, a test may
+// raise once more (an interrupt pending in the snapshot); the raised count
+// is the device state a snapshot is saved and restored with.
+class PacedLiveVcpus {
+ public:
+  // `on_exit` as LiveVcpus's; the device PacedIrq(ram, ready_offset,
+  // count_offset, quota, irq).
+  PacedLiveVcpus(std::vector<Vcpu*> vcpus, LiveVcpus::ExitHandler on_exit,
+                 absl::Span<uint8_t> ram, uint64_t ready_offset,
+                 uint64_t count_offset, uint64_t quota, EventFd irq);
+
+  // LiveVcpus::mutex(): held by the exit handler, and by the test to read
+  // what the handler wrote.
+  std::mutex& mutex() { return live_.mutex(); }
+
+  // PacedLiveVcpus::Start(): runs the vCPUs and the device, which has
+  // raised `raised` times before (the VMM's device state, restored with
+  // the VM).
+  void Start(uint64_t raised);
+  // Pause() / Resume(): LiveVcpus's, the device stopped between two raises.
+  absl::StatusOr<bool> Pause() { return live_.Pause(); }
+  void Resume() { live_.Resume(); }
+  // PacedLiveVcpus::PauseAgain(): while paused, lets everything run 300 us
+  // more and pauses again; false when a vCPU finished meanwhile.
+  absl::StatusOr<bool> PauseAgain();
+  // PacedLiveVcpus::RaiseWhilePaused(): while paused, raises once more if
+  // the guest has taken every earlier raise and is owed more; true if it
+  // did.
+  absl::StatusOr<bool> RaiseWhilePaused();
+  // The raises made so far (takes mutex()).
+  uint64_t raised();
+  // LiveVcpus::Finish(); the threads are gone after it.
+  absl::Status Finish(absl::Duration timeout) { return live_.Finish(timeout); }
+
+ private:
+  PacedIrq device_;  // under live_.mutex() once live_ runs
+  // Destroyed first: its threads stop before the device goes.
+  LiveVcpus live_;
+};
+
+// SnapshotMoments: the snapshots a live snapshot test takes of its running
+// guest, each written to a file of its own (in TEST_TMPDIR, else /tmp,
+// named from `stem`, the process id and its number) with the count of
+// raises its PacedIrq had made by then.
+class SnapshotMoments {
+ public:
+  // What a child process does with one moment: a new machine, `file`
+  // restored into it, its device resumed at `raised`, the guest run to its
+  // end; the run's result (JoinReports's answer).
+  using RestoreAndFinish = absl::FunctionRef<absl::StatusOr<std::string>(
+      const snapshot::SnapshotFile& file, uint64_t raised)>;
+
+  explicit SnapshotMoments(const std::string& stem);
+  SnapshotMoments(const SnapshotMoments&) = delete;
+  SnapshotMoments& operator=(const SnapshotMoments&) = delete;
+
+  // SnapshotMoments::Add(): writes `file` as the next moment.
+  absl::Status Add(const snapshot::SnapshotFile& file, uint64_t raised);
+  size_t size() const { return moments_.size(); }
+
+  // SnapshotMoments::ExpectEachRestoresTo(): each moment read and given to
+  // `restore_and_finish` in a child process (InChild, so call it with no
+  // other thread running), whose answer must be `expected` (a gtest
+  // failure naming the file otherwise); each file removed after.
+  void ExpectEachRestoresTo(const std::string& expected,
+                            RestoreAndFinish restore_and_finish);
+
+ private:
+  struct Moment {
+    std::string path;
+    uint64_t raised = 0;
+  };
+
+  const std::string prefix_;
+  std::vector<Moment> moments_;
 };
 
 }  // namespace hv::testing

@@ -163,6 +163,13 @@ void PutLe(std::vector<uint8_t>& bytes, size_t at, int width, uint64_t v) {
   for (int i = 0; i < width; ++i) bytes[at + i] = (v >> (8 * i)) & 0xff;
 }
 
+// A copy of `bytes` with `width` bytes at `at` holding `v`.
+std::vector<uint8_t> Patched(std::vector<uint8_t> bytes, size_t at, int width,
+                             uint64_t v) {
+  PutLe(bytes, at, width, v);
+  return bytes;
+}
+
 // The offset in `bytes` (a valid file) of the header of section (tag,
 // index): after the magic, version, architecture and backend blob, each
 // section is tag (4), index (4), length (8), CRC (4), payload.
@@ -217,11 +224,29 @@ absl::StatusOr<Scene> NewScene(Hypervisor& hypervisor) {
   return scene;
 }
 
+// BadFile: bytes a restore must refuse with `code` and a message holding
+// `message`; `what` names the damage in a failure.
+struct BadFile {
+  std::vector<uint8_t> bytes;
+  absl::StatusCode code;
+  ::testing::Matcher<std::string> message;
+  std::string what;
+};
+
+// Gives each bad file to the scene's target, expects each refused, and
+// then the target unchanged.
+void ExpectRefused(Scene& scene, const std::vector<BadFile>& files) {
+  for (const BadFile& file : files) {
+    EXPECT_THAT(RestoreFile(file.bytes, scene.target, scene.backend),
+                StatusIs(file.code, file.message))
+        << file.what;
+  }
+  ExpectUnchanged(scene.target);
+}
+
 TEST_P(X86GuestConformance, SnapshotFileCutShortIsRefused) {
   ASSERT_OK_AND_ASSIGN(Scene scene, NewScene(*hypervisor_));
   const std::vector<uint8_t>& bytes = scene.bytes;
-  Target& target = scene.target;
-  const std::string& backend = scene.backend;
   const size_t regs = SectionHeader(bytes, Tag::kVcpuRegs, 0);
   const struct {
     size_t size;
@@ -234,86 +259,70 @@ TEST_P(X86GuestConformance, SnapshotFileCutShortIsRefused) {
       {bytes.size() / 2, "memory range (tag 1) index 0 claims 2097168 bytes"},
       {bytes.size() - 1, "truncated: 19 bytes where a section header"},
   };
+  std::vector<BadFile> files;
   for (const auto& cut : cuts) {
-    const std::vector<uint8_t> short_file(bytes.begin(),
-                                          bytes.begin() + cut.size);
-    EXPECT_THAT(RestoreFile(short_file, target, backend),
-                StatusIs(absl::StatusCode::kDataLoss, HasSubstr(cut.message)))
-        << cut.size << " of " << bytes.size() << " bytes";
+    files.push_back(
+        {std::vector<uint8_t>(bytes.begin(), bytes.begin() + cut.size),
+         absl::StatusCode::kDataLoss, HasSubstr(cut.message),
+         absl::StrCat(cut.size, " of ", bytes.size(), " bytes")});
   }
-  ExpectUnchanged(target);
+  ExpectRefused(scene, files);
 }
 
 TEST_P(X86GuestConformance, SnapshotFileOfAnotherVersionOrArchIsRefused) {
   ASSERT_OK_AND_ASSIGN(Scene scene, NewScene(*hypervisor_));
-  const std::vector<uint8_t>& bytes = scene.bytes;
-  Target& target = scene.target;
-  const std::string& backend = scene.backend;
-  std::vector<uint8_t> newer = bytes;
-  PutLe(newer, 8, 4, 2);  // the format version, after the magic
-  EXPECT_THAT(RestoreFile(newer, target, backend),
-              StatusIs(absl::StatusCode::kUnimplemented,
-                       HasSubstr("format version 2; this hv reads version 1")));
-  std::vector<uint8_t> arm = bytes;
-  PutLe(arm, 12, 4, 2);  // the architecture: aarch64
-  EXPECT_THAT(RestoreFile(arm, target, backend),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("of an aarch64 VM, not x86_64")));
-  std::vector<uint8_t> unknown = bytes;
-  PutLe(unknown, 12, 4, 9);
-  EXPECT_THAT(RestoreFile(unknown, target, backend),
-              StatusIs(absl::StatusCode::kUnimplemented,
-                       HasSubstr("unknown architecture 9")));
-  ExpectUnchanged(target);
+  // The format version (after the magic), then the architecture.
+  ExpectRefused(
+      scene,
+      {{Patched(scene.bytes, 8, 4, 2), absl::StatusCode::kUnimplemented,
+        HasSubstr("format version 2; this hv reads version 1"), "version 2"},
+       {Patched(scene.bytes, 12, 4, 2), absl::StatusCode::kFailedPrecondition,
+        HasSubstr("of an aarch64 VM, not x86_64"), "aarch64"},
+       {Patched(scene.bytes, 12, 4, 9), absl::StatusCode::kUnimplemented,
+        HasSubstr("unknown architecture 9"), "architecture 9"}});
 }
 
 TEST_P(X86GuestConformance, SnapshotFileOfAnotherBackendIsRefused) {
   ASSERT_OK_AND_ASSIGN(Scene scene, NewScene(*hypervisor_));
-  const std::vector<uint8_t>& bytes = scene.bytes;
-  Target& target = scene.target;
   const std::string& backend = scene.backend;
   const std::string other = backend == "whpx" ? "kvm" : "whpx";
-  const std::vector<uint8_t> foreign =
-      Rewritten(bytes, Tag::kEnd, [](std::vector<uint8_t>&) {}, other);
-  EXPECT_THAT(RestoreFile(foreign, target, backend),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr(absl::StrCat("recorded on the \"", other,
-                                              "\" backend; this VM runs on \"",
-                                              backend, "\""))));
-  ExpectUnchanged(target);
+  ExpectRefused(
+      scene, {{Rewritten(
+                   scene.bytes, Tag::kEnd, [](std::vector<uint8_t>&) {}, other),
+               absl::StatusCode::kFailedPrecondition,
+               HasSubstr(absl::StrCat("recorded on the \"", other,
+                                      "\" backend; this VM runs on \"", backend,
+                                      "\"")),
+               "backend " + other}});
 }
 
 TEST_P(X86GuestConformance, SnapshotFileWithALyingSectionLengthIsRefused) {
   ASSERT_OK_AND_ASSIGN(Scene scene, NewScene(*hypervisor_));
   const std::vector<uint8_t>& bytes = scene.bytes;
-  Target& target = scene.target;
-  const std::string& backend = scene.backend;
   const size_t regs = SectionHeader(bytes, Tag::kVcpuRegs, 0);
   const size_t memory = SectionHeader(bytes, Tag::kMemoryRange, 0);
-  std::vector<uint8_t> longer = bytes;
-  PutLe(longer, regs + 8, 8, 145);  // one byte of the next header in it
-  EXPECT_THAT(RestoreFile(longer, target, backend),
-              StatusIs(absl::StatusCode::kDataLoss,
-                       HasSubstr("vCPU regs (tag 16) index 0 is damaged")));
-  std::vector<uint8_t> huge = bytes;
-  PutLe(huge, memory + 8, 8, uint64_t{1} << 40);
-  EXPECT_THAT(RestoreFile(huge, target, backend),
-              StatusIs(absl::StatusCode::kDataLoss,
-                       HasSubstr("memory range (tag 1) index 0 claims "
-                                 "1099511627776 bytes")));
-  std::vector<uint8_t> shorter = bytes;
-  PutLe(shorter, memory + 8, 8, LeBytes(bytes, memory + 8, 8) - 4096);
-  EXPECT_THAT(RestoreFile(shorter, target, backend),
-              StatusIs(absl::StatusCode::kDataLoss,
-                       HasSubstr("memory range (tag 1) index 0 is damaged")));
-  // The RAM blob's own length, the section resealed: the decoder's turn.
-  const std::vector<uint8_t> blob = Rewritten(
-      bytes, Tag::kMemoryRange,
-      [](std::vector<uint8_t>& payload) { PutLe(payload, 8, 8, 0x1fffff); });
-  EXPECT_THAT(RestoreFile(blob, target, backend),
-              StatusIs(absl::StatusCode::kDataLoss,
-                       HasSubstr("RAM range 0: 1 bytes left over")));
-  ExpectUnchanged(target);
+  const uint64_t memory_length = LeBytes(bytes, memory + 8, 8);
+  ExpectRefused(
+      scene,
+      {// One byte of the next header in the regs section.
+       {Patched(bytes, regs + 8, 8, 145), absl::StatusCode::kDataLoss,
+        HasSubstr("vCPU regs (tag 16) index 0 is damaged"), "longer regs"},
+       {Patched(bytes, memory + 8, 8, uint64_t{1} << 40),
+        absl::StatusCode::kDataLoss,
+        HasSubstr("memory range (tag 1) index 0 claims 1099511627776 bytes"),
+        "huge memory range"},
+       {Patched(bytes, memory + 8, 8, memory_length - 4096),
+        absl::StatusCode::kDataLoss,
+        HasSubstr("memory range (tag 1) index 0 is damaged"),
+        "shorter memory range"},
+       // The RAM blob's own length, the section resealed: the decoder's
+       // turn.
+       {Rewritten(bytes, Tag::kMemoryRange,
+                  [](std::vector<uint8_t>& payload) {
+                    PutLe(payload, 8, 8, 0x1fffff);
+                  }),
+        absl::StatusCode::kDataLoss,
+        HasSubstr("RAM range 0: 1 bytes left over"), "RAM blob length"}});
 }
 
 TEST_P(X86GuestConformance, SnapshotFileForAnotherRamSizeIsRefused) {
@@ -361,9 +370,6 @@ TEST_P(X86GuestConformance, SnapshotFileForAnotherRamSizeIsRefused) {
 
 TEST_P(X86GuestConformance, SnapshotFileWithDamagedRegistersIsRefused) {
   ASSERT_OK_AND_ASSIGN(Scene scene, NewScene(*hypervisor_));
-  const std::vector<uint8_t>& bytes = scene.bytes;
-  Target& target = scene.target;
-  const std::string& backend = scene.backend;
   // Each damage rewrites the section with a CRC that matches: only the
   // decoders' checks stand between it and the vCPU. (A flipped bit in rip
   // or rax is another valid state; no reader can tell.)
@@ -391,37 +397,33 @@ TEST_P(X86GuestConformance, SnapshotFileWithDamagedRegistersIsRefused) {
        "the snapshot has 2 vCPUs, 1 were given",
        absl::StatusCode::kFailedPrecondition},
   };
+  std::vector<BadFile> files;
   for (const auto& damage : damages) {
-    EXPECT_THAT(RestoreFile(Rewritten(bytes, damage.tag, damage.edit), target,
-                            backend),
-                StatusIs(damage.code, HasSubstr(damage.message)))
-        << snapshot::TagName(damage.tag);
+    files.push_back({Rewritten(scene.bytes, damage.tag, damage.edit),
+                     damage.code, HasSubstr(damage.message),
+                     snapshot::TagName(damage.tag)});
   }
-  ExpectUnchanged(target);
+  ExpectRefused(scene, files);
 }
 
 TEST_P(X86GuestConformance, SnapshotRefusedByTheHypervisorIsPutBack) {
   ASSERT_OK_AND_ASSIGN(Scene scene, NewScene(*hypervisor_));
-  Target& target = scene.target;
   // CR4 bit 31 is reserved on every x86 CPU: the decoders let a CR4 value
   // through (its valid bits depend on the CPU), the hypervisor refuses it
   // at set sregs, after the regs, XSAVE and XCRs were written.
   constexpr size_t kCr4 = 8 * 23 + 2 * 10 + 3 * 8;
-  const std::vector<uint8_t> bad_cr4 = Rewritten(
-      scene.bytes, Tag::kVcpuSregs,
-      [](std::vector<uint8_t>& p) { p[kCr4 + 3] |= 0x80; });
-  EXPECT_THAT(RestoreFile(bad_cr4, target, scene.backend),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       ::testing::AllOf(HasSubstr("vCPU 0: set sregs"),
-                                        HasSubstr("state was put back"))));
-  ExpectUnchanged(target);
+  ExpectRefused(
+      scene, {{Rewritten(scene.bytes, Tag::kVcpuSregs,
+                         [](std::vector<uint8_t>& p) { p[kCr4 + 3] |= 0x80; }),
+               absl::StatusCode::kInvalidArgument,
+               ::testing::AllOf(HasSubstr("vCPU 0: set sregs"),
+                                HasSubstr("state was put back")),
+               "reserved CR4 bit 31"}});
 }
 
 TEST_P(X86GuestConformance, SnapshotFileFailingItsCrcIsRefusedVmStillUsable) {
   ASSERT_OK_AND_ASSIGN(Scene scene, NewScene(*hypervisor_));
   const std::vector<uint8_t>& bytes = scene.bytes;
-  Target& target = scene.target;
-  const std::string& backend = scene.backend;
   const size_t regs = SectionHeader(bytes, Tag::kVcpuRegs, 0);
   const size_t memory = SectionHeader(bytes, Tag::kMemoryRange, 0);
   const struct {
@@ -432,19 +434,19 @@ TEST_P(X86GuestConformance, SnapshotFileFailingItsCrcIsRefusedVmStillUsable) {
       {regs + 16, "vCPU regs (tag 16) index 0 is damaged"},  // the CRC
       {memory + 20 + 16 + 0x100000, "memory range (tag 1) index 0 is damaged"},
   };
+  std::vector<BadFile> files;
   for (const auto& flip : flips) {
     std::vector<uint8_t> damaged = bytes;
     damaged[flip.at] ^= 0x04;
-    EXPECT_THAT(RestoreFile(damaged, target, backend),
-                StatusIs(absl::StatusCode::kDataLoss, HasSubstr(flip.message)))
-        << "byte " << flip.at;
+    files.push_back({std::move(damaged), absl::StatusCode::kDataLoss,
+                     HasSubstr(flip.message), absl::StrCat("byte ", flip.at)});
   }
-  ExpectUnchanged(target);
+  ExpectRefused(scene, files);
   // The refusals left the VM fit for the good file: restored, the guest
   // finishes its two phases from where it stopped, signalling once more
   // (its second signal; the first, before the capture, is not repeated).
-  ASSERT_OK(RestoreFile(bytes, target, backend));
-  ASSERT_OK_AND_ASSIGN(GuestRunResult rest, target.guest->Run());
+  ASSERT_OK(RestoreFile(bytes, scene.target, scene.backend));
+  ASSERT_OK_AND_ASSIGN(GuestRunResult rest, scene.target.guest->Run());
   EXPECT_THAT(rest.reports, SizeIs(2));
   ASSERT_THAT(rest.accesses, SizeIs(1));
   EXPECT_EQ(rest.accesses[0].address, HV_GUEST_SIGNAL_PORT);

@@ -5,11 +5,8 @@
 // of an uninterrupted run. One snapshot is taken with an interrupt pending
 // in a local APIC, one with a vCPU halted; where the guest can have AVX, a
 // YMM register is live throughout.
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <memory>
@@ -30,7 +27,6 @@
 #include "hypervisor/x86_64/vm_x86_64.h"
 #include "snapshot/x86_64_snapshot.h"
 #include "testing/guest/layout.h"
-#include "testing/in_child.h"
 #include "testing/guest_programs.h"
 #include "testing/live_vcpus.h"
 #include "testing/status_matchers.h"
@@ -56,9 +52,9 @@ constexpr int kSnapshots = 20;
 // PairMachine: a VM with the kernel's irqchip, 2 MiB of RAM, two vCPUs set
 // up to run snapshot_pair, an irqfd on GSI 24 routed as an MSI to APIC 1
 // and, once Start()ed, a thread per vCPU plus a "device" thread
-// (LiveVcpus, testing/live_vcpus.h) that raises the irqfd whenever vCPU 1
-// has taken every interrupt raised so far (so none coalesce), up to its
-// quota.
+// (PacedLiveVcpus, testing/live_vcpus.h) that raises the irqfd whenever
+// vCPU 1 has taken every interrupt raised so far (so none coalesce), up to
+// its quota.
 //
 // An MSI route, not an I/O APIC pin: KVM delivers an irqfd's MSI before the
 // eventfd write returns, but a pin's from a kernel work item a little
@@ -134,36 +130,21 @@ class PairMachine {
   // Full snapshots: the RAM is written whole (no slot, no dirty log).
   std::vector<snapshot::GuestRam> ram() const { return {{0, ram_}}; }
 
-  // Start(): runs both vCPUs and the device, which has raised the pin
-  // `raised` times before (the VMM's device state, restored with the VM).
-  void Start(uint64_t raised) {
-    {
-      std::lock_guard<std::mutex> lock(live_->mutex());
-      device_.set_raised(raised);
-    }
-    live_->Start();
-  }
-
-  // Pause() / Resume(): LiveVcpus's, the device stopped between two raises.
+  // Start(), Pause(), Resume(), PauseAgain(), RaiseWhilePaused() (the MSI,
+  // for vCPU 1) and raised(): PacedLiveVcpus's.
+  void Start(uint64_t raised) { live_->Start(raised); }
   absl::StatusOr<bool> Pause() { return live_->Pause(); }
   void Resume() { live_->Resume(); }
-
-  // RaiseWhilePaused(): while paused, raises the MSI once more if vCPU 1 has
-  // taken every earlier raise and is owed more; true if it did.
-  absl::StatusOr<bool> RaiseWhilePaused() {
-    std::lock_guard<std::mutex> lock(live_->mutex());
-    return device_.RaiseIfDue();
-  }
-  uint64_t raised() {
-    std::lock_guard<std::mutex> lock(live_->mutex());
-    return device_.raised();
-  }
+  absl::StatusOr<bool> PauseAgain() { return live_->PauseAgain(); }
+  absl::StatusOr<bool> RaiseWhilePaused() { return live_->RaiseWhilePaused(); }
+  uint64_t raised() { return live_->raised(); }
 
   // Finish(): waits up to `timeout` for both vCPUs to report and finish,
   // stops every thread, and returns "h0 n0 h1 n1": each vCPU's checksum
   // and interrupt count.
   absl::StatusOr<std::string> Finish(absl::Duration timeout) {
     const absl::Status finished = live_->Finish(timeout);
+    const uint64_t raised = live_->raised();
     std::lock_guard<std::mutex> lock(live_->mutex());
     return JoinReports(
         finished, reports_, 2,
@@ -172,24 +153,20 @@ class PairMachine {
                      ", computations finished ",
                      GuestWord(ram_, kPairCounts + 16), " and ",
                      GuestWord(ram_, kPairCounts + 24), ", MSIs raised ",
-                     device_.raised()));
+                     raised));
   }
 
  private:
   PairMachine(std::unique_ptr<Vm> vm, absl::Span<uint8_t> ram, EventFd irq,
               bool avx)
-      : vm_(std::move(vm)),
-        ram_(ram),
-        avx_(avx),
-        device_(ram, kPairIrqReady, kPairCounts + 8, kInterrupts[1],
-                std::move(irq)) {}
+      : vm_(std::move(vm)), ram_(ram), avx_(avx), irq_(std::move(irq)) {}
 
   // The threads, once the vCPUs exist.
   void MakeLive() {
-    live_ = std::make_unique<LiveVcpus>(
+    live_ = std::make_unique<PacedLiveVcpus>(
         std::vector<Vcpu*>{vcpus_[0].get(), vcpus_[1].get()},
         [this](int i, const VcpuExit& exit) { return HandleExit(i, exit); },
-        [this] { return RaiseIfTaken(); });
+        ram_, kPairIrqReady, kPairCounts + 8, kInterrupts[1], std::move(irq_));
   }
 
   // Under LiveVcpus's lock: the report ports; true at DONE.
@@ -216,43 +193,30 @@ class PairMachine {
     return done;
   }
 
-  // The device, every 200 us under LiveVcpus's lock: raises the MSI again
-  // once vCPU 1 took the last raise; finished at its quota.
-  absl::StatusOr<bool> RaiseIfTaken() {
-    RETURN_IF_ERROR(device_.RaiseIfDue().status());
-    return device_.finished();
-  }
-
   const std::unique_ptr<Vm> vm_;
   const absl::Span<uint8_t> ram_;
   const bool avx_;
   std::vector<std::unique_ptr<VcpuX86_64>> vcpus_;
-  // Fields below: under live_->mutex() once live_ runs. live_ is destroyed
-  // (its threads stopped) before the vCPUs.
-  PacedIrq device_;
+  EventFd irq_;  // the device's, until MakeLive()
+  // Under live_->mutex() once live_ runs. live_ is destroyed (its threads
+  // stopped) before the reports and the vCPUs.
   std::vector<uint64_t> reports_[kVcpus];
-  std::unique_ptr<LiveVcpus> live_;
+  std::unique_ptr<PacedLiveVcpus> live_;
 };
 
 constexpr absl::Duration kRunTimeout = absl::Seconds(120);
 
-// A snapshot taken, with the device state that goes with it.
-struct Moment {
-  std::string path;
-  uint64_t raised = 0;
-};
-
 // What a child process does: a new PairMachine, the snapshot restored into
-// it, the device resumed with its count, the guest run to its end.
+// it, the device resumed with its count, the guest run to its end
+// (SnapshotMoments::RestoreAndFinish).
 absl::StatusOr<std::string> RestoreAndFinish(Hypervisor& hypervisor,
-                                             const Moment& moment) {
+                                             const snapshot::SnapshotFile& file,
+                                             uint64_t raised) {
   ASSIGN_OR_RETURN(std::unique_ptr<PairMachine> machine,
                    PairMachine::Create(hypervisor));
-  ASSIGN_OR_RETURN(snapshot::SnapshotFile file,
-                   snapshot::SnapshotFile::ReadFrom(moment.path));
-  RETURN_IF_ERROR(snapshot::RestoreX86_64(file, machine->vm(),
-                                          machine->vcpus(), machine->ram()));
-  machine->Start(moment.raised);
+  RETURN_IF_ERROR(snapshot::RestoreX86_64(file, machine->vm(), machine->vcpus(),
+                                          machine->ram()));
+  machine->Start(raised);
   return machine->Finish(kRunTimeout);
 }
 
@@ -273,9 +237,7 @@ TEST_P(X86GuestConformance, SnapshotsOfABusyTwoVcpuGuestRestoreAnywhere) {
   HV_UNIMPLEMENTED_WITHOUT(*probe, VmCap::kGsiRouting,
                            probe->SetGsiRouting(LegacyRoutes()));
   probe.reset();
-  const char* dir = std::getenv("TEST_TMPDIR");
-  const std::string prefix = absl::StrCat(dir != nullptr ? dir : "/tmp",
-                                          "/pair_", ::getpid(), "_");
+  SnapshotMoments moments("pair");
 
   // The reference: a run without a stop.
   const absl::Time reference_start = absl::Now();
@@ -295,7 +257,6 @@ TEST_P(X86GuestConformance, SnapshotsOfABusyTwoVcpuGuestRestoreAnywhere) {
   std::mt19937_64 random(seed);
   std::uniform_int_distribution<int64_t> gap_us(
       0, absl::ToInt64Microseconds(run_time) / 16);
-  std::vector<Moment> moments;
   bool pending_taken = false, halted_taken = false;
   int runs = 0, halted = 0;
   for (int run = 0; run < 40 && moments.size() < kSnapshots; ++run) {
@@ -324,9 +285,7 @@ TEST_P(X86GuestConformance, SnapshotsOfABusyTwoVcpuGuestRestoreAnywhere) {
       for (int retry = 0; retry < 1000 && state != MpState::kHalted &&
                           !halted_taken && moments.size() + 1 == kSnapshots;
            ++retry) {
-        machine->Resume();
-        absl::SleepFor(absl::Microseconds(300));
-        ASSERT_OK_AND_ASSIGN(in_time, machine->Pause());
+        ASSERT_OK_AND_ASSIGN(in_time, machine->PauseAgain());
         if (!in_time) break;
         ASSERT_OK_AND_ASSIGN(state, machine->vcpus()[1]->GetMpState());
       }
@@ -337,10 +296,7 @@ TEST_P(X86GuestConformance, SnapshotsOfABusyTwoVcpuGuestRestoreAnywhere) {
           snapshot::SnapshotFile file,
           snapshot::CaptureX86_64(machine->vm(), machine->vcpus(),
                                   machine->ram(), GetParam().name));
-      Moment moment{absl::StrCat(prefix, moments.size(), ".hvsnap"),
-                    machine->raised()};
-      ASSERT_OK(file.WriteTo(moment.path));
-      moments.push_back(moment);
+      ASSERT_OK(moments.Add(file, machine->raised()));
       machine->Resume();
     }
     EXPECT_THAT(machine->Finish(kRunTimeout), IsOkAndHolds(expected));
@@ -354,17 +310,10 @@ TEST_P(X86GuestConformance, SnapshotsOfABusyTwoVcpuGuestRestoreAnywhere) {
             << std::flush;  // before the children fork: printed once
 
   // Each restored in a child process: the uninterrupted run's results.
-  for (const Moment& moment : moments) {
-    EXPECT_EQ(InChild([&] {
-                absl::StatusOr<std::string> result =
-                    RestoreAndFinish(*hypervisor_, moment);
-                return result.ok() ? *result
-                                   : "error: " + result.status().ToString();
-              }),
-              expected)
-        << moment.path << " (device had raised " << moment.raised << ")";
-    ::unlink(moment.path.c_str());
-  }
+  moments.ExpectEachRestoresTo(
+      expected, [&](const snapshot::SnapshotFile& file, uint64_t raised) {
+        return RestoreAndFinish(*hypervisor_, file, raised);
+      });
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <memory>
+#include <string>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -27,6 +28,14 @@ namespace {
 using ::hv::testing::StatusIs;
 using ::testing::HasSubstr;
 
+// How a call the capability does not cover is refused: UNIMPLEMENTED, the
+// message holding `text`.
+auto Unimplemented(const std::string& text) {
+  return StatusIs(absl::StatusCode::kUnimplemented, HasSubstr(text));
+}
+
+// The calls a KVM like kvm_pvm accepts and ignores, for
+// FaultInjectingKvmSys::IgnoreIoctls().
 bool IsTscOffsetAttr(unsigned long request, uintptr_t arg) {
   if (request != KVM_SET_DEVICE_ATTR) return false;
   // SAFETY: KVM_SET_DEVICE_ATTR's argument is a kvm_device_attr the caller
@@ -38,29 +47,6 @@ bool IsTscOffsetAttr(unsigned long request, uintptr_t arg) {
 bool IsSetXcrs(unsigned long request, uintptr_t) {
   return request == KVM_SET_XCRS;
 }
-
-// A KVM that accepts the calls `ignored` picks and ignores them, as
-// kvm_pvm does; everything else goes to the real kernel.
-class IgnoringSys final : public KvmSys {
- public:
-  explicit IgnoringSys(bool (*ignored)(unsigned long, uintptr_t))
-      : ignored_(ignored) {}
-  int Open(const char* path, int flags) override { return real_->Open(path, flags); }
-  int Ioctl(int fd, unsigned long request, uintptr_t arg) override {
-    if (ignored_(request, arg)) return 0;
-    return real_->Ioctl(fd, request, arg);
-  }
-  void* Mmap(void* addr, size_t length, int prot, int flags, int fd,
-             off_t offset) override {
-    return real_->Mmap(addr, length, prot, flags, fd, offset);
-  }
-  int Munmap(void* addr, size_t length) override { return real_->Munmap(addr, length); }
-  int Close(int fd) override { return real_->Close(fd); }
-
- private:
-  bool (*const ignored_)(unsigned long, uintptr_t);
-  KvmSys* const real_ = RealKvmSys();
-};
 
 // The test's own answer, from raw ioctls: does an offset written to a fresh
 // vCPU read back? (On kvm_pvm: no. On VMX/SVM KVMs since 5.16: yes.)
@@ -112,26 +98,20 @@ TEST(KvmTscControl, CapabilityMatchesWhatTheKernelHonours) {
     EXPECT_EQ(back, uint64_t{3} << 44);
   } else {
     EXPECT_THAT(m.vcpu->SetTscOffset(uint64_t{3} << 44),
-                StatusIs(absl::StatusCode::kUnimplemented,
-                         HasSubstr("set TSC offset")));
-    EXPECT_THAT(m.vcpu->GetTscOffset(),
-                StatusIs(absl::StatusCode::kUnimplemented,
-                         HasSubstr("get TSC offset")));
+                Unimplemented("set TSC offset"));
+    EXPECT_THAT(m.vcpu->GetTscOffset(), Unimplemented("get TSC offset"));
   }
 }
 
 TEST(KvmTscControl, AKvmThatIgnoresTheOffsetReportsNoTscControl) {
   HV_REQUIRE_KVM();
-  IgnoringSys sys(IsTscOffsetAttr);
+  testing::FaultInjectingKvmSys sys;  // a kvm_pvm-like KVM
+  sys.IgnoreIoctls(IsTscOffsetAttr);
   Machine m;
   ASSERT_NO_FATAL_FAILURE(CreateMachine(&sys, m));
   EXPECT_FALSE(m.kvm->CheckCapability(HypervisorCap::kTscControl));
-  EXPECT_THAT(m.vcpu->SetTscOffset(1000),
-              StatusIs(absl::StatusCode::kUnimplemented,
-                       HasSubstr("does not honour it")));
-  EXPECT_THAT(m.vcpu->GetTscOffset(),
-              StatusIs(absl::StatusCode::kUnimplemented,
-                       HasSubstr("does not honour it")));
+  EXPECT_THAT(m.vcpu->SetTscOffset(1000), Unimplemented("does not honour it"));
+  EXPECT_THAT(m.vcpu->GetTscOffset(), Unimplemented("does not honour it"));
   // The refused call changed nothing the guest could see.
   ASSERT_OK_AND_ASSIGN(Regs regs, m.vcpu->GetRegs());
   EXPECT_EQ(regs.rip, 0xfff0u);
@@ -162,22 +142,19 @@ TEST(KvmTscControl, WithoutVcpuAttributesNoProbeRuns) {
   EXPECT_FALSE(m.kvm->CheckCapability(HypervisorCap::kTscControl));
   EXPECT_EQ(sys.calls(), calls);
   EXPECT_THAT(m.vcpu->SetTscOffset(1),
-              StatusIs(absl::StatusCode::kUnimplemented,
-                       HasSubstr("KVM_CAP_VCPU_ATTRIBUTES")));
+              Unimplemented("KVM_CAP_VCPU_ATTRIBUTES"));
 }
 
 TEST(KvmXcrs, AKvmThatIgnoresXcr0ReportsNoXcrs) {
   HV_REQUIRE_KVM();
-  IgnoringSys sys(IsSetXcrs);
+  testing::FaultInjectingKvmSys sys;  // a kvm_pvm-like KVM
+  sys.IgnoreIoctls(IsSetXcrs);
   Machine m;
   ASSERT_NO_FATAL_FAILURE(CreateMachine(&sys, m));
   EXPECT_FALSE(m.kvm->CheckCapability(HypervisorCap::kXcrs));
   EXPECT_THAT(m.vcpu->SetXcrs({Xcr{0, 0x3}}),
-              StatusIs(absl::StatusCode::kUnimplemented,
-                       HasSubstr("do not see the XCR0")));
-  EXPECT_THAT(m.vcpu->GetXcrs(),
-              StatusIs(absl::StatusCode::kUnimplemented,
-                       HasSubstr("get xcrs")));
+              Unimplemented("do not see the XCR0"));
+  EXPECT_THAT(m.vcpu->GetXcrs(), Unimplemented("get xcrs"));
 }
 
 TEST(KvmXcrs, AFailedProbeReportsNoXcrs) {
@@ -206,8 +183,7 @@ TEST(KvmXcrs, WhereReportedTheGuestSeesXcr0) {
   if (m.kvm->CheckCapability(HypervisorCap::kXcrs)) {
     EXPECT_OK(m.vcpu->GetXcrs());
   } else {
-    EXPECT_THAT(m.vcpu->GetXcrs(),
-                StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("get xcrs")));
+    EXPECT_THAT(m.vcpu->GetXcrs(), Unimplemented("get xcrs"));
   }
 }
 

@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 
 #include <cerrno>
+#include <utility>
 
 namespace hv::testing {
 namespace {
@@ -27,10 +28,17 @@ void FaultInjectingKvmSys::OverrideExtension(int cap, int value) {
   extensions_[cap] = value;
 }
 
+void FaultInjectingKvmSys::IgnoreIoctls(
+    std::function<bool(unsigned long, uintptr_t)> ignored) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ignored_ = std::move(ignored);
+}
+
 void FaultInjectingKvmSys::ClearFaults() {
   plan_.Clear();
   std::lock_guard<std::mutex> lock(mutex_);
   extensions_.clear();
+  ignored_ = nullptr;
 }
 
 void FaultInjectingKvmSys::ResetCount() { plan_.Reset(); }
@@ -59,10 +67,13 @@ int FaultInjectingKvmSys::Ioctl(int fd, unsigned long request,
     errno = *error;
     return -1;
   }
-  if (request == kCheckExtension) {
+  {
     std::lock_guard<std::mutex> lock(mutex_);
-    auto it = extensions_.find(static_cast<int>(arg));
-    if (it != extensions_.end()) return it->second;
+    if (request == kCheckExtension) {
+      auto it = extensions_.find(static_cast<int>(arg));
+      if (it != extensions_.end()) return it->second;
+    }
+    if (ignored_ && ignored_(request, arg)) return 0;
   }
   return next_->Ioctl(fd, request, arg);
 }

@@ -2,8 +2,10 @@
 // RealKvmSys()), counts every call, and fails chosen ones with a chosen
 // errno: call N (testing/fakes/fault_plan.h says what N counts), or the
 // next call of one ioctl request. It
-// can also override what KVM_CHECK_EXTENSION reports for a capability, to
-// exercise a backend's behaviour on kernels with other limits.
+// can also override what KVM_CHECK_EXTENSION reports for a capability, or
+// accept chosen ioctls and drop them (a KVM that ignores a setting, as
+// kvm_pvm does some), to exercise a backend's behaviour on kernels with
+// other limits.
 //
 // A failed Close or Munmap is still forwarded first (Linux releases a
 // descriptor even when close reports an error), so an injected fault never
@@ -19,6 +21,7 @@
 #define HV_HYPERVISOR_KVM_KVM_FAULT_INJECTION_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -46,7 +49,11 @@ class FaultInjectingKvmSys final : public KvmSys {
   // FaultInjectingKvmSys::OverrideExtension(): KVM_CHECK_EXTENSION(cap)
   // returns `value` (without asking the kernel).
   void OverrideExtension(int cap, int value);
-  // FaultInjectingKvmSys::ClearFaults(): no more faults or overrides.
+  // FaultInjectingKvmSys::IgnoreIoctls(): an ioctl `ignored` picks (by its
+  // request and argument) returns 0 without reaching the kernel.
+  void IgnoreIoctls(std::function<bool(unsigned long, uintptr_t)> ignored);
+  // FaultInjectingKvmSys::ClearFaults(): no more faults, overrides or
+  // ignored ioctls.
   void ClearFaults();
   // FaultInjectingKvmSys::ResetCount(): calls() back to 0 (and FailCall
   // plans dropped, see FaultPlan::Reset()).
@@ -70,6 +77,8 @@ class FaultInjectingKvmSys final : public KvmSys {
   FaultPlan plan_;
   mutable std::mutex mutex_;
   std::map<int, int> extensions_ ABSL_GUARDED_BY(mutex_);
+  std::function<bool(unsigned long, uintptr_t)> ignored_
+      ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace hv::testing

@@ -8,11 +8,8 @@
 // X86GuestConformance's SnapshotsOfABusyTwoVcpuGuestRestoreAnywhere
 // (testing/x86_guest_conformance_snapshot_live.cc).
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <memory>
@@ -34,7 +31,6 @@
 #include "hypervisor/os/status_macros.h"
 #include "snapshot/aarch64_snapshot.h"
 #include "testing/aarch64/aarch64_guest_conformance.h"
-#include "testing/in_child.h"
 #include "testing/live_vcpus.h"
 #include "testing/status_matchers.h"
 
@@ -75,7 +71,7 @@ AArch64GuestOptions PairOptions(bool its) {
 
 // PairMachine: an AArch64Guest with a GICv3 and two vCPUs set up to run
 // snapshot_pair, an irqfd on SPI kSpi and, once Start()ed, a thread per
-// vCPU plus a "device" thread (LiveVcpus, testing/live_vcpus.h) that
+// vCPU plus a "device" thread (PacedLiveVcpus, testing/live_vcpus.h) that
 // raises the irqfd whenever vCPU 1 has taken every SPI raised so far (so
 // none coalesce), up to its quota.
 class PairMachine {
@@ -112,36 +108,21 @@ class PairMachine {
     return {{HV_A64_RAM_BASE, ram_, std::nullopt}};
   }
 
-  // Start(): runs both vCPUs and the device, which has raised the SPI
-  // `raised` times before (the VMM's device state, restored with the VM).
-  void Start(uint64_t raised) {
-    {
-      std::lock_guard<std::mutex> lock(live_.mutex());
-      device_.set_raised(raised);
-    }
-    live_.Start();
-  }
-
-  // Pause() / Resume(): LiveVcpus's, the device stopped between two raises.
+  // Start(), Pause(), Resume(), PauseAgain(), RaiseWhilePaused() (the SPI,
+  // for vCPU 1) and raised(): PacedLiveVcpus's.
+  void Start(uint64_t raised) { live_.Start(raised); }
   absl::StatusOr<bool> Pause() { return live_.Pause(); }
   void Resume() { live_.Resume(); }
-
-  // RaiseWhilePaused(): while paused, raises the SPI once more if vCPU 1
-  // has taken every earlier raise and is owed more; true if it did.
-  absl::StatusOr<bool> RaiseWhilePaused() {
-    std::lock_guard<std::mutex> lock(live_.mutex());
-    return device_.RaiseIfDue();
-  }
-  uint64_t raised() {
-    std::lock_guard<std::mutex> lock(live_.mutex());
-    return device_.raised();
-  }
+  absl::StatusOr<bool> PauseAgain() { return live_.PauseAgain(); }
+  absl::StatusOr<bool> RaiseWhilePaused() { return live_.RaiseWhilePaused(); }
+  uint64_t raised() { return live_.raised(); }
 
   // Finish(): waits up to `timeout` for both vCPUs to report and finish,
   // stops every thread, and returns "c0 t0 s0 c1 t1 s1": each vCPU's
   // checksum, timer ticks and SPIs.
   absl::StatusOr<std::string> Finish(absl::Duration timeout) {
     const absl::Status finished = live_.Finish(timeout);
+    const uint64_t raised = live_.raised();
     std::lock_guard<std::mutex> lock(live_.mutex());
     return JoinReports(
         finished, reports_, 3,
@@ -150,21 +131,20 @@ class PairMachine {
                      ", computations finished ",
                      SharedWord(ram_, kPairShared + 16), " and ",
                      SharedWord(ram_, kPairShared + 24), ", SPIs raised ",
-                     device_.raised()));
+                     raised));
   }
 
  private:
   PairMachine(std::unique_ptr<AArch64Guest> guest, EventFd irq)
       : guest_(std::move(guest)),
         ram_(guest_->ram(), HV_A64_RAM_SIZE),
-        device_(ram_, kPairReady - HV_A64_RAM_BASE,
-                kPairShared + 8 - HV_A64_RAM_BASE, kInterrupts[1],
-                std::move(irq)),
         live_({&vcpu(0), &vcpu(1)},
               [this](int i, const VcpuExit& exit) {
                 return HandleExit(i, exit);
               },
-              [this] { return RaiseIfTaken(); }) {}
+              ram_, kPairReady - HV_A64_RAM_BASE,
+              kPairShared + 8 - HV_A64_RAM_BASE, kInterrupts[1],
+              std::move(irq)) {}
 
   // Under LiveVcpus's lock: a report, DONE (true), or a guest exception
   // (an error).
@@ -190,40 +170,25 @@ class PairMachine {
     return done;
   }
 
-  // The device, every 200 us under LiveVcpus's lock: raises the SPI again
-  // once vCPU 1 took the last raise; finished at its quota.
-  absl::StatusOr<bool> RaiseIfTaken() {
-    RETURN_IF_ERROR(device_.RaiseIfDue().status());
-    return device_.finished();
-  }
-
   const std::unique_ptr<AArch64Guest> guest_;
   const absl::Span<uint8_t> ram_;
   // Under live_.mutex() once live_ runs.
-  PacedIrq device_;
   std::vector<uint64_t> reports_[kVcpus];
   // Destroyed first: its threads stop before the guest goes.
-  LiveVcpus live_;
-};
-
-// A snapshot taken, with the device state that goes with it.
-struct Moment {
-  std::string path;
-  uint64_t raised = 0;
+  PacedLiveVcpus live_;
 };
 
 // What a child process does: a new PairMachine, the snapshot restored into
-// it, the device resumed with its count, the guest run to its end.
+// it, the device resumed with its count, the guest run to its end
+// (SnapshotMoments::RestoreAndFinish).
 absl::StatusOr<std::string> RestoreAndFinish(Hypervisor& hypervisor, bool its,
-                                             const Moment& moment) {
+                                             const snapshot::SnapshotFile& file,
+                                             uint64_t raised) {
   ASSIGN_OR_RETURN(std::unique_ptr<PairMachine> machine,
                    PairMachine::Create(hypervisor, its));
-  ASSIGN_OR_RETURN(snapshot::SnapshotFile file,
-                   snapshot::SnapshotFile::ReadFrom(moment.path));
-  RETURN_IF_ERROR(snapshot::RestoreAArch64(file, machine->vm(),
-                                           machine->vcpus(),
-                                           machine->snapshot_ram()));
-  machine->Start(moment.raised);
+  RETURN_IF_ERROR(snapshot::RestoreAArch64(
+      file, machine->vm(), machine->vcpus(), machine->snapshot_ram()));
+  machine->Start(raised);
   return machine->Finish(kRunTimeout);
 }
 
@@ -254,14 +219,6 @@ absl::StatusOr<bool> InWfi(PairMachine& machine) {
   return before == kWfi && SharedWord(machine.ram(), kPairShared + 24) == 1;
 }
 
-// PauseAgain(): lets a paused `machine` run 300 us more and pauses it
-// again; false when a vCPU finished meanwhile.
-absl::StatusOr<bool> PauseAgain(PairMachine& machine) {
-  machine.Resume();
-  absl::SleepFor(absl::Microseconds(300));
-  return machine.Pause();
-}
-
 TEST_P(AArch64GuestConformance, SnapshotsOfABusyTwoVcpuGuestRestoreAnywhere) {
   ASSERT_OK_AND_ASSIGN(bool gic_v3, GicV3Offered());
   if (!gic_v3) return;
@@ -273,9 +230,7 @@ TEST_P(AArch64GuestConformance, SnapshotsOfABusyTwoVcpuGuestRestoreAnywhere) {
     HV_UNIMPLEMENTED_WITHOUT(probe->vm(), VmCap::kIrqfd,
                              probe->vm().RegisterIrqfd(event, kSpi));
   }
-  const char* dir = std::getenv("TEST_TMPDIR");
-  const std::string prefix = absl::StrCat(dir != nullptr ? dir : "/tmp",
-                                          "/a64_pair_", ::getpid(), "_");
+  SnapshotMoments moments("a64_pair");
 
   // The reference: a run without a stop.
   const absl::Time reference_start = absl::Now();
@@ -304,7 +259,6 @@ TEST_P(AArch64GuestConformance, SnapshotsOfABusyTwoVcpuGuestRestoreAnywhere) {
   std::mt19937_64 random(seed);
   std::uniform_int_distribution<int64_t> gap_us(
       0, absl::ToInt64Microseconds(run_time) / 12);
-  std::vector<Moment> moments;
   bool raised_paused = false;
   int runs = 0, pending = 0, in_wfi = 0, computing = 0;
   for (int run = 0; run < 40 && moments.size() < kSnapshots; ++run) {
@@ -326,7 +280,7 @@ TEST_P(AArch64GuestConformance, SnapshotsOfABusyTwoVcpuGuestRestoreAnywhere) {
         for (int retry = 0; retry < 1000 && in_time && !raised_paused &&
                             moments.size() + 2 == kSnapshots;
              ++retry) {
-          ASSERT_OK_AND_ASSIGN(in_time, PauseAgain(*machine));
+          ASSERT_OK_AND_ASSIGN(in_time, machine->PauseAgain());
           if (in_time) {
             ASSERT_OK_AND_ASSIGN(raised_paused, machine->RaiseWhilePaused());
           }
@@ -345,7 +299,7 @@ TEST_P(AArch64GuestConformance, SnapshotsOfABusyTwoVcpuGuestRestoreAnywhere) {
       for (int retry = 0; retry < 1000 && in_time && !waiting && in_wfi == 0 &&
                           moments.size() + 1 == kSnapshots;
            ++retry) {
-        ASSERT_OK_AND_ASSIGN(in_time, PauseAgain(*machine));
+        ASSERT_OK_AND_ASSIGN(in_time, machine->PauseAgain());
         if (in_time) {
           ASSERT_OK_AND_ASSIGN(waiting, InWfi(*machine));
         }
@@ -359,10 +313,7 @@ TEST_P(AArch64GuestConformance, SnapshotsOfABusyTwoVcpuGuestRestoreAnywhere) {
           snapshot::SnapshotFile file,
           snapshot::CaptureAArch64(machine->vm(), machine->vcpus(),
                                    machine->snapshot_ram(), "conformance"));
-      Moment moment{absl::StrCat(prefix, moments.size(), ".hvsnap"),
-                    machine->raised()};
-      ASSERT_OK(file.WriteTo(moment.path));
-      moments.push_back(moment);
+      ASSERT_OK(moments.Add(file, machine->raised()));
       machine->Resume();
     }
     EXPECT_THAT(machine->Finish(kRunTimeout), IsOkAndHolds(expected));
@@ -382,17 +333,10 @@ TEST_P(AArch64GuestConformance, SnapshotsOfABusyTwoVcpuGuestRestoreAnywhere) {
   RecordProperty("snapshots_vcpu0_computing", computing);
 
   // Each restored in a child process: the uninterrupted run's results.
-  for (const Moment& moment : moments) {
-    EXPECT_EQ(InChild([&] {
-                absl::StatusOr<std::string> result =
-                    RestoreAndFinish(*hypervisor_, its, moment);
-                return result.ok() ? *result
-                                   : "error: " + result.status().ToString();
-              }),
-              expected)
-        << moment.path << " (device had raised " << moment.raised << ")";
-    ::unlink(moment.path.c_str());
-  }
+  moments.ExpectEachRestoresTo(
+      expected, [&](const snapshot::SnapshotFile& file, uint64_t raised) {
+        return RestoreAndFinish(*hypervisor_, its, file, raised);
+      });
 }
 
 }  // namespace

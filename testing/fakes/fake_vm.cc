@@ -324,59 +324,60 @@ std::vector<MemoryRegionInfo> FakeVm::MemoryRegions() const {
   return table_.List();
 }
 
-absl::StatusOr<MemoryRegion*> FakeVm::FindArena(MemSlot slot, uint64_t offset,
-                                                const char* operation,
-                                                Call& call) {
-  absl::StatusOr<MemorySlotTable::Entry*> entry = table_.Find(slot);
-  if (!entry.ok()) return entry.status();
-  call.guest_address = (*entry)->guest_address + offset;
-  if (!(*entry)->region->is_arena()) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "%s: the region in slot %u is not an arena", operation, slot));
-  }
-  return (*entry)->region.get();
-}
-
-absl::Status FakeVm::AddFdMapping(MemSlot slot, uint64_t offset,
-                                  uint64_t size, int fd, uint64_t fd_offset,
-                                  Protection prot) {
-  std::lock_guard<std::mutex> lock(mu_);
+absl::Status FakeVm::ArenaCall(
+    Method method, MemSlot slot, uint64_t offset, uint64_t size,
+    absl::FunctionRef<void(Call&)> fill,
+    absl::FunctionRef<absl::Status(MemoryRegion&)> body) {
   Call call;
-  call.method = Method::kAddFdMapping;
+  call.method = method;
   call.slot = slot;
   call.offset = offset;
   call.size = size;
-  call.fd = fd;
-  call.fd_offset = fd_offset;
-  call.prot = prot;
-  return Recorded(std::move(call), [&](Call& mapped) -> absl::Status {
-    ASSIGN_OR_RETURN(MemoryRegion * arena,
-                     FindArena(slot, offset, "AddFdMapping", mapped));
-    RETURN_IF_ERROR(arena->MapFd(offset, size, fd, fd_offset, prot));
-    arena_mappings_[slot][offset] = {size, prot};
-    return absl::OkStatus();
+  fill(call);
+  return Recorded(std::move(call), [&](Call& recorded) -> absl::Status {
+    absl::StatusOr<MemorySlotTable::Entry*> entry = table_.Find(recorded.slot);
+    if (!entry.ok()) return entry.status();
+    recorded.guest_address = (*entry)->guest_address + recorded.offset;
+    if (!(*entry)->region->is_arena()) {
+      return absl::FailedPreconditionError(
+          absl::StrFormat("%s: the region in slot %u is not an arena",
+                          FakeVmMethodName(recorded.method), recorded.slot));
+    }
+    return body(*(*entry)->region);
   });
+}
+
+absl::Status FakeVm::AddFdMapping(MemSlot slot, uint64_t offset, uint64_t size,
+                                  int fd, uint64_t fd_offset, Protection prot) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return ArenaCall(
+      Method::kAddFdMapping, slot, offset, size,
+      [&](Call& call) {
+        call.fd = fd;
+        call.fd_offset = fd_offset;
+        call.prot = prot;
+      },
+      [&](MemoryRegion& arena) -> absl::Status {
+        RETURN_IF_ERROR(arena.MapFd(offset, size, fd, fd_offset, prot));
+        arena_mappings_[slot][offset] = {size, prot};
+        return absl::OkStatus();
+      });
 }
 
 absl::Status FakeVm::RemoveMapping(MemSlot slot, uint64_t offset,
                                    uint64_t size) {
   std::lock_guard<std::mutex> lock(mu_);
-  Call call;
-  call.method = Method::kRemoveMapping;
-  call.slot = slot;
-  call.offset = offset;
-  call.size = size;
-  return Recorded(std::move(call), [&](Call& unmapped) -> absl::Status {
-    ASSIGN_OR_RETURN(MemoryRegion * arena,
-                     FindArena(slot, offset, "RemoveMapping", unmapped));
-    RETURN_IF_ERROR(arena->Unmap(offset, size));
-    auto& mappings = arena_mappings_[slot];
-    for (auto it = mappings.lower_bound(offset);
-         it != mappings.end() && it->first < offset + size;) {
-      it = mappings.erase(it);
-    }
-    return absl::OkStatus();
-  });
+  return ArenaCall(
+      Method::kRemoveMapping, slot, offset, size, [](Call&) {},
+      [&](MemoryRegion& arena) -> absl::Status {
+        RETURN_IF_ERROR(arena.Unmap(offset, size));
+        auto& mappings = arena_mappings_[slot];
+        for (auto it = mappings.lower_bound(offset);
+             it != mappings.end() && it->first < offset + size;) {
+          it = mappings.erase(it);
+        }
+        return absl::OkStatus();
+      });
 }
 
 absl::StatusOr<std::vector<uint64_t>> FakeVm::GetDirtyLog(MemSlot slot) {

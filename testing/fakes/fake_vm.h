@@ -189,11 +189,13 @@ class FakeVm : public Vm {
   absl::Status IoEvent(const EventFd& event, const IoEventAddress& address,
                        bool assign);
   absl::Status Irqfd(const EventFd& event, uint32_t gsi, bool assign);
-  // The arena in `slot` for an fd-mapping call named `operation`; sets
-  // `call`'s guest address. NOT_FOUND for an unknown slot,
-  // FAILED_PRECONDITION for a region that is not an arena.
-  absl::StatusOr<MemoryRegion*> FindArena(MemSlot slot, uint64_t offset,
-                                          const char* operation, Call& call)
+  // An fd-mapping call (AddFdMapping, RemoveMapping) of (slot, offset,
+  // size) in an arena, `fill` adding its other fields: Recorded() with its
+  // guest address filled in, `body` run on the arena. NOT_FOUND for an
+  // unknown slot, FAILED_PRECONDITION for a region that is not an arena.
+  absl::Status ArenaCall(Method method, MemSlot slot, uint64_t offset,
+                         uint64_t size, absl::FunctionRef<void(Call&)> fill,
+                         absl::FunctionRef<absl::Status(MemoryRegion&)> body)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<MemSlot> AddMemoryRegionLocked(
       GuestAddress guest_address, std::unique_ptr<MemoryRegion> region,
