@@ -75,4 +75,21 @@ class ScriptedGuest {
 
 }  // namespace hv::testing
 
+// HV_SCRIPTED_GUEST_OVERRIDES: declares every ScriptedGuest call in a fake's
+// class body, so each fake lists them once, here; what a fake answers where
+// its hypervisor has no such exit is said above the macro in its header.
+#define HV_SCRIPTED_GUEST_OVERRIDES                                           \
+  void QueueMmio(uint32_t vcpu, uint64_t address, bool is_write,              \
+                 std::vector<uint8_t> data) override;                         \
+  bool QueueIo(uint32_t vcpu, uint16_t port, bool is_write,                   \
+               std::vector<uint8_t> data) override;                           \
+  bool QueueSystemEvent(uint32_t vcpu, SystemEventKind kind) override;        \
+  bool QueueHalt(uint32_t vcpu) override;                                     \
+  std::vector<uint8_t> CompletedRead(uint32_t vcpu) override;                 \
+  absl::StatusOr<std::vector<uint8_t>> GuestRead(uint64_t gpa, size_t size)   \
+      override;                                                               \
+  absl::Status GuestWrite(uint64_t gpa, absl::Span<const uint8_t> data)       \
+      override;                                                               \
+  uint64_t InterruptsDelivered(uint32_t gsi) override;
+
 #endif  // HV_TESTING_SCRIPTED_GUEST_H_

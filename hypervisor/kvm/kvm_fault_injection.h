@@ -65,12 +65,7 @@ class FaultInjectingKvmSys final : public KvmSys {
   // "mmap", "close", ...), or "" when none was.
   std::string last_fault() const;
 
-  int Open(const char* path, int flags) override;
-  int Ioctl(int fd, unsigned long request, uintptr_t arg) override;
-  void* Mmap(void* addr, size_t length, int prot, int flags, int fd,
-             off_t offset) override;
-  int Munmap(void* addr, size_t length) override;
-  int Close(int fd) override;
+  HV_IOCTL_SEAM_OVERRIDES
 
  private:
   KvmSys* const next_;

@@ -59,6 +59,16 @@ class IoctlSeam {
   }
 };
 
+// HV_IOCTL_SEAM_OVERRIDES: declares IoctlSeam's five calls in the class
+// body of a seam's implementation (a wrapper or a fake of the kernel).
+#define HV_IOCTL_SEAM_OVERRIDES                                    \
+  int Open(const char* path, int flags) override;                  \
+  int Ioctl(int fd, unsigned long request, uintptr_t arg) override; \
+  void* Mmap(void* addr, size_t length, int prot, int flags, int fd, \
+             off_t offset) override;                               \
+  int Munmap(void* addr, size_t length) override;                  \
+  int Close(int fd) override;
+
 // The kernel's own calls, each written once; KernelSeam forwards to them.
 namespace ioctl_seam_internal {
 int KernelOpen(const char* path, int flags);

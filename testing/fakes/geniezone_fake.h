@@ -118,28 +118,15 @@ class GeniezoneFake final : public GeniezoneSys, public ScriptedGuest {
   ~GeniezoneFake() override;
 
   // GeniezoneSys.
-  int Open(const char* path, int flags) override;
-  int Ioctl(int fd, unsigned long request, uintptr_t arg) override;
-  void* Mmap(void* addr, size_t length, int prot, int flags, int fd,
-             off_t offset) override;
-  int Munmap(void* addr, size_t length) override;
-  int Close(int fd) override;
+  HV_IOCTL_SEAM_OVERRIDES
 
   // ScriptedGuest (of the most recently created VM).
-  void QueueMmio(uint32_t vcpu, uint64_t address, bool is_write,
-                 std::vector<uint8_t> data) override;
-  bool QueueIo(uint32_t vcpu, uint16_t port, bool is_write,
-               std::vector<uint8_t> data) override;  // false: no port I/O
-  bool QueueSystemEvent(uint32_t vcpu, SystemEventKind kind) override;
-  bool QueueHalt(uint32_t vcpu) override;  // false: the driver waits itself
-  std::vector<uint8_t> CompletedRead(uint32_t vcpu) override;
-  absl::StatusOr<std::vector<uint8_t>> GuestRead(uint64_t gpa,
-                                                 size_t size) override;
-  absl::Status GuestWrite(uint64_t gpa, absl::Span<const uint8_t> data) override;
-  // Counts SPI `gsi` raised by GZVM_IRQ_LINE (level 1) and by irqfds; an
-  // irqfd's eventfd is observed when this is called, each unit of its
-  // counter (one EventFd::Write(1)) counting as one injection.
-  uint64_t InterruptsDelivered(uint32_t gsi) override;
+  // QueueIo: false (no port I/O). QueueHalt: false (the driver waits
+  // itself). InterruptsDelivered: counts SPI `gsi` raised by GZVM_IRQ_LINE
+  // (level 1) and by irqfds; an irqfd's eventfd is observed when this is
+  // called, each unit of its counter (one EventFd::Write(1)) counting as
+  // one injection.
+  HV_SCRIPTED_GUEST_OVERRIDES
 
   // GeniezoneFake::GuestEoi(): the guest of the most recent VM ends SPI
   // `gsi` (an EOI the driver finds in the vGIC list registers after a

@@ -101,33 +101,17 @@ class GunyahFake final : public GunyahSys, public ScriptedGuest {
   ~GunyahFake() override;
 
   // GunyahSys.
-  int Open(const char* path, int flags) override;
-  int Ioctl(int fd, unsigned long request, uintptr_t arg) override;
-  void* Mmap(void* addr, size_t length, int prot, int flags, int fd,
-             off_t offset) override;
-  int Munmap(void* addr, size_t length) override;
-  int Close(int fd) override;
+  HV_IOCTL_SEAM_OVERRIDES
 
   // ScriptedGuest (for the most recently created VM).
-  void QueueMmio(uint32_t vcpu, uint64_t address, bool is_write,
-                 std::vector<uint8_t> data) override;
-  // Gunyah guests are aarch64: no port I/O.
-  bool QueueIo(uint32_t vcpu, uint16_t port, bool is_write,
-               std::vector<uint8_t> data) override;
-  // kShutdown: PSCI SYSTEM_OFF; kReset: PSCI SYSTEM_RESET; kCrash: a
-  // watchdog bite. False for other kinds, and once the VM has exited (its
-  // guest runs no more code).
-  bool QueueSystemEvent(uint32_t vcpu, SystemEventKind kind) override;
-  // False: Gunyah keeps a waiting (WFI) vCPU in the kernel.
-  bool QueueHalt(uint32_t vcpu) override;
-  std::vector<uint8_t> CompletedRead(uint32_t vcpu) override;
-  absl::StatusOr<std::vector<uint8_t>> GuestRead(uint64_t gpa,
-                                                 size_t size) override;
-  absl::Status GuestWrite(uint64_t gpa,
-                          absl::Span<const uint8_t> data) override;
-  // Doorbell rings of label `gsi` since the VM started (eventfd writes are
+  // QueueIo: false (Gunyah guests are aarch64: no port I/O).
+  // QueueSystemEvent: kShutdown is PSCI SYSTEM_OFF, kReset PSCI
+  // SYSTEM_RESET, kCrash a watchdog bite; false for other kinds, and once
+  // the VM has exited (its guest runs no more code). QueueHalt: false
+  // (Gunyah keeps a waiting (WFI) vCPU in the kernel). InterruptsDelivered:
+  // doorbell rings of label `gsi` since the VM started (eventfd writes are
   // collected when this is called).
-  uint64_t InterruptsDelivered(uint32_t gsi) override;
+  HV_SCRIPTED_GUEST_OVERRIDES
 
   // Inspection: the seam calls recorded (since ClearCalls()), or their
   // names.

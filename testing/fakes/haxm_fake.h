@@ -106,18 +106,7 @@ class HaxmFake final : public HaxmSys, public ScriptedGuest {
   int SignalThread(uint64_t thread) override;
 
   // ScriptedGuest.
-  void QueueMmio(uint32_t vcpu, uint64_t address, bool is_write,
-                 std::vector<uint8_t> data) override;
-  bool QueueIo(uint32_t vcpu, uint16_t port, bool is_write,
-               std::vector<uint8_t> data) override;
-  bool QueueSystemEvent(uint32_t vcpu, SystemEventKind kind) override;
-  bool QueueHalt(uint32_t vcpu) override;
-  std::vector<uint8_t> CompletedRead(uint32_t vcpu) override;
-  absl::StatusOr<std::vector<uint8_t>> GuestRead(uint64_t gpa,
-                                                 size_t size) override;
-  absl::Status GuestWrite(uint64_t gpa,
-                          absl::Span<const uint8_t> data) override;
-  uint64_t InterruptsDelivered(uint32_t gsi) override;
+  HV_SCRIPTED_GUEST_OVERRIDES
 
   // More of the guest: INS/OUTS of `count` elements of `size` bytes (`data`
   // holds them for OUTS), with EFLAGS.DF set when `downwards`.
