@@ -67,7 +67,7 @@ while [ "$rep" -le "$reps" ]; do
     result=$(
       IFS='
 '
-      "$here/boot_timer" 300 $((mem_mib * 1024)) "$log" $(cat "$work/cmd"))
+      "$here/boot_timer" 240 $((mem_mib * 1024)) "$log" $(cat "$work/cmd"))
     used=$(sed -n 's/.*guest_used_kib=\([0-9]*\).*/\1/p' "$log" | head -n 1)
     stats=$(awk '$1 == "io" || $1 == "total" { printf "%s_exits=%s ", $1, $2 }' "$log.err")
     echo "linux_boot: rep=$rep contender=$name $result guest_used_kib=${used:--1} $stats"
