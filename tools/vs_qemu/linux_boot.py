@@ -89,9 +89,12 @@ def _range(runs, key, scale, fmt):
 
 def report(args, facts, runs, names, host, load_before, load_after, qemu_version):
     L = ["## Linux boot: hvrun vs QEMU (`//tools/vs_qemu:linux_boot`)\n"]
+    # The options that shape the run (not the binaries BUILD passes, nor outputs).
+    shaping = [a for a in sys.argv[1:] if not a.startswith(
+        ("--hvrun=", "--boot_timer=", "--driver=", "--run_in_vm=", "--out=", "--console="))]
     L.append("Measured %s UTC with `tools/bazel run --config=opt //tools/vs_qemu:linux_boot%s`."
              % (datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
-                " -- --quick" if args.quick else ""))
+                (" -- " + " ".join(shaping)) if shaping else ""))
     L.append("")
     L.append("- Where: inside tools/vmtest's x86_64 VM (QEMU TCG `-cpu max`, 1 vCPU, guest "
              "kernel `%s`, its KVM `%s`: a standard SVM KVM) on the host `%s` (KVM: %s, %s). "
