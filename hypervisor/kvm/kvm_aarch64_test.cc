@@ -197,9 +197,9 @@ TEST_F(KvmAArch64, GicFramesAndMemoryRegionsStayApart) {
   v3.redistributor_or_cpu_base = HV_A64_GICR_BASE;
   EXPECT_THAT(arm->CreateGic(v3),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("create vGICv3: distributor [0x8000000, "
-                                 "0x8010000) would overlap memory region "
-                                 "[0x800f000, 0x8010000)")));
+                       HasSubstr("create vGICv3: the vGICv3 distributor "
+                                 "[0x8000000, 0x8010000) would overlap "
+                                 "memory region [0x800f000, 0x8010000)")));
   ASSERT_OK(vm->RemoveMemoryRegion(under_gicd).status());
   ASSERT_OK(arm->CreateGic(v3));
   // The GIC first: a region over any of its frames is refused.

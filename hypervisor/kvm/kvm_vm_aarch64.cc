@@ -96,13 +96,12 @@ absl::Status KvmVmAArch64::CreateGic(const GicConfig& config) {
   // would reach the memory, not the GIC). The redistributors' span grows
   // with the vCPUs; FinalizeGic checks it again.
   const std::vector<MemoryRegionInfo> regions = RegionsLocked();
-  RETURN_IF_ERROR(CheckClearOfRegions(
-      absl::StrFormat("create %s", name), "distributor", config.distributor_base,
-      v3 ? kvm_abi::kGicV3DistSize : kvm_abi::kGicV2DistSize, regions));
-  RETURN_IF_ERROR(CheckClearOfRegions(
-      absl::StrFormat("create %s", name),
-      v3 ? "redistributor" : "CPU interface", config.redistributor_or_cpu_base,
-      v3 ? kvm_abi::kGicV3RedistSize : kvm_abi::kGicV2CpuSize, regions));
+  for (const DeviceFrames& frames :
+       GicFrames(config, /*vcpus=*/0, /*its_base=*/std::nullopt)) {
+    RETURN_IF_ERROR(CheckClearOfRegions(absl::StrFormat("create %s", name),
+                                        frames.name, frames.base, frames.size,
+                                        regions));
+  }
   kvm_create_device create = {};
   create.type = GicDeviceType(config.version);
   if (sys_->IoctlPtr(vm_fd_.get(), KVM_CREATE_DEVICE, &create) < 0) {
@@ -157,10 +156,11 @@ absl::Status KvmVmAArch64::FinalizeGic() {
                                       vcpus_created_, {}));
   }
   // The redistributors span every vCPU now: still clear of memory?
-  for (const DeviceFrames& frames : GicFrames(vcpus_created_, false)) {
+  const std::vector<MemoryRegionInfo> regions = RegionsLocked();
+  for (const DeviceFrames& frames :
+       GicFrames(*gic_config_, vcpus_created_, /*its_base=*/std::nullopt)) {
     RETURN_IF_ERROR(CheckClearOfRegions("finalize GIC", frames.name,
-                                        frames.base, frames.size,
-                                        RegionsLocked()));
+                                        frames.base, frames.size, regions));
   }
   RETURN_IF_ERROR(KvmSetDeviceAttr(
       sys_, gic_fd_.get(), KVM_DEV_ARM_VGIC_GRP_CTRL,

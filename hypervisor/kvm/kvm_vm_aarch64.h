@@ -85,17 +85,18 @@ class KvmVmAArch64 final : public KvmVmCore<VmAArch64> {
   std::optional<GuestAddress> its_base_ ABSL_GUARDED_BY(mutex_);
   std::atomic<bool> has_its_{false};
 
-  // The guest-physical frames of the vGIC (and, `with_its`, the ITS once
-  // placed), with
-  // redistributors for max(vcpus, 1) vCPUs: what memory regions must stay
-  // clear of. Empty without a GIC.
+  // The guest-physical frames of the vGIC `gic` with redistributors for
+  // max(vcpus, 1) vCPUs, and of the ITS at `its_base` if given: what memory
+  // regions must stay clear of.
+
   struct DeviceFrames {
     std::string name;  // "the GICv3 distributor", for messages
     GuestAddress base;
     uint64_t size;
   };
-  std::vector<DeviceFrames> GicFrames(uint32_t vcpus, bool with_its) const
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  static std::vector<DeviceFrames> GicFrames(
+      const GicConfig& gic, uint32_t vcpus,
+      std::optional<GuestAddress> its_base);
   // BackendVm's hook: a new memory region must not cover the GIC's frames.
   absl::Status CheckDeviceFrames(GuestAddress guest_address,
                                  uint64_t size) const override

@@ -64,10 +64,9 @@ bool KvmVmAArch64::OffersGicIts() const {
 }
 
 std::vector<KvmVmAArch64::DeviceFrames> KvmVmAArch64::GicFrames(
-    uint32_t vcpus, bool with_its) const {
+    const GicConfig& gic, uint32_t vcpus,
+    std::optional<GuestAddress> its_base) {
   std::vector<DeviceFrames> frames;
-  if (!gic_config_.has_value()) return frames;
-  const GicConfig& gic = *gic_config_;
   const uint32_t count = vcpus > 0 ? vcpus : 1;
   if (gic.version == GicConfig::Version::kV3) {
     frames.push_back({"the vGICv3 distributor", gic.distributor_base,
@@ -82,15 +81,17 @@ std::vector<KvmVmAArch64::DeviceFrames> KvmVmAArch64::GicFrames(
     frames.push_back({"the vGICv2 CPU interface", gic.redistributor_or_cpu_base,
                       kvm_abi::kGicV2CpuSize});
   }
-  if (with_its && its_base_.has_value()) {
-    frames.push_back({"the GIC ITS", *its_base_, kGicItsSize});
+  if (its_base.has_value()) {
+    frames.push_back({"the GIC ITS", *its_base, kGicItsSize});
   }
   return frames;
 }
 
 absl::Status KvmVmAArch64::CheckDeviceFrames(GuestAddress guest_address,
                                              uint64_t size) const {
-  for (const DeviceFrames& frames : GicFrames(vcpus_created_, true)) {
+  if (!gic_config_.has_value()) return absl::OkStatus();
+  for (const DeviceFrames& frames :
+       GicFrames(*gic_config_, vcpus_created_, its_base_)) {
     if (Overlaps(guest_address, size, frames.base, frames.size)) {
       return absl::AlreadyExistsError(absl::StrFormat(
           "add memory region [%#x, %#x): overlaps %s [%#x, %#x)",
@@ -115,7 +116,8 @@ absl::Status KvmVmAArch64::CheckItsPlacement(
         "%s: frames [%#x, %#x) reach past the guest address limit %#x",
         operation, base, base + size, limit));
   }
-  for (const DeviceFrames& frames : GicFrames(vcpus, /*with_its=*/false)) {
+  for (const DeviceFrames& frames :
+       GicFrames(*gic_config_, vcpus, /*its_base=*/std::nullopt)) {
     if (Overlaps(base, size, frames.base, frames.size)) {
       return absl::InvalidArgumentError(absl::StrFormat(
           "%s: frames [%#x, %#x) overlap %s [%#x, %#x)", operation, base,
