@@ -46,6 +46,7 @@
 #include "hypervisor/vcpu_exit.h"
 #include "hypervisor/vm.h"
 #include "hypervisor/vm_checks.h"
+#include "hypervisor/x86_64/arch_bits.h"
 #include "hypervisor/x86_64/vcpu_x86_64.h"
 #include "hypervisor/x86_64/state_fields.h"
 #include "hypervisor/x86_64/vm_x86_64.h"
@@ -534,6 +535,21 @@ absl::Status BootExample(hv::VcpuX86_64* vcpu, absl::Span<uint8_t> ram_span) {
 
 TEST(HypervisorExamples, Boot) { EXPECT_NE(&BootExample, nullptr); }
 #endif
+
+// hypervisor/x86_64/arch_bits.h
+TEST(HypervisorExamples, ArchBits) {
+  hv::Sregs sregs;
+  sregs.cr0 = hv::x86::kCr0Pe | hv::x86::kCr0Et | hv::x86::kCr0Pg;
+  sregs.cr4 = hv::x86::kCr4Pae;
+  sregs.efer = hv::x86::kEferLme | hv::x86::kEferLma;
+  uint64_t pde = 0x200000 | hv::x86::kPtePresent | hv::x86::kPteWritable |
+                 hv::x86::kPdeLargePage;
+// (end of the example)
+  EXPECT_EQ(sregs.cr0, 0x80000011u);
+  EXPECT_EQ(sregs.cr4, 0x20u);
+  EXPECT_EQ(sregs.efer, 0x500u);
+  EXPECT_EQ(pde, 0x200083u);
+}
 
 // hypervisor/x86_64/vcpu_x86_64.h
 // Compiled, not run: it needs an x86_64 vCPU.

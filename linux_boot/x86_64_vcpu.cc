@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "hypervisor/os/status_macros.h"
+#include "hypervisor/x86_64/arch_bits.h"
 #include "hypervisor/x86_64/boot.h"
 #include "linux_boot/le_bytes.h"
 
@@ -26,21 +27,6 @@ constexpr uint32_t kAmdEcxCmpLegacy = 1u << 1;
 // Topology level types in leaf 0xB/0x1F ECX[15:8].
 constexpr uint32_t kLevelSmt = 1;
 constexpr uint32_t kLevelCore = 2;
-
-// MSRs (Intel SDM Vol. 4).
-constexpr uint32_t kMsrSysenterCs = 0x174;
-constexpr uint32_t kMsrSysenterEsp = 0x175;
-constexpr uint32_t kMsrSysenterEip = 0x176;
-constexpr uint32_t kMsrMiscEnable = 0x1a0;
-constexpr uint32_t kMsrMtrrDefType = 0x2ff;
-constexpr uint32_t kMsrStar = 0xc0000081;
-constexpr uint32_t kMsrLstar = 0xc0000082;
-constexpr uint32_t kMsrCstar = 0xc0000083;
-constexpr uint32_t kMsrSyscallMask = 0xc0000084;
-constexpr uint32_t kMsrKernelGsBase = 0xc0000102;
-constexpr uint64_t kMiscEnableFastStrings = 1;
-constexpr uint64_t kMtrrEnable = 1u << 11;
-constexpr uint64_t kMemTypeWriteBack = 6;
 
 // Local APIC registers (SDM Vol. 3A, Table 10-1) and LVT fields (10.5.1).
 constexpr size_t kLapicLvtLint0 = 0x350;
@@ -140,16 +126,16 @@ std::vector<CpuidEntry> LinuxCpuid(absl::Span<const CpuidEntry> supported,
 
 std::vector<MsrEntry> LinuxBootMsrs() {
   return {
-      {kMsrSysenterCs, 0},
-      {kMsrSysenterEsp, 0},
-      {kMsrSysenterEip, 0},
-      {kMsrStar, 0},
-      {kMsrLstar, 0},
-      {kMsrCstar, 0},
-      {kMsrSyscallMask, 0},
-      {kMsrKernelGsBase, 0},
-      {kMsrMiscEnable, kMiscEnableFastStrings},
-      {kMsrMtrrDefType, kMtrrEnable | kMemTypeWriteBack},
+      {x86::kMsrSysenterCs, 0},
+      {x86::kMsrSysenterEsp, 0},
+      {x86::kMsrSysenterEip, 0},
+      {x86::kMsrStar, 0},
+      {x86::kMsrLstar, 0},
+      {x86::kMsrCstar, 0},
+      {x86::kMsrSyscallMask, 0},
+      {x86::kMsrKernelGsBase, 0},
+      {x86::kMsrMiscEnable, x86::kMiscEnableFastStrings},
+      {x86::kMsrMtrrDefType, x86::kMtrrEnable | x86::kMemTypeWriteBack},
   };
 }
 

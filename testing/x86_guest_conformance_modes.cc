@@ -8,6 +8,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "hypervisor/x86_64/arch_bits.h"
 #include "testing/x86_guest_conformance.h"
 #include "testing/status_matchers.h"
 
@@ -15,12 +16,6 @@ namespace hv::testing {
 namespace {
 
 using ::testing::SizeIs;
-
-// Control-register and EFER bits (Intel SDM Vol. 3, Sections 2.5, 2.2.1).
-constexpr uint64_t kCr0Pe = 1ull << 0;
-constexpr uint64_t kCr0Pg = 1ull << 31;
-constexpr uint64_t kEferLme = 1ull << 8;
-constexpr uint64_t kEferLma = 1ull << 10;
 
 TEST_P(X86GuestConformance, RealModeGuestRuns) {
   const uint16_t segment = 0x2345, offset = 0x0123, addend = 0xff00;
@@ -35,7 +30,7 @@ TEST_P(X86GuestConformance, RealModeGuestRuns) {
                          }));
   ASSERT_OK_AND_ASSIGN(GuestRunResult run, guest_->Run());
   ASSERT_THAT(run.reports, SizeIs(4));
-  EXPECT_EQ(run.reports[0] & kCr0Pe, 0u) << "CR0.PE set in real mode";
+  EXPECT_EQ(run.reports[0] & x86::kCr0Pe, 0u) << "CR0.PE set in real mode";
   EXPECT_EQ(run.reports[1], HV_GUEST_CODE >> 4) << "cs";
   EXPECT_EQ(run.reports[2], marker) << "bytes at " << segment << ":" << offset;
   EXPECT_EQ(run.reports[3], uint16_t(offset + addend)) << "16-bit wrap";
@@ -50,9 +45,10 @@ TEST_P(X86GuestConformance, LongModeGuestRuns) {
                          }));
   ASSERT_OK_AND_ASSIGN(GuestRunResult run, guest_->Run());
   ASSERT_THAT(run.reports, SizeIs(5));
-  EXPECT_EQ(run.reports[0] & (kCr0Pe | kCr0Pg), kCr0Pe | kCr0Pg) << "CR0";
-  EXPECT_EQ(run.reports[1] & (kEferLme | kEferLma), kEferLme | kEferLma)
-      << "EFER";
+  constexpr uint64_t kPaging = x86::kCr0Pe | x86::kCr0Pg;
+  constexpr uint64_t kLongMode = x86::kEferLme | x86::kEferLma;
+  EXPECT_EQ(run.reports[0] & kPaging, kPaging) << "CR0";
+  EXPECT_EQ(run.reports[1] & kLongMode, kLongMode) << "EFER";
   EXPECT_EQ(run.reports[2] & 3, 0u) << "CPL";
   const unsigned __int128 product = static_cast<unsigned __int128>(a) * b;
   EXPECT_EQ(run.reports[3], static_cast<uint64_t>(product));

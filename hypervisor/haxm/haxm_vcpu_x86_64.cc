@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "hypervisor/haxm/haxm_vcpu.h"
 #include "hypervisor/os/status_macros.h"
+#include "hypervisor/x86_64/arch_bits.h"
 #include "hypervisor/x86_64/state_fields.h"
 
 namespace hv {
@@ -16,8 +17,6 @@ namespace {
 using haxm_abi::segment_desc_t;
 using haxm_abi::vcpu_state_t;
 
-constexpr uint32_t kMsrEfer = 0xc0000080;
-constexpr uint32_t kMsrApicBase = 0x1b;
 // HAXM's ports reject nr_msr >= HAX_MAX_MSR_ARRAY (0x20).
 constexpr size_t kMsrBatch = haxm_abi::kMaxMsrs - 1;
 
@@ -96,7 +95,7 @@ absl::Status HaxmVcpu::SetRegs(const Regs& regs) {
 absl::StatusOr<Sregs> HaxmVcpu::GetSregs() {
   ASSIGN_OR_RETURN(vcpu_state_t state, GetState());
   // HAXM's GET_REGS does not report EFER; it and the APIC base are MSRs.
-  const uint32_t indices[] = {kMsrEfer, kMsrApicBase};
+  const uint32_t indices[] = {x86::kMsrEfer, x86::kMsrApicBase};
   ASSIGN_OR_RETURN(std::vector<MsrEntry> msrs, GetMsrs(indices));
   Sregs sregs;
   CopySregsFields(state, sregs, FromHaxm, TableFromHaxm);
@@ -118,8 +117,8 @@ absl::Status HaxmVcpu::SetSregs(const Sregs& sregs) {
   state.efer = static_cast<uint32_t>(sregs.efer);
   RETURN_IF_ERROR(SetState(state));
   // After the CRs, so EFER.LMA agrees with CR0.PG when HAXM checks it.
-  const MsrEntry msrs[] = {{kMsrEfer, sregs.efer},
-                           {kMsrApicBase, sregs.apic_base}};
+  const MsrEntry msrs[] = {{x86::kMsrEfer, sregs.efer},
+                           {x86::kMsrApicBase, sregs.apic_base}};
   return SetMsrs(msrs);
 }
 

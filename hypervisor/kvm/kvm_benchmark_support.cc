@@ -23,6 +23,7 @@
 #include "hypervisor/memory_region.h"
 #include "hypervisor/os/errno_status.h"
 #include "hypervisor/os/status_macros.h"
+#include "hypervisor/x86_64/arch_bits.h"
 #include "hypervisor/x86_64/boot.h"
 #include "hypervisor/x86_64/vm_x86_64.h"
 
@@ -46,27 +47,11 @@ namespace {
                                 hv_bench_guest_##name##_end -        \
                                 hv_bench_guest_##name##_start))
 
-// x86 bits the raw set-up writes (SDM Vol. 3A, 2.5 "Control Registers",
-// 4.5 "4-Level Paging", 3.4.5 "Segment Descriptors").
-constexpr uint64_t kCr0Pe = 1ull << 0;
-constexpr uint64_t kCr0Et = 1ull << 4;
-constexpr uint64_t kCr0Pg = 1ull << 31;
-constexpr uint64_t kCr4Pae = 1ull << 5;
-constexpr uint64_t kEferLme = 1ull << 8;
-constexpr uint64_t kEferLma = 1ull << 10;
-constexpr uint64_t kRflagsReserved = 1ull << 1;
-constexpr uint64_t kRflagsIopl3 = 3ull << 12;
-constexpr uint64_t kPtePresent = 1ull << 0;
-constexpr uint64_t kPteWrite = 1ull << 1;
-constexpr uint64_t kPteUser = 1ull << 2;
-constexpr uint64_t kPteLarge = 1ull << 7;
-constexpr uint64_t kPage = 0x1000;
-
 // Table pages at kGuestTables: PML4, PDPT, four page directories, the GDT.
 constexpr uint64_t kPml4 = kGuestTables;
-constexpr uint64_t kPdpt = kGuestTables + kPage;
-constexpr uint64_t kPd = kGuestTables + 2 * kPage;
-constexpr uint64_t kGdt = kGuestTables + 6 * kPage;
+constexpr uint64_t kPdpt = kGuestTables + x86::kPageSize;
+constexpr uint64_t kPd = kGuestTables + 2 * x86::kPageSize;
+constexpr uint64_t kGdt = kGuestTables + 6 * x86::kPageSize;
 // GDT selectors: null, code64 (DPL0), data (DPL0), code64 (DPL3), data (DPL3).
 constexpr uint16_t kCode64 = 1 * 8;
 constexpr uint16_t kData = 2 * 8;
@@ -181,17 +166,17 @@ RawVcpu::~RawVcpu() {
 absl::Status RawVcpu::SetupLongMode(absl::Span<uint8_t> ram, uint64_t entry,
                                     bool user_mode, uint64_t rax,
                                     uint64_t rdi) {
-  if (ram.size() < kGdt + kPage || entry >= ram.size()) {
+  if (ram.size() < kGdt + x86::kPageSize || entry >= ram.size()) {
     return absl::InvalidArgumentError("raw long mode: RAM too small");
   }
   // Identity map of [0, 4 GiB) with 2 MiB pages, user accessible.
-  const uint64_t flags = kPtePresent | kPteWrite | kPteUser;
+  const uint64_t flags = x86::kPtePresent | x86::kPteWritable | x86::kPteUser;
   WriteU64(ram, kPml4, kPdpt | flags);
   for (uint64_t i = 0; i < 4; ++i) {
-    WriteU64(ram, kPdpt + 8 * i, (kPd + i * kPage) | flags);
+    WriteU64(ram, kPdpt + 8 * i, (kPd + i * x86::kPageSize) | flags);
     for (uint64_t j = 0; j < 512; ++j) {
-      WriteU64(ram, kPd + i * kPage + 8 * j,
-               ((i << 30) | (j << 21)) | flags | kPteLarge);
+      WriteU64(ram, kPd + i * x86::kPageSize + 8 * j,
+               ((i << 30) | (j << 21)) | flags | x86::kPdeLargePage);
     }
   }
   for (size_t i = 0; i < sizeof(kGdtDescriptors) / 8; ++i) {
@@ -217,10 +202,10 @@ absl::Status RawVcpu::SetupLongMode(absl::Span<uint8_t> ram, uint64_t entry,
   sregs.gdt.limit = sizeof(kGdtDescriptors) - 1;
   sregs.idt.base = 0;
   sregs.idt.limit = 0;
-  sregs.cr0 = kCr0Pe | kCr0Et | kCr0Pg;
+  sregs.cr0 = x86::kCr0Pe | x86::kCr0Et | x86::kCr0Pg;
   sregs.cr3 = kPml4;
-  sregs.cr4 = kCr4Pae;
-  sregs.efer = kEferLme | kEferLma;
+  sregs.cr4 = x86::kCr4Pae;
+  sregs.efer = x86::kEferLme | x86::kEferLma;
   if (::ioctl(fd_, KVM_SET_SREGS, &sregs) < 0) {
     return ErrnoStatus("KVM_SET_SREGS");
   }
@@ -229,7 +214,7 @@ absl::Status RawVcpu::SetupLongMode(absl::Span<uint8_t> ram, uint64_t entry,
   regs.rsp = kGuestStack;
   regs.rax = rax;
   regs.rdi = rdi;
-  regs.rflags = kRflagsReserved | (user_mode ? kRflagsIopl3 : 0);
+  regs.rflags = x86::kRflagsReserved1 | (user_mode ? x86::kRflagsIopl3 : 0);
   if (::ioctl(fd_, KVM_SET_REGS, &regs) < 0) return ErrnoStatus("KVM_SET_REGS");
   return absl::OkStatus();
 }

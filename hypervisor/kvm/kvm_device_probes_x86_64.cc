@@ -16,6 +16,7 @@
 #include "hypervisor/kvm/kvm_abi_x86_64.h"
 #include "hypervisor/kvm/kvm_device.h"
 #include "hypervisor/kvm/kvm_fd.h"
+#include "hypervisor/x86_64/arch_bits.h"
 
 namespace hv {
 namespace {
@@ -35,9 +36,6 @@ constexpr uint64_t kProbeXcr0s[] = {0x3, 0x1};
 //   0f 01 d0   xgetbv          ; EDX:EAX = XCR0 (SDM Vol. 1, Section 13.3)
 //   f4         hlt             ; KVM_EXIT_HLT (no in-kernel irqchip)
 constexpr uint8_t kXgetbvCode[] = {0x66, 0x31, 0xc9, 0x0f, 0x01, 0xd0, 0xf4};
-
-// CR4.OSXSAVE (SDM Vol. 3, Section 2.5): XGETBV faults without it.
-constexpr uint64_t kCr4Osxsave = uint64_t{1} << 18;
 
 // A VM with one vCPU, closed on destruction.
 struct ScratchVcpu {
@@ -107,7 +105,7 @@ bool GuestSeesXcr0(KvmSys* sys, const KvmDevice& device) {
   if (sys->IoctlPtr(fd, KVM_GET_SREGS, &sregs) < 0) return false;
   sregs.cs.base = 0;
   sregs.cs.selector = 0;
-  sregs.cr4 |= kCr4Osxsave;
+  sregs.cr4 |= x86::kCr4Osxsave;  // XGETBV faults without it
   if (sys->IoctlPtr(fd, KVM_SET_SREGS, &sregs) < 0) return false;
   for (uint64_t xcr0 : kProbeXcr0s) {
     kvm_regs regs = {};

@@ -8,6 +8,7 @@
 #include "hypervisor/os/status_macros.h"
 #include "hypervisor/whpx/whpx_status.h"
 #include "hypervisor/whpx/whpx_vcpu.h"
+#include "hypervisor/x86_64/arch_bits.h"
 #include "hypervisor/x86_64/state_fields.h"
 
 namespace hv {
@@ -413,8 +414,7 @@ absl::Status WhpxVcpu::InjectInterrupt(uint8_t vector) {
         "(WHvRegisterPendingInterruption %#x); wait for the interrupt window",
         vector, id_, current.Reg64));
   }
-  constexpr uint64_t kRflagsIf = 1u << 9;
-  if ((v[1].Reg64 & kRflagsIf) == 0 ||
+  if ((v[1].Reg64 & x86::kRflagsIf) == 0 ||
       (v[2].Reg64 & kInterruptStateShadow) != 0) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "inject interrupt %u (vCPU %u): the guest cannot take an interrupt "
@@ -440,8 +440,7 @@ bool WhpxVcpu::ReadyForInterrupt() const {
                                      WHvRegisterPendingInterruption};
   WHV_REGISTER_VALUE v[3] = {};
   if (!GetRegisters("interrupt readiness", names, v).ok()) return false;
-  constexpr uint64_t kRflagsIf = 1u << 9;
-  return (v[0].Reg64 & kRflagsIf) != 0 &&
+  return (v[0].Reg64 & x86::kRflagsIf) != 0 &&
          (v[1].Reg64 & kInterruptStateShadow) == 0 &&
          (v[2].Reg64 & kPendingInterruptionPending) == 0;
 }

@@ -4,27 +4,12 @@
 
 #include "absl/strings/str_format.h"
 #include "hypervisor/os/status_macros.h"
+#include "hypervisor/x86_64/arch_bits.h"
 
 namespace hv {
 namespace {
 
-constexpr uint64_t kPage = 0x1000;
-
-// Control-register and EFER bits (Intel SDM Vol. 3, Sections 2.5 and 2.2.1).
-constexpr uint64_t kCr0Pe = 1ull << 0;
-constexpr uint64_t kCr0Et = 1ull << 4;
-constexpr uint64_t kCr0Pg = 1ull << 31;
-constexpr uint64_t kCr4Pae = 1ull << 5;
-constexpr uint64_t kEferLme = 1ull << 8;
-constexpr uint64_t kEferLma = 1ull << 10;
-constexpr uint64_t kRflagsIopl3 = 3ull << 12;
-
-// Paging-structure entry bits (Intel SDM Vol. 3, Section 4.5, Tables 4-15
-// to 4-18): present, writable, user, page size (2 MiB in a PDE).
-constexpr uint64_t kPtePresent = 1ull << 0;
-constexpr uint64_t kPteWritable = 1ull << 1;
-constexpr uint64_t kPteUser = 1ull << 2;
-constexpr uint64_t kPdeLargePage = 1ull << 7;
+constexpr uint64_t kPage = x86::kPageSize;
 
 // GDT layout written at `tables` (selectors are index * 8 | RPL).
 enum GdtIndex : uint16_t {
@@ -121,7 +106,7 @@ absl::Status SetupX86Boot(VcpuX86_64& vcpu, absl::Span<uint8_t> ram,
     // Code segment at the entry's 64 KiB boundary; data segments at 0.
     sregs.cs = RealSegment(static_cast<uint16_t>((o.entry & ~0xffffull) >> 4), 0xb);
     sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = RealSegment(0, 0x3);
-    sregs.cr0 = kCr0Et;
+    sregs.cr0 = x86::kCr0Et;
     sregs.cr4 = 0;
     sregs.efer = 0;
     regs.rip = o.entry & 0xffff;
@@ -174,14 +159,14 @@ absl::Status SetupX86Boot(VcpuX86_64& vcpu, absl::Span<uint8_t> ram,
   if (o.mode == X86Mode::kProtected) {
     sregs.cs = code32;
     sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
-    sregs.cr0 = kCr0Pe | kCr0Et;
+    sregs.cr0 = x86::kCr0Pe | x86::kCr0Et;
     sregs.cr4 = 0;
     sregs.efer = 0;
   } else {
     // PML4 at +1 page, PDPT at +2, four page directories at +3..+5: an
     // identity map of the first 4 GiB with 2 MiB pages.
-    const uint64_t user = o.user_mode ? kPteUser : 0;
-    const uint64_t flags = kPtePresent | kPteWritable | user;
+    const uint64_t user = o.user_mode ? x86::kPteUser : 0;
+    const uint64_t flags = x86::kPtePresent | x86::kPteWritable | user;
     const GuestAddress pml4 = o.tables + kPage, pdpt = o.tables + 2 * kPage;
     Put64(tables + kPage, pdpt | flags);
     for (uint64_t i = 0; i < 4; ++i) {
@@ -189,17 +174,18 @@ absl::Status SetupX86Boot(VcpuX86_64& vcpu, absl::Span<uint8_t> ram,
       Put64(tables + 2 * kPage + 8 * i, pd | flags);
       for (uint64_t j = 0; j < 512; ++j) {
         const uint64_t address = (i << 30) | (j << 21);
-        Put64(tables + (3 + i) * kPage + 8 * j, address | flags | kPdeLargePage);
+        Put64(tables + (3 + i) * kPage + 8 * j,
+              address | flags | x86::kPdeLargePage);
       }
     }
     sregs.cs = o.user_mode ? user_code64 : code64;
     sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss =
         o.user_mode ? user_data : data;
     sregs.cr3 = pml4;
-    sregs.cr4 = kCr4Pae;
-    sregs.cr0 = kCr0Pe | kCr0Et | kCr0Pg;
-    sregs.efer = kEferLme | kEferLma;
-    if (o.user_mode) regs.rflags |= kRflagsIopl3;
+    sregs.cr4 = x86::kCr4Pae;
+    sregs.cr0 = x86::kCr0Pe | x86::kCr0Et | x86::kCr0Pg;
+    sregs.efer = x86::kEferLme | x86::kEferLma;
+    if (o.user_mode) regs.rflags |= x86::kRflagsIopl3;
   }
   regs.rip = o.entry;
   RETURN_IF_ERROR(vcpu.SetSregs(sregs));

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "hypervisor/os/status_macros.h"
+#include "hypervisor/x86_64/arch_bits.h"
 #include "hypervisor/x86_64/boot.h"
 #include "hypervisor/x86_64/vcpu_x86_64.h"
 #include "hypervisor/x86_64/vm_x86_64.h"
@@ -35,13 +36,6 @@ constexpr uint64_t kStackPerVcpu = 0x10000;
 constexpr uint64_t kReachableTop = 1ull << 32;
 // Real mode reaches 1 MiB (plus the HMA, which hvrun does not promise).
 constexpr uint64_t kRealModeLimit = 1ull << 20;
-// SSE in protected and long mode (Intel SDM Vol. 3A, 13.1.3): CR0.MP set,
-// CR0.EM clear, CR4.OSFXSR and CR4.OSXMMEXCPT set.
-constexpr uint64_t kCr0Mp = 1ull << 1;
-constexpr uint64_t kCr0Em = 1ull << 2;
-constexpr uint64_t kCr4Osfxsr = 1ull << 9;
-constexpr uint64_t kCr4Osxmmexcpt = 1ull << 10;
-
 constexpr MachineLayout kLayout = {
     "x86_64",                   // arch
     0,                          // ram_base
@@ -159,8 +153,10 @@ absl::StatusOr<std::unique_ptr<Vcpu>> CreateArchVcpu(
   RETURN_IF_ERROR(SetupX86Boot(*vcpu, ram, kLayout.ram_base, boot));
   if (mode != X86Mode::kReal) {
     ASSIGN_OR_RETURN(Sregs sregs, vcpu->GetSregs());
-    sregs.cr0 = (sregs.cr0 | kCr0Mp) & ~kCr0Em;
-    sregs.cr4 |= kCr4Osfxsr | kCr4Osxmmexcpt;
+    // SSE in protected and long mode (Intel SDM Vol. 3A, 13.1.3): CR0.MP
+    // set, CR0.EM clear, CR4.OSFXSR and CR4.OSXMMEXCPT set.
+    sregs.cr0 = (sregs.cr0 | x86::kCr0Mp) & ~x86::kCr0Em;
+    sregs.cr4 |= x86::kCr4Osfxsr | x86::kCr4Osxmmexcpt;
     RETURN_IF_ERROR(vcpu->SetSregs(sregs));
   }
   ASSIGN_OR_RETURN(Regs regs, vcpu->GetRegs());
