@@ -137,6 +137,7 @@ absl::Status MachineExample(const std::vector<uint8_t>& bytes) {
 absl::Status MachineSnapshotExample(std::unique_ptr<hv::Machine> machine) {
   // After machine->Run() ended with RunEnd::kSnapshot:
   ASSIGN_OR_RETURN(uint64_t bytes, hv::SaveMachineSnapshot(*machine, "vm.hvsnap"));
+  std::cerr << "saved " << bytes << " bytes\n";
   // Later, in another process:
   ASSIGN_OR_RETURN(auto snapshot, hv::MachineSnapshot::Read("vm.hvsnap"));
   hv::MachineOptions options;
@@ -271,6 +272,7 @@ TEST(HvrunExamples, Compile) {
   EXPECT_NE(&ExitCodesExample, nullptr);
   EXPECT_NE(&HvrunTestUtilExample, nullptr);
   EXPECT_NE(&MachineExample, nullptr);
+  EXPECT_NE(&MachineSnapshotExample, nullptr);
   EXPECT_NE(&PciEcamExample, nullptr);
   EXPECT_NE(&SignalWatcherExample, nullptr);
 }

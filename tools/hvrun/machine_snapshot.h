@@ -21,6 +21,7 @@
 // Example:
 //   // After machine->Run() ended with RunEnd::kSnapshot:
 //   ASSIGN_OR_RETURN(uint64_t bytes, hv::SaveMachineSnapshot(*machine, "vm.hvsnap"));
+//   std::cerr << "saved " << bytes << " bytes\n";
 //   // Later, in another process:
 //   ASSIGN_OR_RETURN(auto snapshot, hv::MachineSnapshot::Read("vm.hvsnap"));
 //   hv::MachineOptions options;
