@@ -137,7 +137,9 @@ TEST_P(ApiConformance, NonCoherentFollowsTheCapability) {
   options.cache = MemCacheType::kCacheNonCoherent;
   const std::optional<absl::StatusOr<MemSlot>> slot =
       AddWhereOffered(*vm_, VmCap::kMemNoncoherentDma, options);
-  if (slot.has_value()) EXPECT_OK(slot->status());
+  if (slot.has_value()) {
+    EXPECT_OK(slot->status());
+  }
 }
 
 TEST_P(ApiConformance, GuestAndHostShareRegionMemory) {

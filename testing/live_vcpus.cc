@@ -177,7 +177,8 @@ PacedLiveVcpus::PacedLiveVcpus(std::vector<Vcpu*> vcpus,
                                absl::Span<uint8_t> ram, uint64_t ready_offset,
                                uint64_t count_offset, uint64_t quota,
                                EventFd irq)
-    : device_(ram, ready_offset, count_offset, quota, std::move(irq)),
+    : ram_(ram),
+      device_(ram, ready_offset, count_offset, quota, std::move(irq)),
       live_(std::move(vcpus), std::move(on_exit),
             [this]() -> absl::StatusOr<bool> {
               RETURN_IF_ERROR(device_.RaiseIfDue().status());
@@ -206,6 +207,21 @@ absl::StatusOr<bool> PacedLiveVcpus::RaiseWhilePaused() {
 uint64_t PacedLiveVcpus::raised() {
   std::lock_guard<std::mutex> lock(live_.mutex());
   return device_.raised();
+}
+
+absl::StatusOr<std::string> PacedLiveVcpus::FinishPair(
+    absl::Duration timeout, absl::Span<const std::vector<uint64_t>> reports,
+    size_t per_vcpu, uint64_t shared_offset, absl::string_view irq_name) {
+  const absl::Status finished = Finish(timeout);
+  std::lock_guard<std::mutex> lock(live_.mutex());
+  const auto word = [&](int i) {
+    return GuestWord(ram_, shared_offset + 8 * i);
+  };
+  return JoinReports(
+      finished, reports, per_vcpu,
+      absl::StrCat("interrupts taken ", word(0), " and ", word(1),
+                   ", computations finished ", word(2), " and ", word(3), ", ",
+                   irq_name, "s raised ", device_.raised()));
 }
 
 namespace {

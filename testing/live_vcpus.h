@@ -38,6 +38,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "hypervisor/os/eventfd.h"
@@ -195,8 +196,18 @@ class PacedLiveVcpus {
   uint64_t raised();
   // LiveVcpus::Finish(); the threads are gone after it.
   absl::Status Finish(absl::Duration timeout) { return live_.Finish(timeout); }
+  // PacedLiveVcpus::FinishPair(): for the two-vCPU snapshot guests,
+  // Finish(timeout) and then JoinReports() of `reports` (written by the exit
+  // handler, read under mutex()), `per_vcpu` each. On a shortfall its
+  // message gives the guest's shared words at `shared_offset` into the RAM
+  // (each vCPU's interrupt count, then each one's "computation finished"
+  // flag) and the raises of the device's `irq_name` interrupt.
+  absl::StatusOr<std::string> FinishPair(
+      absl::Duration timeout, absl::Span<const std::vector<uint64_t>> reports,
+      size_t per_vcpu, uint64_t shared_offset, absl::string_view irq_name);
 
  private:
+  const absl::Span<uint8_t> ram_;
   PacedIrq device_;  // under live_.mutex() once live_ runs
   // Destroyed first: its threads stop before the device goes.
   LiveVcpus live_;

@@ -10,7 +10,6 @@
 #include <cstring>
 #include <iostream>
 #include <memory>
-#include <mutex>
 #include <random>
 #include <string>
 #include <vector>
@@ -143,17 +142,7 @@ class PairMachine {
   // stops every thread, and returns "h0 n0 h1 n1": each vCPU's checksum
   // and interrupt count.
   absl::StatusOr<std::string> Finish(absl::Duration timeout) {
-    const absl::Status finished = live_->Finish(timeout);
-    const uint64_t raised = live_->raised();
-    std::lock_guard<std::mutex> lock(live_->mutex());
-    return JoinReports(
-        finished, reports_, 2,
-        absl::StrCat("interrupts taken ", GuestWord(ram_, kPairCounts), " and ",
-                     GuestWord(ram_, kPairCounts + 8),
-                     ", computations finished ",
-                     GuestWord(ram_, kPairCounts + 16), " and ",
-                     GuestWord(ram_, kPairCounts + 24), ", MSIs raised ",
-                     raised));
+    return live_->FinishPair(timeout, reports_, 2, kPairCounts, "MSI");
   }
 
  private:

@@ -13,7 +13,6 @@
 #include <cstring>
 #include <iostream>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <random>
 #include <string>
@@ -121,17 +120,8 @@ class PairMachine {
   // stops every thread, and returns "c0 t0 s0 c1 t1 s1": each vCPU's
   // checksum, timer ticks and SPIs.
   absl::StatusOr<std::string> Finish(absl::Duration timeout) {
-    const absl::Status finished = live_.Finish(timeout);
-    const uint64_t raised = live_.raised();
-    std::lock_guard<std::mutex> lock(live_.mutex());
-    return JoinReports(
-        finished, reports_, 3,
-        absl::StrCat("interrupts taken ", SharedWord(ram_, kPairShared), " and ",
-                     SharedWord(ram_, kPairShared + 8),
-                     ", computations finished ",
-                     SharedWord(ram_, kPairShared + 16), " and ",
-                     SharedWord(ram_, kPairShared + 24), ", SPIs raised ",
-                     raised));
+    return live_.FinishPair(timeout, reports_, 3,
+                            kPairShared - HV_A64_RAM_BASE, "SPI");
   }
 
  private:
