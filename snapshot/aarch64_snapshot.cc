@@ -250,16 +250,24 @@ absl::StatusOr<SnapshotFile> CaptureAArch64(
 
 absl::Status RestoreAArch64(const SnapshotFile& file, VmAArch64& vm,
                             absl::Span<VcpuAArch64* const> vcpus,
-                            absl::Span<const GuestRam> ram) {
+                            absl::Span<const GuestRam> ram,
+                            const RestoreOptions& options) {
   const SnapshotFile* chain[] = {&file};
-  return RestoreAArch64(chain, vm, vcpus, ram);
+  return RestoreAArch64(chain, vm, vcpus, ram, options);
 }
 
 absl::Status RestoreAArch64(absl::Span<const SnapshotFile* const> chain,
                             VmAArch64& vm, absl::Span<VcpuAArch64* const> vcpus,
-                            absl::Span<const GuestRam> ram) {
+                            absl::Span<const GuestRam> ram,
+                            const RestoreOptions& options) {
+  if (options.advance_clock_by_downtime) {
+    return absl::InvalidArgumentError(
+        "snapshot restore: an aarch64 snapshot does not record when it was "
+        "captured, so its virtual counter cannot be advanced by the downtime "
+        "(RestoreOptions::advance_clock_by_downtime is x86_64 only)");
+  }
   RETURN_IF_ERROR(
-      CheckRestoreTarget(chain, Arch::kAArch64, AsVcpus(vcpus), ram));
+      CheckRestoreTarget(chain, Arch::kAArch64, AsVcpus(vcpus), ram, options));
   const SnapshotFile& file = *chain.back();
   ASSIGN_OR_RETURN(std::vector<VcpuImage> images,
                    DecodeVcpuImages(file, vcpus, DecodeVcpu, CheckVcpuTakes));

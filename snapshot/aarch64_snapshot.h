@@ -81,16 +81,22 @@ absl::StatusOr<SnapshotFile> CaptureAArch64(VmAArch64& vm,
 // to write is skipped only when the vCPU already holds the saved value
 // (an invariant ID register). Should the hypervisor refuse a call midway,
 // its Status names the piece, and the VM is part restored: discard it.
+// With options.backend given, a file recorded on another backend is
+// refused (FAILED_PRECONDITION naming both) before anything is written;
+// options.advance_clock_by_downtime is refused (INVALID_ARGUMENT: the file
+// does not record the capture's time).
 absl::Status RestoreAArch64(const SnapshotFile& file, VmAArch64& vm,
                             absl::Span<VcpuAArch64* const> vcpus,
-                            absl::Span<const GuestRam> ram);
+                            absl::Span<const GuestRam> ram,
+                            const RestoreOptions& options = {});
 // RestoreAArch64() of a chain: a full snapshot, then incremental ones,
 // each the child of the one before (FAILED_PRECONDITION naming the break
 // otherwise). Memory comes from every file in order, the vCPUs' and the
 // VM's state from the last; all is checked before anything is written.
 absl::Status RestoreAArch64(absl::Span<const SnapshotFile* const> chain,
                             VmAArch64& vm, absl::Span<VcpuAArch64* const> vcpus,
-                            absl::Span<const GuestRam> ram);
+                            absl::Span<const GuestRam> ram,
+                            const RestoreOptions& options = {});
 
 }  // namespace hv::snapshot
 

@@ -326,9 +326,19 @@ absl::StatusOr<SnapshotFile> BeginCapture(Arch arch, const std::string& backend,
 
 absl::Status CheckRestoreTarget(absl::Span<const SnapshotFile* const> chain,
                                 Arch arch, absl::Span<Vcpu* const> vcpus,
-                                absl::Span<const GuestRam> ram) {
-  RETURN_IF_ERROR(CheckVcpusAndRam("snapshot restore", vcpus, ram));
+                                absl::Span<const GuestRam> ram,
+                                const RestoreOptions& options) {
+  constexpr const char* kOp = "snapshot restore";
+  RETURN_IF_ERROR(CheckVcpusAndRam(kOp, vcpus, ram));
   RETURN_IF_ERROR(CheckChain(chain, arch));
+  for (size_t n = 0; n < chain.size(); ++n) {
+    if (!options.backend.empty() && chain[n]->backend() != options.backend) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "%s: snapshot %u of the chain was recorded on the \"%s\" backend; "
+          "this VM runs on \"%s\"",
+          kOp, n, chain[n]->backend(), options.backend));
+    }
+  }
   return CheckVcpuIds(*chain.back(), VcpuIdsOf(vcpus));
 }
 

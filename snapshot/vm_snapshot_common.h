@@ -44,6 +44,26 @@ struct CaptureOptions {
   uint64_t parent_id = 0;
 };
 
+// RestoreOptions: what a Restore checks and how it treats time.
+struct RestoreOptions {
+  // x86_64 (RestoreX86_64). false (the default): the guest's clock and TSC
+  // continue from the values captured, as if the VM had stayed paused: no
+  // jump, however long the snapshot waited. true: the paravirtual clock is
+  // advanced by the host real time since the capture (where the file
+  // recorded it: KVM with a TSC clock source), as for a live migration
+  // between hosts with synchronised clocks. aarch64 files do not record
+  // the capture's time: RestoreAArch64 refuses true (INVALID_ARGUMENT), and
+  // its guest's virtual counter always continues from the value captured.
+  bool advance_clock_by_downtime = false;
+  // The backend `vm` runs on: its Hypervisor::kind(), the name given to
+  // the Capture. A snapshot recorded on another backend is refused with
+  // FAILED_PRECONDITION naming both, before anything is written: one
+  // hypervisor's state (its register list, XSAVE image, clock, interrupt
+  // controller registers) is not another's to load. Empty: not checked
+  // (for a VMM that names backends its own way).
+  std::string backend;
+};
+
 // SnapshotId(): the id a Capture gave `file` (random, never 0), or
 // NOT_FOUND / DATA_LOSS for a file without a readable one.
 absl::StatusOr<uint64_t> SnapshotId(const SnapshotFile& file);
@@ -108,11 +128,13 @@ struct RamWrite {
 
 // CheckRestoreTarget(): the arguments (INVALID_ARGUMENT as for
 // BeginCapture, or for no file), `chain` a full snapshot of `arch` then
-// each one's child, and its last file captured from vCPUs with the ids of
-// `vcpus`, in that order (FAILED_PRECONDITION naming the difference).
+// each one's child, every file recorded on options.backend (where given),
+// and its last file captured from vCPUs with the ids of `vcpus`, in that
+// order (FAILED_PRECONDITION naming the difference).
 absl::Status CheckRestoreTarget(absl::Span<const SnapshotFile* const> chain,
                                 Arch arch, absl::Span<Vcpu* const> vcpus,
-                                absl::Span<const GuestRam> ram);
+                                absl::Span<const GuestRam> ram,
+                                const RestoreOptions& options);
 
 // CollectChainRamWrites(): the RAM writes of every file of the chain, in
 // order, each checked against `ram` (FAILED_PRECONDITION for a range that

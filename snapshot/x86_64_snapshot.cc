@@ -402,15 +402,8 @@ absl::Status RestoreX86_64(absl::Span<const SnapshotFile* const> chain,
                            absl::Span<const GuestRam> ram,
                            const RestoreOptions& options) {
   constexpr const char* kOp = "snapshot restore";
-  RETURN_IF_ERROR(CheckRestoreTarget(chain, Arch::kX86_64, AsVcpus(vcpus), ram));
-  for (size_t n = 0; n < chain.size(); ++n) {
-    if (!options.backend.empty() && chain[n]->backend() != options.backend) {
-      return absl::FailedPreconditionError(absl::StrFormat(
-          "%s: snapshot %u of the chain was recorded on the \"%s\" backend; "
-          "this VM runs on \"%s\"",
-          kOp, n, chain[n]->backend(), options.backend));
-    }
-  }
+  RETURN_IF_ERROR(
+      CheckRestoreTarget(chain, Arch::kX86_64, AsVcpus(vcpus), ram, options));
   const SnapshotFile& file = *chain.back();
   absl::StatusOr<std::vector<VcpuImage>> decoded =
       DecodeVcpuImages(file, vcpus, DecodeVcpu, CheckVcpuTakes);

@@ -45,25 +45,9 @@
 
 namespace hv::snapshot {
 
-// GuestRam, CaptureOptions and SnapshotId(): snapshot/vm_snapshot_common.h.
+// GuestRam, CaptureOptions, RestoreOptions and SnapshotId():
+// snapshot/vm_snapshot_common.h.
 
-// RestoreOptions: how RestoreX86_64 treats time.
-struct RestoreOptions {
-  // false (the default): the guest's clock and TSC continue from the values
-  // captured, as if the VM had stayed paused: no jump, however long the
-  // snapshot waited. true: the paravirtual clock is advanced by the host
-  // real time since the capture (where the file recorded it: KVM with a
-  // TSC clock source), as for a live migration between hosts with
-  // synchronised clocks.
-  bool advance_clock_by_downtime = false;
-  // The backend `vm` runs on: its Hypervisor::kind(), the name given to
-  // CaptureX86_64. A snapshot recorded on another backend is refused with
-  // FAILED_PRECONDITION naming both, before anything is written: one
-  // hypervisor's state (its MSR list, XSAVE image, clock, irqchip
-  // registers) is not another's to load. Empty: not checked (for a VMM
-  // that names backends its own way).
-  std::string backend;
-};
 
 // CaptureX86_64(): the state of `vm`, its `vcpus` (every vCPU of the VM, in
 // id order) and `ram`. The vCPUs must be stopped (no Run() in progress);

@@ -380,9 +380,28 @@ TEST_P(AArch64GuestConformance, SnapshotRefusedByAVmThatDoesNotFit) {
                          HasSubstr("GIC ITS state")));
   }
 
+  // A VM on another backend than the file's; a counter advanced by the
+  // downtime, which an aarch64 file cannot tell.
+  snapshot::RestoreOptions other_backend;
+  other_backend.backend = "gunyah";
+  EXPECT_THAT(snapshot::RestoreAArch64(file, target->vm(), Vcpus(*target),
+                                       Ram(*target, std::nullopt), other_backend),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("recorded on the \"conformance\" backend; "
+                                 "this VM runs on \"gunyah\"")));
+  snapshot::RestoreOptions advance;
+  advance.advance_clock_by_downtime = true;
+  EXPECT_THAT(snapshot::RestoreAArch64(file, target->vm(), Vcpus(*target),
+                                       Ram(*target, std::nullopt), advance),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("advance_clock_by_downtime is x86_64 only")));
+  unchanged();
+
   // The same file fits a VM like the source's: its guest is then at DONE.
+  snapshot::RestoreOptions same_backend;
+  same_backend.backend = "conformance";
   ASSERT_OK(snapshot::RestoreAArch64(file, target->vm(), Vcpus(*target),
-                                     Ram(*target, std::nullopt)));
+                                     Ram(*target, std::nullopt), same_backend));
   EXPECT_THAT(target->vcpu(0).GetOneReg(AArch64Reg::X(3)),
               IsOkAndHolds(reports[0]));
 }
