@@ -275,14 +275,6 @@ int Finish(Machine& machine, RunResult result) {
   return Report(result, machine.stats().Format(), /*demo=*/false);
 }
 
-// DropLoadedImages(): frees the file bytes Machine::Create() has copied into
-// guest RAM. Kept, they stayed resident for the whole run: a Debian bzImage
-// and its initramfs are ~16 MiB that counted as hvrun's own memory.
-void DropLoadedImages(MachineOptions& o) {
-  std::vector<uint8_t>().swap(o.payload);
-  if (o.linux_boot.has_value()) std::vector<uint8_t>().swap(o.linux_boot->initrd);
-}
-
 int RunPayload(RunInterrupter& interrupter) {
   absl::StatusOr<MachineOptions> options = OptionsFromFlags();
   if (!options.ok()) return Fail(kExitUsage, options.status());
@@ -291,9 +283,9 @@ int RunPayload(RunInterrupter& interrupter) {
       ReadPayloadFile(UserPath(absl::GetFlag(FLAGS_payload)), options->mem_size);
   if (!payload.ok()) return Fail(kExitInputFile, payload.status());
   options->payload = *std::move(payload);
-  absl::StatusOr<std::unique_ptr<Machine>> machine = Machine::Create(*options);
+  // Moved in: the file bytes are freed once they are in guest RAM.
+  absl::StatusOr<std::unique_ptr<Machine>> machine = Machine::Create(*std::move(options));
   if (!machine.ok()) return Fail(CreateExitCode(machine.status()), machine.status());
-  DropLoadedImages(*options);
   const RunResult result =
       (*machine)->Run(std::cout, absl::GetFlag(FLAGS_timeout), &interrupter);
   return Finish(**machine, result);
@@ -398,9 +390,9 @@ int RunKernel(RunInterrupter& interrupter, bool mem_given) {
   if (absl::Status images = Machine::CheckLinuxImages(*options); !images.ok()) {
     return Fail(kExitInputFile, images);
   }
-  absl::StatusOr<std::unique_ptr<Machine>> machine = Machine::Create(*options);
+  // Moved in: the file bytes are freed once they are in guest RAM.
+  absl::StatusOr<std::unique_ptr<Machine>> machine = Machine::Create(*std::move(options));
   if (!machine.ok()) return Fail(CreateExitCode(machine.status()), machine.status());
-  DropLoadedImages(*options);
   absl::StatusOr<std::unique_ptr<DemoDeviceAttachment>> device =
       AttachDemoDevice(**machine, std::cerr);
   if (!device.ok()) return Fail(kExitHypervisor, device.status());

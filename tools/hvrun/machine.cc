@@ -79,7 +79,8 @@ absl::StatusOr<uint64_t> ParseMemorySize(absl::string_view text) {
 }
 
 absl::StatusOr<std::unique_ptr<Machine>> Machine::Create(
-    const MachineOptions& o) {
+    MachineOptions options) {
+  const MachineOptions& o = options;
   const MachineLayout& layout = MachineLayoutForTarget();
   if (o.vcpus == 0) return absl::InvalidArgumentError("machine: --vcpus must be at least 1");
   if (o.payload.empty() && !o.state_from_snapshot) {
