@@ -209,6 +209,17 @@ uint64_t PacedLiveVcpus::raised() {
   return device_.raised();
 }
 
+absl::StatusOr<bool> PacedLiveVcpus::NoneReported(
+    absl::StatusOr<bool> paused,
+    absl::Span<const std::vector<uint64_t>> reports) {
+  if (!paused.ok() || !*paused) return paused;
+  std::lock_guard<std::mutex> lock(live_.mutex());
+  for (const std::vector<uint64_t>& made : reports) {
+    if (!made.empty()) return false;
+  }
+  return true;
+}
+
 absl::StatusOr<std::string> PacedLiveVcpus::FinishPair(
     absl::Duration timeout, absl::Span<const std::vector<uint64_t>> reports,
     size_t per_vcpu, uint64_t shared_offset, absl::string_view irq_name) {

@@ -192,6 +192,15 @@ class PacedLiveVcpus {
   // the guest has taken every earlier raise and is owed more; true if it
   // did.
   absl::StatusOr<bool> RaiseWhilePaused();
+  // PacedLiveVcpus::NoneReported(): `paused` (what Pause() or PauseAgain()
+  // answered), but false too -- the moment to capture is past -- once a
+  // vCPU has made one of `reports` (the exit handler's, read under
+  // mutex()). The snapshot guests report only at their end, and a report
+  // made before a capture is not in the snapshot: the restored run would
+  // come up short of it.
+  absl::StatusOr<bool> NoneReported(
+      absl::StatusOr<bool> paused,
+      absl::Span<const std::vector<uint64_t>> reports);
   // The raises made so far (takes mutex()).
   uint64_t raised();
   // LiveVcpus::Finish(); the threads are gone after it.

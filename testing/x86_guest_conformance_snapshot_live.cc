@@ -130,11 +130,16 @@ class PairMachine {
   std::vector<snapshot::GuestRam> ram() const { return {{0, ram_}}; }
 
   // Start(), Pause(), Resume(), PauseAgain(), RaiseWhilePaused() (the MSI,
-  // for vCPU 1) and raised(): PacedLiveVcpus's.
+  // for vCPU 1) and raised(): PacedLiveVcpus's; Pause() and PauseAgain()
+  // answer false once a vCPU has begun to report (NoneReported).
   void Start(uint64_t raised) { live_->Start(raised); }
-  absl::StatusOr<bool> Pause() { return live_->Pause(); }
+  absl::StatusOr<bool> Pause() {
+    return live_->NoneReported(live_->Pause(), reports_);
+  }
   void Resume() { live_->Resume(); }
-  absl::StatusOr<bool> PauseAgain() { return live_->PauseAgain(); }
+  absl::StatusOr<bool> PauseAgain() {
+    return live_->NoneReported(live_->PauseAgain(), reports_);
+  }
   absl::StatusOr<bool> RaiseWhilePaused() { return live_->RaiseWhilePaused(); }
   uint64_t raised() { return live_->raised(); }
 
