@@ -100,4 +100,10 @@ absl::Status VmAArch64::SetGicItsState(const GicItsState& /*state*/) {
       "(VmCap::kGicIts is false)");
 }
 
+absl::Status VmAArch64::ResetGicIts() {
+  return absl::UnimplementedError(
+      "reset GIC ITS: this hypervisor does not offer an ITS "
+      "(VmCap::kGicIts is false)");
+}
+
 }  // namespace hv

@@ -136,6 +136,16 @@ class VmAArch64 : public Vm {
   virtual absl::StatusOr<GicItsState> GetGicItsState();
   virtual absl::Status SetGicItsState(const GicItsState& state);
 
+  // VmAArch64::ResetGicIts(): puts the ITS back in its state after
+  // CreateGicIts, as a VMM does when it resets the machine (a guest reboot):
+  // GITS_CTLR.Enabled and the Valid bits of GITS_CBASER and GITS_BASER<n>
+  // clear, GITS_CREADR and GITS_CWRITER zero, and the ITS's cached device,
+  // collection and translation entries dropped (arm-vgic-its.rst,
+  // KVM_DEV_ARM_ITS_CTRL_RESET). Its address stays. No vCPU may be inside
+  // Run(). UNIMPLEMENTED without VmCap::kGicIts; FAILED_PRECONDITION when
+  // the VM has no ITS or its GIC is not finalised.
+  virtual absl::Status ResetGicIts();
+
   // The ITS's size (its control and translation frames, 64 KiB each) and
   // where GITS_TRANSLATER, the doorbell an MSI writes, lies in it.
   static constexpr uint64_t kGicItsSize = 0x20000;

@@ -152,6 +152,7 @@ static_assert(KVM_DEV_ARM_VGIC_CTRL_INIT == 0);
 static_assert(KVM_DEV_ARM_ITS_SAVE_TABLES == 1);
 static_assert(KVM_DEV_ARM_ITS_RESTORE_TABLES == 2);
 static_assert(KVM_DEV_ARM_VGIC_SAVE_PENDING_TABLES == 3);
+static_assert(KVM_DEV_ARM_ITS_CTRL_RESET == 4);
 inline constexpr uint64_t kItsAlignment = 0x10000;
 // ITS register offsets (Arm IHI 0069, Table 12-37).
 inline constexpr uint64_t kGitsCtlr = 0x0000;

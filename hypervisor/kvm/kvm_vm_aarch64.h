@@ -58,6 +58,8 @@ class KvmVmAArch64 final : public KvmVmCore<VmAArch64> {
   absl::Status CreateGicIts(GuestAddress base) override;
   absl::StatusOr<GicItsState> GetGicItsState() override;
   absl::Status SetGicItsState(const GicItsState& state) override;
+  // KVM_DEV_ARM_ITS_CTRL_RESET.
+  absl::Status ResetGicIts() override;
 
  private:
   friend std::unique_ptr<Vm> NewKvmVm(std::shared_ptr<const KvmDevice> device,

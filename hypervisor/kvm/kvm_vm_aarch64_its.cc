@@ -52,10 +52,6 @@ absl::Status CheckClearOfRegions(absl::string_view operation,
   return absl::OkStatus();
 }
 
-namespace {
-
-}  // namespace
-
 bool KvmVmAArch64::OffersGicIts() const {
   kvm_create_device test = {};
   test.type = KVM_DEV_TYPE_ARM_VGIC_ITS;
@@ -292,6 +288,14 @@ absl::Status KvmVmAArch64::SetGicItsState(const GicItsState& state) {
       "set GIC ITS state: KVM_SET_DEVICE_ATTR "
       "(KVM_DEV_ARM_ITS_RESTORE_TABLES)"));
   return write(kvm_abi::kGitsCtlr, "GITS_CTLR", state.ctlr);
+}
+
+absl::Status KvmVmAArch64::ResetGicIts() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ASSIGN_OR_RETURN(Its its, ReadyIts("reset GIC ITS"));
+  return KvmSetDeviceAttr(
+      sys_, its.its_fd, KVM_DEV_ARM_VGIC_GRP_CTRL, KVM_DEV_ARM_ITS_CTRL_RESET,
+      nullptr, "reset GIC ITS: KVM_SET_DEVICE_ATTR (KVM_DEV_ARM_ITS_CTRL_RESET)");
 }
 
 }  // namespace hv

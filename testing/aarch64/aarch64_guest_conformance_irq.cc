@@ -21,6 +21,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using a64::Routine;
 
 TEST_P(AArch64GuestConformance, SpiFromSetIrqLineIsAcknowledgedAndEnded) {
@@ -234,11 +235,14 @@ TEST_P(AArch64GuestConformance, GicItsFollowsTheCapability) {
     EXPECT_THAT(vm.GetGicItsState().status(),
                 StatusIs(absl::StatusCode::kUnimplemented));
     EXPECT_THAT(vm.SetGicItsState({}), StatusIs(absl::StatusCode::kUnimplemented));
+    EXPECT_THAT(vm.ResetGicIts(), StatusIs(absl::StatusCode::kUnimplemented));
     return;
   }
   // Without an ITS nothing takes an MSI.
   EXPECT_FALSE(vm.CheckCapability(VmCap::kSignalMsi));
   EXPECT_THAT(vm.GetGicItsState().status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("no ITS")));
+  EXPECT_THAT(vm.ResetGicIts(),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("no ITS")));
   ASSERT_OK(vm.CreateGicIts(HV_A64_GITS_BASE));
   EXPECT_TRUE(vm.CheckCapability(VmCap::kSignalMsi));
@@ -414,6 +418,42 @@ TEST_P(AArch64GuestConformance, GicItsStateCarriesAPendingLpiToAnotherVm) {
   // The restored ITS translates as the source's did.
   EXPECT_THAT(target->vm().SignalMsi(ItsMsi(kDeviceId, kEvent + 1)),
               IsOkAndHolds(false));
+}
+
+// A machine reset: the guest has mapped its device's event and enabled the
+// ITS; ResetGicIts() puts the ITS back as CreateGicIts left it, so the
+// guest's mappings are gone and its MSI no longer becomes an LPI.
+TEST_P(AArch64GuestConformance, GicItsResetForgetsTheGuestsMappings) {
+  ASSERT_OK_AND_ASSIGN(bool gic_v3, GicV3Offered());
+  if (!gic_v3) return;
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<AArch64Guest> plain, NewGuest());
+    if (!plain->vm().CheckCapability(VmCap::kGicIts)) return;
+  }
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<AArch64Guest> guest, NewGuest(WithIts()));
+  VcpuAArch64* cpu = &guest->vcpu(0);
+  ASSERT_OK(guest->Start(0, Routine::kItsLpi, {{1, kDeviceId}, {2, kEvent}, {3, kLpi}}));
+  ASSERT_OK_AND_ASSIGN(GuestRun ready, guest->Run(0, [&](IoRequest& io) {
+    if (io.is_write && io.address == HV_A64_SIGNAL) cpu->SetImmediateExit(true);
+  }));
+  ASSERT_EQ(ready.last_exit.kind, VcpuExitKind::kInterrupted);
+  ASSERT_OK_AND_ASSIGN(GicItsState mapped, guest->vm().GetGicItsState());
+  ASSERT_EQ(mapped.ctlr & 1, 1u) << "the guest enabled the ITS";
+  ASSERT_NE(mapped.cbaser >> 63, 0u) << "the guest's command queue is valid";
+
+  ASSERT_OK(guest->vm().ResetGicIts());
+  ASSERT_OK_AND_ASSIGN(GicItsState reset, guest->vm().GetGicItsState());
+  EXPECT_EQ(reset.base, HV_A64_GITS_BASE) << "the ITS keeps its address";
+  EXPECT_EQ(reset.ctlr & 1, 0u) << "GITS_CTLR.Enabled";
+  EXPECT_EQ(reset.cbaser >> 63, 0u) << "GITS_CBASER.Valid";
+  EXPECT_EQ(reset.creadr, 0u);
+  EXPECT_EQ(reset.cwriter, 0u);
+  for (size_t n = 0; n < reset.baser.size(); ++n) {
+    EXPECT_EQ(reset.baser[n] >> 63, 0u) << "GITS_BASER" << n << ".Valid";
+  }
+  // The event the guest had mapped is no longer translated.
+  EXPECT_THAT(guest->vm().SignalMsi(ItsMsi(kDeviceId, kEvent)),
+              Not(IsOkAndHolds(true)));
 }
 
 }  // namespace
