@@ -58,6 +58,12 @@ import host_facts  # noqa: E402
 # ---------------------------------------------------------------------------
 
 IMAGE_SIZE = 0x10000
+
+# `taskset -c CPU` before every contender's command line when --pin is
+# given: all its threads then run on that one CPU, so no contender pays for
+# migrations between CPUs (a vCPU that moves costs KVM a vcpu_load on the
+# new CPU) and each shares the same core with nothing of ours.
+PIN_PREFIX = []
 LOAD_ADDR = 0xF0000
 ENTRY = 0xFFFF0
 MEM = 0x100000  # 1 MiB for every contender
@@ -296,7 +302,7 @@ class Qemu(Contender):
         KVM returned to QEMU (which exist only under KVM, so also proves it
         was not TCG)."""
         trace = os.path.join(tmpdir, "trace-%s-%s.log" % (self.machine, kind))
-        proc = subprocess.run(self.command(image, trace), stdout=subprocess.PIPE,
+        proc = subprocess.run(PIN_PREFIX + self.command(image, trace), stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, timeout=300)
         self.check(n, kind, proc)
         io = mmio = other = 0
@@ -343,7 +349,7 @@ def run_timed(contender, image, n):
     (user + system, all threads; KVM_RUN's time in the kernel is system
     time) from wait4()'s rusage. (3) hardly moves when other work competes
     for the CPUs; (1) and (2) do."""
-    cmd = contender.command(image)
+    cmd = PIN_PREFIX + contender.command(image)
     want = (expected_serial(n) + "\n").encode()
     with tempfile.TemporaryFile() as err:
         start = time.perf_counter_ns()
@@ -422,6 +428,9 @@ def main():
     ap.add_argument("--quick", action="store_true",
                     help="N=0,2000, 1 repetition: proves it runs and checks exit counts")
     ap.add_argument("--kinds", default="pio,mmio")
+    ap.add_argument("--pin", type=int, default=None, metavar="CPU",
+                    help="run every contender (all its threads) on this one CPU, "
+                         "under taskset -c CPU")
     ap.add_argument("--contenders", default="raw,hvrun,qemu-pc,qemu-microvm")
     ap.add_argument("--note", default="", help="a sentence about the machine's state, "
                     "added to the report (e.g. another build running)")
@@ -429,6 +438,14 @@ def main():
     ap.add_argument("--dump_image", help="write the N=--n[0] image of the first kind here and stop")
     args = ap.parse_args()
 
+    global PIN_PREFIX
+    if args.pin is not None:
+        taskset = shutil.which("taskset")
+        if taskset is None:
+            ap.error("--pin needs taskset (util-linux)")
+        if args.pin < 0 or args.pin >= (os.cpu_count() or 1):
+            ap.error("--pin %d: this host has CPUs 0-%d" % (args.pin, (os.cpu_count() or 1) - 1))
+        PIN_PREFIX = [taskset, "-c", str(args.pin)]
     if args.quick:
         args.n, args.reps = "0,2000", 1
     ns = sorted({int(x) for x in args.n.split(",") if x.strip()})
@@ -571,9 +588,11 @@ def format_report(info, contenders, kinds, ns, reps, samples, exit_samples, cpu_
                   n_check, load_before, load_after, quick, note):
     L = []
     L.append("## hvrun vs QEMU vs raw KVM: one guest, one run (`//tools/vs_qemu`)\n")
+    flags = (["--quick"] if quick else []) + \
+        (["--pin=%s" % PIN_PREFIX[-1]] if PIN_PREFIX else [])
     L.append("Measured %s UTC with `tools/bazel run --config=opt //tools/vs_qemu%s`.\n" %
              (datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
-              " -- --quick" if quick else ""))
+              (" -- " + " ".join(flags)) if flags else ""))
     L.append("- Host: kernel `%s`, KVM module: **%s**, %s." %
              (info["kernel"], info["kvm"], info["cpu"]))
     L.append("- QEMU: `%s`, run as `-accel kvm -M pc|microvm -m 1M -nodefaults "
@@ -588,6 +607,9 @@ def format_report(info, contenders, kinds, ns, reps, samples, exit_samples, cpu_
              % (", ".join(str(n) for n in ns), reps))
     L.append("- Load average (1 min) before and after: %.2f and %.2f.%s" %
              (load_before[0], load_after[0], (" " + note) if note else ""))
+    if PIN_PREFIX:
+        L.append("- Every contender ran pinned to CPU %s (`taskset -c %s`: all its "
+                 "threads on that one CPU)." % (PIN_PREFIX[-1], PIN_PREFIX[-1]))
     checks = ["hvrun by its `--stats` io/mmio counts", "raw_kvm_loop by its own counts"]
     if traced:
         checks.append("QEMU by `-trace kvm_run_exit` in one extra untimed run per machine "
