@@ -94,7 +94,9 @@ ABSL_FLAG(std::string, snapshot, "",
 ABSL_FLAG(uint64_t, snapshot_after, 0,
           "with --snapshot: stop for the snapshot once N VM exits (all vCPUs "
           "together: I/O, MMIO, HLT, ... as --stats counts them, not hvrun's own "
-          "kicks) have been handled in this run; at least 1");
+          "kicks) have been handled in this run; at least 1. With several vCPUs "
+          "the others each finish the exit they are handling, so up to (vCPUs - 1) "
+          "more may be counted; hvrun prints the count it stopped at");
 ABSL_FLAG(std::string, snapshot_on, "",
           "with --snapshot: stop for the snapshot when hvrun receives this signal: "
           "USR1, USR2 or HUP (SIG prefix optional); each vCPU stops at its next "

@@ -35,6 +35,7 @@
 namespace hv {
 namespace {
 
+using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -129,7 +130,9 @@ TEST(HvrunLinuxSnapshot, RestoredGuestGoesOnCountingInAFreshProcess) {
   ASSERT_EQ(middle.exit_code, kSnapshotWritten) << middle.stderr_text;
   EXPECT_THAT(middle.stderr_text, HasSubstr("hvrun: restored " + first));
   EXPECT_THAT(middle.stderr_text, HasSubstr("2 vCPUs"));
-  EXPECT_THAT(middle.stderr_text, HasSubstr("stopped after 100 VM exits"));
+  // The vCPU that handled the 100th exit stops the run; the other one may
+  // finish the exit it was handling (hvrun's --snapshot_after help).
+  EXPECT_THAT(middle.stderr_text, ContainsRegex("stopped after 10[01] VM exits"));
   std::cout << "snapshot after 100 exits: " << FileSize(second) << " bytes\n";
 
   // 3. Restore that one; SIGINT two ticks on.
