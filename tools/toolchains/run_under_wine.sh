@@ -26,8 +26,26 @@ export WINEDEBUG="${WINEDEBUG:--all}"
 unset DISPLAY WAYLAND_DISPLAY
 export WINEDLLOVERRIDES="${WINEDLLOVERRIDES:-mscoree,mshtml=}"
 
+# A program must show that it ran. Once in a CI run, wine exited 0 having
+# printed nothing and written no XML, and the test counted as passed; so a
+# run that leaves neither output nor test XML is run once more (saying so),
+# and fails if the second leaves nothing either.
+xml=${XML_OUTPUT_FILE#Z:}
+ran_silently() {  # OUTPUT_FILE
+  [[ ! -s "$1" ]] && { [[ -z "$xml" ]] || [[ ! -s "$xml" ]]; }
+}
 if [[ "$(head -c 2 "$1" 2>/dev/null)" == "MZ" ]]; then
-  exec "$wine" "$@"
+  out=$(mktemp)
+  trap 'rm -f "$out"' EXIT
+  for attempt in 1 2; do
+    status=0
+    "$wine" "$@" > >(tee "$out") 2>&1 || status=$?
+    wait  # for tee
+    if ((status != 0)) || ! ran_silently "$out"; then exit "$status"; fi
+    echo "run_under_wine: wine exited 0 but $1 printed nothing and wrote no" \
+         "test XML (attempt $attempt): it did not run" >&2
+  done
+  exit 1
 fi
 export HV_TARGET_EMULATOR="$wine"
 exec "$@"
