@@ -16,9 +16,11 @@
 #define HV_HYPERVISOR_VM_CHECKS_H_
 
 #include <cstdint>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "hypervisor/memory.h"
 #include "hypervisor/memory_region.h"
@@ -88,6 +90,26 @@ absl::Status CheckGsiRoutes(absl::Span<const IrqRoute> routes,
 // (the range's index and MSRs named; for an overlap both ranges) for the
 // bad sets VmX86_64::SetUserSpaceMsrs documents.
 absl::Status CheckUserSpaceMsrRanges(absl::Span<const MsrRange> ranges);
+
+// RangesOverlap(): whether [a, a + a_size) and [b, b + b_size) share a
+// byte.
+bool RangesOverlap(uint64_t a, uint64_t a_size, uint64_t b, uint64_t b_size);
+
+// An in-kernel device's guest-physical frames under a memory slot are
+// hidden from the guest, so a backend refuses the overlap whichever comes
+// first. CheckClearOfRegions(), for the device: INVALID_ARGUMENT
+// "<operation>: <what> [base, end) would overlap memory region [...)
+// (slot N)" when [base, base + size) overlaps one of `regions`.
+// CheckRegionClearOfFrames(), for the region (BackendVm::CheckDeviceFrames):
+// ALREADY_EXISTS "add memory region [...): overlaps <what> [base, end)".
+absl::Status CheckClearOfRegions(absl::string_view operation,
+                                 absl::string_view what, GuestAddress base,
+                                 uint64_t size,
+                                 const std::vector<MemoryRegionInfo>& regions);
+absl::Status CheckRegionClearOfFrames(GuestAddress guest_address,
+                                      uint64_t region_size,
+                                      absl::string_view what,
+                                      GuestAddress base, uint64_t size);
 
 }  // namespace hv
 

@@ -239,5 +239,40 @@ TEST(CheckUserSpaceMsrRanges, RefusesTheX2ApicMsrsAndTooManyRanges) {
   EXPECT_OK(CheckUserSpaceMsrRanges(many));
 }
 
+TEST(RangesOverlap, SharesAByteOrNot) {
+  EXPECT_TRUE(RangesOverlap(0x1000, 0x1000, 0x1fff, 1));
+  EXPECT_FALSE(RangesOverlap(0x1000, 0x1000, 0x2000, 0x1000));  // adjacent
+  EXPECT_FALSE(RangesOverlap(0x2000, 0x1000, 0x1000, 0x1000));
+  EXPECT_TRUE(RangesOverlap(0x1000, 0x10000, 0x4000, 0x10));   // inside
+}
+
+TEST(DeviceFrames, ClearOfRegionsNamesTheFramesAndTheRegion) {
+  MemoryRegionInfo ram;
+  ram.slot = 3;
+  ram.guest_address = 0x40000000;
+  ram.size = 0x100000;
+  const std::vector<MemoryRegionInfo> regions = {ram};
+  EXPECT_THAT(CheckClearOfRegions("create GIC", "the distributor", 0x3fff0000,
+                                  0x10000, regions),
+              IsOk());
+  EXPECT_THAT(CheckClearOfRegions("create GIC", "the distributor", 0x400f0000,
+                                  0x20000, regions),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "create GIC: the distributor [0x400f0000, 0x40110000) "
+                       "would overlap memory region [0x40000000, 0x40100000) "
+                       "(slot 3)"));
+}
+
+TEST(DeviceFrames, RegionClearOfFramesNamesBoth) {
+  EXPECT_THAT(CheckRegionClearOfFrames(0x8000000, 0x10000, "the ITS",
+                                       0x8010000, 0x20000),
+              IsOk());
+  EXPECT_THAT(CheckRegionClearOfFrames(0x8000000, 0x11000, "the ITS",
+                                       0x8010000, 0x20000),
+              StatusIs(absl::StatusCode::kAlreadyExists,
+                       "add memory region [0x8000000, 0x8011000): overlaps "
+                       "the ITS [0x8010000, 0x8030000)"));
+}
+
 }  // namespace
 }  // namespace hv

@@ -76,6 +76,12 @@ class GeniezoneVm final : public BackendVm<VmAArch64> {
   // registers after a GZVM_RUN), then lowers it and signals `resample`.
   absl::Status ResampleIrqfd(const EventFd& event, uint32_t gsi,
                              const EventFd& resample) override;
+  // The GICv3's distributor and redistributor frames, once created: a
+  // memory region over them is refused (ALREADY_EXISTS naming both
+  // ranges), as CreateGic refuses frames over a region.
+  absl::Status CheckDeviceFrames(GuestAddress guest_address,
+                                 uint64_t size) const override
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
   // The SPI `spi` exists on the GIC (when one was created); `operation`
   // names the caller.

@@ -1,11 +1,14 @@
 // GeniezoneVm's VmAArch64 part: aarch64 vCPUs, the in-hypervisor GICv3 and
 // the boot step (the devicetree's place).
+#include <array>
+
 #include "absl/strings/str_format.h"
 #include "hypervisor/geniezone/geniezone_abi.h"
 #include "hypervisor/geniezone/geniezone_vcpu.h"
 #include "hypervisor/geniezone/geniezone_vm.h"
 #include "hypervisor/os/errno_status.h"
 #include "hypervisor/os/status_macros.h"
+#include "hypervisor/vm_checks.h"
 
 namespace hv {
 namespace {
@@ -16,7 +19,29 @@ namespace {
 constexpr uint64_t kDistributorSize = 0x10000;
 constexpr uint64_t kRedistributorSize = 0x20000;
 
+struct Frame {
+  const char* name;
+  uint64_t base;
+  uint64_t size;
+};
+
+std::array<Frame, 2> GicFrames(const GicConfig& gic) {
+  return {{{"the GICv3 distributor", gic.distributor_base, kDistributorSize},
+           {"the GICv3 redistributor", gic.redistributor_or_cpu_base,
+            kRedistributorSize}}};
+}
+
 }  // namespace
+
+absl::Status GeniezoneVm::CheckDeviceFrames(GuestAddress guest_address,
+                                            uint64_t size) const {
+  if (!gic_.has_value()) return absl::OkStatus();
+  for (const Frame& frame : GicFrames(*gic_)) {
+    RETURN_IF_ERROR(CheckRegionClearOfFrames(guest_address, size, frame.name,
+                                             frame.base, frame.size));
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<std::unique_ptr<VcpuAArch64>> GeniezoneVm::CreateVcpuAArch64(
     uint32_t id) {
@@ -79,6 +104,12 @@ absl::Status GeniezoneVm::CreateGic(const GicConfig& config) {
         "create GIC: distributor %#x or redistributor %#x is past the guest "
         "address limit %#x",
         config.distributor_base, config.redistributor_or_cpu_base, limit));
+  }
+  // A memory slot over a frame would hide the device from the guest.
+  const std::vector<MemoryRegionInfo> regions = RegionsLocked();
+  for (const Frame& frame : GicFrames(config)) {
+    RETURN_IF_ERROR(CheckClearOfRegions("create GIC", frame.name, frame.base,
+                                        frame.size, regions));
   }
   geniezone_abi::CreateDevice dist = {};
   dist.dev_type = geniezone_abi::kDevTypeArmVgicV3Dist;

@@ -364,6 +364,39 @@ TEST(GeniezoneVm, CreateGicMakesDistributorAndRedistributor) {
               StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
+// A memory slot over a GIC frame would hide the device from the guest:
+// refused whichever comes first, naming both ranges, with nothing changed.
+TEST(GeniezoneVm, GicFramesAndMemoryRegionsStayApart) {
+  ASSERT_OK_AND_ASSIGN(GeniezoneTestEnv env, GeniezoneTestEnv::Create());
+  // A region over the last page of the redistributor's 128 KiB.
+  ASSERT_OK(env.vm->AddMemoryRegion(0x080bf000, NewTestRegion(0x1000), {}).status());
+  env.fake->ClearCalls();
+  EXPECT_THAT(env.arm()->CreateGic(Gic()),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("create GIC: the GICv3 redistributor [0x80a0000, "
+                                 "0x80c0000) would overlap memory region "
+                                 "[0x80bf000, 0x80c0000)")));
+  EXPECT_THAT(env.fake->calls(), IsEmpty()) << "nothing reached the driver";
+  EXPECT_THAT(env.fake->Devices(), IsEmpty());
+
+  // With the GIC elsewhere, a region over its distributor is refused.
+  GicConfig moved = Gic();
+  moved.distributor_base = 0x09000000;
+  moved.redistributor_or_cpu_base = 0x090a0000;
+  ASSERT_OK(env.arm()->CreateGic(moved));
+  const size_t regions = env.vm->MemoryRegions().size();
+  env.fake->ClearCalls();
+  EXPECT_THAT(env.vm->AddMemoryRegion(0x08ff0000, NewTestRegion(0x20000), {}),
+              StatusIs(absl::StatusCode::kAlreadyExists,
+                       HasSubstr("add memory region [0x8ff0000, 0x9010000): "
+                                 "overlaps the GICv3 distributor [0x9000000, "
+                                 "0x9010000)")));
+  EXPECT_THAT(env.fake->calls(), IsEmpty());
+  EXPECT_EQ(env.vm->MemoryRegions().size(), regions);
+  // Next to the frames is fine.
+  EXPECT_OK(env.vm->AddMemoryRegion(0x090c0000, NewTestRegion(0x1000), {}).status());
+}
+
 TEST(GeniezoneVm, BadGicConfigurationsNeverReachTheDriver) {
   ASSERT_OK_AND_ASSIGN(GeniezoneTestEnv env, GeniezoneTestEnv::Create());
   env.fake->ClearCalls();

@@ -14,6 +14,7 @@
 #include "hypervisor/kvm/kvm_vcpu_aarch64.h"
 #include "hypervisor/os/errno_status.h"
 #include "hypervisor/os/status_macros.h"
+#include "hypervisor/vm_checks.h"
 
 namespace hv {
 namespace {

@@ -33,14 +33,6 @@
 
 namespace hv {
 
-// CheckClearOfRegions(): INVALID_ARGUMENT "<operation>: <what> [base,
-// end) would overlap memory region [...) (slot N)" when [base, base +
-// size) overlaps one of `regions`.
-absl::Status CheckClearOfRegions(absl::string_view operation,
-                                 absl::string_view what, GuestAddress base,
-                                 uint64_t size,
-                                 const std::vector<MemoryRegionInfo>& regions);
-
 class KvmVmAArch64 final : public KvmVmCore<VmAArch64> {
  public:
   absl::Status SetIrqLine(uint32_t irq, bool level) override;

@@ -18,6 +18,7 @@
 #include "hypervisor/kvm/kvm_vm_aarch64.h"
 #include "hypervisor/os/errno_status.h"
 #include "hypervisor/os/status_macros.h"
+#include "hypervisor/vm_checks.h"
 
 namespace hv {
 namespace {
@@ -31,26 +32,7 @@ static_assert(VmAArch64::kGitsTranslaterOffset == kvm_abi::kGitsTranslater);
 constexpr uint64_t kDistributorSize = kvm_abi::kGicV3DistSize;
 constexpr uint64_t kRedistributorSize = kvm_abi::kGicV3RedistSize;
 
-bool Overlaps(uint64_t a, uint64_t a_size, uint64_t b, uint64_t b_size) {
-  return a < b + b_size && b < a + a_size;
-}
-
 }  // namespace
-
-absl::Status CheckClearOfRegions(absl::string_view operation,
-                                 absl::string_view what, GuestAddress base,
-                                 uint64_t size,
-                                 const std::vector<MemoryRegionInfo>& regions) {
-  for (const MemoryRegionInfo& region : regions) {
-    if (Overlaps(base, size, region.guest_address, region.size)) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "%s: %s [%#x, %#x) would overlap memory region [%#x, %#x) (slot %u)",
-          operation, what, base, base + size, region.guest_address,
-          region.guest_address + region.size, region.slot));
-    }
-  }
-  return absl::OkStatus();
-}
 
 bool KvmVmAArch64::OffersGicIts() const {
   kvm_create_device test = {};
@@ -88,12 +70,8 @@ absl::Status KvmVmAArch64::CheckDeviceFrames(GuestAddress guest_address,
   if (!gic_config_.has_value()) return absl::OkStatus();
   for (const DeviceFrames& frames :
        GicFrames(*gic_config_, vcpus_created_, its_base_)) {
-    if (Overlaps(guest_address, size, frames.base, frames.size)) {
-      return absl::AlreadyExistsError(absl::StrFormat(
-          "add memory region [%#x, %#x): overlaps %s [%#x, %#x)",
-          guest_address, guest_address + size, frames.name, frames.base,
-          frames.base + frames.size));
-    }
+    RETURN_IF_ERROR(CheckRegionClearOfFrames(guest_address, size, frames.name,
+                                             frames.base, frames.size));
   }
   return absl::OkStatus();
 }
@@ -114,7 +92,7 @@ absl::Status KvmVmAArch64::CheckItsPlacement(
   }
   for (const DeviceFrames& frames :
        GicFrames(*gic_config_, vcpus, /*its_base=*/std::nullopt)) {
-    if (Overlaps(base, size, frames.base, frames.size)) {
+    if (RangesOverlap(base, size, frames.base, frames.size)) {
       return absl::InvalidArgumentError(absl::StrFormat(
           "%s: frames [%#x, %#x) overlap %s [%#x, %#x)", operation, base,
           base + size, frames.name, frames.base, frames.base + frames.size));
