@@ -108,6 +108,7 @@ absl::StatusOr<DemoResult> RunDemo(absl::string_view hypervisor_spec,
   MachineOptions options;
   options.hypervisor = std::string(hypervisor_spec);
   options.mem_size = kDemoRam;
+  options.time_exits = true;  // the demo's --stats table
   options.mode = arch.mode;
   options.load_address = options.entry = arch.load_address;
   options.payload.assign(arch.guest_start, arch.guest_end);

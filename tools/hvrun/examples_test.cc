@@ -282,8 +282,10 @@ std::string ExitStatsExample(const hv::VcpuExit& exit, absl::Duration run_time,
                              absl::Duration handle_time) {
   hv::ExitStats stats;
   stats.Record(exit.kind, run_time, handle_time);
-  std::cout << stats.Format();
-  return stats.Format();
+  hv::ExitStats all;
+  all.Add(stats);
+  std::cout << all.Format();
+  return all.Format();
 }
 
 TEST(HvrunExamples, ExitStats) {

@@ -9,23 +9,34 @@ namespace hv {
 
 void ExitStats::Record(VcpuExitKind kind, absl::Duration run_time,
                        absl::Duration handle_time) {
-  size_t slot = static_cast<size_t>(kind);
-  if (slot >= kSlots) slot = static_cast<size_t>(VcpuExitKind::kUnknown);
-  std::lock_guard<std::mutex> lock(mutex_);
-  Entry& e = entries_[slot];
-  ++e.count;
-  e.run_time += run_time;
-  e.handle_time += handle_time;
-  e.max_run_time = std::max(e.max_run_time, run_time);
+  Slot& slot = SlotFor(kind);
+  const int64_t run_ns = absl::ToInt64Nanoseconds(run_time);
+  ++slot.count;
+  slot.run_ns += run_ns;
+  slot.handle_ns += absl::ToInt64Nanoseconds(handle_time);
+  slot.max_run_ns = std::max(slot.max_run_ns, run_ns);
+}
+
+void ExitStats::Add(const ExitStats& other) {
+  for (size_t i = 0; i < kSlots; ++i) {
+    Slot& slot = slots_[i];
+    const Slot& more = other.slots_[i];
+    slot.count += more.count;
+    slot.run_ns += more.run_ns;
+    slot.handle_ns += more.handle_ns;
+    slot.max_run_ns = std::max(slot.max_run_ns, more.max_run_ns);
+  }
 }
 
 std::map<VcpuExitKind, ExitStats::Entry> ExitStats::Snapshot() const {
-  std::lock_guard<std::mutex> lock(mutex_);
   std::map<VcpuExitKind, Entry> entries;
-  for (size_t slot = 0; slot < kSlots; ++slot) {
-    if (entries_[slot].count != 0) {
-      entries.emplace(static_cast<VcpuExitKind>(slot), entries_[slot]);
-    }
+  for (size_t i = 0; i < kSlots; ++i) {
+    const Slot& slot = slots_[i];
+    if (slot.count == 0) continue;
+    entries.emplace(static_cast<VcpuExitKind>(i),
+                    Entry{slot.count, absl::Nanoseconds(slot.run_ns),
+                          absl::Nanoseconds(slot.handle_ns),
+                          absl::Nanoseconds(slot.max_run_ns)});
   }
   return entries;
 }

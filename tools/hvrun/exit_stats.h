@@ -3,20 +3,23 @@
 // spent inside Run() (guest plus hypervisor) before those exits, and the
 // time hvrun spent handling them.
 //
+// One writer at a time: hvrun gives each vCPU thread an ExitStats of its
+// own (no lock on the exit path) and merges them with Add() after the run.
+//
 // Example:
 //   hv::ExitStats stats;
 //   stats.Record(exit.kind, run_time, handle_time);
-//   std::cout << stats.Format();
+//   hv::ExitStats all;
+//   all.Add(stats);
+//   std::cout << all.Format();
 #ifndef HV_TOOLS_HVRUN_EXIT_STATS_H_
 #define HV_TOOLS_HVRUN_EXIT_STATS_H_
 
 #include <array>
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <string>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
 #include "hypervisor/vcpu_exit.h"
 
@@ -31,21 +34,35 @@ class ExitStats {
     absl::Duration max_run_time;
   };
 
-  // ExitStats::Record(): thread safe; one uncontended lock and an array
-  // slot per call (it runs on every exit of hvrun's run loop).
+  // ExitStats::Count(): one exit of `kind`, untimed (an array slot).
+  void Count(VcpuExitKind kind) { ++SlotFor(kind).count; }
+  // ExitStats::Record(): one exit of `kind`, the time inside Run() that
+  // ended in it and the time spent handling it.
   void Record(VcpuExitKind kind, absl::Duration run_time,
               absl::Duration handle_time);
+  // ExitStats::Add(): adds `other`'s counts and times to these.
+  void Add(const ExitStats& other);
   std::map<VcpuExitKind, Entry> Snapshot() const;
   // ExitStats::Format(): a table, one line per exit kind, most frequent
   // first, with a total line.
   std::string Format() const;
 
  private:
-  // std::mutex: Debian's Abseil is not TSan-instrumented (see machine.h).
-  mutable std::mutex mutex_;
+  // Nanoseconds, not absl::Duration: the sums run on every exit.
+  struct Slot {
+    uint64_t count = 0;
+    int64_t run_ns = 0;
+    int64_t handle_ns = 0;
+    int64_t max_run_ns = 0;
+  };
+  Slot& SlotFor(VcpuExitKind kind) {
+    const size_t slot = static_cast<size_t>(kind);
+    return slots_[slot < kSlots ? slot : static_cast<size_t>(VcpuExitKind::kUnknown)];
+  }
+
   // Indexed by the kind's value; kinds past the table count as kUnknown.
   static constexpr size_t kSlots = 64;
-  std::array<Entry, kSlots> entries_ ABSL_GUARDED_BY(mutex_);
+  std::array<Slot, kSlots> slots_;
 };
 
 }  // namespace hv

@@ -86,7 +86,7 @@ ABSL_FLAG(absl::Duration, timeout, absl::Seconds(30),
           "most 168h");
 ABSL_FLAG(bool, stats, false,
           "print per-exit-kind counts and times on stderr at the end, however "
-          "the run ends");
+          "the run ends (timing every exit costs two clock reads per exit)");
 ABSL_FLAG(std::string, snapshot, "",
           "with --payload, --kernel or --restore (x86_64 Linux builds): where to write a "
           "snapshot of the machine when --snapshot_after or --snapshot_on says; "
@@ -231,6 +231,7 @@ absl::StatusOr<MachineOptions> OptionsFromFlags() {
     ASSIGN_OR_RETURN(o.entry, ParseAddress("entry", absl::GetFlag(FLAGS_entry)));
   }
   o.vcpus = absl::GetFlag(FLAGS_vcpus);
+  o.time_exits = absl::GetFlag(FLAGS_stats);
   if (o.vcpus == 0) return absl::InvalidArgumentError("--vcpus=0: --vcpus must be at least 1");
   return o;
 }

@@ -154,7 +154,7 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::CreateLinux(const MachineOptio
   RETURN_IF_ERROR(LinuxBootError(arm->FinalizeGic(), "GICv3 initialisation"));
 
   Vm* vm_raw = vm.get();
-  std::unique_ptr<Machine> machine(new Machine(MachineLayoutForTarget(), std::move(hypervisor),
+  std::unique_ptr<Machine> machine(new Machine(MachineLayoutForTarget(), o, std::move(hypervisor),
                                                std::move(vm), ram_bytes, std::move(vcpus)));
   Machine* m = machine.get();
   m->linux_guest_ = true;

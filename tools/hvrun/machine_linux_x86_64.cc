@@ -149,14 +149,13 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::CreateLinux(const MachineOptio
                                            std::make_move_iterator(vcpus86.end()));
 
   Vm* vm_raw = vm.get();
-  std::unique_ptr<Machine> machine(new Machine(MachineLayoutForTarget(), std::move(hypervisor),
+  std::unique_ptr<Machine> machine(new Machine(MachineLayoutForTarget(), o, std::move(hypervisor),
                                                std::move(vm), ram[0].host.data(),
                                                std::move(vcpus)));
   Machine* m = machine.get();
   m->linux_guest_ = true;
   m->mem_size_ = o.mem_size;
   m->ram_ranges_ = std::move(ram);
-  m->stop_after_exits_ = o.stop_after_exits;
 
   Serial16550::Options uart_options;
   uart_options.output = [m](uint8_t byte) { m->WriteConsoleByte(byte); };
