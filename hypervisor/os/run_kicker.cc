@@ -1,6 +1,7 @@
 #include "hypervisor/os/run_kicker.h"
 
 #include <cerrno>
+#include <thread>
 
 #include "hypervisor/os/signals.h"
 
@@ -9,15 +10,23 @@ namespace hv {
 void RunKicker::StoreByte(bool value) {
   // SAFETY: byte_ stays mapped for this object's life (the constructor's
   // contract); the kernel reads it during the run call and a kick stores
-  // it from another thread, so every store is atomic.
-  __atomic_store_n(byte_, value ? 1 : 0, __ATOMIC_SEQ_CST);
+  // it from another thread, so every store is atomic. Relaxed: what orders
+  // it comes after it (the run call's system call, Kick()'s locked
+  // fetch_add before it reads running_).
+  __atomic_store_n(byte_, value ? 1 : 0, __ATOMIC_RELAXED);
 }
 
 int RunKicker::Run(absl::FunctionRef<int()> run_call) {
-  Enter();
+  thread_.store(pthread_self(), std::memory_order_relaxed);
+  signalled_.store(false, std::memory_order_relaxed);
+  running_.store(true);  // publishes thread_ to a Kick() that sees it
+  // A request made before this point is written again (never cleared
+  // here: a Kick() racing with this line has written 1 itself).
+  if (requested_.load()) StoreByte(true);
   const int result = run_call();
   const int error = errno;
-  Leave();
+  running_.store(false);
+  while (kicks_in_flight_.load() != 0) std::this_thread::yield();
   if (result >= 0) return 0;
   if (error == EINTR || error == EAGAIN) {
     TakeImmediateExit();
@@ -26,46 +35,37 @@ int RunKicker::Run(absl::FunctionRef<int()> run_call) {
   return error;
 }
 
-void RunKicker::Enter() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  StoreByte(requested_);
-  running_ = true;
-  thread_ = pthread_self();
-}
-
-void RunKicker::Leave() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  running_ = false;
-}
-
 bool RunKicker::TakeImmediateExit() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  const bool requested = requested_;
-  requested_ = false;
+  const bool requested = requested_.exchange(false);
+  // A Kick() between these two lines leaves the request set and the byte
+  // clear; the next Run() writes the byte again.
   StoreByte(false);
   return requested;
 }
 
 void RunKicker::SetImmediateExit(bool exit) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  requested_ = exit;
+  requested_.store(exit);
   StoreByte(exit);
 }
 
 absl::Status RunKicker::Kick() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  // Requested before the signal, so a run entered after this point returns
-  // at once.
-  requested_ = true;
+  // Requested before the signal, so a run entered after this point
+  // returns at once.
+  requested_.store(true);
   StoreByte(true);
-  if (!running_) return absl::OkStatus();
-  // thread_ is inside Run() and cannot leave it before we unlock.
-  return KickThread(thread_);
+  kicks_in_flight_.fetch_add(1);
+  absl::Status status = absl::OkStatus();
+  // While counted, a thread seen inside Run() cannot return from it. One
+  // signal per run is enough (the byte, written above, covers a run call
+  // not yet entered); more would fill the thread's queue of real-time
+  // signals (EAGAIN) when Kick() is called in a loop.
+  if (running_.load() && !signalled_.exchange(true)) {
+    status = KickThread(thread_.load(std::memory_order_relaxed));
+  }
+  kicks_in_flight_.fetch_sub(1);
+  return status;
 }
 
-bool RunKicker::running() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return running_;
-}
+bool RunKicker::running() const { return running_.load(); }
 
 }  // namespace hv

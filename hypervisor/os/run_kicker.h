@@ -5,12 +5,15 @@
 // Gunyah's gh_vcpu_run) keep the request here and make the run call through
 // Run(), which publishes the calling thread before the call and clears it
 // after; Kick() records the request, writes it into the byte and sends the
-// kick signal (signals.h) to the published thread, all under one lock, so a
-// kick never signals a thread that has left Run() and a run entered after
-// the kick sees it. Run() writes the request into the byte again before the
-// call, for a driver that copies the run struct back out (and so may
-// overwrite a kick that landed during the last call). On Windows the signal
-// is UNIMPLEMENTED, which Kick() returns when a thread is inside Run().
+// kick signal (signals.h) to the published thread. No lock is taken on the
+// run path: Run() publishes with two atomic stores, and a thread leaving
+// Run() waits for any Kick() that saw it inside to finish signalling, so a
+// kick never signals a thread that has left Run(), and a run entered after
+// a kick sees it. Run() writes a pending request into the byte again
+// before the call, for a driver that copies the run struct back out (and
+// so may overwrite a kick that landed during the last call). On Windows
+// the signal is UNIMPLEMENTED, which Kick() returns when a thread is
+// inside Run().
 //
 // Example (a backend's vCPU):
 //   RunKicker kicker_{&run_->immediate_exit};
@@ -26,10 +29,9 @@
 
 #include <pthread.h>
 
+#include <atomic>
 #include <cstdint>
-#include <mutex>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 
@@ -46,8 +48,9 @@ class RunKicker {
   RunKicker& operator=(const RunKicker&) = delete;
 
   // RunKicker::Run(): `run_call` (the run ioctl: it returns what the ioctl
-  // returns and sets errno) between Enter() and Leave(). Returns 0 when the
-  // call succeeded; EINTR when it was interrupted (EINTR or EAGAIN: a kick,
+  // returns and sets errno), with this thread published as inside Run().
+  // One thread at a time may be inside Run(). Returns 0 when the call
+  // succeeded; EINTR when it was interrupted (EINTR or EAGAIN: a kick,
   // an immediate exit or another signal), the immediate-exit request then
   // taken, as a run that returns kInterrupted must; else the call's errno.
   int Run(absl::FunctionRef<int()> run_call);
@@ -70,18 +73,22 @@ class RunKicker {
   bool running() const;
 
  private:
-  // Publishes the calling thread as inside Run() and writes the
-  // immediate-exit request into the byte; Leave() unpublishes it.
-  void Enter();
-  void Leave();
-  void StoreByte(bool value) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  void StoreByte(bool value);
 
   uint8_t* const byte_;
-  // std::mutex (not absl::Mutex) so ThreadSanitizer sees the ordering.
-  mutable std::mutex mutex_;
-  bool requested_ ABSL_GUARDED_BY(mutex_) = false;
-  bool running_ ABSL_GUARDED_BY(mutex_) = false;
-  pthread_t thread_ ABSL_GUARDED_BY(mutex_) = {};
+  // The immediate-exit request: set by Kick() and SetImmediateExit(true),
+  // taken by TakeImmediateExit(); written into the byte by all three, and
+  // by Run() again while it stands.
+  std::atomic<bool> requested_{false};
+  // Whether a thread is inside Run(), and which (valid while running_).
+  std::atomic<bool> running_{false};
+  std::atomic<pthread_t> thread_{};
+  // Whether a Kick() has signalled the thread in this Run().
+  std::atomic<bool> signalled_{false};
+  // Kick() calls that may have seen running_ and not yet signalled; Run()
+  // does not return while one is (Dekker's pattern, all seq_cst: either
+  // the Kick() sees running_ cleared or Run() sees the Kick() counted).
+  std::atomic<int> kicks_in_flight_{0};
 };
 
 }  // namespace hv
