@@ -39,6 +39,13 @@ namespace hv {
 
 class GeniezoneVm final : public BackendVm<VmAArch64> {
  public:
+  // A guest-physical range of an in-hypervisor device (a GIC frame).
+  struct DeviceFrame {
+    const char* name;
+    uint64_t base;
+    uint64_t size;
+  };
+
   // GeniezoneVm::Create(): GZVM_CREATE_VM (VM type 0) on `device`.
   static absl::StatusOr<std::unique_ptr<GeniezoneVm>> Create(
       std::shared_ptr<const GeniezoneDevice> device);
@@ -97,6 +104,10 @@ class GeniezoneVm final : public BackendVm<VmAArch64> {
   enum class GicState { kNone, kDistributorOnly, kCreated };
   GicState gic_state_ ABSL_GUARDED_BY(mutex_) = GicState::kNone;
   std::optional<GicConfig> gic_ ABSL_GUARDED_BY(mutex_);
+  // The device frames the driver has created (the distributor alone after
+  // a failed redistributor): CheckDeviceFrames keeps memory regions off
+  // them.
+  std::vector<DeviceFrame> device_frames_ ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace hv

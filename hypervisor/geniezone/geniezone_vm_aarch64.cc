@@ -19,11 +19,7 @@ namespace {
 constexpr uint64_t kDistributorSize = 0x10000;
 constexpr uint64_t kRedistributorSize = 0x20000;
 
-struct Frame {
-  const char* name;
-  uint64_t base;
-  uint64_t size;
-};
+using Frame = GeniezoneVm::DeviceFrame;
 
 std::array<Frame, 2> GicFrames(const GicConfig& gic) {
   return {{{"the GICv3 distributor", gic.distributor_base, kDistributorSize},
@@ -35,8 +31,7 @@ std::array<Frame, 2> GicFrames(const GicConfig& gic) {
 
 absl::Status GeniezoneVm::CheckDeviceFrames(GuestAddress guest_address,
                                             uint64_t size) const {
-  if (!gic_.has_value()) return absl::OkStatus();
-  for (const Frame& frame : GicFrames(*gic_)) {
+  for (const Frame& frame : device_frames_) {
     RETURN_IF_ERROR(CheckRegionClearOfFrames(guest_address, size, frame.name,
                                              frame.base, frame.size));
   }
@@ -111,6 +106,7 @@ absl::Status GeniezoneVm::CreateGic(const GicConfig& config) {
     RETURN_IF_ERROR(CheckClearOfRegions("create GIC", frame.name, frame.base,
                                         frame.size, regions));
   }
+  const std::array<Frame, 2> frames = GicFrames(config);
   geniezone_abi::CreateDevice dist = {};
   dist.dev_type = geniezone_abi::kDevTypeArmVgicV3Dist;
   dist.dev_addr = config.distributor_base;
@@ -119,6 +115,7 @@ absl::Status GeniezoneVm::CreateGic(const GicConfig& config) {
     return ErrnoStatus(absl::StrFormat(
         "GZVM_CREATE_DEVICE (GICv3 distributor at %#x)", config.distributor_base));
   }
+  device_frames_.push_back(frames[0]);
   geniezone_abi::CreateDevice redist = {};
   redist.dev_type = geniezone_abi::kDevTypeArmVgicV3Redist;
   redist.dev_addr = config.redistributor_or_cpu_base;
@@ -132,6 +129,7 @@ absl::Status GeniezoneVm::CreateGic(const GicConfig& config) {
                         config.redistributor_or_cpu_base),
         error);
   }
+  device_frames_.push_back(frames[1]);
   gic_state_ = GicState::kCreated;
   gic_ = config;
   return absl::OkStatus();

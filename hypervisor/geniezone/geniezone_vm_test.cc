@@ -437,6 +437,13 @@ TEST(GeniezoneVm, RedistributorFailureIsReportedAndNotRetried) {
                        HasSubstr("cannot remove a device")));
   EXPECT_THAT(env.arm()->FinalizeGic(),
               StatusIs(absl::StatusCode::kFailedPrecondition));
+  // The distributor the driver kept still has its frame: no memory region
+  // over it; the redistributor's range was never created and is free.
+  EXPECT_THAT(env.vm->AddMemoryRegion(0x08000000, NewTestRegion(0x1000), {}),
+              StatusIs(absl::StatusCode::kAlreadyExists,
+                       HasSubstr("overlaps the GICv3 distributor [0x8000000, "
+                                 "0x8010000)")));
+  EXPECT_OK(env.vm->AddMemoryRegion(0x080a0000, NewTestRegion(0x1000), {}).status());
 }
 
 TEST(GeniezoneVm, VcpuIdsAreCheckedBeforeTheDriver) {
