@@ -52,13 +52,20 @@ def stage(tmp, args, qemu):
 
 
 def parse(text):
-    """(VM facts, [{rep, contender, field: value}]) from the VM's console."""
-    facts, runs = {}, []
+    """(VM facts, [{rep, contender, field: value}], [{rep, contender, us,
+    before}]: the longest silences in each boot's kernel log) from the VM's
+    console."""
+    facts, runs, gaps = {}, [], []
     for line in text.splitlines():
         m = re.match(r"linux_boot: vm (.*)", line)
         if m:
             for k, v in re.findall(r"(\w+)=('[^']*'|\S*)", m.group(1)):
                 facts[k] = v.strip("'")
+            continue
+        m = re.match(r"linux_boot: gap rep=(\d+) contender=(\S+) us=(\d+) before='(.*)'", line)
+        if m:
+            gaps.append({"rep": int(m.group(1)), "contender": m.group(2),
+                         "us": int(m.group(3)), "before": m.group(4).strip()})
             continue
         m = re.match(r"linux_boot: rep=(\d+) contender=(\S+) boot (.*)", line)
         if m:
@@ -66,7 +73,7 @@ def parse(text):
             for k, v in re.findall(r"(\w+)=(-?\d+)", m.group(3)):
                 run[k] = int(v)
             runs.append(run)
-    return facts, runs
+    return facts, runs, gaps
 
 
 def _ms(us):
@@ -87,7 +94,54 @@ def _range(runs, key, scale, fmt):
                           if len(vals) > 1 else "")
 
 
-def report(args, facts, runs, names, host, load_before, load_after, qemu_version):
+def profile(names, ok, gaps):
+    """Where the time to `Run /init` goes: before the kernel's own clock
+    starts (VMM start-up, firmware, the bzImage's decompressor) and after
+    (the kernel's boot by its printk clock); hvrun's exits and their
+    handling; each contender's longest silences in the kernel's log."""
+    L = ["Where the time to `Run /init` goes (medians over the rounds; the kernel's clock is "
+         "its printk time on that line):\n",
+         "| contender | host time to `Run /init`, ms | kernel's clock there, ms | before the "
+         "kernel's clock starts, ms |", "|---|---:|---:|---:|"]
+    for name in names:
+        rs = [r for r in ok[name] if r.get("kernel_init_us", -1) >= 0]
+        for r in rs:
+            r["before_kernel_us"] = r["run_init_us"] - r["kernel_init_us"]
+        L.append("| %s | %s | %s | %s |" % (
+            name, _range(rs, "run_init_us", 1e3, "%.0f"), _range(rs, "kernel_init_us", 1e3, "%.0f"),
+            _range(rs, "before_kernel_us", 1e3, "%.0f")))
+    L.append("")
+    hv = [r for r in ok.get("hvrun", []) if r.get("total_exits", -1) >= 0]
+    if hv:
+        for r in hv:
+            r["in_run_us"] = r["total_exits"] * r["run_avg_ns"] / 1e3
+            r["handling_us"] = r["total_exits"] * r["handle_avg_ns"] / 1e3
+        L.append("hvrun's exits per boot (its `--stats`, to the guest's reboot): %s, of which "
+                 "port I/O %s; time inside Run(), all vCPUs together, %s ms; time handling exits %s ms (%s µs an "
+                 "exit).\n" % (_range(hv, "total_exits", 1, "%.0f"), _range(hv, "io_exits", 1, "%.0f"),
+                               _range(hv, "in_run_us", 1e3, "%.0f"),
+                               _range(hv, "handling_us", 1e3, "%.0f"),
+                               _range(hv, "handle_avg_ns", 1e3, "%.2f")))
+    rounds = {n: len(ok[n]) for n in names}
+    for name in names:
+        by_text = {}
+        good = {r["rep"] for r in ok[name]}
+        for g in gaps:
+            if g["contender"] == name and g["rep"] in good:
+                by_text.setdefault(re.sub(r"\d+", "#", g["before"])[:60], []).append(g)
+        if not by_text:
+            continue
+        top = sorted(by_text.values(), key=lambda gs: -statistics.median(x["us"] for x in gs))[:3]
+        L.append("%s's longest silences in the kernel's log (the line that ended each; median "
+                 "ms, in how many of %d rounds it was among the three longest): %s.\n" % (
+                     name, rounds[name], "; ".join(
+                         "`%s` %.0f ms (%d)" % (gs[0]["before"].replace("`", "'"),
+                                                statistics.median(x["us"] for x in gs) / 1e3,
+                                                len(gs)) for gs in top)))
+    return L
+
+
+def report(args, facts, runs, gaps, names, host, load_before, load_after, qemu_version):
     L = ["## Linux boot: hvrun vs QEMU (`//tools/vs_qemu:linux_boot`)\n"]
     # The options that shape the run (not the binaries BUILD passes, nor outputs).
     shaping = [a for a in sys.argv[1:] if not a.startswith(
@@ -151,6 +205,7 @@ def report(args, facts, runs, names, host, load_before, load_after, qemu_version
                                           ", timed out" if r.get("timed_out") else "")
             for r in failed) + ".\n")
     ok = {n: [r for r in runs if r["contender"] == n and r.get("status") == 0] for n in names}
+    L.extend(profile(names, ok, gaps))
     if "hvrun" in names and ok["hvrun"]:
         hv = _med(ok["hvrun"], "first_us")
         verdicts = []
@@ -226,14 +281,14 @@ def main():
         if args.console:
             with open(args.console, "w") as f:
                 f.write(text)
-        facts, runs = parse(text)
+        facts, runs, gaps = parse(text)
         complete = rc == 0 and "linux_boot: done" in text
         if not complete:
             sys.stderr.write(text[-4000:])
             print("linux_boot: the VM run failed (exit %d)" % rc, file=sys.stderr)
             if not runs:
                 return 1
-        out = report(args, facts, runs, names, host, load_before, load_after, version)
+        out = report(args, facts, runs, gaps, names, host, load_before, load_after, version)
         if not complete:
             # The boots that finished still say something; say what is missing.
             out += ("**Incomplete:** the VM run ended early (run_in_vm.sh exit %d) after "

@@ -69,8 +69,25 @@ while [ "$rep" -le "$reps" ]; do
 '
       "$here/boot_timer" 240 $((mem_mib * 1024)) "$log" $(cat "$work/cmd"))
     used=$(sed -n 's/.*guest_used_kib=\([0-9]*\).*/\1/p' "$log" | head -n 1)
-    stats=$(awk '$1 == "io" || $1 == "total" { printf "%s_exits=%s ", $1, $2 }' "$log.err")
-    echo "linux_boot: rep=$rep contender=$name $result guest_used_kib=${used:--1} $stats"
+    # hvrun --stats: io and total exit counts, and the total line's average
+    # time inside Run() and handling an exit (us, two decimals) in ns.
+    stats=$(awk '$1 == "io" { printf "io_exits=%s ", $2 }
+                 $1 == "total" { printf "total_exits=%s run_avg_ns=%d handle_avg_ns=%d ",
+                                 $2, $3 * 1000, $4 * 1000 }' "$log.err")
+    # The kernel's own clock (printk time, us) at "Run /init as init
+    # process": what the host's time to that line spends before it starts.
+    kclock=$(sed -n 's/^\[ *\([0-9]*\)\.\([0-9]\{6\}\)\] Run \/init as init process.*/\1\2/p' "$log" |
+      head -n 1 | sed 's/^0*\([0-9]\)/\1/')
+    echo "linux_boot: rep=$rep contender=$name $result guest_used_kib=${used:--1} kernel_init_us=${kclock:--1} $stats"
+    # The three longest silences between two timestamped kernel lines, by
+    # the kernel's clock, with the line that ended each.
+    awk 'match($0, /^\[ *[0-9]+\.[0-9]+\]/) {
+           t = substr($0, 2, RLENGTH - 2) + 0
+           if (seen) printf "%d\t%s\n", (t - last) * 1000000, substr($0, RLENGTH + 2, 70)
+           last = t; seen = 1 }' "$log" | sort -rn | head -n 3 |
+      while IFS='	' read -r gap text; do
+        echo "linux_boot: gap rep=$rep contender=$name us=$gap before='$text'"
+      done
     case "$result" in
       *" status=0"*) ;;
       *) echo "linux_boot: $name did not end cleanly; its console (last lines) and stderr:"
