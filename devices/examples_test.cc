@@ -45,7 +45,7 @@ TEST(DevicesExamples, I8042) {
   // On a kIo exit: if (i8042.HandlesPort(io.address)) i8042.HandleIo(io);
   hv::snapshot::ByteWriter out;
   i8042.SaveState(out);  // between runs
-  EXPECT_EQ(out.bytes().size(), 4u + 1 + 1 + 1 + 1 + 1 + 8);
+  EXPECT_EQ(out.bytes().size(), 4u + 1 + 1 + 1 + 1 + 1 + 8 + 1);
 
   EXPECT_FALSE(i8042.HandlesPort(0x61));
   PortOut(i8042, I8042::kCommandPort, 0xaa);  // self test

@@ -7,10 +7,12 @@
 // the status register (output buffer full, system flag), the command byte
 // (commands 0x20/0x60), the controller self test (0xAA -> 0x55), the port
 // tests (0xAB/0xA9 -> 0x00: pass), port enable/disable (0xAD/0xAE, 0xA7/
-// 0xA8) and the output port write (0xD1, bit 0 clear = reset). No keyboard
+// 0xA8), the output port write (0xD1, bit 0 clear = reset) and the
+// loopback writes to the output buffer (0xD2 keyboard, 0xD3 auxiliary
+// port, which sets the status register's auxiliary-data bit). No keyboard
 // or mouse is attached: bytes for them are dropped, and no interrupt is
-// raised. Linux boots faster told so (`i8042.nokbd i8042.noaux`), but
-// probes it correctly without. Thread safe. SaveState/RestoreState carry
+// raised. Linux probes it correctly, without timeouts;
+// `i8042.nokbd i8042.noaux` skip the probe. Thread safe. SaveState/RestoreState carry
 // its state across a snapshot (snapshot/codec.h bytes).
 //
 // Example:
@@ -57,9 +59,11 @@ class I8042 {
   // I8042::resets(): how many reset requests the guest made.
   uint64_t resets() const;
 
-  // I8042::SaveState(): the output buffer, the command byte, the command
-  // awaiting its data byte and the reset count, appended to `out` (a
-  // versioned record).
+  // I8042::SaveState(): the output buffer (and whether it holds the
+  // auxiliary port's byte), the command byte, the command awaiting its data
+  // byte and the reset count, appended to `out` (a versioned record;
+  // RestoreState() also reads the version 1 record of builds before the
+  // loopback commands).
   void SaveState(snapshot::ByteWriter& out) const;
   // I8042::CheckState(): reads a record SaveState() wrote from `in` and
   // checks it, changing nothing: DATA_LOSS naming the field for short or
@@ -76,11 +80,14 @@ class I8042 {
   void Command(uint8_t command) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void Data(uint8_t value) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void Reset() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  void Output(uint8_t byte, bool aux) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
   const std::function<void()> on_reset_;
   mutable std::mutex mutex_;
   // The byte waiting in the output buffer, if any.
   std::optional<uint8_t> output_ ABSL_GUARDED_BY(mutex_);
+  // Whether that byte came from the auxiliary port (0xD3's loopback).
+  bool output_aux_ ABSL_GUARDED_BY(mutex_) = false;
   // Default command byte: translation on, system flag set, both ports'
   // interrupts off (no keyboard or mouse to interrupt).
   uint8_t command_byte_ ABSL_GUARDED_BY(mutex_) = 0x44;

@@ -53,6 +53,26 @@ TEST_F(I8042Test, SelfTestAndCommandByte) {
   EXPECT_EQ(In(0x60), 0x00);
 }
 
+TEST_F(I8042Test, StatusSaysNotInhibitedAndTheSystemFlag) {
+  EXPECT_EQ(In(0x64), 0x10 | 0x04);
+}
+
+// 0xD2/0xD3 put the next data byte in the output buffer as the keyboard's or
+// the auxiliary port's; Linux's probe of the auxiliary port and of an active
+// multiplexer loops bytes back this way (a plain echo: no multiplexer).
+TEST_F(I8042Test, LoopbackWritesComeBackFromTheirPort) {
+  Out(0x64, 0xd3);
+  Out(0x60, 0x5a);
+  EXPECT_EQ(In(0x64) & 0x21, 0x21);  // output full, from the auxiliary port
+  EXPECT_EQ(In(0x60), 0x5a);
+  EXPECT_EQ(In(0x64) & 0x21, 0x00);
+  Out(0x64, 0xd2);
+  Out(0x60, 0xa4);
+  EXPECT_EQ(In(0x64) & 0x21, 0x01);  // output full, the keyboard's
+  EXPECT_EQ(In(0x60), 0xa4);
+  EXPECT_EQ(resets_, 0);
+}
+
 TEST_F(I8042Test, KeyboardBytesAreDropped) {
   Out(0x60, 0xff);  // keyboard reset: no keyboard answers
   EXPECT_EQ(In(0x64) & 0x01, 0);
@@ -89,6 +109,40 @@ TEST_F(I8042Test, RestoreCarriesOutputCommandByteAndPendingCommand) {
   EXPECT_EQ(PortIn(restored, 0x60), 0x54);  // 0x44 | keyboard disabled
 }
 
+TEST_F(I8042Test, RestoreCarriesAnAuxiliaryByteAndAPendingLoopback) {
+  Out(0x64, 0xd3);
+  Out(0x60, 0x77);  // waits, marked as the auxiliary port's
+  Out(0x64, 0xd2);  // its data byte is still to come
+  I8042 restored([] {});
+  ASSERT_THAT(Restore(restored, Save(i8042_)), testing::IsOk());
+  EXPECT_EQ(PortIn(restored, 0x64) & 0x21, 0x21);
+  EXPECT_EQ(PortIn(restored, 0x60), 0x77);
+  PortOut(restored, 0x60, 0x12);
+  EXPECT_EQ(PortIn(restored, 0x64) & 0x21, 0x01);
+  EXPECT_EQ(PortIn(restored, 0x60), 0x12);
+}
+
+// A record from a build before the loopback commands (version 1, no
+// auxiliary flag) still loads.
+TEST_F(I8042Test, RestoreReadsVersionOneRecords) {
+  snapshot::ByteWriter out;
+  out.Put32(1);
+  out.PutBool(true);   // output full
+  out.Put8(0x55);      // the self test's answer
+  out.Put8(0x65);      // command byte
+  out.PutBool(true);   // pending
+  out.Put8(0x60);      // write command byte
+  out.Put64(2);        // resets
+  I8042 restored([] {});
+  ASSERT_THAT(Restore(restored, out.Take()), testing::IsOk());
+  EXPECT_EQ(restored.resets(), 2u);
+  EXPECT_EQ(PortIn(restored, 0x64) & 0x21, 0x01);
+  EXPECT_EQ(PortIn(restored, 0x60), 0x55);
+  PortOut(restored, 0x60, 0x47);  // the pending command's data byte
+  PortOut(restored, 0x64, 0x20);
+  EXPECT_EQ(PortIn(restored, 0x60), 0x47);
+}
+
 TEST_F(I8042Test, BadStateIsRefusedAndChangesNothing) {
   Out(0x64, 0x60);  // pending: write command byte
   const std::vector<uint8_t> good = Save(i8042_);
@@ -101,6 +155,8 @@ TEST_F(I8042Test, BadStateIsRefusedAndChangesNothing) {
   pending[8] = 0xaa;  // u32 version, bool, u8, u8, bool, then the command
   std::vector<uint8_t> flag = good;
   flag[4] = 3;
+  std::vector<uint8_t> aux_without_output = good;
+  aux_without_output.back() = 1;
   constexpr absl::StatusCode kDataLoss = absl::StatusCode::kDataLoss;
   struct Case {
     std::vector<uint8_t> bytes;
@@ -109,7 +165,10 @@ TEST_F(I8042Test, BadStateIsRefusedAndChangesNothing) {
   };
   const std::vector<Case> cases = {
       {{}, kDataLoss, "i8042: version needs 4 bytes"},
-      {std::vector<uint8_t>(good.begin(), good.end() - 1), kDataLoss, "resets needs 8 bytes"},
+      {std::vector<uint8_t>(good.begin(), good.end() - 1), kDataLoss,
+       "output from the auxiliary port needs 1 byte"},
+      {std::vector<uint8_t>(good.begin(), good.end() - 2), kDataLoss, "resets needs 8 bytes"},
+      {aux_without_output, kDataLoss, "marked as the auxiliary port's but the buffer is empty"},
       {version, absl::StatusCode::kFailedPrecondition, "i8042 state: version 7"},
       {pending, kDataLoss, "pending command 0xaa takes no data byte"},
       {flag, kDataLoss, "output full is 3, not a boolean"},
