@@ -80,14 +80,16 @@ class RunKicker {
   // taken by TakeImmediateExit(); written into the byte by all three, and
   // by Run() again while it stands.
   std::atomic<bool> requested_{false};
-  // Whether a thread is inside Run(), and which (valid while running_).
-  std::atomic<bool> running_{false};
+  // Who is inside Run(): kIdle, kRunning (thread_ published), or
+  // kSignalled (a Kick() has signalled thread_ during this run; later
+  // kicks in the same run need not).
+  enum State : uint32_t { kIdle, kRunning, kSignalled };
+  std::atomic<uint32_t> state_{kIdle};
   std::atomic<pthread_t> thread_{};
-  // Whether a Kick() has signalled the thread in this Run().
-  std::atomic<bool> signalled_{false};
-  // Kick() calls that may have seen running_ and not yet signalled; Run()
+  // Kick() calls that found kRunning and may not have signalled yet; Run()
   // does not return while one is (Dekker's pattern, all seq_cst: either
-  // the Kick() sees running_ cleared or Run() sees the Kick() counted).
+  // the Kick() sees kIdle or Run() sees the Kick() counted). Only the first
+  // kick of a run is counted, so a storm of kicks cannot hold Run() up.
   std::atomic<int> kicks_in_flight_{0};
 };
 
