@@ -142,7 +142,7 @@ TEST(RunKicker, KicksRacingWithRunsNeverSignalAThreadOutsideRun) {
   RunKicker kicker(&byte);
   std::atomic<bool> done{false};
   std::thread runner([&] {
-    for (int i = 0; i < 5000; ++i) {
+    for (int i = 0; i < 2000; ++i) {
       runner_outside = false;
       // A run call that waits until a kick, as KVM_RUN would: it ends at
       // once when an immediate exit is requested, and on a signal. (KVM
@@ -161,8 +161,9 @@ TEST(RunKicker, KicksRacingWithRunsNeverSignalAThreadOutsideRun) {
         }
       });
       runner_outside = true;
-      // A moment outside Run() for a stray signal to land in.
-      for (int spin = 0; spin < 200; ++spin) std::this_thread::yield();
+      // A moment outside Run() for a stray signal to land in. (Few yields:
+      // on a loaded machine each can cost another task's time slice.)
+      for (int spin = 0; spin < 10; ++spin) std::this_thread::yield();
     }
     done = true;
   });
