@@ -9,34 +9,28 @@ namespace hv {
 
 void ExitStats::Record(VcpuExitKind kind, absl::Duration run_time,
                        absl::Duration handle_time) {
-  Slot& slot = SlotFor(kind);
-  const int64_t run_ns = absl::ToInt64Nanoseconds(run_time);
-  ++slot.count;
-  slot.run_ns += run_ns;
-  slot.handle_ns += absl::ToInt64Nanoseconds(handle_time);
-  slot.max_run_ns = std::max(slot.max_run_ns, run_ns);
+  Entry& e = SlotFor(kind);
+  ++e.count;
+  e.run_time += run_time;
+  e.handle_time += handle_time;
+  e.max_run_time = std::max(e.max_run_time, run_time);
 }
 
 void ExitStats::Add(const ExitStats& other) {
   for (size_t i = 0; i < kSlots; ++i) {
-    Slot& slot = slots_[i];
-    const Slot& more = other.slots_[i];
-    slot.count += more.count;
-    slot.run_ns += more.run_ns;
-    slot.handle_ns += more.handle_ns;
-    slot.max_run_ns = std::max(slot.max_run_ns, more.max_run_ns);
+    Entry& e = entries_[i];
+    const Entry& more = other.entries_[i];
+    e.count += more.count;
+    e.run_time += more.run_time;
+    e.handle_time += more.handle_time;
+    e.max_run_time = std::max(e.max_run_time, more.max_run_time);
   }
 }
 
 std::map<VcpuExitKind, ExitStats::Entry> ExitStats::Snapshot() const {
   std::map<VcpuExitKind, Entry> entries;
   for (size_t i = 0; i < kSlots; ++i) {
-    const Slot& slot = slots_[i];
-    if (slot.count == 0) continue;
-    entries.emplace(static_cast<VcpuExitKind>(i),
-                    Entry{slot.count, absl::Nanoseconds(slot.run_ns),
-                          absl::Nanoseconds(slot.handle_ns),
-                          absl::Nanoseconds(slot.max_run_ns)});
+    if (entries_[i].count != 0) entries.emplace(static_cast<VcpuExitKind>(i), entries_[i]);
   }
   return entries;
 }

@@ -48,21 +48,14 @@ class ExitStats {
   std::string Format() const;
 
  private:
-  // Nanoseconds, not absl::Duration: the sums run on every exit.
-  struct Slot {
-    uint64_t count = 0;
-    int64_t run_ns = 0;
-    int64_t handle_ns = 0;
-    int64_t max_run_ns = 0;
-  };
-  Slot& SlotFor(VcpuExitKind kind) {
+  Entry& SlotFor(VcpuExitKind kind) {
     const size_t slot = static_cast<size_t>(kind);
-    return slots_[slot < kSlots ? slot : static_cast<size_t>(VcpuExitKind::kUnknown)];
+    return entries_[slot < kSlots ? slot : static_cast<size_t>(VcpuExitKind::kUnknown)];
   }
 
   // Indexed by the kind's value; kinds past the table count as kUnknown.
   static constexpr size_t kSlots = 64;
-  std::array<Slot, kSlots> slots_;
+  std::array<Entry, kSlots> entries_;
 };
 
 }  // namespace hv
