@@ -101,12 +101,12 @@ absl::Status GeniezoneVm::CreateGic(const GicConfig& config) {
         config.distributor_base, config.redistributor_or_cpu_base, limit));
   }
   // A memory slot over a frame would hide the device from the guest.
+  const std::array<Frame, 2> frames = GicFrames(config);
   const std::vector<MemoryRegionInfo> regions = RegionsLocked();
-  for (const Frame& frame : GicFrames(config)) {
+  for (const Frame& frame : frames) {
     RETURN_IF_ERROR(CheckClearOfRegions("create GIC", frame.name, frame.base,
                                         frame.size, regions));
   }
-  const std::array<Frame, 2> frames = GicFrames(config);
   geniezone_abi::CreateDevice dist = {};
   dist.dev_type = geniezone_abi::kDevTypeArmVgicV3Dist;
   dist.dev_addr = config.distributor_base;
