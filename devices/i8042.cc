@@ -79,12 +79,7 @@ void I8042::SaveState(snapshot::ByteWriter& out) const {
 }
 
 absl::StatusOr<I8042::SavedState> I8042::ReadState(snapshot::ByteReader& in) {
-  ASSIGN_OR_RETURN(uint32_t version, in.Get32("version"));
-  if (version != 1 && version != kStateVersion) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "i8042 state: version %u; this build reads versions 1 and %u", version,
-        kStateVersion));
-  }
+  ASSIGN_OR_RETURN(uint32_t version, in.GetVersion(1, kStateVersion, "i8042 state"));
   SavedState s;
   ASSIGN_OR_RETURN(bool full, in.GetBool("output full"));
   ASSIGN_OR_RETURN(uint8_t output, in.Get8("output byte"));

@@ -134,13 +134,22 @@ absl::Status ByteReader::Done() const {
 }
 
 absl::Status ByteReader::ExpectVersion(uint32_t expected, absl::string_view record) {
+  return GetVersion(expected, expected, record).status();
+}
+
+absl::StatusOr<uint32_t> ByteReader::GetVersion(uint32_t oldest, uint32_t newest,
+                                                absl::string_view record) {
   absl::StatusOr<uint32_t> version = Get32("version");
   if (!version.ok()) return version.status();
-  if (*version != expected) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "%s: version %u; this build reads version %u", record, *version, expected));
+  if (*version < oldest || *version > newest) {
+    return absl::FailedPreconditionError(
+        oldest == newest
+            ? absl::StrFormat("%s: version %u; this build reads version %u", record,
+                              *version, newest)
+            : absl::StrFormat("%s: version %u; this build reads versions %u to %u",
+                              record, *version, oldest, newest));
   }
-  return absl::OkStatus();
+  return *version;
 }
 
 }  // namespace hv::snapshot

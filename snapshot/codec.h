@@ -82,6 +82,11 @@ class ByteReader {
   // FAILED_PRECONDITION "`record`: version N; this build reads version
   // `expected`" for another one.
   absl::Status ExpectVersion(uint32_t expected, absl::string_view record);
+  // GetVersion(): the same for a record this build reads in versions
+  // `oldest` to `newest`; returns the version read. FAILED_PRECONDITION
+  // "`record`: version N; this build reads versions `oldest` to `newest`".
+  absl::StatusOr<uint32_t> GetVersion(uint32_t oldest, uint32_t newest,
+                                      absl::string_view record);
 
   uint64_t remaining() const { return data_.size() - pos_; }
   const std::string& what() const { return what_; }

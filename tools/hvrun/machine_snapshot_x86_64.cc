@@ -84,12 +84,8 @@ absl::Status DecodeDevices(ByteReader& in, MachineState& state) {
 
 absl::StatusOr<MachineState> DecodeState(absl::Span<const uint8_t> bytes) {
   ByteReader in(bytes, "hvrun machine section");
-  ASSIGN_OR_RETURN(uint32_t version, in.Get32("version"));
-  if (version != kStateVersion && version != kStateVersionWithoutDevices) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "its hvrun machine section is version %u; this hvrun reads versions %u and %u",
-        version, kStateVersionWithoutDevices, kStateVersion));
-  }
+  ASSIGN_OR_RETURN(uint32_t version, in.GetVersion(kStateVersionWithoutDevices,
+                                                   kStateVersion, "hvrun machine section"));
   ASSIGN_OR_RETURN(uint32_t kind, in.Get32("machine kind"));
   if (kind != kMachineKindPayload && (kind != kMachineKindLinux || version != kStateVersion)) {
     return absl::FailedPreconditionError(absl::StrFormat(
