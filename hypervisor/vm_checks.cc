@@ -243,16 +243,20 @@ bool RangesOverlap(uint64_t a, uint64_t a_size, uint64_t b, uint64_t b_size) {
   return a < b + b_size && b < a + a_size;
 }
 
-absl::Status CheckClearOfRegions(absl::string_view operation,
-                                 absl::string_view what, GuestAddress base,
-                                 uint64_t size,
-                                 const std::vector<MemoryRegionInfo>& regions) {
-  for (const MemoryRegionInfo& region : regions) {
-    if (RangesOverlap(base, size, region.guest_address, region.size)) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "%s: %s [%#x, %#x) would overlap memory region [%#x, %#x) (slot %u)",
-          operation, what, base, base + size, region.guest_address,
-          region.guest_address + region.size, region.slot));
+absl::Status CheckFramesClearOfRegions(
+    absl::string_view operation, absl::Span<const DeviceFrame> frames,
+    const std::vector<MemoryRegionInfo>& regions) {
+  for (const DeviceFrame& frame : frames) {
+    for (const MemoryRegionInfo& region : regions) {
+      if (RangesOverlap(frame.base, frame.size, region.guest_address,
+                        region.size)) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "%s: %s [%#x, %#x) would overlap memory region [%#x, %#x) "
+            "(slot %u)",
+            operation, frame.name, frame.base, frame.base + frame.size,
+            region.guest_address, region.guest_address + region.size,
+            region.slot));
+      }
     }
   }
   return absl::OkStatus();
@@ -260,14 +264,16 @@ absl::Status CheckClearOfRegions(absl::string_view operation,
 
 absl::Status CheckRegionClearOfFrames(GuestAddress guest_address,
                                       uint64_t region_size,
-                                      absl::string_view what,
-                                      GuestAddress base, uint64_t size) {
-  if (!RangesOverlap(guest_address, region_size, base, size)) {
-    return absl::OkStatus();
+                                      absl::Span<const DeviceFrame> frames) {
+  for (const DeviceFrame& frame : frames) {
+    if (RangesOverlap(guest_address, region_size, frame.base, frame.size)) {
+      return absl::AlreadyExistsError(absl::StrFormat(
+          "add memory region [%#x, %#x): overlaps %s [%#x, %#x)",
+          guest_address, guest_address + region_size, frame.name, frame.base,
+          frame.base + frame.size));
+    }
   }
-  return absl::AlreadyExistsError(absl::StrFormat(
-      "add memory region [%#x, %#x): overlaps %s [%#x, %#x)", guest_address,
-      guest_address + region_size, what, base, base + size));
+  return absl::OkStatus();
 }
 
 }  // namespace hv

@@ -16,6 +16,7 @@
 #define HV_HYPERVISOR_VM_CHECKS_H_
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -95,21 +96,27 @@ absl::Status CheckUserSpaceMsrRanges(absl::Span<const MsrRange> ranges);
 // byte.
 bool RangesOverlap(uint64_t a, uint64_t a_size, uint64_t b, uint64_t b_size);
 
+// A guest-physical range an in-kernel device claims (a GIC frame, the ITS).
+struct DeviceFrame {
+  std::string name;  // "the GICv3 distributor", for messages
+  GuestAddress base = 0;
+  uint64_t size = 0;
+};
+
 // An in-kernel device's guest-physical frames under a memory slot are
 // hidden from the guest, so a backend refuses the overlap whichever comes
-// first. CheckClearOfRegions(), for the device: INVALID_ARGUMENT
-// "<operation>: <what> [base, end) would overlap memory region [...)
-// (slot N)" when [base, base + size) overlaps one of `regions`.
+// first. CheckFramesClearOfRegions(), for the device: INVALID_ARGUMENT
+// "<operation>: <frame> [base, end) would overlap memory region [...)
+// (slot N)" for the first of `frames` that overlaps one of `regions`.
 // CheckRegionClearOfFrames(), for the region (BackendVm::CheckDeviceFrames):
-// ALREADY_EXISTS "add memory region [...): overlaps <what> [base, end)".
-absl::Status CheckClearOfRegions(absl::string_view operation,
-                                 absl::string_view what, GuestAddress base,
-                                 uint64_t size,
-                                 const std::vector<MemoryRegionInfo>& regions);
+// ALREADY_EXISTS "add memory region [...): overlaps <frame> [base, end)" for
+// the first of `frames` it overlaps.
+absl::Status CheckFramesClearOfRegions(
+    absl::string_view operation, absl::Span<const DeviceFrame> frames,
+    const std::vector<MemoryRegionInfo>& regions);
 absl::Status CheckRegionClearOfFrames(GuestAddress guest_address,
                                       uint64_t region_size,
-                                      absl::string_view what,
-                                      GuestAddress base, uint64_t size);
+                                      absl::Span<const DeviceFrame> frames);
 
 }  // namespace hv
 

@@ -252,23 +252,24 @@ TEST(DeviceFrames, ClearOfRegionsNamesTheFramesAndTheRegion) {
   ram.guest_address = 0x40000000;
   ram.size = 0x100000;
   const std::vector<MemoryRegionInfo> regions = {ram};
-  EXPECT_THAT(CheckClearOfRegions("create GIC", "the distributor", 0x3fff0000,
-                                  0x10000, regions),
+  const DeviceFrame below = {"the distributor", 0x3fff0000, 0x10000};
+  const DeviceFrame across = {"the redistributor", 0x400f0000, 0x20000};
+  EXPECT_THAT(CheckFramesClearOfRegions("create GIC", {below}, regions),
               IsOk());
-  EXPECT_THAT(CheckClearOfRegions("create GIC", "the distributor", 0x400f0000,
-                                  0x20000, regions),
+  // The first frame that overlaps is named.
+  EXPECT_THAT(CheckFramesClearOfRegions("create GIC", {below, across}, regions),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       "create GIC: the distributor [0x400f0000, 0x40110000) "
+                       "create GIC: the redistributor [0x400f0000, 0x40110000) "
                        "would overlap memory region [0x40000000, 0x40100000) "
                        "(slot 3)"));
 }
 
 TEST(DeviceFrames, RegionClearOfFramesNamesBoth) {
-  EXPECT_THAT(CheckRegionClearOfFrames(0x8000000, 0x10000, "the ITS",
-                                       0x8010000, 0x20000),
-              IsOk());
-  EXPECT_THAT(CheckRegionClearOfFrames(0x8000000, 0x11000, "the ITS",
-                                       0x8010000, 0x20000),
+  const std::vector<DeviceFrame> frames = {
+      {"the distributor", 0x7000000, 0x10000}, {"the ITS", 0x8010000, 0x20000}};
+  EXPECT_THAT(CheckRegionClearOfFrames(0x8000000, 0x10000, frames), IsOk());
+  EXPECT_THAT(CheckRegionClearOfFrames(0x8000000, 0x10000, {}), IsOk());
+  EXPECT_THAT(CheckRegionClearOfFrames(0x8000000, 0x11000, frames),
               StatusIs(absl::StatusCode::kAlreadyExists,
                        "add memory region [0x8000000, 0x8011000): overlaps "
                        "the ITS [0x8010000, 0x8030000)"));

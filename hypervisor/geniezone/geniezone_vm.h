@@ -34,18 +34,12 @@
 #include "hypervisor/backend_vm.h"
 #include "hypervisor/geniezone/geniezone_fd.h"
 #include "hypervisor/geniezone/geniezone_hypervisor.h"
+#include "hypervisor/vm_checks.h"
 
 namespace hv {
 
 class GeniezoneVm final : public BackendVm<VmAArch64> {
  public:
-  // A guest-physical range of an in-hypervisor device (a GIC frame).
-  struct DeviceFrame {
-    const char* name;
-    uint64_t base;
-    uint64_t size;
-  };
-
   // GeniezoneVm::Create(): GZVM_CREATE_VM (VM type 0) on `device`.
   static absl::StatusOr<std::unique_ptr<GeniezoneVm>> Create(
       std::shared_ptr<const GeniezoneDevice> device);

@@ -19,9 +19,7 @@ namespace {
 constexpr uint64_t kDistributorSize = 0x10000;
 constexpr uint64_t kRedistributorSize = 0x20000;
 
-using Frame = GeniezoneVm::DeviceFrame;
-
-std::array<Frame, 2> GicFrames(const GicConfig& gic) {
+std::array<DeviceFrame, 2> GicFrames(const GicConfig& gic) {
   return {{{"the GICv3 distributor", gic.distributor_base, kDistributorSize},
            {"the GICv3 redistributor", gic.redistributor_or_cpu_base,
             kRedistributorSize}}};
@@ -31,11 +29,7 @@ std::array<Frame, 2> GicFrames(const GicConfig& gic) {
 
 absl::Status GeniezoneVm::CheckDeviceFrames(GuestAddress guest_address,
                                             uint64_t size) const {
-  for (const Frame& frame : device_frames_) {
-    RETURN_IF_ERROR(CheckRegionClearOfFrames(guest_address, size, frame.name,
-                                             frame.base, frame.size));
-  }
-  return absl::OkStatus();
+  return CheckRegionClearOfFrames(guest_address, size, device_frames_);
 }
 
 absl::StatusOr<std::unique_ptr<VcpuAArch64>> GeniezoneVm::CreateVcpuAArch64(
@@ -101,12 +95,9 @@ absl::Status GeniezoneVm::CreateGic(const GicConfig& config) {
         config.distributor_base, config.redistributor_or_cpu_base, limit));
   }
   // A memory slot over a frame would hide the device from the guest.
-  const std::array<Frame, 2> frames = GicFrames(config);
-  const std::vector<MemoryRegionInfo> regions = RegionsLocked();
-  for (const Frame& frame : frames) {
-    RETURN_IF_ERROR(CheckClearOfRegions("create GIC", frame.name, frame.base,
-                                        frame.size, regions));
-  }
+  const std::array<DeviceFrame, 2> frames = GicFrames(config);
+  RETURN_IF_ERROR(
+      CheckFramesClearOfRegions("create GIC", frames, RegionsLocked()));
   geniezone_abi::CreateDevice dist = {};
   dist.dev_type = geniezone_abi::kDevTypeArmVgicV3Dist;
   dist.dev_addr = config.distributor_base;

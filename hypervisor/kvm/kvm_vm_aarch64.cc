@@ -96,13 +96,10 @@ absl::Status KvmVmAArch64::CreateGic(const GicConfig& config) {
   // The frames must stay clear of memory (KVM does not check: the guest
   // would reach the memory, not the GIC). The redistributors' span grows
   // with the vCPUs; FinalizeGic checks it again.
-  const std::vector<MemoryRegionInfo> regions = RegionsLocked();
-  for (const DeviceFrames& frames :
-       GicFrames(config, /*vcpus=*/0, /*its_base=*/std::nullopt)) {
-    RETURN_IF_ERROR(CheckClearOfRegions(absl::StrFormat("create %s", name),
-                                        frames.name, frames.base, frames.size,
-                                        regions));
-  }
+  RETURN_IF_ERROR(CheckFramesClearOfRegions(
+      absl::StrFormat("create %s", name),
+      GicFrames(config, /*vcpus=*/0, /*its_base=*/std::nullopt),
+      RegionsLocked()));
   kvm_create_device create = {};
   create.type = GicDeviceType(config.version);
   if (sys_->IoctlPtr(vm_fd_.get(), KVM_CREATE_DEVICE, &create) < 0) {
@@ -157,12 +154,10 @@ absl::Status KvmVmAArch64::FinalizeGic() {
                                       vcpus_created_, {}));
   }
   // The redistributors span every vCPU now: still clear of memory?
-  const std::vector<MemoryRegionInfo> regions = RegionsLocked();
-  for (const DeviceFrames& frames :
-       GicFrames(*gic_config_, vcpus_created_, /*its_base=*/std::nullopt)) {
-    RETURN_IF_ERROR(CheckClearOfRegions("finalize GIC", frames.name,
-                                        frames.base, frames.size, regions));
-  }
+  RETURN_IF_ERROR(CheckFramesClearOfRegions(
+      "finalize GIC",
+      GicFrames(*gic_config_, vcpus_created_, /*its_base=*/std::nullopt),
+      RegionsLocked()));
   RETURN_IF_ERROR(KvmSetDeviceAttr(
       sys_, gic_fd_.get(), KVM_DEV_ARM_VGIC_GRP_CTRL,
       KVM_DEV_ARM_VGIC_CTRL_INIT, nullptr,

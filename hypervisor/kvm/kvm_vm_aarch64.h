@@ -30,6 +30,7 @@
 #include "hypervisor/kvm/kvm_device.h"
 #include "hypervisor/kvm/kvm_fd.h"
 #include "hypervisor/kvm/kvm_vm.h"
+#include "hypervisor/vm_checks.h"
 
 namespace hv {
 
@@ -83,12 +84,7 @@ class KvmVmAArch64 final : public KvmVmCore<VmAArch64> {
   // max(vcpus, 1) vCPUs, and of the ITS at `its_base` if given: what memory
   // regions must stay clear of.
 
-  struct DeviceFrames {
-    std::string name;  // "the GICv3 distributor", for messages
-    GuestAddress base;
-    uint64_t size;
-  };
-  static std::vector<DeviceFrames> GicFrames(
+  static std::vector<DeviceFrame> GicFrames(
       const GicConfig& gic, uint32_t vcpus,
       std::optional<GuestAddress> its_base);
   // BackendVm's hook: a new memory region must not cover the GIC's frames.

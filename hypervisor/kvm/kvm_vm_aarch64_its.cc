@@ -41,10 +41,10 @@ bool KvmVmAArch64::OffersGicIts() const {
   return sys_->IoctlPtr(vm_fd_.get(), KVM_CREATE_DEVICE, &test) == 0;
 }
 
-std::vector<KvmVmAArch64::DeviceFrames> KvmVmAArch64::GicFrames(
+std::vector<DeviceFrame> KvmVmAArch64::GicFrames(
     const GicConfig& gic, uint32_t vcpus,
     std::optional<GuestAddress> its_base) {
-  std::vector<DeviceFrames> frames;
+  std::vector<DeviceFrame> frames;
   const uint32_t count = vcpus > 0 ? vcpus : 1;
   if (gic.version == GicConfig::Version::kV3) {
     frames.push_back({"the vGICv3 distributor", gic.distributor_base,
@@ -68,12 +68,8 @@ std::vector<KvmVmAArch64::DeviceFrames> KvmVmAArch64::GicFrames(
 absl::Status KvmVmAArch64::CheckDeviceFrames(GuestAddress guest_address,
                                              uint64_t size) const {
   if (!gic_config_.has_value()) return absl::OkStatus();
-  for (const DeviceFrames& frames :
-       GicFrames(*gic_config_, vcpus_created_, its_base_)) {
-    RETURN_IF_ERROR(CheckRegionClearOfFrames(guest_address, size, frames.name,
-                                             frames.base, frames.size));
-  }
-  return absl::OkStatus();
+  return CheckRegionClearOfFrames(
+      guest_address, size, GicFrames(*gic_config_, vcpus_created_, its_base_));
 }
 
 absl::Status KvmVmAArch64::CheckItsPlacement(
@@ -90,15 +86,16 @@ absl::Status KvmVmAArch64::CheckItsPlacement(
         "%s: frames [%#x, %#x) reach past the guest address limit %#x",
         operation, base, base + size, limit));
   }
-  for (const DeviceFrames& frames :
+  for (const DeviceFrame& frame :
        GicFrames(*gic_config_, vcpus, /*its_base=*/std::nullopt)) {
-    if (RangesOverlap(base, size, frames.base, frames.size)) {
+    if (RangesOverlap(base, size, frame.base, frame.size)) {
       return absl::InvalidArgumentError(absl::StrFormat(
           "%s: frames [%#x, %#x) overlap %s [%#x, %#x)", operation, base,
-          base + size, frames.name, frames.base, frames.base + frames.size));
+          base + size, frame.name, frame.base, frame.base + frame.size));
     }
   }
-  return CheckClearOfRegions(operation, "frames", base, size, regions);
+  return CheckFramesClearOfRegions(operation, {{"frames", base, size}},
+                                   regions);
 }
 
 absl::Status KvmVmAArch64::CreateGicIts(GuestAddress base) {
