@@ -2,7 +2,10 @@
 // the arm64 vmtest VM where the host has none): the demo (ECAM, the virtio
 // shared-memory BAR, the host's blob), flat payloads at two load addresses,
 // several vCPUs, --stats, the timeout, bad flags and bad kernel images
-// (the Linux boot itself: hvrun_linux_boot_test).
+// (the Linux boot itself: hvrun_linux_boot_test), and snapshots of payload
+// machines restored by a fresh hvrun (x86_64's: hvrun_snapshot_test).
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
@@ -10,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "linux_boot/arm64_image_fixture.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -126,6 +130,100 @@ TEST(HvrunAArch64, BadKernelImagesGiveOneLineAndExitFour) {
     EXPECT_THAT(r.stderr_text, HasSubstr(c.message));
     EXPECT_EQ(r.stdout_text, "") << c.message;
   }
+}
+
+constexpr char kHello[] = "hello from an aarch64 payload\n";  // hello_aarch64.bin's
+constexpr int kHelloExit = 15;                                 // value 7: (7 << 1) | 1
+constexpr int kSnapshotWritten = 14;
+
+std::string SnapshotPath(const std::string& name) {
+  return absl::StrCat(std::getenv("TEST_TMPDIR"), "/", name, ".hvsnap");
+}
+
+// hello_aarch64.bin stops after `exits` VM exits (one MMIO exit per byte
+// printed) for a snapshot; a fresh hvrun restores it and prints the rest
+// of the line, then the payload's value and SYSTEM_OFF end the run as they
+// end an uninterrupted one.
+TEST(HvrunAArch64, RestoredPayloadPrintsTheRestOfAnUninterruptedRun) {
+  for (int exits : {1, 12, static_cast<int>(sizeof(kHello) - 1)}) {
+    SCOPED_TRACE(exits);
+    const std::string path = SnapshotPath(absl::StrCat("hello_", exits));
+    SubprocessResult before =
+        RunHvrun({PayloadFlag("hello_aarch64.bin"), "--mem=1M",
+                  absl::StrCat("--snapshot_after=", exits), "--snapshot=" + path});
+    ASSERT_EQ(before.exit_code, kSnapshotWritten) << before.stderr_text;
+    EXPECT_THAT(before.stderr_text,
+                HasSubstr(absl::StrFormat("stopped after %d VM exits; snapshot written to %s",
+                                          exits, path)));
+    EXPECT_EQ(before.stdout_text, std::string(kHello).substr(0, exits));
+    SubprocessResult after = RunHvrun({"--restore=" + path});
+    EXPECT_EQ(after.exit_code, kHelloExit) << after.stderr_text;
+    EXPECT_THAT(after.stderr_text, HasSubstr("hvrun: restored " + path));
+    EXPECT_EQ(before.stdout_text + after.stdout_text, kHello);
+    ::unlink(path.c_str());
+  }
+}
+
+// A snapshot of a restored run: the two stops and the last run together
+// print the line once.
+TEST(HvrunAArch64, RestoredPayloadCanBeSnapshotAgain) {
+  const std::string first = SnapshotPath("chain_1");
+  const std::string second = SnapshotPath("chain_2");
+  SubprocessResult a = RunHvrun({PayloadFlag("hello_aarch64.bin"), "--mem=1M",
+                                 "--snapshot_after=5", "--snapshot=" + first});
+  ASSERT_EQ(a.exit_code, kSnapshotWritten) << a.stderr_text;
+  SubprocessResult b =
+      RunHvrun({"--restore=" + first, "--snapshot_after=7", "--snapshot=" + second});
+  ASSERT_EQ(b.exit_code, kSnapshotWritten) << b.stderr_text;
+  SubprocessResult c = RunHvrun({"--restore=" + second});
+  EXPECT_EQ(c.exit_code, kHelloExit) << c.stderr_text;
+  EXPECT_EQ(b.stdout_text, " from a");
+  EXPECT_EQ(a.stdout_text + b.stdout_text + c.stdout_text, kHello);
+  ::unlink(first.c_str());
+  ::unlink(second.c_str());
+}
+
+// Three vCPUs: vCPU 0 waits in RAM for the others' flags, so the restored
+// machine must bring back every vCPU's registers and the RAM: each index
+// is printed once across the two runs, and SYSTEM_OFF ends the second.
+TEST(HvrunAArch64, RestoredVcpusCarryOnWhereTheyStopped) {
+  const std::string path = SnapshotPath("vcpus");
+  SubprocessResult before =
+      RunHvrun({PayloadFlag("vcpus_aarch64.bin"), "--vcpus=3", "--mem=32M",
+                "--snapshot_after=1", "--snapshot=" + path});
+  ASSERT_EQ(before.exit_code, kSnapshotWritten) << before.stderr_text;
+  SubprocessResult after = RunHvrun({"--restore=" + path});
+  EXPECT_EQ(after.exit_code, 0) << after.stderr_text;
+  EXPECT_THAT(after.stderr_text, HasSubstr("guest finished (system off) without a value"));
+  std::string digits = before.stdout_text + after.stdout_text;
+  std::sort(digits.begin(), digits.end());
+  EXPECT_EQ(digits, "012") << "before: " << before.stdout_text
+                           << ", after: " << after.stdout_text;
+  ::unlink(path.c_str());
+}
+
+TEST(HvrunAArch64, SnapshotsOfLinuxGuestsAndBadRestoresAreRefused) {
+  const std::string image = TempFile("snap.Image", TestArm64Image().Build());
+  SubprocessResult linux_guest = RunHvrun({"--kernel=" + image, "--snapshot_after=5",
+                                           "--snapshot=" + SnapshotPath("linux")});
+  EXPECT_EQ(linux_guest.exit_code, 2) << linux_guest.stderr_text;
+  EXPECT_THAT(linux_guest.stderr_text,
+              HasSubstr("this hvrun (aarch64) takes and restores snapshots of payload "
+                        "machines (--payload), not yet of Linux guests (--kernel)"));
+
+  const std::string missing = SnapshotPath("missing");
+  SubprocessResult none = RunHvrun({"--restore=" + missing});
+  EXPECT_EQ(none.exit_code, 4) << none.stderr_text;
+  EXPECT_THAT(none.stderr_text, HasSubstr("reading snapshot " + missing));
+
+  const std::string path = SnapshotPath("shape");
+  SubprocessResult taken = RunHvrun({PayloadFlag("hello_aarch64.bin"), "--mem=1M",
+                                     "--snapshot_after=3", "--snapshot=" + path});
+  ASSERT_EQ(taken.exit_code, kSnapshotWritten) << taken.stderr_text;
+  SubprocessResult other_mem = RunHvrun({"--restore=" + path, "--mem=2M"});
+  EXPECT_EQ(other_mem.exit_code, 2) << other_mem.stderr_text;
+  EXPECT_THAT(other_mem.stderr_text, HasSubstr("the snapshot's machine has 1048576 bytes"));
+  ::unlink(path.c_str());
 }
 
 }  // namespace

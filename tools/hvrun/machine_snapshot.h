@@ -1,8 +1,10 @@
 // Snapshot and restore of an hvrun Machine running a flat payload (hvrun
 // --snapshot with --snapshot_after or --snapshot_on, and --restore), over
-// hv's snapshot library (snapshot/x86_64_snapshot.h) on x86_64 Linux
-// builds. Elsewhere (aarch64, Windows: machine_snapshot_unsupported.cc)
-// every call is UNIMPLEMENTED naming the build.
+// hv's snapshot library (snapshot/x86_64_snapshot.h,
+// snapshot/aarch64_snapshot.h) on Linux builds: payload machines on x86_64
+// and aarch64, Linux guests on x86_64 (MachineSnapshotSupport says which).
+// On Windows (machine_snapshot_unsupported.cc) every call is UNIMPLEMENTED
+// naming the build.
 //
 // The file is the library's (snapshot/README.md) plus sections of hvrun's
 // own (Tag::kVmmState): index 0 the machine's (its kind, the RAM size, the
@@ -45,8 +47,9 @@
 namespace hv {
 
 // MachineSnapshotSupport(): OK where this build can snapshot and restore a
-// payload machine; UNIMPLEMENTED saying which build cannot.
-absl::Status MachineSnapshotSupport();
+// payload machine (`linux_guest` false) or a Linux guest (true);
+// UNIMPLEMENTED saying which build or machine cannot.
+absl::Status MachineSnapshotSupport(bool linux_guest);
 
 // SaveMachineSnapshot(): captures `machine` (between runs: its Run()
 // returned) and its devices' state and writes it to `path` (atomically:
@@ -61,7 +64,8 @@ class MachineSnapshot {
   // MachineSnapshot::Read(): the file at `path`: the open or read error
   // (NOT_FOUND for a missing file), DATA_LOSS for one that is not an intact
   // hv snapshot, FAILED_PRECONDITION for one of another architecture or
-  // without hvrun's machine section.
+  // without hvrun's machine section, UNIMPLEMENTED for a machine this build
+  // does not restore (MachineSnapshotSupport).
   static absl::StatusOr<std::unique_ptr<MachineSnapshot>> Read(
       const std::string& path);
   virtual ~MachineSnapshot() = default;

@@ -1,30 +1,25 @@
-// MachineSnapshot where hvrun cannot snapshot yet (machine_snapshot.h):
-// aarch64 (the library has no arm64 capture yet) and Windows (the
-// library's file calls are POSIX). Every call says so.
+// MachineSnapshot where hvrun cannot snapshot (machine_snapshot.h):
+// Windows, where the library's file calls (POSIX) are not built. Every
+// call says so.
 #include "tools/hvrun/machine_snapshot.h"
 
 #include "absl/strings/str_format.h"
 
 namespace hv {
 
-absl::Status MachineSnapshotSupport() {
+absl::Status MachineSnapshotSupport(bool) {
   return absl::UnimplementedError(absl::StrFormat(
-      "snapshots: this hvrun (%s) cannot take or restore snapshots; they exist for "
-      "x86_64 Linux builds only",
-#ifdef _WIN32
-      "Windows"
-#else
-      MachineLayoutForTarget().arch
-#endif
-      ));
+      "snapshots: this hvrun (Windows, %s) cannot take or restore snapshots; they exist "
+      "for Linux builds only",
+      MachineLayoutForTarget().arch));
 }
 
 absl::StatusOr<uint64_t> SaveMachineSnapshot(Machine&, const std::string&) {
-  return MachineSnapshotSupport();
+  return MachineSnapshotSupport(false);
 }
 
 absl::StatusOr<std::unique_ptr<MachineSnapshot>> MachineSnapshot::Read(const std::string&) {
-  return MachineSnapshotSupport();
+  return MachineSnapshotSupport(false);
 }
 
 }  // namespace hv
