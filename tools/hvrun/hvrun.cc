@@ -13,9 +13,10 @@
 // contract): it parses and checks the flags (cli_flags.h), reads the payload
 // (payload_file.h), turns SIGINT/SIGTERM into the end of the run
 // (signal_watcher.h), takes and restores snapshots of payload machines and
-// Linux guests (machine_snapshot.h; Linux builds, Linux guests on x86_64)
-// and maps how the run ended to one line on stderr and an exit status (exit_codes.h). Guest serial goes to stdout, everything of
-// hvrun's to stderr; nothing it is given makes it abort.
+// Linux guests (machine_snapshot.h; Linux builds) and maps how the run ended
+// to one line on stderr and an exit status (exit_codes.h). Guest serial goes
+// to stdout, everything of hvrun's to stderr; nothing it is given makes it
+// abort.
 #include <cstdlib>
 #include <iostream>
 #include <set>
@@ -88,7 +89,7 @@ ABSL_FLAG(bool, stats, false,
           "print per-exit-kind counts and times on stderr at the end, however "
           "the run ends (timing every exit costs two clock reads per exit)");
 ABSL_FLAG(std::string, snapshot, "",
-          "with --payload, --kernel or --restore (Linux builds; --kernel on x86_64): where to write a "
+          "with --payload, --kernel or --restore (Linux builds): where to write a "
           "snapshot of the machine when --snapshot_after or --snapshot_on says; "
           "hvrun then stops the guest, writes FILE and exits 14");
 ABSL_FLAG(uint64_t, snapshot_after, 0,
@@ -151,7 +152,7 @@ constexpr char kUsage[] =
     "to stdout, a write of v to MMIO 0x09010000 records it, PSCI SYSTEM_OFF\n"
     "ends the run. hvrun's own messages go to stderr, one line each.\n"
     "\n"
-    "Snapshots (Linux builds: --payload machines; --kernel ones on x86_64): at the\n"
+    "Snapshots (Linux builds, --payload and --kernel machines): at the\n"
     "Nth VM exit or the signal every vCPU stops, the machine (registers, RAM,\n"
     "hvrun's vCPU and device states) goes to SNAP, and hvrun exits 14.\n"
     "--restore=SNAP builds the same machine, loads SNAP and runs the guest on\n"
@@ -415,14 +416,14 @@ int RunDemoFromFlags(RunInterrupter& interrupter) {
   return Report(demo->run, demo->stats, /*demo=*/true);
 }
 
-// The snapshot flags: Linux builds only (and Linux guests on x86_64); each trigger with a file
+// The snapshot flags: Linux builds only; each trigger with a file
 // and a file with a trigger; --restore in place of what the snapshot holds;
 // snapshots of payload machines and Linux guests, not of the demo.
 absl::Status CheckSnapshotFlags(const std::set<std::string>& set) {
   bool any = false;
   for (const std::string& name : kSnapshotFlagNames) any = any || set.count(name) > 0;
   if (!any) return absl::OkStatus();
-  RETURN_IF_ERROR(MachineSnapshotSupport(/*linux_guest=*/set.count("kernel") > 0));
+  RETURN_IF_ERROR(MachineSnapshotSupport());
   const bool file = set.count("snapshot") > 0;
   const bool trigger = set.count("snapshot_after") > 0 || set.count("snapshot_on") > 0;
   const bool restore = set.count("restore") > 0;

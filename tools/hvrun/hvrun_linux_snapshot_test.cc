@@ -6,7 +6,10 @@
 //   hvrun --restore=again.hvsnap
 //
 // The kernel and busybox are the tools/vmtest VM's, as in
-// hvrun_linux_boot_test (which says why this runs there on every host).
+// hvrun_linux_boot_test (which says why this runs there on every host):
+// x86_64's bzImage in the SVM VM, or arm64's Image in the arm64 VM
+// (--config=aarch64-kvm), where the GICv3's state and the virtual timer
+// travel too.
 // The guest's init counts ticks on its console, one a second; each
 // restored run must go on counting from where its snapshot stopped, in a
 // fresh hvrun process, without booting again. All three runs are in one
@@ -39,6 +42,11 @@ using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
+#if defined(__aarch64__)
+constexpr char kCmdline[] = "--cmdline=console=ttyS0 panic=-1";
+#else
+constexpr char kCmdline[] = "--cmdline=console=ttyS0 reboot=k panic=-1";
+#endif
 constexpr int kSnapshotWritten = 14;
 constexpr int kEndedBySigint = 128 + SIGINT;
 constexpr char kTick[] = "hv-init: tick ";
@@ -111,7 +119,7 @@ TEST(HvrunLinuxSnapshot, RestoredGuestGoesOnCountingInAFreshProcess) {
   const testing::SubprocessResult boot = RunLogged(
       "boot, snapshot on SIGUSR1",
       {absl::StrCat("--kernel=", kernel), "--initrd=" + initrd, "--vcpus=2", "--mem=128M",
-       "--cmdline=console=ttyS0 reboot=k panic=-1", "--snapshot_on=USR1",
+       kCmdline, "--snapshot_on=USR1",
        "--snapshot=" + first, "--timeout=150s"},
       SignalAfter(SIGUSR1, absl::StrCat(kTick, 3, kLineEnd)));
   ASSERT_EQ(boot.exit_code, kSnapshotWritten) << boot.stderr_text;

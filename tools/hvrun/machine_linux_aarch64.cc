@@ -3,9 +3,14 @@
 // asks (x0 = the device tree, MMU off, EL1h), built from linux_boot/
 // (Image header, layout, libfdt device tree) and devices/ (a 16550 on
 // MMIO) over the hv API, with the in-kernel GICv3 and PSCI: vCPU 0 enters
-// the kernel, the others start powered off until the guest's CPU_ON.
+// the kernel, the others start powered off until the guest's CPU_ON. A
+// machine made for a restore (MachineOptions::state_from_snapshot) is the
+// same board with no images loaded and no boot registers set: the snapshot
+// brings the RAM, the vCPUs' registers and power states, the GIC (and ITS)
+// state and the UART's.
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_format.h"
@@ -18,6 +23,7 @@
 #include "linux_boot/arm64_fdt.h"
 #include "linux_boot/arm64_image.h"
 #include "linux_boot/arm64_layout.h"
+#include "tools/hvrun/device_state.h"
 #include "tools/hvrun/machine.h"
 #include "tools/hvrun/pci_ecam.h"
 
@@ -47,6 +53,10 @@ constexpr uint32_t kMaxVcpus = (kUartBase - kGicRedistributors) / kRedistributor
 // SPSR-format PSTATE at entry: EL1h (M = 0b0101) with D, A, I and F masked
 // (booting.rst: "All forms of interrupts must be masked in PSTATE.DAIF").
 constexpr uint64_t kPstateEl1hMasked = 0x3c5;
+// The board's devices' sections in a snapshot (machine_snapshot.h), as on
+// x86_64 where they are the same device; the ECAM keeps no state of its
+// own, the demo's virtio device is kDemoDeviceStateIndex (demo.h).
+constexpr uint32_t kUartStateIndex = 1;
 
 struct CheckedImages {
   Arm64Image kernel;
@@ -92,11 +102,38 @@ absl::Status Machine::CheckLinuxImages(const MachineOptions& o) {
   return CheckImages(o).status();
 }
 
+namespace {
+
+// The boot: the kernel, initrd and devicetree in RAM, the VM-wide boot
+// step, vCPU 0's entry registers.
+absl::Status LoadAndSetUpBoot(const MachineOptions& o, const CheckedImages& images, bool its,
+                              VmAArch64& arm, uint8_t* ram, VcpuAArch64& vcpu0) {
+  const LinuxArm64Layout& layout = images.layout;
+  ASSIGN_OR_RETURN(std::vector<uint8_t> fdt, BuildArm64Fdt(BoardFdt(o, layout, its)));
+  const auto at = [&](uint64_t address) { return ram + (address - kRamBase); };
+  std::memcpy(at(layout.kernel), images.kernel.file.data(), images.kernel.file.size());
+  if (!o.linux_boot->initrd.empty()) {
+    std::memcpy(at(layout.initrd), o.linux_boot->initrd.data(), o.linux_boot->initrd.size());
+  }
+  std::memcpy(at(layout.fdt), fdt.data(), fdt.size());
+  // The VM-wide boot step: nothing on KVM, the devicetree's place on
+  // Geniezone and Gunyah.
+  RETURN_IF_ERROR(LinuxBootError(arm.InitArch(layout.kernel, layout.fdt, fdt.size()),
+                                 "boot configuration"));
+  RETURN_IF_ERROR(vcpu0.SetOneReg(AArch64Reg::Pstate(), kPstateEl1hMasked));
+  RETURN_IF_ERROR(vcpu0.SetOneReg(AArch64Reg::X(0), layout.fdt));
+  return vcpu0.SetOneReg(AArch64Reg::Pc(), layout.kernel);
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<Machine>> Machine::CreateLinux(const MachineOptions& o) {
   // Everything about the images and the board is checked before the
-  // hypervisor is opened.
-  ASSIGN_OR_RETURN(CheckedImages images, CheckImages(o));
-  const LinuxArm64Layout& layout = images.layout;
+  // hypervisor is opened; a restore has no images (its RAM holds them).
+  std::optional<CheckedImages> images;
+  if (!o.state_from_snapshot) {
+    ASSIGN_OR_RETURN(images, CheckImages(o));
+  }
   if (o.vcpus > kMaxVcpus) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "machine: %u vCPUs; this board's GIC redistributors hold at most %u", o.vcpus,
@@ -117,22 +154,11 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::CreateLinux(const MachineOptio
   // the PCI host's MSI controller, and device MSIs reach the guest as LPIs.
   const bool its = vm->CheckCapability(VmCap::kGicIts);
   if (its) RETURN_IF_ERROR(LinuxBootError(arm->CreateGicIts(kGicIts), "GICv3 ITS"));
-  ASSIGN_OR_RETURN(std::vector<uint8_t> fdt, BuildArm64Fdt(BoardFdt(o, layout, its)));
 
   ASSIGN_OR_RETURN(std::unique_ptr<MemoryRegion> ram,
                    MemoryRegion::CreateShared("hvrun-ram", o.mem_size));
   uint8_t* ram_bytes = ram->data();
   RETURN_IF_ERROR(vm->AddMemoryRegion(kRamBase, std::move(ram), {}).status());
-  const auto at = [&](uint64_t address) { return ram_bytes + (address - kRamBase); };
-  std::memcpy(at(layout.kernel), images.kernel.file.data(), images.kernel.file.size());
-  if (!o.linux_boot->initrd.empty()) {
-    std::memcpy(at(layout.initrd), o.linux_boot->initrd.data(), o.linux_boot->initrd.size());
-  }
-  std::memcpy(at(layout.fdt), fdt.data(), fdt.size());
-  // The VM-wide boot step: nothing on KVM, the devicetree's place on
-  // Geniezone and Gunyah.
-  RETURN_IF_ERROR(LinuxBootError(arm->InitArch(layout.kernel, layout.fdt, fdt.size()),
-                                 "boot configuration"));
 
   std::vector<std::unique_ptr<Vcpu>> vcpus;
   for (uint32_t i = 0; i < o.vcpus; ++i) {
@@ -140,9 +166,9 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::CreateLinux(const MachineOptio
     if (!vcpu.ok()) return machine_internal::VcpuCreationError(vcpu.status(), i, o.vcpus);
     if (i == 0) {
       RETURN_IF_ERROR(LinuxBootError((*vcpu)->Init({VcpuFeature::kPsci0_2}), "vCPU 0 init"));
-      RETURN_IF_ERROR((*vcpu)->SetOneReg(AArch64Reg::Pstate(), kPstateEl1hMasked));
-      RETURN_IF_ERROR((*vcpu)->SetOneReg(AArch64Reg::X(0), layout.fdt));
-      RETURN_IF_ERROR((*vcpu)->SetOneReg(AArch64Reg::Pc(), layout.kernel));
+      if (images.has_value()) {
+        RETURN_IF_ERROR(LoadAndSetUpBoot(o, *images, its, *arm, ram_bytes, **vcpu));
+      }
     } else {
       // Secondaries wait for PSCI CPU_ON, which the hypervisor answers.
       RETURN_IF_ERROR(LinuxBootError(
@@ -158,6 +184,8 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::CreateLinux(const MachineOptio
                                                std::move(vm), ram_bytes, std::move(vcpus)));
   Machine* m = machine.get();
   m->linux_guest_ = true;
+  m->mem_size_ = o.mem_size;
+  m->ram_ranges_ = {{kRamBase, absl::MakeSpan(ram_bytes, o.mem_size)}};
 
   Serial16550::Options uart_options;
   uart_options.base_port = 0;  // registers 0..7, reached by MMIO below
@@ -183,6 +211,7 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::CreateLinux(const MachineOptio
     return ecam->AddDevice(slot, 0, device);
   };
   m->devices_ = {uart, ecam};
+  RETURN_IF_ERROR(m->AddDeviceState(DeviceStateOf(kUartStateIndex, "16550 UART", uart.get())));
   return machine;
 }
 

@@ -254,22 +254,10 @@ class MachineSnapshotFile : public MachineSnapshot {
 
 }  // namespace
 
-absl::Status MachineSnapshotSupport(bool linux_guest) {
-  // The arm64 Linux board (machine_linux_aarch64.cc) is not built for a
-  // restore yet (its GIC and ITS made again before the state, the UART's
-  // section), and no test boots an arm64 Linux guest under hvrun.
-  if (linux_guest && MachineLayoutForTarget().arch != absl::string_view("x86_64")) {
-    return absl::UnimplementedError(absl::StrFormat(
-        "snapshots: this hvrun (%s) takes and restores snapshots of payload machines "
-        "(--payload), not yet of Linux guests (--kernel)",
-        MachineLayoutForTarget().arch));
-  }
-  return absl::OkStatus();
-}
+absl::Status MachineSnapshotSupport() { return absl::OkStatus(); }
 
 absl::StatusOr<uint64_t> SaveMachineSnapshot(Machine& machine, const std::string& path) {
   constexpr const char* kOp = "taking the snapshot";
-  RETURN_IF_ERROR(Annotate(MachineSnapshotSupport(machine.linux_guest()), kOp));
   const std::vector<snapshot::GuestRam> ram = RamOf(machine);
   absl::StatusOr<SnapshotFile> file = CaptureVm(machine, ram);
   if (!file.ok()) return Annotate(file.status(), kOp);
@@ -303,7 +291,6 @@ absl::StatusOr<std::unique_ptr<MachineSnapshot>> MachineSnapshot::Read(
   }
   absl::StatusOr<MachineState> state = DecodeState(*section);
   if (!state.ok()) return Annotate(state.status(), op);
-  RETURN_IF_ERROR(Annotate(MachineSnapshotSupport(state->linux_guest), op));
   return std::unique_ptr<MachineSnapshot>(
       new MachineSnapshotFile(path, *std::move(file), *std::move(state)));
 }

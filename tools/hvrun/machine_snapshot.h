@@ -1,10 +1,9 @@
 // Snapshot and restore of an hvrun Machine running a flat payload (hvrun
 // --snapshot with --snapshot_after or --snapshot_on, and --restore), over
 // hv's snapshot library (snapshot/x86_64_snapshot.h,
-// snapshot/aarch64_snapshot.h) on Linux builds: payload machines on x86_64
-// and aarch64, Linux guests on x86_64 (MachineSnapshotSupport says which).
-// On Windows (machine_snapshot_unsupported.cc) every call is UNIMPLEMENTED
-// naming the build.
+// snapshot/aarch64_snapshot.h) on Linux builds, x86_64 and aarch64: payload
+// machines and Linux guests. On Windows (machine_snapshot_unsupported.cc)
+// every call is UNIMPLEMENTED naming the build.
 //
 // The file is the library's (snapshot/README.md) plus sections of hvrun's
 // own (Tag::kVmmState): index 0 the machine's (its kind, the RAM size, the
@@ -46,10 +45,9 @@
 
 namespace hv {
 
-// MachineSnapshotSupport(): OK where this build can snapshot and restore a
-// payload machine (`linux_guest` false) or a Linux guest (true);
-// UNIMPLEMENTED saying which build or machine cannot.
-absl::Status MachineSnapshotSupport(bool linux_guest);
+// MachineSnapshotSupport(): OK where this build can snapshot and restore
+// machines; UNIMPLEMENTED saying which build cannot.
+absl::Status MachineSnapshotSupport();
 
 // SaveMachineSnapshot(): captures `machine` (between runs: its Run()
 // returned) and its devices' state and writes it to `path` (atomically:
@@ -64,8 +62,7 @@ class MachineSnapshot {
   // MachineSnapshot::Read(): the file at `path`: the open or read error
   // (NOT_FOUND for a missing file), DATA_LOSS for one that is not an intact
   // hv snapshot, FAILED_PRECONDITION for one of another architecture or
-  // without hvrun's machine section, UNIMPLEMENTED for a machine this build
-  // does not restore (MachineSnapshotSupport).
+  // without hvrun's machine section.
   static absl::StatusOr<std::unique_ptr<MachineSnapshot>> Read(
       const std::string& path);
   virtual ~MachineSnapshot() = default;

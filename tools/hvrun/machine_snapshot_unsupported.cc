@@ -7,7 +7,7 @@
 
 namespace hv {
 
-absl::Status MachineSnapshotSupport(bool) {
+absl::Status MachineSnapshotSupport() {
   return absl::UnimplementedError(absl::StrFormat(
       "snapshots: this hvrun (Windows, %s) cannot take or restore snapshots; they exist "
       "for Linux builds only",
@@ -15,11 +15,11 @@ absl::Status MachineSnapshotSupport(bool) {
 }
 
 absl::StatusOr<uint64_t> SaveMachineSnapshot(Machine&, const std::string&) {
-  return MachineSnapshotSupport(false);
+  return MachineSnapshotSupport();
 }
 
 absl::StatusOr<std::unique_ptr<MachineSnapshot>> MachineSnapshot::Read(const std::string&) {
-  return MachineSnapshotSupport(false);
+  return MachineSnapshotSupport();
 }
 
 }  // namespace hv
