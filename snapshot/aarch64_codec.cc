@@ -110,6 +110,11 @@ constexpr auto kGicItsFields = [](auto& io, auto& its) {
   for (auto& baser : its.baser) io(baser, "GITS_BASER");
 };
 
+constexpr auto kCaptureClockFields = [](auto& io, auto& clock) {
+  io(clock.realtime_ns, "capture realtime ns");
+  io(clock.counter_hz, "counter frequency");
+};
+
 }  // namespace
 
 std::vector<uint8_t> EncodeGicItsState(const GicItsState& its) {
@@ -119,6 +124,21 @@ std::vector<uint8_t> EncodeGicItsState(const GicItsState& its) {
 absl::StatusOr<GicItsState> DecodeGicItsState(absl::Span<const uint8_t> data,
                                               const std::string& what) {
   return DecodeFields<GicItsState>(data, what, kGicItsFields);
+}
+
+std::vector<uint8_t> EncodeAArch64CaptureClock(const AArch64CaptureClock& clock) {
+  return EncodeFields(clock, kCaptureClockFields);
+}
+
+absl::StatusOr<AArch64CaptureClock> DecodeAArch64CaptureClock(
+    absl::Span<const uint8_t> data, const std::string& what) {
+  ASSIGN_OR_RETURN(AArch64CaptureClock clock,
+                   DecodeFields<AArch64CaptureClock>(data, what, kCaptureClockFields));
+  if (clock.counter_hz == 0) {
+    return absl::DataLossError(
+        absl::StrFormat("%s: a counter frequency of 0 Hz", what));
+  }
+  return clock;
 }
 
 }  // namespace hv::snapshot

@@ -24,6 +24,14 @@ using AArch64RegValues = std::vector<std::pair<AArch64Reg, uint64_t>>;
 // V0-V31.
 using AArch64Vregs = std::array<absl::uint128, 32>;
 
+// When a capture read the vCPUs' virtual counters: the host's real time
+// then (ns since the Unix epoch) and the counter's frequency (CNTFRQ_EL0,
+// Hz), for a restore that advances the counter by the time since.
+struct AArch64CaptureClock {
+  uint64_t realtime_ns = 0;
+  uint64_t counter_hz = 0;
+};
+
 std::vector<uint8_t> EncodeAArch64Regs(const AArch64RegValues& regs);
 absl::StatusOr<AArch64RegValues> DecodeAArch64Regs(
     absl::Span<const uint8_t> data, const std::string& what);
@@ -36,6 +44,10 @@ absl::StatusOr<GicState> DecodeGicState(absl::Span<const uint8_t> data,
 std::vector<uint8_t> EncodeGicItsState(const GicItsState& its);
 absl::StatusOr<GicItsState> DecodeGicItsState(absl::Span<const uint8_t> data,
                                               const std::string& what);
+// A frequency of 0 does not decode.
+std::vector<uint8_t> EncodeAArch64CaptureClock(const AArch64CaptureClock& clock);
+absl::StatusOr<AArch64CaptureClock> DecodeAArch64CaptureClock(
+    absl::Span<const uint8_t> data, const std::string& what);
 
 }  // namespace hv::snapshot
 

@@ -98,5 +98,27 @@ TEST(AArch64Codec, GicItsStateRoundTrips) {
       StatusIs(absl::StatusCode::kDataLoss, HasSubstr("VM GIC ITS")));
 }
 
+TEST(AArch64Codec, CaptureClockRoundTripsAndRefusesNoFrequency) {
+  AArch64CaptureClock clock;
+  clock.realtime_ns = 1796560000123456789u;
+  clock.counter_hz = 62500000;  // a 62.5 MHz counter
+  const std::vector<uint8_t> bytes = EncodeAArch64CaptureClock(clock);
+  EXPECT_EQ(bytes.size(), 16u);
+  absl::StatusOr<AArch64CaptureClock> back =
+      DecodeAArch64CaptureClock(bytes, "VM aarch64 clock");
+  ASSERT_OK(back.status());
+  EXPECT_EQ(back->realtime_ns, clock.realtime_ns);
+  EXPECT_EQ(back->counter_hz, clock.counter_hz);
+  EXPECT_THAT(DecodeAArch64CaptureClock(absl::MakeConstSpan(bytes).first(12),
+                                        "VM aarch64 clock"),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("VM aarch64 clock")));
+  clock.counter_hz = 0;
+  EXPECT_THAT(
+      DecodeAArch64CaptureClock(EncodeAArch64CaptureClock(clock), "VM aarch64 clock"),
+      StatusIs(absl::StatusCode::kDataLoss,
+               HasSubstr("VM aarch64 clock: a counter frequency of 0 Hz")));
+}
+
 }  // namespace
 }  // namespace hv::snapshot

@@ -5,8 +5,11 @@
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/numeric/int128.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "hypervisor/os/status_macros.h"
 #include "snapshot/aarch64_codec.h"
 
@@ -52,6 +55,21 @@ absl::StatusOr<AArch64RegValues> ReadRegs(VcpuAArch64& vcpu) {
   ASSIGN_OR_RETURN(AArch64RegValues system, vcpu.GetSystemRegs());
   regs.insert(regs.end(), system.begin(), system.end());
   return regs;
+}
+
+// The host's generic timer frequency (CNTFRQ_EL0, which Linux lets user
+// space read): a guest reads the same register, which its hypervisor does
+// not virtualise (KVM's arm64 timer documentation), so it is the rate of
+// the guest's virtual counter. 0 on a host of another architecture (the
+// Geniezone and Gunyah fakes run on x86_64): its captures record no clock.
+uint64_t HostCounterFrequency() {
+#if defined(__aarch64__)
+  uint64_t hz = 0;
+  asm volatile("mrs %0, cntfrq_el0" : "=r"(hz));
+  return hz;
+#else
+  return 0;
+#endif
 }
 
 absl::Status CaptureVcpu(VcpuAArch64& vcpu, SnapshotFile& file) {
@@ -225,6 +243,36 @@ absl::StatusOr<VmImage> DecodeAndCheckVm(const SnapshotFile& file,
   return image;
 }
 
+// RestoreOptions::advance_clock_by_downtime: every vCPU's saved CNTVCT_EL0
+// moved on by the host real time since the capture (none if the host
+// clock now reads earlier), at the counter's frequency, so the guest sees
+// the downtime pass. INVALID_ARGUMENT for a file without the clock.
+absl::Status AdvanceCounters(const SnapshotFile& file,
+                             std::vector<VcpuImage>& images) {
+  auto section = Optional(file, Tag::kVmAArch64Clock, 0);
+  if (!section.has_value()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        kRestore,
+        ": advance_clock_by_downtime, but the file does not record when it "
+        "was captured (only a capture on an aarch64 host records it)"));
+  }
+  ASSIGN_OR_RETURN(AArch64CaptureClock clock,
+                   DecodeAArch64CaptureClock(*section, TagName(Tag::kVmAArch64Clock)));
+  const int64_t now_ns = absl::ToUnixNanos(absl::Now());
+  const uint64_t downtime_ns =
+      now_ns > 0 && static_cast<uint64_t>(now_ns) > clock.realtime_ns
+          ? static_cast<uint64_t>(now_ns) - clock.realtime_ns
+          : 0;
+  const uint64_t ticks = absl::Uint128Low64(absl::uint128(downtime_ns) *
+                                            clock.counter_hz / 1000000000u);
+  for (VcpuImage& image : images) {
+    for (auto& [reg, value] : image.regs) {
+      if (reg == aarch64_sys::kCntvctEl0) value += ticks;
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<SnapshotFile> CaptureAArch64(
@@ -237,6 +285,13 @@ absl::StatusOr<SnapshotFile> CaptureAArch64(
   RETURN_IF_ERROR(ForEachVcpu(
       "snapshot capture", vcpus,
       [&](VcpuAArch64& vcpu, size_t) { return CaptureVcpu(vcpu, file); }));
+  // When the counters were read, for a restore that advances them.
+  if (const uint64_t hz = HostCounterFrequency(); hz != 0) {
+    AArch64CaptureClock clock;
+    clock.realtime_ns = static_cast<uint64_t>(absl::ToUnixNanos(absl::Now()));
+    clock.counter_hz = hz;
+    file.Add(Tag::kVmAArch64Clock, 0, EncodeAArch64CaptureClock(clock));
+  }
   RETURN_IF_ERROR(CaptureVmPiece(
       Tag::kVmGicV3, [&] { return vm.GetGicState(vcpus); }, EncodeGicState,
       file));
@@ -260,17 +315,14 @@ absl::Status RestoreAArch64(absl::Span<const SnapshotFile* const> chain,
                             VmAArch64& vm, absl::Span<VcpuAArch64* const> vcpus,
                             absl::Span<const GuestRam> ram,
                             const RestoreOptions& options) {
-  if (options.advance_clock_by_downtime) {
-    return absl::InvalidArgumentError(
-        "snapshot restore: an aarch64 snapshot does not record when it was "
-        "captured, so its virtual counter cannot be advanced by the downtime "
-        "(RestoreOptions::advance_clock_by_downtime is x86_64 only)");
-  }
   RETURN_IF_ERROR(
       CheckRestoreTarget(chain, Arch::kAArch64, AsVcpus(vcpus), ram, options));
   const SnapshotFile& file = *chain.back();
   ASSIGN_OR_RETURN(std::vector<VcpuImage> images,
                    DecodeVcpuImages(file, vcpus, DecodeVcpu, CheckVcpuTakes));
+  if (options.advance_clock_by_downtime) {
+    RETURN_IF_ERROR(AdvanceCounters(file, images));
+  }
   ASSIGN_OR_RETURN(std::vector<RamWrite> writes,
                    CollectChainRamWrites(chain, ram));
   ASSIGN_OR_RETURN(VmImage vm_image, DecodeAndCheckVm(file, vm, vcpus, images));

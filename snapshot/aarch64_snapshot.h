@@ -20,7 +20,9 @@
 // Time: restoring CNTVCT_EL0 sets the guest's virtual counter back to its
 // value at the capture (KVM's api.rst: KVM_REG_ARM_TIMER_CNT pauses and
 // resumes the counter), so the guest sees no time pass while it was saved
-// and its timer's compare value (CNTV_CVAL_EL0) keeps its meaning.
+// and its timer's compare value (CNTV_CVAL_EL0) keeps its meaning;
+// RestoreOptions::advance_clock_by_downtime moves it on by the time since
+// instead (a timer whose compare value is then passed fires at once).
 //
 // Example (the VM paused: no Run() in progress):
 //   std::vector<hv::VcpuAArch64*> vcpus = {vcpu0.get(), vcpu1.get()};
@@ -82,9 +84,12 @@ absl::StatusOr<SnapshotFile> CaptureAArch64(VmAArch64& vm,
 // (an invariant ID register). Should the hypervisor refuse a call midway,
 // its Status names the piece, and the VM is part restored: discard it.
 // With options.backend given, a file recorded on another backend is
-// refused (FAILED_PRECONDITION naming both) before anything is written;
-// options.advance_clock_by_downtime is refused (INVALID_ARGUMENT: the file
-// does not record the capture's time).
+// refused (FAILED_PRECONDITION naming both) before anything is written.
+// With options.advance_clock_by_downtime, each vCPU's counter is restored
+// moved on by the host real time since the capture (the file's VM aarch64
+// clock section, which a capture on an aarch64 host writes: the time and
+// CNTFRQ_EL0), so the guest sees the downtime pass; INVALID_ARGUMENT for a
+// file without that section, before anything is written.
 absl::Status RestoreAArch64(const SnapshotFile& file, VmAArch64& vm,
                             absl::Span<VcpuAArch64* const> vcpus,
                             absl::Span<const GuestRam> ram,

@@ -58,6 +58,7 @@ const char* TagName(Tag tag) {
     case Tag::kSnapshotInfo: return "snapshot info";
     case Tag::kVmGicV3: return "VM GICv3";
     case Tag::kVmGicIts: return "VM GIC ITS";
+    case Tag::kVmAArch64Clock: return "VM aarch64 clock";
     case Tag::kVmmState: return "VMM state";
   }
   return "unknown";

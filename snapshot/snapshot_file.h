@@ -63,6 +63,7 @@ enum class Tag : uint32_t {
   kSnapshotInfo = 54,    // index 0: u64 id, u64 parent id (0: full)
   kVmGicV3 = 55,         // aarch64: the vGICv3's registers
   kVmGicIts = 56,        // aarch64: the GICv3 ITS's registers
+  kVmAArch64Clock = 57,  // aarch64: the capture's host time, the counter's Hz
   kVmmState = 1024,      // the VMM's own (devices in user space); index and
                          // payload are the VMM's, Restore ignores it
 };

@@ -46,14 +46,15 @@ struct CaptureOptions {
 
 // RestoreOptions: what a Restore checks and how it treats time.
 struct RestoreOptions {
-  // x86_64 (RestoreX86_64). false (the default): the guest's clock and TSC
-  // continue from the values captured, as if the VM had stayed paused: no
-  // jump, however long the snapshot waited. true: the paravirtual clock is
-  // advanced by the host real time since the capture (where the file
-  // recorded it: KVM with a TSC clock source), as for a live migration
-  // between hosts with synchronised clocks. aarch64 files do not record
-  // the capture's time: RestoreAArch64 refuses true (INVALID_ARGUMENT), and
-  // its guest's virtual counter always continues from the value captured.
+  // false (the default): the guest's clocks continue from the values
+  // captured, as if the VM had stayed paused: no jump, however long the
+  // snapshot waited. true: they are advanced by the host real time since
+  // the capture, as for a live migration between hosts with synchronised
+  // clocks. x86_64 (RestoreX86_64): the paravirtual clock, where the file
+  // recorded the capture's time (KVM with a TSC clock source). aarch64
+  // (RestoreAArch64): every vCPU's virtual counter (CNTVCT_EL0), by the
+  // time and counter frequency a capture on an aarch64 host records;
+  // INVALID_ARGUMENT for a file without them.
   bool advance_clock_by_downtime = false;
   // The backend `vm` runs on: its Hypervisor::kind(), the name given to
   // the Capture. A snapshot recorded on another backend is refused with

@@ -6,8 +6,9 @@
 // vCPU waiting in WFI (a full one, then incremental ones from the dirty
 // log) are each restored by a forked child into a new VM, whose guest
 // finishes with an uninterrupted run's checksum and interrupt counts, its
-// virtual counter not jumping over the time the snapshot waited. A VM that
-// does not fit is refused with nothing changed.
+// virtual counter not jumping over the time the snapshot waited -- or,
+// restored with RestoreOptions::advance_clock_by_downtime, jumping by at
+// least that time. A VM that does not fit is refused with nothing changed.
 
 #include <unistd.h>
 
@@ -171,10 +172,12 @@ std::string SnapshotPath(int n) {
 }
 
 // In the child: builds a new guest, waits, restores `paths` (a chain)
-// into it and runs it to the end. "ok <checksum> <ticks> <SPIs> vcpu1 <MP
-// state> | <largest counter step after the restore> <counter frequency>".
+// into it with `options` and runs it to the end. "ok <checksum> <ticks>
+// <SPIs> vcpu1 <MP state> | <largest counter step after the restore>
+// <counter frequency>".
 absl::StatusOr<std::string> RestoreAndFinish(
-    Hypervisor& hypervisor, bool its, const std::vector<std::string>& paths) {
+    Hypervisor& hypervisor, bool its, const std::vector<std::string>& paths,
+    const snapshot::RestoreOptions& options = {}) {
   ASSIGN_OR_RETURN(std::unique_ptr<AArch64Guest> guest,
                    AArch64Guest::Create(hypervisor, WorkerOptions(its)));
   absl::SleepFor(kChildDelay);
@@ -183,7 +186,7 @@ absl::StatusOr<std::string> RestoreAndFinish(
   const std::vector<const snapshot::SnapshotFile*> chain =
       snapshot::ChainOf(files);
   RETURN_IF_ERROR(snapshot::RestoreAArch64(chain, guest->vm(), Vcpus(*guest),
-                                           Ram(*guest, std::nullopt)));
+                                           Ram(*guest, std::nullopt), options));
   ASSIGN_OR_RETURN(MpState secondary, guest->vcpu(1).GetMpState());
   // The largest counter step (x30) from here on: the first tick's step
   // spans the capture and this restore. (The source VM's counter ran on
@@ -197,6 +200,17 @@ absl::StatusOr<std::string> RestoreAndFinish(
   return absl::StrCat("ok ", reports[0], " ", reports[1], " ", reports[2],
                       " vcpu1 ", MpStateName(secondary), " | ", reports[3], " ",
                       reports[4]);
+}
+
+// The largest counter step and the frequency after " | " in
+// RestoreAndFinish's answer.
+void ParseStep(const std::string& answer, uint64_t* largest, uint64_t* frequency) {
+  const std::vector<std::string> parts = absl::StrSplit(answer, " | ");
+  ASSERT_EQ(parts.size(), 2u) << answer;
+  const std::vector<std::string> step = absl::StrSplit(parts[1], ' ');
+  ASSERT_EQ(step.size(), 2u) << answer;
+  ASSERT_TRUE(absl::SimpleAtoi(step[0], largest)) << answer;
+  ASSERT_TRUE(absl::SimpleAtoi(step[1], frequency)) << answer;
 }
 
 TEST_P(AArch64GuestConformance,
@@ -268,18 +282,13 @@ TEST_P(AArch64GuestConformance,
       return result.ok() ? *result
                          : absl::StrCat("error: ", result.status().ToString());
     });
-    const std::vector<std::string> parts = absl::StrSplit(answer, " | ");
-    ASSERT_EQ(parts.size(), 2u) << answer;
-    EXPECT_EQ(parts[0], want);
+    EXPECT_THAT(answer, ::testing::StartsWith(want + " | "));
     // The guest's counter went on from where it was captured: no step
     // between two ticks (unsigned: one backwards is huge) of half a second
     // or more.
-    const std::vector<std::string> step = absl::StrSplit(parts[1], ' ');
     uint64_t largest = 0;
     uint64_t frequency = 0;
-    ASSERT_EQ(step.size(), 2u) << answer;
-    ASSERT_TRUE(absl::SimpleAtoi(step[0], &largest)) << answer;
-    ASSERT_TRUE(absl::SimpleAtoi(step[1], &frequency)) << answer;
+    ParseStep(answer, &largest, &frequency);
     EXPECT_LT(largest, frequency / kLargestStepDivisor) << answer;
     RecordProperty(absl::StrCat("restored_", n, "_largest_counter_step"),
                    absl::StrCat(largest));
@@ -297,6 +306,60 @@ TEST_P(AArch64GuestConformance,
                          HasSubstr("a chain starts full")));
   }
   for (const std::string& path : paths) ::unlink(path.c_str());
+}
+
+// RestoreOptions::advance_clock_by_downtime: a snapshot taken mid-run and
+// restored in a child that waits kChildDelay first, the counter advanced
+// by the time since the capture. The guest finishes as an uninterrupted
+// run does, and its first tick after the restore sees the wait: a counter
+// step of at least kChildDelay. (Without the option the same restore shows
+// none of half a second: SnapshotWithTimerAndSpiRestoredInAnotherProcess.)
+TEST_P(AArch64GuestConformance, SnapshotRestoredWithTheDowntimeSeesItPass) {
+  ASSERT_OK_AND_ASSIGN(bool gic_v3, GicV3Offered());
+  if (!gic_v3) return;
+  ASSERT_OK_AND_ASSIGN(bool its, ItsOffered(*hypervisor_));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<AArch64Guest> guest,
+                       WorkerGuest(*hypervisor_, its));
+  const std::string path = SnapshotPath(100);
+  bool taken = false;
+  ASSERT_OK_AND_ASSIGN(
+      std::vector<uint64_t> expected,
+      RunWorker(*guest, [&](uint64_t stage) -> absl::Status {
+        if (stage != kStageQuarter) return absl::OkStatus();
+        ASSIGN_OR_RETURN(snapshot::SnapshotFile file,
+                         snapshot::CaptureAArch64(guest->vm(), Vcpus(*guest),
+                                                  Ram(*guest, std::nullopt),
+                                                  "conformance"));
+        taken = true;
+        if (!file.Has(snapshot::Tag::kVmAArch64Clock, 0)) {
+          return absl::InternalError("the capture recorded no clock");
+        }
+        return file.WriteTo(path);
+      }));
+  ASSERT_TRUE(taken);
+  ASSERT_EQ(expected.size(), 5u);
+  guest.reset();
+
+  snapshot::RestoreOptions advance;
+  advance.advance_clock_by_downtime = true;
+  const std::string answer = InChild([&] {
+    absl::StatusOr<std::string> result =
+        RestoreAndFinish(*hypervisor_, its, {path}, advance);
+    return result.ok() ? *result : absl::StrCat("error: ", result.status().ToString());
+  });
+  EXPECT_THAT(answer, ::testing::StartsWith(absl::StrCat("ok ", expected[0], " ", kTicks,
+                                                         " 1 vcpu1 stopped | ")));
+  uint64_t largest = 0;
+  uint64_t frequency = 0;
+  ParseStep(answer, &largest, &frequency);
+  ASSERT_GT(frequency, 0u) << answer;
+  const uint64_t delay_ticks = frequency * absl::ToInt64Milliseconds(kChildDelay) / 1000;
+  EXPECT_GE(largest, delay_ticks) << answer;
+  // ... and not by some other scale (the capture, the file and the child's
+  // start take seconds at most).
+  EXPECT_LT(largest, delay_ticks + 60 * frequency) << answer;
+  RecordProperty("advanced_largest_counter_step", absl::StrCat(largest));
+  ::unlink(path.c_str());
 }
 
 // A restore that does not fit: refused naming the mismatch, the VM's RAM
@@ -381,7 +444,7 @@ TEST_P(AArch64GuestConformance, SnapshotRefusedByAVmThatDoesNotFit) {
   }
 
   // A VM on another backend than the file's; a counter advanced by the
-  // downtime, which an aarch64 file cannot tell.
+  // downtime when the file does not say when it was captured.
   snapshot::RestoreOptions other_backend;
   other_backend.backend = "gunyah";
   EXPECT_THAT(snapshot::RestoreAArch64(file, target->vm(), Vcpus(*target),
@@ -389,12 +452,17 @@ TEST_P(AArch64GuestConformance, SnapshotRefusedByAVmThatDoesNotFit) {
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("recorded on the \"conformance\" backend; "
                                  "this VM runs on \"gunyah\"")));
+  snapshot::SnapshotFile no_clock(file.arch(), file.backend());
+  for (const snapshot::SnapshotFile::Section& section : file.sections()) {
+    if (section.tag == snapshot::Tag::kVmAArch64Clock) continue;
+    no_clock.Add(section.tag, section.index, section.payload);
+  }
   snapshot::RestoreOptions advance;
   advance.advance_clock_by_downtime = true;
-  EXPECT_THAT(snapshot::RestoreAArch64(file, target->vm(), Vcpus(*target),
+  EXPECT_THAT(snapshot::RestoreAArch64(no_clock, target->vm(), Vcpus(*target),
                                        Ram(*target, std::nullopt), advance),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("advance_clock_by_downtime is x86_64 only")));
+                       HasSubstr("does not record when it was captured")));
   unchanged();
 
   // The same file fits a VM like the source's: its guest is then at DONE.
