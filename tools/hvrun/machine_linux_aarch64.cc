@@ -104,10 +104,10 @@ absl::Status Machine::CheckLinuxImages(const MachineOptions& o) {
 
 namespace {
 
-// The boot: the kernel, initrd and devicetree in RAM, the VM-wide boot
-// step, vCPU 0's entry registers.
-absl::Status LoadAndSetUpBoot(const MachineOptions& o, const CheckedImages& images, bool its,
-                              VmAArch64& arm, uint8_t* ram, VcpuAArch64& vcpu0) {
+// The boot images: the kernel, initrd and devicetree in RAM, then the
+// VM-wide boot step (before the vCPUs: vm_aarch64.h's order).
+absl::Status LoadImages(const MachineOptions& o, const CheckedImages& images, bool its,
+                        VmAArch64& arm, uint8_t* ram) {
   const LinuxArm64Layout& layout = images.layout;
   ASSIGN_OR_RETURN(std::vector<uint8_t> fdt, BuildArm64Fdt(BoardFdt(o, layout, its)));
   const auto at = [&](uint64_t address) { return ram + (address - kRamBase); };
@@ -118,11 +118,8 @@ absl::Status LoadAndSetUpBoot(const MachineOptions& o, const CheckedImages& imag
   std::memcpy(at(layout.fdt), fdt.data(), fdt.size());
   // The VM-wide boot step: nothing on KVM, the devicetree's place on
   // Geniezone and Gunyah.
-  RETURN_IF_ERROR(LinuxBootError(arm.InitArch(layout.kernel, layout.fdt, fdt.size()),
-                                 "boot configuration"));
-  RETURN_IF_ERROR(vcpu0.SetOneReg(AArch64Reg::Pstate(), kPstateEl1hMasked));
-  RETURN_IF_ERROR(vcpu0.SetOneReg(AArch64Reg::X(0), layout.fdt));
-  return vcpu0.SetOneReg(AArch64Reg::Pc(), layout.kernel);
+  return LinuxBootError(arm.InitArch(layout.kernel, layout.fdt, fdt.size()),
+                        "boot configuration");
 }
 
 }  // namespace
@@ -159,6 +156,7 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::CreateLinux(const MachineOptio
                    MemoryRegion::CreateShared("hvrun-ram", o.mem_size));
   uint8_t* ram_bytes = ram->data();
   RETURN_IF_ERROR(vm->AddMemoryRegion(kRamBase, std::move(ram), {}).status());
+  if (images.has_value()) RETURN_IF_ERROR(LoadImages(o, *images, its, *arm, ram_bytes));
 
   std::vector<std::unique_ptr<Vcpu>> vcpus;
   for (uint32_t i = 0; i < o.vcpus; ++i) {
@@ -167,7 +165,10 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::CreateLinux(const MachineOptio
     if (i == 0) {
       RETURN_IF_ERROR(LinuxBootError((*vcpu)->Init({VcpuFeature::kPsci0_2}), "vCPU 0 init"));
       if (images.has_value()) {
-        RETURN_IF_ERROR(LoadAndSetUpBoot(o, *images, its, *arm, ram_bytes, **vcpu));
+        const LinuxArm64Layout& layout = images->layout;
+        RETURN_IF_ERROR((*vcpu)->SetOneReg(AArch64Reg::Pstate(), kPstateEl1hMasked));
+        RETURN_IF_ERROR((*vcpu)->SetOneReg(AArch64Reg::X(0), layout.fdt));
+        RETURN_IF_ERROR((*vcpu)->SetOneReg(AArch64Reg::Pc(), layout.kernel));
       }
     } else {
       // Secondaries wait for PSCI CPU_ON, which the hypervisor answers.
