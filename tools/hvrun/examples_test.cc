@@ -145,7 +145,7 @@ absl::Status MachineSnapshotExample(std::unique_ptr<hv::Machine> machine) {
   options.vcpus = snapshot->vcpus();
   options.state_from_snapshot = true;
   ASSIGN_OR_RETURN(auto restored, hv::Machine::Create(options));
-  RETURN_IF_ERROR(snapshot->RestoreInto(*restored));
+  RETURN_IF_ERROR(snapshot->RestoreInto(*restored, /*advance_clock=*/false));
   hv::RunResult result = restored->Run(std::cout);
   return absl::OkStatus();
 }

@@ -106,6 +106,11 @@ ABSL_FLAG(std::string, restore, "",
           "continue the guest of a snapshot written by --snapshot (in place of "
           "--payload or --kernel: the file holds its RAM, registers and devices), on "
           "a machine of the snapshot's --mem and --vcpus (given, they must match)");
+ABSL_FLAG(bool, advance_clock, false,
+          "with --restore: the guest's clock moves on by the time since the snapshot "
+          "was taken, as after a live migration (x86_64: kvmclock, where the snapshot "
+          "recorded the time; aarch64: the virtual counter); without it the guest "
+          "sees no time pass, as if it had been paused");
 
 namespace hv {
 namespace {
@@ -113,10 +118,11 @@ namespace {
 const std::vector<std::string> kFlagNames = {
     "payload", "kernel",     "initrd",  "cmdline", "mode",     "load_addr",
     "entry",   "mem",        "vcpus",   "hypervisor", "timeout", "stats",
-    "snapshot", "snapshot_after", "snapshot_on", "restore"};
+    "snapshot", "snapshot_after", "snapshot_on", "restore", "advance_clock"};
 // The snapshot flags (machine_snapshot.h).
 const std::vector<std::string> kSnapshotFlagNames = {"snapshot", "snapshot_after",
-                                                     "snapshot_on", "restore"};
+                                                     "snapshot_on", "restore",
+                                                     "advance_clock"};
 // What a snapshot holds, so --restore takes none of them.
 const std::vector<std::string> kNotWithRestoreFlagNames = {
     "payload", "kernel", "initrd", "cmdline", "mode", "load_addr", "entry"};
@@ -141,7 +147,8 @@ constexpr char kUsage[] =
     "       hvrun --payload=FILE ... --snapshot=SNAP --snapshot_after=N\n"
     "       hvrun --payload=FILE ... --snapshot=SNAP --snapshot_on=USR1\n"
     "       hvrun --kernel=bzImage ... --snapshot=SNAP --snapshot_on=USR1\n"
-    "       hvrun --restore=SNAP [--snapshot=SNAP2 --snapshot_after=N] [--timeout=30s]\n"
+    "       hvrun --restore=SNAP [--advance_clock] [--snapshot=SNAP2 --snapshot_after=N]\n"
+    "             [--timeout=30s]\n"
     "\n"
     "With --kernel it boots Linux (x86_64 bzImage, aarch64 Image): a 16550 UART\n"
     "is the console on stdout and stdin, the virtio demo device sits at PCI\n"
@@ -156,7 +163,8 @@ constexpr char kUsage[] =
     "Nth VM exit or the signal every vCPU stops, the machine (registers, RAM,\n"
     "hvrun's vCPU and device states) goes to SNAP, and hvrun exits 14.\n"
     "--restore=SNAP builds the same machine, loads SNAP and runs the guest on\n"
-    "from where it stopped (a Linux guest's console on stdout and stdin).\n"
+    "from where it stopped (a Linux guest's console on stdout and stdin); its\n"
+    "clock shows no time passed, or, with --advance_clock, the time since.\n"
     "\n"
     "Exit status: 0 the guest ended without a value (all vCPUs halted,\n"
     "SYSTEM_OFF, a Linux reboot) or the demo worked; (v << 1) | 1 for a\n"
@@ -351,7 +359,9 @@ int RunRestore(RunInterrupter& interrupter, bool mem_given, bool vcpus_given) {
     if (!attached.ok()) return Fail(kExitHypervisor, attached.status());
     device = *std::move(attached);
   }
-  if (absl::Status restored = (*snapshot)->RestoreInto(**machine); !restored.ok()) {
+  if (absl::Status restored =
+          (*snapshot)->RestoreInto(**machine, absl::GetFlag(FLAGS_advance_clock));
+      !restored.ok()) {
     return Fail(kExitHypervisor, restored);
   }
   if ((*snapshot)->linux_guest()) {
@@ -440,6 +450,10 @@ absl::Status CheckSnapshotFlags(const std::set<std::string>& set) {
   }
   if (set.count("snapshot_after") > 0 && absl::GetFlag(FLAGS_snapshot_after) == 0) {
     return absl::InvalidArgumentError("--snapshot_after=0: expected at least 1 VM exit");
+  }
+  if (set.count("advance_clock") > 0 && !restore) {
+    return absl::InvalidArgumentError(
+        "--advance_clock applies to --restore only: it moves a restored guest's clock on");
   }
   if (restore && absl::GetFlag(FLAGS_restore).empty()) {
     return absl::InvalidArgumentError("--restore=: expected a file name");

@@ -148,14 +148,15 @@ absl::StatusOr<SnapshotFile> CaptureVm(Machine& machine,
 }
 
 absl::Status RestoreVm(const SnapshotFile& file, Machine& machine,
-                       absl::Span<const snapshot::GuestRam> ram) {
+                       absl::Span<const snapshot::GuestRam> ram,
+                       const snapshot::RestoreOptions& options) {
   if (VmX86_64* vm = machine.vm().AsX86_64()) {
     ASSIGN_OR_RETURN(std::vector<VcpuX86_64*> vcpus, ArchVcpus(machine, &Vcpu::AsX86_64));
-    return snapshot::RestoreX86_64(file, *vm, vcpus, ram);
+    return snapshot::RestoreX86_64(file, *vm, vcpus, ram, options);
   }
   if (VmAArch64* vm = machine.vm().AsAArch64()) {
     ASSIGN_OR_RETURN(std::vector<VcpuAArch64*> vcpus, ArchVcpus(machine, &Vcpu::AsAArch64));
-    return snapshot::RestoreAArch64(file, *vm, vcpus, ram);
+    return snapshot::RestoreAArch64(file, *vm, vcpus, ram, options);
   }
   return absl::FailedPreconditionError("neither an x86_64 nor an aarch64 VM");
 }
@@ -184,13 +185,15 @@ class MachineSnapshotFile : public MachineSnapshot {
   const std::string& backend() const override { return file_.backend(); }
   bool linux_guest() const override { return state_.linux_guest; }
 
-  absl::Status RestoreInto(Machine& machine) const override {
+  absl::Status RestoreInto(Machine& machine, bool advance_clock) const override {
     const std::string op = absl::StrFormat("restoring %s", path_);
     RETURN_IF_ERROR(CheckShape(machine, machine.vcpus().size(), op));
     ASSIGN_OR_RETURN(std::vector<absl::Span<const uint8_t>> devices,
                      CheckDevices(machine, op));
     const std::vector<snapshot::GuestRam> ram = RamOf(machine);
-    RETURN_IF_ERROR(Annotate(RestoreVm(file_, machine, ram), op));
+    snapshot::RestoreOptions options;
+    options.advance_clock_by_downtime = advance_clock;
+    RETURN_IF_ERROR(Annotate(RestoreVm(file_, machine, ram, options), op));
     RETURN_IF_ERROR(Annotate(machine.SetHaltedVcpus(state_.halted), op));
     // After the VM's irqchip: a UART drives its interrupt line again.
     for (size_t i = 0; i < devices.size(); ++i) {

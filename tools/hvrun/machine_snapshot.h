@@ -30,7 +30,7 @@
 //   options.vcpus = snapshot->vcpus();
 //   options.state_from_snapshot = true;
 //   ASSIGN_OR_RETURN(auto restored, hv::Machine::Create(options));
-//   RETURN_IF_ERROR(snapshot->RestoreInto(*restored));
+//   RETURN_IF_ERROR(snapshot->RestoreInto(*restored, /*advance_clock=*/false));
 //   hv::RunResult result = restored->Run(std::cout);
 #ifndef HV_TOOLS_HVRUN_MACHINE_SNAPSHOT_H_
 #define HV_TOOLS_HVRUN_MACHINE_SNAPSHOT_H_
@@ -83,8 +83,13 @@ class MachineSnapshot {
   // either side, a state the hypervisor lacks), a device's own error for
   // its section's bytes (DATA_LOSS ...), each with nothing changed (every
   // device's section is checked first); should the hypervisor refuse a
-  // call midway, discard the machine.
-  virtual absl::Status RestoreInto(Machine& machine) const = 0;
+  // call midway, discard the machine. The guest sees no time pass since
+  // the snapshot, as if it had been paused; with `advance_clock` its clock
+  // moves on by the host's real time since (snapshot::RestoreOptions::
+  // advance_clock_by_downtime: x86_64's kvmclock where the file recorded
+  // the time, aarch64's virtual counter; INVALID_ARGUMENT for an aarch64
+  // file that did not).
+  virtual absl::Status RestoreInto(Machine& machine, bool advance_clock) const = 0;
 };
 
 }  // namespace hv
