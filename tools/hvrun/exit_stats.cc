@@ -35,6 +35,12 @@ std::map<VcpuExitKind, ExitStats::Entry> ExitStats::Snapshot() const {
   return entries;
 }
 
+uint64_t ExitStats::Total() const {
+  uint64_t total = 0;
+  for (const Entry& e : entries_) total += e.count;
+  return total;
+}
+
 std::string ExitStats::Format() const {
   std::map<VcpuExitKind, Entry> entries = Snapshot();
   std::vector<std::pair<VcpuExitKind, Entry>> rows(entries.begin(), entries.end());

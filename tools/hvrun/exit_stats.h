@@ -43,6 +43,8 @@ class ExitStats {
   // ExitStats::Add(): adds `other`'s counts and times to these.
   void Add(const ExitStats& other);
   std::map<VcpuExitKind, Entry> Snapshot() const;
+  // ExitStats::Total(): the exits of every kind.
+  uint64_t Total() const;
   // ExitStats::Format(): a table, one line per exit kind, most frequent
   // first, with a total line.
   std::string Format() const;

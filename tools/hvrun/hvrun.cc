@@ -257,6 +257,7 @@ int CreateExitCode(const absl::Status& status) {
 // Prints how the run ended (and --stats); returns the exit status.
 int Report(const RunResult& result, const std::string& stats, bool demo) {
   if (absl::GetFlag(FLAGS_stats)) std::cerr << stats;
+  for (const std::string& state : result.vcpu_states) std::cerr << "hvrun: " << state << "\n";
   const RunReport report = ReportRun(result, demo);
   std::cerr << "hvrun: " << report.line << "\n";
   return report.exit_code;

@@ -74,7 +74,8 @@ TEST(HvrunAArch64, PayloadRunsOnEveryVcpu) {
 }
 
 TEST(HvrunAArch64, SpinningGuestHitsTheTimeout) {
-  ExpectTimesOut(PayloadFlag("spin_aarch64.bin"));
+  // The payload is one `b` to itself at the default load address.
+  ExpectTimesOut(PayloadFlag("spin_aarch64.bin"), "pc=0x40000000 ");
 }
 
 TEST(HvrunAArch64, BadFlagsGiveOneClearLineAndNonZeroExit) {

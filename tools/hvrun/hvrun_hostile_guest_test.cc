@@ -89,7 +89,9 @@ TEST_P(HostileGuest, EndsWithItsExitStatusAndOneLine) {
   const std::vector<std::string> lines = Lines(r.stderr_text);
   ASSERT_EQ(lines.size(), 1u) << r.stderr_text;
   EXPECT_THAT(lines[0], HasSubstr(row.message));
-  if (!row.stdout_text.empty()) EXPECT_EQ(r.stdout_text, row.stdout_text);
+  if (!row.stdout_text.empty()) {
+    EXPECT_EQ(r.stdout_text, row.stdout_text);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Rows, HostileGuest, ::testing::ValuesIn(GuestRows()),

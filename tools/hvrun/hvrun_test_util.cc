@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "testing/status_matchers.h"
@@ -35,10 +37,21 @@ void ExpectBadFlagsRefused(const std::vector<BadFlags>& cases) {
   }
 }
 
-void ExpectTimesOut(const std::string& payload_flag) {
-  testing::SubprocessResult r = RunHvrun({payload_flag, "--timeout=1s"});
-  EXPECT_EQ(r.exit_code, 10);
-  EXPECT_THAT(r.stderr_text, ::testing::HasSubstr("the guest did not finish within 1s"));
+std::string LastLine(const std::string& text) {
+  std::vector<std::string> lines = absl::StrSplit(text, '\n', absl::SkipEmpty());
+  return lines.empty() ? "" : lines.back();
+}
+
+void ExpectTimesOut(const std::string& payload_flag, const std::string& registers) {
+  testing::SubprocessResult r = RunHvrun({payload_flag, "--timeout=1s", "--vcpus=2"});
+  EXPECT_EQ(r.exit_code, 10) << r.stderr_text;
+  EXPECT_EQ(LastLine(r.stderr_text), "hvrun: the guest did not finish within 1s");
+  for (int vcpu = 0; vcpu < 2; ++vcpu) {
+    EXPECT_THAT(r.stderr_text,
+                ::testing::ContainsRegex(absl::StrFormat(
+                    "(^|\n)hvrun: vCPU %d: [0-9]+ exits?, MP state runnable; %s", vcpu,
+                    registers)));
+  }
 }
 
 void ExpectEveryVcpuWroteItsIndex(const testing::SubprocessResult& r,

@@ -38,9 +38,14 @@ struct BadFlags {
 // stderr.
 void ExpectBadFlagsRefused(const std::vector<BadFlags>& cases);
 
+// LastLine(): the last non-empty line of `text`, "" when there is none.
+std::string LastLine(const std::string& text);
+
 // ExpectTimesOut(): hvrun runs `payload_flag`'s guest, which never ends,
-// with --timeout=1s: exit 10 and the line that says so.
-void ExpectTimesOut(const std::string& payload_flag);
+// on two vCPUs with --timeout=1s: exit 10, the last line says so, and the
+// line before it for each vCPU shows it runnable with `registers` (e.g.
+// "rip=0 ") at the start of its registers.
+void ExpectTimesOut(const std::string& payload_flag, const std::string& registers);
 
 // ExpectEveryVcpuWroteItsIndex(): the run ended with exit 0 and its
 // output is "0", "1", ... once each for `vcpus` vCPUs, in any order (the

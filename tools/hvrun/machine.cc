@@ -460,7 +460,24 @@ RunResult Machine::Run(std::ostream& serial, absl::Duration timeout,
     serial.flush();
   }
   std::lock_guard<std::mutex> lock(mutex_);
-  return result_;
+  RunResult result = result_;
+  // Every vCPU thread has been joined: their registers hold still.
+  if (result.end == RunEnd::kTimeout) result.vcpu_states = DescribeVcpus();
+  return result;
+}
+
+std::vector<std::string> Machine::DescribeVcpus() {
+  std::vector<std::string> lines;
+  for (size_t i = 0; i < vcpus_.size(); ++i) {
+    Vcpu& vcpu = *vcpus_[i];
+    absl::StatusOr<MpState> mp = vcpu.GetMpState();
+    const uint64_t exits = vcpu_stats_[i].Total();
+    lines.push_back(absl::StrFormat(
+        "vCPU %u: %u exit%s, MP state %s; %s", vcpu.id(), exits, exits == 1 ? "" : "s",
+        mp.ok() ? MpStateName(*mp) : "unknown",
+        machine_internal::DescribeVcpuRegisters(vcpu)));
+  }
+  return lines;
 }
 
 }  // namespace hv

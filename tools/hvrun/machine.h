@@ -190,6 +190,10 @@ struct RunResult {
   // guest fault names the vCPU and its registers as the hypervisor
   // reports them).
   std::string how;
+  // kTimeout: a line a vCPU saying where it was when the time ran out
+  // ("vCPU 1: 2 exits, MP state init_received; rip=0xfff0 rsp=0 ..."), to
+  // find out why the guest hung. Empty for the other ends.
+  std::vector<std::string> vcpu_states;
 };
 
 class Machine;
@@ -364,6 +368,9 @@ class Machine {
   void EndRun(RunResult result);
   // Ends the run as a guest fault on `vcpu`: `what` and its registers.
   void EndWithGuestFault(Vcpu& vcpu, absl::string_view what);
+  // RunResult::vcpu_states: each vCPU's exits, MP state and registers.
+  // Only once every vCPU thread has left Run().
+  std::vector<std::string> DescribeVcpus();
   friend class RunInterrupter;
   void KickAll();
 
