@@ -41,6 +41,18 @@ std::vector<std::string> Environment(const std::vector<std::string>& extra) {
   return env;
 }
 
+// Writes all `size` bytes to `fd` (SubprocessOptions::echo_fd). A copy for
+// a log: should the write fail, the rest is dropped and the run goes on.
+void Echo(int fd, const char* data, size_t size) {
+  while (size > 0) {
+    const ssize_t wrote = ::write(fd, data, size);
+    if (wrote < 0 && errno == EINTR) continue;
+    if (wrote <= 0) return;
+    data += wrote;
+    size -= static_cast<size_t>(wrote);
+  }
+}
+
 }  // namespace
 
 std::string RunfilePath(const std::string& path) {
@@ -109,6 +121,7 @@ absl::StatusOr<SubprocessResult> RunSubprocess(
       ssize_t got = ::read(fds[i].fd, buffer, sizeof(buffer));
       if (got > 0) {
         sinks[i]->append(buffer, got);
+        if (options.echo_fd != -1) Echo(options.echo_fd, buffer, got);
       } else if (got == 0 || errno != EINTR) {
         fds[i].fd = -1;
         --open_fds;

@@ -34,6 +34,11 @@ struct SubprocessOptions {
   // contains `signal_after_stdout` (at once when that is empty).
   int signal = 0;
   std::string signal_after_stdout;
+  // When `echo_fd` is not -1, what the process writes to stdout and stderr
+  // is also written there as it arrives (e.g. STDOUT_FILENO, for a test's
+  // log to show what a process that hangs had printed; in a tools/vmtest
+  // VM, a hang of the whole VM included).
+  int echo_fd = -1;
 };
 
 // RunSubprocess(): `argv[0]` is a path. Kills the process and returns

@@ -109,14 +109,17 @@ std::vector<Tick> Ticks(absl::string_view console) {
   return ticks;
 }
 
-// Runs hvrun, logs the run whole and how long it took.
+// Runs hvrun with its console and stderr in the log as they come (should
+// the whole VM stop, the log shows how far the guest got), then how long it
+// took.
 testing::SubprocessResult RunLogged(const std::string& what, std::vector<std::string> args,
-                                    const testing::SubprocessOptions& options) {
+                                    testing::SubprocessOptions options) {
+  std::cout << "--- " << what << " ---" << std::endl;
+  options.echo_fd = STDOUT_FILENO;
   const absl::Time start = absl::Now();
   testing::SubprocessResult r = RunHvrun(std::move(args), options);
-  std::cout << "--- " << what << " (" << absl::FormatDuration(absl::Now() - start)
-            << "), exit " << r.exit_code << " ---\n"
-            << r.stdout_text << "\n--- its stderr ---\n" << r.stderr_text << "\n";
+  std::cout << "\n--- " << what << ": " << absl::FormatDuration(absl::Now() - start)
+            << ", exit " << r.exit_code << " ---" << std::endl;
   return r;
 }
 
