@@ -41,9 +41,6 @@ class DemoDeviceAttachment {
 // The demo device's PCI slot on bus 0: 00:03.0.
 inline constexpr uint8_t kDemoPciSlot = 3;
 
-// The demo device's section in a machine snapshot (Machine::DeviceState).
-inline constexpr uint32_t kDemoDeviceStateIndex = 5;
-
 // AttachDemoDevice(): puts the demo's virtio device, with the blob mapped
 // at offset 0 of its shared memory, at 00:03.0 of `machine`'s own PCI bus
 // (a Linux guest's: Machine::AddPciDevice), adds its state to the

@@ -113,7 +113,6 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::Create(
   std::unique_ptr<Machine> machine(new Machine(layout, o, std::move(hypervisor), std::move(vm),
                                                ram_data, std::move(vcpus)));
   machine->ram_size_ = o.mem_size;
-  machine->mem_size_ = o.mem_size;
   machine->ram_ranges_ = {{layout.ram_base, absl::MakeSpan(ram_data, o.mem_size)}};
   return machine;
 }
@@ -156,7 +155,7 @@ absl::Status Machine::AddPciDevice(uint8_t slot, virtio::PciDevice* device) {
 }
 
 absl::Status Machine::AddDeviceState(DeviceState state) {
-  if (state.index == 0 || !state.save || !state.check || !state.restore) {
+  if (state.index == kMachineStateIndex || !state.save || !state.check || !state.restore) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "machine: device state \"%s\": index %u (must be 1 or more) or a missing "
         "function",

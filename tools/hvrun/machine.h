@@ -236,11 +236,22 @@ struct GuestRamRange {
   absl::Span<uint8_t> host;
 };
 
+// The sections of hvrun's own in a snapshot file (Tag::kVmmState, each
+// numbered): the machine's (vCPUs halted, exits, which devices), then one a
+// device, its number the same on every board that has the device, so the
+// list is this one (the arm64 board's ECAM keeps no state of its own).
+inline constexpr uint32_t kMachineStateIndex = 0;     // machine_snapshot.cc
+inline constexpr uint32_t kUartStateIndex = 1;        // the Linux boards' 16550
+inline constexpr uint32_t kI8042StateIndex = 2;       // x86_64's 8042
+inline constexpr uint32_t kPciBusStateIndex = 3;      // x86_64's port-I/O PCI bus
+inline constexpr uint32_t kHostBridgeStateIndex = 4;  // x86_64's host bridge
+inline constexpr uint32_t kDemoDeviceStateIndex = 5;  // the demo's virtio device (demo.h)
+
 // DeviceState: a device in user space whose state a snapshot of the machine
 // carries (machine_snapshot.h; device_state.h makes one of a device), in
 // its own section of hvrun's, numbered `index`.
 struct DeviceState {
-  uint32_t index = 0;  // 1 and up; 0 is the machine's own section
+  uint32_t index = 0;  // 1 and up (kMachineStateIndex is the machine's)
   std::string name;    // "16550 UART", for errors
   // The device's state as bytes; between runs.
   std::function<std::vector<uint8_t>()> save;
@@ -343,6 +354,7 @@ class Machine {
         hypervisor_(std::move(hypervisor)),
         vm_(std::move(vm)),
         ram_(ram),
+        mem_size_(o.mem_size),
         vcpus_(std::move(vcpus)),
         stop_after_exits_(o.stop_after_exits),
         time_exits_(o.time_exits) {}
@@ -378,9 +390,9 @@ class Machine {
   const std::unique_ptr<Hypervisor> hypervisor_;
   const std::unique_ptr<Vm> vm_;
   uint8_t* const ram_;  // owned by vm_
+  const uint64_t mem_size_;  // MachineOptions::mem_size, on every board
   const std::vector<std::unique_ptr<Vcpu>> vcpus_;
   uint64_t ram_size_ = 0;
-  uint64_t mem_size_ = 0;
   std::vector<GuestRamRange> ram_ranges_;
   std::vector<DeviceState> device_states_;
   // Written by vCPU i's thread only, read between runs (after the join).

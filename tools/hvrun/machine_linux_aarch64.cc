@@ -53,10 +53,6 @@ constexpr uint32_t kMaxVcpus = (kUartBase - kGicRedistributors) / kRedistributor
 // SPSR-format PSTATE at entry: EL1h (M = 0b0101) with D, A, I and F masked
 // (booting.rst: "All forms of interrupts must be masked in PSTATE.DAIF").
 constexpr uint64_t kPstateEl1hMasked = 0x3c5;
-// The board's devices' sections in a snapshot (machine_snapshot.h), as on
-// x86_64 where they are the same device; the ECAM keeps no state of its
-// own, the demo's virtio device is kDemoDeviceStateIndex (demo.h).
-constexpr uint32_t kUartStateIndex = 1;
 
 struct CheckedImages {
   Arm64Image kernel;
@@ -185,7 +181,6 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::CreateLinux(const MachineOptio
                                                std::move(vm), ram_bytes, std::move(vcpus)));
   Machine* m = machine.get();
   m->linux_guest_ = true;
-  m->mem_size_ = o.mem_size;
   m->ram_ranges_ = {{kRamBase, absl::MakeSpan(ram_bytes, o.mem_size)}};
 
   Serial16550::Options uart_options;

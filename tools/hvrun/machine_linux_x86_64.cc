@@ -36,13 +36,6 @@ using machine_internal::LinuxBootError;
 constexpr GuestAddress kTssAddress = 0xfffbd000;
 constexpr GuestAddress kIdentityMapAddress = 0xfffbc000;
 
-// The board's devices' sections in a snapshot (machine_snapshot.h); the
-// demo's virtio device is kDemoDeviceStateIndex (demo.h).
-constexpr uint32_t kUartStateIndex = 1;
-constexpr uint32_t kI8042StateIndex = 2;
-constexpr uint32_t kPciBusStateIndex = 3;
-constexpr uint32_t kHostBridgeStateIndex = 4;
-
 struct CheckedImages {
   BzImage kernel;
   LinuxX86Layout layout;
@@ -154,7 +147,6 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::CreateLinux(const MachineOptio
                                                std::move(vcpus)));
   Machine* m = machine.get();
   m->linux_guest_ = true;
-  m->mem_size_ = o.mem_size;
   m->ram_ranges_ = std::move(ram);
 
   Serial16550::Options uart_options;

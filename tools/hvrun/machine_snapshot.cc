@@ -39,7 +39,6 @@ using snapshot::ByteWriter;
 using snapshot::SnapshotFile;
 using snapshot::Tag;
 
-constexpr uint32_t kStateIndex = 0;
 constexpr uint32_t kStateVersion = 2;
 constexpr uint32_t kStateVersionWithoutDevices = 1;
 constexpr uint32_t kMachineKindPayload = 1;
@@ -77,7 +76,7 @@ absl::Status DecodeDevices(ByteReader& in, MachineState& state) {
   }
   for (uint32_t i = 0; i < count; ++i) {
     ASSIGN_OR_RETURN(uint32_t index, in.Get32("device section index"));
-    if (index == kStateIndex || absl::c_linear_search(state.device_indices, index)) {
+    if (index == kMachineStateIndex || absl::c_linear_search(state.device_indices, index)) {
       return absl::DataLossError(absl::StrFormat(
           "its hvrun machine section lists device section %u twice or as the machine's",
           index));
@@ -264,7 +263,7 @@ absl::StatusOr<uint64_t> SaveMachineSnapshot(Machine& machine, const std::string
   const std::vector<snapshot::GuestRam> ram = RamOf(machine);
   absl::StatusOr<SnapshotFile> file = CaptureVm(machine, ram);
   if (!file.ok()) return Annotate(file.status(), kOp);
-  file->Add(Tag::kVmmState, kStateIndex, EncodeState(machine));
+  file->Add(Tag::kVmmState, kMachineStateIndex, EncodeState(machine));
   for (const DeviceState& device : machine.device_states()) {
     file->Add(Tag::kVmmState, device.index, device.save());
   }
@@ -287,7 +286,8 @@ absl::StatusOr<std::unique_ptr<MachineSnapshot>> MachineSnapshot::Read(
         absl::StrFormat("%s: it is of an %s VM; this hvrun is %s", op,
                         snapshot::ArchName(file->arch()), MachineLayoutForTarget().arch));
   }
-  absl::StatusOr<absl::Span<const uint8_t>> section = file->Find(Tag::kVmmState, kStateIndex);
+  absl::StatusOr<absl::Span<const uint8_t>> section =
+      file->Find(Tag::kVmmState, kMachineStateIndex);
   if (!section.ok()) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "%s: it has no hvrun machine section (not written by hvrun --snapshot)", op));
