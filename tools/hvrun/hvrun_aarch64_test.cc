@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -93,9 +92,9 @@ TEST(HvrunAArch64, BadFlagsGiveOneClearLineAndNonZeroExit) {
   ExpectBadFlagsRefused(cases);
 }
 
-// Writes `bytes` to a file in the test's temporary directory; its path.
+// Writes `bytes` to TempPath(name); its path.
 std::string TempFile(const std::string& name, const std::vector<uint8_t>& bytes) {
-  const std::string path = absl::StrCat(std::getenv("TEST_TMPDIR"), "/", name);
+  const std::string path = TempPath(name);
   std::ofstream(path, std::ios::binary)
       .write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   return path;
@@ -138,11 +137,6 @@ TEST(HvrunAArch64, BadKernelImagesGiveOneLineAndExitFour) {
 
 constexpr char kHello[] = "hello from an aarch64 payload\n";  // hello_aarch64.bin's
 constexpr int kHelloExit = 15;                                 // value 7: (7 << 1) | 1
-constexpr int kSnapshotWritten = 14;
-
-std::string SnapshotPath(const std::string& name) {
-  return absl::StrCat(std::getenv("TEST_TMPDIR"), "/", name, ".hvsnap");
-}
 
 // hello_aarch64.bin stops after `exits` VM exits (one MMIO exit per byte
 // printed) for a snapshot; a fresh hvrun restores it and prints the rest
@@ -151,7 +145,7 @@ std::string SnapshotPath(const std::string& name) {
 TEST(HvrunAArch64, RestoredPayloadPrintsTheRestOfAnUninterruptedRun) {
   for (int exits : {1, 12, static_cast<int>(sizeof(kHello) - 1)}) {
     SCOPED_TRACE(exits);
-    const std::string path = SnapshotPath(absl::StrCat("hello_", exits));
+    const std::string path = TempPath(absl::StrCat("hello_", exits, ".hvsnap"));
     SubprocessResult before =
         RunHvrun({PayloadFlag("hello_aarch64.bin"), "--mem=1M",
                   absl::StrCat("--snapshot_after=", exits), "--snapshot=" + path});
@@ -171,8 +165,8 @@ TEST(HvrunAArch64, RestoredPayloadPrintsTheRestOfAnUninterruptedRun) {
 // A snapshot of a restored run: the two stops and the last run together
 // print the line once.
 TEST(HvrunAArch64, RestoredPayloadCanBeSnapshotAgain) {
-  const std::string first = SnapshotPath("chain_1");
-  const std::string second = SnapshotPath("chain_2");
+  const std::string first = TempPath("chain_1.hvsnap");
+  const std::string second = TempPath("chain_2.hvsnap");
   SubprocessResult a = RunHvrun({PayloadFlag("hello_aarch64.bin"), "--mem=1M",
                                  "--snapshot_after=5", "--snapshot=" + first});
   ASSERT_EQ(a.exit_code, kSnapshotWritten) << a.stderr_text;
@@ -193,7 +187,7 @@ TEST(HvrunAArch64, RestoredPayloadCanBeSnapshotAgain) {
 // the counter moves on by the time since, and the guest sees it jump by a
 // second or more at once (value 1).
 TEST(HvrunAArch64, AdvanceClockLetsARestoredGuestSeeTheTimeSince) {
-  const std::string path = SnapshotPath("counter");
+  const std::string path = TempPath("counter.hvsnap");
   SubprocessResult before = RunHvrun({PayloadFlag("counter_aarch64.bin"), "--mem=1M",
                                       "--snapshot_after=3", "--snapshot=" + path});
   ASSERT_EQ(before.exit_code, kSnapshotWritten) << before.stderr_text;
@@ -212,7 +206,7 @@ TEST(HvrunAArch64, AdvanceClockLetsARestoredGuestSeeTheTimeSince) {
 // machine must bring back every vCPU's registers and the RAM: each index
 // is printed once across the two runs, and SYSTEM_OFF ends the second.
 TEST(HvrunAArch64, RestoredVcpusCarryOnWhereTheyStopped) {
-  const std::string path = SnapshotPath("vcpus");
+  const std::string path = TempPath("vcpus.hvsnap");
   SubprocessResult before =
       RunHvrun({PayloadFlag("vcpus_aarch64.bin"), "--vcpus=3", "--mem=32M",
                 "--snapshot_after=1", "--snapshot=" + path});
@@ -228,12 +222,12 @@ TEST(HvrunAArch64, RestoredVcpusCarryOnWhereTheyStopped) {
 }
 
 TEST(HvrunAArch64, BadRestoresAreRefused) {
-  const std::string missing = SnapshotPath("missing");
+  const std::string missing = TempPath("missing.hvsnap");
   SubprocessResult none = RunHvrun({"--restore=" + missing});
   EXPECT_EQ(none.exit_code, 4) << none.stderr_text;
   EXPECT_THAT(none.stderr_text, HasSubstr("reading snapshot " + missing));
 
-  const std::string path = SnapshotPath("shape");
+  const std::string path = TempPath("shape.hvsnap");
   SubprocessResult taken = RunHvrun({PayloadFlag("hello_aarch64.bin"), "--mem=1M",
                                      "--snapshot_after=3", "--snapshot=" + path});
   ASSERT_EQ(taken.exit_code, kSnapshotWritten) << taken.stderr_text;

@@ -15,7 +15,6 @@
 // fresh hvrun process, without booting again. All three runs are in one
 // test binary, so in one VM: one VM boot, one Linux boot.
 #include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,7 +24,6 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
@@ -48,7 +46,6 @@ constexpr char kCmdline[] = "--cmdline=console=ttyS0 panic=-1";
 #else
 constexpr char kCmdline[] = "--cmdline=console=ttyS0 reboot=k panic=-1";
 #endif
-constexpr int kSnapshotWritten = 14;
 constexpr int kEndedBySigint = 128 + SIGINT;
 constexpr char kTick[] = "hv-init: tick ";
 
@@ -71,15 +68,6 @@ done
 // step between two ticks of at least this; every other step is the
 // guest's `sleep 1` (a few seconds at most in the emulated VMs).
 constexpr absl::Duration kWaitBeforeAdvancedRestore = absl::Seconds(6);
-
-int64_t FileSize(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 ? st.st_size : -1;
-}
-
-std::string TempPath(const std::string& name) {
-  return absl::StrFormat("%s/%s", std::getenv("TEST_TMPDIR"), name);
-}
 
 // Each tick in `console`, in order: its number and the guest's uptime then
 // (hundredths of a second; -1 where the line is cut short). Found wherever

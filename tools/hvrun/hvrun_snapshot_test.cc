@@ -4,12 +4,10 @@
 // missing, damaged or mismatched snapshots refused; the snapshot flags that
 // do not fit together refused.
 #include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
-#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -30,21 +28,8 @@ using ::testing::StartsWith;
 
 constexpr char kHello[] = "hello from a real-mode payload\n";  // hello_real.bin's
 constexpr int kHelloExit = (7 << 1) | 1;
-constexpr int kSnapshotWritten = 14;
 // 1 MiB of RAM keeps the files small: a snapshot is about the RAM's size.
 constexpr char kSmallMem[] = "--mem=1M";
-
-std::string TempPath(const std::string& name) {
-  const char* dir = std::getenv("TEST_TMPDIR");
-  return absl::StrCat(dir != nullptr ? dir : "/tmp", "/hvrun_snapshot_", ::getpid(), "_",
-                      name);
-}
-
-// The size of the file at `path`, or -1 when there is none.
-int64_t FileSize(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 ? st.st_size : -1;
-}
 
 // hello_real.bin stopped after `exits` VM exits (one per byte printed) into
 // `path`: what it printed, checked to be the start of the line.

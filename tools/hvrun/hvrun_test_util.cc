@@ -1,8 +1,13 @@
 #include "tools/hvrun/hvrun_test_util.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
@@ -35,6 +40,16 @@ void ExpectBadFlagsRefused(const std::vector<BadFlags>& cases) {
     EXPECT_THAT(r.stderr_text, HasSubstr(c.message));
     EXPECT_THAT(r.stderr_text, Not(HasSubstr("Check failed")));
   }
+}
+
+std::string TempPath(const std::string& name) {
+  const char* dir = std::getenv("TEST_TMPDIR");
+  return absl::StrCat(dir != nullptr ? dir : "/tmp", "/hvrun_test_", ::getpid(), "_", name);
+}
+
+int64_t FileSize(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 ? st.st_size : -1;
 }
 
 std::string LastLine(const std::string& text) {

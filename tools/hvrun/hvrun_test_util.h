@@ -1,7 +1,7 @@
 // Helpers for the tests that run the real hvrun binary as a user would
-// (hvrun_test, hvrun_aarch64_test, hvrun_hostile_guest_test): start it with
-// flags, name a test payload, and the checks the x86_64 and aarch64 tests
-// both make.
+// (hvrun_test, hvrun_aarch64_test, hvrun_hostile_guest_test, the snapshot
+// and Linux guest tests): start it with flags, name a test payload and a
+// temporary file, and the checks the x86_64 and aarch64 tests both make.
 //
 // Example:
 //   hv::testing::SubprocessResult r =
@@ -10,6 +10,7 @@
 #ifndef HV_TOOLS_HVRUN_HVRUN_TEST_UTIL_H_
 #define HV_TOOLS_HVRUN_HVRUN_TEST_UTIL_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,17 @@ testing::SubprocessResult RunHvrun(std::vector<std::string> args,
 // PayloadFlag(): "--payload=" and the runfile path of
 // tools/hvrun/testdata/`name`.
 std::string PayloadFlag(const std::string& name);
+
+// hvrun's exit status once it has written a snapshot (hvrun --help; the
+// tests spell it out rather than share exit_codes.h's, to pin it).
+inline constexpr int kSnapshotWritten = 14;
+
+// TempPath(): a path for a test's file `name`: in TEST_TMPDIR (or /tmp),
+// named for this process.
+std::string TempPath(const std::string& name);
+
+// FileSize(): the size of the file at `path`, or -1 when there is none.
+int64_t FileSize(const std::string& path);
 
 // BadFlags: hvrun given `args` must fail naming `message`.
 struct BadFlags {
