@@ -69,14 +69,15 @@ void ExpectTimesOut(const std::string& payload_flag, const std::string& register
   }
 }
 
-void ExpectEveryVcpuWroteItsIndex(const testing::SubprocessResult& r,
-                                  int vcpus) {
+void ExpectEveryVcpuWroteItsIndex(const testing::SubprocessResult& r, int vcpus,
+                                  const std::string& before_snapshot) {
   EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
-  std::string digits = r.stdout_text;
+  std::string digits = before_snapshot + r.stdout_text;
   std::sort(digits.begin(), digits.end());
   std::string expected;
   for (int i = 0; i < vcpus; ++i) expected += static_cast<char>('0' + i);
-  EXPECT_EQ(digits, expected);
+  EXPECT_EQ(digits, expected) << "before the snapshot: " << before_snapshot
+                              << ", the run: " << r.stdout_text;
 }
 
 }  // namespace hv

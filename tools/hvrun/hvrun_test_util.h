@@ -61,9 +61,10 @@ void ExpectTimesOut(const std::string& payload_flag, const std::string& register
 
 // ExpectEveryVcpuWroteItsIndex(): the run ended with exit 0 and its
 // output is "0", "1", ... once each for `vcpus` vCPUs, in any order (the
-// scheduler's).
-void ExpectEveryVcpuWroteItsIndex(const testing::SubprocessResult& r,
-                                  int vcpus);
+// scheduler's). For a restored run, `before_snapshot` is what the run
+// that took its snapshot printed: the two together hold each index once.
+void ExpectEveryVcpuWroteItsIndex(const testing::SubprocessResult& r, int vcpus,
+                                  const std::string& before_snapshot = "");
 
 }  // namespace hv
 
