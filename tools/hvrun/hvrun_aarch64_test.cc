@@ -7,6 +7,7 @@
 // guests': hvrun_linux_snapshot_test).
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <string>
 #include <vector>
